@@ -1,0 +1,1 @@
+"""mini-Nova: a small, fast reimplementation of the OpenStack Nova compute service."""

@@ -1,0 +1,32 @@
+"""[api] and [wsgi] options of the compute API service."""
+from oslo_config import cfg
+
+api_group = cfg.OptGroup('api', title='Compute API options')
+
+api_opts = [
+    cfg.StrOpt('auth_strategy', default='noauth2', choices=['noauth2', 'keystone'],
+               help='How API requests are authenticated. noauth2: the token is '
+                    '"user_id:project_id" and user "admin" gets the admin role '
+                    '(testing only). keystone: tokens are validated by Keystone.'),
+    cfg.HostAddressOpt('osapi_compute_listen', default='0.0.0.0',
+                       help='Address the compute API listens on.'),
+    cfg.PortOpt('osapi_compute_listen_port', default=8774,
+                help='Port the compute API listens on.'),
+    cfg.IntOpt('osapi_compute_workers', default=1, min=1,
+               help='Number of compute API worker processes.'),
+    cfg.IntOpt('max_limit', default=1000, min=0,
+               help='Largest number of items a list returns in one response.'),
+    cfg.BoolOpt('instance_list_per_project_cells', default=False,
+                help='Only query the cells where the project has instances.'),
+]
+
+wsgi_opts = [
+    cfg.IntOpt('default_pool_size', default=100, min=1,
+               help='Threads (or green threads) serving API requests per worker.'),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_group(api_group)
+    conf.register_opts(api_opts, group=api_group)
+    conf.register_opts(wsgi_opts, group='wsgi')

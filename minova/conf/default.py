@@ -1,0 +1,38 @@
+"""[DEFAULT] options."""
+import socket
+
+from oslo_config import cfg
+
+opts = [
+    cfg.StrOpt('host', default=socket.gethostname(), sample_default='<current_hostname>',
+               help='Name of this node: the compute host name, the topic suffix '
+                    '(compute.<host>) and the key of its host mapping.'),
+    cfg.StrOpt('my_ip', default='127.0.0.1', help='IP address of this host.'),
+    cfg.StrOpt('state_path', default='/var/lib/minova',
+               help='Top-level directory for mini-Nova state (SQLite files, '
+                    'instances, image cache).'),
+    cfg.StrOpt('instance_name_template', default='instance-%08x',
+               help='Template for hypervisor instance names; formatted with '
+                    'the instance id.'),
+    cfg.StrOpt('concurrency_backend', default='threading',
+               choices=['threading', 'eventlet'],
+               help='How services run concurrent work: native threads, or '
+                    'eventlet green threads (monkey patched at start-up). Read '
+                    'before anything else is imported.'),
+    cfg.IntOpt('report_interval', default=10, min=1,
+               help='Seconds between service heartbeats into the services table.'),
+    cfg.IntOpt('service_down_time', default=60, min=1,
+               help='A service whose last heartbeat is older than this many '
+                    'seconds is reported down and not scheduled to.'),
+    cfg.StrOpt('default_availability_zone', default='nova',
+               help='Availability zone of compute hosts that are in no zone.'),
+    cfg.StrOpt('compute_driver', default='fake.FakeDriver',
+               help='Virt driver, as <module>.<Class> under minova.virt '
+                    '(fake.FakeDriver, libvirt.LibvirtDriver).'),
+    cfg.IntOpt('executor_thread_pool_size', default=64, min=1,
+               help='Size of the pool that runs incoming RPC requests.'),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_opts(opts)

@@ -1,0 +1,32 @@
+"""Option lists for oslo-config-generator (etc/minova/minova.conf.sample)."""
+from keystoneauth1 import loading as ks_loading
+
+from minova.conf import api, compute, database, default, glance, quota, scheduler, virt
+from minova.conf import placement as placement_conf
+
+
+def list_opts() -> list:
+    ks = (ks_loading.get_session_conf_options()
+          + ks_loading.get_auth_common_conf_options()
+          + ks_loading.get_adapter_conf_options(include_deprecated=False))
+    return [
+        ('DEFAULT', default.opts + compute.default_opts),
+        ('api', api.api_opts),
+        ('wsgi', api.wsgi_opts),
+        ('database', database._db_opts('cell database of this service')),
+        ('api_database', database._db_opts('API database')),
+        ('placement_database', database._db_opts('placement database')),
+        ('scheduler', scheduler.scheduler_opts),
+        ('filter_scheduler', scheduler.filter_opts),
+        ('compute', compute.compute_opts),
+        ('placement', ks),
+        ('placement_api', placement_conf.server_opts),
+        ('glance', glance.opts),
+        ('quota', quota.opts),
+        ('fake_driver', virt.fake_opts),
+        ('libvirt', virt.libvirt_opts),
+    ]
+
+
+def set_defaults() -> None:
+    pass

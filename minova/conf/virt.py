@@ -1,0 +1,23 @@
+"""[fake_driver] and [libvirt]: virt driver options."""
+from oslo_config import cfg
+
+fake_opts = [
+    cfg.IntOpt('vcpus', default=1000, min=1, help='vCPUs the fake hypervisor reports.'),
+    cfg.IntOpt('memory_mb', default=800000, min=1, help='MiB of RAM it reports.'),
+    cfg.IntOpt('disk_gb', default=600000, min=1, help='GiB of disk it reports.'),
+    cfg.FloatOpt('spawn_delay', default=0.0, min=0.0,
+                 help='Seconds a fake spawn takes, to imitate a real hypervisor.'),
+    cfg.ListOpt('fail_spawn_names', default=[],
+                help='Servers whose name is in this list fail to spawn (tests reschedules).'),
+]
+
+libvirt_opts = [
+    cfg.StrOpt('virt_type', choices=['kvm', 'qemu'],
+               help='Hypervisor type (unset: kvm when it really works here, else qemu).'),
+    cfg.StrOpt('connection_uri', default='', help='libvirt URI (empty: from virt_type).'),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_opts(fake_opts, group='fake_driver')
+    conf.register_opts(libvirt_opts, group='libvirt')

@@ -1,0 +1,148 @@
+"""One SQLAlchemy engine per database URL, and reader/writer transactions.
+
+Each service talks to several databases (the API DB, one DB per cell, the
+placement DB) by URL, so engines are cached by URL rather than tied to a
+single global. SQLite gets WAL and a busy timeout so that the threads of the
+all-in-one can share a file.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import event, exc
+from sqlalchemy.engine import Connection, Engine
+
+from minova.conf import CONF
+
+LOG = logging.getLogger(__name__)
+
+_engines: dict[str, Engine] = {}
+_lock = threading.Lock()
+
+F = TypeVar('F', bound=Callable[..., Any])
+
+
+def default_sqlite_url(name: str) -> str:
+    """URL of a SQLite file under state_path (the embedded default)."""
+    return 'sqlite:///' + os.path.join(CONF.state_path, f'{name}.sqlite')
+
+
+def api_url() -> str:
+    return CONF.api_database.connection or default_sqlite_url('nova_api')
+
+
+def cell_url() -> str:
+    """The cell DB of this service ([database] connection)."""
+    return CONF.database.connection or default_sqlite_url('nova')
+
+
+def placement_url() -> str:
+    return CONF.placement_database.connection or default_sqlite_url('placement')
+
+
+def _group_for(url: str) -> Any:
+    for group in ('api_database', 'placement_database', 'database'):
+        if getattr(CONF, group).connection == url:
+            return getattr(CONF, group)
+    return CONF.database
+
+
+def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute('PRAGMA journal_mode=WAL')
+    cur.execute('PRAGMA synchronous=NORMAL')
+    cur.execute('PRAGMA foreign_keys=ON')
+    cur.execute('PRAGMA busy_timeout=30000')
+    cur.close()
+
+
+def get_engine(url: str) -> Engine:
+    engine = _engines.get(url)
+    if engine is not None:
+        return engine
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _create_engine(url)
+            _engines[url] = engine
+    return engine
+
+
+def _create_engine(url: str) -> Engine:
+    u = sa.engine.make_url(url)
+    if u.drivername.startswith('sqlite'):
+        if u.database and u.database != ':memory:':
+            os.makedirs(os.path.dirname(os.path.abspath(u.database)), exist_ok=True)
+        engine = sa.create_engine(
+            u, connect_args={'check_same_thread': False, 'timeout': 30},
+            pool_size=20, max_overflow=20)
+        event.listen(engine, 'connect', _on_sqlite_connect)
+        return engine
+    group = _group_for(url)
+    kwargs: dict[str, Any] = dict(
+        pool_pre_ping=True, pool_size=group.max_pool_size,
+        max_overflow=group.max_overflow, pool_timeout=group.pool_timeout,
+        pool_recycle=group.connection_recycle_time)
+    if u.drivername == 'mysql':
+        u = u.set(drivername='mysql+pymysql')
+    if u.drivername.startswith('mysql'):
+        kwargs['isolation_level'] = 'READ COMMITTED'
+        q = dict(u.query)
+        q.setdefault('charset', 'utf8mb4')
+        u = u.set(query=q)
+    return sa.create_engine(u, **kwargs)
+
+
+def dispose_all() -> None:
+    """Drop pooled connections (after fork, or in tests)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+@contextlib.contextmanager
+def reader(url: str) -> Iterator[Connection]:
+    with get_engine(url).connect() as conn:
+        yield conn
+
+
+@contextlib.contextmanager
+def writer(url: str) -> Iterator[Connection]:
+    with get_engine(url).begin() as conn:
+        yield conn
+
+
+def is_connection_error(err: BaseException) -> bool:
+    return isinstance(err, exc.DBAPIError) and bool(err.connection_invalidated) or \
+        isinstance(err, exc.OperationalError | exc.InterfaceError)
+
+
+def retry_on_disconnect(fn: F) -> F:
+    """Retry a whole DB function when the server went away or deadlocked.
+
+    Used on the functions that RPC handlers call, so that a database restart
+    delays work instead of failing it.
+    """
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        attempt = 0
+        while True:
+            try:
+                return fn(*args, **kwargs)
+            except (exc.OperationalError, exc.InterfaceError) as e:
+                attempt += 1
+                limit = CONF.database.max_retries
+                if limit != -1 and attempt > limit:
+                    raise
+                LOG.warning('Database error in %s (attempt %d): %s', fn.__name__, attempt, e)
+                time.sleep(CONF.database.retry_interval)
+    return wrapper  # type: ignore[return-value]

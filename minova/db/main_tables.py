@@ -1,0 +1,171 @@
+"""Tables of a cell database (cell0 and every cellN have the same schema)."""
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+
+def _ts() -> list[sa.Column]:
+    return [sa.Column('created_at', sa.DateTime), sa.Column('updated_at', sa.DateTime)]
+
+
+def _soft_delete() -> list[sa.Column]:
+    # deleted is 0 for a live row and the row id once deleted, so unique
+    # constraints that include it allow a name to be reused.
+    return [sa.Column('deleted_at', sa.DateTime), sa.Column('deleted', sa.Integer, default=0)]
+
+
+instances = sa.Table(
+    'instances', metadata,
+    sa.Column('id', sa.Integer, primary_key=True),
+    sa.Column('uuid', sa.String(36), nullable=False, unique=True),
+    sa.Column('display_name', sa.String(255)),
+    sa.Column('display_description', sa.Text),
+    sa.Column('hostname', sa.String(255)),
+    sa.Column('user_id', sa.String(255)),
+    sa.Column('project_id', sa.String(255)),
+    sa.Column('image_ref', sa.String(255)),
+    sa.Column('flavor', sa.Text),                # flavor snapshot as JSON
+    sa.Column('vcpus', sa.Integer),
+    sa.Column('memory_mb', sa.Integer),
+    sa.Column('root_gb', sa.Integer),
+    sa.Column('ephemeral_gb', sa.Integer),
+    sa.Column('host', sa.String(255)),
+    sa.Column('node', sa.String(255)),
+    sa.Column('launched_on', sa.String(255)),
+    sa.Column('availability_zone', sa.String(255)),
+    sa.Column('vm_state', sa.String(255)),
+    sa.Column('task_state', sa.String(255)),
+    sa.Column('power_state', sa.Integer),
+    sa.Column('key_name', sa.String(255)),
+    sa.Column('key_data', sa.Text),
+    sa.Column('user_data', sa.Text),
+    sa.Column('config_drive', sa.String(255)),
+    sa.Column('metadata', sa.Text),              # user metadata as JSON
+    sa.Column('system_metadata', sa.Text),       # JSON
+    sa.Column('network_info', sa.Text),          # JSON list of VIFs
+    sa.Column('tags', sa.Text),                  # JSON list
+    sa.Column('access_ip_v4', sa.String(39)),
+    sa.Column('access_ip_v6', sa.String(39)),
+    sa.Column('progress', sa.Integer),
+    sa.Column('locked', sa.Boolean, default=False),
+    sa.Column('locked_by', sa.String(10)),
+    sa.Column('launch_index', sa.Integer),
+    sa.Column('reservation_id', sa.String(255)),
+    sa.Column('root_device_name', sa.String(255)),
+    sa.Column('launched_at', sa.DateTime),
+    sa.Column('terminated_at', sa.DateTime),
+    *_ts(),
+    *_soft_delete(),
+    sa.Index('instances_project_id_deleted_idx', 'project_id', 'deleted'),
+    sa.Index('instances_host_deleted_idx', 'host', 'deleted'),
+    sa.Index('instances_deleted_created_at_idx', 'deleted', 'created_at'),
+)
+
+instance_faults = sa.Table(
+    'instance_faults', metadata,
+    sa.Column('id', sa.Integer, primary_key=True),
+    sa.Column('instance_uuid', sa.String(36), nullable=False),
+    sa.Column('code', sa.Integer, nullable=False),
+    sa.Column('message', sa.String(255)),
+    sa.Column('details', sa.Text),
+    sa.Column('host', sa.String(255)),
+    *_ts(),
+    sa.Index('instance_faults_instance_uuid_idx', 'instance_uuid'),
+)
+
+instance_actions = sa.Table(
+    'instance_actions', metadata,
+    sa.Column('id', sa.Integer, primary_key=True),
+    sa.Column('action', sa.String(255)),
+    sa.Column('instance_uuid', sa.String(36), nullable=False),
+    sa.Column('request_id', sa.String(255)),
+    sa.Column('user_id', sa.String(255)),
+    sa.Column('project_id', sa.String(255)),
+    sa.Column('start_time', sa.DateTime),
+    sa.Column('finish_time', sa.DateTime),
+    sa.Column('message', sa.String(255)),
+    *_ts(),
+    sa.Index('instance_actions_instance_uuid_request_id_idx', 'instance_uuid', 'request_id'),
+)
+
+instance_actions_events = sa.Table(
+    'instance_actions_events', metadata,
+    sa.Column('id', sa.Integer, primary_key=True),
+    sa.Column('action_id', sa.Integer,
+              sa.ForeignKey('instance_actions.id', ondelete='CASCADE'), nullable=False),
+    sa.Column('event', sa.String(255)),
+    sa.Column('start_time', sa.DateTime),
+    sa.Column('finish_time', sa.DateTime),
+    sa.Column('result', sa.String(255)),
+    sa.Column('traceback', sa.Text),
+    sa.Column('host', sa.String(255)),
+    sa.Column('details', sa.Text),
+    *_ts(),
+)
+
+services = sa.Table(
+    'services', metadata,
+    sa.Column('id', sa.Integer, primary_key=True),
+    sa.Column('uuid', sa.String(36), nullable=False, unique=True),
+    sa.Column('host', sa.String(255), nullable=False),
+    sa.Column('binary', sa.String(255), nullable=False),
+    sa.Column('topic', sa.String(255)),
+    sa.Column('report_count', sa.Integer, nullable=False, default=0),
+    sa.Column('disabled', sa.Boolean, nullable=False, default=False),
+    sa.Column('disabled_reason', sa.String(255)),
+    sa.Column('forced_down', sa.Boolean, nullable=False, default=False),
+    sa.Column('last_seen_up', sa.DateTime),
+    sa.Column('version', sa.Integer, nullable=False, default=0),
+    *_ts(),
+    *_soft_delete(),
+    sa.UniqueConstraint('host', 'binary', 'deleted', name='uniq_services0host0binary0deleted'),
+)
+
+compute_nodes = sa.Table(
+    'compute_nodes', metadata,
+    sa.Column('id', sa.Integer, primary_key=True),
+    sa.Column('uuid', sa.String(36), nullable=False, unique=True),
+    sa.Column('service_id', sa.Integer),
+    sa.Column('host', sa.String(255), nullable=False),
+    sa.Column('hypervisor_hostname', sa.String(255), nullable=False),
+    sa.Column('hypervisor_type', sa.String(255)),
+    sa.Column('hypervisor_version', sa.Integer),
+    sa.Column('host_ip', sa.String(39)),
+    sa.Column('cpu_info', sa.Text),
+    sa.Column('vcpus', sa.Integer, nullable=False),
+    sa.Column('memory_mb', sa.Integer, nullable=False),
+    sa.Column('local_gb', sa.Integer, nullable=False),
+    sa.Column('vcpus_used', sa.Integer, nullable=False, default=0),
+    sa.Column('memory_mb_used', sa.Integer, nullable=False, default=0),
+    sa.Column('local_gb_used', sa.Integer, nullable=False, default=0),
+    sa.Column('free_ram_mb', sa.Integer),
+    sa.Column('free_disk_gb', sa.Integer),
+    sa.Column('disk_available_least', sa.Integer),
+    sa.Column('running_vms', sa.Integer, default=0),
+    sa.Column('cpu_allocation_ratio', sa.Float),
+    sa.Column('ram_allocation_ratio', sa.Float),
+    sa.Column('disk_allocation_ratio', sa.Float),
+    # 0 until "cell_v2 discover_hosts" has created the host mapping.
+    sa.Column('mapped', sa.Integer, nullable=False, default=0),
+    *_ts(),
+    *_soft_delete(),
+    sa.UniqueConstraint('host', 'hypervisor_hostname', 'deleted',
+                        name='uniq_compute_nodes0host0hypervisor_hostname0deleted'),
+)
+
+migrations = sa.Table(
+    'migrations', metadata,
+    sa.Column('id', sa.Integer, primary_key=True),
+    sa.Column('uuid', sa.String(36), unique=True),
+    sa.Column('instance_uuid', sa.String(36)),
+    sa.Column('migration_type', sa.String(20)),
+    sa.Column('status', sa.String(255)),
+    sa.Column('source_compute', sa.String(255)),
+    sa.Column('dest_compute', sa.String(255)),
+    sa.Column('source_node', sa.String(255)),
+    sa.Column('dest_node', sa.String(255)),
+    sa.Column('old_instance_type_id', sa.Integer),
+    sa.Column('new_instance_type_id', sa.Integer),
+    *_ts(),
+    *_soft_delete(),
+)

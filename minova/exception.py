@@ -1,0 +1,108 @@
+"""Errors that carry the HTTP status and message a Nova user would see."""
+from __future__ import annotations
+
+from typing import Any
+
+
+class MinovaException(Exception):
+    """Base error. msg_fmt is formatted with the keyword arguments."""
+
+    msg_fmt = 'An unknown exception occurred.'
+    code = 500
+
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        self.kwargs = kwargs
+        if message is None:
+            try:
+                message = self.msg_fmt % kwargs
+            except (KeyError, TypeError):
+                message = self.msg_fmt
+        self.message = message
+        super().__init__(message)
+
+
+class Invalid(MinovaException):
+    msg_fmt = 'Bad request.'
+    code = 400
+
+
+class NotFound(MinovaException):
+    msg_fmt = 'Resource could not be found.'
+    code = 404
+
+
+class Forbidden(MinovaException):
+    msg_fmt = 'Forbidden.'
+    code = 403
+
+
+class Conflict(MinovaException):
+    msg_fmt = 'Conflict.'
+    code = 409
+
+
+class InstanceNotFound(NotFound):
+    msg_fmt = 'Instance %(instance_id)s could not be found.'
+
+
+class FlavorNotFound(NotFound):
+    msg_fmt = 'Flavor %(flavor_id)s could not be found.'
+
+
+class CellMappingNotFound(NotFound):
+    msg_fmt = 'Cell %(uuid)s has no mapping.'
+
+
+class HostMappingNotFound(NotFound):
+    msg_fmt = 'Host %(name)s is not mapped to any cell'
+
+
+class ComputeHostNotFound(NotFound):
+    msg_fmt = 'Compute host %(host)s could not be found.'
+
+
+class ServiceNotFound(NotFound):
+    msg_fmt = 'Service %(service_id)s could not be found.'
+
+
+class NoValidHost(MinovaException):
+    msg_fmt = 'No valid host was found. %(reason)s'
+    code = 500
+
+
+class MaxRetriesExceeded(NoValidHost):
+    msg_fmt = 'Exceeded maximum number of retries. %(reason)s'
+
+
+class BuildAbortException(MinovaException):
+    msg_fmt = 'Build of instance %(instance_uuid)s aborted: %(reason)s'
+
+
+class RescheduledException(MinovaException):
+    msg_fmt = 'Build of instance %(instance_uuid)s was re-scheduled: %(reason)s'
+
+
+class InstanceInvalidState(Conflict):
+    msg_fmt = ('Cannot \'%(action)s\' instance %(instance_uuid)s while it is in '
+               '%(attr)s %(state)s')
+
+
+class QuotaError(Forbidden):
+    msg_fmt = 'Quota exceeded: code=%(code)s'
+
+
+class TooManyInstances(Forbidden):
+    msg_fmt = ('Quota exceeded for %(overs)s: Requested %(req)s, but already used '
+               '%(used)s of %(allowed)s %(overs)s')
+
+
+class PlacementAPIConnectFailure(MinovaException):
+    msg_fmt = 'Unable to communicate with the Placement API.'
+
+
+class ResourceProviderConflict(Conflict):
+    msg_fmt = 'A conflict was encountered attempting to update resource provider %(uuid)s.'
+
+
+class AllocationUpdateFailed(MinovaException):
+    msg_fmt = 'Failed to update allocations for consumer %(consumer_uuid)s. Error: %(error)s'

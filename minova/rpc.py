@@ -1,0 +1,81 @@
+"""oslo.messaging plumbing: transports, versioned clients and servers.
+
+Every RPC API in mini-Nova is a small client class (conductor/rpcapi.py,
+scheduler/rpcapi.py, compute/rpcapi.py) over get_client(), and a manager
+served by get_server(). Arguments cross the wire as JSON primitives; the
+request context travels beside them.
+
+With no transport_url configured, the in-memory 'fake' driver is used: it
+only connects services living in the same process (the all-in-one), which is
+why transports are cached per URL.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import oslo_messaging as messaging
+from oslo_serialization import jsonutils
+
+from minova import context as minova_context
+from minova.conf import CONF
+
+IN_MEMORY_URL = 'fake:/'
+
+_transports: dict[str, messaging.Transport] = {}
+_lock = threading.Lock()
+
+
+def transport_url() -> str:
+    return CONF.transport_url or IN_MEMORY_URL
+
+
+def get_transport(url: str | None = None) -> messaging.Transport:
+    url = url or transport_url()
+    with _lock:
+        transport = _transports.get(url)
+        if transport is None:
+            transport = messaging.get_rpc_transport(CONF, url=url)
+            _transports[url] = transport
+        return transport
+
+
+def cleanup() -> None:
+    with _lock:
+        for transport in _transports.values():
+            transport.cleanup()
+        _transports.clear()
+
+
+class ContextSerializer(messaging.Serializer):
+    """Context as a dict; entities as JSON primitives (datetimes become strings)."""
+
+    def serialize_entity(self, ctxt: Any, entity: Any) -> Any:
+        return jsonutils.to_primitive(entity, convert_instances=True)
+
+    def deserialize_entity(self, ctxt: Any, entity: Any) -> Any:
+        return entity
+
+    def serialize_context(self, ctxt: minova_context.RequestContext) -> dict[str, Any]:
+        return ctxt.to_dict()
+
+    def deserialize_context(self, ctxt: dict[str, Any]) -> minova_context.RequestContext:
+        return minova_context.RequestContext.from_dict(ctxt)
+
+
+def executor() -> str:
+    return 'eventlet' if CONF.concurrency_backend == 'eventlet' else 'threading'
+
+
+def get_client(target: messaging.Target, version_cap: str | None = None,
+               url: str | None = None, timeout: int | None = None) -> messaging.RPCClient:
+    return messaging.get_rpc_client(get_transport(url), target, version_cap=version_cap,
+                                    serializer=ContextSerializer(), timeout=timeout)
+
+
+def get_server(target: messaging.Target, endpoints: list[Any],
+               url: str | None = None) -> messaging.MessageHandlingServer:
+    access_policy = messaging.DefaultRPCAccessPolicy
+    return messaging.get_rpc_server(get_transport(url), target, endpoints,
+                                    executor=executor(), serializer=ContextSerializer(),
+                                    access_policy=access_policy)

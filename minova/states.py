@@ -1,0 +1,71 @@
+"""vm_state, task_state and power_state values, and the API status they map to."""
+from __future__ import annotations
+
+# vm_state
+ACTIVE = 'active'
+BUILDING = 'building'
+STOPPED = 'stopped'
+PAUSED = 'paused'
+SUSPENDED = 'suspended'
+RESIZED = 'resized'
+SOFT_DELETED = 'soft-delete'
+DELETED = 'deleted'
+ERROR = 'error'
+SHELVED = 'shelved'
+SHELVED_OFFLOADED = 'shelved_offloaded'
+RESCUED = 'rescued'
+
+# task_state
+SCHEDULING = 'scheduling'
+NETWORKING = 'networking'
+BLOCK_DEVICE_MAPPING = 'block_device_mapping'
+SPAWNING = 'spawning'
+DELETING = 'deleting'
+REBOOTING = 'rebooting'
+REBOOTING_HARD = 'rebooting_hard'
+REBOOT_PENDING = 'reboot_pending'
+REBOOT_STARTED = 'reboot_started'
+REBOOT_PENDING_HARD = 'reboot_pending_hard'
+REBOOT_STARTED_HARD = 'reboot_started_hard'
+POWERING_OFF = 'powering-off'
+POWERING_ON = 'powering-on'
+
+# power_state (integers, as in the hypervisor API)
+NOSTATE = 0
+RUNNING = 1
+PAUSED_POWER = 3
+SHUTDOWN = 4
+CRASHED = 6
+SUSPENDED_POWER = 7
+
+POWER_STATE_NAMES = {NOSTATE: 'NOSTATE', RUNNING: 'RUNNING', PAUSED_POWER: 'PAUSED',
+                     SHUTDOWN: 'SHUTDOWN', CRASHED: 'CRASHED', SUSPENDED_POWER: 'SUSPENDED'}
+
+_STATUS_BY_VM_STATE = {
+    ACTIVE: 'ACTIVE', BUILDING: 'BUILD', STOPPED: 'SHUTOFF', PAUSED: 'PAUSED',
+    SUSPENDED: 'SUSPENDED', RESIZED: 'VERIFY_RESIZE', SOFT_DELETED: 'SOFT_DELETED',
+    DELETED: 'DELETED', ERROR: 'ERROR', SHELVED: 'SHELVED',
+    SHELVED_OFFLOADED: 'SHELVED_OFFLOADED', RESCUED: 'RESCUE',
+}
+
+_ACTIVE_TASK_STATUS = {
+    REBOOTING: 'REBOOT', REBOOT_PENDING: 'REBOOT', REBOOT_STARTED: 'REBOOT',
+    REBOOTING_HARD: 'HARD_REBOOT', REBOOT_PENDING_HARD: 'HARD_REBOOT',
+    REBOOT_STARTED_HARD: 'HARD_REBOOT',
+}
+
+
+def status_from_state(vm_state: str | None, task_state: str | None) -> str:
+    """The API 'status' of a server, as Nova derives it."""
+    if vm_state == ACTIVE and task_state in _ACTIVE_TASK_STATUS:
+        return _ACTIVE_TASK_STATUS[task_state]
+    return _STATUS_BY_VM_STATE.get(vm_state or BUILDING, 'UNKNOWN')
+
+
+def states_for_status(status: str) -> list[str] | None:
+    """vm_states matching an API status filter (None: no match)."""
+    status = status.upper()
+    if status in ('REBOOT', 'HARD_REBOOT'):
+        return [ACTIVE]
+    found = [vm for vm, st in _STATUS_BY_VM_STATE.items() if st == status]
+    return found or None

@@ -1,0 +1,91 @@
+"""Small helpers shared by every service."""
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+LOG = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime.datetime:
+    """Naive UTC now: what the DB stores."""
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+
+def generate_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+def is_uuid_like(val: Any) -> bool:
+    try:
+        return str(uuid.UUID(str(val))) == str(val).lower()
+    except (TypeError, ValueError, AttributeError):
+        return False
+
+
+def isotime(dt: datetime.datetime | str | None) -> str | None:
+    """'2026-11-21T10:00:00Z' as Nova renders timestamps."""
+    if dt is None:
+        return None
+    if isinstance(dt, str):
+        dt = parse_time(dt)
+    return dt.strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def parse_time(value: str | datetime.datetime | None) -> datetime.datetime | None:
+    if value is None or isinstance(value, datetime.datetime):
+        return value
+    v = value.replace('Z', '').replace('z', '')
+    if '+' in v[10:]:
+        v = v[:10] + v[10:].split('+')[0]
+    return datetime.datetime.fromisoformat(v)
+
+
+def json_loads(value: str | None, default: Any = None) -> Any:
+    if value in (None, ''):
+        return default
+    return json.loads(value)
+
+
+def json_dumps(value: Any) -> str:
+    return json.dumps(value, default=str)
+
+
+class Periodic:
+    """Run `fn` every `interval` seconds in a daemon thread until stopped.
+
+    A plain thread and Event, so it runs unchanged under eventlet's monkey
+    patching and under native threads.
+    """
+
+    def __init__(self, name: str, fn: Callable[[], Any], interval: float,
+                 initial_delay: float | None = None) -> None:
+        self.name = name
+        self.fn = fn
+        self.interval = interval
+        self.initial_delay = interval if initial_delay is None else initial_delay
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> Periodic:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        if self._stop.wait(self.initial_delay):
+            return
+        while True:
+            try:
+                self.fn()
+            except Exception:
+                LOG.exception('Periodic task %s failed', self.name)
+            if self._stop.wait(self.interval):
+                return

@@ -1,0 +1,70 @@
+"""Serving a WSGI app: cheroot's thread pool, or eventlet.wsgi under eventlet."""
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from typing import Any
+
+from minova.conf import CONF
+
+LOG = logging.getLogger(__name__)
+
+
+class WSGIServer:
+    """One listening socket serving `app`; start() returns once it listens."""
+
+    def __init__(self, name: str, app: Any, host: str, port: int,
+                 threads: int | None = None) -> None:
+        self.name = name
+        self.app = app
+        self.host = host
+        self.port = port
+        self.threads = threads or CONF.wsgi.default_pool_size
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if CONF.concurrency_backend == 'eventlet':
+            self._start_eventlet()
+        else:
+            self._start_cheroot()
+        LOG.info('%s listening on %s:%s', self.name, self.host, self.port)
+
+    def _start_cheroot(self) -> None:
+        from cheroot import wsgi
+        self._server = wsgi.Server((self.host, self.port), self.app,
+                                   numthreads=min(10, self.threads), max=self.threads,
+                                   server_name=self.name, request_queue_size=256,
+                                   timeout=60)
+        self._server.prepare()
+        self.port = self._server.bind_addr[1]
+        self._thread = threading.Thread(target=self._server.serve, name=self.name,
+                                        daemon=True)
+        self._thread.start()
+
+    def _start_eventlet(self) -> None:
+        import eventlet
+        import eventlet.wsgi
+        sock = eventlet.listen((self.host, self.port), family=socket.AF_INET, backlog=256)
+        self.port = sock.getsockname()[1]
+        self._server = sock
+        pool = eventlet.GreenPool(self.threads)
+        self._thread = threading.Thread(
+            target=eventlet.wsgi.server, name=self.name, daemon=True,
+            args=(sock, self.app),
+            kwargs={'custom_pool': pool, 'log_output': False})
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        if CONF.concurrency_backend == 'eventlet':
+            self._server.close()
+        else:
+            self._server.stop()
+        self._server = None
+
+    def wait(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
