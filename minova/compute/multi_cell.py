@@ -1,0 +1,78 @@
+"""Run a function against every cell DB at once, tolerating cells that fail.
+
+Listing servers, services or hypervisors means asking each cell; a cell whose
+DB is down must not fail the whole request (Nova returns partial results), so
+results carry the exception instead of raising it.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from minova.db import cells as cells_db
+
+LOG = logging.getLogger(__name__)
+
+CELL_TIMEOUT = 60.0
+
+_cache: tuple[float, list[dict[str, Any]]] = (0.0, [])
+_CACHE_SECONDS = 5.0
+
+
+class CellFailed:
+    """Marks a cell that did not answer (down DB, timeout)."""
+
+    def __init__(self, cell: dict[str, Any], error: BaseException | None) -> None:
+        self.cell = cell
+        self.error = error
+
+    def __repr__(self) -> str:
+        return f'CellFailed({self.cell["name"]!r}, {self.error!r})'
+
+
+def all_cells(include_cell0: bool = True, refresh: bool = False) -> list[dict[str, Any]]:
+    """Cell mappings, cached briefly: they change only when an operator adds a cell."""
+    global _cache
+    stamp, cached = _cache
+    if refresh or not cached or time.monotonic() - stamp > _CACHE_SECONDS:
+        cached = cells_db.cell_list()
+        _cache = (time.monotonic(), cached)
+    return [c for c in cached if include_cell0 or not cells_db.is_cell0(c)]
+
+
+def for_each_cell(fn: Callable[[dict[str, Any]], Any],
+                  cells: list[dict[str, Any]] | None = None,
+                  include_cell0: bool = True,
+                  timeout: float = CELL_TIMEOUT) -> dict[str, Any]:
+    """{cell uuid: fn(cell) or CellFailed} over the given (or all) cells."""
+    if cells is None:
+        cells = all_cells(include_cell0)
+    if len(cells) == 1:
+        cell = cells[0]
+        try:
+            return {cell['uuid']: fn(cell)}
+        except Exception as e:
+            LOG.warning('Cell %s failed: %s', cell['name'], e)
+            return {cell['uuid']: CellFailed(cell, e)}
+    results: dict[str, Any] = {}
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=len(cells) or 1)
+    try:
+        futures = {pool.submit(fn, cell): cell for cell in cells}
+        done, pending = concurrent.futures.wait(futures, timeout=timeout)
+        for fut in done:
+            cell = futures[fut]
+            try:
+                results[cell['uuid']] = fut.result()
+            except Exception as e:
+                LOG.warning('Cell %s failed: %s', cell['name'], e)
+                results[cell['uuid']] = CellFailed(cell, e)
+        for fut in pending:
+            cell = futures[fut]
+            LOG.warning('Cell %s did not answer within %ss', cell['name'], timeout)
+            results[cell['uuid']] = CellFailed(cell, None)
+    finally:
+        pool.shutdown(wait=False)
+    return results

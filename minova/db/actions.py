@@ -1,0 +1,120 @@
+"""Instance actions and their events (os-instance-actions) in a cell DB."""
+from __future__ import annotations
+
+import traceback as tb
+from typing import Any
+
+import sqlalchemy as sa
+
+from minova import exception, utils
+from minova.db import engines
+from minova.db.main_tables import instance_actions, instance_actions_events
+
+
+@engines.retry_on_disconnect
+def action_start(url: str, instance_uuid: str, action: str, request_id: str | None,
+                 user_id: str | None, project_id: str | None) -> int:
+    now = utils.utcnow()
+    with engines.writer(url) as conn:
+        return conn.execute(instance_actions.insert().values(
+            action=action, instance_uuid=instance_uuid, request_id=request_id,
+            user_id=user_id, project_id=project_id, start_time=now, created_at=now,
+        )).inserted_primary_key[0]
+
+
+def _action_for(conn: sa.Connection, instance_uuid: str,
+                request_id: str | None) -> dict[str, Any] | None:
+    q = (sa.select(instance_actions).where(instance_actions.c.instance_uuid == instance_uuid)
+         .order_by(instance_actions.c.id.desc()).limit(1))
+    if request_id:
+        q = q.where(instance_actions.c.request_id == request_id)
+    row = conn.execute(q).mappings().first()
+    return dict(row) if row else None
+
+
+@engines.retry_on_disconnect
+def event_start(url: str, instance_uuid: str, request_id: str | None, event: str,
+                host: str | None = None) -> None:
+    now = utils.utcnow()
+    with engines.writer(url) as conn:
+        action = _action_for(conn, instance_uuid, request_id)
+        if action is None:
+            return
+        conn.execute(instance_actions_events.insert().values(
+            action_id=action['id'], event=event, start_time=now, host=host, created_at=now))
+        conn.execute(instance_actions.update().where(instance_actions.c.id == action['id'])
+                     .values(updated_at=now))
+
+
+@engines.retry_on_disconnect
+def event_finish(url: str, instance_uuid: str, request_id: str | None, event: str,
+                 result: str = 'Success', exc_tb: str | None = None,
+                 host: str | None = None) -> None:
+    """Close the event; an 'Error' result also marks the action's message."""
+    now = utils.utcnow()
+    with engines.writer(url) as conn:
+        action = _action_for(conn, instance_uuid, request_id)
+        if action is None:
+            return
+        res = conn.execute(
+            instance_actions_events.update()
+            .where(instance_actions_events.c.action_id == action['id'],
+                   instance_actions_events.c.event == event,
+                   instance_actions_events.c.finish_time.is_(None))
+            .values(finish_time=now, result=result, traceback=exc_tb, updated_at=now))
+        if res.rowcount == 0:
+            conn.execute(instance_actions_events.insert().values(
+                action_id=action['id'], event=event, start_time=now, finish_time=now,
+                result=result, traceback=exc_tb, host=host, created_at=now))
+        values: dict[str, Any] = {'updated_at': now}
+        if result == 'Error':
+            values['message'] = 'Error'
+        conn.execute(instance_actions.update().where(instance_actions.c.id == action['id'])
+                     .values(**values))
+
+
+def format_tb() -> str:
+    return tb.format_exc()
+
+
+@engines.retry_on_disconnect
+def action_list(url: str, instance_uuid: str, limit: int | None = None,
+                marker: str | None = None, changes_since: Any = None,
+                changes_before: Any = None) -> list[dict[str, Any]]:
+    q = (sa.select(instance_actions).where(instance_actions.c.instance_uuid == instance_uuid)
+         .order_by(instance_actions.c.created_at.desc(), instance_actions.c.id.desc()))
+    if changes_since is not None:
+        q = q.where(instance_actions.c.updated_at >= utils.parse_time(changes_since))
+    if changes_before is not None:
+        q = q.where(instance_actions.c.updated_at <= utils.parse_time(changes_before))
+    with engines.reader(url) as conn:
+        if marker is not None:
+            mrow = conn.execute(sa.select(instance_actions).where(
+                instance_actions.c.instance_uuid == instance_uuid,
+                instance_actions.c.request_id == marker)).mappings().first()
+            if mrow is None:
+                raise exception.NotFound(f'Marker {marker} could not be found.')
+            q = q.where(instance_actions.c.id < mrow['id'])
+        if limit is not None:
+            q = q.limit(limit)
+        return [dict(r) for r in conn.execute(q).mappings()]
+
+
+@engines.retry_on_disconnect
+def action_get_by_request_id(url: str, instance_uuid: str,
+                             request_id: str) -> dict[str, Any] | None:
+    with engines.reader(url) as conn:
+        row = conn.execute(sa.select(instance_actions).where(
+            instance_actions.c.instance_uuid == instance_uuid,
+            instance_actions.c.request_id == request_id)
+            .order_by(instance_actions.c.id.desc())).mappings().first()
+    return dict(row) if row else None
+
+
+@engines.retry_on_disconnect
+def events_get(url: str, action_id: int) -> list[dict[str, Any]]:
+    with engines.reader(url) as conn:
+        rows = conn.execute(sa.select(instance_actions_events)
+                            .where(instance_actions_events.c.action_id == action_id)
+                            .order_by(instance_actions_events.c.id.desc())).mappings()
+        return [dict(r) for r in rows]

@@ -1,0 +1,85 @@
+"""Build requests and request specs: a server between POST and its cell row."""
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from minova import utils
+from minova.db import cells, engines
+from minova.db.api_tables import build_requests, request_specs
+
+
+def create(instances: list[dict[str, Any]], specs: list[dict[str, Any]]) -> None:
+    """Write build request, request spec and instance mapping per server, atomically."""
+    now = utils.utcnow()
+    with engines.writer(engines.api_url()) as conn:
+        for inst, spec in zip(instances, specs, strict=True):
+            conn.execute(build_requests.insert().values(
+                instance_uuid=inst['uuid'], project_id=inst['project_id'],
+                user_id=inst['user_id'], instance=utils.json_dumps(inst), created_at=now))
+            conn.execute(request_specs.insert().values(
+                instance_uuid=inst['uuid'], spec=utils.json_dumps(spec), created_at=now))
+            cells.instance_mapping_create(conn, inst['uuid'], inst['project_id'],
+                                          inst['user_id'])
+
+
+def _decode(row: Any) -> dict[str, Any]:
+    inst = utils.json_loads(row['instance'])
+    inst['created_at'] = utils.parse_time(inst.get('created_at'))
+    inst['updated_at'] = utils.parse_time(inst.get('updated_at'))
+    return inst
+
+
+def get(instance_uuid: str) -> dict[str, Any] | None:
+    """The would-be instance of a build request, or None once it is gone."""
+    with engines.reader(engines.api_url()) as conn:
+        row = conn.execute(sa.select(build_requests.c.instance).where(
+            build_requests.c.instance_uuid == instance_uuid)).mappings().first()
+    return _decode(row) if row else None
+
+
+def get_many(instance_uuids: list[str]) -> dict[str, dict[str, Any]]:
+    with engines.reader(engines.api_url()) as conn:
+        rows = conn.execute(sa.select(build_requests.c.instance).where(
+            build_requests.c.instance_uuid.in_(instance_uuids))).mappings()
+        return {i['uuid']: i for i in map(_decode, rows)}
+
+
+def get_all(project_id: str | None = None) -> list[dict[str, Any]]:
+    q = sa.select(build_requests.c.instance)
+    if project_id is not None:
+        q = q.where(build_requests.c.project_id == project_id)
+    with engines.reader(engines.api_url()) as conn:
+        return [_decode(r) for r in conn.execute(q).mappings()]
+
+
+def delete(instance_uuid: str) -> bool:
+    """Remove the build request; False if it was already gone (server deleted)."""
+    with engines.writer(engines.api_url()) as conn:
+        res = conn.execute(build_requests.delete().where(
+            build_requests.c.instance_uuid == instance_uuid))
+        return res.rowcount > 0
+
+
+def count_by_project(project_id: str) -> dict[str, int]:
+    """Servers, vCPUs and RAM not yet in a cell, for quota counting."""
+    totals = {'instances': 0, 'cores': 0, 'ram': 0}
+    for inst in get_all(project_id):
+        totals['instances'] += 1
+        totals['cores'] += inst.get('vcpus') or 0
+        totals['ram'] += inst.get('memory_mb') or 0
+    return totals
+
+
+def spec_get_many(instance_uuids: list[str]) -> dict[str, dict[str, Any]]:
+    with engines.reader(engines.api_url()) as conn:
+        rows = conn.execute(sa.select(request_specs).where(
+            request_specs.c.instance_uuid.in_(instance_uuids))).mappings()
+        return {r['instance_uuid']: utils.json_loads(r['spec']) for r in rows}
+
+
+def spec_delete(instance_uuid: str) -> None:
+    with engines.writer(engines.api_url()) as conn:
+        conn.execute(request_specs.delete().where(
+            request_specs.c.instance_uuid == instance_uuid))

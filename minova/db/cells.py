@@ -1,0 +1,138 @@
+"""Cells v2 mappings in the API DB: cells, hosts and instances."""
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from minova import exception, utils
+from minova.db import engines
+from minova.db.api_tables import cell_mappings, host_mappings, instance_mappings
+
+CELL0_UUID = '00000000-0000-0000-0000-000000000000'
+
+
+def _url() -> str:
+    return engines.api_url()
+
+
+# ---- cell mappings ---------------------------------------------------------
+
+def cell_create(name: str | None, transport_url: str, database_connection: str,
+                uuid: str | None = None, disabled: bool = False) -> dict[str, Any]:
+    values = dict(uuid=uuid or utils.generate_uuid(), name=name, transport_url=transport_url,
+                  database_connection=database_connection, disabled=disabled,
+                  created_at=utils.utcnow())
+    with engines.writer(_url()) as conn:
+        values['id'] = conn.execute(cell_mappings.insert().values(**values)).inserted_primary_key[0]
+    return values
+
+
+def cell_list() -> list[dict[str, Any]]:
+    with engines.reader(_url()) as conn:
+        rows = conn.execute(sa.select(cell_mappings).order_by(cell_mappings.c.id)).mappings()
+        return [dict(r) for r in rows]
+
+
+def cell_get(uuid: str) -> dict[str, Any]:
+    with engines.reader(_url()) as conn:
+        row = conn.execute(sa.select(cell_mappings).where(
+            cell_mappings.c.uuid == uuid)).mappings().first()
+    if row is None:
+        raise exception.CellMappingNotFound(uuid=uuid)
+    return dict(row)
+
+
+def cell_get_by_id(cell_id: int) -> dict[str, Any]:
+    with engines.reader(_url()) as conn:
+        row = conn.execute(sa.select(cell_mappings).where(
+            cell_mappings.c.id == cell_id)).mappings().first()
+    if row is None:
+        raise exception.CellMappingNotFound(uuid=cell_id)
+    return dict(row)
+
+
+def cell_update(uuid: str, **values: Any) -> None:
+    values['updated_at'] = utils.utcnow()
+    with engines.writer(_url()) as conn:
+        conn.execute(cell_mappings.update().where(cell_mappings.c.uuid == uuid).values(**values))
+
+
+def is_cell0(cell: dict[str, Any]) -> bool:
+    return cell['uuid'] == CELL0_UUID
+
+
+# ---- host mappings ---------------------------------------------------------
+
+def host_mapping_get_all(cell_id: int | None = None) -> list[dict[str, Any]]:
+    q = sa.select(host_mappings)
+    if cell_id is not None:
+        q = q.where(host_mappings.c.cell_id == cell_id)
+    with engines.reader(_url()) as conn:
+        return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def host_mapping_get(host: str) -> dict[str, Any]:
+    with engines.reader(_url()) as conn:
+        row = conn.execute(sa.select(host_mappings).where(
+            host_mappings.c.host == host)).mappings().first()
+    if row is None:
+        raise exception.HostMappingNotFound(name=host)
+    return dict(row)
+
+
+def host_mapping_create(host: str, cell_id: int) -> bool:
+    """Map `host` to a cell; False when it was already mapped (harmless)."""
+    try:
+        with engines.writer(_url()) as conn:
+            conn.execute(host_mappings.insert().values(
+                host=host, cell_id=cell_id, created_at=utils.utcnow()))
+        return True
+    except sa.exc.IntegrityError:
+        return False
+
+
+def host_mapping_delete(host: str) -> None:
+    with engines.writer(_url()) as conn:
+        conn.execute(host_mappings.delete().where(host_mappings.c.host == host))
+
+
+# ---- instance mappings -----------------------------------------------------
+
+def instance_mapping_create(conn: sa.Connection, instance_uuid: str, project_id: str,
+                            user_id: str | None, cell_id: int | None = None) -> None:
+    conn.execute(instance_mappings.insert().values(
+        instance_uuid=instance_uuid, project_id=project_id, user_id=user_id,
+        cell_id=cell_id, queued_for_delete=False, created_at=utils.utcnow()))
+
+
+def instance_mapping_get(instance_uuid: str) -> dict[str, Any]:
+    """The mapping with its cell (key 'cell', None until scheduled)."""
+    q = (sa.select(instance_mappings, cell_mappings.c.uuid.label('cell_uuid'))
+         .select_from(instance_mappings.outerjoin(cell_mappings))
+         .where(instance_mappings.c.instance_uuid == instance_uuid))
+    with engines.reader(_url()) as conn:
+        row = conn.execute(q).mappings().first()
+    if row is None:
+        raise exception.InstanceNotFound(instance_id=instance_uuid)
+    return dict(row)
+
+
+def instance_mapping_set_cell(instance_uuid: str, cell_id: int) -> None:
+    with engines.writer(_url()) as conn:
+        conn.execute(instance_mappings.update()
+                     .where(instance_mappings.c.instance_uuid == instance_uuid)
+                     .values(cell_id=cell_id, updated_at=utils.utcnow()))
+
+
+def instance_mapping_delete(instance_uuid: str) -> None:
+    with engines.writer(_url()) as conn:
+        conn.execute(instance_mappings.delete().where(
+            instance_mappings.c.instance_uuid == instance_uuid))
+
+
+def instance_mapping_queue_for_delete(instance_uuid: str) -> None:
+    with engines.writer(_url()) as conn:
+        conn.execute(instance_mappings.update()
+                     .where(instance_mappings.c.instance_uuid == instance_uuid)
+                     .values(queued_for_delete=True, updated_at=utils.utcnow()))

@@ -1,0 +1,197 @@
+"""Instances in a cell DB. Every function takes the cell's DB URL first."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import sqlalchemy as sa
+
+from minova import exception, states, utils
+from minova.db import engines, paging
+from minova.db.main_tables import instance_faults, instances
+
+JSON_FIELDS = {'flavor': None, 'metadata': {}, 'system_metadata': {}, 'network_info': [],
+               'tags': []}
+
+SORTABLE = {c.name for c in instances.c} - set(JSON_FIELDS) - {'user_data', 'key_data'}
+
+
+def decode(row: Any) -> dict[str, Any]:
+    inst = dict(row)
+    for field, default in JSON_FIELDS.items():
+        if field in inst:
+            inst[field] = utils.json_loads(inst[field], default if default is None
+                                           else type(default)())
+    return inst
+
+
+def encode(values: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in values.items():
+        if k in JSON_FIELDS and not isinstance(v, str | None):
+            v = utils.json_dumps(v)
+        if k in ('created_at', 'updated_at', 'launched_at', 'terminated_at', 'deleted_at'):
+            v = utils.parse_time(v)
+        if k in instances.c:
+            out[k] = v
+    return out
+
+
+@engines.retry_on_disconnect
+def create(url: str, values: dict[str, Any]) -> dict[str, Any]:
+    values = encode(values)
+    values.setdefault('created_at', utils.utcnow())
+    values.setdefault('deleted', 0)
+    with engines.writer(url) as conn:
+        conn.execute(instances.insert().values(**values))
+        row = conn.execute(sa.select(instances).where(
+            instances.c.uuid == values['uuid'])).mappings().one()
+    return decode(row)
+
+
+@engines.retry_on_disconnect
+def get(url: str, uuid: str, read_deleted: bool = False,
+        with_fault: bool = False) -> dict[str, Any]:
+    q = sa.select(instances).where(instances.c.uuid == uuid)
+    if not read_deleted:
+        q = q.where(instances.c.deleted == 0)
+    with engines.reader(url) as conn:
+        row = conn.execute(q).mappings().first()
+        if row is None:
+            raise exception.InstanceNotFound(instance_id=uuid)
+        inst = decode(row)
+        if with_fault:
+            inst['fault'] = _faults(conn, [uuid]).get(uuid)
+    return inst
+
+
+@engines.retry_on_disconnect
+def update(url: str, uuid: str, values: dict[str, Any],
+           expected_task_state: list[str | None] | None = None) -> dict[str, Any]:
+    """Update a live instance; with expected_task_state, only from those states.
+
+    Returns the updated instance. Raises InstanceNotFound if it is gone (for
+    example deleted while building) and InstanceInvalidState on a task-state race.
+    """
+    values = encode(values)
+    values['updated_at'] = utils.utcnow()
+    q = instances.update().where(instances.c.uuid == uuid, instances.c.deleted == 0)
+    if expected_task_state is not None:
+        named = [s for s in expected_task_state if s is not None]
+        conds = [instances.c.task_state.in_(named)] if named else []
+        if None in expected_task_state:
+            conds.append(instances.c.task_state.is_(None))
+        q = q.where(sa.or_(*conds))
+    with engines.writer(url) as conn:
+        res = conn.execute(q.values(**values))
+        row = conn.execute(sa.select(instances).where(
+            instances.c.uuid == uuid)).mappings().first()
+    if row is None or (res.rowcount == 0 and row['deleted']):
+        raise exception.InstanceNotFound(instance_id=uuid)
+    if res.rowcount == 0:
+        raise exception.InstanceInvalidState(
+            action='update', instance_uuid=uuid, attr='task_state', state=row['task_state'])
+    return decode(row)
+
+
+@engines.retry_on_disconnect
+def destroy(url: str, uuid: str) -> None:
+    """Soft-delete: the row stays with deleted=id so changes-since can see it."""
+    now = utils.utcnow()
+    with engines.writer(url) as conn:
+        conn.execute(instances.update()
+                     .where(instances.c.uuid == uuid, instances.c.deleted == 0)
+                     .values(deleted=instances.c.id, deleted_at=now, updated_at=now,
+                             terminated_at=now, vm_state=states.DELETED, task_state=None,
+                             power_state=states.NOSTATE))
+
+
+def _faults(conn: sa.Connection, uuids: list[str]) -> dict[str, dict[str, Any]]:
+    """The latest fault of each instance."""
+    if not uuids:
+        return {}
+    rows = conn.execute(sa.select(instance_faults)
+                        .where(instance_faults.c.instance_uuid.in_(uuids))
+                        .order_by(instance_faults.c.id)).mappings()
+    return {r['instance_uuid']: dict(r) for r in rows}
+
+
+def _filters(q: sa.Select, filters: dict[str, Any]) -> sa.Select:
+    c = instances.c
+    f = dict(filters)
+    deleted = f.pop('deleted', False)
+    if 'changes-since' in f or 'changes-before' in f:
+        if 'changes-since' in f:
+            q = q.where(c.updated_at >= utils.parse_time(f.pop('changes-since')))
+        if 'changes-before' in f:
+            q = q.where(c.updated_at <= utils.parse_time(f.pop('changes-before')))
+    elif deleted is not None:
+        q = q.where(c.deleted != 0 if deleted else c.deleted == 0)
+    if 'name' in f:
+        pattern = f.pop('name')
+        try:
+            re.compile(pattern)
+            q = q.where(c.display_name.regexp_match(pattern))
+        except re.error:
+            q = q.where(c.display_name == pattern)
+    if 'flavor' in f:
+        flavorid = str(f.pop('flavor'))
+        q = q.where(c.flavor.like('%"flavorid": ' + utils.json_dumps(flavorid) + '%'))
+    if 'ip' in f or 'ip6' in f:
+        for key in ('ip', 'ip6'):
+            if key in f:
+                q = q.where(c.network_info.like('%' + f.pop(key) + '%'))
+    mapping = {'image': 'image_ref', 'uuid': 'uuid', 'vm_state': 'vm_state',
+               'task_state': 'task_state', 'host': 'host', 'node': 'node',
+               'project_id': 'project_id', 'user_id': 'user_id',
+               'reservation_id': 'reservation_id', 'availability_zone': 'availability_zone',
+               'key_name': 'key_name', 'locked': 'locked', 'power_state': 'power_state',
+               'hostname': 'hostname', 'launch_index': 'launch_index'}
+    for key, value in f.items():
+        col = mapping.get(key)
+        if col is None:
+            continue
+        if isinstance(value, list | tuple | set):
+            q = q.where(c[col].in_(list(value)))
+        else:
+            q = q.where(c[col] == value)
+    return q
+
+
+@engines.retry_on_disconnect
+def get_all(url: str, filters: dict[str, Any], limit: int | None = None,
+            sort_keys: list[str] | None = None, sort_dirs: list[str] | None = None,
+            marker: dict[str, Any] | None = None, with_fault: bool = False,
+            columns: list[str] | None = None) -> list[dict[str, Any]]:
+    """Instances matching Nova-style list filters, sorted and paged."""
+    sort_keys = sort_keys or ['created_at']
+    sort_dirs = sort_dirs or ['desc'] * len(sort_keys)
+    cols = [instances.c[n] for n in columns] if columns else [instances]
+    q = _filters(sa.select(*cols), filters)
+    q = paging.paginate(q, instances, limit, sort_keys, sort_dirs, marker)
+    with engines.reader(url) as conn:
+        result = [decode(r) for r in conn.execute(q).mappings()]
+        if with_fault:
+            faults = _faults(conn, [i['uuid'] for i in result if i.get('vm_state') == 'error'])
+            for inst in result:
+                inst['fault'] = faults.get(inst['uuid'])
+    return result
+
+
+@engines.retry_on_disconnect
+def count_by_project(url: str, project_id: str) -> dict[str, int]:
+    q = (sa.select(sa.func.count(instances.c.id), sa.func.sum(instances.c.vcpus),
+                   sa.func.sum(instances.c.memory_mb))
+         .where(instances.c.project_id == project_id, instances.c.deleted == 0))
+    with engines.reader(url) as conn:
+        n, cores, ram = conn.execute(q).one()
+    return {'instances': n or 0, 'cores': int(cores or 0), 'ram': int(ram or 0)}
+
+
+@engines.retry_on_disconnect
+def fault_create(url: str, instance_uuid: str, code: int, message: str,
+                 details: str | None = None, host: str | None = None) -> None:
+    with engines.writer(url) as conn:
+        conn.execute(instance_faults.insert().values(
+            instance_uuid=instance_uuid, code=code, message=(message or '')[:255],
+            details=details, host=host, created_at=utils.utcnow()))

@@ -1,0 +1,46 @@
+"""Keyset pagination on several sort keys, as Nova's marker/limit/sort_key."""
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+
+def paginate(query: sa.Select, table: sa.Table, limit: int | None, sort_keys: list[str],
+             sort_dirs: list[str], marker: dict[str, Any] | None = None) -> sa.Select:
+    """Order by the keys (with 'id' as the final tie-break) and start after `marker`.
+
+    `marker` is the row the client last saw; rows after it in the sort order
+    are those that differ on the first key where all earlier keys are equal.
+    """
+    keys = list(sort_keys)
+    dirs = list(sort_dirs)
+    if 'id' not in keys:
+        keys.append('id')
+        dirs.append(dirs[-1] if dirs else 'desc')
+    order = []
+    for key, direction in zip(keys, dirs, strict=True):
+        col = table.c[key]
+        order.append(col.desc() if direction == 'desc' else col.asc())
+        # NULLs sort first ascending in SQLite/MySQL; make PostgreSQL match.
+    query = query.order_by(*order)
+    if marker is not None:
+        clauses = []
+        for i, (key, direction) in enumerate(zip(keys, dirs, strict=True)):
+            equal = [_eq(table.c[k], marker.get(k)) for k in keys[:i]]
+            clauses.append(sa.and_(*equal, _after(table.c[key], marker.get(key), direction)))
+        query = query.where(sa.or_(*clauses))
+    if limit is not None:
+        query = query.limit(limit)
+    return query
+
+
+def _eq(col: sa.Column, value: Any) -> Any:
+    return col.is_(None) if value is None else col == value
+
+
+def _after(col: sa.Column, value: Any, direction: str) -> Any:
+    # NULL is treated as the smallest value.
+    if direction == 'desc':
+        return sa.false() if value is None else sa.or_(col < value, col.is_(None))
+    return col.is_not(None) if value is None else col > value

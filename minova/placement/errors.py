@@ -1,0 +1,59 @@
+"""Placement errors: HTTP errors carrying Placement's stable error codes."""
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+
+DEFAULT = 'placement.undefined_code'
+INVENTORY_INUSE = 'placement.inventory.inuse'
+CONCURRENT_UPDATE = 'placement.concurrent_update'
+DUPLICATE_NAME = 'placement.duplicate_name'
+PROVIDER_IN_USE = 'placement.resource_provider.inuse'
+PROVIDER_CANNOT_DELETE_PARENT = 'placement.resource_provider.cannot_delete_parent'
+RESOURCE_PROVIDER_NOT_FOUND = 'placement.resource_provider.not_found'
+ILLEGAL_DUPLICATE_QUERYPARAM = 'placement.query.duplicate_key'
+QUERYPARAM_BAD_VALUE = 'placement.query.bad_value'
+QUERYPARAM_MISSING_VALUE = 'placement.query.missing_value'
+
+
+class PlacementError(falcon.HTTPError):
+    """An error response in Placement's `{"errors": [...]}` format."""
+
+    def __init__(self, status: int, detail: str, code: str = DEFAULT,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(falcon.code_to_http_status(status), title=None,
+                         description=detail, headers=headers)
+        self.code = code
+
+
+def bad_request(detail: str, code: str = DEFAULT) -> PlacementError:
+    return PlacementError(400, detail, code)
+
+
+def not_found(detail: str, code: str = DEFAULT) -> PlacementError:
+    return PlacementError(404, detail, code)
+
+
+def conflict(detail: str, code: str = DEFAULT) -> PlacementError:
+    return PlacementError(409, detail, code)
+
+
+def serialize(req: falcon.Request, resp: falcon.Response, exc: falcon.HTTPError) -> None:
+    """Error serializer for the falcon app: Placement's error body."""
+    status = exc.status_code
+    title = falcon.HTTP_STATUS_TEXT.get(status, '') if hasattr(
+        falcon, 'HTTP_STATUS_TEXT') else ''
+    if not title:
+        title = str(exc.status).split(' ', 1)[-1]
+    error: dict[str, Any] = {
+        'status': status,
+        'title': title,
+        'detail': exc.description or title,
+        'request_id': getattr(req.context, 'request_id', None),
+    }
+    version = getattr(req.context, 'version', None)
+    if version is None or version >= (1, 23):
+        error['code'] = getattr(exc, 'code', DEFAULT)
+    resp.media = {'errors': [error]}
+    resp.content_type = falcon.MEDIA_JSON
