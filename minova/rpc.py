@@ -35,7 +35,8 @@ def get_transport(url: str | None = None) -> messaging.Transport:
     with _lock:
         transport = _transports.get(url)
         if transport is None:
-            transport = messaging.get_rpc_transport(CONF, url=url)
+            transport = messaging.get_rpc_transport(
+                CONF, url=url, allowed_remote_exmods=['minova.exception'])
             _transports[url] = transport
         return transport
 

@@ -1,0 +1,40 @@
+"""Console scripts. Importing this package picks the concurrency backend first.
+
+eventlet must monkey patch before anything else imports threading or
+socket, so the choice is read here, ahead of oslo.config: from the
+MINOVA_CONCURRENCY_BACKEND environment variable, else from
+`concurrency_backend` in the config files named on the command line (or
+/etc/minova/minova.conf).
+"""
+import configparser
+import os
+import sys
+
+
+def _backend_from_config() -> str | None:
+    files = []
+    argv = sys.argv[1:]
+    for i, arg in enumerate(argv):
+        if arg == '--config-file' and i + 1 < len(argv):
+            files.append(argv[i + 1])
+        elif arg.startswith('--config-file='):
+            files.append(arg.split('=', 1)[1])
+    if not files and os.path.exists('/etc/minova/minova.conf'):
+        files.append('/etc/minova/minova.conf')
+    backend = None
+    for path in files:
+        parser = configparser.ConfigParser(interpolation=None, strict=False)
+        try:
+            parser.read(path)
+        except configparser.Error:
+            continue
+        backend = parser.defaults().get('concurrency_backend', backend)
+    return backend
+
+
+BACKEND = os.environ.get('MINOVA_CONCURRENCY_BACKEND') or _backend_from_config() or 'threading'
+
+if BACKEND == 'eventlet':
+    import eventlet
+
+    eventlet.monkey_patch()

@@ -14,12 +14,128 @@ the same keys (vm_state 'building', task_state 'scheduling', host None).
 """
 from __future__ import annotations
 
+import functools
+import logging
+import re
+import threading
 from typing import Any
 
+from minova import exception, states, utils
+from minova.compute import multi_cell
+from minova.compute import rpcapi as compute_rpcapi
+from minova.conductor import rpcapi as conductor_rpcapi
 from minova.context import RequestContext
+from minova.db import actions, build_requests, cells, instances, services
+
+LOG = logging.getLogger(__name__)
+
+FLAVOR_FIELDS = ('flavorid', 'name', 'memory_mb', 'vcpus', 'root_gb', 'ephemeral_gb', 'swap',
+                 'rxtx_factor', 'vcpu_weight', 'disabled', 'is_public', 'description',
+                 'extra_specs')
+
+
+class MarkerNotFound(exception.Invalid):
+    msg_fmt = 'marker [%(marker)s] not found'
+
+
+def sanitize_hostname(name: str, default: str = 'server') -> str:
+    """A DNS label from a display name, as Nova derives it."""
+    host = re.sub(r'[ _\.]', '-', name.lower())
+    host = re.sub(r'[^\w-]+', '', host, flags=re.ASCII)
+    host = host.strip('.-')[:63].rstrip('-')
+    return host or default
+
+
+def _sort_value(value: Any) -> tuple[int, Any]:
+    # NULL first, then values; mixed types compare by their string form.
+    if value is None:
+        return (0, '')
+    if isinstance(value, bool):
+        return (1, int(value))
+    return (1, value)
+
+
+def _compare(keys: list[str], dirs: list[str], a: dict[str, Any], b: dict[str, Any]) -> int:
+    for key, direction in zip(keys, dirs, strict=True):
+        va, vb = _sort_value(a.get(key)), _sort_value(b.get(key))
+        try:
+            c = (va > vb) - (va < vb)
+        except TypeError:
+            sa_, sb_ = str(va), str(vb)
+            c = (sa_ > sb_) - (sa_ < sb_)
+        if c:
+            return -c if direction == 'desc' else c
+    return 0
+
+
+def _br_matches(inst: dict[str, Any], filters: dict[str, Any]) -> bool:
+    """Apply list filters to a build request (which has no host yet)."""
+    for key, value in filters.items():
+        if key in ('deleted',):
+            if value:
+                return False
+            continue
+        if key in ('changes-since', 'changes-before'):
+            stamp = utils.parse_time(value)
+            created = inst.get('created_at')
+            if created is None:
+                continue
+            if key == 'changes-since' and created < stamp:
+                return False
+            if key == 'changes-before' and created > stamp:
+                return False
+            continue
+        if key == 'name':
+            try:
+                if not re.search(value, inst.get('display_name') or ''):
+                    return False
+            except re.error:
+                if inst.get('display_name') != value:
+                    return False
+            continue
+        if key == 'flavor':
+            if str((inst.get('flavor') or {}).get('flavorid')) != str(value):
+                return False
+            continue
+        field = {'image': 'image_ref'}.get(key, key)
+        have = inst.get(field)
+        if isinstance(value, list | tuple | set):
+            if have not in value:
+                return False
+        elif have != value:
+            return False
+    return True
 
 
 class API:
+    def __init__(self) -> None:
+        self.conductor = conductor_rpcapi.ConductorAPI()
+        self._compute_apis: dict[str, compute_rpcapi.ComputeAPI] = {}
+        self._lock = threading.Lock()
+
+    @functools.cached_property
+    def placement(self) -> Any:
+        from minova import placement_client
+        return placement_client.PlacementClient()
+
+    def _compute_rpc(self, cell: dict[str, Any]) -> compute_rpcapi.ComputeAPI:
+        from minova import rpc
+        url = cell['transport_url'] or rpc.transport_url()
+        with self._lock:
+            api = self._compute_apis.get(url)
+            if api is None:
+                api = self._compute_apis[url] = compute_rpcapi.ComputeAPI(url=url)
+        return api
+
+    @staticmethod
+    def _cell_by_id(cell_id: int) -> dict[str, Any]:
+        for cell in multi_cell.all_cells():
+            if cell['id'] == cell_id:
+                return cell
+        return cells.cell_get_by_id(cell_id)
+
+    # -- create --------------------------------------------------------------
+
     def create(self, ctx: RequestContext, *, flavor: dict[str, Any], image_ref: str | None,
                name: str, min_count: int = 1, max_count: int = 1,
                metadata: dict[str, str] | None = None, key_pair: dict[str, Any] | None = None,
@@ -33,11 +149,99 @@ class API:
 
         Returns (instances, reservation_id). Raises TooManyInstances (403).
         """
-        raise NotImplementedError
+        from minova import quota
+        count = self._check_quota(quota, ctx.project_id, min_count, max_count, flavor)
+        reservation_id = 'r-' + utils.generate_uuid()[:8]
+        now = utils.utcnow()
+        flavor_snapshot = {k: flavor.get(k) for k in FLAVOR_FIELDS}
+        flavor_snapshot['extra_specs'] = dict(flavor.get('extra_specs') or {})
+        built, specs = [], []
+        for index in range(count):
+            display_name = name if count == 1 else f'{name}-{index + 1}'
+            inst = {
+                'uuid': utils.generate_uuid(), 'display_name': display_name,
+                'display_description': description,
+                'hostname': (hostname if hostname and count == 1
+                             else sanitize_hostname(display_name)),
+                'user_id': ctx.user_id, 'project_id': ctx.project_id,
+                'image_ref': image_ref or '', 'flavor': flavor_snapshot,
+                'vcpus': flavor['vcpus'], 'memory_mb': flavor['memory_mb'],
+                'root_gb': flavor['root_gb'], 'ephemeral_gb': flavor['ephemeral_gb'],
+                'host': None, 'node': None, 'launched_on': None,
+                'availability_zone': availability_zone,
+                'vm_state': states.BUILDING, 'task_state': states.SCHEDULING,
+                'power_state': states.NOSTATE,
+                'key_name': key_pair['name'] if key_pair else None,
+                'key_data': key_pair['public_key'] if key_pair else None,
+                'user_data': user_data, 'config_drive': 'True' if config_drive else '',
+                'metadata': dict(metadata or {}), 'system_metadata': {},
+                'network_info': [], 'tags': list(tags or []),
+                'access_ip_v4': access_ip_v4, 'access_ip_v6': access_ip_v6,
+                'progress': 0, 'locked': False, 'locked_by': None, 'launch_index': index,
+                'reservation_id': reservation_id, 'created_at': now, 'updated_at': None,
+                'launched_at': None, 'terminated_at': None, 'deleted': 0,
+            }
+            built.append(inst)
+            specs.append({
+                'instance_uuid': inst['uuid'], 'flavor': flavor_snapshot,
+                'image': {'id': image_ref}, 'availability_zone': availability_zone,
+                'project_id': ctx.project_id, 'user_id': ctx.user_id,
+                'num_instances': count, 'scheduler_hints': dict(scheduler_hints or {}),
+                'requested_networks': networks,
+            })
+        build_requests.create(built, specs)
+        self.conductor.schedule_and_build_instances(ctx, [i['uuid'] for i in built])
+        for inst in built:
+            inst.update(cell_uuid=None, fault=None)
+        return built, reservation_id
+
+    @staticmethod
+    def _check_quota(quota: Any, project_id: str, min_count: int, max_count: int,
+                     flavor: dict[str, Any]) -> int:
+        """The number of servers to build: max_count if it fits, else min_count."""
+        try:
+            quota.enforce_instances(project_id, max_count, flavor['vcpus'] * max_count,
+                                    flavor['memory_mb'] * max_count)
+            return max_count
+        except exception.TooManyInstances:
+            if min_count >= max_count:
+                raise
+        quota.enforce_instances(project_id, min_count, flavor['vcpus'] * min_count,
+                                flavor['memory_mb'] * min_count)
+        return min_count
+
+    # -- read ----------------------------------------------------------------
 
     def get(self, ctx: RequestContext, uuid: str) -> dict[str, Any]:
         """One server (with fault), wherever it is. Raises InstanceNotFound."""
-        raise NotImplementedError
+        if not utils.is_uuid_like(uuid):
+            raise exception.InstanceNotFound(instance_id=uuid)
+        for _attempt in range(2):
+            mapping = cells.instance_mapping_get(uuid)
+            if mapping['cell_id'] is None:
+                br = build_requests.get(uuid)
+                if br is not None:
+                    br.update(cell_uuid=None, fault=None)
+                    return br
+                continue  # it just moved into a cell, or was deleted: look again
+            cell = self._cell_by_id(mapping['cell_id'])
+            inst = instances.get(cell['database_connection'], uuid, with_fault=True)
+            inst['cell_uuid'] = cell['uuid']
+            return inst
+        raise exception.InstanceNotFound(instance_id=uuid)
+
+    def _marker_row(self, ctx: RequestContext, marker: str) -> dict[str, Any]:
+        try:
+            mapping = cells.instance_mapping_get(marker)
+            if mapping['cell_id'] is None:
+                br = build_requests.get(marker)
+                if br is None:
+                    raise exception.InstanceNotFound(instance_id=marker)
+                return br
+            cell = self._cell_by_id(mapping['cell_id'])
+            return instances.get(cell['database_connection'], marker, read_deleted=True)
+        except exception.InstanceNotFound:
+            raise MarkerNotFound(marker=marker) from None
 
     def get_all(self, ctx: RequestContext, filters: dict[str, Any], limit: int | None,
                 marker: str | None, sort_keys: list[str], sort_dirs: list[str]
@@ -45,27 +249,106 @@ class API:
         """Servers across cells and build requests, merged in sort order.
 
         filters use minova/db/instances.py keys (project_id, name, vm_state
-        list, host, changes-since, deleted ...). Raises exception.NotFound for
-        an unknown marker ("marker [x] not found", 400 in the API).
+        list, host, changes-since, deleted ...). Raises MarkerNotFound (400).
         """
-        raise NotImplementedError
+        sort_keys = list(sort_keys or ['created_at'])
+        sort_dirs = list(sort_dirs or ['desc'] * len(sort_keys))
+        keys, dirs = sort_keys + ['uuid'], sort_dirs + [sort_dirs[-1]]
+        marker_row = self._marker_row(ctx, marker) if marker else None
+        results = multi_cell.for_each_cell(
+            lambda c: instances.get_all(c['database_connection'], filters, limit, sort_keys,
+                                        sort_dirs, marker_row, with_fault=True))
+        merged: list[dict[str, Any]] = []
+        for cell in multi_cell.all_cells():
+            rows = results.get(cell['uuid'])
+            if isinstance(rows, multi_cell.CellFailed) or rows is None:
+                continue
+            for row in rows:
+                row['cell_uuid'] = cell['uuid']
+            merged.extend(rows)
+        if not any(k in filters for k in ('host', 'node', 'task_state', 'power_state')):
+            for br in build_requests.get_all(filters.get('project_id')
+                                             if isinstance(filters.get('project_id'), str)
+                                             else None):
+                if not _br_matches(br, filters):
+                    continue
+                if marker_row is not None and _compare(keys, dirs, br, marker_row) <= 0:
+                    continue
+                br.update(cell_uuid=None, fault=None)
+                merged.append(br)
+        merged.sort(key=functools.cmp_to_key(functools.partial(_compare, keys, dirs)))
+        return merged[:limit] if limit is not None else merged
+
+    # -- update and delete ---------------------------------------------------
 
     def update(self, ctx: RequestContext, instance: dict[str, Any],
                changes: dict[str, Any]) -> dict[str, Any]:
         """display_name, display_description, hostname, access_ip_v4/6."""
-        raise NotImplementedError
+        if instance.get('cell_uuid') is None:
+            inst = build_requests.update_instance(instance['uuid'], changes)
+            if inst is None:
+                raise exception.InstanceNotFound(instance_id=instance['uuid'])
+            inst.update(cell_uuid=None, fault=None)
+            return inst
+        cell = cells.cell_get(instance['cell_uuid'])
+        inst = instances.update(cell['database_connection'], instance['uuid'], changes)
+        inst['cell_uuid'] = cell['uuid']
+        inst['fault'] = instance.get('fault')
+        return inst
 
     def delete(self, ctx: RequestContext, instance: dict[str, Any]) -> None:
         """Delete a server; returns once the delete is underway (204 in the API)."""
-        raise NotImplementedError
+        uuid = instance['uuid']
+        if instance.get('cell_uuid') is None:
+            if build_requests.delete(uuid):
+                # Conductor sees the build request gone and drops the rest.
+                cells.instance_mapping_queue_for_delete(uuid)
+                return
+            instance = self.get(ctx, uuid)  # it reached a cell meanwhile
+        cell = cells.cell_get(instance['cell_uuid'])
+        url = cell['database_connection']
+        if instance.get('task_state') == states.DELETING:
+            return
+        actions.action_start(url, uuid, 'delete', ctx.request_id, ctx.user_id,
+                             ctx.project_id)
+        host = instance.get('host')
+        if host and not cells.is_cell0(cell) and self._compute_up(url, host):
+            instance = instances.update(url, uuid, {'task_state': states.DELETING})
+            self._compute_rpc(cell).terminate_instance(ctx, host, instance)
+            return
+        # Never built, buried in cell0, or its host is down: delete it here.
+        actions.event_start(url, uuid, ctx.request_id, 'api_local_delete')
+        instances.destroy(url, uuid)
+        self.placement.delete_allocation_for_instance(ctx, uuid)
+        cells.instance_mapping_queue_for_delete(uuid)
+        actions.event_finish(url, uuid, ctx.request_id, 'api_local_delete')
+
+    @staticmethod
+    def _compute_up(url: str, host: str) -> bool:
+        svcs = services.get_all(url, host=host, binary='minova-compute')
+        return bool(svcs) and services.is_up(svcs[0])
+
+    # -- instance actions ------------------------------------------------------
 
     def get_actions(self, ctx: RequestContext, instance: dict[str, Any],
                     limit: int | None = None, marker: str | None = None,
                     changes_since: Any = None, changes_before: Any = None
                     ) -> list[dict[str, Any]]:
-        raise NotImplementedError
+        if instance.get('cell_uuid') is None:
+            return []
+        cell = cells.cell_get(instance['cell_uuid'])
+        return actions.action_list(cell['database_connection'], instance['uuid'], limit,
+                                   marker, changes_since, changes_before)
 
     def get_action(self, ctx: RequestContext, instance: dict[str, Any],
                    request_id: str) -> dict[str, Any]:
         """The action with key 'events' (list). Raises NotFound."""
-        raise NotImplementedError
+        msg = (f'Action {request_id} on instance {instance["uuid"]} could not be found')
+        if instance.get('cell_uuid') is None:
+            raise exception.NotFound(msg)
+        url = cells.cell_get(instance['cell_uuid'])['database_connection']
+        action = actions.action_get_by_request_id(url, instance['uuid'], request_id)
+        if action is None:
+            raise exception.NotFound(msg)
+        action['events'] = actions.events_get(url, action['id'])
+        return action

@@ -83,3 +83,19 @@ def spec_delete(instance_uuid: str) -> None:
     with engines.writer(engines.api_url()) as conn:
         conn.execute(request_specs.delete().where(
             request_specs.c.instance_uuid == instance_uuid))
+
+
+def update_instance(instance_uuid: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+    """Change fields of a server that is still a build request (e.g. its name)."""
+    with engines.writer(engines.api_url()) as conn:
+        row = conn.execute(sa.select(build_requests.c.instance).where(
+            build_requests.c.instance_uuid == instance_uuid).with_for_update()
+        ).mappings().first()
+        if row is None:
+            return None
+        inst = utils.json_loads(row['instance'])
+        inst.update(changes, updated_at=utils.utcnow())
+        conn.execute(build_requests.update()
+                     .where(build_requests.c.instance_uuid == instance_uuid)
+                     .values(instance=utils.json_dumps(inst), updated_at=utils.utcnow()))
+    return _decode({'instance': utils.json_dumps(inst)})

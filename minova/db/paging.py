@@ -8,21 +8,28 @@ import sqlalchemy as sa
 
 def paginate(query: sa.Select, table: sa.Table, limit: int | None, sort_keys: list[str],
              sort_dirs: list[str], marker: dict[str, Any] | None = None) -> sa.Select:
-    """Order by the keys (with 'id' as the final tie-break) and start after `marker`.
+    """Order by the keys (plus a unique tie-break) and start after `marker`.
 
     `marker` is the row the client last saw; rows after it in the sort order
     are those that differ on the first key where all earlier keys are equal.
     """
     keys = list(sort_keys)
     dirs = list(sort_dirs)
-    if 'id' not in keys:
-        keys.append('id')
+    # A unique final key makes the order total; uuid (when the table has one)
+    # also orders rows from different cells the same way.
+    tiebreak = 'uuid' if 'uuid' in table.c else 'id'
+    if tiebreak not in keys:
+        keys.append(tiebreak)
         dirs.append(dirs[-1] if dirs else 'desc')
     order = []
     for key, direction in zip(keys, dirs, strict=True):
         col = table.c[key]
+        # NULL sorts as the smallest value on every engine (PostgreSQL alone
+        # would put it last ascending); NULLS FIRST is not MySQL syntax.
+        if col.nullable:
+            is_set = sa.case((col.is_(None), 0), else_=1)
+            order.append(is_set.desc() if direction == 'desc' else is_set.asc())
         order.append(col.desc() if direction == 'desc' else col.asc())
-        # NULLs sort first ascending in SQLite/MySQL; make PostgreSQL match.
     query = query.order_by(*order)
     if marker is not None:
         clauses = []

@@ -1,0 +1,100 @@
+"""minova-all-in-one: every service in one process, ready to use.
+
+With nothing configured it keeps its databases as SQLite files under
+state_path and connects the services through the in-memory transport, so it
+needs no server. It syncs the schemas, maps cell0 and cell1 and its own host
+on start-up, which an operator of a split deployment does with minova-manage.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+from minova import cells_v2, rpc
+from minova.cmd import common
+from minova.conf import CONF
+from minova.db import cells, engines, migration
+from minova.service import Service
+from minova.wsgi_server import WSGIServer
+
+LOG = logging.getLogger(__name__)
+
+
+def prepare_databases() -> None:
+    """Sync every schema and create the cell0/cell1 mappings if missing."""
+    os.makedirs(CONF.state_path, exist_ok=True)
+    migration.upgrade('api_db', engines.api_url())
+    migration.upgrade('placement_db', engines.placement_url())
+    migration.upgrade('main_db', engines.cell_url())
+    _created, cell0 = cells_v2.map_cell0()
+    migration.upgrade('main_db', cell0['database_connection'])
+    if not [c for c in cells.cell_list() if not cells.is_cell0(c)]:
+        cells_v2.create_cell('cell1', rpc.transport_url(), engines.cell_url())
+
+
+class AllInOne:
+    """Placement, API, conductor, scheduler and one compute, started in order."""
+
+    def __init__(self, api_port: int | None = None, placement_port: int | None = None,
+                 host: str | None = None) -> None:
+        self.api_port = CONF.api.osapi_compute_listen_port if api_port is None else api_port
+        self.placement_port = (CONF.placement_api.bind_port if placement_port is None
+                               else placement_port)
+        self.host = host or CONF.host
+        self.servers: list[WSGIServer] = []
+        self.services: list[Service] = []
+
+    def start(self) -> None:
+        from minova.api import wsgi as api_wsgi
+        from minova.compute import manager as compute_manager
+        from minova.conductor import manager as conductor_manager
+        from minova.placement import wsgi as placement_wsgi
+        from minova.scheduler import manager as scheduler_manager
+
+        prepare_databases()
+        placement = WSGIServer('placement', placement_wsgi.make_app(),
+                               CONF.placement_api.bind_host, self.placement_port)
+        placement.start()
+        self.servers.append(placement)
+        self.placement_port = placement.port
+        if not CONF.placement.endpoint_override and not CONF.placement.auth_type:
+            host = CONF.placement_api.bind_host
+            host = '127.0.0.1' if host in ('0.0.0.0', '::') else host
+            CONF.set_override('endpoint_override', f'http://{host}:{placement.port}',
+                              group='placement')
+        for binary, topic, manager, via_conductor in (
+                ('minova-conductor', 'conductor', conductor_manager.ConductorManager(), False),
+                ('minova-scheduler', 'scheduler', scheduler_manager.SchedulerManager(), False),
+                (compute_manager.BINARY, 'compute',
+                 compute_manager.ComputeManager(self.host), True)):
+            svc = Service(binary, topic, manager, self.host, via_conductor=via_conductor)
+            svc.start()
+            self.services.append(svc)
+        # The all-in-one maps its own compute host, as discover_hosts would.
+        cells_v2.discover_hosts()
+        api = WSGIServer('minova-api', api_wsgi.make_app(), CONF.api.osapi_compute_listen,
+                         self.api_port)
+        api.start()
+        self.servers.append(api)
+        self.api_port = api.port
+        LOG.info('mini-Nova all-in-one ready: compute API on :%s, placement on :%s',
+                 self.api_port, self.placement_port)
+
+    def stop(self) -> None:
+        for server in reversed(self.servers):
+            server.stop()
+        for svc in reversed(self.services):
+            svc.stop()
+        self.servers.clear()
+        self.services.clear()
+
+
+def main(argv: list[str] | None = None) -> Any:
+    common.parse_args(sys.argv[1:] if argv is None else argv)
+    aio = AllInOne()
+    aio.start()
+    print(f'mini-Nova is up: compute API http://127.0.0.1:{aio.api_port}/v2.1, '
+          f'placement http://127.0.0.1:{aio.placement_port}', flush=True)
+    common.wait_for_signal(aio.stop)

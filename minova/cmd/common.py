@@ -1,0 +1,41 @@
+"""Start-up shared by every console script: config, logging, signals."""
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+
+from oslo_log import log as logging
+
+from minova.cmd import BACKEND
+from minova.conf import CONF
+from minova.version import VERSION
+
+_log_registered = False
+
+
+def parse_args(argv: list[str], default_config_files: list[str] | None = None) -> None:
+    global _log_registered
+    if not _log_registered:
+        logging.register_options(CONF)
+        _log_registered = True
+    CONF(argv, project='minova', version=VERSION,
+         default_config_files=default_config_files)
+    if CONF.concurrency_backend != BACKEND:
+        # The backend was chosen before the config was parsed; keep them equal.
+        CONF.set_override('concurrency_backend', BACKEND)
+    logging.setup(CONF, 'minova')
+
+
+def wait_for_signal(stop: Callable[[], None]) -> None:
+    """Block until SIGINT/SIGTERM, then call stop()."""
+    done = threading.Event()
+
+    def handler(signum: int, frame: object) -> None:
+        done.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    while not done.wait(1.0):
+        pass
+    stop()

@@ -1,0 +1,178 @@
+"""minova-manage: database syncs and cells v2 mappings, as nova-manage has them.
+
+  minova-manage api_db sync
+  minova-manage db sync                 (the cell DB, and cell0 once mapped)
+  minova-manage placement_db sync
+  minova-manage cell_v2 map_cell0 [--database_connection URL]
+  minova-manage cell_v2 create_cell --name NAME [--transport-url URL]
+                                    [--database_connection URL] [--verbose]
+  minova-manage cell_v2 list_cells [--verbose]
+  minova-manage cell_v2 list_hosts [--cell_uuid UUID]
+  minova-manage cell_v2 discover_hosts [--cell_uuid UUID] [--verbose] [--strict]
+  minova-manage cell discover_hosts ...  (same as cell_v2 discover_hosts)
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from oslo_config import cfg
+
+from minova import cells_v2
+from minova.cmd import common
+from minova.conf import CONF
+from minova.db import cells, engines, migration
+
+
+def _mask(url: str) -> str:
+    import sqlalchemy as sa
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
+
+
+def api_db_sync(args: Any) -> int:
+    migration.upgrade('api_db', engines.api_url(), args.version or 'head')
+    return 0
+
+
+def db_sync(args: Any) -> int:
+    migration.upgrade('main_db', engines.cell_url(), args.version or 'head')
+    if not args.local_cell:
+        try:
+            cell0 = cells.cell_get(cells.CELL0_UUID)
+        except Exception:
+            cell0 = None
+        if cell0 is not None:
+            migration.upgrade('main_db', cell0['database_connection'], args.version or 'head')
+    return 0
+
+
+def placement_db_sync(args: Any) -> int:
+    migration.upgrade('placement_db', engines.placement_url(), args.version or 'head')
+    return 0
+
+
+def map_cell0(args: Any) -> int:
+    created, cell = cells_v2.map_cell0(args.database_connection)
+    if not created:
+        print('Cell0 is already setup')
+    return 0
+
+
+def create_cell(args: Any) -> int:
+    try:
+        cell = cells_v2.create_cell(args.name, args.transport_url, args.database_connection)
+    except ValueError as e:
+        print(e)
+        return 2
+    if args.disabled:
+        cells.cell_update(cell['uuid'], disabled=True)
+    if args.verbose:
+        print(cell['uuid'])
+    return 0
+
+
+def list_cells(args: Any) -> int:
+    rows = [(c['name'] or '', c['uuid'],
+             c['transport_url'] if args.verbose else _mask(c['transport_url']),
+             c['database_connection'] if args.verbose else _mask(c['database_connection']),
+             str(bool(c['disabled']))) for c in sorted(cells.cell_list(),
+                                                       key=lambda c: c['name'] or '')]
+    _table(('Name', 'UUID', 'Transport URL', 'Database Connection', 'Disabled'), rows)
+    return 0
+
+
+def list_hosts(args: Any) -> int:
+    by_id = {c['id']: c for c in cells.cell_list()}
+    rows = []
+    for m in cells.host_mapping_get_all():
+        cell = by_id[m['cell_id']]
+        if args.cell_uuid and cell['uuid'] != args.cell_uuid:
+            continue
+        rows.append((cell['name'] or '', cell['uuid'], m['host']))
+    _table(('Cell Name', 'Cell UUID', 'Hostname'), rows)
+    return 0
+
+
+def discover_hosts(args: Any) -> int:
+    out = print if args.verbose else None
+    added = cells_v2.discover_hosts(args.cell_uuid, out=out)
+    if args.strict and not added:
+        return 1
+    return 0
+
+
+def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    sep = '+' + '+'.join('-' * (w + 2) for w in widths) + '+'
+
+    def line(cols: tuple[str, ...]) -> str:
+        return '| ' + ' | '.join(c.ljust(w) for c, w in zip(cols, widths, strict=True)) + ' |'
+
+    print(sep)
+    print(line(headers))
+    print(sep)
+    for r in rows:
+        print(line(r))
+    print(sep)
+
+
+def _add_parsers(subparsers: argparse._SubParsersAction) -> None:
+    def category(name: str) -> argparse._SubParsersAction:
+        return subparsers.add_parser(name).add_subparsers(dest='action', required=True)
+
+    def sync_parser(cat: argparse._SubParsersAction, fn: Any, local_cell: bool = False) -> None:
+        p = cat.add_parser('sync', help='Upgrade the schema to the newest version.')
+        p.add_argument('version', nargs='?', default=None)
+        if local_cell:
+            p.add_argument('--local_cell', action='store_true',
+                           help='Only sync the cell DB of this config, not cell0.')
+        p.set_defaults(func=fn)
+
+    sync_parser(category('api_db'), api_db_sync)
+    sync_parser(category('db'), db_sync, local_cell=True)
+    sync_parser(category('placement_db'), placement_db_sync)
+
+    for name in ('cell_v2', 'cell'):
+        cat = category(name)
+        p = cat.add_parser('discover_hosts', help='Map compute hosts not mapped to a cell yet.')
+        p.add_argument('--cell_uuid')
+        p.add_argument('--verbose', action='store_true')
+        p.add_argument('--strict', action='store_true',
+                       help='Exit 1 when no new host was found.')
+        p.add_argument('--by-service', action='store_true', help='Accepted; nodes are used.')
+        p.set_defaults(func=discover_hosts)
+        if name == 'cell':
+            continue
+        p = cat.add_parser('map_cell0')
+        p.add_argument('--database_connection')
+        p.set_defaults(func=map_cell0)
+        p = cat.add_parser('create_cell')
+        p.add_argument('--name')
+        p.add_argument('--transport-url', '--transport_url', dest='transport_url')
+        p.add_argument('--database_connection')
+        p.add_argument('--verbose', action='store_true')
+        p.add_argument('--disabled', action='store_true')
+        p.set_defaults(func=create_cell)
+        p = cat.add_parser('list_cells')
+        p.add_argument('--verbose', action='store_true')
+        p.set_defaults(func=list_cells)
+        p = cat.add_parser('list_hosts')
+        p.add_argument('--cell_uuid')
+        p.set_defaults(func=list_hosts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    CONF.register_cli_opt(cfg.SubCommandOpt('category', handler=_add_parsers))
+    try:
+        common.parse_args(sys.argv[1:] if argv is None else argv)
+        return CONF.category.func(CONF.category)
+    finally:
+        CONF.unregister_opt(cfg.SubCommandOpt('category', handler=_add_parsers))
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,26 @@
+"""minova-placement: serve the placement REST API."""
+from __future__ import annotations
+
+import sys
+
+from oslo_log import log as logging
+
+from minova.conf import CONF
+
+
+def main() -> None:
+    if 'debug' not in CONF:
+        logging.register_options(CONF)
+    CONF(sys.argv[1:], project='minova')
+    logging.setup(CONF, 'minova')
+    from minova import wsgi_server
+    from minova.placement import wsgi
+    app = wsgi.make_app()
+    server = wsgi_server.WSGIServer('placement', app, CONF.placement_api.bind_host,
+                                    CONF.placement_api.bind_port)
+    server.start()
+    server.wait()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,224 @@
+"""The compute agent: runs guests on this host through the virt driver.
+
+It holds no DB credentials: every read and write of its cell DB goes
+through conductor. Build and terminate of one instance are serialised by a
+per-instance lock, so a delete that arrives mid-build waits and then cleans up.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import oslo_messaging as messaging
+
+from minova import exception, placement_client, states, utils
+from minova.compute.resource_tracker import ResourceTracker
+from minova.conductor import rpcapi as conductor_rpcapi
+from minova.conf import CONF
+from minova.context import RequestContext, get_admin_context
+from minova.db import actions
+from minova.virt import driver as virt_driver
+
+LOG = logging.getLogger(__name__)
+
+BINARY = 'minova-compute'
+SERVICE_VERSION = 1
+
+
+class ComputeManager:
+    target = messaging.Target(version='1.0')
+
+    def __init__(self, host: str | None = None) -> None:
+        self.host = host or CONF.host
+        self.driver = virt_driver.load_driver()
+        self.conductor = conductor_rpcapi.ConductorAPI()
+        self.placement = placement_client.PlacementClient()
+        self.rt = ResourceTracker(self.host, self.driver, self.conductor, self.placement)
+        self.service: dict[str, Any] | None = None
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    # -- start-up --------------------------------------------------------------
+
+    def init_host(self, service: dict[str, Any]) -> None:
+        self.service = service
+        self.driver.init_host(self.host)
+        ctx = get_admin_context()
+        self.rt.update_available_resource(ctx, service_id=service['id'])
+        self._reconcile(ctx)
+
+    def _reconcile(self, ctx: RequestContext) -> None:
+        """Finish what a restart interrupted: deletes complete, builds end in ERROR."""
+        guests = set(self.driver.list_instance_uuids())
+        for inst in self.conductor.instance_get_all_by_host(ctx, self.host):
+            if inst['task_state'] == states.DELETING:
+                LOG.info('Completing interrupted delete of %s', inst['uuid'])
+                self.terminate_instance(ctx, inst)
+            elif inst['vm_state'] == states.BUILDING and inst['uuid'] not in guests:
+                LOG.warning('Build of %s was interrupted by a restart', inst['uuid'])
+                self._fail_build(ctx, inst, 'Build of the instance was interrupted by a '
+                                 f'restart of its compute host {self.host}.', None)
+
+    def periodic_tasks(self) -> list[utils.Periodic]:
+        return [
+            utils.Periodic('update_available_resource',
+                           lambda: self.rt.update_available_resource(),
+                           CONF.update_resources_interval),
+            utils.Periodic('flush_usage', lambda: self.rt.flush(), 2.0),
+        ]
+
+    # -- helpers -----------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _instance_lock(self, uuid: str) -> Iterator[None]:
+        with self._locks_guard:
+            lock = self._locks.setdefault(uuid, threading.Lock())
+        with lock:
+            yield
+
+    def _update(self, ctx: RequestContext, uuid: str, values: dict[str, Any],
+                expected: list[str | None] | None = None) -> dict[str, Any]:
+        return self.conductor.instance_update(ctx, uuid, values, expected_task_state=expected)
+
+    @contextlib.contextmanager
+    def _event(self, ctx: RequestContext, uuid: str, event: str) -> Iterator[None]:
+        """An instance action event: started now, finished with the outcome."""
+        self.conductor.action_event_start(ctx, uuid, event, self.host)
+        try:
+            yield
+        except Exception as e:
+            tb = actions.format_tb()
+            with contextlib.suppress(Exception):
+                self.conductor.action_event_finish(ctx, uuid, event, 'Error', tb, self.host)
+            raise e
+        self.conductor.action_event_finish(ctx, uuid, event, 'Success', None, self.host)
+
+    def _fail_build(self, ctx: RequestContext, instance: dict[str, Any], message: str,
+                    details: str | None) -> None:
+        uuid = instance['uuid']
+        with contextlib.suppress(exception.InstanceNotFound):
+            self.conductor.instance_fault_create(ctx, uuid, 500, message, details, self.host)
+            self._update(ctx, uuid, {'vm_state': states.ERROR, 'task_state': None})
+        self.placement.delete_allocation_for_instance(ctx, uuid)
+
+    # -- RPC methods ---------------------------------------------------------
+
+    def build_and_run_instance(self, context: RequestContext, instance: dict[str, Any],
+                               request_spec: dict[str, Any], node: str,
+                               allocations: dict[str, Any],
+                               alternates: list[dict[str, Any]]) -> None:
+        uuid = instance['uuid']
+        with self._instance_lock(uuid):
+            try:
+                with self._event(context, uuid, 'compute_build_and_run_instance'):
+                    self._build(context, instance, request_spec, node, allocations)
+            except (exception.InstanceNotFound, exception.InstanceInvalidState):
+                LOG.info('Instance %s was deleted while building; cleaning up', uuid)
+                self._cleanup_guest(context, instance)
+                self.placement.delete_allocation_for_instance(context, uuid)
+            except Exception as e:
+                LOG.exception('Build of %s failed on %s', uuid, self.host)
+                self._cleanup_guest(context, instance)
+                reason = str(e) or e.__class__.__name__
+                if alternates:
+                    self.placement.delete_allocation_for_instance(context, uuid)
+                    try:
+                        inst = self._update(context, uuid, {'task_state': states.SCHEDULING,
+                                                            'host': None, 'node': None})
+                    except exception.InstanceNotFound:
+                        return
+                    self.conductor.reschedule_instance(
+                        context, inst, request_spec, alternates, reason)
+                else:
+                    msg = str(exception.BuildAbortException(instance_uuid=uuid, reason=reason))
+                    self._fail_build(context, instance, msg, actions.format_tb())
+
+    def _build(self, ctx: RequestContext, instance: dict[str, Any], spec: dict[str, Any],
+               node: str, allocations: dict[str, Any]) -> None:
+        uuid = instance['uuid']
+        self._update(ctx, uuid, {'host': self.host, 'node': node, 'launched_on': self.host,
+                                 'task_state': states.NETWORKING}, [states.SCHEDULING])
+        network_info = self._allocate_network(spec)
+        self._update(ctx, uuid, {'task_state': states.BLOCK_DEVICE_MAPPING,
+                                 'network_info': network_info}, [states.NETWORKING])
+        inst = self._update(ctx, uuid, {'task_state': states.SPAWNING},
+                            [states.BLOCK_DEVICE_MAPPING])
+        image_meta = {'id': inst.get('image_ref')}
+        self.driver.spawn(ctx, inst, image_meta, [], None, allocations, network_info)
+        inst = self._update(ctx, uuid, {
+            'vm_state': states.ACTIVE, 'task_state': None, 'power_state': states.RUNNING,
+            'launched_at': utils.utcnow()}, [states.SPAWNING])
+        self.rt.instance_added(inst)
+        LOG.info('Instance %s is ACTIVE on %s', uuid, self.host)
+
+    def _allocate_network(self, spec: dict[str, Any]) -> list[dict[str, Any]]:
+        # No networking service yet: 'none' (and anything else) gets no NICs.
+        return []
+
+    def _cleanup_guest(self, ctx: RequestContext, instance: dict[str, Any]) -> None:
+        try:
+            self.driver.destroy(ctx, instance, [], None, True)
+        except Exception:
+            LOG.exception('Could not clean up the guest of %s', instance['uuid'])
+
+    def terminate_instance(self, context: RequestContext, instance: dict[str, Any]) -> None:
+        uuid = instance['uuid']
+        with self._instance_lock(uuid):
+            try:
+                with self._event(context, uuid, 'compute_terminate_instance'):
+                    self.driver.destroy(context, instance, instance.get('network_info') or [],
+                                        None, True)
+                    self.placement.delete_allocation_for_instance(context, uuid)
+                    self.conductor.instance_destroy(context, uuid)
+            except exception.InstanceNotFound:
+                self.placement.delete_allocation_for_instance(context, uuid)
+            except Exception as e:
+                LOG.exception('Delete of %s failed', uuid)
+                with contextlib.suppress(exception.InstanceNotFound):
+                    self.conductor.instance_fault_create(context, uuid, 500, str(e),
+                                                         actions.format_tb(), self.host)
+                    self._update(context, uuid, {'vm_state': states.ERROR, 'task_state': None})
+                return
+            finally:
+                self.rt.instance_removed(uuid)
+        with self._locks_guard:
+            self._locks.pop(uuid, None)
+
+    def _power_action(self, ctx: RequestContext, instance: dict[str, Any], event: str,
+                      fn: Any, done: dict[str, Any]) -> None:
+        uuid = instance['uuid']
+        with self._instance_lock(uuid):
+            try:
+                with self._event(ctx, uuid, event):
+                    fn()
+                    self._update(ctx, uuid, dict(done, task_state=None))
+            except exception.InstanceNotFound:
+                return
+            except Exception as e:
+                LOG.exception('%s of %s failed', event, uuid)
+                with contextlib.suppress(exception.InstanceNotFound):
+                    self.conductor.instance_fault_create(ctx, uuid, 500, str(e),
+                                                         actions.format_tb(), self.host)
+                    self._update(ctx, uuid, {'task_state': None})
+
+    def reboot_instance(self, context: RequestContext, instance: dict[str, Any],
+                        reboot_type: str) -> None:
+        self._power_action(
+            context, instance, 'compute_reboot_instance',
+            lambda: self.driver.reboot(context, instance, instance.get('network_info') or [],
+                                       reboot_type),
+            {'vm_state': states.ACTIVE, 'power_state': states.RUNNING})
+
+    def stop_instance(self, context: RequestContext, instance: dict[str, Any]) -> None:
+        self._power_action(context, instance, 'compute_stop_instance',
+                           lambda: self.driver.power_off(instance),
+                           {'vm_state': states.STOPPED, 'power_state': states.SHUTDOWN})
+
+    def start_instance(self, context: RequestContext, instance: dict[str, Any]) -> None:
+        self._power_action(
+            context, instance, 'compute_start_instance',
+            lambda: self.driver.power_on(context, instance, instance.get('network_info') or []),
+            {'vm_state': states.ACTIVE, 'power_state': states.RUNNING})

@@ -1,0 +1,128 @@
+"""What this compute host has and uses: its compute_nodes rows and its
+placement inventory.
+
+Usage is counted from the instances assigned to the host and adjusted in
+memory as builds and deletes finish; the node row is rewritten only when
+something changed, and the inventory only when it differs from the last one
+sent, so a claim costs no placement calls here at all.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from typing import Any
+
+from minova.conf import CONF
+from minova.context import RequestContext, get_admin_context
+from minova.virt.driver import ComputeDriver
+
+LOG = logging.getLogger(__name__)
+
+
+def allocation_ratios() -> dict[str, float]:
+    return {
+        'VCPU': CONF.cpu_allocation_ratio or CONF.initial_cpu_allocation_ratio,
+        'MEMORY_MB': CONF.ram_allocation_ratio or CONF.initial_ram_allocation_ratio,
+        'DISK_GB': CONF.disk_allocation_ratio or CONF.initial_disk_allocation_ratio,
+    }
+
+
+def inventory_from(res: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    ratios = allocation_ratios()
+    inv = {}
+    for rc, total, reserved in (
+            ('VCPU', res['vcpus'], CONF.reserved_host_cpus),
+            ('MEMORY_MB', res['memory_mb'], CONF.reserved_host_memory_mb),
+            ('DISK_GB', res['local_gb'], math.ceil(CONF.reserved_host_disk_mb / 1024))):
+        if total > 0:
+            inv[rc] = {'total': total, 'reserved': min(reserved, total), 'min_unit': 1,
+                       'max_unit': total, 'step_size': 1, 'allocation_ratio': ratios[rc]}
+    return inv
+
+
+class ResourceTracker:
+    def __init__(self, host: str, driver: ComputeDriver, conductor: Any,
+                 placement: Any) -> None:
+        self.host = host
+        self.driver = driver
+        self.conductor = conductor
+        self.placement = placement
+        self.nodes: dict[str, dict[str, Any]] = {}   # nodename -> compute node row
+        self._usage: dict[str, dict[str, int]] = {}  # nodename -> vcpus/memory_mb/...
+        self._instances: dict[str, tuple[str, dict[str, int]]] = {}
+        self._last_res: dict[str, dict[str, Any]] = {}  # nodename -> driver resources
+        self._dirty = False
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _instance_usage(instance: dict[str, Any]) -> dict[str, int]:
+        return {'vcpus': instance.get('vcpus') or 0, 'memory_mb': instance.get('memory_mb') or 0,
+                'local_gb': (instance.get('root_gb') or 0) + (instance.get('ephemeral_gb') or 0)}
+
+    def update_available_resource(self, context: RequestContext | None = None,
+                                  service_id: int | None = None) -> None:
+        """Full refresh: recount instances, rewrite node rows, sync inventory."""
+        context = context or get_admin_context()
+        insts = self.conductor.instance_get_all_by_host(context, self.host)
+        with self._lock:
+            self._instances = {i['uuid']: (i.get('node') or self.host, self._instance_usage(i))
+                               for i in insts if i.get('vm_state') != 'deleted'}
+        for nodename in self.driver.get_available_nodes():
+            res = self.driver.get_available_resource(nodename)
+            node = self._write_node(context, nodename, res, service_id)
+            self.placement.ensure_resource_provider(context, node['uuid'], nodename)
+            self.placement.set_inventory(context, node['uuid'], inventory_from(res))
+
+    def _write_node(self, context: RequestContext, nodename: str, res: dict[str, Any],
+                    service_id: int | None = None) -> dict[str, Any]:
+        with self._lock:
+            used = {'vcpus': 0, 'memory_mb': 0, 'local_gb': 0}
+            running = 0
+            for node, usage in self._instances.values():
+                if node == nodename:
+                    running += 1
+                    for k in used:
+                        used[k] += usage[k]
+            self._dirty = False
+        ratios = allocation_ratios()
+        values = {
+            'vcpus': res['vcpus'], 'memory_mb': res['memory_mb'], 'local_gb': res['local_gb'],
+            'vcpus_used': used['vcpus'],
+            'memory_mb_used': used['memory_mb'] + CONF.reserved_host_memory_mb,
+            'local_gb_used': used['local_gb'],
+            'free_ram_mb': res['memory_mb'] - used['memory_mb'] - CONF.reserved_host_memory_mb,
+            'free_disk_gb': res['local_gb'] - used['local_gb'],
+            'running_vms': running,
+            'hypervisor_type': res['hypervisor_type'],
+            'hypervisor_version': res['hypervisor_version'],
+            'cpu_info': res['cpu_info'], 'host_ip': CONF.my_ip,
+            'disk_available_least': res.get('disk_available_least'),
+            'cpu_allocation_ratio': ratios['VCPU'], 'ram_allocation_ratio': ratios['MEMORY_MB'],
+            'disk_allocation_ratio': ratios['DISK_GB'],
+        }
+        if service_id is not None:
+            values['service_id'] = service_id
+        node = self.conductor.compute_node_update(context, self.host, nodename, values)
+        self.nodes[nodename] = node
+        self._last_res[nodename] = res
+        return node
+
+    def instance_added(self, instance: dict[str, Any]) -> None:
+        with self._lock:
+            self._instances[instance['uuid']] = (instance.get('node') or self.host,
+                                                 self._instance_usage(instance))
+            self._dirty = True
+
+    def instance_removed(self, uuid: str) -> None:
+        with self._lock:
+            if self._instances.pop(uuid, None) is not None:
+                self._dirty = True
+
+    def flush(self, context: RequestContext | None = None) -> None:
+        """Write node usage if builds or deletes changed it since the last write."""
+        if not self._dirty:
+            return
+        context = context or get_admin_context()
+        for nodename, res in list(self._last_res.items()):
+            self._write_node(context, nodename, res)

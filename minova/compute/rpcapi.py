@@ -1,0 +1,52 @@
+"""Client side of the compute RPC API (topic 'compute', server = host).
+
+On RabbitMQ a cast to host H lands on the queue 'compute.H'.
+
+Version history:
+  1.0 - initial: build_and_run_instance, terminate_instance, reboot_instance,
+        stop_instance, start_instance
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import oslo_messaging as messaging
+
+from minova import rpc
+from minova.context import RequestContext
+
+TOPIC = 'compute'
+VERSION = '1.0'
+
+
+class ComputeAPI:
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url
+        self.client = rpc.get_client(messaging.Target(topic=TOPIC, version='1.0'),
+                                     version_cap=VERSION, url=url)
+
+    def _prepare(self, host: str) -> Any:
+        return self.client.prepare(server=host, version='1.0')
+
+    def build_and_run_instance(self, ctxt: RequestContext, host: str, instance: dict[str, Any],
+                               request_spec: dict[str, Any], node: str,
+                               allocations: dict[str, Any],
+                               alternates: list[dict[str, Any]]) -> None:
+        self._prepare(host).cast(ctxt, 'build_and_run_instance', instance=instance,
+                                 request_spec=request_spec, node=node,
+                                 allocations=allocations, alternates=alternates)
+
+    def terminate_instance(self, ctxt: RequestContext, host: str,
+                           instance: dict[str, Any]) -> None:
+        self._prepare(host).cast(ctxt, 'terminate_instance', instance=instance)
+
+    def reboot_instance(self, ctxt: RequestContext, host: str, instance: dict[str, Any],
+                        reboot_type: str) -> None:
+        self._prepare(host).cast(ctxt, 'reboot_instance', instance=instance,
+                                 reboot_type=reboot_type)
+
+    def stop_instance(self, ctxt: RequestContext, host: str, instance: dict[str, Any]) -> None:
+        self._prepare(host).cast(ctxt, 'stop_instance', instance=instance)
+
+    def start_instance(self, ctxt: RequestContext, host: str, instance: dict[str, Any]) -> None:
+        self._prepare(host).cast(ctxt, 'start_instance', instance=instance)

@@ -1,0 +1,228 @@
+"""Conductor: builds instances across cells and proxies DB access for computes.
+
+schedule_and_build_instances is the only place a server moves from its build
+request (API DB) into a cell: ask the scheduler for hosts (it claims in
+placement), create the instance row in the chosen cell, then cast to that
+host. A request no host can take is buried in cell0 as ERROR with a fault.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import oslo_messaging as messaging
+
+from minova import exception, rpc, states
+from minova.compute import rpcapi as compute_rpcapi
+from minova.conf import CONF
+from minova.context import RequestContext
+from minova.db import actions, build_requests, cells, compute_nodes, engines, instances, services
+from minova.scheduler import rpcapi as scheduler_rpcapi
+
+LOG = logging.getLogger(__name__)
+
+
+class ConductorManager:
+    target = messaging.Target(version='1.0')
+
+    def __init__(self) -> None:
+        self.scheduler = scheduler_rpcapi.SchedulerAPI()
+        self._compute_apis: dict[str, compute_rpcapi.ComputeAPI] = {}
+        self._lock = threading.Lock()
+        self._placement: Any = None
+
+    @property
+    def placement(self) -> Any:
+        if self._placement is None:
+            from minova import placement_client
+            self._placement = placement_client.PlacementClient()
+        return self._placement
+
+    def compute_api(self, cell: dict[str, Any]) -> compute_rpcapi.ComputeAPI:
+        """Compute RPC client on the cell's own message bus."""
+        url = cell['transport_url'] or rpc.transport_url()
+        with self._lock:
+            api = self._compute_apis.get(url)
+            if api is None:
+                api = self._compute_apis[url] = compute_rpcapi.ComputeAPI(url=url)
+        return api
+
+    # -- schedule and build --------------------------------------------------
+
+    def schedule_and_build_instances(self, context: RequestContext,
+                                     instance_uuids: list[str]) -> None:
+        specs = build_requests.spec_get_many(instance_uuids)
+        brs = build_requests.get_many(instance_uuids)
+        live = [u for u in instance_uuids if u in brs and u in specs]
+        for uuid in set(instance_uuids) - set(live):
+            LOG.info('Build request %s is gone (deleted before scheduling)', uuid)
+            self._forget(uuid)
+        if not live:
+            return
+        spec = specs[live[0]]
+        try:
+            host_lists = self.scheduler.select_destinations(context, spec, live)
+        except exception.NoValidHost as e:
+            LOG.warning('No valid host for %s: %s', live, e)
+            for uuid in live:
+                self._bury_in_cell0(context, brs[uuid], spec, e)
+            return
+        except messaging.MessagingTimeout as e:
+            for uuid in live:
+                self._bury_in_cell0(context, brs[uuid], spec, exception.NoValidHost(
+                    reason=f'The scheduler did not answer: {e}'))
+            return
+        for uuid, host_list in zip(live, host_lists, strict=True):
+            try:
+                self._build_in_cell(context, brs[uuid], specs[uuid], host_list)
+            except Exception as e:
+                LOG.exception('Building %s failed in conductor', uuid)
+                self._bury_in_cell0(context, brs[uuid], spec, e)
+
+    def _build_in_cell(self, context: RequestContext, br: dict[str, Any],
+                       spec: dict[str, Any], host_list: list[dict[str, Any]]) -> None:
+        selection, alternates = host_list[0], host_list[1:]
+        cell = cells.cell_get(selection['cell_uuid'])
+        url = cell['database_connection']
+        values = dict(br, host=selection['service_host'], node=selection['nodename'],
+                      launched_on=selection['service_host'],
+                      availability_zone=spec.get('availability_zone')
+                      or CONF.default_availability_zone,
+                      vm_state=states.BUILDING, task_state=states.SCHEDULING)
+        values.pop('id', None)
+        instance = instances.create(url, values)
+        actions.action_start(url, instance['uuid'], 'create', context.request_id,
+                             context.user_id, context.project_id)
+        actions.event_start(url, instance['uuid'], context.request_id,
+                            'conductor_schedule_and_build_instances')
+        cells.instance_mapping_set_cell(instance['uuid'], cell['id'])
+        if not build_requests.delete(instance['uuid']):
+            # Deleted by the user while we were scheduling: undo.
+            LOG.info('Server %s was deleted during scheduling', instance['uuid'])
+            instances.destroy(url, instance['uuid'])
+            self.placement.delete_allocation_for_instance(context, instance['uuid'])
+            self._forget(instance['uuid'])
+            return
+        actions.event_finish(url, instance['uuid'], context.request_id,
+                             'conductor_schedule_and_build_instances')
+        self.compute_api(cell).build_and_run_instance(
+            context, selection['service_host'], instance, spec, selection['nodename'],
+            selection['allocation_request'], alternates)
+
+    def _forget(self, uuid: str) -> None:
+        build_requests.spec_delete(uuid)
+        cells.instance_mapping_delete(uuid)
+
+    def _bury_in_cell0(self, context: RequestContext, br: dict[str, Any],
+                       spec: dict[str, Any], error: BaseException) -> None:
+        """Record an unschedulable server in cell0: ERROR, with a fault saying why."""
+        cell0 = cells.cell_get(cells.CELL0_UUID)
+        url = cell0['database_connection']
+        values = dict(br, vm_state=states.ERROR, task_state=None,
+                      availability_zone=spec.get('availability_zone'))
+        values.pop('id', None)
+        try:
+            instance = instances.create(url, values)
+        except Exception:
+            LOG.exception('Could not bury %s in cell0', br['uuid'])
+            return
+        message = getattr(error, 'message', None) or str(error)
+        instances.fault_create(url, instance['uuid'], 500, message,
+                               details=None, host=None)
+        actions.action_start(url, instance['uuid'], 'create', context.request_id,
+                             context.user_id, context.project_id)
+        actions.event_finish(url, instance['uuid'], context.request_id,
+                             'conductor_schedule_and_build_instances', result='Error',
+                             exc_tb=message)
+        cells.instance_mapping_set_cell(instance['uuid'], cell0['id'])
+        if not build_requests.delete(instance['uuid']):
+            instances.destroy(url, instance['uuid'])
+            self._forget(instance['uuid'])
+
+    def reschedule_instance(self, context: RequestContext, instance: dict[str, Any],
+                            request_spec: dict[str, Any], alternates: list[dict[str, Any]],
+                            reason: str) -> None:
+        """Claim the next alternate host that still fits and cast the build there."""
+        url = engines.cell_url()
+        uuid = instance['uuid']
+        for i, alt in enumerate(alternates):
+            try:
+                claimed = self.placement.claim_resources(
+                    context, uuid, alt['allocation_request'], instance['project_id'],
+                    instance['user_id'])
+            except Exception:
+                LOG.exception('Claim on alternate %s failed', alt['service_host'])
+                claimed = False
+            if not claimed:
+                continue
+            try:
+                instance = instances.update(url, uuid, {
+                    'host': alt['service_host'], 'node': alt['nodename'],
+                    'launched_on': alt['service_host'], 'task_state': states.SCHEDULING})
+            except exception.InstanceNotFound:
+                self.placement.delete_allocation_for_instance(context, uuid)
+                return
+            # Alternates are in this cell, so its own bus reaches them (a cell
+            # conductor has no API DB to look the cell up in).
+            self.compute_api({'transport_url': None}).build_and_run_instance(
+                context, alt['service_host'], instance, request_spec, alt['nodename'],
+                alt['allocation_request'], alternates[i + 1:])
+            return
+        msg = str(exception.MaxRetriesExceeded(
+            reason=f'Exhausted all hosts available for retrying build failures for '
+                   f'instance {uuid}.'))
+        try:
+            instances.update(url, uuid, {'vm_state': states.ERROR, 'task_state': None})
+            instances.fault_create(url, uuid, 500, msg, details=reason, host=None)
+            actions.event_finish(url, uuid, context.request_id,
+                                 'conductor_schedule_and_build_instances', result='Error',
+                                 exc_tb=reason)
+        except exception.InstanceNotFound:
+            pass
+
+    # -- DB proxy ------------------------------------------------------------
+
+    def service_get_or_create(self, context: RequestContext, host: str, binary: str,
+                              topic: str, version: int) -> dict[str, Any]:
+        return services.get_or_create(engines.cell_url(), host, binary, topic, version)
+
+    def service_heartbeat(self, context: RequestContext, service_id: int) -> None:
+        services.heartbeat(engines.cell_url(), service_id)
+
+    def compute_node_update(self, context: RequestContext, host: str, nodename: str,
+                            values: dict[str, Any]) -> dict[str, Any]:
+        return compute_nodes.create_or_update(engines.cell_url(), host, nodename, values)
+
+    def instance_get(self, context: RequestContext, uuid: str) -> dict[str, Any]:
+        return instances.get(engines.cell_url(), uuid)
+
+    def instance_get_all_by_host(self, context: RequestContext,
+                                 host: str) -> list[dict[str, Any]]:
+        return instances.get_all(engines.cell_url(), {'host': host})
+
+    def instance_update(self, context: RequestContext, uuid: str, updates: dict[str, Any],
+                        expected_task_state: list[str | None] | None = None
+                        ) -> dict[str, Any]:
+        return instances.update(engines.cell_url(), uuid, updates, expected_task_state)
+
+    def instance_destroy(self, context: RequestContext, uuid: str) -> None:
+        instances.destroy(engines.cell_url(), uuid)
+        try:
+            cells.instance_mapping_queue_for_delete(uuid)
+        except Exception:
+            LOG.debug('No API DB access to mark %s queued for delete', uuid)
+
+    def instance_fault_create(self, context: RequestContext, uuid: str, code: int,
+                              message: str, details: str | None, host: str | None) -> None:
+        instances.fault_create(engines.cell_url(), uuid, code, message, details, host)
+
+    def action_event_start(self, context: RequestContext, uuid: str, event: str,
+                           host: str | None) -> None:
+        actions.event_start(engines.cell_url(), uuid, context.request_id, event, host)
+
+    def action_event_finish(self, context: RequestContext, uuid: str, event: str,
+                            result: str, traceback: str | None, host: str | None) -> None:
+        actions.event_finish(engines.cell_url(), uuid, context.request_id, event, result,
+                             traceback, host)
+

@@ -1,0 +1,88 @@
+"""Client side of the conductor RPC API (topic 'conductor').
+
+Two roles, as in Nova: the task API (schedule and build, reschedule) used by
+the compute API and compute agents, and the DB proxy through which compute
+agents, which hold no database credentials, read and write their cell DB.
+
+Version history:
+  1.0 - initial
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import oslo_messaging as messaging
+
+from minova import rpc
+from minova.context import RequestContext
+
+TOPIC = 'conductor'
+VERSION = '1.0'
+
+
+class ConductorAPI:
+    def __init__(self, url: str | None = None, timeout: int | None = None) -> None:
+        self.client = rpc.get_client(messaging.Target(topic=TOPIC, version='1.0'),
+                                     version_cap=VERSION, url=url, timeout=timeout)
+
+    def _call(self, ctxt: RequestContext, method: str, **kwargs: Any) -> Any:
+        return self.client.prepare(version='1.0').call(ctxt, method, **kwargs)
+
+    def _cast(self, ctxt: RequestContext, method: str, **kwargs: Any) -> None:
+        self.client.prepare(version='1.0').cast(ctxt, method, **kwargs)
+
+    # -- task API ------------------------------------------------------------
+
+    def schedule_and_build_instances(self, ctxt: RequestContext,
+                                     instance_uuids: list[str]) -> None:
+        self._cast(ctxt, 'schedule_and_build_instances', instance_uuids=instance_uuids)
+
+    def reschedule_instance(self, ctxt: RequestContext, instance: dict[str, Any],
+                            request_spec: dict[str, Any], alternates: list[dict[str, Any]],
+                            reason: str) -> None:
+        """A build failed on its host: try the next alternate host."""
+        self._cast(ctxt, 'reschedule_instance', instance=instance, request_spec=request_spec,
+                   alternates=alternates, reason=reason)
+
+    # -- DB proxy for compute agents -----------------------------------------
+
+    def service_get_or_create(self, ctxt: RequestContext, host: str, binary: str,
+                              topic: str, version: int) -> dict[str, Any]:
+        return self._call(ctxt, 'service_get_or_create', host=host, binary=binary,
+                          topic=topic, version=version)
+
+    def service_heartbeat(self, ctxt: RequestContext, service_id: int) -> None:
+        self._call(ctxt, 'service_heartbeat', service_id=service_id)
+
+    def compute_node_update(self, ctxt: RequestContext, host: str, nodename: str,
+                            values: dict[str, Any]) -> dict[str, Any]:
+        return self._call(ctxt, 'compute_node_update', host=host, nodename=nodename,
+                          values=values)
+
+    def instance_get(self, ctxt: RequestContext, uuid: str) -> dict[str, Any]:
+        return self._call(ctxt, 'instance_get', uuid=uuid)
+
+    def instance_get_all_by_host(self, ctxt: RequestContext, host: str) -> list[dict[str, Any]]:
+        return self._call(ctxt, 'instance_get_all_by_host', host=host)
+
+    def instance_update(self, ctxt: RequestContext, uuid: str, updates: dict[str, Any],
+                        expected_task_state: list[str | None] | None = None) -> dict[str, Any]:
+        return self._call(ctxt, 'instance_update', uuid=uuid, updates=updates,
+                          expected_task_state=expected_task_state)
+
+    def instance_destroy(self, ctxt: RequestContext, uuid: str) -> None:
+        self._call(ctxt, 'instance_destroy', uuid=uuid)
+
+    def instance_fault_create(self, ctxt: RequestContext, uuid: str, code: int, message: str,
+                              details: str | None, host: str | None) -> None:
+        self._call(ctxt, 'instance_fault_create', uuid=uuid, code=code, message=message,
+                   details=details, host=host)
+
+    def action_event_start(self, ctxt: RequestContext, uuid: str, event: str,
+                           host: str | None) -> None:
+        self._call(ctxt, 'action_event_start', uuid=uuid, event=event, host=host)
+
+    def action_event_finish(self, ctxt: RequestContext, uuid: str, event: str,
+                            result: str, traceback: str | None, host: str | None) -> None:
+        self._call(ctxt, 'action_event_finish', uuid=uuid, event=event, result=result,
+                   traceback=traceback, host=host)

@@ -1,0 +1,89 @@
+"""Host states: what the filters and weighers know about each candidate node.
+
+Built per request from placement's provider summaries (capacity and usage,
+which already include claims made a moment ago) joined with the compute node
+and service rows of each cell. Hosts without a host mapping are skipped:
+until `cell_v2 discover_hosts` maps them, nothing is scheduled to them.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from minova.compute import multi_cell
+from minova.conf import CONF
+from minova.db import cells, compute_nodes
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass
+class HostState:
+    uuid: str                       # compute node uuid == resource provider uuid
+    host: str
+    nodename: str
+    cell_uuid: str
+    service: dict[str, Any] | None
+    availability_zone: str
+    free_vcpus: float = 0.0
+    free_ram_mb: float = 0.0
+    free_disk_gb: float = 0.0
+    total_vcpus: float = 0.0
+    total_ram_mb: float = 0.0
+    allocation_request: dict[str, Any] = field(default_factory=dict)
+
+    def consume(self, resources: dict[str, int]) -> None:
+        """Account for a claim just made, for the rest of this request."""
+        self.free_vcpus -= resources.get('VCPU', 0)
+        self.free_ram_mb -= resources.get('MEMORY_MB', 0)
+        self.free_disk_gb -= resources.get('DISK_GB', 0)
+
+    def fits(self, resources: dict[str, int]) -> bool:
+        return (self.free_vcpus >= resources.get('VCPU', 0)
+                and self.free_ram_mb >= resources.get('MEMORY_MB', 0)
+                and self.free_disk_gb >= resources.get('DISK_GB', 0))
+
+
+def _free(summary: dict[str, Any], rc: str) -> tuple[float, float]:
+    res = summary.get('resources', {}).get(rc)
+    if not res:
+        return 0.0, 0.0
+    return float(res['capacity'] - res['used']), float(res['capacity'])
+
+
+def get_host_states(allocation_requests: list[dict[str, Any]],
+                    provider_summaries: dict[str, Any]) -> list[HostState]:
+    by_rp: dict[str, dict[str, Any]] = {}
+    for areq in allocation_requests:
+        rps = list(areq['allocations'])
+        if len(rps) == 1:  # single-provider candidates: the compute node itself
+            by_rp.setdefault(rps[0], areq)
+    if not by_rp:
+        return []
+    mapped = {m['host']: m['cell_id'] for m in cells.host_mapping_get_all()}
+    cell_list = multi_cell.all_cells(include_cell0=False)
+    results = multi_cell.for_each_cell(
+        lambda c: compute_nodes.get_all_with_service(c['database_connection'],
+                                                     uuids=list(by_rp)),
+        cells=cell_list)
+    states: list[HostState] = []
+    for cell in cell_list:
+        nodes = results.get(cell['uuid'])
+        if isinstance(nodes, multi_cell.CellFailed) or not nodes:
+            continue
+        for node in nodes:
+            if mapped.get(node['host']) != cell['id']:
+                continue
+            summary = provider_summaries.get(node['uuid'], {})
+            free_vcpus, total_vcpus = _free(summary, 'VCPU')
+            free_ram, total_ram = _free(summary, 'MEMORY_MB')
+            free_disk, _ = _free(summary, 'DISK_GB')
+            states.append(HostState(
+                uuid=node['uuid'], host=node['host'], nodename=node['hypervisor_hostname'],
+                cell_uuid=cell['uuid'], service=node['service'],
+                availability_zone=CONF.default_availability_zone,
+                free_vcpus=free_vcpus, free_ram_mb=free_ram, free_disk_gb=free_disk,
+                total_vcpus=total_vcpus, total_ram_mb=total_ram,
+                allocation_request=by_rp[node['uuid']]))
+    return states

@@ -1,0 +1,83 @@
+"""An RPC service: a manager served on its topic, with a service record,
+heartbeats and periodic tasks.
+
+Compute agents reach their service record through conductor (they hold no
+DB credentials) and wait for conductor at start-up; conductor and scheduler
+write theirs directly.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import oslo_messaging as messaging
+
+from minova import rpc, utils
+from minova.conf import CONF
+from minova.context import get_admin_context
+from minova.db import engines, services
+
+LOG = logging.getLogger(__name__)
+
+SERVICE_VERSION = 1
+
+
+class Service:
+    def __init__(self, binary: str, topic: str, manager: Any, host: str | None = None,
+                 via_conductor: bool = False) -> None:
+        self.binary = binary
+        self.topic = topic
+        self.manager = manager
+        self.host = host or CONF.host
+        self.via_conductor = via_conductor
+        self.record: dict[str, Any] | None = None
+        self._server: messaging.MessageHandlingServer | None = None
+        self._periodic: list[utils.Periodic] = []
+
+    def _register(self) -> dict[str, Any]:
+        ctx = get_admin_context()
+        if not self.via_conductor:
+            return services.get_or_create(engines.cell_url(), self.host, self.binary,
+                                          self.topic, SERVICE_VERSION)
+        from minova.conductor import rpcapi
+        conductor = rpcapi.ConductorAPI(timeout=10)
+        delay = 1.0
+        while True:
+            try:
+                return conductor.service_get_or_create(ctx, self.host, self.binary,
+                                                       self.topic, SERVICE_VERSION)
+            except messaging.MessagingTimeout:
+                LOG.warning('Waiting for conductor to answer before %s starts...',
+                            self.binary)
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+    def _heartbeat(self) -> None:
+        assert self.record is not None
+        if self.via_conductor:
+            self.manager.conductor.service_heartbeat(get_admin_context(), self.record['id'])
+        else:
+            services.heartbeat(engines.cell_url(), self.record['id'])
+
+    def start(self) -> None:
+        self.record = self._register()
+        if hasattr(self.manager, 'init_host'):
+            self.manager.init_host(self.record)
+        target = messaging.Target(topic=self.topic, server=self.host)
+        self._server = rpc.get_server(target, [self.manager])
+        self._server.start()
+        self._periodic.append(utils.Periodic(f'{self.binary}-heartbeat', self._heartbeat,
+                                             CONF.report_interval).start())
+        if hasattr(self.manager, 'periodic_tasks'):
+            self._periodic.extend(p.start() for p in self.manager.periodic_tasks())
+        LOG.info('%s started on %s (topic %s)', self.binary, self.host, self.topic)
+
+    def stop(self) -> None:
+        for p in self._periodic:
+            p.stop()
+        self._periodic.clear()
+        if self._server is not None:
+            self._server.stop()
+            self._server.wait()
+            self._server = None

@@ -1,0 +1,77 @@
+"""The virt driver interface the compute manager drives.
+
+A driver knows one hypervisor: what it has (get_available_resource), and how
+to spawn, stop, start, reboot and destroy guests. The manager owns states,
+placement and the DB; drivers never touch them.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from minova.conf import CONF
+from minova.context import RequestContext
+
+
+class ComputeDriver:
+    """Base class; every method a driver lacks raises NotImplementedError."""
+
+    capabilities: dict[str, bool] = {}
+
+    def init_host(self, host: str) -> None:
+        """Connect to the hypervisor; called once before the service starts."""
+
+    def get_available_nodes(self) -> list[str]:
+        """Hypervisor node names this host manages (usually one)."""
+        raise NotImplementedError
+
+    def get_available_resource(self, nodename: str) -> dict[str, Any]:
+        """Totals and usage of a node: vcpus, memory_mb, local_gb, vcpus_used,
+        memory_mb_used, local_gb_used, hypervisor_type, hypervisor_version,
+        hypervisor_hostname, cpu_info (JSON string), disk_available_least."""
+        raise NotImplementedError
+
+    def list_instance_uuids(self) -> list[str]:
+        raise NotImplementedError
+
+    def spawn(self, context: RequestContext, instance: dict[str, Any],
+              image_meta: dict[str, Any], injected_files: list[Any],
+              admin_password: str | None, allocations: dict[str, Any],
+              network_info: list[dict[str, Any]],
+              block_device_info: dict[str, Any] | None = None) -> None:
+        """Create and start the guest; return once it is running."""
+        raise NotImplementedError
+
+    def destroy(self, context: RequestContext, instance: dict[str, Any],
+                network_info: list[dict[str, Any]],
+                block_device_info: dict[str, Any] | None = None,
+                destroy_disks: bool = True) -> None:
+        """Remove the guest and (optionally) its disks; a missing guest is fine."""
+        raise NotImplementedError
+
+    def reboot(self, context: RequestContext, instance: dict[str, Any],
+               network_info: list[dict[str, Any]], reboot_type: str) -> None:
+        raise NotImplementedError
+
+    def power_off(self, instance: dict[str, Any], timeout: int = 0,
+                  retry_interval: int = 0) -> None:
+        raise NotImplementedError
+
+    def power_on(self, context: RequestContext, instance: dict[str, Any],
+                 network_info: list[dict[str, Any]]) -> None:
+        raise NotImplementedError
+
+    def get_info(self, instance: dict[str, Any]) -> dict[str, Any]:
+        """{'state': power_state} of the guest; raises InstanceNotFound if gone."""
+        raise NotImplementedError
+
+    def get_console_output(self, context: RequestContext, instance: dict[str, Any]) -> str:
+        raise NotImplementedError
+
+
+def load_driver(name: str | None = None) -> ComputeDriver:
+    """Instantiate `[DEFAULT] compute_driver` (e.g. fake.FakeDriver)."""
+    name = name or CONF.compute_driver
+    module_name, _, cls_name = name.rpartition('.')
+    module = importlib.import_module(f'minova.virt.{module_name}')
+    return getattr(module, cls_name)()

@@ -1,0 +1,104 @@
+"""A hypervisor that only pretends: guests are entries in a dict.
+
+Sizes come from [fake_driver]; spawn_delay imitates a slow hypervisor and
+fail_spawn_names makes chosen builds fail so reschedules can be exercised.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+from minova import exception, states
+from minova.conf import CONF
+from minova.context import RequestContext
+from minova.virt import driver
+
+
+class FakeDriver(driver.ComputeDriver):
+    capabilities = {'supports_reboot': True}
+
+    def __init__(self) -> None:
+        self._guests: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        self.host = CONF.host
+
+    def init_host(self, host: str) -> None:
+        self.host = host
+
+    def get_available_nodes(self) -> list[str]:
+        return [self.host]
+
+    def get_available_resource(self, nodename: str) -> dict[str, Any]:
+        with self._lock:
+            guests = list(self._guests.values())
+        fc = CONF.fake_driver
+        return {
+            'vcpus': fc.vcpus, 'memory_mb': fc.memory_mb, 'local_gb': fc.disk_gb,
+            'vcpus_used': sum(g['vcpus'] for g in guests),
+            'memory_mb_used': sum(g['memory_mb'] for g in guests),
+            'local_gb_used': sum(g['root_gb'] for g in guests),
+            'hypervisor_type': 'fake', 'hypervisor_version': 1000,
+            'hypervisor_hostname': nodename,
+            'cpu_info': json.dumps({'arch': 'x86_64', 'model': 'fake', 'vendor': 'fake',
+                                    'topology': {'sockets': 1, 'cores': fc.vcpus,
+                                                 'threads': 1}}),
+            'disk_available_least': fc.disk_gb,
+        }
+
+    def list_instance_uuids(self) -> list[str]:
+        with self._lock:
+            return list(self._guests)
+
+    def spawn(self, context: RequestContext, instance: dict[str, Any],
+              image_meta: dict[str, Any], injected_files: list[Any],
+              admin_password: str | None, allocations: dict[str, Any],
+              network_info: list[dict[str, Any]],
+              block_device_info: dict[str, Any] | None = None) -> None:
+        if CONF.fake_driver.spawn_delay:
+            time.sleep(CONF.fake_driver.spawn_delay)
+        if instance.get('display_name') in CONF.fake_driver.fail_spawn_names:
+            raise RuntimeError(f'Fake spawn failure on {self.host}')
+        with self._lock:
+            self._guests[instance['uuid']] = {
+                'state': states.RUNNING, 'vcpus': instance.get('vcpus') or 0,
+                'memory_mb': instance.get('memory_mb') or 0,
+                'root_gb': instance.get('root_gb') or 0}
+
+    def destroy(self, context: RequestContext, instance: dict[str, Any],
+                network_info: list[dict[str, Any]],
+                block_device_info: dict[str, Any] | None = None,
+                destroy_disks: bool = True) -> None:
+        with self._lock:
+            self._guests.pop(instance['uuid'], None)
+
+    def _set_state(self, instance: dict[str, Any], state: int) -> None:
+        with self._lock:
+            guest = self._guests.get(instance['uuid'])
+            if guest is None:
+                raise exception.InstanceNotFound(instance_id=instance['uuid'])
+            guest['state'] = state
+
+    def reboot(self, context: RequestContext, instance: dict[str, Any],
+               network_info: list[dict[str, Any]], reboot_type: str) -> None:
+        self._set_state(instance, states.RUNNING)
+
+    def power_off(self, instance: dict[str, Any], timeout: int = 0,
+                  retry_interval: int = 0) -> None:
+        self._set_state(instance, states.SHUTDOWN)
+
+    def power_on(self, context: RequestContext, instance: dict[str, Any],
+                 network_info: list[dict[str, Any]]) -> None:
+        self._set_state(instance, states.RUNNING)
+
+    def get_info(self, instance: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            guest = self._guests.get(instance['uuid'])
+        if guest is None:
+            raise exception.InstanceNotFound(instance_id=instance['uuid'])
+        return {'state': guest['state']}
+
+    def get_console_output(self, context: RequestContext, instance: dict[str, Any]) -> str:
+        self.get_info(instance)
+        return f'FAKE CONSOLE OUTPUT of {instance["uuid"]}\n'

@@ -1,0 +1,112 @@
+"""The whole system in this process: the all-in-one on SQLite files and the
+in-memory transport, driven over real HTTP on ephemeral ports."""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from minova import rpc
+from minova.cmd.all_in_one import AllInOne
+from minova.compute import multi_cell
+from minova.conf import CONF
+from minova.db import engines
+
+ADMIN = {'X-Auth-Token': 'admin:admin'}
+
+
+class Client:
+    """A Nova REST client: base URL, token, microversion."""
+
+    def __init__(self, base: str, token: str = 'admin:admin',
+                 microversion: str = 'latest') -> None:
+        self.base = base
+        self.session = requests.Session()
+        self.session.headers.update({'X-Auth-Token': token,
+                                     'OpenStack-API-Version': f'compute {microversion}'})
+
+    def request(self, method: str, path: str, **kw: Any) -> requests.Response:
+        return self.session.request(method, self.base + path, timeout=30, **kw)
+
+    def get(self, path: str, **kw: Any) -> requests.Response:
+        return self.request('GET', path, **kw)
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> requests.Response:
+        return self.request('POST', path, json=body, **kw)
+
+    def put(self, path: str, body: Any = None, **kw: Any) -> requests.Response:
+        return self.request('PUT', path, json=body, **kw)
+
+    def delete(self, path: str, **kw: Any) -> requests.Response:
+        return self.request('DELETE', path, **kw)
+
+    def wait_for_status(self, server_id: str, statuses: set[str],
+                        timeout: float = 30.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        server: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            r = self.get(f'/servers/{server_id}')
+            assert r.status_code == 200, r.text
+            server = r.json()['server']
+            if server['status'] in statuses:
+                return server
+            time.sleep(0.05)
+        raise AssertionError(f'server {server_id} stuck in {server.get("status")}')
+
+    def wait_gone(self, server_id: str, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.get(f'/servers/{server_id}').status_code == 404:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f'server {server_id} was not deleted')
+
+
+@pytest.fixture(scope='session')
+def aio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AllInOne]:
+    state = tmp_path_factory.mktemp('minova-state')
+    CONF.set_override('state_path', str(state))
+    CONF.set_override('host', 'aio-host')
+    CONF.set_override('report_interval', 1)
+    CONF.set_override('instances', 20, group='quota')
+    CONF.set_override('cores', 40, group='quota')
+    aio = AllInOne(api_port=0, placement_port=0)
+    aio.start()
+    yield aio
+    aio.stop()
+    rpc.cleanup()
+    engines.dispose_all()
+    multi_cell._cache = (0.0, [])
+    for opt, group in (('state_path', None), ('host', None), ('report_interval', None),
+                       ('instances', 'quota'), ('cores', 'quota'),
+                       ('endpoint_override', 'placement')):
+        CONF.clear_override(opt, group=group)
+
+
+@pytest.fixture(scope='session')
+def api_base(aio: AllInOne) -> str:
+    return f'http://127.0.0.1:{aio.api_port}/v2.1'
+
+
+@pytest.fixture(scope='session')
+def placement_base(aio: AllInOne) -> str:
+    return f'http://127.0.0.1:{aio.placement_port}'
+
+
+@pytest.fixture(scope='session')
+def admin(api_base: str) -> Client:
+    return Client(api_base)
+
+
+@pytest.fixture(scope='session')
+def tiny_flavor(admin: Client) -> dict[str, Any]:
+    r = admin.get('/flavors/tiny')
+    if r.status_code == 200:
+        return r.json()['flavor']
+    r = admin.post('/flavors', {'flavor': {'name': 'tiny', 'id': 'tiny', 'vcpus': 1,
+                                           'ram': 64, 'disk': 1}})
+    assert r.status_code == 200, r.text
+    return r.json()['flavor']
