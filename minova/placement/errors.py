@@ -42,10 +42,7 @@ def conflict(detail: str, code: str = DEFAULT) -> PlacementError:
 def serialize(req: falcon.Request, resp: falcon.Response, exc: falcon.HTTPError) -> None:
     """Error serializer for the falcon app: Placement's error body."""
     status = exc.status_code
-    title = falcon.HTTP_STATUS_TEXT.get(status, '') if hasattr(
-        falcon, 'HTTP_STATUS_TEXT') else ''
-    if not title:
-        title = str(exc.status).split(' ', 1)[-1]
+    title = str(exc.status).split(' ', 1)[-1]
     error: dict[str, Any] = {
         'status': status,
         'title': title,
@@ -57,3 +54,11 @@ def serialize(req: falcon.Request, resp: falcon.Response, exc: falcon.HTTPError)
         error['code'] = getattr(exc, 'code', DEFAULT)
     resp.media = {'errors': [error]}
     resp.content_type = falcon.MEDIA_JSON
+
+
+class ProviderGenerationConflict(PlacementError):
+    """A provider's generation moved under us; the write may be retried."""
+
+    def __init__(self, uuid: str) -> None:
+        super().__init__(409, f'resource provider generation conflict: {uuid} was updated '
+                         'concurrently. Please retry your update', CONCURRENT_UPDATE)

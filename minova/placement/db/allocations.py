@@ -1,0 +1,199 @@
+"""Allocations and consumers.
+
+A write replaces every allocation of the consumers it names, checks the
+capacity of what it adds, then bumps the generation of every provider it
+touched with `UPDATE ... WHERE generation = :read`, so two writers that both
+saw room for one more instance cannot both commit.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from minova import utils
+from minova.placement import errors
+from minova.placement import tables as t
+from minova.placement.db import inventories, names, providers
+
+UNSET: Any = object()
+
+alloc = t.allocations
+cons = t.consumers
+rp = t.resource_providers
+
+
+def get_consumer(conn: Connection, uuid: str) -> dict[str, Any] | None:
+    row = conn.execute(sa.select(cons).where(cons.c.uuid == uuid)).first()
+    return dict(row._mapping) if row else None
+
+
+def for_consumer(conn: Connection, uuid: str) -> dict[str, dict[str, Any]]:
+    """{rp uuid: {'generation': g, 'resources': {rc: used}}}."""
+    rcs = names.rc_names(conn)
+    out: dict[str, dict[str, Any]] = {}
+    q = (sa.select(rp.c.uuid, rp.c.generation, alloc.c.resource_class_id, alloc.c.used)
+         .select_from(alloc.join(rp, rp.c.id == alloc.c.resource_provider_id))
+         .where(alloc.c.consumer_id == uuid))
+    for row in conn.execute(q):
+        entry = out.setdefault(row.uuid, {'generation': row.generation, 'resources': {}})
+        entry['resources'][rcs.get(row.resource_class_id)
+                           or names.rc_name(conn, row.resource_class_id)] = row.used
+    return out
+
+
+def for_provider(conn: Connection, provider_id: int) -> dict[str, dict[str, Any]]:
+    rcs = names.rc_names(conn)
+    out: dict[str, dict[str, Any]] = {}
+    q = sa.select(alloc.c.consumer_id, alloc.c.resource_class_id, alloc.c.used).where(
+        alloc.c.resource_provider_id == provider_id)
+    for row in conn.execute(q):
+        entry = out.setdefault(row.consumer_id, {'resources': {}})
+        entry['resources'][rcs.get(row.resource_class_id)
+                           or names.rc_name(conn, row.resource_class_id)] = row.used
+    return out
+
+
+def usages_for_project(conn: Connection, project_id: str, user_id: str | None,
+                       consumer_type: str | None = None) -> dict[str, int]:
+    q = (sa.select(alloc.c.resource_class_id, sa.func.sum(alloc.c.used).label('used'))
+         .select_from(alloc.join(cons, cons.c.uuid == alloc.c.consumer_id))
+         .where(cons.c.project_id == project_id)
+         .group_by(alloc.c.resource_class_id))
+    if user_id is not None:
+        q = q.where(cons.c.user_id == user_id)
+    if consumer_type is not None:
+        q = q.where(cons.c.consumer_type == consumer_type)
+    return {names.rc_name(conn, r.resource_class_id): int(r.used) for r in conn.execute(q)}
+
+
+def _generation_conflict(expected: Any, got: Any) -> errors.PlacementError:
+    fmt = (lambda v: 'null' if v is None else v)  # noqa: E731
+    return errors.conflict(
+        f'consumer generation conflict - expected {fmt(expected)} but got {fmt(got)}',
+        errors.CONCURRENT_UPDATE)
+
+
+def _bump_consumer(conn: Connection, consumer: dict[str, Any], **values: Any) -> None:
+    result = conn.execute(cons.update().where(cons.c.id == consumer['id'],
+                                              cons.c.generation == consumer['generation'])
+                          .values(generation=consumer['generation'] + 1,
+                                  updated_at=utils.utcnow(), **values))
+    if result.rowcount != 1:
+        raise errors.conflict(
+            f'consumer generation conflict - consumer {consumer["uuid"]} was updated '
+            'concurrently', errors.CONCURRENT_UPDATE)
+
+
+def _ensure_consumer(conn: Connection, entry: dict[str, Any]) -> dict[str, Any] | None:
+    consumer = get_consumer(conn, entry['consumer_uuid'])
+    expected = entry.get('consumer_generation', UNSET)
+    if expected is not UNSET:
+        have = consumer['generation'] if consumer else None
+        if have != expected:
+            raise _generation_conflict(have, expected)
+    if consumer is None and entry['allocations']:
+        now = utils.utcnow()
+        try:
+            conn.execute(cons.insert().values(
+                uuid=entry['consumer_uuid'], project_id=entry['project_id'],
+                user_id=entry['user_id'], generation=0,
+                consumer_type=entry.get('consumer_type'), created_at=now, updated_at=now))
+        except sa.exc.IntegrityError:
+            raise _generation_conflict(None, 'a concurrently created consumer') from None
+        consumer = get_consumer(conn, entry['consumer_uuid'])
+    return consumer
+
+
+def replace(conn: Connection, entries: list[dict[str, Any]]) -> None:
+    """Replace the allocations of each consumer in `entries`.
+
+    Each entry: consumer_uuid, project_id, user_id, allocations
+    ({rp uuid: {rc: amount}}), optionally consumer_generation and consumer_type.
+    """
+    touched: dict[str, dict[str, Any]] = {}
+    added: list[tuple[str, str, int]] = []
+    for entry in entries:
+        consumer = _ensure_consumer(conn, entry)
+        cuuid = entry['consumer_uuid']
+        old = conn.execute(sa.select(rp.c.uuid).select_from(
+            alloc.join(rp, rp.c.id == alloc.c.resource_provider_id)).where(
+            alloc.c.consumer_id == cuuid).distinct()).scalars().all()
+        for rp_uuid in old:
+            if rp_uuid not in touched:
+                touched[rp_uuid] = providers.require(conn, rp_uuid)
+        conn.execute(alloc.delete().where(alloc.c.consumer_id == cuuid))
+        rows = []
+        for rp_uuid, resources in entry['allocations'].items():
+            provider = touched.get(rp_uuid) or providers.get(conn, rp_uuid)
+            if provider is None:
+                raise errors.bad_request(
+                    f'Unable to allocate inventory for consumer {cuuid}: '
+                    f'No such resource provider {rp_uuid}.')
+            touched[rp_uuid] = provider
+            ids = names.ids_for(conn, 'rc', list(resources))
+            for rc, amount in resources.items():
+                if rc not in ids:
+                    raise errors.bad_request(
+                        f'Unable to allocate inventory for consumer {cuuid}: '
+                        f'No such resource class {rc}.')
+                rows.append({'resource_provider_id': provider['id'], 'consumer_id': cuuid,
+                             'resource_class_id': ids[rc], 'used': amount,
+                             'created_at': utils.utcnow()})
+                added.append((rp_uuid, rc, amount))
+        if rows:
+            conn.execute(alloc.insert(), rows)
+        if consumer is not None:
+            if rows:
+                values = {'project_id': entry['project_id'], 'user_id': entry['user_id']}
+                if entry.get('consumer_type') is not None:
+                    values['consumer_type'] = entry['consumer_type']
+                _bump_consumer(conn, consumer, **values)
+            else:
+                conn.execute(cons.delete().where(cons.c.id == consumer['id']))
+    _check_capacity(conn, touched, added)
+    for provider in touched.values():
+        providers.bump(conn, provider)
+
+
+def _check_capacity(conn: Connection, touched: dict[str, dict[str, Any]],
+                    added: list[tuple[str, str, int]]) -> None:
+    if not added:
+        return
+    ids = sorted({touched[u]['id'] for u, _, _ in added})
+    invs = inventories.get_all(conn, ids)
+    used = inventories.usages(conn, ids)
+    for rp_uuid, rc, amount in added:
+        pid = touched[rp_uuid]['id']
+        record = invs[pid].get(rc)
+        if record is None:
+            raise errors.conflict(
+                f"Unable to allocate inventory: Inventory for '{rc}' on resource provider "
+                f"'{rp_uuid}' invalid.")
+        if (amount < record['min_unit'] or amount > record['max_unit']
+                or amount % record['step_size']):
+            raise errors.conflict(
+                f"Unable to allocate inventory: Unable to create allocation for '{rc}' on "
+                f"resource provider '{rp_uuid}'. The requested amount would violate "
+                'inventory constraints.')
+        if used[pid].get(rc, 0) > inventories.capacity(record):
+            raise errors.conflict(
+                f"Unable to allocate inventory: Unable to create allocation for '{rc}' on "
+                f"resource provider '{rp_uuid}'. The requested amount would exceed the "
+                'capacity.')
+
+
+def delete_consumer(conn: Connection, uuid: str) -> bool:
+    """Remove all allocations of a consumer; False when it had none."""
+    provider_uuids = conn.execute(sa.select(rp.c.uuid).select_from(
+        alloc.join(rp, rp.c.id == alloc.c.resource_provider_id)).where(
+        alloc.c.consumer_id == uuid).distinct()).scalars().all()
+    if not provider_uuids:
+        return False
+    touched = [providers.require(conn, u) for u in provider_uuids]
+    conn.execute(alloc.delete().where(alloc.c.consumer_id == uuid))
+    conn.execute(cons.delete().where(cons.c.uuid == uuid))
+    for provider in touched:
+        providers.bump(conn, provider)
+    return True

@@ -1,0 +1,139 @@
+"""Inventories of a resource provider, and usages (sums of allocations)."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from minova import utils
+from minova.placement import errors
+from minova.placement import tables as t
+from minova.placement.db import names, providers
+
+LOG = logging.getLogger(__name__)
+
+FIELDS = ('total', 'reserved', 'min_unit', 'max_unit', 'step_size', 'allocation_ratio')
+DEFAULTS: dict[str, Any] = {'reserved': 0, 'min_unit': 1, 'max_unit': 2147483647,
+                            'step_size': 1, 'allocation_ratio': 1.0}
+
+inv = t.inventories
+alloc = t.allocations
+
+
+def capacity(record: dict[str, Any]) -> int:
+    return int((record['total'] - record['reserved']) * record['allocation_ratio'])
+
+
+def get_all(conn: Connection, provider_ids: list[int]) -> dict[int, dict[str, dict]]:
+    """{provider id: {rc name: inventory}}."""
+    out: dict[int, dict[str, dict]] = {pid: {} for pid in provider_ids}
+    rcs = names.rc_names(conn)
+    for chunk in providers.chunks(provider_ids):
+        for row in conn.execute(sa.select(inv).where(inv.c.resource_provider_id.in_(chunk))):
+            name = rcs.get(row.resource_class_id) or names.rc_name(conn, row.resource_class_id)
+            out[row.resource_provider_id][name] = {f: getattr(row, f) for f in FIELDS}
+    return out
+
+
+def usages(conn: Connection, provider_ids: list[int]) -> dict[int, dict[str, int]]:
+    """{provider id: {rc name: used}} (classes without allocations left out)."""
+    out: dict[int, dict[str, int]] = {pid: {} for pid in provider_ids}
+    rcs = names.rc_names(conn)
+    for chunk in providers.chunks(provider_ids):
+        q = (sa.select(alloc.c.resource_provider_id, alloc.c.resource_class_id,
+                       sa.func.sum(alloc.c.used).label('used'))
+             .where(alloc.c.resource_provider_id.in_(chunk))
+             .group_by(alloc.c.resource_provider_id, alloc.c.resource_class_id))
+        for row in conn.execute(q):
+            name = rcs.get(row.resource_class_id) or names.rc_name(conn, row.resource_class_id)
+            out[row.resource_provider_id][name] = int(row.used)
+    return out
+
+
+def validate(provider: dict[str, Any], rc: str, record: dict[str, Any],
+             allow_reserved_equal_total: bool) -> dict[str, Any]:
+    full = {**DEFAULTS, **record}
+    bad = None
+    if full['reserved'] > full['total'] or (
+            full['reserved'] == full['total'] and full['total'] and
+            not allow_reserved_equal_total):
+        bad = (f"Invalid inventory for '{rc}' on resource provider '{provider['uuid']}'. "
+               'The reserved value is greater than or equal to total.')
+    elif full['min_unit'] > full['max_unit']:
+        bad = (f"Invalid inventory for '{rc}' on resource provider '{provider['uuid']}'. "
+               'The min_unit value is greater than max_unit.')
+    if bad:
+        raise errors.bad_request(
+            f'Unable to update inventory for resource provider {provider["uuid"]}: {bad}')
+    return full
+
+
+def _rc_ids(conn: Connection, provider: dict[str, Any], rcs: list[str]) -> dict[str, int]:
+    ids = names.ids_for(conn, 'rc', rcs)
+    missing = sorted(set(rcs) - set(ids))
+    if missing:
+        raise errors.bad_request(
+            f'Unknown resource class in inventory for resource provider '
+            f'{provider["uuid"]}: No such resource class {missing[0]}.')
+    return ids
+
+
+def replace(conn: Connection, provider: dict[str, Any],
+            records: dict[str, dict[str, Any]], check_in_use: bool = True) -> None:
+    """Set the provider's whole inventory (records already validated)."""
+    current = get_all(conn, [provider['id']])[provider['id']]
+    used = usages(conn, [provider['id']])[provider['id']]
+    removed = [rc for rc in current if rc not in records]
+    in_use = [rc for rc in removed if used.get(rc) and check_in_use]
+    if in_use:
+        raise errors.conflict(
+            f"update conflict: Inventory for '{', '.join(sorted(in_use))}' on resource "
+            f"provider '{provider['uuid']}' in use.", errors.INVENTORY_INUSE)
+    ids = _rc_ids(conn, provider, [*records, *removed])
+    now = utils.utcnow()
+    if removed:
+        conn.execute(inv.delete().where(inv.c.resource_provider_id == provider['id'],
+                                        inv.c.resource_class_id.in_(
+                                            [ids[rc] for rc in removed])))
+    for rc, record in records.items():
+        values = {f: record[f] for f in FIELDS}
+        if rc in current:
+            if current[rc] == values:
+                continue
+            conn.execute(inv.update().where(inv.c.resource_provider_id == provider['id'],
+                                            inv.c.resource_class_id == ids[rc])
+                         .values(updated_at=now, **values))
+        else:
+            conn.execute(inv.insert().values(resource_provider_id=provider['id'],
+                                             resource_class_id=ids[rc], created_at=now,
+                                             **values))
+        if used.get(rc, 0) > capacity(values):
+            LOG.warning('Resource provider %s is now over-capacity for %s',
+                        provider['uuid'], rc)
+    providers.bump(conn, provider)
+
+
+def delete_one(conn: Connection, provider: dict[str, Any], rc: str) -> None:
+    current = get_all(conn, [provider['id']])[provider['id']]
+    if rc not in current:
+        raise errors.not_found(f'No inventory of class {rc} found for delete')
+    if usages(conn, [provider['id']])[provider['id']].get(rc):
+        raise errors.conflict(
+            f"Unable to delete inventory of class {rc}: Inventory for '{rc}' on "
+            f"resource provider '{provider['uuid']}' in use.", errors.INVENTORY_INUSE)
+    rc_id = names.rc_id(conn, rc)
+    conn.execute(inv.delete().where(inv.c.resource_provider_id == provider['id'],
+                                    inv.c.resource_class_id == rc_id))
+    providers.bump(conn, provider)
+
+
+def check_allocated_have_inventory(conn: Connection, provider: dict[str, Any]) -> None:
+    """409 when some allocation against the provider has no inventory left."""
+    pid = provider['id']
+    missing = sorted(set(usages(conn, [pid])[pid]) - set(get_all(conn, [pid])[pid]))
+    if missing:
+        raise errors.conflict(
+            f"update conflict: Inventory for '{', '.join(missing)}' on resource "
+            f"provider '{provider['uuid']}' in use.", errors.INVENTORY_INUSE)

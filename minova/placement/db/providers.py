@@ -1,0 +1,274 @@
+"""Resource providers, their traits and aggregates, and generation bumps."""
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from minova import utils
+from minova.placement import errors
+from minova.placement import tables as t
+from minova.placement.db import names
+
+rp = t.resource_providers
+_parent = rp.alias('parent')
+_root = rp.alias('root')
+
+
+def _select() -> sa.Select:
+    return sa.select(
+        rp.c.id, rp.c.uuid, rp.c.name, rp.c.generation, rp.c.root_provider_id,
+        rp.c.parent_provider_id, rp.c.created_at, rp.c.updated_at,
+        _parent.c.uuid.label('parent_provider_uuid'),
+        _root.c.uuid.label('root_provider_uuid'),
+    ).select_from(
+        rp.outerjoin(_parent, rp.c.parent_provider_id == _parent.c.id)
+          .outerjoin(_root, rp.c.root_provider_id == _root.c.id))
+
+
+def get(conn: Connection, uuid: str) -> dict[str, Any] | None:
+    row = conn.execute(_select().where(rp.c.uuid == uuid)).first()
+    return dict(row._mapping) if row else None
+
+
+def require(conn: Connection, uuid: str) -> dict[str, Any]:
+    provider = get(conn, uuid)
+    if provider is None:
+        raise errors.not_found(f'No resource provider with uuid {uuid} found',
+                               errors.RESOURCE_PROVIDER_NOT_FOUND)
+    return provider
+
+
+def get_many(conn: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
+    out: dict[int, dict[str, Any]] = {}
+    for chunk in chunks(ids):
+        for row in conn.execute(_select().where(rp.c.id.in_(chunk))):
+            out[row.id] = dict(row._mapping)
+    return out
+
+
+def chunks(ids: list[int], size: int = 500) -> list[list[int]]:
+    return [ids[i:i + size] for i in range(0, len(ids), size)]
+
+
+def _duplicates(conn: Connection, uuid: str | None, name: str | None,
+                exclude_id: int | None = None) -> list[str]:
+    dups = []
+    if uuid is not None:
+        q = sa.select(rp.c.id).where(rp.c.uuid == uuid)
+        if conn.execute(q).first():
+            dups.append(f'uuid: {uuid}')
+    if name is not None:
+        q = sa.select(rp.c.id).where(rp.c.name == name)
+        if exclude_id is not None:
+            q = q.where(rp.c.id != exclude_id)
+        if conn.execute(q).first():
+            dups.append(f'name: {name}')
+    return dups
+
+
+def create(conn: Connection, uuid: str, name: str,
+           parent_uuid: str | None = None) -> dict[str, Any]:
+    dups = _duplicates(conn, uuid, name)
+    if dups:
+        raise errors.conflict(
+            f'Conflicting resource provider {", ".join(dups)} already exists.',
+            errors.DUPLICATE_NAME)
+    parent = None
+    if parent_uuid is not None:
+        parent = get(conn, parent_uuid)
+        if parent is None:
+            raise errors.bad_request(
+                f'Unable to create resource provider "{name}", {uuid}: '
+                f'No such resource provider {parent_uuid}.')
+    now = utils.utcnow()
+    try:
+        new_id = conn.execute(rp.insert().values(
+            uuid=uuid, name=name, generation=0, created_at=now, updated_at=now,
+            parent_provider_id=parent['id'] if parent else None,
+            root_provider_id=parent['root_provider_id'] if parent else None,
+        )).inserted_primary_key[0]
+    except sa.exc.IntegrityError:
+        raise errors.conflict(
+            f'Conflicting resource provider name: {name} already exists.',
+            errors.DUPLICATE_NAME) from None
+    if parent is None:
+        conn.execute(rp.update().where(rp.c.id == new_id).values(root_provider_id=new_id))
+    return require(conn, uuid)
+
+
+def update(conn: Connection, provider: dict[str, Any], name: str,
+           parent_uuid: str | None, allow_reparent: bool) -> dict[str, Any]:
+    if _duplicates(conn, None, name, exclude_id=provider['id']):
+        raise errors.conflict(f'Conflicting resource provider {name} already exists.',
+                              errors.DUPLICATE_NAME)
+    values: dict[str, Any] = {'name': name, 'updated_at': utils.utcnow()}
+    if parent_uuid != provider['parent_provider_uuid']:
+        if provider['parent_provider_uuid'] is not None and not allow_reparent:
+            raise errors.bad_request(
+                f'Unable to save resource provider {provider["uuid"]}: Object action '
+                'update failed because: re-parenting a provider is not currently allowed.')
+        if parent_uuid is None:
+            raise errors.bad_request(
+                f'Unable to save resource provider {provider["uuid"]}: un-parenting a '
+                'provider is not currently allowed.')
+        parent = get(conn, parent_uuid)
+        if parent is None or parent['root_provider_id'] == provider['id']:
+            raise errors.bad_request(
+                f'Unable to save resource provider {provider["uuid"]}: invalid parent '
+                f'provider {parent_uuid}.')
+        values['parent_provider_id'] = parent['id']
+        values['root_provider_id'] = parent['root_provider_id']
+        conn.execute(rp.update().where(rp.c.root_provider_id == provider['id'])
+                     .values(root_provider_id=parent['root_provider_id']))
+    # Renaming or parenting does not change the generation (as upstream).
+    conn.execute(rp.update().where(rp.c.id == provider['id']).values(**values))
+    return require(conn, provider['uuid'])
+
+
+def delete(conn: Connection, provider: dict[str, Any]) -> None:
+    pid = provider['id']
+    if conn.execute(sa.select(t.allocations.c.id).where(
+            t.allocations.c.resource_provider_id == pid).limit(1)).first():
+        raise errors.conflict(
+            f'Unable to delete resource provider {provider["uuid"]}: Resource provider '
+            'has allocations.', errors.PROVIDER_IN_USE)
+    if conn.execute(sa.select(rp.c.id).where(rp.c.parent_provider_id == pid)).first():
+        raise errors.conflict(
+            f'Unable to delete parent resource provider {provider["uuid"]}: It has child '
+            'resource providers.', errors.PROVIDER_CANNOT_DELETE_PARENT)
+    for table in (t.inventories, t.resource_provider_traits, t.resource_provider_aggregates):
+        conn.execute(table.delete().where(table.c.resource_provider_id == pid))
+    conn.execute(rp.delete().where(rp.c.id == pid))
+
+
+def bump(conn: Connection, provider: dict[str, Any], **values: Any) -> int:
+    """Increment the generation iff nobody else did since `provider` was read."""
+    old = provider['generation']
+    values.setdefault('updated_at', utils.utcnow())
+    result = conn.execute(rp.update().where(rp.c.id == provider['id'],
+                                            rp.c.generation == old)
+                          .values(generation=old + 1, **values))
+    if result.rowcount != 1:
+        raise errors.ProviderGenerationConflict(provider['uuid'])
+    provider['generation'] = old + 1
+    return old + 1
+
+
+def check_generation(provider: dict[str, Any], generation: int) -> None:
+    if provider['generation'] != generation:
+        raise errors.conflict(
+            'resource provider generation conflict', errors.CONCURRENT_UPDATE)
+
+
+# -- filters shared by GET /resource_providers and allocation candidates ------
+
+def capacity_filter(conn: Connection, resources: dict[int, int]) -> list[Any]:
+    """WHERE clauses: rp.id has room for each {rc_id: amount}."""
+    inv = t.inventories
+    alloc = t.allocations
+    clauses = []
+    for rc, amount in resources.items():
+        used = (sa.select(alloc.c.resource_provider_id,
+                          sa.func.sum(alloc.c.used).label('used'))
+                .where(alloc.c.resource_class_id == rc)
+                .group_by(alloc.c.resource_provider_id).subquery())
+        q = (sa.select(inv.c.resource_provider_id)
+             .select_from(inv.outerjoin(used, used.c.resource_provider_id
+                                        == inv.c.resource_provider_id))
+             .where(inv.c.resource_class_id == rc,
+                    (inv.c.total - inv.c.reserved) * inv.c.allocation_ratio
+                    >= sa.func.coalesce(used.c.used, 0) + amount,
+                    inv.c.min_unit <= amount, inv.c.max_unit >= amount,
+                    sa.literal(amount) % inv.c.step_size == 0))
+        clauses.append(rp.c.id.in_(q))
+    return clauses
+
+
+def trait_filter(required: set[int], forbidden: set[int], column: Any = None) -> list[Any]:
+    col = rp.c.id if column is None else column
+    rpt = t.resource_provider_traits
+    clauses = []
+    for trait in required:
+        clauses.append(col.in_(sa.select(rpt.c.resource_provider_id)
+                               .where(rpt.c.trait_id == trait)))
+    if forbidden:
+        clauses.append(col.not_in(sa.select(rpt.c.resource_provider_id)
+                                  .where(rpt.c.trait_id.in_(forbidden))))
+    return clauses
+
+
+def member_of_filter(member_of: list[set[str]], column: Any = None) -> list[Any]:
+    col = rp.c.id if column is None else column
+    rpa = t.resource_provider_aggregates
+    return [col.in_(sa.select(rpa.c.resource_provider_id)
+                    .where(rpa.c.aggregate_uuid.in_(sorted(aggs))))
+            for aggs in member_of]
+
+
+def list_providers(conn: Connection, *, name: str | None = None, uuid: str | None = None,
+                   in_tree: str | None = None, resources: dict[int, int] | None = None,
+                   required: set[int] | None = None, forbidden: set[int] | None = None,
+                   member_of: list[set[str]] | None = None) -> list[dict[str, Any]]:
+    q = _select()
+    if name is not None:
+        q = q.where(rp.c.name == name)
+    if uuid is not None:
+        q = q.where(rp.c.uuid == uuid)
+    if in_tree is not None:
+        tree = get(conn, in_tree)
+        if tree is None:
+            return []
+        q = q.where(rp.c.root_provider_id == tree['root_provider_id'])
+    q = q.where(*capacity_filter(conn, resources or {}),
+                *trait_filter(required or set(), forbidden or set()),
+                *member_of_filter(member_of or []))
+    return [dict(r._mapping) for r in conn.execute(q.order_by(rp.c.id))]
+
+
+# -- traits and aggregates of one provider ------------------------------------
+
+def get_traits(conn: Connection, provider_ids: list[int]) -> dict[int, list[str]]:
+    rpt = t.resource_provider_traits
+    out: dict[int, list[str]] = {pid: [] for pid in provider_ids}
+    rows = []
+    for chunk in chunks(provider_ids):
+        rows.extend(conn.execute(sa.select(rpt.c.resource_provider_id, rpt.c.trait_id)
+                                 .where(rpt.c.resource_provider_id.in_(chunk))))
+    tnames = names.trait_names(conn, {r.trait_id for r in rows})
+    for row in rows:
+        out[row.resource_provider_id].append(tnames[row.trait_id])
+    for traits in out.values():
+        traits.sort()
+    return out
+
+
+def set_traits(conn: Connection, provider: dict[str, Any], trait_ids: list[int]) -> None:
+    rpt = t.resource_provider_traits
+    conn.execute(rpt.delete().where(rpt.c.resource_provider_id == provider['id']))
+    now = utils.utcnow()
+    if trait_ids:
+        conn.execute(rpt.insert(), [{'resource_provider_id': provider['id'],
+                                     'trait_id': tid, 'created_at': now}
+                                    for tid in sorted(set(trait_ids))])
+    bump(conn, provider)
+
+
+def get_aggregates(conn: Connection, provider_id: int) -> list[str]:
+    rpa = t.resource_provider_aggregates
+    return sorted(r.aggregate_uuid for r in conn.execute(
+        sa.select(rpa.c.aggregate_uuid).where(rpa.c.resource_provider_id == provider_id)))
+
+
+def set_aggregates(conn: Connection, provider: dict[str, Any], aggregates: list[str],
+                   increment_generation: bool) -> None:
+    rpa = t.resource_provider_aggregates
+    conn.execute(rpa.delete().where(rpa.c.resource_provider_id == provider['id']))
+    now = utils.utcnow()
+    if aggregates:
+        conn.execute(rpa.insert(), [{'resource_provider_id': provider['id'],
+                                     'aggregate_uuid': agg, 'created_at': now}
+                                    for agg in sorted(set(aggregates))])
+    if increment_generation:
+        bump(conn, provider)

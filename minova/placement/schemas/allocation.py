@@ -1,0 +1,81 @@
+"""Bodies of PUT /allocations/{consumer_uuid} and POST /allocations."""
+import copy
+from typing import Any
+
+from minova.placement.schemas.common import GENERATION, UUID
+
+_RESOURCES: dict[str, Any] = {
+    'type': 'object',
+    'minProperties': 1,
+    'patternProperties': {'^[A-Z0-9_]+$': {'type': 'integer', 'minimum': 1}},
+    'additionalProperties': False,
+}
+
+# 1.0: a list of {resource_provider: {uuid}, resources}.
+PUT_V1_0: dict[str, Any] = {
+    'type': 'object',
+    'properties': {
+        'allocations': {
+            'type': 'array',
+            'minItems': 1,
+            'items': {
+                'type': 'object',
+                'properties': {
+                    'resource_provider': {
+                        'type': 'object',
+                        'properties': {'uuid': UUID},
+                        'required': ['uuid'],
+                        'additionalProperties': False,
+                    },
+                    'resources': _RESOURCES,
+                },
+                'required': ['resource_provider', 'resources'],
+                'additionalProperties': False,
+            },
+        },
+        'project_id': {'type': 'string', 'minLength': 1, 'maxLength': 255},
+        'user_id': {'type': 'string', 'minLength': 1, 'maxLength': 255},
+    },
+    'required': ['allocations'],
+    'additionalProperties': False,
+}
+
+# 1.8: project_id and user_id are required.
+PUT_V1_8 = copy.deepcopy(PUT_V1_0)
+PUT_V1_8['required'] = ['allocations', 'project_id', 'user_id']
+
+# 1.12: allocations is a dict keyed by provider uuid.
+PUT_V1_12 = copy.deepcopy(PUT_V1_8)
+PUT_V1_12['properties']['allocations'] = {
+    'type': 'object',
+    'minProperties': 1,
+    'patternProperties': {
+        UUID['pattern']: {
+            'type': 'object',
+            'properties': {'generation': GENERATION, 'resources': _RESOURCES},
+            'required': ['resources'],
+            'additionalProperties': False,
+        },
+    },
+    'additionalProperties': False,
+}
+
+# 1.28: consumer_generation is required; empty allocations delete.
+PUT_V1_28 = copy.deepcopy(PUT_V1_12)
+PUT_V1_28['properties']['allocations']['minProperties'] = 0
+PUT_V1_28['properties']['consumer_generation'] = {'type': ['integer', 'null']}
+PUT_V1_28['required'].append('consumer_generation')
+
+
+def _post(put: dict[str, Any]) -> dict[str, Any]:
+    entry = copy.deepcopy(put)
+    return {'type': 'object', 'minProperties': 1,
+            'patternProperties': {UUID['pattern']: entry}, 'additionalProperties': False}
+
+
+# 1.13: POST /allocations, a dict of consumer uuid -> PUT body (dict form).
+POST_V1_13 = _post(PUT_V1_12)
+POST_V1_13['patternProperties'][UUID['pattern']]['properties']['allocations'][
+    'minProperties'] = 0
+POST_V1_28 = _post(PUT_V1_28)
+

@@ -1,0 +1,266 @@
+"""Placement client used by the scheduler and the compute agent.
+
+Talks HTTP through one keystoneauth1 session (connection pooling, thread
+safe), sending an explicit microversion on every call, so it works against
+mini-Nova's placement and against upstream OpenStack Placement alike.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from keystoneauth1 import adapter as ks_adapter
+from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import loading as ks_loading
+from keystoneauth1 import session as ks_session
+from keystoneauth1 import token_endpoint
+
+import minova.conf
+from minova import exception
+from minova.conf import CONF
+from minova.context import RequestContext
+
+LOG = logging.getLogger(__name__)
+
+GRANULAR_VERSION = '1.29'     # candidates: dict form, traits, parent/root in summaries
+IN_TREE_VERSION = '1.31'
+CONSUMER_GENERATION_VERSION = '1.28'
+NESTED_PROVIDER_VERSION = '1.20'  # POST returns the provider; parent_provider_uuid
+INVENTORY_VERSION = '1.26'
+CONNECT_RETRIES = 3
+CONFLICT_RETRIES = 4
+RETRY_SLEEP = 0.5
+
+_CONNECT_ERRORS = (ks_exc.EndpointNotFound, ks_exc.MissingAuthPlugin,
+                   ks_exc.DiscoveryFailure, ks_exc.ConnectionError)
+
+
+def _build_adapter() -> ks_adapter.Adapter:
+    """One keystoneauth1 adapter from [placement]; noauth2 token when no auth_type."""
+    auth = ks_loading.load_auth_from_conf_options(CONF, 'placement')
+    if auth is None:
+        # No keystone: a noauth2 placement takes the literal token "admin".
+        endpoint = CONF.placement.endpoint_override or minova.conf.placement.DEFAULT_ENDPOINT
+        auth = token_endpoint.Token(endpoint, 'admin')
+        return ks_adapter.Adapter(ks_session.Session(auth=auth), service_type='placement',
+                                  endpoint_override=endpoint)
+    sess = ks_loading.load_session_from_conf_options(CONF, 'placement', auth=auth)
+    return ks_loading.load_adapter_from_conf_options(CONF, 'placement', session=sess,
+                                                     auth=auth)
+
+
+class SchedulerReportClient:
+    """The calls mini-Nova makes to placement (named after Nova's client)."""
+
+    def __init__(self, adapter: ks_adapter.Adapter | None = None) -> None:
+        self._adapter = adapter
+        self._lock = threading.Lock()
+        self._providers: dict[str, dict[str, Any]] = {}   # uuid -> {generation, ...}
+        self._inventories: dict[str, dict[str, dict]] = {}
+
+    # -- plumbing -------------------------------------------------------------
+
+    @property
+    def adapter(self) -> ks_adapter.Adapter:
+        with self._lock:
+            if self._adapter is None:
+                self._adapter = _build_adapter()
+            return self._adapter
+
+    def _call(self, ctx: RequestContext, method: str, url: str, version: str,
+              json: Any = None) -> Any:
+        headers = {'Accept': 'application/json'}
+        if getattr(ctx, 'global_request_id', None):
+            headers['X-OpenStack-Request-ID'] = ctx.global_request_id
+        kwargs: dict[str, Any] = {'microversion': version, 'headers': headers,
+                                  'raise_exc': False}
+        if json is not None:
+            kwargs['json'] = json
+        for attempt in range(CONNECT_RETRIES + 1):
+            try:
+                return self.adapter.request(url, method, **kwargs)
+            except _CONNECT_ERRORS as e:
+                if attempt == CONNECT_RETRIES:
+                    LOG.error('Placement unreachable for %s %s: %s', method, url, e)
+                    raise exception.PlacementAPIConnectFailure() from e
+                time.sleep(RETRY_SLEEP)
+        raise exception.PlacementAPIConnectFailure()
+
+    @staticmethod
+    def _error_code(resp: Any) -> str | None:
+        try:
+            return resp.json()['errors'][0].get('code')
+        except (ValueError, KeyError, IndexError, TypeError):
+            return None
+
+    def _fail(self, what: str, resp: Any) -> exception.MinovaException:
+        LOG.error('%s failed: %s %s', what, resp.status_code, resp.text)
+        if resp.status_code == 409:
+            return exception.ResourceProviderConflict(uuid=what)
+        return exception.MinovaException(f'{what} failed: {resp.status_code} {resp.text}')
+
+    # -- providers and inventory ----------------------------------------------
+
+    def get_resource_provider(self, ctx: RequestContext, uuid: str) -> dict | None:
+        resp = self._call(ctx, 'GET', f'/resource_providers/{uuid}', NESTED_PROVIDER_VERSION)
+        if resp.status_code == 404:
+            return None
+        if resp.status_code != 200:
+            raise self._fail(f'GET resource provider {uuid}', resp)
+        provider = resp.json()
+        with self._lock:
+            self._providers[uuid] = provider
+        return provider
+
+    def ensure_resource_provider(self, ctx: RequestContext, uuid: str, name: str,
+                                 parent_provider_uuid: str | None = None) -> dict:
+        """The provider `uuid`, created when missing; its generation is cached."""
+        provider = self.get_resource_provider(ctx, uuid)
+        if provider is not None:
+            return provider
+        body: dict[str, Any] = {'uuid': uuid, 'name': name}
+        if parent_provider_uuid:
+            body['parent_provider_uuid'] = parent_provider_uuid
+        resp = self._call(ctx, 'POST', '/resource_providers', NESTED_PROVIDER_VERSION, body)
+        if resp.status_code == 200:
+            provider = resp.json()
+        elif resp.status_code == 409:
+            # Someone else created it meanwhile (or the name is taken).
+            provider = self.get_resource_provider(ctx, uuid)
+            if provider is None:
+                raise self._fail(f'create resource provider {name}', resp)
+        else:
+            raise self._fail(f'create resource provider {name}', resp)
+        with self._lock:
+            self._providers[uuid] = provider
+            self._inventories.pop(uuid, None)
+        return provider
+
+    def _refresh_inventory(self, ctx: RequestContext, rp_uuid: str) -> dict[str, dict]:
+        resp = self._call(ctx, 'GET', f'/resource_providers/{rp_uuid}/inventories',
+                          INVENTORY_VERSION)
+        if resp.status_code != 200:
+            raise self._fail(f'GET inventory of {rp_uuid}', resp)
+        data = resp.json()
+        with self._lock:
+            self._providers.setdefault(rp_uuid, {})['generation'] = \
+                data['resource_provider_generation']
+            self._inventories[rp_uuid] = data['inventories']
+        return data['inventories']
+
+    @staticmethod
+    def _same_inventory(have: dict[str, dict] | None, want: dict[str, dict]) -> bool:
+        if have is None or set(have) != set(want):
+            return False
+        return all(have[rc].get(k) == v for rc, rec in want.items() for k, v in rec.items())
+
+    def set_inventory(self, ctx: RequestContext, rp_uuid: str,
+                      inventories: dict[str, dict]) -> None:
+        """Replace the provider's inventory; no request when nothing changed."""
+        with self._lock:
+            cached = self._inventories.get(rp_uuid)
+            generation = self._providers.get(rp_uuid, {}).get('generation')
+        if generation is None:
+            cached = self._refresh_inventory(ctx, rp_uuid)
+        if self._same_inventory(cached, inventories):
+            return
+        for _ in range(CONFLICT_RETRIES):
+            with self._lock:
+                generation = self._providers[rp_uuid]['generation']
+            resp = self._call(ctx, 'PUT', f'/resource_providers/{rp_uuid}/inventories',
+                              INVENTORY_VERSION,
+                              {'resource_provider_generation': generation,
+                               'inventories': inventories})
+            if resp.status_code == 200:
+                data = resp.json()
+                with self._lock:
+                    self._providers[rp_uuid]['generation'] = \
+                        data['resource_provider_generation']
+                    self._inventories[rp_uuid] = data['inventories']
+                return
+            if resp.status_code == 409 and \
+                    self._error_code(resp) == 'placement.concurrent_update':
+                if self._same_inventory(self._refresh_inventory(ctx, rp_uuid), inventories):
+                    return
+                continue
+            raise self._fail(f'set inventory of {rp_uuid}', resp)
+        raise exception.ResourceProviderConflict(uuid=rp_uuid)
+
+    def delete_resource_provider(self, ctx: RequestContext, rp_uuid: str) -> None:
+        resp = self._call(ctx, 'DELETE', f'/resource_providers/{rp_uuid}', '1.0')
+        with self._lock:
+            self._providers.pop(rp_uuid, None)
+            self._inventories.pop(rp_uuid, None)
+        if resp.status_code not in (204, 404):
+            raise self._fail(f'delete resource provider {rp_uuid}', resp)
+
+    # -- scheduling -------------------------------------------------------------
+
+    def get_allocation_candidates(
+            self, ctx: RequestContext, resources: dict[str, int], limit: int,
+            required: list[str] | None = None, member_of: list[str] | None = None,
+            in_tree: str | None = None) -> tuple[list[dict], dict]:
+        """(allocation_requests, provider_summaries) for the resources asked."""
+        params = [('resources', ','.join(f'{rc}:{n}' for rc, n in sorted(resources.items())
+                                         if n > 0)),
+                  ('limit', str(limit))]
+        if required:
+            params.append(('required', ','.join(required)))
+        if member_of:
+            params.append(('member_of', 'in:' + ','.join(member_of)))
+        version = GRANULAR_VERSION
+        if in_tree:
+            params.append(('in_tree', in_tree))
+            version = IN_TREE_VERSION
+        resp = self._call(ctx, 'GET', '/allocation_candidates?' + urlencode(params), version)
+        if resp.status_code != 200:
+            LOG.warning('GET /allocation_candidates failed: %s %s', resp.status_code,
+                        resp.text)
+            return [], {}
+        data = resp.json()
+        return data['allocation_requests'], data['provider_summaries']
+
+    def claim_resources(self, ctx: RequestContext, consumer_uuid: str,
+                        allocation_request: dict, project_id: str, user_id: str) -> bool:
+        """Allocate for a new consumer; False when placement says no (409)."""
+        body = {'allocations': allocation_request['allocations'],
+                'project_id': project_id, 'user_id': user_id,
+                'consumer_generation': None}
+        resp = self._call(ctx, 'PUT', f'/allocations/{consumer_uuid}',
+                          CONSUMER_GENERATION_VERSION, body)
+        if resp.status_code == 204:
+            return True
+        LOG.info('Claim for %s refused: %s %s', consumer_uuid, resp.status_code, resp.text)
+        if resp.status_code == 409:
+            return False
+        raise exception.AllocationUpdateFailed(consumer_uuid=consumer_uuid, error=resp.text)
+
+    def get_allocations_for_consumer(self, ctx: RequestContext, consumer_uuid: str) -> dict:
+        """{rp uuid: {'generation': g, 'resources': {rc: n}}} ({} when none)."""
+        resp = self._call(ctx, 'GET', f'/allocations/{consumer_uuid}',
+                          CONSUMER_GENERATION_VERSION)
+        if resp.status_code != 200:
+            raise self._fail(f'GET allocations of {consumer_uuid}', resp)
+        return resp.json()['allocations']
+
+    def delete_allocation_for_instance(self, ctx: RequestContext, consumer_uuid: str) -> bool:
+        """True when allocations were deleted, False when there were none."""
+        resp = self._call(ctx, 'DELETE', f'/allocations/{consumer_uuid}', '1.0')
+        if resp.status_code == 204:
+            return True
+        if resp.status_code == 404:
+            return False
+        raise self._fail(f'DELETE allocations of {consumer_uuid}', resp)
+
+    def get_usages(self, ctx: RequestContext, rp_uuid: str) -> dict:
+        """{rc: used} of one provider."""
+        resp = self._call(ctx, 'GET', f'/resource_providers/{rp_uuid}/usages', '1.0')
+        if resp.status_code != 200:
+            raise self._fail(f'GET usages of {rp_uuid}', resp)
+        return resp.json()['usages']
+
+
+PlacementClient = SchedulerReportClient

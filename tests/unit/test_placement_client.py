@@ -1,0 +1,83 @@
+"""The placement client against the real placement app over HTTP."""
+import uuid
+
+import pytest
+
+from minova import exception
+from minova.conf import CONF
+from minova.context import RequestContext
+from minova.db import engines, migration
+from minova.placement import wsgi
+from minova.placement_client import SchedulerReportClient
+from minova.wsgi_server import WSGIServer
+
+INV = {'VCPU': {'total': 2, 'allocation_ratio': 1.0},
+       'MEMORY_MB': {'total': 1024, 'reserved': 0},
+       'DISK_GB': {'total': 10}}
+
+
+@pytest.fixture
+def placement(tmp_path):
+    url = f'sqlite:///{tmp_path}/placement.sqlite'
+    CONF.set_override('connection', url, group='placement_database')
+    migration.upgrade('placement_db', url)
+    server = WSGIServer('placement', wsgi.make_app(), host='127.0.0.1', port=0)
+    server.start()
+    CONF.set_override('endpoint_override', f'http://127.0.0.1:{server.port}',
+                      group='placement')
+    yield server
+    server.stop()
+    CONF.clear_override('endpoint_override', group='placement')
+    CONF.clear_override('connection', group='placement_database')
+    engines.dispose_all()
+
+
+def test_client_end_to_end(placement):
+    ctx = RequestContext(user_id='u', project_id='p', global_request_id=f'req-{uuid.uuid4()}')
+    client = SchedulerReportClient()
+    rp = str(uuid.uuid4())
+    provider = client.ensure_resource_provider(ctx, rp, 'cn1')
+    assert provider['uuid'] == rp and provider['generation'] == 0
+    assert client.ensure_resource_provider(ctx, rp, 'cn1')['uuid'] == rp
+    client.set_inventory(ctx, rp, INV)
+    client.set_inventory(ctx, rp, INV)          # unchanged: no new generation
+    assert client.get_resource_provider(ctx, rp)['generation'] == 1
+
+    reqs, summaries = client.get_allocation_candidates(
+        ctx, {'VCPU': 2, 'MEMORY_MB': 512, 'DISK_GB': 1}, limit=10)
+    assert len(reqs) == 1
+    assert summaries[rp]['resources']['VCPU'] == {'capacity': 2, 'used': 0}
+    c1, c2 = str(uuid.uuid4()), str(uuid.uuid4())
+    assert client.claim_resources(ctx, c1, reqs[0], 'p', 'u') is True
+    # the same request again no longer fits
+    assert client.claim_resources(ctx, c2, reqs[0], 'p', 'u') is False
+    assert client.get_allocation_candidates(ctx, {'VCPU': 1}, limit=10) == ([], {})
+    allocs = client.get_allocations_for_consumer(ctx, c1)
+    assert allocs[rp]['resources'] == {'VCPU': 2, 'MEMORY_MB': 512, 'DISK_GB': 1}
+    assert client.get_usages(ctx, rp) == {'VCPU': 2, 'MEMORY_MB': 512, 'DISK_GB': 1}
+
+    assert client.delete_allocation_for_instance(ctx, c1) is True
+    assert client.delete_allocation_for_instance(ctx, c1) is False
+    assert client.get_usages(ctx, rp) == {'VCPU': 0, 'MEMORY_MB': 0, 'DISK_GB': 0}
+    assert client.get_allocations_for_consumer(ctx, c1) == {}
+
+    # inventory changed elsewhere: the client refreshes its generation and retries
+    other = SchedulerReportClient()
+    other.set_inventory(ctx, rp, {**INV, 'VCPU': {'total': 4}})
+    client.set_inventory(ctx, rp, {**INV, 'VCPU': {'total': 8}})
+    assert client.get_allocation_candidates(ctx, {'VCPU': 8}, limit=1)[0]
+
+    client.delete_resource_provider(ctx, rp)
+    assert client.get_resource_provider(ctx, rp) is None
+
+
+def test_client_unreachable(monkeypatch):
+    import minova.placement_client as pc
+    monkeypatch.setattr(pc, 'RETRY_SLEEP', 0)
+    CONF.set_override('endpoint_override', 'http://127.0.0.1:9', group='placement')
+    try:
+        with pytest.raises(exception.PlacementAPIConnectFailure):
+            SchedulerReportClient().claim_resources(
+                RequestContext(), str(uuid.uuid4()), {'allocations': {}}, 'p', 'u')
+    finally:
+        CONF.clear_override('endpoint_override', group='placement')
