@@ -22,6 +22,18 @@ from minova.conf import CONF
 
 IN_MEMORY_URL = 'fake:/'
 
+
+def _register_opts() -> None:
+    # transport_url and friends are registered by oslo.messaging only when a
+    # transport is built; register them up front so config reads see them.
+    # (The same option objects oslo.messaging registers later, so no clash.)
+    from oslo_messaging import transport
+    CONF.register_opts(transport._transport_opts)
+    messaging.set_transport_defaults('minova')
+
+
+_register_opts()
+
 _transports: dict[str, messaging.Transport] = {}
 _lock = threading.Lock()
 

@@ -29,8 +29,6 @@ opts = [
     cfg.StrOpt('compute_driver', default='fake.FakeDriver',
                help='Virt driver, as <module>.<Class> under minova.virt '
                     '(fake.FakeDriver, libvirt.LibvirtDriver).'),
-    cfg.IntOpt('executor_thread_pool_size', default=64, min=1,
-               help='Size of the pool that runs incoming RPC requests.'),
 ]
 
 

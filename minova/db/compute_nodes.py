@@ -53,7 +53,7 @@ def get_all(url: str, host: str | None = None, uuids: list[str] | None = None,
 @engines.retry_on_disconnect
 def get_all_with_service(url: str, uuids: list[str] | None = None) -> list[dict[str, Any]]:
     """Nodes joined with their compute service row (key 'service')."""
-    svc_cols = [c.label('service_' + c.name) for c in services.c]
+    svc_cols = [c.label('svc__' + c.name) for c in services.c]
     q = (sa.select(compute_nodes, *svc_cols)
          .select_from(compute_nodes.outerjoin(
              services, sa.and_(services.c.host == compute_nodes.c.host,
@@ -65,9 +65,8 @@ def get_all_with_service(url: str, uuids: list[str] | None = None) -> list[dict[
     out = []
     with engines.reader(url) as conn:
         for r in conn.execute(q).mappings():
-            node = {k: v for k, v in r.items() if not k.startswith('service_')}
-            node['service_id'] = r['service_id']
-            svc = {c.name: r['service_' + c.name] for c in services.c}
+            node = {k: v for k, v in r.items() if not k.startswith('svc__')}
+            svc = {c.name: r['svc__' + c.name] for c in services.c}
             node['service'] = svc if svc['id'] is not None else None
             out.append(node)
     return out

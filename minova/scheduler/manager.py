@@ -54,6 +54,7 @@ class SchedulerManager:
             return []
         return [utils.Periodic('discover_hosts', lambda: cells_v2.discover_hosts(), interval)]
 
+    @messaging.expected_exceptions(exception.NoValidHost)
     def select_destinations(self, context: RequestContext, request_spec: dict[str, Any],
                             instance_uuids: list[str], return_alternates: bool = True
                             ) -> list[list[dict[str, Any]]]:
