@@ -76,8 +76,6 @@ class ContextSerializer(messaging.Serializer):
         return minova_context.RequestContext.from_dict(ctxt)
 
 
-def executor() -> str:
-    return 'eventlet' if CONF.concurrency_backend == 'eventlet' else 'threading'
 
 
 def get_client(target: messaging.Target, version_cap: str | None = None,
@@ -88,7 +86,9 @@ def get_client(target: messaging.Target, version_cap: str | None = None,
 
 def get_server(target: messaging.Target, endpoints: list[Any],
                url: str | None = None) -> messaging.MessageHandlingServer:
-    access_policy = messaging.DefaultRPCAccessPolicy
+    kwargs: dict[str, Any] = {}
+    if CONF.concurrency_backend == 'eventlet':
+        kwargs['executor'] = 'eventlet'  # threading is oslo.messaging's default
     return messaging.get_rpc_server(get_transport(url), target, endpoints,
-                                    executor=executor(), serializer=ContextSerializer(),
-                                    access_policy=access_policy)
+                                    serializer=ContextSerializer(),
+                                    access_policy=messaging.DefaultRPCAccessPolicy, **kwargs)

@@ -34,7 +34,7 @@ FLAVOR_FIELDS = ('flavorid', 'name', 'memory_mb', 'vcpus', 'root_gb', 'ephemeral
                  'extra_specs')
 
 
-class MarkerNotFound(exception.Invalid):
+class MarkerNotFound(exception.NotFound):
     msg_fmt = 'marker [%(marker)s] not found'
 
 
@@ -144,13 +144,20 @@ class API:
                access_ip_v6: str | None = None, description: str | None = None,
                hostname: str | None = None, networks: Any = None,
                scheduler_hints: dict[str, Any] | None = None,
-               tags: list[str] | None = None) -> tuple[list[dict[str, Any]], str]:
+               tags: list[str] | None = None, forced_host: str | None = None,
+               forced_node: str | None = None, requested_host: str | None = None,
+               requested_hypervisor_hostname: str | None = None
+               ) -> tuple[list[dict[str, Any]], str]:
         """Quota-check, write build requests, cast to conductor.
 
-        Returns (instances, reservation_id). Raises TooManyInstances (403).
+        forced_host/node ('az:host:node', admin) skip the filters;
+        requested_host/hypervisor_hostname (2.74) narrow the candidates and
+        still pass the filters. Returns (instances, reservation_id). Raises
+        TooManyInstances (403).
         """
         from minova import quota
-        count = self._check_quota(quota, ctx.project_id, min_count, max_count, flavor)
+        count = quota.enforce_instances(ctx.project_id, min_count, flavor['vcpus'],
+                                        flavor['memory_mb'], max_count=max_count)
         reservation_id = 'r-' + utils.generate_uuid()[:8]
         now = utils.utcnow()
         flavor_snapshot = {k: flavor.get(k) for k in FLAVOR_FIELDS}
@@ -188,27 +195,17 @@ class API:
                 'project_id': ctx.project_id, 'user_id': ctx.user_id,
                 'num_instances': count, 'scheduler_hints': dict(scheduler_hints or {}),
                 'requested_networks': networks,
+                'force_hosts': [forced_host] if forced_host else [],
+                'force_nodes': [forced_node] if forced_node else [],
+                'requested_destination': (
+                    {'host': requested_host, 'node': requested_hypervisor_hostname}
+                    if requested_host or requested_hypervisor_hostname else None),
             })
         build_requests.create(built, specs)
         self.conductor.schedule_and_build_instances(ctx, [i['uuid'] for i in built])
         for inst in built:
             inst.update(cell_uuid=None, fault=None)
         return built, reservation_id
-
-    @staticmethod
-    def _check_quota(quota: Any, project_id: str, min_count: int, max_count: int,
-                     flavor: dict[str, Any]) -> int:
-        """The number of servers to build: max_count if it fits, else min_count."""
-        try:
-            quota.enforce_instances(project_id, max_count, flavor['vcpus'] * max_count,
-                                    flavor['memory_mb'] * max_count)
-            return max_count
-        except exception.TooManyInstances:
-            if min_count >= max_count:
-                raise
-        quota.enforce_instances(project_id, min_count, flavor['vcpus'] * min_count,
-                                flavor['memory_mb'] * min_count)
-        return min_count
 
     # -- read ----------------------------------------------------------------
 
@@ -283,7 +280,14 @@ class API:
 
     def update(self, ctx: RequestContext, instance: dict[str, Any],
                changes: dict[str, Any]) -> dict[str, Any]:
-        """display_name, display_description, hostname, access_ip_v4/6."""
+        """display_name, display_description, hostname, access_ip_v4/6, and
+        pinned_availability_zone (kept in the request spec)."""
+        changes = dict(changes)
+        if 'pinned_availability_zone' in changes:
+            build_requests.spec_update(instance['uuid'], {
+                'availability_zone': changes.pop('pinned_availability_zone')})
+            if not changes:
+                return instance
         if instance.get('cell_uuid') is None:
             inst = build_requests.update_instance(instance['uuid'], changes)
             if inst is None:

@@ -79,6 +79,19 @@ def spec_get_many(instance_uuids: list[str]) -> dict[str, dict[str, Any]]:
         return {r['instance_uuid']: utils.json_loads(r['spec']) for r in rows}
 
 
+def spec_update(instance_uuid: str, changes: dict[str, Any]) -> None:
+    with engines.writer(engines.api_url()) as conn:
+        row = conn.execute(sa.select(request_specs.c.spec).where(
+            request_specs.c.instance_uuid == instance_uuid).with_for_update()).first()
+        if row is None:
+            return
+        spec = utils.json_loads(row[0])
+        spec.update(changes)
+        conn.execute(request_specs.update()
+                     .where(request_specs.c.instance_uuid == instance_uuid)
+                     .values(spec=utils.json_dumps(spec), updated_at=utils.utcnow()))
+
+
 def spec_delete(instance_uuid: str) -> None:
     with engines.writer(engines.api_url()) as conn:
         conn.execute(request_specs.delete().where(

@@ -71,7 +71,17 @@ class SchedulerManager:
         except exception.PlacementAPIConnectFailure as e:
             raise exception.NoValidHost(reason=str(e)) from e
         hosts = host_manager.get_host_states(areqs, summaries)
-        hosts = filters.run(CONF.filter_scheduler.enabled_filters, hosts, spec)
+        forced = set(spec.get('force_hosts') or [])
+        forced_nodes = set(spec.get('force_nodes') or [])
+        wanted = spec.get('requested_destination') or {}
+        if forced or forced_nodes:
+            # An admin's az:host[:node] bypasses the filters, as in Nova.
+            hosts = [h for h in hosts if (not forced or h.host in forced)
+                     and (not forced_nodes or h.nodename in forced_nodes)]
+        else:
+            hosts = [h for h in hosts if (not wanted.get('host') or h.host == wanted['host'])
+                     and (not wanted.get('node') or h.nodename == wanted['node'])]
+            hosts = filters.run(CONF.filter_scheduler.enabled_filters, hosts, spec)
         if not hosts:
             raise exception.NoValidHost(reason=NOT_ENOUGH)
         claimed: list[tuple[str, host_manager.HostState]] = []

@@ -71,8 +71,6 @@ def aio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AllInOne]:
     CONF.set_override('state_path', str(state))
     CONF.set_override('host', 'aio-host')
     CONF.set_override('report_interval', 1)
-    CONF.set_override('instances', 20, group='quota')
-    CONF.set_override('cores', 40, group='quota')
     aio = AllInOne(api_port=0, placement_port=0)
     aio.start()
     yield aio
@@ -81,7 +79,6 @@ def aio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AllInOne]:
     engines.dispose_all()
     multi_cell._cache = (0.0, [])
     for opt, group in (('state_path', None), ('host', None), ('report_interval', None),
-                       ('instances', 'quota'), ('cores', 'quota'),
                        ('endpoint_override', 'placement')):
         CONF.clear_override(opt, group=group)
 

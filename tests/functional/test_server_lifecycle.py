@@ -63,7 +63,7 @@ def test_boot_show_delete(admin, tiny_flavor, placement_base):
 
 def test_unschedulable_request_is_buried_in_cell0(admin, tiny_flavor, placement_base):
     r = admin.post('/flavors', {'flavor': {'name': 'huge', 'id': 'huge', 'vcpus': 1,
-                                           'ram': 10 ** 7, 'disk': 1}})
+                                           'ram': 64, 'disk': 10 ** 7}})
     assert r.status_code == 200, r.text
     created = _boot(admin, 'too-big', flavor='huge')
     server = admin.wait_for_status(created['id'], {'ERROR', 'ACTIVE'})

@@ -1,0 +1,243 @@
+"""/os-hypervisors: compute nodes of every cell (admin only).
+
+Ids are node uuids from 2.53, cell-local integers before (refused with a 400
+when the same integer names nodes in several cells, as for services).
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import falcon
+
+from minova import exception, utils
+from minova.api import cells, errors, policy, util
+from minova.api.schemas import types
+from minova.compute import multi_cell
+from minova.db import compute_nodes as nodes_db
+from minova.db import instances as instances_db
+from minova.db import services as services_db
+from minova.policies import admin as pol
+
+_list_props = {'limit': types.multi(types.non_negative_integer),
+               'marker': types.multi({'type': 'string'}),
+               'hypervisor_hostname_pattern': types.multi({'type': 'string'}),
+               'with_servers': types.multi(types.boolean)}
+list_query = types.query({}, strict=False)
+list_query_v233 = types.query({k: _list_props[k] for k in ('limit', 'marker')}, strict=False)
+list_query_v253 = types.query(_list_props, strict=False)
+list_query_v275 = types.query(_list_props, strict=True)
+show_query_v253 = types.query({'with_servers': _list_props['with_servers']}, strict=False)
+show_query_v275 = types.query({'with_servers': _list_props['with_servers']}, strict=True)
+
+_USAGE_FIELDS = ('vcpus', 'memory_mb', 'local_gb', 'vcpus_used', 'memory_mb_used',
+                 'local_gb_used', 'free_ram_mb', 'free_disk_gb', 'running_vms',
+                 'disk_available_least')
+
+
+class HypervisorNotFound(exception.NotFound):
+    msg_fmt = 'Hypervisor %(hypervisor_id)s could not be found.'
+
+
+def all_nodes() -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(cell, node with 'service') for every node in every cell that answered."""
+    by_uuid = {c['uuid']: c for c in cells.cells()}
+    results = multi_cell.for_each_cell(_cell_nodes, cells=list(by_uuid.values()))
+    out = []
+    for cell_uuid, result in results.items():
+        if not isinstance(result, multi_cell.CellFailed):
+            out.extend((by_uuid[cell_uuid], n) for n in result)
+    out.sort(key=lambda cn: (cn[1]['id'], cn[1]['uuid']))
+    return out
+
+
+def _cell_nodes(cell: dict[str, Any]) -> list[dict[str, Any]]:
+    # Joined here rather than with compute_nodes.get_all_with_service, whose
+    # 'service_id' label collides with the compute_nodes column of that name.
+    url = cell['database_connection']
+    computes = {s['host']: s for s in services_db.get_all(url, binary=cells.COMPUTE_BINARY)}
+    nodes = nodes_db.get_all(url)
+    for node in nodes:
+        node['service'] = computes.get(node['host'])
+    return nodes
+
+
+def _servers(cell: dict[str, Any], node: dict[str, Any]) -> list[dict[str, str]]:
+    found = instances_db.get_all(cell['database_connection'],
+                                 {'host': node['host'], 'node': node['hypervisor_hostname']},
+                                 columns=['uuid', 'display_name'])
+    return [{'name': i['display_name'], 'uuid': i['uuid']} for i in found]
+
+
+def view(req: falcon.Request, cell: dict[str, Any], node: dict[str, Any], detail: bool,
+         with_servers: bool = False) -> dict[str, Any]:
+    svc = node.get('service')
+    out: dict[str, Any] = {
+        'id': node['uuid'] if util.at_least(req, '2.53') else node['id'],
+        'hypervisor_hostname': node['hypervisor_hostname'],
+        'state': 'up' if svc and services_db.is_up(svc) else 'down',
+        'status': 'disabled' if svc and svc['disabled'] else 'enabled',
+    }
+    if detail:
+        out.update({'hypervisor_type': node.get('hypervisor_type'),
+                    'hypervisor_version': node.get('hypervisor_version'),
+                    'host_ip': node.get('host_ip'),
+                    'service': {'host': node['host'],
+                                'id': (svc['uuid'] if util.at_least(req, '2.53')
+                                       else svc['id']) if svc else None,
+                                'disabled_reason': svc.get('disabled_reason') if svc else None}})
+        if util.at_least(req, '2.88'):
+            out['uptime'] = None
+        else:
+            for name in _USAGE_FIELDS:
+                out[name] = node.get(name) or 0
+            out['current_workload'] = 0
+            cpu_info = node.get('cpu_info') or '{}'
+            if util.at_least(req, '2.28'):
+                try:
+                    out['cpu_info'] = json.loads(cpu_info)
+                except ValueError:
+                    out['cpu_info'] = {}
+            else:
+                out['cpu_info'] = cpu_info
+    if with_servers:
+        servers = _servers(cell, node)
+        if servers or util.at_least(req, '2.75'):
+            out['servers'] = servers
+    return out
+
+
+def _list(req: falcon.Request, resp: falcon.Response, detail: bool) -> None:
+    policy.authorize(util.ctx(req), pol.HYPERVISORS % ('list-detail' if detail else 'list'),
+                     {})
+    if util.at_least(req, '2.75'):
+        schema = list_query_v275
+    elif util.at_least(req, '2.53'):
+        schema = list_query_v253
+    elif util.at_least(req, '2.33'):
+        schema = list_query_v233
+    else:
+        schema = list_query
+    params = util.validated_query(req, schema)
+    nodes = all_nodes()
+    pattern = util.last(params, 'hypervisor_hostname_pattern') \
+        if util.at_least(req, '2.53') else None
+    with_servers = util.at_least(req, '2.53') and util.to_bool(
+        util.last(params, 'with_servers', False))
+    limit = marker = None
+    if util.at_least(req, '2.33'):
+        limit, marker = util.limit_marker(params)
+    if pattern is not None:
+        if 'limit' in params or 'marker' in params:
+            raise errors.bad_request('Paging over a list of hypervisors using a '
+                                     'hypervisor_hostname_pattern is not supported.')
+        nodes = [(c, n) for c, n in nodes if pattern in n['hypervisor_hostname']]
+        if not nodes:
+            raise errors.not_found(f"No hypervisor matching '{pattern}' could be found.")
+        limit = None
+    if marker is not None:
+        key = 'uuid' if util.at_least(req, '2.53') else 'id'
+        ids = [str(n[key]) for _, n in nodes]
+        if marker not in ids:
+            raise errors.bad_request(f'marker [{marker}] not found')
+        nodes = nodes[ids.index(marker) + 1:]
+    if limit is not None:
+        nodes = nodes[:limit]
+    items = [view(req, c, n, detail, with_servers) for c, n in nodes]
+    body: dict[str, Any] = {'hypervisors': items}
+    if limit is not None:
+        links = util.page_links(req, 'os-hypervisors/detail' if detail else 'os-hypervisors',
+                                items, limit)
+        if links:
+            body['hypervisors_links'] = links
+    resp.media = body
+
+
+def _find(req: falcon.Request, hypervisor_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    nodes = all_nodes()
+    if util.at_least(req, '2.53'):
+        if not utils.is_uuid_like(hypervisor_id):
+            raise errors.bad_request(f'Invalid uuid {hypervisor_id}')
+        matches = [(c, n) for c, n in nodes if n['uuid'] == hypervisor_id]
+    else:
+        if not re.fullmatch(r'\d+', hypervisor_id):
+            raise HypervisorNotFound(hypervisor_id=hypervisor_id)
+        matches = [(c, n) for c, n in nodes if n['id'] == int(hypervisor_id)]
+        if len(matches) > 1:
+            raise errors.bad_request(
+                f'Hypervisor id {hypervisor_id} refers to nodes in several cells; use '
+                'microversion 2.53 or later and the hypervisor uuid.')
+    if not matches:
+        raise HypervisorNotFound(hypervisor_id=hypervisor_id)
+    return matches[0]
+
+
+class Hypervisors:
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        _list(req, resp, detail=False)
+
+
+class HypervisorsDetail:
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        _list(req, resp, detail=True)
+
+
+class Hypervisor:
+    def on_get(self, req: falcon.Request, resp: falcon.Response, hypervisor_id: str) -> None:
+        policy.authorize(util.ctx(req), pol.HYPERVISORS % 'show', {})
+        with_servers = False
+        if util.at_least(req, '2.53'):
+            params = util.validated_query(req, show_query_v275 if util.at_least(req, '2.75')
+                                          else show_query_v253)
+            with_servers = util.to_bool(util.last(params, 'with_servers', False))
+        cell, node = _find(req, hypervisor_id)
+        resp.media = {'hypervisor': view(req, cell, node, True, with_servers)}
+
+
+def _search(req: falcon.Request, pattern: str, rule: str) -> list[tuple[dict, dict]]:
+    if util.at_least(req, '2.53'):
+        raise errors.not_found()
+    policy.authorize(util.ctx(req), pol.HYPERVISORS % rule, {})
+    nodes = [(c, n) for c, n in all_nodes() if pattern in n['hypervisor_hostname']]
+    if not nodes:
+        raise errors.not_found(f"No hypervisor matching '{pattern}' could be found.")
+    return nodes
+
+
+class Search:
+    def on_get(self, req: falcon.Request, resp: falcon.Response, hypervisor_id: str) -> None:
+        nodes = _search(req, hypervisor_id, 'search')
+        resp.media = {'hypervisors': [view(req, c, n, False) for c, n in nodes]}
+
+
+class SearchServers:
+    def on_get(self, req: falcon.Request, resp: falcon.Response, hypervisor_id: str) -> None:
+        nodes = _search(req, hypervisor_id, 'servers')
+        resp.media = {'hypervisors': [view(req, c, n, False, True) for c, n in nodes]}
+
+
+
+class Uptime:
+    """Before 2.88 only; no driver reports an uptime, so 501 as Nova answers then."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, hypervisor_id: str) -> None:
+        if util.at_least(req, '2.88'):
+            raise errors.not_found()
+        policy.authorize(util.ctx(req), pol.HYPERVISORS % 'uptime', {})
+        _find(req, hypervisor_id)
+        raise errors.HTTPFault(501, 'Virt driver does not implement uptime function.')
+
+
+class Statistics:
+    """GET /os-hypervisors/statistics (before 2.88): totals over all nodes."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        if util.at_least(req, '2.88'):
+            raise errors.not_found()
+        policy.authorize(util.ctx(req), pol.HYPERVISORS % 'statistics', {})
+        nodes = [n for _, n in all_nodes()]
+        stats: dict[str, int] = {'count': len(nodes), 'current_workload': 0}
+        for name in _USAGE_FIELDS:
+            stats[name] = sum(n.get(name) or 0 for n in nodes)
+        resp.media = {'hypervisor_statistics': stats}

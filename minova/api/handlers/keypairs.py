@@ -1,0 +1,146 @@
+"""/os-keypairs and /os-keypairs/{name}: each user's SSH (or x509) public keys."""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from typing import Any
+
+import falcon
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from minova import exception, quota
+from minova.api import errors, policy, util
+from minova.api.schemas import keypairs as schema
+from minova.api.schemas.servers import for_version
+from minova.db import keypairs as keypairs_db
+from minova.policies import keypairs as pol
+
+INVALID_KEY = 'Keypair data is invalid: failed to generate fingerprint'
+
+
+def _colon_hex(digest: bytes) -> str:
+    return ':'.join(f'{b:02x}' for b in digest)
+
+
+def fingerprint(public_key: str, key_type: str) -> str:
+    """MD5 of the SSH key blob, or SHA-1 of the DER certificate for x509."""
+    try:
+        if key_type == 'x509':
+            cert = x509.load_pem_x509_certificate(public_key.encode())
+            return _colon_hex(hashlib.sha1(cert.public_bytes(serialization.Encoding.DER),
+                                           usedforsecurity=False).digest())
+        serialization.load_ssh_public_key(public_key.strip().encode())
+        blob = base64.b64decode(public_key.strip().split()[1])
+        return _colon_hex(hashlib.md5(blob, usedforsecurity=False).digest())
+    except (ValueError, IndexError, binascii.Error, TypeError,
+            exception.MinovaException):
+        raise errors.bad_request(INVALID_KEY) from None
+    except Exception:  # cryptography raises UnsupportedAlgorithm and friends
+        raise errors.bad_request(INVALID_KEY) from None
+
+
+def generate() -> tuple[str, str]:
+    """(private key PEM, public key in OpenSSH format) of a new RSA key."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(serialization.Encoding.PEM,
+                                serialization.PrivateFormat.TraditionalOpenSSL,
+                                serialization.NoEncryption()).decode()
+    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH,
+                                           serialization.PublicFormat.OpenSSH).decode()
+    return private, public + ' Generated-by-Nova\n'
+
+
+def _user_id(req: falcon.Request, params: dict[str, list[str]] | None = None,
+             body_user: str | None = None) -> str:
+    ctx = util.ctx(req)
+    if util.at_least(req, '2.10'):
+        requested = body_user or (util.last(params, 'user_id') if params else None)
+        if requested:
+            return requested
+    return ctx.user_id
+
+
+def _view(req: falcon.Request, kp: dict[str, Any], full: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {'name': kp['name'], 'public_key': kp['public_key'],
+                           'fingerprint': kp['fingerprint']}
+    if util.at_least(req, '2.2'):
+        out['type'] = kp.get('type') or 'ssh'
+    if full:
+        out.update({'user_id': kp['user_id'], 'deleted': False,
+                    'created_at': _time(kp.get('created_at')),
+                    'updated_at': _time(kp.get('updated_at')),
+                    'deleted_at': None, 'id': kp['id']})
+    return out
+
+
+def _time(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if not isinstance(value, str) else value
+
+
+class Keypairs:
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        params = util.validated_query(req, for_version(schema.INDEX_QUERY,
+                                                       lambda v: util.at_least(req, v)))
+        user_id = _user_id(req, params)
+        policy.authorize(util.ctx(req), pol.KEYPAIRS % 'index', {'user_id': user_id})
+        limit = marker = None
+        if util.at_least(req, '2.35'):
+            limit, marker = util.limit_marker(params)
+        try:
+            found = keypairs_db.get_all(user_id, limit=limit, marker=marker)
+        except exception.NotFound as e:
+            raise errors.bad_request(e.message) from None
+        body: dict[str, Any] = {'keypairs': [{'keypair': _view(req, kp)} for kp in found]}
+        if limit is not None:
+            links = util.page_links(req, 'os-keypairs', found, limit, key='name')
+            if links:
+                body['keypairs_links'] = links
+        resp.media = body
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = util.validated_body(req, for_version(schema.CREATE,
+                                                    lambda v: util.at_least(req, v)))
+        kp = body['keypair']
+        user_id = _user_id(req, body_user=kp.get('user_id'))
+        policy.authorize(util.ctx(req), pol.KEYPAIRS % 'create', {'user_id': user_id})
+        key_type = kp.get('type', 'ssh')
+        quota.enforce_key_pairs(user_id)
+        private_key = None
+        public_key = kp.get('public_key')
+        if public_key is None:
+            if key_type != 'ssh':
+                raise errors.bad_request('Only ssh key pairs can be generated; import an '
+                                         'x509 certificate as public_key.')
+            private_key, public_key = generate()
+        created = keypairs_db.create(user_id, kp['name'], public_key,
+                                     fingerprint(public_key, key_type), key_type)
+        out = _view(req, created)
+        out['user_id'] = user_id
+        if private_key is not None:
+            out['private_key'] = private_key
+        resp.status = 201 if util.at_least(req, '2.2') else 200
+        resp.media = {'keypair': out}
+
+
+class Keypair:
+    def on_get(self, req: falcon.Request, resp: falcon.Response, name: str) -> None:
+        params = util.validated_query(req, for_version(schema.SHOW_QUERY,
+                                                       lambda v: util.at_least(req, v)))
+        user_id = _user_id(req, params)
+        policy.authorize(util.ctx(req), pol.KEYPAIRS % 'show', {'user_id': user_id})
+        resp.media = {'keypair': _view(req, keypairs_db.get(user_id, name), full=True)}
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, name: str) -> None:
+        params = util.validated_query(req, for_version(schema.SHOW_QUERY,
+                                                       lambda v: util.at_least(req, v)))
+        user_id = _user_id(req, params)
+        policy.authorize(util.ctx(req), pol.KEYPAIRS % 'delete', {'user_id': user_id})
+        keypairs_db.destroy(user_id, name)
+        resp.status = 204 if util.at_least(req, '2.2') else 202
+
+

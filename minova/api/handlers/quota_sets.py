@@ -1,0 +1,108 @@
+"""/os-quota-sets/{project_id}[/defaults|/detail]."""
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+
+from minova import quota
+from minova.api import errors, policy, util
+from minova.api.schemas import types
+from minova.db import quotas as quotas_db
+from minova.policies import quotas as pol
+
+# Resources shown before 2.57 / 2.36 that mini-Nova does not count.
+_LEGACY_V257 = {'injected_file_content_bytes': 10240, 'injected_file_path_bytes': 255,
+                'injected_files': 5}
+_LEGACY_V236 = {'fixed_ips': -1, 'floating_ips': -1, 'security_group_rules': -1,
+                'security_groups': -1}
+
+_limit = {'type': ['integer', 'string'], 'pattern': '^-?[0-9]+$', 'minimum': -1,
+          'maximum': types.MAX_INT}
+
+query = types.query({'user_id': types.multi({'type': 'string'})}, strict=False)
+query_v275 = types.query({'user_id': types.multi({'type': 'string'})}, strict=True)
+
+
+def _update_schema(req: falcon.Request) -> dict[str, Any]:
+    names = list(quota.RESOURCES) + list(_legacy(req))
+    props: dict[str, Any] = {n: _limit for n in names}
+    props['force'] = types.boolean
+    return {'type': 'object',
+            'properties': {'quota_set': {'type': 'object', 'properties': props,
+                                         'additionalProperties': False}},
+            'required': ['quota_set'], 'additionalProperties': False}
+
+
+def _legacy(req: falcon.Request) -> dict[str, int]:
+    out: dict[str, int] = {}
+    if not util.at_least(req, '2.57'):
+        out.update(_LEGACY_V257)
+    if not util.at_least(req, '2.36'):
+        out.update(_LEGACY_V236)
+    return out
+
+
+def _quota_set(req: falcon.Request, limits: dict[str, int], project_id: str | None
+               ) -> dict[str, Any]:
+    out: dict[str, Any] = dict(limits)
+    out.update(_legacy(req))
+    if project_id is not None:
+        out['id'] = project_id
+    return out
+
+
+def _query(req: falcon.Request) -> None:
+    util.validated_query(req, query_v275 if util.at_least(req, '2.75') else query)
+
+
+class QuotaSet:
+    def on_get(self, req: falcon.Request, resp: falcon.Response, project_id: str) -> None:
+        policy.authorize(util.ctx(req), pol.QUOTA_SETS % 'show', {'project_id': project_id})
+        _query(req)
+        resp.media = {'quota_set': _quota_set(req, quota.get_limits(project_id), project_id)}
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, project_id: str) -> None:
+        policy.authorize(util.ctx(req), pol.QUOTA_SETS % 'update', {'project_id': project_id})
+        _query(req)
+        body = util.validated_body(req, _update_schema(req))['quota_set']
+        force = util.to_bool(body.pop('force', False))
+        wanted = {k: int(v) for k, v in body.items() if k in quota.RESOURCES}
+        if not force:
+            usage = quota.get_usage(project_id)
+            for resource, limit in wanted.items():
+                used = usage.get(resource, 0)
+                if limit != -1 and limit < used:
+                    raise errors.bad_request(
+                        f'Quota limit {limit} for {resource} must be greater than or equal '
+                        f'to already used and reserved {used}.')
+        quotas_db.set_limits(project_id, wanted)
+        resp.media = {'quota_set': _quota_set(req, quota.get_limits(project_id), None)}
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, project_id: str) -> None:
+        policy.authorize(util.ctx(req), pol.QUOTA_SETS % 'delete', {'project_id': project_id})
+        quotas_db.destroy_all_by_project(project_id)
+        resp.status = 202
+
+
+class Defaults:
+    def on_get(self, req: falcon.Request, resp: falcon.Response, project_id: str) -> None:
+        policy.authorize(util.ctx(req), pol.QUOTA_SETS % 'defaults', {'project_id': project_id})
+        resp.media = {'quota_set': _quota_set(req, quota.get_defaults(), project_id)}
+
+
+class Detail:
+    def on_get(self, req: falcon.Request, resp: falcon.Response, project_id: str) -> None:
+        ctx = util.ctx(req)
+        policy.authorize(ctx, pol.QUOTA_SETS % 'detail', {'project_id': project_id})
+        _query(req)
+        limits = quota.get_limits(project_id)
+        usage = quota.get_usage(project_id, ctx.user_id if project_id == ctx.project_id
+                                else None)
+        out: dict[str, Any] = {
+            r: {'in_use': usage.get(r, 0), 'limit': limits[r], 'reserved': 0}
+            for r in quota.RESOURCES}
+        for r, v in _legacy(req).items():
+            out[r] = {'in_use': 0, 'limit': v, 'reserved': 0}
+        out['id'] = project_id
+        resp.media = {'quota_set': out}

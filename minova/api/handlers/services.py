@@ -1,0 +1,217 @@
+"""/os-services: the services of every cell (admin only).
+
+Service rows live in each cell's DB. From 2.53 services are named by uuid.
+Before 2.53 they are named by their integer id, which is only unique within a
+cell: a request naming an id that exists in several cells is refused with a
+400 (use 2.53+ and the uuid), never applied to an arbitrary one.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import falcon
+
+from minova import exception, utils
+from minova.api import cells, errors, policy, util
+from minova.api.schemas import types
+from minova.compute import multi_cell
+from minova.conf import CONF
+from minova.db import cells as cells_db
+from minova.db import compute_nodes as nodes_db
+from minova.db import instances as instances_db
+from minova.db import services as services_db
+from minova.policies import admin as pol
+
+LOG = logging.getLogger(__name__)
+
+_filters = {'host': types.multi({'type': 'string'}),
+            'binary': types.multi({'type': 'string'})}
+index_query = types.query(_filters, strict=False)
+index_query_v275 = types.query(_filters, strict=True)
+
+_reason = {'type': 'string', 'minLength': 1, 'maxLength': 255,
+           'pattern': r'^[^\x00-\x1f\x7f]*$'}
+_host_binary = {'host': types.fqdn, 'binary': {'type': 'string', 'minLength': 1,
+                                               'maxLength': 255}}
+
+
+def _legacy(extra: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {'type': 'object', 'properties': dict(_host_binary, **extra),
+            'required': ['host', 'binary', *required], 'additionalProperties': False}
+
+
+enable_disable = _legacy({}, [])
+disable_log_reason = _legacy({'disabled_reason': _reason}, [])
+force_down = _legacy({'forced_down': types.boolean}, ['forced_down'])
+update_v253 = {
+    'type': 'object',
+    'properties': {'status': {'type': 'string', 'enum': ['enabled', 'disabled']},
+                   'disabled_reason': _reason, 'forced_down': types.boolean},
+    'additionalProperties': False,
+}
+
+
+def _time(value: Any) -> str | None:
+    value = utils.parse_time(value) if isinstance(value, str) else value
+    return value.strftime('%Y-%m-%dT%H:%M:%S.%f') if value else None
+
+
+def zone(binary: str) -> str:
+    return CONF.default_availability_zone if binary == cells.COMPUTE_BINARY else 'internal'
+
+
+def view(req: falcon.Request, svc: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        'id': svc['uuid'] if util.at_least(req, '2.53') else svc['id'],
+        'binary': cells.api_binary(svc['binary']),
+        'host': svc['host'],
+        'zone': zone(svc['binary']),
+        'status': 'disabled' if svc['disabled'] else 'enabled',
+        'state': 'up' if services_db.is_up(svc) else 'down',
+        'updated_at': _time(svc.get('last_seen_up') or svc.get('updated_at')),
+        'disabled_reason': svc.get('disabled_reason'),
+    }
+    if util.at_least(req, '2.11'):
+        out['forced_down'] = bool(svc.get('forced_down'))
+    return out
+
+
+def all_services(host: str | None = None, binary: str | None = None
+                 ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(cell, service) for every live service in every cell that answered."""
+    def fetch(cell: dict[str, Any]) -> list[dict[str, Any]]:
+        return services_db.get_all(cell['database_connection'], host=host,
+                                   binary=cells.db_binary(binary) if binary else None)
+    by_uuid = {c['uuid']: c for c in cells.cells()}
+    out = []
+    for cell_uuid, result in multi_cell.for_each_cell(fetch, cells=list(by_uuid.values())
+                                                      ).items():
+        if isinstance(result, multi_cell.CellFailed):
+            continue
+        out.extend((by_uuid[cell_uuid], svc) for svc in result)
+    return out
+
+
+def find(req: falcon.Request, service_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(cell, service) named by uuid (2.53+) or by a cell-local integer id."""
+    if util.at_least(req, '2.53'):
+        if not utils.is_uuid_like(service_id):
+            raise errors.bad_request(f'Invalid uuid {service_id}')
+        matches = [(c, s) for c, s in all_services() if s['uuid'] == service_id]
+    else:
+        try:
+            number = int(service_id)
+        except ValueError:
+            raise errors.bad_request(f'Invalid service id {service_id}') from None
+        matches = [(c, s) for c, s in all_services() if s['id'] == number]
+        if len(matches) > 1:
+            raise errors.bad_request(
+                f'Service id {service_id} refers to multiple services in different cells; '
+                'use microversion 2.53 or later and the service uuid.')
+    if not matches:
+        raise exception.ServiceNotFound(service_id=service_id)
+    return matches[0]
+
+
+class Services:
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        policy.authorize(util.ctx(req), pol.SERVICES % 'list', {})
+        params = util.validated_query(req, index_query_v275 if util.at_least(req, '2.75')
+                                      else index_query)
+        found = all_services(util.last(params, 'host'), util.last(params, 'binary'))
+        resp.media = {'services': [view(req, s) for _, s in found]}
+
+
+def _legacy_update(req: falcon.Request, action: str) -> dict[str, Any]:
+    schemas = {'enable': enable_disable, 'disable': enable_disable,
+               'disable-log-reason': disable_log_reason, 'force-down': force_down}
+    if action not in schemas or (action == 'force-down' and not util.at_least(req, '2.11')):
+        raise errors.not_found(f'Unknown action {action}')
+    body = util.validated_body(req, schemas[action])
+    binary = cells.db_binary(body['binary'])
+    matches = all_services(body['host'], binary)
+    if not matches:
+        raise errors.not_found(f"Could not find binary {body['binary']} on host {body['host']}.")
+    cell, svc = matches[0]
+    url = cell['database_connection']
+    out = {'host': body['host'], 'binary': body['binary']}
+    if action == 'enable':
+        services_db.update(url, svc['id'], {'disabled': False, 'disabled_reason': None})
+        out['status'] = 'enabled'
+    elif action == 'disable':
+        services_db.update(url, svc['id'], {'disabled': True})
+        out['status'] = 'disabled'
+    elif action == 'disable-log-reason':
+        reason = body.get('disabled_reason')
+        if not reason:
+            raise errors.bad_request('Missing disabled reason field')
+        services_db.update(url, svc['id'], {'disabled': True, 'disabled_reason': reason})
+        out.update(status='disabled', disabled_reason=reason)
+    else:
+        forced = util.to_bool(body['forced_down'])
+        services_db.update(url, svc['id'], {'forced_down': forced})
+        out['forced_down'] = forced
+    return {'service': out}
+
+
+def _update_v253(req: falcon.Request, service_id: str) -> dict[str, Any]:
+    body = util.validated_body(req, update_v253)
+    cell, svc = find(req, service_id)
+    if svc['binary'] != cells.COMPUTE_BINARY:
+        raise errors.bad_request(f"Updating a {cells.api_binary(svc['binary'])} service is "
+                                 'not supported. Only nova-compute services can be updated.')
+    status = body.get('status')
+    if 'disabled_reason' in body and status != 'disabled':
+        raise errors.bad_request('Specifying a disabled reason is only allowed when '
+                                 'disabling a service.')
+    if not body:
+        raise errors.bad_request('No updates were requested. Fields which can be updated '
+                                 'are: status, disabled_reason, forced_down')
+    values: dict[str, Any] = {}
+    if status == 'enabled':
+        values.update(disabled=False, disabled_reason=None)
+    elif status == 'disabled':
+        values.update(disabled=True, disabled_reason=body.get('disabled_reason'))
+    if 'forced_down' in body:
+        values['forced_down'] = util.to_bool(body['forced_down'])
+    updated = services_db.update(cell['database_connection'], svc['id'], values)
+    return {'service': view(req, updated)}
+
+
+def _delete_resource_provider(ctx: Any, node_uuid: str) -> None:
+    """Remove the node's resource provider from placement; a failure only logs."""
+    try:
+        from minova import placement_client
+        placement_client.SchedulerReportClient().delete_resource_provider(ctx, node_uuid)
+    except Exception as e:  # placement down, or the provider already gone
+        LOG.warning('Could not delete resource provider %s: %s', node_uuid, e)
+
+
+def _delete(req: falcon.Request, service_id: str) -> None:
+    cell, svc = find(req, service_id)
+    url = cell['database_connection']
+    if svc['binary'] == cells.COMPUTE_BINARY:
+        hosted = instances_db.get_all(url, {'host': svc['host']}, limit=1, columns=['uuid'])
+        if hosted:
+            raise errors.conflict('Unable to delete compute service that is hosting '
+                                  'instances. Migrate or delete the instances first.')
+        for node in nodes_db.get_all(url, host=svc['host']):
+            _delete_resource_provider(util.ctx(req), node['uuid'])
+        nodes_db.destroy_by_host(url, svc['host'])
+        cells_db.host_mapping_delete(svc['host'])
+    services_db.destroy(url, svc['id'])
+
+
+class Service:
+    def on_put(self, req: falcon.Request, resp: falcon.Response, service_id: str) -> None:
+        policy.authorize(util.ctx(req), pol.SERVICES % 'update', {})
+        if util.at_least(req, '2.53'):
+            resp.media = _update_v253(req, service_id)
+        else:
+            resp.media = _legacy_update(req, service_id)
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, service_id: str) -> None:
+        policy.authorize(util.ctx(req), pol.SERVICES % 'delete', {})
+        _delete(req, service_id)
+        resp.status = 204

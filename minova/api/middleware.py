@@ -1,0 +1,44 @@
+"""Per-request plumbing: request ids and microversion negotiation."""
+from __future__ import annotations
+
+import falcon
+
+from minova import utils
+from minova.api import microversion
+
+
+class RequestIdMiddleware:
+    """`req-<uuid>` for every request, echoed as x-openstack-request-id and
+    x-compute-request-id, and used as the context's request_id."""
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        req.context.request_id = 'req-' + utils.generate_uuid()
+        req.context.api_version = None
+        req.context.ctx = None
+        req.context.project_in_url = None
+
+    def process_response(self, req: falcon.Request, resp: falcon.Response,
+                         resource: object, req_succeeded: bool) -> None:
+        rid = getattr(req.context, 'request_id', None)
+        if rid:
+            resp.set_header('x-openstack-request-id', rid)
+            resp.set_header('x-compute-request-id', rid)
+
+
+class MicroversionMiddleware:
+    """Negotiate the version of every /v2.1 request and announce it in the response."""
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        if not req.path.startswith('/v2.1'):
+            return
+        req.context.api_version = microversion.negotiate(
+            req.get_header(microversion.HEADER), req.get_header(microversion.LEGACY_HEADER))
+
+    def process_response(self, req: falcon.Request, resp: falcon.Response,
+                         resource: object, req_succeeded: bool) -> None:
+        version = getattr(req.context, 'api_version', None)
+        if version is None:
+            return
+        resp.set_header(microversion.HEADER, f'{microversion.SERVICE_TYPE} {version}')
+        resp.set_header(microversion.LEGACY_HEADER, str(version))
+        resp.set_header('Vary', microversion.VARY)

@@ -1,0 +1,251 @@
+"""Request schemas of /servers: each microversion is the previous plus a change."""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from minova.api.schemas import types
+
+_bdm_v2 = {
+    'type': 'object',
+    'properties': {
+        'source_type': {'type': 'string', 'enum': ['volume', 'image', 'snapshot', 'blank']},
+        'destination_type': {'type': 'string', 'enum': ['local', 'volume']},
+        'uuid': {'type': 'string', 'minLength': 1, 'maxLength': 255,
+                 'pattern': '^[a-zA-Z0-9._-]*$'},
+        'boot_index': {'type': ['integer', 'string', 'null'], 'pattern': '^-?[0-9]+$'},
+        'volume_size': {'type': ['integer', 'string'], 'pattern': '^[0-9]+$', 'minimum': 1},
+        'delete_on_termination': types.boolean,
+        'device_name': {'type': 'string', 'minLength': 1, 'maxLength': 255},
+        'guest_format': {'type': 'string', 'maxLength': 255},
+        'device_type': {'type': 'string', 'maxLength': 255},
+        'disk_bus': {'type': 'string', 'maxLength': 255},
+        'volume_id': types.uuid,
+        'snapshot_id': types.uuid,
+        'image_id': types.uuid,
+        'no_device': {},
+        'tag': types.tag,
+        'volume_type': {'type': ['string', 'null'], 'minLength': 0, 'maxLength': 255},
+    },
+    'additionalProperties': False,
+}
+
+_hints: dict[str, Any] = {
+    'type': 'object',
+    'properties': {
+        'group': {'oneOf': [{'type': 'array', 'items': types.uuid}, types.uuid]},
+        'different_host': {'oneOf': [types.uuid, {'type': 'array', 'items': types.uuid}]},
+        'same_host': {'type': ['string', 'array'], 'items': types.uuid},
+        'query': {'type': ['string', 'object']},
+        'target_cell': types.name,
+        'different_cell': {'type': ['string', 'array'], 'items': {'type': 'string'}},
+        'build_near_host_ip': types.ip_address,
+        'cidr': {'type': 'string', 'pattern': '^/[0-9a-f.:]+$'},
+    },
+    'additionalProperties': True,
+}
+
+_network_item = {
+    'type': 'object',
+    'properties': {
+        'fixed_ip': types.ip_address,
+        'port': {'type': ['string', 'null'], 'format': 'uuid'},
+        'uuid': {'type': 'string'},
+    },
+    'additionalProperties': False,
+}
+
+create: dict[str, Any] = {
+    'type': 'object',
+    'properties': {
+        'server': {
+            'type': 'object',
+            'properties': {
+                'name': types.name,
+                'imageRef': {'oneOf': [types.uuid, {'type': 'string', 'maxLength': 0}]},
+                'flavorRef': {'type': ['string', 'integer'], 'minLength': 1},
+                'adminPass': {'type': 'string'},
+                'metadata': types.metadata,
+                'networks': {'type': 'array', 'items': _network_item},
+                'OS-DCF:diskConfig': {'type': 'string', 'enum': ['AUTO', 'MANUAL']},
+                'accessIPv4': types.ipv4,
+                'accessIPv6': types.ipv6,
+                'personality': {'type': 'array', 'items': {
+                    'type': 'object',
+                    'properties': {'path': {'type': 'string'},
+                                   'contents': {'type': 'string', 'format': 'base64'}},
+                    'additionalProperties': False}},
+                'availability_zone': types.name,
+                'block_device_mapping': {'type': 'array', 'items': {'type': 'object'}},
+                'block_device_mapping_v2': {'type': 'array', 'items': _bdm_v2},
+                'config_drive': types.boolean,
+                'key_name': types.name,
+                'min_count': types.positive_integer,
+                'max_count': types.positive_integer,
+                'return_reservation_id': types.boolean,
+                'security_groups': {'type': 'array', 'items': {
+                    'type': 'object', 'properties': {'name': types.name},
+                    'additionalProperties': False}},
+                'user_data': {'type': 'string', 'format': 'base64', 'maxLength': 65535},
+            },
+            'required': ['name', 'flavorRef'],
+            'additionalProperties': False,
+        },
+        'os:scheduler_hints': _hints,
+        'OS-SCH-HNT:scheduler_hints': _hints,
+    },
+    'required': ['server'],
+    'additionalProperties': False,
+}
+
+
+def _server(schema: dict[str, Any]) -> dict[str, Any]:
+    return schema['properties']['server']
+
+
+create_v219 = copy.deepcopy(create)
+_server(create_v219)['properties']['description'] = types.description
+
+create_v232 = copy.deepcopy(create_v219)
+_server(create_v232)['properties']['networks']['items']['properties']['tag'] = types.tag
+
+create_v237 = copy.deepcopy(create_v232)
+_server(create_v237)['required'].append('networks')
+_item_v237 = copy.deepcopy(_network_item)
+_item_v237['properties']['uuid'] = types.uuid
+_item_v237['properties']['tag'] = types.tag
+_server(create_v237)['properties']['networks'] = {
+    'oneOf': [{'type': 'array', 'items': _item_v237},
+              {'type': 'string', 'enum': ['none', 'auto']}],
+}
+
+create_v252 = copy.deepcopy(create_v237)
+_server(create_v252)['properties']['tags'] = {'type': 'array', 'items': types.tag,
+                                              'maxItems': 50}
+
+create_v257 = copy.deepcopy(create_v252)
+del _server(create_v257)['properties']['personality']
+
+create_v263 = copy.deepcopy(create_v257)
+_server(create_v263)['properties']['trusted_image_certificates'] = {
+    'type': ['array', 'null'], 'minItems': 1, 'maxItems': 50, 'uniqueItems': True,
+    'items': {'type': 'string', 'minLength': 1}}
+
+create_v274 = copy.deepcopy(create_v263)
+_server(create_v274)['properties']['host'] = types.fqdn
+_server(create_v274)['properties']['hypervisor_hostname'] = types.fqdn
+
+create_v290 = copy.deepcopy(create_v274)
+_server(create_v290)['properties']['hostname'] = types.hostname
+
+create_v294 = copy.deepcopy(create_v290)
+_server(create_v294)['properties']['hostname'] = types.fqdn
+
+CREATE = [('2.94', create_v294), ('2.90', create_v290), ('2.74', create_v274),
+          ('2.63', create_v263), ('2.57', create_v257), ('2.52', create_v252),
+          ('2.37', create_v237), ('2.32', create_v232), ('2.19', create_v219),
+          ('2.1', create)]
+
+update: dict[str, Any] = {
+    'type': 'object',
+    'properties': {
+        'server': {
+            'type': 'object',
+            'properties': {
+                'name': types.name,
+                'OS-DCF:diskConfig': {'type': 'string', 'enum': ['AUTO', 'MANUAL']},
+                'accessIPv4': types.ipv4,
+                'accessIPv6': types.ipv6,
+            },
+            'additionalProperties': False,
+        },
+    },
+    'required': ['server'],
+    'additionalProperties': False,
+}
+
+update_v219 = copy.deepcopy(update)
+_server(update_v219)['properties']['description'] = types.description
+
+update_v290 = copy.deepcopy(update_v219)
+_server(update_v290)['properties']['hostname'] = types.hostname
+
+update_v294 = copy.deepcopy(update_v290)
+_server(update_v294)['properties']['hostname'] = types.fqdn
+
+update_v2104 = copy.deepcopy(update_v294)
+_server(update_v2104)['properties']['pinned_availability_zone'] = {
+    'oneOf': [types.name, {'type': 'null'}]}
+
+UPDATE = [('2.104', update_v2104), ('2.94', update_v294), ('2.90', update_v290),
+          ('2.19', update_v219), ('2.1', update)]
+
+# ---- query strings -----------------------------------------------------------
+
+SORT_KEYS = ['access_ip_v4', 'access_ip_v6', 'auto_disk_config', 'availability_zone',
+             'config_drive', 'created_at', 'display_description', 'display_name', 'host',
+             'hostname', 'image_ref', 'instance_type_id', 'kernel_id', 'key_name',
+             'launch_index', 'launched_at', 'locked_by', 'node', 'power_state', 'progress',
+             'project_id', 'ramdisk_id', 'root_device_name', 'task_state', 'terminated_at',
+             'updated_at', 'user_id', 'uuid', 'vm_state']
+# Accepted but ignored before 2.75 (400 from 2.75).
+IGNORED_SORT_KEYS = ['architecture', 'cell_name', 'cleaned', 'default_ephemeral_device',
+                     'default_swap_device', 'deleted', 'deleted_at', 'disable_terminate',
+                     'ephemeral_gb', 'ephemeral_key_uuid', 'id', 'key_data', 'launched_on',
+                     'locked', 'memory_mb', 'os_type', 'reservation_id', 'root_gb',
+                     'shutdown_terminate', 'user_data', 'vcpus', 'vm_mode']
+
+_any = types.multi({'type': 'string'})
+_datetime = types.multi({'type': 'string', 'format': 'date-time'})
+
+_index_props: dict[str, Any] = {name: _any for name in (
+    'user_id', 'project_id', 'tenant_id', 'launch_index', 'image_ref', 'image', 'kernel_id',
+    'ramdisk_id', 'hostname', 'key_name', 'power_state', 'vm_state', 'task_state', 'host',
+    'node', 'flavor', 'reservation_id', 'launched_at', 'terminated_at', 'availability_zone',
+    'name', 'display_name', 'description', 'display_description', 'locked_by', 'uuid',
+    'root_device_name', 'config_drive', 'access_ip_v4', 'access_ip_v6', 'auto_disk_config',
+    'progress', 'sort_dir', 'all_tenants', 'soft_deleted', 'deleted', 'status', 'ip', 'ip6',
+    'created_at', 'block_device_mapping', 'services', 'metadata', 'system_metadata',
+    'info_cache', 'security_groups', 'pci_devices', 'marker')}
+_index_props['changes-since'] = _datetime
+_index_props['limit'] = types.multi(types.non_negative_integer)
+_index_props['sort_key'] = types.multi({'type': 'string',
+                                        'enum': SORT_KEYS + IGNORED_SORT_KEYS})
+
+index_query: dict[str, Any] = types.query(_index_props, strict=False)
+index_query['patternProperties'] = {'^_': _any}
+
+index_query_v226 = copy.deepcopy(index_query)
+for _tag_param in ('tags', 'tags-any', 'not-tags', 'not-tags-any'):
+    index_query_v226['properties'][_tag_param] = _any
+
+index_query_v266 = copy.deepcopy(index_query_v226)
+index_query_v266['properties']['changes-before'] = _datetime
+
+index_query_v273 = copy.deepcopy(index_query_v266)
+index_query_v273['properties']['locked'] = _any
+index_query_v273['properties']['sort_key']['items']['enum'] = [
+    'locked', *SORT_KEYS, *[k for k in IGNORED_SORT_KEYS if k != 'locked']]
+
+index_query_v275 = copy.deepcopy(index_query_v273)
+index_query_v275['properties']['sort_key']['items']['enum'] = ['locked', *SORT_KEYS]
+index_query_v275['additionalProperties'] = False
+
+INDEX_QUERY = [('2.75', index_query_v275), ('2.73', index_query_v273),
+               ('2.66', index_query_v266), ('2.26', index_query_v226), ('2.1', index_query)]
+
+show_query = types.query({}, strict=False)
+show_query_v2102 = types.query({}, strict=True)
+
+STATUSES = ['ACTIVE', 'BUILD', 'DELETED', 'ERROR', 'HARD_REBOOT', 'MIGRATING', 'PASSWORD',
+            'PAUSED', 'REBOOT', 'REBUILD', 'RESCUE', 'RESIZE', 'REVERT_RESIZE', 'SHELVED',
+            'SHELVED_OFFLOADED', 'SHUTOFF', 'SOFT_DELETED', 'SUSPENDED', 'UNKNOWN',
+            'VERIFY_RESIZE']
+
+
+def for_version(table: list[tuple[str, dict[str, Any]]], at_least: Any) -> dict[str, Any]:
+    """The schema of the newest entry whose version the request reaches."""
+    for version, schema in table:
+        if at_least(version):
+            return schema
+    return table[-1][1]

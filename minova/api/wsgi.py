@@ -1,0 +1,94 @@
+"""The compute API WSGI application: middleware and the one route table.
+
+    from minova.api.wsgi import make_app
+    app = make_app()          # a falcon.App; serve it with minova.wsgi_server
+
+With `[api] auth_strategy = keystone` the returned callable is the falcon
+app wrapped in keystonemiddleware's auth_token.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+
+from minova.api import auth, errors, middleware
+from minova.api.handlers import (
+    aggregates,
+    availability_zones,
+    flavors,
+    hypervisors,
+    instance_actions,
+    keypairs,
+    limits,
+    quota_sets,
+    servers,
+    services,
+    versions,
+)
+from minova.conf import CONF
+
+V = '/v2.1'
+
+# (path below /v2.1, resource)
+ROUTES: list[tuple[str, Any]] = [
+    ('/flavors', flavors.Flavors()),
+    ('/flavors/detail', flavors.FlavorsDetail()),
+    ('/flavors/{flavor_id}', flavors.Flavor()),
+    ('/flavors/{flavor_id}/action', flavors.FlavorAction()),
+    ('/flavors/{flavor_id}/os-extra_specs', flavors.ExtraSpecs()),
+    ('/flavors/{flavor_id}/os-extra_specs/{key}', flavors.ExtraSpec()),
+    ('/flavors/{flavor_id}/os-flavor-access', flavors.FlavorAccess()),
+    ('/servers', servers.Servers()),
+    ('/servers/detail', servers.ServersDetail()),
+    ('/servers/{server_id}', servers.Server()),
+    ('/servers/{server_id}/os-instance-actions', instance_actions.Actions()),
+    ('/servers/{server_id}/os-instance-actions/{request_id}', instance_actions.Action()),
+    ('/os-keypairs', keypairs.Keypairs()),
+    ('/os-keypairs/{name}', keypairs.Keypair()),
+    ('/os-services', services.Services()),
+    ('/os-services/{service_id}', services.Service()),
+    ('/os-hypervisors', hypervisors.Hypervisors()),
+    ('/os-hypervisors/detail', hypervisors.HypervisorsDetail()),
+    ('/os-hypervisors/statistics', hypervisors.Statistics()),
+    ('/os-hypervisors/{hypervisor_id}', hypervisors.Hypervisor()),
+    ('/os-hypervisors/{hypervisor_id}/uptime', hypervisors.Uptime()),
+    ('/os-hypervisors/{hypervisor_id}/search', hypervisors.Search()),
+    ('/os-hypervisors/{hypervisor_id}/servers', hypervisors.SearchServers()),
+    ('/os-aggregates', aggregates.Aggregates()),
+    ('/os-availability-zone', availability_zones.Zones()),
+    ('/os-availability-zone/detail', availability_zones.ZonesDetail()),
+    ('/limits', limits.Limits()),
+    ('/os-quota-sets/{project_id}', quota_sets.QuotaSet()),
+    ('/os-quota-sets/{project_id}/defaults', quota_sets.Defaults()),
+    ('/os-quota-sets/{project_id}/detail', quota_sets.Detail()),
+]
+
+# First path segments that are collections, not a project id.
+COLLECTIONS = frozenset(path.split('/')[1] for path, _ in ROUTES)
+
+
+def make_falcon_app() -> falcon.App:
+    app = falcon.App(middleware=[
+        middleware.RequestIdMiddleware(),
+        middleware.MicroversionMiddleware(),
+        auth.middleware_for(CONF.api.auth_strategy),
+        auth.ProjectPathMiddleware(COLLECTIONS),
+    ])
+    app.req_options.keep_blank_qs_values = True
+    app.req_options.strip_url_path_trailing_slash = True
+    app.add_route('/', versions.Root())
+    app.add_route(V, versions.V21())
+    for path, resource in ROUTES:
+        app.add_route(V + path, resource)
+    errors.register(app)
+    return app
+
+
+def make_app() -> Any:
+    """The WSGI application for minova-api."""
+    app = make_falcon_app()
+    if CONF.api.auth_strategy == 'keystone':
+        from keystonemiddleware import auth_token  # optional dependency
+        return auth_token.AuthProtocol(app, {'oslo_config_config': CONF})
+    return app

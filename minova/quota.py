@@ -1,0 +1,98 @@
+"""Quota limits and usage, counted the way Nova counts them (no reservations).
+
+Limits are the `[quota]` defaults overridden per project by the API DB
+`quotas` table. Usage of instances, cores and ram is counted live across all
+cells plus the build requests not yet in a cell; key pairs are counted per
+user. -1 means unlimited.
+"""
+from __future__ import annotations
+
+import logging
+
+from minova import exception
+from minova.compute import multi_cell
+from minova.conf import CONF
+from minova.db import build_requests
+from minova.db import instances as instances_db
+from minova.db import keypairs as keypairs_db
+from minova.db import quotas as quotas_db
+
+LOG = logging.getLogger(__name__)
+
+RESOURCES = ('instances', 'cores', 'ram', 'key_pairs', 'metadata_items', 'server_groups',
+             'server_group_members')
+
+
+def get_defaults() -> dict[str, int]:
+    return {r: getattr(CONF.quota, r) for r in RESOURCES}
+
+
+def get_limits(project_id: str) -> dict[str, int]:
+    limits = get_defaults()
+    for resource, value in quotas_db.get_all_by_project(project_id).items():
+        if resource in limits:
+            limits[resource] = value
+    return limits
+
+
+def get_usage(project_id: str, user_id: str | None = None) -> dict[str, int]:
+    """instances/cores/ram of the project (all cells + build requests).
+
+    key_pairs is counted for `user_id` when given, and server groups are 0
+    until server groups exist.
+    """
+    usage = build_requests.count_by_project(project_id)
+
+    def count(cell: dict) -> dict[str, int]:
+        return instances_db.count_by_project(cell['database_connection'], project_id)
+
+    for result in multi_cell.for_each_cell(count).values():
+        if isinstance(result, multi_cell.CellFailed):
+            LOG.warning('Quota usage of %s ignores %r', project_id, result)
+            continue
+        for key in ('instances', 'cores', 'ram'):
+            usage[key] += result.get(key, 0)
+    usage['key_pairs'] = keypairs_db.count(user_id) if user_id else 0
+    usage['server_groups'] = 0
+    usage['server_group_members'] = 0
+    usage['metadata_items'] = 0
+    return usage
+
+
+def enforce_instances(project_id: str, count: int, vcpus: int, memory_mb: int,
+                      max_count: int | None = None) -> int:
+    """How many servers of this flavor (vcpus, memory_mb each) may be built now.
+
+    Returns a number between `count` and `max_count` (default: count) that
+    fits within the instances, cores and ram limits. Raises TooManyInstances
+    (403) with Nova's message when not even `count` fits.
+    """
+    max_count = max(count, max_count or count)
+    limits = get_limits(project_id)
+    usage = get_usage(project_id)
+    per_instance = {'instances': 1, 'cores': vcpus or 0, 'ram': memory_mb or 0}
+    allowed = max_count
+    headroom: dict[str, int] = {}
+    for resource, each in per_instance.items():
+        limit = limits[resource]
+        if limit < 0 or each == 0:
+            continue
+        headroom[resource] = limit - usage[resource]
+        allowed = min(allowed, max(headroom[resource], 0) // each)
+    if allowed >= count:
+        return allowed
+    overs = sorted(r for r, each in per_instance.items()
+                   if r in headroom and headroom[r] < each * count)
+    requested = str(count) if count == max_count else f'{count}-{max_count}'
+    req = {'instances': requested, 'cores': str(per_instance['cores'] * count),
+           'ram': str(per_instance['ram'] * count)}
+    raise exception.TooManyInstances(
+        overs=', '.join(overs), req=', '.join(req[r] for r in overs),
+        used=', '.join(str(usage[r]) for r in overs),
+        allowed=', '.join(str(limits[r]) for r in overs))
+
+
+def enforce_key_pairs(user_id: str, count: int = 1) -> None:
+    limit = CONF.quota.key_pairs
+    if limit >= 0 and keypairs_db.count(user_id) + count > limit:
+        raise exception.Forbidden('Quota exceeded, too many key pairs.')

@@ -1,0 +1,227 @@
+"""The compute API on fresh SQLite API and cell DBs per test, via falcon.testing."""
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import falcon.testing
+import pytest
+
+from minova import exception, utils
+from minova.api import policy, util, wsgi
+from minova.compute import multi_cell
+from minova.conf import CONF
+from minova.db import cells, engines, main_tables, migration
+
+
+class Client:
+    """A test client that sends a noauth2 token and a microversion."""
+
+    def __init__(self, app: Any, token: str | None = 'admin:admin',
+                 version: str | None = 'latest') -> None:
+        self.sim = falcon.testing.TestClient(app)
+        self.token = token
+        self.version = version
+
+    def request(self, method: str, path: str, json: Any = None, version: str | None = None,
+                token: str | None = None, headers: dict[str, str] | None = None,
+                **kw: Any) -> falcon.testing.Result:
+        hdrs = dict(headers or {})
+        tok = token if token is not None else self.token
+        if tok:
+            hdrs['X-Auth-Token'] = tok
+        ver = version if version is not None else self.version
+        if ver:
+            hdrs.setdefault('OpenStack-API-Version', f'compute {ver}')
+        if not path.startswith('/v2.1') and path != '/':
+            path = '/v2.1' + path
+        return self.sim.simulate_request(method, path, json=json, headers=hdrs, **kw)
+
+    def get(self, path: str, **kw: Any) -> falcon.testing.Result:
+        return self.request('GET', path, **kw)
+
+    def post(self, path: str, json: Any = None, **kw: Any) -> falcon.testing.Result:
+        return self.request('POST', path, json=json, **kw)
+
+    def put(self, path: str, json: Any = None, **kw: Any) -> falcon.testing.Result:
+        return self.request('PUT', path, json=json, **kw)
+
+    def delete(self, path: str, **kw: Any) -> falcon.testing.Result:
+        return self.request('DELETE', path, **kw)
+
+
+@pytest.fixture
+def dbs(tmp_path: Any) -> Iterator[dict[str, str]]:
+    api_url = f'sqlite:///{tmp_path}/api.sqlite'
+    cell_url = f'sqlite:///{tmp_path}/cell1.sqlite'
+    cell0_url = f'sqlite:///{tmp_path}/cell0.sqlite'
+    CONF.set_override('connection', api_url, group='api_database')
+    CONF.set_override('connection', cell_url, group='database')
+    CONF.set_override('state_path', str(tmp_path))
+    migration.upgrade('api_db', api_url)
+    migration.upgrade('main_db', cell_url)
+    migration.upgrade('main_db', cell0_url)
+    cell0 = cells.cell_create('cell0', 'none:///', cell0_url, uuid=cells.CELL0_UUID)
+    cell1 = cells.cell_create('cell1', 'fake:/', cell_url)
+    multi_cell.all_cells(refresh=True)
+    policy.reset()
+    yield {'api': api_url, 'cell': cell_url, 'cell0': cell0_url,
+           'cell1_uuid': cell1['uuid'], 'cell0_uuid': cell0['uuid']}
+    util.set_compute_api(None)
+    policy.reset()
+    engines.dispose_all()
+    CONF.clear_override('connection', group='api_database')
+    CONF.clear_override('connection', group='database')
+    CONF.clear_override('state_path')
+    multi_cell._cache = (0.0, [])
+
+
+@pytest.fixture
+def app(dbs: dict[str, str]) -> Any:
+    return wsgi.make_app()
+
+
+@pytest.fixture
+def admin(app: Any) -> Client:
+    return Client(app, token='admin:admin')
+
+
+@pytest.fixture
+def user(app: Any) -> Client:
+    return Client(app, token='alice:proj-a')
+
+
+@pytest.fixture
+def other(app: Any) -> Client:
+    return Client(app, token='bob:proj-b')
+
+
+def insert_service(url: str, host: str, binary: str = 'minova-compute',
+                   **values: Any) -> dict[str, Any]:
+    now = utils.utcnow()
+    row = dict(uuid=str(uuid.uuid4()), host=host, binary=binary, topic=binary,
+               report_count=1, disabled=False, forced_down=False, version=1,
+               last_seen_up=now, created_at=now, updated_at=now, deleted=0)
+    row.update(values)
+    with engines.writer(url) as conn:
+        row['id'] = conn.execute(main_tables.services.insert().values(**row)
+                                 ).inserted_primary_key[0]
+    return row
+
+
+def insert_node(url: str, host: str, **values: Any) -> dict[str, Any]:
+    now = utils.utcnow()
+    row = dict(uuid=str(uuid.uuid4()), host=host, hypervisor_hostname=host,
+               hypervisor_type='fake', hypervisor_version=1000, host_ip='192.168.1.5',
+               cpu_info='{"arch": "x86_64"}', vcpus=8, memory_mb=16384, local_gb=100,
+               vcpus_used=1, memory_mb_used=512, local_gb_used=1, free_ram_mb=15872,
+               free_disk_gb=99, disk_available_least=99, running_vms=1,
+               mapped=1, created_at=now, updated_at=now, deleted=0)
+    row.update(values)
+    with engines.writer(url) as conn:
+        row['id'] = conn.execute(main_tables.compute_nodes.insert().values(**row)
+                                 ).inserted_primary_key[0]
+    return row
+
+
+def make_instance(**values: Any) -> dict[str, Any]:
+    """An instance dict shaped as minova.compute.api.API returns it."""
+    created = datetime.datetime(2026, 1, 2, 3, 4, 5)
+    inst: dict[str, Any] = {
+        'id': 7, 'uuid': str(uuid.uuid4()), 'display_name': 'vm1',
+        'display_description': None, 'hostname': 'vm1', 'user_id': 'alice',
+        'project_id': 'proj-a', 'image_ref': '70a599e0-31e7-49b7-b260-868f441e862b',
+        'flavor': {'flavorid': '1', 'name': 'm1.tiny', 'vcpus': 1, 'memory_mb': 512,
+                   'root_gb': 1, 'ephemeral_gb': 0, 'swap': 0, 'extra_specs': {}},
+        'vcpus': 1, 'memory_mb': 512, 'root_gb': 1, 'ephemeral_gb': 0,
+        'host': 'compute1', 'node': 'compute1', 'availability_zone': 'nova',
+        'vm_state': 'active', 'task_state': None, 'power_state': 1, 'key_name': None,
+        'config_drive': '', 'metadata': {'a': 'b'}, 'system_metadata': {},
+        'network_info': [], 'tags': [], 'access_ip_v4': None, 'access_ip_v6': None,
+        'progress': 0, 'locked': False, 'locked_by': None, 'launch_index': 0,
+        'reservation_id': 'r-abc', 'root_device_name': '/dev/vda', 'user_data': None,
+        'launched_at': created, 'terminated_at': None, 'created_at': created,
+        'updated_at': created, 'deleted': 0, 'fault': None, 'cell_uuid': None,
+    }
+    inst.update(values)
+    return inst
+
+
+class FakeComputeAPI:
+    """Stands in for minova.compute.api.API: keeps instances in a dict."""
+
+    def __init__(self) -> None:
+        self.instances: dict[str, dict[str, Any]] = {}
+        self.created: list[dict[str, Any]] = []
+        self.get_all_calls: list[dict[str, Any]] = []
+        self.deleted: list[str] = []
+
+    def add(self, **values: Any) -> dict[str, Any]:
+        inst = make_instance(**values)
+        self.instances[inst['uuid']] = inst
+        return inst
+
+    def create(self, ctx: Any, *, flavor: dict[str, Any], image_ref: str | None, name: str,
+               min_count: int = 1, max_count: int = 1, **kwargs: Any
+               ) -> tuple[list[dict[str, Any]], str]:
+        from minova import quota
+        quota.enforce_instances(ctx.project_id, min_count, flavor['vcpus'],
+                                flavor['memory_mb'], max_count)
+        self.created.append(dict(kwargs, flavor=flavor, image_ref=image_ref, name=name,
+                                 min_count=min_count, max_count=max_count))
+        inst = self.add(display_name=name, project_id=ctx.project_id, user_id=ctx.user_id,
+                        vm_state='building', task_state='scheduling', host=None)
+        return [inst], 'r-123'
+
+    def get(self, ctx: Any, uuid: str) -> dict[str, Any]:
+        if uuid not in self.instances:
+            raise exception.InstanceNotFound(instance_id=uuid)
+        return self.instances[uuid]
+
+    def get_all(self, ctx: Any, filters: dict[str, Any], limit: int | None,
+                marker: str | None, sort_keys: list[str], sort_dirs: list[str]
+                ) -> list[dict[str, Any]]:
+        self.get_all_calls.append({'filters': filters, 'limit': limit, 'marker': marker,
+                                   'sort_keys': sort_keys, 'sort_dirs': sort_dirs})
+        found = [i for i in self.instances.values()
+                 if 'project_id' not in filters or i['project_id'] == filters['project_id']]
+        if marker is not None:
+            ids = [i['uuid'] for i in found]
+            if marker not in ids:
+                raise exception.NotFound(f'Marker {marker} could not be found.')
+            found = found[ids.index(marker) + 1:]
+        return found[:limit] if limit is not None else found
+
+    def update(self, ctx: Any, instance: dict[str, Any], changes: dict[str, Any]
+               ) -> dict[str, Any]:
+        instance.update({k: v for k, v in changes.items() if k in instance})
+        return instance
+
+    def delete(self, ctx: Any, instance: dict[str, Any]) -> None:
+        self.deleted.append(instance['uuid'])
+
+    def get_actions(self, ctx: Any, instance: dict[str, Any], **kwargs: Any) -> list[dict]:
+        return [{'action': 'create', 'instance_uuid': instance['uuid'], 'message': None,
+                 'project_id': instance['project_id'], 'request_id': 'req-1',
+                 'start_time': datetime.datetime(2026, 1, 2), 'user_id': 'alice',
+                 'updated_at': datetime.datetime(2026, 1, 2, 0, 1)}]
+
+    def get_action(self, ctx: Any, instance: dict[str, Any], request_id: str) -> dict:
+        if request_id != 'req-1':
+            raise exception.NotFound('no such action')
+        action = self.get_actions(ctx, instance)[0]
+        action['events'] = [{'event': 'compute_build_and_run_instance',
+                             'start_time': datetime.datetime(2026, 1, 2),
+                             'finish_time': datetime.datetime(2026, 1, 2, 0, 1),
+                             'result': 'Error', 'traceback': 'Traceback...',
+                             'host': 'compute1', 'details': 'boom'}]
+        return action
+
+
+@pytest.fixture
+def compute(dbs: dict[str, str]) -> FakeComputeAPI:
+    fake = FakeComputeAPI()
+    util.set_compute_api(fake)
+    return fake

@@ -1,0 +1,226 @@
+"""Servers: create validation, views per microversion, listing, visibility."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from minova.conf import CONF
+from tests.unit.api.conftest import FakeComputeAPI
+
+IMAGE = '70a599e0-31e7-49b7-b260-868f441e862b'
+
+
+@pytest.fixture
+def flavor(admin: Any) -> None:
+    r = admin.post('/flavors', {'flavor': {'name': 'm1.tiny', 'ram': 512, 'vcpus': 1,
+                                           'disk': 1, 'id': '1'}})
+    assert r.status_code == 200
+
+
+def body(**server: Any) -> dict[str, Any]:
+    base = {'name': 'vm1', 'imageRef': IMAGE, 'flavorRef': '1', 'networks': 'none'}
+    base.update(server)
+    return {'server': {k: v for k, v in base.items() if v is not None}}
+
+
+def test_create(user: Any, compute: FakeComputeAPI, flavor: None) -> None:
+    r = user.post('/servers', body(metadata={'k': 'v'}, description='d', tags=['t'],
+                                   hostname='vm-1'),
+                  headers={})
+    assert r.status_code == 202, r.text
+    server = r.json['server']
+    assert set(server) == {'id', 'links', 'OS-DCF:diskConfig', 'security_groups',
+                           'adminPass'}
+    assert r.headers['Location'] == server['links'][0]['href']
+    (call,) = compute.created
+    assert call['flavor']['flavorid'] == '1' and call['image_ref'] == IMAGE
+    assert call['networks'] == 'none' and call['metadata'] == {'k': 'v'}
+    assert call['tags'] == ['t'] and call['hostname'] == 'vm-1'
+
+
+def test_create_reservation_id_and_flavor_link(user: Any, compute: FakeComputeAPI,
+                                               flavor: None) -> None:
+    r = user.post('/servers', body(flavorRef='http://x/flavors/1', return_reservation_id=True,
+                                   min_count=1, max_count=2))
+    assert r.status_code == 202 and r.json == {'reservation_id': 'r-123'}
+    assert compute.created[0]['max_count'] == 2
+
+
+def test_create_scheduler_hints_and_keypair(user: Any, compute: FakeComputeAPI,
+                                            flavor: None) -> None:
+    user.post('/os-keypairs', {'keypair': {'name': 'k1'}}, version='2.91')
+    req = body(key_name='k1')
+    req['os:scheduler_hints'] = {'same_host': IMAGE}
+    assert user.post('/servers', req).status_code == 202
+    call = compute.created[0]
+    assert call['key_pair']['name'] == 'k1' and call['scheduler_hints'] == {'same_host': IMAGE}
+    r = user.post('/servers', body(key_name='nope'))
+    assert r.status_code == 400
+    assert r.json['badRequest']['message'] == 'Invalid key_name provided.'
+
+
+@pytest.mark.parametrize(('server', 'message'), [
+    ({'flavorRef': '99'}, 'Flavor 99 could not be found.'),
+    ({'imageRef': 'not-a-uuid'}, 'Invalid input for field/attribute imageRef'),
+    ({'name': 5}, "Invalid input for field/attribute name. Value: 5. 5 is not of type"),
+    ({'networks': [{'uuid': IMAGE}]}, 'not supported by this deployment yet'),
+    ({'networks': None}, "'networks' is a required property"),
+    ({'min_count': 3, 'max_count': 2}, 'min_count must be <= max_count'),
+    ({'user_data': '%%%'}, 'Invalid input for field/attribute user_data'),
+    ({'metadata': {'k': 1}}, 'Invalid input for field/attribute k'),
+    ({'block_device_mapping_v2': [{'boot_index': 0, 'uuid': IMAGE,
+                                   'source_type': 'volume'}], 'imageRef': ''},
+     'Block device mappings'),
+    ({'imageRef': ''}, 'Can not find requested image'),
+    ({'bogus': 1}, 'Additional properties are not allowed'),
+])
+def test_create_bad_input(user: Any, compute: FakeComputeAPI, flavor: None,
+                          server: dict[str, Any], message: str) -> None:
+    r = user.post('/servers', body(**server))
+    assert r.status_code == 400, r.text
+    assert message in r.json['badRequest']['message']
+    assert compute.created == []
+
+
+def test_create_over_quota(user: Any, compute: FakeComputeAPI, flavor: None) -> None:
+    CONF.set_override('instances', 0, group='quota')
+    try:
+        r = user.post('/servers', body())
+    finally:
+        CONF.clear_override('instances', group='quota')
+    assert r.status_code == 403
+    assert r.json['forbidden']['message'] == (
+        'Quota exceeded for instances: Requested 1, but already used 0 of 0 instances')
+
+
+def test_show_latest(user: Any, admin: Any, compute: FakeComputeAPI) -> None:
+    inst = compute.add(tags=['a'])
+    s = user.get(f"/servers/{inst['uuid']}").json['server']
+    assert s['status'] == 'ACTIVE' and s['tenant_id'] == 'proj-a'
+    assert s['flavor'] == {'vcpus': 1, 'ram': 512, 'disk': 1, 'ephemeral': 0, 'swap': 0,
+                           'original_name': 'm1.tiny', 'extra_specs': {}}
+    assert s['image'] == {'id': IMAGE, 'links': [
+        {'rel': 'bookmark', 'href': f'http://falconframework.org/images/{IMAGE}'}],
+        'properties': {}}
+    assert s['created'] == '2026-01-02T03:04:05Z'
+    assert s['OS-SRV-USG:launched_at'] == '2026-01-02T03:04:05'
+    assert s['addresses'] == {} and 'security_groups' not in s
+    assert len(s['hostId']) == 56
+    assert s['locked'] is False and s['locked_reason'] is None and s['tags'] == ['a']
+    assert s['server_groups'] == [] and s['trusted_image_certificates'] is None
+    assert s['pinned_availability_zone'] is None and s['scheduler_hints'] == {}
+    assert s['OS-EXT-SRV-ATTR:hostname'] == 'vm1'
+    assert 'OS-EXT-SRV-ATTR:host' not in s and 'host_status' not in s
+    a = admin.get(f"/servers/{inst['uuid']}").json['server']
+    assert a['OS-EXT-SRV-ATTR:host'] == 'compute1'
+    assert a['OS-EXT-SRV-ATTR:instance_name'] == 'instance-00000007'
+    assert a['host_status'] == ''  # no compute service row for compute1 in any cell
+
+
+def test_show_v21(user: Any, compute: FakeComputeAPI) -> None:
+    inst = compute.add()
+    s = user.get(f"/servers/{inst['uuid']}", version='2.1').json['server']
+    assert s['flavor'] == {'id': '1', 'links': [
+        {'rel': 'bookmark', 'href': 'http://falconframework.org/flavors/1'}]}
+    for key in ('locked', 'description', 'tags', 'server_groups', 'pinned_availability_zone',
+                'scheduler_hints', 'OS-EXT-SRV-ATTR:hostname'):
+        assert key not in s
+    assert 'properties' not in s['image']
+
+
+def test_error_server_shows_fault(user: Any, admin: Any, compute: FakeComputeAPI) -> None:
+    inst = compute.add(vm_state='error', fault={
+        'code': 500, 'message': 'No valid host was found.', 'details': 'tb',
+        'created_at': '2026-01-02T03:04:05'})
+    s = user.get(f"/servers/{inst['uuid']}").json['server']
+    assert s['status'] == 'ERROR'
+    assert s['fault'] == {'code': 500, 'created': '2026-01-02T03:04:05Z',
+                          'message': 'No valid host was found.'}
+    assert admin.get(f"/servers/{inst['uuid']}").json['server']['fault']['details'] == 'tb'
+
+
+def test_other_projects_server_is_404(other: Any, admin: Any, compute: FakeComputeAPI
+                                      ) -> None:
+    inst = compute.add()
+    r = other.get(f"/servers/{inst['uuid']}")
+    assert r.status_code == 404
+    assert r.json['itemNotFound']['message'] == f"Instance {inst['uuid']} could not be found."
+    assert other.delete(f"/servers/{inst['uuid']}").status_code == 404
+    assert admin.get(f"/servers/{inst['uuid']}").status_code == 200
+
+
+def test_list_and_detail(user: Any, compute: FakeComputeAPI) -> None:
+    a = compute.add(display_name='a')
+    compute.add(display_name='b', project_id='proj-b')
+    r = user.get('/servers')
+    assert r.json['servers'] == [{'id': a['uuid'], 'name': 'a', 'links': [
+        {'rel': 'self', 'href': f"http://falconframework.org/v2.1/servers/{a['uuid']}"},
+        {'rel': 'bookmark', 'href': f"http://falconframework.org/servers/{a['uuid']}"}]}]
+    call = compute.get_all_calls[-1]
+    assert call['filters'] == {'project_id': 'proj-a'}
+    assert call['sort_keys'] == ['created_at'] and call['sort_dirs'] == ['desc']
+    r = user.get('/servers/detail?status=active&name=^a&host=h1&limit=1')
+    assert r.json['servers'][0]['status'] == 'ACTIVE' and 'server_groups' not in \
+        r.json['servers'][0]
+    assert 'marker=' + a['uuid'] in r.json['servers_links'][0]['href']
+    f = compute.get_all_calls[-1]['filters']
+    assert f == {'project_id': 'proj-a', 'name': '^a', 'vm_state': ['active']}  # no host
+
+
+def test_list_admin_filters(admin: Any, user: Any, compute: FakeComputeAPI) -> None:
+    compute.add()
+    admin.get('/servers/detail?all_tenants=1&host=h1&deleted=true&changes-before='
+              '2026-01-01T00:00:00Z&sort_key=display_name&sort_dir=asc')
+    call = compute.get_all_calls[-1]
+    assert 'project_id' not in call['filters'] and call['filters']['host'] == 'h1'
+    assert call['filters']['deleted'] is True
+    assert call['sort_keys'] == ['display_name'] and call['sort_dirs'] == ['asc']
+    admin.get('/servers?all_tenants&project_id=proj-x')
+    assert compute.get_all_calls[-1]['filters']['project_id'] == 'proj-x'
+    r = user.get('/servers?all_tenants=1')
+    assert r.status_code == 403
+
+
+def test_list_errors(user: Any, compute: FakeComputeAPI) -> None:
+    r = user.get('/servers?marker=nope')
+    assert r.status_code == 400
+    assert r.json['badRequest']['message'] == 'marker [nope] not found'
+    assert user.get('/servers?status=bogus').status_code == 400
+    assert user.get('/servers?status=bogus', version='2.37').json == {'servers': []}
+    assert user.get('/servers?sort_key=bogus').status_code == 400
+    assert user.get('/servers?changes-since=yesterday').status_code == 400
+    assert user.get('/servers?unknown=1').status_code == 400
+    assert user.get('/servers?unknown=1', version='2.74').status_code == 200
+
+
+def test_update_and_delete(user: Any, compute: FakeComputeAPI) -> None:
+    inst = compute.add()
+    r = user.put(f"/servers/{inst['uuid']}", {'server': {'name': 'new', 'description': 'x'}})
+    assert r.status_code == 200
+    assert r.json['server']['name'] == 'new' and r.json['server']['description'] == 'x'
+    r = user.put(f"/servers/{inst['uuid']}", {'server': {'hostname': 'h'}}, version='2.89')
+    assert r.status_code == 400
+    r = user.put(f"/servers/{inst['uuid']}", {'server': {'pinned_availability_zone': 'other'}})
+    assert r.status_code == 409
+    r = user.put(f"/servers/{inst['uuid']}", {'server': {'pinned_availability_zone': None}})
+    assert r.status_code == 200
+    assert user.delete(f"/servers/{inst['uuid']}").status_code == 204
+    assert compute.deleted == [inst['uuid']]
+
+
+def test_instance_actions(user: Any, admin: Any, compute: FakeComputeAPI) -> None:
+    inst = compute.add()
+    r = user.get(f"/servers/{inst['uuid']}/os-instance-actions")
+    assert r.status_code == 200
+    (action,) = r.json['instanceActions']
+    assert action['request_id'] == 'req-1' and action['updated_at'] == '2026-01-02T00:01:00'
+    r = user.get(f"/servers/{inst['uuid']}/os-instance-actions/req-1")
+    (event,) = r.json['instanceAction']['events']
+    assert 'traceback' not in event and 'host' not in event and 'details' not in event
+    assert 'hostId' in event
+    r = admin.get(f"/servers/{inst['uuid']}/os-instance-actions/req-1")
+    (event,) = r.json['instanceAction']['events']
+    assert event['traceback'] == 'Traceback...' and event['host'] == 'compute1'
+    assert event['details'] == 'boom'
+    assert user.get(f"/servers/{inst['uuid']}/os-instance-actions/req-9").status_code == 404
