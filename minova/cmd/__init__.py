@@ -9,6 +9,7 @@ MINOVA_CONCURRENCY_BACKEND environment variable, else from
 import configparser
 import os
 import sys
+import warnings
 
 
 def _backend_from_config() -> str | None:
@@ -38,3 +39,9 @@ if BACKEND == 'eventlet':
     import eventlet
 
     eventlet.monkey_patch()
+
+# oslo.messaging imports oslo.service's eventlet helpers even when they go
+# unused; their deprecation notices would greet every operator command.
+warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')
+warnings.filterwarnings('ignore', category=DeprecationWarning, module='oslo_service')
+warnings.filterwarnings('ignore', category=DeprecationWarning, module='oslo_utils')

@@ -64,7 +64,8 @@ def map_cell0(args: Any) -> int:
 
 def create_cell(args: Any) -> int:
     try:
-        cell = cells_v2.create_cell(args.name, args.transport_url, args.database_connection)
+        cell = cells_v2.create_cell(args.name, args.cell_transport_url,
+                                     args.database_connection)
     except ValueError as e:
         print(e)
         return 2
@@ -152,7 +153,7 @@ def _add_parsers(subparsers: argparse._SubParsersAction) -> None:
         p.set_defaults(func=map_cell0)
         p = cat.add_parser('create_cell')
         p.add_argument('--name')
-        p.add_argument('--transport-url', '--transport_url', dest='transport_url')
+        p.add_argument('--transport-url', '--transport_url', dest='cell_transport_url')
         p.add_argument('--database_connection')
         p.add_argument('--verbose', action='store_true')
         p.add_argument('--disabled', action='store_true')
@@ -165,13 +166,13 @@ def _add_parsers(subparsers: argparse._SubParsersAction) -> None:
         p.set_defaults(func=list_hosts)
 
 
+CATEGORY_OPT = cfg.SubCommandOpt('category', handler=_add_parsers)
+
+
 def main(argv: list[str] | None = None) -> int:
-    CONF.register_cli_opt(cfg.SubCommandOpt('category', handler=_add_parsers))
-    try:
-        common.parse_args(sys.argv[1:] if argv is None else argv)
-        return CONF.category.func(CONF.category)
-    finally:
-        CONF.unregister_opt(cfg.SubCommandOpt('category', handler=_add_parsers))
+    CONF.register_cli_opt(CATEGORY_OPT)  # the same object again is a no-op
+    common.parse_args(sys.argv[1:] if argv is None else argv)
+    return CONF.category.func(CONF.category)
 
 
 if __name__ == '__main__':
