@@ -30,6 +30,8 @@ def _register_opts() -> None:
     from oslo_messaging import transport
     CONF.register_opts(transport._transport_opts)
     messaging.set_transport_defaults('minova')
+    # oslo.messaging defaults to rabbit://; unset must mean the in-memory bus.
+    CONF.set_default('transport_url', None)
 
 
 _register_opts()

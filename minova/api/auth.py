@@ -20,7 +20,8 @@ from minova.api import errors
 from minova.context import RequestContext
 
 # Version discovery needs no credentials.
-PUBLIC_PATHS = frozenset({'/', '/v2.1', '/v2.1/'})
+NOAUTH_IDENTITY_PATH = '/identity/v3'
+PUBLIC_PATHS = frozenset({'/', '/v2.1', '/v2.1/', NOAUTH_IDENTITY_PATH})
 
 
 def _roles(header: str | None) -> list[str]:

@@ -79,6 +79,8 @@ def make_falcon_app() -> falcon.App:
     app.req_options.strip_url_path_trailing_slash = True
     app.add_route('/', versions.Root())
     app.add_route(V, versions.V21())
+    if CONF.api.auth_strategy == 'noauth2':
+        app.add_route(auth.NOAUTH_IDENTITY_PATH, versions.NoAuthIdentity())
     for path, resource in ROUTES:
         app.add_route(V + path, resource)
     errors.register(app)

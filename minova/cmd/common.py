@@ -25,6 +25,16 @@ def parse_args(argv: list[str], default_config_files: list[str] | None = None) -
         # The backend was chosen before the config was parsed; keep them equal.
         CONF.set_override('concurrency_backend', BACKEND)
     logging.setup(CONF, 'minova')
+    logging.getLogger(__name__).info('mini-Nova %s, concurrency backend: %s%s', VERSION,
+                                     BACKEND, _patched())
+
+
+def _patched() -> str:
+    if BACKEND != 'eventlet':
+        return ''
+    import eventlet.patcher
+    return ' (monkey patched)' if eventlet.patcher.is_monkey_patched('thread') else \
+        ' (NOT monkey patched)'
 
 
 def wait_for_signal(stop: Callable[[], None]) -> None:

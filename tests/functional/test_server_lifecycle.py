@@ -129,3 +129,11 @@ def test_other_project_cannot_see_server(admin, api_base, tiny_flavor):
     assert bob.delete(f'/servers/{created["id"]}').status_code == 404
     assert alice.delete(f'/servers/{created["id"]}').status_code == 204
     alice.wait_gone(created['id'])
+
+
+def test_embedded_default_needs_no_broker(aio):
+    from minova import rpc
+    from minova.db import engines
+    assert list(rpc._transports) == [rpc.IN_MEMORY_URL]
+    assert engines.api_url().startswith('sqlite:///')
+    assert engines.cell_url().startswith('sqlite:///')
