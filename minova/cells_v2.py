@@ -59,17 +59,23 @@ def discover_hosts(cell_uuid: str | None = None,
     by a concurrent run is left as it is.
     """
     say = out or (lambda msg: LOG.debug(msg))
-    all_cells = [c for c in cells.cell_list() if not cells.is_cell0(c)]
+    mappings = cells.cell_list()
     if cell_uuid:
-        all_cells = [c for c in all_cells if c['uuid'] == cell_uuid]
-    say(f'Found {len(all_cells)} cell mappings.')
-    for c in cells.cell_list():
-        if cells.is_cell0(c):
-            say('Skipping cell0 since it does not contain hosts.')
+        all_cells = [c for c in mappings if c['uuid'] == cell_uuid]
+    else:
+        say(f'Found {len(mappings)} cell mappings.')
+        all_cells = []
+        for c in mappings:
+            if cells.is_cell0(c):
+                say('Skipping cell0 since it does not contain hosts.')
+            else:
+                all_cells.append(c)
     added: list[dict] = []
     for cell in all_cells:
-        label = f"'{cell['name']}'" if cell['name'] else ''
-        say(f"Getting computes from cell {label}: {cell['uuid']}")
+        if cell['name']:
+            say(f"Getting computes from cell '{cell['name']}': {cell['uuid']}")
+        else:
+            say(f"Getting computes from cell: {cell['uuid']}")
         url = cell['database_connection']
         nodes = compute_nodes.get_all(url, unmapped_only=True)
         say(f"Found {len(nodes)} unmapped computes in cell: {cell['uuid']}")

@@ -5,9 +5,9 @@ scheduler/rpcapi.py, compute/rpcapi.py) over get_client(), and a manager
 served by get_server(). Arguments cross the wire as JSON primitives; the
 request context travels beside them.
 
-With no transport_url configured, the in-memory 'fake' driver is used: it
-only connects services living in the same process (the all-in-one), which is
-why transports are cached per URL.
+With no transport_url configured, the in-memory driver (rpc_memory.py) is
+used: it only connects services living in the same process (the
+all-in-one), which is why transports are cached per URL.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from oslo_serialization import jsonutils
 from minova import context as minova_context
 from minova.conf import CONF
 
-IN_MEMORY_URL = 'fake:/'
+IN_MEMORY_URL = 'memory:/'  # minova/rpc_memory.py
 
 
 def _register_opts() -> None:

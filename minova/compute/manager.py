@@ -101,7 +101,9 @@ class ComputeManager:
         uuid = instance['uuid']
         with contextlib.suppress(exception.InstanceNotFound):
             self.conductor.instance_fault_create(ctx, uuid, 500, message, details, self.host)
-            self._update(ctx, uuid, {'vm_state': states.ERROR, 'task_state': None})
+            # A failed build holds nothing here any more, as in Nova.
+            self._update(ctx, uuid, {'vm_state': states.ERROR, 'task_state': None,
+                                     'host': None, 'node': None})
         self.placement.delete_allocation_for_instance(ctx, uuid)
 
     # -- RPC methods ---------------------------------------------------------
@@ -194,15 +196,17 @@ class ComputeManager:
             try:
                 with self._event(ctx, uuid, event):
                     fn()
-                    self._update(ctx, uuid, dict(done, task_state=None))
-            except exception.InstanceNotFound:
-                return
             except Exception as e:
+                # The hypervisor failed (a vanished guest included): say so and
+                # revert the task state so the server can be acted on again.
                 LOG.exception('%s of %s failed', event, uuid)
                 with contextlib.suppress(exception.InstanceNotFound):
                     self.conductor.instance_fault_create(ctx, uuid, 500, str(e),
                                                          actions.format_tb(), self.host)
                     self._update(ctx, uuid, {'task_state': None})
+                return
+            with contextlib.suppress(exception.InstanceNotFound):
+                self._update(ctx, uuid, dict(done, task_state=None))
 
     def reboot_instance(self, context: RequestContext, instance: dict[str, Any],
                         reboot_type: str) -> None:

@@ -86,13 +86,15 @@ class ResourceTracker:
                         used[k] += usage[k]
             self._dirty = False
         ratios = allocation_ratios()
+        # What the host holds back counts as used, as Nova reports it.
+        vcpus_used = used['vcpus'] + CONF.reserved_host_cpus
+        memory_used = used['memory_mb'] + CONF.reserved_host_memory_mb
+        disk_used = used['local_gb'] + math.ceil(CONF.reserved_host_disk_mb / 1024)
         values = {
             'vcpus': res['vcpus'], 'memory_mb': res['memory_mb'], 'local_gb': res['local_gb'],
-            'vcpus_used': used['vcpus'],
-            'memory_mb_used': used['memory_mb'] + CONF.reserved_host_memory_mb,
-            'local_gb_used': used['local_gb'],
-            'free_ram_mb': res['memory_mb'] - used['memory_mb'] - CONF.reserved_host_memory_mb,
-            'free_disk_gb': res['local_gb'] - used['local_gb'],
+            'vcpus_used': vcpus_used, 'memory_mb_used': memory_used, 'local_gb_used': disk_used,
+            'free_ram_mb': res['memory_mb'] - memory_used,
+            'free_disk_gb': res['local_gb'] - disk_used,
             'running_vms': running,
             'hypervisor_type': res['hypervisor_type'],
             'hypervisor_version': res['hypervisor_version'],

@@ -77,7 +77,9 @@ class ConductorManager:
             try:
                 self._build_in_cell(context, brs[uuid], specs[uuid], host_list)
             except Exception as e:
+                # Nothing was written to the cell: the claim goes, cell0 keeps the record.
                 LOG.exception('Building %s failed in conductor', uuid)
+                self.placement.delete_allocation_for_instance(context, uuid)
                 self._bury_in_cell0(context, brs[uuid], spec, e)
 
     def _build_in_cell(self, context: RequestContext, br: dict[str, Any],
@@ -92,23 +94,46 @@ class ConductorManager:
                       vm_state=states.BUILDING, task_state=states.SCHEDULING)
         values.pop('id', None)
         instance = instances.create(url, values)
-        actions.action_start(url, instance['uuid'], 'create', context.request_id,
-                             context.user_id, context.project_id)
-        actions.event_start(url, instance['uuid'], context.request_id,
-                            'conductor_schedule_and_build_instances')
-        cells.instance_mapping_set_cell(instance['uuid'], cell['id'])
-        if not build_requests.delete(instance['uuid']):
-            # Deleted by the user while we were scheduling: undo.
-            LOG.info('Server %s was deleted during scheduling', instance['uuid'])
-            instances.destroy(url, instance['uuid'])
-            self.placement.delete_allocation_for_instance(context, instance['uuid'])
-            self._forget(instance['uuid'])
-            return
-        actions.event_finish(url, instance['uuid'], context.request_id,
-                             'conductor_schedule_and_build_instances')
-        self.compute_api(cell).build_and_run_instance(
-            context, selection['service_host'], instance, spec, selection['nodename'],
-            selection['allocation_request'], alternates)
+        uuid = instance['uuid']
+        try:
+            actions.action_start(url, uuid, 'create', context.request_id,
+                                 context.user_id, context.project_id)
+            actions.event_start(url, uuid, context.request_id,
+                                'conductor_schedule_and_build_instances')
+            cells.instance_mapping_set_cell(uuid, cell['id'])
+            if not build_requests.delete(uuid):
+                # Deleted by the user while we were scheduling: undo.
+                LOG.info('Server %s was deleted during scheduling', uuid)
+                instances.destroy(url, uuid)
+                self.placement.delete_allocation_for_instance(context, uuid)
+                self._forget(uuid)
+                return
+            actions.event_finish(url, uuid, context.request_id,
+                                 'conductor_schedule_and_build_instances')
+            self.compute_api(cell).build_and_run_instance(
+                context, selection['service_host'], instance, spec, selection['nodename'],
+                selection['allocation_request'], alternates)
+        except Exception as e:
+            # The row is in the cell now, so the server fails there, visibly.
+            LOG.exception('Could not hand %s to compute %s', uuid, selection['service_host'])
+            self._fail_in_cell(context, cell, uuid, e)
+
+    def _fail_in_cell(self, context: RequestContext, cell: dict[str, Any], uuid: str,
+                      error: BaseException) -> None:
+        url = cell['database_connection']
+        self.placement.delete_allocation_for_instance(context, uuid)
+        try:
+            instances.update(url, uuid, {'vm_state': states.ERROR, 'task_state': None,
+                                         'host': None, 'node': None})
+            instances.fault_create(url, uuid, 500, str(error) or error.__class__.__name__,
+                                   details=actions.format_tb(), host=None)
+            actions.event_finish(url, uuid, context.request_id,
+                                 'conductor_schedule_and_build_instances', result='Error',
+                                 exc_tb=actions.format_tb())
+            cells.instance_mapping_set_cell(uuid, cell['id'])
+            build_requests.delete(uuid)
+        except Exception:
+            LOG.exception('Could not record the failure of %s', uuid)
 
     def _forget(self, uuid: str) -> None:
         build_requests.spec_delete(uuid)
@@ -173,7 +198,8 @@ class ConductorManager:
             reason=f'Exhausted all hosts available for retrying build failures for '
                    f'instance {uuid}.'))
         try:
-            instances.update(url, uuid, {'vm_state': states.ERROR, 'task_state': None})
+            instances.update(url, uuid, {'vm_state': states.ERROR, 'task_state': None,
+                                         'host': None, 'node': None})
             instances.fault_create(url, uuid, 500, msg, details=reason, host=None)
             actions.event_finish(url, uuid, context.request_id,
                                  'conductor_schedule_and_build_instances', result='Error',

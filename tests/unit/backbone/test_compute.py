@@ -1,0 +1,342 @@
+"""Compute manager over a real conductor DB proxy, the fake driver and fake placement."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from minova import states
+from minova.compute import manager as compute_manager
+from minova.conductor import manager as conductor_manager
+from minova.context import RequestContext
+from minova.db import actions, cells, compute_nodes, engines, services
+from minova.db import instances as inst_db
+from tests.unit.backbone.fakes import (
+    FakeComputeAPI,
+    FakePlacement,
+    add_compute,
+    instance_mapping,
+    make_instance,
+    spec,
+)
+
+RES = {'VCPU': 1, 'MEMORY_MB': 512, 'DISK_GB': 1}
+
+
+class Env:
+    def __init__(self, dbs: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.dbs = dbs
+        self.placement = FakePlacement()
+        monkeypatch.setattr(conductor_manager.scheduler_rpcapi, 'SchedulerAPI', lambda: None)
+        cond = conductor_manager.ConductorManager()
+        cond._placement = self.placement
+        self.computes = FakeComputeAPI()
+        monkeypatch.setattr(cond, 'compute_api', lambda cell: self.computes)
+        self.conductor = cond
+        monkeypatch.setattr(compute_manager.conductor_rpcapi, 'ConductorAPI', lambda: cond)
+        monkeypatch.setattr(compute_manager.placement_client, 'PlacementClient',
+                            lambda: self.placement)
+        self.nodes = {h: add_compute(dbs.cell, h, dbs.cell1['id']) for h in ('host1', 'host2')}
+        for node in self.nodes.values():
+            self.placement.add_provider(node['uuid'])
+        self.service = services.get_or_create(dbs.cell, 'host1', 'minova-compute')
+
+    def start(self) -> compute_manager.ComputeManager:
+        """A (re)started compute service on host1."""
+        mgr = compute_manager.ComputeManager(host='host1')
+        mgr.init_host(self.service)
+        return mgr
+
+    def scheduled(self, ctx: RequestContext, **values: Any) -> dict[str, Any]:
+        """A server conductor has just cast to host1: claimed, action started, mapped."""
+        inst = make_instance(self.dbs.cell, host='host1', node='host1', **values)
+        uuid = inst['uuid']
+        actions.action_start(self.dbs.cell, uuid, 'create', ctx.request_id, 'user1', 'proj1')
+        with engines.writer(self.dbs.api) as conn:
+            cells.instance_mapping_create(conn, uuid, 'proj1', 'user1', self.dbs.cell1['id'])
+        self.placement.allocations[uuid] = {self.nodes['host1']['uuid']: dict(RES)}
+        return inst
+
+    def areq(self, host: str) -> dict[str, Any]:
+        return {'allocations': {self.nodes[host]['uuid']: {'resources': dict(RES)}}}
+
+    def alternate(self, host: str) -> dict[str, Any]:
+        return {'service_host': host, 'nodename': host, 'cell_uuid': self.dbs.cell1['uuid'],
+                'compute_node_uuid': self.nodes[host]['uuid'],
+                'allocation_request': self.areq(host), 'allocation_request_version': '1.28'}
+
+    def get(self, uuid: str, **kw: Any) -> dict[str, Any]:
+        return inst_db.get(self.dbs.cell, uuid, with_fault=True, **kw)
+
+    def event(self, ctx: RequestContext, uuid: str, name: str) -> dict[str, Any]:
+        action = actions.action_get_by_request_id(self.dbs.cell, uuid, ctx.request_id)
+        [ev] = [e for e in actions.events_get(self.dbs.cell, action['id'])
+                if e['event'] == name]
+        return dict(ev, action_message=action['message'])
+
+    def node_row(self) -> dict[str, Any]:
+        [row] = compute_nodes.get_all(self.dbs.cell, host='host1')
+        return row
+
+
+@pytest.fixture
+def env(dbs: Any, monkeypatch: pytest.MonkeyPatch) -> Env:
+    return Env(dbs, monkeypatch)
+
+
+def build(mgr: Any, env: Env, ctx: Any, inst: dict[str, Any],
+          alternates: list[dict[str, Any]] | None = None) -> None:
+    mgr.build_and_run_instance(ctx, inst, spec(), 'host1', env.areq('host1'), alternates or [])
+
+
+# -- build_and_run_instance -----------------------------------------------------------
+
+def test_build_makes_server_active_and_counts_it_on_the_node(env: Env, ctx: Any) -> None:
+    mgr = env.start()
+    inst = env.scheduled(ctx)
+    build(mgr, env, ctx, inst)
+    got = env.get(inst['uuid'])
+    assert (got['vm_state'], got['task_state'], got['power_state']) == \
+        ('active', None, states.RUNNING)
+    assert got['launched_at'] is not None and got['fault'] is None
+    assert states.status_from_state(got['vm_state'], got['task_state']) == 'ACTIVE'
+    assert mgr.driver.get_info(inst)['state'] == states.RUNNING
+    assert env.event(ctx, inst['uuid'], 'compute_build_and_run_instance')['result'] == \
+        'Success'
+    assert inst['uuid'] in env.placement.allocations
+    mgr.rt.flush()
+    node = env.node_row()
+    assert (node['running_vms'], node['vcpus_used']) == (1, 1)
+    assert node['memory_mb_used'] == 512 + 512  # the guest + reserved_host_memory_mb
+
+
+def test_spawn_failure_without_alternates_ends_in_error_with_fault(env: Env, ctx: Any,
+                                                                   flags: Any) -> None:
+    flags('fail_spawn_names', ['doomed'], group='fake_driver')
+    mgr = env.start()
+    inst = env.scheduled(ctx, display_name='doomed')
+    build(mgr, env, ctx, inst)
+    got = env.get(inst['uuid'])
+    assert (got['vm_state'], got['task_state']) == ('error', None)
+    assert got['fault']['code'] == 500
+    assert got['fault']['message'] == (
+        f'Build of instance {inst["uuid"]} aborted: Fake spawn failure on host1')
+    assert got['fault']['host'] == 'host1'
+    assert 'RuntimeError' in got['fault']['details']
+    assert inst['uuid'] not in env.placement.allocations
+    assert inst['uuid'] not in mgr.driver.list_instance_uuids()
+    ev = env.event(ctx, inst['uuid'], 'compute_build_and_run_instance')
+    assert ev['result'] == 'Error' and ev['action_message'] == 'Error'
+    assert env.computes.builds == []
+
+
+def test_spawn_failure_with_alternates_reschedules_to_next_host(env: Env, ctx: Any,
+                                                               flags: Any) -> None:
+    flags('fail_spawn_names', ['flaky'], group='fake_driver')
+    mgr = env.start()
+    inst = env.scheduled(ctx, display_name='flaky')
+    build(mgr, env, ctx, inst, [env.alternate('host2')])
+    got = env.get(inst['uuid'])
+    assert (got['vm_state'], got['task_state']) == ('building', 'scheduling')
+    assert got['host'] == 'host2' and got['fault'] is None
+    assert env.placement.allocations[inst['uuid']] == {env.nodes['host2']['uuid']: RES}
+    [cast] = env.computes.builds
+    assert (cast['host'], cast['alternates']) == ('host2', [])
+    assert inst['uuid'] not in mgr.driver.list_instance_uuids()
+
+
+def test_reschedule_with_every_alternate_full_ends_in_error(env: Env, ctx: Any,
+                                                            flags: Any) -> None:
+    flags('fail_spawn_names', ['flaky'], group='fake_driver')
+    mgr = env.start()
+    env.placement.refuse.add(env.nodes['host2']['uuid'])
+    inst = env.scheduled(ctx, display_name='flaky')
+    build(mgr, env, ctx, inst, [env.alternate('host2')])
+    got = env.get(inst['uuid'])
+    assert (got['vm_state'], got['task_state']) == ('error', None)
+    assert got['fault']['message'].startswith('Exceeded maximum number of retries.')
+    assert got['fault']['details'] == 'Fake spawn failure on host1'
+    assert env.placement.allocations == {}
+
+
+def test_server_deleted_while_spawning_is_cleaned_up(env: Env, ctx: Any) -> None:
+    mgr = env.start()
+    inst = env.scheduled(ctx)
+    real_spawn = mgr.driver.spawn
+
+    def spawn_then_user_deletes(*args: Any, **kw: Any) -> None:
+        real_spawn(*args, **kw)
+        inst_db.destroy(env.dbs.cell, inst['uuid'])
+
+    mgr.driver.spawn = spawn_then_user_deletes
+    build(mgr, env, ctx, inst)
+    assert inst['uuid'] not in mgr.driver.list_instance_uuids()
+    assert inst['uuid'] not in env.placement.allocations
+    got = env.get(inst['uuid'], read_deleted=True)
+    assert got['vm_state'] == 'deleted' and got['fault'] is None
+
+
+def test_delete_requested_mid_build_stops_the_build_then_terminate_finishes(
+        env: Env, ctx: Any) -> None:
+    mgr = env.start()
+    inst = env.scheduled(ctx)
+    real_spawn = mgr.driver.spawn
+
+    def spawn_while_api_marks_deleting(*args: Any, **kw: Any) -> None:
+        real_spawn(*args, **kw)
+        inst_db.update(env.dbs.cell, inst['uuid'], {'task_state': states.DELETING})
+
+    mgr.driver.spawn = spawn_while_api_marks_deleting
+    build(mgr, env, ctx, inst)
+    got = env.get(inst['uuid'])
+    assert got['task_state'] == 'deleting' and got['vm_state'] == 'building'
+    assert got['fault'] is None
+    assert inst['uuid'] not in mgr.driver.list_instance_uuids()
+    assert inst['uuid'] not in env.placement.allocations
+    mgr.terminate_instance(ctx, got)
+    assert env.get(inst['uuid'], read_deleted=True)['vm_state'] == 'deleted'
+
+
+# -- terminate_instance ----------------------------------------------------------------
+
+def test_terminate_removes_guest_allocation_row_and_usage(env: Env, ctx: Any) -> None:
+    mgr = env.start()
+    inst = env.scheduled(ctx)
+    build(mgr, env, ctx, inst)
+    mgr.rt.flush()
+    assert env.node_row()['running_vms'] == 1
+    del_ctx = RequestContext(user_id='user1', project_id='proj1')
+    actions.action_start(env.dbs.cell, inst['uuid'], 'delete', del_ctx.request_id,
+                         'user1', 'proj1')
+    mgr.terminate_instance(del_ctx, env.get(inst['uuid']))
+    got = env.get(inst['uuid'], read_deleted=True)
+    assert got['vm_state'] == 'deleted' and got['deleted'] != 0
+    assert inst['uuid'] not in mgr.driver.list_instance_uuids()
+    assert inst['uuid'] not in env.placement.allocations
+    assert instance_mapping(inst['uuid'])['queued_for_delete']
+    assert env.event(del_ctx, inst['uuid'], 'compute_terminate_instance')['result'] == \
+        'Success'
+    mgr.rt.flush()
+    assert env.node_row()['running_vms'] == 0
+
+
+def test_terminate_failure_sets_error_with_fault(env: Env, ctx: Any) -> None:
+    mgr = env.start()
+    inst = env.scheduled(ctx)
+    build(mgr, env, ctx, inst)
+
+    def broken_destroy(*args: Any, **kw: Any) -> None:
+        raise RuntimeError('disk is busy')
+
+    mgr.driver.destroy = broken_destroy
+    mgr.terminate_instance(ctx, env.get(inst['uuid']))
+    got = env.get(inst['uuid'])
+    assert (got['vm_state'], got['task_state']) == ('error', None)
+    assert got['fault']['message'] == 'disk is busy'
+
+
+# -- init_host / _reconcile ------------------------------------------------------------
+
+def test_restart_finishes_interrupted_deletes_and_fails_interrupted_builds(
+        env: Env, ctx: Any) -> None:
+    building = env.scheduled(ctx, task_state='spawning')
+    deleting = env.scheduled(ctx, vm_state='active', task_state='deleting')
+    active = env.scheduled(ctx, vm_state='active', task_state=None)
+    env.start()
+    got = env.get(building['uuid'])
+    assert (got['vm_state'], got['task_state']) == ('error', None)
+    assert got['fault']['message'] == ('Build of the instance was interrupted by a '
+                                       'restart of its compute host host1.')
+    assert building['uuid'] not in env.placement.allocations
+    assert env.get(deleting['uuid'], read_deleted=True)['vm_state'] == 'deleted'
+    assert deleting['uuid'] not in env.placement.allocations
+    got = env.get(active['uuid'])
+    assert (got['vm_state'], got['fault']) == ('active', None)
+    assert active['uuid'] in env.placement.allocations
+
+
+def test_init_host_reports_node_and_inventory(env: Env) -> None:
+    mgr = env.start()
+    node = env.node_row()
+    assert node['service_id'] == env.service['id']
+    assert env.placement.providers == {node['uuid']: 'host1'}
+    inv = env.placement.inventories[node['uuid']]
+    assert set(inv) == {'VCPU', 'MEMORY_MB', 'DISK_GB'}
+    assert mgr.rt.nodes['host1']['uuid'] == node['uuid']
+
+
+# -- power actions -----------------------------------------------------------------
+
+def test_stop_then_start(env: Env, ctx: Any) -> None:
+    mgr = env.start()
+    inst = env.scheduled(ctx)
+    build(mgr, env, ctx, inst)
+    inst_db.update(env.dbs.cell, inst['uuid'], {'task_state': states.POWERING_OFF})
+    mgr.stop_instance(ctx, env.get(inst['uuid']))
+    got = env.get(inst['uuid'])
+    assert (got['vm_state'], got['task_state'], got['power_state']) == \
+        ('stopped', None, states.SHUTDOWN)
+    assert states.status_from_state(got['vm_state'], got['task_state']) == 'SHUTOFF'
+    assert mgr.driver.get_info(inst)['state'] == states.SHUTDOWN
+    inst_db.update(env.dbs.cell, inst['uuid'], {'task_state': states.POWERING_ON})
+    mgr.start_instance(ctx, env.get(inst['uuid']))
+    got = env.get(inst['uuid'])
+    assert (got['vm_state'], got['task_state'], got['power_state']) == \
+        ('active', None, states.RUNNING)
+    assert mgr.driver.get_info(inst)['state'] == states.RUNNING
+
+
+def test_hard_reboot_returns_to_active(env: Env, ctx: Any) -> None:
+    mgr = env.start()
+    inst = env.scheduled(ctx)
+    build(mgr, env, ctx, inst)
+    inst_db.update(env.dbs.cell, inst['uuid'], {'task_state': states.REBOOTING_HARD})
+    assert states.status_from_state('active', env.get(inst['uuid'])['task_state']) == \
+        'HARD_REBOOT'
+    mgr.reboot_instance(ctx, env.get(inst['uuid']), 'HARD')
+    got = env.get(inst['uuid'])
+    assert (got['vm_state'], got['task_state'], got['power_state']) == \
+        ('active', None, states.RUNNING)
+
+
+def test_power_action_failure_records_fault_and_clears_task_state(env: Env,
+                                                                 ctx: Any) -> None:
+    mgr = env.start()
+    inst = env.scheduled(ctx)
+    build(mgr, env, ctx, inst)
+    inst_db.update(env.dbs.cell, inst['uuid'], {'task_state': states.POWERING_OFF})
+
+    def stuck(*args: Any, **kw: Any) -> None:
+        raise RuntimeError('guest did not shut down')
+
+    mgr.driver.power_off = stuck
+    mgr.stop_instance(ctx, env.get(inst['uuid']))
+    got = env.get(inst['uuid'])
+    assert (got['vm_state'], got['task_state']) == ('active', None)
+    assert got['fault']['message'] == 'guest did not shut down'
+
+
+def test_stop_of_server_whose_guest_is_gone_does_not_stay_powering_off(
+        env: Env, ctx: Any) -> None:
+    mgr = env.start()
+    inst = env.scheduled(ctx)
+    build(mgr, env, ctx, inst)
+    restarted = env.start()           # the fake hypervisor lost its guests
+    inst_db.update(env.dbs.cell, inst['uuid'], {'task_state': states.POWERING_OFF})
+    restarted.stop_instance(ctx, env.get(inst['uuid']))
+    got = env.get(inst['uuid'])
+    assert got['task_state'] is None
+    assert got['fault'] is not None
+
+
+def test_failed_build_leaves_no_usage_on_the_host(env: Env, ctx: Any, flags: Any) -> None:
+    flags('fail_spawn_names', ['doomed'], group='fake_driver')
+    mgr = env.start()
+    inst = env.scheduled(ctx, display_name='doomed')
+    build(mgr, env, ctx, inst)
+    mgr.rt.update_available_resource()
+    node = env.node_row()
+    assert (node['running_vms'], node['vcpus_used']) == (0, 0)
+    got = env.get(inst['uuid'])
+    assert (got['host'], got['node']) == (None, None)
+
