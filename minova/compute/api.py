@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import logging
 import re
-import threading
 from typing import Any
 
 from minova import exception, states, utils
@@ -110,22 +109,11 @@ def _br_matches(inst: dict[str, Any], filters: dict[str, Any]) -> bool:
 class API:
     def __init__(self) -> None:
         self.conductor = conductor_rpcapi.ConductorAPI()
-        self._compute_apis: dict[str, compute_rpcapi.ComputeAPI] = {}
-        self._lock = threading.Lock()
 
     @functools.cached_property
     def placement(self) -> Any:
         from minova import placement_client
         return placement_client.PlacementClient()
-
-    def _compute_rpc(self, cell: dict[str, Any]) -> compute_rpcapi.ComputeAPI:
-        from minova import rpc
-        url = cell['transport_url'] or rpc.transport_url()
-        with self._lock:
-            api = self._compute_apis.get(url)
-            if api is None:
-                api = self._compute_apis[url] = compute_rpcapi.ComputeAPI(url=url)
-        return api
 
     @staticmethod
     def _cell_by_id(cell_id: int) -> dict[str, Any]:
@@ -318,7 +306,7 @@ class API:
         host = instance.get('host')
         if host and not cells.is_cell0(cell) and self._compute_up(url, host):
             instance = instances.update(url, uuid, {'task_state': states.DELETING})
-            self._compute_rpc(cell).terminate_instance(ctx, host, instance)
+            compute_rpcapi.for_cell(cell).terminate_instance(ctx, host, instance)
             return
         # Never built, buried in cell0, or its host is down: delete it here.
         actions.event_start(url, uuid, ctx.request_id, 'api_local_delete')

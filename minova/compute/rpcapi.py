@@ -8,6 +8,7 @@ Version history:
 """
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import oslo_messaging as messaging
@@ -50,3 +51,17 @@ class ComputeAPI:
 
     def start_instance(self, ctxt: RequestContext, host: str, instance: dict[str, Any]) -> None:
         self._prepare(host).cast(ctxt, 'start_instance', instance=instance)
+
+
+_by_url: dict[str, ComputeAPI] = {}
+_by_url_lock = threading.Lock()
+
+
+def for_cell(cell: dict[str, Any]) -> ComputeAPI:
+    """The compute RPC client on a cell's own message bus (one per bus, shared)."""
+    url = cell.get('transport_url') or rpc.transport_url()
+    with _by_url_lock:
+        api = _by_url.get(url)
+        if api is None:
+            api = _by_url[url] = ComputeAPI(url=url)
+    return api

@@ -8,12 +8,11 @@ host. A request no host can take is buried in cell0 as ERROR with a fault.
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 import oslo_messaging as messaging
 
-from minova import exception, rpc, states
+from minova import exception, states
 from minova.compute import rpcapi as compute_rpcapi
 from minova.conf import CONF
 from minova.context import RequestContext
@@ -28,8 +27,6 @@ class ConductorManager:
 
     def __init__(self) -> None:
         self.scheduler = scheduler_rpcapi.SchedulerAPI()
-        self._compute_apis: dict[str, compute_rpcapi.ComputeAPI] = {}
-        self._lock = threading.Lock()
         self._placement: Any = None
 
     @property
@@ -38,15 +35,6 @@ class ConductorManager:
             from minova import placement_client
             self._placement = placement_client.PlacementClient()
         return self._placement
-
-    def compute_api(self, cell: dict[str, Any]) -> compute_rpcapi.ComputeAPI:
-        """Compute RPC client on the cell's own message bus."""
-        url = cell['transport_url'] or rpc.transport_url()
-        with self._lock:
-            api = self._compute_apis.get(url)
-            if api is None:
-                api = self._compute_apis[url] = compute_rpcapi.ComputeAPI(url=url)
-        return api
 
     # -- schedule and build --------------------------------------------------
 
@@ -110,7 +98,7 @@ class ConductorManager:
                 return
             actions.event_finish(url, uuid, context.request_id,
                                  'conductor_schedule_and_build_instances')
-            self.compute_api(cell).build_and_run_instance(
+            compute_rpcapi.for_cell(cell).build_and_run_instance(
                 context, selection['service_host'], instance, spec, selection['nodename'],
                 selection['allocation_request'], alternates)
         except Exception as e:
@@ -190,7 +178,7 @@ class ConductorManager:
                 return
             # Alternates are in this cell, so its own bus reaches them (a cell
             # conductor has no API DB to look the cell up in).
-            self.compute_api({'transport_url': None}).build_and_run_instance(
+            compute_rpcapi.for_cell({'transport_url': None}).build_and_run_instance(
                 context, alt['service_host'], instance, request_spec, alt['nodename'],
                 alt['allocation_request'], alternates[i + 1:])
             return

@@ -7,6 +7,7 @@ import pytest
 
 from minova import states
 from minova.compute import manager as compute_manager
+from minova.compute import rpcapi as compute_rpcapi
 from minova.conductor import manager as conductor_manager
 from minova.context import RequestContext
 from minova.db import actions, cells, compute_nodes, engines, services
@@ -31,7 +32,7 @@ class Env:
         cond = conductor_manager.ConductorManager()
         cond._placement = self.placement
         self.computes = FakeComputeAPI()
-        monkeypatch.setattr(cond, 'compute_api', lambda cell: self.computes)
+        monkeypatch.setattr(compute_rpcapi, 'for_cell', lambda cell: self.computes)
         self.conductor = cond
         monkeypatch.setattr(compute_manager.conductor_rpcapi, 'ConductorAPI', lambda: cond)
         monkeypatch.setattr(compute_manager.placement_client, 'PlacementClient',

@@ -8,6 +8,7 @@ import oslo_messaging as messaging
 import pytest
 
 from minova import exception, utils
+from minova.compute import rpcapi as compute_rpcapi
 from minova.conductor import manager as conductor_manager
 from minova.db import actions, build_requests, cells
 from minova.db import instances as inst_db
@@ -63,7 +64,7 @@ def cond(dbs: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     mgr = conductor_manager.ConductorManager()
     mgr._placement = placement
     mgr.computes = FakeComputeAPI()
-    monkeypatch.setattr(mgr, 'compute_api', lambda cell: mgr.computes)
+    monkeypatch.setattr(compute_rpcapi, 'for_cell', lambda cell: mgr.computes)
 
     def add_host(name: str, **kw: Any) -> dict[str, Any]:
         node = add_compute(dbs.cell, name, dbs.cell1['id'], **kw)
