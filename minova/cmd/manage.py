@@ -10,6 +10,7 @@
   minova-manage cell_v2 list_hosts [--cell_uuid UUID]
   minova-manage cell_v2 discover_hosts [--cell_uuid UUID] [--verbose] [--strict]
   minova-manage cell discover_hosts ...  (same as cell_v2 discover_hosts)
+  minova-manage server timeline [UUID] [--limit N] [--project P]
 """
 from __future__ import annotations
 
@@ -64,7 +65,7 @@ def map_cell0(args: Any) -> int:
 
 def create_cell(args: Any) -> int:
     try:
-        cell = cells_v2.create_cell(args.name, args.cell_transport_url,
+        cell = cells_v2.create_cell(args.cell_name, args.cell_transport_url,
                                      args.database_connection)
     except ValueError as e:
         print(e)
@@ -106,6 +107,22 @@ def discover_hosts(args: Any) -> int:
     return 0
 
 
+def server_timeline(args: Any) -> int:
+    from minova import timeline
+    if args.server_uuid:
+        try:
+            print(timeline.render_one(args.server_uuid))
+        except LookupError as e:
+            print(e)
+            return 1
+        except Exception as e:  # InstanceNotFound and friends
+            print(getattr(e, 'message', e))
+            return 1
+        return 0
+    print(timeline.render_batch(args.limit, args.project))
+    return 0
+
+
 def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
     sep = '+' + '+'.join('-' * (w + 2) for w in widths) + '+'
@@ -137,6 +154,13 @@ def _add_parsers(subparsers: argparse._SubParsersAction) -> None:
     sync_parser(category('db'), db_sync, local_cell=True)
     sync_parser(category('placement_db'), placement_db_sync)
 
+    p = category('server').add_parser(
+        'timeline', help='Where the time of a boot went: one server, or a batch.')
+    p.add_argument('server_uuid', nargs='?', help='One server (omit for the batch view).')
+    p.add_argument('--limit', type=int, default=1000, help='Batch: newest N per cell.')
+    p.add_argument('--project', help='Batch: only this project.')
+    p.set_defaults(func=server_timeline)
+
     for name in ('cell_v2', 'cell'):
         cat = category(name)
         p = cat.add_parser('discover_hosts', help='Map compute hosts not mapped to a cell yet.')
@@ -152,7 +176,8 @@ def _add_parsers(subparsers: argparse._SubParsersAction) -> None:
         p.add_argument('--database_connection')
         p.set_defaults(func=map_cell0)
         p = cat.add_parser('create_cell')
-        p.add_argument('--name')
+        # dest 'name' would be overwritten by oslo.config with the category name.
+        p.add_argument('--name', dest='cell_name')
         p.add_argument('--transport-url', '--transport_url', dest='cell_transport_url')
         p.add_argument('--database_connection')
         p.add_argument('--verbose', action='store_true')

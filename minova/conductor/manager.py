@@ -12,7 +12,7 @@ from typing import Any
 
 import oslo_messaging as messaging
 
-from minova import exception, states
+from minova import exception, states, utils
 from minova.compute import rpcapi as compute_rpcapi
 from minova.conf import CONF
 from minova.context import RequestContext
@@ -40,6 +40,7 @@ class ConductorManager:
 
     def schedule_and_build_instances(self, context: RequestContext,
                                      instance_uuids: list[str]) -> None:
+        received = utils.utcnow()
         specs = build_requests.spec_get_many(instance_uuids)
         brs = build_requests.get_many(instance_uuids)
         live = [u for u in instance_uuids if u in brs and u in specs]
@@ -50,7 +51,9 @@ class ConductorManager:
             return
         spec = specs[live[0]]
         try:
+            sched_start = utils.utcnow()
             host_lists = self.scheduler.select_destinations(context, spec, live)
+            timing = (received, sched_start, utils.utcnow())
         except exception.NoValidHost as e:
             LOG.warning('No valid host for %s: %s', live, e)
             for uuid in live:
@@ -63,7 +66,7 @@ class ConductorManager:
             return
         for uuid, host_list in zip(live, host_lists, strict=True):
             try:
-                self._build_in_cell(context, brs[uuid], specs[uuid], host_list)
+                self._build_in_cell(context, brs[uuid], specs[uuid], host_list, timing)
             except Exception as e:
                 # Nothing was written to the cell: the claim goes, cell0 keeps the record.
                 LOG.exception('Building %s failed in conductor', uuid)
@@ -71,7 +74,15 @@ class ConductorManager:
                 self._bury_in_cell0(context, brs[uuid], spec, e)
 
     def _build_in_cell(self, context: RequestContext, br: dict[str, Any],
-                       spec: dict[str, Any], host_list: list[dict[str, Any]]) -> None:
+                       spec: dict[str, Any], host_list: list[dict[str, Any]],
+                       timing: tuple[Any, Any, Any]) -> None:
+        """Create the instance in the chosen cell and hand it to its compute host.
+
+        timing is (conductor received, scheduling started, scheduled): the
+        boot timeline records them as events of the 'create' action, whose
+        start is when the API accepted the request.
+        """
+        received, sched_start, sched_end = timing
         selection, alternates = host_list[0], host_list[1:]
         cell = cells.cell_get(selection['cell_uuid'])
         url = cell['database_connection']
@@ -85,9 +96,10 @@ class ConductorManager:
         uuid = instance['uuid']
         try:
             actions.action_start(url, uuid, 'create', context.request_id,
-                                 context.user_id, context.project_id)
-            actions.event_start(url, uuid, context.request_id,
-                                'conductor_schedule_and_build_instances')
+                                 context.user_id, context.project_id,
+                                 start_time=br.get('created_at'))
+            actions.event_record(url, uuid, context.request_id, 'schedule_instances',
+                                 sched_start, sched_end)
             cells.instance_mapping_set_cell(uuid, cell['id'])
             if not build_requests.delete(uuid):
                 # Deleted by the user while we were scheduling: undo.
@@ -96,11 +108,12 @@ class ConductorManager:
                 self.placement.delete_allocation_for_instance(context, uuid)
                 self._forget(uuid)
                 return
-            actions.event_finish(url, uuid, context.request_id,
-                                 'conductor_schedule_and_build_instances')
             compute_rpcapi.for_cell(cell).build_and_run_instance(
                 context, selection['service_host'], instance, spec, selection['nodename'],
                 selection['allocation_request'], alternates)
+            actions.event_record(url, uuid, context.request_id,
+                                 'conductor_schedule_and_build_instances', received,
+                                 utils.utcnow())
         except Exception as e:
             # The row is in the cell now, so the server fails there, visibly.
             LOG.exception('Could not hand %s to compute %s', uuid, selection['service_host'])
@@ -144,7 +157,8 @@ class ConductorManager:
         instances.fault_create(url, instance['uuid'], 500, message,
                                details=None, host=None)
         actions.action_start(url, instance['uuid'], 'create', context.request_id,
-                             context.user_id, context.project_id)
+                             context.user_id, context.project_id,
+                             start_time=br.get('created_at'))
         actions.event_finish(url, instance['uuid'], context.request_id,
                              'conductor_schedule_and_build_instances', result='Error',
                              exc_tb=message)

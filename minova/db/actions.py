@@ -13,12 +13,15 @@ from minova.db.main_tables import instance_actions, instance_actions_events
 
 @engines.retry_on_disconnect
 def action_start(url: str, instance_uuid: str, action: str, request_id: str | None,
-                 user_id: str | None, project_id: str | None) -> int:
+                 user_id: str | None, project_id: str | None,
+                 start_time: Any = None) -> int:
+    """Open an action; start_time defaults to now (for 'create': when the API took it)."""
     now = utils.utcnow()
     with engines.writer(url) as conn:
         return conn.execute(instance_actions.insert().values(
             action=action, instance_uuid=instance_uuid, request_id=request_id,
-            user_id=user_id, project_id=project_id, start_time=now, created_at=now,
+            user_id=user_id, project_id=project_id,
+            start_time=utils.parse_time(start_time) or now, created_at=now,
         )).inserted_primary_key[0]
 
 
@@ -71,6 +74,21 @@ def event_finish(url: str, instance_uuid: str, request_id: str | None, event: st
             values['message'] = 'Error'
         conn.execute(instance_actions.update().where(instance_actions.c.id == action['id'])
                      .values(**values))
+
+
+@engines.retry_on_disconnect
+def event_record(url: str, instance_uuid: str, request_id: str | None, event: str,
+                 start_time: Any, finish_time: Any, result: str = 'Success',
+                 host: str | None = None) -> None:
+    """Write an event that already happened (timed elsewhere) in one go."""
+    with engines.writer(url) as conn:
+        action = _action_for(conn, instance_uuid, request_id)
+        if action is None:
+            return
+        conn.execute(instance_actions_events.insert().values(
+            action_id=action['id'], event=event, start_time=utils.parse_time(start_time),
+            finish_time=utils.parse_time(finish_time), result=result, host=host,
+            created_at=utils.utcnow()))
 
 
 def format_tb() -> str:
