@@ -3,24 +3,56 @@ from __future__ import annotations
 
 from typing import Any
 
+from keystoneauth1 import access as ks_access
+from keystoneauth1 import plugin as ks_plugin
 from oslo_context import context as oslo_context
 
 
-class RequestContext(oslo_context.RequestContext):
-    """oslo.context's context plus the fields mini-Nova needs (is_admin from roles)."""
+class _UserAuthPlugin(ks_plugin.BaseAuthPlugin):
+    """The caller's own token and service catalog, for calls made on its behalf."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, token: str | None, catalog: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.token = token
+        self.catalog = ks_access.create(body={'token': {'catalog': catalog}}).service_catalog
+
+    def get_token(self, *args: Any, **kwargs: Any) -> str | None:
+        return self.token
+
+    def get_endpoint(self, session: Any, service_type: str | None = None,
+                     interface: str | None = None, region_name: str | None = None,
+                     service_name: str | None = None, **kwargs: Any) -> str | None:
+        return self.catalog.url_for(service_type=service_type, interface=interface or 'public',
+                                    region_name=region_name, service_name=service_name)
+
+
+class RequestContext(oslo_context.RequestContext):
+    """oslo.context's context plus the fields mini-Nova needs (is_admin from roles).
+
+    `service_catalog` holds the caller's catalog entries (from keystonemiddleware's
+    X-Service-Catalog) so that services can be reached with the caller's token.
+    """
+
+    def __init__(self, *args: Any, service_catalog: list[dict[str, Any]] | None = None,
+                 **kwargs: Any) -> None:
         kwargs.setdefault('is_admin', 'admin' in (kwargs.get('roles') or []))
         super().__init__(*args, **kwargs)
+        self.service_catalog = service_catalog or []
 
     def to_dict(self) -> dict[str, Any]:
         d = super().to_dict()
         d['is_admin'] = self.is_admin
+        d['service_catalog'] = self.service_catalog
         return d
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], **kwargs: Any) -> RequestContext:
+        kwargs.setdefault('service_catalog', values.get('service_catalog'))
         return super().from_dict(values, is_admin=values.get('is_admin', False), **kwargs)
+
+    def get_auth_plugin(self) -> ks_plugin.BaseAuthPlugin:
+        """A keystoneauth1 plugin that authenticates as the caller (user token + catalog)."""
+        return _UserAuthPlugin(self.auth_token, self.service_catalog)
 
     def elevated(self) -> RequestContext:
         ctx = RequestContext.from_dict(self.to_dict())

@@ -30,6 +30,7 @@ IN_TREE_VERSION = '1.31'
 CONSUMER_GENERATION_VERSION = '1.28'
 NESTED_PROVIDER_VERSION = '1.20'  # POST returns the provider; parent_provider_uuid
 INVENTORY_VERSION = '1.26'
+AGGREGATE_GENERATION_VERSION = '1.19'
 CONNECT_RETRIES = 3
 CONFLICT_RETRIES = 4
 RETRY_SLEEP = 0.5
@@ -196,6 +197,54 @@ class SchedulerReportClient:
             self._inventories.pop(rp_uuid, None)
         if resp.status_code not in (204, 404):
             raise self._fail(f'delete resource provider {rp_uuid}', resp)
+
+    # -- aggregates (mirrors of host aggregates) ------------------------------
+
+    def _provider_uuids_by_name(self, ctx: RequestContext, name: str) -> list[str]:
+        resp = self._call(ctx, 'GET', '/resource_providers?' + urlencode({'name': name}),
+                          NESTED_PROVIDER_VERSION)
+        if resp.status_code != 200:
+            raise self._fail(f'GET resource providers named {name}', resp)
+        return [rp['uuid'] for rp in resp.json()['resource_providers']]
+
+    def _change_aggregates(self, ctx: RequestContext, rp_uuid: str, agg_uuid: str,
+                           add: bool) -> None:
+        for _ in range(CONFLICT_RETRIES):
+            resp = self._call(ctx, 'GET', f'/resource_providers/{rp_uuid}/aggregates',
+                              AGGREGATE_GENERATION_VERSION)
+            if resp.status_code != 200:
+                raise self._fail(f'GET aggregates of {rp_uuid}', resp)
+            data = resp.json()
+            have = list(data['aggregates'])
+            want = have + [agg_uuid] if add else [a for a in have if a != agg_uuid]
+            if (agg_uuid in have) == add:
+                return
+            resp = self._call(ctx, 'PUT', f'/resource_providers/{rp_uuid}/aggregates',
+                              AGGREGATE_GENERATION_VERSION,
+                              {'aggregates': want, 'resource_provider_generation':
+                               data['resource_provider_generation']})
+            if resp.status_code == 200:
+                with self._lock:
+                    self._providers.setdefault(rp_uuid, {})['generation'] = \
+                        resp.json()['resource_provider_generation']
+                return
+            if resp.status_code != 409:
+                raise self._fail(f'PUT aggregates of {rp_uuid}', resp)
+        raise exception.ResourceProviderConflict(uuid=rp_uuid)
+
+    def aggregate_add_host(self, ctx: RequestContext, agg_uuid: str, host: str) -> int:
+        """Put the providers named `host` into placement aggregate `agg_uuid`;
+        returns how many providers were found."""
+        rps = self._provider_uuids_by_name(ctx, host)
+        for rp in rps:
+            self._change_aggregates(ctx, rp, agg_uuid, add=True)
+        return len(rps)
+
+    def aggregate_remove_host(self, ctx: RequestContext, agg_uuid: str, host: str) -> int:
+        rps = self._provider_uuids_by_name(ctx, host)
+        for rp in rps:
+            self._change_aggregates(ctx, rp, agg_uuid, add=False)
+        return len(rps)
 
     # -- scheduling -------------------------------------------------------------
 

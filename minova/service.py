@@ -50,6 +50,9 @@ class Service:
             except messaging.MessagingTimeout:
                 LOG.warning('Waiting for conductor to answer before %s starts...',
                             self.binary)
+            except Exception as e:  # noqa: BLE001 - amqp errors are not oslo's
+                # e.g. 'vhost is down': a vhost still starting on a fresh broker
+                LOG.warning('Message bus not ready before %s starts: %s', self.binary, e)
             time.sleep(delay)
             delay = min(delay * 2, 10.0)
 

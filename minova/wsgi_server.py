@@ -15,8 +15,11 @@ class WSGIServer:
     """One listening socket serving `app`; start() returns once it listens."""
 
     def __init__(self, name: str, app: Any, host: str, port: int,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, sock: socket.socket | None = None) -> None:
         self.name = name
+        # A listening socket made by a parent process and shared by its
+        # pre-forked workers (minova/cmd/api.py); None: bind our own.
+        self.sock = sock
         self.app = app
         self.host = host
         self.port = port
@@ -37,6 +40,9 @@ class WSGIServer:
                                    numthreads=min(10, self.threads), max=self.threads,
                                    server_name=self.name, request_queue_size=256,
                                    timeout=60)
+        if self.sock is not None:
+            shared = self.sock
+            self._server.bind = lambda *_a: setattr(self._server, 'socket', shared)
         self._server.prepare()
         self.port = self._server.bind_addr[1]
         self._thread = threading.Thread(target=self._server.serve, name=self.name,
@@ -46,7 +52,8 @@ class WSGIServer:
     def _start_eventlet(self) -> None:
         import eventlet
         import eventlet.wsgi
-        sock = eventlet.listen((self.host, self.port), family=socket.AF_INET, backlog=256)
+        sock = self.sock or eventlet.listen((self.host, self.port), family=socket.AF_INET,
+                                            backlog=256)
         self.port = sock.getsockname()[1]
         self._server = sock
         pool = eventlet.GreenPool(self.threads)

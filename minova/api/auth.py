@@ -6,18 +6,32 @@
   defaults to `X-Auth-Project-Id`, else the user id. User `admin` gets the
   roles admin, member and reader, everybody else member and reader; an
   `X-Roles` header replaces them.
-* `keystone`: keystonemiddleware's auth_token wraps the WSGI app (see
-  wsgi.make_app) and validates the token; `KeystoneContextMiddleware` then
-  builds the context from the X-User-Id/X-Project-Id/X-Roles headers it sets.
+* `keystone`: keystonemiddleware's auth_token (configured by
+  `[keystone_authtoken]`) wraps the WSGI app (`wrap_keystone`) and validates
+  the token, answering 401 with `WWW-Authenticate: Keystone uri="..."` itself;
+  `KeystoneContextMiddleware` then builds the context from the headers it sets
+  (user, project, roles, scope, the token and the service catalog).
 
 Either way handlers only ever see `req.context.ctx`, a RequestContext.
 """
 from __future__ import annotations
 
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
 import falcon
 
 from minova.api import errors
 from minova.context import RequestContext
+
+LOG = logging.getLogger(__name__)
+
+# Catalog entries the context keeps: the services mini-Nova may call on a
+# user's behalf (as Nova keeps only the ones it uses).
+CATALOG_TYPES = frozenset({'image', 'placement', 'network', 'block-storage', 'volumev3',
+                           'key-manager', 'accelerator'})
 
 # Version discovery needs no credentials.
 NOAUTH_IDENTITY_PATH = '/identity/v3'
@@ -56,6 +70,19 @@ class NoAuth2Middleware:
             request_id=req.context.request_id, global_request_id=_global_request_id(req))
 
 
+def service_catalog(header: str | None) -> list[dict[str, Any]]:
+    """The X-Service-Catalog entries worth carrying, or [] if it is unusable."""
+    if not header:
+        return []
+    try:
+        catalog = json.loads(header)
+    except ValueError:
+        return []
+    if not isinstance(catalog, list):
+        return []
+    return [s for s in catalog if isinstance(s, dict) and s.get('type') in CATALOG_TYPES]
+
+
 class KeystoneContextMiddleware:
     """Context from the headers keystonemiddleware's auth_token sets."""
 
@@ -63,17 +90,40 @@ class KeystoneContextMiddleware:
         req.context.ctx = None
         if req.path in PUBLIC_PATHS:
             return
-        if req.get_header('X-Identity-Status', default='Confirmed') != 'Confirmed':
+        # auth_token rejects bad tokens itself; this guards against a
+        # deployment that sets delay_auth_decision or forgets the wrapper.
+        if req.get_header('X-Identity-Status') != 'Confirmed':
             raise _unauthorized()
-        user_id = req.get_header('X-User-Id') or req.get_header('X-User')
-        project_id = req.get_header('X-Project-Id') or req.get_header('X-Tenant-Id')
-        if not user_id:
+        if not req.get_header('X-User-Id'):
             raise _unauthorized()
-        req.context.ctx = RequestContext(
-            user_id=user_id, project_id=project_id, roles=_roles(req.get_header('X-Roles')),
-            user_name=req.get_header('X-User-Name'),
-            project_name=req.get_header('X-Project-Name'),
-            request_id=req.context.request_id, global_request_id=_global_request_id(req))
+        ctx = RequestContext.from_environ(
+            req.env, request_id=req.context.request_id,
+            global_request_id=_global_request_id(req),
+            service_catalog=service_catalog(req.get_header('X-Service-Catalog')))
+        LOG.debug('Keystone identity: user %s project %s roles %s',
+                  ctx.user_id, ctx.project_id, ','.join(ctx.roles))
+        req.context.ctx = ctx
+
+
+def wrap_keystone(app: Callable[..., Any], conf: Any,
+                  public_paths: Iterable[str]) -> Callable[..., Any]:
+    """`app` behind keystonemiddleware's auth_token, except for `public_paths`.
+
+    Version documents stay reachable without a token, as in Nova's paste
+    pipeline; everything else needs a token Keystone confirms.
+    """
+    from keystonemiddleware import auth_token
+
+    protected = auth_token.AuthProtocol(app, {'oslo_config_config': conf})
+    public = frozenset(public_paths)
+
+    def dispatch(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        path = environ.get('PATH_INFO') or '/'
+        if path in public:
+            return app(environ, start_response)
+        return protected(environ, start_response)
+
+    return dispatch
 
 
 def middleware_for(strategy: str) -> object:

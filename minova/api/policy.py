@@ -1,7 +1,9 @@
 """oslo.policy enforcement with Nova's rule names and defaults.
 
 Defaults are code (minova/policies); operators override them with the file
-named by `[oslo_policy] policy_file` as with Nova.
+named by `[oslo_policy] policy_file` as with Nova. As in current Nova, the new
+defaults and scope checks are on: rules are project-scoped, so a
+system-scoped token is refused, and the reader role may look but not act.
 """
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import threading
 from typing import Any
 
 from oslo_config import cfg
+from oslo_policy import opts as policy_opts
 from oslo_policy import policy as oslo_policy
 
 from minova import exception, policies
@@ -29,7 +32,11 @@ def get_enforcer(conf: cfg.ConfigOpts | None = None) -> oslo_policy.Enforcer:
     if _enforcer is None:
         with _lock:
             if _enforcer is None:
-                enforcer = oslo_policy.Enforcer(conf or CONF)
+                conf = conf or CONF
+                # Older oslo.policy releases still default these to False.
+                policy_opts.set_defaults(conf, enforce_scope=True,
+                                         enforce_new_defaults=True)
+                enforcer = oslo_policy.Enforcer(conf)
                 enforcer.register_defaults(policies.list_rules())
                 enforcer.load_rules()
                 _enforcer = enforcer

@@ -22,6 +22,8 @@ from minova.api.handlers import (
     keypairs,
     limits,
     quota_sets,
+    server_actions,
+    server_groups,
     servers,
     services,
     versions,
@@ -42,6 +44,7 @@ ROUTES: list[tuple[str, Any]] = [
     ('/servers', servers.Servers()),
     ('/servers/detail', servers.ServersDetail()),
     ('/servers/{server_id}', servers.Server()),
+    ('/servers/{server_id}/action', server_actions.ServerAction()),
     ('/servers/{server_id}/os-instance-actions', instance_actions.Actions()),
     ('/servers/{server_id}/os-instance-actions/{request_id}', instance_actions.Action()),
     ('/os-keypairs', keypairs.Keypairs()),
@@ -56,6 +59,10 @@ ROUTES: list[tuple[str, Any]] = [
     ('/os-hypervisors/{hypervisor_id}/search', hypervisors.Search()),
     ('/os-hypervisors/{hypervisor_id}/servers', hypervisors.SearchServers()),
     ('/os-aggregates', aggregates.Aggregates()),
+    ('/os-aggregates/{aggregate_id}', aggregates.Aggregate()),
+    ('/os-aggregates/{aggregate_id}/action', aggregates.AggregateAction()),
+    ('/os-server-groups', server_groups.ServerGroups()),
+    ('/os-server-groups/{group_id}', server_groups.ServerGroup()),
     ('/os-availability-zone', availability_zones.Zones()),
     ('/os-availability-zone/detail', availability_zones.ZonesDetail()),
     ('/limits', limits.Limits()),
@@ -91,6 +98,5 @@ def make_app() -> Any:
     """The WSGI application for minova-api."""
     app = make_falcon_app()
     if CONF.api.auth_strategy == 'keystone':
-        from keystonemiddleware import auth_token  # optional dependency
-        return auth_token.AuthProtocol(app, {'oslo_config_config': CONF})
+        return auth.wrap_keystone(app, CONF, auth.PUBLIC_PATHS)
     return app

@@ -38,11 +38,15 @@ class AllInOne:
     """Placement, API, conductor, scheduler and one compute, started in order."""
 
     def __init__(self, api_port: int | None = None, placement_port: int | None = None,
-                 host: str | None = None) -> None:
+                 host: str | None = None, image_port: int | None = None) -> None:
         self.api_port = CONF.api.osapi_compute_listen_port if api_port is None else api_port
-        self.placement_port = (CONF.placement_api.bind_port if placement_port is None
-                               else placement_port)
+        self.placement_port: int | None = (CONF.placement_api.bind_port
+                                           if placement_port is None else placement_port)
         self.host = host or CONF.host
+        # Ephemeral ports for everything when the API's is (tests).
+        self.image_port: int | None = (
+            image_port if image_port is not None
+            else 0 if api_port == 0 else CONF.image_api.bind_port)
         self.servers: list[WSGIServer] = []
         self.services: list[Service] = []
 
@@ -54,16 +58,21 @@ class AllInOne:
         from minova.scheduler import manager as scheduler_manager
 
         prepare_databases()
-        placement = WSGIServer('placement', placement_wsgi.make_app(),
-                               CONF.placement_api.bind_host, self.placement_port)
-        placement.start()
-        self.servers.append(placement)
-        self.placement_port = placement.port
+        # A placement of its own only when [placement] does not point elsewhere
+        # (e.g. at an upstream OpenStack Placement).
         if not CONF.placement.endpoint_override and not CONF.placement.auth_type:
+            placement = WSGIServer('placement', placement_wsgi.make_app(),
+                                   CONF.placement_api.bind_host, self.placement_port)
+            placement.start()
+            self.servers.append(placement)
+            self.placement_port = placement.port
             host = CONF.placement_api.bind_host
             host = '127.0.0.1' if host in ('0.0.0.0', '::') else host
             CONF.set_override('endpoint_override', f'http://{host}:{placement.port}',
                               group='placement')
+        else:
+            self.placement_port = None
+        self._start_image_service()
         for binary, topic, manager, via_conductor in (
                 ('minova-conductor', 'conductor', conductor_manager.ConductorManager(), False),
                 ('minova-scheduler', 'scheduler', scheduler_manager.SchedulerManager(), False),
@@ -79,8 +88,38 @@ class AllInOne:
         api.start()
         self.servers.append(api)
         self.api_port = api.port
-        LOG.info('mini-Nova all-in-one ready: compute API on :%s, placement on :%s',
-                 self.api_port, self.placement_port)
+        LOG.info('mini-Nova all-in-one ready: compute API on :%s, placement on %s',
+                 self.api_port, CONF.placement.endpoint_override or CONF.placement.auth_type)
+
+    def _start_image_service(self) -> None:
+        """The embedded Image service (minova-image) on [image_api] bind_host/port."""
+        from minova.image import wsgi as image_wsgi
+        app = image_wsgi.make_app()
+        if CONF.api.auth_strategy == 'keystone':
+            # Behind Keystone like the compute API: auth_token sets the
+            # X-Project-Id/X-Roles headers minova-image takes the caller from.
+            from minova.api import auth as api_auth
+            app = api_auth.wrap_keystone(app, CONF, ('/', '/versions', '/v2'))
+        image = WSGIServer('minova-image', app, CONF.image_api.bind_host, self.image_port)
+        try:
+            image.start()
+        except OSError as e:
+            if CONF.compute_driver != 'fake.FakeDriver':
+                raise
+            # The fake hypervisor needs no images: run on without them.
+            LOG.warning('Image service not started (%s); the fake driver needs none', e)
+            self.image_port = None
+            return
+        self.servers.append(image)
+        self.image_port = image.port
+        # Compute (and the API's imageRef check) use it unless another Image
+        # service is configured. The fake hypervisor reads no image, so with
+        # it imageRef stays unchecked, as before the image service existed.
+        if (not CONF.glance.api_servers and not CONF.glance.auth_type
+                and CONF.compute_driver != 'fake.FakeDriver'):
+            host = CONF.image_api.bind_host
+            host = '127.0.0.1' if host in ('0.0.0.0', '::') else host
+            CONF.set_override('api_servers', [f'http://{host}:{image.port}'], group='glance')
 
     def stop(self) -> None:
         for server in reversed(self.servers):
@@ -96,5 +135,6 @@ def main(argv: list[str] | None = None) -> Any:
     aio = AllInOne()
     aio.start()
     print(f'mini-Nova is up: compute API http://127.0.0.1:{aio.api_port}/v2.1, '
-          f'placement http://127.0.0.1:{aio.placement_port}', flush=True)
+          f'placement {CONF.placement.endpoint_override}, '
+          f'image http://127.0.0.1:{aio.image_port}', flush=True)
     common.wait_for_signal(aio.stop)

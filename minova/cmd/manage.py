@@ -10,6 +10,7 @@
   minova-manage cell_v2 list_hosts [--cell_uuid UUID]
   minova-manage cell_v2 discover_hosts [--cell_uuid UUID] [--verbose] [--strict]
   minova-manage cell discover_hosts ...  (same as cell_v2 discover_hosts)
+  minova-manage service list [--host HOST]
   minova-manage server timeline [UUID] [--limit N] [--project P]
 """
 from __future__ import annotations
@@ -123,6 +124,32 @@ def server_timeline(args: Any) -> int:
     return 0
 
 
+def service_list(args: Any) -> int:
+    """Every service of every cell, as `openstack compute service list` shows them."""
+    from minova.compute import multi_cell
+    from minova.db import services
+    rows, failed = [], []
+    results = multi_cell.for_each_cell(
+        lambda c: services.get_all(c['database_connection'], host=args.service_host))
+    for cell in multi_cell.all_cells():
+        result = results.get(cell['uuid'])
+        if isinstance(result, multi_cell.CellFailed):
+            failed.append(cell['name'] or cell['uuid'])
+            continue
+        for svc in result or []:
+            zone = CONF.default_availability_zone if svc['binary'] == 'minova-compute' \
+                else 'internal'
+            stamp = svc.get('last_seen_up') or svc.get('updated_at')
+            rows.append((svc['binary'], svc['host'], zone,
+                         'disabled' if svc['disabled'] else 'enabled',
+                         'up' if services.is_up(svc) else 'down',
+                         stamp.isoformat() if stamp else '', cell['name'] or cell['uuid']))
+    _table(('Binary', 'Host', 'Zone', 'Status', 'State', 'Updated At', 'Cell'), rows)
+    for name in failed:
+        print(f'Cell {name} is not responding; its services are not listed.', file=sys.stderr)
+    return 1 if failed else 0
+
+
 def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
     sep = '+' + '+'.join('-' * (w + 2) for w in widths) + '+'
@@ -149,6 +176,10 @@ def _add_parsers(subparsers: argparse._SubParsersAction) -> None:
             p.add_argument('--local_cell', action='store_true',
                            help='Only sync the cell DB of this config, not cell0.')
         p.set_defaults(func=fn)
+
+    p = category('service').add_parser('list', help='Services of every cell, up or down.')
+    p.add_argument('--host', dest='service_host')  # 'host' is an oslo.config option
+    p.set_defaults(func=service_list)
 
     sync_parser(category('api_db'), api_db_sync)
     sync_parser(category('db'), db_sync, local_cell=True)

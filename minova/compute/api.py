@@ -24,7 +24,7 @@ from minova.compute import multi_cell
 from minova.compute import rpcapi as compute_rpcapi
 from minova.conductor import rpcapi as conductor_rpcapi
 from minova.context import RequestContext
-from minova.db import actions, build_requests, cells, instances, services
+from minova.db import actions, build_requests, cells, engines, instances, server_groups, services
 
 LOG = logging.getLogger(__name__)
 
@@ -35,6 +35,13 @@ FLAVOR_FIELDS = ('flavorid', 'name', 'memory_mb', 'vcpus', 'root_gb', 'ephemeral
 
 class MarkerNotFound(exception.NotFound):
     msg_fmt = 'marker [%(marker)s] not found'
+
+
+class CellUnavailable(exception.MinovaException):
+    # Nova raises a 500 with this message below 2.69; 503 says what it is.
+    msg_fmt = ('Cell %(cell_uuid)s is not responding or returned an exception, hence '
+               'instance info is not available.')
+    code = 503
 
 
 def sanitize_hostname(name: str, default: str = 'server') -> str:
@@ -134,7 +141,8 @@ class API:
                scheduler_hints: dict[str, Any] | None = None,
                tags: list[str] | None = None, forced_host: str | None = None,
                forced_node: str | None = None, requested_host: str | None = None,
-               requested_hypervisor_hostname: str | None = None
+               requested_hypervisor_hostname: str | None = None,
+               image_properties: dict[str, Any] | None = None
                ) -> tuple[list[dict[str, Any]], str]:
         """Quota-check, write build requests, cast to conductor.
 
@@ -144,8 +152,19 @@ class API:
         TooManyInstances (403).
         """
         from minova import quota
+        if image_ref:
+            image = self.check_image(ctx, image_ref, flavor)
+            if image and image_properties is None:
+                # What the scheduler matches: hw_*/img_* properties and trait:* keys.
+                image_properties = {k: v for k, v in image.items() if k.startswith(
+                    ('hw_', 'img_', 'trait:')) or k in ('architecture', 'hypervisor_type',
+                                                        'vm_mode')}
+        group = self._requested_group(ctx, scheduler_hints)
+        self._check_availability_zone(availability_zone)
         count = quota.enforce_instances(ctx.project_id, min_count, flavor['vcpus'],
                                         flavor['memory_mb'], max_count=max_count)
+        if group is not None:
+            self._check_group_quota(ctx, group, count)
         reservation_id = 'r-' + utils.generate_uuid()[:8]
         now = utils.utcnow()
         flavor_snapshot = {k: flavor.get(k) for k in FLAVOR_FIELDS}
@@ -179,7 +198,9 @@ class API:
             built.append(inst)
             specs.append({
                 'instance_uuid': inst['uuid'], 'flavor': flavor_snapshot,
-                'image': {'id': image_ref}, 'availability_zone': availability_zone,
+                'image': {'id': image_ref, 'properties': dict(image_properties or {})},
+                'availability_zone': availability_zone,
+                'instance_group': {'uuid': group['uuid']} if group else None,
                 'project_id': ctx.project_id, 'user_id': ctx.user_id,
                 'num_instances': count, 'scheduler_hints': dict(scheduler_hints or {}),
                 'requested_networks': networks,
@@ -190,15 +211,51 @@ class API:
                     if requested_host or requested_hypervisor_hostname else None),
             })
         build_requests.create(built, specs)
+        if group is not None:
+            server_groups.add_members(group['uuid'], [i['uuid'] for i in built])
         self.conductor.schedule_and_build_instances(ctx, [i['uuid'] for i in built])
         for inst in built:
             inst.update(cell_uuid=None, fault=None)
         return built, reservation_id
 
+    @staticmethod
+    def _requested_group(ctx: RequestContext, hints: dict[str, Any] | None
+                         ) -> dict[str, Any] | None:
+        """The server group named by the scheduler hint "group", if any."""
+        ref = (hints or {}).get('group')
+        if isinstance(ref, list):
+            ref = ref[0] if ref else None
+        if not ref:
+            return None
+        try:
+            return server_groups.get(str(ref))
+        except server_groups.InstanceGroupNotFound as e:
+            raise exception.Invalid(e.message) from None
+
+    @staticmethod
+    def _check_group_quota(ctx: RequestContext, group: dict[str, Any], count: int) -> None:
+        from minova import quota
+        limit = quota.get_limits(ctx.project_id)['server_group_members']
+        if limit >= 0 and len(group['members']) + count > limit:
+            raise exception.QuotaError('Quota exceeded, too many servers in group')
+
+    @staticmethod
+    def _check_availability_zone(zone: str | None) -> None:
+        from minova.conf import CONF
+        from minova.db import aggregates
+        if zone and zone != CONF.default_availability_zone and \
+                zone not in aggregates.all_zone_names():
+            raise exception.Invalid('The requested availability zone is not available')
+
     # -- read ----------------------------------------------------------------
 
-    def get(self, ctx: RequestContext, uuid: str) -> dict[str, Any]:
-        """One server (with fault), wherever it is. Raises InstanceNotFound."""
+    def get(self, ctx: RequestContext, uuid: str,
+            cell_down_support: bool = False) -> dict[str, Any]:
+        """One server (with fault), wherever it is. Raises InstanceNotFound.
+
+        A server whose cell DB does not answer: with cell_down_support (2.69+)
+        a minimal record from the API DB (key 'cell_down'), else CellUnavailable.
+        """
         if not utils.is_uuid_like(uuid):
             raise exception.InstanceNotFound(instance_id=uuid)
         for _attempt in range(2):
@@ -210,10 +267,34 @@ class API:
                     return br
                 continue  # it just moved into a cell, or was deleted: look again
             cell = self._cell_by_id(mapping['cell_id'])
-            inst = instances.get(cell['database_connection'], uuid, with_fault=True)
+            try:
+                with engines.fail_fast():
+                    inst = instances.get(cell['database_connection'], uuid, with_fault=True)
+            except Exception as e:
+                if not engines.is_connection_error(e):
+                    raise
+                return self._from_down_cell(mapping, cell, cell_down_support)
             inst['cell_uuid'] = cell['uuid']
             return inst
         raise exception.InstanceNotFound(instance_id=uuid)
+
+    @staticmethod
+    def _from_down_cell(mapping: dict[str, Any], cell: dict[str, Any],
+                        cell_down_support: bool) -> dict[str, Any]:
+        """Nova's partial record of a server in a down cell: mapping + request spec."""
+        uuid = mapping['instance_uuid']
+        LOG.warning('Cell %s is not responding; partial record of %s', cell['uuid'], uuid)
+        if not cell_down_support:
+            raise CellUnavailable(cell_uuid=cell['uuid'])
+        spec = build_requests.spec_get_many([uuid]).get(uuid)
+        if mapping.get('queued_for_delete') or spec is None:
+            raise exception.InstanceNotFound(instance_id=uuid)
+        return {'uuid': uuid, 'project_id': mapping['project_id'],
+                'user_id': spec.get('user_id') or mapping.get('user_id'),
+                'created_at': mapping['created_at'], 'flavor': spec.get('flavor'),
+                'image_ref': (spec.get('image') or {}).get('id') or '',
+                'availability_zone': spec.get('availability_zone'), 'power_state': 0,
+                'cell_uuid': cell['uuid'], 'cell_down': True, 'fault': None}
 
     def _marker_row(self, ctx: RequestContext, marker: str) -> dict[str, Any]:
         try:
@@ -229,8 +310,8 @@ class API:
             raise MarkerNotFound(marker=marker) from None
 
     def get_all(self, ctx: RequestContext, filters: dict[str, Any], limit: int | None,
-                marker: str | None, sort_keys: list[str], sort_dirs: list[str]
-                ) -> list[dict[str, Any]]:
+                marker: str | None, sort_keys: list[str], sort_dirs: list[str],
+                cell_down_support: bool = False) -> list[dict[str, Any]]:
         """Servers across cells and build requests, merged in sort order.
 
         filters use minova/db/instances.py keys (project_id, name, vm_state
@@ -244,8 +325,11 @@ class API:
             lambda c: instances.get_all(c['database_connection'], filters, limit, sort_keys,
                                         sort_dirs, marker_row, with_fault=True))
         merged: list[dict[str, Any]] = []
+        down: list[dict[str, Any]] = []
         for cell in multi_cell.all_cells():
             rows = results.get(cell['uuid'])
+            if isinstance(rows, multi_cell.CellFailed):
+                down.append(cell)
             if isinstance(rows, multi_cell.CellFailed) or rows is None:
                 continue
             for row in rows:
@@ -262,6 +346,13 @@ class API:
                 br.update(cell_uuid=None, fault=None)
                 merged.append(br)
         merged.sort(key=functools.cmp_to_key(functools.partial(_compare, keys, dirs)))
+        if cell_down_support and down and marker is None:
+            # 2.69+: what the API DB knows of a down cell's servers comes last,
+            # as in Nova; below 2.69 they are left out (partial results).
+            project = filters.get('project_id')
+            for cell in down:
+                merged.extend(multi_cell.down_cell_instances(
+                    cell, project if isinstance(project, str) else None, limit))
         return merged[:limit] if limit is not None else merged
 
     # -- update and delete ---------------------------------------------------
@@ -291,6 +382,8 @@ class API:
     def delete(self, ctx: RequestContext, instance: dict[str, Any]) -> None:
         """Delete a server; returns once the delete is underway (204 in the API)."""
         uuid = instance['uuid']
+        # A deleted server leaves its server group (its quota slot is free again).
+        server_groups.remove_member(uuid)
         if instance.get('cell_uuid') is None:
             if build_requests.delete(uuid):
                 # Conductor sees the build request gone and drops the rest.
@@ -306,6 +399,9 @@ class API:
         host = instance.get('host')
         if host and not cells.is_cell0(cell) and self._compute_up(url, host):
             instance = instances.update(url, uuid, {'task_state': states.DELETING})
+            # As Nova: marked here, since the cell conductor that finishes the
+            # delete has no API DB; a down cell must not list it as UNKNOWN.
+            cells.instance_mapping_queue_for_delete(uuid)
             compute_rpcapi.for_cell(cell).terminate_instance(ctx, host, instance)
             return
         # Never built, buried in cell0, or its host is down: delete it here.
@@ -344,3 +440,98 @@ class API:
             raise exception.NotFound(msg)
         action['events'] = actions.events_get(url, action['id'])
         return action
+
+    # -- power actions and console (minova/api/handlers/server_actions.py) -------
+
+    _REBOOT_TASKS = (states.REBOOTING, states.REBOOT_PENDING, states.REBOOT_STARTED)
+    _HARD_REBOOT_TASKS = (states.REBOOTING_HARD, states.REBOOT_PENDING_HARD,
+                          states.REBOOT_STARTED_HARD)
+
+    def _start_power_action(self, ctx: RequestContext, instance: dict[str, Any],
+                            action: str, vm_states: tuple[str, ...],
+                            task_states: tuple[str | None, ...],
+                            new_task_state: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Check states as Nova does, set the task state, record the action.
+
+        Returns (cell, updated instance). Raises InstanceInvalidState (409).
+        """
+        uuid = instance['uuid']
+        vm_state, task_state = instance.get('vm_state'), instance.get('task_state')
+        if instance.get('cell_uuid') is None or vm_state not in vm_states:
+            raise exception.InstanceInvalidState(action=action, instance_uuid=uuid,
+                                                 attr='vm_state', state=vm_state)
+        if task_state not in task_states:
+            raise exception.InstanceInvalidState(action=action, instance_uuid=uuid,
+                                                 attr='task_state', state=task_state)
+        if not instance.get('host'):
+            raise exception.Conflict(f'Instance {uuid} is not ready')
+        cell = cells.cell_get(instance['cell_uuid'])
+        url = cell['database_connection']
+        inst = instances.update(url, uuid, {'task_state': new_task_state}, list(task_states))
+        actions.action_start(url, uuid, action, ctx.request_id, ctx.user_id, ctx.project_id)
+        return cell, inst
+
+    def reboot(self, ctx: RequestContext, instance: dict[str, Any], reboot_type: str) -> None:
+        if reboot_type == 'SOFT':
+            cell, inst = self._start_power_action(
+                ctx, instance, 'reboot', (states.ACTIVE,), (None,), states.REBOOTING)
+        else:
+            cell, inst = self._start_power_action(
+                ctx, instance, 'reboot',
+                (states.ACTIVE, states.STOPPED, states.PAUSED, states.SUSPENDED, states.ERROR),
+                (None, *self._REBOOT_TASKS, *self._HARD_REBOOT_TASKS),
+                states.REBOOTING_HARD)
+        compute_rpcapi.for_cell(cell).reboot_instance(ctx, inst['host'], inst, reboot_type)
+
+    def stop(self, ctx: RequestContext, instance: dict[str, Any]) -> None:
+        cell, inst = self._start_power_action(ctx, instance, 'stop',
+                                              (states.ACTIVE, states.ERROR), (None,),
+                                              states.POWERING_OFF)
+        compute_rpcapi.for_cell(cell).stop_instance(ctx, inst['host'], inst)
+
+    def start(self, ctx: RequestContext, instance: dict[str, Any]) -> None:
+        cell, inst = self._start_power_action(ctx, instance, 'start', (states.STOPPED,),
+                                              (None,), states.POWERING_ON)
+        compute_rpcapi.for_cell(cell).start_instance(ctx, inst['host'], inst)
+
+    def get_console_output(self, ctx: RequestContext, instance: dict[str, Any],
+                           tail_length: int | None) -> str:
+        """The guest's console log (its last tail_length lines). Raises Conflict
+        when the server is not on a host (no console yet)."""
+        if instance.get('cell_uuid') is None or not instance.get('host'):
+            raise exception.Conflict(f'Instance {instance["uuid"]} is not ready')
+        cell = cells.cell_get(instance['cell_uuid'])
+        return compute_rpcapi.for_cell(cell).get_console_output(ctx, instance['host'], instance,
+                                                          tail_length)
+
+    # -- images ------------------------------------------------------------------
+
+    @staticmethod
+    def check_image(ctx: RequestContext, image_ref: str, flavor: dict[str, Any]
+                    ) -> dict[str, Any] | None:
+        """The image record when an Image service is configured (None otherwise).
+
+        Raises Invalid (400) for a missing or unusable image, or a flavor
+        below its min_ram/min_disk, with Nova's messages.
+        """
+        from minova import image_client
+        if not image_client.configured():
+            return None
+        try:
+            image = image_client.ImageClient().show(ctx, image_ref)
+        except image_client.ImageNotFound:
+            raise exception.Invalid(f'Image {image_ref} could not be found.') from None
+        if image.get('status') != 'active':
+            raise exception.Invalid(f'Image {image_ref} is not active.')
+        if (image.get('min_ram') or 0) > flavor['memory_mb']:
+            raise exception.Invalid('Flavor\'s memory is too small for requested image.')
+        root_gb = flavor.get('root_gb') or 0
+        if root_gb and (image.get('min_disk') or 0) > root_gb:
+            raise exception.Invalid('Flavor\'s disk is too small for requested image.')
+        # As Nova: the file size here; compute checks the virtual size.
+        size = image.get('size') or 0
+        if root_gb and size > root_gb * 1024 ** 3:
+            raise exception.Invalid(
+                'Flavor\'s disk is too small for requested image. Flavor disk is '
+                f'{root_gb * 1024 ** 3} bytes, image is {size} bytes.')
+        return image

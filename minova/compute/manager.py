@@ -7,6 +7,7 @@ per-instance lock, so a delete that arrives mid-build waits and then cleans up.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import logging
 import threading
 from collections.abc import Iterator
@@ -29,7 +30,7 @@ SERVICE_VERSION = 1
 
 
 class ComputeManager:
-    target = messaging.Target(version='1.0')
+    target = messaging.Target(version='1.1')
 
     def __init__(self, host: str | None = None) -> None:
         self.host = host or CONF.host
@@ -61,6 +62,36 @@ class ComputeManager:
                 LOG.warning('Build of %s was interrupted by a restart', inst['uuid'])
                 self._fail_build(ctx, inst, 'Build of the instance was interrupted by a '
                                  f'restart of its compute host {self.host}.', None)
+            elif inst['uuid'] not in guests and inst['vm_state'] in (
+                    states.ACTIVE, states.STOPPED) and inst.get('power_state') != states.NOSTATE \
+                    and self.driver.capabilities.get('persistent_guests'):
+                # As Nova: the record stays, its power state says the guest is gone.
+                LOG.warning('The guest of %s is missing on %s', inst['uuid'], self.host)
+                with contextlib.suppress(exception.InstanceNotFound):
+                    self.conductor.instance_fault_create(
+                        ctx, inst['uuid'], 500, f'The guest of this instance was not found on '
+                        f'its compute host {self.host} when the host started.', None,
+                        self.host)
+                    self._update(ctx, inst['uuid'], {'power_state': states.NOSTATE,
+                                                     'task_state': None})
+        self._clean_orphan_guests(ctx, guests)
+
+    def _clean_orphan_guests(self, ctx: RequestContext, guests: set[str]) -> None:
+        """Destroy guests here whose servers were deleted (e.g. while we were down)."""
+        for uuid in guests:
+            try:
+                inst = self.conductor.instance_get(ctx, uuid)
+            except exception.InstanceNotFound:
+                inst = None
+            if inst is not None and inst.get('vm_state') != states.DELETED:
+                if inst.get('host') != self.host:
+                    LOG.warning('Guest %s belongs to host %s; left alone', uuid, inst['host'])
+                continue
+            LOG.info('Destroying guest %s of a deleted server', uuid)
+            try:
+                self.driver.destroy(ctx, {'uuid': uuid}, [], None, True)
+            except Exception:
+                LOG.exception('Could not destroy the orphan guest %s', uuid)
 
     def periodic_tasks(self) -> list[utils.Periodic]:
         return [
@@ -68,7 +99,33 @@ class ComputeManager:
                            lambda: self.rt.update_available_resource(),
                            CONF.update_resources_interval),
             utils.Periodic('flush_usage', lambda: self.rt.flush(), 2.0),
-        ]
+        ] + ([utils.Periodic('sync_power_states', self._sync_power_states,
+                             CONF.sync_power_state_interval)]
+             if CONF.sync_power_state_interval > 0 else []) + [
+        ] + ([utils.Periodic('check_instance_build_time', self._check_build_timeouts,
+                             max(1.0, CONF.compute.build_timeout_seconds / 4))]
+             if CONF.compute.build_timeout_seconds else [])
+
+    def _check_build_timeouts(self) -> None:
+        """Builds on this host older than build_timeout_seconds end in ERROR.
+
+        A build whose cast was lost (a broker restart) or whose driver hangs
+        would otherwise stay in BUILD forever; one being worked on here right
+        now (its lock held) is left alone.
+        """
+        ctx = get_admin_context()
+        limit = datetime.timedelta(seconds=CONF.compute.build_timeout_seconds)
+        now = utils.utcnow()
+        for inst in self.conductor.instance_get_all_by_host(ctx, self.host):
+            created = utils.parse_time(inst.get('created_at'))
+            if inst['vm_state'] != states.BUILDING or created is None or now - created < limit:
+                continue
+            lock = self._locks.get(inst['uuid'])
+            if lock is not None and lock.locked():
+                continue
+            LOG.warning('Build of %s timed out', inst['uuid'])
+            self._cleanup_guest(ctx, inst)
+            self._fail_build(ctx, inst, 'Instance build timed out. Set to error state.', None)
 
     # -- helpers -----------------------------------------------------------------
 
@@ -157,7 +214,15 @@ class ComputeManager:
         LOG.info('Instance %s is ACTIVE on %s', uuid, self.host)
 
     def _allocate_network(self, spec: dict[str, Any]) -> list[dict[str, Any]]:
-        # No networking service yet: 'none' (and anything else) gets no NICs.
+        # No networking service yet: 'none' gets no NICs; 'auto' gets one NIC on
+        # QEMU user-mode networking where the driver has it (no host-side
+        # address, so no subnets: the server's addresses stay honestly empty).
+        if spec.get('requested_networks') == 'auto' and \
+                self.driver.capabilities.get('supports_user_mode_network'):
+            vif_id = utils.generate_uuid()
+            mac = 'fa:16:3e:' + ':'.join(vif_id[i:i + 2] for i in (0, 2, 4))
+            return [{'id': vif_id, 'address': mac, 'type': 'user',
+                     'network': {'id': None, 'label': 'user-mode', 'subnets': []}}]
         return []
 
     def _cleanup_guest(self, ctx: RequestContext, instance: dict[str, Any]) -> None:
@@ -218,7 +283,7 @@ class ComputeManager:
 
     def stop_instance(self, context: RequestContext, instance: dict[str, Any]) -> None:
         self._power_action(context, instance, 'compute_stop_instance',
-                           lambda: self.driver.power_off(instance),
+                           lambda: self.driver.power_off(instance, CONF.shutdown_timeout),
                            {'vm_state': states.STOPPED, 'power_state': states.SHUTDOWN})
 
     def start_instance(self, context: RequestContext, instance: dict[str, Any]) -> None:
@@ -226,3 +291,54 @@ class ComputeManager:
             context, instance, 'compute_start_instance',
             lambda: self.driver.power_on(context, instance, instance.get('network_info') or []),
             {'vm_state': states.ACTIVE, 'power_state': states.RUNNING})
+
+    # -- console and power-state sync (rpc 1.1, periodic) ---------------------------
+
+    def get_console_output(self, context: RequestContext, instance: dict[str, Any],
+                           tail_length: int | None) -> str | None:
+        """The guest's console log (last tail_length lines); None when it has none."""
+        try:
+            output = self.driver.get_console_output(context, instance)
+        except exception.InstanceNotFound:
+            return None
+        if tail_length is not None and tail_length >= 0:
+            lines = output.splitlines(keepends=True)
+            output = ''.join(lines[-tail_length:]) if tail_length else ''
+        return output
+
+    def _sync_power_states(self) -> None:
+        """Bring DB power states in line with the hypervisor, as Nova does: a
+        guest that shut itself down makes its server SHUTOFF."""
+        ctx = get_admin_context()
+        for inst in self.conductor.instance_get_all_by_host(ctx, self.host):
+            if inst['task_state'] is not None or inst['vm_state'] not in (
+                    states.ACTIVE, states.STOPPED):
+                continue
+            lock = self._locks.get(inst['uuid'])
+            if lock is not None and lock.locked():
+                continue
+            try:
+                power = self.driver.get_info(inst)['state']
+            except exception.InstanceNotFound:
+                power = states.NOSTATE
+            except Exception:
+                LOG.exception('Power state of %s unknown', inst['uuid'])
+                continue
+            values: dict[str, Any] = {}
+            if power != inst.get('power_state'):
+                values['power_state'] = power
+            if inst['vm_state'] == states.ACTIVE and power in (states.SHUTDOWN,
+                                                                states.CRASHED):
+                LOG.info('Guest %s stopped by itself; marking the server stopped',
+                         inst['uuid'])
+                values['vm_state'] = states.STOPPED
+            elif inst['vm_state'] == states.STOPPED and power == states.RUNNING:
+                LOG.info('Guest %s runs though its server is stopped; powering it off',
+                         inst['uuid'])
+                with contextlib.suppress(Exception):
+                    self.driver.power_off(inst)
+                values['power_state'] = states.SHUTDOWN
+            if values:
+                with contextlib.suppress(exception.InstanceNotFound,
+                                         exception.InstanceInvalidState):
+                    self._update(ctx, inst['uuid'], values, [None])

@@ -12,7 +12,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import sqlalchemy as sa
+
 from minova.db import cells as cells_db
+from minova.db import engines
+from minova.db.api_tables import instance_mappings
 
 LOG = logging.getLogger(__name__)
 
@@ -43,6 +47,11 @@ def all_cells(include_cell0: bool = True, refresh: bool = False) -> list[dict[st
     return [c for c in cached if include_cell0 or not cells_db.is_cell0(c)]
 
 
+def _fail_fast(fn: Callable[[dict[str, Any]], Any], cell: dict[str, Any]) -> Any:
+    with engines.fail_fast():  # a down cell answers at once, as a CellFailed
+        return fn(cell)
+
+
 def for_each_cell(fn: Callable[[dict[str, Any]], Any],
                   cells: list[dict[str, Any]] | None = None,
                   include_cell0: bool = True,
@@ -53,14 +62,14 @@ def for_each_cell(fn: Callable[[dict[str, Any]], Any],
     if len(cells) == 1:
         cell = cells[0]
         try:
-            return {cell['uuid']: fn(cell)}
+            return {cell['uuid']: _fail_fast(fn, cell)}
         except Exception as e:
             LOG.warning('Cell %s failed: %s', cell['name'], e)
             return {cell['uuid']: CellFailed(cell, e)}
     results: dict[str, Any] = {}
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=len(cells) or 1)
     try:
-        futures = {pool.submit(fn, cell): cell for cell in cells}
+        futures = {pool.submit(_fail_fast, fn, cell): cell for cell in cells}
         done, pending = concurrent.futures.wait(futures, timeout=timeout)
         for fut in done:
             cell = futures[fut]
@@ -76,3 +85,26 @@ def for_each_cell(fn: Callable[[dict[str, Any]], Any],
     finally:
         pool.shutdown(wait=False)
     return results
+
+
+def down_cell_instances(cell: dict[str, Any], project_id: str | None = None,
+                        limit: int | None = None) -> list[dict[str, Any]]:
+    """What the API DB knows of the servers of a cell that does not answer.
+
+    Nova (2.69+) lists them from their instance mappings: uuid, project,
+    created_at, rendered with status UNKNOWN.
+    """
+    q = (sa.select(instance_mappings.c.instance_uuid, instance_mappings.c.project_id,
+                   instance_mappings.c.user_id, instance_mappings.c.created_at)
+         .where(instance_mappings.c.cell_id == cell['id'],
+                instance_mappings.c.queued_for_delete.is_(False))
+         .order_by(instance_mappings.c.id))
+    if project_id is not None:
+        q = q.where(instance_mappings.c.project_id == project_id)
+    if limit is not None:
+        q = q.limit(limit)
+    with engines.reader(engines.api_url()) as conn:
+        rows = conn.execute(q).mappings().all()
+    return [{'uuid': r['instance_uuid'], 'project_id': r['project_id'],
+             'user_id': r['user_id'], 'created_at': r['created_at'],
+             'cell_uuid': cell['uuid'], 'cell_down': True} for r in rows]

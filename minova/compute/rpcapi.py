@@ -5,6 +5,7 @@ On RabbitMQ a cast to host H lands on the queue 'compute.H'.
 Version history:
   1.0 - initial: build_and_run_instance, terminate_instance, reboot_instance,
         stop_instance, start_instance
+  1.1 - adds get_console_output (a call)
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from minova import rpc
 from minova.context import RequestContext
 
 TOPIC = 'compute'
-VERSION = '1.0'
+VERSION = '1.1'
 
 
 class ComputeAPI:
@@ -51,6 +52,11 @@ class ComputeAPI:
 
     def start_instance(self, ctxt: RequestContext, host: str, instance: dict[str, Any]) -> None:
         self._prepare(host).cast(ctxt, 'start_instance', instance=instance)
+
+    def get_console_output(self, ctxt: RequestContext, host: str, instance: dict[str, Any],
+                           tail_length: int | None) -> str:
+        return self.client.prepare(server=host, version='1.1').call(
+            ctxt, 'get_console_output', instance=instance, tail_length=tail_length)
 
 
 _by_url: dict[str, ComputeAPI] = {}

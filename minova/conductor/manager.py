@@ -7,6 +7,8 @@ host. A request no host can take is buried in cell0 as ERROR with a fault.
 """
 from __future__ import annotations
 
+import contextlib
+import datetime
 import logging
 from typing import Any
 
@@ -15,11 +17,20 @@ import oslo_messaging as messaging
 from minova import exception, states, utils
 from minova.compute import rpcapi as compute_rpcapi
 from minova.conf import CONF
-from minova.context import RequestContext
+from minova.context import RequestContext, get_admin_context
 from minova.db import actions, build_requests, cells, compute_nodes, engines, instances, services
 from minova.scheduler import rpcapi as scheduler_rpcapi
 
 LOG = logging.getLogger(__name__)
+
+
+def _host_zone(host: str) -> str:
+    """The chosen host's AZ (from its aggregates) becomes the instance's."""
+    from minova.db import aggregates
+    try:
+        return aggregates.host_zone(host)
+    except Exception:  # a cell conductor has no API DB
+        return CONF.default_availability_zone
 
 
 class ConductorManager:
@@ -89,7 +100,7 @@ class ConductorManager:
         values = dict(br, host=selection['service_host'], node=selection['nodename'],
                       launched_on=selection['service_host'],
                       availability_zone=spec.get('availability_zone')
-                      or CONF.default_availability_zone,
+                      or _host_zone(selection['service_host']),
                       vm_state=states.BUILDING, task_state=states.SCHEDULING)
         values.pop('id', None)
         instance = instances.create(url, values)
@@ -208,6 +219,50 @@ class ConductorManager:
                                  exc_tb=reason)
         except exception.InstanceNotFound:
             pass
+
+    # -- builds that lost their way -------------------------------------------
+
+    def periodic_tasks(self) -> list[utils.Periodic]:
+        timeout = CONF.compute.build_timeout_seconds
+        if not timeout:
+            return []
+        return [utils.Periodic('check_build_timeouts', self._check_build_timeouts,
+                               max(1.0, timeout / 4))]
+
+    def _check_build_timeouts(self) -> None:
+        """Builds nobody works on any more end in ERROR after build_timeout_seconds.
+
+        Above the cells (an API DB): build requests never scheduled, e.g. their
+        cast was lost with a broker or conductor that went away; they are
+        buried in cell0 and any claim dropped. In a cell: instances still
+        building with no host, whose reschedule never arrived. (Builds that
+        have a host are the compute host's own check.)
+        """
+        ctx = get_admin_context()
+        limit = datetime.timedelta(seconds=CONF.compute.build_timeout_seconds)
+        now = utils.utcnow()
+        msg = 'Instance build timed out. Set to error state.'
+        if CONF.api_database.connection:
+            for br in build_requests.get_all():
+                created = utils.parse_time(br.get('created_at'))
+                if created is None or now - created < limit:
+                    continue
+                uuid = br['uuid']
+                LOG.warning('Build request %s was never scheduled; burying it', uuid)
+                spec = build_requests.spec_get_many([uuid]).get(uuid) or {}
+                self.placement.delete_allocation_for_instance(ctx, uuid)
+                self._bury_in_cell0(ctx, br, spec, exception.MinovaException(msg))
+        url = engines.cell_url()
+        for inst in instances.get_all(url, {'vm_state': [states.BUILDING]}):
+            stamp = utils.parse_time(inst.get('updated_at') or inst.get('created_at'))
+            if inst.get('host') or stamp is None or now - stamp < limit:
+                continue
+            LOG.warning('Build of %s has no host and timed out', inst['uuid'])
+            self.placement.delete_allocation_for_instance(ctx, inst['uuid'])
+            with contextlib.suppress(exception.InstanceNotFound):
+                instances.fault_create(url, inst['uuid'], 500, msg, None, None)
+                instances.update(url, inst['uuid'], {'vm_state': states.ERROR,
+                                                     'task_state': None, 'node': None})
 
     # -- DB proxy ------------------------------------------------------------
 

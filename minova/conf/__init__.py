@@ -10,6 +10,7 @@ from minova.conf import (
     database,
     default,
     glance,
+    image,
     placement,
     quota,
     scheduler,
@@ -18,5 +19,6 @@ from minova.conf import (
 
 CONF = cfg.CONF
 
-for _mod in (default, api, database, scheduler, compute, placement, glance, quota, virt):
+for _mod in (default, api, database, scheduler, compute, placement, glance, image, quota,
+             virt):
     _mod.register_opts(CONF)

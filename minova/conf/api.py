@@ -1,4 +1,10 @@
-"""[api] and [wsgi] options of the compute API service."""
+"""[api] and [wsgi] options of the compute API service, and [keystone_authtoken].
+
+`[keystone_authtoken]` belongs to keystonemiddleware; it is registered here
+up front (auth_token would do it on first use) so that the sample config
+documents it and code can read it before the first request.
+"""
+from keystonemiddleware.auth_token import _opts as authtoken_opts
 from oslo_config import cfg
 
 api_group = cfg.OptGroup('api', title='Compute API options')
@@ -30,3 +36,5 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_group(api_group)
     conf.register_opts(api_opts, group=api_group)
     conf.register_opts(wsgi_opts, group='wsgi')
+    for group, opts in authtoken_opts.list_opts():
+        conf.register_opts(opts, group=group)

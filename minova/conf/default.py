@@ -29,6 +29,15 @@ opts = [
     cfg.StrOpt('compute_driver', default='fake.FakeDriver',
                help='Virt driver, as <module>.<Class> under minova.virt '
                     '(fake.FakeDriver, libvirt.LibvirtDriver).'),
+    cfg.BoolOpt('force_config_drive', default=False,
+                help='Attach a config drive to every server, asked for or not.'),
+    cfg.IntOpt('shutdown_timeout', default=60, min=0,
+               help='Seconds a guest gets to shut down cleanly (ACPI) on stop '
+                    'before it is powered off.'),
+    cfg.IntOpt('sync_power_state_interval', default=600,
+               help='Seconds between syncs of the DB power states with the '
+                    'hypervisor (a guest that shut itself down becomes SHUTOFF); '
+                    '<= 0 disables.'),
 ]
 
 

@@ -1,4 +1,5 @@
-"""[glance]: where compute fetches images (used once an image service exists)."""
+"""[glance]: where compute and the API reach the Image service (keystoneauth1)."""
+from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 
 opts = [
@@ -9,3 +10,8 @@ opts = [
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(opts, group='glance')
+    ks_loading.register_session_conf_options(conf, 'glance')
+    ks_loading.register_auth_conf_options(conf, 'glance')
+    ks_loading.register_adapter_conf_options(conf, 'glance')
+    conf.set_default('service_type', 'image', group='glance')
+    conf.set_default('valid_interfaces', ['internal', 'public'], group='glance')

@@ -2,6 +2,7 @@
 from keystoneauth1 import loading as ks_loading
 
 from minova.conf import api, compute, database, default, glance, quota, scheduler, virt
+from minova.conf import image as image_conf
 from minova.conf import placement as placement_conf
 
 
@@ -21,7 +22,8 @@ def list_opts() -> list:
         ('compute', compute.compute_opts),
         ('placement', ks),
         ('placement_api', placement_conf.server_opts),
-        ('glance', glance.opts),
+        ('glance', glance.opts + ks),
+        ('image_api', image_conf.opts),
         ('quota', quota.opts),
         ('fake_driver', virt.fake_opts),
         ('libvirt', virt.libvirt_opts),

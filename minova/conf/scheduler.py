@@ -12,18 +12,34 @@ scheduler_opts = [
     cfg.IntOpt('max_placement_results', default=1000, min=1,
                help='Limit on allocation candidates asked of placement.'),
     cfg.IntOpt('workers', min=1, help='Scheduler worker processes.'),
+    cfg.BoolOpt('query_placement_for_availability_zone', default=True,
+                help='Ask placement only for hosts in the aggregates of the requested '
+                     'availability zone (member_of), before the host filters run.'),
 ]
 
 filter_opts = [
     cfg.ListOpt('enabled_filters',
-                default=['ComputeFilter', 'AvailabilityZoneFilter'],
+                default=['ComputeFilter', 'AvailabilityZoneFilter', 'ImagePropertiesFilter',
+                         'ServerGroupAntiAffinityFilter', 'ServerGroupAffinityFilter'],
                 help='Host filters run in order on the placement candidates.'),
-    cfg.ListOpt('weight_classes', default=['RAMWeigher', 'CPUWeigher'],
-                help='Weighers that rank the hosts that pass the filters.'),
+    cfg.ListOpt('weight_classes',
+                default=['RAMWeigher', 'CPUWeigher', 'DiskWeigher', 'NumInstancesWeigher',
+                         'ServerGroupSoftAffinityWeigher', 'ServerGroupSoftAntiAffinityWeigher'],
+                help='Weighers that rank the hosts that pass the filters (class names; '
+                     'nova.scheduler.weights.all_weighers means all of them).'),
     cfg.FloatOpt('ram_weight_multiplier', default=1.0,
                  help='Positive spreads by free RAM, negative stacks.'),
     cfg.FloatOpt('cpu_weight_multiplier', default=1.0,
                  help='Positive spreads by free vCPUs, negative stacks.'),
+    cfg.FloatOpt('disk_weight_multiplier', default=1.0,
+                 help='Positive spreads by free disk, negative stacks.'),
+    cfg.FloatOpt('num_instances_weight_multiplier', default=0.0,
+                 help='Negative prefers hosts with fewer instances, positive more.'),
+    cfg.FloatOpt('soft_affinity_weight_multiplier', default=1.0, min=0.0,
+                 help='Weight of hosts already running members of a soft-affinity group.'),
+    cfg.FloatOpt('soft_anti_affinity_weight_multiplier', default=1.0, min=0.0,
+                 help='Weight against hosts running members of a soft-anti-affinity '
+                      'group.'),
     cfg.IntOpt('host_subset_size', default=1, min=1,
                help='Pick randomly among the N best hosts.'),
 ]

@@ -15,6 +15,9 @@ libvirt_opts = [
     cfg.StrOpt('virt_type', choices=['kvm', 'qemu'],
                help='Hypervisor type (unset: kvm when it really works here, else qemu).'),
     cfg.StrOpt('connection_uri', default='', help='libvirt URI (empty: from virt_type).'),
+    cfg.IntOpt('wait_soft_reboot_seconds', default=120, min=1,
+               help='Seconds a soft reboot waits for the guest to shut down after the '
+                    'ACPI request before it falls back to a hard reboot.'),
 ]
 
 

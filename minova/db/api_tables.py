@@ -121,3 +121,70 @@ quotas = sa.Table(
     *_ts(),
     sa.UniqueConstraint('project_id', 'resource', name='uniq_quotas0project_id0resource'),
 )
+
+# -- host aggregates and server groups (002_aggregates_groups) -----------------
+
+aggregates = sa.Table(
+    'aggregates', metadata,
+    sa.Column('id', sa.Integer, primary_key=True),
+    sa.Column('uuid', sa.String(36), nullable=False, unique=True),
+    sa.Column('name', sa.String(255), nullable=False, unique=True),
+    *_ts(),
+)
+
+aggregate_hosts = sa.Table(
+    'aggregate_hosts', metadata,
+    sa.Column('id', sa.Integer, primary_key=True),
+    sa.Column('host', sa.String(255), nullable=False),
+    sa.Column('aggregate_id', sa.Integer, sa.ForeignKey('aggregates.id', ondelete='CASCADE'),
+              nullable=False),
+    *_ts(),
+    sa.UniqueConstraint('host', 'aggregate_id', name='uniq_aggregate_hosts0host0aggregate_id'),
+)
+
+aggregate_metadata = sa.Table(
+    'aggregate_metadata', metadata,
+    sa.Column('id', sa.Integer, primary_key=True),
+    sa.Column('aggregate_id', sa.Integer, sa.ForeignKey('aggregates.id', ondelete='CASCADE'),
+              nullable=False),
+    sa.Column('key', sa.String(255), nullable=False),
+    sa.Column('value', sa.String(255), nullable=False),
+    *_ts(),
+    sa.UniqueConstraint('aggregate_id', 'key', name='uniq_aggregate_metadata0aggregate_id0key'),
+    sa.Index('aggregate_metadata_key_idx', 'key'),
+)
+
+instance_groups = sa.Table(
+    'instance_groups', metadata,
+    sa.Column('id', sa.Integer, primary_key=True),
+    sa.Column('uuid', sa.String(36), nullable=False, unique=True),
+    sa.Column('name', sa.String(255)),
+    sa.Column('user_id', sa.String(255)),
+    sa.Column('project_id', sa.String(255)),
+    *_ts(),
+    sa.Index('instance_groups_project_id_idx', 'project_id'),
+)
+
+instance_group_policy = sa.Table(
+    'instance_group_policy', metadata,
+    sa.Column('id', sa.Integer, primary_key=True),
+    sa.Column('policy', sa.String(255)),
+    # JSON object, e.g. {"max_server_per_host": 2} (2.64)
+    sa.Column('rules', sa.Text),
+    sa.Column('group_id', sa.Integer, sa.ForeignKey('instance_groups.id', ondelete='CASCADE'),
+              nullable=False),
+    *_ts(),
+    sa.Index('instance_group_policy_policy_idx', 'policy'),
+)
+
+instance_group_member = sa.Table(
+    'instance_group_member', metadata,
+    sa.Column('id', sa.Integer, primary_key=True),
+    sa.Column('instance_uuid', sa.String(36), nullable=False),
+    sa.Column('group_id', sa.Integer, sa.ForeignKey('instance_groups.id', ondelete='CASCADE'),
+              nullable=False),
+    *_ts(),
+    sa.UniqueConstraint('group_id', 'instance_uuid',
+                        name='uniq_instance_group_member0group_id0instance_uuid'),
+    sa.Index('instance_group_member_instance_idx', 'instance_uuid'),
+)

@@ -126,6 +126,24 @@ def is_connection_error(err: BaseException) -> bool:
         isinstance(err, exc.OperationalError | exc.InterfaceError)
 
 
+_local = threading.local()
+
+
+@contextlib.contextmanager
+def fail_fast() -> Iterator[None]:
+    """In this thread, a DB that is down fails at once instead of being retried.
+
+    For the API's reads across cells: a down cell must degrade a listing
+    now, not after max_retries * retry_interval seconds.
+    """
+    before = getattr(_local, 'fail_fast', False)
+    _local.fail_fast = True
+    try:
+        yield
+    finally:
+        _local.fail_fast = before
+
+
 def retry_on_disconnect(fn: F) -> F:
     """Retry a whole DB function when the server went away or deadlocked.
 
@@ -141,7 +159,7 @@ def retry_on_disconnect(fn: F) -> F:
             except (exc.OperationalError, exc.InterfaceError) as e:
                 attempt += 1
                 limit = CONF.database.max_retries
-                if limit != -1 and attempt > limit:
+                if getattr(_local, 'fail_fast', False) or (limit != -1 and attempt > limit):
                     raise
                 LOG.warning('Database error in %s (attempt %d): %s', fn.__name__, attempt, e)
                 time.sleep(CONF.database.retry_interval)

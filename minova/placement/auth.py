@@ -1,17 +1,25 @@
 """Authentication middleware: who is calling.
 
 `[placement_api] auth_strategy` picks the middleware. `noauth2` trusts the
-X-Auth-Token header: `admin` is an admin, `user:project` a plain user. A
-`keystone` strategy (keystonemiddleware's auth_token validating the token and
-setting X-Roles/X-User-Id/X-Project-Id) plugs in by building the context from
-those headers instead; see `KeystoneContextMiddleware`.
+X-Auth-Token header: `admin` is an admin, `user:project` a plain user. With
+`keystone`, keystonemiddleware's auth_token (configured by
+`[keystone_authtoken]`) wraps the app (`wrap_keystone`), validates the token
+and answers 401 itself; `KeystoneContextMiddleware` builds the context from
+the X-User-Id/X-Project-Id/X-Roles headers it sets. The root document stays
+public, as upstream Placement's does.
 """
 from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
 
 import falcon
 
 from minova.context import RequestContext
 from minova.placement import errors
+
+LOG = logging.getLogger(__name__)
 
 _PUBLIC_PATHS = ('/',)
 
@@ -59,11 +67,27 @@ class KeystoneContextMiddleware:
         if req.get_header('X-Identity-Status') != 'Confirmed':
             raise errors.PlacementError(
                 401, 'The request you have made requires authentication.')
-        roles = [r.strip() for r in (req.get_header('X-Roles') or '').split(',') if r]
-        req.context.ctx = RequestContext(
-            user_id=req.get_header('X-User-Id'), project_id=req.get_header('X-Project-Id'),
-            roles=roles, request_id=req.context.request_id,
+        ctx = RequestContext.from_environ(
+            req.env, request_id=req.context.request_id,
             global_request_id=_global_request_id(req))
+        # Tests and operators can see which identity a service used.
+        LOG.debug('placement: keystone user %s (%s) project %s roles %s',
+                  ctx.user_id, ctx.user_name, ctx.project_id, ','.join(ctx.roles))
+        req.context.ctx = ctx
+
+
+def wrap_keystone(app: Callable[..., Any], conf: Any) -> Callable[..., Any]:
+    """`app` behind keystonemiddleware's auth_token; the root stays public."""
+    from keystonemiddleware import auth_token
+
+    protected = auth_token.AuthProtocol(app, {'oslo_config_config': conf})
+
+    def dispatch(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if (environ.get('PATH_INFO') or '/') in _PUBLIC_PATHS:
+            return app(environ, start_response)
+        return protected(environ, start_response)
+
+    return dispatch
 
 
 def middleware_for(strategy: str) -> object:

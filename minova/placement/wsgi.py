@@ -130,4 +130,6 @@ def make_app(url: str | None = None) -> falcon.App:
     app.set_error_serializer(errors.serialize)
     for path, methods in ROUTES.items():
         app.add_route(path, _resource(methods))
+    if CONF.placement_api.auth_strategy == 'keystone':
+        return auth.wrap_keystone(app, CONF)  # type: ignore[return-value]
     return app

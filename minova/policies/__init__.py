@@ -5,10 +5,22 @@ import itertools
 
 from oslo_policy import policy
 
-from minova.policies import admin, base, flavors, keypairs, quotas, servers
+from minova.policies import (
+    admin,
+    aggregates,
+    base,
+    flavors,
+    keypairs,
+    quotas,
+    server_actions,
+    server_groups,
+    servers,
+)
 
 
 def list_rules() -> list[policy.RuleDefault]:
     return list(itertools.chain(
         base.list_rules(), servers.list_rules(), flavors.list_rules(),
-        keypairs.list_rules(), admin.list_rules(), quotas.list_rules()))
+        keypairs.list_rules(), admin.list_rules(), quotas.list_rules(),
+        aggregates.list_rules(), server_groups.list_rules(),
+        server_actions.list_rules()))

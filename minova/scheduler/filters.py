@@ -1,7 +1,10 @@
 """Host filters: each drops hosts that cannot take the request.
 
-RAM, vCPU and disk are already guaranteed by placement's allocation
-candidates, so only what placement does not know is checked here.
+RAM, vCPU, disk, traits and the availability zone's aggregates are already
+guaranteed by placement's allocation candidates (see request_filter.py), so
+only what placement does not know is checked here. Server group filters run
+again for every instance of a multi-create, because each claim moves the
+group onto one more host.
 """
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from minova.db import services
+from minova.scheduler import extra_specs_ops
 from minova.scheduler.host_manager import HostState
 
 LOG = logging.getLogger(__name__)
@@ -25,21 +29,84 @@ def compute_filter(host: HostState, spec: dict[str, Any]) -> bool:
 
 def availability_zone_filter(host: HostState, spec: dict[str, Any]) -> bool:
     az = spec.get('availability_zone')
-    return not az or az == host.availability_zone
+    return not az or az in host.availability_zone.split(',')
+
+
+def aggregate_instance_extra_specs_filter(host: HostState, spec: dict[str, Any]) -> bool:
+    """Flavor extra specs `aggregate_instance_extra_specs:key` (or unscoped
+    keys) must match the metadata of one of the host's aggregates."""
+    for key, req in (spec['flavor'].get('extra_specs') or {}).items():
+        scope, _, name = key.partition(':')
+        if name and scope != 'aggregate_instance_extra_specs':
+            continue
+        name = name or scope
+        values = host.aggregate_metadata.get(name)
+        if not values or not any(extra_specs_ops.match(v, str(req)) for v in values):
+            return False
+    return True
+
+
+# Image properties and the (arch, hypervisor type, vm mode) they ask for.
+_IMAGE_PROPS = (('hw_architecture', 'architecture'), ('img_hv_type', 'hypervisor_type'),
+                ('hw_vm_mode', 'vm_mode'))
+
+
+def image_properties_filter(host: HostState, spec: dict[str, Any]) -> bool:
+    props = (spec.get('image') or {}).get('properties') or {}
+    wanted = []
+    for i, names in enumerate(_IMAGE_PROPS):
+        value = next((props[n] for n in names if props.get(n)), None)
+        wanted.append((i, str(value).lower()) if value else None)
+    wanted = [w for w in wanted if w]
+    if not wanted:
+        return True
+    supported = host.supported_instances
+    return any(all(cap[i] == v for i, v in wanted) for cap in supported)
+
+
+def _group(spec: dict[str, Any]) -> dict[str, Any] | None:
+    return spec.get('instance_group') or None
+
+
+def server_group_affinity_filter(host: HostState, spec: dict[str, Any]) -> bool:
+    group = _group(spec)
+    if not group or group['policy'] != 'affinity':
+        return True
+    hosts = group.get('hosts') or {}
+    return not hosts or host.host in hosts
+
+
+def server_group_anti_affinity_filter(host: HostState, spec: dict[str, Any]) -> bool:
+    group = _group(spec)
+    if not group or group['policy'] != 'anti-affinity':
+        return True
+    limit = int((group.get('rules') or {}).get('max_server_per_host') or 1)
+    return (group.get('hosts') or {}).get(host.host, 0) < limit
 
 
 FILTERS: dict[str, Filter] = {
     'ComputeFilter': compute_filter,
     'AvailabilityZoneFilter': availability_zone_filter,
+    'AggregateInstanceExtraSpecsFilter': aggregate_instance_extra_specs_filter,
+    'ImagePropertiesFilter': image_properties_filter,
+    'ServerGroupAffinityFilter': server_group_affinity_filter,
+    'ServerGroupAntiAffinityFilter': server_group_anti_affinity_filter,
     # Placement already enforces these; accepted so nova.conf files carry over.
     'RamFilter': lambda h, s: True,
     'CoreFilter': lambda h, s: True,
     'DiskFilter': lambda h, s: True,
 }
 
+# Filters whose answer changes as instances of one request are placed.
+PER_INSTANCE = frozenset({'ServerGroupAffinityFilter', 'ServerGroupAntiAffinityFilter'})
 
-def run(enabled: list[str], hosts: list[HostState], spec: dict[str, Any]) -> list[HostState]:
+
+def run(enabled: list[str], hosts: list[HostState], spec: dict[str, Any],
+        only: frozenset[str] | None = None) -> list[HostState]:
     for name in enabled:
+        name = name.rsplit('.', 1)[-1]
+        if only is not None and name not in only:
+            continue
         fn = FILTERS.get(name)
         if fn is None:
             LOG.warning('Unknown scheduler filter %s ignored', name)

@@ -7,13 +7,14 @@ until `cell_v2 discover_hosts` maps them, nothing is scheduled to them.
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from minova.compute import multi_cell
 from minova.conf import CONF
-from minova.db import cells, compute_nodes
+from minova.db import aggregates, cells, compute_nodes
 
 LOG = logging.getLogger(__name__)
 
@@ -32,12 +33,25 @@ class HostState:
     total_vcpus: float = 0.0
     total_ram_mb: float = 0.0
     allocation_request: dict[str, Any] = field(default_factory=dict)
+    num_instances: int = 0
+    hypervisor_type: str = ''
+    cpu_arch: str = ''
+    # {key: values} over the host's aggregates (AggregateInstanceExtraSpecsFilter)
+    aggregate_metadata: dict[str, set[str]] = field(default_factory=dict)
+
+    @property
+    def supported_instances(self) -> list[tuple[str, str, str]]:
+        """(arch, hv_type, vm_mode) this host runs, as the virt driver would say."""
+        hv = self.hypervisor_type.lower()
+        hv_types = ['kvm', 'qemu'] if hv in ('qemu', 'kvm') else [hv]
+        return [(self.cpu_arch, t, 'hvm') for t in hv_types]
 
     def consume(self, resources: dict[str, int]) -> None:
         """Account for a claim just made, for the rest of this request."""
         self.free_vcpus -= resources.get('VCPU', 0)
         self.free_ram_mb -= resources.get('MEMORY_MB', 0)
         self.free_disk_gb -= resources.get('DISK_GB', 0)
+        self.num_instances += 1
 
     def fits(self, resources: dict[str, int]) -> bool:
         return (self.free_vcpus >= resources.get('VCPU', 0)
@@ -52,6 +66,13 @@ def _free(summary: dict[str, Any], rc: str) -> tuple[float, float]:
     return float(res['capacity'] - res['used']), float(res['capacity'])
 
 
+def _arch(cpu_info: str | None) -> str:
+    try:
+        return str(json.loads(cpu_info or '{}').get('arch') or '')
+    except (ValueError, AttributeError):
+        return ''
+
+
 def get_host_states(allocation_requests: list[dict[str, Any]],
                     provider_summaries: dict[str, Any]) -> list[HostState]:
     by_rp: dict[str, dict[str, Any]] = {}
@@ -62,6 +83,8 @@ def get_host_states(allocation_requests: list[dict[str, Any]],
     if not by_rp:
         return []
     mapped = {m['host']: m['cell_id'] for m in cells.host_mapping_get_all()}
+    zones = aggregates.host_zones()
+    agg_meta = aggregates.host_metadata()
     cell_list = multi_cell.all_cells(include_cell0=False)
     results = multi_cell.for_each_cell(
         lambda c: compute_nodes.get_all_with_service(c['database_connection'],
@@ -82,8 +105,12 @@ def get_host_states(allocation_requests: list[dict[str, Any]],
             states.append(HostState(
                 uuid=node['uuid'], host=node['host'], nodename=node['hypervisor_hostname'],
                 cell_uuid=cell['uuid'], service=node['service'],
-                availability_zone=CONF.default_availability_zone,
+                availability_zone=zones.get(node['host'], CONF.default_availability_zone),
                 free_vcpus=free_vcpus, free_ram_mb=free_ram, free_disk_gb=free_disk,
                 total_vcpus=total_vcpus, total_ram_mb=total_ram,
-                allocation_request=by_rp[node['uuid']]))
+                allocation_request=by_rp[node['uuid']],
+                num_instances=node.get('running_vms') or 0,
+                hypervisor_type=node.get('hypervisor_type') or '',
+                cpu_arch=_arch(node.get('cpu_info')),
+                aggregate_metadata=agg_meta.get(node['host'], {})))
     return states

@@ -8,7 +8,6 @@ claims are accounted for at once so that a burst spreads over equal hosts.
 from __future__ import annotations
 
 import logging
-import math
 import random
 import threading
 from typing import Any
@@ -16,27 +15,16 @@ from typing import Any
 import oslo_messaging as messaging
 
 from minova import cells_v2, exception, placement_client, utils
+from minova.compute import multi_cell
 from minova.conf import CONF
 from minova.context import RequestContext
-from minova.scheduler import filters, host_manager, weights
+from minova.db import cells, instances, server_groups
+from minova.scheduler import filters, host_manager, request_filter, weights
+from minova.scheduler.request_filter import resources_from_flavor  # noqa: F401 (re-export)
 
 LOG = logging.getLogger(__name__)
 
 NOT_ENOUGH = 'There are not enough hosts available.'
-
-
-def resources_from_flavor(flavor: dict[str, Any]) -> dict[str, int]:
-    """Placement resources of one instance; extra spec resources:RC=N overrides."""
-    disk = (flavor.get('root_gb') or 0) + (flavor.get('ephemeral_gb') or 0) + \
-        math.ceil((flavor.get('swap') or 0) / 1024)
-    res = {'VCPU': flavor['vcpus'], 'MEMORY_MB': flavor['memory_mb'], 'DISK_GB': disk}
-    for key, value in (flavor.get('extra_specs') or {}).items():
-        if key.startswith('resources:'):
-            try:
-                res[key.split(':', 1)[1]] = int(value)
-            except ValueError:
-                LOG.warning('Ignoring bad extra spec %s=%s', key, value)
-    return {rc: n for rc, n in res.items() if n > 0}
 
 
 class SchedulerManager:
@@ -64,38 +52,52 @@ class SchedulerManager:
     def _select(self, context: RequestContext, spec: dict[str, Any],
                 instance_uuids: list[str], return_alternates: bool
                 ) -> list[list[dict[str, Any]]]:
-        resources = resources_from_flavor(spec['flavor'])
+        query = request_filter.build(spec)
+        resources = query.resources
         try:
             areqs, summaries = self.placement.get_allocation_candidates(
-                context, resources, CONF.scheduler.max_placement_results)
+                context, resources, CONF.scheduler.max_placement_results,
+                required=query.required or None, member_of=query.member_of or None)
         except exception.PlacementAPIConnectFailure as e:
             raise exception.NoValidHost(reason=str(e)) from e
         hosts = host_manager.get_host_states(areqs, summaries)
+        spec = dict(spec)
+        group = server_group_info(spec, instance_uuids)
+        if group is not None:
+            spec['instance_group'] = group
         forced = set(spec.get('force_hosts') or [])
         forced_nodes = set(spec.get('force_nodes') or [])
         wanted = spec.get('requested_destination') or {}
+        enabled = CONF.filter_scheduler.enabled_filters
         if forced or forced_nodes:
             # An admin's az:host[:node] bypasses the filters, as in Nova.
             hosts = [h for h in hosts if (not forced or h.host in forced)
                      and (not forced_nodes or h.nodename in forced_nodes)]
+            enabled = []
         else:
             hosts = [h for h in hosts if (not wanted.get('host') or h.host == wanted['host'])
                      and (not wanted.get('node') or h.nodename == wanted['node'])]
-            hosts = filters.run(CONF.filter_scheduler.enabled_filters, hosts, spec)
+            hosts = filters.run(enabled, hosts, spec)
         if not hosts:
             raise exception.NoValidHost(reason=NOT_ENOUGH)
         claimed: list[tuple[str, host_manager.HostState]] = []
         results: list[list[dict[str, Any]]] = []
         try:
             for uuid in instance_uuids:
-                chosen = self._claim_one(context, spec, uuid, hosts, resources)
+                # Each claim moves the group onto a host: its filters run again.
+                fit = hosts if group is None else filters.run(enabled, hosts, spec,
+                                                              only=filters.PER_INSTANCE)
+                ranked = [h for h in weights.weigh(fit, spec) if h.fits(resources)]
+                chosen = self._claim_one(context, spec, uuid, ranked, resources)
                 if chosen is None:
                     raise exception.NoValidHost(reason=NOT_ENOUGH)
                 claimed.append((uuid, chosen))
                 chosen.consume(resources)
+                if group is not None:
+                    group['hosts'][chosen.host] = group['hosts'].get(chosen.host, 0) + 1
                 alternates = []
                 if return_alternates:
-                    alternates = [h for h in weights.weigh(hosts)
+                    alternates = [h for h in ranked
                                   if h is not chosen and h.cell_uuid == chosen.cell_uuid
                                   and h.fits(resources)][:CONF.scheduler.max_attempts - 1]
                 results.append([_selection(chosen)] + [_selection(h) for h in alternates])
@@ -107,9 +109,8 @@ class SchedulerManager:
         return results
 
     def _claim_one(self, context: RequestContext, spec: dict[str, Any], uuid: str,
-                   hosts: list[host_manager.HostState], resources: dict[str, int]
+                   ranked: list[host_manager.HostState], resources: dict[str, int]
                    ) -> host_manager.HostState | None:
-        ranked = [h for h in weights.weigh(hosts) if h.fits(resources)]
         subset = CONF.filter_scheduler.host_subset_size
         if subset > 1 and ranked:
             head = ranked[:subset]
@@ -123,6 +124,44 @@ class SchedulerManager:
                 return host
             LOG.debug('Claim of %s on %s refused; trying the next host', uuid, host.host)
         return None
+
+
+def server_group_info(spec: dict[str, Any], scheduling: list[str]) -> dict[str, Any] | None:
+    """The request's server group with `hosts`: {host: members there}.
+
+    Read fresh for every request, so members placed by an earlier request
+    (or deleted since) count as they are now. Members being scheduled now
+    are left out: they have no host yet.
+    """
+    ref = spec.get('instance_group') or {}
+    uuid = ref.get('uuid') if isinstance(ref, dict) else None
+    if not uuid:
+        return None
+    try:
+        group = server_groups.get(uuid)
+    except server_groups.InstanceGroupNotFound:
+        LOG.warning('Server group %s is gone; scheduling without it', uuid)
+        return None
+    members = [m for m in group['members'] if m not in set(scheduling)]
+    hosts: dict[str, int] = {}
+    by_cell: dict[int, list[str]] = {}
+    for member in members:
+        try:
+            mapping = cells.instance_mapping_get(member)
+        except exception.NotFound:
+            continue
+        if mapping['cell_id'] is not None:
+            by_cell.setdefault(mapping['cell_id'], []).append(member)
+    for cell in multi_cell.all_cells(include_cell0=False):
+        uuids = by_cell.get(cell['id'])
+        if not uuids:
+            continue
+        for inst in instances.get_all(cell['database_connection'], {'uuid': uuids},
+                                      columns=['uuid', 'host']):
+            if inst.get('host'):
+                hosts[inst['host']] = hosts.get(inst['host'], 0) + 1
+    return {'uuid': uuid, 'policy': group['policy'], 'rules': group['rules'],
+            'hosts': hosts}
 
 
 def _selection(host: host_manager.HostState) -> dict[str, Any]:

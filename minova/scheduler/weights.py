@@ -4,16 +4,51 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from minova.conf import CONF
 from minova.scheduler.host_manager import HostState
 
 LOG = logging.getLogger(__name__)
 
-WEIGHERS: dict[str, tuple[Callable[[HostState], float], Callable[[], float]]] = {
-    'RAMWeigher': (lambda h: h.free_ram_mb, lambda: CONF.filter_scheduler.ram_weight_multiplier),
-    'CPUWeigher': (lambda h: h.free_vcpus, lambda: CONF.filter_scheduler.cpu_weight_multiplier),
+Weigher = Callable[[HostState, dict[str, Any]], float]
+
+
+def _group_count(h: HostState, spec: dict[str, Any], policy: str) -> float:
+    group = spec.get('instance_group') or {}
+    if group.get('policy') != policy:
+        return 0.0
+    return float((group.get('hosts') or {}).get(h.host, 0))
+
+
+def _fs() -> Any:
+    return CONF.filter_scheduler
+
+
+WEIGHERS: dict[str, tuple[Weigher, Callable[[], float]]] = {
+    'RAMWeigher': (lambda h, s: h.free_ram_mb, lambda: _fs().ram_weight_multiplier),
+    'CPUWeigher': (lambda h, s: h.free_vcpus, lambda: _fs().cpu_weight_multiplier),
+    'DiskWeigher': (lambda h, s: h.free_disk_gb, lambda: _fs().disk_weight_multiplier),
+    'NumInstancesWeigher': (lambda h, s: float(h.num_instances),
+                            lambda: _fs().num_instances_weight_multiplier),
+    # More group members on a host: better for soft-affinity, worse for soft-anti.
+    'ServerGroupSoftAffinityWeigher': (
+        lambda h, s: _group_count(h, s, 'soft-affinity'),
+        lambda: _fs().soft_affinity_weight_multiplier),
+    'ServerGroupSoftAntiAffinityWeigher': (
+        lambda h, s: -_group_count(h, s, 'soft-anti-affinity'),
+        lambda: _fs().soft_anti_affinity_weight_multiplier),
 }
+
+
+def enabled() -> list[str]:
+    names: list[str] = []
+    for name in CONF.filter_scheduler.weight_classes:
+        if name.endswith('all_weighers'):
+            names.extend(WEIGHERS)
+            continue
+        names.append(name.rsplit('.', 1)[-1])
+    return list(dict.fromkeys(names))
 
 
 def _normalise(values: list[float]) -> list[float]:
@@ -23,15 +58,21 @@ def _normalise(values: list[float]) -> list[float]:
     return [(v - lo) / (hi - lo) for v in values]
 
 
-def weigh(hosts: list[HostState]) -> list[HostState]:
-    """Hosts best first."""
+def weigh(hosts: list[HostState], spec: dict[str, Any] | None = None) -> list[HostState]:
+    """Hosts best first (a stable sort: equal hosts keep placement's order)."""
+    if not hosts:
+        return []
+    spec = spec or {}
     totals = [0.0] * len(hosts)
-    for name in CONF.filter_scheduler.weight_classes:
+    for name in enabled():
         if name not in WEIGHERS:
             LOG.warning('Unknown weigher %s ignored', name)
             continue
         fn, multiplier = WEIGHERS[name]
-        for i, w in enumerate(_normalise([fn(h) for h in hosts])):
-            totals[i] += w * multiplier()
+        m = multiplier()
+        if not m:
+            continue
+        for i, w in enumerate(_normalise([fn(h, spec) for h in hosts])):
+            totals[i] += w * m
     order = sorted(range(len(hosts)), key=lambda i: totals[i], reverse=True)
     return [hosts[i] for i in order]

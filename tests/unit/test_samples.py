@@ -13,6 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize('tool,conf,sample', [
     ('oslo-config-generator', 'minova-config-generator.conf', 'minova.conf.sample'),
     ('oslopolicy-sample-generator', 'minova-policy-generator.conf', 'policy.yaml.sample'),
+    ('oslopolicy-sample-generator', 'placement-policy-generator.conf',
+     'placement-policy.yaml.sample'),
 ])
 def test_sample_is_current(tmp_path: Path, tool: str, conf: str, sample: str) -> None:
     exe = shutil.which(tool)

@@ -1,17 +1,178 @@
-"""GET /os-aggregates: mini-Nova has no host aggregates yet, so the list is empty.
+"""/os-aggregates: host aggregates and the availability zones they define.
 
-It exists because clients ask for it on their way to other things
-(`openstack hypervisor show` lists the host's aggregates).
+Membership is mirrored into placement: a host added to an aggregate puts its
+resource providers into the placement aggregate of the same uuid, which the
+scheduler's availability zone request filter then asks for with member_of.
+A placement failure is logged and does not fail the call, as in Nova.
 """
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 import falcon
 
-from minova.api import policy, util
-from minova.policies import admin as pol
+from minova import exception
+from minova.api import cells, errors, policy, util, validation
+from minova.api.handlers import services as services_handler
+from minova.api.schemas import aggregates as schema
+from minova.db import aggregates as aggregates_db
+from minova.policies.admin import AGGREGATES
+
+LOG = logging.getLogger(__name__)
+
+
+def _time(value: Any) -> str | None:
+    return value.strftime('%Y-%m-%dT%H:%M:%S.%f') if value else None
+
+
+def view(req: falcon.Request, agg: dict[str, Any], brief: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        'id': agg['id'], 'name': agg['name'],
+        'availability_zone': agg['availability_zone'],
+        'created_at': _time(agg['created_at']), 'updated_at': _time(agg['updated_at']),
+        'deleted_at': None, 'deleted': False,
+    }
+    if not brief:  # create answers without hosts and metadata, as Nova does
+        out['hosts'] = list(agg['hosts'])
+        out['metadata'] = dict(agg['metadata'])
+    if util.at_least(req, '2.41'):
+        out['uuid'] = agg['uuid']
+    return out
+
+
+def _id(aggregate_id: str) -> int:
+    try:
+        return int(aggregate_id)
+    except ValueError:
+        raise errors.bad_request(f'Aggregate ID {aggregate_id} must be an integer') from None
+
+
+def _authorize(req: falcon.Request, action: str) -> None:
+    policy.authorize(util.ctx(req), AGGREGATES % action, {})
+
+
+def _zone_conflicts(hosts: list[str], zone: str | None, agg_id: int) -> list[str]:
+    """Zones other than `zone` that any of `hosts` is already in (via other aggregates)."""
+    if not zone:
+        return []
+    found = set()
+    for host in hosts:
+        for other in aggregates_db.get_by_host(host, key=aggregates_db.AZ_KEY):
+            if other['id'] != agg_id and other['availability_zone'] != zone:
+                found.add(other['availability_zone'])
+    return sorted(found)
+
+
+def _mirror(req: falcon.Request, agg: dict[str, Any], host: str, add: bool) -> None:
+    from minova import placement_client
+    client = placement_client.PlacementClient()
+    try:
+        if add:
+            found = client.aggregate_add_host(util.ctx(req), agg['uuid'], host)
+        else:
+            found = client.aggregate_remove_host(util.ctx(req), agg['uuid'], host)
+        if not found:
+            LOG.warning('No resource provider named %s: placement aggregate %s not updated',
+                        host, agg['uuid'])
+    except exception.MinovaException as e:
+        LOG.warning('Could not mirror aggregate %s membership of %s into placement: %s',
+                    agg['uuid'], host, e)
 
 
 class Aggregates:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        policy.authorize(util.ctx(req), pol.AGGREGATES % 'index', {})
-        resp.media = {'aggregates': []}
+        _authorize(req, 'index')
+        resp.media = {'aggregates': [view(req, a) for a in aggregates_db.get_all()]}
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        _authorize(req, 'create')
+        body = util.validated_body(req, schema.create)['aggregate']
+        zone = body.get('availability_zone')
+        agg = aggregates_db.create(body['name'].strip(), zone)
+        resp.media = {'aggregate': view(req, agg, brief=True)}
+
+
+class Aggregate:
+    def on_get(self, req: falcon.Request, resp: falcon.Response, aggregate_id: str) -> None:
+        _authorize(req, 'show')
+        resp.media = {'aggregate': view(req, aggregates_db.get(_id(aggregate_id)))}
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, aggregate_id: str) -> None:
+        _authorize(req, 'update')
+        agg_id = _id(aggregate_id)
+        body = util.validated_body(req, schema.update)['aggregate']
+        agg = aggregates_db.get(agg_id)
+        zone = body.get('availability_zone')
+        conflicts = _zone_conflicts(agg['hosts'], zone, agg_id)
+        if conflicts:
+            raise errors.bad_request(
+                f'Cannot update aggregate {agg_id}. Reason: One or more hosts already in '
+                f'availability zone(s) {conflicts}.')
+        if 'availability_zone' in body and zone is None:
+            aggregates_db.update_metadata(agg_id, {aggregates_db.AZ_KEY: None})
+        agg = aggregates_db.update(agg_id, name=body.get('name'), availability_zone=zone)
+        resp.media = {'aggregate': view(req, agg)}
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, aggregate_id: str) -> None:
+        _authorize(req, 'delete')
+        agg_id = _id(aggregate_id)
+        if aggregates_db.get(agg_id)['hosts']:
+            raise errors.bad_request(f"Cannot perform action 'delete' on aggregate {agg_id}. "
+                                     'Reason: Host aggregate is not empty.')
+        aggregates_db.delete(agg_id)
+        resp.status = falcon.HTTP_200
+
+
+class AggregateAction:
+    def on_post(self, req: falcon.Request, resp: falcon.Response, aggregate_id: str) -> None:
+        agg_id = _id(aggregate_id)
+        body = util.read_body(req)
+        action = next(iter(body), None) if isinstance(body, dict) and len(body) == 1 else None
+        handler = {'add_host': self._add_host, 'remove_host': self._remove_host,
+                   'set_metadata': self._set_metadata}.get(action or '')
+        if handler is None:
+            raise errors.bad_request('Invalid request body: expected exactly one of '
+                                     'add_host, remove_host, set_metadata')
+        _authorize(req, action or '')
+        validation.validate_body(getattr(schema, action or ''), body)
+        resp.media = {'aggregate': view(req, handler(req, agg_id, body[action]))}
+
+    def _add_host(self, req: falcon.Request, agg_id: int, body: dict[str, Any]
+                  ) -> dict[str, Any]:
+        host = body['host']
+        agg = aggregates_db.get(agg_id)
+        if not services_handler.all_services(host=host, binary=cells.api_binary(
+                cells.COMPUTE_BINARY)):
+            raise exception.ComputeHostNotFound(host=host)
+        conflicts = _zone_conflicts([host], agg['availability_zone'], agg_id)
+        if conflicts:
+            raise errors.conflict(
+                f'Cannot add host to aggregate {agg_id}. Reason: One or more hosts already '
+                f'in availability zone(s) {conflicts}.')
+        agg = aggregates_db.add_host(agg_id, host)
+        _mirror(req, agg, host, add=True)
+        return agg
+
+    def _remove_host(self, req: falcon.Request, agg_id: int, body: dict[str, Any]
+                     ) -> dict[str, Any]:
+        host = body['host']
+        aggregates_db.get(agg_id)
+        agg = aggregates_db.remove_host(agg_id, host)
+        _mirror(req, agg, host, add=False)
+        return agg
+
+    def _set_metadata(self, req: falcon.Request, agg_id: int, body: dict[str, Any]
+                      ) -> dict[str, Any]:
+        metadata = body['metadata']
+        agg = aggregates_db.get(agg_id)
+        zone = metadata.get(aggregates_db.AZ_KEY)
+        if zone:
+            if ':' in zone:
+                raise errors.bad_request('Invalid availability zone name: it may not hold ":"')
+            conflicts = _zone_conflicts(agg['hosts'], zone, agg_id)
+            if conflicts:
+                raise errors.bad_request(
+                    f'Cannot update metadata of aggregate {agg_id}. Reason: One or more '
+                    f'hosts already in availability zone(s) {conflicts}.')
+        return aggregates_db.update_metadata(agg_id, metadata)

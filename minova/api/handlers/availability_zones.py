@@ -1,6 +1,7 @@
 """/os-availability-zone and /os-availability-zone/detail.
 
-Without host aggregates every compute host is in
+A compute host is in the zone of the aggregate it belongs to (metadata
+`availability_zone`, see os-aggregates), else in
 [DEFAULT] default_availability_zone; other services are in "internal".
 """
 from __future__ import annotations
@@ -18,7 +19,7 @@ from minova.policies import admin as pol
 def _zones() -> dict[str, list[dict[str, Any]]]:
     zones: dict[str, list[dict[str, Any]]] = {}
     for _, svc in services_handler.all_services():
-        zones.setdefault(services_handler.zone(svc['binary']), []).append(svc)
+        zones.setdefault(services_handler.zone(svc['binary'], svc['host']), []).append(svc)
     return zones
 
 

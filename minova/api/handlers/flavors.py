@@ -194,7 +194,7 @@ class ExtraSpec:
                   key: str) -> None:
         policy.authorize(util.ctx(req), pol.EXTRA_SPECS % 'delete', {})
         flavors_db.extra_spec_delete(flavor_id, key)
-        resp.status = 202
+        resp.status = 200  # Nova answers 200 here, 202 for a flavor delete
 
 
 def _access_body(flavorid: str, projects: list[str]) -> dict[str, Any]:

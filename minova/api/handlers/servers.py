@@ -51,7 +51,9 @@ _DIRECT_FILTERS = {'reservation_id': 'reservation_id', 'name': 'name', 'image': 
 def get_server(req: falcon.Request, server_id: str, action: str = 'show') -> dict[str, Any]:
     """The server if the caller may see it; 404 otherwise (as for a missing one)."""
     ctx = util.ctx(req)
-    instance = util.compute_api().get(ctx, server_id)
+    # Only a plain GET (2.69+) may get a down cell's partial record; actions need it all.
+    instance = util.compute_api().get(
+        ctx, server_id, cell_down_support=action == 'show' and util.at_least(req, '2.69'))
     if not ctx.is_admin and instance.get('project_id') != ctx.project_id:
         raise exception.InstanceNotFound(instance_id=server_id)
     if action:
@@ -218,7 +220,8 @@ def _list(req: falcon.Request, resp: falcon.Response, detailed: bool) -> None:
     if filters is not None:
         try:
             instances = util.compute_api().get_all(ctx, filters, limit, marker,
-                                                   sort_keys, sort_dirs)
+                                                   sort_keys, sort_dirs,
+                                                   cell_down_support=util.at_least(req, '2.69'))
         except exception.NotFound:
             raise errors.bad_request(f'marker [{marker}] not found') from None
     if detailed:

@@ -57,8 +57,12 @@ def _time(value: Any) -> str | None:
     return value.strftime('%Y-%m-%dT%H:%M:%S.%f') if value else None
 
 
-def zone(binary: str) -> str:
-    return CONF.default_availability_zone if binary == cells.COMPUTE_BINARY else 'internal'
+def zone(binary: str, host: str | None = None) -> str:
+    """A compute host's AZ comes from its aggregates (see os-aggregates)."""
+    if binary != cells.COMPUTE_BINARY:
+        return 'internal'
+    from minova.db import aggregates as aggregates_db
+    return aggregates_db.host_zone(host) if host else CONF.default_availability_zone
 
 
 def view(req: falcon.Request, svc: dict[str, Any]) -> dict[str, Any]:
@@ -66,7 +70,7 @@ def view(req: falcon.Request, svc: dict[str, Any]) -> dict[str, Any]:
         'id': svc['uuid'] if util.at_least(req, '2.53') else svc['id'],
         'binary': cells.api_binary(svc['binary']),
         'host': svc['host'],
-        'zone': zone(svc['binary']),
+        'zone': zone(svc['binary'], svc['host']),
         'status': 'disabled' if svc['disabled'] else 'enabled',
         'state': 'up' if services_db.is_up(svc) else 'down',
         'updated_at': _time(svc.get('last_seen_up') or svc.get('updated_at')),

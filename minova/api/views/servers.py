@@ -50,6 +50,9 @@ def status(instance: dict[str, Any]) -> str:
 
 
 def basic(req: falcon.Request, instance: dict[str, Any]) -> dict[str, Any]:
+    if instance.get('cell_down'):
+        return {'id': instance['uuid'], 'status': 'UNKNOWN',
+                'links': util.links(req, 'servers', instance['uuid'])}
     return {'id': instance['uuid'], 'name': instance.get('display_name') or '',
             'links': util.links(req, 'servers', instance['uuid'])}
 
@@ -160,6 +163,8 @@ def _availability_zone(instance: dict[str, Any]) -> str:
 def show(req: falcon.Request, instance: dict[str, Any], extras: ServerExtras,
          in_list: bool = False) -> dict[str, Any]:
     """The detailed view (GET /servers/{id}, /servers/detail, PUT)."""
+    if instance.get('cell_down'):
+        return _from_down_cell(req, instance, extras, in_list)
     sysmeta = instance.get('system_metadata') or {}
     server: dict[str, Any] = {
         'id': instance['uuid'],
@@ -237,3 +242,24 @@ def _instance_name(instance: dict[str, Any]) -> str:
         return CONF.instance_name_template % instance['id']
     except (KeyError, TypeError, ValueError):
         return ''
+
+
+def _from_down_cell(req: falcon.Request, instance: dict[str, Any], extras: ServerExtras,
+                    in_list: bool) -> dict[str, Any]:
+    """Nova's partial construct (2.69+) of a server whose cell does not answer:
+    what the API DB holds; a single GET adds the request spec's fields."""
+    server: dict[str, Any] = {
+        'id': instance['uuid'], 'status': 'UNKNOWN',
+        'tenant_id': instance.get('project_id') or '',
+        'created': utils.isotime(instance.get('created_at')),
+        'links': util.links(req, 'servers', instance['uuid']),
+    }
+    if not in_list and instance.get('flavor') is not None:
+        server['image'] = _image(req, instance)
+        server['flavor'] = _flavor(req, instance, extras)
+        server['OS-EXT-AZ:availability_zone'] = instance.get('availability_zone') or 'UNKNOWN'
+        server['OS-EXT-STS:power_state'] = instance.get('power_state') or 0
+        server['user_id'] = instance.get('user_id') or 'UNKNOWN'
+        if util.at_least(req, '2.71'):
+            server['server_groups'] = []
+    return server

@@ -122,7 +122,9 @@ def delete_one(conn: Connection, provider: dict[str, Any], rc: str) -> None:
     if usages(conn, [provider['id']])[provider['id']].get(rc):
         raise errors.conflict(
             f"Unable to delete inventory of class {rc}: Inventory for '{rc}' on "
-            f"resource provider '{provider['uuid']}' in use.", errors.INVENTORY_INUSE)
+            f"resource provider '{provider['uuid']}' in use.",
+            # upstream answers this one with concurrent_update, not inventory.inuse
+            errors.CONCURRENT_UPDATE)
     rc_id = names.rc_id(conn, rc)
     conn.execute(inv.delete().where(inv.c.resource_provider_id == provider['id'],
                                     inv.c.resource_class_id == rc_id))

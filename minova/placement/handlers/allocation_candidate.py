@@ -53,6 +53,18 @@ def _groups(req: falcon.Request) -> tuple[list[candidates.RequestGroup], str | N
                 raise errors.bad_request(f"Invalid query string parameters: '{value}' is not "
                                          f"a 'uuid' in {key}", errors.QUERYPARAM_BAD_VALUE)
             group.in_tree = util.normalize_uuid(value)
+    unsuffixed = groups.get('')
+    if unsuffixed is not None and not unsuffixed.resources:
+        # As upstream before root_required (1.35): traits and aggregates of the
+        # unsuffixed group need resources of that group.
+        if unsuffixed.member_of:
+            raise errors.bad_request('All member_of parameters must be associated with '
+                                     'resources. Found the following orphaned member_of '
+                                     'keys: member_of')
+        if unsuffixed.required or unsuffixed.forbidden:
+            raise errors.bad_request('All traits parameters must be associated with '
+                                     'resources. Found the following orphaned traits '
+                                     'keys: required')
     for suffix, group in groups.items():
         if suffix and not group.resources:
             raise errors.bad_request(

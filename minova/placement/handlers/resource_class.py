@@ -40,7 +40,7 @@ def create_resource_class(req: falcon.Request, resp: falcon.Response) -> None:
             raise errors.conflict(f'Conflicting resource class already exists: {name}',
                                   errors.DUPLICATE_NAME)
         names.create_class(conn, name)
-    resp.location = f'/resource_classes/{name}'
+    resp.location = f'{req.prefix}/resource_classes/{name}'
     resp.status = falcon.HTTP_201
     resp.content_type = None  # type: ignore[assignment]
 
@@ -55,7 +55,7 @@ def update_resource_class(req: falcon.Request, resp: falcon.Response, name: str)
         created = names.rc_id(conn, name) is None
         if created:
             names.create_class(conn, name)
-    resp.location = f'/resource_classes/{name}'
+    resp.location = f'{req.prefix}/resource_classes/{name}'
     resp.status = falcon.HTTP_201 if created else falcon.HTTP_204
     resp.content_type = None  # type: ignore[assignment]
 

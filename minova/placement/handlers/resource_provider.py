@@ -47,7 +47,7 @@ def create_resource_provider(req: falcon.Request, resp: falcon.Response) -> None
     with engines.writer(req.context.url) as conn:
         provider = providers.create(conn, uuid, data['name'],
                                     util.normalize_uuid(parent) if parent else None)
-    resp.location = f'/resource_providers/{uuid}'
+    resp.location = f'{req.prefix}/resource_providers/{uuid}'
     if util.want(req, '1.20'):
         util.send_json(resp, serialize(req, provider))
     else:

@@ -55,7 +55,7 @@ def put_trait(req: falcon.Request, resp: falcon.Response, name: str) -> None:
                                  "'CUSTOM_' and contain only A-Z, 0-9 and '_'.")
     with engines.writer(req.context.url) as conn:
         created = names.create_trait(conn, name)
-    resp.location = f'/traits/{name}'
+    resp.location = f'{req.prefix}/traits/{name}'
     resp.status = falcon.HTTP_201 if created else falcon.HTTP_204
     resp.content_type = None  # type: ignore[assignment]
 

@@ -175,14 +175,14 @@ class FakeComputeAPI:
                         vm_state='building', task_state='scheduling', host=None)
         return [inst], 'r-123'
 
-    def get(self, ctx: Any, uuid: str) -> dict[str, Any]:
+    def get(self, ctx: Any, uuid: str, cell_down_support: bool = False) -> dict[str, Any]:
         if uuid not in self.instances:
             raise exception.InstanceNotFound(instance_id=uuid)
         return self.instances[uuid]
 
     def get_all(self, ctx: Any, filters: dict[str, Any], limit: int | None,
-                marker: str | None, sort_keys: list[str], sort_dirs: list[str]
-                ) -> list[dict[str, Any]]:
+                marker: str | None, sort_keys: list[str], sort_dirs: list[str],
+                cell_down_support: bool = False) -> list[dict[str, Any]]:
         self.get_all_calls.append({'filters': filters, 'limit': limit, 'marker': marker,
                                    'sort_keys': sort_keys, 'sort_dirs': sort_dirs})
         found = [i for i in self.instances.values()

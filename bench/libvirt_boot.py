@@ -1,0 +1,171 @@
+"""Boot-to-marker time: through mini-Nova against `virsh create` directly.
+
+    python3 bench/libvirt_boot.py [-n 3] [--image /var/cache/minova-test-image/minova-test.qcow2]
+
+Starts a private all-in-one (libvirt driver, its image service) in a
+subprocess, uploads the test image, then n times: POST /servers and poll the
+console log through the API until the guest prints its marker; and the same
+image as a qcow2 overlay in a domain of the same shape (1 vCPU, 128 MiB,
+virtio disk, serial console to a file) started with `virsh create`, timed to
+the same marker in its console file. Prints the medians and their ratio.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid as uuidlib
+
+import requests
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from minova.virt.libvirt import config as vconfig  # noqa: E402
+from minova.virt.libvirt import host as vhost  # noqa: E402
+
+MARKER = 'MINOVA-TEST-IMAGE-BOOTED'
+URI = 'qemu:///system'
+H = {'X-Auth-Token': 'admin:admin', 'OpenStack-API-Version': 'compute latest'}
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def start_aio(state: str) -> tuple[subprocess.Popen, str, str]:
+    api, placement, image = _port(), _port(), _port()
+    conf = os.path.join(state, 'minova.conf')
+    with open(conf, 'w') as f:
+        f.write(f"""[DEFAULT]
+state_path = {state}
+compute_driver = libvirt.LibvirtDriver
+reserved_host_memory_mb = 0
+[api]
+osapi_compute_listen = 127.0.0.1
+osapi_compute_listen_port = {api}
+[placement_api]
+bind_host = 127.0.0.1
+bind_port = {placement}
+[image_api]
+bind_host = 127.0.0.1
+bind_port = {image}
+""")
+    log = open(os.path.join(state, 'aio.log'), 'w')  # noqa: SIM115 - lives with the process
+    proc = subprocess.Popen([sys.executable, '-c',
+                             'from minova.cmd.all_in_one import main; main()',
+                             '--config-file', conf], stdout=log, stderr=subprocess.STDOUT)
+    base = f'http://127.0.0.1:{api}/v2.1'
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(base + '/os-hypervisors', headers=H, timeout=5).json().get(
+                    'hypervisors'):
+                return proc, base, f'http://127.0.0.1:{image}'
+        except (requests.RequestException, ValueError):
+            pass
+        time.sleep(0.3)
+    proc.kill()
+    raise SystemExit('all-in-one did not start; see ' + log.name)
+
+
+def upload(image_url: str, path: str) -> str:
+    r = requests.post(image_url + '/v2/images', headers=H, timeout=30, json={
+        'name': 'bench', 'disk_format': 'qcow2', 'container_format': 'bare'})
+    image_id = r.json()['id']
+    with open(path, 'rb') as f:
+        requests.put(f'{image_url}/v2/images/{image_id}/file', data=f, timeout=120,
+                     headers=dict(H, **{'Content-Type': 'application/octet-stream'}))
+    return image_id
+
+
+def nova_boot(base: str, image_id: str, i: int, timeout: float = 120.0) -> float:
+    t0 = time.monotonic()
+    r = requests.post(base + '/servers', headers=H, timeout=30, json={'server': {
+        'name': f'bench-{i}', 'flavorRef': 'bench-lv', 'imageRef': image_id,
+        'networks': 'none'}})
+    r.raise_for_status()
+    sid = r.json()['server']['id']
+    try:
+        while time.monotonic() - t0 < timeout:
+            r = requests.post(f'{base}/servers/{sid}/action', headers=H, timeout=30,
+                              json={'os-getConsoleOutput': {}})
+            if r.status_code == 200 and MARKER in r.json()['output']:
+                return time.monotonic() - t0
+            time.sleep(0.1)
+        raise SystemExit(f'server {sid} never printed the marker')
+    finally:
+        requests.delete(f'{base}/servers/{sid}', headers=H, timeout=30)
+
+
+def virsh_boot(image: str, work: str, virt_type: str, i: int, timeout: float = 120.0) -> float:
+    d = os.path.join(work, f'direct-{i}')
+    os.makedirs(d, mode=0o755)
+    disk, log = os.path.join(d, 'disk'), os.path.join(d, 'console.log')
+    spec = vconfig.GuestSpec(name=f'bench-direct-{i}-{os.getpid()}', uuid=str(uuidlib.uuid4()),
+                             virt_type=virt_type, memory_mb=128, vcpus=1,
+                             disks=[vconfig.Disk(disk, 'qcow2', 'vda')], console_log=log)
+    xml = os.path.join(d, 'domain.xml')
+    with open(xml, 'w') as f:
+        f.write(vconfig.domain_xml(spec))
+    t0 = time.monotonic()
+    # Same work as the driver's disk step: an overlay on the (cached) image.
+    subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', '-b', image, '-F', 'qcow2',
+                    disk], check=True)
+    subprocess.run(['virsh', '-q', '-c', URI, 'create', xml], check=True,
+                   stdout=subprocess.DEVNULL)
+    try:
+        while time.monotonic() - t0 < timeout:
+            if os.path.exists(log):
+                with open(log, errors='replace') as f:
+                    if MARKER in f.read():
+                        return time.monotonic() - t0
+            time.sleep(0.1)
+        raise SystemExit('the direct guest never printed the marker')
+    finally:
+        subprocess.run(['virsh', '-q', '-c', URI, 'destroy', spec.name],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('-n', type=int, default=3, help='boots of each kind')
+    p.add_argument('--image', default='/var/cache/minova-test-image/minova-test.qcow2')
+    args = p.parse_args()
+    work = tempfile.mkdtemp(prefix='minova-bench-', dir='/var/tmp')
+    os.chmod(work, 0o755)
+    image = os.path.join(work, 'image.qcow2')
+    shutil.copy(args.image, image)
+    os.chmod(image, 0o644)
+    virt_type, why = vhost.detect_virt_type()
+    state = os.path.join(work, 'state')
+    os.makedirs(state, mode=0o755)
+    proc, base, image_url = start_aio(state)
+    try:
+        image_id = upload(image_url, args.image)
+        requests.post(base + '/flavors', headers=H, timeout=30, json={'flavor': {
+            'name': 'bench-lv', 'id': 'bench-lv', 'vcpus': 1, 'ram': 128, 'disk': 1}})
+        nova = [nova_boot(base, image_id, i) for i in range(args.n)]
+        direct = [virsh_boot(image, work, virt_type, i) for i in range(args.n)]
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        shutil.rmtree(work, ignore_errors=True)
+    n, d = statistics.median(nova), statistics.median(direct)
+    print(f'virt_type {virt_type} ({why}); {args.n} boots each')
+    print(f'mini-Nova  POST /servers -> marker: median {n:.2f} s  '
+          f'(all: {", ".join(f"{x:.2f}" for x in nova)})')
+    print(f'virsh create -> marker:            median {d:.2f} s  '
+          f'(all: {", ".join(f"{x:.2f}" for x in direct)})')
+    print(f'ratio mini-Nova / virsh: {n / d:.2f}')
+
+
+if __name__ == '__main__':
+    main()

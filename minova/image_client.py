@@ -1,0 +1,144 @@
+"""Image service v2 client for compute and the API (keystoneauth1).
+
+Configured from [glance] like the placement client from [placement]: with an
+auth_type it authenticates and finds the endpoint in the service catalog
+(or endpoint_override); without one it talks to api_servers[0] with a
+noauth token, which is what the embedded minova-image expects. Either way it
+speaks plain Image API v2, so an upstream Glance works as well.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+import time
+from typing import Any
+
+from keystoneauth1 import adapter as ks_adapter
+from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import loading as ks_loading
+from keystoneauth1 import session as ks_session
+from keystoneauth1 import token_endpoint
+
+from minova import exception
+from minova.conf import CONF
+from minova.context import RequestContext
+
+LOG = logging.getLogger(__name__)
+
+CHUNK = 1 << 20
+
+
+class ImageNotFound(exception.NotFound):
+    msg_fmt = 'Image %(image_id)s could not be found.'
+
+
+class ImageUnusable(exception.Invalid):
+    msg_fmt = 'Image %(image_id)s is unusable: %(reason)s'
+
+
+class ImageServiceUnavailable(exception.MinovaException):
+    msg_fmt = 'The Image service could not be reached: %(reason)s'
+    code = 503
+
+
+def configured() -> bool:
+    """Whether an Image service is configured at all (else images go unchecked)."""
+    return bool(CONF.glance.api_servers or CONF.glance.auth_type
+                or CONF.glance.endpoint_override)
+
+
+def _build_adapter() -> ks_adapter.Adapter:
+    auth = ks_loading.load_auth_from_conf_options(CONF, 'glance')
+    if auth is None:
+        endpoint = (CONF.glance.endpoint_override
+                    or (CONF.glance.api_servers or ['http://127.0.0.1:9292'])[0])
+        sess = ks_session.Session(auth=token_endpoint.Token(endpoint, 'admin:admin'))
+        return ks_adapter.Adapter(sess, service_type='image', endpoint_override=endpoint)
+    sess = ks_loading.load_session_from_conf_options(CONF, 'glance', auth=auth)
+    kwargs = {}
+    if CONF.glance.api_servers and not CONF.glance.endpoint_override:
+        kwargs['endpoint_override'] = CONF.glance.api_servers[0]
+    return ks_loading.load_adapter_from_conf_options(CONF, 'glance', session=sess, auth=auth,
+                                                     **kwargs)
+
+
+class ImageClient:
+    def __init__(self, adapter: ks_adapter.Adapter | None = None) -> None:
+        self._adapter = adapter
+        self._lock = threading.Lock()
+
+    @property
+    def adapter(self) -> ks_adapter.Adapter:
+        with self._lock:
+            if self._adapter is None:
+                self._adapter = _build_adapter()
+            return self._adapter
+
+    def _get(self, ctx: RequestContext | None, path: str, **kw: Any) -> Any:
+        headers = {'Accept': kw.pop('accept', 'application/json')}
+        if ctx is not None and getattr(ctx, 'global_request_id', None):
+            headers['X-OpenStack-Request-ID'] = ctx.global_request_id
+        try:
+            return self.adapter.get(path, headers=headers, raise_exc=False, **kw)
+        except ks_exc.ConnectionError as e:
+            raise ImageServiceUnavailable(reason=str(e)) from e
+        except (ks_exc.EndpointNotFound, ks_exc.DiscoveryFailure) as e:
+            raise ImageServiceUnavailable(reason=str(e)) from e
+
+    def show(self, ctx: RequestContext | None, image_id: str) -> dict[str, Any]:
+        """The image record (properties at the top level, as v2 returns them)."""
+        resp = self._get(ctx, f'/v2/images/{image_id}')
+        if resp.status_code == 404:
+            raise ImageNotFound(image_id=image_id)
+        if resp.status_code != 200:
+            raise ImageServiceUnavailable(reason=f'GET image {image_id}: {resp.status_code} '
+                                                 f'{resp.text[:200]}')
+        return resp.json()
+
+    def download(self, ctx: RequestContext | None, image: dict[str, Any], dest: str) -> None:
+        """Write the image data to dest (atomically), checking size and checksum."""
+        image_id = image['id']
+        if image.get('status') != 'active':
+            raise ImageUnusable(image_id=image_id,
+                                reason=f"its status is {image.get('status')}, not active")
+        last: Exception | None = None
+        for attempt in range(CONF.glance.num_retries + 1):
+            try:
+                self._download_once(ctx, image, dest)
+                return
+            except (ImageServiceUnavailable, OSError) as e:
+                last = e
+                LOG.warning('Download of image %s failed (attempt %d): %s', image_id,
+                            attempt + 1, e)
+                time.sleep(min(2 ** attempt, 5))
+        raise ImageServiceUnavailable(reason=f'download of image {image_id} failed: {last}')
+
+    def _download_once(self, ctx: RequestContext | None, image: dict[str, Any],
+                       dest: str) -> None:
+        image_id = image['id']
+        resp = self._get(ctx, f'/v2/images/{image_id}/file', accept='application/octet-stream',
+                         stream=True)
+        if resp.status_code == 404:
+            raise ImageNotFound(image_id=image_id)
+        if resp.status_code != 200:
+            raise ImageServiceUnavailable(reason=f'GET image data {image_id}: '
+                                                 f'{resp.status_code}')
+        md5, size = hashlib.md5(usedforsecurity=False), 0
+        tmp = f'{dest}.part'
+        try:
+            with open(tmp, 'wb') as f:
+                for chunk in resp.iter_content(CHUNK):
+                    md5.update(chunk)
+                    size += len(chunk)
+                    f.write(chunk)
+            if image.get('size') is not None and size != image['size']:
+                raise ImageServiceUnavailable(reason=f'image {image_id}: got {size} bytes, '
+                                                     f'expected {image["size"]}')
+            if image.get('checksum') and md5.hexdigest() != image['checksum']:
+                raise ImageServiceUnavailable(reason=f'image {image_id}: checksum mismatch')
+            os.replace(tmp, dest)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)

@@ -1,0 +1,315 @@
+"""LibvirtDriver: guests as persistent libvirt domains under KVM or QEMU.
+
+Each instance owns $instances_path/<uuid>/ holding disk (a qcow2 overlay on
+the cached image), disk.config (the config drive, when asked for) and
+console.log (the guest's serial port). Domains carry a minova metadata
+element, so the driver only ever lists or cleans up domains it created.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import time
+import xml.etree.ElementTree as ET
+from typing import Any
+
+from minova import exception, states
+from minova.conf import CONF
+from minova.context import RequestContext
+from minova.image_client import ImageClient
+from minova.virt import configdrive, driver
+from minova.virt.libvirt import config as vconfig
+from minova.virt.libvirt.host import Host
+from minova.virt.libvirt.imagecache import ImageCache
+
+LOG = logging.getLogger(__name__)
+
+MAX_CONSOLE_BYTES = 100 * 1024
+DEFAULT_CMDLINE = 'root=/dev/vda console=tty0 console=ttyS0'
+POLL = 0.2
+SHUTDOWN_RETRY_INTERVAL = 5.0
+
+
+def _libvirt() -> Any:
+    import libvirt  # imported late: the fake driver must not need libvirt-python
+    return libvirt
+
+
+def _power_state(lv_state: int) -> int:
+    lv = _libvirt()
+    return {
+        lv.VIR_DOMAIN_NOSTATE: states.NOSTATE, lv.VIR_DOMAIN_RUNNING: states.RUNNING,
+        lv.VIR_DOMAIN_BLOCKED: states.RUNNING, lv.VIR_DOMAIN_PAUSED: states.PAUSED_POWER,
+        lv.VIR_DOMAIN_SHUTDOWN: states.SHUTDOWN, lv.VIR_DOMAIN_SHUTOFF: states.SHUTDOWN,
+        lv.VIR_DOMAIN_CRASHED: states.CRASHED,
+        lv.VIR_DOMAIN_PMSUSPENDED: states.SUSPENDED_POWER,
+    }.get(lv_state, states.NOSTATE)
+
+
+def instance_name(instance: dict[str, Any]) -> str:
+    return CONF.instance_name_template % instance['id']
+
+
+def instances_path() -> str:
+    return CONF.instances_path or os.path.join(CONF.state_path, 'instances')
+
+
+def instance_dir(instance: dict[str, Any]) -> str:
+    return os.path.join(instances_path(), instance['uuid'])
+
+
+class LibvirtDriver(driver.ComputeDriver):
+    capabilities = {'supports_reboot': True, 'supports_user_mode_network': True,
+                    'supports_config_drive': True, 'persistent_guests': True}
+
+    def __init__(self) -> None:
+        self.host_name = CONF.host
+        self._host: Host | None = None
+        self.images = ImageCache(ImageClient())
+
+    # -- connection and host ---------------------------------------------------
+
+    @property
+    def host(self) -> Host:
+        if self._host is None:
+            self._host = Host()
+        return self._host
+
+    def _conn(self) -> Any:
+        return self.host.get_connection()
+
+    def init_host(self, host: str) -> None:
+        self.host_name = host
+        os.makedirs(instances_path(), mode=0o755, exist_ok=True)
+        conn = self._conn()
+        LOG.info('libvirt %s at %s, virt_type=%s', conn.getLibVersion(), self.host.uri,
+                 self.host.virt_type)
+
+    def get_available_nodes(self) -> list[str]:
+        return [self.host_name]
+
+    def _cpu_info(self) -> str:
+        caps = ET.fromstring(self._conn().getCapabilities())
+        cpu = caps.find('host/cpu')
+        topo = cpu.find('topology') if cpu is not None else None
+        info: dict[str, Any] = {
+            'arch': cpu.findtext('arch') if cpu is not None else None,
+            'model': cpu.findtext('model') if cpu is not None else None,
+            'vendor': cpu.findtext('vendor') if cpu is not None else None,
+            'features': sorted(f.get('name') for f in cpu.findall('feature'))
+            if cpu is not None else [],
+            'topology': {k: int(topo.get(k, 1)) for k in ('sockets', 'cores', 'threads')}
+            if topo is not None else {},
+        }
+        return json.dumps(info)
+
+    def get_available_resource(self, nodename: str) -> dict[str, Any]:
+        conn = self._conn()
+        _model, memory_mb, cpus, *_ = conn.getInfo()
+        vcpus_used = 0
+        for dom in self._our_domains():
+            with contextlib.suppress(_libvirt().libvirtError):
+                if dom.isActive():
+                    vcpus_used += dom.info()[3]
+        mem = {}
+        with open('/proc/meminfo') as f:
+            for line in f:
+                key, value = line.split(':', 1)
+                mem[key] = int(value.split()[0]) // 1024
+        free_mb = mem.get('MemAvailable', mem.get('MemFree', 0))
+        os.makedirs(instances_path(), exist_ok=True)
+        st = os.statvfs(instances_path())
+        total_gb = st.f_blocks * st.f_frsize // 1024 ** 3
+        free_gb = st.f_bavail * st.f_frsize // 1024 ** 3
+        return {
+            'vcpus': cpus, 'memory_mb': memory_mb, 'local_gb': total_gb,
+            'vcpus_used': vcpus_used, 'memory_mb_used': max(memory_mb - free_mb, 0),
+            'local_gb_used': total_gb - free_gb,
+            'hypervisor_type': 'QEMU', 'hypervisor_version': conn.getVersion(),
+            'hypervisor_hostname': nodename, 'cpu_info': self._cpu_info(),
+            'disk_available_least': free_gb,
+        }
+
+    # -- domains ---------------------------------------------------------------
+
+    def _our_domains(self) -> list[Any]:
+        lv = _libvirt()
+        doms = []
+        for dom in self._conn().listAllDomains():
+            try:
+                dom.metadata(lv.VIR_DOMAIN_METADATA_ELEMENT, vconfig.METADATA_NS)
+            except lv.libvirtError:
+                continue   # not created by minova: never ours to list or clean
+            doms.append(dom)
+        return doms
+
+    def list_instance_uuids(self) -> list[str]:
+        return [d.UUIDString() for d in self._our_domains()]
+
+    def _lookup(self, instance: dict[str, Any]) -> Any:
+        lv = _libvirt()
+        try:
+            return self._conn().lookupByUUIDString(instance['uuid'])
+        except lv.libvirtError as e:
+            if e.get_error_code() == lv.VIR_ERR_NO_DOMAIN:
+                raise exception.InstanceNotFound(instance_id=instance['uuid']) from None
+            raise
+
+    def get_info(self, instance: dict[str, Any]) -> dict[str, Any]:
+        return {'state': _power_state(self._lookup(instance).info()[0])}
+
+    # -- spawn -----------------------------------------------------------------
+
+    def _prepare_disks(self, ctx: RequestContext, instance: dict[str, Any],
+                       image: dict[str, Any], network_info: list[dict[str, Any]],
+                       inst_dir: str) -> vconfig.GuestSpec:
+        base, fmt, vsize = self.images.fetch(ctx, image)
+        disk = os.path.join(inst_dir, 'disk')
+        self.images.create_overlay(base, fmt, vsize, instance.get('root_gb') or 0, disk)
+        disks = [vconfig.Disk(disk, 'qcow2', 'vda')]
+        if configdrive.required(instance):
+            iso = os.path.join(inst_dir, 'disk.config')
+            configdrive.build(instance, network_info, iso)
+            disks.append(vconfig.Disk(iso, 'raw', 'vdb', readonly=True))
+        spec = vconfig.GuestSpec(
+            name=instance_name(instance), uuid=instance['uuid'],
+            virt_type=self.host.virt_type, memory_mb=instance['memory_mb'],
+            vcpus=instance['vcpus'], disks=disks,
+            console_log=os.path.join(inst_dir, 'console.log'),
+            display_name=instance.get('display_name') or '',
+            nics=[vif['address'] for vif in network_info if vif.get('type') == 'user'])
+        if image.get('kernel_id'):
+            client = self.images.client
+            spec.kernel = self.images.fetch(ctx, client.show(ctx, image['kernel_id']))[0]
+            if image.get('ramdisk_id'):
+                spec.ramdisk = self.images.fetch(ctx, client.show(ctx, image['ramdisk_id']))[0]
+            spec.cmdline = image.get('os_command_line') or DEFAULT_CMDLINE
+        return spec
+
+    def spawn(self, context: RequestContext, instance: dict[str, Any],
+              image_meta: dict[str, Any], injected_files: list[Any],
+              admin_password: str | None, allocations: dict[str, Any],
+              network_info: list[dict[str, Any]],
+              block_device_info: dict[str, Any] | None = None) -> None:
+        image_id = image_meta.get('id') or instance.get('image_ref')
+        image = image_meta if image_meta.get('status') else \
+            self.images.client.show(context, image_id)
+        inst_dir = instance_dir(instance)
+        os.makedirs(inst_dir, mode=0o755, exist_ok=True)
+        spec = self._prepare_disks(context, instance, image, network_info, inst_dir)
+        # Pre-create the log so it is there for the API even before QEMU writes.
+        open(spec.console_log, 'a').close()
+        xml = vconfig.domain_xml(spec)
+        LOG.debug('Defining %s: %s', spec.name, xml)
+        dom = self._conn().defineXML(xml)
+        try:
+            dom.create()
+        except Exception:
+            with contextlib.suppress(Exception):
+                dom.undefine()
+            raise
+        LOG.info('Guest %s (%s) started under %s', spec.name, instance['uuid'],
+                 self.host.virt_type)
+
+    # -- destroy ---------------------------------------------------------------
+
+    def destroy(self, context: RequestContext, instance: dict[str, Any],
+                network_info: list[dict[str, Any]],
+                block_device_info: dict[str, Any] | None = None,
+                destroy_disks: bool = True) -> None:
+        lv = _libvirt()
+        try:
+            dom = self._lookup(instance)
+        except exception.InstanceNotFound:
+            dom = None
+        if dom is not None:
+            with contextlib.suppress(lv.libvirtError):
+                if dom.isActive():
+                    dom.destroy()
+            try:
+                dom.undefineFlags(lv.VIR_DOMAIN_UNDEFINE_NVRAM
+                                  | lv.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
+            except lv.libvirtError as e:
+                if e.get_error_code() != lv.VIR_ERR_NO_DOMAIN:
+                    raise
+        if destroy_disks:
+            shutil.rmtree(instance_dir(instance), ignore_errors=True)
+
+    # -- power -----------------------------------------------------------------
+
+    def _wait_shutoff(self, dom: Any, timeout: float) -> bool:
+        lv = _libvirt()
+        deadline = time.monotonic() + timeout
+        while True:
+            if dom.info()[0] == lv.VIR_DOMAIN_SHUTOFF:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(POLL)
+
+    def _clean_shutdown(self, dom: Any, timeout: float) -> bool:
+        """Ask the guest (ACPI power button) to shut down; True if it did in time.
+
+        The request is repeated, as a guest still booting misses the first.
+        """
+        lv = _libvirt()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not dom.isActive():
+                return True
+            try:
+                dom.shutdown()
+            except lv.libvirtError as e:
+                if not dom.isActive():
+                    return True
+                LOG.info('ACPI shutdown request to %s failed: %s', dom.name(), e)
+                return False
+            if self._wait_shutoff(dom, min(SHUTDOWN_RETRY_INTERVAL,
+                                           max(deadline - time.monotonic(), 0))):
+                return True
+        return not dom.isActive()
+
+    def reboot(self, context: RequestContext, instance: dict[str, Any],
+               network_info: list[dict[str, Any]], reboot_type: str) -> None:
+        dom = self._lookup(instance)
+        if reboot_type == 'SOFT' and dom.isActive():
+            if self._clean_shutdown(dom, CONF.libvirt.wait_soft_reboot_seconds):
+                dom.create()
+                LOG.info('Guest %s rebooted softly', instance['uuid'])
+                return
+            LOG.warning('Guest %s did not shut down for a soft reboot in %ss; rebooting '
+                        'it hard', instance['uuid'], CONF.libvirt.wait_soft_reboot_seconds)
+        self._hard_reboot(dom)
+
+    def _hard_reboot(self, dom: Any) -> None:
+        if dom.isActive():
+            dom.destroy()
+        dom.create()
+
+    def power_off(self, instance: dict[str, Any], timeout: int = 0,
+                  retry_interval: int = 0) -> None:
+        dom = self._lookup(instance)
+        if timeout and self._clean_shutdown(dom, timeout):
+            return
+        if dom.isActive():
+            dom.destroy()
+
+    def power_on(self, context: RequestContext, instance: dict[str, Any],
+                 network_info: list[dict[str, Any]]) -> None:
+        dom = self._lookup(instance)
+        if not dom.isActive():
+            dom.create()
+
+    def get_console_output(self, context: RequestContext, instance: dict[str, Any]) -> str:
+        self._lookup(instance)
+        path = os.path.join(instance_dir(instance), 'console.log')
+        try:
+            with open(path, 'rb') as f:
+                f.seek(max(os.path.getsize(path) - MAX_CONSOLE_BYTES, 0))
+                data = f.read()
+        except FileNotFoundError:
+            return ''
+        return data.decode('utf-8', errors='replace')

@@ -1,0 +1,96 @@
+"""Per-host image cache under $state_path/_base and the qcow2 overlays on it.
+
+A cached base is named after the image id, downloaded once (concurrent boots
+of one image wait for the first download) and never written to: every
+instance disk is a qcow2 overlay whose backing file is the base.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import subprocess
+import threading
+from typing import Any
+
+from minova import exception
+from minova.conf import CONF
+from minova.context import RequestContext
+from minova.image_client import ImageClient, ImageUnusable
+
+LOG = logging.getLogger(__name__)
+
+GiB = 1024 ** 3
+DISK_FORMATS = ('raw', 'qcow2')
+
+
+class FlavorDiskSmallerThanImage(exception.MinovaException):
+    msg_fmt = ("Flavor's disk is too small for requested image. Flavor disk is "
+               "%(flavor_size)i bytes, image is %(image_size)i bytes.")
+    code = 400
+
+
+def qemu_img_info(path: str, fmt: str | None = None) -> dict[str, Any]:
+    cmd = ['qemu-img', 'info', '--output=json']
+    if fmt:
+        cmd += ['-f', fmt]
+    out = subprocess.run(cmd + [path], capture_output=True, text=True, check=True,
+                         timeout=60).stdout
+    return json.loads(out)
+
+
+def _run(cmd: list[str]) -> None:
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if proc.returncode:
+        raise exception.MinovaException(f'{" ".join(cmd[:2])} failed: '
+                                        f'{proc.stderr.strip() or proc.returncode}')
+
+
+class ImageCache:
+    def __init__(self, client: ImageClient | None = None) -> None:
+        self.client = client or ImageClient()
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    @property
+    def base_dir(self) -> str:
+        return os.path.join(CONF.state_path, '_base')
+
+    def _lock(self, key: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+    def fetch(self, ctx: RequestContext, image: dict[str, Any]) -> tuple[str, str, int]:
+        """(path, format, virtual size in bytes) of the cached base of image."""
+        image_id = image['id']
+        fmt = image.get('disk_format')
+        if fmt not in DISK_FORMATS + ('aki', 'ari'):
+            raise ImageUnusable(image_id=image_id,
+                                reason=f'disk_format {fmt!r} is not supported here '
+                                       f'(use raw or qcow2)')
+        os.makedirs(self.base_dir, mode=0o755, exist_ok=True)
+        path = os.path.join(self.base_dir, hashlib.sha1(image_id.encode()).hexdigest())
+        with self._lock(image_id):
+            if not os.path.exists(path):
+                LOG.info('Downloading image %s into the cache', image_id)
+                self.client.download(ctx, image, path)
+                os.chmod(path, 0o644)
+            if fmt in ('aki', 'ari'):
+                return path, 'raw', os.path.getsize(path)
+            info = qemu_img_info(path, fmt)
+        if fmt == 'qcow2' and (info.get('backing-filename') or info.get('format') != 'qcow2'):
+            # A qcow2 pointing at another file could read any file on the host.
+            raise ImageUnusable(image_id=image_id,
+                                reason='a qcow2 image with a backing file is refused')
+        return path, fmt, int(info['virtual-size'])
+
+    @staticmethod
+    def create_overlay(base: str, base_fmt: str, virtual_size: int, root_gb: int,
+                       dest: str) -> None:
+        """A qcow2 of root_gb GiB (the image's size when 0) backed by base."""
+        size = root_gb * GiB if root_gb else virtual_size
+        if size < virtual_size:
+            raise FlavorDiskSmallerThanImage(flavor_size=size, image_size=virtual_size)
+        _run(['qemu-img', 'create', '-q', '-f', 'qcow2', '-b', base, '-F', base_fmt, dest,
+              str(size)])

@@ -1,0 +1,131 @@
+"""mini-Nova behind a real Keystone, driven by python-openstackclient.
+
+Everything here goes through tokens Keystone issued and endpoints its
+catalog lists: the `openstack` CLI with admin-openrc style environments, and
+keystoneauth1 sessions for the raw REST checks.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import requests
+
+from tests.integration.keystone.conftest import Cloud, openstack
+
+
+def _json(cloud: Cloud, user: str, project: str, *args: str) -> Any:
+    return json.loads(openstack(cloud, user, project, *args, '-f', 'json').stdout)
+
+
+def _compute(cloud: Cloud, user: str, project: str) -> Any:
+    """A keystoneauth1 adapter on the compute endpoint the catalog names."""
+    from keystoneauth1 import adapter
+    return adapter.Adapter(cloud.session(user, project), service_type='compute',
+                           interface='public', region_name='RegionOne',
+                           default_microversion='2.79', raise_exc=False)
+
+
+def test_tokens_are_required_and_checked(cloud: Cloud) -> None:
+    uri = f'Keystone uri="http://127.0.0.1:{cloud.keystone.port}/"'
+    for url in (cloud.compute_url + '/servers', cloud.placement_url + '/resource_providers'):
+        for headers in ({}, {'X-Auth-Token': 'not-a-keystone-token'}):
+            r = requests.get(url, headers=headers, timeout=30)
+            assert r.status_code == 401, (url, headers, r.text)
+            assert r.headers['WWW-Authenticate'] == uri
+    # Version documents stay public, as upstream's do.
+    assert requests.get(cloud.compute_url, timeout=10).json()['version']['id'] == 'v2.1'
+    root = requests.get(f'http://127.0.0.1:{cloud.api_port}/', timeout=10)
+    assert root.status_code == 200 and root.json()['versions']
+    assert requests.get(cloud.placement_url + '/', timeout=10).status_code == 200
+
+
+def test_admin_lists_services_and_hypervisors(cloud: Cloud) -> None:
+    services = _json(cloud, 'admin', 'admin', 'compute', 'service', 'list')
+    by_binary = {s['Binary']: s for s in services}
+    assert {'nova-compute', 'nova-scheduler', 'nova-conductor'} <= set(by_binary)
+    assert all(s['State'] == 'up' and s['Status'] == 'enabled' for s in services)
+    (hypervisor,) = _json(cloud, 'admin', 'admin', 'hypervisor', 'list')
+    assert hypervisor['State'] == 'up'
+    # A member is refused the admin API with Nova's 403.
+    r = _compute(cloud, 'demo-a', 'projectA').get('/os-services')
+    assert r.status_code == 403 and 'forbidden' in r.json()
+
+
+def test_two_projects_cannot_see_each_others_servers(cloud: Cloud, tmp_path: Any) -> None:
+    flavor = _json(cloud, 'admin', 'admin', 'flavor', 'create', '--vcpus', '1', '--ram', '64',
+                   '--disk', '1', 'ks.tiny')
+    assert flavor['name'] == 'ks.tiny'
+    disk = tmp_path / 'disk.raw'
+    disk.write_bytes(b'\0' * 65536)
+    image = _json(cloud, 'admin', 'admin', 'image', 'create', '--public', '--disk-format', 'raw',
+                  '--container-format', 'bare', '--file', str(disk), 'ks-image')
+    assert image['status'] == 'active'
+
+    servers = {}
+    for user, project in (('demo-a', 'projectA'), ('demo-b', 'projectB')):
+        server = _json(cloud, user, project, 'server', 'create', '--flavor', 'ks.tiny',
+                       '--image', 'ks-image', '--nic', 'none', '--wait', f'vm-{project}')
+        assert server['status'] == 'ACTIVE', server
+        assert server['project_id'] == cloud.ids[project]
+        servers[project] = server['id']
+
+    for user, project, other in (('demo-a', 'projectA', 'projectB'),
+                                 ('demo-b', 'projectB', 'projectA')):
+        listed = _json(cloud, user, project, 'server', 'list')
+        assert [s['ID'] for s in listed] == [servers[project]]
+        shown = openstack(cloud, user, project, 'server', 'show', servers[other], check=False)
+        assert shown.returncode != 0
+        assert f'No Server found for {servers[other]}' in shown.stderr
+        deleted = openstack(cloud, user, project, 'server', 'delete', servers[other],
+                            check=False)
+        assert deleted.returncode != 0
+        r = _compute(cloud, user, project).get(f'/servers/{servers[other]}')
+        assert r.status_code == 404, r.text   # not 403: the server is invisible
+
+    # A reader of project A may look but not act.
+    reader = _compute(cloud, 'reader-a', 'projectA')
+    assert reader.get(f'/servers/{servers["projectA"]}').status_code == 200
+    r = reader.delete(f'/servers/{servers["projectA"]}')
+    assert r.status_code == 403 and 'forbidden' in r.json()
+    r = reader.post('/servers', json={'server': {'name': 'no', 'flavorRef': flavor['id'],
+                                                 'imageRef': image['id'], 'networks': 'none'}})
+    assert r.status_code == 403
+
+    # The API looks images up in the Image service the catalog names ([glance]
+    # has no endpoint_override), as the nova service user.
+    r = _compute(cloud, 'demo-a', 'projectA').post('/servers', json={'server': {
+        'name': 'x', 'flavorRef': flavor['id'], 'networks': 'none',
+        'imageRef': '00000000-0000-4000-8000-000000000000'}})
+    assert r.status_code == 400
+    assert r.json()['badRequest']['message'] == \
+        'Image 00000000-0000-4000-8000-000000000000 could not be found.'
+
+    everything = _json(cloud, 'admin', 'admin', 'server', 'list', '--all-projects')
+    assert {s['ID'] for s in everything} >= set(servers.values())
+
+    for user, project in (('demo-a', 'projectA'), ('demo-b', 'projectB')):
+        openstack(cloud, user, project, 'server', 'delete', '--wait', servers[project])
+        assert _json(cloud, user, project, 'server', 'list') == []
+
+
+def test_services_reach_placement_through_the_catalog(cloud: Cloud) -> None:
+    """Placement saw keystone-validated calls from the `placement` service user.
+
+    [placement] has no endpoint_override: the scheduler and compute took
+    placement's URL from the catalog, and the compute node's inventory there
+    came through those calls.
+    """
+    log = cloud.log()
+    assert (f"placement: keystone user {cloud.ids['placement']} (placement) "
+            f"project {cloud.ids['service']}") in log
+    admin = cloud.session('admin', 'admin')
+    r = admin.get('/resource_providers', endpoint_filter={'service_type': 'placement',
+                                                          'interface': 'public'},
+                  headers={'OpenStack-API-Version': 'placement 1.20'}, raise_exc=False)
+    assert r.status_code == 200, r.text
+    (provider,) = r.json()['resource_providers']
+    r = admin.get(f"/resource_providers/{provider['uuid']}/inventories",
+                  endpoint_filter={'service_type': 'placement', 'interface': 'public'},
+                  raise_exc=False)
+    assert {'VCPU', 'MEMORY_MB', 'DISK_GB'} <= set(r.json()['inventories'])

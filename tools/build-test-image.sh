@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Build the tiny bootable test image from Debian's packages only: a Debian
+# kernel and a busybox initramfs on a FAT partition booted by syslinux (BIOS),
+# so it boots like any cloud image from its own disk, with no direct kernel
+# boot. On its serial console (ttyS0) it prints MINOVA-TEST-IMAGE-BOOTED, then
+# reads a config drive (ISO 9660 labelled config-2) if one is attached and
+# prints hostname=<hostname from meta_data.json>. An ACPI power button press
+# powers it off, so soft reboot and stop are graceful.
+#
+#   tools/build-test-image.sh [OUTPUT]   (default /var/cache/minova-test-image/minova-test.qcow2)
+#
+# The result is cached: it is rebuilt only when this script or the kernel change.
+set -euo pipefail
+
+OUT=${1:-${MINOVA_TEST_IMAGE:-/var/cache/minova-test-image/minova-test.qcow2}}
+export DEBIAN_FRONTEND=noninteractive
+
+need=()
+for pkg in linux-image-amd64 busybox-static syslinux syslinux-common dosfstools mtools \
+           fdisk qemu-utils cpio; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+KVER=$(find /lib/modules -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -1)
+KERNEL=/boot/vmlinuz-$KVER
+STAMP="$(sha256sum "$0" | cut -c1-16)-$KVER"
+if [ -f "$OUT" ] && [ "$(cat "$OUT.stamp" 2>/dev/null)" = "$STAMP" ]; then
+    echo "$OUT (cached)"
+    exit 0
+fi
+
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+ROOT=$WORK/initramfs
+mkdir -p "$ROOT"/{bin,dev,proc,sys,mnt,tmp,lib/modules,etc}
+cp /bin/busybox "$ROOT/bin/busybox"
+
+# Modules the Debian kernel builds as modules but the guest needs, in load order.
+MODS="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk
+      cdrom isofs button evdev failover net_failover virtio_net"
+for m in $MODS; do
+    f=$(find "/lib/modules/$KVER" -name "$m.ko*" | head -1)
+    [ -n "$f" ] || continue
+    case "$f" in
+        *.xz) xz -dc "$f" > "$ROOT/lib/modules/$m.ko" ;;
+        *.zst) zstd -qdc "$f" > "$ROOT/lib/modules/$m.ko" ;;
+        *) cp "$f" "$ROOT/lib/modules/$m.ko" ;;
+    esac
+done
+echo "$MODS" > "$ROOT/etc/modules"
+
+cat > "$ROOT/init" <<'EOF'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+for m in $(cat /etc/modules); do
+    [ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko 2>/dev/null
+done
+echo
+echo MINOVA-TEST-IMAGE-BOOTED
+# A config drive is any block device carrying ISO 9660 with openstack/latest.
+# Disks are probed asynchronously: give the second one a moment to appear.
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+    [ -b /dev/vdb ] && break
+    sleep 0.2
+done
+for dev in /dev/vd? /dev/sr? /dev/sd?; do
+    [ -b "$dev" ] || continue
+    if mount -t iso9660 -o ro "$dev" /mnt 2>/dev/null; then
+        md=/mnt/openstack/latest/meta_data.json
+        if [ -f "$md" ]; then
+            echo "config-drive=$dev"
+            # One key per line, so sed sees each and every line ends.
+            tr ',{}' '\n\n\n' < "$md" > /tmp/md
+            sed -n 's/^ *"hostname": *"\([^"]*\)".*/hostname=\1/p' /tmp/md
+            sed -n 's/^ *"uuid": *"\([^"]*\)".*/uuid=\1/p' /tmp/md
+        fi
+        umount /mnt
+    fi
+done
+# Power button (ACPI) -> power off: lets soft reboot and stop be graceful.
+for ev in /sys/class/input/event*; do
+    if grep -q 'Power Button' "$ev/device/name" 2>/dev/null; then
+        ( dd if=/dev/input/${ev##*/} bs=24 count=1 of=/dev/null 2>/dev/null
+          echo 'MINOVA-TEST-IMAGE: power button, powering off'; poweroff -f ) &
+    fi
+done
+if ip link show eth0 >/dev/null 2>&1; then
+    ip link set eth0 up
+    udhcpc -q -n -t 3 -i eth0 -s /bin/true >/dev/null 2>&1 &
+fi
+echo MINOVA-TEST-IMAGE-READY
+while true; do sleep 3600; done
+EOF
+chmod +x "$ROOT/init"
+(cd "$ROOT" && find . | cpio -o -H newc --quiet | gzip -9) > "$WORK/initrd"
+
+cat > "$WORK/syslinux.cfg" <<'EOF'
+SERIAL 0 115200
+DEFAULT linux
+PROMPT 0
+TIMEOUT 0
+LABEL linux
+  KERNEL vmlinuz
+  INITRD initrd
+  APPEND console=tty0 console=ttyS0,115200 panic=-1 loglevel=4
+EOF
+
+# One FAT16 partition at 1 MiB, made in a file and placed into the disk.
+SIZE_MB=48
+truncate -s $((SIZE_MB - 1))M "$WORK/fat.img"
+mkfs.vfat -n MINOVATEST -h 2048 "$WORK/fat.img" >/dev/null
+syslinux --install "$WORK/fat.img"
+mcopy -i "$WORK/fat.img" "$KERNEL" ::vmlinuz
+mcopy -i "$WORK/fat.img" "$WORK/initrd" ::initrd
+mcopy -i "$WORK/fat.img" "$WORK/syslinux.cfg" ::syslinux.cfg
+truncate -s ${SIZE_MB}M "$WORK/disk.raw"
+echo 'start=2048, type=6, bootable' | sfdisk -q "$WORK/disk.raw"
+dd if=/usr/lib/syslinux/mbr/mbr.bin of="$WORK/disk.raw" conv=notrunc bs=440 count=1 status=none
+dd if="$WORK/fat.img" of="$WORK/disk.raw" conv=notrunc bs=1M seek=1 status=none
+
+mkdir -p "$(dirname "$OUT")"
+qemu-img convert -f raw -O qcow2 "$WORK/disk.raw" "$OUT.tmp"
+mv "$OUT.tmp" "$OUT"
+echo "$STAMP" > "$OUT.stamp"
+echo "$OUT"
