@@ -206,7 +206,11 @@ class ComputeManager:
         inst = self._update(ctx, uuid, {'task_state': states.SPAWNING},
                             [states.BLOCK_DEVICE_MAPPING])
         image_meta = {'id': inst.get('image_ref')}
+        spawn_start = utils.utcnow()
         self.driver.spawn(ctx, inst, image_meta, [], None, allocations, network_info)
+        # For the boot timeline; a cast, so it costs the build no round trip.
+        self.conductor.action_event_record(ctx, uuid, 'compute_spawn', spawn_start,
+                                           utils.utcnow(), 'Success', self.host)
         inst = self._update(ctx, uuid, {
             'vm_state': states.ACTIVE, 'task_state': None, 'power_state': states.RUNNING,
             'launched_at': utils.utcnow()}, [states.SPAWNING])

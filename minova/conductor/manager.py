@@ -34,7 +34,7 @@ def _host_zone(host: str) -> str:
 
 
 class ConductorManager:
-    target = messaging.Target(version='1.0')
+    target = messaging.Target(version='1.1')
 
     def __init__(self) -> None:
         self.scheduler = scheduler_rpcapi.SchedulerAPI()
@@ -303,6 +303,11 @@ class ConductorManager:
     def action_event_start(self, context: RequestContext, uuid: str, event: str,
                            host: str | None) -> None:
         actions.event_start(engines.cell_url(), uuid, context.request_id, event, host)
+
+    def action_event_record(self, context: RequestContext, uuid: str, event: str,
+                            start: Any, finish: Any, result: str, host: str | None) -> None:
+        actions.event_record(engines.cell_url(), uuid, context.request_id, event, start,
+                             finish, result, host)
 
     def action_event_finish(self, context: RequestContext, uuid: str, event: str,
                             result: str, traceback: str | None, host: str | None) -> None:

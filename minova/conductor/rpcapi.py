@@ -6,6 +6,7 @@ agents, which hold no database credentials, read and write their cell DB.
 
 Version history:
   1.0 - initial
+  1.1 - action_event_record (cast): an event timed by the caller
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from minova import rpc
 from minova.context import RequestContext
 
 TOPIC = 'conductor'
-VERSION = '1.0'
+VERSION = '1.1'
 
 
 class ConductorAPI:
@@ -81,6 +82,13 @@ class ConductorAPI:
     def action_event_start(self, ctxt: RequestContext, uuid: str, event: str,
                            host: str | None) -> None:
         self._call(ctxt, 'action_event_start', uuid=uuid, event=event, host=host)
+
+    def action_event_record(self, ctxt: RequestContext, uuid: str, event: str,
+                            start: Any, finish: Any, result: str, host: str | None) -> None:
+        """Record a finished event in one message, without waiting (1.1)."""
+        self.client.prepare(version='1.1').cast(
+            ctxt, 'action_event_record', uuid=uuid, event=event, start=start, finish=finish,
+            result=result, host=host)
 
     def action_event_finish(self, ctxt: RequestContext, uuid: str, event: str,
                             result: str, traceback: str | None, host: str | None) -> None:

@@ -52,8 +52,15 @@ def test_boot_show_delete(admin, tiny_flavor, placement_base):
     req_id = actions['instanceActions'][0]['request_id']
     events = admin.get(f'/servers/{created["id"]}/os-instance-actions/{req_id}').json()
     names = {e['event'] for e in events['instanceAction']['events']}
-    assert {'conductor_schedule_and_build_instances',
-            'compute_build_and_run_instance'} <= names
+    assert {'conductor_schedule_and_build_instances', 'schedule_instances',
+            'compute_build_and_run_instance', 'compute_spawn'} <= names
+
+    # The boot timeline accounts for every stage of this boot.
+    from minova import timeline
+    rendered = timeline.render_one(created['id'])
+    for stage, _start, _end in timeline.STAGES:
+        line = next(ln for ln in rendered.splitlines() if ln.strip().startswith(stage))
+        assert line.rstrip().endswith('ms'), line
 
     r = admin.delete(f'/servers/{created["id"]}')
     assert r.status_code == 204
