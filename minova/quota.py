@@ -53,8 +53,9 @@ def get_usage(project_id: str, user_id: str | None = None) -> dict[str, int]:
         for key in ('instances', 'cores', 'ram'):
             usage[key] += result.get(key, 0)
     usage['key_pairs'] = keypairs_db.count(user_id) if user_id else 0
-    usage['server_groups'] = 0
-    usage['server_group_members'] = 0
+    from minova.db import server_groups
+    usage['server_groups'] = server_groups.count_by_project(project_id)
+    usage['server_group_members'] = 0  # counted per group, when a member is added
     usage['metadata_items'] = 0
     return usage
 

@@ -115,6 +115,7 @@ def test_affinity_multi_create_in_one_pass(admin: Client, tiny_flavor: dict[str,
         for s in servers:
             done = admin.wait_for_status(s['id'], {'ACTIVE', 'ERROR'})
             assert done['status'] == 'ACTIVE', done.get('fault')
+            assert done['server_groups'] == [group['id']]  # 2.71+, single GET
             hosts.add(done['OS-EXT-SRV-ATTR:host'])
         assert hosts == {'aio-host'}
         shown = admin.get(f"/os-server-groups/{group['id']}").json()['server_group']
@@ -140,6 +141,15 @@ def test_fake_compute_fleet_takes_an_anti_affinity_burst(admin: Client,
     servers: list[dict[str, Any]] = []
     try:
         cells_v2.discover_hosts()
+        # the fleet's one heartbeat thread keeps every host's service up
+        def seen(host: str) -> str:
+            svc = admin.get(f'/os-services?host={host}').json()['services']
+            return svc[0]['updated_at']
+        before = seen('fleet-12')
+        deadline = time.monotonic() + 10
+        while seen('fleet-12') == before:
+            assert time.monotonic() < deadline, 'fleet-12 never heartbeated'
+            time.sleep(0.3)
         hyps = admin.get('/os-hypervisors').json()['hypervisors']
         assert {f'fleet-{i}' for i in range(1, 13)} <= {h['hypervisor_hostname'] for h in hyps}
         group = admin.post('/os-server-groups', {'server_group': {

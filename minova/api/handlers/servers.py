@@ -74,7 +74,11 @@ def extras_for(req: falcon.Request, instances: list[dict[str, Any]]) -> view.Ser
             ctx, pol.SERVERS % 'show:host_status', target))
     if extras.show_host_status:
         extras.host_status = cells.host_statuses(instances)
-    if util.at_least(req, '2.96') and instances:
+    # Request specs hold the server group (2.71, single GET only), the pinned
+    # zone (2.96) and the hints (2.100).
+    wants_specs = util.at_least(req, '2.96') or (util.at_least(req, '2.71')
+                                                 and len(instances) == 1)
+    if wants_specs and instances:
         extras.specs = build_requests.spec_get_many([i['uuid'] for i in instances])
     return extras
 

@@ -223,13 +223,14 @@ def show(req: falcon.Request, instance: dict[str, Any], extras: ServerExtras,
         server['tags'] = list(instance.get('tags') or [])
     if util.at_least(req, '2.63'):
         server['trusted_image_certificates'] = None
+    spec = extras.specs.get(instance['uuid']) or {}
     if util.at_least(req, '2.71') and not in_list:
-        server['server_groups'] = []
+        group = spec.get('instance_group')
+        server['server_groups'] = [group['uuid']] if group else []
     if util.at_least(req, '2.73'):
         server['locked_reason'] = sysmeta.get('locked_reason')
     if util.at_least(req, '2.90') and not extras.is_admin:
         server['OS-EXT-SRV-ATTR:hostname'] = instance.get('hostname')
-    spec = extras.specs.get(instance['uuid']) or {}
     if util.at_least(req, '2.96'):
         server['pinned_availability_zone'] = spec.get('availability_zone')
     if util.at_least(req, '2.100'):
