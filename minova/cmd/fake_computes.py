@@ -50,6 +50,9 @@ class FakeHost(Service):
             self._server = rpc.get_server(target, [self.manager])
             self._server.start()
 
+    def heartbeat(self) -> None:
+        self._heartbeat()
+
 
 class _Router:
     """One RPC endpoint for a whole fleet: every compute call names its
@@ -106,9 +109,6 @@ def _multiplexed(hosts: list[str], router: _Router) -> messaging.MessageHandling
                                     [router], serializer=rpc.ContextSerializer(),
                                     access_policy=messaging.DefaultRPCAccessPolicy,
                                     server_cls=server_cls, **kwargs)
-
-    def heartbeat(self) -> None:
-        self._heartbeat()
 
 
 class FakeComputeFleet:

@@ -126,6 +126,16 @@ def find(conn: Connection, groups: list[RequestGroup], *, limit: int | None,
     mappings: list[dict[str, list[str]]] = []
     chosen: list[tuple[int, ...]] = []
     seen: set[tuple] = set()
+    if single:
+        # One group: each provider is one candidate; nothing to combine or dedupe.
+        only = resource_groups[0]
+        pids = [pid for root in roots for pid in per_group[0][root]]
+        if limit is not None:
+            pids = pids[:limit]
+        chosen = [(pid,) for pid in pids]
+        candidates = [{pid: dict(only.resources)} for pid in pids]  # type: ignore[misc]
+        mappings = [{only.suffix: [pid]} for pid in pids]  # type: ignore[misc]
+        roots = []
     for root in roots:
         if limit is not None and len(chosen) >= limit:
             break

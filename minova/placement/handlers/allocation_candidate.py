@@ -99,8 +99,8 @@ def _check_names(conn: Any, groups: list[candidates.RequestGroup]) -> None:
 
 
 def _request(req: falcon.Request, alloc: dict[str, dict[str, int]],
-             mapping: dict[str, list[str]]) -> dict[str, Any]:
-    if util.want(req, '1.12'):
+             mapping: dict[str, list[str]], dict_form: bool) -> dict[str, Any]:
+    if dict_form:
         return {'allocations': {u: {'resources': r} for u, r in alloc.items()}}
     return {'allocations': [{'resource_provider': {'uuid': u}, 'resources': r}
                             for u, r in alloc.items()]}
@@ -110,6 +110,7 @@ def _summaries(req: falcon.Request, result: candidates.Result,
                requested: set[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     all_classes = util.want(req, '1.27')
+    with_traits, with_tree = util.want(req, '1.17'), util.want(req, '1.29')
     for pid, row in result.providers.items():
         resources = {}
         for rc, record in result.inventories[pid].items():
@@ -117,9 +118,9 @@ def _summaries(req: falcon.Request, result: candidates.Result,
                 resources[rc] = {'capacity': inventories.capacity(record),
                                  'used': result.usages[pid].get(rc, 0)}
         summary: dict[str, Any] = {'resources': resources}
-        if util.want(req, '1.17'):
+        if with_traits:
             summary['traits'] = result.traits[pid]
-        if util.want(req, '1.29'):
+        if with_tree:
             summary['parent_provider_uuid'] = row['parent_provider_uuid']
             summary['root_provider_uuid'] = row['root_provider_uuid']
         if resources or all_classes:
@@ -146,8 +147,9 @@ def list_allocation_candidates(req: falcon.Request, resp: falcon.Response) -> No
         result = candidates.find(conn, groups, limit=limit, group_policy=policy,
                                  in_tree=None)
     requested = {rc for g in groups for rc in g.resources}
+    dict_form = util.want(req, '1.12')
     util.send_json(resp, {
-        'allocation_requests': [_request(req, a, m)
+        'allocation_requests': [_request(req, a, m, dict_form)
                                 for a, m in zip(result.candidates, result.mappings,
                                                 strict=True)],
         'provider_summaries': _summaries(req, result, requested),

@@ -22,8 +22,8 @@ from tests.unit.backbone.fakes import add_compute
 class Cloud:
     """Hosts (service + compute node + resource provider) and the scheduler."""
 
-    def __init__(self, dbs: Any, base: str) -> None:
-        self.dbs = dbs
+    def __init__(self, databases: Any, base: str) -> None:
+        self.dbs = databases
         self.base = base
         self.ctx = RequestContext(user_id='user1', project_id='proj1', roles=['member'])
         self.client = SchedulerReportClient()
