@@ -57,7 +57,12 @@ class PrivateRabbit:
         """The broker goes away and comes back: every connection is dropped."""
         self.ctl('stop_app')
         time.sleep(2)
-        self.ctl('start_app')
+
+        def started() -> bool:
+            ok = subprocess.run(['rabbitmqctl', '-q', '-n', self.node, 'start_app'],
+                                env=self.env, capture_output=True, timeout=120)
+            return ok.returncode == 0
+        wait(started, 90, f'RabbitMQ node {self.node} to start its app again', 2.0)
 
     def stop(self) -> None:
         self.ctl('stop', check=False)
