@@ -65,9 +65,11 @@ def minova(shared: Path, workdir: Path, args: argparse.Namespace) -> dict[str, A
     assert deploy, 'minova-deploy is not installed (pip install -e .)'
     base = [deploy, '--state-dir', str(state)]
     try:
+        # As the harness configures upstream: no quota limits for the bench.
+        quota = '[quota]\ninstances = -1\ncores = -1\nram = -1\n'
         run(base + ['up', '--db', 'mysql', '--cells', '1', '--computes-per-cell', '2',
                     '--api-workers', str(args.api_workers), '--api-port', '8774',
-                    '--placement-port', '8778'])
+                    '--placement-port', '8778', '--extra-conf', quota])
         return bench(shared, workdir / 'minova.json', args, str(state / 'run'),
                      sys.executable)
     finally:
