@@ -94,12 +94,7 @@ class AllInOne:
     def _start_image_service(self) -> None:
         """The embedded Image service (minova-image) on [image_api] bind_host/port."""
         from minova.image import wsgi as image_wsgi
-        app = image_wsgi.make_app()
-        if CONF.api.auth_strategy == 'keystone':
-            # Behind Keystone like the compute API: auth_token sets the
-            # X-Project-Id/X-Roles headers minova-image takes the caller from.
-            from minova.api import auth as api_auth
-            app = api_auth.wrap_keystone(app, CONF, ('/', '/versions', '/v2'))
+        app = image_wsgi.make_service_app()
         image = WSGIServer('minova-image', app, CONF.image_api.bind_host, self.image_port)
         try:
             image.start()

@@ -3,22 +3,18 @@ from __future__ import annotations
 
 import sys
 
-from oslo_log import log as logging
-
+from minova.cmd import common
 from minova.conf import CONF
 
 
 def main() -> None:
-    if 'debug' not in CONF:
-        logging.register_options(CONF)
-    CONF(sys.argv[1:], project='minova')
-    logging.setup(CONF, 'minova')
+    common.parse_args(sys.argv[1:])
     from minova import wsgi_server
     from minova.image import wsgi
-    server = wsgi_server.WSGIServer('minova-image', wsgi.make_app(), CONF.image_api.bind_host,
-                                    CONF.image_api.bind_port)
+    server = wsgi_server.WSGIServer('minova-image', wsgi.make_service_app(),
+                                    CONF.image_api.bind_host, CONF.image_api.bind_port)
     server.start()
-    server.wait()
+    common.wait_for_signal(server.stop)
 
 
 if __name__ == '__main__':

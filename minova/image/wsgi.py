@@ -292,3 +292,16 @@ def make_app(store: ImageStore | None = None) -> falcon.App:
             ('/v2/images/{image_id}/file', {'GET': app_.download, 'PUT': app_.upload})):
         app.add_route(path, _Route(methods))
     return app
+
+
+def make_service_app() -> Any:
+    """make_app(), behind Keystone when [api] auth_strategy is keystone.
+
+    auth_token sets the X-Project-Id/X-Roles headers the image API takes its
+    caller from; version documents stay public.
+    """
+    app = make_app()
+    if CONF.api.auth_strategy == 'keystone':
+        from minova.api import auth as api_auth
+        return api_auth.wrap_keystone(app, CONF, ('/', '/versions', '/v2'))
+    return app
