@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable
 from typing import Any
 
 import falcon
 
 from minova.api import errors
 from minova.context import RequestContext
+from minova.keystone_auth import wrap_keystone  # noqa: F401 - re-exported
 
 LOG = logging.getLogger(__name__)
 
@@ -103,27 +103,6 @@ class KeystoneContextMiddleware:
         LOG.debug('Keystone identity: user %s project %s roles %s',
                   ctx.user_id, ctx.project_id, ','.join(ctx.roles))
         req.context.ctx = ctx
-
-
-def wrap_keystone(app: Callable[..., Any], conf: Any,
-                  public_paths: Iterable[str]) -> Callable[..., Any]:
-    """`app` behind keystonemiddleware's auth_token, except for `public_paths`.
-
-    Version documents stay reachable without a token, as in Nova's paste
-    pipeline; everything else needs a token Keystone confirms.
-    """
-    from keystonemiddleware import auth_token
-
-    protected = auth_token.AuthProtocol(app, {'oslo_config_config': conf})
-    public = frozenset(public_paths)
-
-    def dispatch(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        path = environ.get('PATH_INFO') or '/'
-        if path in public:
-            return app(environ, start_response)
-        return protected(environ, start_response)
-
-    return dispatch
 
 
 def middleware_for(strategy: str) -> object:

@@ -302,6 +302,6 @@ def make_service_app() -> Any:
     """
     app = make_app()
     if CONF.api.auth_strategy == 'keystone':
-        from minova.api import auth as api_auth
-        return api_auth.wrap_keystone(app, CONF, ('/', '/versions', '/v2'))
+        from minova import keystone_auth
+        return keystone_auth.wrap_keystone(app, CONF, ('/', '/versions', '/v2'))
     return app

@@ -16,6 +16,7 @@ from typing import Any
 
 import falcon
 
+from minova import keystone_auth
 from minova.context import RequestContext
 from minova.placement import errors
 
@@ -78,16 +79,7 @@ class KeystoneContextMiddleware:
 
 def wrap_keystone(app: Callable[..., Any], conf: Any) -> Callable[..., Any]:
     """`app` behind keystonemiddleware's auth_token; the root stays public."""
-    from keystonemiddleware import auth_token
-
-    protected = auth_token.AuthProtocol(app, {'oslo_config_config': conf})
-
-    def dispatch(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if (environ.get('PATH_INFO') or '/') in _PUBLIC_PATHS:
-            return app(environ, start_response)
-        return protected(environ, start_response)
-
-    return dispatch
+    return keystone_auth.wrap_keystone(app, conf, _PUBLIC_PATHS)
 
 
 def middleware_for(strategy: str) -> object:
