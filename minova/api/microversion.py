@@ -5,10 +5,7 @@ in docs/compute-microversions.md.
 """
 from __future__ import annotations
 
-import re
-from typing import NamedTuple
-
-from minova import exception
+from minova import exception, microversions
 
 SERVICE_TYPE = 'compute'
 HEADER = 'OpenStack-API-Version'
@@ -18,21 +15,7 @@ VARY = f'{HEADER}, {LEGACY_HEADER}'
 MIN_VERSION = '2.1'
 MAX_VERSION = '2.104'
 
-_VERSION_RE = re.compile(r'^([1-9]\d*)\.([1-9]\d*|0)$')
-
-
-class Version(NamedTuple):
-    major: int
-    minor: int
-
-    def __str__(self) -> str:
-        return f'{self.major}.{self.minor}'
-
-    def at_least(self, text: str) -> bool:
-        return self >= parse(text)
-
-    def below(self, text: str) -> bool:
-        return self < parse(text)
+Version = microversions.Version
 
 
 class InvalidVersion(exception.Invalid):
@@ -47,25 +30,14 @@ class UnacceptableVersion(exception.MinovaException):
 
 
 def parse(text: str) -> Version:
-    m = _VERSION_RE.match(text.strip())
-    if not m:
+    version = microversions.parse_or_none(text)
+    if version is None:
         raise InvalidVersion(version=text)
-    return Version(int(m.group(1)), int(m.group(2)))
+    return version
 
 
 MIN = parse(MIN_VERSION)
 MAX = parse(MAX_VERSION)
-
-
-def _from_new_header(value: str | None) -> str | None:
-    """The compute part of `OpenStack-API-Version: compute 2.60[, other 1.2]`."""
-    if not value:
-        return None
-    for item in value.split(','):
-        parts = item.strip().split(None, 1)
-        if len(parts) == 2 and parts[0].lower() == SERVICE_TYPE:
-            return parts[1].strip()
-    return None
 
 
 def negotiate(new_header: str | None, legacy_header: str | None) -> Version:
@@ -74,7 +46,7 @@ def negotiate(new_header: str | None, legacy_header: str | None) -> Version:
     Raises InvalidVersion (400) for a malformed string and UnacceptableVersion
     (406) for one outside [MIN, MAX].
     """
-    text = _from_new_header(new_header)
+    text = microversions.for_service(new_header, SERVICE_TYPE)
     if text is None and legacy_header:
         text = legacy_header.strip()
     if not text:

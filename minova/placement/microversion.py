@@ -4,29 +4,14 @@ The history of what each version changed is in docs/placement-microversions.md.
 """
 from __future__ import annotations
 
-import re
-from typing import NamedTuple
+from minova import microversions
 
 SERVICE_TYPE = 'placement'
 HEADER = 'OpenStack-API-Version'
 MIN_VERSION = '1.0'
 MAX_VERSION = '1.31'
 
-_VERSION_RE = re.compile(r'^([1-9]\d*)\.([1-9]\d*|0)$')
-
-
-class Version(NamedTuple):
-    major: int
-    minor: int
-
-    def __str__(self) -> str:
-        return f'{self.major}.{self.minor}'
-
-    def matches(self, min_version: str, max_version: str | None = None) -> bool:
-        """True when this version lies in [min_version, max_version]."""
-        if self < parse(min_version):
-            return False
-        return max_version is None or self <= parse(max_version)
+Version = microversions.Version
 
 
 class InvalidVersion(ValueError):
@@ -34,10 +19,10 @@ class InvalidVersion(ValueError):
 
 
 def parse(text: str) -> Version:
-    m = _VERSION_RE.match(text.strip())
-    if not m:
+    version = microversions.parse_or_none(text)
+    if version is None:
         raise InvalidVersion(text)
-    return Version(int(m.group(1)), int(m.group(2)))
+    return version
 
 
 MIN = parse(MIN_VERSION)
@@ -46,13 +31,7 @@ MAX = parse(MAX_VERSION)
 
 def extract(header_value: str | None) -> str | None:
     """The placement part of an OpenStack-API-Version header, or None."""
-    if not header_value:
-        return None
-    for item in header_value.split(','):
-        parts = item.strip().split(None, 1)
-        if len(parts) == 2 and parts[0].lower() == SERVICE_TYPE:
-            return parts[1].strip()
-    return None
+    return microversions.for_service(header_value, SERVICE_TYPE)
 
 
 def negotiate(header_value: str | None) -> Version:
