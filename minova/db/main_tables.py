@@ -1,17 +1,22 @@
 """Tables of a cell database (cell0 and every cellN have the same schema)."""
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 
 metadata = sa.MetaData()
 
+# Microseconds everywhere: MySQL's plain DATETIME drops them, and boot
+# timelines and launched_at are measured in milliseconds.
+Timestamp = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql', 'mariadb')
+
 
 def _ts() -> list[sa.Column]:
-    return [sa.Column('created_at', sa.DateTime), sa.Column('updated_at', sa.DateTime)]
+    return [sa.Column('created_at', Timestamp), sa.Column('updated_at', Timestamp)]
 
 
 def _soft_delete() -> list[sa.Column]:
     # deleted is 0 for a live row and the row id once deleted, so unique
     # constraints that include it allow a name to be reused.
-    return [sa.Column('deleted_at', sa.DateTime), sa.Column('deleted', sa.Integer, default=0)]
+    return [sa.Column('deleted_at', Timestamp), sa.Column('deleted', sa.Integer, default=0)]
 
 
 instances = sa.Table(
@@ -52,8 +57,8 @@ instances = sa.Table(
     sa.Column('launch_index', sa.Integer),
     sa.Column('reservation_id', sa.String(255)),
     sa.Column('root_device_name', sa.String(255)),
-    sa.Column('launched_at', sa.DateTime),
-    sa.Column('terminated_at', sa.DateTime),
+    sa.Column('launched_at', Timestamp),
+    sa.Column('terminated_at', Timestamp),
     *_ts(),
     *_soft_delete(),
     sa.Index('instances_project_id_deleted_idx', 'project_id', 'deleted'),
@@ -81,8 +86,8 @@ instance_actions = sa.Table(
     sa.Column('request_id', sa.String(255)),
     sa.Column('user_id', sa.String(255)),
     sa.Column('project_id', sa.String(255)),
-    sa.Column('start_time', sa.DateTime),
-    sa.Column('finish_time', sa.DateTime),
+    sa.Column('start_time', Timestamp),
+    sa.Column('finish_time', Timestamp),
     sa.Column('message', sa.String(255)),
     *_ts(),
     sa.Index('instance_actions_instance_uuid_request_id_idx', 'instance_uuid', 'request_id'),
@@ -94,8 +99,8 @@ instance_actions_events = sa.Table(
     sa.Column('action_id', sa.Integer,
               sa.ForeignKey('instance_actions.id', ondelete='CASCADE'), nullable=False),
     sa.Column('event', sa.String(255)),
-    sa.Column('start_time', sa.DateTime),
-    sa.Column('finish_time', sa.DateTime),
+    sa.Column('start_time', Timestamp),
+    sa.Column('finish_time', Timestamp),
     sa.Column('result', sa.String(255)),
     sa.Column('traceback', sa.Text),
     sa.Column('host', sa.String(255)),
@@ -114,7 +119,7 @@ services = sa.Table(
     sa.Column('disabled', sa.Boolean, nullable=False, default=False),
     sa.Column('disabled_reason', sa.String(255)),
     sa.Column('forced_down', sa.Boolean, nullable=False, default=False),
-    sa.Column('last_seen_up', sa.DateTime),
+    sa.Column('last_seen_up', Timestamp),
     sa.Column('version', sa.Integer, nullable=False, default=0),
     *_ts(),
     *_soft_delete(),
