@@ -59,20 +59,15 @@ def _reboot(req: falcon.Request, resp: falcon.Response, instance: dict[str, Any]
     resp.status = 202
 
 
-def _stop(req: falcon.Request, resp: falcon.Response, instance: dict[str, Any],
-          body: Any) -> None:
-    ctx = util.ctx(req)
-    policy.authorize(ctx, pol.STOP, _target(instance))
-    util.compute_api().stop(ctx, instance)
-    resp.status = 202
-
-
-def _start(req: falcon.Request, resp: falcon.Response, instance: dict[str, Any],
-           body: Any) -> None:
-    ctx = util.ctx(req)
-    policy.authorize(ctx, pol.START, _target(instance))
-    util.compute_api().start(ctx, instance)
-    resp.status = 202
+def _power(rule: str, method: str) -> ActionFn:
+    """os-stop / os-start: policy, then the compute API method; 202, no body."""
+    def act(req: falcon.Request, resp: falcon.Response, instance: dict[str, Any],
+            body: Any) -> None:
+        ctx = util.ctx(req)
+        policy.authorize(ctx, rule, _target(instance))
+        getattr(util.compute_api(), method)(ctx, instance)
+        resp.status = 202
+    return act
 
 
 def _console_output(req: falcon.Request, resp: falcon.Response, instance: dict[str, Any],
@@ -103,8 +98,8 @@ def _console_output(req: falcon.Request, resp: falcon.Response, instance: dict[s
 # action name -> (schema of the whole body, function)
 ACTIONS: dict[str, tuple[dict[str, Any], ActionFn]] = {
     'reboot': (REBOOT_SCHEMA, _reboot),
-    'os-stop': (_null_schema('os-stop'), _stop),
-    'os-start': (_null_schema('os-start'), _start),
+    'os-stop': (_null_schema('os-stop'), _power(pol.STOP, 'stop')),
+    'os-start': (_null_schema('os-start'), _power(pol.START, 'start')),
     'os-getConsoleOutput': (CONSOLE_SCHEMA, _console_output),
 }
 

@@ -6,7 +6,6 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import falcon.testing
 import pytest
 
 from minova import exception, utils
@@ -14,42 +13,20 @@ from minova.api import policy, util, wsgi
 from minova.compute import multi_cell
 from minova.conf import CONF
 from minova.db import cells, engines, main_tables, migration
+from tests.falcon_client import ServiceClient
 
 
-class Client:
-    """A test client that sends a noauth2 token and a microversion."""
+class Client(ServiceClient):
+    """A test client that sends a noauth2 token and a compute microversion."""
+
+    service = 'compute'
 
     def __init__(self, app: Any, token: str | None = 'admin:admin',
                  version: str | None = 'latest') -> None:
-        self.sim = falcon.testing.TestClient(app)
-        self.token = token
-        self.version = version
+        super().__init__(app, token, version)
 
-    def request(self, method: str, path: str, json: Any = None, version: str | None = None,
-                token: str | None = None, headers: dict[str, str] | None = None,
-                **kw: Any) -> falcon.testing.Result:
-        hdrs = dict(headers or {})
-        tok = token if token is not None else self.token
-        if tok:
-            hdrs['X-Auth-Token'] = tok
-        ver = version if version is not None else self.version
-        if ver:
-            hdrs.setdefault('OpenStack-API-Version', f'compute {ver}')
-        if not path.startswith('/v2.1') and path != '/':
-            path = '/v2.1' + path
-        return self.sim.simulate_request(method, path, json=json, headers=hdrs, **kw)
-
-    def get(self, path: str, **kw: Any) -> falcon.testing.Result:
-        return self.request('GET', path, **kw)
-
-    def post(self, path: str, json: Any = None, **kw: Any) -> falcon.testing.Result:
-        return self.request('POST', path, json=json, **kw)
-
-    def put(self, path: str, json: Any = None, **kw: Any) -> falcon.testing.Result:
-        return self.request('PUT', path, json=json, **kw)
-
-    def delete(self, path: str, **kw: Any) -> falcon.testing.Result:
-        return self.request('DELETE', path, **kw)
+    def path(self, path: str) -> str:
+        return path if path.startswith('/v2.1') or path == '/' else '/v2.1' + path
 
 
 @pytest.fixture

@@ -11,39 +11,16 @@ import pytest
 from minova.conf import CONF
 from minova.db import engines, migration
 from minova.placement import policies, wsgi
+from tests.falcon_client import ServiceClient
 
 
-class Client:
+class Client(ServiceClient):
     """falcon.testing client that speaks placement: token + microversion."""
 
+    service = 'placement'
+
     def __init__(self, app: Any, version: str | None = '1.31', token: str | None = 'admin'):
-        self.sim = falcon.testing.TestClient(app)
-        self.version = version
-        self.token = token
-
-    def request(self, method: str, path: str, json: Any = None, version: str | None = None,
-                token: str | None = None, headers: dict[str, str] | None = None,
-                **kw: Any) -> falcon.testing.Result:
-        hdrs = dict(headers or {})
-        tok = token if token is not None else self.token
-        if tok:
-            hdrs['X-Auth-Token'] = tok
-        ver = version if version is not None else self.version
-        if ver:
-            hdrs['OpenStack-API-Version'] = f'placement {ver}'
-        return self.sim.simulate_request(method, path, json=json, headers=hdrs, **kw)
-
-    def get(self, path: str, **kw: Any) -> falcon.testing.Result:
-        return self.request('GET', path, **kw)
-
-    def post(self, path: str, json: Any = None, **kw: Any) -> falcon.testing.Result:
-        return self.request('POST', path, json=json, **kw)
-
-    def put(self, path: str, json: Any = None, **kw: Any) -> falcon.testing.Result:
-        return self.request('PUT', path, json=json, **kw)
-
-    def delete(self, path: str, **kw: Any) -> falcon.testing.Result:
-        return self.request('DELETE', path, **kw)
+        super().__init__(app, token, version)
 
     # helpers building the usual fixtures through the API itself
     def make_rp(self, name: str | None = None, parent: str | None = None,
