@@ -34,22 +34,20 @@ def cell_list() -> list[dict[str, Any]]:
         return [dict(r) for r in rows]
 
 
-def cell_get(uuid: str) -> dict[str, Any]:
+def _cell_where(column: sa.Column, value: Any) -> dict[str, Any]:
     with engines.reader(_url()) as conn:
-        row = conn.execute(sa.select(cell_mappings).where(
-            cell_mappings.c.uuid == uuid)).mappings().first()
+        row = conn.execute(sa.select(cell_mappings).where(column == value)).mappings().first()
     if row is None:
-        raise exception.CellMappingNotFound(uuid=uuid)
+        raise exception.CellMappingNotFound(uuid=value)
     return dict(row)
+
+
+def cell_get(uuid: str) -> dict[str, Any]:
+    return _cell_where(cell_mappings.c.uuid, uuid)
 
 
 def cell_get_by_id(cell_id: int) -> dict[str, Any]:
-    with engines.reader(_url()) as conn:
-        row = conn.execute(sa.select(cell_mappings).where(
-            cell_mappings.c.id == cell_id)).mappings().first()
-    if row is None:
-        raise exception.CellMappingNotFound(uuid=cell_id)
-    return dict(row)
+    return _cell_where(cell_mappings.c.id, cell_id)
 
 
 def cell_update(uuid: str, **values: Any) -> None:

@@ -70,24 +70,23 @@ def get_all(url: str, host: str | None = None, binary: str | None = None,
         return [dict(r) for r in conn.execute(q).mappings()]
 
 
-@engines.retry_on_disconnect
-def get_by_uuid(url: str, uuid: str) -> dict[str, Any]:
+def _live_where(url: str, column: sa.Column, value: Any) -> dict[str, Any]:
     with engines.reader(url) as conn:
         row = conn.execute(sa.select(services).where(
-            services.c.uuid == uuid, services.c.deleted == 0)).mappings().first()
+            column == value, services.c.deleted == 0)).mappings().first()
     if row is None:
-        raise exception.ServiceNotFound(service_id=uuid)
+        raise exception.ServiceNotFound(service_id=value)
     return dict(row)
+
+
+@engines.retry_on_disconnect
+def get_by_uuid(url: str, uuid: str) -> dict[str, Any]:
+    return _live_where(url, services.c.uuid, uuid)
 
 
 @engines.retry_on_disconnect
 def get_by_id(url: str, service_id: int) -> dict[str, Any]:
-    with engines.reader(url) as conn:
-        row = conn.execute(sa.select(services).where(
-            services.c.id == service_id, services.c.deleted == 0)).mappings().first()
-    if row is None:
-        raise exception.ServiceNotFound(service_id=service_id)
-    return dict(row)
+    return _live_where(url, services.c.id, service_id)
 
 
 @engines.retry_on_disconnect
