@@ -17,11 +17,8 @@ from typing import Any
 
 from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import exceptions as ks_exc
-from keystoneauth1 import loading as ks_loading
-from keystoneauth1 import session as ks_session
-from keystoneauth1 import token_endpoint
 
-from minova import exception
+from minova import exception, service_auth
 from minova.conf import CONF
 from minova.context import RequestContext
 
@@ -50,18 +47,11 @@ def configured() -> bool:
 
 
 def _build_adapter() -> ks_adapter.Adapter:
-    auth = ks_loading.load_auth_from_conf_options(CONF, 'glance')
-    if auth is None:
-        endpoint = (CONF.glance.endpoint_override
-                    or (CONF.glance.api_servers or ['http://127.0.0.1:9292'])[0])
-        sess = ks_session.Session(auth=token_endpoint.Token(endpoint, 'admin:admin'))
-        return ks_adapter.Adapter(sess, service_type='image', endpoint_override=endpoint)
-    sess = ks_loading.load_session_from_conf_options(CONF, 'glance', auth=auth)
-    kwargs = {}
-    if CONF.glance.api_servers and not CONF.glance.endpoint_override:
-        kwargs['endpoint_override'] = CONF.glance.api_servers[0]
-    return ks_loading.load_adapter_from_conf_options(CONF, 'glance', session=sess, auth=auth,
-                                                     **kwargs)
+    """The [glance] adapter; api_servers, when set, name the endpoint."""
+    first = CONF.glance.api_servers[0] if CONF.glance.api_servers else None
+    return service_auth.adapter_from_conf(
+        'glance', 'image', first or 'http://127.0.0.1:9292', 'admin:admin',
+        endpoint_override=None if CONF.glance.endpoint_override else first)
 
 
 class ImageClient:

@@ -14,13 +14,9 @@ from urllib.parse import urlencode
 
 from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import exceptions as ks_exc
-from keystoneauth1 import loading as ks_loading
-from keystoneauth1 import session as ks_session
-from keystoneauth1 import token_endpoint
 
 import minova.conf
-from minova import exception
-from minova.conf import CONF
+from minova import exception, service_auth
 from minova.context import RequestContext
 
 LOG = logging.getLogger(__name__)
@@ -40,17 +36,9 @@ _CONNECT_ERRORS = (ks_exc.EndpointNotFound, ks_exc.MissingAuthPlugin,
 
 
 def _build_adapter() -> ks_adapter.Adapter:
-    """One keystoneauth1 adapter from [placement]; noauth2 token when no auth_type."""
-    auth = ks_loading.load_auth_from_conf_options(CONF, 'placement')
-    if auth is None:
-        # No keystone: a noauth2 placement takes the literal token "admin".
-        endpoint = CONF.placement.endpoint_override or minova.conf.placement.DEFAULT_ENDPOINT
-        auth = token_endpoint.Token(endpoint, 'admin')
-        return ks_adapter.Adapter(ks_session.Session(auth=auth), service_type='placement',
-                                  endpoint_override=endpoint)
-    sess = ks_loading.load_session_from_conf_options(CONF, 'placement', auth=auth)
-    return ks_loading.load_adapter_from_conf_options(CONF, 'placement', session=sess,
-                                                     auth=auth)
+    """The [placement] adapter; a noauth2 placement takes the literal token "admin"."""
+    return service_auth.adapter_from_conf('placement', 'placement',
+                                          minova.conf.placement.DEFAULT_ENDPOINT, 'admin')
 
 
 class SchedulerReportClient:
