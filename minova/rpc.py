@@ -86,9 +86,12 @@ def get_client(target: messaging.Target, version_cap: str | None = None,
                                     serializer=ContextSerializer(), timeout=timeout)
 
 
-def get_server(target: messaging.Target, endpoints: list[Any],
-               url: str | None = None) -> messaging.MessageHandlingServer:
+def get_server(target: messaging.Target, endpoints: list[Any], url: str | None = None,
+               server_cls: type | None = None) -> messaging.MessageHandlingServer:
+    """An RPC server on `target`; server_cls replaces oslo.messaging's (fake computes)."""
     kwargs: dict[str, Any] = {}
+    if server_cls is not None:
+        kwargs['server_cls'] = server_cls
     if CONF.concurrency_backend == 'eventlet':
         kwargs['executor'] = 'eventlet'  # threading is oslo.messaging's default
     return messaging.get_rpc_server(get_transport(url), target, endpoints,

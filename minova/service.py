@@ -77,10 +77,16 @@ class Service:
         LOG.info('%s started on %s (topic %s)', self.binary, self.host, self.topic)
 
     def stop(self) -> None:
-        for p in self._periodic:
-            p.stop()
-        self._periodic.clear()
-        if self._server is not None:
-            self._server.stop()
-            self._server.wait()
-            self._server = None
+        stop_running(self._periodic, self._server)
+        self._server = None
+
+
+def stop_running(periodic: list[utils.Periodic],
+                 server: messaging.MessageHandlingServer | None) -> None:
+    """Stop periodic tasks (emptying the list), then the RPC server, if any."""
+    for p in periodic:
+        p.stop()
+    periodic.clear()
+    if server is not None:
+        server.stop()
+        server.wait()

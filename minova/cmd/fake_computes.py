@@ -27,7 +27,7 @@ from typing import Any
 
 import oslo_messaging as messaging
 
-from minova import exception, rpc, utils
+from minova import exception, rpc, service, utils
 from minova.cmd import common
 from minova.compute import manager as compute_manager
 from minova.compute import rpcapi as compute_rpcapi
@@ -102,13 +102,8 @@ def _multiplexed(hosts: list[str], router: _Router) -> messaging.MessageHandling
     if not isinstance(transport._driver, rpc_memory.MemoryDriver):
         return None
     server_cls = type('FleetServer', (_FleetServer,), {'hosts': list(hosts)})
-    kwargs: dict[str, Any] = {}
-    if CONF.concurrency_backend == 'eventlet':
-        kwargs['executor'] = 'eventlet'
-    return messaging.get_rpc_server(transport, messaging.Target(topic=compute_rpcapi.TOPIC),
-                                    [router], serializer=rpc.ContextSerializer(),
-                                    access_policy=messaging.DefaultRPCAccessPolicy,
-                                    server_cls=server_cls, **kwargs)
+    return rpc.get_server(messaging.Target(topic=compute_rpcapi.TOPIC), [router],
+                          server_cls=server_cls)
 
 
 class FakeComputeFleet:
@@ -167,13 +162,8 @@ class FakeComputeFleet:
         return run
 
     def stop(self) -> None:
-        for p in self._periodic:
-            p.stop()
-        self._periodic.clear()
-        if self._server is not None:
-            self._server.stop()
-            self._server.wait()
-            self._server = None
+        service.stop_running(self._periodic, self._server)
+        self._server = None
         with ThreadPoolExecutor(self.workers) as pool:
             list(pool.map(lambda h: h.stop(), self.hosts))
         self.hosts.clear()
