@@ -65,7 +65,9 @@ class Client:
         raise AssertionError(f'server {server_id} was not deleted')
 
 
-@pytest.fixture(scope='session')
+# Package scope: the all-in-one stops when the functional tests end, so its
+# heartbeats cannot write into the databases later tests point CONF at.
+@pytest.fixture(scope='package')
 def aio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AllInOne]:
     state = tmp_path_factory.mktemp('minova-state')
     CONF.set_override('state_path', str(state))
@@ -83,22 +85,22 @@ def aio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AllInOne]:
         CONF.clear_override(opt, group=group)
 
 
-@pytest.fixture(scope='session')
+@pytest.fixture(scope='package')
 def api_base(aio: AllInOne) -> str:
     return f'http://127.0.0.1:{aio.api_port}/v2.1'
 
 
-@pytest.fixture(scope='session')
+@pytest.fixture(scope='package')
 def placement_base(aio: AllInOne) -> str:
     return f'http://127.0.0.1:{aio.placement_port}'
 
 
-@pytest.fixture(scope='session')
+@pytest.fixture(scope='package')
 def admin(api_base: str) -> Client:
     return Client(api_base)
 
 
-@pytest.fixture(scope='session')
+@pytest.fixture(scope='package')
 def tiny_flavor(admin: Client) -> dict[str, Any]:
     r = admin.get('/flavors/tiny')
     if r.status_code == 200:
