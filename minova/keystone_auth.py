@@ -16,6 +16,9 @@ def wrap_keystone(app: Callable[..., Any], conf: Any,
     for `public_paths`."""
     from keystonemiddleware import auth_token
 
+    from minova.conf import api as api_conf
+
+    api_conf.register_authtoken_opts(conf)
     protected = auth_token.AuthProtocol(app, {'oslo_config_config': conf})
     public = frozenset(public_paths)
 

@@ -16,7 +16,6 @@ import oslo_messaging as messaging
 from minova import rpc, utils
 from minova.conf import CONF
 from minova.context import get_admin_context
-from minova.db import engines, services
 
 LOG = logging.getLogger(__name__)
 
@@ -24,6 +23,9 @@ SERVICE_VERSION = 1
 
 
 class Service:
+    """One RPC service. Those `via_conductor` (compute) never import the DB
+    layer: SQLAlchemy alone is about 11 MiB of each process."""
+
     def __init__(self, binary: str, topic: str, manager: Any, host: str | None = None,
                  via_conductor: bool = False) -> None:
         self.binary = binary
@@ -38,6 +40,7 @@ class Service:
     def _register(self) -> dict[str, Any]:
         ctx = get_admin_context()
         if not self.via_conductor:
+            from minova.db import engines, services
             return services.get_or_create(engines.cell_url(), self.host, self.binary,
                                           self.topic, SERVICE_VERSION)
         from minova.conductor import rpcapi
@@ -61,6 +64,7 @@ class Service:
         if self.via_conductor:
             self.manager.conductor.service_heartbeat(get_admin_context(), self.record['id'])
         else:
+            from minova.db import engines, services
             services.heartbeat(engines.cell_url(), self.record['id'])
 
     def start(self) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import jsonschema
 
-from minova import exception
+from minova import exception, schema_validators
 
 _format_checker = jsonschema.FormatChecker(formats=())
 
@@ -94,8 +94,7 @@ def _check_name_spaces(value: object) -> bool:
 
 
 def _validator(schema: dict[str, Any]) -> jsonschema.protocols.Validator:
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft4Validator)
-    return cls(schema, format_checker=_format_checker)
+    return schema_validators.validator_for(schema, _format_checker)
 
 
 def validate_body(schema: dict[str, Any], body: Any) -> None:

@@ -10,6 +10,7 @@ import contextlib
 import datetime
 import logging
 import threading
+import traceback
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,13 +21,15 @@ from minova.compute.resource_tracker import ResourceTracker
 from minova.conductor import rpcapi as conductor_rpcapi
 from minova.conf import CONF
 from minova.context import RequestContext, get_admin_context
-from minova.db import actions
 from minova.virt import driver as virt_driver
 
 LOG = logging.getLogger(__name__)
 
 BINARY = 'minova-compute'
 SERVICE_VERSION = 1
+
+
+BUILD_EVENT = 'compute_build_and_run_instance'
 
 
 class ComputeManager:
@@ -141,13 +144,16 @@ class ComputeManager:
         return self.conductor.instance_update(ctx, uuid, values, expected_task_state=expected)
 
     @contextlib.contextmanager
-    def _event(self, ctx: RequestContext, uuid: str, event: str) -> Iterator[None]:
-        """An instance action event: started now, finished with the outcome."""
-        self.conductor.action_event_start(ctx, uuid, event, self.host)
+    def _event(self, ctx: RequestContext, uuid: str, event: str,
+               started: bool = False) -> Iterator[None]:
+        """An instance action event: started now (or `started` by the body's
+        first update), finished with the outcome."""
+        if not started:
+            self.conductor.action_event_start(ctx, uuid, event, self.host)
         try:
             yield
         except Exception as e:
-            tb = actions.format_tb()
+            tb = traceback.format_exc()
             with contextlib.suppress(Exception):
                 self.conductor.action_event_finish(ctx, uuid, event, 'Error', tb, self.host)
             raise e
@@ -172,7 +178,7 @@ class ComputeManager:
         uuid = instance['uuid']
         with self._instance_lock(uuid):
             try:
-                with self._event(context, uuid, 'compute_build_and_run_instance'):
+                with self._event(context, uuid, BUILD_EVENT, started=True):
                     self._build(context, instance, request_spec, node, allocations)
             except (exception.InstanceNotFound, exception.InstanceInvalidState):
                 LOG.info('Instance %s was deleted while building; cleaning up', uuid)
@@ -193,13 +199,16 @@ class ComputeManager:
                         context, inst, request_spec, alternates, reason)
                 else:
                     msg = str(exception.BuildAbortException(instance_uuid=uuid, reason=reason))
-                    self._fail_build(context, instance, msg, actions.format_tb())
+                    self._fail_build(context, instance, msg, traceback.format_exc())
 
     def _build(self, ctx: RequestContext, instance: dict[str, Any], spec: dict[str, Any],
                node: str, allocations: dict[str, Any]) -> None:
         uuid = instance['uuid']
-        self._update(ctx, uuid, {'host': self.host, 'node': node, 'launched_on': self.host,
-                                 'task_state': states.NETWORKING}, [states.SCHEDULING])
+        # The first update also opens the build's action event: one round trip.
+        self.conductor.instance_update(
+            ctx, uuid, {'host': self.host, 'node': node, 'launched_on': self.host,
+                        'task_state': states.NETWORKING}, [states.SCHEDULING],
+            start_event=BUILD_EVENT, host=self.host)
         network_info = self._allocate_network(spec)
         self._update(ctx, uuid, {'task_state': states.BLOCK_DEVICE_MAPPING,
                                  'network_info': network_info}, [states.NETWORKING])
@@ -250,7 +259,7 @@ class ComputeManager:
                 LOG.exception('Delete of %s failed', uuid)
                 with contextlib.suppress(exception.InstanceNotFound):
                     self.conductor.instance_fault_create(context, uuid, 500, str(e),
-                                                         actions.format_tb(), self.host)
+                                                         traceback.format_exc(), self.host)
                     self._update(context, uuid, {'vm_state': states.ERROR, 'task_state': None})
                 return
             finally:
@@ -271,7 +280,7 @@ class ComputeManager:
                 LOG.exception('%s of %s failed', event, uuid)
                 with contextlib.suppress(exception.InstanceNotFound):
                     self.conductor.instance_fault_create(ctx, uuid, 500, str(e),
-                                                         actions.format_tb(), self.host)
+                                                         traceback.format_exc(), self.host)
                     self._update(ctx, uuid, {'task_state': None})
                 return
             with contextlib.suppress(exception.InstanceNotFound):

@@ -34,7 +34,7 @@ def _host_zone(host: str) -> str:
 
 
 class ConductorManager:
-    target = messaging.Target(version='1.1')
+    target = messaging.Target(version='1.2')
 
     def __init__(self) -> None:
         self.scheduler = scheduler_rpcapi.SchedulerAPI()
@@ -103,16 +103,16 @@ class ConductorManager:
                       or _host_zone(selection['service_host']),
                       vm_state=states.BUILDING, task_state=states.SCHEDULING)
         values.pop('id', None)
-        instance = instances.create(url, values)
-        uuid = instance['uuid']
+        uuid = values['uuid']
+        # One cell transaction: the instance, its 'create' action (started when
+        # the API took the request), the scheduling event and this one, open.
+        instance = instances.create(url, values, also=lambda conn: actions.action_start_in(
+            conn, uuid, 'create', context.request_id, context.user_id, context.project_id,
+            start_time=br.get('created_at'),
+            events=[('schedule_instances', sched_start, sched_end),
+                    ('conductor_schedule_and_build_instances', received, None)]))
         try:
-            actions.action_start(url, uuid, 'create', context.request_id,
-                                 context.user_id, context.project_id,
-                                 start_time=br.get('created_at'))
-            actions.event_record(url, uuid, context.request_id, 'schedule_instances',
-                                 sched_start, sched_end)
-            cells.instance_mapping_set_cell(uuid, cell['id'])
-            if not build_requests.delete(uuid):
+            if not build_requests.hand_over(uuid, cell['id']):
                 # Deleted by the user while we were scheduling: undo.
                 LOG.info('Server %s was deleted during scheduling', uuid)
                 instances.destroy(url, uuid)
@@ -122,9 +122,9 @@ class ConductorManager:
             compute_rpcapi.for_cell(cell).build_and_run_instance(
                 context, selection['service_host'], instance, spec, selection['nodename'],
                 selection['allocation_request'], alternates)
-            actions.event_record(url, uuid, context.request_id,
-                                 'conductor_schedule_and_build_instances', received,
-                                 utils.utcnow())
+            # After the cast, off the build's critical path.
+            actions.event_finish(url, uuid, context.request_id,
+                                 'conductor_schedule_and_build_instances')
         except Exception as e:
             # The row is in the cell now, so the server fails there, visibly.
             LOG.exception('Could not hand %s to compute %s', uuid, selection['service_host'])
@@ -285,9 +285,15 @@ class ConductorManager:
         return instances.get_all(engines.cell_url(), {'host': host})
 
     def instance_update(self, context: RequestContext, uuid: str, updates: dict[str, Any],
-                        expected_task_state: list[str | None] | None = None
-                        ) -> dict[str, Any]:
-        return instances.update(engines.cell_url(), uuid, updates, expected_task_state)
+                        expected_task_state: list[str | None] | None = None,
+                        start_event: str | None = None,
+                        host: str | None = None) -> dict[str, Any]:
+        also = None
+        if start_event:  # 1.2: and open this action event, in one transaction
+            def also(conn: Any) -> None:
+                actions.event_start_in(conn, uuid, context.request_id, start_event, host)
+        return instances.update(engines.cell_url(), uuid, updates, expected_task_state,
+                                also=also)
 
     def instance_destroy(self, context: RequestContext, uuid: str) -> None:
         instances.destroy(engines.cell_url(), uuid)

@@ -7,6 +7,7 @@ agents, which hold no database credentials, read and write their cell DB.
 Version history:
   1.0 - initial
   1.1 - action_event_record (cast): an event timed by the caller
+  1.2 - instance_update(start_event, host): the update also opens an event
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from minova import rpc
 from minova.context import RequestContext
 
 TOPIC = 'conductor'
-VERSION = '1.1'
+VERSION = '1.2'
 
 
 class ConductorAPI:
@@ -67,9 +68,16 @@ class ConductorAPI:
         return self._call(ctxt, 'instance_get_all_by_host', host=host)
 
     def instance_update(self, ctxt: RequestContext, uuid: str, updates: dict[str, Any],
-                        expected_task_state: list[str | None] | None = None) -> dict[str, Any]:
-        return self._call(ctxt, 'instance_update', uuid=uuid, updates=updates,
-                          expected_task_state=expected_task_state)
+                        expected_task_state: list[str | None] | None = None,
+                        start_event: str | None = None,
+                        host: str | None = None) -> dict[str, Any]:
+        if start_event is None:
+            return self._call(ctxt, 'instance_update', uuid=uuid, updates=updates,
+                              expected_task_state=expected_task_state)
+        # One round trip (1.2) where two were: update, and open the event.
+        return self.client.prepare(version='1.2').call(
+            ctxt, 'instance_update', uuid=uuid, updates=updates,
+            expected_task_state=expected_task_state, start_event=start_event, host=host)
 
     def instance_destroy(self, ctxt: RequestContext, uuid: str) -> None:
         self._call(ctxt, 'instance_destroy', uuid=uuid)

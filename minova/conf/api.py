@@ -1,10 +1,11 @@
 """[api] and [wsgi] options of the compute API service, and [keystone_authtoken].
 
-`[keystone_authtoken]` belongs to keystonemiddleware; it is registered here
-up front (auth_token would do it on first use) so that the sample config
-documents it and code can read it before the first request.
+`[keystone_authtoken]` belongs to keystonemiddleware. Importing it costs
+about 25 MiB per process (keystoneclient, cryptography, oslo.cache), so it
+is registered where Keystone is in use (`register_authtoken_opts`), not
+by every service at start; the sample config takes it from
+keystonemiddleware's own namespace.
 """
-from keystonemiddleware.auth_token import _opts as authtoken_opts
 from oslo_config import cfg
 
 api_group = cfg.OptGroup('api', title='Compute API options')
@@ -36,5 +37,11 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_group(api_group)
     conf.register_opts(api_opts, group=api_group)
     conf.register_opts(wsgi_opts, group='wsgi')
+
+
+def register_authtoken_opts(conf: cfg.ConfigOpts) -> None:
+    """[keystone_authtoken], registered before auth_token or a test reads it."""
+    from keystonemiddleware.auth_token import _opts as authtoken_opts
+
     for group, opts in authtoken_opts.list_opts():
         conf.register_opts(opts, group=group)

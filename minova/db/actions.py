@@ -16,13 +16,29 @@ def action_start(url: str, instance_uuid: str, action: str, request_id: str | No
                  user_id: str | None, project_id: str | None,
                  start_time: Any = None) -> int:
     """Open an action; start_time defaults to now (for 'create': when the API took it)."""
-    now = utils.utcnow()
     with engines.writer(url) as conn:
-        return conn.execute(instance_actions.insert().values(
-            action=action, instance_uuid=instance_uuid, request_id=request_id,
-            user_id=user_id, project_id=project_id,
-            start_time=utils.parse_time(start_time) or now, created_at=now,
-        )).inserted_primary_key[0]
+        return action_start_in(conn, instance_uuid, action, request_id, user_id,
+                               project_id, start_time)
+
+
+def action_start_in(conn: sa.Connection, instance_uuid: str, action: str,
+                    request_id: str | None, user_id: str | None, project_id: str | None,
+                    start_time: Any = None,
+                    events: list[tuple[str, Any, Any]] = ()) -> int:
+    """action_start inside the caller's transaction, with `events` already
+    begun (name, start, finish or None for one still running)."""
+    now = utils.utcnow()
+    action_id = conn.execute(instance_actions.insert().values(
+        action=action, instance_uuid=instance_uuid, request_id=request_id,
+        user_id=user_id, project_id=project_id,
+        start_time=utils.parse_time(start_time) or now, created_at=now,
+    )).inserted_primary_key[0]
+    for name, start, finish in events:
+        conn.execute(instance_actions_events.insert().values(
+            action_id=action_id, event=name, start_time=utils.parse_time(start),
+            finish_time=utils.parse_time(finish), result='Success' if finish else None,
+            created_at=now))
+    return action_id
 
 
 def _action_for(conn: sa.Connection, instance_uuid: str,
@@ -38,15 +54,21 @@ def _action_for(conn: sa.Connection, instance_uuid: str,
 @engines.retry_on_disconnect
 def event_start(url: str, instance_uuid: str, request_id: str | None, event: str,
                 host: str | None = None) -> None:
-    now = utils.utcnow()
     with engines.writer(url) as conn:
-        action = _action_for(conn, instance_uuid, request_id)
-        if action is None:
-            return
-        conn.execute(instance_actions_events.insert().values(
-            action_id=action['id'], event=event, start_time=now, host=host, created_at=now))
-        conn.execute(instance_actions.update().where(instance_actions.c.id == action['id'])
-                     .values(updated_at=now))
+        event_start_in(conn, instance_uuid, request_id, event, host)
+
+
+def event_start_in(conn: sa.Connection, instance_uuid: str, request_id: str | None,
+                   event: str, host: str | None = None) -> None:
+    """event_start inside the caller's transaction."""
+    now = utils.utcnow()
+    action = _action_for(conn, instance_uuid, request_id)
+    if action is None:
+        return
+    conn.execute(instance_actions_events.insert().values(
+        action_id=action['id'], event=event, start_time=now, host=host, created_at=now))
+    conn.execute(instance_actions.update().where(instance_actions.c.id == action['id'])
+                 .values(updated_at=now))
 
 
 @engines.retry_on_disconnect

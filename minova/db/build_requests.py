@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from minova import utils
 from minova.db import cells, engines
-from minova.db.api_tables import build_requests, request_specs
+from minova.db.api_tables import build_requests, instance_mappings, request_specs
 
 
 def create(instances: list[dict[str, Any]], specs: list[dict[str, Any]]) -> None:
@@ -60,6 +60,21 @@ def delete(instance_uuid: str) -> bool:
         res = conn.execute(build_requests.delete().where(
             build_requests.c.instance_uuid == instance_uuid))
         return res.rowcount > 0
+
+
+def hand_over(instance_uuid: str, cell_id: int) -> bool:
+    """The build request goes and the instance mapping points at its cell, in
+    one API DB transaction; False (nothing changed) if the server was deleted
+    meanwhile."""
+    with engines.writer(engines.api_url()) as conn:
+        res = conn.execute(build_requests.delete().where(
+            build_requests.c.instance_uuid == instance_uuid))
+        if res.rowcount == 0:
+            return False
+        conn.execute(instance_mappings.update()
+                     .where(instance_mappings.c.instance_uuid == instance_uuid)
+                     .values(cell_id=cell_id, updated_at=utils.utcnow()))
+        return True
 
 
 def count_by_project(project_id: str) -> dict[str, int]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,7 +39,10 @@ def encode(values: dict[str, Any]) -> dict[str, Any]:
 
 
 @engines.retry_on_disconnect
-def create(url: str, values: dict[str, Any]) -> dict[str, Any]:
+def create(url: str, values: dict[str, Any],
+           also: Callable[[sa.Connection], Any] | None = None) -> dict[str, Any]:
+    """Insert an instance; `also(conn)` writes more in the same transaction
+    (one commit per step counts on the boot path)."""
     values = encode(values)
     values.setdefault('created_at', utils.utcnow())
     values.setdefault('deleted', 0)
@@ -46,6 +50,8 @@ def create(url: str, values: dict[str, Any]) -> dict[str, Any]:
         conn.execute(instances.insert().values(**values))
         row = conn.execute(sa.select(instances).where(
             instances.c.uuid == values['uuid'])).mappings().one()
+        if also is not None:
+            also(conn)
     return decode(row)
 
 
@@ -67,11 +73,13 @@ def get(url: str, uuid: str, read_deleted: bool = False,
 
 @engines.retry_on_disconnect
 def update(url: str, uuid: str, values: dict[str, Any],
-           expected_task_state: list[str | None] | None = None) -> dict[str, Any]:
+           expected_task_state: list[str | None] | None = None,
+           also: Callable[[sa.Connection], Any] | None = None) -> dict[str, Any]:
     """Update a live instance; with expected_task_state, only from those states.
 
     Returns the updated instance. Raises InstanceNotFound if it is gone (for
     example deleted while building) and InstanceInvalidState on a task-state race.
+    `also(conn)` runs in the same transaction once the update took.
     """
     values = encode(values)
     values['updated_at'] = utils.utcnow()
@@ -86,6 +94,8 @@ def update(url: str, uuid: str, values: dict[str, Any],
         res = conn.execute(q.values(**values))
         row = conn.execute(sa.select(instances).where(
             instances.c.uuid == uuid)).mappings().first()
+        if also is not None and res.rowcount:
+            also(conn)
     if row is None or (res.rowcount == 0 and row['deleted']):
         raise exception.InstanceNotFound(instance_id=uuid)
     if res.rowcount == 0:

@@ -63,10 +63,15 @@ def start(s: Settings, svc: dict[str, Any]) -> int:
     cmd = [_script(svc['script'])]
     for conf in svc['conf']:
         cmd += ['--config-file', conf]
+    # glibc gives each thread that allocates its own malloc arena (up to 8
+    # per core), and the RPC and WSGI thread pools make that tens of MiB of
+    # RSS per service; two arenas cost them no measurable speed.
+    env = dict(os.environ)
+    env.setdefault('MALLOC_ARENA_MAX', '2')
     with open(log_file(s, svc['name']), 'ab') as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True,
-                                close_fds=True)
+                                close_fds=True, env=env)
     pid_file(s, svc['name']).write_text(f'{proc.pid}\n')
     return proc.pid
 

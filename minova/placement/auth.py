@@ -1,7 +1,8 @@
 """Authentication middleware: who is calling.
 
 `[placement_api] auth_strategy` picks the middleware. `noauth2` trusts the
-X-Auth-Token header: `admin` is an admin, `user:project` a plain user. With
+X-Auth-Token header as `user:project`: user `admin` is an admin, X-Roles (if
+sent) gives the roles, anyone else has none. With
 `keystone`, keystonemiddleware's auth_token (configured by
 `[keystone_authtoken]`) wraps the app (`wrap_keystone`), validates the token
 and answers 401 itself; `KeystoneContextMiddleware` builds the context from
@@ -31,7 +32,7 @@ def _global_request_id(req: falcon.Request) -> str | None:
 
 
 class NoAuth2Middleware:
-    """X-Auth-Token `admin` or `user:project`; anything else is a plain user."""
+    """X-Auth-Token `user:project` (or `user`); user `admin` is an admin."""
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.ctx = None
@@ -41,13 +42,15 @@ class NoAuth2Middleware:
         if not token:
             raise errors.PlacementError(
                 401, 'The request you have made requires authentication.')
-        if token == 'admin':
-            user_id, project_id, roles = 'admin', 'admin', ['admin']
-        elif ':' in token:
-            user_id, project_id = token.split(':', 1)
-            roles = ['member', 'reader']
+        # As upstream placement's noauth: `user[:project]`, user `admin` is an
+        # admin, X-Roles (if sent) names the roles outright.
+        user_id, _, project_id = token.partition(':')
+        project_id = project_id or user_id
+        roles_header = req.get_header('X-Roles')
+        if roles_header is not None:
+            roles = [r.strip() for r in roles_header.split(',') if r.strip()]
         else:
-            user_id, project_id, roles = token, token, ['member', 'reader']
+            roles = ['admin'] if user_id == 'admin' else []
         req.context.ctx = RequestContext(
             user_id=user_id, project_id=project_id, roles=roles,
             request_id=req.context.request_id,

@@ -10,10 +10,12 @@ from typing import Any
 import falcon
 import jsonschema
 
+from minova import schema_validators
 from minova.placement import errors, microversion, policies
 from minova.placement.microversion import Version
 
 Handler = Callable[..., None]
+_FORMATS = jsonschema.FormatChecker()
 
 
 def version(req: falcon.Request) -> Version:
@@ -51,10 +53,11 @@ def extract_json(req: falcon.Request, schema: dict[str, Any]) -> Any:
         data = json.loads(raw or b'')
     except ValueError as e:
         raise errors.bad_request(f'Malformed JSON: {e}') from None
-    try:
-        jsonschema.validate(data, schema, format_checker=jsonschema.FormatChecker())
-    except jsonschema.ValidationError as e:
-        raise errors.bad_request(f'JSON does not validate: {e.message}') from None
+    validator = schema_validators.validator_for(schema, _FORMATS,
+                                                jsonschema.Draft202012Validator)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    if error is not None:
+        raise errors.bad_request(f'JSON does not validate: {error.message}')
     return data
 
 

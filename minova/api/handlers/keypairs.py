@@ -7,9 +7,6 @@ import hashlib
 from typing import Any
 
 import falcon
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from minova import exception, quota
 from minova.api import errors, policy, util
@@ -27,6 +24,9 @@ def _colon_hex(digest: bytes) -> str:
 
 def fingerprint(public_key: str, key_type: str) -> str:
     """MD5 of the SSH key blob, or SHA-1 of the DER certificate for x509."""
+    # cryptography is imported on use: it is ~6 MiB of every API worker.
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
     try:
         if key_type == 'x509':
             cert = x509.load_pem_x509_certificate(public_key.encode())
@@ -44,6 +44,9 @@ def fingerprint(public_key: str, key_type: str) -> str:
 
 def generate() -> tuple[str, str]:
     """(private key PEM, public key in OpenSSH format) of a new RSA key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     private = key.private_bytes(serialization.Encoding.PEM,
                                 serialization.PrivateFormat.TraditionalOpenSSL,

@@ -14,8 +14,10 @@ _name = {'type': 'string', 'minLength': 1, 'maxLength': 255,
 
 def _wrap(key: str, props: dict[str, Any], required: list[str],
           min_props: int = 0) -> dict[str, Any]:
-    inner: dict[str, Any] = {'type': 'object', 'properties': props, 'required': required,
+    inner: dict[str, Any] = {'type': 'object', 'properties': props,
                              'additionalProperties': False}
+    if required:  # draft 4 wants a non-empty list
+        inner['required'] = required
     if min_props:
         inner['minProperties'] = min_props
     return {'type': 'object', 'properties': {key: inner}, 'required': [key],

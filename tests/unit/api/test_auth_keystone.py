@@ -14,6 +14,7 @@ import pytest
 
 from minova.api import wsgi
 from minova.conf import CONF
+from minova.conf import api as api_conf
 from minova.placement import wsgi as placement_wsgi
 
 CATALOG = [
@@ -34,6 +35,7 @@ CONFIRMED = {
 
 @pytest.fixture
 def keystone_conf() -> Iterator[None]:
+    api_conf.register_authtoken_opts(CONF)
     CONF.set_override('auth_strategy', 'keystone', group='api')
     CONF.set_override('auth_strategy', 'keystone', group='placement_api')
     yield
