@@ -7,7 +7,9 @@
    (shared/upstream-nova/run.sh: 2 fake computes, RabbitMQ, MariaDB), runs its
    bench.py, stops it (stop.sh).
 2. Brings up mini-Nova's multi-process deployment on the same RabbitMQ and
-   MariaDB with `minova-deploy` (1 cell, 2 fake computes, --api-workers),
+   MariaDB with `minova-deploy` (1 cell, 2 fake computes, --api-workers, one
+   conductor as the harness runs upstream's; --super-conductor for Nova's
+   superconductor layout instead),
    runs the same bench.py with --pid-dir pointing at its process groups,
    tears it down.
 3. Prints one side-by-side table with ratios and writes both raw results and
@@ -69,7 +71,8 @@ def minova(shared: Path, workdir: Path, args: argparse.Namespace) -> dict[str, A
         quota = '[quota]\ninstances = -1\ncores = -1\nram = -1\n'
         run(base + ['up', '--db', 'mysql', '--cells', '1', '--computes-per-cell', '2',
                     '--api-workers', str(args.api_workers), '--api-port', '8774',
-                    '--placement-port', '8778', '--extra-conf', quota])
+                    '--placement-port', '8778', '--extra-conf', quota]
+            + ([] if args.super_conductor else ['--single-conductor']))
         return bench(shared, workdir / 'minova.json', args, str(state / 'run'),
                      sys.executable)
     finally:
@@ -161,6 +164,8 @@ def main() -> int:
     ap.add_argument('--big', type=int, default=0, help='also fill to N servers in waves')
     ap.add_argument('--big-waves', type=int, default=5)
     ap.add_argument('--api-workers', type=int, default=2)
+    ap.add_argument('--super-conductor', action='store_true',
+                    help='mini-Nova with a super-conductor and a cell conductor')
     ap.add_argument('--skip-upstream', metavar='JSON',
                     help='reuse an earlier upstream bench.py result instead of running it')
     ap.add_argument('--out', default=str(ROOT / 'bench' / 'results' /

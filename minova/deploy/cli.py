@@ -84,6 +84,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         s = Settings(**{k: v for k, v in vars(args).items() if k in fields and v is not None})
         s.cell_db_ports = {c: int(p) for c, p in
                            (item.split('=', 1) for item in args.cell_db_port or [])}
+        if s.single_conductor and s.cells != 1:
+            raise SystemExit('--single-conductor needs --cells 1')
         s.save()
     if not (s.root / 'synced').exists():
         created = backends.create_databases(s)
@@ -197,6 +199,9 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument('--build-timeout', type=int, help='[compute] build_timeout_seconds')
     up.add_argument('--spawn-delay', type=float, help='[fake_driver] spawn_delay')
     up.add_argument('--backend', choices=['threading', 'eventlet'])
+    up.add_argument('--single-conductor', action='store_true', default=None,
+                    help='one cell only: one conductor for the API and the cell '
+                         '(no super-conductor), one message bus')
     up.add_argument('--debug', action='store_true', default=None)
     up.add_argument('--extra-conf', help='text appended to every config file')
     up.add_argument('--cell-db-port', action='append', metavar='CELL=PORT',

@@ -56,8 +56,12 @@ osapi_compute_workers = {s.api_workers}
 bind_host = 127.0.0.1
 bind_port = {s.placement_port}
 """ + s.extra_conf
+    conductor = '[DEFAULT]\n'
+    if s.single_conductor:
+        # The only conductor serves the cell too: its DB is the cell's.
+        conductor += f'\n[database]\nconnection = {s.db_url(s.cell_names[0])}\n'
     out = {'minova.conf': top.replace('[DEFAULT]\n', '[DEFAULT]\nhost = controller\n', 1),
-           'super-conductor.conf': '[DEFAULT]\n', 'scheduler.conf': '[DEFAULT]\n'}
+           s.conductor_conf: conductor, 'scheduler.conf': '[DEFAULT]\n'}
     for cell in s.cell_names:
         # Cell services have no API DB credentials (the superconductor layout).
         out[f'{cell}.conf'] = _common(s, s.transport_url(cell)) + f"""

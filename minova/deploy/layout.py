@@ -4,6 +4,10 @@ Nova's superconductor layout: the API, the scheduler and the super-conductor
 share the top-level message bus and the API DB; each cell has its own
 database and RabbitMQ vhost, its own conductor and its compute agents, and
 its cell mapping carries that vhost as transport_url.
+
+With one cell, `single_conductor` gives devstack's other layout (and the one
+the upstream bench harness runs): one conductor with the API DB and the cell
+DB, one message bus for everything, one process fewer.
 """
 from __future__ import annotations
 
@@ -37,6 +41,7 @@ class Settings:
     build_timeout: int = 0
     spawn_delay: float = 0.0
     backend: str = 'threading'
+    single_conductor: bool = False         # one cell only: no super-conductor
     debug: bool = False
     extra_conf: str = ''                   # appended verbatim to every config file
     extra_computes: dict[str, list[str]] = dataclasses.field(default_factory=dict)
@@ -77,7 +82,8 @@ class Settings:
     def vhosts(self) -> dict[str, str]:
         """'top' (API, scheduler, super-conductor) and one per cell."""
         out = {'top': self.prefix}
-        out.update({cell: f'{self.prefix}_{cell}' for cell in self.cell_names})
+        out.update({cell: self.prefix if self.single_conductor else f'{self.prefix}_{cell}'
+                    for cell in self.cell_names})
         return out
 
     def db_url(self, role: str) -> str:
@@ -105,6 +111,11 @@ class Settings:
     def transport_url(self, role: str) -> str:
         return f'{self.rabbit_url.rstrip("/")}/{self.vhosts()[role]}'
 
+    @property
+    def conductor_conf(self) -> str:
+        """Config file (under etc/) of the conductor above the cells."""
+        return 'conductor.conf' if self.single_conductor else 'super-conductor.conf'
+
     def compute_hosts(self, cell: str) -> list[str]:
         hosts = [f'{cell}-compute{i}' for i in range(1, self.computes_per_cell + 1)]
         return hosts + self.extra_computes.get(cell, [])
@@ -118,12 +129,13 @@ class Settings:
         out: list[dict[str, Any]] = [
             {'name': 'placement', 'script': 'minova-placement', 'conf': [top],
              'http': self.placement_port},
-            {'name': 'super-conductor', 'script': 'minova-conductor',
-             'conf': [top, str(etc / 'super-conductor.conf')]},
+            {'name': 'conductor' if self.single_conductor else 'super-conductor',
+             'script': 'minova-conductor',
+             'conf': [top, str(etc / self.conductor_conf)]},
             {'name': 'scheduler', 'script': 'minova-scheduler',
              'conf': [top, str(etc / 'scheduler.conf')]},
         ]
-        for cell in self.cell_names:
+        for cell in ([] if self.single_conductor else self.cell_names):
             out.append({'name': f'{cell}-conductor', 'script': 'minova-conductor',
                         'conf': [str(etc / f'{cell}.conf'), str(etc / f'{cell}-conductor.conf')],
                         'cell': cell})
