@@ -163,7 +163,8 @@ def main() -> int:
     ap.add_argument('--threads', type=int, default=10)
     ap.add_argument('--big', type=int, default=0, help='also fill to N servers in waves')
     ap.add_argument('--big-waves', type=int, default=5)
-    ap.add_argument('--api-workers', type=int, default=2)
+    ap.add_argument('--api-workers', type=int, default=1,
+                    help='API worker processes (one serves the 10 client threads)')
     ap.add_argument('--super-conductor', action='store_true',
                     help='mini-Nova with a super-conductor and a cell conductor')
     ap.add_argument('--skip-upstream', metavar='JSON',

@@ -145,10 +145,11 @@ class ComputeManager:
 
     @contextlib.contextmanager
     def _event(self, ctx: RequestContext, uuid: str, event: str,
-               started: bool = False) -> Iterator[None]:
-        """An instance action event: started now (or `started` by the body's
-        first update), finished with the outcome."""
-        if not started:
+               by_body: bool = False) -> Iterator[None]:
+        """An instance action event: started now, finished with the outcome.
+        With `by_body` the body's first and last updates open and close it
+        (it only closes it here when it fails)."""
+        if not by_body:
             self.conductor.action_event_start(ctx, uuid, event, self.host)
         try:
             yield
@@ -157,7 +158,8 @@ class ComputeManager:
             with contextlib.suppress(Exception):
                 self.conductor.action_event_finish(ctx, uuid, event, 'Error', tb, self.host)
             raise e
-        self.conductor.action_event_finish(ctx, uuid, event, 'Success', None, self.host)
+        if not by_body:
+            self.conductor.action_event_finish(ctx, uuid, event, 'Success', None, self.host)
 
     def _fail_build(self, ctx: RequestContext, instance: dict[str, Any], message: str,
                     details: str | None) -> None:
@@ -178,7 +180,7 @@ class ComputeManager:
         uuid = instance['uuid']
         with self._instance_lock(uuid):
             try:
-                with self._event(context, uuid, BUILD_EVENT, started=True):
+                with self._event(context, uuid, BUILD_EVENT, by_body=True):
                     self._build(context, instance, request_spec, node, allocations)
             except (exception.InstanceNotFound, exception.InstanceInvalidState):
                 LOG.info('Instance %s was deleted while building; cleaning up', uuid)
@@ -217,12 +219,13 @@ class ComputeManager:
         image_meta = {'id': inst.get('image_ref')}
         spawn_start = utils.utcnow()
         self.driver.spawn(ctx, inst, image_meta, [], None, allocations, network_info)
-        # For the boot timeline; a cast, so it costs the build no round trip.
-        self.conductor.action_event_record(ctx, uuid, 'compute_spawn', spawn_start,
-                                           utils.utcnow(), 'Success', self.host)
-        inst = self._update(ctx, uuid, {
-            'vm_state': states.ACTIVE, 'task_state': None, 'power_state': states.RUNNING,
-            'launched_at': utils.utcnow()}, [states.SPAWNING])
+        # ACTIVE, the spawn's timeline event and the end of the build's event:
+        # one round trip.
+        inst = self.conductor.instance_update(
+            ctx, uuid, {'vm_state': states.ACTIVE, 'task_state': None,
+                        'power_state': states.RUNNING, 'launched_at': utils.utcnow()},
+            [states.SPAWNING], record_events=[('compute_spawn', spawn_start, utils.utcnow())],
+            finish_event=BUILD_EVENT, host=self.host)
         self.rt.instance_added(inst)
         LOG.info('Instance %s is ACTIVE on %s', uuid, self.host)
 

@@ -286,12 +286,22 @@ class ConductorManager:
 
     def instance_update(self, context: RequestContext, uuid: str, updates: dict[str, Any],
                         expected_task_state: list[str | None] | None = None,
-                        start_event: str | None = None,
+                        start_event: str | None = None, finish_event: str | None = None,
+                        record_events: list[list[Any]] | None = None,
                         host: str | None = None) -> dict[str, Any]:
+        """1.2: the update may also open `start_event`, record finished
+        `record_events` ([name, start, finish]) and close `finish_event`, in
+        the same transaction (one round trip and one commit for all)."""
         also = None
-        if start_event:  # 1.2: and open this action event, in one transaction
+        if start_event or finish_event or record_events:
             def also(conn: Any) -> None:
-                actions.event_start_in(conn, uuid, context.request_id, start_event, host)
+                rid = context.request_id
+                if start_event:
+                    actions.event_start_in(conn, uuid, rid, start_event, host)
+                for name, start, finish in record_events or []:
+                    actions.event_record_in(conn, uuid, rid, name, start, finish, host=host)
+                if finish_event:
+                    actions.event_finish_in(conn, uuid, rid, finish_event, host=host)
         return instances.update(engines.cell_url(), uuid, updates, expected_task_state,
                                 also=also)
 

@@ -7,7 +7,8 @@ agents, which hold no database credentials, read and write their cell DB.
 Version history:
   1.0 - initial
   1.1 - action_event_record (cast): an event timed by the caller
-  1.2 - instance_update(start_event, host): the update also opens an event
+  1.2 - instance_update(start_event, finish_event, record_events, host): the
+        update also opens, records and closes action events
 """
 from __future__ import annotations
 
@@ -69,15 +70,18 @@ class ConductorAPI:
 
     def instance_update(self, ctxt: RequestContext, uuid: str, updates: dict[str, Any],
                         expected_task_state: list[str | None] | None = None,
-                        start_event: str | None = None,
+                        start_event: str | None = None, finish_event: str | None = None,
+                        record_events: list[tuple[str, Any, Any]] | None = None,
                         host: str | None = None) -> dict[str, Any]:
-        if start_event is None:
+        if not (start_event or finish_event or record_events):
             return self._call(ctxt, 'instance_update', uuid=uuid, updates=updates,
                               expected_task_state=expected_task_state)
-        # One round trip (1.2) where two were: update, and open the event.
+        # One round trip (1.2) where up to four were: the update and events.
         return self.client.prepare(version='1.2').call(
             ctxt, 'instance_update', uuid=uuid, updates=updates,
-            expected_task_state=expected_task_state, start_event=start_event, host=host)
+            expected_task_state=expected_task_state, start_event=start_event,
+            finish_event=finish_event,
+            record_events=[list(e) for e in record_events or []], host=host)
 
     def instance_destroy(self, ctxt: RequestContext, uuid: str) -> None:
         self._call(ctxt, 'instance_destroy', uuid=uuid)

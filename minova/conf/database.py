@@ -6,8 +6,10 @@ def _db_opts(what: str) -> list[cfg.Opt]:
     return [
         cfg.StrOpt('connection', secret=True,
                    help=f'SQLAlchemy URL of the {what}. Unset: a SQLite file under state_path.'),
-        cfg.IntOpt('max_pool_size', default=10, min=1,
-                   help='Connections kept open in the pool.'),
+        cfg.IntOpt('max_pool_size', default=16, min=1,
+                   help='Connections kept open in the pool (as many as an RPC service '
+                        'has threads, so that a busy one does not open and close '
+                        'connections).'),
         cfg.IntOpt('max_overflow', default=40, min=0,
                    help='Connections allowed beyond max_pool_size under load.'),
         cfg.IntOpt('pool_timeout', default=30, min=1,

@@ -76,26 +76,33 @@ def event_finish(url: str, instance_uuid: str, request_id: str | None, event: st
                  result: str = 'Success', exc_tb: str | None = None,
                  host: str | None = None) -> None:
     """Close the event; an 'Error' result also marks the action's message."""
-    now = utils.utcnow()
     with engines.writer(url) as conn:
-        action = _action_for(conn, instance_uuid, request_id)
-        if action is None:
-            return
-        res = conn.execute(
-            instance_actions_events.update()
-            .where(instance_actions_events.c.action_id == action['id'],
-                   instance_actions_events.c.event == event,
-                   instance_actions_events.c.finish_time.is_(None))
-            .values(finish_time=now, result=result, traceback=exc_tb, updated_at=now))
-        if res.rowcount == 0:
-            conn.execute(instance_actions_events.insert().values(
-                action_id=action['id'], event=event, start_time=now, finish_time=now,
-                result=result, traceback=exc_tb, host=host, created_at=now))
-        values: dict[str, Any] = {'updated_at': now}
-        if result == 'Error':
-            values['message'] = 'Error'
-        conn.execute(instance_actions.update().where(instance_actions.c.id == action['id'])
-                     .values(**values))
+        event_finish_in(conn, instance_uuid, request_id, event, result, exc_tb, host)
+
+
+def event_finish_in(conn: sa.Connection, instance_uuid: str, request_id: str | None,
+                    event: str, result: str = 'Success', exc_tb: str | None = None,
+                    host: str | None = None) -> None:
+    """event_finish inside the caller's transaction."""
+    now = utils.utcnow()
+    action = _action_for(conn, instance_uuid, request_id)
+    if action is None:
+        return
+    res = conn.execute(
+        instance_actions_events.update()
+        .where(instance_actions_events.c.action_id == action['id'],
+               instance_actions_events.c.event == event,
+               instance_actions_events.c.finish_time.is_(None))
+        .values(finish_time=now, result=result, traceback=exc_tb, updated_at=now))
+    if res.rowcount == 0:
+        conn.execute(instance_actions_events.insert().values(
+            action_id=action['id'], event=event, start_time=now, finish_time=now,
+            result=result, traceback=exc_tb, host=host, created_at=now))
+    values: dict[str, Any] = {'updated_at': now}
+    if result == 'Error':
+        values['message'] = 'Error'
+    conn.execute(instance_actions.update().where(instance_actions.c.id == action['id'])
+                 .values(**values))
 
 
 @engines.retry_on_disconnect
@@ -104,13 +111,21 @@ def event_record(url: str, instance_uuid: str, request_id: str | None, event: st
                  host: str | None = None) -> None:
     """Write an event that already happened (timed elsewhere) in one go."""
     with engines.writer(url) as conn:
-        action = _action_for(conn, instance_uuid, request_id)
-        if action is None:
-            return
-        conn.execute(instance_actions_events.insert().values(
-            action_id=action['id'], event=event, start_time=utils.parse_time(start_time),
-            finish_time=utils.parse_time(finish_time), result=result, host=host,
-            created_at=utils.utcnow()))
+        event_record_in(conn, instance_uuid, request_id, event, start_time, finish_time,
+                        result, host)
+
+
+def event_record_in(conn: sa.Connection, instance_uuid: str, request_id: str | None,
+                    event: str, start_time: Any, finish_time: Any, result: str = 'Success',
+                    host: str | None = None) -> None:
+    """event_record inside the caller's transaction."""
+    action = _action_for(conn, instance_uuid, request_id)
+    if action is None:
+        return
+    conn.execute(instance_actions_events.insert().values(
+        action_id=action['id'], event=event, start_time=utils.parse_time(start_time),
+        finish_time=utils.parse_time(finish_time), result=result, host=host,
+        created_at=utils.utcnow()))
 
 
 def format_tb() -> str:

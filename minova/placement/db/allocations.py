@@ -86,7 +86,11 @@ def _bump_consumer(conn: Connection, consumer: dict[str, Any], **values: Any) ->
             'concurrently', errors.CONCURRENT_UPDATE)
 
 
-def _ensure_consumer(conn: Connection, entry: dict[str, Any]) -> dict[str, Any] | None:
+def _ensure_consumer(conn: Connection, entry: dict[str, Any]
+                     ) -> tuple[dict[str, Any] | None, bool]:
+    """(consumer, created now). A consumer created here already has the
+    generation its first write gives it (1), as upstream's does after its
+    create-then-increment."""
     consumer = get_consumer(conn, entry['consumer_uuid'])
     expected = entry.get('consumer_generation', UNSET)
     if expected is not UNSET:
@@ -95,15 +99,16 @@ def _ensure_consumer(conn: Connection, entry: dict[str, Any]) -> dict[str, Any] 
             raise _generation_conflict(have, expected)
     if consumer is None and entry['allocations']:
         now = utils.utcnow()
+        values = dict(uuid=entry['consumer_uuid'], project_id=entry['project_id'],
+                      user_id=entry['user_id'], generation=1,
+                      consumer_type=entry.get('consumer_type'), created_at=now,
+                      updated_at=now)
         try:
-            conn.execute(cons.insert().values(
-                uuid=entry['consumer_uuid'], project_id=entry['project_id'],
-                user_id=entry['user_id'], generation=0,
-                consumer_type=entry.get('consumer_type'), created_at=now, updated_at=now))
+            result = conn.execute(cons.insert().values(**values))
         except sa.exc.IntegrityError:
             raise _generation_conflict(None, 'a concurrently created consumer') from None
-        consumer = get_consumer(conn, entry['consumer_uuid'])
-    return consumer
+        return dict(values, id=result.inserted_primary_key[0]), True
+    return consumer, False
 
 
 def replace(conn: Connection, entries: list[dict[str, Any]]) -> None:
@@ -115,15 +120,16 @@ def replace(conn: Connection, entries: list[dict[str, Any]]) -> None:
     touched: dict[str, dict[str, Any]] = {}
     added: list[tuple[str, str, int]] = []
     for entry in entries:
-        consumer = _ensure_consumer(conn, entry)
+        consumer, created = _ensure_consumer(conn, entry)
         cuuid = entry['consumer_uuid']
-        old = conn.execute(sa.select(rp.c.uuid).select_from(
-            alloc.join(rp, rp.c.id == alloc.c.resource_provider_id)).where(
-            alloc.c.consumer_id == cuuid).distinct()).scalars().all()
-        for rp_uuid in old:
-            if rp_uuid not in touched:
-                touched[rp_uuid] = providers.require(conn, rp_uuid)
-        conn.execute(alloc.delete().where(alloc.c.consumer_id == cuuid))
+        if not created:  # a new consumer has nothing to replace
+            old = conn.execute(sa.select(rp.c.uuid).select_from(
+                alloc.join(rp, rp.c.id == alloc.c.resource_provider_id)).where(
+                alloc.c.consumer_id == cuuid).distinct()).scalars().all()
+            for rp_uuid in old:
+                if rp_uuid not in touched:
+                    touched[rp_uuid] = providers.require(conn, rp_uuid)
+            conn.execute(alloc.delete().where(alloc.c.consumer_id == cuuid))
         rows = []
         for rp_uuid, resources in entry['allocations'].items():
             provider = touched.get(rp_uuid) or providers.get(conn, rp_uuid)
@@ -144,7 +150,7 @@ def replace(conn: Connection, entries: list[dict[str, Any]]) -> None:
                 added.append((rp_uuid, rc, amount))
         if rows:
             conn.execute(alloc.insert(), rows)
-        if consumer is not None:
+        if consumer is not None and not created:
             if rows:
                 values = {'project_id': entry['project_id'], 'user_id': entry['user_id']}
                 if entry.get('consumer_type') is not None:
@@ -153,8 +159,11 @@ def replace(conn: Connection, entries: list[dict[str, Any]]) -> None:
             else:
                 conn.execute(cons.delete().where(cons.c.id == consumer['id']))
     _check_capacity(conn, touched, added)
-    for provider in touched.values():
-        providers.bump(conn, provider)
+    # As upstream: only providers that receive allocations are bumped (that
+    # is what stops two writers both taking the last room); freeing needs
+    # no guard, and bumping there made concurrent deletes conflict.
+    for rp_uuid in dict.fromkeys(u for u, _, _ in added):
+        providers.bump(conn, touched[rp_uuid])
 
 
 def _check_capacity(conn: Connection, touched: dict[str, dict[str, Any]],
@@ -185,15 +194,12 @@ def _check_capacity(conn: Connection, touched: dict[str, dict[str, Any]],
 
 
 def delete_consumer(conn: Connection, uuid: str) -> bool:
-    """Remove all allocations of a consumer; False when it had none."""
-    provider_uuids = conn.execute(sa.select(rp.c.uuid).select_from(
-        alloc.join(rp, rp.c.id == alloc.c.resource_provider_id)).where(
-        alloc.c.consumer_id == uuid).distinct()).scalars().all()
-    if not provider_uuids:
+    """Remove all allocations of a consumer; False when it had none.
+
+    Provider generations stay as they are, as in upstream placement: a
+    delete cannot overcommit, so concurrent deletes must not conflict.
+    """
+    if conn.execute(alloc.delete().where(alloc.c.consumer_id == uuid)).rowcount == 0:
         return False
-    touched = [providers.require(conn, u) for u in provider_uuids]
-    conn.execute(alloc.delete().where(alloc.c.consumer_id == uuid))
     conn.execute(cons.delete().where(cons.c.uuid == uuid))
-    for provider in touched:
-        providers.bump(conn, provider)
     return True

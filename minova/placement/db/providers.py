@@ -164,8 +164,9 @@ def check_generation(provider: dict[str, Any], generation: int) -> None:
 
 # -- filters shared by GET /resource_providers and allocation candidates ------
 
-def capacity_filter(conn: Connection, resources: dict[int, int]) -> list[Any]:
-    """WHERE clauses: rp.id has room for each {rc_id: amount}."""
+def capacity_filter(conn: Connection, resources: dict[int, Any]) -> list[Any]:
+    """WHERE clauses: rp.id has room for each {rc_id: amount}; an amount may
+    be a bind parameter, for a statement built once and run many times."""
     inv = t.inventories
     alloc = t.allocations
     clauses = []
@@ -181,7 +182,8 @@ def capacity_filter(conn: Connection, resources: dict[int, int]) -> list[Any]:
                     (inv.c.total - inv.c.reserved) * inv.c.allocation_ratio
                     >= sa.func.coalesce(used.c.used, 0) + amount,
                     inv.c.min_unit <= amount, inv.c.max_unit >= amount,
-                    sa.literal(amount) % inv.c.step_size == 0))
+                    (amount if isinstance(amount, sa.BindParameter)
+                     else sa.literal(amount)) % inv.c.step_size == 0))
         clauses.append(rp.c.id.in_(q))
     return clauses
 

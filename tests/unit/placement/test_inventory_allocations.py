@@ -176,3 +176,19 @@ def test_reshaper_moves_inventory_and_allocations(client):
     assert client.get(f'/resource_providers/{child}/usages').json['usages'] == {'VCPU': 2}
     assert client.get(f'/resource_providers/{root}/usages').json['usages'] == {}
     assert client.post('/reshaper', body, version='1.29').status_code == 404
+
+
+def test_freeing_allocations_leaves_provider_generations(client):
+    """As upstream placement: only taking resources bumps a provider's
+    generation, so deletes (and moves away) never conflict with each other."""
+    a = client.make_rp('cn1', inventory=COMPUTE_INV)
+    b = client.make_rp('cn2', inventory=COMPUTE_INV)
+    gen = {rp: client.get(f'/resource_providers/{rp}').json['generation'] for rp in (a, b)}
+    assert client.allocate(C1, {a: {'VCPU': 1}}).status_code == 204
+    assert client.get(f'/resource_providers/{a}').json['generation'] == gen[a] + 1
+    assert client.allocate(C1, {b: {'VCPU': 1}}, generation=1).status_code == 204  # to b
+    assert client.get(f'/resource_providers/{a}').json['generation'] == gen[a] + 1
+    assert client.get(f'/resource_providers/{b}').json['generation'] == gen[b] + 1
+    assert client.delete(f'/allocations/{C1}').status_code == 204
+    assert client.get(f'/resource_providers/{b}').json['generation'] == gen[b] + 1
+    assert client.get(f'/resource_providers/{b}/usages').json['usages']['VCPU'] == 0
