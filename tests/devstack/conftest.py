@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.devstack.harness import Deployment
+from tests.devstack.harness import Deployment, running
 
 ENGINES = os.environ.get('MINOVA_DEVSTACK_DBS', 'mysql,postgresql').split(',')
 
@@ -14,13 +14,7 @@ ENGINES = os.environ.get('MINOVA_DEVSTACK_DBS', 'mysql,postgresql').split(',')
 @pytest.fixture(scope='module', params=ENGINES)
 def cloud(request: pytest.FixtureRequest,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    dep = Deployment(tmp_path_factory.mktemp(f'devstack-{request.param}'),
-                     db=request.param, computes_per_cell=1, api_workers=2,
-                     report_interval=1, service_down_time=4, build_timeout=60,
-                     spawn_delay=0.1)
-    try:
-        dep.up()
-        dep.ensure_flavor()
-        yield dep
-    finally:
-        dep.teardown()
+    yield from running(tmp_path_factory.mktemp(f'devstack-{request.param}'),
+                       db=request.param, computes_per_cell=1, api_workers=2,
+                       report_interval=1, service_down_time=4, build_timeout=60,
+                       spawn_delay=0.1)

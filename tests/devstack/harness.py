@@ -10,7 +10,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -191,6 +191,18 @@ class Deployment:
             assert r.status_code in (204, 404), r.text
         wait(lambda: not self.servers(), 90, 'servers to be deleted', 1.0)
         wait(lambda: not self.allocation_consumers(), 30, 'allocations to go')
+
+
+def running(root: Path, **settings: Any) -> Iterator[Deployment]:
+    """A deployment brought up with the 'tiny' flavor, torn down afterwards
+    (for module-scoped fixtures: `yield from running(...)`)."""
+    dep = Deployment(root, **settings)
+    try:
+        dep.up()
+        dep.ensure_flavor()
+        yield dep
+    finally:
+        dep.teardown()
 
 
 def dump(obj: Any) -> str:

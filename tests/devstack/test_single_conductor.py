@@ -8,22 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.devstack.harness import Deployment, wait
+from tests.devstack.harness import Deployment, running, wait
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope='module')
 def single(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    dep = Deployment(tmp_path_factory.mktemp('single-conductor'), db='mysql', cells=1,
-                     computes_per_cell=2, api_workers=1, single_conductor=True,
-                     report_interval=1, service_down_time=4)
-    try:
-        dep.up()
-        dep.ensure_flavor()
-        yield dep
-    finally:
-        dep.teardown()
+    yield from running(tmp_path_factory.mktemp('single-conductor'), db='mysql', cells=1,
+                       computes_per_cell=2, api_workers=1, single_conductor=True,
+                       report_interval=1, service_down_time=4)
 
 
 def test_one_conductor_builds_spreads_and_deletes(single: Deployment) -> None:
