@@ -34,7 +34,7 @@ def _host_zone(host: str) -> str:
 
 
 class ConductorManager:
-    target = messaging.Target(version='1.2')
+    target = messaging.Target(version='1.3')
 
     def __init__(self) -> None:
         self.scheduler = scheduler_rpcapi.SchedulerAPI()
@@ -288,22 +288,64 @@ class ConductorManager:
                         expected_task_state: list[str | None] | None = None,
                         start_event: str | None = None, finish_event: str | None = None,
                         record_events: list[list[Any]] | None = None,
-                        host: str | None = None) -> dict[str, Any]:
+                        host: str | None = None,
+                        finish_event_start: Any = None) -> dict[str, Any]:
         """1.2: the update may also open `start_event`, record finished
         `record_events` ([name, start, finish]) and close `finish_event`, in
-        the same transaction (one round trip and one commit for all)."""
-        also = None
-        if start_event or finish_event or record_events:
-            def also(conn: Any) -> None:
-                rid = context.request_id
-                if start_event:
-                    actions.event_start_in(conn, uuid, rid, start_event, host)
-                for name, start, finish in record_events or []:
-                    actions.event_record_in(conn, uuid, rid, name, start, finish, host=host)
-                if finish_event:
-                    actions.event_finish_in(conn, uuid, rid, finish_event, host=host)
-        return instances.update(engines.cell_url(), uuid, updates, expected_task_state,
-                                also=also)
+        the same transaction (one round trip and one commit for all).
+        1.3: `finish_event_start` is the start of a finish_event that was
+        never opened (its opening step was overtaken)."""
+        return instances.update(
+            engines.cell_url(), uuid, updates, expected_task_state,
+            also=self._events_writer(context, uuid, host, start_event=start_event,
+                                     record_events=record_events, finish_event=finish_event,
+                                     finish_event_start=finish_event_start))
+
+    @staticmethod
+    def _events_writer(context: RequestContext, uuid: str, host: str | None,
+                       start_event: str | None = None, start_time: Any = None,
+                       record_events: list[list[Any]] | None = None,
+                       finish_event: str | None = None,
+                       finish_event_start: Any = None) -> Any:
+        """The action events an update writes in its own transaction, or None."""
+        if not (start_event or finish_event or record_events):
+            return None
+
+        def write(conn: Any) -> None:
+            rid = context.request_id
+            if start_event:
+                actions.event_start_in(conn, uuid, rid, start_event, host,
+                                       start_time=start_time)
+            for name, start, finish in record_events or []:
+                actions.event_record_in(conn, uuid, rid, name, start, finish, host=host)
+            if finish_event:
+                actions.event_finish_in(conn, uuid, rid, finish_event, host=host,
+                                        start_time=finish_event_start)
+        return write
+
+    def instance_progress(self, context: RequestContext, uuid: str,
+                          steps: list[list[Any]], start_event: str | None = None,
+                          start_time: Any = None, host: str | None = None) -> None:
+        """1.3, a cast: build steps ([updates, expected task states]) the
+        compute host did not wait for, applied in order, one commit each.
+
+        The guards order them against the updates the host does wait for: a
+        step whose expected states are gone (the end of the build or a delete
+        got there first), or whose instance left the reporting host (a
+        reschedule), is dropped with the steps after it.
+        """
+        url = engines.cell_url()
+        for updates, expected in steps:
+            try:
+                instances.update(url, uuid, updates, expected,
+                                 also=self._events_writer(context, uuid, host,
+                                                          start_event=start_event,
+                                                          start_time=start_time),
+                                 fetch=False, expected_host=host)
+            except (exception.InstanceNotFound, exception.InstanceInvalidState) as e:
+                LOG.debug('Build steps of %s from %s on dropped: %s', uuid, updates, e)
+                return
+            start_event = None
 
     def instance_destroy(self, context: RequestContext, uuid: str) -> None:
         instances.destroy(engines.cell_url(), uuid)

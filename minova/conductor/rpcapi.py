@@ -9,6 +9,9 @@ Version history:
   1.1 - action_event_record (cast): an event timed by the caller
   1.2 - instance_update(start_event, finish_event, record_events, host): the
         update also opens, records and closes action events
+  1.3 - instance_progress (cast): build steps reported without waiting;
+        instance_update(finish_event_start): when closing an event that was
+        never opened, it is recorded as started then
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from minova import rpc
 from minova.context import RequestContext
 
 TOPIC = 'conductor'
-VERSION = '1.2'
+VERSION = '1.3'
 
 
 class ConductorAPI:
@@ -72,16 +75,37 @@ class ConductorAPI:
                         expected_task_state: list[str | None] | None = None,
                         start_event: str | None = None, finish_event: str | None = None,
                         record_events: list[tuple[str, Any, Any]] | None = None,
-                        host: str | None = None) -> dict[str, Any]:
+                        host: str | None = None,
+                        finish_event_start: Any = None) -> dict[str, Any]:
         if not (start_event or finish_event or record_events):
             return self._call(ctxt, 'instance_update', uuid=uuid, updates=updates,
                               expected_task_state=expected_task_state)
         # One round trip (1.2) where up to four were: the update and events.
-        return self.client.prepare(version='1.2').call(
+        kwargs: dict[str, Any] = {}
+        version = '1.2'
+        if finish_event_start is not None:
+            kwargs['finish_event_start'] = finish_event_start
+            version = '1.3'
+        return self.client.prepare(version=version).call(
             ctxt, 'instance_update', uuid=uuid, updates=updates,
             expected_task_state=expected_task_state, start_event=start_event,
             finish_event=finish_event,
-            record_events=[list(e) for e in record_events or []], host=host)
+            record_events=[list(e) for e in record_events or []], host=host, **kwargs)
+
+    def instance_progress(self, ctxt: RequestContext, uuid: str,
+                          steps: list[tuple[dict[str, Any], list[str | None]]],
+                          start_event: str | None = None, start_time: Any = None,
+                          host: str | None = None) -> None:
+        """Build steps, reported without waiting for them to be written (1.3).
+
+        steps: (updates, expected task states), applied in order, each only
+        while the instance is in one of its expected (earlier) states: steps
+        overtaken by a later update, or by a delete, are dropped, so the task
+        state never goes backwards. The first step applied opens start_event.
+        """
+        self.client.prepare(version='1.3').cast(
+            ctxt, 'instance_progress', uuid=uuid, steps=[list(s) for s in steps],
+            start_event=start_event, start_time=start_time, host=host)
 
     def instance_destroy(self, ctxt: RequestContext, uuid: str) -> None:
         self._call(ctxt, 'instance_destroy', uuid=uuid)

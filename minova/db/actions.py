@@ -59,14 +59,15 @@ def event_start(url: str, instance_uuid: str, request_id: str | None, event: str
 
 
 def event_start_in(conn: sa.Connection, instance_uuid: str, request_id: str | None,
-                   event: str, host: str | None = None) -> None:
-    """event_start inside the caller's transaction."""
+                   event: str, host: str | None = None, start_time: Any = None) -> None:
+    """event_start inside the caller's transaction; start_time defaults to now."""
     now = utils.utcnow()
     action = _action_for(conn, instance_uuid, request_id)
     if action is None:
         return
     conn.execute(instance_actions_events.insert().values(
-        action_id=action['id'], event=event, start_time=now, host=host, created_at=now))
+        action_id=action['id'], event=event, start_time=utils.parse_time(start_time) or now,
+        host=host, created_at=now))
     conn.execute(instance_actions.update().where(instance_actions.c.id == action['id'])
                  .values(updated_at=now))
 
@@ -82,8 +83,9 @@ def event_finish(url: str, instance_uuid: str, request_id: str | None, event: st
 
 def event_finish_in(conn: sa.Connection, instance_uuid: str, request_id: str | None,
                     event: str, result: str = 'Success', exc_tb: str | None = None,
-                    host: str | None = None) -> None:
-    """event_finish inside the caller's transaction."""
+                    host: str | None = None, start_time: Any = None) -> None:
+    """event_finish inside the caller's transaction. An event never opened is
+    recorded whole, as started at start_time (default: now)."""
     now = utils.utcnow()
     action = _action_for(conn, instance_uuid, request_id)
     if action is None:
@@ -96,7 +98,8 @@ def event_finish_in(conn: sa.Connection, instance_uuid: str, request_id: str | N
         .values(finish_time=now, result=result, traceback=exc_tb, updated_at=now))
     if res.rowcount == 0:
         conn.execute(instance_actions_events.insert().values(
-            action_id=action['id'], event=event, start_time=now, finish_time=now,
+            action_id=action['id'], event=event,
+            start_time=utils.parse_time(start_time) or now, finish_time=now,
             result=result, traceback=exc_tb, host=host, created_at=now))
     values: dict[str, Any] = {'updated_at': now}
     if result == 'Error':

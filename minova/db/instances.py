@@ -74,11 +74,14 @@ def get(url: str, uuid: str, read_deleted: bool = False,
 @engines.retry_on_disconnect
 def update(url: str, uuid: str, values: dict[str, Any],
            expected_task_state: list[str | None] | None = None,
-           also: Callable[[sa.Connection], Any] | None = None) -> dict[str, Any]:
+           also: Callable[[sa.Connection], Any] | None = None,
+           fetch: bool = True, expected_host: str | None = None) -> dict[str, Any]:
     """Update a live instance; with expected_task_state, only from those states.
 
-    Returns the updated instance. Raises InstanceNotFound if it is gone (for
-    example deleted while building) and InstanceInvalidState on a task-state race.
+    Returns the updated instance ({} with fetch=False, which saves reading it
+    back when the update took). Raises InstanceNotFound if it is gone (for
+    example deleted while building) and InstanceInvalidState on a task-state race
+    (or, with expected_host, when the instance has moved to another host).
     `also(conn)` runs in the same transaction once the update took.
     """
     values = encode(values)
@@ -90,8 +93,14 @@ def update(url: str, uuid: str, values: dict[str, Any],
         if None in expected_task_state:
             conds.append(instances.c.task_state.is_(None))
         q = q.where(sa.or_(*conds))
+    if expected_host is not None:
+        q = q.where(instances.c.host == expected_host)
     with engines.writer(url) as conn:
         res = conn.execute(q.values(**values))
+        if res.rowcount and not fetch:
+            if also is not None:
+                also(conn)
+            return {}
         row = conn.execute(sa.select(instances).where(
             instances.c.uuid == uuid)).mappings().first()
         if also is not None and res.rowcount:

@@ -202,6 +202,10 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument('--single-conductor', action='store_true', default=None,
                     help='one cell only: one conductor for the API and the cell '
                          '(no super-conductor), one message bus')
+    up.add_argument('--durable-queues', action='store_true', default=None,
+                    help='durable RabbitMQ queues and persistent messages: casts in '
+                         'flight survive a broker restart, but every publish waits for '
+                         'the broker to write it to disk (Nova\'s default is transient)')
     up.add_argument('--debug', action='store_true', default=None)
     up.add_argument('--extra-conf', help='text appended to every config file')
     up.add_argument('--cell-db-port', action='append', metavar='CELL=PORT',

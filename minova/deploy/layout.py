@@ -42,6 +42,10 @@ class Settings:
     spawn_delay: float = 0.0
     backend: str = 'threading'
     single_conductor: bool = False         # one cell only: no super-conductor
+    # Nova's default is transient queues: a broker restart loses the messages
+    # in flight (builds then end by build timeout). Durable ones keep them, but
+    # every publish then waits for RabbitMQ to fsync (~50 ms per boot here).
+    durable_queues: bool = False
     debug: bool = False
     extra_conf: str = ''                   # appended verbatim to every config file
     extra_computes: dict[str, list[str]] = dataclasses.field(default_factory=dict)

@@ -319,6 +319,74 @@ def test_instance_update_refuses_unexpected_task_state_and_deleted_rows(cond: An
         cond.instance_update(ctx, inst['uuid'], {'vm_state': 'active'})
 
 
+def test_build_steps_are_applied_in_order_and_the_first_opens_the_event(
+        cond: Any, ctx: Any, dbs: Any) -> None:
+    from minova.compute.manager import BUILD_EVENT, BUILD_STEPS
+    inst = make_instance(dbs.cell, host='h1', task_state='scheduling')
+    uuid = inst['uuid']
+    actions.action_start(dbs.cell, uuid, 'create', ctx.request_id, 'user1', 'proj1')
+    started = utils.utcnow()
+    seen = []
+    real_update = inst_db.update
+
+    def update(*args: Any, **kw: Any) -> Any:
+        out = real_update(*args, **kw)
+        seen.append(inst_db.get(dbs.cell, uuid)['task_state'])
+        return out
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(inst_db, 'update', update)
+        cond.instance_progress(ctx, uuid, [
+            ({'host': 'h1', 'node': 'n1', 'task_state': 'networking'}, BUILD_STEPS[:1]),
+            ({'host': 'h1', 'task_state': 'block_device_mapping'}, BUILD_STEPS[:2]),
+            ({'host': 'h1', 'task_state': 'spawning'}, BUILD_STEPS[:3])],
+            start_event=BUILD_EVENT, start_time=started, host='h1')
+    assert seen == ['networking', 'block_device_mapping', 'spawning']
+    action = actions.action_get_by_request_id(dbs.cell, uuid, ctx.request_id)
+    [event] = actions.events_get(dbs.cell, action['id'])
+    assert (event['event'], event['finish_time']) == (BUILD_EVENT, None)
+    assert utils.parse_time(event['start_time']) == utils.parse_time(started)
+
+
+def test_build_steps_arriving_after_the_build_ended_are_dropped(cond: Any, ctx: Any,
+                                                               dbs: Any) -> None:
+    from minova.compute.manager import BUILD_EVENT, BUILD_STEPS
+    inst = make_instance(dbs.cell, host='h1', task_state='scheduling')
+    uuid = inst['uuid']
+    actions.action_start(dbs.cell, uuid, 'create', ctx.request_id, 'user1', 'proj1')
+    started = utils.utcnow()
+    # The host's final update overtook its own earlier, unawaited steps.
+    cond.instance_update(ctx, uuid, {'vm_state': 'active', 'task_state': None},
+                         BUILD_STEPS, finish_event=BUILD_EVENT, host='h1',
+                         finish_event_start=started)
+    cond.instance_progress(ctx, uuid, [
+        ({'host': 'h1', 'task_state': 'networking'}, BUILD_STEPS[:1]),
+        ({'host': 'h1', 'task_state': 'spawning'}, BUILD_STEPS[:3])],
+        start_event=BUILD_EVENT, start_time=started, host='h1')
+    got = inst_db.get(dbs.cell, uuid)
+    assert (got['vm_state'], got['task_state']) == ('active', None)
+    action = actions.action_get_by_request_id(dbs.cell, uuid, ctx.request_id)
+    [event] = actions.events_get(dbs.cell, action['id'])
+    # Never opened, so recorded whole, from when the compute host started.
+    assert (event['event'], event['result']) == (BUILD_EVENT, 'Success')
+    assert utils.parse_time(event['start_time']) == utils.parse_time(started)
+
+
+def test_build_steps_of_a_host_the_instance_left_are_dropped(cond: Any, ctx: Any,
+                                                            dbs: Any) -> None:
+    # Rescheduled to h2 (host changed, back to scheduling) before h1's late
+    # steps arrived: they must not pull the instance back to h1.
+    inst = make_instance(dbs.cell, host='h2', task_state='scheduling')
+    cond.instance_progress(ctx, inst['uuid'],
+                           [({'host': 'h1', 'task_state': 'networking'}, ['scheduling'])],
+                           host='h1')
+    got = inst_db.get(dbs.cell, inst['uuid'])
+    assert (got['host'], got['task_state']) == ('h2', 'scheduling')
+    cond.instance_destroy(ctx, inst['uuid'])
+    cond.instance_progress(ctx, inst['uuid'], [({'task_state': 'networking'}, ['scheduling'])],
+                           host='h2')  # gone: dropped quietly
+
+
 def test_instance_destroy_soft_deletes_and_queues_mapping(cond: Any, ctx: Any,
                                                           dbs: Any) -> None:
     keep = make_instance(dbs.cell, host='h1', vm_state='active', task_state=None)
