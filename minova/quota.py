@@ -35,12 +35,8 @@ def get_limits(project_id: str) -> dict[str, int]:
     return limits
 
 
-def get_usage(project_id: str, user_id: str | None = None) -> dict[str, int]:
-    """instances/cores/ram of the project (all cells + build requests).
-
-    key_pairs is counted for `user_id` when given, and server groups are 0
-    until server groups exist.
-    """
+def _server_usage(project_id: str) -> dict[str, int]:
+    """instances/cores/ram of the project: all cells plus build requests."""
     usage = build_requests.count_by_project(project_id)
 
     def count(cell: dict) -> dict[str, int]:
@@ -52,6 +48,13 @@ def get_usage(project_id: str, user_id: str | None = None) -> dict[str, int]:
             continue
         for key in ('instances', 'cores', 'ram'):
             usage[key] += result.get(key, 0)
+    return usage
+
+
+def get_usage(project_id: str, user_id: str | None = None) -> dict[str, int]:
+    """Usage of every resource of the project (instances/cores/ram over all
+    cells and build requests); key_pairs is counted for `user_id` when given."""
+    usage = _server_usage(project_id)
     usage['key_pairs'] = keypairs_db.count(user_id) if user_id else 0
     from minova.db import server_groups
     usage['server_groups'] = server_groups.count_by_project(project_id)
@@ -70,8 +73,10 @@ def enforce_instances(project_id: str, count: int, vcpus: int, memory_mb: int,
     """
     max_count = max(count, max_count or count)
     limits = get_limits(project_id)
-    usage = get_usage(project_id)
     per_instance = {'instances': 1, 'cores': vcpus or 0, 'ram': memory_mb or 0}
+    if all(limits[r] < 0 or each == 0 for r, each in per_instance.items()):
+        return max_count  # nothing limited: no need to count across the cells
+    usage = _server_usage(project_id)
     allowed = max_count
     headroom: dict[str, int] = {}
     for resource, each in per_instance.items():

@@ -269,7 +269,8 @@ class API:
             cell = self._cell_by_id(mapping['cell_id'])
             try:
                 with engines.fail_fast():
-                    inst = instances.get(cell['database_connection'], uuid, with_fault=True)
+                    inst = instances.get(cell['database_connection'], uuid, with_fault=True,
+                                         shown_fault_only=True)
             except Exception as e:
                 if not engines.is_connection_error(e):
                     raise

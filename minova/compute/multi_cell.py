@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -47,6 +48,16 @@ def all_cells(include_cell0: bool = True, refresh: bool = False) -> list[dict[st
     return [c for c in cached if include_cell0 or not cells_db.is_cell0(c)]
 
 
+def cell(uuid: str) -> dict[str, Any]:
+    """One cell mapping, from the cache; re-read once when it is not there
+    (a cell just created). CellMappingNotFound when it does not exist."""
+    for refresh in (False, True):
+        for mapping in all_cells(refresh=refresh):
+            if mapping['uuid'] == uuid:
+                return mapping
+    return cells_db.cell_get(uuid)  # raises CellMappingNotFound
+
+
 def _fail_fast(fn: Callable[[dict[str, Any]], Any], cell: dict[str, Any]) -> Any:
     with engines.fail_fast():  # a down cell answers at once, as a CellFailed
         return fn(cell)
@@ -67,24 +78,37 @@ def for_each_cell(fn: Callable[[dict[str, Any]], Any],
             LOG.warning('Cell %s failed: %s', cell['name'], e)
             return {cell['uuid']: CellFailed(cell, e)}
     results: dict[str, Any] = {}
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=len(cells) or 1)
-    try:
-        futures = {pool.submit(_fail_fast, fn, cell): cell for cell in cells}
-        done, pending = concurrent.futures.wait(futures, timeout=timeout)
-        for fut in done:
-            cell = futures[fut]
-            try:
-                results[cell['uuid']] = fut.result()
-            except Exception as e:
-                LOG.warning('Cell %s failed: %s', cell['name'], e)
-                results[cell['uuid']] = CellFailed(cell, e)
-        for fut in pending:
-            cell = futures[fut]
-            LOG.warning('Cell %s did not answer within %ss', cell['name'], timeout)
-            results[cell['uuid']] = CellFailed(cell, None)
-    finally:
-        pool.shutdown(wait=False)
+    futures = {_executor().submit(_fail_fast, fn, cell): cell for cell in cells}
+    done, pending = concurrent.futures.wait(futures, timeout=timeout)
+    for fut in done:
+        cell = futures[fut]
+        try:
+            results[cell['uuid']] = fut.result()
+        except Exception as e:
+            LOG.warning('Cell %s failed: %s', cell['name'], e)
+            results[cell['uuid']] = CellFailed(cell, e)
+    for fut in pending:
+        cell = futures[fut]
+        LOG.warning('Cell %s did not answer within %ss', cell['name'], timeout)
+        results[cell['uuid']] = CellFailed(cell, None)
     return results
+
+
+_pool: concurrent.futures.ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+# Threads kept for asking cells at once. Starting a pool per request cost a
+# thread start per cell (a quarter of a quota check). A cell that hangs holds
+# one until CELL_TIMEOUT; there are enough for many such at once.
+POOL_THREADS = 32
+
+
+def _executor() -> concurrent.futures.ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = concurrent.futures.ThreadPoolExecutor(max_workers=POOL_THREADS,
+                                                          thread_name_prefix='cells')
+        return _pool
 
 
 def down_cell_instances(cell: dict[str, Any], project_id: str | None = None,

@@ -15,6 +15,7 @@ from typing import Any
 import oslo_messaging as messaging
 
 from minova import exception, states, utils
+from minova.compute import multi_cell
 from minova.compute import rpcapi as compute_rpcapi
 from minova.conf import CONF
 from minova.context import RequestContext, get_admin_context
@@ -52,9 +53,10 @@ class ConductorManager:
     def schedule_and_build_instances(self, context: RequestContext,
                                      instance_uuids: list[str]) -> None:
         received = utils.utcnow()
-        specs = build_requests.spec_get_many(instance_uuids)
-        brs = build_requests.get_many(instance_uuids)
-        live = [u for u in instance_uuids if u in brs and u in specs]
+        found = build_requests.get_many_with_specs(instance_uuids)
+        brs = {u: br for u, (br, _spec) in found.items()}
+        specs = {u: spec for u, (_br, spec) in found.items()}
+        live = [u for u in instance_uuids if u in found]
         for uuid in set(instance_uuids) - set(live):
             LOG.info('Build request %s is gone (deleted before scheduling)', uuid)
             self._forget(uuid)
@@ -95,7 +97,7 @@ class ConductorManager:
         """
         received, sched_start, sched_end = timing
         selection, alternates = host_list[0], host_list[1:]
-        cell = cells.cell_get(selection['cell_uuid'])
+        cell = multi_cell.cell(selection['cell_uuid'])
         url = cell['database_connection']
         values = dict(br, host=selection['service_host'], node=selection['nodename'],
                       launched_on=selection['service_host'],

@@ -46,6 +46,21 @@ def get_many(instance_uuids: list[str]) -> dict[str, dict[str, Any]]:
         return {i['uuid']: i for i in map(_decode, rows)}
 
 
+def get_many_with_specs(instance_uuids: list[str]
+                        ) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """{uuid: (would-be instance, request spec)} of the servers that have both."""
+    q = (sa.select(build_requests.c.instance, request_specs.c.spec)
+         .join(request_specs, request_specs.c.instance_uuid == build_requests.c.instance_uuid)
+         .where(build_requests.c.instance_uuid.in_(instance_uuids)))
+    with engines.reader(engines.api_url()) as conn:
+        rows = conn.execute(q).mappings().all()
+    out = {}
+    for row in rows:
+        inst = _decode(row)
+        out[inst['uuid']] = (inst, utils.json_loads(row['spec']))
+    return out
+
+
 def get_all(project_id: str | None = None) -> list[dict[str, Any]]:
     q = sa.select(build_requests.c.instance)
     if project_id is not None:

@@ -14,6 +14,9 @@ from minova.db.main_tables import instance_faults, instances
 JSON_FIELDS = {'flavor': None, 'metadata': {}, 'system_metadata': {}, 'network_info': [],
                'tags': []}
 
+# vm states whose API status (ERROR, DELETED) shows the latest fault
+FAULT_VM_STATES = (states.ERROR, states.DELETED)
+
 SORTABLE = {c.name for c in instances.c} - set(JSON_FIELDS) - {'user_data', 'key_data'}
 
 
@@ -57,7 +60,10 @@ def create(url: str, values: dict[str, Any],
 
 @engines.retry_on_disconnect
 def get(url: str, uuid: str, read_deleted: bool = False,
-        with_fault: bool = False) -> dict[str, Any]:
+        with_fault: bool = False, shown_fault_only: bool = False) -> dict[str, Any]:
+    """One instance; with_fault adds its latest fault ('fault'), and with
+    shown_fault_only only where the API shows it (ERROR, DELETED), sparing
+    the read for the others."""
     q = sa.select(instances).where(instances.c.uuid == uuid)
     if not read_deleted:
         q = q.where(instances.c.deleted == 0)
@@ -67,7 +73,8 @@ def get(url: str, uuid: str, read_deleted: bool = False,
             raise exception.InstanceNotFound(instance_id=uuid)
         inst = decode(row)
         if with_fault:
-            inst['fault'] = _faults(conn, [uuid]).get(uuid)
+            inst['fault'] = (_faults(conn, [uuid]).get(uuid) if not shown_fault_only
+                             or inst.get('vm_state') in FAULT_VM_STATES else None)
     return inst
 
 
