@@ -322,6 +322,20 @@ class API:
         sort_dirs = list(sort_dirs or ['desc'] * len(sort_keys))
         keys, dirs = sort_keys + ['uuid'], sort_dirs + [sort_dirs[-1]]
         marker_row = self._marker_row(ctx, marker) if marker else None
+        # Build requests are read before the cells: conductor writes a
+        # server into its cell before it deletes the build request, so read
+        # in this order a server is in one or both, never in neither.
+        pending: list[dict[str, Any]] = []
+        if not any(k in filters for k in ('host', 'node', 'task_state', 'power_state')):
+            for br in build_requests.get_all(filters.get('project_id')
+                                             if isinstance(filters.get('project_id'), str)
+                                             else None):
+                if not _br_matches(br, filters):
+                    continue
+                if marker_row is not None and _compare(keys, dirs, br, marker_row) <= 0:
+                    continue
+                br.update(cell_uuid=None, fault=None)
+                pending.append(br)
         results = multi_cell.for_each_cell(
             lambda c: instances.get_all(c['database_connection'], filters, limit, sort_keys,
                                         sort_dirs, marker_row, with_fault=True))
@@ -336,16 +350,8 @@ class API:
             for row in rows:
                 row['cell_uuid'] = cell['uuid']
             merged.extend(rows)
-        if not any(k in filters for k in ('host', 'node', 'task_state', 'power_state')):
-            for br in build_requests.get_all(filters.get('project_id')
-                                             if isinstance(filters.get('project_id'), str)
-                                             else None):
-                if not _br_matches(br, filters):
-                    continue
-                if marker_row is not None and _compare(keys, dirs, br, marker_row) <= 0:
-                    continue
-                br.update(cell_uuid=None, fault=None)
-                merged.append(br)
+        in_cells = {row['uuid'] for row in merged}
+        merged.extend(br for br in pending if br['uuid'] not in in_cells)
         merged.sort(key=functools.cmp_to_key(functools.partial(_compare, keys, dirs)))
         if cell_down_support and down and marker is None:
             # 2.69+: what the API DB knows of a down cell's servers comes last,
