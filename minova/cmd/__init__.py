@@ -11,6 +11,10 @@ import os
 import sys
 import warnings
 
+from minova import lean
+
+lean.defer_charset_detection()
+
 
 def _backend_from_config() -> str | None:
     files = []
