@@ -49,3 +49,25 @@ def test_nothing_deferred_when_imported_or_absent() -> None:
     from minova import lean
     assert not lean.defer('sys', 'python')
     assert not lean.defer('no_such_module_here', 'no-such-dist')
+
+
+def test_services_that_call_no_service_do_not_import_keystoneauth() -> None:
+    assert _run('''
+        import sys
+        import minova.cmd.placement, minova.placement.wsgi
+        import minova.cmd.conductor, minova.conductor.manager
+        assert 'keystoneauth1' not in sys.modules, 'imported eagerly'
+        from minova.conf import CONF
+        CONF([], project='minova')
+        from minova import placement_client  # registers [placement] and [glance]
+        assert CONF.placement.service_type == 'placement'
+        assert CONF.glance.service_type == 'image' and CONF.glance.auth_type is None
+        from minova.context import RequestContext
+        catalog = [{'type': 'image', 'endpoints': [
+            {'interface': 'public', 'url': 'http://glance:9292', 'region': 'R1'}]}]
+        plugin = RequestContext(auth_token='tok', service_catalog=catalog).get_auth_plugin()
+        assert plugin.get_token() == 'tok'
+        assert plugin.get_endpoint(None, service_type='image') == 'http://glance:9292'
+        print('ok')
+    ''') == 'ok'
+
