@@ -1,4 +1,4 @@
-"""minova/lean.py: a module stands in for charset_normalizer until it is used."""
+"""minova/lean.py: stand-ins for modules imported but rarely used, until they are."""
 from __future__ import annotations
 
 import subprocess
@@ -71,3 +71,34 @@ def test_services_that_call_no_service_do_not_import_keystoneauth() -> None:
         print('ok')
     ''') == 'ok'
 
+
+def test_stand_ins_load_on_first_use() -> None:
+    assert _run('''
+        import sys
+        import minova.cmd.compute, minova.compute.manager
+        from minova import lean
+        kept = [n for n in ('rfc3986', 'psutil', 'iso8601')
+                if type(sys.modules[n]) is lean._Deferred]
+        assert kept == ['rfc3986', 'psutil', 'iso8601'], kept
+        from oslo_utils import timeutils
+        assert timeutils.parse_isotime('2024-01-02T03:04:05Z').year == 2024
+        import iso8601
+        assert iso8601.parse_date('2024-01-02T03:04:05Z').month == 1
+        assert type(sys.modules['iso8601']) is not lean._Deferred
+        from oslo_config import types
+        assert types.URI()('http://example.com/x') == 'http://example.com/x'
+        import psutil
+        assert psutil.net_if_addrs()
+        print('ok')
+    ''') == 'ok'
+
+
+def test_stevedore_keeps_no_entry_point_table() -> None:
+    assert _run('''
+        import minova.cmd
+        from stevedore import _cache, driver
+        mgr = driver.DriverManager('oslo.messaging.drivers', 'rabbit')
+        assert mgr.driver is not None
+        assert not _cache._c._internal
+        print('ok')
+    ''') == 'ok'
