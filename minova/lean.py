@@ -15,9 +15,11 @@ RSS per service, measured after importing it with everything else it loads:
 | rfc3986 (+ idna) | oslo.config (types) | validating URIOpt values | 0.6 |
 | psutil | oslo.utils (netutils) | listing an interface's addresses | 0.5 |
 | iso8601 | oslo.utils (timeutils) | parse_isotime() | 0.2 |
-| yaml | oslo.policy, kombu | reading a policy file; kombu's yaml codec | 0.7 |
+| yaml | oslo.policy, kombu | reading a policy file; kombu's yaml codec | 0.8 |
 
-(charset_normalizer imports every codec Python has, to list them.)
+(charset_normalizer imports every codec Python has, to list them. kombu
+registers `yaml.safe_dump` as its yaml encoder on import: the stand-in
+offers a function that imports PyYAML when called.)
 
 `forget_entry_points()` keeps stevedore from holding the parsed entry
 point table of the whole environment (0.5 MiB here) after a lookup.
@@ -31,14 +33,15 @@ import threading
 import types
 from typing import Any
 
-# module -> its distribution, when a stand-in must answer __version__
-# without importing it (requests reads charset_normalizer's on import).
-DEFERRED: dict[str, str | None] = {
-    'charset_normalizer': 'charset-normalizer',
-    'rfc3986': None,
-    'psutil': None,
-    'iso8601': None,
-    'yaml': None,
+# module -> (its distribution, when a stand-in must answer __version__
+# without importing it (requests reads charset_normalizer's on import);
+# functions that importers take a reference to without calling them yet).
+DEFERRED: dict[str, tuple[str | None, tuple[str, ...]]] = {
+    'charset_normalizer': ('charset-normalizer', ()),
+    'rfc3986': (None, ()),
+    'psutil': (None, ()),
+    'iso8601': (None, ()),
+    'yaml': (None, ('safe_dump',)),
 }
 
 _lock = threading.RLock()
@@ -69,10 +72,18 @@ def _load(stub: _Deferred) -> types.ModuleType:
         return real
 
 
-def defer(name: str, dist: str | None = None) -> bool:
+def _forward(stub: _Deferred, attr: str) -> Any:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(_load(stub), attr)(*args, **kwargs)
+    call.__name__ = call.__qualname__ = attr
+    return call
+
+
+def defer(name: str, dist: str | None = None, calls: tuple[str, ...] = ()) -> bool:
     """Put a stand-in for module `name` in sys.modules, unless it is imported
     already or not installed. With `dist`, the stand-in answers __version__
-    from that distribution's metadata. True if deferred."""
+    from that distribution's metadata; each function named in `calls` is
+    one that imports the module when called. True if deferred."""
     if name in sys.modules:
         return False
     try:
@@ -88,6 +99,8 @@ def defer(name: str, dist: str | None = None) -> bool:
             stub.__version__ = metadata.version(dist)  # type: ignore[attr-defined]
         except metadata.PackageNotFoundError:
             return False
+    for attr in calls:
+        setattr(stub, attr, _forward(stub, attr))
     stub.__file__ = spec.origin
     stub.__spec__ = spec
     stub.__loader__ = spec.loader
@@ -99,8 +112,8 @@ def defer(name: str, dist: str | None = None) -> bool:
 
 
 def defer_unused() -> None:
-    for name, dist in DEFERRED.items():
-        defer(name, dist)
+    for name, (dist, calls) in DEFERRED.items():
+        defer(name, dist, calls)
 
 
 class _Unkept(dict):  # type: ignore[type-arg]

@@ -102,3 +102,20 @@ def test_stevedore_keeps_no_entry_point_table() -> None:
         assert not _cache._c._internal
         print('ok')
     ''') == 'ok'
+
+
+def test_kombu_yaml_codec_imports_pyyaml_when_used() -> None:
+    pytest.importorskip('yaml')
+    pytest.importorskip('kombu')
+    assert _run('''
+        import sys
+        import minova.cmd
+        from minova import lean
+        from kombu import serialization
+        assert type(sys.modules['yaml']) is lean._Deferred, 'imported eagerly'
+        ctype, enc, data = serialization.dumps({'a': [1, 2]}, serializer='yaml')
+        assert (ctype, data) == ('application/x-yaml', 'a:\\n- 1\\n- 2\\n'), (ctype, data)
+        assert serialization.loads(memoryview(data.encode()), ctype, enc,
+                                   force=True) == {'a': [1, 2]}
+        print('ok')
+    ''') == 'ok'
