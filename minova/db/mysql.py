@@ -3,7 +3,7 @@
 Two costs of PyMySQL, both paid by every service that talks to MySQL:
 
 - **A TLS context per connection.** With no TLS options in the URL, PyMySQL
-  (from 1.1.2) prefers TLS: each new connection builds its own SSLContext,
+  (1.2.4 here) prefers TLS: each new connection builds its own SSLContext,
   loading the system CA bundle into it (about 0.8 MiB of OpenSSL heap),
   and keeps it as long as the connection lives, whether the server offers
   TLS or not. A conductor holding 26 pooled connections held 20 MiB of
