@@ -1,29 +1,12 @@
 """Request context: who is asking, carried from the API through RPC to compute."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from keystoneauth1 import access as ks_access
-from keystoneauth1 import plugin as ks_plugin
 from oslo_context import context as oslo_context
 
-
-class _UserAuthPlugin(ks_plugin.BaseAuthPlugin):
-    """The caller's own token and service catalog, for calls made on its behalf."""
-
-    def __init__(self, token: str | None, catalog: list[dict[str, Any]]) -> None:
-        super().__init__()
-        self.token = token
-        self.catalog = ks_access.create(body={'token': {'catalog': catalog}}).service_catalog
-
-    def get_token(self, *args: Any, **kwargs: Any) -> str | None:
-        return self.token
-
-    def get_endpoint(self, session: Any, service_type: str | None = None,
-                     interface: str | None = None, region_name: str | None = None,
-                     service_name: str | None = None, **kwargs: Any) -> str | None:
-        return self.catalog.url_for(service_type=service_type, interface=interface or 'public',
-                                    region_name=region_name, service_name=service_name)
+if TYPE_CHECKING:
+    from keystoneauth1 import plugin as ks_plugin
 
 
 class RequestContext(oslo_context.RequestContext):
@@ -52,7 +35,8 @@ class RequestContext(oslo_context.RequestContext):
 
     def get_auth_plugin(self) -> ks_plugin.BaseAuthPlugin:
         """A keystoneauth1 plugin that authenticates as the caller (user token + catalog)."""
-        return _UserAuthPlugin(self.auth_token, self.service_catalog)
+        from minova import service_auth  # keystoneauth1: only where services are called
+        return service_auth.UserAuthPlugin(self.auth_token, self.service_catalog)
 
     def elevated(self) -> RequestContext:
         ctx = RequestContext.from_dict(self.to_dict())

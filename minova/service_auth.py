@@ -3,15 +3,44 @@
 With an auth_type configured, auth, session and adapter come from the
 group's options, so endpoints are found in the service catalog. Without one
 (a noauth deployment), a fixed token is sent to a fixed endpoint.
+
+Importing this module registers those groups' keystoneauth1 options
+(minova.conf.register_client_opts): services that call no other service
+never import keystoneauth1.
 """
 from __future__ import annotations
 
+from typing import Any
+
+from keystoneauth1 import access as ks_access
 from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import loading as ks_loading
+from keystoneauth1 import plugin as ks_plugin
 from keystoneauth1 import session as ks_session
 from keystoneauth1 import token_endpoint
 
+import minova.conf
 from minova.conf import CONF
+
+minova.conf.register_client_opts()
+
+
+class UserAuthPlugin(ks_plugin.BaseAuthPlugin):
+    """The caller's own token and service catalog, for calls made on its behalf."""
+
+    def __init__(self, token: str | None, catalog: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.token = token
+        self.catalog = ks_access.create(body={'token': {'catalog': catalog}}).service_catalog
+
+    def get_token(self, *args: Any, **kwargs: Any) -> str | None:
+        return self.token
+
+    def get_endpoint(self, session: Any, service_type: str | None = None,
+                     interface: str | None = None, region_name: str | None = None,
+                     service_name: str | None = None, **kwargs: Any) -> str | None:
+        return self.catalog.url_for(service_type=service_type, interface=interface or 'public',
+                                    region_name=region_name, service_name=service_name)
 
 
 def adapter_from_conf(group: str, service_type: str, noauth_endpoint: str,

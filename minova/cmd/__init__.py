@@ -11,6 +11,10 @@ import os
 import sys
 import warnings
 
+from minova import lean
+
+lean.defer_unused()
+
 
 def _backend_from_config() -> str | None:
     files = []
@@ -44,11 +48,20 @@ elif 'eventlet' not in sys.modules:
     # on import (eventlet unless told otherwise), and futurist imports
     # eventlet when it can. Neither is used on threads; keeping them out
     # saves about 10 MiB (eventlet, greenlet, dnspython) in every process.
+    # The threading backend itself (cotyledon, futurist, multiprocessing:
+    # 3 MiB) loads when oslo.service is first asked for it, so placement,
+    # which has no RPC, never loads it.
     from oslo_service import backend as _oslo_backend
 
     if _oslo_backend.get_backend_type() is None:
         sys.modules['eventlet'] = None  # type: ignore[assignment]
-        _oslo_backend.init_backend(_oslo_backend.BackendType.THREADING)
+        if hasattr(_oslo_backend, 'register_backend_default_hook'):
+            _oslo_backend.register_backend_default_hook(
+                lambda: _oslo_backend.BackendType.THREADING)
+        else:
+            _oslo_backend.init_backend(_oslo_backend.BackendType.THREADING)
+
+lean.forget_entry_points()
 
 # oslo.messaging imports oslo.service's eventlet helpers even when they go
 # unused; their deprecation notices would greet every operator command.

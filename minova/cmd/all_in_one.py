@@ -12,6 +12,7 @@ import os
 import sys
 from typing import Any
 
+import minova.conf
 from minova import cells_v2, rpc
 from minova.cmd import common
 from minova.conf import CONF
@@ -58,6 +59,7 @@ class AllInOne:
         from minova.scheduler import manager as scheduler_manager
 
         prepare_databases()
+        minova.conf.register_client_opts()  # [placement] and [glance] are read below
         # A placement of its own only when [placement] does not point elsewhere
         # (e.g. at an upstream OpenStack Placement).
         if not CONF.placement.endpoint_override and not CONF.placement.auth_type:

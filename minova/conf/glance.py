@@ -1,5 +1,4 @@
 """[glance]: where compute and the API reach the Image service (keystoneauth1)."""
-from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 
 opts = [
@@ -10,6 +9,11 @@ opts = [
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(opts, group='glance')
+
+
+def register_client_opts(conf: cfg.ConfigOpts) -> None:
+    """[glance]: keystoneauth1's options (see minova.conf.register_client_opts)."""
+    from keystoneauth1 import loading as ks_loading
     ks_loading.register_session_conf_options(conf, 'glance')
     ks_loading.register_auth_conf_options(conf, 'glance')
     ks_loading.register_adapter_conf_options(conf, 'glance')

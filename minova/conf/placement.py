@@ -1,5 +1,4 @@
 """[placement] (client side, keystoneauth1) and [placement_api] (our placement server)."""
-from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 
 server_opts = [
@@ -15,6 +14,11 @@ DEFAULT_ENDPOINT = 'http://127.0.0.1:8778'
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(server_opts, group='placement_api')
+
+
+def register_client_opts(conf: cfg.ConfigOpts) -> None:
+    """[placement]: keystoneauth1's options (see minova.conf.register_client_opts)."""
+    from keystoneauth1 import loading as ks_loading
     ks_loading.register_session_conf_options(conf, 'placement')
     ks_loading.register_auth_conf_options(conf, 'placement')
     ks_loading.register_adapter_conf_options(conf, 'placement')
@@ -23,6 +27,7 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
 
 
 def list_opts() -> list:
+    from keystoneauth1 import loading as ks_loading
     return (server_opts,
             ks_loading.get_session_conf_options()
             + ks_loading.get_auth_common_conf_options()

@@ -98,9 +98,21 @@ def _create_engine(url: str) -> Engine:
         q = dict(u.query)
         q.setdefault('charset', 'utf8mb4')
         u = u.set(query=q)
+    lean = u.drivername == 'mysql+pymysql'
+    if lean:
+        # Before SQLAlchemy imports PyMySQL: see minova/db/mysql.py.
+        from minova.db import mysql  # noqa: F401
     engine = sa.create_engine(u, **kwargs)
+    if lean:
+        event.listen(engine, 'do_connect', _connect_pymysql)
     _ping_when_idle(engine)
     return engine
+
+
+def _connect_pymysql(dialect: Any, record: Any, cargs: Any, cparams: Any) -> Any:
+    """PyMySQL connections sharing one TLS context (minova/db/mysql.py)."""
+    from minova.db import mysql
+    return mysql.connect(*cargs, **cparams)
 
 
 # A pooled connection idle longer than this is pinged before use.
