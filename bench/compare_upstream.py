@@ -43,7 +43,7 @@ def bench(shared: Path, out: Path, args: argparse.Namespace, pid_dir: str,
           python: str) -> dict[str, Any]:
     cmd = [python, str(shared / 'upstream-nova' / 'bench.py'), '--out', str(out),
            '--pid-dir', pid_dir, '--seq', str(args.seq), '--conc', str(args.conc),
-           '--threads', str(args.threads)]
+           '--threads', str(args.threads), '--poll', str(args.poll)]
     if args.big:
         cmd += ['--big', str(args.big), '--big-waves', str(args.big_waves)]
     run(cmd)
@@ -91,7 +91,9 @@ def _rss(res: dict[str, Any], key: str) -> float | None:
     procs = _get(res, key, 'processes')
     if not procs:
         return None
-    infra = ('mariadbd', 'mysqld', 'beam.smp', 'rabbitmq')
+    # Not the control plane: the shared servers, and the harness's Glance and
+    # Neutron stand-ins (fake_backends.py).
+    infra = ('mariadbd', 'mysqld', 'beam.smp', 'rabbitmq', 'fake-backends')
     return sum(v.get('peak_rss_total_MiB', 0) for name, v in procs.items()
                if not any(i in name for i in infra))
 
@@ -161,6 +163,8 @@ def main() -> int:
     ap.add_argument('--seq', type=int, default=20)
     ap.add_argument('--conc', type=int, default=100)
     ap.add_argument('--threads', type=int, default=10)
+    ap.add_argument('--poll', type=float, default=0.05,
+                    help="bench.py's poll interval for every wait (its default: 50 ms)")
     ap.add_argument('--big', type=int, default=0, help='also fill to N servers in waves')
     ap.add_argument('--big-waves', type=int, default=5)
     ap.add_argument('--api-workers', type=int, default=1,
