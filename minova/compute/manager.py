@@ -30,6 +30,11 @@ SERVICE_VERSION = 1
 
 
 BUILD_EVENT = 'compute_build_and_run_instance'
+# The task states a build passes before its spawn are reported only if the
+# spawn is still running after this long (seconds): a guest that is up sooner
+# goes straight to ACTIVE, and its host's ACTIVE update does not queue behind
+# a write nobody could have seen.
+STEPS_REPORT_DELAY = 0.05
 # The task states of a build on its host, in order.
 BUILD_STEPS: list[str | None] = [states.SCHEDULING, states.NETWORKING,
                                  states.BLOCK_DEVICE_MAPPING, states.SPAWNING]
@@ -213,20 +218,25 @@ class ComputeManager:
         placed = {'host': self.host, 'node': node, 'launched_on': self.host}
         network_info = self._allocate_network(spec)
         # The steps before the spawn go to conductor in one cast, without
-        # waiting: three conductor round trips were most of a boot's time on
-        # this host. (Networking and block devices are local and instant
-        # here; a step that waits on another service would report itself
-        # before it starts.) The first step opens the build's action event.
-        self.conductor.instance_progress(
-            ctx, uuid, [(dict(placed, task_state=states.NETWORKING), BUILD_STEPS[:1]),
-                        (dict(placed, task_state=states.BLOCK_DEVICE_MAPPING,
-                              network_info=network_info), BUILD_STEPS[:2]),
-                        (dict(placed, task_state=states.SPAWNING), BUILD_STEPS[:3])],
-            start_event=BUILD_EVENT, start_time=started, host=self.host)
+        # waiting, and only once the spawn has taken STEPS_REPORT_DELAY.
+        # (Networking and block devices are local and instant here; a step
+        # that waits on another service would report itself before it
+        # starts.) They open the build's action event.
+        steps = [(dict(placed, task_state=states.NETWORKING), BUILD_STEPS[:1]),
+                 (dict(placed, task_state=states.BLOCK_DEVICE_MAPPING,
+                       network_info=network_info), BUILD_STEPS[:2]),
+                 (dict(placed, task_state=states.SPAWNING), BUILD_STEPS[:3])]
+        report = threading.Timer(STEPS_REPORT_DELAY, self._report_steps,
+                                 (ctx, uuid, steps, started))
+        report.daemon = True
         inst = dict(instance, network_info=network_info, **placed)
         image_meta = {'id': inst.get('image_ref')}
         spawn_start = utils.utcnow()
-        self.driver.spawn(ctx, inst, image_meta, [], None, allocations, network_info)
+        report.start()
+        try:
+            self.driver.spawn(ctx, inst, image_meta, [], None, allocations, network_info)
+        finally:
+            report.cancel()
         # ACTIVE (from whichever step the conductor has reached: a delete
         # meanwhile fails it), the spawn's timeline event and the end of the
         # build's event: one round trip.
@@ -238,6 +248,14 @@ class ComputeManager:
             finish_event=BUILD_EVENT, finish_event_start=started, host=self.host)
         self.rt.instance_added(inst)
         LOG.info('Instance %s is ACTIVE on %s', uuid, self.host)
+
+    def _report_steps(self, ctx: RequestContext, uuid: str, steps: list[Any],
+                      started: datetime.datetime) -> None:
+        try:
+            self.conductor.instance_progress(ctx, uuid, steps, start_event=BUILD_EVENT,
+                                             start_time=started, host=self.host)
+        except Exception:  # the build goes on; its ACTIVE update says the rest
+            LOG.exception('Could not report the build steps of %s', uuid)
 
     def _allocate_network(self, spec: dict[str, Any]) -> list[dict[str, Any]]:
         # No networking service yet: 'none' gets no NICs; 'auto' gets one NIC on

@@ -107,12 +107,15 @@ class ConductorManager:
         values.pop('id', None)
         uuid = values['uuid']
         # One cell transaction: the instance, its 'create' action (started when
-        # the API took the request), the scheduling event and this one, open.
+        # the API took the request), the scheduling event and this one, which
+        # ends here, once the instance is in its cell. (Closed after the cast
+        # to compute, it was a transaction on the action's row that the
+        # host's first updates queued behind.)
         instance = instances.create(url, values, also=lambda conn: actions.action_start_in(
             conn, uuid, 'create', context.request_id, context.user_id, context.project_id,
             start_time=br.get('created_at'),
             events=[('schedule_instances', sched_start, sched_end),
-                    ('conductor_schedule_and_build_instances', received, None)]))
+                    ('conductor_schedule_and_build_instances', received, utils.utcnow())]))
         try:
             if not build_requests.hand_over(uuid, cell['id']):
                 # Deleted by the user while we were scheduling: undo.
@@ -124,9 +127,6 @@ class ConductorManager:
             compute_rpcapi.for_cell(cell).build_and_run_instance(
                 context, selection['service_host'], instance, spec, selection['nodename'],
                 selection['allocation_request'], alternates)
-            # After the cast, off the build's critical path.
-            actions.event_finish(url, uuid, context.request_id,
-                                 'conductor_schedule_and_build_instances')
         except Exception as e:
             # The row is in the cell now, so the server fails there, visibly.
             LOG.exception('Could not hand %s to compute %s', uuid, selection['service_host'])
@@ -143,7 +143,7 @@ class ConductorManager:
                                    details=actions.format_tb(), host=None)
             actions.event_finish(url, uuid, context.request_id,
                                  'conductor_schedule_and_build_instances', result='Error',
-                                 exc_tb=actions.format_tb())
+                                 exc_tb=actions.format_tb(), finished_too=True)
             cells.instance_mapping_set_cell(uuid, cell['id'])
             build_requests.delete(uuid)
         except Exception:
@@ -218,7 +218,7 @@ class ConductorManager:
             instances.fault_create(url, uuid, 500, msg, details=reason, host=None)
             actions.event_finish(url, uuid, context.request_id,
                                  'conductor_schedule_and_build_instances', result='Error',
-                                 exc_tb=reason)
+                                 exc_tb=reason, finished_too=True)
         except exception.InstanceNotFound:
             pass
 
@@ -314,40 +314,40 @@ class ConductorManager:
             return None
 
         def write(conn: Any) -> None:
-            rid = context.request_id
-            if start_event:
-                actions.event_start_in(conn, uuid, rid, start_event, host,
-                                       start_time=start_time)
-            for name, start, finish in record_events or []:
-                actions.event_record_in(conn, uuid, rid, name, start, finish, host=host)
-            if finish_event:
-                actions.event_finish_in(conn, uuid, rid, finish_event, host=host,
-                                        start_time=finish_event_start)
+            actions.events_write_in(
+                conn, uuid, context.request_id, host,
+                start=(start_event, start_time) if start_event else None,
+                records=record_events or (),
+                finish=(finish_event, finish_event_start) if finish_event else None)
         return write
 
     def instance_progress(self, context: RequestContext, uuid: str,
                           steps: list[list[Any]], start_event: str | None = None,
                           start_time: Any = None, host: str | None = None) -> None:
         """1.3, a cast: build steps ([updates, expected task states]) the
-        compute host did not wait for, applied in order, one commit each.
+        compute host did not wait for, applied together in one commit.
 
-        The guards order them against the updates the host does wait for: a
-        step whose expected states are gone (the end of the build or a delete
-        got there first), or whose instance left the reporting host (a
-        reschedule), is dropped with the steps after it.
+        The host sent them in one message, before the work they name, so no
+        reader could tell them apart anyway; a commit per step kept the
+        host's final update waiting on the instance's row lock for two more
+        commits. The result is the last step's state, reached only from the
+        first step's expected states and only while the instance is still on
+        the reporting host: when the end of the build or a delete got there
+        first, or a reschedule moved the instance, the steps are dropped.
         """
-        url = engines.cell_url()
-        for updates, expected in steps:
-            try:
-                instances.update(url, uuid, updates, expected,
-                                 also=self._events_writer(context, uuid, host,
-                                                          start_event=start_event,
-                                                          start_time=start_time),
-                                 fetch=False, expected_host=host)
-            except (exception.InstanceNotFound, exception.InstanceInvalidState) as e:
-                LOG.debug('Build steps of %s from %s on dropped: %s', uuid, updates, e)
-                return
-            start_event = None
+        if not steps:
+            return
+        updates: dict[str, Any] = {}
+        for values, _expected in steps:
+            updates.update(values)
+        try:
+            instances.update(engines.cell_url(), uuid, updates, steps[0][1],
+                             also=self._events_writer(context, uuid, host,
+                                                      start_event=start_event,
+                                                      start_time=start_time),
+                             fetch=False, expected_host=host)
+        except (exception.InstanceNotFound, exception.InstanceInvalidState) as e:
+            LOG.debug('Build steps of %s from %s dropped: %s', uuid, host, e)
 
     def instance_destroy(self, context: RequestContext, uuid: str) -> None:
         instances.destroy(engines.cell_url(), uuid)

@@ -98,10 +98,11 @@ class ConductorAPI:
                           host: str | None = None) -> None:
         """Build steps, reported without waiting for them to be written (1.3).
 
-        steps: (updates, expected task states), applied in order, each only
-        while the instance is in one of its expected (earlier) states: steps
-        overtaken by a later update, or by a delete, are dropped, so the task
-        state never goes backwards. The first step applied opens start_event.
+        steps: (updates, expected task states), in order. They are written
+        together in one commit that reaches the last step's state, only from
+        the first step's expected (earlier) states: steps overtaken by a later
+        update, or by a delete, are dropped, so the task state never goes
+        backwards. The commit opens start_event.
         """
         self.client.prepare(version='1.3').cast(
             ctxt, 'instance_progress', uuid=uuid, steps=[list(s) for s in steps],

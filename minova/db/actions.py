@@ -75,27 +75,31 @@ def event_start_in(conn: sa.Connection, instance_uuid: str, request_id: str | No
 @engines.retry_on_disconnect
 def event_finish(url: str, instance_uuid: str, request_id: str | None, event: str,
                  result: str = 'Success', exc_tb: str | None = None,
-                 host: str | None = None) -> None:
-    """Close the event; an 'Error' result also marks the action's message."""
+                 host: str | None = None, finished_too: bool = False) -> None:
+    """Close the event; an 'Error' result also marks the action's message.
+    With finished_too, an event already closed gets this result instead."""
     with engines.writer(url) as conn:
-        event_finish_in(conn, instance_uuid, request_id, event, result, exc_tb, host)
+        event_finish_in(conn, instance_uuid, request_id, event, result, exc_tb, host,
+                        finished_too=finished_too)
 
 
 def event_finish_in(conn: sa.Connection, instance_uuid: str, request_id: str | None,
                     event: str, result: str = 'Success', exc_tb: str | None = None,
-                    host: str | None = None, start_time: Any = None) -> None:
+                    host: str | None = None, start_time: Any = None,
+                    finished_too: bool = False) -> None:
     """event_finish inside the caller's transaction. An event never opened is
     recorded whole, as started at start_time (default: now)."""
     now = utils.utcnow()
     action = _action_for(conn, instance_uuid, request_id)
     if action is None:
         return
-    res = conn.execute(
-        instance_actions_events.update()
-        .where(instance_actions_events.c.action_id == action['id'],
-               instance_actions_events.c.event == event,
-               instance_actions_events.c.finish_time.is_(None))
-        .values(finish_time=now, result=result, traceback=exc_tb, updated_at=now))
+    q = instance_actions_events.update().where(
+        instance_actions_events.c.action_id == action['id'],
+        instance_actions_events.c.event == event)
+    if not finished_too:
+        q = q.where(instance_actions_events.c.finish_time.is_(None))
+    res = conn.execute(q.values(finish_time=now, result=result, traceback=exc_tb,
+                                updated_at=now))
     if res.rowcount == 0:
         conn.execute(instance_actions_events.insert().values(
             action_id=action['id'], event=event,
@@ -129,6 +133,45 @@ def event_record_in(conn: sa.Connection, instance_uuid: str, request_id: str | N
         action_id=action['id'], event=event, start_time=utils.parse_time(start_time),
         finish_time=utils.parse_time(finish_time), result=result, host=host,
         created_at=utils.utcnow()))
+
+
+def events_write_in(conn: sa.Connection, instance_uuid: str, request_id: str | None,
+                    host: str | None, start: tuple[str, Any] | None = None,
+                    records: list[list[Any]] | tuple = (),
+                    finish: tuple[str, Any] | None = None) -> None:
+    """Several event writes of one update, in the caller's transaction, with
+    one look-up of the action and one touch of its row: open start (name,
+    start time), record finished [name, start, finish] events, close finish
+    (name, start time if it was never opened)."""
+    action = _action_for(conn, instance_uuid, request_id)
+    if action is None:
+        return
+    now = utils.utcnow()
+    rows = [dict(event=name, start_time=utils.parse_time(begin), finish_time=None,
+                 result=None) for name, begin in ([start] if start else [])]
+    rows += [dict(event=name, start_time=utils.parse_time(begin),
+                  finish_time=utils.parse_time(end), result='Success')
+             for name, begin, end in records]
+    if finish:
+        name, begin = finish
+        closed = conn.execute(
+            instance_actions_events.update()
+            .where(instance_actions_events.c.action_id == action['id'],
+                   instance_actions_events.c.event == name,
+                   instance_actions_events.c.finish_time.is_(None))
+            .values(finish_time=now, result='Success', updated_at=now)).rowcount
+        if not closed:
+            rows.append(dict(event=name, start_time=utils.parse_time(begin) or now,
+                             finish_time=now, result='Success'))
+    if rows:
+        for row in rows:
+            row['start_time'] = row['start_time'] or now
+        conn.execute(instance_actions_events.insert(),
+                     [dict(row, action_id=action['id'], host=host, traceback=None,
+                           created_at=now) for row in rows])
+    if start or finish:
+        conn.execute(instance_actions.update().where(instance_actions.c.id == action['id'])
+                     .values(updated_at=now))
 
 
 def format_tb() -> str:

@@ -111,6 +111,43 @@ def test_build_makes_server_active_and_counts_it_on_the_node(env: Env, ctx: Any)
     assert node['memory_mb_used'] == 512 + 512  # the guest + reserved_host_memory_mb
 
 
+def _watch_task_states(env: Env, monkeypatch: pytest.MonkeyPatch, uuid: str) -> list[Any]:
+    """The task states the conductor writes for the instance, in order."""
+    seen: list[Any] = []
+    real = inst_db.update
+
+    def update(*args: Any, **kw: Any) -> Any:
+        out = real(*args, **kw)
+        seen.append(inst_db.get(env.dbs.cell, uuid)['task_state'])
+        return out
+    monkeypatch.setattr(inst_db, 'update', update)
+    return seen
+
+
+def test_a_quick_spawn_goes_straight_to_active(env: Env, ctx: Any,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    mgr = env.start()
+    inst = env.scheduled(ctx)
+    seen = _watch_task_states(env, monkeypatch, inst['uuid'])
+    build(mgr, env, ctx, inst)
+    assert seen == [None]  # one write: ACTIVE
+    ev = env.event(ctx, inst['uuid'], 'compute_build_and_run_instance')
+    assert ev['result'] == 'Success' and ev['start_time'] <= ev['finish_time']
+
+
+def test_a_slow_spawn_shows_its_steps_first(env: Env, ctx: Any, flags: Any,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    flags('spawn_delay', compute_manager.STEPS_REPORT_DELAY * 4, group='fake_driver')
+    mgr = env.start()
+    inst = env.scheduled(ctx)
+    seen = _watch_task_states(env, monkeypatch, inst['uuid'])
+    build(mgr, env, ctx, inst)
+    # The steps' write (here in-process, so before the spawn ends), then ACTIVE.
+    assert seen == ['spawning', None]
+    assert env.event(ctx, inst['uuid'], 'compute_build_and_run_instance')['result'] == \
+        'Success'
+
+
 def test_spawn_failure_without_alternates_ends_in_error_with_fault(env: Env, ctx: Any,
                                                                    flags: Any) -> None:
     flags('fail_spawn_names', ['doomed'], group='fake_driver')

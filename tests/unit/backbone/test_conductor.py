@@ -319,7 +319,7 @@ def test_instance_update_refuses_unexpected_task_state_and_deleted_rows(cond: An
         cond.instance_update(ctx, inst['uuid'], {'vm_state': 'active'})
 
 
-def test_build_steps_are_applied_in_order_and_the_first_opens_the_event(
+def test_build_steps_are_written_in_one_commit_that_opens_the_event(
         cond: Any, ctx: Any, dbs: Any) -> None:
     from minova.compute.manager import BUILD_EVENT, BUILD_STEPS
     inst = make_instance(dbs.cell, host='h1', task_state='scheduling')
@@ -338,10 +338,14 @@ def test_build_steps_are_applied_in_order_and_the_first_opens_the_event(
         mp.setattr(inst_db, 'update', update)
         cond.instance_progress(ctx, uuid, [
             ({'host': 'h1', 'node': 'n1', 'task_state': 'networking'}, BUILD_STEPS[:1]),
-            ({'host': 'h1', 'task_state': 'block_device_mapping'}, BUILD_STEPS[:2]),
+            ({'host': 'h1', 'task_state': 'block_device_mapping',
+              'network_info': [{'id': 'vif1'}]}, BUILD_STEPS[:2]),
             ({'host': 'h1', 'task_state': 'spawning'}, BUILD_STEPS[:3])],
             start_event=BUILD_EVENT, start_time=started, host='h1')
-    assert seen == ['networking', 'block_device_mapping', 'spawning']
+    # One write, carrying what every step set; the last step's state wins.
+    assert seen == ['spawning']
+    got = inst_db.get(dbs.cell, uuid)
+    assert (got['node'], got['network_info']) == ('n1', [{'id': 'vif1'}])
     action = actions.action_get_by_request_id(dbs.cell, uuid, ctx.request_id)
     [event] = actions.events_get(dbs.cell, action['id'])
     assert (event['event'], event['finish_time']) == (BUILD_EVENT, None)
