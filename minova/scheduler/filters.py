@@ -115,5 +115,7 @@ def run(enabled: list[str], hosts: list[HostState], spec: dict[str, Any],
         hosts = [h for h in hosts if fn(h, spec)]
         LOG.debug('Filter %s returned %d of %d hosts', name, len(hosts), before)
         if not hosts:
+            # As Nova does: an operator reading a NoValidHost needs the culprit.
+            LOG.info('Filter %s removed the last %d hosts', name, before)
             break
     return hosts

@@ -112,7 +112,11 @@ def get_host_states(allocation_requests: list[dict[str, Any]],
     states: list[HostState] = []
     for cell in cell_list:
         nodes = results.get(cell['uuid'])
-        if isinstance(nodes, multi_cell.CellFailed) or not nodes:
+        if isinstance(nodes, multi_cell.CellFailed):
+            LOG.warning('Cell %s did not answer (%s): its hosts are left out', cell['name'],
+                        nodes.error)
+            continue
+        if not nodes:
             continue
         for node in nodes:
             if mapped.get(node['host']) != cell['id']:

@@ -61,6 +61,10 @@ class SchedulerManager:
         except exception.PlacementAPIConnectFailure as e:
             raise exception.NoValidHost(reason=str(e)) from e
         hosts = host_manager.get_host_states(areqs, summaries)
+        if not hosts:
+            LOG.info('No host for %s: placement offered %d candidates for %s, and none is '
+                     'a mapped compute node of an answering cell', instance_uuids, len(areqs),
+                     resources)
         spec = dict(spec)
         group = server_group_info(spec, instance_uuids)
         if group is not None:
