@@ -55,21 +55,7 @@ def _action_for(conn: sa.Connection, instance_uuid: str,
 def event_start(url: str, instance_uuid: str, request_id: str | None, event: str,
                 host: str | None = None) -> None:
     with engines.writer(url) as conn:
-        event_start_in(conn, instance_uuid, request_id, event, host)
-
-
-def event_start_in(conn: sa.Connection, instance_uuid: str, request_id: str | None,
-                   event: str, host: str | None = None, start_time: Any = None) -> None:
-    """event_start inside the caller's transaction; start_time defaults to now."""
-    now = utils.utcnow()
-    action = _action_for(conn, instance_uuid, request_id)
-    if action is None:
-        return
-    conn.execute(instance_actions_events.insert().values(
-        action_id=action['id'], event=event, start_time=utils.parse_time(start_time) or now,
-        host=host, created_at=now))
-    conn.execute(instance_actions.update().where(instance_actions.c.id == action['id'])
-                 .values(updated_at=now))
+        events_write_in(conn, instance_uuid, request_id, host, start=(event, None))
 
 
 @engines.retry_on_disconnect
@@ -77,39 +63,35 @@ def event_finish(url: str, instance_uuid: str, request_id: str | None, event: st
                  result: str = 'Success', exc_tb: str | None = None,
                  host: str | None = None, finished_too: bool = False) -> None:
     """Close the event; an 'Error' result also marks the action's message.
-    With finished_too, an event already closed gets this result instead."""
-    with engines.writer(url) as conn:
-        event_finish_in(conn, instance_uuid, request_id, event, result, exc_tb, host,
-                        finished_too=finished_too)
-
-
-def event_finish_in(conn: sa.Connection, instance_uuid: str, request_id: str | None,
-                    event: str, result: str = 'Success', exc_tb: str | None = None,
-                    host: str | None = None, start_time: Any = None,
-                    finished_too: bool = False) -> None:
-    """event_finish inside the caller's transaction. An event never opened is
-    recorded whole, as started at start_time (default: now)."""
+    With finished_too, an event already closed gets this result instead. An
+    event never opened is recorded whole, as started now."""
     now = utils.utcnow()
-    action = _action_for(conn, instance_uuid, request_id)
-    if action is None:
-        return
+    with engines.writer(url) as conn:
+        action = _action_for(conn, instance_uuid, request_id)
+        if action is None:
+            return
+        if not _close(conn, action['id'], event, now, result, exc_tb, finished_too):
+            conn.execute(instance_actions_events.insert().values(
+                action_id=action['id'], event=event, start_time=now, finish_time=now,
+                result=result, traceback=exc_tb, host=host, created_at=now))
+        values: dict[str, Any] = {'updated_at': now}
+        if result == 'Error':
+            values['message'] = 'Error'
+        conn.execute(instance_actions.update().where(instance_actions.c.id == action['id'])
+                     .values(**values))
+
+
+def _close(conn: sa.Connection, action_id: int, event: str, now: Any, result: str,
+           exc_tb: str | None = None, finished_too: bool = False) -> bool:
+    """Close the action's open event of that name (or, with finished_too, any);
+    False when there was none."""
     q = instance_actions_events.update().where(
-        instance_actions_events.c.action_id == action['id'],
+        instance_actions_events.c.action_id == action_id,
         instance_actions_events.c.event == event)
     if not finished_too:
         q = q.where(instance_actions_events.c.finish_time.is_(None))
-    res = conn.execute(q.values(finish_time=now, result=result, traceback=exc_tb,
-                                updated_at=now))
-    if res.rowcount == 0:
-        conn.execute(instance_actions_events.insert().values(
-            action_id=action['id'], event=event,
-            start_time=utils.parse_time(start_time) or now, finish_time=now,
-            result=result, traceback=exc_tb, host=host, created_at=now))
-    values: dict[str, Any] = {'updated_at': now}
-    if result == 'Error':
-        values['message'] = 'Error'
-    conn.execute(instance_actions.update().where(instance_actions.c.id == action['id'])
-                 .values(**values))
+    return bool(conn.execute(q.values(finish_time=now, result=result, traceback=exc_tb,
+                                      updated_at=now)).rowcount)
 
 
 @engines.retry_on_disconnect
@@ -118,56 +100,34 @@ def event_record(url: str, instance_uuid: str, request_id: str | None, event: st
                  host: str | None = None) -> None:
     """Write an event that already happened (timed elsewhere) in one go."""
     with engines.writer(url) as conn:
-        event_record_in(conn, instance_uuid, request_id, event, start_time, finish_time,
-                        result, host)
-
-
-def event_record_in(conn: sa.Connection, instance_uuid: str, request_id: str | None,
-                    event: str, start_time: Any, finish_time: Any, result: str = 'Success',
-                    host: str | None = None) -> None:
-    """event_record inside the caller's transaction."""
-    action = _action_for(conn, instance_uuid, request_id)
-    if action is None:
-        return
-    conn.execute(instance_actions_events.insert().values(
-        action_id=action['id'], event=event, start_time=utils.parse_time(start_time),
-        finish_time=utils.parse_time(finish_time), result=result, host=host,
-        created_at=utils.utcnow()))
+        events_write_in(conn, instance_uuid, request_id, host,
+                        records=[(event, start_time, finish_time, result)])
 
 
 def events_write_in(conn: sa.Connection, instance_uuid: str, request_id: str | None,
                     host: str | None, start: tuple[str, Any] | None = None,
-                    records: list[list[Any]] | tuple = (),
+                    records: list[Any] | tuple = (),
                     finish: tuple[str, Any] | None = None) -> None:
-    """Several event writes of one update, in the caller's transaction, with
-    one look-up of the action and one touch of its row: open start (name,
-    start time), record finished [name, start, finish] events, close finish
-    (name, start time if it was never opened)."""
+    """The event writes of one update, in the caller's transaction, with one
+    look-up of the action and one touch of its row (for an opened or closed
+    event): open `start` (name, start time or None for now), record finished
+    events ([name, start, finish] or [name, start, finish, result]; default
+    'Success'), close `finish` (name, start time if it was never opened)."""
     action = _action_for(conn, instance_uuid, request_id)
     if action is None:
         return
     now = utils.utcnow()
-    rows = [dict(event=name, start_time=utils.parse_time(begin), finish_time=None,
-                 result=None) for name, begin in ([start] if start else [])]
-    rows += [dict(event=name, start_time=utils.parse_time(begin),
-                  finish_time=utils.parse_time(end), result='Success')
-             for name, begin, end in records]
-    if finish:
-        name, begin = finish
-        closed = conn.execute(
-            instance_actions_events.update()
-            .where(instance_actions_events.c.action_id == action['id'],
-                   instance_actions_events.c.event == name,
-                   instance_actions_events.c.finish_time.is_(None))
-            .values(finish_time=now, result='Success', updated_at=now)).rowcount
-        if not closed:
-            rows.append(dict(event=name, start_time=utils.parse_time(begin) or now,
-                             finish_time=now, result='Success'))
+    rows = [dict(event=name, start_time=begin, finish_time=None, result=None)
+            for name, begin in ([start] if start else [])]
+    rows += [dict(event=rec[0], start_time=rec[1], finish_time=utils.parse_time(rec[2]),
+                  result=rec[3] if len(rec) > 3 else 'Success') for rec in records]
+    if finish and not _close(conn, action['id'], finish[0], now, 'Success'):
+        rows.append(dict(event=finish[0], start_time=finish[1], finish_time=now,
+                         result='Success'))
     if rows:
-        for row in rows:
-            row['start_time'] = row['start_time'] or now
         conn.execute(instance_actions_events.insert(),
-                     [dict(row, action_id=action['id'], host=host, traceback=None,
+                     [dict(row, start_time=utils.parse_time(row['start_time']) or now,
+                           action_id=action['id'], host=host, traceback=None,
                            created_at=now) for row in rows])
     if start or finish:
         conn.execute(instance_actions.update().where(instance_actions.c.id == action['id'])

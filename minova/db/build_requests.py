@@ -39,13 +39,6 @@ def get(instance_uuid: str) -> dict[str, Any] | None:
     return _decode(row) if row else None
 
 
-def get_many(instance_uuids: list[str]) -> dict[str, dict[str, Any]]:
-    with engines.reader(engines.api_url()) as conn:
-        rows = conn.execute(sa.select(build_requests.c.instance).where(
-            build_requests.c.instance_uuid.in_(instance_uuids))).mappings()
-        return {i['uuid']: i for i in map(_decode, rows)}
-
-
 def get_many_with_specs(instance_uuids: list[str]
                         ) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
     """{uuid: (would-be instance, request spec)} of the servers that have both."""
