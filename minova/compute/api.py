@@ -20,7 +20,7 @@ import re
 from typing import Any
 
 from minova import exception, states, utils
-from minova.compute import multi_cell
+from minova.compute import image_meta, multi_cell
 from minova.compute import rpcapi as compute_rpcapi
 from minova.conductor import rpcapi as conductor_rpcapi
 from minova.context import RequestContext
@@ -152,6 +152,7 @@ class API:
         TooManyInstances (403).
         """
         from minova import quota
+        image = None
         if image_ref:
             image = self.check_image(ctx, image_ref, flavor)
             if image and image_properties is None:
@@ -188,7 +189,8 @@ class API:
                 'key_name': key_pair['name'] if key_pair else None,
                 'key_data': key_pair['public_key'] if key_pair else None,
                 'user_data': user_data, 'config_drive': 'True' if config_drive else '',
-                'metadata': dict(metadata or {}), 'system_metadata': {},
+                'metadata': dict(metadata or {}),
+                'system_metadata': image_meta.to_system_metadata(image) if image else {},
                 'network_info': [], 'tags': list(tags or []),
                 'access_ip_v4': access_ip_v4, 'access_ip_v6': access_ip_v6,
                 'progress': 0, 'locked': False, 'locked_by': None, 'launch_index': index,

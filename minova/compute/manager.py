@@ -40,6 +40,11 @@ BUILD_STEPS: list[str | None] = [states.SCHEDULING, states.NETWORKING,
                                  states.BLOCK_DEVICE_MAPPING, states.SPAWNING]
 
 
+def _describe(e: BaseException) -> str:
+    """An error in words for a fault or an event: its message, else its class."""
+    return str(e) or e.__class__.__name__
+
+
 class ComputeManager:
     target = messaging.Target(version='1.1')
 
@@ -57,7 +62,7 @@ class ComputeManager:
 
     def init_host(self, service: dict[str, Any]) -> None:
         self.service = service
-        self.driver.init_host(self.host)
+        self.driver.init_host(self.host, service.get('deployment_id'))
         ctx = get_admin_context()
         self.rt.update_available_resource(ctx, service_id=service['id'])
         self._reconcile(ctx)
@@ -85,37 +90,63 @@ class ComputeManager:
                         self.host)
                     self._update(ctx, inst['uuid'], {'power_state': states.NOSTATE,
                                                      'task_state': None})
-        self._clean_orphan_guests(ctx, guests)
+        self._cleanup_running_deleted_instances(ctx, guests)
 
-    def _clean_orphan_guests(self, ctx: RequestContext, guests: set[str]) -> None:
-        """Destroy guests here whose servers were deleted (e.g. while we were down)."""
-        for uuid in guests:
-            try:
-                inst = self.conductor.instance_get(ctx, uuid)
-            except exception.InstanceNotFound:
-                inst = None
-            if inst is not None and inst.get('vm_state') != states.DELETED:
+    def _cleanup_running_deleted_instances(self, ctx: RequestContext | None = None,
+                                           guests: set[str] | None = None) -> None:
+        """Reap this host's guests whose servers this deployment's DB knows as
+        deleted (e.g. deleted while the host was down), as Nova does.
+
+        The driver lists only guests that name this deployment and host. A
+        guest the DB has never heard of (a DB restored from a backup, a
+        domain made by hand) or whose server lives on another host is logged
+        and left alone: nothing is destroyed that nobody asked to destroy.
+        """
+        ctx = ctx or get_admin_context()
+        if guests is None:
+            guests = set(self.driver.list_instance_uuids())
+        if not guests:
+            return
+        known = {i['uuid']: i for i in self.conductor.instance_get_all_by_uuids(
+            ctx, sorted(guests), read_deleted=True)}
+        action = CONF.running_deleted_instance_action
+        for uuid in sorted(guests):
+            inst = known.get(uuid)
+            if inst is None:
+                LOG.warning('Guest %s on %s is unknown to this deployment\'s database; '
+                            'left alone', uuid, self.host)
+            elif not inst.get('deleted') and inst.get('vm_state') != states.DELETED:
                 if inst.get('host') != self.host:
-                    LOG.warning('Guest %s belongs to host %s; left alone', uuid, inst['host'])
-                continue
-            LOG.info('Destroying guest %s of a deleted server', uuid)
-            try:
-                self.driver.destroy(ctx, {'uuid': uuid}, [], None, True)
-            except Exception:
-                LOG.exception('Could not destroy the orphan guest %s', uuid)
+                    LOG.warning('Guest %s belongs to host %s; left alone', uuid,
+                                inst.get('host'))
+            elif action == 'reap':
+                LOG.info('Destroying guest %s of a deleted server', uuid)
+                try:
+                    self.driver.destroy(ctx, inst, [], None, True)
+                except Exception:
+                    LOG.exception('Could not destroy the guest %s of a deleted server', uuid)
+            elif action == 'log':
+                LOG.warning('Guest %s of a deleted server is still on %s', uuid, self.host)
 
     def periodic_tasks(self) -> list[utils.Periodic]:
-        return [
+        tasks = [
             utils.Periodic('update_available_resource',
                            lambda: self.rt.update_available_resource(),
                            CONF.update_resources_interval),
             utils.Periodic('flush_usage', lambda: self.rt.flush(), 2.0),
-        ] + ([utils.Periodic('sync_power_states', self._sync_power_states,
-                             CONF.sync_power_state_interval)]
-             if CONF.sync_power_state_interval > 0 else []) + [
-        ] + ([utils.Periodic('check_instance_build_time', self._check_build_timeouts,
-                             max(1.0, CONF.compute.build_timeout_seconds / 4))]
-             if CONF.compute.build_timeout_seconds else [])
+        ]
+        # (name, function, interval): each runs only with a positive interval.
+        optional = [
+            ('sync_power_states', self._sync_power_states, CONF.sync_power_state_interval),
+            ('check_instance_build_time', self._check_build_timeouts,
+             max(1.0, CONF.compute.build_timeout_seconds / 4)
+             if CONF.compute.build_timeout_seconds else 0),
+            ('cleanup_running_deleted_instances', self._cleanup_running_deleted_instances,
+             CONF.running_deleted_instance_poll_interval),
+        ]
+        tasks += [utils.Periodic(name, fn, interval)
+                  for name, fn, interval in optional if interval > 0]
+        return tasks
 
     def _check_build_timeouts(self) -> None:
         """Builds on this host older than build_timeout_seconds end in ERROR.
@@ -164,7 +195,8 @@ class ComputeManager:
         except Exception as e:
             tb = traceback.format_exc()
             with contextlib.suppress(Exception):
-                self.conductor.action_event_finish(ctx, uuid, event, 'Error', tb, self.host)
+                self.conductor.action_event_finish(ctx, uuid, event, 'Error', tb, self.host,
+                                                   details=_describe(e))
             raise e
         if not by_body:
             self.conductor.action_event_finish(ctx, uuid, event, 'Success', None, self.host)
@@ -197,7 +229,7 @@ class ComputeManager:
             except Exception as e:
                 LOG.exception('Build of %s failed on %s', uuid, self.host)
                 self._cleanup_guest(context, instance)
-                reason = str(e) or e.__class__.__name__
+                reason = _describe(e)
                 if alternates:
                     self.placement.delete_allocation_for_instance(context, uuid)
                     try:
@@ -298,24 +330,56 @@ class ComputeManager:
         with self._locks_guard:
             self._locks.pop(uuid, None)
 
+    def _power_state(self, instance: dict[str, Any]) -> int | None:
+        """The guest's power state as the hypervisor tells it now (NOSTATE
+        when it has no guest; None when it cannot say)."""
+        try:
+            return int(self.driver.get_info(instance)['state'])
+        except exception.InstanceNotFound:
+            return states.NOSTATE
+        except Exception:  # noqa: BLE001 - the hypervisor itself is in trouble
+            LOG.exception('Power state of %s unknown', instance['uuid'])
+            return None
+
     def _power_action(self, ctx: RequestContext, instance: dict[str, Any], event: str,
-                      fn: Any, done: dict[str, Any]) -> None:
+                      fn: Any, done: dict[str, Any], error_unless_running: bool = False
+                      ) -> None:
+        """Run a power action; its outcome is what the server shows.
+
+        On failure, as Nova: a fault says why, the action's event says Error,
+        the task state is cleared so the server can be acted on again, and the
+        power state is what the hypervisor reports. With error_unless_running
+        (reboot) a guest that is not running afterwards puts the server in
+        ERROR; a hard reboot then recovers it.
+        """
         uuid = instance['uuid']
         with self._instance_lock(uuid):
             try:
                 with self._event(ctx, uuid, event):
                     fn()
             except Exception as e:
-                # The hypervisor failed (a vanished guest included): say so and
-                # revert the task state so the server can be acted on again.
-                LOG.exception('%s of %s failed', event, uuid)
+                LOG.error('%s of %s failed: %s', event, uuid, e,
+                          exc_info=not isinstance(e, exception.MinovaException))
+                values: dict[str, Any] = {'task_state': None}
+                power = self._power_state(instance)
+                if power is not None:
+                    values['power_state'] = power
+                if error_unless_running and power != states.RUNNING:
+                    values['vm_state'] = states.ERROR
                 with contextlib.suppress(exception.InstanceNotFound):
-                    self.conductor.instance_fault_create(ctx, uuid, 500, str(e),
-                                                         traceback.format_exc(), self.host)
-                    self._update(ctx, uuid, {'task_state': None})
+                    self.conductor.instance_fault_create(
+                        ctx, uuid, getattr(e, 'code', 500) or 500, _describe(e),
+                        traceback.format_exc(), self.host)
+                    self._update(ctx, uuid, values)
                 return
+            # The power state the hypervisor now reports (a stopped guest
+            # whose domain had vanished is SHUTOFF with no state, as in Nova).
+            power = self._power_state(instance)
+            values = dict(done, task_state=None)
+            if power is not None:
+                values['power_state'] = power
             with contextlib.suppress(exception.InstanceNotFound):
-                self._update(ctx, uuid, dict(done, task_state=None))
+                self._update(ctx, uuid, values)
 
     def reboot_instance(self, context: RequestContext, instance: dict[str, Any],
                         reboot_type: str) -> None:
@@ -323,18 +387,18 @@ class ComputeManager:
             context, instance, 'compute_reboot_instance',
             lambda: self.driver.reboot(context, instance, instance.get('network_info') or [],
                                        reboot_type),
-            {'vm_state': states.ACTIVE, 'power_state': states.RUNNING})
+            {'vm_state': states.ACTIVE}, error_unless_running=True)
 
     def stop_instance(self, context: RequestContext, instance: dict[str, Any]) -> None:
         self._power_action(context, instance, 'compute_stop_instance',
                            lambda: self.driver.power_off(instance, CONF.shutdown_timeout),
-                           {'vm_state': states.STOPPED, 'power_state': states.SHUTDOWN})
+                           {'vm_state': states.STOPPED})
 
     def start_instance(self, context: RequestContext, instance: dict[str, Any]) -> None:
         self._power_action(
             context, instance, 'compute_start_instance',
             lambda: self.driver.power_on(context, instance, instance.get('network_info') or []),
-            {'vm_state': states.ACTIVE, 'power_state': states.RUNNING})
+            {'vm_state': states.ACTIVE})
 
     # -- console and power-state sync (rpc 1.1, periodic) ---------------------------
 

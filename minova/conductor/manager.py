@@ -19,7 +19,16 @@ from minova.compute import multi_cell
 from minova.compute import rpcapi as compute_rpcapi
 from minova.conf import CONF
 from minova.context import RequestContext, get_admin_context
-from minova.db import actions, build_requests, cells, compute_nodes, engines, instances, services
+from minova.db import (
+    actions,
+    build_requests,
+    cells,
+    compute_nodes,
+    deployment,
+    engines,
+    instances,
+    services,
+)
 from minova.scheduler import rpcapi as scheduler_rpcapi
 
 LOG = logging.getLogger(__name__)
@@ -35,7 +44,7 @@ def _host_zone(host: str) -> str:
 
 
 class ConductorManager:
-    target = messaging.Target(version='1.3')
+    target = messaging.Target(version='1.4')
 
     def __init__(self) -> None:
         self.scheduler = scheduler_rpcapi.SchedulerAPI()
@@ -270,7 +279,10 @@ class ConductorManager:
 
     def service_get_or_create(self, context: RequestContext, host: str, binary: str,
                               topic: str, version: int) -> dict[str, Any]:
-        return services.get_or_create(engines.cell_url(), host, binary, topic, version)
+        # With the deployment's identity, which compute agents write into
+        # their guests (minova/db/deployment.py).
+        return dict(services.get_or_create(engines.cell_url(), host, binary, topic, version),
+                    deployment_id=deployment.get_id(engines.cell_url()))
 
     def service_heartbeat(self, context: RequestContext, service_id: int) -> None:
         services.heartbeat(engines.cell_url(), service_id)
@@ -281,6 +293,15 @@ class ConductorManager:
 
     def instance_get(self, context: RequestContext, uuid: str) -> dict[str, Any]:
         return instances.get(engines.cell_url(), uuid)
+
+    def instance_get_all_by_uuids(self, context: RequestContext, uuids: list[str],
+                                  read_deleted: bool = False) -> list[dict[str, Any]]:
+        """1.4: the instances among uuids this cell has (deleted ones too with
+        read_deleted)."""
+        if not uuids:
+            return []
+        return instances.get_all(engines.cell_url(), {
+            'uuid': list(uuids), 'deleted': None if read_deleted else False})
 
     def instance_get_all_by_host(self, context: RequestContext,
                                  host: str) -> list[dict[str, Any]]:
@@ -370,7 +391,8 @@ class ConductorManager:
                              finish, result, host)
 
     def action_event_finish(self, context: RequestContext, uuid: str, event: str,
-                            result: str, traceback: str | None, host: str | None) -> None:
+                            result: str, traceback: str | None, host: str | None,
+                            details: str | None = None) -> None:
         actions.event_finish(engines.cell_url(), uuid, context.request_id, event, result,
-                             traceback, host)
+                             traceback, host, details=details)
 

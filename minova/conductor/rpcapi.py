@@ -12,6 +12,9 @@ Version history:
   1.3 - instance_progress (cast): build steps reported without waiting;
         instance_update(finish_event_start): when closing an event that was
         never opened, it is recorded as started then
+  1.4 - instance_get_all_by_uuids (read_deleted); service_get_or_create
+        answers the deployment's identity as 'deployment_id';
+        action_event_finish(details): what went wrong, in words
 """
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ from minova import rpc
 from minova.context import RequestContext
 
 TOPIC = 'conductor'
-VERSION = '1.3'
+VERSION = '1.4'
 
 
 class ConductorAPI:
@@ -67,6 +70,11 @@ class ConductorAPI:
 
     def instance_get(self, ctxt: RequestContext, uuid: str) -> dict[str, Any]:
         return self._call(ctxt, 'instance_get', uuid=uuid)
+
+    def instance_get_all_by_uuids(self, ctxt: RequestContext, uuids: list[str],
+                                  read_deleted: bool = False) -> list[dict[str, Any]]:
+        return self.client.prepare(version='1.4').call(
+            ctxt, 'instance_get_all_by_uuids', uuids=list(uuids), read_deleted=read_deleted)
 
     def instance_get_all_by_host(self, ctxt: RequestContext, host: str) -> list[dict[str, Any]]:
         return self._call(ctxt, 'instance_get_all_by_host', host=host)
@@ -128,6 +136,12 @@ class ConductorAPI:
             result=result, host=host)
 
     def action_event_finish(self, ctxt: RequestContext, uuid: str, event: str,
-                            result: str, traceback: str | None, host: str | None) -> None:
-        self._call(ctxt, 'action_event_finish', uuid=uuid, event=event, result=result,
-                   traceback=traceback, host=host)
+                            result: str, traceback: str | None, host: str | None,
+                            details: str | None = None) -> None:
+        if details is None:
+            self._call(ctxt, 'action_event_finish', uuid=uuid, event=event, result=result,
+                       traceback=traceback, host=host)
+            return
+        self.client.prepare(version='1.4').call(
+            ctxt, 'action_event_finish', uuid=uuid, event=event, result=result,
+            traceback=traceback, host=host, details=details)

@@ -38,6 +38,15 @@ opts = [
                help='Seconds between syncs of the DB power states with the '
                     'hypervisor (a guest that shut itself down becomes SHUTOFF); '
                     '<= 0 disables.'),
+    cfg.StrOpt('running_deleted_instance_action', default='reap',
+               choices=['reap', 'log', 'noop'],
+               help='What a compute does with a guest of its own deployment and '
+                    'host that is still there although its database knows the '
+                    'server as deleted: destroy it, log it, or leave it. Guests '
+                    'the database does not know are never destroyed.'),
+    cfg.IntOpt('running_deleted_instance_poll_interval', default=1800,
+               help='Seconds between looks for such guests (also done at '
+                    'start-up); <= 0 disables the periodic look.'),
 ]
 
 

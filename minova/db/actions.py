@@ -61,19 +61,22 @@ def event_start(url: str, instance_uuid: str, request_id: str | None, event: str
 @engines.retry_on_disconnect
 def event_finish(url: str, instance_uuid: str, request_id: str | None, event: str,
                  result: str = 'Success', exc_tb: str | None = None,
-                 host: str | None = None, finished_too: bool = False) -> None:
+                 host: str | None = None, finished_too: bool = False,
+                 details: str | None = None) -> None:
     """Close the event; an 'Error' result also marks the action's message.
     With finished_too, an event already closed gets this result instead. An
-    event never opened is recorded whole, as started now."""
+    event never opened is recorded whole, as started now. details: what went
+    wrong, in words (the API shows it from 2.84)."""
     now = utils.utcnow()
     with engines.writer(url) as conn:
         action = _action_for(conn, instance_uuid, request_id)
         if action is None:
             return
-        if not _close(conn, action['id'], event, now, result, exc_tb, finished_too):
+        if not _close(conn, action['id'], event, now, result, exc_tb, finished_too, details):
             conn.execute(instance_actions_events.insert().values(
                 action_id=action['id'], event=event, start_time=now, finish_time=now,
-                result=result, traceback=exc_tb, host=host, created_at=now))
+                result=result, traceback=exc_tb, host=host, created_at=now,
+                details=details))
         values: dict[str, Any] = {'updated_at': now}
         if result == 'Error':
             values['message'] = 'Error'
@@ -82,7 +85,8 @@ def event_finish(url: str, instance_uuid: str, request_id: str | None, event: st
 
 
 def _close(conn: sa.Connection, action_id: int, event: str, now: Any, result: str,
-           exc_tb: str | None = None, finished_too: bool = False) -> bool:
+           exc_tb: str | None = None, finished_too: bool = False,
+           details: str | None = None) -> bool:
     """Close the action's open event of that name (or, with finished_too, any);
     False when there was none."""
     q = instance_actions_events.update().where(
@@ -91,7 +95,7 @@ def _close(conn: sa.Connection, action_id: int, event: str, now: Any, result: st
     if not finished_too:
         q = q.where(instance_actions_events.c.finish_time.is_(None))
     return bool(conn.execute(q.values(finish_time=now, result=result, traceback=exc_tb,
-                                      updated_at=now)).rowcount)
+                                      details=details, updated_at=now)).rowcount)
 
 
 @engines.retry_on_disconnect

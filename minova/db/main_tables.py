@@ -108,6 +108,15 @@ instance_actions_events = sa.Table(
     *_ts(),
 )
 
+# One row: the identity of the deployment this cell belongs to (see
+# minova/db/deployment.py).
+deployment = sa.Table(
+    'deployment', metadata,
+    sa.Column('id', sa.Integer, primary_key=True),
+    sa.Column('uuid', sa.String(36), nullable=False, unique=True),
+    sa.Column('created_at', sa.DateTime),
+)
+
 services = sa.Table(
     'services', metadata,
     sa.Column('id', sa.Integer, primary_key=True),

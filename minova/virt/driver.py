@@ -18,8 +18,13 @@ class ComputeDriver:
 
     capabilities: dict[str, bool] = {}
 
-    def init_host(self, host: str) -> None:
-        """Connect to the hypervisor; called once before the service starts."""
+    def init_host(self, host: str, deployment_id: str | None = None) -> None:
+        """Connect to the hypervisor; called once before the service starts.
+
+        deployment_id and host name the owner of every guest this driver
+        creates; a driver on a shared hypervisor lists and touches only
+        guests that name both (or that predate owners).
+        """
 
     def get_available_nodes(self) -> list[str]:
         """Hypervisor node names this host manages (usually one)."""
@@ -32,6 +37,7 @@ class ComputeDriver:
         raise NotImplementedError
 
     def list_instance_uuids(self) -> list[str]:
+        """The guests of this deployment and host."""
         raise NotImplementedError
 
     def spawn(self, context: RequestContext, instance: dict[str, Any],

@@ -24,7 +24,7 @@ class FakeDriver(driver.ComputeDriver):
         self._lock = threading.Lock()
         self.host = CONF.host
 
-    def init_host(self, host: str) -> None:
+    def init_host(self, host: str, deployment_id: str | None = None) -> None:
         self.host = host
 
     def get_available_nodes(self) -> list[str]:
@@ -60,6 +60,11 @@ class FakeDriver(driver.ComputeDriver):
             time.sleep(CONF.fake_driver.spawn_delay)
         if instance.get('display_name') in CONF.fake_driver.fail_spawn_names:
             raise RuntimeError(f'Fake spawn failure on {self.host}')
+        self._create(instance)
+
+    def _create(self, instance: dict[str, Any]) -> None:
+        """A running guest made from the instance's record (spawn, and the
+        recovery of a guest that vanished)."""
         with self._lock:
             self._guests[instance['uuid']] = {
                 'state': states.RUNNING, 'vcpus': instance.get('vcpus') or 0,
@@ -82,15 +87,27 @@ class FakeDriver(driver.ComputeDriver):
 
     def reboot(self, context: RequestContext, instance: dict[str, Any],
                network_info: list[dict[str, Any]], reboot_type: str) -> None:
-        self._set_state(instance, states.RUNNING)
+        # As libvirt: a soft reboot needs the guest; a hard one remakes it.
+        if reboot_type == 'SOFT':
+            self._set_state(instance, states.RUNNING)
+        else:
+            self._create(instance)
 
     def power_off(self, instance: dict[str, Any], timeout: int = 0,
                   retry_interval: int = 0) -> None:
-        self._set_state(instance, states.SHUTDOWN)
+        with self._lock:
+            guest = self._guests.get(instance['uuid'])
+            if guest is not None:   # a vanished guest is off already
+                guest['state'] = states.SHUTDOWN
 
     def power_on(self, context: RequestContext, instance: dict[str, Any],
                  network_info: list[dict[str, Any]]) -> None:
-        self._set_state(instance, states.RUNNING)
+        with self._lock:
+            guest = self._guests.get(instance['uuid'])
+            if guest is not None:
+                guest['state'] = states.RUNNING
+                return
+        self._create(instance)
 
     def get_info(self, instance: dict[str, Any]) -> dict[str, Any]:
         with self._lock:

@@ -25,6 +25,9 @@ class GuestSpec:
     disks: list[Disk]
     console_log: str
     display_name: str = ''
+    # Who owns the guest: the deployment's uuid and the compute host's name.
+    deployment: str | None = None
+    host: str | None = None
     nics: list[str] = dataclasses.field(default_factory=list)   # MACs of user-mode NICs
     kernel: str | None = None
     ramdisk: str | None = None
@@ -47,6 +50,10 @@ def domain_xml(spec: GuestSpec) -> str:
     ET.register_namespace('minova', METADATA_NS)
     inst = _sub(meta, f'{{{METADATA_NS}}}instance')
     _sub(inst, f'{{{METADATA_NS}}}name', spec.display_name)
+    if spec.deployment:
+        _sub(inst, f'{{{METADATA_NS}}}deployment', spec.deployment)
+    if spec.host:
+        _sub(inst, f'{{{METADATA_NS}}}host', spec.host)
     _sub(dom, 'memory', str(spec.memory_mb), unit='MiB')
     _sub(dom, 'currentMemory', str(spec.memory_mb), unit='MiB')
     _sub(dom, 'vcpu', str(spec.vcpus), placement='static')
@@ -90,3 +97,18 @@ def domain_xml(spec: GuestSpec) -> str:
     _sub(console, 'target', type='serial', port='0')
     _sub(devices, 'memballoon', model='none')
     return ET.tostring(dom, encoding='unicode')
+
+
+def metadata_owner(metadata_xml: str) -> tuple[str | None, str | None]:
+    """(deployment, host) named by a domain's minova metadata element;
+    (None, None) for guests created before owners were recorded. libvirt
+    hands the element back without its namespace; the domain XML has it."""
+    try:
+        root = ET.fromstring(metadata_xml)
+    except ET.ParseError:
+        return None, None
+
+    def text(tag: str) -> str | None:
+        found = root.findtext(tag)
+        return found if found is not None else root.findtext(f'{{{METADATA_NS}}}{tag}')
+    return text('deployment'), text('host')

@@ -3,7 +3,9 @@
 Each instance owns $instances_path/<uuid>/ holding disk (a qcow2 overlay on
 the cached image), disk.config (the config drive, when asked for) and
 console.log (the guest's serial port). Domains carry a minova metadata
-element, so the driver only ever lists or cleans up domains it created.
+element naming the deployment and the host that own them, so the driver only
+ever lists or cleans up its own: another deployment's guests on the same
+libvirtd, and domains minova did not create, are never touched.
 """
 from __future__ import annotations
 
@@ -17,11 +19,13 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from minova import exception, states
+from minova.compute import image_meta
 from minova.conf import CONF
 from minova.context import RequestContext
 from minova.image_client import ImageClient
 from minova.virt import configdrive, driver
 from minova.virt.libvirt import config as vconfig
+from minova.virt.libvirt import imagecache
 from minova.virt.libvirt.host import Host
 from minova.virt.libvirt.imagecache import ImageCache
 
@@ -67,6 +71,7 @@ class LibvirtDriver(driver.ComputeDriver):
 
     def __init__(self) -> None:
         self.host_name = CONF.host
+        self.deployment_id: str | None = None
         self._host: Host | None = None
         self.images = ImageCache(ImageClient())
 
@@ -81,8 +86,9 @@ class LibvirtDriver(driver.ComputeDriver):
     def _conn(self) -> Any:
         return self.host.get_connection()
 
-    def init_host(self, host: str) -> None:
+    def init_host(self, host: str, deployment_id: str | None = None) -> None:
         self.host_name = host
+        self.deployment_id = deployment_id
         os.makedirs(instances_path(), mode=0o755, exist_ok=True)
         conn = self._conn()
         LOG.info('libvirt %s at %s, virt_type=%s', conn.getLibVersion(), self.host.uri,
@@ -135,28 +141,48 @@ class LibvirtDriver(driver.ComputeDriver):
 
     # -- domains ---------------------------------------------------------------
 
-    def _our_domains(self) -> list[Any]:
+    def _owned(self, dom: Any) -> bool:
+        """Whether dom is this deployment's guest on this host. Guests from
+        before owners were recorded count as ours: the compute manager still
+        reaps only what its own database knows as deleted."""
         lv = _libvirt()
+        try:
+            meta = dom.metadata(lv.VIR_DOMAIN_METADATA_ELEMENT, vconfig.METADATA_NS)
+        except lv.libvirtError:
+            return False   # not created by minova: never ours to list or clean
+        deployment, host = vconfig.metadata_owner(meta)
+        if deployment is None and host is None:
+            return True
+        return (deployment == self.deployment_id or self.deployment_id is None) and \
+            host == self.host_name
+
+    def _our_domains(self) -> list[Any]:
         doms = []
         for dom in self._conn().listAllDomains():
-            try:
-                dom.metadata(lv.VIR_DOMAIN_METADATA_ELEMENT, vconfig.METADATA_NS)
-            except lv.libvirtError:
-                continue   # not created by minova: never ours to list or clean
-            doms.append(dom)
+            with contextlib.suppress(_libvirt().libvirtError):  # gone meanwhile
+                if self._owned(dom):
+                    doms.append(dom)
         return doms
 
     def list_instance_uuids(self) -> list[str]:
         return [d.UUIDString() for d in self._our_domains()]
 
     def _lookup(self, instance: dict[str, Any]) -> Any:
+        """The instance's domain; InstanceNotFound when there is none here
+        that this deployment and host own."""
         lv = _libvirt()
         try:
-            return self._conn().lookupByUUIDString(instance['uuid'])
+            dom = self._conn().lookupByUUIDString(instance['uuid'])
+            owned = self._owned(dom)
         except lv.libvirtError as e:
             if e.get_error_code() == lv.VIR_ERR_NO_DOMAIN:
                 raise exception.InstanceNotFound(instance_id=instance['uuid']) from None
             raise
+        if not owned:
+            LOG.warning('Domain %s belongs to another deployment or host; not touched',
+                        instance['uuid'])
+            raise exception.InstanceNotFound(instance_id=instance['uuid'])
+        return dom
 
     def get_info(self, instance: dict[str, Any]) -> dict[str, Any]:
         return {'state': _power_state(self._lookup(instance).info()[0])}
@@ -165,14 +191,22 @@ class LibvirtDriver(driver.ComputeDriver):
 
     def _prepare_disks(self, ctx: RequestContext, instance: dict[str, Any],
                        image: dict[str, Any], network_info: list[dict[str, Any]],
-                       inst_dir: str) -> vconfig.GuestSpec:
-        base, fmt, vsize = self.images.fetch(ctx, image)
+                       inst_dir: str, keep_disk: bool = False) -> vconfig.GuestSpec:
+        """The guest's disks made ready and its spec. keep_disk keeps a root
+        disk that is already there (a hard reboot must not lose its data);
+        the base it is backed by and the config drive are made again if
+        missing."""
         disk = os.path.join(inst_dir, 'disk')
-        self.images.create_overlay(base, fmt, vsize, instance.get('root_gb') or 0, disk)
+        if not (keep_disk and os.path.exists(disk)):
+            base, fmt, vsize = self.images.fetch(ctx, image)
+            self.images.create_overlay(base, fmt, vsize, instance.get('root_gb') or 0, disk)
+        elif not os.path.exists(imagecache.backing_file(disk) or disk):
+            self.images.fetch(ctx, image)
         disks = [vconfig.Disk(disk, 'qcow2', 'vda')]
         if configdrive.required(instance):
             iso = os.path.join(inst_dir, 'disk.config')
-            configdrive.build(instance, network_info, iso)
+            if not (keep_disk and os.path.exists(iso)):
+                configdrive.build(instance, network_info, iso)
             disks.append(vconfig.Disk(iso, 'raw', 'vdb', readonly=True))
         spec = vconfig.GuestSpec(
             name=instance_name(instance), uuid=instance['uuid'],
@@ -180,6 +214,7 @@ class LibvirtDriver(driver.ComputeDriver):
             vcpus=instance['vcpus'], disks=disks,
             console_log=os.path.join(inst_dir, 'console.log'),
             display_name=instance.get('display_name') or '',
+            deployment=self.deployment_id, host=self.host_name,
             nics=[vif['address'] for vif in network_info if vif.get('type') == 'user'])
         if image.get('kernel_id'):
             client = self.images.client
@@ -188,6 +223,22 @@ class LibvirtDriver(driver.ComputeDriver):
                 spec.ramdisk = self.images.fetch(ctx, client.show(ctx, image['ramdisk_id']))[0]
             spec.cmdline = image.get('os_command_line') or DEFAULT_CMDLINE
         return spec
+
+    def _image_meta(self, ctx: RequestContext, instance: dict[str, Any]) -> dict[str, Any]:
+        """The image a server was booted from: as recorded in its system
+        metadata at boot (so a guest can be remade when the image service is
+        down or the image deleted), else from the image service."""
+        recorded = image_meta.from_system_metadata(instance)
+        if recorded is not None:
+            return recorded
+        return self.images.client.show(ctx, instance['image_ref'])
+
+    def _define(self, spec: vconfig.GuestSpec) -> Any:
+        # Pre-create the log so it is there for the API even before QEMU writes.
+        open(spec.console_log, 'a').close()
+        xml = vconfig.domain_xml(spec)
+        LOG.debug('Defining %s: %s', spec.name, xml)
+        return self._conn().defineXML(xml)
 
     def spawn(self, context: RequestContext, instance: dict[str, Any],
               image_meta: dict[str, Any], injected_files: list[Any],
@@ -200,11 +251,7 @@ class LibvirtDriver(driver.ComputeDriver):
         inst_dir = instance_dir(instance)
         os.makedirs(inst_dir, mode=0o755, exist_ok=True)
         spec = self._prepare_disks(context, instance, image, network_info, inst_dir)
-        # Pre-create the log so it is there for the API even before QEMU writes.
-        open(spec.console_log, 'a').close()
-        xml = vconfig.domain_xml(spec)
-        LOG.debug('Defining %s: %s', spec.name, xml)
-        dom = self._conn().defineXML(xml)
+        dom = self._define(spec)
         try:
             dom.create()
         except Exception:
@@ -274,24 +321,45 @@ class LibvirtDriver(driver.ComputeDriver):
 
     def reboot(self, context: RequestContext, instance: dict[str, Any],
                network_info: list[dict[str, Any]], reboot_type: str) -> None:
-        dom = self._lookup(instance)
-        if reboot_type == 'SOFT' and dom.isActive():
-            if self._clean_shutdown(dom, CONF.libvirt.wait_soft_reboot_seconds):
-                dom.create()
-                LOG.info('Guest %s rebooted softly', instance['uuid'])
-                return
-            LOG.warning('Guest %s did not shut down for a soft reboot in %ss; rebooting '
-                        'it hard', instance['uuid'], CONF.libvirt.wait_soft_reboot_seconds)
-        self._hard_reboot(dom)
+        if reboot_type == 'SOFT':
+            dom = self._lookup(instance)   # a soft reboot needs a guest to ask
+            if dom.isActive():
+                if self._clean_shutdown(dom, CONF.libvirt.wait_soft_reboot_seconds):
+                    dom.create()
+                    LOG.info('Guest %s rebooted softly', instance['uuid'])
+                    return
+                LOG.warning('Guest %s did not shut down for a soft reboot in %ss; rebooting '
+                            'it hard', instance['uuid'], CONF.libvirt.wait_soft_reboot_seconds)
+        self._hard_reboot(context, instance, network_info)
 
-    def _hard_reboot(self, dom: Any) -> None:
-        if dom.isActive():
-            dom.destroy()
-        dom.create()
+    def _hard_reboot(self, ctx: RequestContext, instance: dict[str, Any],
+                     network_info: list[dict[str, Any]]) -> None:
+        """Power off, define the domain afresh from the server's record, start.
+
+        As Nova's: a guest whose domain vanished (a host rebuilt, a domain
+        undefined by hand) comes back with its disk, or, if the disk is gone
+        too, with a new one from the image cache. This is how an operator
+        recovers a host.
+        """
+        try:
+            dom = self._lookup(instance)
+            if dom.isActive():
+                dom.destroy()
+        except exception.InstanceNotFound:
+            LOG.warning('The domain of %s is missing; defining it again', instance['uuid'])
+        inst_dir = instance_dir(instance)
+        os.makedirs(inst_dir, mode=0o755, exist_ok=True)
+        spec = self._prepare_disks(ctx, instance, self._image_meta(ctx, instance),
+                                   network_info, inst_dir, keep_disk=True)
+        self._define(spec).create()
 
     def power_off(self, instance: dict[str, Any], timeout: int = 0,
                   retry_interval: int = 0) -> None:
-        dom = self._lookup(instance)
+        try:
+            dom = self._lookup(instance)
+        except exception.InstanceNotFound:
+            LOG.warning('The domain of %s is missing: it is off', instance['uuid'])
+            return
         if timeout and self._clean_shutdown(dom, timeout):
             return
         if dom.isActive():
@@ -299,9 +367,8 @@ class LibvirtDriver(driver.ComputeDriver):
 
     def power_on(self, context: RequestContext, instance: dict[str, Any],
                  network_info: list[dict[str, Any]]) -> None:
-        dom = self._lookup(instance)
-        if not dom.isActive():
-            dom.create()
+        # As Nova's: a hard reboot, so a guest whose domain vanished comes back.
+        self._hard_reboot(context, instance, network_info)
 
     def get_console_output(self, context: RequestContext, instance: dict[str, Any]) -> str:
         self._lookup(instance)

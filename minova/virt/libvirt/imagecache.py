@@ -40,6 +40,12 @@ def qemu_img_info(path: str, fmt: str | None = None) -> dict[str, Any]:
     return json.loads(out)
 
 
+def backing_file(path: str) -> str | None:
+    """The file a qcow2 disk is backed by (None for a standalone disk)."""
+    info = qemu_img_info(path, 'qcow2')
+    return info.get('full-backing-filename') or info.get('backing-filename')
+
+
 def _run(cmd: list[str]) -> None:
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     if proc.returncode:

@@ -135,17 +135,15 @@ def test_image() -> str:
     return IMAGE
 
 
-@pytest.fixture(scope='session')
-def cloud(conn: Any, test_image: str) -> Iterator[Cloud]:
-    # QEMU runs as another user: the state directory must be traversable.
-    state = tempfile.mkdtemp(prefix='minova-libvirt-', dir='/var/tmp')
-    os.chmod(state, 0o755)
+def start_cloud(state: str, host: str, extra_conf: str = '') -> Cloud:
+    """An all-in-one with the libvirt driver, its state (SQLite files,
+    instances, image cache) under state, on ephemeral ports."""
     ports = {k: _free_port() for k in ('api', 'placement', 'image')}
     conf = os.path.join(state, 'minova.conf')
     with open(conf, 'w') as f:
         f.write(f"""[DEFAULT]
 state_path = {state}
-host = libvirt-it-{os.getpid()}
+host = {host}
 compute_driver = libvirt.LibvirtDriver
 report_interval = 1
 sync_power_state_interval = 2
@@ -162,9 +160,9 @@ bind_port = {ports['placement']}
 [image_api]
 bind_host = 127.0.0.1
 bind_port = {ports['image']}
-""")
+""" + extra_conf)
     log = os.path.join(state, 'aio.log')
-    with open(log, 'w') as out:
+    with open(log, 'a') as out:
         proc = subprocess.Popen(
             [sys.executable, '-c', 'from minova.cmd.all_in_one import main; main()',
              '--config-file', conf], stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
@@ -174,48 +172,79 @@ bind_port = {ports['image']}
     while True:
         try:
             if c.api('GET', '/os-hypervisors').json().get('hypervisors'):
-                break
+                return c
         except (requests.RequestException, ValueError):
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
             with open(log) as f:
                 raise AssertionError(f'all-in-one did not start:\n{f.read()[-4000:]}')
         time.sleep(0.3)
-    yield c
-    proc.terminate()
+
+
+def stop_cloud(c: Cloud) -> None:
+    c.proc.terminate()
     try:
-        proc.wait(30)
+        c.proc.wait(30)
     except subprocess.TimeoutExpired:
-        proc.kill()
-    # Leave no guest behind even when a test failed half way.
-    with open(log) as f:
+        c.proc.kill()
+        c.proc.wait()
+
+
+def state_dir() -> str:
+    # QEMU runs as another user: the state directory must be traversable.
+    state = tempfile.mkdtemp(prefix='minova-libvirt-', dir='/var/tmp')
+    os.chmod(state, 0o755)
+    return state
+
+
+@pytest.fixture(scope='session')
+def cloud(conn: Any, test_image: str) -> Iterator[Cloud]:
+    c = start_cloud(state_dir(), f'libvirt-it-{os.getpid()}')
+    yield c
+    stop_cloud(c)
+    remove_guests(conn, c)
+    shutil.rmtree(c.state, ignore_errors=True)
+
+
+def upload_image(c: Cloud, path: str) -> str:
+    """The test image, uploaded through c's image API; its id."""
+    h = {'X-Auth-Token': 'admin:admin'}
+    r = requests.post(c.image + '/v2/images', headers=h, timeout=30, json={
+        'name': 'minova-test', 'disk_format': 'qcow2', 'container_format': 'bare',
+        'visibility': 'public'})
+    assert r.status_code == 201, r.text
+    image = r.json()
+    with open(path, 'rb') as f:
+        r = requests.put(f'{c.image}/v2/images/{image["id"]}/file', data=f, timeout=60,
+                         headers=dict(h, **{'Content-Type': 'application/octet-stream'}))
+    assert r.status_code == 204, r.text
+    return image['id']
+
+
+def create_flavor(c: Cloud) -> str:
+    r = c.api('POST', '/flavors', json={'flavor': {
+        'name': 'lv-tiny', 'id': 'lv-tiny', 'vcpus': 1, 'ram': 128, 'disk': 1}})
+    assert r.status_code == 200, r.text
+    return 'lv-tiny'
+
+
+def remove_guests(conn: Any, c: Cloud) -> None:
+    """Leave no guest of c behind, even when a test failed half way."""
+    with open(c.log) as f:
         logged = f.read()
     for dom in conn.listAllDomains():
         if dom.UUIDString() in logged:
             if dom.isActive():
                 dom.destroy()
             dom.undefine()
-    shutil.rmtree(state, ignore_errors=True)
 
 
 @pytest.fixture(scope='session')
 def image_id(cloud: Cloud, test_image: str) -> str:
-    h = {'X-Auth-Token': 'admin:admin'}
-    r = requests.post(cloud.image + '/v2/images', headers=h, timeout=30, json={
-        'name': 'minova-test', 'disk_format': 'qcow2', 'container_format': 'bare',
-        'visibility': 'public'})
-    assert r.status_code == 201, r.text
-    image = r.json()
-    with open(test_image, 'rb') as f:
-        r = requests.put(f'{cloud.image}/v2/images/{image["id"]}/file', data=f, timeout=60,
-                         headers=dict(h, **{'Content-Type': 'application/octet-stream'}))
-    assert r.status_code == 204, r.text
-    return image['id']
+    return upload_image(cloud, test_image)
 
 
 @pytest.fixture(scope='session')
 def flavor(cloud: Cloud) -> str:
-    r = cloud.api('POST', '/flavors', json={'flavor': {
-        'name': 'lv-tiny', 'id': 'lv-tiny', 'vcpus': 1, 'ram': 128, 'disk': 1}})
-    assert r.status_code == 200, r.text
-    return 'lv-tiny'
+    return create_flavor(cloud)

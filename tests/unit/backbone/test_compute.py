@@ -354,8 +354,10 @@ def test_power_action_failure_records_fault_and_clears_task_state(env: Env,
     assert got['fault']['message'] == 'guest did not shut down'
 
 
-def test_stop_of_server_whose_guest_is_gone_does_not_stay_powering_off(
+def test_stop_of_server_whose_guest_is_gone_ends_shutoff_and_start_remakes_it(
         env: Env, ctx: Any) -> None:
+    # As Nova: a guest that vanished is off, so a stop succeeds with no power
+    # state; a start defines the guest again from the server's record.
     mgr = env.start()
     inst = env.scheduled(ctx)
     build(mgr, env, ctx, inst)
@@ -363,8 +365,42 @@ def test_stop_of_server_whose_guest_is_gone_does_not_stay_powering_off(
     inst_db.update(env.dbs.cell, inst['uuid'], {'task_state': states.POWERING_OFF})
     restarted.stop_instance(ctx, env.get(inst['uuid']))
     got = env.get(inst['uuid'])
-    assert got['task_state'] is None
-    assert got['fault'] is not None
+    assert (got['vm_state'], got['task_state'], got['power_state']) == \
+        ('stopped', None, states.NOSTATE)
+    inst_db.update(env.dbs.cell, inst['uuid'], {'task_state': states.POWERING_ON})
+    restarted.start_instance(ctx, env.get(inst['uuid']))
+    got = env.get(inst['uuid'])
+    assert (got['vm_state'], got['task_state'], got['power_state']) == \
+        ('active', None, states.RUNNING)
+    assert restarted.driver.get_info(inst)['state'] == states.RUNNING
+
+
+def test_soft_reboot_of_vanished_guest_is_error_with_fault_and_hard_reboot_recovers(
+        env: Env, ctx: Any) -> None:
+    mgr = env.start()
+    inst = env.scheduled(ctx)
+    build(mgr, env, ctx, inst)
+    restarted = env.start()           # the fake hypervisor lost its guests
+    inst_db.update(env.dbs.cell, inst['uuid'], {'task_state': states.REBOOTING})
+    reboot_ctx = RequestContext(user_id='user1', project_id='proj1', roles=['member'])
+    actions.action_start(env.dbs.cell, inst['uuid'], 'reboot', reboot_ctx.request_id,
+                         'user1', 'proj1')
+    restarted.reboot_instance(reboot_ctx, env.get(inst['uuid']), 'SOFT')
+    got = env.get(inst['uuid'])
+    assert (got['vm_state'], got['task_state'], got['power_state']) == \
+        ('error', None, states.NOSTATE)
+    assert got['fault']['code'] == 404
+    assert got['fault']['message'] == f'Instance {inst["uuid"]} could not be found.'
+    ev = env.event(reboot_ctx, inst['uuid'], 'compute_reboot_instance')
+    assert (ev['result'], ev['action_message']) == ('Error', 'Error')
+    assert ev['details'] == f'Instance {inst["uuid"]} could not be found.'
+    # A hard reboot is allowed from ERROR and remakes the guest.
+    inst_db.update(env.dbs.cell, inst['uuid'], {'task_state': states.REBOOTING_HARD})
+    restarted.reboot_instance(ctx, env.get(inst['uuid']), 'HARD')
+    got = env.get(inst['uuid'])
+    assert (got['vm_state'], got['task_state'], got['power_state']) == \
+        ('active', None, states.RUNNING)
+    assert restarted.driver.get_info(inst)['state'] == states.RUNNING
 
 
 def test_failed_build_leaves_no_usage_on_the_host(env: Env, ctx: Any, flags: Any) -> None:

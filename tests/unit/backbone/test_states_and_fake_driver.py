@@ -88,8 +88,11 @@ def test_fake_guest_lifecycle(driver: FakeDriver) -> None:
     assert driver.list_instance_uuids() == []
     with pytest.raises(exception.InstanceNotFound):
         driver.get_info(inst)
+    driver.power_off(inst)          # a vanished guest is off already
     with pytest.raises(exception.InstanceNotFound):
-        driver.power_on(ctx, inst, [])
+        driver.reboot(ctx, inst, [], 'SOFT')    # nothing to ask to reboot
+    driver.power_on(ctx, inst, [])  # as a hard reboot: remade from the record
+    assert driver.get_info(inst) == {'state': states.RUNNING}
 
 
 def test_fake_spawn_fails_for_listed_names(driver: FakeDriver, flags: Any) -> None:

@@ -57,6 +57,17 @@ def test_libvirt_accepts_the_xml() -> None:
         assert dom.UUIDString() == '6f1b7f5e-0d0e-4b43-9a1e-2b4f0c1f3a11'
         meta = dom.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, config.METADATA_NS)
         assert 'vm1' in meta
+        assert config.metadata_owner(meta) == (None, None)   # a guest from before owners
+        dom.undefine()
+        owned = config.domain_xml(_spec(deployment='d-1', host='hv1')).replace(
+            "type=\"qemu\"", "type=\"test\"", 1)
+        dom = conn.defineXML(owned)
+        # libvirt hands the element back without its namespace prefix.
+        meta = dom.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, config.METADATA_NS)
+        assert config.metadata_owner(meta) == ('d-1', 'hv1')
+        assert config.metadata_owner(
+            f'<m:instance xmlns:m="{config.METADATA_NS}"><m:deployment>d-1</m:deployment>'
+            '<m:host>hv1</m:host></m:instance>') == ('d-1', 'hv1')
         dom.undefine()
     finally:
         conn.close()
