@@ -36,11 +36,18 @@ def get_limits(project_id: str) -> dict[str, int]:
 
 
 def _server_usage(project_id: str) -> dict[str, int]:
-    """instances/cores/ram of the project: all cells plus build requests."""
-    usage = build_requests.count_by_project(project_id)
+    """instances/cores/ram of the project: all cells plus build requests.
+
+    Build requests are read first: conductor writes a server into its cell
+    before it drops the build request, so read in this order a server is
+    counted once or (leaving out those already counted) never twice, and a
+    server on its way into a cell is never missed.
+    """
+    usage, pending = build_requests.count_by_project(project_id)
 
     def count(cell: dict) -> dict[str, int]:
-        return instances_db.count_by_project(cell['database_connection'], project_id)
+        return instances_db.count_by_project(cell['database_connection'], project_id,
+                                             exclude=pending)
 
     for result in multi_cell.for_each_cell(count).values():
         if isinstance(result, multi_cell.CellFailed):
@@ -96,6 +103,32 @@ def enforce_instances(project_id: str, count: int, vcpus: int, memory_mb: int,
         overs=', '.join(overs), req=', '.join(req[r] for r in overs),
         used=', '.join(str(usage[r]) for r in overs),
         allowed=', '.join(str(limits[r]) for r in overs))
+
+
+def recheck_instances(project_id: str, count: int, vcpus: int, memory_mb: int) -> None:
+    """After a request's `count` servers were recorded: raise TooManyInstances
+    if the project is now over a limit (a concurrent request got in too).
+
+    As Nova's [quota] recheck_quota: the caller undoes its servers. Of two
+    racing requests at least the later one sees the other, so usage can
+    never end over a limit; near one, both may be refused.
+    """
+    if not CONF.quota.recheck_quota:
+        return
+    limits = get_limits(project_id)
+    per_instance = {'instances': 1, 'cores': vcpus or 0, 'ram': memory_mb or 0}
+    if all(limits[r] < 0 or each == 0 for r, each in per_instance.items()):
+        return
+    usage = _server_usage(project_id)
+    overs = sorted(r for r, each in per_instance.items()
+                   if limits[r] >= 0 and each and usage[r] > limits[r])
+    if overs:
+        LOG.info('Project %s went over quota (%s) with a concurrent request; '
+                 'refusing this one', project_id, ', '.join(overs))
+        raise exception.TooManyInstances(
+            overs=', '.join(overs), req=', '.join(str(per_instance[r] * count) for r in overs),
+            used=', '.join(str(usage[r] - per_instance[r] * count) for r in overs),
+            allowed=', '.join(str(limits[r]) for r in overs))
 
 
 def enforce_key_pairs(user_id: str, count: int = 1) -> None:

@@ -76,7 +76,8 @@ class AllInOne:
             self.placement_port = None
         self._start_image_service()
         for binary, topic, manager, via_conductor in (
-                ('minova-conductor', 'conductor', conductor_manager.ConductorManager(), False),
+                ('minova-conductor', 'conductor',
+                 conductor_manager.ConductorManager(api_db=True), False),
                 ('minova-scheduler', 'scheduler', scheduler_manager.SchedulerManager(), False),
                 (compute_manager.BINARY, 'compute',
                  compute_manager.ComputeManager(self.host), True)):

@@ -212,10 +212,25 @@ class API:
                     {'host': requested_host, 'node': requested_hypervisor_hostname}
                     if requested_host or requested_hypervisor_hostname else None),
             })
+        uuids = [i['uuid'] for i in built]
         build_requests.create(built, specs)
-        if group is not None:
-            server_groups.add_members(group['uuid'], [i['uuid'] for i in built])
-        self.conductor.schedule_and_build_instances(ctx, [i['uuid'] for i in built])
+        try:
+            if group is not None:
+                server_groups.add_members(group['uuid'], uuids)
+            # Counting and writing are not atomic: count again now that these
+            # servers are recorded, and undo them if a concurrent request
+            # took the room meanwhile.
+            quota.recheck_instances(ctx.project_id, count, flavor['vcpus'],
+                                    flavor['memory_mb'])
+            if group is not None:
+                self._check_group_quota(ctx, server_groups.get(group['uuid']), 0)
+        except Exception:
+            if group is not None:
+                for uuid in uuids:
+                    server_groups.remove_member(uuid)
+            build_requests.discard(uuids)
+            raise
+        self.conductor.schedule_and_build_instances(ctx, uuids)
         for inst in built:
             inst.update(cell_uuid=None, fault=None)
         return built, reservation_id
@@ -236,7 +251,11 @@ class API:
 
     @staticmethod
     def _check_group_quota(ctx: RequestContext, group: dict[str, Any], count: int) -> None:
+        """Room in the group for count more servers (0: after they were added)."""
         from minova import quota
+        from minova.conf import CONF
+        if count == 0 and not CONF.quota.recheck_quota:
+            return
         limit = quota.get_limits(ctx.project_id)['server_group_members']
         if limit >= 0 and len(group['members']) + count > limit:
             raise exception.QuotaError('Quota exceeded, too many servers in group')

@@ -43,12 +43,25 @@ def _host_zone(host: str) -> str:
         return CONF.default_availability_zone
 
 
+def _fault_message(error: BaseException) -> str:
+    """What a fault says of an error: a minova error's own message; of
+    anything else (a remote error included) its text, else its class."""
+    message = getattr(error, 'message', None)
+    if isinstance(message, str) and message:
+        return message
+    return str(error) or error.__class__.__name__
+
+
 class ConductorManager:
     target = messaging.Target(version='1.4')
 
-    def __init__(self) -> None:
+    def __init__(self, api_db: bool | None = None) -> None:
+        """api_db: whether this conductor reaches the API DB (a super or
+        single conductor, or the all-in-one's); by default, whether
+        [api_database] connection is set."""
         self.scheduler = scheduler_rpcapi.SchedulerAPI()
         self._placement: Any = None
+        self.api_db = bool(CONF.api_database.connection) if api_db is None else api_db
 
     @property
     def placement(self) -> Any:
@@ -85,6 +98,13 @@ class ConductorManager:
             for uuid in live:
                 self._bury_in_cell0(context, brs[uuid], spec, exception.NoValidHost(
                     reason=f'The scheduler did not answer: {e}'))
+            return
+        except Exception as e:
+            # Whatever went wrong (placement refusing the claim, a request the
+            # scheduler could not read), the servers end in ERROR saying so.
+            LOG.exception('Scheduling %s failed', live)
+            for uuid in live:
+                self._bury_in_cell0(context, brs[uuid], spec, e)
             return
         for uuid, host_list in zip(live, host_lists, strict=True):
             try:
@@ -175,7 +195,7 @@ class ConductorManager:
         except Exception:
             LOG.exception('Could not bury %s in cell0', br['uuid'])
             return
-        message = getattr(error, 'message', None) or str(error)
+        message = _fault_message(error)
         instances.fault_create(url, instance['uuid'], 500, message,
                                details=None, host=None)
         actions.action_start(url, instance['uuid'], 'create', context.request_id,
@@ -234,26 +254,31 @@ class ConductorManager:
     # -- builds that lost their way -------------------------------------------
 
     def periodic_tasks(self) -> list[utils.Periodic]:
-        timeout = CONF.compute.build_timeout_seconds
-        if not timeout:
+        timeouts = [t for t in (CONF.compute.build_timeout_seconds,
+                                CONF.compute.unscheduled_build_timeout_seconds) if t]
+        if not timeouts:
             return []
         return [utils.Periodic('check_build_timeouts', self._check_build_timeouts,
-                               max(1.0, timeout / 4))]
+                               max(1.0, min(timeouts) / 4))]
 
     def _check_build_timeouts(self) -> None:
-        """Builds nobody works on any more end in ERROR after build_timeout_seconds.
+        """Builds nobody works on any more end in ERROR.
 
-        Above the cells (an API DB): build requests never scheduled, e.g. their
-        cast was lost with a broker or conductor that went away; they are
-        buried in cell0 and any claim dropped. In a cell: instances still
-        building with no host, whose reschedule never arrived. (Builds that
-        have a host are the compute host's own check.)
+        Above the cells (an API DB): build requests never scheduled after
+        unscheduled_build_timeout_seconds (or build_timeout_seconds if
+        shorter), e.g. their cast was lost with a broker or conductor that
+        went away; they are buried in cell0 and any claim dropped. In a cell,
+        after build_timeout_seconds: instances still building with no host,
+        whose reschedule never arrived. (Builds that have a host are the
+        compute host's own check.)
         """
         ctx = get_admin_context()
-        limit = datetime.timedelta(seconds=CONF.compute.build_timeout_seconds)
         now = utils.utcnow()
         msg = 'Instance build timed out. Set to error state.'
-        if CONF.api_database.connection:
+        unscheduled = [t for t in (CONF.compute.build_timeout_seconds,
+                                   CONF.compute.unscheduled_build_timeout_seconds) if t]
+        if self.api_db and unscheduled:
+            limit = datetime.timedelta(seconds=min(unscheduled))
             for br in build_requests.get_all():
                 created = utils.parse_time(br.get('created_at'))
                 if created is None or now - created < limit:
@@ -263,6 +288,9 @@ class ConductorManager:
                 spec = build_requests.spec_get_many([uuid]).get(uuid) or {}
                 self.placement.delete_allocation_for_instance(ctx, uuid)
                 self._bury_in_cell0(ctx, br, spec, exception.MinovaException(msg))
+        if not CONF.compute.build_timeout_seconds:
+            return
+        limit = datetime.timedelta(seconds=CONF.compute.build_timeout_seconds)
         url = engines.cell_url()
         for inst in instances.get_all(url, {'vm_state': [states.BUILDING]}):
             stamp = utils.parse_time(inst.get('updated_at') or inst.get('created_at'))

@@ -24,6 +24,11 @@ default_opts = [
 compute_opts = [
     cfg.IntOpt('build_timeout_seconds', default=0, min=0,
                help='Builds still unfinished after this long are set to ERROR (0: never).'),
+    cfg.IntOpt('unscheduled_build_timeout_seconds', default=600, min=0,
+               help='Servers still waiting to be scheduled after this long (their '
+                    'request to conductor was lost, e.g. with a message bus restart) '
+                    'are set to ERROR with a fault, whatever build_timeout_seconds '
+                    'says (0: never).'),
 ]
 
 

@@ -9,6 +9,11 @@ opts = [
     cfg.IntOpt('metadata_items', default=128, min=-1, help='Metadata items per server.'),
     cfg.IntOpt('server_groups', default=10, min=-1, help='Server groups per project.'),
     cfg.IntOpt('server_group_members', default=10, min=-1, help='Servers per server group.'),
+    cfg.BoolOpt('recheck_quota', default=True,
+                help='Count usage again after a request\'s servers (or key pair, or '
+                     'group member) are recorded, and undo the request if it went '
+                     'over quota: without it, concurrent requests can together '
+                     'exceed a limit each of them fits within.'),
 ]
 
 

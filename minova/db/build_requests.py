@@ -85,14 +85,26 @@ def hand_over(instance_uuid: str, cell_id: int) -> bool:
         return True
 
 
-def count_by_project(project_id: str) -> dict[str, int]:
-    """Servers, vCPUs and RAM not yet in a cell, for quota counting."""
+def count_by_project(project_id: str) -> tuple[dict[str, int], list[str]]:
+    """Servers, vCPUs and RAM not yet in a cell, for quota counting, and the
+    uuids they were counted for (a server being handed over to its cell is
+    briefly in both; the cell count leaves these out)."""
     totals = {'instances': 0, 'cores': 0, 'ram': 0}
+    uuids = []
     for inst in get_all(project_id):
         totals['instances'] += 1
         totals['cores'] += inst.get('vcpus') or 0
         totals['ram'] += inst.get('memory_mb') or 0
-    return totals
+        uuids.append(inst['uuid'])
+    return totals, uuids
+
+
+def discard(instance_uuids: list[str]) -> None:
+    """Undo create(): build requests, specs and mappings of servers that were
+    never accepted (their request went over quota on the recheck)."""
+    with engines.writer(engines.api_url()) as conn:
+        for table in (build_requests, request_specs, instance_mappings):
+            conn.execute(table.delete().where(table.c.instance_uuid.in_(instance_uuids)))
 
 
 def spec_get_many(instance_uuids: list[str]) -> dict[str, dict[str, Any]]:

@@ -205,10 +205,14 @@ def get_all(url: str, filters: dict[str, Any], limit: int | None = None,
 
 
 @engines.retry_on_disconnect
-def count_by_project(url: str, project_id: str) -> dict[str, int]:
+def count_by_project(url: str, project_id: str,
+                     exclude: list[str] | None = None) -> dict[str, int]:
+    """Live servers, vCPUs and RAM of a project, leaving out `exclude` uuids."""
     q = (sa.select(sa.func.count(instances.c.id), sa.func.sum(instances.c.vcpus),
                    sa.func.sum(instances.c.memory_mb))
          .where(instances.c.project_id == project_id, instances.c.deleted == 0))
+    if exclude:
+        q = q.where(instances.c.uuid.notin_(exclude))
     with engines.reader(url) as conn:
         n, cores, ram = conn.execute(q).one()
     return {'instances': n or 0, 'cores': int(cores or 0), 'ram': int(ram or 0)}

@@ -128,3 +128,60 @@ def test_new_host_is_scheduled_only_once_mapped(deployment):
     wait(lambda: all(api(dep, 'GET', f'/servers/{s}').status_code == 404
                      for s in (sid, sid2)), what='deletes')
     wait(lambda: usages(dep).get('MEMORY_MB', 0) == 0, what='usage back to zero')
+
+
+def test_concurrent_boots_never_get_past_quotas(deployment):
+    """Counting and writing are separate steps; the recheck after writing
+    keeps concurrent requests of one project within its limits."""
+    from concurrent.futures import ThreadPoolExecutor
+    dep = deployment
+    project = 'quota-race'
+    h = dict(HEADERS, **{'X-Auth-Token': f'racer:{project}'})
+    base = f'http://127.0.0.1:{dep.api_port}/v2.1'
+    api(dep, 'POST', '/flavors', {'flavor': {'name': 'tiny', 'id': 'tiny', 'vcpus': 1,
+                                             'ram': 64, 'disk': 1}})   # 409 if there
+    r = api(dep, 'PUT', f'/os-quota-sets/{project}', {'quota_set': {
+        'instances': 5, 'server_group_members': 3}})
+    assert r.status_code == 200, r.text
+    r = requests.post(f'{base}/os-server-groups', headers=h, timeout=30, json={
+        'server_group': {'name': 'g', 'policy': 'soft-affinity'}})
+    assert r.status_code == 200, r.text
+    group = r.json()['server_group']['id']
+
+    def boot(body: dict) -> int:
+        server = dict({'name': 'racer', 'flavorRef': 'tiny', 'imageRef': IMAGE,
+                       'networks': 'none'}, **body)
+        hints = server.pop('hints', None)
+        payload: dict = {'server': server}
+        if hints:
+            payload['os:scheduler_hints'] = hints
+        return requests.post(f'{base}/servers', json=payload, headers=h, timeout=60).status_code
+
+    def live() -> list[str]:
+        r = requests.get(f'{base}/servers', headers=h, timeout=30)
+        assert r.status_code == 200, r.text
+        return [s['id'] for s in r.json()['servers']]
+
+    def clean() -> None:
+        ids = live()
+        for sid in ids:
+            requests.delete(f'{base}/servers/{sid}', headers=h, timeout=30)
+        wait(lambda: not live(), what='the racers to be deleted')
+
+    try:
+        for body in ({}, {'min_count': 1, 'max_count': 3}):
+            with ThreadPoolExecutor(20) as pool:
+                codes = list(pool.map(boot, [body] * 20))
+            assert set(codes) <= {202, 403}, codes
+            assert 1 <= codes.count(202), codes
+            assert len(live()) <= 5, (body, codes)
+            clean()
+        with ThreadPoolExecutor(10) as pool:
+            codes = list(pool.map(boot, [{'hints': {'group': group}}] * 10))
+        assert set(codes) <= {202, 403}, codes
+        r = requests.get(f'{base}/os-server-groups/{group}', headers=h, timeout=30)
+        assert len(r.json()['server_group']['members']) <= 3, codes
+        assert len(live()) <= 3, codes
+    finally:
+        clean()
+        requests.delete(f'{base}/os-server-groups/{group}', headers=h, timeout=30)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from minova.api import microversion
 
 
@@ -62,6 +64,16 @@ def test_missing_token_is_401(app: Any) -> None:
     from tests.unit.api.conftest import Client
     r = Client(app, token=None).get('/flavors')
     assert r.status_code == 401
+    assert r.json['unauthorized']['code'] == 401
+
+
+@pytest.mark.parametrize('token', [':', ':proj', 'u' * 256, 'user:' + 'p' * 256])
+def test_noauth_token_naming_no_recordable_identity_is_401(app: Any, token: str) -> None:
+    # Empty or overlong ids could not be recorded with a server (and
+    # placement refuses them), so a boot would never end.
+    from tests.unit.api.conftest import Client
+    r = Client(app, token=token).get('/flavors')
+    assert r.status_code == 401, r.text
     assert r.json['unauthorized']['code'] == 401
 
 

@@ -1,6 +1,7 @@
 """Conductor: schedule and build across cells, burying in cell0, reschedules, DB proxy."""
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from minova import exception, utils
 from minova.compute import rpcapi as compute_rpcapi
 from minova.conductor import manager as conductor_manager
+from minova.conf import CONF
 from minova.db import actions, build_requests, cells
 from minova.db import instances as inst_db
 from minova.scheduler import manager as scheduler_manager
@@ -166,6 +168,45 @@ def test_scheduler_timeout_buries_in_cell0_with_reason(cond: Any, ctx: Any,
     fault = inst_db.get(dbs.cell0, u, with_fault=True)['fault']
     assert fault['message'].startswith(
         'No valid host was found. The scheduler did not answer: Timed out')
+
+
+def test_any_scheduling_error_buries_in_cell0_with_its_message(cond: Any, ctx: Any,
+                                                               dbs: Any) -> None:
+    # E.g. placement refusing the claim with a 400, as the scheduler's RPC
+    # hands it back (a RemoteError), or a request it could not serialise.
+    cond.scheduler.error = messaging.RemoteError(
+        'AllocationUpdateFailed', 'Failed to update allocations for consumer x', None)
+    [u] = boot()
+    cond.schedule_and_build_instances(ctx, [u])
+    inst = inst_db.get(dbs.cell0, u, with_fault=True)
+    assert (inst['vm_state'], inst['task_state']) == ('error', None)
+    assert 'Failed to update allocations for consumer x' in inst['fault']['message']
+    assert build_requests.get(u) is None
+    cond.scheduler.error = RecursionError('maximum recursion depth exceeded')
+    [u] = boot()
+    cond.schedule_and_build_instances(ctx, [u])
+    inst = inst_db.get(dbs.cell0, u, with_fault=True)
+    assert (inst['vm_state'], inst['fault']['message']) == (
+        'error', 'maximum recursion depth exceeded')
+
+
+def test_build_requests_never_scheduled_are_buried_by_default(
+        cond: Any, ctx: Any, dbs: Any, flags: Any) -> None:
+    # A cast lost with a broker restart: without any build timeout set,
+    # the server still ends in ERROR after unscheduled_build_timeout_seconds.
+    assert CONF.compute.build_timeout_seconds == 0
+    flags('unscheduled_build_timeout_seconds', 1, group='compute')
+    cond.api_db = True
+    [u] = boot()
+    assert [p.name for p in cond.periodic_tasks()] == ['check_build_timeouts']
+    cond._check_build_timeouts()
+    assert build_requests.get(u) is not None    # not yet
+    time.sleep(1.1)
+    cond._check_build_timeouts()
+    inst = inst_db.get(dbs.cell0, u, with_fault=True)
+    assert (inst['vm_state'], inst['fault']['message']) == (
+        'error', 'Instance build timed out. Set to error state.')
+    assert build_requests.get(u) is None
 
 
 def test_server_deleted_before_scheduling_is_not_scheduled(cond: Any, ctx: Any,
