@@ -135,3 +135,26 @@ def test_placement_on_an_unsynced_db_answers_503_until_synced(tmp_path, caplog):
         CONF.clear_override('endpoint_override', group='placement')
         CONF.clear_override('connection', group='placement_database')
         engines.dispose_all()
+
+
+def test_placement_answering_500_is_unavailable_with_its_reason():
+    """A 500 that is not Placement's error body (a proxy, a WSGI container
+    whose app failed to load) still says what came back."""
+    def app(environ, start_response):
+        start_response('500 Internal Server Error', [('Content-Type', 'text/html')])
+        return [b'<html><body>\n<h1>Internal Server Error</h1>\n</body></html>']
+
+    server = WSGIServer('broken-placement', app, host='127.0.0.1', port=0)
+    server.start()
+    CONF.set_override('endpoint_override', f'http://127.0.0.1:{server.port}',
+                      group='placement')
+    try:
+        with pytest.raises(exception.PlacementAPIUnavailable) as err:
+            SchedulerReportClient().ensure_resource_provider(RequestContext(),
+                                                             str(uuid.uuid4()), 'cn1')
+    finally:
+        server.stop()
+        CONF.clear_override('endpoint_override', group='placement')
+    assert err.value.kwargs['status'] == 500
+    assert str(err.value).endswith(
+        ': <html><body> <h1>Internal Server Error</h1> </body></html>')

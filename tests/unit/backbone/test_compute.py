@@ -329,6 +329,28 @@ def test_compute_starts_while_placement_is_down(env: Env, ctx: Any) -> None:
     assert set(env.placement.inventories[node['uuid']]) == {'VCPU', 'MEMORY_MB', 'DISK_GB'}
 
 
+def test_image_service_down_fails_only_the_builds_that_need_it(
+        env: Env, ctx: Any, flags: Any) -> None:
+    """Nothing at start reads an image (building the libvirt driver included);
+    a build that needs the Image service while it is down ends in ERROR
+    with a fault that says so, and gives its allocation back."""
+    from minova import image_client
+    from minova.virt.libvirt.driver import LibvirtDriver
+    flags('api_servers', ['http://127.0.0.1:9'], group='glance')
+    flags('num_retries', 0, group='glance')
+    assert image_client.configured()
+    mgr = env.start()
+    mgr.driver.spawn = LibvirtDriver().spawn   # type: ignore[method-assign]
+    inst = env.scheduled(ctx)
+    build(mgr, env, ctx, inst)
+    got = env.get(inst['uuid'])
+    assert (got['vm_state'], got['task_state']) == ('error', None)
+    assert got['fault']['message'].startswith(
+        f"Build of instance {inst['uuid']} aborted: The Image service could not be "
+        'reached: ')
+    assert inst['uuid'] not in env.placement.allocations
+
+
 # -- power actions -----------------------------------------------------------------
 
 def test_stop_then_start(env: Env, ctx: Any) -> None:
