@@ -99,6 +99,17 @@ class TooManyInstances(Forbidden):
 class PlacementAPIConnectFailure(MinovaException):
     msg_fmt = 'Unable to communicate with the Placement API.'
 
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        if message is None and kwargs.get('reason'):
+            message = f"{self.msg_fmt[:-1]}: {kwargs['reason']}"
+        super().__init__(message, **kwargs)
+
+
+class PlacementAPIUnavailable(PlacementAPIConnectFailure):
+    """Placement answered with a server error (5xx): starting, its database
+    not synced or not reachable, or failing. Worth trying again later."""
+    msg_fmt = 'Placement answered %(status)s to %(what)s: %(detail)s'
+
 
 class ResourceProviderConflict(Conflict):
     msg_fmt = 'A conflict was encountered attempting to update resource provider %(uuid)s.'

@@ -7,6 +7,7 @@ mini-Nova's placement and against upstream OpenStack Placement alike.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from typing import Any
@@ -33,6 +34,15 @@ RETRY_SLEEP = 0.5
 
 _CONNECT_ERRORS = (ks_exc.EndpointNotFound, ks_exc.MissingAuthPlugin,
                    ks_exc.DiscoveryFailure, ks_exc.ConnectionError)
+
+
+def _short(e: Exception) -> str:
+    """keystoneauth1's message without urllib3's chain of causes, keeping the
+    operating system's reason ('... to http://...: [Errno 111] Connection refused')."""
+    text = str(e)
+    head = text.split(': HTTPConnectionPool(')[0].split(': HTTPSConnectionPool(')[0]
+    errno = re.search(r'\[Errno -?\d+\] [^"\')]+', text)
+    return f'{head}: {errno.group(0)}' if errno and errno.group(0) not in head else head
 
 
 def _build_adapter() -> ks_adapter.Adapter:
@@ -68,14 +78,22 @@ class SchedulerReportClient:
                                   'raise_exc': False}
         if json is not None:
             kwargs['json'] = json
+        # Failures raise PlacementAPIConnectFailure carrying the reason, and
+        # are not logged here: the caller knows what failed and whether it
+        # will try again, so it says so in one line.
         for attempt in range(CONNECT_RETRIES + 1):
             try:
                 return self.adapter.request(url, method, **kwargs)
             except _CONNECT_ERRORS as e:
                 if attempt == CONNECT_RETRIES:
-                    LOG.error('Placement unreachable for %s %s: %s', method, url, e)
-                    raise exception.PlacementAPIConnectFailure() from e
+                    LOG.debug('Placement unreachable for %s %s: %s', method, url, e)
+                    raise exception.PlacementAPIConnectFailure(reason=_short(e)) from e
                 time.sleep(RETRY_SLEEP)
+            except ks_exc.ClientException as e:
+                # Keystone refused or failed the service user's token: not
+                # placement's answer, and not worth an immediate retry.
+                raise exception.PlacementAPIConnectFailure(
+                    reason=f'{type(e).__name__}: {e}') from e
         raise exception.PlacementAPIConnectFailure()
 
     @staticmethod
@@ -85,7 +103,20 @@ class SchedulerReportClient:
         except (ValueError, KeyError, IndexError, TypeError):
             return None
 
+    @staticmethod
+    def _detail(resp: Any) -> str:
+        """The error's detail from Placement's error body, else the start of the text."""
+        try:
+            return str(resp.json()['errors'][0]['detail'])
+        except (ValueError, KeyError, IndexError, TypeError):
+            return ' '.join(resp.text.split())[:200]
+
     def _fail(self, what: str, resp: Any) -> exception.MinovaException:
+        if resp.status_code >= 500:
+            # Placement is there but not able to answer (starting, its DB not
+            # synced): the caller decides whether to log and retry.
+            return exception.PlacementAPIUnavailable(status=resp.status_code, what=what,
+                                                     detail=self._detail(resp))
         LOG.error('%s failed: %s %s', what, resp.status_code, resp.text)
         if resp.status_code == 409:
             return exception.ResourceProviderConflict(uuid=what)

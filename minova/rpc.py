@@ -11,7 +11,10 @@ all-in-one), which is why transports are cached per URL.
 """
 from __future__ import annotations
 
+import logging
 import threading
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import oslo_messaging as messaging
@@ -20,7 +23,10 @@ from oslo_serialization import jsonutils
 from minova import context as minova_context
 from minova.conf import CONF
 
+LOG = logging.getLogger(__name__)
+
 IN_MEMORY_URL = 'memory:/'  # minova/rpc_memory.py
+BUS_RETRY_MAX = 10.0  # seconds between attempts to reach a bus that is not ready
 RPC_THREADS = 16  # default [DEFAULT] executor_thread_pool_size on threads
 
 
@@ -80,6 +86,27 @@ class ContextSerializer(messaging.Serializer):
 
 
 
+def bus_errors() -> tuple[type[Exception], ...]:
+    """What reaching a broker that is not ready raises.
+
+    A refused connection oslo.messaging retries by itself; a broker that is up
+    but not ready (a vhost not created or still starting: 'vhost ... not
+    found', 'vhost is down'; users not loaded yet: access refused) makes it
+    raise amqp's and kombu's own errors, not oslo.messaging's.
+    """
+    import amqp.exceptions  # imported here: the in-memory bus never loads amqp
+    import kombu.exceptions
+    return (amqp.exceptions.AMQPError, kombu.exceptions.KombuError, OSError,
+            messaging.MessagingException)
+
+
+def bus_retry_delays() -> Iterator[float]:
+    """1, 2, 4, ... seconds, then BUS_RETRY_MAX for ever."""
+    delay = 1.0
+    while True:
+        yield delay
+        delay = min(delay * 2, BUS_RETRY_MAX)
+
 
 def get_client(target: messaging.Target, version_cap: str | None = None,
                url: str | None = None, timeout: int | None = None) -> messaging.RPCClient:
@@ -108,3 +135,27 @@ def get_server(target: messaging.Target, endpoints: list[Any], url: str | None =
     return messaging.get_rpc_server(get_transport(url), target, endpoints,
                                     serializer=ContextSerializer(),
                                     access_policy=messaging.DefaultRPCAccessPolicy, **kwargs)
+
+
+def start_server(target: messaging.Target, endpoints: list[Any], what: str,
+                 url: str | None = None) -> messaging.MessageHandlingServer:
+    """get_server() started, waiting for the bus as long as it is not ready.
+
+    A service must not die because it started before its broker was ready:
+    it logs one line per attempt and tries again. A server whose start
+    failed cannot be started again (oslo.messaging marks it started first),
+    so each attempt builds a new one.
+    """
+    delays = bus_retry_delays()
+    while True:
+        server = get_server(target, endpoints, url)
+        try:
+            server.start()
+            return server
+        except bus_errors() as e:
+            error = e
+        # Said outside the handler: oslo.log would repeat the error there.
+        delay = next(delays)
+        LOG.warning('Message bus not ready; %s waits for it (retrying in %.0fs): %s',
+                    what, delay, error)
+        time.sleep(delay)

@@ -45,19 +45,19 @@ class Service:
                                           self.topic, SERVICE_VERSION)
         from minova.conductor import rpcapi
         conductor = rpcapi.ConductorAPI(timeout=10)
-        delay = 1.0
+        delays = rpc.bus_retry_delays()
         while True:
             try:
                 return conductor.service_get_or_create(ctx, self.host, self.binary,
                                                        self.topic, SERVICE_VERSION)
             except messaging.MessagingTimeout:
-                LOG.warning('Waiting for conductor to answer before %s starts...',
-                            self.binary)
+                waiting = f'Waiting for conductor to answer before {self.binary} starts...'
             except Exception as e:  # noqa: BLE001 - amqp errors are not oslo's
                 # e.g. 'vhost is down': a vhost still starting on a fresh broker
-                LOG.warning('Message bus not ready before %s starts: %s', self.binary, e)
-            time.sleep(delay)
-            delay = min(delay * 2, 10.0)
+                waiting = f'Message bus not ready before {self.binary} starts: {e}'
+            # Said outside the handler: oslo.log would repeat the error there.
+            LOG.warning('%s', waiting)
+            time.sleep(next(delays))
 
     def _heartbeat(self) -> None:
         assert self.record is not None
@@ -72,8 +72,7 @@ class Service:
         if hasattr(self.manager, 'init_host'):
             self.manager.init_host(self.record)
         target = messaging.Target(topic=self.topic, server=self.host)
-        self._server = rpc.get_server(target, [self.manager])
-        self._server.start()
+        self._server = rpc.start_server(target, [self.manager], self.binary)
         self._periodic.append(utils.Periodic(f'{self.binary}-heartbeat', self._heartbeat,
                                              CONF.report_interval).start())
         if hasattr(self.manager, 'periodic_tasks'):

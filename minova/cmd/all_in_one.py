@@ -60,18 +60,13 @@ class AllInOne:
 
         prepare_databases()
         minova.conf.register_client_opts()  # [placement] and [glance] are read below
-        # A placement of its own only when [placement] does not point elsewhere
-        # (e.g. at an upstream OpenStack Placement).
-        if not CONF.placement.endpoint_override and not CONF.placement.auth_type:
-            placement = WSGIServer('placement', placement_wsgi.make_app(),
-                                   CONF.placement_api.bind_host, self.placement_port)
-            placement.start()
-            self.servers.append(placement)
-            self.placement_port = placement.port
-            host = CONF.placement_api.bind_host
-            host = '127.0.0.1' if host in ('0.0.0.0', '::') else host
-            CONF.set_override('endpoint_override', f'http://{host}:{placement.port}',
-                              group='placement')
+        # A placement of its own unless [placement] endpoint_override points at
+        # another one (e.g. an upstream OpenStack Placement). auth_type and the
+        # other [placement] credentials only say how to authenticate: with
+        # Keystone the scheduler and compute reach this placement as the
+        # placement service user, at its own URL rather than the catalog's.
+        if not CONF.placement.endpoint_override:
+            self._start_placement(placement_wsgi.make_app())
         else:
             self.placement_port = None
         self._start_image_service()
@@ -93,6 +88,24 @@ class AllInOne:
         self.api_port = api.port
         LOG.info('mini-Nova all-in-one ready: compute API on :%s, placement on %s',
                  self.api_port, CONF.placement.endpoint_override or CONF.placement.auth_type)
+
+    def _start_placement(self, app: Any) -> None:
+        """Serve placement on [placement_api] bind_host/port and point [placement] at it."""
+        placement = WSGIServer('placement', app, CONF.placement_api.bind_host,
+                               self.placement_port)
+        try:
+            placement.start()
+        except OSError as e:
+            LOG.error('Cannot serve placement on %s:%s (%s); to use a placement running '
+                      'elsewhere, set [placement] endpoint_override to its URL',
+                      CONF.placement_api.bind_host, self.placement_port, e)
+            raise
+        self.servers.append(placement)
+        self.placement_port = placement.port
+        host = CONF.placement_api.bind_host
+        host = '127.0.0.1' if host in ('0.0.0.0', '::') else host
+        CONF.set_override('endpoint_override', f'http://{host}:{placement.port}',
+                          group='placement')
 
     def _start_image_service(self) -> None:
         """The embedded Image service (minova-image) on [image_api] bind_host/port."""

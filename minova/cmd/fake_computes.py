@@ -47,8 +47,7 @@ class FakeHost(Service):
         self.manager.init_host(self.record)
         if serve:
             target = messaging.Target(topic=self.topic, server=self.host)
-            self._server = rpc.get_server(target, [self.manager])
-            self._server.start()
+            self._server = rpc.start_server(target, [self.manager], self.binary)
 
     def heartbeat(self) -> None:
         self._heartbeat()

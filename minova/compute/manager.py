@@ -64,7 +64,14 @@ class ComputeManager:
         self.service = service
         self.driver.init_host(self.host, service.get('deployment_id'))
         ctx = get_admin_context()
-        self.rt.update_available_resource(ctx, service_id=service['id'])
+        # The agent starts whatever its peers do: a placement that does not
+        # answer is logged by the tracker (one line) and its periodic update
+        # tries again; anything else is logged here, and retried the same way.
+        try:
+            self.rt.update_available_resource(ctx, service_id=service['id'])
+        except Exception:
+            LOG.exception('Resource update of %s failed at start; the periodic task '
+                          'retries it every %ss', self.host, CONF.update_resources_interval)
         self._reconcile(ctx)
 
     def _reconcile(self, ctx: RequestContext) -> None:
@@ -209,7 +216,12 @@ class ComputeManager:
             # A failed build holds nothing here any more, as in Nova.
             self._update(ctx, uuid, {'vm_state': states.ERROR, 'task_state': None,
                                      'host': None, 'node': None})
-        self.placement.delete_allocation_for_instance(ctx, uuid)
+        try:
+            self.placement.delete_allocation_for_instance(ctx, uuid)
+        except exception.PlacementAPIConnectFailure as e:
+            # The ERROR server keeps its allocation until it is deleted (the
+            # API's delete removes it); the failure is not the build's.
+            LOG.warning('The allocation of %s stays in placement for now: %s', uuid, e)
 
     # -- RPC methods ---------------------------------------------------------
 

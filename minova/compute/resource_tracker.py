@@ -5,6 +5,12 @@ Usage is counted from the instances assigned to the host and adjusted in
 memory as builds and deletes finish; the node row is rewritten only when
 something changed, and the inventory only when it differs from the last one
 sent, so a claim costs no placement calls here at all.
+
+Placement not answering (down, still starting, its database not synced)
+never stops the agent: the node rows are written first, through conductor
+(the hypervisor views and discover_hosts read them), and the report to
+placement that failed is tried again by the next periodic update, so the
+host becomes schedulable once placement answers, with no restart.
 """
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ import math
 import threading
 from typing import Any
 
+from minova import exception
 from minova.conf import CONF
 from minova.context import RequestContext, get_admin_context
 from minova.virt.driver import ComputeDriver
@@ -54,6 +61,8 @@ class ResourceTracker:
         self._last_res: dict[str, dict[str, Any]] = {}  # nodename -> driver resources
         self._dirty = False
         self._lock = threading.Lock()
+        self.service_id: int | None = None  # kept for the periodic updates' node rows
+        self.unreported: set[str] = set()  # nodes placement has not heard of lately
 
     @staticmethod
     def _instance_usage(instance: dict[str, Any]) -> dict[str, int]:
@@ -61,18 +70,48 @@ class ResourceTracker:
                 'local_gb': (instance.get('root_gb') or 0) + (instance.get('ephemeral_gb') or 0)}
 
     def update_available_resource(self, context: RequestContext | None = None,
-                                  service_id: int | None = None) -> None:
-        """Full refresh: recount instances, rewrite node rows, sync inventory."""
+                                  service_id: int | None = None) -> bool:
+        """Full refresh: recount instances, rewrite node rows, sync inventory.
+
+        Returns whether placement has every node (see report_to_placement).
+        """
         context = context or get_admin_context()
+        if service_id is not None:
+            self.service_id = service_id
         insts = self.conductor.instance_get_all_by_host(context, self.host)
         with self._lock:
             self._instances = {i['uuid']: (i.get('node') or self.host, self._instance_usage(i))
                                for i in insts if i.get('vm_state') != 'deleted'}
+        reported = True
         for nodename in self.driver.get_available_nodes():
             res = self.driver.get_available_resource(nodename)
-            node = self._write_node(context, nodename, res, service_id)
-            self.placement.ensure_resource_provider(context, node['uuid'], nodename)
-            self.placement.set_inventory(context, node['uuid'], inventory_from(res))
+            node = self._write_node(context, nodename, res, self.service_id)
+            reported = self.report_to_placement(context, nodename, node['uuid'], res) \
+                and reported
+        return reported
+
+    def report_to_placement(self, context: RequestContext, nodename: str, rp_uuid: str,
+                            res: dict[str, Any]) -> bool:
+        """The node's provider and inventory in placement; False (after one
+        log line) when placement did not take them: the next periodic update
+        tries again."""
+        error: exception.MinovaException | None = None
+        try:
+            self.placement.ensure_resource_provider(context, rp_uuid, nodename)
+            self.placement.set_inventory(context, rp_uuid, inventory_from(res))
+        except exception.MinovaException as e:
+            error = e
+        if error is not None:
+            # Logged outside the handler: oslo.log would repeat the error there.
+            self.unreported.add(nodename)
+            LOG.error('Could not report compute node %s to placement; the resource '
+                      'update retries every %ss: %s', nodename,
+                      CONF.update_resources_interval, error)
+            return False
+        if nodename in self.unreported:
+            self.unreported.discard(nodename)
+            LOG.info('Compute node %s is reported to placement', nodename)
+        return True
 
     def _write_node(self, context: RequestContext, nodename: str, res: dict[str, Any],
                     service_id: int | None = None) -> dict[str, Any]:

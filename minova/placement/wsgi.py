@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import logging
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 import falcon
+import sqlalchemy as sa
 
 from minova.conf import CONF
 from minova.db import engines
@@ -27,6 +29,12 @@ from minova.placement.handlers import (
 )
 
 Handler = Callable[..., None]
+
+LOG = logging.getLogger(__name__)
+
+# URLs of placement databases found not ready, so that it is said once
+# when a database is found not ready and once when it is ready again.
+_not_ready: set[str] = set()
 
 ROUTES: dict[str, dict[str, Handler]] = {
     '/': {'GET': root.home},
@@ -98,7 +106,7 @@ class RequestMiddleware:
         if req.path == '/':
             return
         req.context.version = util.negotiate(req.get_header(microversion.HEADER))
-        names.sync(req.context.url)
+        _sync_names(req.context.url)
 
     def process_response(self, req: falcon.Request, resp: falcon.Response,
                          resource: Any, req_succeeded: bool) -> None:
@@ -110,6 +118,36 @@ class RequestMiddleware:
             resp.set_header('Cache-Control', 'no-cache')
             resp.set_header('Last-Modified', email.utils.format_datetime(
                 datetime.datetime.now(datetime.UTC), usegmt=True))
+
+
+def _sync_names(url: str) -> None:
+    """names.sync(url), answering 503 while the placement DB is not ready.
+
+    Upstream placement cannot even load its app before its database is
+    synced (and answers 500 meanwhile). This one stays up and answers 503
+    with an error body that says what to do; nothing of a failed attempt is
+    kept, so the first request after `minova-manage placement_db sync` works.
+    """
+    try:
+        names.sync(url)
+    except (sa.exc.OperationalError, sa.exc.ProgrammingError) as e:
+        # No tables (ProgrammingError on MySQL and PostgreSQL, OperationalError
+        # on SQLite), or no database server (OperationalError).
+        reason = ' '.join(str(e.orig).split())[:300]
+    else:
+        reason = None
+    if reason is not None:
+        # Said outside the handler: oslo.log would repeat the error there.
+        if url not in _not_ready:
+            _not_ready.add(url)
+            LOG.warning('The placement database is not ready (%s); requests are answered '
+                        "503 until 'minova-manage placement_db sync' has run", reason)
+        raise errors.PlacementError(
+            503, f'The placement database is not ready: {reason}. If it has not been '
+                 "synced yet, run 'minova-manage placement_db sync'.")
+    if url in _not_ready:
+        _not_ready.discard(url)
+        LOG.info('The placement database is ready')
 
 
 def _unexpected(req: falcon.Request, resp: falcon.Response, ex: Exception,

@@ -58,12 +58,18 @@ class Deployment:
             return f'mysql+pymysql://root@127.0.0.1/{name}'
         return f'postgresql+psycopg2://postgres@127.0.0.1/{name}'
 
-    def create_databases(self) -> None:
+    def create_databases(self, vhost: bool = True) -> None:
+        """The databases, and the RabbitMQ vhost unless `vhost` is False (a
+        bus that is not ready yet: create_vhost() later)."""
         for name in self.dbs.values():
             if self.engine == 'mysql':
                 _mysql(f'CREATE DATABASE {name} CHARACTER SET utf8mb4')
             else:
                 _psql(f'CREATE DATABASE {name}')
+        if vhost:
+            self.create_vhost()
+
+    def create_vhost(self) -> None:
         subprocess.run(['rabbitmqctl', '-q', 'add_vhost', self.vhost], check=True)
         subprocess.run(['rabbitmqctl', '-q', 'set_permissions', '-p', self.vhost, 'guest',
                         '.*', '.*', '.*'], check=True)
@@ -116,9 +122,10 @@ bind_port = {self.placement_port}
         (self.root / 'minova.conf').write_text(controller)
         (self.root / 'compute-common.conf').write_text(common)
 
-    def compute_config(self, host: str) -> Path:
+    def compute_config(self, host: str, extra: str = '') -> Path:
+        """The host's own file; `extra` lines go into its [DEFAULT]."""
         path = self.root / f'{host}.conf'
-        path.write_text(f'[DEFAULT]\nhost = {host}\n')
+        path.write_text(f'[DEFAULT]\nhost = {host}\n{extra}')
         return path
 
     def manage(self, *args: str) -> subprocess.CompletedProcess:
@@ -135,13 +142,13 @@ bind_port = {self.placement_port}
         self.procs[name] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                             start_new_session=True)
 
-    def start_compute(self, host: str) -> None:
+    def start_compute(self, host: str, extra: str = '') -> None:
         self.start(host, 'minova-compute', self.root / 'compute-common.conf',
-                   self.compute_config(host))
+                   self.compute_config(host, extra))
 
     def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
         proc = self.procs.pop(name, None)
-        if proc is None:
+        if proc is None or proc.poll() is not None:
             return
         try:
             os.killpg(proc.pid, sig)
@@ -166,6 +173,14 @@ bind_port = {self.placement_port}
             except requests.ConnectionError:
                 time.sleep(0.2)
         raise AssertionError(f'{url} did not come up')
+
+    def alive(self) -> dict[str, bool]:
+        return {name: proc.poll() is None for name, proc in self.procs.items()}
+
+    def log(self, binary: str) -> str:
+        """What `binary` (e.g. minova-compute) wrote to its log in log_dir."""
+        path = self.root / 'logs' / f'{binary}.log'
+        return path.read_text(errors='replace') if path.exists() else ''
 
     def log_tail(self, name: str, lines: int = 40) -> str:
         path = self.root / 'logs' / f'{name}.out'

@@ -81,3 +81,80 @@ def test_client_unreachable(monkeypatch):
                 RequestContext(), str(uuid.uuid4()), {'allocations': {}}, 'p', 'u')
     finally:
         CONF.clear_override('endpoint_override', group='placement')
+
+
+def test_unreachable_placement_says_why(monkeypatch):
+    import minova.placement_client as pc
+    monkeypatch.setattr(pc, 'RETRY_SLEEP', 0)
+    CONF.set_override('endpoint_override', 'http://127.0.0.1:9', group='placement')
+    try:
+        with pytest.raises(exception.PlacementAPIConnectFailure) as err:
+            SchedulerReportClient().get_resource_provider(RequestContext(), str(uuid.uuid4()))
+    finally:
+        CONF.clear_override('endpoint_override', group='placement')
+    assert str(err.value).startswith('Unable to communicate with the Placement API: ')
+    assert '127.0.0.1:9' in str(err.value)
+
+
+def test_placement_on_an_unsynced_db_answers_503_until_synced(tmp_path, caplog):
+    """A running placement whose DB has no schema yet: 503 with an error body
+    that says what to do (and one log line), then, once the DB is synced,
+    the same process answers, with nothing restarted."""
+    from minova.compute.resource_tracker import ResourceTracker
+    url = f'sqlite:///{tmp_path}/placement.sqlite'
+    CONF.set_override('connection', url, group='placement_database')
+    server = WSGIServer('placement', wsgi.make_app(), host='127.0.0.1', port=0)
+    server.start()
+    CONF.set_override('endpoint_override', f'http://127.0.0.1:{server.port}',
+                      group='placement')
+    try:
+        ctx = RequestContext()
+        client = SchedulerReportClient()
+        for _ in range(2):
+            with pytest.raises(exception.PlacementAPIUnavailable) as err:
+                client.get_resource_provider(ctx, str(uuid.uuid4()))
+        assert err.value.kwargs['status'] == 503
+        assert "run 'minova-manage placement_db sync'" in str(err.value)
+        said = [r for r in caplog.records if r.name == 'minova.placement.wsgi']
+        assert len(said) == 1 and 'not ready' in said[0].getMessage()
+
+        # The compute's resource update: one line, and it tries again later.
+        rt = ResourceTracker('h1', None, None, client)
+        res = {'vcpus': 2, 'memory_mb': 2048, 'local_gb': 10}
+        rp = str(uuid.uuid4())
+        assert rt.report_to_placement(ctx, 'h1', rp, res) is False
+        assert rt.unreported == {'h1'}
+
+        migration.upgrade('placement_db', url)
+        assert rt.report_to_placement(ctx, 'h1', rp, res) is True
+        assert rt.unreported == set()
+        assert client.get_resource_provider(ctx, rp)['name'] == 'h1'
+        assert set(client._refresh_inventory(ctx, rp)) == {'VCPU', 'MEMORY_MB', 'DISK_GB'}
+    finally:
+        server.stop()
+        CONF.clear_override('endpoint_override', group='placement')
+        CONF.clear_override('connection', group='placement_database')
+        engines.dispose_all()
+
+
+def test_placement_answering_500_is_unavailable_with_its_reason():
+    """A 500 that is not Placement's error body (a proxy, a WSGI container
+    whose app failed to load) still says what came back."""
+    def app(environ, start_response):
+        start_response('500 Internal Server Error', [('Content-Type', 'text/html')])
+        return [b'<html><body>\n<h1>Internal Server Error</h1>\n</body></html>']
+
+    server = WSGIServer('broken-placement', app, host='127.0.0.1', port=0)
+    server.start()
+    CONF.set_override('endpoint_override', f'http://127.0.0.1:{server.port}',
+                      group='placement')
+    try:
+        with pytest.raises(exception.PlacementAPIUnavailable) as err:
+            SchedulerReportClient().ensure_resource_provider(RequestContext(),
+                                                             str(uuid.uuid4()), 'cn1')
+    finally:
+        server.stop()
+        CONF.clear_override('endpoint_override', group='placement')
+    assert err.value.kwargs['status'] == 500
+    assert str(err.value).endswith(
+        ': <html><body> <h1>Internal Server Error</h1> </body></html>')

@@ -5,11 +5,12 @@ db_sync / fernet_setup / credential_setup / bootstrap, then the `service`
 project, the `nova` and `placement` service users with the admin role, the
 compute, placement and image services and their endpoints), plus two
 projects with a member each and a reader in project A. mini-Nova runs as
-`minova-placement` plus `minova-all-in-one` (which, with `[placement]
-auth_type` set, leaves placement to the catalog) in subprocesses with
-`[api]`/`[placement_api] auth_strategy = keystone`, `[keystone_authtoken]`
-and `[placement]` password auth with no endpoint_override, so the scheduler
-and compute find placement through the service catalog.
+one `minova-all-in-one` in a subprocess with `[api]`/`[placement_api]
+auth_strategy = keystone`, `[keystone_authtoken]`, and `[placement]`
+password auth with no endpoint_override: the all-in-one serves placement
+itself (on the URL the catalog names), and its scheduler and compute reach
+it as the `placement` service user. `[glance]` has no endpoint either, so
+the Image service is found through the catalog.
 """
 from __future__ import annotations
 
@@ -178,15 +179,13 @@ def _start(cloud: Cloud, name: str, conf: Path, url: str, timeout: float = 90.0)
 
 
 def _start_minova(cloud: Cloud, conf: Path) -> None:
-    subprocess.run([_script('minova-manage'), '--config-file', str(conf), 'placement_db',
-                    'sync'], check=True, capture_output=True, timeout=120)
-    _start(cloud, 'minova-placement', conf, cloud.placement_url + '/')
+    """The all-in-one alone: it syncs its databases and serves placement too."""
     _start(cloud, 'minova-all-in-one', conf, cloud.compute_url)
 
 
 def _tail(cloud: Cloud, lines: int = 60) -> str:
     text = ''
-    for name in ('minova-placement.out', 'minova-all-in-one.out', 'minova.log'):
+    for name in ('minova-all-in-one.out', 'minova.log'):
         path = cloud.root / name
         if path.exists():
             text += '\n'.join(path.read_text(errors='replace').splitlines()[-lines:])

@@ -129,3 +129,31 @@ def test_services_reach_placement_through_the_catalog(cloud: Cloud) -> None:
                   endpoint_filter={'service_type': 'placement', 'interface': 'public'},
                   raise_exc=False)
     assert {'VCPU', 'MEMORY_MB', 'DISK_GB'} <= set(r.json()['inventories'])
+
+
+def test_all_in_one_serves_its_own_placement(cloud: Cloud, tmp_path: Any) -> None:
+    """`[placement] auth_type = password` and no endpoint_override: the
+    all-in-one runs placement itself (those options only say how to
+    authenticate), its scheduler and compute use it, and a boot lands."""
+    (all_in_one,) = cloud.procs            # no minova-placement beside it
+    assert all_in_one.poll() is None
+    assert f'placement on http://127.0.0.1:{cloud.placement_port}' in cloud.log()
+    assert requests.get(cloud.placement_url + '/', timeout=10).status_code == 200
+
+    _json(cloud, 'admin', 'admin', 'flavor', 'create', '--vcpus', '1', '--ram', '64',
+          '--disk', '1', 'aio.tiny')
+    disk = tmp_path / 'disk.raw'
+    disk.write_bytes(b'\0' * 65536)
+    _json(cloud, 'admin', 'admin', 'image', 'create', '--public', '--disk-format', 'raw',
+          '--container-format', 'bare', '--file', str(disk), 'aio-image')
+    server = _json(cloud, 'demo-a', 'projectA', 'server', 'create', '--flavor', 'aio.tiny',
+                   '--image', 'aio-image', '--nic', 'none', '--wait', 'aio-vm')
+    assert server['status'] == 'ACTIVE', server
+    r = cloud.session('admin', 'admin').get(
+        f"/allocations/{server['id']}",
+        endpoint_filter={'service_type': 'placement', 'interface': 'public'},
+        raise_exc=False)
+    assert r.status_code == 200, r.text
+    (allocation,) = r.json()['allocations'].values()
+    assert allocation['resources'] == {'VCPU': 1, 'MEMORY_MB': 64, 'DISK_GB': 1}
+    openstack(cloud, 'demo-a', 'projectA', 'server', 'delete', '--wait', server['id'])

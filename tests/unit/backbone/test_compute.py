@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from minova import states
+from minova import exception, states
 from minova.compute import manager as compute_manager
 from minova.compute import rpcapi as compute_rpcapi
 from minova.conductor import manager as conductor_manager
@@ -301,6 +301,54 @@ def test_init_host_reports_node_and_inventory(env: Env) -> None:
     inv = env.placement.inventories[node['uuid']]
     assert set(inv) == {'VCPU', 'MEMORY_MB', 'DISK_GB'}
     assert mgr.rt.nodes['host1']['uuid'] == node['uuid']
+
+
+def test_compute_starts_while_placement_is_down(env: Env, ctx: Any) -> None:
+    """Placement not answering at start: the agent starts all the same (node
+    row written, an interrupted build failed), and its periodic update
+    reports the node once placement answers."""
+    building = env.scheduled(ctx, task_state='spawning')
+
+    def down(*args: Any, **kw: Any) -> None:
+        raise exception.PlacementAPIConnectFailure(reason='Connection refused')
+
+    env.placement.ensure_resource_provider = down          # type: ignore[method-assign]
+    env.placement.delete_allocation_for_instance = down    # type: ignore[method-assign]
+    mgr = env.start()
+    node = env.node_row()
+    assert node['service_id'] == env.service['id']
+    assert env.placement.providers == {}
+    got = env.get(building['uuid'])
+    assert (got['vm_state'], got['task_state']) == ('error', None)
+    # Its allocation stays until the server is deleted (the API's delete removes it).
+    assert building['uuid'] in env.placement.allocations
+
+    del env.placement.ensure_resource_provider               # placement answers again
+    mgr.rt.update_available_resource()
+    assert env.placement.providers == {node['uuid']: 'host1'}
+    assert set(env.placement.inventories[node['uuid']]) == {'VCPU', 'MEMORY_MB', 'DISK_GB'}
+
+
+def test_image_service_down_fails_only_the_builds_that_need_it(
+        env: Env, ctx: Any, flags: Any) -> None:
+    """Nothing at start reads an image (building the libvirt driver included);
+    a build that needs the Image service while it is down ends in ERROR
+    with a fault that says so, and gives its allocation back."""
+    from minova import image_client
+    from minova.virt.libvirt.driver import LibvirtDriver
+    flags('api_servers', ['http://127.0.0.1:9'], group='glance')
+    flags('num_retries', 0, group='glance')
+    assert image_client.configured()
+    mgr = env.start()
+    mgr.driver.spawn = LibvirtDriver().spawn   # type: ignore[method-assign]
+    inst = env.scheduled(ctx)
+    build(mgr, env, ctx, inst)
+    got = env.get(inst['uuid'])
+    assert (got['vm_state'], got['task_state']) == ('error', None)
+    assert got['fault']['message'].startswith(
+        f"Build of instance {inst['uuid']} aborted: The Image service could not be "
+        'reached: ')
+    assert inst['uuid'] not in env.placement.allocations
 
 
 # -- power actions -----------------------------------------------------------------

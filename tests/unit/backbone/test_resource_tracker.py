@@ -1,10 +1,12 @@
 """Resource tracker: inventory reported to placement and usage written to the node row."""
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
 
+from minova import exception
 from minova.compute import resource_tracker
 from minova.context import get_admin_context
 from minova.virt.fake import FakeDriver
@@ -125,3 +127,49 @@ def test_reserved_cpus_and_disk_show_as_used_like_memory(flags: Any) -> None:
     assert w['vcpus_used'] == 2
     assert w['local_gb_used'] == 10
     assert w['free_disk_gb'] == w['local_gb'] - 10
+
+
+class DownPlacement(FakePlacement):
+    """A placement that does not answer until `up` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.up = False
+
+    def ensure_resource_provider(self, ctx: Any, uuid: str, name: str, **kw: Any) -> None:
+        if not self.up:
+            raise exception.PlacementAPIUnavailable(
+                status=503, what=f'GET resource provider {uuid}', detail='not ready')
+        super().ensure_resource_provider(ctx, uuid, name, **kw)
+
+
+def test_placement_down_costs_one_line_and_the_next_update_reports(
+        flags: Any, caplog: pytest.LogCaptureFixture) -> None:
+    driver = FakeDriver()
+    driver.init_host('h1')
+    cond = RecordingConductor([])
+    placement = DownPlacement()
+    rt = resource_tracker.ResourceTracker('h1', driver, cond, placement)
+    caplog.set_level(logging.INFO, logger=resource_tracker.__name__)
+
+    assert rt.update_available_resource(get_admin_context(), service_id=7) is False
+    # The node row is written all the same (hypervisor views, discover_hosts).
+    assert [w['service_id'] for w in cond.writes] == [7]
+    [line] = caplog.records
+    assert line.levelno == logging.ERROR and line.exc_info is None
+    assert line.getMessage() == (
+        'Could not report compute node h1 to placement; the resource update retries '
+        'every 60s: Placement answered 503 to GET resource provider h1-uuid: not ready')
+
+    caplog.clear()
+    placement.up = True
+    assert rt.update_available_resource() is True   # the periodic task's call
+    assert placement.providers == {'h1-uuid': 'h1'}
+    assert placement.inventories['h1-uuid']['VCPU']['total'] == driver.get_available_resource(
+        'h1')['vcpus']
+    assert cond.writes[-1]['service_id'] == 7       # the periodic update keeps it
+    assert [r.getMessage() for r in caplog.records] == [
+        'Compute node h1 is reported to placement']
+    caplog.clear()
+    assert rt.update_available_resource() is True
+    assert caplog.records == []
