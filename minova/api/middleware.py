@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import falcon
 
-from minova import utils
+from minova import access_log
 from minova.api import microversion
 
 
@@ -12,7 +12,7 @@ class RequestIdMiddleware:
     x-compute-request-id, and used as the context's request_id."""
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
-        req.context.request_id = 'req-' + utils.generate_uuid()
+        req.context.request_id = access_log.request_id(req.env)
         req.context.api_version = None
         req.context.ctx = None
         req.context.project_in_url = None
@@ -23,6 +23,8 @@ class RequestIdMiddleware:
         if rid:
             resp.set_header('x-openstack-request-id', rid)
             resp.set_header('x-compute-request-id', rid)
+        # For the access log line (minova.access_log), written outside falcon.
+        req.env[access_log.CONTEXT] = getattr(req.context, 'ctx', None)
 
 
 class MicroversionMiddleware:

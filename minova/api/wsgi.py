@@ -4,7 +4,8 @@
     app = make_app()          # a falcon.App; serve it with minova.wsgi_server
 
 With `[api] auth_strategy = keystone` the returned callable is the falcon
-app wrapped in keystonemiddleware's auth_token.
+app wrapped in keystonemiddleware's auth_token; outermost is the access log
+(one INFO line per request, minova.access_log).
 """
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from typing import Any
 
 import falcon
 
-from minova.api import auth, errors, middleware
+from minova import access_log
+from minova.api import auth, errors, microversion, middleware
 from minova.api.handlers import (
     aggregates,
     availability_zones,
@@ -96,7 +98,7 @@ def make_falcon_app() -> falcon.App:
 
 def make_app() -> Any:
     """The WSGI application for minova-api."""
-    app = make_falcon_app()
+    app: Any = make_falcon_app()
     if CONF.api.auth_strategy == 'keystone':
-        return auth.wrap_keystone(app, CONF, auth.PUBLIC_PATHS)
-    return app
+        app = auth.wrap_keystone(app, CONF, auth.PUBLIC_PATHS)
+    return access_log.AccessLog(app, 'minova.api.access', microversion.HEADER)

@@ -15,6 +15,7 @@ from typing import Any
 
 import falcon
 
+from minova import access_log
 from minova.conf import CONF
 from minova.image import schemas
 from minova.image.store import (
@@ -32,9 +33,10 @@ PATCH_TYPE = 'application/openstack-images-v2.1-json-patch'
 
 class RequestId:
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
-        req.context.request_id = 'req-' + str(uuid.uuid4())
+        req.context.request_id = access_log.request_id(req.env)
         token = req.get_header('X-Auth-Token') or ''
         user, _, project = token.partition(':')
+        req.context.user = user or None
         req.context.project = req.get_header('X-Project-Id') or project or user or None
         req.context.is_admin = 'admin' in (user, token) or \
             'admin' in (req.get_header('X-Roles') or '').split(',')
@@ -42,6 +44,12 @@ class RequestId:
     def process_response(self, req: falcon.Request, resp: falcon.Response,
                          resource: Any, ok: bool) -> None:
         resp.set_header('x-openstack-request-id', req.context.request_id)
+        if req.context.project is not None:
+            from minova.context import RequestContext
+            req.env[access_log.CONTEXT] = RequestContext(
+                user_id=req.get_header('X-User-Id') or req.context.user,
+                project_id=req.context.project, request_id=req.context.request_id,
+                overwrite=False)
 
 
 def _versions(req: falcon.Request) -> dict[str, Any]:
@@ -300,8 +308,8 @@ def make_service_app() -> Any:
     auth_token sets the X-Project-Id/X-Roles headers the image API takes its
     caller from; version documents stay public.
     """
-    app = make_app()
+    app: Any = make_app()
     if CONF.api.auth_strategy == 'keystone':
         from minova import keystone_auth
-        return keystone_auth.wrap_keystone(app, CONF, ('/', '/versions', '/v2'))
-    return app
+        app = keystone_auth.wrap_keystone(app, CONF, ('/', '/versions', '/v2'))
+    return access_log.AccessLog(app, 'minova.image.access')
