@@ -46,6 +46,21 @@ def configured() -> bool:
                 or CONF.glance.endpoint_override)
 
 
+_shared: tuple[tuple[Any, ...], ImageClient] | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_client() -> ImageClient:
+    """One client (and session) per process, rebuilt when [glance] changes."""
+    global _shared
+    key = (tuple(CONF.glance.api_servers or ()), CONF.glance.auth_type,
+           CONF.glance.endpoint_override)
+    with _shared_lock:
+        if _shared is None or _shared[0] != key:
+            _shared = (key, ImageClient())
+        return _shared[1]
+
+
 def _build_adapter() -> ks_adapter.Adapter:
     """The [glance] adapter; api_servers, when set, name the endpoint."""
     first = CONF.glance.api_servers[0] if CONF.glance.api_servers else None

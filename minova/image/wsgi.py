@@ -288,13 +288,13 @@ def make_app(store: ImageStore | None = None) -> falcon.App:
     return app
 
 
-def make_service_app() -> Any:
+def make_service_app(store: ImageStore | None = None) -> Any:
     """make_app(), behind Keystone when [api] auth_strategy is keystone.
 
     auth_token sets the X-Project-Id/X-Roles headers the image API takes its
     caller from; version documents stay public.
     """
-    app: Any = make_app()
+    app: Any = make_app(store)
     if CONF.api.auth_strategy == 'keystone':
         from minova import keystone_auth
         app = keystone_auth.wrap_keystone(app, CONF, ('/', '/versions', '/v2'))

@@ -6,8 +6,9 @@ import uuid
 import requests
 
 from minova.db import cells, instances
+from minova.image.builtin import TINY_IMAGE_ID
 
-IMAGE = '155d900f-4e14-4e4c-a73d-069cbf4541e6'
+IMAGE = TINY_IMAGE_ID   # the all-in-one's built-in image (minova-tiny)
 
 
 def _usages(placement_base: str) -> dict[str, int]:
