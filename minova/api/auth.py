@@ -22,7 +22,7 @@ from typing import Any
 
 import falcon
 
-from minova.api import errors
+from minova.api import errors, identity
 from minova.context import RequestContext
 from minova.keystone_auth import wrap_keystone  # noqa: F401 - re-exported
 
@@ -34,8 +34,10 @@ CATALOG_TYPES = frozenset({'image', 'placement', 'network', 'block-storage', 'vo
                            'key-manager', 'accelerator'})
 
 # Version discovery needs no credentials.
-NOAUTH_IDENTITY_PATH = '/identity/v3'
-PUBLIC_PATHS = frozenset({'/', '/v2.1', '/v2.1/', NOAUTH_IDENTITY_PATH})
+PUBLIC_PATHS = frozenset({'/', '/v2.1', '/v2.1/'})
+# Under noauth2 also the identity stub's (minova.api.identity) token and
+# version calls: it checks the token itself where Keystone does.
+NOAUTH_PUBLIC_PATHS = PUBLIC_PATHS | identity.PUBLIC_PATHS
 # The longest user or project id the databases hold.
 MAX_ID = 255
 
@@ -56,7 +58,7 @@ def _unauthorized() -> errors.HTTPFault:
 class NoAuth2Middleware:
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.ctx = None
-        if req.path in PUBLIC_PATHS:
+        if req.path in NOAUTH_PUBLIC_PATHS:
             return
         token = req.get_header('X-Auth-Token')
         if not token:

@@ -14,7 +14,7 @@ from typing import Any
 import falcon
 
 from minova import access_log
-from minova.api import auth, errors, microversion, middleware
+from minova.api import auth, errors, identity, microversion, middleware
 from minova.api.handlers import (
     aggregates,
     availability_zones,
@@ -88,11 +88,11 @@ def make_falcon_app() -> falcon.App:
     app.req_options.strip_url_path_trailing_slash = True
     app.add_route('/', versions.Root())
     app.add_route(V, versions.V21())
-    if CONF.api.auth_strategy == 'noauth2':
-        app.add_route(auth.NOAUTH_IDENTITY_PATH, versions.NoAuthIdentity())
     for path, resource in ROUTES:
         app.add_route(V + path, resource)
     errors.register(app)
+    if CONF.api.auth_strategy == 'noauth2':
+        identity.register(app)
     return app
 
 
