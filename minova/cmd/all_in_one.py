@@ -157,23 +157,6 @@ class AllInOne:
         self.overrides.clear()
 
 
-def _cli_args(argv: list[str]) -> list[str]:
-    """Accept --state-path DIR as well as oslo.config's own --state_path DIR."""
-    out = []
-    for arg in argv:
-        if arg == '--state-path':
-            arg = '--state_path'
-        elif arg.startswith('--state-path='):
-            arg = '--state_path=' + arg.split('=', 1)[1]
-        out.append(arg)
-    return out
-
-
-def _register_cli_opts() -> None:
-    from minova.conf import default
-    CONF.register_cli_opts([o for o in default.opts if o.name == 'state_path'])
-
-
 def state_path_problem() -> str | None:
     """One line saying why state_path cannot be used, or None."""
     path = CONF.state_path
@@ -191,8 +174,7 @@ def state_path_problem() -> str | None:
 
 
 def main(argv: list[str] | None = None) -> Any:
-    _register_cli_opts()
-    common.parse_args(_cli_args(sys.argv[1:] if argv is None else argv))
+    common.parse_args(sys.argv[1:] if argv is None else argv)
     problem = state_path_problem()
     if problem:
         print(problem, file=sys.stderr, flush=True)

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from minova.cmd import all_in_one
+from minova.cmd import all_in_one, common
 from minova.conf import CONF
 
 REPO = str(Path(__file__).resolve().parents[2])
 
 
 def test_state_path_spellings() -> None:
-    assert all_in_one._cli_args(['--state-path', '/x', '--state-path=/y', '--debug']) == \
+    assert common.cli_args(['--state-path', '/x', '--state-path=/y', '--debug']) == \
         ['--state_path', '/x', '--state_path=/y', '--debug']
 
 
