@@ -39,7 +39,8 @@ grep -q 'tempest cloud ready' "$WORK/cloud.out" || { cat "$WORK/cloud.out"; exit
 
 cd "$WORK"
 # Tempest's own environment must not see mini-Nova's.
-env -u PYTHONPATH "$VENV/bin/tempest" init --config-dir "$WORK/etc" "$WORK/ws" >/dev/null
+env -u PYTHONPATH "$VENV/bin/tempest" init --workspace-path "$WORK/workspaces.yaml" \
+    --name minova "$WORK/ws"
 cp "$WORK/etc/tempest.conf" "$WORK/ws/etc/tempest.conf"
 cd "$WORK/ws"
 set +e

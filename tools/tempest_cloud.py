@@ -40,12 +40,8 @@ admin_domain_name = Default
 
 [identity]
 uri_v3 = {cloud.keystone.url}
-auth_version = v3
 region = {keystone_server.REGION}
 disable_ssl_certificate_validation = True
-
-[identity-feature-enabled]
-api_v2 = False
 
 [compute]
 image_ref = {TINY_IMAGE_ID}
@@ -84,6 +80,12 @@ def main() -> None:
     root = workdir / 'cloud'
     keystone = keystone_server.Keystone(root / 'keystone', ks_tier._free_port())
     keystone.configure()
+    # Tempest's dynamic credentials write to Keystone from both of its workers
+    # at once, and SQLite answers concurrent writers "database is locked"
+    # (Keystone's 500s): one gunicorn worker with one thread serialises them.
+    keystone_server.LAUNCHER = keystone_server.LAUNCHER.replace(
+        "'workers': 2, 'threads': 4", "'workers': 1, 'threads': 1")
+    assert "'threads': 1" in keystone_server.LAUNCHER
     keystone.bootstrap()
     keystone.start()
     cloud = ks_tier.Cloud(keystone, root, ks_tier._free_port(), ks_tier._free_port(),
