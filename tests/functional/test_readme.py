@@ -20,24 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
-REPO = Path(__file__).resolve().parents[2]
-README = REPO / 'README.md'
-FENCE = re.compile(r'^```(\w+)\n(.*?)^```', re.S | re.M)
-MARKER = re.compile(r'<!-- readme: (\w+)(?: \(([^)]*)\))? -->\n$')
-# tag -> what runs blocks with it (walkthrough and setup: this file)
-TAGS = {'setup', 'walkthrough', 'ci', 'libvirt', 'split', 'keystone', 'deploy', 'bench'}
-
-
-def blocks() -> list[tuple[str, str | None, str, str]]:
-    """(tag, note, language, text) of every fenced block, in order."""
-    text = README.read_text()
-    out = []
-    for m in FENCE.finditer(text):
-        marker = MARKER.search(text, max(0, m.start() - 200), m.start())
-        assert marker and marker.end() == m.start(), \
-            f'README block without a <!-- readme: TAG --> marker:\n{m.group(0)[:200]}'
-        out.append((marker.group(1), marker.group(2), m.group(1), m.group(2)))
-    return out
+from tests.readme_blocks import REPO, TAGS, blocks, local_ports_conf, localise
 
 
 def test_every_block_names_the_test_that_runs_it() -> None:
@@ -71,21 +54,10 @@ def test_walkthrough(walk_env: dict[str, str], tmp_path: Path) -> None:
     ports = {'8774': _free_port(), '8778': _free_port(), '9292': _free_port()}
 
     def local(text: str) -> str:
-        for default, port in ports.items():
-            text = text.replace(f'127.0.0.1:{default}', f'127.0.0.1:{port}')
-        return text
+        return localise(text, ports)
 
     conf = tmp_path / 'ports.conf'
-    conf.write_text(f"""[api]
-osapi_compute_listen = 127.0.0.1
-osapi_compute_listen_port = {ports['8774']}
-[placement_api]
-bind_host = 127.0.0.1
-bind_port = {ports['8778']}
-[image_api]
-bind_host = 127.0.0.1
-bind_port = {ports['9292']}
-""")
+    local_ports_conf(conf, ports)
     found = blocks()
     [(_, _, _, setup)] = [b for b in found if b[0] == 'setup']
     start = [line for line in setup.splitlines() if line.startswith('minova-all-in-one')]
