@@ -245,9 +245,14 @@ class API:
         if not ref:
             return None
         try:
-            return server_groups.get(str(ref))
+            group = server_groups.get(str(ref))
         except server_groups.InstanceGroupNotFound as e:
             raise exception.Invalid(e.message) from None
+        if not ctx.is_admin and group['project_id'] != ctx.project_id:
+            # As Nova's query: another project's group does not exist for a non-admin.
+            raise exception.Invalid(
+                server_groups.InstanceGroupNotFound(group_uuid=ref).message)
+        return group
 
     @staticmethod
     def _check_group_quota(ctx: RequestContext, group: dict[str, Any], count: int) -> None:

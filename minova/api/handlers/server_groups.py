@@ -49,7 +49,11 @@ def _get_visible(req: falcon.Request, group_id: str, action: str) -> dict[str, A
     try:
         group = groups_db.get(group_id)
     except groups_db.InstanceGroupNotFound:
-        raise errors.not_found(f'Instance group {group_id} could not be found.') from None
+        group = None
+    # As Nova's query: a non-admin sees only the groups of its own project, so
+    # another project's group is as missing as one that does not exist.
+    if group is None or (not ctx.is_admin and group['project_id'] != ctx.project_id):
+        raise errors.not_found(f'Instance group {group_id} could not be found.')
     policy.authorize(ctx, SERVER_GROUPS % action, {'project_id': group['project_id']})
     return group
 

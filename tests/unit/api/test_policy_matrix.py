@@ -77,8 +77,8 @@ POST    /os-aggregates                                   latest   ok   403  403 
 GET     /os-aggregates/{aggregate}                       latest   ok   403  403  403
 GET     /os-server-groups                                latest   ok   ok   ok   ok
 POST    /os-server-groups                                latest   ok   ok   403  ok
-GET     /os-server-groups/{group}                        latest   ok   ok   ok   403
-DELETE  /os-server-groups/{group}                        latest   ok   ok   403  403
+GET     /os-server-groups/{group}                        latest   ok   ok   ok   404
+DELETE  /os-server-groups/{group}                        latest   ok   ok   403  404
 GET     /os-availability-zone                            latest   ok   ok   ok   ok
 GET     /os-availability-zone/detail                     latest   ok   403  403  403
 GET     /limits                                          latest   ok   ok   ok   ok
