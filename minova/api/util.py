@@ -43,6 +43,17 @@ def read_body(req: falcon.Request) -> Any:
         raise errors.bad_request('Malformed request body') from None
 
 
+def action_name(body: Any) -> str:
+    """The one key of an action body (`{"os-stop": null}`), or Nova's 400.
+
+    The caller answers an unknown name with 400 "There is no such action: <name>",
+    before it looks the resource up, as Nova does.
+    """
+    if not isinstance(body, dict) or len(body) != 1:
+        raise errors.bad_request('Malformed request body')
+    return next(iter(body))
+
+
 def validated_body(req: falcon.Request, schema: dict[str, Any]) -> dict[str, Any]:
     body = read_body(req)
     if body is None:

@@ -276,11 +276,12 @@ class API:
     # -- read ----------------------------------------------------------------
 
     def get(self, ctx: RequestContext, uuid: str,
-            cell_down_support: bool = False) -> dict[str, Any]:
+            cell_down_support: bool = False, read_deleted: bool = False) -> dict[str, Any]:
         """One server (with fault), wherever it is. Raises InstanceNotFound.
 
         A server whose cell DB does not answer: with cell_down_support (2.69+)
         a minimal record from the API DB (key 'cell_down'), else CellUnavailable.
+        read_deleted also finds a deleted server still in its cell DB.
         """
         if not utils.is_uuid_like(uuid):
             raise exception.InstanceNotFound(instance_id=uuid)
@@ -296,7 +297,7 @@ class API:
             try:
                 with engines.fail_fast():
                     inst = instances.get(cell['database_connection'], uuid, with_fault=True,
-                                         shown_fault_only=True)
+                                         shown_fault_only=True, read_deleted=read_deleted)
             except Exception as e:
                 if not engines.is_connection_error(e):
                     raise

@@ -6,6 +6,7 @@ import uuid
 import requests
 
 from minova.db import cells, instances
+from tests.functional.conftest import Client
 
 IMAGE = '155d900f-4e14-4e4c-a73d-069cbf4541e6'
 
@@ -66,6 +67,11 @@ def test_boot_show_delete(admin, tiny_flavor, placement_base):
     assert r.status_code == 204
     admin.wait_gone(created['id'])
     assert _usages(placement_base).get('MEMORY_MB', 0) == 0
+    # From 2.21 a deleted server's actions can still be read; below, it is gone.
+    actions = admin.get(f'/servers/{created["id"]}/os-instance-actions').json()
+    assert [a['action'] for a in actions['instanceActions']] == ['delete', 'create']
+    old = Client(admin.base, microversion='2.20')
+    assert old.get(f'/servers/{created["id"]}/os-instance-actions').status_code == 404
 
 
 def test_unschedulable_request_is_buried_in_cell0(admin, tiny_flavor, placement_base):

@@ -126,16 +126,15 @@ class Aggregate:
 
 class AggregateAction:
     def on_post(self, req: falcon.Request, resp: falcon.Response, aggregate_id: str) -> None:
-        agg_id = _id(aggregate_id)
         body = util.read_body(req)
-        action = next(iter(body), None) if isinstance(body, dict) and len(body) == 1 else None
+        action = util.action_name(body)
         handler = {'add_host': self._add_host, 'remove_host': self._remove_host,
-                   'set_metadata': self._set_metadata}.get(action or '')
+                   'set_metadata': self._set_metadata}.get(action)
         if handler is None:
-            raise errors.bad_request('Invalid request body: expected exactly one of '
-                                     'add_host, remove_host, set_metadata')
-        _authorize(req, action or '')
-        validation.validate_body(getattr(schema, action or ''), body)
+            raise errors.bad_request(f'There is no such action: {action}')
+        agg_id = _id(aggregate_id)
+        _authorize(req, action)
+        validation.validate_body(getattr(schema, action), body)
         resp.media = {'aggregate': view(req, handler(req, agg_id, body[action]))}
 
     def _add_host(self, req: falcon.Request, agg_id: int, body: dict[str, Any]

@@ -48,12 +48,15 @@ _DIRECT_FILTERS = {'reservation_id': 'reservation_id', 'name': 'name', 'image': 
 
 # ---- shared with the other server sub-resources ---------------------------------
 
-def get_server(req: falcon.Request, server_id: str, action: str = 'show') -> dict[str, Any]:
+def get_server(req: falcon.Request, server_id: str, action: str = 'show',
+               read_deleted: bool = False) -> dict[str, Any]:
     """The server if the caller may see it; 404 otherwise (as for a missing one)."""
     ctx = util.ctx(req)
     # Only a plain GET (2.69+) may get a down cell's partial record; actions need it all.
-    instance = util.compute_api().get(
-        ctx, server_id, cell_down_support=action == 'show' and util.at_least(req, '2.69'))
+    down = action == 'show' and util.at_least(req, '2.69')
+    api = util.compute_api()
+    instance = (api.get(ctx, server_id, cell_down_support=down, read_deleted=True)
+                if read_deleted else api.get(ctx, server_id, cell_down_support=down))
     if not ctx.is_admin and instance.get('project_id') != ctx.project_id:
         raise exception.InstanceNotFound(instance_id=server_id)
     if action:

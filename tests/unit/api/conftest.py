@@ -134,6 +134,7 @@ class FakeComputeAPI:
         self.created: list[dict[str, Any]] = []
         self.get_all_calls: list[dict[str, Any]] = []
         self.deleted: list[str] = []
+        self.calls: list[tuple[str, str, Any]] = []
 
     def add(self, **values: Any) -> dict[str, Any]:
         inst = make_instance(**values)
@@ -152,8 +153,10 @@ class FakeComputeAPI:
                         vm_state='building', task_state='scheduling', host=None)
         return [inst], 'r-123'
 
-    def get(self, ctx: Any, uuid: str, cell_down_support: bool = False) -> dict[str, Any]:
-        if uuid not in self.instances:
+    def get(self, ctx: Any, uuid: str, cell_down_support: bool = False,
+            read_deleted: bool = False) -> dict[str, Any]:
+        if uuid not in self.instances or (self.instances[uuid].get('deleted')
+                                          and not read_deleted):
             raise exception.InstanceNotFound(instance_id=uuid)
         return self.instances[uuid]
 
@@ -178,6 +181,21 @@ class FakeComputeAPI:
 
     def delete(self, ctx: Any, instance: dict[str, Any]) -> None:
         self.deleted.append(instance['uuid'])
+
+    # power actions and the console: recorded as (method, uuid, args)
+    def reboot(self, ctx: Any, instance: dict[str, Any], reboot_type: str) -> None:
+        self.calls.append(('reboot', instance['uuid'], reboot_type))
+
+    def stop(self, ctx: Any, instance: dict[str, Any]) -> None:
+        self.calls.append(('stop', instance['uuid'], None))
+
+    def start(self, ctx: Any, instance: dict[str, Any]) -> None:
+        self.calls.append(('start', instance['uuid'], None))
+
+    def get_console_output(self, ctx: Any, instance: dict[str, Any],
+                           tail_length: int | None) -> str:
+        self.calls.append(('get_console_output', instance['uuid'], tail_length))
+        return 'FAKE CONSOLE OUTPUT\nANOTHER\nLAST LINE'
 
     def get_actions(self, ctx: Any, instance: dict[str, Any], **kwargs: Any) -> list[dict]:
         return [{'action': 'create', 'instance_uuid': instance['uuid'], 'message': None,

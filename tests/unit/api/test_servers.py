@@ -224,3 +224,14 @@ def test_instance_actions(user: Any, admin: Any, compute: FakeComputeAPI) -> Non
     assert event['traceback'] == 'Traceback...' and event['host'] == 'compute1'
     assert event['details'] == 'boom'
     assert user.get(f"/servers/{inst['uuid']}/os-instance-actions/req-9").status_code == 404
+
+
+@pytest.mark.parametrize('version, code', [('2.20', 404), ('2.21', 200), ('latest', 200)])
+def test_instance_actions_of_a_deleted_server(user: Any, compute: FakeComputeAPI,
+                                              version: str, code: int) -> None:
+    """From 2.21 Nova reads a deleted server's actions; before, it is a 404."""
+    inst = compute.add(deleted=7, vm_state='deleted')
+    for path in ('os-instance-actions', 'os-instance-actions/req-1'):
+        r = user.get(f"/servers/{inst['uuid']}/{path}", version=version)
+        assert r.status_code == code, r.text
+    assert user.get(f"/servers/{inst['uuid']}", version=version).status_code == 404
