@@ -6,6 +6,7 @@ work; this module never reads cell databases for servers itself.
 from __future__ import annotations
 
 import inspect
+import ipaddress
 import secrets
 import string
 from typing import Any
@@ -296,6 +297,11 @@ def _image_ref(server: dict[str, Any]) -> str | None:
     return image_ref
 
 
+def _canonical_ip(value: str | None) -> str | None:
+    """accessIPv4/v6 as Nova stores them: the canonical (compressed) form."""
+    return str(ipaddress.ip_address(value)) if value else value
+
+
 def _password() -> str:
     alphabet = string.ascii_letters + string.digits
     return ''.join(secrets.choice(alphabet) for _ in range(12))
@@ -345,7 +351,8 @@ def _create(req: falcon.Request, resp: falcon.Response) -> None:
         min_count=min_count, max_count=max_count, metadata=server.get('metadata') or {},
         key_pair=key_pair, user_data=server.get('user_data'), availability_zone=az,
         config_drive=util.to_bool(server.get('config_drive', False)),
-        access_ip_v4=server.get('accessIPv4'), access_ip_v6=server.get('accessIPv6'),
+        access_ip_v4=_canonical_ip(server.get('accessIPv4')),
+        access_ip_v6=_canonical_ip(server.get('accessIPv6')),
         description=server.get('description'), hostname=server.get('hostname'),
         networks=networks, scheduler_hints=hints, tags=server.get('tags'), **extra)
     resp.status = 202
@@ -388,6 +395,9 @@ def _update(req: falcon.Request, resp: falcon.Response, server_id: str) -> None:
     for field, column in mapping.items():
         if field in s:
             changes[column] = s[field]
+    for column in ('access_ip_v4', 'access_ip_v6'):
+        if column in changes:
+            changes[column] = _canonical_ip(changes[column])
     if 'pinned_availability_zone' in s:
         _pinned_az_change(instance, s['pinned_availability_zone'])
         changes['pinned_availability_zone'] = s['pinned_availability_zone']

@@ -235,3 +235,17 @@ def test_instance_actions_of_a_deleted_server(user: Any, compute: FakeComputeAPI
         r = user.get(f"/servers/{inst['uuid']}/{path}", version=version)
         assert r.status_code == code, r.text
     assert user.get(f"/servers/{inst['uuid']}", version=version).status_code == 404
+
+
+def test_access_ips_are_stored_canonical(user: Any, compute: FakeComputeAPI,
+                                         flavor: None) -> None:
+    """Nova keeps accessIPv6 compressed: 0000:...:babe:220.12.22.2 -> ::babe:dc0c:1602."""
+    long_v6 = '0000:0000:0000:0000:0000:babe:220.12.22.2'
+    r = user.post('/servers', body(accessIPv6=long_v6, accessIPv4='192.168.0.10'))
+    assert r.status_code == 202, r.text
+    assert compute.created[0]['access_ip_v6'] == '::babe:dc0c:1602'
+    assert compute.created[0]['access_ip_v4'] == '192.168.0.10'
+    inst = compute.add()
+    r = user.put(f"/servers/{inst['uuid']}", {'server': {'accessIPv6': 'FE80:0:0:0:0:0:0:1'}})
+    assert r.status_code == 200, r.text
+    assert r.json['server']['accessIPv6'] == 'fe80::1'
