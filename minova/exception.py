@@ -91,6 +91,10 @@ class QuotaError(Forbidden):
     msg_fmt = 'Quota exceeded: code=%(code)s'
 
 
+class MetadataLimitExceeded(Forbidden):
+    msg_fmt = 'Maximum number of metadata items exceeds %(allowed)d'
+
+
 class TooManyInstances(Forbidden):
     msg_fmt = ('Quota exceeded for %(overs)s: Requested %(req)s, but already used '
                '%(used)s of %(allowed)s %(overs)s')

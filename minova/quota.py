@@ -131,6 +131,14 @@ def recheck_instances(project_id: str, count: int, vcpus: int, memory_mb: int) -
             allowed=', '.join(str(limits[r]) for r in overs))
 
 
+def enforce_metadata_items(project_id: str, count: int) -> None:
+    """A server's metadata within the project's metadata_items limit; else
+    MetadataLimitExceeded (403) with Nova's message."""
+    limit = get_limits(project_id)['metadata_items']
+    if limit >= 0 and count > limit:
+        raise exception.MetadataLimitExceeded(allowed=limit)
+
+
 def enforce_key_pairs(user_id: str, count: int = 1) -> None:
     limit = CONF.quota.key_pairs
     if limit >= 0 and keypairs_db.count(user_id) + count > limit:

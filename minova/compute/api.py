@@ -160,6 +160,8 @@ class API:
                 image_properties = {k: v for k, v in image.items() if k.startswith(
                     ('hw_', 'img_', 'trait:')) or k in ('architecture', 'hypervisor_type',
                                                         'vm_mode')}
+        if metadata:
+            quota.enforce_metadata_items(ctx.project_id, len(metadata))
         group = self._requested_group(ctx, scheduler_hints)
         self._check_availability_zone(availability_zone)
         count = quota.enforce_instances(ctx.project_id, min_count, flavor['vcpus'],

@@ -145,6 +145,7 @@ class FakeComputeAPI:
                min_count: int = 1, max_count: int = 1, **kwargs: Any
                ) -> tuple[list[dict[str, Any]], str]:
         from minova import quota
+        quota.enforce_metadata_items(ctx.project_id, len(kwargs.get('metadata') or {}))
         quota.enforce_instances(ctx.project_id, min_count, flavor['vcpus'],
                                 flavor['memory_mb'], max_count)
         self.created.append(dict(kwargs, flavor=flavor, image_ref=image_ref, name=name,

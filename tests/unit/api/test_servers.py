@@ -249,3 +249,14 @@ def test_access_ips_are_stored_canonical(user: Any, compute: FakeComputeAPI,
     r = user.put(f"/servers/{inst['uuid']}", {'server': {'accessIPv6': 'FE80:0:0:0:0:0:0:1'}})
     assert r.status_code == 200, r.text
     assert r.json['server']['accessIPv6'] == 'fe80::1'
+
+
+def test_metadata_items_quota(user: Any, compute: FakeComputeAPI, flavor: None) -> None:
+    CONF.set_override('metadata_items', 1, group='quota')
+    try:
+        r = user.post('/servers', body(metadata={'a': '1', 'b': '2'}))
+        assert r.status_code == 403
+        assert r.json['forbidden']['message'] == 'Maximum number of metadata items exceeds 1'
+        assert user.post('/servers', body(metadata={'a': '1'})).status_code == 202
+    finally:
+        CONF.clear_override('metadata_items', group='quota')
