@@ -26,6 +26,15 @@ def at_least(req: falcon.Request, text: str) -> bool:
     return req.context.api_version >= microversion.parse(text)
 
 
+def for_version(req: falcon.Request, table: list[tuple[str, Any]]) -> Any:
+    """The value of the newest (version, value) row the request reaches; rows are
+    newest first and the last one is the oldest behaviour."""
+    for first, value in table:
+        if at_least(req, first):
+            return value
+    return table[-1][1]
+
+
 def require_version(req: falcon.Request, text: str) -> None:
     """404, as Nova answers a method that does not exist at the requested version."""
     if not at_least(req, text):

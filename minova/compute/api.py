@@ -540,6 +540,34 @@ class API:
         return compute_rpcapi.for_cell(cell).get_console_output(ctx, instance['host'], instance,
                                                           tail_length)
 
+    def _on_host(self, instance: dict[str, Any]) -> dict[str, Any]:
+        """The cell of a server that is on a host; InstanceNotReady (409) if it is not."""
+        if instance.get('cell_uuid') is None or not instance.get('host'):
+            raise exception.InstanceNotReady(instance_id=instance['uuid'])
+        return cells.cell_get(instance['cell_uuid'])
+
+    def get_diagnostics(self, ctx: RequestContext, instance: dict[str, Any]
+                        ) -> dict[str, Any]:
+        """The driver's free-form diagnostics (before 2.48). Raises InstanceNotReady,
+        InstanceInvalidState (not running) or NotSupported (501)."""
+        cell = self._on_host(instance)
+        return compute_rpcapi.for_cell(cell).get_diagnostics(ctx, instance['host'], instance)
+
+    def get_instance_diagnostics(self, ctx: RequestContext, instance: dict[str, Any]
+                                 ) -> dict[str, Any]:
+        """Diagnostics in Nova's 2.48 shape; raises as get_diagnostics."""
+        cell = self._on_host(instance)
+        return compute_rpcapi.for_cell(cell).get_instance_diagnostics(ctx, instance['host'],
+                                                                      instance)
+
+    def get_host_uptime(self, ctx: RequestContext, cell: dict[str, Any], host: str) -> str:
+        """`uptime` on a compute host. Raises ComputeServiceUnavailable (400) when
+        its service is down, NotSupported (501) when its driver cannot say."""
+        url = cell['database_connection']
+        if not self._compute_up(url, host):
+            raise exception.ComputeServiceUnavailable(host=host)
+        return compute_rpcapi.for_cell(cell).get_host_uptime(ctx, host)
+
     # -- images ------------------------------------------------------------------
 
     @staticmethod

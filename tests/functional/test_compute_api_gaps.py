@@ -24,3 +24,43 @@ def test_metadata_items_quota_on_boot(api_base: str, admin: Client,
     assert r.json() == {'forbidden': {
         'code': 403, 'message': 'Maximum number of metadata items exceeds 2'}}
     assert client.get('/servers').json()['servers'] == []
+
+
+def _active(admin: Client, **extra: Any) -> str:
+    r = admin.post('/servers', _server(**extra))
+    assert r.status_code == 202, r.text
+    server_id = r.json()['server']['id']
+    assert admin.wait_for_status(server_id, {'ACTIVE', 'ERROR'})['status'] == 'ACTIVE'
+    return server_id
+
+
+def test_driver_reports_over_rpc(admin: Client, tiny_flavor: dict[str, Any]) -> None:
+    """Console output, diagnostics and host uptime travel API -> compute -> fake driver."""
+    server_id = _active(admin)
+    try:
+        r = admin.post(f'/servers/{server_id}/action', {'os-getConsoleOutput': {}})
+        assert r.json() == {'output': 'FAKE CONSOLE OUTPUT\nANOTHER\nLAST LINE'}
+        r = admin.post(f'/servers/{server_id}/action', {'os-getConsoleOutput': {'length': 1}})
+        assert r.json() == {'output': 'LAST LINE'}
+        r = admin.get(f'/servers/{server_id}/diagnostics')
+        assert r.status_code == 200, r.text
+        assert r.json()['driver'] == 'fake' and r.json()['num_cpus'] == 1
+        r = Client(admin.base, microversion='2.47').get(f'/servers/{server_id}/diagnostics')
+        assert r.status_code == 200 and r.json()['cpu0_time'] == 17300000000
+        assert admin.get(f'/servers/{server_id}/ips').json() == {'addresses': {}}
+        assert admin.post(f'/servers/{server_id}/action', {'os-stop': {}}).status_code == 202
+        admin.wait_for_status(server_id, {'SHUTOFF'})
+        r = admin.get(f'/servers/{server_id}/diagnostics')
+        assert r.status_code == 409, r.text
+        assert r.json()['conflictingRequest']['message'] == (
+            f"Cannot 'get_diagnostics' instance {server_id} while it is in power state "
+            'shutdown')
+    finally:
+        admin.delete(f'/servers/{server_id}')
+        admin.wait_gone(server_id)
+    old = Client(admin.base, microversion='2.87')
+    node = old.get('/os-hypervisors').json()['hypervisors'][0]
+    r = old.get(f"/os-hypervisors/{node['id']}/uptime")
+    assert r.status_code == 501, r.text
+    assert r.json() == {'notImplemented': {
+        'code': 501, 'message': 'The requested functionality is not supported.'}}

@@ -84,24 +84,40 @@ def _usg_time(value: Any) -> str | None:
     return value.replace(tzinfo=None).isoformat()
 
 
-def _addresses(instance: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    if instance.get('vm_state') == states.BUILDING:
-        return {}
-    out: dict[str, list[dict[str, Any]]] = {}
+def _ip_version(address: str | None) -> int:
+    return 6 if ':' in (address or '') else 4
+
+
+def addresses(instance: dict[str, Any], extended: bool = True
+              ) -> dict[str, list[dict[str, Any]]]:
+    """{network label: [address...]} from the network info cache, as Nova builds
+    it: per label the fixed addresses of every VIF, then their floating ones.
+    `extended` adds OS-EXT-IPS:type and OS-EXT-IPS-MAC:mac_addr (server views)."""
+    nets: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for vif in instance.get('network_info') or []:
         network = vif.get('network') or {}
         label = network.get('label') or 'private'
+        net = nets.setdefault(label, {'fixed': [], 'floating': []})
         for subnet in network.get('subnets') or []:
             for ip in subnet.get('ips') or []:
-                version = ip.get('version') or (6 if ':' in ip.get('address', '') else 4)
-                entries = [(ip.get('address'), 'fixed')]
-                entries += [(f.get('address'), 'floating')
-                            for f in ip.get('floating_ips') or []]
-                for addr, kind in entries:
-                    out.setdefault(label, []).append({
-                        'addr': addr, 'version': version, 'OS-EXT-IPS:type': kind,
-                        'OS-EXT-IPS-MAC:mac_addr': vif.get('address')})
-    return out
+                entries = [('fixed', ip)] + [('floating', f)
+                                             for f in ip.get('floating_ips') or []]
+                for kind, entry in entries:
+                    addr = entry.get('address')
+                    out = {'version': entry.get('version') or _ip_version(addr),
+                           'addr': addr}
+                    if extended:
+                        out['OS-EXT-IPS:type'] = kind
+                        out['OS-EXT-IPS-MAC:mac_addr'] = vif.get('address')
+                    net[kind].append(out)
+    return {label: net['fixed'] + net['floating'] for label, net in nets.items()}
+
+
+def _addresses(instance: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    # Nova hides a server's addresses while it builds.
+    if instance.get('vm_state') == states.BUILDING:
+        return {}
+    return addresses(instance)
 
 
 def _flavor(req: falcon.Request, instance: dict[str, Any], extras: ServerExtras

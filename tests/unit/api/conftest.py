@@ -135,6 +135,7 @@ class FakeComputeAPI:
         self.get_all_calls: list[dict[str, Any]] = []
         self.deleted: list[str] = []
         self.calls: list[tuple[str, str, Any]] = []
+        self.uptime: str | None = None
 
     def add(self, **values: Any) -> dict[str, Any]:
         inst = make_instance(**values)
@@ -192,6 +193,35 @@ class FakeComputeAPI:
 
     def start(self, ctx: Any, instance: dict[str, Any]) -> None:
         self.calls.append(('start', instance['uuid'], None))
+
+    def get_host_uptime(self, ctx: Any, cell: dict[str, Any], host: str) -> str:
+        if self.uptime is None:   # as the fake driver: Nova's 501
+            raise exception.NotSupported()
+        return self.uptime
+
+    def _guest(self, instance: dict[str, Any]) -> Any:
+        from minova.virt import fake
+        if not instance.get('host'):
+            raise exception.InstanceNotReady(instance_id=instance['uuid'])
+        driver = fake.FakeDriver()
+        if instance.get('power_state') == 1:
+            driver._create(instance)
+        return driver
+
+    def _diagnostics(self, instance: dict[str, Any], method: str) -> dict[str, Any]:
+        """The compute manager's checks over a fake driver holding this guest."""
+        import types
+
+        from minova.compute.manager import ComputeManager
+        driver = self._guest(instance)
+        return ComputeManager._diagnostics(types.SimpleNamespace(driver=driver),  # type: ignore[arg-type]
+                                           instance, getattr(driver, method))
+
+    def get_diagnostics(self, ctx: Any, instance: dict[str, Any]) -> dict[str, Any]:
+        return self._diagnostics(instance, 'get_diagnostics')
+
+    def get_instance_diagnostics(self, ctx: Any, instance: dict[str, Any]) -> dict[str, Any]:
+        return self._diagnostics(instance, 'get_instance_diagnostics')
 
     def get_console_output(self, ctx: Any, instance: dict[str, Any],
                            tail_length: int | None) -> str:

@@ -47,6 +47,8 @@ PUT     /servers/{server}                                latest   ok   ok   403 
 DELETE  /servers/{server}                                latest   ok   ok   403  404
 GET     /servers/{server}/os-instance-actions            latest   ok   ok   ok   404
 GET     /servers/{server}/os-instance-actions/req-1      latest   ok   ok   ok   404
+GET     /servers/{server}/ips                            latest   ok   ok   ok   404
+GET     /servers/{server}/diagnostics                    latest   ok   403  403  404
 GET     /flavors                                         latest   ok   ok   ok   ok
 GET     /flavors/detail                                  latest   ok   ok   ok   ok
 GET     /flavors/{flavor}                                latest   ok   ok   ok   ok
