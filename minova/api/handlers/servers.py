@@ -87,8 +87,9 @@ def extras_for(req: falcon.Request, instances: list[dict[str, Any]]) -> view.Ser
     return extras
 
 
-def render(req: falcon.Request, instance: dict[str, Any]) -> dict[str, Any]:
-    return {'server': view.show(req, instance, extras_for(req, [instance]))}
+def render(req: falcon.Request, instance: dict[str, Any], shape: str = view.FULL
+           ) -> dict[str, Any]:
+    return {'server': view.show(req, instance, extras_for(req, [instance]), shape=shape)}
 
 
 # ---- list ------------------------------------------------------------------
@@ -373,14 +374,12 @@ def _pinned_az_change(instance: dict[str, Any], new: str | None) -> None:
     if new is None or new == current:
         return
     if current is not None:
-        raise errors.conflict(
-            f"Server {instance['uuid']} is pinned to availability zone {current}; unpin it "
-            f"(null) before pinning it to {new}.")
-    location = instance.get('availability_zone')
+        raise errors.conflict('Cannot change pinned availability zone directly. Unpin '
+                              'first by setting pinned_availability_zone to null.')
+    location = view.availability_zone(instance)
     if new != location:
-        raise errors.conflict(
-            f"Server {instance['uuid']} can only be pinned to the availability zone it is "
-            f"in ({location}), not {new}.")
+        raise errors.conflict(f"Server can only be pinned to its current availability zone "
+                              f"'{location}', but '{new}' was requested.")
 
 
 def _update(req: falcon.Request, resp: falcon.Response, server_id: str) -> None:
@@ -395,6 +394,8 @@ def _update(req: falcon.Request, resp: falcon.Response, server_id: str) -> None:
     for field, column in mapping.items():
         if field in s:
             changes[column] = s[field]
+    if 'display_name' in changes:
+        changes['display_name'] = changes['display_name'].strip()
     for column in ('access_ip_v4', 'access_ip_v6'):
         if column in changes:
             changes[column] = _canonical_ip(changes[column])
@@ -403,7 +404,7 @@ def _update(req: falcon.Request, resp: falcon.Response, server_id: str) -> None:
         changes['pinned_availability_zone'] = s['pinned_availability_zone']
     if changes:
         instance = util.compute_api().update(util.ctx(req), instance, changes)
-    resp.media = render(req, instance)
+    resp.media = render(req, instance, util.for_version(req, view.UPDATE_SHAPE))
 
 
 class Servers:

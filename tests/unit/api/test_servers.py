@@ -260,3 +260,71 @@ def test_metadata_items_quota(user: Any, compute: FakeComputeAPI, flavor: None) 
         assert user.post('/servers', body(metadata={'a': '1'})).status_code == 202
     finally:
         CONF.clear_override('metadata_items', group='quota')
+
+
+_UPDATE_BASE = {'id', 'name', 'status', 'tenant_id', 'user_id', 'metadata', 'hostId',
+                'image', 'flavor', 'created', 'updated', 'addresses', 'accessIPv4',
+                'accessIPv6', 'links', 'OS-DCF:diskConfig', 'progress'}
+_FULL_ONLY = {'OS-EXT-AZ:availability_zone', 'config_drive', 'key_name',
+              'OS-SRV-USG:launched_at', 'OS-SRV-USG:terminated_at', 'OS-EXT-STS:task_state',
+              'OS-EXT-STS:vm_state', 'OS-EXT-STS:power_state',
+              'os-extended-volumes:volumes_attached'}
+_ADMIN_ATTRS = {'OS-EXT-SRV-ATTR:host', 'OS-EXT-SRV-ATTR:instance_name',
+                'OS-EXT-SRV-ATTR:hypervisor_hostname', 'OS-EXT-SRV-ATTR:hostname',
+                'OS-EXT-SRV-ATTR:kernel_id', 'OS-EXT-SRV-ATTR:ramdisk_id',
+                'OS-EXT-SRV-ATTR:launch_index', 'OS-EXT-SRV-ATTR:reservation_id',
+                'OS-EXT-SRV-ATTR:root_device_name', 'OS-EXT-SRV-ATTR:user_data'}
+
+
+@pytest.mark.parametrize('version, added', [
+    ('2.1', set()),
+    ('2.9', {'locked'}),
+    ('2.19', {'locked', 'description'}),
+    ('2.26', {'locked', 'description', 'tags'}),
+    ('2.47', {'locked', 'description', 'tags'}),
+    ('2.63', {'locked', 'description', 'tags', 'trusted_image_certificates'}),
+    ('2.71', {'locked', 'description', 'tags', 'trusted_image_certificates',
+              'server_groups'}),
+    ('2.74', {'locked', 'description', 'tags', 'trusted_image_certificates',
+              'server_groups', 'locked_reason'}),
+])
+def test_update_response_before_275(admin: Any, compute: FakeComputeAPI, version: str,
+                                    added: set[str]) -> None:
+    """Nova's PUT body before 2.75: no AZ, extended status or attributes, usage
+    stamps, key name or config drive, even for an admin (Tempest's schemas)."""
+    inst = compute.add(network_info=[{'address': 'fa:16:3e:00:00:01', 'network': {
+        'label': 'private', 'subnets': [{'ips': [{'address': '10.0.0.5'}]}]}}])
+    r = admin.put(f"/servers/{inst['uuid']}", {'server': {'name': 'renamed'}},
+                  version=version)
+    assert r.status_code == 200, r.text
+    server = r.json['server']
+    assert set(server) == _UPDATE_BASE | added
+    assert server['name'] == 'renamed'
+    assert server['addresses'] == {'private': [{'version': 4, 'addr': '10.0.0.5'}]}
+    if version == '2.47':
+        assert set(server['flavor']) == {'vcpus', 'ram', 'disk', 'ephemeral', 'swap',
+                                         'original_name', 'extra_specs'}
+
+
+@pytest.mark.parametrize('version, added', [
+    ('2.75', set()),
+    ('2.90', set()),
+    ('2.96', {'pinned_availability_zone'}),
+    ('2.100', {'pinned_availability_zone', 'scheduler_hints'}),
+])
+def test_update_response_from_275_is_the_show_view(admin: Any, user: Any,
+                                                   compute: FakeComputeAPI, version: str,
+                                                   added: set[str]) -> None:
+    inst = compute.add()
+    for client in (admin, user):
+        r = client.put(f"/servers/{inst['uuid']}", {'server': {'name': 'n'}},
+                       version=version)
+        assert r.status_code == 200, r.text
+        shown = client.get(f"/servers/{inst['uuid']}", version=version).json['server']
+        assert r.json['server'] == dict(shown, updated=r.json['server']['updated'])
+        keys = set(r.json['server'])
+        assert _FULL_ONLY <= keys and added <= keys
+        assert (_ADMIN_ATTRS <= keys) == (client is admin)
+        assert ('OS-EXT-SRV-ATTR:hostname' in keys) == (client is admin
+                                                        or version != '2.75')
+        assert ('host_status' in keys) == (client is admin)
