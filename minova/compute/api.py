@@ -14,6 +14,7 @@ the same keys (vm_state 'building', task_state 'scheduling', host None).
 """
 from __future__ import annotations
 
+import datetime
 import functools
 import logging
 import re
@@ -74,8 +75,32 @@ def _compare(keys: list[str], dirs: list[str], a: dict[str, Any], b: dict[str, A
     return 0
 
 
+def _as_text(value: Any) -> str:
+    """A column value as the DB's text form (what a regex filter matches)."""
+    if isinstance(value, datetime.datetime):
+        return value.strftime('%Y-%m-%d %H:%M:%S.%f')
+    return str(value)
+
+
+def _regex_matches(value: Any, pattern: str) -> bool:
+    if value is None:
+        return False
+    text = _as_text(value)
+    try:
+        return re.search(pattern, text) is not None
+    except re.error:
+        return text == pattern
+
+
+def _tags_match(name: str, have: list[str], tags: list[str]) -> bool:
+    hits = [t in have for t in tags]
+    match = all(hits) if name in ('tags', 'not-tags') else any(hits)
+    return not match if name.startswith('not-') else match
+
+
 def _br_matches(inst: dict[str, Any], filters: dict[str, Any]) -> bool:
-    """Apply list filters to a build request (which has no host yet)."""
+    """Apply list filters to a build request (which has no host yet), with the
+    semantics of minova/db/instances.py."""
     for key, value in filters.items():
         if key in ('deleted',):
             if value:
@@ -91,19 +116,25 @@ def _br_matches(inst: dict[str, Any], filters: dict[str, Any]) -> bool:
             if key == 'changes-before' and created > stamp:
                 return False
             continue
-        if key == 'name':
-            try:
-                if not re.search(value, inst.get('display_name') or ''):
-                    return False
-            except re.error:
-                if inst.get('display_name') != value:
-                    return False
+        if key in ('name', 'regex'):
+            patterns = {'display_name': value} if key == 'name' else value
+            if not all(_regex_matches(inst.get(col), str(p)) for col, p in patterns.items()
+                       if col in instances.REGEX_COLUMNS):
+                return False
+            continue
+        if key in instances.TAG_FILTERS:
+            if value and not _tags_match(key, list(inst.get('tags') or []), list(value)):
+                return False
             continue
         if key == 'flavor':
             if str((inst.get('flavor') or {}).get('flavorid')) != str(value):
                 return False
             continue
-        field = {'image': 'image_ref'}.get(key, key)
+        if key in ('ip', 'ip6'):
+            return False   # no addresses before a host is chosen
+        field = instances.EXACT_FILTERS.get(key)
+        if field is None:
+            continue
         have = inst.get(field)
         if isinstance(value, list | tuple | set):
             if have not in value:
@@ -355,16 +386,15 @@ class API:
         # server into its cell before it deletes the build request, so read
         # in this order a server is in one or both, never in neither.
         pending: list[dict[str, Any]] = []
-        if not any(k in filters for k in ('host', 'node', 'task_state', 'power_state')):
-            for br in build_requests.get_all(filters.get('project_id')
-                                             if isinstance(filters.get('project_id'), str)
-                                             else None):
-                if not _br_matches(br, filters):
-                    continue
-                if marker_row is not None and _compare(keys, dirs, br, marker_row) <= 0:
-                    continue
-                br.update(cell_uuid=None, fault=None)
-                pending.append(br)
+        for br in build_requests.get_all(filters.get('project_id')
+                                         if isinstance(filters.get('project_id'), str)
+                                         else None):
+            if not _br_matches(br, filters):
+                continue
+            if marker_row is not None and _compare(keys, dirs, br, marker_row) <= 0:
+                continue
+            br.update(cell_uuid=None, fault=None)
+            pending.append(br)
         results = multi_cell.for_each_cell(
             lambda c: instances.get_all(c['database_connection'], filters, limit, sort_keys,
                                         sort_dirs, marker_row, with_fault=True))

@@ -142,6 +142,54 @@ def _faults(conn: sa.Connection, uuids: list[str]) -> dict[str, dict[str, Any]]:
     return {r['instance_uuid']: dict(r) for r in rows}
 
 
+# Exact-match filters: filter key -> column (a list value matches any of it).
+EXACT_FILTERS = {'image': 'image_ref', 'uuid': 'uuid', 'vm_state': 'vm_state',
+                 'task_state': 'task_state', 'host': 'host', 'project_id': 'project_id',
+                 'user_id': 'user_id', 'locked': 'locked'}
+# Columns a 'regex' filter may name: Nova matches every other list filter as a
+# regular expression against the column's text (REGEXP; '~' on PostgreSQL).
+REGEX_COLUMNS = frozenset({
+    'display_name', 'display_description', 'hostname', 'key_name', 'node',
+    'reservation_id', 'availability_zone', 'config_drive', 'created_at', 'launched_at',
+    'terminated_at', 'power_state', 'progress', 'launch_index', 'root_device_name',
+    'access_ip_v4', 'access_ip_v6', 'locked_by'})
+TAG_FILTERS = ('tags', 'tags-any', 'not-tags', 'not-tags-any')
+
+
+def _has_tag(tag: str) -> sa.ColumnElement[bool]:
+    """The tags JSON list holds this tag, exactly.
+
+    Tags have no commas, and inside a JSON string every quote is escaped, so
+    an element starts exactly where `[` or `, ` is followed by the tag's JSON
+    string: anchoring there makes the LIKE an exact element match.
+    """
+    enc = utils.json_dumps(tag)
+    esc = enc.replace('!', '!!').replace('%', '!%').replace('_', '!_')
+    col = instances.c.tags
+    return sa.or_(col.like('[' + esc + '%', escape='!'),
+                  col.like('%, ' + esc + '%', escape='!'))
+
+
+def _tag_filter(name: str, tags: list[str]) -> sa.ColumnElement[bool]:
+    """tags: all of them; tags-any: one of them; not-tags: not all of them;
+    not-tags-any: none of them (Nova's semantics)."""
+    each = [_has_tag(t) for t in tags]
+    match = sa.and_(*each) if name in ('tags', 'not-tags') else sa.or_(*each)
+    if name.startswith('not-'):
+        return sa.or_(instances.c.tags.is_(None), sa.not_(match))
+    return match
+
+
+def _regex(column: str, pattern: str) -> sa.ColumnElement[bool]:
+    col = instances.c[column]
+    text = col if isinstance(col.type, sa.String) else sa.cast(col, sa.String)
+    try:
+        re.compile(pattern)
+    except re.error:   # not a pattern this DB could use either: match it as text
+        return text == pattern
+    return text.regexp_match(pattern)
+
+
 def _filters(q: sa.Select, filters: dict[str, Any]) -> sa.Select:
     c = instances.c
     f = dict(filters)
@@ -154,12 +202,13 @@ def _filters(q: sa.Select, filters: dict[str, Any]) -> sa.Select:
     elif deleted is not None:
         q = q.where(c.deleted != 0 if deleted else c.deleted == 0)
     if 'name' in f:
-        pattern = f.pop('name')
-        try:
-            re.compile(pattern)
-            q = q.where(c.display_name.regexp_match(pattern))
-        except re.error:
-            q = q.where(c.display_name == pattern)
+        f.setdefault('regex', {})['display_name'] = f.pop('name')
+    for column, pattern in (f.pop('regex', None) or {}).items():
+        if column in REGEX_COLUMNS:
+            q = q.where(_regex(column, str(pattern)))
+    for name in TAG_FILTERS:
+        if f.get(name):
+            q = q.where(_tag_filter(name, list(f.pop(name))))
     if 'flavor' in f:
         flavorid = str(f.pop('flavor'))
         q = q.where(c.flavor.like('%"flavorid": ' + utils.json_dumps(flavorid) + '%'))
@@ -167,14 +216,8 @@ def _filters(q: sa.Select, filters: dict[str, Any]) -> sa.Select:
         for key in ('ip', 'ip6'):
             if key in f:
                 q = q.where(c.network_info.like('%' + f.pop(key) + '%'))
-    mapping = {'image': 'image_ref', 'uuid': 'uuid', 'vm_state': 'vm_state',
-               'task_state': 'task_state', 'host': 'host', 'node': 'node',
-               'project_id': 'project_id', 'user_id': 'user_id',
-               'reservation_id': 'reservation_id', 'availability_zone': 'availability_zone',
-               'key_name': 'key_name', 'locked': 'locked', 'power_state': 'power_state',
-               'hostname': 'hostname', 'launch_index': 'launch_index'}
     for key, value in f.items():
-        col = mapping.get(key)
+        col = EXACT_FILTERS.get(key)
         if col is None:
             continue
         if isinstance(value, list | tuple | set):

@@ -64,3 +64,37 @@ def test_driver_reports_over_rpc(admin: Client, tiny_flavor: dict[str, Any]) -> 
     assert r.status_code == 501, r.text
     assert r.json() == {'notImplemented': {
         'code': 501, 'message': 'The requested functionality is not supported.'}}
+
+
+def test_list_filters_tags_and_283(api_base: str, tiny_flavor: dict[str, Any]) -> None:
+    member = Client(api_base, token='tagger:project-tags')
+    made: dict[str, str] = {}
+    for name, tags, drive in (('t-ab', ['a', 'b'], True), ('t-b', ['b'], False),
+                              ('t-none', [], False)):
+        r = member.post('/servers', _server(name=name, tags=tags, config_drive=drive))
+        assert r.status_code == 202, r.text
+        made[r.json()['server']['id']] = name
+    try:
+        for sid in made:
+            member.wait_for_status(sid, {'ACTIVE'})
+
+        def names(query: str, version: str = 'latest') -> set[str]:
+            r = Client(api_base, token='tagger:project-tags', microversion=version).get(
+                '/servers?' + query)
+            assert r.status_code == 200, r.text
+            return {s['name'] for s in r.json()['servers']}
+
+        assert names('tags=a,b') == {'t-ab'}
+        assert names('tags-any=a,b') == {'t-ab', 't-b'}
+        assert names('not-tags=a,b') == {'t-b', 't-none'}
+        assert names('not-tags-any=b') == {'t-none'}
+        assert names('config_drive=True') == {'t-ab'}
+        assert names('config_drive=True', version='2.82') == set(made.values())  # dropped
+        assert names('name=^t-(ab|b)$&tags=b') == {'t-ab', 't-b'}
+        assert names('created_at=^20') == set(made.values())
+        assert names('power_state=1&vm_state=active') == set(made.values())
+    finally:
+        for sid in made:
+            member.delete(f'/servers/{sid}')
+        for sid in made:
+            member.wait_gone(sid)

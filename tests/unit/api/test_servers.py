@@ -165,7 +165,8 @@ def test_list_and_detail(user: Any, compute: FakeComputeAPI) -> None:
         r.json['servers'][0]
     assert 'marker=' + a['uuid'] in r.json['servers_links'][0]['href']
     f = compute.get_all_calls[-1]['filters']
-    assert f == {'project_id': 'proj-a', 'name': '^a', 'vm_state': ['active']}  # no host
+    assert f == {'project_id': 'proj-a', 'regex': {'display_name': '^a'},
+                 'vm_state': ['active']}  # no host
 
 
 def test_list_admin_filters(admin: Any, user: Any, compute: FakeComputeAPI) -> None:
@@ -328,3 +329,70 @@ def test_update_response_from_275_is_the_show_view(admin: Any, user: Any,
         assert ('OS-EXT-SRV-ATTR:hostname' in keys) == (client is admin
                                                         or version != '2.75')
         assert ('host_status' in keys) == (client is admin)
+
+
+_NEW_283 = ('availability_zone=az&config_drive=True&key_name=k&created_at=2026&'
+            'launched_at=2026&terminated_at=2026&power_state=1&task_state=spawning&'
+            'vm_state=active&progress=0&user_id=u1')
+
+
+@pytest.mark.parametrize('version, expected', [
+    ('2.25', {'project_id': 'proj-a'}),
+    ('2.26', {'project_id': 'proj-a', 'tags': ['a', 'b'], 'tags-any': ['c'],
+              'not-tags': ['d'], 'not-tags-any': ['e', 'f']}),
+    ('2.82', {'project_id': 'proj-a', 'tags': ['a', 'b'], 'tags-any': ['c'],
+              'not-tags': ['d'], 'not-tags-any': ['e', 'f']}),
+    ('2.83', {'project_id': 'proj-a', 'tags': ['a', 'b'], 'tags-any': ['c'],
+              'not-tags': ['d'], 'not-tags-any': ['e', 'f'], 'user_id': 'u1',
+              'vm_state': 'active', 'task_state': 'spawning',
+              'regex': {'availability_zone': 'az', 'config_drive': 'True', 'key_name': 'k',
+                        'created_at': '2026', 'launched_at': '2026',
+                        'terminated_at': '2026', 'power_state': '1', 'progress': '0'}}),
+])
+def test_member_filters_per_microversion(user: Any, compute: FakeComputeAPI, version: str,
+                                         expected: dict[str, Any]) -> None:
+    """A member's filters reach the compute layer from the version Nova allows
+    them; before, they are dropped (never a 400 below 2.75)."""
+    r = user.get('/servers?tags=a,b&tags-any=c&not-tags=d&not-tags-any=e,f&host=h1&'
+                 'node=n1&' + _NEW_283, version=version)
+    assert r.status_code == 200, r.text
+    assert compute.get_all_calls[-1]['filters'] == expected
+
+
+def test_hostname_filter_for_members_from_290(user: Any, compute: FakeComputeAPI) -> None:
+    user.get('/servers?hostname=web', version='2.89')
+    assert 'regex' not in compute.get_all_calls[-1]['filters']
+    user.get('/servers?hostname=web', version='2.90')
+    assert compute.get_all_calls[-1]['filters']['regex'] == {'hostname': 'web'}
+
+
+def test_admin_filters_and_unknown_parameters(admin: Any, compute: FakeComputeAPI) -> None:
+    r = admin.get('/servers?node=n1&host=h1&tags=a&bogus=1', version='2.74')
+    assert r.status_code == 200, r.text
+    f = compute.get_all_calls[-1]['filters']
+    assert f['host'] == 'h1' and f['regex'] == {'node': 'n1'} and f['tags'] == ['a']
+    assert 'bogus' not in f
+    assert admin.get('/servers?bogus=1', version='2.75').status_code == 400
+    for name in ('metadata', 'pci_devices', '_internal'):
+        r = admin.get(f'/servers?{name}=x', version='2.74')
+        assert r.status_code == 400, name
+        assert r.json['badRequest']['message'] == f'Invalid filter field: {name}.'
+
+
+def test_filter_errors_as_nova(user: Any, admin: Any, compute: FakeComputeAPI) -> None:
+    r = user.get('/servers?vm_state=deleted', version='2.83')
+    assert r.status_code == 403
+    assert r.json['forbidden']['message'] == 'Only administrators may list deleted instances'
+    admin.get('/servers?vm_state=deleted')
+    assert compute.get_all_calls[-1]['filters']['deleted'] is True
+    r = user.get('/servers?sort_key=host')
+    assert r.status_code == 403
+    assert r.json['forbidden']['message'] == 'Only administrators can sort servers by host'
+    r = user.get('/servers?locked=maybe')
+    assert r.status_code == 400
+    assert r.json['badRequest']['message'] == (
+        "Invalid input received: Unrecognized value 'maybe', acceptable values are: "
+        "'0', '1', 'f', 'false', 'n', 'no', 'off', 'on', 't', 'true', 'y', 'yes'")
+    assert admin.get('/servers?all_tenants=maybe').status_code == 400
+    admin.get('/servers?deleted=maybe')
+    assert compute.get_all_calls[-1]['filters']['deleted'] is False
