@@ -25,7 +25,16 @@ from minova.compute import image_meta, multi_cell
 from minova.compute import rpcapi as compute_rpcapi
 from minova.conductor import rpcapi as conductor_rpcapi
 from minova.context import RequestContext
-from minova.db import actions, build_requests, cells, engines, instances, server_groups, services
+from minova.db import (
+    actions,
+    build_requests,
+    cells,
+    engines,
+    instances,
+    server_groups,
+    server_migrations,
+    services,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -36,6 +45,10 @@ FLAVOR_FIELDS = ('flavorid', 'name', 'memory_mb', 'vcpus', 'root_gb', 'ephemeral
 
 class MarkerNotFound(exception.NotFound):
     msg_fmt = 'marker [%(marker)s] not found'
+
+
+class MigrationMarkerNotFound(exception.Invalid):
+    msg_fmt = 'Marker %(marker)s could not be found.'
 
 
 class CellUnavailable(exception.MinovaException):
@@ -481,6 +494,36 @@ class API:
     def _compute_up(url: str, host: str) -> bool:
         svcs = services.get_all(url, host=host, binary='minova-compute')
         return bool(svcs) and services.is_up(svcs[0])
+
+    # -- migrations ---------------------------------------------------------------
+
+    def get_migrations(self, ctx: RequestContext, filters: dict[str, Any],
+                       limit: int | None = None, marker: str | None = None
+                       ) -> list[dict[str, Any]]:
+        """Migration records of every cell (cell0 has none), newest first as
+        Nova sorts them (created_at, id), each with 'cell_uuid'. `marker` is a
+        migration uuid; MigrationMarkerNotFound (400) when no cell has it.
+        A cell that does not answer is left out, as for server lists."""
+        marker_row = None
+        if marker:
+            found = multi_cell.for_each_cell(
+                lambda c: server_migrations.get_by_uuid(c['database_connection'], marker),
+                include_cell0=False)
+            marker_row = next((r for r in found.values() if isinstance(r, dict)), None)
+            if marker_row is None:
+                raise MigrationMarkerNotFound(marker=marker)
+        results = multi_cell.for_each_cell(
+            lambda c: server_migrations.get_all(c['database_connection'], filters, limit,
+                                                marker_row), include_cell0=False)
+        merged: list[dict[str, Any]] = []
+        for cell_uuid, rows in results.items():
+            if isinstance(rows, multi_cell.CellFailed):
+                continue
+            merged.extend(dict(r, cell_uuid=cell_uuid) for r in rows)
+        keys = [*server_migrations.SORT_KEYS, 'uuid']
+        dirs = [*server_migrations.SORT_DIRS, 'desc']
+        merged.sort(key=functools.cmp_to_key(functools.partial(_compare, keys, dirs)))
+        return merged[:limit] if limit is not None else merged
 
     # -- instance actions ------------------------------------------------------
 

@@ -11,6 +11,7 @@ from minova.policies import (
     base,
     flavors,
     keypairs,
+    migrations,
     quotas,
     server_actions,
     server_groups,
@@ -23,4 +24,4 @@ def list_rules() -> list[policy.RuleDefault]:
         base.list_rules(), servers.list_rules(), flavors.list_rules(),
         keypairs.list_rules(), admin.list_rules(), quotas.list_rules(),
         aggregates.list_rules(), server_groups.list_rules(),
-        server_actions.list_rules()))
+        server_actions.list_rules(), migrations.list_rules()))

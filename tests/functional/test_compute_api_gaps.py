@@ -98,3 +98,12 @@ def test_list_filters_tags_and_283(api_base: str, tiny_flavor: dict[str, Any]) -
             member.delete(f'/servers/{sid}')
         for sid in made:
             member.wait_gone(sid)
+
+
+def test_migrations_list_is_empty(admin: Client) -> None:
+    for version in ('2.1', '2.23', '2.59', '2.80', 'latest'):
+        r = Client(admin.base, microversion=version).get('/os-migrations')
+        assert r.status_code == 200, r.text
+        assert r.json() == {'migrations': []}
+    r = admin.get('/os-migrations?marker=0f1c5bc2-9a6e-4d2f-8d39-1c2a7f9d1e11')
+    assert r.status_code == 400

@@ -184,6 +184,11 @@ class FakeComputeAPI:
     def delete(self, ctx: Any, instance: dict[str, Any]) -> None:
         self.deleted.append(instance['uuid'])
 
+    def get_migrations(self, ctx: Any, filters: dict[str, Any], limit: int | None = None,
+                       marker: str | None = None) -> list[dict[str, Any]]:
+        from minova.compute.api import API  # it reads only the cell DBs
+        return API.get_migrations(self, ctx, filters, limit, marker)  # type: ignore[arg-type]
+
     # power actions and the console: recorded as (method, uuid, args)
     def reboot(self, ctx: Any, instance: dict[str, Any], reboot_type: str) -> None:
         self.calls.append(('reboot', instance['uuid'], reboot_type))

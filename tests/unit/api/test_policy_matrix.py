@@ -83,6 +83,7 @@ GET     /os-server-groups/{group}                        latest   ok   ok   ok  
 DELETE  /os-server-groups/{group}                        latest   ok   ok   403  404
 GET     /os-availability-zone                            latest   ok   ok   ok   ok
 GET     /os-availability-zone/detail                     latest   ok   403  403  403
+GET     /os-migrations                                   latest   ok   403  403  403
 GET     /limits                                          latest   ok   ok   ok   ok
 GET     /limits?tenant_id=proj-b                         2.56     ok   403  403  ok
 GET     /os-quota-sets/proj-a                            latest   ok   ok   ok   403
