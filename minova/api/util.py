@@ -41,6 +41,12 @@ def require_version(req: falcon.Request, text: str) -> None:
         raise errors.not_found()
 
 
+def require_version_at_most(req: falcon.Request, text: str) -> None:
+    """404 past a resource's last microversion (Nova's deprecated proxies)."""
+    if req.context.api_version > microversion.parse(text):
+        raise errors.not_found()
+
+
 def read_body(req: falcon.Request) -> Any:
     """The JSON body; 400 "Malformed request body" when it is not JSON."""
     raw = req.bounded_stream.read()

@@ -525,6 +525,37 @@ class API:
         merged.sort(key=functools.cmp_to_key(functools.partial(_compare, keys, dirs)))
         return merged[:limit] if limit is not None else merged
 
+    # -- usage (os-simple-tenant-usage) ------------------------------------------
+
+    def get_active_by_window(self, ctx: RequestContext, begin: Any, end: Any,
+                             project_id: str | None = None, limit: int | None = None,
+                             marker: str | None = None) -> list[dict[str, Any]]:
+        """Instances active in [begin, end) over the cells in turn, as Nova walks
+        them: the marker is looked for cell by cell, and the limit spans cells.
+        Raises UsageMarkerNotFound (400) when no cell has the marker."""
+        found: list[dict[str, Any]] = []
+        for cell in multi_cell.all_cells():
+            try:
+                with engines.fail_fast():
+                    rows = instances.get_active_by_window(
+                        cell['database_connection'], begin, end, project_id, limit, marker)
+            except instances.UsageMarkerNotFound:
+                continue
+            except Exception as e:
+                if not engines.is_connection_error(e):
+                    raise
+                LOG.warning('Usage leaves out cell %s, which does not answer', cell['name'])
+                continue
+            found.extend(rows)
+            marker = None
+            if limit:
+                limit -= len(rows)
+                if limit <= 0:
+                    break
+        if marker is not None and not found:
+            raise instances.UsageMarkerNotFound(marker=marker)
+        return found
+
     # -- instance actions ------------------------------------------------------
 
     def get_actions(self, ctx: RequestContext, instance: dict[str, Any],
@@ -640,6 +671,23 @@ class API:
         if not self._compute_up(url, host):
             raise exception.ComputeServiceUnavailable(host=host)
         return compute_rpcapi.for_cell(cell).get_host_uptime(ctx, host)
+
+    def external_instance_event(self, ctx: RequestContext, instances_: list[dict[str, Any]],
+                                events: list[dict[str, Any]]) -> None:
+        """Pass events (name, server_uuid, status, tag) on to the compute host of
+        each server (a cast per host, on its cell's bus)."""
+        by_host: dict[tuple[str, str], tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
+        placed = {i['uuid']: i for i in instances_}
+        for event in events:
+            inst = placed[event['server_uuid']]
+            group = by_host.setdefault((inst['cell_uuid'], inst['host']), ([], []))
+            if inst not in group[0]:
+                group[0].append(inst)
+            group[1].append({k: event.get(k) for k in ('name', 'server_uuid', 'status',
+                                                         'tag')})
+        for (cell_uuid, host), (insts, evts) in by_host.items():
+            compute_rpcapi.for_cell(cells.cell_get(cell_uuid)).external_instance_event(
+                ctx, host, insts, evts)
 
     # -- images ------------------------------------------------------------------
 

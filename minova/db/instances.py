@@ -268,3 +268,32 @@ def fault_create(url: str, instance_uuid: str, code: int, message: str,
         conn.execute(instance_faults.insert().values(
             instance_uuid=instance_uuid, code=code, message=(message or '')[:255],
             details=details, host=host, created_at=utils.utcnow()))
+
+
+class UsageMarkerNotFound(exception.Invalid):
+    msg_fmt = 'Marker %(marker)s could not be found.'
+
+
+@engines.retry_on_disconnect
+def get_active_by_window(url: str, begin: Any, end: Any, project_id: str | None = None,
+                         limit: int | None = None, marker: str | None = None
+                         ) -> list[dict[str, Any]]:
+    """Instances (deleted ones too) launched before `end` and not terminated
+    before `begin`, by project then uuid (Nova's order for usage reports).
+    UsageMarkerNotFound when `marker` is not an instance of this cell."""
+    c = instances.c
+    q = sa.select(instances).where(sa.or_(c.terminated_at.is_(None), c.terminated_at > begin))
+    if end is not None:
+        q = q.where(c.launched_at < end)
+    if project_id:
+        q = q.where(c.project_id == project_id)
+    marker_row = None
+    with engines.reader(url) as conn:
+        if marker is not None:
+            marker_row = conn.execute(sa.select(c.project_id, c.uuid).where(
+                c.uuid == marker)).mappings().first()
+            if marker_row is None:
+                raise UsageMarkerNotFound(marker=marker)
+        q = paging.paginate(q, instances, limit, ['project_id', 'uuid'], ['asc', 'asc'],
+                            dict(marker_row) if marker_row else None)
+        return [decode(r) for r in conn.execute(q).mappings()]

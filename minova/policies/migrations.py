@@ -11,10 +11,10 @@ _M = [('GET', '/os-migrations')]
 
 rules = [
     api_rule(MIGRATIONS % 'index', PROJECT_MANAGER_OR_ADMIN,
-             'List migrations without host info', _M),
+             'List migrations (host fields null without index:host)', _M),
     api_rule(MIGRATIONS % 'index:all_projects', ADMIN,
-             'List migrations for all or cross projects', _M),
-    api_rule(MIGRATIONS % 'index:host', ADMIN, 'List migrations with host info', _M),
+             "List other projects' or all projects' migrations", _M),
+    api_rule(MIGRATIONS % 'index:host', ADMIN, 'Show the host fields of migrations', _M),
 ]
 
 

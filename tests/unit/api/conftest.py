@@ -189,6 +189,17 @@ class FakeComputeAPI:
         from minova.compute.api import API  # it reads only the cell DBs
         return API.get_migrations(self, ctx, filters, limit, marker)  # type: ignore[arg-type]
 
+    def get_active_by_window(self, ctx: Any, begin: Any, end: Any, project_id: Any = None,
+                             limit: int | None = None, marker: str | None = None
+                             ) -> list[dict[str, Any]]:
+        from minova.compute.api import API  # it reads only the cell DBs
+        return API.get_active_by_window(self, ctx, begin, end, project_id, limit,  # type: ignore[arg-type]
+                                        marker)
+
+    def external_instance_event(self, ctx: Any, instances: list[dict[str, Any]],
+                                events: list[dict[str, Any]]) -> None:
+        self.calls.append(('external_instance_event', '', events))
+
     # power actions and the console: recorded as (method, uuid, args)
     def reboot(self, ctx: Any, instance: dict[str, Any], reboot_type: str) -> None:
         self.calls.append(('reboot', instance['uuid'], reboot_type))
