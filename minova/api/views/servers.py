@@ -182,16 +182,24 @@ def availability_zone(instance: dict[str, Any]) -> str:
 # ---- the detailed view as a table -------------------------------------------
 #
 # A server body is the rows of FIELDS the request reaches: each row names the
-# first microversion with the field, the field, and its getter. FULL is what
-# GET /servers/{id} and /servers/detail show (and, from 2.75, the PUT and
-# rebuild responses); UPDATE is Nova's smaller PUT and rebuild body before 2.75,
-# which leaves out the rows marked full_only.
+# first microversion with the field, the field, its getter, and the bodies
+# (shapes) it is part of. FULL is what GET /servers/{id} and /servers/detail
+# show, and the PUT response from 2.75; UPDATE is Nova's smaller PUT body
+# before 2.75. Rebuild answers REBUILD before 2.75 (UPDATE plus key_name from
+# 2.54 and user_data from 2.57) and REBUILD_FULL from 2.75 (FULL with user_data
+# at the top level instead of OS-EXT-SRV-ATTR:user_data); its handler adds
+# adminPass.
 
 FULL = 'full'
 UPDATE = 'update'
+REBUILD = 'rebuild'
+REBUILD_FULL = 'rebuild-full'
+_EVERY = frozenset({FULL, UPDATE, REBUILD, REBUILD_FULL})
+_FULL_ONLY = frozenset({FULL, REBUILD_FULL})
 
-# Which body PUT /servers/{id} (and rebuild) answers with, newest first.
+# Which body PUT /servers/{id} and the rebuild action answer with, newest first.
 UPDATE_SHAPE = [('2.75', FULL), ('2.1', UPDATE)]
+REBUILD_SHAPE = [('2.75', REBUILD_FULL), ('2.1', REBUILD)]
 
 OMIT = object()   # a getter's answer for "no such field in this body"
 
@@ -209,7 +217,7 @@ class Render:
     @property
     def extended_attrs(self) -> bool:
         """OS-EXT-SRV-ATTR:* (the extended attributes policy) are in this body."""
-        return self.extras.is_admin and self.shape == FULL
+        return self.extras.is_admin and self.shape in _FULL_ONLY
 
     @property
     def spec(self) -> dict[str, Any]:
@@ -221,7 +229,7 @@ class Field:
     since: str
     name: str
     get: Callable[[Render], Any]
-    full_only: bool = False     # left out of the PUT/rebuild body before 2.75
+    shapes: frozenset[str] = _EVERY
 
 
 def _inst(key: str, default: Any = None) -> Callable[[Render], Any]:
@@ -271,7 +279,7 @@ FIELDS: list[Field] = [
     Field('2.1', 'updated', lambda r: utils.isotime(r.instance.get('updated_at')
                                                     or r.instance.get('created_at'))),
     # The PUT body before 2.75 has the addresses without type and MAC.
-    Field('2.1', 'addresses', lambda r: _addresses(r.instance, r.shape == FULL)),
+    Field('2.1', 'addresses', lambda r: _addresses(r.instance, r.shape in _FULL_ONLY)),
     Field('2.1', 'accessIPv4', lambda r: r.instance.get('access_ip_v4') or ''),
     Field('2.1', 'accessIPv6', lambda r: r.instance.get('access_ip_v6') or ''),
     Field('2.1', 'links', lambda r: util.links(r.req, 'servers', r.instance['uuid'])),
@@ -279,39 +287,40 @@ FIELDS: list[Field] = [
     Field('2.1', 'fault', _fault_field),
     Field('2.1', 'progress', _progress),
     Field('2.1', 'OS-EXT-AZ:availability_zone',
-          lambda r: availability_zone(r.instance), full_only=True),
+          lambda r: availability_zone(r.instance), shapes=_FULL_ONLY),
     Field('2.1', 'config_drive', lambda r: r.instance.get('config_drive') or '',
-          full_only=True),
-    Field('2.1', 'key_name', _inst('key_name'), full_only=True),
+          shapes=_FULL_ONLY),
+    Field('2.1', 'key_name', _inst('key_name'), shapes=_FULL_ONLY),
     Field('2.1', 'OS-SRV-USG:launched_at', lambda r: _usg_time(r.instance.get('launched_at')),
-          full_only=True),
+          shapes=_FULL_ONLY),
     Field('2.1', 'OS-SRV-USG:terminated_at',
-          lambda r: _usg_time(r.instance.get('terminated_at')), full_only=True),
+          lambda r: _usg_time(r.instance.get('terminated_at')), shapes=_FULL_ONLY),
     Field('2.1', 'security_groups', lambda r: [{'name': 'default'}]
-          if r.instance.get('network_info') else OMIT, full_only=True),
-    Field('2.1', 'OS-EXT-SRV-ATTR:host', _admin(_inst('host')), full_only=True),
+          if r.instance.get('network_info') else OMIT, shapes=_FULL_ONLY),
+    Field('2.1', 'OS-EXT-SRV-ATTR:host', _admin(_inst('host')), shapes=_FULL_ONLY),
     Field('2.1', 'OS-EXT-SRV-ATTR:instance_name',
-          _admin(lambda r: _instance_name(r.instance)), full_only=True),
+          _admin(lambda r: _instance_name(r.instance)), shapes=_FULL_ONLY),
     Field('2.1', 'OS-EXT-SRV-ATTR:hypervisor_hostname', _admin(_inst('node')),
-          full_only=True),
-    Field('2.3', 'OS-EXT-SRV-ATTR:hostname', _admin(_inst('hostname')), full_only=True),
-    Field('2.3', 'OS-EXT-SRV-ATTR:kernel_id', _admin(lambda r: ''), full_only=True),
-    Field('2.3', 'OS-EXT-SRV-ATTR:ramdisk_id', _admin(lambda r: ''), full_only=True),
+          shapes=_FULL_ONLY),
+    Field('2.3', 'OS-EXT-SRV-ATTR:hostname', _admin(_inst('hostname')), shapes=_FULL_ONLY),
+    Field('2.3', 'OS-EXT-SRV-ATTR:kernel_id', _admin(lambda r: ''), shapes=_FULL_ONLY),
+    Field('2.3', 'OS-EXT-SRV-ATTR:ramdisk_id', _admin(lambda r: ''), shapes=_FULL_ONLY),
     Field('2.3', 'OS-EXT-SRV-ATTR:launch_index',
-          _admin(lambda r: r.instance.get('launch_index') or 0), full_only=True),
+          _admin(lambda r: r.instance.get('launch_index') or 0), shapes=_FULL_ONLY),
     Field('2.3', 'OS-EXT-SRV-ATTR:reservation_id', _admin(_inst('reservation_id')),
-          full_only=True),
+          shapes=_FULL_ONLY),
     Field('2.3', 'OS-EXT-SRV-ATTR:root_device_name', _admin(_inst('root_device_name')),
-          full_only=True),
-    Field('2.3', 'OS-EXT-SRV-ATTR:user_data', _admin(_inst('user_data')), full_only=True),
-    Field('2.1', 'OS-EXT-STS:task_state', _inst('task_state'), full_only=True),
-    Field('2.1', 'OS-EXT-STS:vm_state', _inst('vm_state'), full_only=True),
+          shapes=_FULL_ONLY),
+    Field('2.3', 'OS-EXT-SRV-ATTR:user_data', _admin(_inst('user_data')),
+          shapes=frozenset({FULL})),
+    Field('2.1', 'OS-EXT-STS:task_state', _inst('task_state'), shapes=_FULL_ONLY),
+    Field('2.1', 'OS-EXT-STS:vm_state', _inst('vm_state'), shapes=_FULL_ONLY),
     Field('2.1', 'OS-EXT-STS:power_state', lambda r: r.instance.get('power_state') or 0,
-          full_only=True),
-    Field('2.1', 'os-extended-volumes:volumes_attached', lambda r: [], full_only=True),
+          shapes=_FULL_ONLY),
+    Field('2.1', 'os-extended-volumes:volumes_attached', lambda r: [], shapes=_FULL_ONLY),
     Field('2.9', 'locked', lambda r: bool(r.instance.get('locked')
                                           or r.instance.get('locked_by'))),
-    Field('2.16', 'host_status', _host_status, full_only=True),
+    Field('2.16', 'host_status', _host_status, shapes=_FULL_ONLY),
     Field('2.19', 'description', _inst('display_description')),
     Field('2.26', 'tags', lambda r: list(r.instance.get('tags') or [])),
     Field('2.63', 'trusted_image_certificates', lambda r: None),
@@ -322,21 +331,25 @@ FIELDS: list[Field] = [
     Field('2.90', 'OS-EXT-SRV-ATTR:hostname',
           lambda r: OMIT if r.extended_attrs else r.instance.get('hostname')),
     Field('2.96', 'pinned_availability_zone', lambda r: r.spec.get('availability_zone'),
-          full_only=True),
+          shapes=_FULL_ONLY),
     Field('2.100', 'scheduler_hints', lambda r: r.spec.get('scheduler_hints') or {}),
+    # rebuild only
+    Field('2.54', 'key_name', _inst('key_name'), shapes=frozenset({REBUILD})),
+    Field('2.57', 'user_data', _inst('user_data'), shapes=frozenset({REBUILD, REBUILD_FULL})),
 ]
 
 
 def show(req: falcon.Request, instance: dict[str, Any], extras: ServerExtras,
          in_list: bool = False, shape: str = FULL) -> dict[str, Any]:
     """The detailed view: GET /servers/{id}, /servers/detail (FULL), and the
-    PUT/rebuild responses (the shape UPDATE_SHAPE gives for the version)."""
+    PUT and rebuild responses (the shapes UPDATE_SHAPE and REBUILD_SHAPE give
+    for the version)."""
     if instance.get('cell_down'):
         return _from_down_cell(req, instance, extras, in_list)
     r = Render(req, instance, extras, in_list, shape)
     server: dict[str, Any] = {}
     for f in FIELDS:
-        if (f.full_only and shape != FULL) or not util.at_least(req, f.since):
+        if shape not in f.shapes or not util.at_least(req, f.since):
             continue
         value = f.get(r)
         if value is not OMIT:

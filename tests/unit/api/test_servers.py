@@ -396,3 +396,32 @@ def test_filter_errors_as_nova(user: Any, admin: Any, compute: FakeComputeAPI) -
     assert admin.get('/servers?all_tenants=maybe').status_code == 400
     admin.get('/servers?deleted=maybe')
     assert compute.get_all_calls[-1]['filters']['deleted'] is False
+
+
+@pytest.mark.parametrize('version, admin, expected_extra, absent', [
+    ('2.47', True, set(), {'OS-EXT-AZ:availability_zone', 'OS-EXT-STS:vm_state',
+                           'OS-SRV-USG:launched_at', 'OS-EXT-SRV-ATTR:host', 'key_name'}),
+    ('2.54', False, {'key_name'}, {'user_data', 'OS-EXT-STS:vm_state'}),
+    ('2.57', False, {'key_name', 'user_data'}, {'OS-EXT-AZ:availability_zone'}),
+    ('2.75', True, {'user_data', 'OS-EXT-SRV-ATTR:host', 'OS-EXT-STS:vm_state', 'key_name'},
+     {'OS-EXT-SRV-ATTR:user_data'}),
+])
+def test_rebuild_shape(version: str, admin: bool, expected_extra: set[str],
+                       absent: set[str]) -> None:
+    """The view rebuild will answer with: Nova's body per version (2.47 has the
+    embedded flavor but no extended attributes), user_data at the top level."""
+    import falcon.testing
+
+    from minova.api import microversion
+    from minova.api.views import servers as view
+    from tests.unit.api.conftest import make_instance
+    req = falcon.testing.create_req()
+    req.context.api_version = microversion.parse(version)
+    inst = make_instance(user_data='dXNlcg==', key_name='k1')
+    from minova.api import util
+    shape = util.for_version(req, view.REBUILD_SHAPE)
+    body = view.show(req, inst, view.ServerExtras(is_admin=admin), shape=shape)
+    assert expected_extra <= set(body), expected_extra - set(body)
+    assert not absent & set(body), absent & set(body)
+    if version == '2.47':
+        assert set(body['flavor']) >= {'vcpus', 'ram', 'disk', 'original_name'}
