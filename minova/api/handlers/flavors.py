@@ -6,7 +6,7 @@ from typing import Any
 import falcon
 
 from minova import exception
-from minova.api import errors, policy, util
+from minova.api import errors, policy, util, validation
 from minova.api.schemas import flavors as schema
 from minova.api.views import flavors as view
 from minova.db import flavors as flavors_db
@@ -212,7 +212,11 @@ class FlavorAccess:
 
 class FlavorAction:
     def on_post(self, req: falcon.Request, resp: falcon.Response, flavor_id: str) -> None:
-        body = util.validated_body(req, schema.access_action)
+        body = util.read_body(req)
+        name = util.action_name(body)
+        if name not in ('addTenantAccess', 'removeTenantAccess'):
+            raise errors.bad_request(f'There is no such action: {name}')
+        validation.validate_body(schema.access_action, body)
         ctx = util.ctx(req)
         if 'addTenantAccess' in body:
             policy.authorize(ctx, pol.ACCESS_ROOT % 'add_tenant_access', {})

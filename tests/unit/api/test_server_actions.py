@@ -58,3 +58,10 @@ def test_console_output(user: Any, compute: FakeComputeAPI) -> None:
     assert user.post(url, {'os-getConsoleOutput': {}}).status_code == 200
     assert user.post(url, {'os-getConsoleOutput': {'length': -2}}).status_code == 400
     assert user.post(url, {'os-getConsoleOutput': None}).status_code == 400
+
+
+def test_unknown_flavor_and_aggregate_actions_are_400(admin: Any, dbs: Any) -> None:
+    for path in ('/flavors/1/action', '/os-aggregates/1/action'):
+        r = admin.post(path, {'bogus': {}})
+        assert r.status_code == 400, path
+        assert r.json['badRequest']['message'] == 'There is no such action: bogus'
