@@ -14,14 +14,13 @@ the same keys (vm_state 'building', task_state 'scheduling', host None).
 """
 from __future__ import annotations
 
-import datetime
 import functools
 import logging
 import re
 from typing import Any
 
 from minova import exception, states, utils
-from minova.compute import image_meta, multi_cell
+from minova.compute import image_meta, listing, multi_cell, records
 from minova.compute import rpcapi as compute_rpcapi
 from minova.conductor import rpcapi as conductor_rpcapi
 from minova.context import RequestContext
@@ -32,7 +31,6 @@ from minova.db import (
     engines,
     instances,
     server_groups,
-    server_migrations,
     services,
 )
 
@@ -45,10 +43,6 @@ FLAVOR_FIELDS = ('flavorid', 'name', 'memory_mb', 'vcpus', 'root_gb', 'ephemeral
 
 class MarkerNotFound(exception.NotFound):
     msg_fmt = 'marker [%(marker)s] not found'
-
-
-class MigrationMarkerNotFound(exception.Invalid):
-    msg_fmt = 'Marker %(marker)s could not be found.'
 
 
 class CellUnavailable(exception.MinovaException):
@@ -66,98 +60,7 @@ def sanitize_hostname(name: str, default: str = 'server') -> str:
     return host or default
 
 
-def _sort_value(value: Any) -> tuple[int, Any]:
-    # NULL first, then values; mixed types compare by their string form.
-    if value is None:
-        return (0, '')
-    if isinstance(value, bool):
-        return (1, int(value))
-    return (1, value)
-
-
-def _compare(keys: list[str], dirs: list[str], a: dict[str, Any], b: dict[str, Any]) -> int:
-    for key, direction in zip(keys, dirs, strict=True):
-        va, vb = _sort_value(a.get(key)), _sort_value(b.get(key))
-        try:
-            c = (va > vb) - (va < vb)
-        except TypeError:
-            sa_, sb_ = str(va), str(vb)
-            c = (sa_ > sb_) - (sa_ < sb_)
-        if c:
-            return -c if direction == 'desc' else c
-    return 0
-
-
-def _as_text(value: Any) -> str:
-    """A column value as the DB's text form (what a regex filter matches)."""
-    if isinstance(value, datetime.datetime):
-        return value.strftime('%Y-%m-%d %H:%M:%S.%f')
-    return str(value)
-
-
-def _regex_matches(value: Any, pattern: str) -> bool:
-    if value is None:
-        return False
-    text = _as_text(value)
-    try:
-        return re.search(pattern, text) is not None
-    except re.error:
-        return text == pattern
-
-
-def _tags_match(name: str, have: list[str], tags: list[str]) -> bool:
-    hits = [t in have for t in tags]
-    match = all(hits) if name in ('tags', 'not-tags') else any(hits)
-    return not match if name.startswith('not-') else match
-
-
-def _br_matches(inst: dict[str, Any], filters: dict[str, Any]) -> bool:
-    """Apply list filters to a build request (which has no host yet), with the
-    semantics of minova/db/instances.py."""
-    for key, value in filters.items():
-        if key in ('deleted',):
-            if value:
-                return False
-            continue
-        if key in ('changes-since', 'changes-before'):
-            stamp = utils.parse_time(value)
-            created = inst.get('created_at')
-            if created is None:
-                continue
-            if key == 'changes-since' and created < stamp:
-                return False
-            if key == 'changes-before' and created > stamp:
-                return False
-            continue
-        if key in ('name', 'regex'):
-            patterns = {'display_name': value} if key == 'name' else value
-            if not all(_regex_matches(inst.get(col), str(p)) for col, p in patterns.items()
-                       if col in instances.REGEX_COLUMNS):
-                return False
-            continue
-        if key in instances.TAG_FILTERS:
-            if value and not _tags_match(key, list(inst.get('tags') or []), list(value)):
-                return False
-            continue
-        if key == 'flavor':
-            if str((inst.get('flavor') or {}).get('flavorid')) != str(value):
-                return False
-            continue
-        if key in ('ip', 'ip6'):
-            return False   # no addresses before a host is chosen
-        field = instances.EXACT_FILTERS.get(key)
-        if field is None:
-            continue
-        have = inst.get(field)
-        if isinstance(value, list | tuple | set):
-            if have not in value:
-                return False
-        elif have != value:
-            return False
-    return True
-
-
-class API:
+class API(records.RecordsAPI):
     def __init__(self) -> None:
         self.conductor = conductor_rpcapi.ConductorAPI()
 
@@ -402,9 +305,9 @@ class API:
         for br in build_requests.get_all(filters.get('project_id')
                                          if isinstance(filters.get('project_id'), str)
                                          else None):
-            if not _br_matches(br, filters):
+            if not listing.build_request_matches(br, filters):
                 continue
-            if marker_row is not None and _compare(keys, dirs, br, marker_row) <= 0:
+            if marker_row is not None and listing.compare(keys, dirs, br, marker_row) <= 0:
                 continue
             br.update(cell_uuid=None, fault=None)
             pending.append(br)
@@ -424,7 +327,7 @@ class API:
             merged.extend(rows)
         in_cells = {row['uuid'] for row in merged}
         merged.extend(br for br in pending if br['uuid'] not in in_cells)
-        merged.sort(key=functools.cmp_to_key(functools.partial(_compare, keys, dirs)))
+        merged.sort(key=functools.cmp_to_key(functools.partial(listing.compare, keys, dirs)))
         if cell_down_support and down and marker is None:
             # 2.69+: what the API DB knows of a down cell's servers comes last,
             # as in Nova; below 2.69 they are left out (partial results).
@@ -494,67 +397,6 @@ class API:
     def _compute_up(url: str, host: str) -> bool:
         svcs = services.get_all(url, host=host, binary='minova-compute')
         return bool(svcs) and services.is_up(svcs[0])
-
-    # -- migrations ---------------------------------------------------------------
-
-    def get_migrations(self, ctx: RequestContext, filters: dict[str, Any],
-                       limit: int | None = None, marker: str | None = None
-                       ) -> list[dict[str, Any]]:
-        """Migration records of every cell (cell0 has none), newest first as
-        Nova sorts them (created_at, id), each with 'cell_uuid'. `marker` is a
-        migration uuid; MigrationMarkerNotFound (400) when no cell has it.
-        A cell that does not answer is left out, as for server lists."""
-        marker_row = None
-        if marker:
-            found = multi_cell.for_each_cell(
-                lambda c: server_migrations.get_by_uuid(c['database_connection'], marker),
-                include_cell0=False)
-            marker_row = next((r for r in found.values() if isinstance(r, dict)), None)
-            if marker_row is None:
-                raise MigrationMarkerNotFound(marker=marker)
-        results = multi_cell.for_each_cell(
-            lambda c: server_migrations.get_all(c['database_connection'], filters, limit,
-                                                marker_row), include_cell0=False)
-        merged: list[dict[str, Any]] = []
-        for cell_uuid, rows in results.items():
-            if isinstance(rows, multi_cell.CellFailed):
-                continue
-            merged.extend(dict(r, cell_uuid=cell_uuid) for r in rows)
-        keys = [*server_migrations.SORT_KEYS, 'uuid']
-        dirs = [*server_migrations.SORT_DIRS, 'desc']
-        merged.sort(key=functools.cmp_to_key(functools.partial(_compare, keys, dirs)))
-        return merged[:limit] if limit is not None else merged
-
-    # -- usage (os-simple-tenant-usage) ------------------------------------------
-
-    def get_active_by_window(self, ctx: RequestContext, begin: Any, end: Any,
-                             project_id: str | None = None, limit: int | None = None,
-                             marker: str | None = None) -> list[dict[str, Any]]:
-        """Instances active in [begin, end) over the cells in turn, as Nova walks
-        them: the marker is looked for cell by cell, and the limit spans cells.
-        Raises UsageMarkerNotFound (400) when no cell has the marker."""
-        found: list[dict[str, Any]] = []
-        for cell in multi_cell.all_cells():
-            try:
-                with engines.fail_fast():
-                    rows = instances.get_active_by_window(
-                        cell['database_connection'], begin, end, project_id, limit, marker)
-            except instances.UsageMarkerNotFound:
-                continue
-            except Exception as e:
-                if not engines.is_connection_error(e):
-                    raise
-                LOG.warning('Usage leaves out cell %s, which does not answer', cell['name'])
-                continue
-            found.extend(rows)
-            marker = None
-            if limit:
-                limit -= len(rows)
-                if limit <= 0:
-                    break
-        if marker is not None and not found:
-            raise instances.UsageMarkerNotFound(marker=marker)
-        return found
 
     # -- instance actions ------------------------------------------------------
 

@@ -186,15 +186,15 @@ class FakeComputeAPI:
 
     def get_migrations(self, ctx: Any, filters: dict[str, Any], limit: int | None = None,
                        marker: str | None = None) -> list[dict[str, Any]]:
-        from minova.compute.api import API  # it reads only the cell DBs
-        return API.get_migrations(self, ctx, filters, limit, marker)  # type: ignore[arg-type]
+        from minova.compute.records import RecordsAPI  # it reads only the cell DBs
+        return RecordsAPI.get_migrations(self, ctx, filters, limit, marker)  # type: ignore[arg-type]
 
     def get_active_by_window(self, ctx: Any, begin: Any, end: Any, project_id: Any = None,
                              limit: int | None = None, marker: str | None = None
                              ) -> list[dict[str, Any]]:
-        from minova.compute.api import API  # it reads only the cell DBs
-        return API.get_active_by_window(self, ctx, begin, end, project_id, limit,  # type: ignore[arg-type]
-                                        marker)
+        from minova.compute.records import RecordsAPI  # it reads only the cell DBs
+        return RecordsAPI.get_active_by_window(self, ctx, begin, end, project_id,  # type: ignore[arg-type]
+                                               limit, marker)
 
     def external_instance_event(self, ctx: Any, instances: list[dict[str, Any]],
                                 events: list[dict[str, Any]]) -> None:
