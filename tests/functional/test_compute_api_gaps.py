@@ -146,3 +146,15 @@ def _proxy_checks(admin: Client, image_id: str) -> None:
         f'/images/{image_id}').status_code == 404     # gone from 2.36
     assert owner.delete(f'/images/{image_id}').status_code == 204
     assert owner.get(f'/images/{image_id}').status_code == 404
+
+
+def test_hosts_and_audit_log_of_the_all_in_one(admin: Client) -> None:
+    old = Client(admin.base, microversion='2.42')
+    hosts = old.get('/os-hosts').json()['hosts']
+    assert {'host_name': 'aio-host', 'service': 'compute', 'zone': 'nova'} in hosts
+    assert {h['service'] for h in hosts} >= {'compute', 'scheduler', 'conductor'}
+    resources = old.get('/os-hosts/aio-host').json()['host']
+    assert resources[0]['resource']['project'] == '(total)'
+    assert old.put('/os-hosts/aio-host', {'status': 'disable'}).status_code == 501
+    log = admin.get('/os-instance_usage_audit_log').json()['instance_usage_audit_logs']
+    assert 'aio-host' in log['hosts_not_run']
