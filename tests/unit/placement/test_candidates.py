@@ -72,14 +72,15 @@ def test_granular_groups_on_nested_tree(client):
     r = client.get('/allocation_candidates?resources=VCPU:1&resources1=CUSTOM_VF:1'
                    '&resources2=CUSTOM_VF:1&group_policy=isolate')
     assert r.status_code == 200, r.text
-    # isolate: the two VF groups land on different PFs; both orders are one candidate
+    # isolate: the two VF groups land on different PFs; as upstream, the two
+    # orders are two candidates (same allocations, different mappings)
     assert [a['allocations'] for a in r.json['allocation_requests']] == [{
         root: {'resources': {'VCPU': 1}}, pf1: {'resources': {'CUSTOM_VF': 1}},
-        pf2: {'resources': {'CUSTOM_VF': 1}}}]
+        pf2: {'resources': {'CUSTOM_VF': 1}}}] * 2
     assert set(r.json['provider_summaries']) == {root, pf1, pf2}
     r = client.get('/allocation_candidates?resources=VCPU:1&resources1=CUSTOM_VF:2'
                    '&resources2=CUSTOM_VF:1&group_policy=none')
-    assert len(r.json['allocation_requests']) == 2   # the 2-VF group fits either PF
+    assert len(r.json['allocation_requests']) == 2   # the 2-VF group fills either PF
     for a in r.json['allocation_requests']:
         vfs = sum(v['resources'].get('CUSTOM_VF', 0) for v in a['allocations'].values())
         assert vfs == 3
