@@ -129,8 +129,9 @@ def _fits(pid: int, demand: dict[str, int], invs: dict[int, dict[str, dict]],
 def _parents(conn: Connection, roots: list[int]) -> dict[int, int | None]:
     out: dict[int, int | None] = {}
     for chunk in providers.chunks(roots):
-        out.update(conn.execute(sa.select(rp.c.id, rp.c.parent_provider_id).where(
-            rp.c.root_provider_id.in_(chunk))).tuples().all())
+        out.update((r.id, r.parent_provider_id) for r in conn.execute(
+            sa.select(rp.c.id, rp.c.parent_provider_id).where(
+                rp.c.root_provider_id.in_(chunk))))
     return out
 
 
