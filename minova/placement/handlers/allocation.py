@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Callable
 from typing import Any
 
 import falcon
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from minova.db import engines
@@ -23,7 +26,8 @@ def write_with_retry(url: str, fn: Callable[[Connection], None]) -> None:
     """Run a write, retrying when a provider generation moved under it.
 
     Provider generations changed by another allocation writer are not the
-    caller's fault (it did not send them), so the write is simply redone.
+    caller's fault (it did not send them), so the write is simply redone;
+    so is one the database rolled back to break a deadlock between writers.
     """
     for attempt in range(RETRIES):
         try:
@@ -32,6 +36,11 @@ def write_with_retry(url: str, fn: Callable[[Connection], None]) -> None:
             return
         except errors.ProviderGenerationConflict:
             LOG.debug('allocation write raced another writer (attempt %d)', attempt + 1)
+        except sa.exc.DBAPIError as e:
+            if not engines.is_deadlock(e):
+                raise
+            LOG.debug('allocation write deadlocked (attempt %d): %s', attempt + 1, e.orig)
+            time.sleep(random.uniform(0, 0.05 * (attempt + 1)))
     raise errors.conflict('Inventory and/or allocations changed while attempting to '
                           'allocate: Another thread concurrently updated the data. '
                           'Please retry your update', errors.CONCURRENT_UPDATE)
