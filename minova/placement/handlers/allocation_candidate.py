@@ -156,16 +156,18 @@ def _fields(req: falcon.Request, table: tuple[tuple[str, str, Getter], ...]
 
 def _requests(req: falcon.Request, result: candidates.Result) -> list[dict[str, Any]]:
     fields = _fields(req, REQUEST_FIELDS)
+    dict_form = util.want(req, '1.12')
     out = []
     for alloc, mapping in zip(result.candidates, result.mappings, strict=True):
-        if util.want(req, '1.12'):
+        if dict_form:
             body: dict[str, Any] = {
                 'allocations': {u: {'resources': r} for u, r in alloc.items()}}
         else:  # 1.10 and 1.11: a list of {resource_provider, resources}
             body = {'allocations': [{'resource_provider': {'uuid': u}, 'resources': r}
                                     for u, r in alloc.items()]}
-        candidate = {'allocations': alloc, 'mappings': mapping}
-        body.update((name, get(candidate)) for name, get in fields)
+        if fields:
+            candidate = {'allocations': alloc, 'mappings': mapping}
+            body.update((name, get(candidate)) for name, get in fields)
         out.append(body)
     return out
 
