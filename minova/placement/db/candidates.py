@@ -1,10 +1,13 @@
 """Allocation candidates.
 
 One SQL query per request group finds the providers that can satisfy the
-whole group on their own (capacity, traits, aggregates, tree); the groups are
-then combined per provider tree in Python, re-checking capacity where several
-groups land on the same provider. Details for the summaries come from three
-bulk queries (providers, inventories + usages, traits).
+whole group on their own (capacity, traits, aggregates, tree, and the traits
+of the tree's root); the groups are then combined per provider tree in
+Python, one provider per group, re-checking capacity where several groups
+land on the same provider and applying group_policy and same_subtree. Each
+combination is a candidate, its mappings saying which group is where.
+Details for the summaries come from three bulk queries (providers,
+inventories + usages, traits).
 """
 from __future__ import annotations
 
