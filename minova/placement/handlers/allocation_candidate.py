@@ -113,9 +113,14 @@ def _same_subtrees(req: falcon.Request) -> list[set[str]]:
 
 
 def _first_int(req: falcon.Request, name: str) -> int | None:
-    # As upstream: the schema checked the form; the first value counts.
+    # As upstream: the first value counts (the schema saw the last one).
     values = util.query_all(req, name)
-    return int(values[0]) if values else None
+    if not values:
+        return None
+    if not values[0].isdigit() or int(values[0]) < 1:
+        raise errors.bad_request(f'Invalid query string parameters: {name} must be a '
+                                 f'positive integer. Got: {values[0]}')
+    return int(values[0])
 
 
 def _check_names(conn: Any, groups: Groups, root_traits: set[str]) -> None:

@@ -148,3 +148,18 @@ def test_resource_classes_api(client):
     assert client.delete('/resource_classes/CUSTOM_FPGA').status_code == 204
     assert client.delete('/resource_classes/VCPU').status_code == 400
     assert client.get('/resource_classes/CUSTOM_FPGA').status_code == 404
+
+
+def test_candidates_query_string_by_microversion(client):
+    client.make_rp('cn', inventory=COMPUTE_INV)
+    for version, query, status in (
+            ('1.10', 'resources=VCPU:1&limit=1', 400),      # limit from 1.16
+            ('1.16', 'resources=VCPU:1&limit=1', 200),
+            ('1.16', 'resources=VCPU:1&limit=x&limit=1', 400),
+            ('1.24', 'resources1=VCPU:1', 400),             # groups from 1.25
+            ('1.25', 'resources1=VCPU:1', 200),
+            ('1.25', 'resources1=VCPU:1&group_policy=all', 400),
+            ('1.30', 'resources=VCPU:1&in_tree=' + str(uuid.uuid4()), 400),
+            ('1.10', 'required=HW_CPU_X86_AVX2', 400)):   # resources is required
+        r = client.get(f'/allocation_candidates?{query}', version=version)
+        assert r.status_code == status, (version, query, r.text)
