@@ -171,6 +171,17 @@ def is_connection_error(err: BaseException) -> bool:
         isinstance(err, exc.OperationalError | exc.InterfaceError)
 
 
+def is_deadlock(err: BaseException) -> bool:
+    """A transaction the server rolled back to break a deadlock (MySQL/MariaDB
+    1213, PostgreSQL 40P01) or a serialisation failure (40001): redo it."""
+    if not isinstance(err, exc.DBAPIError):
+        return False
+    orig = err.orig
+    code = getattr(orig, 'pgcode', None) or (orig.args[0] if getattr(orig, 'args', None)
+                                              else None)
+    return code in (1213, '40P01', '40001')
+
+
 _local = threading.local()
 
 

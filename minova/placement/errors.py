@@ -13,10 +13,12 @@ PROVIDER_IN_USE = 'placement.resource_provider.inuse'
 PROVIDER_CANNOT_DELETE_PARENT = 'placement.resource_provider.cannot_delete_parent'
 RESOURCE_PROVIDER_NOT_FOUND = 'placement.resource_provider.not_found'
 ILLEGAL_DUPLICATE_QUERYPARAM = 'placement.query.duplicate_key'
-# Upstream emits placement.query.bad_value / missing_value only for parameters
-# of microversions past ours (root_required, same_subtree, consumer_type); the
-# query errors of <= 1.31 carry the default code there, and so here (checked by
-# tests/integration/placement_compat).
+# Upstream emits placement.query.bad_value / missing_value only for the query
+# parameters of 1.35 and later (root_required, same_subtree, resourceless
+# groups); the query errors of the older parameters carry the default code
+# there, and so here (checked by tests/integration/placement_compat).
+QUERY_BAD_VALUE = 'placement.query.bad_value'
+QUERY_MISSING_VALUE = 'placement.query.missing_value'
 QUERYPARAM_BAD_VALUE = DEFAULT
 QUERYPARAM_MISSING_VALUE = DEFAULT
 

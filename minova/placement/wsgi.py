@@ -101,17 +101,20 @@ class RequestMiddleware:
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.request_id = f'req-{uuid.uuid4()}'
         req.context.version = microversion.MIN
+        req.context.negotiated = False
         req.context.url = self.url or engines.placement_url()
         resp.set_header('x-openstack-request-id', req.context.request_id)
-        if req.path == '/':
-            return
         req.context.version = util.negotiate(req.get_header(microversion.HEADER))
-        _sync_names(req.context.url)
+        req.context.negotiated = True
+        if req.path != '/':
+            _sync_names(req.context.url)
 
     def process_response(self, req: falcon.Request, resp: falcon.Response,
                          resource: Any, req_succeeded: bool) -> None:
         version = getattr(req.context, 'version', microversion.MIN)
-        resp.set_header(microversion.HEADER, f'{microversion.SERVICE_TYPE} {version}')
+        if getattr(req.context, 'negotiated', False):
+            # As upstream: an unacceptable version gets no version header.
+            resp.set_header(microversion.HEADER, f'{microversion.SERVICE_TYPE} {version}')
         resp.append_header('Vary', microversion.HEADER.lower())
         if (req.method == 'GET' and resp.status_code == 200 and req.path != '/'
                 and version >= (1, 15)):

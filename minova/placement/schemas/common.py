@@ -9,3 +9,8 @@ RC_NAME: dict[str, Any] = {'type': 'string', 'pattern': '^[A-Z0-9_]+$', 'maxLeng
 CUSTOM_NAME: dict[str, Any] = {'type': 'string', 'pattern': '^CUSTOM_[A-Z0-9_]+$',
                                'maxLength': 255}
 GENERATION: dict[str, Any] = {'type': 'integer'}
+# Request group suffixes: numbers from 1.25, strings from 1.33.
+GROUP_SUFFIX_V1_25 = '[1-9][0-9]*'
+GROUP_SUFFIX_V1_33 = '[a-zA-Z0-9_-]{1,64}'
+CONSUMER_TYPE: dict[str, Any] = {'type': 'string', 'pattern': '^[A-Z0-9_]+$',
+                                 'minLength': 1, 'maxLength': 255}
