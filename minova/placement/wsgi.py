@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import functools
+import json
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -126,6 +128,9 @@ def make_app(url: str | None = None) -> falcon.App:
     app.req_options.auto_parse_qs_csv = False
     app.req_options.keep_blank_qs_values = True
     app.resp_options.secure_cookies_by_default = False
+    # ASCII-only JSON, as upstream's jsonutils writes it (see minova/api/wsgi.py).
+    app.resp_options.media_handlers[falcon.MEDIA_JSON] = falcon.media.JSONHandler(
+        dumps=functools.partial(json.dumps, ensure_ascii=True))
     app.add_error_handler(Exception, _unexpected)
     app.set_error_serializer(errors.serialize)
     for path, methods in ROUTES.items():

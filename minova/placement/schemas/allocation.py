@@ -2,12 +2,13 @@
 import copy
 from typing import Any
 
-from minova.placement.schemas.common import GENERATION, UUID
+from minova.placement.schemas.common import GENERATION, MAX_INT, UUID
 
 _RESOURCES: dict[str, Any] = {
     'type': 'object',
     'minProperties': 1,
-    'patternProperties': {'^[A-Z0-9_]+$': {'type': 'integer', 'minimum': 1}},
+    'patternProperties': {'^[A-Z0-9_]+$': {'type': 'integer', 'minimum': 1,
+                                           'maximum': MAX_INT}},
     'additionalProperties': False,
 }
 
@@ -63,7 +64,7 @@ PUT_V1_12['properties']['allocations'] = {
 # 1.28: consumer_generation is required; empty allocations delete.
 PUT_V1_28 = copy.deepcopy(PUT_V1_12)
 PUT_V1_28['properties']['allocations']['minProperties'] = 0
-PUT_V1_28['properties']['consumer_generation'] = {'type': ['integer', 'null']}
+PUT_V1_28['properties']['consumer_generation'] = {**GENERATION, 'type': ['integer', 'null']}
 PUT_V1_28['required'].append('consumer_generation')
 
 

@@ -8,4 +8,10 @@ UUID: dict[str, Any] = {
 RC_NAME: dict[str, Any] = {'type': 'string', 'pattern': '^[A-Z0-9_]+$', 'maxLength': 255}
 CUSTOM_NAME: dict[str, Any] = {'type': 'string', 'pattern': '^CUSTOM_[A-Z0-9_]+$',
                                'maxLength': 255}
-GENERATION: dict[str, Any] = {'type': 'integer'}
+# Generations and amounts are stored in integer columns; a number no column
+# holds is refused here rather than reaching the database (SQLite cannot even
+# bind one past 64 bits). Upstream leaves these unbounded and fails in its DB.
+MAX_INT = 2147483647
+MAX_BIGINT = 2 ** 63 - 1
+GENERATION: dict[str, Any] = {'type': 'integer', 'minimum': -MAX_BIGINT - 1,
+                              'maximum': MAX_BIGINT}
