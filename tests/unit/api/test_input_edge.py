@@ -123,3 +123,91 @@ def test_responses_are_ascii_json(admin: Any, compute: FakeComputeAPI) -> None:
     compute.add(display_name='caf\u00e9', project_id='admin')
     r = admin.get('/servers')
     assert '"caf\\u00e9"' in r.text and r.json['servers'][0]['name'] == 'caf\u00e9'
+
+
+# ---- numbers past what a column holds, and counts below one ---------------------
+
+HUGE = '99999999999999999999'
+
+
+@pytest.mark.parametrize(('field', 'value'), [('ram', HUGE), ('disk', HUGE),
+                                              ('vcpus', 2147483648), ('swap', HUGE),
+                                              ('OS-FLV-EXT-DATA:ephemeral', HUGE)])
+def test_flavor_numbers_are_bounded(admin: Any, dbs: dict[str, str], field: str,
+                                    value: Any) -> None:
+    flavor = {'name': 'big', 'ram': 64, 'vcpus': 1, 'disk': 1, field: value}
+    r = admin.post('/flavors', {'flavor': flavor})
+    assert r.status_code == 400, r.text
+    assert r.json['badRequest']['message'] == (
+        f'Invalid input for field/attribute {field}. Value: {value}. '
+        f'{value!r} is greater than the maximum of 2147483647'.replace(f"'{value}'",
+                                                                       str(value)))
+
+
+def test_quota_values_are_bounded(admin: Any, dbs: dict[str, str]) -> None:
+    r = admin.put('/os-quota-sets/p1', {'quota_set': {'instances': HUGE}})
+    assert r.status_code == 400, r.text
+    assert 'is greater than the maximum of 2147483647' in r.json['badRequest']['message']
+    r = admin.put('/os-quota-sets/p1', {'quota_set': {'cores': '-2'}})
+    assert r.status_code == 400, r.text
+    assert admin.put('/os-quota-sets/p1', {'quota_set': {'cores': '7'}}).status_code == 200
+
+
+@pytest.mark.parametrize(('method', 'suffix', 'body'), [
+    ('GET', '', None), ('PUT', '', {'aggregate': {'name': 'x'}}), ('DELETE', '', None),
+    ('POST', '/action', {'set_metadata': {'metadata': {'a': 'b'}}})])
+def test_aggregate_id_past_any_row_is_404(admin: Any, dbs: dict[str, str], method: str,
+                                          suffix: str, body: Any) -> None:
+    r = admin.request(method, f'/os-aggregates/99999999999999999999999{suffix}', json=body)
+    assert r.status_code == 404, r.text
+    assert r.json['itemNotFound']['message'] == (
+        'Aggregate 99999999999999999999999 could not be found.')
+
+
+@pytest.mark.parametrize('path', [
+    '/servers?limit=' + HUGE, '/servers/detail?limit=' + HUGE, '/flavors?limit=' + HUGE,
+    '/flavors/detail?minRam=' + HUGE + '&minDisk=' + HUGE, '/os-keypairs?limit=' + HUGE,
+    '/os-server-groups?limit=' + HUGE + '&offset=' + HUGE, '/os-hypervisors?limit=' + HUGE,
+    '/os-server-groups?all_projects=1&limit=0'])
+def test_huge_paging_values_answer(admin: Any, compute: FakeComputeAPI, path: str) -> None:
+    r = admin.get(path)
+    assert r.status_code == 200, r.text
+
+
+def test_server_groups_limit_is_capped(admin: Any, dbs: dict[str, str]) -> None:
+    for i in range(3):
+        admin.post('/os-server-groups', {'server_group': {'name': f'g{i}',
+                                                          'policy': 'affinity'}})
+    assert len(admin.get('/os-server-groups?limit=' + HUGE).json['server_groups']) == 3
+    assert admin.get('/os-server-groups?offset=' + HUGE).json['server_groups'] == []
+
+
+@pytest.mark.parametrize('count', ['0', 0, '-1'])
+def test_min_count_below_one_is_400(admin: Any, world: dict[str, Any],
+                                    compute: FakeComputeAPI, count: Any) -> None:
+    r = admin.post('/servers', _server(min_count=count))
+    assert r.status_code == 400, r.text
+    assert 'min_count' in r.json['badRequest']['message']
+    r = admin.post('/servers', _server(max_count='0'))
+    assert r.status_code == 400, r.text
+    assert compute.created == []
+
+
+# ---- times with offsets --------------------------------------------------------
+
+def test_changes_since_with_an_offset(admin: Any, compute: FakeComputeAPI) -> None:
+    r = admin.get('/servers?changes-since=2020-01-01T00:00:00-05:00'
+                  '&changes-before=2021-01-01T00:00:00')
+    assert r.status_code == 200, r.text
+    filters = compute.get_all_calls[-1]['filters']
+    import datetime
+    assert filters['changes-since'] == datetime.datetime(2020, 1, 1, 5, 0)
+    assert filters['changes-since'].tzinfo is None
+    # 2020-01-01T02:00+05:00 is 2019-12-31T21:00 UTC, before changes-before.
+    r = admin.get('/servers?changes-since=2020-01-01T02:00:00%2B05:00'
+                  '&changes-before=2019-12-31T22:00:00')
+    assert r.status_code == 200, r.text
+    r = admin.get('/servers?changes-since=2020-01-01T00:00:00Z'
+                  '&changes-before=2019-12-31T23:00:00%2B02:00')
+    assert r.status_code == 400, r.text
+    assert admin.get('/servers?changes-since=0001-01-01T00:00:00%2B05:00').status_code == 400
