@@ -68,3 +68,41 @@ def test_non_admin_cannot_create_flavor(api_base):
         '/flavors', {'flavor': {'name': 'f', 'vcpus': 1, 'ram': 1, 'disk': 0}})
     assert r.status_code == 403
     assert r.json()['forbidden']['code'] == 403
+
+
+def test_regex_name_filter_does_not_stall_the_process(api_base, tiny_flavor):
+    """`^(a+)+$` against `aaa...!` is exponential for a backtracking engine; the
+    filter runs on RE2, and a request sent meanwhile is answered at once."""
+    import threading
+    import time
+
+    import requests
+
+    from tests.functional.conftest import Client
+    member = Client(api_base, token='rx:project-rx')
+    r = member.post('/servers', _server(name='a' * 28 + '!'))
+    assert r.status_code == 202, r.text
+    server_id = r.json()['server']['id']
+    listed = {}
+
+    def listing():
+        start = time.monotonic()
+        got = member.get('/servers/detail?name=^(a%2B)%2B$')
+        listed.update(status=got.status_code, body=got.json(),
+                      seconds=time.monotonic() - start)
+
+    try:
+        worker = threading.Thread(target=listing)
+        worker.start()
+        start = time.monotonic()
+        root = requests.get(api_base.rsplit('/v2.1', 1)[0] + '/', timeout=60)
+        root_seconds = time.monotonic() - start
+        worker.join(60)
+        assert root.status_code == 200 and root_seconds < 2, root_seconds
+        assert listed['status'] == 200 and listed['body']['servers'] == []
+        assert listed['seconds'] < 2, listed
+        r = member.get('/servers?name=^a%2B!$')
+        assert [s['id'] for s in r.json()['servers']] == [server_id]
+    finally:
+        member.delete(f'/servers/{server_id}')
+        member.wait_gone(server_id)
