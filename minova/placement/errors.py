@@ -55,7 +55,8 @@ def serialize(req: falcon.Request, resp: falcon.Response, exc: falcon.HTTPError)
     }
     version = getattr(req.context, 'version', None)
     if version is None or version >= (1, 23):
-        error['code'] = getattr(exc, 'code', DEFAULT)
+        # falcon's own errors (405, 404 from the router) have code None.
+        error['code'] = getattr(exc, 'code', None) or DEFAULT
     resp.media = {'errors': [error]}
     resp.content_type = falcon.MEDIA_JSON
 

@@ -104,3 +104,11 @@ def test_huge_numbers_are_400(client: Client, rp: str) -> None:
         r = send(client, 'PUT', path, body)
         assert 'the maximum' in _error(r)['detail'] or 'the minimum' in _error(r)['detail']
     assert client.get(f'/allocations/{consumer}').json['allocations'] == {}
+
+
+def test_router_errors_carry_an_error_code(client: Client) -> None:
+    # falcon's own 405/404 carry no code; placement's body still names one (1.23+).
+    r = client.request('PATCH', '/resource_providers')
+    assert r.status_code == 405
+    assert r.json['errors'][0]['code'] == 'placement.undefined_code'
+    assert client.get('/nope').json['errors'][0]['code'] == 'placement.undefined_code'
