@@ -52,9 +52,11 @@ class AllInOne:
         self.services: list[Service] = []
 
     def start(self) -> None:
+        from minova.api import errors as api_errors
         from minova.api import wsgi as api_wsgi
         from minova.compute import manager as compute_manager
         from minova.conductor import manager as conductor_manager
+        from minova.placement import errors as placement_errors
         from minova.placement import wsgi as placement_wsgi
         from minova.scheduler import manager as scheduler_manager
 
@@ -64,7 +66,8 @@ class AllInOne:
         # (e.g. at an upstream OpenStack Placement).
         if not CONF.placement.endpoint_override and not CONF.placement.auth_type:
             placement = WSGIServer('placement', placement_wsgi.make_app(),
-                                   CONF.placement_api.bind_host, self.placement_port)
+                                   CONF.placement_api.bind_host, self.placement_port,
+                                   error_body=placement_errors.error_body)
             placement.start()
             self.servers.append(placement)
             self.placement_port = placement.port
@@ -86,7 +89,7 @@ class AllInOne:
         # The all-in-one maps its own compute host, as discover_hosts would.
         cells_v2.discover_hosts()
         api = WSGIServer('minova-api', api_wsgi.make_app(), CONF.api.osapi_compute_listen,
-                         self.api_port)
+                         self.api_port, error_body=api_errors.error_body)
         api.start()
         self.servers.append(api)
         self.api_port = api.port

@@ -1,6 +1,7 @@
 """Placement errors: HTTP errors carrying Placement's stable error codes."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import falcon
@@ -41,6 +42,13 @@ def not_found(detail: str, code: str = DEFAULT) -> PlacementError:
 
 def conflict(detail: str, code: str = DEFAULT) -> PlacementError:
     return PlacementError(409, detail, code)
+
+
+def error_body(code: int, message: str) -> bytes:
+    """Placement's error body as bytes, for the HTTP server's own error answers."""
+    title = falcon.code_to_http_status(code).split(' ', 1)[-1]
+    return json.dumps({'errors': [{'status': code, 'title': title, 'detail': message,
+                                   'request_id': None, 'code': DEFAULT}]}).encode()
 
 
 def serialize(req: falcon.Request, resp: falcon.Response, exc: falcon.HTTPError) -> None:
