@@ -36,6 +36,9 @@ def _host_zone(host: str) -> str:
 
 class ConductorManager:
     target = messaging.Target(version='1.3')
+    # What compute agents expect back when a server changed under them (deleted,
+    # or its task state moved on): answered without an ERROR traceback here.
+    expected_exceptions = (exception.InstanceNotFound, exception.InstanceInvalidState)
 
     def __init__(self) -> None:
         self.scheduler = scheduler_rpcapi.SchedulerAPI()

@@ -31,7 +31,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from minova import placement_client
+from minova import placement_client, rpc
 from minova.api import util
 from minova.api import wsgi as compute_wsgi
 from minova.compute import rpcapi as compute_rpcapi
@@ -366,11 +366,15 @@ def compute_world(dbs: dict[str, str], monkeypatch: pytest.MonkeyPatch  # noqa: 
         'flavor_id': ['f1', 'nope'], 'key': ['k', 'nope'], 'server_id': [],
         'request_id': ['req-1'], 'name': ['kp1'], 'service_id': [], 'hypervisor_id': [],
         'aggregate_id': [], 'group_id': [], 'project_id': ['proj-a', 'admin', 'x' * 300]}
+    transports = set(rpc._transports)
     replenish(world)
     yield world
     for opt in ('instances', 'cores', 'ram'):
         CONF.clear_override(opt, group='quota')
     util.set_compute_api(None)
+    for url in set(rpc._transports) - transports:  # the cell's, for its casts
+        compute_rpcapi._by_url.pop(url, None)
+        rpc._transports.pop(url).cleanup()
 
 
 def test_compute_api_fuzz(compute_world: dict[str, Any]) -> None:
