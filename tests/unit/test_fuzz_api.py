@@ -20,6 +20,7 @@ of requests.
 from __future__ import annotations
 
 import json
+import logging
 import random
 import time
 import uuid
@@ -359,7 +360,9 @@ def compute_world(dbs: dict[str, str], monkeypatch: pytest.MonkeyPatch  # noqa: 
     monkeypatch.setattr(placement_client, 'SchedulerReportClient', StubPlacement)
     monkeypatch.setattr(compute_rpcapi.ComputeAPI, 'get_console_output',
                         lambda self, *a, **k: 'console')
-    for opt, value in (('instances', 1000), ('cores', 1000), ('ram', 10 ** 7)):
+    quotas = (('instances', 1000), ('cores', 1000), ('ram', 10 ** 7),
+              ('server_groups', 10 ** 6), ('key_pairs', 10 ** 6))
+    for opt, value in quotas:
         CONF.set_override(opt, value, group='quota')
     world: dict[str, Any] = {
         'client': falcon.testing.TestClient(compute_wsgi.make_app()), 'dbs': dbs,
@@ -369,7 +372,7 @@ def compute_world(dbs: dict[str, str], monkeypatch: pytest.MonkeyPatch  # noqa: 
     transports = set(rpc._transports)
     replenish(world)
     yield world
-    for opt in ('instances', 'cores', 'ram'):
+    for opt, _ in quotas:
         CONF.clear_override(opt, group='quota')
     util.set_compute_api(None)
     for url in set(rpc._transports) - transports:  # the cell's, for its casts
@@ -377,9 +380,11 @@ def compute_world(dbs: dict[str, str], monkeypatch: pytest.MonkeyPatch  # noqa: 
         rpc._transports.pop(url).cleanup()
 
 
-def test_compute_api_fuzz(compute_world: dict[str, Any]) -> None:
+def test_compute_api_fuzz(compute_world: dict[str, Any],
+                          caplog: pytest.LogCaptureFixture) -> None:
     client = compute_world['client']
     start, before = time.monotonic(), SENT[0]
+    caplog.set_level(logging.WARNING, logger='minova.compute.multi_cell')
 
     @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
@@ -392,6 +397,10 @@ def test_compute_api_fuzz(compute_world: dict[str, Any]) -> None:
             check_compute(r, f'{method} {path}?{query} {headers} {raw!r:.300}')
 
     run()
+    # Bad input must not pass for a cell failure (a listing would then show
+    # the cell's servers as UNKNOWN instead of answering the query).
+    failed = [r.getMessage() for r in caplog.records if r.name == 'minova.compute.multi_cell']
+    assert not failed, failed[:5]
     print(f'compute: {SENT[0] - before} requests in {time.monotonic() - start:.1f} s')
 
 

@@ -174,6 +174,14 @@ def test_huge_paging_values_answer(admin: Any, compute: FakeComputeAPI, path: st
     assert r.status_code == 200, r.text
 
 
+def test_power_state_past_any_integer_matches_nothing(admin: Any, dbs: dict[str, str],
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    # Not a cell failure (which would list the cell's servers as UNKNOWN).
+    r = admin.get('/servers/detail?all_tenants=1&power_state=' + HUGE)
+    assert r.status_code == 200 and r.json['servers'] == []
+    assert not [rec for rec in caplog.records if 'failed' in rec.getMessage()]
+
+
 def test_server_groups_limit_is_capped(admin: Any, dbs: dict[str, str]) -> None:
     for i in range(3):
         admin.post('/os-server-groups', {'server_group': {'name': f'g{i}',
