@@ -18,7 +18,9 @@ or RPC serializer ever meets them:
   minimum/maximum check and then fail in the database.
 
 Each API words the refusal in its own error format (minova/api/util.py,
-minova/placement/util.py).
+minova/placement/util.py). `url_problem()` applies the same text rule to the
+decoded path and query string (only NUL can arrive there: falcon decodes
+percent-escapes that are not UTF-8 to U+FFFD).
 """
 from __future__ import annotations
 
@@ -120,3 +122,17 @@ def check(data: Any) -> None:
                 stack.append((value, [*path, key]))
         elif isinstance(node, list):
             stack.extend((value, [*path, i]) for i, value in enumerate(node))
+
+
+def url_problem(path: str, params: dict[str, Any]) -> str | None:
+    """Why the decoded path or query string cannot be used, or None."""
+    for text in (path, *params):
+        reason = bad_char(text)
+        if reason:
+            return reason
+    for value in params.values():
+        for text in value if isinstance(value, list) else [value]:
+            reason = bad_char(str(text))
+            if reason:
+                return reason
+    return None

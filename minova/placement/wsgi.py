@@ -11,6 +11,7 @@ from typing import Any
 
 import falcon
 
+from minova import request_body
 from minova.conf import CONF
 from minova.db import engines
 from minova.placement import auth, errors, microversion, util
@@ -97,6 +98,9 @@ class RequestMiddleware:
         req.context.version = microversion.MIN
         req.context.url = self.url or engines.placement_url()
         resp.set_header('x-openstack-request-id', req.context.request_id)
+        problem = request_body.url_problem(req.path, req.params)
+        if problem:  # as for bodies: text no database stores (minova/request_body.py)
+            raise errors.bad_request(f'Invalid input in the URL: {problem}')
         if req.path == '/':
             return
         req.context.version = util.negotiate(req.get_header(microversion.HEADER))

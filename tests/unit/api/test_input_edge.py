@@ -219,3 +219,11 @@ def test_changes_since_with_an_offset(admin: Any, compute: FakeComputeAPI) -> No
                   '&changes-before=2019-12-31T23:00:00%2B02:00')
     assert r.status_code == 400, r.text
     assert admin.get('/servers?changes-since=0001-01-01T00:00:00%2B05:00').status_code == 400
+
+
+@pytest.mark.parametrize('path', ['/servers?name=a%00b', '/os-keypairs/k%00',
+                                  '/flavors/f%00', '/servers/detail?a%00=1'])
+def test_nul_in_the_url_is_400(admin: Any, dbs: dict[str, str], path: str) -> None:
+    r = admin.get(path)
+    assert r.status_code == 400, r.text
+    assert r.json['badRequest']['message'].startswith('Invalid input in the URL: NUL')

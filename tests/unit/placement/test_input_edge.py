@@ -112,3 +112,10 @@ def test_router_errors_carry_an_error_code(client: Client) -> None:
     assert r.status_code == 405
     assert r.json['errors'][0]['code'] == 'placement.undefined_code'
     assert client.get('/nope').json['errors'][0]['code'] == 'placement.undefined_code'
+
+
+def test_nul_in_the_url_is_400(client: Client) -> None:
+    for path in ('/resource_providers?name=a%00b', '/traits/CUSTOM_%00',
+                 '/resource_classes/CUSTOM_%00'):
+        detail = _error(client.get(path))['detail']
+        assert detail.startswith('Invalid input in the URL: NUL'), detail
