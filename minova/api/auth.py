@@ -22,6 +22,7 @@ from typing import Any
 
 import falcon
 
+from minova import context
 from minova.api import errors
 from minova.context import RequestContext
 from minova.keystone_auth import wrap_keystone  # noqa: F401 - re-exported
@@ -61,6 +62,8 @@ class NoAuth2Middleware:
             raise _unauthorized()
         user_id, _, project_id = token.partition(':')
         project_id = project_id or req.get_header('X-Auth-Project-Id') or user_id
+        if not context.ids_fit(user_id, project_id):
+            raise _unauthorized()
         roles = _roles(req.get_header('X-Roles'))
         if not roles:
             roles = ['admin', 'member', 'reader'] if user_id == 'admin' else \

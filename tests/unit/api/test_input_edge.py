@@ -227,3 +227,21 @@ def test_nul_in_the_url_is_400(admin: Any, dbs: dict[str, str], path: str) -> No
     r = admin.get(path)
     assert r.status_code == 400, r.text
     assert r.json['badRequest']['message'].startswith('Invalid input in the URL: NUL')
+
+
+def test_noauth_ids_longer_than_a_column_are_401(app: Any, dbs: dict[str, str]) -> None:
+    from tests.unit.api.conftest import Client
+    for token in ('u' * 256 + ':p', 'u:' + 'p' * 256):
+        r = Client(app, token=token).post('/os-server-groups', {'server_group': {
+            'name': 'g', 'policy': 'affinity'}})
+        assert r.status_code == 401, r.text
+        assert r.json['unauthorized']['code'] == 401
+    r = Client(app, token='u' * 255 + ':' + 'p' * 255).post('/os-server-groups', {
+        'server_group': {'name': 'g', 'policy': 'affinity'}})
+    assert r.status_code == 200, r.text
+
+
+def test_quota_set_for_a_project_id_no_column_holds(admin: Any, dbs: dict[str, str]) -> None:
+    r = admin.put('/os-quota-sets/' + 'p' * 256, {'quota_set': {'instances': 5}})
+    assert r.status_code == 400, r.text
+    assert 'longer than 255 characters' in r.json['badRequest']['message']

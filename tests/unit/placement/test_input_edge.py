@@ -119,3 +119,8 @@ def test_nul_in_the_url_is_400(client: Client) -> None:
                  '/resource_classes/CUSTOM_%00'):
         detail = _error(client.get(path))['detail']
         assert detail.startswith('Invalid input in the URL: NUL'), detail
+
+
+def test_noauth_ids_longer_than_a_column_are_401(app: Any) -> None:
+    r = Client(app, token='u' * 256).get('/resource_providers')
+    assert _error(r, 401)['detail'] == 'The request you have made requires authentication.'
