@@ -290,6 +290,11 @@ def compute_request(rnd: random.Random, world: dict[str, Any]) -> tuple:
     version = rnd.choice(COMPUTE_VERSIONS[:5] * 6 + COMPUTE_VERSIONS)
     if version is not None:
         headers['OpenStack-API-Version'] = version
+    if rnd.random() < 0.1:  # the other headers a Nova client may send, oddly
+        name = rnd.choice(['X-OpenStack-Nova-API-Version', 'X-Auth-Project-Id', 'X-Roles',
+                           'X-Openstack-Request-Id'])
+        headers[name] = rnd.choice(['2.1', '2.999', 'latest', '', 'x' * 1000, ',,,',
+                                    'reader', 'admin,member', 'req-not-a-uuid', '\u00e9'])
     return method, path, query, raw, headers
 
 
