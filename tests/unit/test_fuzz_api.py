@@ -1,8 +1,9 @@
 """Route-aware fuzzing of the compute API and placement, in process.
 
-Hypothesis drives falcon.testing clients through every route of both apps'
-route tables (minova/api/wsgi.py ROUTES, minova/placement/wsgi.py ROUTES)
-with bodies and query strings built from valid examples and then broken:
+falcon.testing clients are driven through every route of both apps' route
+tables (minova/api/wsgi.py ROUTES, minova/placement/wsgi.py ROUTES, routes
+taking a body weighted up), with bodies and query strings built from valid
+examples and then broken:
 malformed JSON, wrong types, huge strings and integers, lone surrogates, deep
 nesting, odd microversion headers, odd paths and ids, other projects' and
 missing tokens. Every answer must be below 500, and every 4xx must carry the
@@ -14,8 +15,14 @@ lies behind the message bus and placement's HTTP client (conductor, compute
 agents) is not running, so casts go nowhere and the few synchronous calls
 are stubbed. Seeded servers (ACTIVE, on a host), flavors, aggregates,
 keypairs, server groups and providers give the routes real things to act on.
-Deterministic: `derandomize=True` and a fixed number of examples, each a batch
-of requests.
+What is gone is put back before each batch (`replenish`), and actions that no
+agent finishes are ended, so that later requests still meet real things.
+
+Hypothesis supplies one seeded `random.Random` per example (its own value
+strategies lean to the simplest values, which would send the same few
+requests over and over); each example sends a batch of BATCH requests drawn
+from it. Deterministic: `derandomize=True` and a fixed number of examples. A
+failure names the request that got the bad answer.
 """
 from __future__ import annotations
 
