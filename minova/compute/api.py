@@ -24,7 +24,16 @@ from minova.compute import image_meta, multi_cell
 from minova.compute import rpcapi as compute_rpcapi
 from minova.conductor import rpcapi as conductor_rpcapi
 from minova.context import RequestContext
-from minova.db import actions, build_requests, cells, engines, instances, server_groups, services
+from minova.db import (
+    actions,
+    build_requests,
+    cells,
+    engines,
+    instances,
+    regexp,
+    server_groups,
+    services,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -92,12 +101,8 @@ def _br_matches(inst: dict[str, Any], filters: dict[str, Any]) -> bool:
                 return False
             continue
         if key == 'name':
-            try:
-                if not re.search(value, inst.get('display_name') or ''):
-                    return False
-            except re.error:
-                if inst.get('display_name') != value:
-                    return False
+            if not regexp.search(value, inst.get('display_name')):
+                return False
             continue
         if key == 'flavor':
             if str((inst.get('flavor') or {}).get('flavorid')) != str(value):

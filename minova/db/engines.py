@@ -62,6 +62,10 @@ def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     cur.execute('PRAGMA foreign_keys=ON')
     cur.execute('PRAGMA busy_timeout=30000')
     cur.close()
+    # REGEXP by RE2, replacing SQLAlchemy's (Python's backtracking `re`, run
+    # holding the GIL): see minova/db/regexp.py.
+    from minova.db import regexp
+    dbapi_conn.create_function('regexp', 2, regexp.sqlite_regexp, deterministic=True)
 
 
 def get_engine(url: str) -> Engine:

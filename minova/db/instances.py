@@ -1,14 +1,13 @@
 """Instances in a cell DB. Every function takes the cell's DB URL first."""
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 
 from minova import exception, states, utils
-from minova.db import engines, paging
+from minova.db import engines, paging, regexp
 from minova.db.main_tables import instance_faults, instances
 
 JSON_FIELDS = {'flavor': None, 'metadata': {}, 'system_metadata': {}, 'network_info': [],
@@ -142,7 +141,8 @@ def _faults(conn: sa.Connection, uuids: list[str]) -> dict[str, dict[str, Any]]:
     return {r['instance_uuid']: dict(r) for r in rows}
 
 
-def _filters(q: sa.Select, filters: dict[str, Any]) -> sa.Select:
+def _filters(q: sa.Select, filters: dict[str, Any], literal_name: bool = False
+             ) -> sa.Select:
     c = instances.c
     f = dict(filters)
     deleted = f.pop('deleted', False)
@@ -155,11 +155,10 @@ def _filters(q: sa.Select, filters: dict[str, Any]) -> sa.Select:
         q = q.where(c.deleted != 0 if deleted else c.deleted == 0)
     if 'name' in f:
         pattern = f.pop('name')
-        try:
-            re.compile(pattern)
-            q = q.where(c.display_name.regexp_match(pattern))
-        except re.error:
+        if literal_name or regexp.compile_pattern(pattern) is None:
             q = q.where(c.display_name == pattern)
+        else:  # SQLite calls regexp.sqlite_regexp (engines.py); the others their own
+            q = q.where(c.display_name.regexp_match(pattern))
     if 'flavor' in f:
         flavorid = str(f.pop('flavor'))
         q = q.where(c.flavor.like('%"flavorid": ' + utils.json_dumps(flavorid) + '%'))
@@ -193,10 +192,21 @@ def get_all(url: str, filters: dict[str, Any], limit: int | None = None,
     sort_keys = sort_keys or ['created_at']
     sort_dirs = sort_dirs or ['desc'] * len(sort_keys)
     cols = [instances.c[n] for n in columns] if columns else [instances]
-    q = _filters(sa.select(*cols), filters)
-    q = paging.paginate(q, instances, limit, sort_keys, sort_dirs, marker)
+
+    def query(literal_name: bool = False) -> sa.Select:
+        q = _filters(sa.select(*cols), filters, literal_name)
+        return paging.paginate(q, instances, limit, sort_keys, sort_dirs, marker)
+
     with engines.reader(url) as conn:
-        result = [decode(r) for r in conn.execute(q).mappings()]
+        try:
+            rows = conn.execute(query()).mappings().all()
+        except sa.exc.DBAPIError as e:
+            if 'name' not in filters or not regexp.is_regexp_error(e):
+                raise
+            # The database refused a pattern RE2 took: match the name literally.
+            conn.rollback()
+            rows = conn.execute(query(literal_name=True)).mappings().all()
+        result = [decode(r) for r in rows]
         if with_fault:
             faults = _faults(conn, [i['uuid'] for i in result if i.get('vm_state') == 'error'])
             for inst in result:

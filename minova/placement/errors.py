@@ -1,6 +1,7 @@
 """Placement errors: HTTP errors carrying Placement's stable error codes."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import falcon
@@ -45,6 +46,13 @@ def conflict(detail: str, code: str = DEFAULT) -> PlacementError:
     return PlacementError(409, detail, code)
 
 
+def error_body(code: int, message: str) -> bytes:
+    """Placement's error body as bytes, for the HTTP server's own error answers."""
+    title = falcon.code_to_http_status(code).split(' ', 1)[-1]
+    return json.dumps({'errors': [{'status': code, 'title': title, 'detail': message,
+                                   'request_id': None, 'code': DEFAULT}]}).encode()
+
+
 def serialize(req: falcon.Request, resp: falcon.Response, exc: falcon.HTTPError) -> None:
     """Error serializer for the falcon app: Placement's error body."""
     status = exc.status_code
@@ -57,7 +65,8 @@ def serialize(req: falcon.Request, resp: falcon.Response, exc: falcon.HTTPError)
     }
     version = getattr(req.context, 'version', None)
     if version is None or version >= (1, 23):
-        error['code'] = getattr(exc, 'code', DEFAULT)
+        # falcon's own errors (405, 404 from the router) have code None.
+        error['code'] = getattr(exc, 'code', None) or DEFAULT
     resp.media = {'errors': [error]}
     resp.content_type = falcon.MEDIA_JSON
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import uuid as uuidlib
 from collections.abc import Callable
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 import falcon
 import jsonschema
 
-from minova import schema_validators
+from minova import request_body, schema_validators
 from minova.placement import errors, microversion, policies
 from minova.placement.microversion import Version
 
@@ -52,9 +51,12 @@ def extract_json(req: falcon.Request, schema: dict[str, Any]) -> Any:
             415, f'The media type {ctype or None} is not supported, use application/json')
     raw = req.bounded_stream.read()
     try:
-        data = json.loads(raw or b'')
-    except ValueError as e:
-        raise errors.bad_request(f'Malformed JSON: {e}') from None
+        data = request_body.loads(raw or b'')
+    except request_body.BadText as e:
+        where = '/'.join(request_body.printable(str(p)) for p in e.path)
+        raise errors.bad_request(f'JSON does not validate: {where}: {e.reason}') from None
+    except request_body.Malformed as e:
+        raise errors.bad_request(f'Malformed JSON: {e.reason}') from None
     validator = schema_validators.validator_for(schema, _FORMATS,
                                                 jsonschema.Draft202012Validator)
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))

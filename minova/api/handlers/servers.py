@@ -17,7 +17,7 @@ from minova.api import cells, errors, policy, util
 from minova.api.handlers import flavors as flavors_handler
 from minova.api.schemas import servers as schema
 from minova.api.views import servers as view
-from minova.db import build_requests
+from minova.db import build_requests, paging
 from minova.db import instances as instances_db
 from minova.db import keypairs as keypairs_db
 from minova.policies import servers as pol
@@ -153,7 +153,7 @@ def _filters(req: falcon.Request, params: dict[str, list[str]], detailed: bool
             filters[name] = params[name]
     if 'power_state' in params:
         try:
-            filters['power_state'] = [int(v) for v in params['power_state']]
+            filters['power_state'] = [paging.db_int(int(v)) for v in params['power_state']]
         except ValueError:
             return None
     if 'locked' in params:

@@ -149,7 +149,11 @@ def update(conn: Connection, provider: dict[str, Any], name: str,
             conn.execute(rp.update().where(rp.c.id.in_(chunk))
                          .values(root_provider_id=values['root_provider_id']))
     # Renaming or parenting does not change the generation (as upstream).
-    conn.execute(rp.update().where(rp.c.id == provider['id']).values(**values))
+    try:
+        conn.execute(rp.update().where(rp.c.id == provider['id']).values(**values))
+    except sa.exc.IntegrityError:  # a concurrent rename took the name first
+        raise errors.conflict(f'Conflicting resource provider {name} already exists.',
+                              errors.DUPLICATE_NAME) from None
     return require(conn, provider['uuid'])
 
 

@@ -6,13 +6,15 @@ from minova.placement.schemas.common import (
     CONSUMER_TYPE,
     GENERATION,
     GROUP_SUFFIX_V1_33,
+    MAX_INT,
     UUID,
 )
 
 _RESOURCES: dict[str, Any] = {
     'type': 'object',
     'minProperties': 1,
-    'patternProperties': {'^[A-Z0-9_]+$': {'type': 'integer', 'minimum': 1}},
+    'patternProperties': {'^[A-Z0-9_]+$': {'type': 'integer', 'minimum': 1,
+                                           'maximum': MAX_INT}},
     'additionalProperties': False,
 }
 
@@ -68,7 +70,7 @@ PUT_V1_12['properties']['allocations'] = {
 # 1.28: consumer_generation is required; empty allocations delete.
 PUT_V1_28 = copy.deepcopy(PUT_V1_12)
 PUT_V1_28['properties']['allocations']['minProperties'] = 0
-PUT_V1_28['properties']['consumer_generation'] = {'type': ['integer', 'null']}
+PUT_V1_28['properties']['consumer_generation'] = {**GENERATION, 'type': ['integer', 'null']}
 PUT_V1_28['required'].append('consumer_generation')
 
 
