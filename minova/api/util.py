@@ -1,13 +1,12 @@
 """Small helpers the handlers share: body, query string, links, paging."""
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urlencode
 
 import falcon
 
-from minova import utils
+from minova import request_body, utils
 from minova.api import errors, microversion, validation
 from minova.api.schemas.types import FALSE_STRINGS, TRUE_STRINGS
 from minova.conf import CONF
@@ -48,13 +47,21 @@ def require_version_at_most(req: falcon.Request, text: str) -> None:
 
 
 def read_body(req: falcon.Request) -> Any:
-    """The JSON body; 400 "Malformed request body" when it is not JSON."""
+    """The JSON body; 400 "Malformed request body" when it is not JSON, and a
+    400 naming the field when it holds text no database can store."""
     raw = req.bounded_stream.read()
     if not raw or not raw.strip():
         return None
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        return request_body.loads(raw)
+    except request_body.BadText as e:
+        field = e.path[-1] if e.path else 'body'
+        raise errors.bad_request(
+            f'Invalid input for field/attribute {request_body.printable(str(field))}. '
+            f'Value: {request_body.printable(e.value or "")}. {e.reason}') from None
+    except request_body.Malformed as e:
+        if 'nested deeper' in e.reason:
+            raise errors.bad_request(f'Malformed request body: {e.reason}') from None
         raise errors.bad_request('Malformed request body') from None
 
 

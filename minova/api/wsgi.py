@@ -8,6 +8,8 @@ app wrapped in keystonemiddleware's auth_token.
 """
 from __future__ import annotations
 
+import functools
+import json
 from typing import Any
 
 import falcon
@@ -120,6 +122,11 @@ def make_falcon_app() -> falcon.App:
     ])
     app.req_options.keep_blank_qs_values = True
     app.req_options.strip_url_path_trailing_slash = True
+    # ASCII-only JSON, as Nova's jsonutils writes it: a string no UTF-8 encoder
+    # takes (a lone surrogate in a row stored before the API refused them)
+    # still renders, escaped, instead of failing the whole response.
+    app.resp_options.media_handlers[falcon.MEDIA_JSON] = falcon.media.JSONHandler(
+        dumps=functools.partial(json.dumps, ensure_ascii=True))
     app.add_route('/', versions.Root())
     app.add_route(V, versions.V21())
     if CONF.api.auth_strategy == 'noauth2':

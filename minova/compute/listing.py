@@ -4,11 +4,10 @@ not in a cell yet) that the cell queries cannot see."""
 from __future__ import annotations
 
 import datetime
-import re
 from typing import Any
 
 from minova import utils
-from minova.db import instances
+from minova.db import instances, regexp
 
 
 def _sort_value(value: Any) -> tuple[int, Any]:
@@ -41,13 +40,10 @@ def _as_text(value: Any) -> str:
 
 
 def _regex_matches(value: Any, pattern: str) -> bool:
+    """As the cell query matches: RE2 on the text (minova/db/regexp.py)."""
     if value is None:
         return False
-    text = _as_text(value)
-    try:
-        return re.search(pattern, text) is not None
-    except re.error:
-        return text == pattern
+    return regexp.search(pattern, _as_text(value))
 
 
 def _tags_match(name: str, have: list[str], tags: list[str]) -> bool:

@@ -1,14 +1,13 @@
 """Instances in a cell DB. Every function takes the cell's DB URL first."""
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 
 from minova import exception, states, utils
-from minova.db import engines, paging
+from minova.db import engines, paging, regexp
 from minova.db.main_tables import instance_faults, instances
 
 JSON_FIELDS = {'flavor': None, 'metadata': {}, 'system_metadata': {}, 'network_info': [],
@@ -180,17 +179,18 @@ def _tag_filter(name: str, tags: list[str]) -> sa.ColumnElement[bool]:
     return match
 
 
-def _regex(column: str, pattern: str) -> sa.ColumnElement[bool]:
+def _regex(column: str, pattern: str, literal: bool) -> sa.ColumnElement[bool]:
+    """The column's text matches the pattern (minova/db/regexp.py: bounded time;
+    a pattern RE2 refuses, or `literal`, is matched as the exact text)."""
     col = instances.c[column]
     text = col if isinstance(col.type, sa.String) else sa.cast(col, sa.String)
-    try:
-        re.compile(pattern)
-    except re.error:   # not a pattern this DB could use either: match it as text
+    if literal or regexp.compile_pattern(pattern) is None:
         return text == pattern
+    # SQLite calls regexp.sqlite_regexp (engines.py); the others their own engine
     return text.regexp_match(pattern)
 
 
-def _filters(q: sa.Select, filters: dict[str, Any]) -> sa.Select:
+def _filters(q: sa.Select, filters: dict[str, Any], literal: bool = False) -> sa.Select:
     c = instances.c
     f = dict(filters)
     deleted = f.pop('deleted', False)
@@ -205,7 +205,7 @@ def _filters(q: sa.Select, filters: dict[str, Any]) -> sa.Select:
         f.setdefault('regex', {})['display_name'] = f.pop('name')
     for column, pattern in (f.pop('regex', None) or {}).items():
         if column in REGEX_COLUMNS:
-            q = q.where(_regex(column, str(pattern)))
+            q = q.where(_regex(column, str(pattern), literal))
     for name in TAG_FILTERS:
         if f.get(name):
             q = q.where(_tag_filter(name, list(f.pop(name))))
@@ -236,10 +236,22 @@ def get_all(url: str, filters: dict[str, Any], limit: int | None = None,
     sort_keys = sort_keys or ['created_at']
     sort_dirs = sort_dirs or ['desc'] * len(sort_keys)
     cols = [instances.c[n] for n in columns] if columns else [instances]
-    q = _filters(sa.select(*cols), filters)
-    q = paging.paginate(q, instances, limit, sort_keys, sort_dirs, marker)
+
+    def query(literal: bool = False) -> sa.Select:
+        q = _filters(sa.select(*cols), filters, literal)
+        return paging.paginate(q, instances, limit, sort_keys, sort_dirs, marker)
+
     with engines.reader(url) as conn:
-        result = [decode(r) for r in conn.execute(q).mappings()]
+        try:
+            rows = conn.execute(query()).mappings().all()
+        except sa.exc.DBAPIError as e:
+            if not (filters.get('name') or filters.get('regex')) \
+                    or not regexp.is_regexp_error(e):
+                raise
+            # The database refused a pattern RE2 took: match the text literally.
+            conn.rollback()
+            rows = conn.execute(query(literal=True)).mappings().all()
+        result = [decode(r) for r in rows]
         if with_fault:
             faults = _faults(conn, [i['uuid'] for i in result if i.get('vm_state') == 'error'])
             for inst in result:

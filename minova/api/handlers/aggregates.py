@@ -17,6 +17,7 @@ from minova.api import cells, errors, policy, util, validation
 from minova.api.handlers import services as services_handler
 from minova.api.schemas import aggregates as schema
 from minova.db import aggregates as aggregates_db
+from minova.db import paging
 from minova.policies.admin import AGGREGATES
 
 LOG = logging.getLogger(__name__)
@@ -43,9 +44,12 @@ def view(req: falcon.Request, agg: dict[str, Any], brief: bool = False) -> dict[
 
 def _id(aggregate_id: str) -> int:
     try:
-        return int(aggregate_id)
+        number = int(aggregate_id)
     except ValueError:
         raise errors.bad_request(f'Aggregate ID {aggregate_id} must be an integer') from None
+    if number != paging.db_int(number):  # no row has it (Nova's DB answers the same)
+        raise aggregates_db.AggregateNotFound(aggregate_id=aggregate_id)
+    return number
 
 
 def _authorize(req: falcon.Request, action: str) -> None:

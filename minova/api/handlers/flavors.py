@@ -10,6 +10,7 @@ from minova.api import errors, policy, util, validation
 from minova.api.schemas import flavors as schema
 from minova.api.views import flavors as view
 from minova.db import flavors as flavors_db
+from minova.db import paging
 from minova.policies import flavors as pol
 
 
@@ -31,7 +32,7 @@ def _int_filter(params: dict[str, list[str]], name: str) -> int | None:
     if value is None:
         return None
     try:
-        return int(value)
+        return paging.db_int(int(value))
     except ValueError:
         raise errors.bad_request(f'Invalid {name} filter [{value}]') from None
 

@@ -20,6 +20,8 @@ LEGACY_V236 = {'fixed_ips': -1, 'floating_ips': -1, 'security_group_rules': -1,
 LIMIT_SCHEMA = {'type': ['integer', 'string'], 'pattern': '^-?[0-9]+$', 'minimum': -1,
           'maximum': types.MAX_INT}
 
+PROJECT_ID_MAX = 255
+
 query = types.query({'user_id': types.multi({'type': 'string'})}, strict=False)
 query_v275 = types.query({'user_id': types.multi({'type': 'string'})}, strict=True)
 
@@ -65,6 +67,9 @@ class QuotaSet:
     def on_put(self, req: falcon.Request, resp: falcon.Response, project_id: str) -> None:
         policy.authorize(util.ctx(req), pol.QUOTA_SETS % 'update', {'project_id': project_id})
         _query(req)
+        if len(project_id) > PROJECT_ID_MAX:  # the column's size; no project has such an id
+            raise errors.bad_request(f'Invalid project id {project_id[:64]}...: longer than '
+                                     f'{PROJECT_ID_MAX} characters')
         body = util.validated_body(req, _update_schema(req))['quota_set']
         force = util.to_bool(body.pop('force', False))
         wanted = {k: int(v) for k, v in body.items() if k in quota.RESOURCES}

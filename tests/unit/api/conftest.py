@@ -12,7 +12,8 @@ from minova import exception, utils
 from minova.api import policy, util, wsgi
 from minova.compute import multi_cell
 from minova.conf import CONF
-from minova.db import cells, engines, main_tables, migration
+from minova.db import cells, engines, main_tables
+from tests import db_templates
 from tests.falcon_client import ServiceClient
 
 
@@ -37,9 +38,9 @@ def dbs(tmp_path: Any) -> Iterator[dict[str, str]]:
     CONF.set_override('connection', api_url, group='api_database')
     CONF.set_override('connection', cell_url, group='database')
     CONF.set_override('state_path', str(tmp_path))
-    migration.upgrade('api_db', api_url)
-    migration.upgrade('main_db', cell_url)
-    migration.upgrade('main_db', cell0_url)
+    db_templates.migrated('api_db', api_url)
+    db_templates.migrated('main_db', cell_url)
+    db_templates.migrated('main_db', cell0_url)
     cell0 = cells.cell_create('cell0', 'none:///', cell0_url, uuid=cells.CELL0_UUID)
     cell1 = cells.cell_create('cell1', 'fake:/', cell_url)
     multi_cell.all_cells(refresh=True)
