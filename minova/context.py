@@ -9,6 +9,16 @@ if TYPE_CHECKING:
     from keystoneauth1 import plugin as ks_plugin
 
 
+# The longest user or project id the databases hold (String(255) columns;
+# Keystone's ids are 32-64 characters). A noauth token naming a longer one is
+# refused at authentication rather than failing the first write that stores it.
+MAX_ID_LENGTH = 255
+
+
+def ids_fit(*ids: str | None) -> bool:
+    return all(len(i or '') <= MAX_ID_LENGTH for i in ids)
+
+
 class RequestContext(oslo_context.RequestContext):
     """oslo.context's context plus the fields mini-Nova needs (is_admin from roles).
 

@@ -87,8 +87,26 @@ class InstanceInvalidState(Conflict):
                '%(attr)s %(state)s')
 
 
+class NotSupported(MinovaException):
+    """A driver (or deployment) that cannot do this: Nova's 501."""
+    msg_fmt = 'The requested functionality is not supported.'
+    code = 501
+
+
+class ComputeServiceUnavailable(Invalid):
+    msg_fmt = 'Compute service of %(host)s is unavailable at this time.'
+
+
+class InstanceNotReady(Conflict):
+    msg_fmt = 'Instance %(instance_id)s is not ready'
+
+
 class QuotaError(Forbidden):
     msg_fmt = 'Quota exceeded: code=%(code)s'
+
+
+class MetadataLimitExceeded(Forbidden):
+    msg_fmt = 'Maximum number of metadata items exceeds %(allowed)d'
 
 
 class TooManyInstances(Forbidden):

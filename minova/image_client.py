@@ -147,3 +147,65 @@ class ImageClient:
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+
+
+class ImageForbidden(exception.Forbidden):
+    msg_fmt = 'You are not allowed to delete the image.'
+
+
+def _as_caller(ctx: RequestContext) -> Any:
+    """keystoneauth1 auth that acts as the caller (the compute API's image proxy):
+    the caller's token and catalog with Keystone, a noauth user:project token
+    without it."""
+    if CONF.glance.auth_type:
+        return ctx.get_auth_plugin()
+    from keystoneauth1 import token_endpoint
+    first = CONF.glance.api_servers[0] if CONF.glance.api_servers else None
+    endpoint = CONF.glance.endpoint_override or first or 'http://127.0.0.1:9292'
+    return token_endpoint.Token(endpoint, f'{ctx.user_id}:{ctx.project_id}')
+
+
+class CallerImageClient(ImageClient):
+    """Image API calls made on a caller's behalf (GET/DELETE /images, 2.1-2.35):
+    the image service decides what the caller may see and delete."""
+
+    def _call(self, ctx: RequestContext, method: str, path: str, **kw: Any) -> Any:
+        try:
+            return self.adapter.request(path, method, auth=_as_caller(ctx), raise_exc=False,
+                                        headers={'Accept': 'application/json'}, **kw)
+        except (ks_exc.ConnectionError, ks_exc.EndpointNotFound,
+                ks_exc.DiscoveryFailure) as e:
+            raise ImageServiceUnavailable(reason=str(e)) from e
+
+    def list(self, ctx: RequestContext, filters: dict[str, str], limit: int | None = None,
+             marker: str | None = None) -> list[dict[str, Any]]:
+        """One page of images (Image API v2 filters, `limit`, `marker`)."""
+        params = dict(filters)
+        if limit is not None:
+            params['limit'] = str(limit)
+        if marker:
+            params['marker'] = marker
+        resp = self._call(ctx, 'GET', '/v2/images', params=params)
+        if resp.status_code == 400:
+            raise exception.Invalid(resp.text[:300])
+        if resp.status_code != 200:
+            raise ImageServiceUnavailable(reason=f'GET images: {resp.status_code}')
+        return resp.json().get('images', [])
+
+    def get(self, ctx: RequestContext, image_id: str) -> dict[str, Any]:
+        resp = self._call(ctx, 'GET', f'/v2/images/{image_id}')
+        if resp.status_code in (400, 404):
+            raise ImageNotFound(image_id=image_id)
+        if resp.status_code != 200:
+            raise ImageServiceUnavailable(reason=f'GET image {image_id}: {resp.status_code}')
+        return resp.json()
+
+    def delete(self, ctx: RequestContext, image_id: str) -> None:
+        resp = self._call(ctx, 'DELETE', f'/v2/images/{image_id}')
+        if resp.status_code in (400, 404):
+            raise ImageNotFound(image_id=image_id)
+        if resp.status_code == 403:
+            raise ImageForbidden()
+        if resp.status_code not in (200, 204):
+            raise ImageServiceUnavailable(reason=f'DELETE image {image_id}: '
+                                                 f'{resp.status_code}')

@@ -23,8 +23,16 @@ RESOURCES = ('instances', 'cores', 'ram', 'key_pairs', 'metadata_items', 'server
              'server_group_members')
 
 
+DEFAULT_CLASS = 'default'
+
+
 def get_defaults() -> dict[str, int]:
-    return {r: getattr(CONF.quota, r) for r in RESOURCES}
+    """The [quota] defaults, overridden by the "default" quota class (as Nova's)."""
+    limits = {r: getattr(CONF.quota, r) for r in RESOURCES}
+    for resource, value in quotas_db.get_class(DEFAULT_CLASS).items():
+        if resource in limits:
+            limits[resource] = value
+    return limits
 
 
 def get_limits(project_id: str) -> dict[str, int]:
@@ -131,7 +139,15 @@ def recheck_instances(project_id: str, count: int, vcpus: int, memory_mb: int) -
             allowed=', '.join(str(limits[r]) for r in overs))
 
 
+def enforce_metadata_items(project_id: str, count: int) -> None:
+    """A server's metadata within the project's metadata_items limit; else
+    MetadataLimitExceeded (403) with Nova's message."""
+    limit = get_limits(project_id)['metadata_items']
+    if limit >= 0 and count > limit:
+        raise exception.MetadataLimitExceeded(allowed=limit)
+
+
 def enforce_key_pairs(user_id: str, count: int = 1) -> None:
-    limit = CONF.quota.key_pairs
+    limit = get_defaults()['key_pairs']
     if limit >= 0 and keypairs_db.count(user_id) + count > limit:
         raise exception.Forbidden('Quota exceeded, too many key pairs.')

@@ -11,6 +11,7 @@ all-in-one), which is why transports are cached per URL.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -132,6 +133,8 @@ def get_server(target: messaging.Target, endpoints: list[Any], url: str | None =
             if group is None or group == 'DEFAULT':
                 CONF.register_opts([o for o in opts if o.name == 'executor_thread_pool_size'])
         messaging_opts.set_defaults(CONF, executor_thread_pool_size=RPC_THREADS)
+    endpoints = [QuietEndpoint(e, e.expected_exceptions)
+                 if getattr(e, 'expected_exceptions', None) else e for e in endpoints]
     return messaging.get_rpc_server(get_transport(url), target, endpoints,
                                     serializer=ContextSerializer(),
                                     access_policy=messaging.DefaultRPCAccessPolicy, **kwargs)
@@ -159,3 +162,33 @@ def start_server(target: messaging.Target, endpoints: list[Any], what: str,
         LOG.warning('Message bus not ready; %s waits for it (retrying in %.0fs): %s',
                     what, delay, error)
         time.sleep(delay)
+class QuietEndpoint:
+    """An RPC endpoint whose expected errors are not logged as failures.
+
+    A manager lists in `expected_exceptions` what its callers expect and
+    handle: races such as a compute agent updating a server that is being
+    deleted (InstanceNotFound, InstanceInvalidState). oslo.messaging logs
+    every other exception an endpoint raises with a traceback at ERROR; these
+    reach the caller unchanged (as @messaging.expected_exceptions does) and
+    leave one INFO line. The manager itself stays undecorated, so that
+    in-process callers get the plain exceptions.
+    """
+
+    def __init__(self, endpoint: Any, expected: tuple[type[BaseException], ...]) -> None:
+        self._endpoint = endpoint
+        self._expected = tuple(expected)
+        self.target = getattr(endpoint, 'target', None)
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._endpoint, name)
+        if name.startswith('_') or not callable(attr):
+            return attr
+
+        @functools.wraps(attr)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return attr(*args, **kwargs)
+            except self._expected as e:
+                LOG.info('%s: %s (an expected race, returned to the caller)', name, e)
+                raise messaging.ExpectedException() from e
+        return call

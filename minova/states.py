@@ -40,6 +40,9 @@ SUSPENDED_POWER = 7
 
 POWER_STATE_NAMES = {NOSTATE: 'NOSTATE', RUNNING: 'RUNNING', PAUSED_POWER: 'PAUSED',
                      SHUTDOWN: 'SHUTDOWN', CRASHED: 'CRASHED', SUSPENDED_POWER: 'SUSPENDED'}
+# Nova's power_state.STATE_MAP: how messages name a power state.
+POWER_STATE_MAP = {NOSTATE: 'pending', RUNNING: 'running', PAUSED_POWER: 'paused',
+                   SHUTDOWN: 'shutdown', CRASHED: 'crashed', SUSPENDED_POWER: 'suspended'}
 
 _STATUS_BY_VM_STATE = {
     ACTIVE: 'ACTIVE', BUILDING: 'BUILD', STOPPED: 'SHUTOFF', PAUSED: 'PAUSED',

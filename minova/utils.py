@@ -38,12 +38,28 @@ def isotime(dt: datetime.datetime | str | None) -> str | None:
 
 
 def parse_time(value: str | datetime.datetime | None) -> datetime.datetime | None:
-    if value is None or isinstance(value, datetime.datetime):
-        return value
-    v = value.replace('Z', '').replace('z', '')
-    if '+' in v[10:]:
-        v = v[:10] + v[10:].split('+')[0]
-    return datetime.datetime.fromisoformat(v)
+    """A naive UTC datetime (what the DB holds) from ISO 8601 text or a datetime.
+
+    An offset is applied, not dropped, as Nova's timeutils.normalize_time
+    does: `2020-01-01T00:00:00-05:00` is 05:00 UTC, and comparable with every
+    other time here. ValueError for text that is not a time or that falls
+    outside the years 1-9999 once in UTC.
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime.datetime):
+        stamp = value
+    else:
+        text = value.strip()
+        if text[-1:] in ('Z', 'z'):
+            text = text[:-1] + '+00:00'
+        stamp = datetime.datetime.fromisoformat(text)
+    if stamp.tzinfo is not None:
+        try:
+            stamp = stamp.astimezone(datetime.UTC).replace(tzinfo=None)
+        except OverflowError:
+            raise ValueError(f'{value} is out of range in UTC') from None
+    return stamp
 
 
 def json_loads(value: str | None, default: Any = None) -> Any:

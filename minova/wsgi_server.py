@@ -1,22 +1,64 @@
-"""Serving a WSGI app: cheroot's thread pool, or eventlet.wsgi under eventlet."""
+"""Serving a WSGI app: cheroot's thread pool, or eventlet.wsgi under eventlet.
+
+A request the HTTP server itself refuses before the app sees it (raw
+non-ASCII bytes in the request target, an absolute-form or `//` target, `*`)
+is answered by the server. With `error_body` those answers carry the app's
+own JSON error body (Nova's fault, placement's errors) instead of cheroot's
+plain text, so that a client parses every 4xx the same way.
+"""
 from __future__ import annotations
 
 import logging
 import socket
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from minova.conf import CONF
 
 LOG = logging.getLogger(__name__)
 
+# (HTTP status, message) -> response body, in the served API's error format.
+ErrorBody = Callable[[int, str], bytes]
+
+
+def _cheroot_connection_class(error_body: ErrorBody) -> Any:
+    """cheroot's connection class, with its requests' own error answers in JSON."""
+    from cheroot import server
+
+    class Request(server.HTTPRequest):
+        def simple_response(self, status: Any, msg: Any = '') -> None:
+            code = int(str(status)[:3])
+            if code < 400:
+                return super().simple_response(status, msg)
+            text = msg.decode('latin-1') if isinstance(msg, bytes) else str(msg)
+            body = error_body(code, text or str(status)[4:])
+            head = [f'{self.server.protocol} {status}', f'Content-Length: {len(body)}',
+                    'Content-Type: application/json']
+            if code in (413, 414):  # cheroot stops reading such a request: close
+                self.close_connection = True
+                head.append('Connection: close')
+            try:
+                self.conn.wfile.write('\r\n'.join([*head, '', '']).encode('latin-1') + body)
+            except OSError as ex:
+                if ex.args and ex.args[0] not in server.errors.socket_errors_to_ignore:
+                    raise
+            return None
+
+    class Connection(server.HTTPConnection):
+        RequestHandlerClass = Request
+
+    return Connection
+
 
 class WSGIServer:
     """One listening socket serving `app`; start() returns once it listens."""
 
     def __init__(self, name: str, app: Any, host: str, port: int,
-                 threads: int | None = None, sock: socket.socket | None = None) -> None:
+                 threads: int | None = None, sock: socket.socket | None = None,
+                 error_body: ErrorBody | None = None) -> None:
         self.name = name
+        self.error_body = error_body
         # A listening socket made by a parent process and shared by its
         # pre-forked workers (minova/cmd/api.py); None: bind our own.
         self.sock = sock
@@ -40,6 +82,8 @@ class WSGIServer:
                                    numthreads=min(10, self.threads), max=self.threads,
                                    server_name=self.name, request_queue_size=256,
                                    timeout=60)
+        if self.error_body is not None:
+            self._server.ConnectionClass = _cheroot_connection_class(self.error_body)
         if self.sock is not None:
             shared = self.sock
             self._server.bind = lambda *_a: setattr(self._server, 'socket', shared)

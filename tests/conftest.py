@@ -1,6 +1,33 @@
-"""Shared test set-up: a parsed, empty configuration before any test runs."""
+"""Shared test set-up: a parsed, empty configuration before any test runs,
+and each tier's time in the summary (CI prints it to keep the run short)."""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
 from minova.conf import CONF
 
+_TIER_SECONDS: dict[str, float] = defaultdict(float)
 
-def pytest_configure(config):  # noqa: ARG001 - pytest hook signature
+
+def pytest_configure(config: Any) -> None:  # noqa: ARG001 - pytest hook signature
     CONF([], project='minova', default_config_files=[])
+
+
+def pytest_runtest_logreport(report: Any) -> None:
+    # tests/<tier>/...: setup, call and teardown (module fixtures bring whole
+    # deployments up in setup, so they count where they are used).
+    parts = report.nodeid.split('/')
+    tier = parts[1] if len(parts) > 2 and parts[0] == 'tests' else 'other'
+    if tier == 'integration' and len(parts) > 3:
+        tier = f'integration/{parts[2]}'
+    _TIER_SECONDS[tier] += report.duration
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not _TIER_SECONDS:
+        return
+    terminalreporter.section('time per tier')
+    for tier, seconds in sorted(_TIER_SECONDS.items(), key=lambda kv: -kv[1]):
+        terminalreporter.write_line(f'{tier:<32} {seconds:8.1f} s')
+    terminalreporter.write_line(f'{"total":<32} {sum(_TIER_SECONDS.values()):8.1f} s')

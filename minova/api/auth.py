@@ -22,6 +22,7 @@ from typing import Any
 
 import falcon
 
+from minova import context
 from minova.api import errors, identity
 from minova.context import RequestContext
 from minova.keystone_auth import wrap_keystone  # noqa: F401 - re-exported
@@ -38,8 +39,6 @@ PUBLIC_PATHS = frozenset({'/', '/v2.1', '/v2.1/'})
 # Under noauth2 also the identity stub's (minova.api.identity) token and
 # version calls: it checks the token itself where Keystone does.
 NOAUTH_PUBLIC_PATHS = PUBLIC_PATHS | identity.PUBLIC_PATHS
-# The longest user or project id the databases hold.
-MAX_ID = 255
 
 
 def _roles(header: str | None) -> list[str]:
@@ -65,9 +64,9 @@ class NoAuth2Middleware:
             raise _unauthorized()
         user_id, _, project_id = token.partition(':')
         project_id = project_id or req.get_header('X-Auth-Project-Id') or user_id
-        if not (0 < len(user_id) <= MAX_ID and 0 < len(project_id) <= MAX_ID):
-            # A user and a project the databases can record (Keystone's ids
-            # are 32-64 characters); anything else is no identity at all.
+        if not (user_id and project_id and context.ids_fit(user_id, project_id)):
+            # A user and a project the databases can record; anything else
+            # (empty, or longer than any id Keystone makes) is no identity.
             raise _unauthorized()
         roles = _roles(req.get_header('X-Roles'))
         if not roles:

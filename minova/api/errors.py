@@ -59,6 +59,11 @@ def fault_body(code: int, message: str) -> dict[str, Any]:
     return {FAULT_NAMES.get(code, 'computeFault'): {'code': code, 'message': message}}
 
 
+def error_body(code: int, message: str) -> bytes:
+    """The fault body as bytes, for the HTTP server's own error answers."""
+    return json.dumps(fault_body(code, message)).encode()
+
+
 def _render(resp: falcon.Response, code: int, message: str) -> None:
     resp.status = code
     resp.content_type = falcon.MEDIA_JSON

@@ -30,12 +30,12 @@ from typing import Any
 import falcon
 
 from minova.conf import CONF
+from minova.context import MAX_ID_LENGTH as MAX_ID
 
 PREFIX = '/identity'
 V3 = PREFIX + '/v3'
 DOMAIN = {'id': 'default', 'name': 'Default'}
 REGION = 'RegionOne'
-MAX_ID = 255
 _UPDATED = '2024-04-01T00:00:00Z'
 _ADMIN_ROLES = ('admin', 'member', 'reader')
 _MEMBER_ROLES = ('member', 'reader')

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import falcon
 
-from minova import access_log
-from minova.api import microversion
+from minova import access_log, request_body
+from minova.api import errors, microversion
 
 
 class RequestIdMiddleware:
@@ -16,6 +16,11 @@ class RequestIdMiddleware:
         req.context.api_version = None
         req.context.ctx = None
         req.context.project_in_url = None
+        # Text no database stores (NUL: PostgreSQL refuses it) never reaches a
+        # query from the URL either; see minova/request_body.py.
+        problem = request_body.url_problem(req.path, req.params)
+        if problem:
+            raise errors.bad_request(f'Invalid input in the URL: {problem}')
 
     def process_response(self, req: falcon.Request, resp: falcon.Response,
                          resource: object, req_succeeded: bool) -> None:

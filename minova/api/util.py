@@ -1,13 +1,12 @@
 """Small helpers the handlers share: body, query string, links, paging."""
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urlencode
 
 import falcon
 
-from minova import utils
+from minova import request_body, utils
 from minova.api import errors, microversion, validation
 from minova.api.schemas.types import FALSE_STRINGS, TRUE_STRINGS
 from minova.conf import CONF
@@ -26,21 +25,55 @@ def at_least(req: falcon.Request, text: str) -> bool:
     return req.context.api_version >= microversion.parse(text)
 
 
+def for_version(req: falcon.Request, table: list[tuple[str, Any]]) -> Any:
+    """The value of the newest (version, value) row the request reaches; rows are
+    newest first and the last one is the oldest behaviour."""
+    for first, value in table:
+        if at_least(req, first):
+            return value
+    return table[-1][1]
+
+
 def require_version(req: falcon.Request, text: str) -> None:
     """404, as Nova answers a method that does not exist at the requested version."""
     if not at_least(req, text):
         raise errors.not_found()
 
 
+def require_version_at_most(req: falcon.Request, text: str) -> None:
+    """404 past a resource's last microversion (Nova's deprecated proxies)."""
+    if req.context.api_version > microversion.parse(text):
+        raise errors.not_found()
+
+
 def read_body(req: falcon.Request) -> Any:
-    """The JSON body; 400 "Malformed request body" when it is not JSON."""
+    """The JSON body; 400 "Malformed request body" when it is not JSON, and a
+    400 naming the field when it holds text no database can store."""
     raw = req.bounded_stream.read()
     if not raw or not raw.strip():
         return None
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        return request_body.loads(raw)
+    except request_body.BadText as e:
+        field = e.path[-1] if e.path else 'body'
+        raise errors.bad_request(
+            f'Invalid input for field/attribute {request_body.printable(str(field))}. '
+            f'Value: {request_body.printable(e.value or "")}. {e.reason}') from None
+    except request_body.Malformed as e:
+        if 'nested deeper' in e.reason:
+            raise errors.bad_request(f'Malformed request body: {e.reason}') from None
         raise errors.bad_request('Malformed request body') from None
+
+
+def action_name(body: Any) -> str:
+    """The one key of an action body (`{"os-stop": null}`), or Nova's 400.
+
+    The caller answers an unknown name with 400 "There is no such action: <name>",
+    before it looks the resource up, as Nova does.
+    """
+    if not isinstance(body, dict) or len(body) != 1:
+        raise errors.bad_request('Malformed request body')
+    return next(iter(body))
 
 
 def validated_body(req: falcon.Request, schema: dict[str, Any]) -> dict[str, Any]:

@@ -93,8 +93,39 @@ def _check_name_spaces(value: object) -> bool:
     return True
 
 
+def _number_from_str(instance: Any) -> Any:
+    """A numeric string as its number; anything else unchanged."""
+    if not isinstance(instance, str):
+        return instance
+    try:
+        return int(instance)
+    except ValueError:
+        try:
+            return float(instance)
+        except ValueError:
+            return instance
+
+
+def _minimum(validator: Any, minimum: Any, instance: Any, schema: Any) -> Any:
+    return _DRAFT4_MINIMUM(validator, minimum, _number_from_str(instance), schema)
+
+
+def _maximum(validator: Any, maximum: Any, instance: Any, schema: Any) -> Any:
+    return _DRAFT4_MAXIMUM(validator, maximum, _number_from_str(instance), schema)
+
+
+_DRAFT4_MINIMUM = jsonschema.Draft4Validator.VALIDATORS['minimum']
+_DRAFT4_MAXIMUM = jsonschema.Draft4Validator.VALIDATORS['maximum']
+
+# Nova's validator: Draft 4, except that minimum and maximum also bound numbers
+# sent as strings ("ram": "512"), which many parameters accept. Without it
+# "min_count": "0" or "ram": "99999999999999999999" pass the schema.
+NovaValidator = jsonschema.validators.extend(
+    jsonschema.Draft4Validator, {'minimum': _minimum, 'maximum': _maximum})
+
+
 def _validator(schema: dict[str, Any]) -> jsonschema.protocols.Validator:
-    return schema_validators.validator_for(schema, _format_checker)
+    return schema_validators.validator_for(schema, _format_checker, NovaValidator)
 
 
 def validate_body(schema: dict[str, Any], body: Any) -> None:

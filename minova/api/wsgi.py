@@ -9,6 +9,8 @@ app wrapped in keystonemiddleware's auth_token; outermost is the access log
 """
 from __future__ import annotations
 
+import functools
+import json
 from typing import Any
 
 import falcon
@@ -18,16 +20,27 @@ from minova.api import auth, errors, identity, microversion, middleware
 from minova.api.handlers import (
     aggregates,
     availability_zones,
+    extensions,
     flavors,
+    hosts,
     hypervisors,
+    images,
     instance_actions,
+    instance_usage_audit_log,
+    ips,
     keypairs,
     limits,
+    migrations,
+    networks,
+    quota_class_sets,
     quota_sets,
     server_actions,
+    server_diagnostics,
+    server_external_events,
     server_groups,
     servers,
     services,
+    simple_tenant_usage,
     versions,
 )
 from minova.conf import CONF
@@ -49,6 +62,9 @@ ROUTES: list[tuple[str, Any]] = [
     ('/servers/{server_id}/action', server_actions.ServerAction()),
     ('/servers/{server_id}/os-instance-actions', instance_actions.Actions()),
     ('/servers/{server_id}/os-instance-actions/{request_id}', instance_actions.Action()),
+    ('/servers/{server_id}/diagnostics', server_diagnostics.Diagnostics()),
+    ('/servers/{server_id}/ips', ips.Ips()),
+    ('/servers/{server_id}/ips/{network_label}', ips.Ip()),
     ('/os-keypairs', keypairs.Keypairs()),
     ('/os-keypairs/{name}', keypairs.Keypair()),
     ('/os-services', services.Services()),
@@ -67,10 +83,32 @@ ROUTES: list[tuple[str, Any]] = [
     ('/os-server-groups/{group_id}', server_groups.ServerGroup()),
     ('/os-availability-zone', availability_zones.Zones()),
     ('/os-availability-zone/detail', availability_zones.ZonesDetail()),
+    ('/os-migrations', migrations.Migrations()),
     ('/limits', limits.Limits()),
     ('/os-quota-sets/{project_id}', quota_sets.QuotaSet()),
     ('/os-quota-sets/{project_id}/defaults', quota_sets.Defaults()),
     ('/os-quota-sets/{project_id}/detail', quota_sets.Detail()),
+    ('/os-quota-class-sets/{class_name}', quota_class_sets.QuotaClassSet()),
+    ('/os-simple-tenant-usage', simple_tenant_usage.Usages()),
+    ('/os-simple-tenant-usage/{tenant_id}', simple_tenant_usage.Usage()),
+    ('/os-instance_usage_audit_log', instance_usage_audit_log.AuditLogs()),
+    ('/os-instance_usage_audit_log/{before}', instance_usage_audit_log.AuditLog()),
+    ('/os-server-external-events', server_external_events.ServerExternalEvents()),
+    # Nova's deprecated proxies and the v2 extension list
+    ('/images', images.Images()),
+    ('/images/detail', images.ImagesDetail()),
+    ('/images/{image_id}', images.Image()),
+    ('/os-networks', networks.Networks()),
+    ('/os-networks/add', networks.NetworksAdd()),
+    ('/os-networks/{network_id}', networks.Network()),
+    ('/os-networks/{network_id}/action', networks.NetworkAction()),
+    ('/os-hosts', hosts.Hosts()),
+    ('/os-hosts/{host}', hosts.Host()),
+    ('/os-hosts/{host}/reboot', hosts.Reboot()),
+    ('/os-hosts/{host}/shutdown', hosts.Shutdown()),
+    ('/os-hosts/{host}/startup', hosts.Startup()),
+    ('/extensions', extensions.Extensions()),
+    ('/extensions/{alias}', extensions.Extension()),
 ]
 
 # First path segments that are collections, not a project id.
@@ -86,6 +124,11 @@ def make_falcon_app() -> falcon.App:
     ])
     app.req_options.keep_blank_qs_values = True
     app.req_options.strip_url_path_trailing_slash = True
+    # ASCII-only JSON, as Nova's jsonutils writes it: a string no UTF-8 encoder
+    # takes (a lone surrogate in a row stored before the API refused them)
+    # still renders, escaped, instead of failing the whole response.
+    app.resp_options.media_handlers[falcon.MEDIA_JSON] = falcon.media.JSONHandler(
+        dumps=functools.partial(json.dumps, ensure_ascii=True))
     app.add_route('/', versions.Root())
     app.add_route(V, versions.V21())
     for path, resource in ROUTES:

@@ -53,6 +53,7 @@ class AllInOne:
         self.overrides: list[tuple[str, str]] = []
 
     def start(self) -> None:
+        from minova.api import errors as api_errors
         from minova.api import wsgi as api_wsgi
         from minova.compute import manager as compute_manager
         from minova.conductor import manager as conductor_manager
@@ -83,7 +84,7 @@ class AllInOne:
         # The all-in-one maps its own compute host, as discover_hosts would.
         cells_v2.discover_hosts()
         api = WSGIServer('minova-api', api_wsgi.make_app(), CONF.api.osapi_compute_listen,
-                         self.api_port)
+                         self.api_port, error_body=api_errors.error_body)
         api.start()
         self.servers.append(api)
         self.api_port = api.port
@@ -92,8 +93,9 @@ class AllInOne:
 
     def _start_placement(self, app: Any) -> None:
         """Serve placement on [placement_api] bind_host/port and point [placement] at it."""
+        from minova.placement import errors as placement_errors
         placement = WSGIServer('placement', app, CONF.placement_api.bind_host,
-                               self.placement_port)
+                               self.placement_port, error_body=placement_errors.error_body)
         try:
             placement.start()
         except OSError as e:

@@ -19,10 +19,11 @@ from minova.wsgi_server import WSGIServer
 
 
 def _serve(sock: socket.socket | None = None) -> None:
-    from minova.api import wsgi
+    from minova.api import errors, wsgi
 
     server = WSGIServer('minova-api', wsgi.make_app(), CONF.api.osapi_compute_listen,
-                        CONF.api.osapi_compute_listen_port, sock=sock)
+                        CONF.api.osapi_compute_listen_port, sock=sock,
+                        error_body=errors.error_body)
     server.start()
     common.wait_for_signal(server.stop)
 

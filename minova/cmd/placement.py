@@ -14,10 +14,11 @@ def main() -> None:
     CONF(sys.argv[1:], project='minova')
     logging.setup(CONF, 'minova')
     from minova import wsgi_server
-    from minova.placement import wsgi
+    from minova.placement import errors, wsgi
     app = wsgi.make_app()
     server = wsgi_server.WSGIServer('placement', app, CONF.placement_api.bind_host,
-                                    CONF.placement_api.bind_port)
+                                    CONF.placement_api.bind_port,
+                                    error_body=errors.error_body)
     server.start()
     server.wait()
 

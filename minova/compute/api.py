@@ -20,11 +20,19 @@ import re
 from typing import Any
 
 from minova import exception, states, utils
-from minova.compute import image_meta, multi_cell
+from minova.compute import image_meta, listing, multi_cell, records
 from minova.compute import rpcapi as compute_rpcapi
 from minova.conductor import rpcapi as conductor_rpcapi
 from minova.context import RequestContext
-from minova.db import actions, build_requests, cells, engines, instances, server_groups, services
+from minova.db import (
+    actions,
+    build_requests,
+    cells,
+    engines,
+    instances,
+    server_groups,
+    services,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -52,68 +60,7 @@ def sanitize_hostname(name: str, default: str = 'server') -> str:
     return host or default
 
 
-def _sort_value(value: Any) -> tuple[int, Any]:
-    # NULL first, then values; mixed types compare by their string form.
-    if value is None:
-        return (0, '')
-    if isinstance(value, bool):
-        return (1, int(value))
-    return (1, value)
-
-
-def _compare(keys: list[str], dirs: list[str], a: dict[str, Any], b: dict[str, Any]) -> int:
-    for key, direction in zip(keys, dirs, strict=True):
-        va, vb = _sort_value(a.get(key)), _sort_value(b.get(key))
-        try:
-            c = (va > vb) - (va < vb)
-        except TypeError:
-            sa_, sb_ = str(va), str(vb)
-            c = (sa_ > sb_) - (sa_ < sb_)
-        if c:
-            return -c if direction == 'desc' else c
-    return 0
-
-
-def _br_matches(inst: dict[str, Any], filters: dict[str, Any]) -> bool:
-    """Apply list filters to a build request (which has no host yet)."""
-    for key, value in filters.items():
-        if key in ('deleted',):
-            if value:
-                return False
-            continue
-        if key in ('changes-since', 'changes-before'):
-            stamp = utils.parse_time(value)
-            created = inst.get('created_at')
-            if created is None:
-                continue
-            if key == 'changes-since' and created < stamp:
-                return False
-            if key == 'changes-before' and created > stamp:
-                return False
-            continue
-        if key == 'name':
-            try:
-                if not re.search(value, inst.get('display_name') or ''):
-                    return False
-            except re.error:
-                if inst.get('display_name') != value:
-                    return False
-            continue
-        if key == 'flavor':
-            if str((inst.get('flavor') or {}).get('flavorid')) != str(value):
-                return False
-            continue
-        field = {'image': 'image_ref'}.get(key, key)
-        have = inst.get(field)
-        if isinstance(value, list | tuple | set):
-            if have not in value:
-                return False
-        elif have != value:
-            return False
-    return True
-
-
-class API:
+class API(records.RecordsAPI):
     def __init__(self) -> None:
         self.conductor = conductor_rpcapi.ConductorAPI()
 
@@ -160,6 +107,8 @@ class API:
                 image_properties = {k: v for k, v in image.items() if k.startswith(
                     ('hw_', 'img_', 'trait:')) or k in ('architecture', 'hypervisor_type',
                                                         'vm_mode')}
+        if metadata:
+            quota.enforce_metadata_items(ctx.project_id, len(metadata))
         group = self._requested_group(ctx, scheduler_hints)
         self._check_availability_zone(availability_zone)
         count = quota.enforce_instances(ctx.project_id, min_count, flavor['vcpus'],
@@ -245,9 +194,14 @@ class API:
         if not ref:
             return None
         try:
-            return server_groups.get(str(ref))
+            group = server_groups.get(str(ref))
         except server_groups.InstanceGroupNotFound as e:
             raise exception.Invalid(e.message) from None
+        if not ctx.is_admin and group['project_id'] != ctx.project_id:
+            # As Nova's query: another project's group does not exist for a non-admin.
+            raise exception.Invalid(
+                server_groups.InstanceGroupNotFound(group_uuid=ref).message)
+        return group
 
     @staticmethod
     def _check_group_quota(ctx: RequestContext, group: dict[str, Any], count: int) -> None:
@@ -271,11 +225,12 @@ class API:
     # -- read ----------------------------------------------------------------
 
     def get(self, ctx: RequestContext, uuid: str,
-            cell_down_support: bool = False) -> dict[str, Any]:
+            cell_down_support: bool = False, read_deleted: bool = False) -> dict[str, Any]:
         """One server (with fault), wherever it is. Raises InstanceNotFound.
 
         A server whose cell DB does not answer: with cell_down_support (2.69+)
         a minimal record from the API DB (key 'cell_down'), else CellUnavailable.
+        read_deleted also finds a deleted server still in its cell DB.
         """
         if not utils.is_uuid_like(uuid):
             raise exception.InstanceNotFound(instance_id=uuid)
@@ -291,7 +246,7 @@ class API:
             try:
                 with engines.fail_fast():
                     inst = instances.get(cell['database_connection'], uuid, with_fault=True,
-                                         shown_fault_only=True)
+                                         shown_fault_only=True, read_deleted=read_deleted)
             except Exception as e:
                 if not engines.is_connection_error(e):
                     raise
@@ -347,16 +302,15 @@ class API:
         # server into its cell before it deletes the build request, so read
         # in this order a server is in one or both, never in neither.
         pending: list[dict[str, Any]] = []
-        if not any(k in filters for k in ('host', 'node', 'task_state', 'power_state')):
-            for br in build_requests.get_all(filters.get('project_id')
-                                             if isinstance(filters.get('project_id'), str)
-                                             else None):
-                if not _br_matches(br, filters):
-                    continue
-                if marker_row is not None and _compare(keys, dirs, br, marker_row) <= 0:
-                    continue
-                br.update(cell_uuid=None, fault=None)
-                pending.append(br)
+        for br in build_requests.get_all(filters.get('project_id')
+                                         if isinstance(filters.get('project_id'), str)
+                                         else None):
+            if not listing.build_request_matches(br, filters):
+                continue
+            if marker_row is not None and listing.compare(keys, dirs, br, marker_row) <= 0:
+                continue
+            br.update(cell_uuid=None, fault=None)
+            pending.append(br)
         results = multi_cell.for_each_cell(
             lambda c: instances.get_all(c['database_connection'], filters, limit, sort_keys,
                                         sort_dirs, marker_row, with_fault=True))
@@ -373,7 +327,7 @@ class API:
             merged.extend(rows)
         in_cells = {row['uuid'] for row in merged}
         merged.extend(br for br in pending if br['uuid'] not in in_cells)
-        merged.sort(key=functools.cmp_to_key(functools.partial(_compare, keys, dirs)))
+        merged.sort(key=functools.cmp_to_key(functools.partial(listing.compare, keys, dirs)))
         if cell_down_support and down and marker is None:
             # 2.69+: what the API DB knows of a down cell's servers comes last,
             # as in Nova; below 2.69 they are left out (partial results).
@@ -531,6 +485,51 @@ class API:
         cell = cells.cell_get(instance['cell_uuid'])
         return compute_rpcapi.for_cell(cell).get_console_output(ctx, instance['host'], instance,
                                                           tail_length)
+
+    def _on_host(self, instance: dict[str, Any]) -> dict[str, Any]:
+        """The cell of a server that is on a host; InstanceNotReady (409) if it is not."""
+        if instance.get('cell_uuid') is None or not instance.get('host'):
+            raise exception.InstanceNotReady(instance_id=instance['uuid'])
+        return cells.cell_get(instance['cell_uuid'])
+
+    def get_diagnostics(self, ctx: RequestContext, instance: dict[str, Any]
+                        ) -> dict[str, Any]:
+        """The driver's free-form diagnostics (before 2.48). Raises InstanceNotReady,
+        InstanceInvalidState (not running) or NotSupported (501)."""
+        cell = self._on_host(instance)
+        return compute_rpcapi.for_cell(cell).get_diagnostics(ctx, instance['host'], instance)
+
+    def get_instance_diagnostics(self, ctx: RequestContext, instance: dict[str, Any]
+                                 ) -> dict[str, Any]:
+        """Diagnostics in Nova's 2.48 shape; raises as get_diagnostics."""
+        cell = self._on_host(instance)
+        return compute_rpcapi.for_cell(cell).get_instance_diagnostics(ctx, instance['host'],
+                                                                      instance)
+
+    def get_host_uptime(self, ctx: RequestContext, cell: dict[str, Any], host: str) -> str:
+        """`uptime` on a compute host. Raises ComputeServiceUnavailable (400) when
+        its service is down, NotSupported (501) when its driver cannot say."""
+        url = cell['database_connection']
+        if not self._compute_up(url, host):
+            raise exception.ComputeServiceUnavailable(host=host)
+        return compute_rpcapi.for_cell(cell).get_host_uptime(ctx, host)
+
+    def external_instance_event(self, ctx: RequestContext, instances_: list[dict[str, Any]],
+                                events: list[dict[str, Any]]) -> None:
+        """Pass events (name, server_uuid, status, tag) on to the compute host of
+        each server (a cast per host, on its cell's bus)."""
+        by_host: dict[tuple[str, str], tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
+        placed = {i['uuid']: i for i in instances_}
+        for event in events:
+            inst = placed[event['server_uuid']]
+            group = by_host.setdefault((inst['cell_uuid'], inst['host']), ([], []))
+            if inst not in group[0]:
+                group[0].append(inst)
+            group[1].append({k: event.get(k) for k in ('name', 'server_uuid', 'status',
+                                                         'tag')})
+        for (cell_uuid, host), (insts, evts) in by_host.items():
+            compute_rpcapi.for_cell(cells.cell_get(cell_uuid)).external_instance_event(
+                ctx, host, insts, evts)
 
     # -- images ------------------------------------------------------------------
 

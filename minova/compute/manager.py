@@ -46,7 +46,7 @@ def _describe(e: BaseException) -> str:
 
 
 class ComputeManager:
-    target = messaging.Target(version='1.1')
+    target = messaging.Target(version='1.2')
 
     def __init__(self, host: str | None = None) -> None:
         self.host = host or CONF.host
@@ -425,6 +425,48 @@ class ComputeManager:
             lines = output.splitlines(keepends=True)
             output = ''.join(lines[-tail_length:]) if tail_length else ''
         return output
+
+    # -- host and guest usage, external events (rpc 1.2) -------------------------
+
+    def get_host_uptime(self, context: RequestContext) -> str:
+        try:
+            return self.driver.get_host_uptime()
+        except NotImplementedError:
+            raise exception.NotSupported() from None
+
+    def get_diagnostics(self, context: RequestContext, instance: dict[str, Any]
+                        ) -> dict[str, Any]:
+        return self._diagnostics(instance, self.driver.get_diagnostics)
+
+    def get_instance_diagnostics(self, context: RequestContext, instance: dict[str, Any]
+                                 ) -> dict[str, Any]:
+        return self._diagnostics(instance, self.driver.get_instance_diagnostics)
+
+    def _diagnostics(self, instance: dict[str, Any], read: Any) -> dict[str, Any]:
+        """As Nova: only a running guest has diagnostics (409 otherwise)."""
+        try:
+            power = self.driver.get_info(instance)['state']
+        except exception.InstanceNotFound:
+            power = states.NOSTATE
+        except NotImplementedError:
+            raise exception.NotSupported() from None
+        if power != states.RUNNING:
+            raise exception.InstanceInvalidState(
+                action='get_diagnostics', instance_uuid=instance['uuid'],
+                attr='power state', state=states.POWER_STATE_MAP.get(power, 'pending'))
+        try:
+            return read(instance)
+        except NotImplementedError:
+            raise exception.NotSupported() from None
+
+    def external_instance_event(self, context: RequestContext,
+                                instances: list[dict[str, Any]],
+                                events: list[dict[str, Any]]) -> None:
+        """Events from Neutron or Cinder (os-server-external-events). Nothing here
+        waits for one yet (networking and volumes give them meaning); each is logged."""
+        for event in events:
+            LOG.info('Received event %s-%s (status %s) for instance %s', event.get('name'),
+                     event.get('tag'), event.get('status'), event.get('server_uuid'))
 
     def _sync_power_states(self) -> None:
         """Bring DB power states in line with the hypervisor, as Nova does: a

@@ -6,6 +6,8 @@ Version history:
   1.0 - initial: build_and_run_instance, terminate_instance, reboot_instance,
         stop_instance, start_instance
   1.1 - adds get_console_output (a call)
+  1.2 - adds get_host_uptime, get_diagnostics, get_instance_diagnostics (calls) and
+        external_instance_event (a cast)
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from minova import rpc
 from minova.context import RequestContext
 
 TOPIC = 'compute'
-VERSION = '1.1'
+VERSION = '1.2'
 
 
 class ComputeAPI:
@@ -57,6 +59,25 @@ class ComputeAPI:
                            tail_length: int | None) -> str:
         return self.client.prepare(server=host, version='1.1').call(
             ctxt, 'get_console_output', instance=instance, tail_length=tail_length)
+
+    def get_host_uptime(self, ctxt: RequestContext, host: str) -> str:
+        return self.client.prepare(server=host, version='1.2').call(ctxt, 'get_host_uptime')
+
+    def get_diagnostics(self, ctxt: RequestContext, host: str,
+                        instance: dict[str, Any]) -> dict[str, Any]:
+        return self.client.prepare(server=host, version='1.2').call(
+            ctxt, 'get_diagnostics', instance=instance)
+
+    def get_instance_diagnostics(self, ctxt: RequestContext, host: str,
+                                 instance: dict[str, Any]) -> dict[str, Any]:
+        return self.client.prepare(server=host, version='1.2').call(
+            ctxt, 'get_instance_diagnostics', instance=instance)
+
+    def external_instance_event(self, ctxt: RequestContext, host: str,
+                                instances: list[dict[str, Any]],
+                                events: list[dict[str, Any]]) -> None:
+        self.client.prepare(server=host, version='1.2').cast(
+            ctxt, 'external_instance_event', instances=instances, events=events)
 
 
 _by_url: dict[str, ComputeAPI] = {}

@@ -54,6 +54,9 @@ def _fault_message(error: BaseException) -> str:
 
 class ConductorManager:
     target = messaging.Target(version='1.4')
+    # What compute agents expect back when a server changed under them (deleted,
+    # or its task state moved on): answered without an ERROR traceback here.
+    expected_exceptions = (exception.InstanceNotFound, exception.InstanceInvalidState)
 
     def __init__(self, api_db: bool | None = None) -> None:
         """api_db: whether this conductor reaches the API DB (a super or

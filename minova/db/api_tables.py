@@ -122,6 +122,18 @@ quotas = sa.Table(
     sa.UniqueConstraint('project_id', 'resource', name='uniq_quotas0project_id0resource'),
 )
 
+# A quota class's limits; "default" overrides the [quota] defaults (003_quota_classes).
+quota_classes = sa.Table(
+    'quota_classes', metadata,
+    sa.Column('id', sa.Integer, primary_key=True),
+    sa.Column('class_name', sa.String(255), nullable=False),
+    sa.Column('resource', sa.String(255), nullable=False),
+    sa.Column('hard_limit', sa.Integer, nullable=False),
+    *_ts(),
+    sa.UniqueConstraint('class_name', 'resource',
+                        name='uniq_quota_classes0class_name0resource'),
+)
+
 # -- host aggregates and server groups (002_aggregates_groups) -----------------
 
 aggregates = sa.Table(

@@ -62,6 +62,10 @@ def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     cur.execute('PRAGMA foreign_keys=ON')
     cur.execute('PRAGMA busy_timeout=30000')
     cur.close()
+    # REGEXP by RE2, replacing SQLAlchemy's (Python's backtracking `re`, run
+    # holding the GIL): see minova/db/regexp.py.
+    from minova.db import regexp
+    dbapi_conn.create_function('regexp', 2, regexp.sqlite_regexp, deterministic=True)
 
 
 def get_engine(url: str) -> Engine:
@@ -169,6 +173,17 @@ def writer(url: str) -> Iterator[Connection]:
 def is_connection_error(err: BaseException) -> bool:
     return isinstance(err, exc.DBAPIError) and bool(err.connection_invalidated) or \
         isinstance(err, exc.OperationalError | exc.InterfaceError)
+
+
+def is_deadlock(err: BaseException) -> bool:
+    """A transaction the server rolled back to break a deadlock (MySQL/MariaDB
+    1213, PostgreSQL 40P01) or a serialisation failure (40001): redo it."""
+    if not isinstance(err, exc.DBAPIError):
+        return False
+    orig = err.orig
+    code = getattr(orig, 'pgcode', None) or (orig.args[0] if getattr(orig, 'args', None)
+                                              else None)
+    return code in (1213, '40P01', '40001')
 
 
 _local = threading.local()

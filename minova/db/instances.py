@@ -1,14 +1,13 @@
 """Instances in a cell DB. Every function takes the cell's DB URL first."""
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 
 from minova import exception, states, utils
-from minova.db import engines, paging
+from minova.db import engines, paging, regexp
 from minova.db.main_tables import instance_faults, instances
 
 JSON_FIELDS = {'flavor': None, 'metadata': {}, 'system_metadata': {}, 'network_info': [],
@@ -142,7 +141,56 @@ def _faults(conn: sa.Connection, uuids: list[str]) -> dict[str, dict[str, Any]]:
     return {r['instance_uuid']: dict(r) for r in rows}
 
 
-def _filters(q: sa.Select, filters: dict[str, Any]) -> sa.Select:
+# Exact-match filters: filter key -> column (a list value matches any of it).
+EXACT_FILTERS = {'image': 'image_ref', 'uuid': 'uuid', 'vm_state': 'vm_state',
+                 'task_state': 'task_state', 'host': 'host', 'project_id': 'project_id',
+                 'user_id': 'user_id', 'locked': 'locked'}
+# Columns a 'regex' filter may name: Nova matches every other list filter as a
+# regular expression against the column's text (REGEXP; '~' on PostgreSQL).
+REGEX_COLUMNS = frozenset({
+    'display_name', 'display_description', 'hostname', 'key_name', 'node',
+    'reservation_id', 'availability_zone', 'config_drive', 'created_at', 'launched_at',
+    'terminated_at', 'power_state', 'progress', 'launch_index', 'root_device_name',
+    'access_ip_v4', 'access_ip_v6', 'locked_by'})
+TAG_FILTERS = ('tags', 'tags-any', 'not-tags', 'not-tags-any')
+
+
+def _has_tag(tag: str) -> sa.ColumnElement[bool]:
+    """The tags JSON list holds this tag, exactly.
+
+    Tags have no commas, and inside a JSON string every quote is escaped, so
+    an element starts exactly where `[` or `, ` is followed by the tag's JSON
+    string: anchoring there makes the LIKE an exact element match.
+    """
+    enc = utils.json_dumps(tag)
+    esc = enc.replace('!', '!!').replace('%', '!%').replace('_', '!_')
+    col = instances.c.tags
+    return sa.or_(col.like('[' + esc + '%', escape='!'),
+                  col.like('%, ' + esc + '%', escape='!'))
+
+
+def _tag_filter(name: str, tags: list[str]) -> sa.ColumnElement[bool]:
+    """tags: all of them; tags-any: one of them; not-tags: not all of them;
+    not-tags-any: none of them (Nova's semantics)."""
+    each = [_has_tag(t) for t in tags]
+    match = sa.and_(*each) if name in ('tags', 'not-tags') else sa.or_(*each)
+    if name.startswith('not-'):
+        return sa.or_(instances.c.tags.is_(None), sa.not_(match))
+    return match
+
+
+def _regex(column: str, pattern: str, literal: bool) -> sa.ColumnElement[bool]:
+    """The column's text matches the pattern (minova/db/regexp.py: bounded time;
+    a pattern RE2 refuses, or `literal`, is matched as the exact text)."""
+    col = instances.c[column]
+    text = col if isinstance(col.type, sa.String) else sa.cast(col, sa.String)
+    if literal or regexp.compile_pattern(pattern) is None:
+        return text == pattern
+    # SQLite calls regexp.sqlite_regexp (engines.py); the others their own engine
+    return text.regexp_match(pattern)
+
+
+def _filters(q: sa.Select, filters: dict[str, Any], literal: bool = False) -> sa.Select:
     c = instances.c
     f = dict(filters)
     deleted = f.pop('deleted', False)
@@ -154,12 +202,13 @@ def _filters(q: sa.Select, filters: dict[str, Any]) -> sa.Select:
     elif deleted is not None:
         q = q.where(c.deleted != 0 if deleted else c.deleted == 0)
     if 'name' in f:
-        pattern = f.pop('name')
-        try:
-            re.compile(pattern)
-            q = q.where(c.display_name.regexp_match(pattern))
-        except re.error:
-            q = q.where(c.display_name == pattern)
+        f.setdefault('regex', {})['display_name'] = f.pop('name')
+    for column, pattern in (f.pop('regex', None) or {}).items():
+        if column in REGEX_COLUMNS:
+            q = q.where(_regex(column, str(pattern), literal))
+    for name in TAG_FILTERS:
+        if f.get(name):
+            q = q.where(_tag_filter(name, list(f.pop(name))))
     if 'flavor' in f:
         flavorid = str(f.pop('flavor'))
         q = q.where(c.flavor.like('%"flavorid": ' + utils.json_dumps(flavorid) + '%'))
@@ -167,14 +216,8 @@ def _filters(q: sa.Select, filters: dict[str, Any]) -> sa.Select:
         for key in ('ip', 'ip6'):
             if key in f:
                 q = q.where(c.network_info.like('%' + f.pop(key) + '%'))
-    mapping = {'image': 'image_ref', 'uuid': 'uuid', 'vm_state': 'vm_state',
-               'task_state': 'task_state', 'host': 'host', 'node': 'node',
-               'project_id': 'project_id', 'user_id': 'user_id',
-               'reservation_id': 'reservation_id', 'availability_zone': 'availability_zone',
-               'key_name': 'key_name', 'locked': 'locked', 'power_state': 'power_state',
-               'hostname': 'hostname', 'launch_index': 'launch_index'}
     for key, value in f.items():
-        col = mapping.get(key)
+        col = EXACT_FILTERS.get(key)
         if col is None:
             continue
         if isinstance(value, list | tuple | set):
@@ -193,10 +236,22 @@ def get_all(url: str, filters: dict[str, Any], limit: int | None = None,
     sort_keys = sort_keys or ['created_at']
     sort_dirs = sort_dirs or ['desc'] * len(sort_keys)
     cols = [instances.c[n] for n in columns] if columns else [instances]
-    q = _filters(sa.select(*cols), filters)
-    q = paging.paginate(q, instances, limit, sort_keys, sort_dirs, marker)
+
+    def query(literal: bool = False) -> sa.Select:
+        q = _filters(sa.select(*cols), filters, literal)
+        return paging.paginate(q, instances, limit, sort_keys, sort_dirs, marker)
+
     with engines.reader(url) as conn:
-        result = [decode(r) for r in conn.execute(q).mappings()]
+        try:
+            rows = conn.execute(query()).mappings().all()
+        except sa.exc.DBAPIError as e:
+            if not (filters.get('name') or filters.get('regex')) \
+                    or not regexp.is_regexp_error(e):
+                raise
+            # The database refused a pattern RE2 took: match the text literally.
+            conn.rollback()
+            rows = conn.execute(query(literal=True)).mappings().all()
+        result = [decode(r) for r in rows]
         if with_fault:
             faults = _faults(conn, [i['uuid'] for i in result if i.get('vm_state') == 'error'])
             for inst in result:
@@ -225,3 +280,32 @@ def fault_create(url: str, instance_uuid: str, code: int, message: str,
         conn.execute(instance_faults.insert().values(
             instance_uuid=instance_uuid, code=code, message=(message or '')[:255],
             details=details, host=host, created_at=utils.utcnow()))
+
+
+class UsageMarkerNotFound(exception.Invalid):
+    msg_fmt = 'Marker %(marker)s could not be found.'
+
+
+@engines.retry_on_disconnect
+def get_active_by_window(url: str, begin: Any, end: Any, project_id: str | None = None,
+                         limit: int | None = None, marker: str | None = None
+                         ) -> list[dict[str, Any]]:
+    """Instances (deleted ones too) launched before `end` and not terminated
+    before `begin`, by project then uuid (Nova's order for usage reports).
+    UsageMarkerNotFound when `marker` is not an instance of this cell."""
+    c = instances.c
+    q = sa.select(instances).where(sa.or_(c.terminated_at.is_(None), c.terminated_at > begin))
+    if end is not None:
+        q = q.where(c.launched_at < end)
+    if project_id:
+        q = q.where(c.project_id == project_id)
+    marker_row = None
+    with engines.reader(url) as conn:
+        if marker is not None:
+            marker_row = conn.execute(sa.select(c.project_id, c.uuid).where(
+                c.uuid == marker)).mappings().first()
+            if marker_row is None:
+                raise UsageMarkerNotFound(marker=marker)
+        q = paging.paginate(q, instances, limit, ['project_id', 'uuid'], ['asc', 'asc'],
+                            dict(marker_row) if marker_row else None)
+        return [decode(r) for r in conn.execute(q).mappings()]

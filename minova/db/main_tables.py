@@ -182,4 +182,15 @@ migrations = sa.Table(
     sa.Column('new_instance_type_id', sa.Integer),
     *_ts(),
     *_soft_delete(),
+    # 004_migration_fields
+    sa.Column('dest_host', sa.String(255)),
+    sa.Column('user_id', sa.String(255)),
+    sa.Column('project_id', sa.String(255)),
+    sa.Column('hidden', sa.Boolean, nullable=False, default=False,
+              server_default=sa.false()),
+    sa.Column('cross_cell_move', sa.Boolean, nullable=False, default=False,
+              server_default=sa.false()),
+    sa.Index('migrations_instance_uuid_and_status_idx', 'deleted', 'instance_uuid',
+             'status'),
+    sa.Index('migrations_updated_at_idx', 'updated_at'),
 )

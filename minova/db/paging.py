@@ -5,6 +5,17 @@ from typing import Any
 
 import sqlalchemy as sa
 
+# The widest integer a column holds (BIGINT, SQLite's INTEGER). A larger one
+# matches no row on any engine, and SQLite cannot even bind it as a parameter
+# (OverflowError), so query values are clamped into this range first.
+MAX_DB_INT = 2 ** 63 - 1
+
+
+def db_int(value: int) -> int:
+    """`value` clamped to what every engine binds; comparisons with any stored
+    value keep their outcome."""
+    return max(-MAX_DB_INT - 1, min(MAX_DB_INT, value))
+
 
 def paginate(query: sa.Select, table: sa.Table, limit: int | None, sort_keys: list[str],
              sort_dirs: list[str], marker: dict[str, Any] | None = None) -> sa.Select:

@@ -17,7 +17,7 @@ from typing import Any
 
 import falcon
 
-from minova import keystone_auth
+from minova import context, keystone_auth
 from minova.context import RequestContext
 from minova.placement import errors
 
@@ -46,6 +46,9 @@ class NoAuth2Middleware:
         # admin, X-Roles (if sent) names the roles outright.
         user_id, _, project_id = token.partition(':')
         project_id = project_id or user_id
+        if not context.ids_fit(user_id, project_id):
+            raise errors.PlacementError(
+                401, 'The request you have made requires authentication.')
         roles_header = req.get_header('X-Roles')
         if roles_header is not None:
             roles = [r.strip() for r in roles_header.split(',') if r.strip()]

@@ -1,6 +1,7 @@
 """Placement errors: HTTP errors carrying Placement's stable error codes."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import falcon
@@ -13,10 +14,12 @@ PROVIDER_IN_USE = 'placement.resource_provider.inuse'
 PROVIDER_CANNOT_DELETE_PARENT = 'placement.resource_provider.cannot_delete_parent'
 RESOURCE_PROVIDER_NOT_FOUND = 'placement.resource_provider.not_found'
 ILLEGAL_DUPLICATE_QUERYPARAM = 'placement.query.duplicate_key'
-# Upstream emits placement.query.bad_value / missing_value only for parameters
-# of microversions past ours (root_required, same_subtree, consumer_type); the
-# query errors of <= 1.31 carry the default code there, and so here (checked by
-# tests/integration/placement_compat).
+# Upstream emits placement.query.bad_value / missing_value only for the query
+# parameters of 1.35 and later (root_required, same_subtree, resourceless
+# groups); the query errors of the older parameters carry the default code
+# there, and so here (checked by tests/integration/placement_compat).
+QUERY_BAD_VALUE = 'placement.query.bad_value'
+QUERY_MISSING_VALUE = 'placement.query.missing_value'
 QUERYPARAM_BAD_VALUE = DEFAULT
 QUERYPARAM_MISSING_VALUE = DEFAULT
 
@@ -43,6 +46,13 @@ def conflict(detail: str, code: str = DEFAULT) -> PlacementError:
     return PlacementError(409, detail, code)
 
 
+def error_body(code: int, message: str) -> bytes:
+    """Placement's error body as bytes, for the HTTP server's own error answers."""
+    title = falcon.code_to_http_status(code).split(' ', 1)[-1]
+    return json.dumps({'errors': [{'status': code, 'title': title, 'detail': message,
+                                   'request_id': None, 'code': DEFAULT}]}).encode()
+
+
 def serialize(req: falcon.Request, resp: falcon.Response, exc: falcon.HTTPError) -> None:
     """Error serializer for the falcon app: Placement's error body."""
     status = exc.status_code
@@ -55,7 +65,8 @@ def serialize(req: falcon.Request, resp: falcon.Response, exc: falcon.HTTPError)
     }
     version = getattr(req.context, 'version', None)
     if version is None or version >= (1, 23):
-        error['code'] = getattr(exc, 'code', DEFAULT)
+        # falcon's own errors (405, 404 from the router) have code None.
+        error['code'] = getattr(exc, 'code', None) or DEFAULT
     resp.media = {'errors': [error]}
     resp.content_type = falcon.MEDIA_JSON
 

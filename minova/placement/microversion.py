@@ -9,7 +9,7 @@ from minova import microversions
 SERVICE_TYPE = 'placement'
 HEADER = 'OpenStack-API-Version'
 MIN_VERSION = '1.0'
-MAX_VERSION = '1.31'
+MAX_VERSION = '1.39'
 
 Version = microversions.Version
 

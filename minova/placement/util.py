@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import uuid as uuidlib
 from collections.abc import Callable
 from typing import Any
@@ -10,11 +9,13 @@ from typing import Any
 import falcon
 import jsonschema
 
-from minova import schema_validators
+from minova import request_body, schema_validators
 from minova.placement import errors, microversion, policies
 from minova.placement.microversion import Version
 
 Handler = Callable[..., None]
+# (first microversion, value) rows, newest first: a microversion is a row.
+VersionTable = tuple[tuple[str, Any], ...]
 _FORMATS = jsonschema.FormatChecker()
 
 
@@ -50,15 +51,36 @@ def extract_json(req: falcon.Request, schema: dict[str, Any]) -> Any:
             415, f'The media type {ctype or None} is not supported, use application/json')
     raw = req.bounded_stream.read()
     try:
-        data = json.loads(raw or b'')
-    except ValueError as e:
-        raise errors.bad_request(f'Malformed JSON: {e}') from None
+        data = request_body.loads(raw or b'')
+    except request_body.BadText as e:
+        where = '/'.join(request_body.printable(str(p)) for p in e.path)
+        raise errors.bad_request(f'JSON does not validate: {where}: {e.reason}') from None
+    except request_body.Malformed as e:
+        raise errors.bad_request(f'Malformed JSON: {e.reason}') from None
     validator = schema_validators.validator_for(schema, _FORMATS,
                                                 jsonschema.Draft202012Validator)
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is not None:
         raise errors.bad_request(f'JSON does not validate: {error.message}')
     return data
+
+
+def for_version(req: falcon.Request, table: VersionTable) -> Any:
+    """The row of `table` ((version, value), newest first) for the request."""
+    for min_version, value in table:
+        if want(req, min_version):
+            return value
+    raise errors.not_found('The resource could not be found.')
+
+
+def validate_query(req: falcon.Request, schema: dict[str, Any]) -> None:
+    """The query string (last value of each key) against a JSON schema."""
+    params = {k: v[-1] if isinstance(v, list) else v for k, v in req.params.items()}
+    validator = schema_validators.validator_for(schema, _FORMATS,
+                                                jsonschema.Draft202012Validator)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(params))
+    if error is not None:
+        raise errors.bad_request(f'Invalid query string parameters: {error.message}')
 
 
 def send_json(resp: falcon.Response, data: Any, status: int = 200) -> None:
@@ -134,49 +156,101 @@ def parse_resources(text: str, param: str = 'resources') -> dict[str, int]:
     return result
 
 
-def parse_traits(text: str, allow_forbidden: bool) -> tuple[set[str], set[str]]:
-    """`HW_CPU_X86_AVX,!CUSTOM_X` -> (required, forbidden)."""
-    required: set[str] = set()
+Traits = tuple[list[set[str]], set[str]]
+
+
+def parse_traits(values: list[str], allow_forbidden: bool, allow_any: bool = False,
+                 conflict_code: str = errors.QUERYPARAM_BAD_VALUE) -> Traits:
+    """`required` values -> (required, forbidden).
+
+    `required` is a list of any-of sets that must all match:
+    `HW_CPU_X86_AVX,!CUSTOM_X` gives ([{HW_CPU_X86_AVX}], {CUSTOM_X}) and,
+    with `allow_any` (1.39), `in:A,B` gives ([{A, B}], set()). Before 1.39
+    only the last of repeated values counts, as upstream has it.
+    """
+    required: list[set[str]] = []
     forbidden: set[str] = set()
-    for item in text.split(','):
-        name = item.strip()
-        if allow_forbidden and name.startswith('!'):
-            forbidden.add(name[1:])
-        elif name:
-            required.add(name)
-        if not name or name == '!':
-            raise errors.bad_request(
-                f"Invalid query string parameters: Expected 'required' parameter value "
-                f"of the form: HW_CPU_X86_VMX,CUSTOM_MAGIC. Got: {text}",
-                errors.QUERYPARAM_BAD_VALUE)
-    conflict = required & forbidden
+    for text in values if allow_any else values[-1:]:
+        if text.startswith('in:'):
+            if not allow_any:
+                raise errors.bad_request(
+                    "Invalid query string parameters: The format "
+                    "'in:HW_CPU_X86_VMX,CUSTOM_MAGIC' only supported since "
+                    f"microversion 1.39. Got: {text}")
+            names = {n.strip() for n in text[3:].split(',')}
+            if not all(names):
+                raise errors.bad_request(
+                    "Invalid query string parameters: Expected 'required' parameter "
+                    "value of the form: in:HW_CPU_X86_VMX,CUSTOM_MAGIC. Got an empty "
+                    f"trait in: {text}")
+            if any(n.startswith('!') for n in names):
+                raise errors.bad_request(
+                    "Invalid query string parameters: The format "
+                    "'in:HW_CPU_X86_VMX,CUSTOM_MAGIC' does not support forbidden "
+                    f"traits. Got: {text}")
+            required.append(names)
+            continue
+        for item in text.split(','):
+            name = item.strip()
+            # As upstream: any number of leading '!' forbid the trait.
+            if name.startswith('!') and allow_forbidden:
+                forbidden.add(name.lstrip('!'))
+            elif name:
+                required.append({name})
+            if not name.lstrip('!') or (name.startswith('!') and not allow_forbidden):
+                raise errors.bad_request(
+                    "Invalid query string parameters: Expected 'required' parameter "
+                    f"value of the form: HW_CPU_X86_VMX,CUSTOM_MAGIC. Got: {text}",
+                    errors.QUERYPARAM_BAD_VALUE)
+    conflict = sorted(', '.join(sorted(s)) for s in required if s <= forbidden)
     if conflict:
         raise errors.bad_request(
             'Conflicting required and forbidden traits found in the following traits '
-            f'keys: {", ".join(sorted(conflict))}', errors.QUERYPARAM_BAD_VALUE)
+            f'keys: {", ".join(conflict)}', conflict_code)
     return required, forbidden
 
 
-def parse_member_of(values: list[str], allow_multiple: bool) -> list[set[str]]:
-    """Each `member_of` value -> a set of aggregates (any-of); all sets must match."""
+Aggregates = tuple[list[set[str]], set[str]]
+
+
+def parse_member_of(values: list[str], allow_multiple: bool,
+                    allow_forbidden: bool = False) -> Aggregates:
+    """`member_of` values -> (required, forbidden).
+
+    Each required entry is an any-of set of aggregates and all of them must
+    match; from 1.32 `!agg` and `!in:a,b` name aggregates a provider must
+    not be in.
+    """
     if len(values) > 1 and not allow_multiple:
         raise errors.bad_request(
             "Query parameter 'member_of' may only be given once",
             errors.ILLEGAL_DUPLICATE_QUERYPARAM)
-    result: list[set[str]] = []
+    required: list[set[str]] = []
+    forbidden: set[str] = set()
     for value in values:
-        text = value[3:] if value.startswith('in:') else value
+        negate = value.startswith('!')
+        text = value[1:] if negate else value
+        any_of = text.startswith('in:')
+        text = text[3:] if any_of else text
+        if ',' in text and not any_of:
+            raise errors.bad_request(
+                "Multiple values for 'member_of' must be prefixed with the 'in:' or "
+                f"'!in:' keyword using the valid microversion. Got: {value}",
+                errors.QUERYPARAM_BAD_VALUE)
         aggs = {a.strip() for a in text.split(',')}
         if not all(is_uuid(a) for a in aggs):
             raise errors.bad_request(
                 'Invalid query string parameters: Expected \'member_of\' parameter to '
                 f'contain valid UUID(s). Got: {value}', errors.QUERYPARAM_BAD_VALUE)
-        if ',' in text and not value.startswith('in:'):
-            raise errors.bad_request(
-                'Invalid query string parameters: multiple aggregate UUIDs must be '
-                f"prefixed with 'in:'. Got: {value}", errors.QUERYPARAM_BAD_VALUE)
-        result.append({normalize_uuid(a) for a in aggs})
-    return result
+        aggs = {normalize_uuid(a) for a in aggs}
+        if not negate:
+            required.append(aggs)
+        elif allow_forbidden:
+            forbidden |= aggs
+        else:
+            raise errors.bad_request('Forbidden member_of parameters are not supported '
+                                     'in the specified microversion')
+    return required, forbidden
 
 
 def negotiate(header: str | None) -> Version:

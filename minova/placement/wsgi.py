@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import functools
+import json
 import logging
 import uuid
 from collections.abc import Callable
@@ -11,6 +13,7 @@ from typing import Any
 import falcon
 import sqlalchemy as sa
 
+from minova import request_body
 from minova.conf import CONF
 from minova.db import engines
 from minova.placement import auth, errors, microversion, util
@@ -101,17 +104,23 @@ class RequestMiddleware:
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.request_id = f'req-{uuid.uuid4()}'
         req.context.version = microversion.MIN
+        req.context.negotiated = False
         req.context.url = self.url or engines.placement_url()
         resp.set_header('x-openstack-request-id', req.context.request_id)
-        if req.path == '/':
-            return
+        problem = request_body.url_problem(req.path, req.params)
+        if problem:  # as for bodies: text no database stores (minova/request_body.py)
+            raise errors.bad_request(f'Invalid input in the URL: {problem}')
         req.context.version = util.negotiate(req.get_header(microversion.HEADER))
-        _sync_names(req.context.url)
+        req.context.negotiated = True
+        if req.path != '/':
+            _sync_names(req.context.url)
 
     def process_response(self, req: falcon.Request, resp: falcon.Response,
                          resource: Any, req_succeeded: bool) -> None:
         version = getattr(req.context, 'version', microversion.MIN)
-        resp.set_header(microversion.HEADER, f'{microversion.SERVICE_TYPE} {version}')
+        if getattr(req.context, 'negotiated', False):
+            # As upstream: an unacceptable version gets no version header.
+            resp.set_header(microversion.HEADER, f'{microversion.SERVICE_TYPE} {version}')
         resp.append_header('Vary', microversion.HEADER.lower())
         if (req.method == 'GET' and resp.status_code == 200 and req.path != '/'
                 and version >= (1, 15)):
@@ -164,6 +173,9 @@ def make_app(url: str | None = None) -> falcon.App:
     app.req_options.auto_parse_qs_csv = False
     app.req_options.keep_blank_qs_values = True
     app.resp_options.secure_cookies_by_default = False
+    # ASCII-only JSON, as upstream's jsonutils writes it (see minova/api/wsgi.py).
+    app.resp_options.media_handlers[falcon.MEDIA_JSON] = falcon.media.JSONHandler(
+        dumps=functools.partial(json.dumps, ensure_ascii=True))
     app.add_error_handler(Exception, _unexpected)
     app.set_error_serializer(errors.serialize)
     for path, methods in ROUTES.items():

@@ -11,10 +11,13 @@ from minova.policies import (
     base,
     flavors,
     keypairs,
+    legacy,
+    migrations,
     quotas,
     server_actions,
     server_groups,
     servers,
+    usage,
 )
 
 
@@ -23,4 +26,5 @@ def list_rules() -> list[policy.RuleDefault]:
         base.list_rules(), servers.list_rules(), flavors.list_rules(),
         keypairs.list_rules(), admin.list_rules(), quotas.list_rules(),
         aggregates.list_rules(), server_groups.list_rules(),
-        server_actions.list_rules()))
+        server_actions.list_rules(), migrations.list_rules(),
+        usage.list_rules(), legacy.list_rules()))

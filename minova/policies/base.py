@@ -8,6 +8,7 @@ ADMIN_API = 'rule:admin_api'
 PROJECT_MEMBER_OR_ADMIN = 'rule:project_member_or_admin'
 PROJECT_READER_OR_ADMIN = 'rule:project_reader_or_admin'
 PROJECT_MANAGER_OR_ADMIN = 'rule:project_manager_or_admin'
+SERVICE = 'rule:service_api'
 ANY = '@'
 NOBODY = '!'
 

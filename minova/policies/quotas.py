@@ -8,6 +8,7 @@ from minova.policies.base import ADMIN, ANY, PROJECT_READER_OR_ADMIN, api_rule
 LIMITS = 'os_compute_api:limits'
 LIMITS_OTHER_PROJECT = 'os_compute_api:limits:other_project'
 QUOTA_SETS = 'os_compute_api:os-quota-sets:%s'
+QUOTA_CLASS_SETS = 'os_compute_api:os-quota-class-sets:%s'
 
 _Q = '/os-quota-sets/{tenant_id}'
 
@@ -22,6 +23,10 @@ rules = [
     api_rule(QUOTA_SETS % 'delete', ADMIN, 'Revert quotas to defaults', [('DELETE', _Q)]),
     api_rule(QUOTA_SETS % 'detail', PROJECT_READER_OR_ADMIN, 'Show the detail of quota',
              [('GET', _Q + '/detail')]),
+    api_rule(QUOTA_CLASS_SETS % 'show', ADMIN, 'Show the limits of a quota class',
+             [('GET', '/os-quota-class-sets/{quota_class}')]),
+    api_rule(QUOTA_CLASS_SETS % 'update', ADMIN, 'Set the limits of a quota class',
+             [('PUT', '/os-quota-class-sets/{quota_class}')]),
 ]
 
 

@@ -3,11 +3,20 @@ from __future__ import annotations
 
 from oslo_policy import policy
 
-from minova.policies.base import ADMIN, PROJECT_MEMBER_OR_ADMIN, PROJECT_READER_OR_ADMIN, api_rule
+from minova.policies.base import (
+    ADMIN,
+    PROJECT_MEMBER_OR_ADMIN,
+    PROJECT_READER_OR_ADMIN,
+    SERVICE,
+    api_rule,
+)
 
 SERVERS = 'os_compute_api:servers:%s'
 EXTENDED_ATTRS = 'os_compute_api:os-extended-server-attributes'
 ACTIONS = 'os_compute_api:os-instance-actions:%s'
+DIAGNOSTICS = 'os_compute_api:os-server-diagnostics'
+EXTERNAL_EVENTS = 'os_compute_api:os-server-external-events:%s'
+IPS = 'os_compute_api:ips:%s'
 REQUESTED_DESTINATION = 'compute:servers:create:requested_destination'
 NETWORK_ATTACH_EXTERNAL = 'network:attach_external_network'
 
@@ -64,6 +73,15 @@ rules = [
     api_rule(ACTIONS % 'events', ADMIN,
              'Add the events traceback to the details of an instance action',
              [('GET', _ONE + '/os-instance-actions/{request_id}')]),
+    api_rule(EXTERNAL_EVENTS % 'create', SERVICE, 'Report events about servers (Neutron, '
+             'Cinder)', [('POST', '/os-server-external-events')]),
+    api_rule(DIAGNOSTICS, ADMIN, "Show a server's diagnostics",
+             [('GET', _ONE + '/diagnostics')]),
+    api_rule(IPS % 'index', PROJECT_READER_OR_ADMIN,
+             "List a server's addresses by network", [('GET', _ONE + '/ips')]),
+    api_rule(IPS % 'show', PROJECT_READER_OR_ADMIN,
+             "Show a server's addresses on one network",
+             [('GET', _ONE + '/ips/{network_label}')]),
     api_rule(ACTIONS % 'list', PROJECT_READER_OR_ADMIN, 'List actions of a server',
              [('GET', _ONE + '/os-instance-actions')]),
     api_rule(ACTIONS % 'show', PROJECT_READER_OR_ADMIN, 'Show an action of a server',

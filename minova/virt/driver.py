@@ -74,6 +74,21 @@ class ComputeDriver:
     def get_console_output(self, context: RequestContext, instance: dict[str, Any]) -> str:
         raise NotImplementedError
 
+    def get_host_uptime(self) -> str:
+        """What `uptime` prints on the hypervisor host (GET /os-hypervisors/{id}/uptime)."""
+        raise NotImplementedError
+
+    def get_diagnostics(self, instance: dict[str, Any]) -> dict[str, Any]:
+        """The guest's usage as a flat driver-specific dict (diagnostics before 2.48)."""
+        raise NotImplementedError
+
+    def get_instance_diagnostics(self, instance: dict[str, Any]) -> dict[str, Any]:
+        """The guest's usage in Nova's 2.48 shape: state, driver, hypervisor,
+        hypervisor_os, uptime, config_drive, num_cpus/nics/disks, cpu_details,
+        nic_details, disk_details, memory_details (see minova/api/handlers/
+        server_diagnostics.py for every key)."""
+        raise NotImplementedError
+
 
 def load_driver(name: str | None = None) -> ComputeDriver:
     """Instantiate `[DEFAULT] compute_driver` (e.g. fake.FakeDriver)."""

@@ -118,4 +118,42 @@ class FakeDriver(driver.ComputeDriver):
 
     def get_console_output(self, context: RequestContext, instance: dict[str, Any]) -> str:
         self.get_info(instance)
-        return f'FAKE CONSOLE OUTPUT of {instance["uuid"]}\n'
+        # The lines Nova's fake driver prints, which clients and Tempest look for.
+        return 'FAKE CONSOLE OUTPUT\nANOTHER\nLAST LINE'
+
+    def get_host_uptime(self) -> str:
+        # As Nova's fake driver: no host to ask, so the API answers 501.
+        raise NotImplementedError
+
+    def get_diagnostics(self, instance: dict[str, Any]) -> dict[str, Any]:
+        self.get_info(instance)
+        return dict(FAKE_DIAGNOSTICS)
+
+    def get_instance_diagnostics(self, instance: dict[str, Any]) -> dict[str, Any]:
+        self.get_info(instance)
+        # Nova's fake values: a libvirt/KVM guest (the API's enum of drivers has
+        # no 'fake'; Tempest checks it).
+        return {
+            'state': 'running', 'driver': 'libvirt', 'hypervisor': 'kvm',
+            'hypervisor_os': 'ubuntu', 'uptime': 46664, 'config_drive': True,
+            'num_cpus': 1, 'num_nics': 1, 'num_disks': 1,
+            'cpu_details': [{'id': 0, 'time': 17300000000, 'utilisation': 15}],
+            'nic_details': [{'mac_address': '01:23:45:67:89:ab', 'rx_octets': 2070139,
+                             'rx_errors': 100, 'rx_drop': 200, 'rx_packets': 26701,
+                             'rx_rate': 300, 'tx_octets': 140208, 'tx_errors': 400,
+                             'tx_drop': 500, 'tx_packets': 662, 'tx_rate': 600}],
+            'disk_details': [{'read_bytes': 262144, 'read_requests': 112,
+                              'write_bytes': 5778432, 'write_requests': 488,
+                              'errors_count': 1}],
+            'memory_details': {'maximum': 524288, 'used': 0},
+        }
+
+
+# The free-form diagnostics (before 2.48) of a fake guest, as Nova's fake has them.
+FAKE_DIAGNOSTICS: dict[str, int] = {
+    'cpu0_time': 17300000000, 'memory': 524288, 'vda_errors': -1, 'vda_read': 262144,
+    'vda_read_req': 112, 'vda_write': 5778432, 'vda_write_req': 488,
+    'vnet1_rx': 2070139, 'vnet1_rx_drop': 0, 'vnet1_rx_errors': 0,
+    'vnet1_rx_packets': 26701, 'vnet1_tx': 140208, 'vnet1_tx_drop': 0,
+    'vnet1_tx_errors': 0, 'vnet1_tx_packets': 662,
+}

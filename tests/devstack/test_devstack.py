@@ -70,8 +70,9 @@ def test_new_compute_host_is_discovered(cloud: Deployment) -> None:
     wait(lambda: cloud.services().get(host) == 'up', 60, 'the new agent to report')
     check = wait(lambda: (r := cloud.status_check()).returncode == 1 and r, 30,
                  'minova-status to warn about the unmapped host')
-    assert 'not mapped to a cell: cell2-compute2' in check.stdout.replace('\n| ', ' ') or \
-        'cell2-compute2' in check.stdout
+    # The check's text, unwrapped from the table it is printed in.
+    text = ' '.join(' '.join(line.strip(' |') for line in check.stdout.splitlines()).split())
+    assert '1 compute node(s) not mapped to a cell: cell2-compute2.' in text, check.stdout
     out = cloud.manage('cell_v2', 'discover_hosts', '--verbose').stdout
     assert f"Creating host mapping for compute host '{host}'" in out
     assert cloud.status_check().returncode == 0

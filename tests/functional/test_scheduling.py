@@ -91,6 +91,12 @@ def test_anti_affinity_group_on_one_host(admin: Client, tiny_flavor: dict[str, A
         r = _boot(admin, tiny_flavor, 'bad-group',
                   hints={'group': '7b1b1f0e-1111-4d4d-9c9c-000000000000'})
         assert r.status_code == 400
+        # another project's group is as missing as that one (Nova's query)
+        r = _boot(Client(admin.base, token='bob:proj-b'), tiny_flavor, 'not-my-group',
+                  hints=hints)
+        assert r.status_code == 400
+        assert r.json()['badRequest']['message'] == \
+            f"Instance group {group['id']} could not be found."
     finally:
         for sid in (first, second):
             if sid:

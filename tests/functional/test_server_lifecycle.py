@@ -7,6 +7,7 @@ import requests
 
 from minova.db import cells, instances
 from minova.image.builtin import TINY_IMAGE_ID
+from tests.functional.conftest import Client
 
 IMAGE = TINY_IMAGE_ID   # the all-in-one's built-in image (minova-tiny)
 
@@ -67,6 +68,11 @@ def test_boot_show_delete(admin, tiny_flavor, placement_base):
     assert r.status_code == 204
     admin.wait_gone(created['id'])
     assert _usages(placement_base).get('MEMORY_MB', 0) == 0
+    # From 2.21 a deleted server's actions can still be read; below, it is gone.
+    actions = admin.get(f'/servers/{created["id"]}/os-instance-actions').json()
+    assert [a['action'] for a in actions['instanceActions']] == ['delete', 'create']
+    old = Client(admin.base, microversion='2.20')
+    assert old.get(f'/servers/{created["id"]}/os-instance-actions').status_code == 404
 
 
 def test_unschedulable_request_is_buried_in_cell0(admin, tiny_flavor, placement_base):

@@ -17,6 +17,7 @@ from minova.api import cells, errors, policy, util, validation
 from minova.api.handlers import services as services_handler
 from minova.api.schemas import aggregates as schema
 from minova.db import aggregates as aggregates_db
+from minova.db import paging
 from minova.policies.admin import AGGREGATES
 
 LOG = logging.getLogger(__name__)
@@ -43,9 +44,12 @@ def view(req: falcon.Request, agg: dict[str, Any], brief: bool = False) -> dict[
 
 def _id(aggregate_id: str) -> int:
     try:
-        return int(aggregate_id)
+        number = int(aggregate_id)
     except ValueError:
         raise errors.bad_request(f'Aggregate ID {aggregate_id} must be an integer') from None
+    if number != paging.db_int(number):  # no row has it (Nova's DB answers the same)
+        raise aggregates_db.AggregateNotFound(aggregate_id=aggregate_id)
+    return number
 
 
 def _authorize(req: falcon.Request, action: str) -> None:
@@ -126,16 +130,15 @@ class Aggregate:
 
 class AggregateAction:
     def on_post(self, req: falcon.Request, resp: falcon.Response, aggregate_id: str) -> None:
-        agg_id = _id(aggregate_id)
         body = util.read_body(req)
-        action = next(iter(body), None) if isinstance(body, dict) and len(body) == 1 else None
+        action = util.action_name(body)
         handler = {'add_host': self._add_host, 'remove_host': self._remove_host,
-                   'set_metadata': self._set_metadata}.get(action or '')
+                   'set_metadata': self._set_metadata}.get(action)
         if handler is None:
-            raise errors.bad_request('Invalid request body: expected exactly one of '
-                                     'add_host, remove_host, set_metadata')
-        _authorize(req, action or '')
-        validation.validate_body(getattr(schema, action or ''), body)
+            raise errors.bad_request(f'There is no such action: {action}')
+        agg_id = _id(aggregate_id)
+        _authorize(req, action)
+        validation.validate_body(getattr(schema, action), body)
         resp.media = {'aggregate': view(req, handler(req, agg_id, body[action]))}
 
     def _add_host(self, req: falcon.Request, agg_id: int, body: dict[str, Any]

@@ -6,10 +6,11 @@ from typing import Any
 import falcon
 
 from minova import exception
-from minova.api import errors, policy, util
+from minova.api import errors, policy, util, validation
 from minova.api.schemas import flavors as schema
 from minova.api.views import flavors as view
 from minova.db import flavors as flavors_db
+from minova.db import paging
 from minova.policies import flavors as pol
 
 
@@ -31,7 +32,7 @@ def _int_filter(params: dict[str, list[str]], name: str) -> int | None:
     if value is None:
         return None
     try:
-        return int(value)
+        return paging.db_int(int(value))
     except ValueError:
         raise errors.bad_request(f'Invalid {name} filter [{value}]') from None
 
@@ -212,7 +213,11 @@ class FlavorAccess:
 
 class FlavorAction:
     def on_post(self, req: falcon.Request, resp: falcon.Response, flavor_id: str) -> None:
-        body = util.validated_body(req, schema.access_action)
+        body = util.read_body(req)
+        name = util.action_name(body)
+        if name not in ('addTenantAccess', 'removeTenantAccess'):
+            raise errors.bad_request(f'There is no such action: {name}')
+        validation.validate_body(schema.access_action, body)
         ctx = util.ctx(req)
         if 'addTenantAccess' in body:
             policy.authorize(ctx, pol.ACCESS_ROOT % 'add_tenant_access', {})

@@ -219,14 +219,19 @@ class SearchServers:
 
 
 class Uptime:
-    """Before 2.88 only; no driver reports an uptime, so 501 as Nova answers then."""
+    """Before 2.88 only: what `uptime` prints on the node's host (libvirt), or
+    Nova's 501 from a driver that cannot say (fake)."""
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, hypervisor_id: str) -> None:
         if util.at_least(req, '2.88'):
             raise errors.not_found()
         policy.authorize(util.ctx(req), pol.HYPERVISORS % 'uptime', {})
-        _find(req, hypervisor_id)
-        raise errors.HTTPFault(501, 'Virt driver does not implement uptime function.')
+        cell, node = _find(req, hypervisor_id)
+        if node.get('service') is None:
+            raise errors.not_found(f"Hypervisor with ID '{hypervisor_id}' could not be found.")
+        out = view(req, cell, node, False)
+        out['uptime'] = util.compute_api().get_host_uptime(util.ctx(req), cell, node['host'])
+        resp.media = {'hypervisor': out}
 
 
 class Statistics:

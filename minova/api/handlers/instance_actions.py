@@ -38,7 +38,9 @@ def _action(action: dict[str, Any], with_updated: bool) -> dict[str, Any]:
 
 
 def _server(req: falcon.Request, server_id: str, rule: str) -> dict[str, Any]:
-    instance = servers.get_server(req, server_id, action='')
+    # From 2.21 the actions of a deleted server can still be read, as in Nova.
+    instance = servers.get_server(req, server_id, action='',
+                                  read_deleted=util.at_least(req, '2.21'))
     policy.authorize(util.ctx(req), pol.ACTIONS % rule,
                      {'project_id': instance['project_id']})
     return instance

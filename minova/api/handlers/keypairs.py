@@ -56,6 +56,51 @@ def generate() -> tuple[str, str]:
     return private, public + ' Generated-by-Nova\n'
 
 
+# The UPN (user principal name) otherName of Microsoft's client certificates.
+_UPN_OID = '1.3.6.1.4.1.311.20.2.3'
+X509_DAYS = 3650
+
+
+def generate_x509(user_id: str) -> tuple[str, str]:
+    """(private key, certificate PEM) for WinRM certificate logins, as Nova makes
+    them: a self-signed 2048-bit RSA client certificate for CN=<user_id> with the
+    UPN <user_id>@localhost, valid ten years; the private key is the key and
+    certificate as PKCS#12 (no password), base64-encoded."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, user_id)])
+    upn = f'{user_id}@localhost'.encode()
+    upn_der = bytes([0x0c]) + _der_length(len(upn)) + upn      # a DER UTF8String
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder()
+            .subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=X509_DAYS))
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]),
+                           critical=False)
+            .add_extension(x509.SubjectAlternativeName([x509.OtherName(
+                x509.ObjectIdentifier(_UPN_OID), upn_der)]), critical=False)
+            .sign(key, hashes.SHA256()))
+    bundle = pkcs12.serialize_key_and_certificates(
+        None, key, cert, None, serialization.NoEncryption())
+    return (base64.b64encode(bundle).decode('ascii'),
+            cert.public_bytes(serialization.Encoding.PEM).decode())
+
+
+def _der_length(n: int) -> bytes:
+    if n < 0x80:
+        return bytes([n])
+    body = n.to_bytes((n.bit_length() + 7) // 8, 'big')
+    return bytes([0x80 | len(body)]) + body
+
+
 def _user_id(req: falcon.Request, params: dict[str, list[str]] | None = None,
              body_user: str | None = None) -> str:
     ctx = util.ctx(req)
@@ -115,12 +160,10 @@ class Keypairs:
         quota.enforce_key_pairs(user_id)
         private_key = None
         public_key = kp.get('public_key')
-        if public_key is None:
-            if key_type != 'ssh':
-                raise errors.bad_request('Only ssh key pairs can be generated; import an '
-                                         'x509 certificate as public_key.')
-            private_key, public_key = generate()
-        created = keypairs_db.create(user_id, kp['name'], public_key,
+        if public_key is None:   # generated: before 2.92 only (the schema says so)
+            private_key, public_key = (generate_x509(user_id) if key_type == 'x509'
+                                       else generate())
+        created = keypairs_db.create(user_id, kp['name'].strip(), public_key,
                                      fingerprint(public_key, key_type), key_type)
         out = _view(req, created)
         out['user_id'] = user_id

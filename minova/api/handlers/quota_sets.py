@@ -12,13 +12,15 @@ from minova.db import quotas as quotas_db
 from minova.policies import quotas as pol
 
 # Resources shown before 2.57 / 2.36 that mini-Nova does not count.
-_LEGACY_V257 = {'injected_file_content_bytes': 10240, 'injected_file_path_bytes': 255,
+LEGACY_V257 = {'injected_file_content_bytes': 10240, 'injected_file_path_bytes': 255,
                 'injected_files': 5}
-_LEGACY_V236 = {'fixed_ips': -1, 'floating_ips': -1, 'security_group_rules': -1,
+LEGACY_V236 = {'fixed_ips': -1, 'floating_ips': -1, 'security_group_rules': -1,
                 'security_groups': -1}
 
-_limit = {'type': ['integer', 'string'], 'pattern': '^-?[0-9]+$', 'minimum': -1,
+LIMIT_SCHEMA = {'type': ['integer', 'string'], 'pattern': '^-?[0-9]+$', 'minimum': -1,
           'maximum': types.MAX_INT}
+
+PROJECT_ID_MAX = 255
 
 query = types.query({'user_id': types.multi({'type': 'string'})}, strict=False)
 query_v275 = types.query({'user_id': types.multi({'type': 'string'})}, strict=True)
@@ -26,7 +28,7 @@ query_v275 = types.query({'user_id': types.multi({'type': 'string'})}, strict=Tr
 
 def _update_schema(req: falcon.Request) -> dict[str, Any]:
     names = list(quota.RESOURCES) + list(_legacy(req))
-    props: dict[str, Any] = {n: _limit for n in names}
+    props: dict[str, Any] = {n: LIMIT_SCHEMA for n in names}
     props['force'] = types.boolean
     return {'type': 'object',
             'properties': {'quota_set': {'type': 'object', 'properties': props,
@@ -37,9 +39,9 @@ def _update_schema(req: falcon.Request) -> dict[str, Any]:
 def _legacy(req: falcon.Request) -> dict[str, int]:
     out: dict[str, int] = {}
     if not util.at_least(req, '2.57'):
-        out.update(_LEGACY_V257)
+        out.update(LEGACY_V257)
     if not util.at_least(req, '2.36'):
-        out.update(_LEGACY_V236)
+        out.update(LEGACY_V236)
     return out
 
 
@@ -65,6 +67,9 @@ class QuotaSet:
     def on_put(self, req: falcon.Request, resp: falcon.Response, project_id: str) -> None:
         policy.authorize(util.ctx(req), pol.QUOTA_SETS % 'update', {'project_id': project_id})
         _query(req)
+        if len(project_id) > PROJECT_ID_MAX:  # the column's size; no project has such an id
+            raise errors.bad_request(f'Invalid project id {project_id[:64]}...: longer than '
+                                     f'{PROJECT_ID_MAX} characters')
         body = util.validated_body(req, _update_schema(req))['quota_set']
         force = util.to_bool(body.pop('force', False))
         wanted = {k: int(v) for k, v in body.items() if k in quota.RESOURCES}

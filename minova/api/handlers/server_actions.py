@@ -20,8 +20,6 @@ from minova.policies import server_actions as pol
 
 ActionFn = Callable[[falcon.Request, falcon.Response, dict[str, Any], Any], None]
 
-_NULL = {'type': 'null'}
-
 REBOOT_SCHEMA = {
     'type': 'object',
     'properties': {'reboot': {
@@ -42,8 +40,9 @@ CONSOLE_SCHEMA = {
 }
 
 
-def _null_schema(name: str) -> dict[str, Any]:
-    return {'type': 'object', 'properties': {name: _NULL}, 'required': [name],
+def _any_value_schema(name: str) -> dict[str, Any]:
+    """An action whose value Nova ignores: `{"os-stop": null}`, `{"os-stop": {}}`..."""
+    return {'type': 'object', 'properties': {name: {}}, 'required': [name],
             'additionalProperties': False}
 
 
@@ -98,8 +97,8 @@ def _console_output(req: falcon.Request, resp: falcon.Response, instance: dict[s
 # action name -> (schema of the whole body, function)
 ACTIONS: dict[str, tuple[dict[str, Any], ActionFn]] = {
     'reboot': (REBOOT_SCHEMA, _reboot),
-    'os-stop': (_null_schema('os-stop'), _power(pol.STOP, 'stop')),
-    'os-start': (_null_schema('os-start'), _power(pol.START, 'start')),
+    'os-stop': (_any_value_schema('os-stop'), _power(pol.STOP, 'stop')),
+    'os-start': (_any_value_schema('os-start'), _power(pol.START, 'start')),
     'os-getConsoleOutput': (CONSOLE_SCHEMA, _console_output),
 }
 
@@ -111,11 +110,9 @@ def register(name: str, schema: dict[str, Any], fn: ActionFn) -> None:
 class ServerAction:
     def on_post(self, req: falcon.Request, resp: falcon.Response, server_id: str) -> None:
         body = util.read_body(req)
-        if not isinstance(body, dict) or len(body) != 1:
-            raise errors.bad_request('Malformed request body')
-        name = next(iter(body))
+        name = util.action_name(body)
         if name not in ACTIONS:
-            raise errors.not_found(f'There is no such action: {name}')
+            raise errors.bad_request(f'There is no such action: {name}')
         schema, fn = ACTIONS[name]
         validation.validate_body(schema, body)
         instance = servers_handler.get_server(req, server_id, action='')

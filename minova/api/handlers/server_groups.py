@@ -14,6 +14,8 @@ import falcon
 from minova import quota
 from minova.api import errors, policy, util
 from minova.api.schemas import server_groups as schema
+from minova.conf import CONF
+from minova.db import paging
 from minova.db import server_groups as groups_db
 from minova.policies.server_groups import SERVER_GROUPS
 
@@ -49,7 +51,11 @@ def _get_visible(req: falcon.Request, group_id: str, action: str) -> dict[str, A
     try:
         group = groups_db.get(group_id)
     except groups_db.InstanceGroupNotFound:
-        raise errors.not_found(f'Instance group {group_id} could not be found.') from None
+        group = None
+    # As Nova's query: a non-admin sees only the groups of its own project, so
+    # another project's group is as missing as one that does not exist.
+    if group is None or (not ctx.is_admin and group['project_id'] != ctx.project_id):
+        raise errors.not_found(f'Instance group {group_id} could not be found.')
     policy.authorize(ctx, SERVER_GROUPS % action, {'project_id': group['project_id']})
     return group
 
@@ -65,10 +71,11 @@ class ServerGroups:
             if policy.can(ctx, SERVER_GROUPS % 'index:all_projects',
                             {'project_id': ctx.project_id}):
                 project = None
-        limit = util.last(params, 'limit')
-        offset = util.last(params, 'offset')
-        groups = groups_db.get_all(project, limit=int(limit) if limit is not None else None,
-                                   offset=int(offset or 0))
+        # Nova's common.limited(): [api] max_limit caps the page, 0 means all of it.
+        limit = min(int(util.last(params, 'limit') or 0) or CONF.api.max_limit,
+                    CONF.api.max_limit)
+        offset = paging.db_int(int(util.last(params, 'offset') or 0))
+        groups = groups_db.get_all(project, limit=limit, offset=offset)
         resp.media = {'server_groups': [view(req, g) for g in groups]}
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:

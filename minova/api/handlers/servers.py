@@ -6,11 +6,13 @@ work; this module never reads cell databases for servers itself.
 from __future__ import annotations
 
 import inspect
+import ipaddress
 import secrets
 import string
 from typing import Any
 
 import falcon
+from oslo_utils import strutils
 
 from minova import exception, states
 from minova.api import cells, errors, policy, util
@@ -27,33 +29,50 @@ NETWORKS_NOT_SUPPORTED = ('Requesting specific networks or ports is not supporte
 BDM_NOT_SUPPORTED = ('Block device mappings (boot from volume) are not supported by this '
                      'deployment yet.')
 
-# Filters a project member may use, by the microversion that allowed them.
+# Filters a caller without the allow_all_filters policy may use, by the
+# microversion that allowed them; the others are dropped, as Nova drops them.
 _USER_FILTERS = [('2.1', {'reservation_id', 'name', 'status', 'image', 'flavor', 'ip',
                           'changes-since', 'all_tenants'}),
                  ('2.5', {'ip6'}),
-                 ('2.26', {'tags', 'tags-any', 'not-tags', 'not-tags-any'}),
+                 ('2.26', set(instances_db.TAG_FILTERS)),
                  ('2.66', {'changes-before'}),
                  ('2.73', {'locked'}),
                  ('2.83', {'availability_zone', 'config_drive', 'key_name', 'created_at',
                            'launched_at', 'terminated_at', 'power_state', 'task_state',
-                           'vm_state', 'progress', 'user_id'})]
+                           'vm_state', 'progress', 'user_id'}),
+                 ('2.90', {'hostname'})]
+_PAGING = ('limit', 'marker', 'sort_key', 'sort_dir')
 
-# query parameter -> minova/db/instances.py filter key
-_DIRECT_FILTERS = {'reservation_id': 'reservation_id', 'name': 'name', 'image': 'image',
-                   'flavor': 'flavor', 'ip': 'ip', 'ip6': 'ip6', 'host': 'host',
-                   'node': 'node', 'user_id': 'user_id', 'uuid': 'uuid',
-                   'availability_zone': 'availability_zone', 'key_name': 'key_name',
-                   'hostname': 'hostname', 'display_name': 'name'}
+# Query parameter -> instances-DB exact filter (minova/db/instances.py EXACT_FILTERS).
+_EXACT = {'image': 'image', 'image_ref': 'image', 'uuid': 'uuid', 'host': 'host',
+          'user_id': 'user_id', 'vm_state': 'vm_state', 'task_state': 'task_state'}
+# Query parameter -> column it is matched against as a regular expression, as Nova
+# matches every list filter that is not an exact one.
+_REGEX = {'name': 'display_name', 'display_name': 'display_name',
+          'display_description': 'display_description', 'reservation_id': 'reservation_id',
+          'node': 'node', 'hostname': 'hostname', 'key_name': 'key_name',
+          'availability_zone': 'availability_zone', 'config_drive': 'config_drive',
+          'created_at': 'created_at', 'launched_at': 'launched_at',
+          'terminated_at': 'terminated_at', 'power_state': 'power_state',
+          'progress': 'progress', 'launch_index': 'launch_index',
+          'root_device_name': 'root_device_name', 'access_ip_v4': 'access_ip_v4',
+          'access_ip_v6': 'access_ip_v6', 'locked_by': 'locked_by'}
+# Filters on joined tables, or internal ones: Nova refuses them (even for admins).
+_REFUSED = ('block_device_mapping', 'services', 'metadata', 'system_metadata',
+            'info_cache', 'security_groups', 'pci_devices')
 
 
 # ---- shared with the other server sub-resources ---------------------------------
 
-def get_server(req: falcon.Request, server_id: str, action: str = 'show') -> dict[str, Any]:
+def get_server(req: falcon.Request, server_id: str, action: str = 'show',
+               read_deleted: bool = False) -> dict[str, Any]:
     """The server if the caller may see it; 404 otherwise (as for a missing one)."""
     ctx = util.ctx(req)
     # Only a plain GET (2.69+) may get a down cell's partial record; actions need it all.
-    instance = util.compute_api().get(
-        ctx, server_id, cell_down_support=action == 'show' and util.at_least(req, '2.69'))
+    down = action == 'show' and util.at_least(req, '2.69')
+    api = util.compute_api()
+    instance = (api.get(ctx, server_id, cell_down_support=down, read_deleted=True)
+                if read_deleted else api.get(ctx, server_id, cell_down_support=down))
     if not ctx.is_admin and instance.get('project_id') != ctx.project_id:
         raise exception.InstanceNotFound(instance_id=server_id)
     if action:
@@ -83,8 +102,9 @@ def extras_for(req: falcon.Request, instances: list[dict[str, Any]]) -> view.Ser
     return extras
 
 
-def render(req: falcon.Request, instance: dict[str, Any]) -> dict[str, Any]:
-    return {'server': view.show(req, instance, extras_for(req, [instance]))}
+def render(req: falcon.Request, instance: dict[str, Any], shape: str = view.FULL
+           ) -> dict[str, Any]:
+    return {'server': view.show(req, instance, extras_for(req, [instance]), shape=shape)}
 
 
 # ---- list ------------------------------------------------------------------
@@ -99,16 +119,19 @@ def _allowed_filters(req: falcon.Request) -> set[str] | None:
     return allowed
 
 
+def _strict_bool(value: Any) -> bool:
+    """Nova's strict boolean of a query value; its 400 otherwise."""
+    try:
+        return strutils.bool_from_string(value, strict=True)
+    except ValueError as e:
+        raise errors.bad_request(f'Invalid input received: {e}') from None
+
+
 def _all_tenants(params: dict[str, list[str]]) -> bool:
     if 'all_tenants' not in params:
         return False
     value = util.last(params, 'all_tenants')
-    if value in (None, ''):
-        return True
-    try:
-        return util.to_bool(value)
-    except exception.Invalid:
-        raise errors.bad_request(f"Invalid value '{value}' for all_tenants") from None
+    return _strict_bool(value) if value else True   # empty: all tenants, as Nova
 
 
 def _status_filter(req: falcon.Request, values: list[str], filters: dict[str, Any]) -> bool:
@@ -138,26 +161,36 @@ def _status_filter(req: falcon.Request, values: list[str], filters: dict[str, An
 
 def _filters(req: falcon.Request, params: dict[str, list[str]], detailed: bool
              ) -> dict[str, Any] | None:
-    """instances-DB filters for the query; None when nothing can match."""
+    """instances-DB filters for the query; None when nothing can match.
+
+    As Nova: a caller without allow_all_filters loses the filters it may not
+    use; joined-table and `_` parameters are a 400; any other parameter this
+    deployment has no column for is dropped (from 2.75 the schema refuses it).
+    """
     ctx = util.ctx(req)
     allowed = _allowed_filters(req)
     if allowed is not None:
-        params = {k: v for k, v in params.items()
-                  if k in allowed or k in ('limit', 'marker', 'sort_key', 'sort_dir')}
+        params = {k: v for k, v in params.items() if k in allowed or k in _PAGING}
+    for name in params:
+        if name in _REFUSED or name.startswith('_'):
+            raise errors.bad_request(f'Invalid filter field: {name}.')
     filters: dict[str, Any] = {}
-    for name, key in _DIRECT_FILTERS.items():
+    for name, key in _EXACT.items():
         if name in params:
             filters[key] = util.last(params, name)
-    for name in ('vm_state', 'task_state'):
+    regex = {column: util.last(params, name) for name, column in _REGEX.items()
+             if name in params}
+    if regex:
+        filters['regex'] = regex
+    for name in ('flavor', 'ip', 'ip6'):
         if name in params:
-            filters[name] = params[name]
-    if 'power_state' in params:
-        try:
-            filters['power_state'] = [int(v) for v in params['power_state']]
-        except ValueError:
-            return None
+            filters[name] = util.last(params, name)
+    if util.at_least(req, '2.26'):
+        for name in instances_db.TAG_FILTERS:
+            if name in params:
+                filters[name] = util.last(params, name).split(',')
     if 'locked' in params:
-        filters['locked'] = util.to_bool(util.last(params, 'locked'), 'locked')
+        filters['locked'] = _strict_bool(util.last(params, 'locked'))
     if 'status' in params and not _status_filter(req, params['status'], filters):
         return None
     for name in ('changes-since', 'changes-before'):
@@ -168,7 +201,12 @@ def _filters(req: falcon.Request, params: dict[str, list[str]], detailed: bool
         raise errors.bad_request('The value of changes-since must be less than or equal '
                                  'to changes-before.')
     if 'deleted' in params:
-        filters['deleted'] = util.to_bool(util.last(params, 'deleted'), 'deleted')
+        filters['deleted'] = strutils.bool_from_string(util.last(params, 'deleted'),
+                                                       default=False)
+    if filters.get('vm_state') in ('deleted', [states.DELETED]):
+        if not ctx.is_admin:
+            raise errors.HTTPFault(403, 'Only administrators may list deleted instances')
+        filters['deleted'] = True
     if _all_tenants(params):
         policy.authorize(ctx, pol.SERVERS % ('detail:get_all_tenants' if detailed
                                              else 'index:get_all_tenants'))
@@ -196,7 +234,7 @@ def _sort(req: falcon.Request, params: dict[str, list[str]]) -> tuple[list[str],
         dirs = dirs + [dirs[-1]] * (len(keys) - len(dirs))
     if not dirs:
         dirs = ['desc'] * len(keys)
-    is_admin = policy.can(util.ctx(req), pol.SERVERS % 'allow_all_filters')
+    is_admin = util.ctx(req).is_admin
     out_k: list[str] = []
     out_d: list[str] = []
     for key, direction in zip(keys, dirs, strict=True):
@@ -204,7 +242,7 @@ def _sort(req: falcon.Request, params: dict[str, list[str]]) -> tuple[list[str],
                                                        'key_data'):
             continue
         if not is_admin and key in ('host', 'node'):
-            continue
+            raise errors.HTTPFault(403, f'Only administrators can sort servers by {key}')
         if key == 'locked' and not util.at_least(req, '2.73'):
             continue
         out_k.append(key)
@@ -293,6 +331,11 @@ def _image_ref(server: dict[str, Any]) -> str | None:
     return image_ref
 
 
+def _canonical_ip(value: str | None) -> str | None:
+    """accessIPv4/v6 as Nova stores them: the canonical (compressed) form."""
+    return str(ipaddress.ip_address(value)) if value else value
+
+
 def _password() -> str:
     alphabet = string.ascii_letters + string.digits
     return ''.join(secrets.choice(alphabet) for _ in range(12))
@@ -342,7 +385,8 @@ def _create(req: falcon.Request, resp: falcon.Response) -> None:
         min_count=min_count, max_count=max_count, metadata=server.get('metadata') or {},
         key_pair=key_pair, user_data=server.get('user_data'), availability_zone=az,
         config_drive=util.to_bool(server.get('config_drive', False)),
-        access_ip_v4=server.get('accessIPv4'), access_ip_v6=server.get('accessIPv6'),
+        access_ip_v4=_canonical_ip(server.get('accessIPv4')),
+        access_ip_v6=_canonical_ip(server.get('accessIPv6')),
         description=server.get('description'), hostname=server.get('hostname'),
         networks=networks, scheduler_hints=hints, tags=server.get('tags'), **extra)
     resp.status = 202
@@ -363,14 +407,12 @@ def _pinned_az_change(instance: dict[str, Any], new: str | None) -> None:
     if new is None or new == current:
         return
     if current is not None:
-        raise errors.conflict(
-            f"Server {instance['uuid']} is pinned to availability zone {current}; unpin it "
-            f"(null) before pinning it to {new}.")
-    location = instance.get('availability_zone')
+        raise errors.conflict('Cannot change pinned availability zone directly. Unpin '
+                              'first by setting pinned_availability_zone to null.')
+    location = view.availability_zone(instance)
     if new != location:
-        raise errors.conflict(
-            f"Server {instance['uuid']} can only be pinned to the availability zone it is "
-            f"in ({location}), not {new}.")
+        raise errors.conflict(f"Server can only be pinned to its current availability zone "
+                              f"'{location}', but '{new}' was requested.")
 
 
 def _update(req: falcon.Request, resp: falcon.Response, server_id: str) -> None:
@@ -385,12 +427,17 @@ def _update(req: falcon.Request, resp: falcon.Response, server_id: str) -> None:
     for field, column in mapping.items():
         if field in s:
             changes[column] = s[field]
+    if 'display_name' in changes:
+        changes['display_name'] = changes['display_name'].strip()
+    for column in ('access_ip_v4', 'access_ip_v6'):
+        if column in changes:
+            changes[column] = _canonical_ip(changes[column])
     if 'pinned_availability_zone' in s:
         _pinned_az_change(instance, s['pinned_availability_zone'])
         changes['pinned_availability_zone'] = s['pinned_availability_zone']
     if changes:
         instance = util.compute_api().update(util.ctx(req), instance, changes)
-    resp.media = render(req, instance)
+    resp.media = render(req, instance, util.for_version(req, view.UPDATE_SHAPE))
 
 
 class Servers:

@@ -8,6 +8,7 @@ import falcon
 from minova.api import microversion
 
 _UPDATED = '2013-07-23T11:33:21Z'
+_V20_UPDATED = '2025-07-04T12:00:00Z'
 _MEDIA_TYPES = [{'base': 'application/json',
                  'type': 'application/vnd.openstack.compute+json;version=2.1'}]
 
@@ -28,9 +29,16 @@ def _v21(base: str, detailed: bool) -> dict[str, Any]:
     return doc
 
 
+def _v20(base: str) -> dict[str, Any]:
+    """The legacy v2 API as Nova lists it (deprecated; mini-Nova does not serve /v2)."""
+    return {'id': 'v2.0', 'status': 'DEPRECATED', 'version': '', 'min_version': '',
+            'updated': _V20_UPDATED, 'links': [{'rel': 'self', 'href': f'{base}/v2/'}]}
+
+
 class Root:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.media = {'versions': [_v21(req.prefix.rstrip('/'), detailed=False)]}
+        base = req.prefix.rstrip('/')
+        resp.media = {'versions': [_v20(base), _v21(base, detailed=False)]}
 
 
 class V21:

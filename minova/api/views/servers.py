@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,24 +85,41 @@ def _usg_time(value: Any) -> str | None:
     return value.replace(tzinfo=None).isoformat()
 
 
-def _addresses(instance: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    if instance.get('vm_state') == states.BUILDING:
-        return {}
-    out: dict[str, list[dict[str, Any]]] = {}
+def _ip_version(address: str | None) -> int:
+    return 6 if ':' in (address or '') else 4
+
+
+def addresses(instance: dict[str, Any], extended: bool = True
+              ) -> dict[str, list[dict[str, Any]]]:
+    """{network label: [address...]} from the network info cache, as Nova builds
+    it: per label the fixed addresses of every VIF, then their floating ones.
+    `extended` adds OS-EXT-IPS:type and OS-EXT-IPS-MAC:mac_addr (server views)."""
+    nets: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for vif in instance.get('network_info') or []:
         network = vif.get('network') or {}
         label = network.get('label') or 'private'
+        net = nets.setdefault(label, {'fixed': [], 'floating': []})
         for subnet in network.get('subnets') or []:
             for ip in subnet.get('ips') or []:
-                version = ip.get('version') or (6 if ':' in ip.get('address', '') else 4)
-                entries = [(ip.get('address'), 'fixed')]
-                entries += [(f.get('address'), 'floating')
-                            for f in ip.get('floating_ips') or []]
-                for addr, kind in entries:
-                    out.setdefault(label, []).append({
-                        'addr': addr, 'version': version, 'OS-EXT-IPS:type': kind,
-                        'OS-EXT-IPS-MAC:mac_addr': vif.get('address')})
-    return out
+                entries = [('fixed', ip)] + [('floating', f)
+                                             for f in ip.get('floating_ips') or []]
+                for kind, entry in entries:
+                    addr = entry.get('address')
+                    out = {'version': entry.get('version') or _ip_version(addr),
+                           'addr': addr}
+                    if extended:
+                        out['OS-EXT-IPS:type'] = kind
+                        out['OS-EXT-IPS-MAC:mac_addr'] = vif.get('address')
+                    net[kind].append(out)
+    return {label: net['fixed'] + net['floating'] for label, net in nets.items()}
+
+
+def _addresses(instance: dict[str, Any], extended: bool = True
+               ) -> dict[str, list[dict[str, Any]]]:
+    # Nova hides a server's addresses while it builds.
+    if instance.get('vm_state') == states.BUILDING:
+        return {}
+    return addresses(instance, extended)
 
 
 def _flavor(req: falcon.Request, instance: dict[str, Any], extras: ServerExtras
@@ -153,88 +171,189 @@ def _fault(instance: dict[str, Any], is_admin: bool) -> dict[str, Any] | None:
     return out
 
 
-def _availability_zone(instance: dict[str, Any]) -> str:
+def availability_zone(instance: dict[str, Any]) -> str:
+    """The zone a server is in, as Nova shows it ('' before it has a host)."""
     az = instance.get('availability_zone')
     if not az and instance.get('host'):
         az = CONF.default_availability_zone
     return az or ''
 
 
+# ---- the detailed view as a table -------------------------------------------
+#
+# A server body is the rows of FIELDS the request reaches: each row names the
+# first microversion with the field, the field, its getter, and the bodies
+# (shapes) it is part of. FULL is what GET /servers/{id} and /servers/detail
+# show, and the PUT response from 2.75; UPDATE is Nova's smaller PUT body
+# before 2.75. Rebuild answers REBUILD before 2.75 (UPDATE plus key_name from
+# 2.54 and user_data from 2.57) and REBUILD_FULL from 2.75 (FULL with user_data
+# at the top level instead of OS-EXT-SRV-ATTR:user_data); its handler adds
+# adminPass.
+
+FULL = 'full'
+UPDATE = 'update'
+REBUILD = 'rebuild'
+REBUILD_FULL = 'rebuild-full'
+_EVERY = frozenset({FULL, UPDATE, REBUILD, REBUILD_FULL})
+_FULL_ONLY = frozenset({FULL, REBUILD_FULL})
+
+# Which body PUT /servers/{id} and the rebuild action answer with, newest first.
+UPDATE_SHAPE = [('2.75', FULL), ('2.1', UPDATE)]
+REBUILD_SHAPE = [('2.75', REBUILD_FULL), ('2.1', REBUILD)]
+
+OMIT = object()   # a getter's answer for "no such field in this body"
+
+
+@dataclass
+class Render:
+    """What the getters of one server's body may look at."""
+
+    req: falcon.Request
+    instance: dict[str, Any]
+    extras: ServerExtras
+    in_list: bool
+    shape: str
+
+    @property
+    def extended_attrs(self) -> bool:
+        """OS-EXT-SRV-ATTR:* (the extended attributes policy) are in this body."""
+        return self.extras.is_admin and self.shape in _FULL_ONLY
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return self.extras.specs.get(self.instance['uuid']) or {}
+
+
+@dataclass(frozen=True)
+class Field:
+    since: str
+    name: str
+    get: Callable[[Render], Any]
+    shapes: frozenset[str] = _EVERY
+
+
+def _inst(key: str, default: Any = None) -> Callable[[Render], Any]:
+    return lambda r: r.instance.get(key, default)
+
+
+def _admin(get: Callable[[Render], Any]) -> Callable[[Render], Any]:
+    return lambda r: get(r) if r.extended_attrs else OMIT
+
+
+def _fault_field(r: Render) -> Any:
+    if status(r.instance) not in _FAULT_STATUSES:
+        return OMIT
+    return _fault(r.instance, r.extras.is_admin) or OMIT
+
+
+def _progress(r: Render) -> Any:
+    if status(r.instance) not in _PROGRESS_STATUSES:
+        return OMIT
+    return r.instance.get('progress') or 0
+
+
+def _server_groups(r: Render) -> Any:
+    if r.in_list:   # 2.71: single GET, PUT and rebuild only
+        return OMIT
+    group = r.spec.get('instance_group')
+    return [group['uuid']] if group else []
+
+
+def _host_status(r: Render) -> Any:
+    if not r.extras.show_host_status:
+        return OMIT
+    return r.extras.host_status.get(r.instance.get('host') or '', '')
+
+
+FIELDS: list[Field] = [
+    Field('2.1', 'id', _inst('uuid')),
+    Field('2.1', 'name', lambda r: r.instance.get('display_name') or ''),
+    Field('2.1', 'status', lambda r: status(r.instance)),
+    Field('2.1', 'tenant_id', lambda r: r.instance.get('project_id') or ''),
+    Field('2.1', 'user_id', lambda r: r.instance.get('user_id') or ''),
+    Field('2.1', 'metadata', lambda r: r.instance.get('metadata') or {}),
+    Field('2.1', 'hostId', lambda r: host_id(r.instance)),
+    Field('2.1', 'image', lambda r: _image(r.req, r.instance)),
+    Field('2.1', 'flavor', lambda r: _flavor(r.req, r.instance, r.extras)),
+    Field('2.1', 'created', lambda r: utils.isotime(r.instance.get('created_at'))),
+    Field('2.1', 'updated', lambda r: utils.isotime(r.instance.get('updated_at')
+                                                    or r.instance.get('created_at'))),
+    # The PUT body before 2.75 has the addresses without type and MAC.
+    Field('2.1', 'addresses', lambda r: _addresses(r.instance, r.shape in _FULL_ONLY)),
+    Field('2.1', 'accessIPv4', lambda r: r.instance.get('access_ip_v4') or ''),
+    Field('2.1', 'accessIPv6', lambda r: r.instance.get('access_ip_v6') or ''),
+    Field('2.1', 'links', lambda r: util.links(r.req, 'servers', r.instance['uuid'])),
+    Field('2.1', 'OS-DCF:diskConfig', lambda r: _disk_config(r.instance)),
+    Field('2.1', 'fault', _fault_field),
+    Field('2.1', 'progress', _progress),
+    Field('2.1', 'OS-EXT-AZ:availability_zone',
+          lambda r: availability_zone(r.instance), shapes=_FULL_ONLY),
+    Field('2.1', 'config_drive', lambda r: r.instance.get('config_drive') or '',
+          shapes=_FULL_ONLY),
+    Field('2.1', 'key_name', _inst('key_name'), shapes=_FULL_ONLY),
+    Field('2.1', 'OS-SRV-USG:launched_at', lambda r: _usg_time(r.instance.get('launched_at')),
+          shapes=_FULL_ONLY),
+    Field('2.1', 'OS-SRV-USG:terminated_at',
+          lambda r: _usg_time(r.instance.get('terminated_at')), shapes=_FULL_ONLY),
+    Field('2.1', 'security_groups', lambda r: [{'name': 'default'}]
+          if r.instance.get('network_info') else OMIT, shapes=_FULL_ONLY),
+    Field('2.1', 'OS-EXT-SRV-ATTR:host', _admin(_inst('host')), shapes=_FULL_ONLY),
+    Field('2.1', 'OS-EXT-SRV-ATTR:instance_name',
+          _admin(lambda r: _instance_name(r.instance)), shapes=_FULL_ONLY),
+    Field('2.1', 'OS-EXT-SRV-ATTR:hypervisor_hostname', _admin(_inst('node')),
+          shapes=_FULL_ONLY),
+    Field('2.3', 'OS-EXT-SRV-ATTR:hostname', _admin(_inst('hostname')), shapes=_FULL_ONLY),
+    Field('2.3', 'OS-EXT-SRV-ATTR:kernel_id', _admin(lambda r: ''), shapes=_FULL_ONLY),
+    Field('2.3', 'OS-EXT-SRV-ATTR:ramdisk_id', _admin(lambda r: ''), shapes=_FULL_ONLY),
+    Field('2.3', 'OS-EXT-SRV-ATTR:launch_index',
+          _admin(lambda r: r.instance.get('launch_index') or 0), shapes=_FULL_ONLY),
+    Field('2.3', 'OS-EXT-SRV-ATTR:reservation_id', _admin(_inst('reservation_id')),
+          shapes=_FULL_ONLY),
+    Field('2.3', 'OS-EXT-SRV-ATTR:root_device_name', _admin(_inst('root_device_name')),
+          shapes=_FULL_ONLY),
+    Field('2.3', 'OS-EXT-SRV-ATTR:user_data', _admin(_inst('user_data')),
+          shapes=frozenset({FULL})),
+    Field('2.1', 'OS-EXT-STS:task_state', _inst('task_state'), shapes=_FULL_ONLY),
+    Field('2.1', 'OS-EXT-STS:vm_state', _inst('vm_state'), shapes=_FULL_ONLY),
+    Field('2.1', 'OS-EXT-STS:power_state', lambda r: r.instance.get('power_state') or 0,
+          shapes=_FULL_ONLY),
+    Field('2.1', 'os-extended-volumes:volumes_attached', lambda r: [], shapes=_FULL_ONLY),
+    Field('2.9', 'locked', lambda r: bool(r.instance.get('locked')
+                                          or r.instance.get('locked_by'))),
+    Field('2.16', 'host_status', _host_status, shapes=_FULL_ONLY),
+    Field('2.19', 'description', _inst('display_description')),
+    Field('2.26', 'tags', lambda r: list(r.instance.get('tags') or [])),
+    Field('2.63', 'trusted_image_certificates', lambda r: None),
+    Field('2.71', 'server_groups', _server_groups),
+    Field('2.73', 'locked_reason',
+          lambda r: (r.instance.get('system_metadata') or {}).get('locked_reason')),
+    # From 2.90 everyone sees the hostname; admins already have it above.
+    Field('2.90', 'OS-EXT-SRV-ATTR:hostname',
+          lambda r: OMIT if r.extended_attrs else r.instance.get('hostname')),
+    Field('2.96', 'pinned_availability_zone', lambda r: r.spec.get('availability_zone'),
+          shapes=_FULL_ONLY),
+    Field('2.100', 'scheduler_hints', lambda r: r.spec.get('scheduler_hints') or {}),
+    # rebuild only
+    Field('2.54', 'key_name', _inst('key_name'), shapes=frozenset({REBUILD})),
+    Field('2.57', 'user_data', _inst('user_data'), shapes=frozenset({REBUILD, REBUILD_FULL})),
+]
+
+
 def show(req: falcon.Request, instance: dict[str, Any], extras: ServerExtras,
-         in_list: bool = False) -> dict[str, Any]:
-    """The detailed view (GET /servers/{id}, /servers/detail, PUT)."""
+         in_list: bool = False, shape: str = FULL) -> dict[str, Any]:
+    """The detailed view: GET /servers/{id}, /servers/detail (FULL), and the
+    PUT and rebuild responses (the shapes UPDATE_SHAPE and REBUILD_SHAPE give
+    for the version)."""
     if instance.get('cell_down'):
         return _from_down_cell(req, instance, extras, in_list)
-    sysmeta = instance.get('system_metadata') or {}
-    server: dict[str, Any] = {
-        'id': instance['uuid'],
-        'name': instance.get('display_name') or '',
-        'status': status(instance),
-        'tenant_id': instance.get('project_id') or '',
-        'user_id': instance.get('user_id') or '',
-        'metadata': instance.get('metadata') or {},
-        'hostId': host_id(instance),
-        'image': _image(req, instance),
-        'flavor': _flavor(req, instance, extras),
-        'created': utils.isotime(instance.get('created_at')),
-        'updated': utils.isotime(instance.get('updated_at') or instance.get('created_at')),
-        'addresses': _addresses(instance),
-        'accessIPv4': instance.get('access_ip_v4') or '',
-        'accessIPv6': instance.get('access_ip_v6') or '',
-        'links': util.links(req, 'servers', instance['uuid']),
-        'OS-DCF:diskConfig': _disk_config(instance),
-    }
-    if server['status'] in _FAULT_STATUSES:
-        fault = _fault(instance, extras.is_admin)
-        if fault:
-            server['fault'] = fault
-    if server['status'] in _PROGRESS_STATUSES:
-        server['progress'] = instance.get('progress') or 0
-    server['OS-EXT-AZ:availability_zone'] = _availability_zone(instance)
-    server['config_drive'] = instance.get('config_drive') or ''
-    server['key_name'] = instance.get('key_name')
-    server['OS-SRV-USG:launched_at'] = _usg_time(instance.get('launched_at'))
-    server['OS-SRV-USG:terminated_at'] = _usg_time(instance.get('terminated_at'))
-    if instance.get('network_info'):
-        server['security_groups'] = [{'name': 'default'}]
-    if extras.is_admin:
-        server['OS-EXT-SRV-ATTR:host'] = instance.get('host')
-        server['OS-EXT-SRV-ATTR:instance_name'] = _instance_name(instance)
-        server['OS-EXT-SRV-ATTR:hypervisor_hostname'] = instance.get('node')
-        if util.at_least(req, '2.3'):
-            server['OS-EXT-SRV-ATTR:hostname'] = instance.get('hostname')
-            server['OS-EXT-SRV-ATTR:kernel_id'] = ''
-            server['OS-EXT-SRV-ATTR:ramdisk_id'] = ''
-            server['OS-EXT-SRV-ATTR:launch_index'] = instance.get('launch_index') or 0
-            server['OS-EXT-SRV-ATTR:reservation_id'] = instance.get('reservation_id')
-            server['OS-EXT-SRV-ATTR:root_device_name'] = instance.get('root_device_name')
-            server['OS-EXT-SRV-ATTR:user_data'] = instance.get('user_data')
-    server['OS-EXT-STS:task_state'] = instance.get('task_state')
-    server['OS-EXT-STS:vm_state'] = instance.get('vm_state')
-    server['OS-EXT-STS:power_state'] = instance.get('power_state') or 0
-    server['os-extended-volumes:volumes_attached'] = []
-    if util.at_least(req, '2.9'):
-        server['locked'] = bool(instance.get('locked') or instance.get('locked_by'))
-    if util.at_least(req, '2.16') and extras.show_host_status:
-        server['host_status'] = extras.host_status.get(instance.get('host') or '', '')
-    if util.at_least(req, '2.19'):
-        server['description'] = instance.get('display_description')
-    if util.at_least(req, '2.26'):
-        server['tags'] = list(instance.get('tags') or [])
-    if util.at_least(req, '2.63'):
-        server['trusted_image_certificates'] = None
-    spec = extras.specs.get(instance['uuid']) or {}
-    if util.at_least(req, '2.71') and not in_list:
-        group = spec.get('instance_group')
-        server['server_groups'] = [group['uuid']] if group else []
-    if util.at_least(req, '2.73'):
-        server['locked_reason'] = sysmeta.get('locked_reason')
-    if util.at_least(req, '2.90') and not extras.is_admin:
-        server['OS-EXT-SRV-ATTR:hostname'] = instance.get('hostname')
-    if util.at_least(req, '2.96'):
-        server['pinned_availability_zone'] = spec.get('availability_zone')
-    if util.at_least(req, '2.100'):
-        server['scheduler_hints'] = spec.get('scheduler_hints') or {}
+    r = Render(req, instance, extras, in_list, shape)
+    server: dict[str, Any] = {}
+    for f in FIELDS:
+        if shape not in f.shapes or not util.at_least(req, f.since):
+            continue
+        value = f.get(r)
+        if value is not OMIT:
+            server[f.name] = value
     return server
 
 

@@ -44,28 +44,79 @@ def for_consumer(conn: Connection, uuid: str) -> dict[str, dict[str, Any]]:
 
 
 def for_provider(conn: Connection, provider_id: int) -> dict[str, dict[str, Any]]:
+    """{consumer uuid: {'resources': {rc: used}, 'consumer_generation': g}}."""
     rcs = names.rc_names(conn)
     out: dict[str, dict[str, Any]] = {}
-    q = sa.select(alloc.c.consumer_id, alloc.c.resource_class_id, alloc.c.used).where(
-        alloc.c.resource_provider_id == provider_id)
+    q = (sa.select(alloc.c.consumer_id, alloc.c.resource_class_id, alloc.c.used,
+                   cons.c.generation)
+         .select_from(alloc.outerjoin(cons, cons.c.uuid == alloc.c.consumer_id))
+         .where(alloc.c.resource_provider_id == provider_id))
     for row in conn.execute(q):
-        entry = out.setdefault(row.consumer_id, {'resources': {}})
+        entry = out.setdefault(row.consumer_id, {'resources': {},
+                                                 'consumer_generation': row.generation})
         entry['resources'][rcs.get(row.resource_class_id)
                            or names.rc_name(conn, row.resource_class_id)] = row.used
     return out
 
 
-def usages_for_project(conn: Connection, project_id: str, user_id: str | None,
-                       consumer_type: str | None = None) -> dict[str, int]:
-    q = (sa.select(alloc.c.resource_class_id, sa.func.sum(alloc.c.used).label('used'))
+# GET /usages (1.38): consumers written without a type have type `unknown`;
+# `all` and `unknown` are names a request may filter on, not stored types.
+UNKNOWN_TYPE = 'unknown'
+ALL_TYPES = 'all'
+
+
+def _project_usages(project_id: str, user_id: str | None, *columns: Any) -> sa.Select:
+    q = (sa.select(*columns)
          .select_from(alloc.join(cons, cons.c.uuid == alloc.c.consumer_id))
-         .where(cons.c.project_id == project_id)
-         .group_by(alloc.c.resource_class_id))
+         .where(cons.c.project_id == project_id))
     if user_id is not None:
         q = q.where(cons.c.user_id == user_id)
-    if consumer_type is not None:
-        q = q.where(cons.c.consumer_type == consumer_type)
+    return q
+
+
+def usages_for_project(conn: Connection, project_id: str,
+                       user_id: str | None) -> dict[str, int]:
+    q = _project_usages(project_id, user_id, alloc.c.resource_class_id,
+                        sa.func.sum(alloc.c.used).label('used')
+                        ).group_by(alloc.c.resource_class_id)
     return {names.rc_name(conn, r.resource_class_id): int(r.used) for r in conn.execute(q)}
+
+
+def usages_by_type(conn: Connection, project_id: str, user_id: str | None,
+                   consumer_type: str | None) -> dict[str, dict[str, int]]:
+    """{type: {rc: used, ..., 'consumer_count': consumers}} of a project.
+
+    Without `consumer_type` every type is its own key; `all` puts
+    everything under `all`, `unknown` only the consumers without a type,
+    and another name only the consumers of that type.
+    """
+    ctype = cons.c.consumer_type
+    where = []
+    if consumer_type == UNKNOWN_TYPE:
+        where.append(ctype.is_(None))
+    elif consumer_type not in (None, ALL_TYPES):
+        where.append(ctype == consumer_type)
+    used = _project_usages(project_id, user_id, ctype, alloc.c.resource_class_id,
+                           sa.func.sum(alloc.c.used).label('used')
+                           ).where(*where).group_by(ctype, alloc.c.resource_class_id)
+    counts = _project_usages(project_id, user_id, ctype,
+                             sa.func.count(sa.distinct(alloc.c.consumer_id)).label('n')
+                             ).where(*where).group_by(ctype)
+
+    def key(stored: str | None) -> str:
+        if consumer_type == ALL_TYPES:
+            return ALL_TYPES
+        return stored or UNKNOWN_TYPE
+
+    out: dict[str, dict[str, int]] = {}
+    for row in conn.execute(used):
+        entry = out.setdefault(key(row.consumer_type), {})
+        rc = names.rc_name(conn, row.resource_class_id)
+        entry[rc] = entry.get(rc, 0) + int(row.used)
+    for row in conn.execute(counts):
+        entry = out.setdefault(key(row.consumer_type), {})
+        entry['consumer_count'] = entry.get('consumer_count', 0) + int(row.n)
+    return out
 
 
 def _generation_conflict(expected: Any, got: Any) -> errors.PlacementError:

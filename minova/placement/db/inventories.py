@@ -83,6 +83,11 @@ def _rc_ids(conn: Connection, provider: dict[str, Any], rcs: list[str]) -> dict[
 def replace(conn: Connection, provider: dict[str, Any],
             records: dict[str, dict[str, Any]], check_in_use: bool = True) -> None:
     """Set the provider's whole inventory (records already validated)."""
+    # Claim the generation before reading and writing rows: a concurrent
+    # writer that read the same generation now waits for this transaction and
+    # then gets its 409, instead of both inserting the same rows (a unique
+    # constraint's 500).
+    providers.bump(conn, provider)
     current = get_all(conn, [provider['id']])[provider['id']]
     used = usages(conn, [provider['id']])[provider['id']]
     removed = [rc for rc in current if rc not in records]
@@ -112,10 +117,10 @@ def replace(conn: Connection, provider: dict[str, Any],
         if used.get(rc, 0) > capacity(values):
             LOG.warning('Resource provider %s is now over-capacity for %s',
                         provider['uuid'], rc)
-    providers.bump(conn, provider)
 
 
 def delete_one(conn: Connection, provider: dict[str, Any], rc: str) -> None:
+    providers.bump(conn, provider)  # first, as in replace()
     current = get_all(conn, [provider['id']])[provider['id']]
     if rc not in current:
         raise errors.not_found(f'No inventory of class {rc} found for delete')
@@ -128,7 +133,6 @@ def delete_one(conn: Connection, provider: dict[str, Any], rc: str) -> None:
     rc_id = names.rc_id(conn, rc)
     conn.execute(inv.delete().where(inv.c.resource_provider_id == provider['id'],
                                     inv.c.resource_class_id == rc_id))
-    providers.bump(conn, provider)
 
 
 def check_allocated_have_inventory(conn: Connection, provider: dict[str, Any]) -> None:

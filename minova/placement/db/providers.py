@@ -1,6 +1,7 @@
 """Resource providers, their traits and aggregates, and generation bumps."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -98,32 +99,61 @@ def create(conn: Connection, uuid: str, name: str,
     return require(conn, uuid)
 
 
+def subtree(conn: Connection, provider: dict[str, Any]) -> set[int]:
+    """Ids of the provider and of all its descendants."""
+    children: dict[int, list[int]] = {}
+    for pid, parent in conn.execute(sa.select(rp.c.id, rp.c.parent_provider_id).where(
+            rp.c.root_provider_id == provider['root_provider_id'])):
+        children.setdefault(parent, []).append(pid)
+    found, todo = set(), [provider['id']]
+    while todo:
+        pid = todo.pop()
+        found.add(pid)
+        todo += children.get(pid, [])
+    return found
+
+
 def update(conn: Connection, provider: dict[str, Any], name: str,
            parent_uuid: str | None, allow_reparent: bool) -> dict[str, Any]:
+    """Rename, and give a root a parent; with `allow_reparent` (1.37) also
+    move a provider (with its subtree) under another parent or make it a
+    root. Its descendants follow it into the new tree."""
     if _duplicates(conn, None, name, exclude_id=provider['id']):
         raise errors.conflict(f'Conflicting resource provider {name} already exists.',
                               errors.DUPLICATE_NAME)
     values: dict[str, Any] = {'name': name, 'updated_at': utils.utcnow()}
     if parent_uuid != provider['parent_provider_uuid']:
-        if provider['parent_provider_uuid'] is not None and not allow_reparent:
-            raise errors.bad_request(
-                f'Unable to save resource provider {provider["uuid"]}: Object action '
-                'update failed because: re-parenting a provider is not currently allowed.')
+        failed = f'Unable to save resource provider {provider["uuid"]}: Object action ' \
+                 'update failed because: '
+        moved = subtree(conn, provider)
         if parent_uuid is None:
-            raise errors.bad_request(
-                f'Unable to save resource provider {provider["uuid"]}: un-parenting a '
-                'provider is not currently allowed.')
-        parent = get(conn, parent_uuid)
-        if parent is None or parent['root_provider_id'] == provider['id']:
-            raise errors.bad_request(
-                f'Unable to save resource provider {provider["uuid"]}: invalid parent '
-                f'provider {parent_uuid}.')
-        values['parent_provider_id'] = parent['id']
-        values['root_provider_id'] = parent['root_provider_id']
-        conn.execute(rp.update().where(rp.c.root_provider_id == provider['id'])
-                     .values(root_provider_id=parent['root_provider_id']))
+            if not allow_reparent:
+                raise errors.bad_request(
+                    failed + 'un-parenting a provider is not currently allowed.')
+            values['parent_provider_id'] = None
+            values['root_provider_id'] = provider['id']
+        else:
+            if provider['parent_provider_uuid'] is not None and not allow_reparent:
+                raise errors.bad_request(
+                    failed + 're-parenting a provider is not currently allowed.')
+            parent = get(conn, parent_uuid)
+            if parent is None:
+                raise errors.bad_request(
+                    failed + 'parent provider UUID does not exist.')
+            if parent['id'] in moved:
+                raise errors.bad_request(
+                    failed + 'creating loop in the provider tree is not allowed.')
+            values['parent_provider_id'] = parent['id']
+            values['root_provider_id'] = parent['root_provider_id']
+        for chunk in chunks(sorted(moved)):
+            conn.execute(rp.update().where(rp.c.id.in_(chunk))
+                         .values(root_provider_id=values['root_provider_id']))
     # Renaming or parenting does not change the generation (as upstream).
-    conn.execute(rp.update().where(rp.c.id == provider['id']).values(**values))
+    try:
+        conn.execute(rp.update().where(rp.c.id == provider['id']).values(**values))
+    except sa.exc.IntegrityError:  # a concurrent rename took the name first
+        raise errors.conflict(f'Conflicting resource provider {name} already exists.',
+                              errors.DUPLICATE_NAME) from None
     return require(conn, provider['uuid'])
 
 
@@ -188,31 +218,44 @@ def capacity_filter(conn: Connection, resources: dict[int, Any]) -> list[Any]:
     return clauses
 
 
-def trait_filter(required: set[int], forbidden: set[int], column: Any = None) -> list[Any]:
+def trait_filter(required: Iterable[Iterable[int]], forbidden: Iterable[int],
+                 column: Any = None) -> list[Any]:
+    """WHERE clauses: `column` (rp.id) has a trait of each any-of set in
+    `required` and none of `forbidden`."""
     col = rp.c.id if column is None else column
     rpt = t.resource_provider_traits
     clauses = []
-    for trait in required:
-        clauses.append(col.in_(sa.select(rpt.c.resource_provider_id)
-                               .where(rpt.c.trait_id == trait)))
+    for any_of in required:
+        ids = sorted(any_of)
+        cond = rpt.c.trait_id == ids[0] if len(ids) == 1 else rpt.c.trait_id.in_(ids)
+        clauses.append(col.in_(sa.select(rpt.c.resource_provider_id).where(cond)))
+    forbidden = sorted(forbidden)
     if forbidden:
         clauses.append(col.not_in(sa.select(rpt.c.resource_provider_id)
                                   .where(rpt.c.trait_id.in_(forbidden))))
     return clauses
 
 
-def member_of_filter(member_of: list[set[str]], column: Any = None) -> list[Any]:
+def aggregate_filter(member_of: list[set[str]], forbidden: set[str] | None = None,
+                     column: Any = None) -> list[Any]:
+    """WHERE clauses: `column` (rp.id) is in an aggregate of each set of
+    `member_of` and in none of `forbidden`."""
     col = rp.c.id if column is None else column
     rpa = t.resource_provider_aggregates
-    return [col.in_(sa.select(rpa.c.resource_provider_id)
-                    .where(rpa.c.aggregate_uuid.in_(sorted(aggs))))
-            for aggs in member_of]
+    clauses = [col.in_(sa.select(rpa.c.resource_provider_id)
+                       .where(rpa.c.aggregate_uuid.in_(sorted(aggs))))
+               for aggs in member_of]
+    if forbidden:
+        clauses.append(col.not_in(sa.select(rpa.c.resource_provider_id)
+                                  .where(rpa.c.aggregate_uuid.in_(sorted(forbidden)))))
+    return clauses
 
 
 def list_providers(conn: Connection, *, name: str | None = None, uuid: str | None = None,
                    in_tree: str | None = None, resources: dict[int, int] | None = None,
-                   required: set[int] | None = None, forbidden: set[int] | None = None,
-                   member_of: list[set[str]] | None = None) -> list[dict[str, Any]]:
+                   required: list[set[int]] | None = None, forbidden: set[int] | None = None,
+                   member_of: list[set[str]] | None = None,
+                   forbidden_aggs: set[str] | None = None) -> list[dict[str, Any]]:
     q = _select()
     if name is not None:
         q = q.where(rp.c.name == name)
@@ -224,8 +267,8 @@ def list_providers(conn: Connection, *, name: str | None = None, uuid: str | Non
             return []
         q = q.where(rp.c.root_provider_id == tree['root_provider_id'])
     q = q.where(*capacity_filter(conn, resources or {}),
-                *trait_filter(required or set(), forbidden or set()),
-                *member_of_filter(member_of or []))
+                *trait_filter(required or [], forbidden or set()),
+                *aggregate_filter(member_of or [], forbidden_aggs))
     return [dict(r._mapping) for r in conn.execute(q.order_by(rp.c.id))]
 
 

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Callable
 from typing import Any
 
 import falcon
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from minova.db import engines
@@ -23,7 +26,8 @@ def write_with_retry(url: str, fn: Callable[[Connection], None]) -> None:
     """Run a write, retrying when a provider generation moved under it.
 
     Provider generations changed by another allocation writer are not the
-    caller's fault (it did not send them), so the write is simply redone.
+    caller's fault (it did not send them), so the write is simply redone;
+    so is one the database rolled back to break a deadlock between writers.
     """
     for attempt in range(RETRIES):
         try:
@@ -32,6 +36,11 @@ def write_with_retry(url: str, fn: Callable[[Connection], None]) -> None:
             return
         except errors.ProviderGenerationConflict:
             LOG.debug('allocation write raced another writer (attempt %d)', attempt + 1)
+        except sa.exc.DBAPIError as e:
+            if not engines.is_deadlock(e):
+                raise
+            LOG.debug('allocation write deadlocked (attempt %d): %s', attempt + 1, e.orig)
+            time.sleep(random.uniform(0, 0.05 * (attempt + 1)))
     raise errors.conflict('Inventory and/or allocations changed while attempting to '
                           'allocate: Another thread concurrently updated the data. '
                           'Please retry your update', errors.CONCURRENT_UPDATE)
@@ -43,6 +52,27 @@ def _consumer_uuid(value: str) -> str:
     return util.normalize_uuid(value)
 
 
+Getter = Callable[[dict[str, Any]], Any]
+
+# Consumer fields of GET /allocations/{consumer}: (version, field, getter of
+# the consumer row). A consumer written before 1.38 has type `unknown`.
+CONSUMER_FIELDS: tuple[tuple[str, str, Getter], ...] = (
+    ('1.12', 'project_id', lambda c: c['project_id']),
+    ('1.12', 'user_id', lambda c: c['user_id']),
+    ('1.28', 'consumer_generation', lambda c: c['generation']),
+    ('1.38', 'consumer_type', lambda c: c['consumer_type'] or allocations.UNKNOWN_TYPE),
+)
+# Fields of each consumer in GET /resource_providers/{uuid}/allocations.
+PROVIDER_CONSUMER_FIELDS: tuple[tuple[str, str, Getter], ...] = (
+    ('1.28', 'consumer_generation', lambda c: c['consumer_generation']),
+)
+
+
+def _fields(req: falcon.Request, table: tuple[tuple[str, str, Getter], ...],
+            row: dict[str, Any]) -> dict[str, Any]:
+    return {name: get(row) for version, name, get in table if util.want(req, version)}
+
+
 @util.handler('placement:allocations:list')
 def list_for_consumer(req: falcon.Request, resp: falcon.Response,
                       consumer_uuid: str) -> None:
@@ -50,11 +80,8 @@ def list_for_consumer(req: falcon.Request, resp: falcon.Response,
         allocs = allocations.for_consumer(conn, consumer_uuid)
         consumer = allocations.get_consumer(conn, consumer_uuid)
     body: dict[str, Any] = {'allocations': allocs}
-    if consumer is not None and util.want(req, '1.12'):
-        body['project_id'] = consumer['project_id']
-        body['user_id'] = consumer['user_id']
-        if util.want(req, '1.28'):
-            body['consumer_generation'] = consumer['generation']
+    if consumer is not None:
+        body.update(_fields(req, CONSUMER_FIELDS, consumer))
     util.send_json(resp, body)
 
 
@@ -64,16 +91,11 @@ def list_for_provider(req: falcon.Request, resp: falcon.Response, uuid: str) -> 
     with engines.reader(req.context.url) as conn:
         provider = providers.require(conn, uuid)
         allocs = allocations.for_provider(conn, provider['id'])
-    util.send_json(resp, {'allocations': allocs,
+    body = {c: {'resources': entry['resources'],
+                **_fields(req, PROVIDER_CONSUMER_FIELDS, entry)}
+            for c, entry in allocs.items()}
+    util.send_json(resp, {'allocations': body,
                           'resource_provider_generation': provider['generation']})
-
-
-def _put_schema(req: falcon.Request) -> dict[str, Any]:
-    for version, body in (('1.28', schema.PUT_V1_28), ('1.12', schema.PUT_V1_12),
-                          ('1.8', schema.PUT_V1_8)):
-        if util.want(req, version):
-            return body
-    return schema.PUT_V1_0
 
 
 def _entry(req: falcon.Request, consumer_uuid: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -93,6 +115,8 @@ def _entry(req: falcon.Request, consumer_uuid: str, data: dict[str, Any]) -> dic
              'user_id': data.get('user_id') or ctx.user_id or 'unknown'}
     if util.want(req, '1.28'):
         entry['consumer_generation'] = data['consumer_generation']
+    if 'consumer_type' in data:  # required from 1.38
+        entry['consumer_type'] = data['consumer_type']
     return entry
 
 
@@ -100,15 +124,15 @@ def _entry(req: falcon.Request, consumer_uuid: str, data: dict[str, Any]) -> dic
 def set_allocations_for_consumer(req: falcon.Request, resp: falcon.Response,
                                  consumer_uuid: str) -> None:
     consumer_uuid = _consumer_uuid(consumer_uuid)
-    entry = _entry(req, consumer_uuid, util.extract_json(req, _put_schema(req)))
+    entry = _entry(req, consumer_uuid,
+                   util.extract_json(req, util.for_version(req, schema.PUT)))
     write_with_retry(req.context.url, lambda conn: allocations.replace(conn, [entry]))
     util.no_content(resp)
 
 
 @util.handler('placement:allocations:manage', '1.13')
 def set_allocations(req: falcon.Request, resp: falcon.Response) -> None:
-    data = util.extract_json(req, schema.POST_V1_28 if util.want(req, '1.28')
-                             else schema.POST_V1_13)
+    data = util.extract_json(req, util.for_version(req, schema.POST))
     entries = [_entry(req, util.normalize_uuid(c), body) for c, body in data.items()]
     write_with_retry(req.context.url, lambda conn: allocations.replace(conn, entries))
     util.no_content(resp)

@@ -12,7 +12,7 @@ from minova.placement.schemas import reshaper as schema
 
 @util.handler('placement:reshaper:reshape', '1.30')
 def reshape(req: falcon.Request, resp: falcon.Response) -> None:
-    data = util.extract_json(req, schema.POST_V1_30)
+    data = util.extract_json(req, util.for_version(req, schema.POST))
     entries = [_entry(req, util.normalize_uuid(c), body)
                for c, body in data['allocations'].items()]
     allow_equal = util.want(req, '1.26')

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 import falcon
+import sqlalchemy as sa
 
 from minova.db import engines
 from minova.placement import errors, util
@@ -32,14 +33,37 @@ def get_resource_class(req: falcon.Request, resp: falcon.Response, name: str) ->
     util.send_json(resp, _body(name))
 
 
+# Attempts at creating a class while concurrent creates take the ids it picks.
+CREATE_ATTEMPTS = 10
+
+
+def _create(url: str, name: str, exist_ok: bool) -> bool:
+    """Create the class; False when it exists (409 unless exist_ok).
+
+    A new class takes the next free id, so concurrent creates of different
+    classes can pick the same one: the loser looks again and takes the next.
+    """
+    for _ in range(CREATE_ATTEMPTS):
+        try:
+            with engines.writer(url) as conn:
+                if names.rc_id(conn, name) is not None:
+                    if exist_ok:
+                        return False
+                    raise errors.conflict(
+                        f'Conflicting resource class already exists: {name}',
+                        errors.DUPLICATE_NAME)
+                names.create_class(conn, name)
+                return True
+        except sa.exc.IntegrityError:
+            continue  # the name or the id was taken meanwhile: look again
+    raise errors.conflict(f'Resource class {name} could not be created: too many '
+                          'concurrent updates. Please retry.', errors.CONCURRENT_UPDATE)
+
+
 @util.handler('placement:resource_classes:create', '1.2')
 def create_resource_class(req: falcon.Request, resp: falcon.Response) -> None:
     name = util.extract_json(req, schema.RESOURCE_CLASS)['name']
-    with engines.writer(req.context.url) as conn:
-        if names.rc_id(conn, name) is not None:
-            raise errors.conflict(f'Conflicting resource class already exists: {name}',
-                                  errors.DUPLICATE_NAME)
-        names.create_class(conn, name)
+    _create(req.context.url, name, exist_ok=False)
     resp.location = f'{req.prefix}/resource_classes/{name}'
     resp.status = falcon.HTTP_201
     resp.content_type = None  # type: ignore[assignment]
@@ -51,10 +75,7 @@ def update_resource_class(req: falcon.Request, resp: falcon.Response, name: str)
     if not _CUSTOM.match(name) or len(name) > 255:
         raise errors.bad_request(f"JSON does not validate: '{name}' does not match "
                                  "'^CUSTOM_[A-Z0-9_]+$'")
-    with engines.writer(req.context.url) as conn:
-        created = names.rc_id(conn, name) is None
-        if created:
-            names.create_class(conn, name)
+    created = _create(req.context.url, name, exist_ok=True)
     resp.location = f'{req.prefix}/resource_classes/{name}'
     resp.status = falcon.HTTP_201 if created else falcon.HTTP_204
     resp.content_type = None  # type: ignore[assignment]

@@ -86,7 +86,8 @@ def list_resource_providers(req: falcon.Request, resp: falcon.Response) -> None:
         filters['in_tree'] = util.normalize_uuid(in_tree)
     member_of = util.query_all(req, 'member_of')
     if member_of:
-        filters['member_of'] = util.parse_member_of(member_of, util.want(req, '1.24'))
+        filters['member_of'], filters['forbidden_aggs'] = util.parse_member_of(
+            member_of, util.want(req, '1.24'), util.want(req, '1.32'))
     with engines.reader(req.context.url) as conn:
         resources = util.query(req, 'resources')
         if resources is not None:
@@ -98,16 +99,18 @@ def list_resource_providers(req: falcon.Request, resp: falcon.Response) -> None:
                     'Invalid resource class in resources parameter: No such resource '
                     f'class {unknown[0]}.')
             filters['resources'] = {ids[rc]: n for rc, n in wanted.items()}
-        required = util.query(req, 'required')
-        if required is not None:
-            req_names, forb_names = util.parse_traits(required, util.want(req, '1.22'))
-            ids = names.ids_for(conn, 'trait', req_names | forb_names)
-            unknown = sorted((req_names | forb_names) - set(ids))
+        required = util.query_all(req, 'required')
+        if required:
+            req_sets, forb_names = util.parse_traits(
+                required, util.want(req, '1.22'), util.want(req, '1.39'))
+            every = set().union(forb_names, *req_sets)
+            ids = names.ids_for(conn, 'trait', every)
+            unknown = sorted(every - set(ids))
             if unknown:
                 raise errors.bad_request(
                     f'Invalid trait(s) in "required" parameter: No such trait(s): '
                     f'{", ".join(unknown)}.')
-            filters['required'] = {ids[n] for n in req_names}
+            filters['required'] = [{ids[n] for n in any_of} for any_of in req_sets]
             filters['forbidden'] = {ids[n] for n in forb_names}
         rows = providers.list_providers(conn, **filters)
     util.send_json(resp, {'resource_providers': [serialize(req, p) for p in rows]})
@@ -125,7 +128,7 @@ def update_resource_provider(req: falcon.Request, resp: falcon.Response, uuid: s
             parent = data['parent_provider_uuid']
             parent = util.normalize_uuid(parent) if parent else None
         provider = providers.update(conn, provider, data['name'], parent,
-                                    allow_reparent=False)
+                                    allow_reparent=util.want(req, '1.37'))
     util.send_json(resp, serialize(req, provider))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 import falcon
+import sqlalchemy as sa
 
 from minova.db import engines
 from minova.placement import errors, util
@@ -53,8 +54,11 @@ def put_trait(req: falcon.Request, resp: falcon.Response, name: str) -> None:
     if not _CUSTOM.match(name) or len(name) > 255:
         raise errors.bad_request(f"The trait {name} is not valid: it must start with "
                                  "'CUSTOM_' and contain only A-Z, 0-9 and '_'.")
-    with engines.writer(req.context.url) as conn:
-        created = names.create_trait(conn, name)
+    try:
+        with engines.writer(req.context.url) as conn:
+            created = names.create_trait(conn, name)
+    except sa.exc.IntegrityError:
+        created = False  # a concurrent PUT created it first: it exists, as asked
     resp.location = f'{req.prefix}/traits/{name}'
     resp.status = falcon.HTTP_201 if created else falcon.HTTP_204
     resp.content_type = None  # type: ignore[assignment]

@@ -1,12 +1,16 @@
 """GET /resource_providers/{uuid}/usages and GET /usages."""
 from __future__ import annotations
 
+from typing import Any
+
 import falcon
+from sqlalchemy.engine import Connection
 
 from minova.db import engines
-from minova.placement import errors, util
+from minova.placement import util
 from minova.placement.db import allocations, inventories, providers
 from minova.placement.handlers.resource_provider import require_uuid
+from minova.placement.schemas import usage as schema
 
 
 @util.handler('placement:resource_providers:usages')
@@ -21,13 +25,28 @@ def list_provider_usages(req: falcon.Request, resp: falcon.Response, uuid: str) 
                           'usages': usages})
 
 
+def _flat(conn: Connection, req: falcon.Request, project_id: str,
+          user_id: str | None) -> dict[str, Any]:
+    return allocations.usages_for_project(conn, project_id, user_id)
+
+
+def _by_type(conn: Connection, req: falcon.Request, project_id: str,
+             user_id: str | None) -> dict[str, Any]:
+    return allocations.usages_by_type(conn, project_id, user_id,
+                                      util.query(req, 'consumer_type'))
+
+
+# GET /usages: (version, query schema, usages builder).
+TOTAL_USAGES: util.VersionTable = (
+    ('1.38', (schema.GET_V1_38, _by_type)),
+    ('1.9', (schema.GET_V1_9, _flat)),
+)
+
+
 @util.handler('placement:usages', '1.9')
 def get_total_usages(req: falcon.Request, resp: falcon.Response) -> None:
-    util.check_query(req, {'project_id', 'user_id'})
-    project_id = util.query(req, 'project_id')
-    if not project_id:
-        raise errors.bad_request("Invalid query string parameters: 'project_id' is a "
-                                 'required property', errors.QUERYPARAM_MISSING_VALUE)
+    query_schema, build = util.for_version(req, TOTAL_USAGES)
+    util.validate_query(req, query_schema)
     with engines.reader(req.context.url) as conn:
-        usages = allocations.usages_for_project(conn, project_id, util.query(req, 'user_id'))
+        usages = build(conn, req, util.query(req, 'project_id'), util.query(req, 'user_id'))
     util.send_json(resp, {'usages': usages})

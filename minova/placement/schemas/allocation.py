@@ -2,12 +2,19 @@
 import copy
 from typing import Any
 
-from minova.placement.schemas.common import GENERATION, UUID
+from minova.placement.schemas.common import (
+    CONSUMER_TYPE,
+    GENERATION,
+    GROUP_SUFFIX_V1_33,
+    MAX_INT,
+    UUID,
+)
 
 _RESOURCES: dict[str, Any] = {
     'type': 'object',
     'minProperties': 1,
-    'patternProperties': {'^[A-Z0-9_]+$': {'type': 'integer', 'minimum': 1}},
+    'patternProperties': {'^[A-Z0-9_]+$': {'type': 'integer', 'minimum': 1,
+                                           'maximum': MAX_INT}},
     'additionalProperties': False,
 }
 
@@ -63,7 +70,7 @@ PUT_V1_12['properties']['allocations'] = {
 # 1.28: consumer_generation is required; empty allocations delete.
 PUT_V1_28 = copy.deepcopy(PUT_V1_12)
 PUT_V1_28['properties']['allocations']['minProperties'] = 0
-PUT_V1_28['properties']['consumer_generation'] = {'type': ['integer', 'null']}
+PUT_V1_28['properties']['consumer_generation'] = {**GENERATION, 'type': ['integer', 'null']}
 PUT_V1_28['required'].append('consumer_generation')
 
 
@@ -79,3 +86,32 @@ POST_V1_13['patternProperties'][UUID['pattern']]['properties']['allocations'][
     'minProperties'] = 0
 POST_V1_28 = _post(PUT_V1_28)
 
+
+# 1.34: `mappings` (as allocation candidates give them) may come along; they
+# are not kept.
+MAPPINGS: dict[str, Any] = {
+    'type': 'object',
+    'minProperties': 1,
+    'patternProperties': {
+        # Unanchored, as upstream's: any key goes, and a value is a list
+        # of provider uuids.
+        GROUP_SUFFIX_V1_33: {'type': 'array', 'minItems': 1,
+                             'items': {'type': 'string', 'format': 'uuid'}},
+    },
+}
+PUT_V1_34 = copy.deepcopy(PUT_V1_28)
+PUT_V1_34['properties']['mappings'] = MAPPINGS
+POST_V1_34 = _post(PUT_V1_34)
+
+# 1.38: consumer_type is required.
+PUT_V1_38 = copy.deepcopy(PUT_V1_34)
+PUT_V1_38['properties']['consumer_type'] = CONSUMER_TYPE
+PUT_V1_38['required'].append('consumer_type')
+POST_V1_38 = _post(PUT_V1_38)
+
+PUT: tuple[tuple[str, dict[str, Any]], ...] = (
+    ('1.38', PUT_V1_38), ('1.34', PUT_V1_34), ('1.28', PUT_V1_28), ('1.12', PUT_V1_12),
+    ('1.8', PUT_V1_8), ('1.0', PUT_V1_0))
+POST: tuple[tuple[str, dict[str, Any]], ...] = (
+    ('1.38', POST_V1_38), ('1.34', POST_V1_34), ('1.28', POST_V1_28),
+    ('1.13', POST_V1_13))

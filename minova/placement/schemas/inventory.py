@@ -2,9 +2,7 @@
 import copy
 from typing import Any
 
-from minova.placement.schemas.common import GENERATION, RC_NAME
-
-MAX_INT = 2147483647
+from minova.placement.schemas.common import GENERATION, MAX_INT, RC_NAME
 
 _FIELDS: dict[str, Any] = {
     'total': {'type': 'integer', 'maximum': MAX_INT, 'minimum': 1},

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import shutil
+import subprocess
 import time
 import xml.etree.ElementTree as ET
 from typing import Any
@@ -25,7 +26,7 @@ from minova.context import RequestContext
 from minova.image_client import ImageClient
 from minova.virt import configdrive, driver
 from minova.virt.libvirt import config as vconfig
-from minova.virt.libvirt import imagecache
+from minova.virt.libvirt import diagnostics, imagecache
 from minova.virt.libvirt.host import Host
 from minova.virt.libvirt.imagecache import ImageCache
 
@@ -380,3 +381,19 @@ class LibvirtDriver(driver.ComputeDriver):
         except FileNotFoundError:
             return ''
         return data.decode('utf-8', errors='replace')
+
+    # -- host and guest usage ----------------------------------------------------
+
+    def get_host_uptime(self) -> str:
+        """What `uptime` prints on this host, as Nova's libvirt driver answers."""
+        out = subprocess.run(['env', 'LANG=C', 'uptime'], capture_output=True, text=True,
+                             check=True, timeout=30).stdout
+        return out
+
+    def get_diagnostics(self, instance: dict[str, Any]) -> dict[str, Any]:
+        return diagnostics.legacy(self._lookup(instance))
+
+    def get_instance_diagnostics(self, instance: dict[str, Any]) -> dict[str, Any]:
+        dom = self._lookup(instance)
+        return diagnostics.instance_diagnostics(dom, instance, _power_state(dom.info()[0]),
+                                                self.host.virt_type)

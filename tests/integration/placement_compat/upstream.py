@@ -101,8 +101,9 @@ class UpstreamPlacement:
 class MinovaPlacement:
     """minova-placement as a separate process, like upstream's gunicorn."""
 
-    def __init__(self, db_url: str) -> None:
+    def __init__(self, db_url: str, log: Path | None = None) -> None:
         self.db_url = db_url
+        self.log = log
         self.port = free_port()
         self.base = f'http://127.0.0.1:{self.port}'
         self.proc: subprocess.Popen[bytes] | None = None
@@ -113,9 +114,10 @@ class MinovaPlacement:
                         f'[placement_api]\nbind_host = 127.0.0.1\nbind_port = {self.port}\n')
         subprocess.run([sys.executable, '-m', 'minova.cmd.manage', '--config-file',
                         str(conf), 'placement_db', 'sync'], check=True, capture_output=True)
+        out = open(self.log, 'wb') if self.log else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen([sys.executable, '-m', 'minova.cmd.placement',
                                       '--config-file', str(conf)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                     stdout=out, stderr=subprocess.STDOUT)
         for _ in range(300):
             try:
                 if requests.get(self.base + '/', timeout=5).status_code == 200:

@@ -12,7 +12,8 @@ from minova import exception, utils
 from minova.api import policy, util, wsgi
 from minova.compute import multi_cell
 from minova.conf import CONF
-from minova.db import cells, engines, main_tables, migration
+from minova.db import cells, engines, main_tables
+from tests import db_templates
 from tests.falcon_client import ServiceClient
 
 
@@ -37,9 +38,9 @@ def dbs(tmp_path: Any) -> Iterator[dict[str, str]]:
     CONF.set_override('connection', api_url, group='api_database')
     CONF.set_override('connection', cell_url, group='database')
     CONF.set_override('state_path', str(tmp_path))
-    migration.upgrade('api_db', api_url)
-    migration.upgrade('main_db', cell_url)
-    migration.upgrade('main_db', cell0_url)
+    db_templates.migrated('api_db', api_url)
+    db_templates.migrated('main_db', cell_url)
+    db_templates.migrated('main_db', cell0_url)
     cell0 = cells.cell_create('cell0', 'none:///', cell0_url, uuid=cells.CELL0_UUID)
     cell1 = cells.cell_create('cell1', 'fake:/', cell_url)
     multi_cell.all_cells(refresh=True)
@@ -134,6 +135,8 @@ class FakeComputeAPI:
         self.created: list[dict[str, Any]] = []
         self.get_all_calls: list[dict[str, Any]] = []
         self.deleted: list[str] = []
+        self.calls: list[tuple[str, str, Any]] = []
+        self.uptime: str | None = None
 
     def add(self, **values: Any) -> dict[str, Any]:
         inst = make_instance(**values)
@@ -144,6 +147,7 @@ class FakeComputeAPI:
                min_count: int = 1, max_count: int = 1, **kwargs: Any
                ) -> tuple[list[dict[str, Any]], str]:
         from minova import quota
+        quota.enforce_metadata_items(ctx.project_id, len(kwargs.get('metadata') or {}))
         quota.enforce_instances(ctx.project_id, min_count, flavor['vcpus'],
                                 flavor['memory_mb'], max_count)
         self.created.append(dict(kwargs, flavor=flavor, image_ref=image_ref, name=name,
@@ -152,8 +156,10 @@ class FakeComputeAPI:
                         vm_state='building', task_state='scheduling', host=None)
         return [inst], 'r-123'
 
-    def get(self, ctx: Any, uuid: str, cell_down_support: bool = False) -> dict[str, Any]:
-        if uuid not in self.instances:
+    def get(self, ctx: Any, uuid: str, cell_down_support: bool = False,
+            read_deleted: bool = False) -> dict[str, Any]:
+        if uuid not in self.instances or (self.instances[uuid].get('deleted')
+                                          and not read_deleted):
             raise exception.InstanceNotFound(instance_id=uuid)
         return self.instances[uuid]
 
@@ -178,6 +184,66 @@ class FakeComputeAPI:
 
     def delete(self, ctx: Any, instance: dict[str, Any]) -> None:
         self.deleted.append(instance['uuid'])
+
+    def get_migrations(self, ctx: Any, filters: dict[str, Any], limit: int | None = None,
+                       marker: str | None = None) -> list[dict[str, Any]]:
+        from minova.compute.records import RecordsAPI  # it reads only the cell DBs
+        return RecordsAPI.get_migrations(self, ctx, filters, limit, marker)  # type: ignore[arg-type]
+
+    def get_active_by_window(self, ctx: Any, begin: Any, end: Any, project_id: Any = None,
+                             limit: int | None = None, marker: str | None = None
+                             ) -> list[dict[str, Any]]:
+        from minova.compute.records import RecordsAPI  # it reads only the cell DBs
+        return RecordsAPI.get_active_by_window(self, ctx, begin, end, project_id,  # type: ignore[arg-type]
+                                               limit, marker)
+
+    def external_instance_event(self, ctx: Any, instances: list[dict[str, Any]],
+                                events: list[dict[str, Any]]) -> None:
+        self.calls.append(('external_instance_event', '', events))
+
+    # power actions and the console: recorded as (method, uuid, args)
+    def reboot(self, ctx: Any, instance: dict[str, Any], reboot_type: str) -> None:
+        self.calls.append(('reboot', instance['uuid'], reboot_type))
+
+    def stop(self, ctx: Any, instance: dict[str, Any]) -> None:
+        self.calls.append(('stop', instance['uuid'], None))
+
+    def start(self, ctx: Any, instance: dict[str, Any]) -> None:
+        self.calls.append(('start', instance['uuid'], None))
+
+    def get_host_uptime(self, ctx: Any, cell: dict[str, Any], host: str) -> str:
+        if self.uptime is None:   # as the fake driver: Nova's 501
+            raise exception.NotSupported()
+        return self.uptime
+
+    def _guest(self, instance: dict[str, Any]) -> Any:
+        from minova.virt import fake
+        if not instance.get('host'):
+            raise exception.InstanceNotReady(instance_id=instance['uuid'])
+        driver = fake.FakeDriver()
+        if instance.get('power_state') == 1:
+            driver._create(instance)
+        return driver
+
+    def _diagnostics(self, instance: dict[str, Any], method: str) -> dict[str, Any]:
+        """The compute manager's checks over a fake driver holding this guest."""
+        import types
+
+        from minova.compute.manager import ComputeManager
+        driver = self._guest(instance)
+        return ComputeManager._diagnostics(types.SimpleNamespace(driver=driver),  # type: ignore[arg-type]
+                                           instance, getattr(driver, method))
+
+    def get_diagnostics(self, ctx: Any, instance: dict[str, Any]) -> dict[str, Any]:
+        return self._diagnostics(instance, 'get_diagnostics')
+
+    def get_instance_diagnostics(self, ctx: Any, instance: dict[str, Any]) -> dict[str, Any]:
+        return self._diagnostics(instance, 'get_instance_diagnostics')
+
+    def get_console_output(self, ctx: Any, instance: dict[str, Any],
+                           tail_length: int | None) -> str:
+        self.calls.append(('get_console_output', instance['uuid'], tail_length))
+        return 'FAKE CONSOLE OUTPUT\nANOTHER\nLAST LINE'
 
     def get_actions(self, ctx: Any, instance: dict[str, Any], **kwargs: Any) -> list[dict]:
         return [{'action': 'create', 'instance_uuid': instance['uuid'], 'message': None,

@@ -6,7 +6,7 @@ from typing import Any
 
 from minova.db import cells as cells_db
 from minova.db import services as services_db
-from tests.unit.api.conftest import insert_node, insert_service
+from tests.unit.api.conftest import FakeComputeAPI, insert_node, insert_service
 
 
 def test_non_admin_forbidden(user: Any) -> None:
@@ -109,6 +109,7 @@ def test_availability_zones(admin: Any, user: Any, dbs: dict[str, str]) -> None:
 
 
 def test_legacy_hypervisor_routes_and_aggregates(admin: Any, user: Any,
+                                                 compute: FakeComputeAPI,
                                                  dbs: dict[str, str]) -> None:
     insert_service(dbs['cell'], 'host1')
     node = insert_node(dbs['cell'], 'host1')
@@ -117,6 +118,17 @@ def test_legacy_hypervisor_routes_and_aggregates(admin: Any, user: Any,
     assert r.json['hypervisor_statistics']['vcpus'] == 8
     assert admin.get('/os-hypervisors/statistics').status_code == 404
     r = admin.get(f"/os-hypervisors/{node['uuid']}/uptime", version='2.87')
-    assert r.status_code == 501 and r.json['notImplemented']['code'] == 501
+    assert r.status_code == 501
+    assert r.json == {'notImplemented': {
+        'code': 501, 'message': 'The requested functionality is not supported.'}}
+    compute.uptime = ' 10:00:00 up 3 days,  1:02,  1 user,  load average: 0.00, 0.01, 0.05\n'
+    r = admin.get(f"/os-hypervisors/{node['uuid']}/uptime", version='2.87')
+    assert r.status_code == 200
+    assert r.json == {'hypervisor': {'id': node['uuid'], 'hypervisor_hostname': 'host1',
+                                     'state': 'up', 'status': 'enabled',
+                                     'uptime': compute.uptime}}
+    r = admin.get(f"/os-hypervisors/{node['id']}/uptime", version='2.52')
+    assert r.status_code == 200 and r.json['hypervisor']['id'] == node['id']
+    assert admin.get(f"/os-hypervisors/{node['uuid']}/uptime").status_code == 404
     assert admin.get('/os-aggregates').json == {'aggregates': []}
     assert user.get('/os-aggregates').status_code == 403

@@ -12,7 +12,12 @@ def test_versions_root_needs_no_token(app: Any) -> None:
     from tests.unit.api.conftest import Client
     r = Client(app, token=None, version=None).get('/')
     assert r.status_code == 200
-    (v,) = r.json['versions']
+    # as Nova: the legacy v2.0 first, then v2.1
+    v20, v = r.json['versions']
+    assert v20 == {'id': 'v2.0', 'status': 'DEPRECATED', 'version': '', 'min_version': '',
+                   'updated': '2025-07-04T12:00:00Z',
+                   'links': [{'rel': 'self', 'href': v20['links'][0]['href']}]}
+    assert v20['links'][0]['href'].endswith('/v2/')
     assert v['id'] == 'v2.1' and v['status'] == 'CURRENT'
     assert v['min_version'] == '2.1' and v['version'] == microversion.MAX_VERSION
     assert v['links'][0]['href'].endswith('/v2.1/')

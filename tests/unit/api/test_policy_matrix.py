@@ -47,6 +47,8 @@ PUT     /servers/{server}                                latest   ok   ok   403 
 DELETE  /servers/{server}                                latest   ok   ok   403  404
 GET     /servers/{server}/os-instance-actions            latest   ok   ok   ok   404
 GET     /servers/{server}/os-instance-actions/req-1      latest   ok   ok   ok   404
+GET     /servers/{server}/ips                            latest   ok   ok   ok   404
+GET     /servers/{server}/diagnostics                    latest   ok   403  403  404
 GET     /flavors                                         latest   ok   ok   ok   ok
 GET     /flavors/detail                                  latest   ok   ok   ok   ok
 GET     /flavors/{flavor}                                latest   ok   ok   ok   ok
@@ -77,10 +79,11 @@ POST    /os-aggregates                                   latest   ok   403  403 
 GET     /os-aggregates/{aggregate}                       latest   ok   403  403  403
 GET     /os-server-groups                                latest   ok   ok   ok   ok
 POST    /os-server-groups                                latest   ok   ok   403  ok
-GET     /os-server-groups/{group}                        latest   ok   ok   ok   403
-DELETE  /os-server-groups/{group}                        latest   ok   ok   403  403
+GET     /os-server-groups/{group}                        latest   ok   ok   ok   404
+DELETE  /os-server-groups/{group}                        latest   ok   ok   403  404
 GET     /os-availability-zone                            latest   ok   ok   ok   ok
 GET     /os-availability-zone/detail                     latest   ok   403  403  403
+GET     /os-migrations                                   latest   ok   403  403  403
 GET     /limits                                          latest   ok   ok   ok   ok
 GET     /limits?tenant_id=proj-b                         2.56     ok   403  403  ok
 GET     /os-quota-sets/proj-a                            latest   ok   ok   ok   403
@@ -88,6 +91,15 @@ GET     /os-quota-sets/proj-a/detail                     latest   ok   ok   ok  
 GET     /os-quota-sets/proj-a/defaults                   latest   ok   ok   ok   ok
 PUT     /os-quota-sets/proj-a                            latest   ok   403  403  403
 DELETE  /os-quota-sets/proj-a                            latest   ok   403  403  403
+GET     /os-quota-class-sets/default                     latest   ok   403  403  403
+PUT     /os-quota-class-sets/default                     latest   ok   403  403  403
+GET     /os-simple-tenant-usage                          latest   ok   403  403  403
+GET     /os-simple-tenant-usage/proj-a                   latest   ok   ok   ok   403
+GET     /os-instance_usage_audit_log                     latest   ok   403  403  403
+POST    /os-server-external-events                       latest   403  403  403  403
+GET     /os-hosts                                        2.42     ok   403  403  403
+GET     /os-networks                                     2.35     ok   ok   ok   ok
+GET     /extensions                                      latest   ok   ok   ok   ok
 """
 
 BODIES: dict[tuple[str, str], Any] = {
@@ -107,6 +119,9 @@ BODIES: dict[tuple[str, str], Any] = {
     ('POST', '/os-aggregates'): {'aggregate': {'name': 'agg-{n}'}},
     ('POST', '/os-server-groups'): {'server_group': {'name': 'g-{n}', 'policy': 'affinity'}},
     ('PUT', '/os-quota-sets/proj-a'): {'quota_set': {'instances': 20}},
+    ('PUT', '/os-quota-class-sets/default'): {'quota_class_set': {'instances': 20}},
+    ('POST', '/os-server-external-events'): {'events': [
+        {'name': 'network-changed', 'server_uuid': '0f1c5bc2-9a6e-4d2f-8d39-1c2a7f9d1e11'}]},
 }
 
 

@@ -165,7 +165,8 @@ def test_list_and_detail(user: Any, compute: FakeComputeAPI) -> None:
         r.json['servers'][0]
     assert 'marker=' + a['uuid'] in r.json['servers_links'][0]['href']
     f = compute.get_all_calls[-1]['filters']
-    assert f == {'project_id': 'proj-a', 'name': '^a', 'vm_state': ['active']}  # no host
+    assert f == {'project_id': 'proj-a', 'regex': {'display_name': '^a'},
+                 'vm_state': ['active']}  # no host
 
 
 def test_list_admin_filters(admin: Any, user: Any, compute: FakeComputeAPI) -> None:
@@ -224,3 +225,203 @@ def test_instance_actions(user: Any, admin: Any, compute: FakeComputeAPI) -> Non
     assert event['traceback'] == 'Traceback...' and event['host'] == 'compute1'
     assert event['details'] == 'boom'
     assert user.get(f"/servers/{inst['uuid']}/os-instance-actions/req-9").status_code == 404
+
+
+@pytest.mark.parametrize('version, code', [('2.20', 404), ('2.21', 200), ('latest', 200)])
+def test_instance_actions_of_a_deleted_server(user: Any, compute: FakeComputeAPI,
+                                              version: str, code: int) -> None:
+    """From 2.21 Nova reads a deleted server's actions; before, it is a 404."""
+    inst = compute.add(deleted=7, vm_state='deleted')
+    for path in ('os-instance-actions', 'os-instance-actions/req-1'):
+        r = user.get(f"/servers/{inst['uuid']}/{path}", version=version)
+        assert r.status_code == code, r.text
+    assert user.get(f"/servers/{inst['uuid']}", version=version).status_code == 404
+
+
+def test_access_ips_are_stored_canonical(user: Any, compute: FakeComputeAPI,
+                                         flavor: None) -> None:
+    """Nova keeps accessIPv6 compressed: 0000:...:babe:220.12.22.2 -> ::babe:dc0c:1602."""
+    long_v6 = '0000:0000:0000:0000:0000:babe:220.12.22.2'
+    r = user.post('/servers', body(accessIPv6=long_v6, accessIPv4='192.168.0.10'))
+    assert r.status_code == 202, r.text
+    assert compute.created[0]['access_ip_v6'] == '::babe:dc0c:1602'
+    assert compute.created[0]['access_ip_v4'] == '192.168.0.10'
+    inst = compute.add()
+    r = user.put(f"/servers/{inst['uuid']}", {'server': {'accessIPv6': 'FE80:0:0:0:0:0:0:1'}})
+    assert r.status_code == 200, r.text
+    assert r.json['server']['accessIPv6'] == 'fe80::1'
+
+
+def test_metadata_items_quota(user: Any, compute: FakeComputeAPI, flavor: None) -> None:
+    CONF.set_override('metadata_items', 1, group='quota')
+    try:
+        r = user.post('/servers', body(metadata={'a': '1', 'b': '2'}))
+        assert r.status_code == 403
+        assert r.json['forbidden']['message'] == 'Maximum number of metadata items exceeds 1'
+        assert user.post('/servers', body(metadata={'a': '1'})).status_code == 202
+    finally:
+        CONF.clear_override('metadata_items', group='quota')
+
+
+_UPDATE_BASE = {'id', 'name', 'status', 'tenant_id', 'user_id', 'metadata', 'hostId',
+                'image', 'flavor', 'created', 'updated', 'addresses', 'accessIPv4',
+                'accessIPv6', 'links', 'OS-DCF:diskConfig', 'progress'}
+_FULL_ONLY = {'OS-EXT-AZ:availability_zone', 'config_drive', 'key_name',
+              'OS-SRV-USG:launched_at', 'OS-SRV-USG:terminated_at', 'OS-EXT-STS:task_state',
+              'OS-EXT-STS:vm_state', 'OS-EXT-STS:power_state',
+              'os-extended-volumes:volumes_attached'}
+_ADMIN_ATTRS = {'OS-EXT-SRV-ATTR:host', 'OS-EXT-SRV-ATTR:instance_name',
+                'OS-EXT-SRV-ATTR:hypervisor_hostname', 'OS-EXT-SRV-ATTR:hostname',
+                'OS-EXT-SRV-ATTR:kernel_id', 'OS-EXT-SRV-ATTR:ramdisk_id',
+                'OS-EXT-SRV-ATTR:launch_index', 'OS-EXT-SRV-ATTR:reservation_id',
+                'OS-EXT-SRV-ATTR:root_device_name', 'OS-EXT-SRV-ATTR:user_data'}
+
+
+@pytest.mark.parametrize('version, added', [
+    ('2.1', set()),
+    ('2.9', {'locked'}),
+    ('2.19', {'locked', 'description'}),
+    ('2.26', {'locked', 'description', 'tags'}),
+    ('2.47', {'locked', 'description', 'tags'}),
+    ('2.63', {'locked', 'description', 'tags', 'trusted_image_certificates'}),
+    ('2.71', {'locked', 'description', 'tags', 'trusted_image_certificates',
+              'server_groups'}),
+    ('2.74', {'locked', 'description', 'tags', 'trusted_image_certificates',
+              'server_groups', 'locked_reason'}),
+])
+def test_update_response_before_275(admin: Any, compute: FakeComputeAPI, version: str,
+                                    added: set[str]) -> None:
+    """Nova's PUT body before 2.75: no AZ, extended status or attributes, usage
+    stamps, key name or config drive, even for an admin (Tempest's schemas)."""
+    inst = compute.add(network_info=[{'address': 'fa:16:3e:00:00:01', 'network': {
+        'label': 'private', 'subnets': [{'ips': [{'address': '10.0.0.5'}]}]}}])
+    r = admin.put(f"/servers/{inst['uuid']}", {'server': {'name': 'renamed'}},
+                  version=version)
+    assert r.status_code == 200, r.text
+    server = r.json['server']
+    assert set(server) == _UPDATE_BASE | added
+    assert server['name'] == 'renamed'
+    assert server['addresses'] == {'private': [{'version': 4, 'addr': '10.0.0.5'}]}
+    if version == '2.47':
+        assert set(server['flavor']) == {'vcpus', 'ram', 'disk', 'ephemeral', 'swap',
+                                         'original_name', 'extra_specs'}
+
+
+@pytest.mark.parametrize('version, added', [
+    ('2.75', set()),
+    ('2.90', set()),
+    ('2.96', {'pinned_availability_zone'}),
+    ('2.100', {'pinned_availability_zone', 'scheduler_hints'}),
+])
+def test_update_response_from_275_is_the_show_view(admin: Any, user: Any,
+                                                   compute: FakeComputeAPI, version: str,
+                                                   added: set[str]) -> None:
+    inst = compute.add()
+    for client in (admin, user):
+        r = client.put(f"/servers/{inst['uuid']}", {'server': {'name': 'n'}},
+                       version=version)
+        assert r.status_code == 200, r.text
+        shown = client.get(f"/servers/{inst['uuid']}", version=version).json['server']
+        assert r.json['server'] == dict(shown, updated=r.json['server']['updated'])
+        keys = set(r.json['server'])
+        assert _FULL_ONLY <= keys and added <= keys
+        assert (_ADMIN_ATTRS <= keys) == (client is admin)
+        assert ('OS-EXT-SRV-ATTR:hostname' in keys) == (client is admin
+                                                        or version != '2.75')
+        assert ('host_status' in keys) == (client is admin)
+
+
+_NEW_283 = ('availability_zone=az&config_drive=True&key_name=k&created_at=2026&'
+            'launched_at=2026&terminated_at=2026&power_state=1&task_state=spawning&'
+            'vm_state=active&progress=0&user_id=u1')
+
+
+@pytest.mark.parametrize('version, expected', [
+    ('2.25', {'project_id': 'proj-a'}),
+    ('2.26', {'project_id': 'proj-a', 'tags': ['a', 'b'], 'tags-any': ['c'],
+              'not-tags': ['d'], 'not-tags-any': ['e', 'f']}),
+    ('2.82', {'project_id': 'proj-a', 'tags': ['a', 'b'], 'tags-any': ['c'],
+              'not-tags': ['d'], 'not-tags-any': ['e', 'f']}),
+    ('2.83', {'project_id': 'proj-a', 'tags': ['a', 'b'], 'tags-any': ['c'],
+              'not-tags': ['d'], 'not-tags-any': ['e', 'f'], 'user_id': 'u1',
+              'vm_state': 'active', 'task_state': 'spawning',
+              'regex': {'availability_zone': 'az', 'config_drive': 'True', 'key_name': 'k',
+                        'created_at': '2026', 'launched_at': '2026',
+                        'terminated_at': '2026', 'power_state': '1', 'progress': '0'}}),
+])
+def test_member_filters_per_microversion(user: Any, compute: FakeComputeAPI, version: str,
+                                         expected: dict[str, Any]) -> None:
+    """A member's filters reach the compute layer from the version Nova allows
+    them; before, they are dropped (never a 400 below 2.75)."""
+    r = user.get('/servers?tags=a,b&tags-any=c&not-tags=d&not-tags-any=e,f&host=h1&'
+                 'node=n1&' + _NEW_283, version=version)
+    assert r.status_code == 200, r.text
+    assert compute.get_all_calls[-1]['filters'] == expected
+
+
+def test_hostname_filter_for_members_from_290(user: Any, compute: FakeComputeAPI) -> None:
+    user.get('/servers?hostname=web', version='2.89')
+    assert 'regex' not in compute.get_all_calls[-1]['filters']
+    user.get('/servers?hostname=web', version='2.90')
+    assert compute.get_all_calls[-1]['filters']['regex'] == {'hostname': 'web'}
+
+
+def test_admin_filters_and_unknown_parameters(admin: Any, compute: FakeComputeAPI) -> None:
+    r = admin.get('/servers?node=n1&host=h1&tags=a&bogus=1', version='2.74')
+    assert r.status_code == 200, r.text
+    f = compute.get_all_calls[-1]['filters']
+    assert f['host'] == 'h1' and f['regex'] == {'node': 'n1'} and f['tags'] == ['a']
+    assert 'bogus' not in f
+    assert admin.get('/servers?bogus=1', version='2.75').status_code == 400
+    for name in ('metadata', 'pci_devices', '_internal'):
+        r = admin.get(f'/servers?{name}=x', version='2.74')
+        assert r.status_code == 400, name
+        assert r.json['badRequest']['message'] == f'Invalid filter field: {name}.'
+
+
+def test_filter_errors_as_nova(user: Any, admin: Any, compute: FakeComputeAPI) -> None:
+    r = user.get('/servers?vm_state=deleted', version='2.83')
+    assert r.status_code == 403
+    assert r.json['forbidden']['message'] == 'Only administrators may list deleted instances'
+    admin.get('/servers?vm_state=deleted')
+    assert compute.get_all_calls[-1]['filters']['deleted'] is True
+    r = user.get('/servers?sort_key=host')
+    assert r.status_code == 403
+    assert r.json['forbidden']['message'] == 'Only administrators can sort servers by host'
+    r = user.get('/servers?locked=maybe')
+    assert r.status_code == 400
+    assert r.json['badRequest']['message'] == (
+        "Invalid input received: Unrecognized value 'maybe', acceptable values are: "
+        "'0', '1', 'f', 'false', 'n', 'no', 'off', 'on', 't', 'true', 'y', 'yes'")
+    assert admin.get('/servers?all_tenants=maybe').status_code == 400
+    admin.get('/servers?deleted=maybe')
+    assert compute.get_all_calls[-1]['filters']['deleted'] is False
+
+
+@pytest.mark.parametrize('version, admin, expected_extra, absent', [
+    ('2.47', True, set(), {'OS-EXT-AZ:availability_zone', 'OS-EXT-STS:vm_state',
+                           'OS-SRV-USG:launched_at', 'OS-EXT-SRV-ATTR:host', 'key_name'}),
+    ('2.54', False, {'key_name'}, {'user_data', 'OS-EXT-STS:vm_state'}),
+    ('2.57', False, {'key_name', 'user_data'}, {'OS-EXT-AZ:availability_zone'}),
+    ('2.75', True, {'user_data', 'OS-EXT-SRV-ATTR:host', 'OS-EXT-STS:vm_state', 'key_name'},
+     {'OS-EXT-SRV-ATTR:user_data'}),
+])
+def test_rebuild_shape(version: str, admin: bool, expected_extra: set[str],
+                       absent: set[str]) -> None:
+    """The view rebuild will answer with: Nova's body per version (2.47 has the
+    embedded flavor but no extended attributes), user_data at the top level."""
+    import falcon.testing
+
+    from minova.api import microversion
+    from minova.api.views import servers as view
+    from tests.unit.api.conftest import make_instance
+    req = falcon.testing.create_req()
+    req.context.api_version = microversion.parse(version)
+    inst = make_instance(user_data='dXNlcg==', key_name='k1')
+    from minova.api import util
+    shape = util.for_version(req, view.REBUILD_SHAPE)
+    body = view.show(req, inst, view.ServerExtras(is_admin=admin), shape=shape)
+    assert expected_extra <= set(body), expected_extra - set(body)
+    assert not absent & set(body), absent & set(body)
+    if version == '2.47':
+        assert set(body['flavor']) >= {'vcpus', 'ram', 'disk', 'original_name'}

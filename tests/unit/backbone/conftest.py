@@ -13,7 +13,8 @@ import pytest
 from minova.compute import multi_cell
 from minova.conf import CONF
 from minova.context import RequestContext
-from minova.db import cells, engines, migration
+from minova.db import cells, engines
+from tests import db_templates
 from tests.unit.backbone.fakes import DBs
 
 
@@ -39,8 +40,8 @@ def empty_dbs(tmp_path: Any) -> Iterator[dict[str, str]]:
     CONF.set_override('connection', api_url, group='api_database')
     CONF.set_override('connection', cell_url, group='database')
     CONF.set_override('state_path', str(tmp_path))
-    migration.upgrade('api_db', api_url)
-    migration.upgrade('main_db', cell_url)
+    db_templates.migrated('api_db', api_url)
+    db_templates.migrated('main_db', cell_url)
     multi_cell._cache = (0.0, [])
     yield {'api': api_url, 'cell': cell_url, 'tmp': str(tmp_path)}
     engines.dispose_all()
@@ -54,7 +55,7 @@ def empty_dbs(tmp_path: Any) -> Iterator[dict[str, str]]:
 def dbs(empty_dbs: dict[str, str], tmp_path: Any) -> DBs:
     """API DB + cell1 (this service's [database]) + cell0, all mapped."""
     cell0_url = f'sqlite:///{tmp_path}/cell0.sqlite'
-    migration.upgrade('main_db', cell0_url)
+    db_templates.migrated('main_db', cell0_url)
     cell0 = cells.cell_create('cell0', 'none:///', cell0_url, uuid=cells.CELL0_UUID)
     cell1 = cells.cell_create('cell1', 'fake:/', empty_dbs['cell'])
     multi_cell._cache = (0.0, [])

@@ -10,8 +10,9 @@ import sqlalchemy as sa
 
 from minova import utils
 from minova.compute import multi_cell
-from minova.db import api_tables, cells, compute_nodes, engines, migration, services
+from minova.db import api_tables, cells, compute_nodes, engines, services
 from minova.db import instances as inst_db
+from tests import db_templates
 
 
 class FakePlacement:
@@ -102,7 +103,7 @@ class DBs:
     def new_cell(self, name: str) -> tuple[dict[str, Any], str]:
         """Another cell with its own (migrated) DB; returns (mapping, url)."""
         url = f'sqlite:///{self.tmp}/{name}.sqlite'
-        migration.upgrade('main_db', url)
+        db_templates.migrated('main_db', url)
         cell = cells.cell_create(name, f'fake:/{name}', url)
         multi_cell._cache = (0.0, [])
         return cell, url

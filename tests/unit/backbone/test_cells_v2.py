@@ -6,7 +6,8 @@ from typing import Any
 import pytest
 
 from minova import cells_v2, rpc
-from minova.db import cells, compute_nodes, migration
+from minova.db import cells, compute_nodes
+from tests import db_templates
 from tests.unit.backbone.fakes import add_compute
 
 
@@ -121,7 +122,7 @@ def test_discover_counts_every_cell_mapping_like_nova(dbs: Any) -> None:
 
 def test_discover_wording_for_unnamed_cell(dbs: Any) -> None:
     url = f'sqlite:///{dbs.tmp}/anon.sqlite'
-    migration.upgrade('main_db', url)
+    db_templates.migrated('main_db', url)
     anon = cells.cell_create(None, 'fake:/anon', url)
     said: list[str] = []
     cells_v2.discover_hosts(anon['uuid'], out=said.append)

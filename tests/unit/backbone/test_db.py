@@ -210,3 +210,47 @@ def test_event_finished_without_start_is_still_recorded(empty_dbs: Any) -> None:
     [ev] = actions.events_get(url, action_id)
     assert ev['start_time'] is not None and ev['finish_time'] is not None
     assert ev['result'] == 'Error'
+
+
+@pytest.mark.parametrize('flt, expected', [
+    ({'tags': ['a']}, {'ab', 'a', 'abc'}),
+    ({'tags': ['a', 'b']}, {'ab', 'abc'}),
+    ({'tags-any': ['c', 'b']}, {'ab', 'abc'}),
+    ({'not-tags': ['a', 'b']}, {'a', 'none', 'empty', 'c%', 'quote'}),
+    ({'not-tags-any': ['a', 'c']}, {'none', 'empty', 'c%', 'quote'}),
+    ({'tags': ['c%']}, {'c%'}),           # LIKE wildcards are literal
+    ({'tags': ['c']}, {'abc'}),           # 'c' is not 'c%'
+    ({'tags': ['x"y']}, {'quote'}),
+    ({'tags': ['y']}, set()),             # no partial element match
+])
+def test_tag_filters(empty_dbs: Any, flt: dict[str, Any], expected: set[str]) -> None:
+    url = empty_dbs['cell']
+    for name, tags in (('ab', ['a', 'b']), ('a', ['a']), ('abc', ['c', 'b', 'a']),
+                       ('none', None), ('empty', []), ('c%', ['c%']),
+                       ('quote', ['x"y', 'z'])):
+        make_instance(url, display_name=name, tags=tags)
+    assert {i['display_name'] for i in inst_db.get_all(url, flt)} == expected
+
+
+def test_regex_filters_match_the_column_text(empty_dbs: Any) -> None:
+    """Nova matches the non-exact list filters as regexes on the column's text,
+    numbers and timestamps included (2.83 filters)."""
+    url = empty_dbs['cell']
+    a = make_instance(url, config_drive='True', power_state=1, progress=100,
+                      availability_zone='az-one', key_name='k1',
+                      launched_at=datetime.datetime(2026, 3, 4, 5, 6, 7))
+    b = make_instance(url, config_drive='', power_state=4, progress=0,
+                      availability_zone='az-two', key_name='key2', launched_at=None)
+
+    def got(regex: dict[str, str]) -> set[str]:
+        return {i['uuid'] for i in inst_db.get_all(url, {'regex': regex})}
+
+    assert got({'config_drive': 'True'}) == {a['uuid']}
+    assert got({'power_state': '4'}) == {b['uuid']}
+    assert got({'progress': '^100$'}) == {a['uuid']}
+    assert got({'availability_zone': 'az-'}) == {a['uuid'], b['uuid']}
+    assert got({'key_name': '^k1$', 'availability_zone': 'one'}) == {a['uuid']}
+    assert got({'launched_at': '2026-03-04'}) == {a['uuid']}
+    assert got({'launched_at': '2027'}) == set()
+    assert got({'key_name': 'k[1'}) == set()           # bad pattern: exact text
+    assert got({'no_such_column': 'x'}) == {a['uuid'], b['uuid']}

@@ -82,7 +82,12 @@ def test_fake_guest_lifecycle(driver: FakeDriver) -> None:
     driver.power_off(inst)
     driver.reboot(ctx, inst, [], 'HARD')
     assert driver.get_info(inst) == {'state': states.RUNNING}
-    assert 'a' in driver.get_console_output(ctx, inst)
+    # Nova's fake lines, and Nova's fake diagnostics; no host uptime (Nova's 501)
+    assert driver.get_console_output(ctx, inst) == 'FAKE CONSOLE OUTPUT\nANOTHER\nLAST LINE'
+    assert driver.get_diagnostics(inst)['cpu0_time'] == 17300000000
+    assert driver.get_instance_diagnostics(inst)['state'] == 'running'
+    with pytest.raises(NotImplementedError):
+        driver.get_host_uptime()
     driver.destroy(ctx, inst, [])
     driver.destroy(ctx, inst, [])   # destroying twice is harmless
     assert driver.list_instance_uuids() == []

@@ -9,8 +9,9 @@ import falcon.testing
 import pytest
 
 from minova.conf import CONF
-from minova.db import engines, migration
+from minova.db import engines
 from minova.placement import policies, wsgi
+from tests import db_templates
 from tests.falcon_client import ServiceClient
 
 
@@ -57,7 +58,7 @@ COMPUTE_INV = {
 def db_url(tmp_path: Any) -> Iterator[str]:
     url = f'sqlite:///{tmp_path}/placement.sqlite'
     CONF.set_override('connection', url, group='placement_database')
-    migration.upgrade('placement_db', url)
+    db_templates.migrated('placement_db', url)
     yield url
     engines.dispose_all()
     policies.reset()

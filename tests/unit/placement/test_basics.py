@@ -9,7 +9,7 @@ def test_version_document_needs_no_token(app):
     assert r.status_code == 200
     v = r.json['versions'][0]
     assert (v['id'], v['min_version'], v['max_version'], v['status']) == \
-        ('v1.0', '1.0', '1.31', 'CURRENT')
+        ('v1.0', '1.0', '1.39', 'CURRENT')
     assert v['links'] == [{'rel': 'self', 'href': ''}]
     assert r.headers['x-openstack-request-id'].startswith('req-')
 
@@ -17,7 +17,7 @@ def test_version_document_needs_no_token(app):
 def test_microversion_headers_and_latest(client):
     r = client.get('/resource_providers', version='latest')
     assert r.status_code == 200
-    assert r.headers['openstack-api-version'] == 'placement 1.31'
+    assert r.headers['openstack-api-version'] == 'placement 1.39'
     assert 'openstack-api-version' in r.headers['vary']
     r = client.get('/resource_providers', version='')
     assert r.headers['openstack-api-version'] == 'placement 1.0'

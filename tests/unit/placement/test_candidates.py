@@ -72,14 +72,15 @@ def test_granular_groups_on_nested_tree(client):
     r = client.get('/allocation_candidates?resources=VCPU:1&resources1=CUSTOM_VF:1'
                    '&resources2=CUSTOM_VF:1&group_policy=isolate')
     assert r.status_code == 200, r.text
-    # isolate: the two VF groups land on different PFs; both orders are one candidate
+    # isolate: the two VF groups land on different PFs; as upstream, the two
+    # orders are two candidates (same allocations, different mappings)
     assert [a['allocations'] for a in r.json['allocation_requests']] == [{
         root: {'resources': {'VCPU': 1}}, pf1: {'resources': {'CUSTOM_VF': 1}},
-        pf2: {'resources': {'CUSTOM_VF': 1}}}]
+        pf2: {'resources': {'CUSTOM_VF': 1}}}] * 2
     assert set(r.json['provider_summaries']) == {root, pf1, pf2}
     r = client.get('/allocation_candidates?resources=VCPU:1&resources1=CUSTOM_VF:2'
                    '&resources2=CUSTOM_VF:1&group_policy=none')
-    assert len(r.json['allocation_requests']) == 2   # the 2-VF group fits either PF
+    assert len(r.json['allocation_requests']) == 2   # the 2-VF group fills either PF
     for a in r.json['allocation_requests']:
         vfs = sum(v['resources'].get('CUSTOM_VF', 0) for v in a['allocations'].values())
         assert vfs == 3
@@ -147,3 +148,18 @@ def test_resource_classes_api(client):
     assert client.delete('/resource_classes/CUSTOM_FPGA').status_code == 204
     assert client.delete('/resource_classes/VCPU').status_code == 400
     assert client.get('/resource_classes/CUSTOM_FPGA').status_code == 404
+
+
+def test_candidates_query_string_by_microversion(client):
+    client.make_rp('cn', inventory=COMPUTE_INV)
+    for version, query, status in (
+            ('1.10', 'resources=VCPU:1&limit=1', 400),      # limit from 1.16
+            ('1.16', 'resources=VCPU:1&limit=1', 200),
+            ('1.16', 'resources=VCPU:1&limit=x&limit=1', 400),
+            ('1.24', 'resources1=VCPU:1', 400),             # groups from 1.25
+            ('1.25', 'resources1=VCPU:1', 200),
+            ('1.25', 'resources1=VCPU:1&group_policy=all', 400),
+            ('1.30', 'resources=VCPU:1&in_tree=' + str(uuid.uuid4()), 400),
+            ('1.10', 'required=HW_CPU_X86_AVX2', 400)):   # resources is required
+        r = client.get(f'/allocation_candidates?{query}', version=version)
+        assert r.status_code == status, (version, query, r.text)

@@ -1,6 +1,8 @@
 """Inventories, allocations, usages."""
 import uuid
 
+import pytest
+
 from tests.unit.placement.conftest import COMPUTE_INV
 
 C1 = '11111111-1111-4111-8111-111111111111'
@@ -192,3 +194,29 @@ def test_freeing_allocations_leaves_provider_generations(client):
     assert client.delete(f'/allocations/{C1}').status_code == 204
     assert client.get(f'/resource_providers/{b}').json['generation'] == gen[b] + 1
     assert client.get(f'/resource_providers/{b}/usages').json['usages']['VCPU'] == 0
+
+
+def test_allocation_writes_are_redone_after_a_deadlock(db_url):
+    import pymysql
+    import sqlalchemy as sa
+
+    from minova.placement.handlers.allocation import write_with_retry
+
+    calls = []
+
+    def write(conn):
+        calls.append(1)
+        if len(calls) < 3:
+            raise sa.exc.OperationalError(
+                'UPDATE resource_providers ...', {},
+                pymysql.err.OperationalError(1213, 'Deadlock found when trying to get lock'))
+
+    write_with_retry(db_url, write)
+    assert len(calls) == 3
+
+    def broken(conn):
+        raise sa.exc.OperationalError('SELECT 1', {},
+                                      pymysql.err.OperationalError(1054, 'Unknown column'))
+
+    with pytest.raises(sa.exc.OperationalError):
+        write_with_retry(db_url, broken)

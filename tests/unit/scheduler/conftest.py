@@ -10,11 +10,12 @@ import requests
 
 from minova.conf import CONF
 from minova.context import RequestContext
-from minova.db import engines, migration
+from minova.db import engines
 from minova.placement import wsgi
 from minova.placement_client import SchedulerReportClient
 from minova.scheduler import manager
 from minova.wsgi_server import WSGIServer
+from tests import db_templates
 from tests.unit.backbone.conftest import dbs, empty_dbs, flags  # noqa: F401 (fixtures)
 from tests.unit.backbone.fakes import add_compute
 
@@ -70,7 +71,7 @@ class Cloud:
 def cloud(dbs: Any, tmp_path: Any) -> Iterator[Cloud]:  # noqa: F811
     url = f'sqlite:///{tmp_path}/placement.sqlite'
     CONF.set_override('connection', url, group='placement_database')
-    migration.upgrade('placement_db', url)
+    db_templates.migrated('placement_db', url)
     server = WSGIServer('placement', wsgi.make_app(), host='127.0.0.1', port=0)
     server.start()
     base = f'http://127.0.0.1:{server.port}'

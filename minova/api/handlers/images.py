@@ -1,0 +1,144 @@
+"""/images, /images/detail, /images/{id}: Nova's deprecated image proxy (2.1-2.35).
+
+Backed by the Image service (minova/image_client.py), acting as the caller.
+From 2.36 these URLs are 404, as Nova's. Filters as Nova's: name, status,
+changes-since, server, type, minRam, minDisk and property-<key>.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+from oslo_utils import strutils
+
+from minova import image_client, utils
+from minova.api import errors, util
+from minova.api.schemas import types
+
+LAST_VERSION = '2.35'
+QUERY = types.query({}, strict=False)
+
+# Image API v2 fields that are the record, not properties (Nova's v1 view
+# shows the rest under `metadata`).
+_CORE = frozenset({
+    'id', 'name', 'status', 'visibility', 'protected', 'size', 'virtual_size',
+    'disk_format', 'container_format', 'checksum', 'os_hash_algo', 'os_hash_value',
+    'created_at', 'updated_at', 'min_disk', 'min_ram', 'owner', 'tags', 'file',
+    'schema', 'self', 'direct_url', 'locations', 'os_hidden', 'stores', 'deleted',
+    'deleted_at', 'is_public'})
+_STATUS = {'active': 'ACTIVE', 'queued': 'SAVING', 'saving': 'SAVING',
+           'deleted': 'DELETED', 'pending_delete': 'DELETED', 'killed': 'ERROR'}
+_PROGRESS = {'queued': 25, 'saving': 50, 'active': 100}
+# Nova's query parameter -> Image API v2 filter
+_FILTERS = {'name': 'name', 'status': 'status', 'server': 'instance_uuid',
+            'type': 'image_type'}
+
+
+def _client() -> image_client.CallerImageClient:
+    return image_client.CallerImageClient()
+
+
+def _links(req: falcon.Request, image_id: str) -> list[dict[str, str]]:
+    links = util.links(req, 'images', image_id)
+    base = (image_client.CONF.glance.api_servers or ['http://127.0.0.1:9292'])[0]
+    links.append({'rel': 'alternate', 'type': 'application/vnd.openstack.image',
+                  'href': f"{base.rstrip('/')}/images/{image_id}"})
+    return links
+
+
+def basic(req: falcon.Request, image: dict[str, Any]) -> dict[str, Any]:
+    return {'id': image['id'], 'name': image.get('name'), 'links': _links(req, image['id'])}
+
+
+def detail(req: falcon.Request, image: dict[str, Any]) -> dict[str, Any]:
+    properties = {k: v for k, v in image.items() if k not in _CORE}
+    out: dict[str, Any] = {
+        'id': image['id'], 'name': image.get('name'),
+        'minRam': int(image.get('min_ram') or 0), 'minDisk': int(image.get('min_disk') or 0),
+        'metadata': properties,
+        'created': utils.isotime(image['created_at']) if image.get('created_at') else None,
+        'updated': utils.isotime(image['updated_at']) if image.get('updated_at') else None,
+        'status': _STATUS.get(image.get('status') or '', 'UNKNOWN'),
+        'progress': _PROGRESS.get(image.get('status') or '', 0),
+        'OS-EXT-IMG-SIZE:size': image.get('size'),
+        'links': _links(req, image['id']),
+    }
+    server = properties.get('instance_uuid')
+    if server is not None:
+        out['server'] = {'id': server, 'links': util.links(req, 'servers', server)}
+    if properties.get('auto_disk_config') is not None:
+        auto = strutils.bool_from_string(properties['auto_disk_config'])
+        out['OS-DCF:diskConfig'] = 'AUTO' if auto else 'MANUAL'
+    return out
+
+
+def _filters(params: dict[str, list[str]]) -> tuple[dict[str, str], dict[str, int]]:
+    """(Image API v2 filters, {min_ram/min_disk: n} checked here)."""
+    out: dict[str, str] = {}
+    for name, key in _FILTERS.items():
+        if name in params:
+            value = util.last(params, name)
+            out[key] = value.rsplit('/', 1)[-1] if name == 'server' else value
+    if 'status' in out:
+        out['status'] = out['status'].lower()
+    if 'changes-since' in params:
+        out['updated_at'] = 'gte:' + util.last(params, 'changes-since')
+    for name in params:
+        if name.startswith('property-'):
+            out[name[len('property-'):]] = util.last(params, name)
+    minimums = {}
+    for name, key in (('minRam', 'min_ram'), ('minDisk', 'min_disk')):
+        if name in params:
+            try:
+                minimums[key] = int(util.last(params, name))
+            except ValueError:
+                raise errors.bad_request(f'Invalid {name} filter') from None
+    return out, minimums
+
+
+def _list(req: falcon.Request, resp: falcon.Response, detailed: bool) -> None:
+    util.require_version_at_most(req, LAST_VERSION)
+    params = util.validated_query(req, QUERY)
+    filters, minimums = _filters(params)
+    limit, marker = util.limit_marker(params)
+    try:
+        images = _client().list(util.ctx(req), filters, limit, marker)
+    except image_client.ImageNotFound as e:
+        raise errors.bad_request(e.message) from None
+    images = [i for i in images
+              if all((i.get(k) or 0) >= v for k, v in minimums.items())]
+    items = [(detail if detailed else basic)(req, i) for i in images]
+    body: dict[str, Any] = {'images': items}
+    links = util.page_links(req, 'images/detail' if detailed else 'images', items, limit)
+    if links:
+        body['images_links'] = links
+    resp.media = body
+
+
+class Images:
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        _list(req, resp, detailed=False)
+
+
+class ImagesDetail:
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        _list(req, resp, detailed=True)
+
+
+class Image:
+    def on_get(self, req: falcon.Request, resp: falcon.Response, image_id: str) -> None:
+        util.require_version_at_most(req, LAST_VERSION)
+        util.validated_query(req, QUERY)
+        try:
+            image = _client().get(util.ctx(req), image_id)
+        except image_client.ImageNotFound:
+            raise errors.not_found('Image not found.') from None
+        resp.media = {'image': detail(req, image)}
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, image_id: str) -> None:
+        util.require_version_at_most(req, LAST_VERSION)
+        try:
+            _client().delete(util.ctx(req), image_id)
+        except image_client.ImageNotFound:
+            raise errors.not_found('Image not found.') from None
+        resp.status = 204

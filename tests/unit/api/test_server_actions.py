@@ -1,0 +1,67 @@
+"""POST /servers/{id}/action: bodies as Nova validates them, unknown actions."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.unit.api.conftest import FakeComputeAPI
+
+
+@pytest.mark.parametrize('value', [None, {}, {'anything': 1}, 'x', []])
+@pytest.mark.parametrize('action, method', [('os-stop', 'stop'), ('os-start', 'start')])
+def test_bodyless_actions_accept_any_value(user: Any, compute: FakeComputeAPI, action: str,
+                                          method: str, value: Any) -> None:
+    """Nova's schema for os-stop/os-start has no constraint on the value."""
+    inst = compute.add()
+    r = user.post(f"/servers/{inst['uuid']}/action", {action: value})
+    assert r.status_code == 202, r.text
+    assert compute.calls == [(method, inst['uuid'], None)]
+
+
+def test_unknown_action_is_400_before_the_lookup(user: Any, compute: FakeComputeAPI) -> None:
+    inst = compute.add()
+    for server in (inst['uuid'], 'f1b7c8a2-0000-4000-8000-000000000000'):
+        r = user.post(f'/servers/{server}/action', {'os-fly': None})
+        assert r.status_code == 400, r.text
+        assert r.json == {'badRequest': {'code': 400,
+                                         'message': 'There is no such action: os-fly'}}
+
+
+@pytest.mark.parametrize('body', [{}, {'os-stop': None, 'os-start': None}, [1], 'x'])
+def test_malformed_action_body(user: Any, compute: FakeComputeAPI, body: Any) -> None:
+    inst = compute.add()
+    r = user.post(f"/servers/{inst['uuid']}/action", body)
+    assert r.status_code == 400
+    assert r.json['badRequest']['message'] == 'Malformed request body'
+
+
+def test_reboot_schema(user: Any, compute: FakeComputeAPI) -> None:
+    inst = compute.add()
+    url = f"/servers/{inst['uuid']}/action"
+    assert user.post(url, {'reboot': {'type': 'Soft'}}).status_code == 202
+    assert compute.calls == [('reboot', inst['uuid'], 'SOFT')]
+    for bad in ({'reboot': {}}, {'reboot': {'type': 'medium'}}, {'reboot': None},
+                {'reboot': {'type': 'HARD', 'x': 1}}):
+        assert user.post(url, bad).status_code == 400, bad
+
+
+def test_console_output(user: Any, compute: FakeComputeAPI) -> None:
+    inst = compute.add()
+    url = f"/servers/{inst['uuid']}/action"
+    r = user.post(url, {'os-getConsoleOutput': {'length': '2'}})
+    assert r.status_code == 200
+    assert r.json == {'output': 'FAKE CONSOLE OUTPUT\nANOTHER\nLAST LINE'}
+    assert compute.calls[-1] == ('get_console_output', inst['uuid'], 2)
+    assert user.post(url, {'os-getConsoleOutput': {'length': -1}}).status_code == 200
+    assert compute.calls[-1][2] is None
+    assert user.post(url, {'os-getConsoleOutput': {}}).status_code == 200
+    assert user.post(url, {'os-getConsoleOutput': {'length': -2}}).status_code == 400
+    assert user.post(url, {'os-getConsoleOutput': None}).status_code == 400
+
+
+def test_unknown_flavor_and_aggregate_actions_are_400(admin: Any, dbs: Any) -> None:
+    for path in ('/flavors/1/action', '/os-aggregates/1/action'):
+        r = admin.post(path, {'bogus': {}})
+        assert r.status_code == 400, path
+        assert r.json['badRequest']['message'] == 'There is no such action: bogus'
