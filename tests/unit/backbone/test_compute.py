@@ -6,11 +6,12 @@ from typing import Any
 import pytest
 
 from minova import exception, states
+from minova.cells import mappings
 from minova.compute import manager as compute_manager
 from minova.compute import rpcapi as compute_rpcapi
 from minova.conductor import manager as conductor_manager
 from minova.context import RequestContext
-from minova.db import actions, cells, compute_nodes, engines, services
+from minova.db import actions, compute_nodes, engines, services
 from minova.db import instances as inst_db
 from tests.unit.backbone.fakes import (
     FakeComputeAPI,
@@ -54,7 +55,7 @@ class Env:
         uuid = inst['uuid']
         actions.action_start(self.dbs.cell, uuid, 'create', ctx.request_id, 'user1', 'proj1')
         with engines.writer(self.dbs.api) as conn:
-            cells.instance_mapping_create(conn, uuid, 'proj1', 'user1', self.dbs.cell1['id'])
+            mappings.instance_mapping_create(conn, uuid, 'proj1', 'user1', self.dbs.cell1['id'])
         self.placement.allocations[uuid] = {self.nodes['host1']['uuid']: dict(RES)}
         return inst
 
