@@ -47,7 +47,7 @@ def check_cells_v2() -> Result:
 
 
 def check_placement() -> Result:
-    from minova import placement_client
+    from minova.clients import placement as placement_client
     need = placement_client.IN_TREE_VERSION
     try:
         resp = placement_client._build_adapter().get('/', raise_exc=False, timeout=10)
@@ -64,7 +64,7 @@ def check_placement() -> Result:
 
 def check_compute_nodes() -> Result:
     """Every compute node mapped to its cell and known to placement."""
-    from minova import placement_client
+    from minova.clients import placement as placement_client
     unmapped, nodes = [], []
     for cell in mappings.cell_list():
         if mappings.is_cell0(cell):

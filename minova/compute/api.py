@@ -59,8 +59,8 @@ class API(records.RecordsAPI):
 
     @functools.cached_property
     def placement(self) -> Any:
-        from minova import placement_client
-        return placement_client.PlacementClient()
+        from minova.clients import placement as placement_client
+        return placement_client.Client()
 
     # -- create --------------------------------------------------------------
 
@@ -527,11 +527,11 @@ class API(records.RecordsAPI):
         Raises Invalid (400) for a missing or unusable image, or a flavor
         below its min_ram/min_disk, with Nova's messages.
         """
-        from minova import image_client
+        from minova.clients import image as image_client
         if not image_client.configured():
             return None
         try:
-            image = image_client.ImageClient().show(ctx, image_ref)
+            image = image_client.Client().show(ctx, image_ref)
         except image_client.ImageNotFound:
             raise exception.Invalid(f'Image {image_ref} could not be found.') from None
         if image.get('status') != 'active':

@@ -68,8 +68,8 @@ class ConductorManager:
     @property
     def placement(self) -> Any:
         if self._placement is None:
-            from minova import placement_client
-            self._placement = placement_client.PlacementClient()
+            from minova.clients import placement as placement_client
+            self._placement = placement_client.Client()
         return self._placement
 
     # -- schedule and build --------------------------------------------------

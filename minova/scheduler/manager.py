@@ -14,9 +14,10 @@ from typing import Any
 
 import oslo_messaging as messaging
 
-from minova import exception, placement_client, utils
+from minova import exception, utils
 from minova.cells import lookup, mappings
 from minova.cells import manage as cells_manage
+from minova.clients import placement as placement_client
 from minova.conf import CONF
 from minova.context import RequestContext
 from minova.db import instances, server_groups
@@ -32,7 +33,7 @@ class SchedulerManager:
     target = messaging.Target(version='1.0')
 
     def __init__(self) -> None:
-        self.placement = placement_client.PlacementClient()
+        self.placement = placement_client.Client()
         # One request at a time per scheduler: candidates are read after the
         # previous request's claims landed, so bursts spread exactly.
         self._lock = threading.Lock()

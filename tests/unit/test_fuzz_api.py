@@ -39,10 +39,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from minova import placement_client, rpc
+from minova import rpc
 from minova.api import util
 from minova.api import wsgi as compute_wsgi
 from minova.cells import lookup, mappings
+from minova.clients import placement as placement_client
 from minova.compute import rpcapi as compute_rpcapi
 from minova.conf import CONF
 from minova.db import engines, migration
@@ -371,8 +372,8 @@ def replenish(world: dict[str, Any]) -> None:
 @pytest.fixture
 def compute_world(dbs: dict[str, str], monkeypatch: pytest.MonkeyPatch  # noqa: F811
                   ) -> Iterator[dict[str, Any]]:
-    monkeypatch.setattr(placement_client, 'PlacementClient', StubPlacement)
-    monkeypatch.setattr(placement_client, 'SchedulerReportClient', StubPlacement)
+    monkeypatch.setattr(placement_client, 'Client', StubPlacement)
+    monkeypatch.setattr(placement_client, 'Client', StubPlacement)
     monkeypatch.setattr(compute_rpcapi.ComputeAPI, 'get_console_output',
                         lambda self, *a, **k: 'console')
     for call, answer in (('get_host_uptime', ' 10:00 up 1 day'), ('get_diagnostics', {}),
@@ -413,7 +414,7 @@ class StubImages:
         return []
 
     def get(self, ctx: Any, image_id: str) -> dict[str, Any]:
-        from minova import image_client
+        from minova.clients import image as image_client
         raise image_client.ImageNotFound(image_id=image_id)
 
     delete = get

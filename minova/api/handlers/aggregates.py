@@ -69,8 +69,8 @@ def _zone_conflicts(hosts: list[str], zone: str | None, agg_id: int) -> list[str
 
 
 def _mirror(req: falcon.Request, agg: dict[str, Any], host: str, add: bool) -> None:
-    from minova import placement_client
-    client = placement_client.PlacementClient()
+    from minova.clients import placement as placement_client
+    client = placement_client.Client()
     try:
         if add:
             found = client.aggregate_add_host(util.ctx(req), agg['uuid'], host)

@@ -185,8 +185,8 @@ def _update_v253(req: falcon.Request, service_id: str) -> dict[str, Any]:
 def _delete_resource_provider(ctx: Any, node_uuid: str) -> None:
     """Remove the node's resource provider from placement; a failure only logs."""
     try:
-        from minova import placement_client
-        placement_client.SchedulerReportClient().delete_resource_provider(ctx, node_uuid)
+        from minova.clients import placement as placement_client
+        placement_client.Client().delete_resource_provider(ctx, node_uuid)
     except Exception as e:  # placement down, or the provider already gone
         LOG.warning('Could not delete resource provider %s: %s', node_uuid, e)
 

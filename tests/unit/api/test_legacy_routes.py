@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from minova import image_client
+from minova.clients import image as image_client
 from tests.unit.api.conftest import Client, FakeComputeAPI, insert_node, insert_service
 
 SERVICE = {'X-Roles': 'service'}

@@ -60,7 +60,7 @@ class LocalScheduler:
 @pytest.fixture
 def cond(dbs: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     placement = FakePlacement()
-    monkeypatch.setattr(scheduler_manager.placement_client, 'PlacementClient',
+    monkeypatch.setattr(scheduler_manager.placement_client, 'Client',
                         lambda: placement)
     sched = LocalScheduler(scheduler_manager.SchedulerManager())
     monkeypatch.setattr(conductor_manager.scheduler_rpcapi, 'SchedulerAPI', lambda: sched)
