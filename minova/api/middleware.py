@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import falcon
 
-from minova import request_body, utils
+from minova import utils
 from minova.api import errors, microversion
+from minova.wsgi import request_body
 
 
 class RequestIdMiddleware:

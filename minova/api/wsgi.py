@@ -1,7 +1,7 @@
 """The compute API WSGI application: middleware and the one route table.
 
     from minova.api.wsgi import make_app
-    app = make_app()          # a falcon.App; serve it with minova.wsgi_server
+    app = make_app()          # a falcon.App; serve it with minova.wsgi.server
 
 With `[api] auth_strategy = keystone` the returned callable is the falcon
 app wrapped in keystonemiddleware's auth_token.

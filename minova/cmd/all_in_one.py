@@ -20,7 +20,7 @@ from minova.cmd import common
 from minova.conf import CONF
 from minova.db import engines, migration
 from minova.service import Service
-from minova.wsgi_server import WSGIServer
+from minova.wsgi.server import WSGIServer
 
 LOG = logging.getLogger(__name__)
 

@@ -110,7 +110,7 @@ def discover_hosts(args: Any) -> int:
 
 
 def server_timeline(args: Any) -> int:
-    from minova import timeline
+    from minova.cmd import timeline
     if args.server_uuid:
         try:
             print(timeline.render_one(args.server_uuid))

@@ -58,7 +58,7 @@ def test_boot_show_delete(admin, tiny_flavor, placement_base):
             'compute_build_and_run_instance', 'compute_spawn'} <= names
 
     # The boot timeline accounts for every stage of this boot.
-    from minova import timeline
+    from minova.cmd import timeline
     rendered = timeline.render_one(created['id'])
     for stage, _start, _end in timeline.STAGES:
         line = next(ln for ln in rendered.splitlines() if ln.strip().startswith(stage))

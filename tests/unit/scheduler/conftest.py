@@ -14,7 +14,7 @@ from minova.context import RequestContext
 from minova.db import engines
 from minova.placement import wsgi
 from minova.scheduler import manager
-from minova.wsgi_server import WSGIServer
+from minova.wsgi.server import WSGIServer
 from tests import db_templates
 from tests.unit.backbone.conftest import dbs, empty_dbs, flags  # noqa: F401 (fixtures)
 from tests.unit.backbone.fakes import add_compute
