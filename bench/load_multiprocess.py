@@ -24,7 +24,9 @@ from pathlib import Path
 
 import requests
 
-IMAGE = '155d900f-4e14-4e4c-a73d-069cbf4541e6'
+from minova.image.builtin import TINY_IMAGE_ID
+
+IMAGE = TINY_IMAGE_ID   # minova-tiny; minova-deploy has no image service: unchecked
 
 
 class Cloud:

@@ -23,7 +23,7 @@ from typing import Any
 import falcon
 
 from minova import context
-from minova.api import errors
+from minova.api import errors, identity
 from minova.context import RequestContext
 from minova.wsgi.keystone import wrap_keystone  # noqa: F401 - re-exported
 
@@ -35,8 +35,10 @@ CATALOG_TYPES = frozenset({'image', 'placement', 'network', 'block-storage', 'vo
                            'key-manager', 'accelerator'})
 
 # Version discovery needs no credentials.
-NOAUTH_IDENTITY_PATH = '/identity/v3'
-PUBLIC_PATHS = frozenset({'/', '/v2.1', '/v2.1/', NOAUTH_IDENTITY_PATH})
+PUBLIC_PATHS = frozenset({'/', '/v2.1', '/v2.1/'})
+# Under noauth2 also the identity stub's (minova.api.identity) token and
+# version calls: it checks the token itself where Keystone does.
+NOAUTH_PUBLIC_PATHS = PUBLIC_PATHS | identity.PUBLIC_PATHS
 
 
 def _roles(header: str | None) -> list[str]:
@@ -55,7 +57,7 @@ def _unauthorized() -> errors.HTTPFault:
 class NoAuth2Middleware:
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.ctx = None
-        if req.path in PUBLIC_PATHS:
+        if req.path in NOAUTH_PUBLIC_PATHS:
             return
         token = req.get_header('X-Auth-Token')
         if not token:

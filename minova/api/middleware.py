@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import falcon
 
-from minova import utils
 from minova.api import errors, microversion
-from minova.wsgi import request_body
+from minova.wsgi import access_log, request_body
 
 
 class RequestIdMiddleware:
@@ -13,7 +12,7 @@ class RequestIdMiddleware:
     x-compute-request-id, and used as the context's request_id."""
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
-        req.context.request_id = 'req-' + utils.generate_uuid()
+        req.context.request_id = access_log.request_id(req.env)
         req.context.api_version = None
         req.context.ctx = None
         req.context.project_in_url = None
@@ -29,6 +28,8 @@ class RequestIdMiddleware:
         if rid:
             resp.set_header('x-openstack-request-id', rid)
             resp.set_header('x-compute-request-id', rid)
+        # For the access log line (minova.wsgi.access_log), written outside falcon.
+        req.env[access_log.CONTEXT] = getattr(req.context, 'ctx', None)
 
 
 class MicroversionMiddleware:

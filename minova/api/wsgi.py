@@ -4,7 +4,8 @@
     app = make_app()          # a falcon.App; serve it with minova.wsgi.server
 
 With `[api] auth_strategy = keystone` the returned callable is the falcon
-app wrapped in keystonemiddleware's auth_token.
+app wrapped in keystonemiddleware's auth_token; outermost is the access log
+(one INFO line per request, minova.wsgi.access_log).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 
 import falcon
 
-from minova.api import auth, errors, middleware
+from minova.api import auth, errors, identity, microversion, middleware
 from minova.api.handlers import (
     aggregates,
     availability_zones,
@@ -42,6 +43,7 @@ from minova.api.handlers import (
     versions,
 )
 from minova.conf import CONF
+from minova.wsgi import access_log
 
 V = '/v2.1'
 
@@ -129,17 +131,17 @@ def make_falcon_app() -> falcon.App:
         dumps=functools.partial(json.dumps, ensure_ascii=True))
     app.add_route('/', versions.Root())
     app.add_route(V, versions.V21())
-    if CONF.api.auth_strategy == 'noauth2':
-        app.add_route(auth.NOAUTH_IDENTITY_PATH, versions.NoAuthIdentity())
     for path, resource in ROUTES:
         app.add_route(V + path, resource)
     errors.register(app)
+    if CONF.api.auth_strategy == 'noauth2':
+        identity.register(app)
     return app
 
 
 def make_app() -> Any:
     """The WSGI application for minova-api."""
-    app = make_falcon_app()
+    app: Any = make_falcon_app()
     if CONF.api.auth_strategy == 'keystone':
-        return auth.wrap_keystone(app, CONF, auth.PUBLIC_PATHS)
-    return app
+        app = auth.wrap_keystone(app, CONF, auth.PUBLIC_PATHS)
+    return access_log.AccessLog(app, 'minova.api.access', microversion.HEADER)

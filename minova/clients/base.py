@@ -29,13 +29,36 @@ from minova.conf import CONF
 minova.conf.register_client_opts()
 
 
+def v3_catalog(catalog: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The catalog with v3 endpoints (interface, url).
+
+    keystonemiddleware hands X-Service-Catalog over in the v2 format
+    (publicURL, internalURL, adminURL per endpoint), as Nova receives it.
+    """
+    out = []
+    for service in catalog:
+        endpoints = []
+        for ep in service.get('endpoints') or []:
+            if 'interface' in ep:
+                endpoints.append(ep)
+                continue
+            for iface in ('public', 'internal', 'admin'):
+                if ep.get(f'{iface}URL'):
+                    endpoints.append({'id': ep.get('id'), 'interface': iface,
+                                      'url': ep[f'{iface}URL'], 'region': ep.get('region'),
+                                      'region_id': ep.get('region')})
+        out.append(dict(service, endpoints=endpoints))
+    return out
+
+
 class UserAuthPlugin(ks_plugin.BaseAuthPlugin):
     """The caller's own token and service catalog, for calls made on its behalf."""
 
     def __init__(self, token: str | None, catalog: list[dict[str, Any]]) -> None:
         super().__init__()
         self.token = token
-        self.catalog = ks_access.create(body={'token': {'catalog': catalog}}).service_catalog
+        self.catalog = ks_access.create(
+            body={'token': {'catalog': v3_catalog(catalog)}}).service_catalog
 
     def get_token(self, *args: Any, **kwargs: Any) -> str | None:
         return self.token

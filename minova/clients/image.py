@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import threading
 import time
 from typing import Any
 
@@ -138,6 +139,21 @@ def _as_caller(ctx: RequestContext) -> Any:
     first = CONF.glance.api_servers[0] if CONF.glance.api_servers else None
     endpoint = CONF.glance.endpoint_override or first or 'http://127.0.0.1:9292'
     return token_endpoint.Token(endpoint, f'{ctx.user_id}:{ctx.project_id}')
+
+
+_shared: tuple[tuple[Any, ...], Client] | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_client() -> Client:
+    """One client (and session) per process, rebuilt when [glance] changes."""
+    global _shared
+    key = (tuple(CONF.glance.api_servers or ()), CONF.glance.auth_type,
+           CONF.glance.endpoint_override)
+    with _shared_lock:
+        if _shared is None or _shared[0] != key:
+            _shared = (key, Client())
+        return _shared[1]
 
 
 class CallerImageClient(Client):

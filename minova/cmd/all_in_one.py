@@ -52,6 +52,7 @@ class AllInOne:
             else 0 if api_port == 0 else CONF.image_api.bind_port)
         self.servers: list[WSGIServer] = []
         self.services: list[Service] = []
+        self.overrides: list[tuple[str, str]] = []
 
     def start(self) -> None:
         from minova.api import errors as api_errors
@@ -108,33 +109,45 @@ class AllInOne:
         self.placement_port = placement.port
         host = CONF.placement_api.bind_host
         host = '127.0.0.1' if host in ('0.0.0.0', '::') else host
-        CONF.set_override('endpoint_override', f'http://{host}:{placement.port}',
-                          group='placement')
+        self._override('endpoint_override', f'http://{host}:{placement.port}', 'placement')
 
     def _start_image_service(self) -> None:
-        """The embedded Image service (minova-image) on [image_api] bind_host/port."""
+        """The embedded Image service (minova-image) on [image_api] bind_host/port.
+
+        Compute and the API's imageRef check use it, whatever the driver,
+        unless [glance] names another Image service. At first start it gets
+        the built-in image minova-tiny, so that a first server needs nothing.
+        """
+        from minova.clients import image as image_client
+        from minova.image import builtin
         from minova.image import wsgi as image_wsgi
-        app = image_wsgi.make_service_app()
-        image = WSGIServer('minova-image', app, CONF.image_api.bind_host, self.image_port)
+        from minova.image.store import ImageStore
+        store = ImageStore(CONF.image_api.images_path)
+        builtin.ensure(store)
+        image = WSGIServer('minova-image', image_wsgi.make_service_app(store),
+                           CONF.image_api.bind_host, self.image_port)
         try:
             image.start()
         except OSError as e:
-            if CONF.compute_driver != 'fake.FakeDriver':
-                raise
-            # The fake hypervisor needs no images: run on without them.
-            LOG.warning('Image service not started (%s); the fake driver needs none', e)
-            self.image_port = None
-            return
+            if image_client.configured():
+                LOG.warning('Image service not started (%s); using the one [glance] names', e)
+                self.image_port = None
+                return
+            LOG.error('Cannot serve the image service on %s:%s (%s); to use an image service '
+                      'running elsewhere, set [glance] api_servers or endpoint_override',
+                      CONF.image_api.bind_host, self.image_port, e)
+            raise
         self.servers.append(image)
         self.image_port = image.port
-        # Compute (and the API's imageRef check) use it unless another Image
-        # service is configured. The fake hypervisor reads no image, so with
-        # it imageRef stays unchecked, as before the image service existed.
-        if (not CONF.glance.api_servers and not CONF.glance.auth_type
-                and CONF.compute_driver != 'fake.FakeDriver'):
+        if not image_client.configured():
             host = CONF.image_api.bind_host
             host = '127.0.0.1' if host in ('0.0.0.0', '::') else host
-            CONF.set_override('api_servers', [f'http://{host}:{image.port}'], group='glance')
+            self._override('api_servers', [f'http://{host}:{image.port}'], 'glance')
+
+    def _override(self, name: str, value: Any, group: str) -> None:
+        """CONF.set_override, undone by stop()."""
+        CONF.set_override(name, value, group=group)
+        self.overrides.append((name, group))
 
     def stop(self) -> None:
         for server in reversed(self.servers):
@@ -143,10 +156,33 @@ class AllInOne:
             svc.stop()
         self.servers.clear()
         self.services.clear()
+        for name, group in self.overrides:
+            CONF.clear_override(name, group=group)
+        self.overrides.clear()
+
+
+def state_path_problem() -> str | None:
+    """One line saying why state_path cannot be used, or None."""
+    path = CONF.state_path
+    try:
+        os.makedirs(path, exist_ok=True)
+        writable = os.access(path, os.W_OK | os.X_OK)
+        reason = 'Permission denied'
+    except OSError as e:
+        writable, reason = False, e.strerror or str(e)
+    if writable:
+        return None
+    return (f'minova-all-in-one: cannot keep its state in {path} ({reason}); run it as '
+            'root, or give it a directory of yours: minova-all-in-one --state-path '
+            '~/minova-state')
 
 
 def main(argv: list[str] | None = None) -> Any:
     common.parse_args(sys.argv[1:] if argv is None else argv)
+    problem = state_path_problem()
+    if problem:
+        print(problem, file=sys.stderr, flush=True)
+        sys.exit(1)
     aio = AllInOne()
     aio.start()
     print(f'mini-Nova is up: compute API http://127.0.0.1:{aio.api_port}/v2.1, '

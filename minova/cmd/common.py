@@ -14,12 +14,28 @@ from minova.version import VERSION
 _log_registered = False
 
 
+def cli_args(argv: list[str]) -> list[str]:
+    """Accept --state-path DIR as well as oslo.config's own --state_path DIR."""
+    out = []
+    for arg in argv:
+        if arg == '--state-path':
+            arg = '--state_path'
+        elif arg.startswith('--state-path='):
+            arg = '--state_path=' + arg.split('=', 1)[1]
+        out.append(arg)
+    return out
+
+
 def parse_args(argv: list[str], default_config_files: list[str] | None = None) -> None:
+    """Parse the command line and config files; every console script takes
+    --state-path (or [DEFAULT] state_path in a config file)."""
     global _log_registered
     if not _log_registered:
         logging.register_options(CONF)
+        from minova.conf import default
+        CONF.register_cli_opts([o for o in default.opts if o.name == 'state_path'])
         _log_registered = True
-    CONF(argv, project='minova', version=VERSION,
+    CONF(cli_args(argv), project='minova', version=VERSION,
          default_config_files=default_config_files)
     if CONF.concurrency_backend != BACKEND:
         # The backend was chosen before the config was parsed; keep them equal.

@@ -43,7 +43,7 @@ def api_db_sync(args: Any) -> int:
 
 def db_sync(args: Any) -> int:
     migration.upgrade('main_db', engines.cell_url(), args.version or 'head')
-    if not args.local_cell:
+    if not args.local_cell and not _missing_sqlite(engines.api_url()):
         try:
             cell0 = lookup.get(mappings.CELL0_UUID)
         except Exception:
@@ -226,10 +226,53 @@ def _add_parsers(subparsers: argparse._SubParsersAction) -> None:
 CATEGORY_OPT = cfg.SubCommandOpt('category', handler=_add_parsers)
 
 
+def _missing_sqlite(url: str) -> str | None:
+    """The file of a SQLite URL that does not exist (None: exists, or not SQLite)."""
+    import os
+
+    import sqlalchemy as sa
+    u = sa.engine.make_url(url)
+    if u.drivername.startswith('sqlite') and u.database and u.database != ':memory:' \
+            and not os.path.exists(u.database):
+        return u.database
+    return None
+
+
+def _not_ready(func: Any) -> str | None:
+    """Why `func` cannot run yet, in one line (None: go ahead).
+
+    Every command but the syncs reads the API database; SQLite would create an
+    empty file on the first query, so a missing one is caught before that.
+    """
+    if func in (api_db_sync, placement_db_sync, db_sync):
+        return None
+    missing = _missing_sqlite(engines.api_url())
+    if missing:
+        return (f"minova-manage: there is no API database yet ({missing}); run "
+                "'minova-manage api_db sync' first")
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    import sqlalchemy as sa
+
     CONF.register_cli_opt(CATEGORY_OPT)  # the same object again is a no-op
     common.parse_args(sys.argv[1:] if argv is None else argv)
-    return CONF.category.func(CONF.category)
+    func = CONF.category.func
+    problem = _not_ready(func)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
+    try:
+        return func(CONF.category)
+    except (sa.exc.OperationalError, sa.exc.ProgrammingError) as e:
+        # No schema (SQLite's "no such table", MySQL's and PostgreSQL's
+        # ProgrammingError) or no server: say so in one line.
+        reason = ' '.join(str(e.orig).split())[:200]
+        print(f"minova-manage: the database is not ready ({reason}); run "
+              "'minova-manage api_db sync' and 'minova-manage db sync' first, and check "
+              "the [api_database] and [database] connections", file=sys.stderr)
+        return 1
 
 
 if __name__ == '__main__':

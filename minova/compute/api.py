@@ -531,9 +531,9 @@ class API(records.RecordsAPI):
         if not image_client.configured():
             return None
         try:
-            image = image_client.Client().show(ctx, image_ref)
+            image = image_client.shared_client().show(ctx, image_ref)
         except image_client.ImageNotFound:
-            raise exception.Invalid(f'Image {image_ref} could not be found.') from None
+            raise exception.Invalid('Can not find requested image') from None
         if image.get('status') != 'active':
             raise exception.Invalid(f'Image {image_ref} is not active.')
         if (image.get('min_ram') or 0) > flavor['memory_mb']:

@@ -16,7 +16,7 @@ from typing import Any
 import falcon
 
 from minova.conf import CONF
-from minova.image import schemas
+from minova.image import listing, schemas
 from minova.image.store import (
     CONTAINER_FORMATS,
     CORE,
@@ -26,16 +26,17 @@ from minova.image.store import (
     ImageStore,
     NotFound,
 )
-from minova.wsgi import routes
+from minova.wsgi import access_log, routes
 
 PATCH_TYPE = 'application/openstack-images-v2.1-json-patch'
 
 
 class RequestId:
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
-        req.context.request_id = 'req-' + str(uuid.uuid4())
+        req.context.request_id = access_log.request_id(req.env)
         token = req.get_header('X-Auth-Token') or ''
         user, _, project = token.partition(':')
+        req.context.user = user or None
         req.context.project = req.get_header('X-Project-Id') or project or user or None
         req.context.is_admin = 'admin' in (user, token) or \
             'admin' in (req.get_header('X-Roles') or '').split(',')
@@ -43,6 +44,12 @@ class RequestId:
     def process_response(self, req: falcon.Request, resp: falcon.Response,
                          resource: Any, ok: bool) -> None:
         resp.set_header('x-openstack-request-id', req.context.request_id)
+        if req.context.project is not None:
+            from minova.context import RequestContext
+            req.env[access_log.CONTEXT] = RequestContext(
+                user_id=req.get_header('X-User-Id') or req.context.user,
+                project_id=req.context.project, request_id=req.context.request_id,
+                overwrite=False)
 
 
 def _versions(req: falcon.Request) -> dict[str, Any]:
@@ -116,8 +123,7 @@ class App:
         self.store = store
 
     def _visible(self, req: falcon.Request, image: dict[str, Any]) -> bool:
-        return (req.context.is_admin or image.get('visibility') != 'private'
-                or image.get('owner') == req.context.project)
+        return listing.can_see(image, req.context.project, req.context.is_admin)
 
     def _get(self, req: falcon.Request, image_id: str) -> dict[str, Any]:
         try:
@@ -150,34 +156,21 @@ class App:
         resp.media = schemas.IMAGES
 
     def list_images(self, req: falcon.Request, resp: falcon.Response) -> None:
-        params = req.params
-        images = [i for i in self.store.list() if self._visible(req, i)]
-        for key in ('name', 'status', 'visibility', 'owner', 'disk_format',
-                    'container_format', 'id'):
-            if key in params:
-                images = [i for i in images if str(i.get(key)) == params[key]]
-        if 'visibility' not in params:
-            images = [i for i in images if i.get('visibility') != 'community'
-                      or i.get('owner') == req.context.project]
-        sort_key = params.get('sort_key', 'created_at')
-        reverse = params.get('sort_dir', 'desc') == 'desc'
-        images.sort(key=lambda i: (str(i.get(sort_key) or ''), i['id']), reverse=reverse)
-        if 'marker' in params:
+        query = listing.parse(req.params)
+        images = [i for i in self.store.list()
+                  if listing.visible(i, query, req.context.project, req.context.is_admin)
+                  and listing.matches(i, query)]
+        listing.sort(images, query)
+        if query.marker is not None:
             ids = [i['id'] for i in images]
-            if params['marker'] not in ids:
-                raise _bad(f'Invalid marker. Image {params["marker"]} could not be found.')
-            images = images[ids.index(params['marker']) + 1:]
-        try:
-            limit = min(int(params.get('limit', 25)), 1000)
-        except ValueError:
-            raise _bad('limit param must be an integer') from None
-        if limit < 0:
-            raise _bad('limit param must be positive')
-        page = images[:limit]
+            if query.marker not in ids:
+                raise _bad(f'Invalid marker. Image {query.marker} could not be found.')
+            images = images[ids.index(query.marker) + 1:]
+        page = images[:query.limit]
         body: dict[str, Any] = {'images': [_view(i) for i in page],
                                 'first': '/v2/images', 'schema': '/v2/schemas/images'}
-        if len(images) > limit and page:
-            body['next'] = f'/v2/images?marker={page[-1]["id"]}&limit={limit}'
+        if len(images) > query.limit and page:
+            body['next'] = listing.next_link(req.params, page[-1]['id'])
         resp.media = body
 
     def create_image(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -287,14 +280,14 @@ def make_app(store: ImageStore | None = None) -> falcon.App:
     return app
 
 
-def make_service_app() -> Any:
+def make_service_app(store: ImageStore | None = None) -> Any:
     """make_app(), behind Keystone when [api] auth_strategy is keystone.
 
     auth_token sets the X-Project-Id/X-Roles headers the image API takes its
     caller from; version documents stay public.
     """
-    app = make_app()
+    app: Any = make_app(store)
     if CONF.api.auth_strategy == 'keystone':
         from minova.wsgi import keystone as keystone_auth
-        return keystone_auth.wrap_keystone(app, CONF, ('/', '/versions', '/v2'))
-    return app
+        app = keystone_auth.wrap_keystone(app, CONF, ('/', '/versions', '/v2'))
+    return access_log.AccessLog(app, 'minova.image.access')

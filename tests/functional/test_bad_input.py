@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-IMAGE = '155d900f-4e14-4e4c-a73d-069cbf4541e6'
+from minova.image.builtin import TINY_IMAGE_ID
+
+IMAGE = TINY_IMAGE_ID   # the all-in-one's built-in image (minova-tiny)
 
 
 def _server(**over):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from minova.image.builtin import TINY_IMAGE_ID
 from tests.functional.conftest import Client
 
-IMAGE = '155d900f-4e14-4e4c-a73d-069cbf4541e6'
+IMAGE = TINY_IMAGE_ID   # the all-in-one's built-in image (minova-tiny)
 
 
 def _server(**extra: Any) -> dict[str, Any]:

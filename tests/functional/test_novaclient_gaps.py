@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 
+from minova.image.builtin import TINY_IMAGE_ID
+
 novaclient = pytest.importorskip('novaclient.client')
 
-IMAGE = '155d900f-4e14-4e4c-a73d-069cbf4541e6'
+IMAGE = TINY_IMAGE_ID   # the all-in-one's built-in image (minova-tiny)
 
 
 def _nova(api_base: str, version: str, token: str = 'admin:admin') -> Any:

@@ -7,9 +7,10 @@ from typing import Any
 
 import requests
 
+from minova.image.builtin import TINY_IMAGE_ID
 from tests.functional.conftest import Client
 
-IMAGE = '155d900f-4e14-4e4c-a73d-069cbf4541e6'
+IMAGE = TINY_IMAGE_ID   # the all-in-one's built-in image (minova-tiny)
 
 
 def _boot(admin: Client, flavor: dict[str, Any], name: str, **extra: Any) -> requests.Response:

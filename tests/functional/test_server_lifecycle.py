@@ -7,9 +7,10 @@ import requests
 
 from minova.cells import lookup, mappings
 from minova.db import instances
+from minova.image.builtin import TINY_IMAGE_ID
 from tests.functional.conftest import Client
 
-IMAGE = '155d900f-4e14-4e4c-a73d-069cbf4541e6'
+IMAGE = TINY_IMAGE_ID   # the all-in-one's built-in image (minova-tiny)
 
 
 def _usages(placement_base: str) -> dict[str, int]:

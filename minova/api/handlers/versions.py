@@ -45,20 +45,3 @@ class V21:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = {'version': _v21(req.prefix.rstrip('/'), detailed=True)}
 
-
-class NoAuthIdentity:
-    """GET /identity/v3 under noauth2: an Identity v3 version document only.
-
-    python-openstackclient insists on an Identity v3 endpoint even when it
-    is handed a token and an endpoint; with no Keystone in a noauth2
-    deployment, this lets it talk to the compute API. Nothing else of the
-    Identity API is served.
-    """
-
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        base = req.prefix.rstrip('/')
-        resp.media = {'version': {
-            'id': 'v3.14', 'status': 'stable', 'updated': '2020-04-07T00:00:00Z',
-            'links': [{'rel': 'self', 'href': f'{base}/identity/v3/'}],
-            'media-types': [{'base': 'application/json',
-                             'type': 'application/vnd.openstack.identity-v3+json'}]}}

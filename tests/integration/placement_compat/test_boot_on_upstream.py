@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 import requests
 
+from minova.image.builtin import TINY_IMAGE_ID
 from tests.integration.placement_compat import upstream
 
-IMAGE = '155d900f-4e14-4e4c-a73d-069cbf4541e6'
+IMAGE = TINY_IMAGE_ID   # the all-in-one's built-in image (minova-tiny)
 HOST = 'compat-host'
 
 
