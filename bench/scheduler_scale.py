@@ -30,7 +30,7 @@ import boot_delete  # noqa: E402  (the REST helpers of the boot/delete benchmark
 
 
 def start(hosts: int, db: str | None, transport_url: str | None) -> tuple[Any, Any]:
-    from minova import cells_v2
+    from minova.cells import manage as cells_manage
     from minova.cmd import all_in_one, common, fake_computes
     from minova.conf import CONF
     common.parse_args([], default_config_files=[])
@@ -58,7 +58,7 @@ def start(hosts: int, db: str | None, transport_url: str | None) -> tuple[Any, A
     fleet.start()
     up = time.monotonic() - t0
     t0 = time.monotonic()
-    cells_v2.discover_hosts()
+    cells_manage.discover_hosts()
     print(f'{hosts} fake hosts up in {up:.1f} s, mapped in {time.monotonic() - t0:.1f} s',
           flush=True)
     return aio, fleet

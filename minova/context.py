@@ -45,8 +45,9 @@ class RequestContext(oslo_context.RequestContext):
 
     def get_auth_plugin(self) -> ks_plugin.BaseAuthPlugin:
         """A keystoneauth1 plugin that authenticates as the caller (user token + catalog)."""
-        from minova import service_auth  # keystoneauth1: only where services are called
-        return service_auth.UserAuthPlugin(self.auth_token, self.service_catalog)
+        # keystoneauth1: only where services are called
+        from minova.clients import base as client_base
+        return client_base.UserAuthPlugin(self.auth_token, self.service_catalog)
 
     def elevated(self) -> RequestContext:
         ctx = RequestContext.from_dict(self.to_dict())

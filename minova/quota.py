@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from minova import exception
-from minova.compute import multi_cell
+from minova.cells import scatter
 from minova.conf import CONF
 from minova.db import build_requests
 from minova.db import instances as instances_db
@@ -57,8 +57,8 @@ def _server_usage(project_id: str) -> dict[str, int]:
         return instances_db.count_by_project(cell['database_connection'], project_id,
                                              exclude=pending)
 
-    for result in multi_cell.for_each_cell(count).values():
-        if isinstance(result, multi_cell.CellFailed):
+    for result in scatter.for_each_cell(count).values():
+        if isinstance(result, scatter.CellFailed):
             LOG.warning('Quota usage of %s ignores %r', project_id, result)
             continue
         for key in ('instances', 'cores', 'ram'):

@@ -25,7 +25,7 @@ import falcon
 from minova import context
 from minova.api import errors, identity
 from minova.context import RequestContext
-from minova.keystone_auth import wrap_keystone  # noqa: F401 - re-exported
+from minova.wsgi.keystone import wrap_keystone  # noqa: F401 - re-exported
 
 LOG = logging.getLogger(__name__)
 

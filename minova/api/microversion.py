@@ -5,7 +5,8 @@ in docs/compute-microversions.md.
 """
 from __future__ import annotations
 
-from minova import exception, microversions
+from minova import exception
+from minova.wsgi import microversions
 
 SERVICE_TYPE = 'compute'
 HEADER = 'OpenStack-API-Version'

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import falcon
 
-from minova import access_log, request_body
 from minova.api import errors, microversion
+from minova.wsgi import access_log, request_body
 
 
 class RequestIdMiddleware:
@@ -28,7 +28,7 @@ class RequestIdMiddleware:
         if rid:
             resp.set_header('x-openstack-request-id', rid)
             resp.set_header('x-compute-request-id', rid)
-        # For the access log line (minova.access_log), written outside falcon.
+        # For the access log line (minova.wsgi.access_log), written outside falcon.
         req.env[access_log.CONTEXT] = getattr(req.context, 'ctx', None)
 
 

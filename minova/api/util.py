@@ -6,11 +6,12 @@ from urllib.parse import urlencode
 
 import falcon
 
-from minova import request_body, utils
+from minova import utils
 from minova.api import errors, microversion, validation
 from minova.api.schemas.types import FALSE_STRINGS, TRUE_STRINGS
 from minova.conf import CONF
 from minova.context import RequestContext
+from minova.wsgi import request_body
 
 
 def ctx(req: falcon.Request) -> RequestContext:

@@ -16,7 +16,8 @@ from typing import Any
 
 import jsonschema
 
-from minova import exception, schema_validators
+from minova import exception
+from minova.wsgi import validators as schema_validators
 
 _format_checker = jsonschema.FormatChecker(formats=())
 

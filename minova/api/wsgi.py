@@ -1,11 +1,11 @@
 """The compute API WSGI application: middleware and the one route table.
 
     from minova.api.wsgi import make_app
-    app = make_app()          # a falcon.App; serve it with minova.wsgi_server
+    app = make_app()          # a falcon.App; serve it with minova.wsgi.server
 
 With `[api] auth_strategy = keystone` the returned callable is the falcon
 app wrapped in keystonemiddleware's auth_token; outermost is the access log
-(one INFO line per request, minova.access_log).
+(one INFO line per request, minova.wsgi.access_log).
 """
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from typing import Any
 
 import falcon
 
-from minova import access_log
 from minova.api import auth, errors, identity, microversion, middleware
 from minova.api.handlers import (
     aggregates,
@@ -44,6 +43,7 @@ from minova.api.handlers import (
     versions,
 )
 from minova.conf import CONF
+from minova.wsgi import access_log
 
 V = '/v2.1'
 

@@ -13,12 +13,14 @@ import sys
 from typing import Any
 
 import minova.conf
-from minova import cells_v2, rpc
+from minova import rpc
+from minova.cells import manage as cells_manage
+from minova.cells import mappings
 from minova.cmd import common
 from minova.conf import CONF
-from minova.db import cells, engines, migration
+from minova.db import engines, migration
 from minova.service import Service
-from minova.wsgi_server import WSGIServer
+from minova.wsgi.server import WSGIServer
 
 LOG = logging.getLogger(__name__)
 
@@ -29,10 +31,10 @@ def prepare_databases() -> None:
     migration.upgrade('api_db', engines.api_url())
     migration.upgrade('placement_db', engines.placement_url())
     migration.upgrade('main_db', engines.cell_url())
-    _created, cell0 = cells_v2.map_cell0()
+    _created, cell0 = cells_manage.map_cell0()
     migration.upgrade('main_db', cell0['database_connection'])
-    if not [c for c in cells.cell_list() if not cells.is_cell0(c)]:
-        cells_v2.create_cell('cell1', rpc.transport_url(), engines.cell_url())
+    if not [c for c in mappings.cell_list() if not mappings.is_cell0(c)]:
+        cells_manage.create_cell('cell1', rpc.transport_url(), engines.cell_url())
 
 
 class AllInOne:
@@ -82,7 +84,7 @@ class AllInOne:
             svc.start()
             self.services.append(svc)
         # The all-in-one maps its own compute host, as discover_hosts would.
-        cells_v2.discover_hosts()
+        cells_manage.discover_hosts()
         api = WSGIServer('minova-api', api_wsgi.make_app(), CONF.api.osapi_compute_listen,
                          self.api_port, error_body=api_errors.error_body)
         api.start()
@@ -116,7 +118,7 @@ class AllInOne:
         unless [glance] names another Image service. At first start it gets
         the built-in image minova-tiny, so that a first server needs nothing.
         """
-        from minova import image_client
+        from minova.clients import image as image_client
         from minova.image import builtin
         from minova.image import wsgi as image_wsgi
         from minova.image.store import ImageStore

@@ -15,7 +15,7 @@ import time
 
 from minova.cmd import common
 from minova.conf import CONF
-from minova.wsgi_server import WSGIServer
+from minova.wsgi.server import WSGIServer
 
 
 def _serve(sock: socket.socket | None = None) -> None:

@@ -85,7 +85,7 @@ class _FleetServer(messaging.rpc.server.RPCServer):
     def _create_listener(self) -> Any:
         from oslo_messaging._drivers import base
 
-        from minova import rpc_memory
+        from minova.rpc import memory as rpc_memory
         driver = self.transport._driver
         exchange = self._target.exchange or driver._default_exchange
         targets = [messaging.Target(topic=self._target.topic, server=h, exchange=exchange)
@@ -96,7 +96,7 @@ class _FleetServer(messaging.rpc.server.RPCServer):
 
 def _multiplexed(hosts: list[str], router: _Router) -> messaging.MessageHandlingServer | None:
     """The fleet's single server on the in-memory bus (None on other transports)."""
-    from minova import rpc_memory
+    from minova.rpc import memory as rpc_memory
     transport = rpc.get_transport()
     if not isinstance(transport._driver, rpc_memory.MemoryDriver):
         return None

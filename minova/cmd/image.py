@@ -9,8 +9,8 @@ from minova.conf import CONF
 
 def main() -> None:
     common.parse_args(sys.argv[1:])
-    from minova import wsgi_server
     from minova.image import wsgi
+    from minova.wsgi import server as wsgi_server
     server = wsgi_server.WSGIServer('minova-image', wsgi.make_service_app(),
                                     CONF.image_api.bind_host, CONF.image_api.bind_port)
     server.start()

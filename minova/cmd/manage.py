@@ -21,10 +21,11 @@ from typing import Any
 
 from oslo_config import cfg
 
-from minova import cells_v2
+from minova.cells import lookup, mappings
+from minova.cells import manage as cells_manage
 from minova.cmd import common
 from minova.conf import CONF
-from minova.db import cells, engines, migration
+from minova.db import engines, migration
 
 
 def _mask(url: str) -> str:
@@ -44,7 +45,7 @@ def db_sync(args: Any) -> int:
     migration.upgrade('main_db', engines.cell_url(), args.version or 'head')
     if not args.local_cell and not _missing_sqlite(engines.api_url()):
         try:
-            cell0 = cells.cell_get(cells.CELL0_UUID)
+            cell0 = lookup.get(mappings.CELL0_UUID)
         except Exception:
             cell0 = None
         if cell0 is not None:
@@ -58,7 +59,7 @@ def placement_db_sync(args: Any) -> int:
 
 
 def map_cell0(args: Any) -> int:
-    created, cell = cells_v2.map_cell0(args.database_connection)
+    created, cell = cells_manage.map_cell0(args.database_connection)
     if not created:
         print('Cell0 is already setup')
     return 0
@@ -66,13 +67,13 @@ def map_cell0(args: Any) -> int:
 
 def create_cell(args: Any) -> int:
     try:
-        cell = cells_v2.create_cell(args.cell_name, args.cell_transport_url,
+        cell = cells_manage.create_cell(args.cell_name, args.cell_transport_url,
                                      args.database_connection)
     except ValueError as e:
         print(e)
         return 2
     if args.disabled:
-        cells.cell_update(cell['uuid'], disabled=True)
+        mappings.cell_update(cell['uuid'], disabled=True)
     if args.verbose:
         print(cell['uuid'])
     return 0
@@ -82,16 +83,16 @@ def list_cells(args: Any) -> int:
     rows = [(c['name'] or '', c['uuid'],
              c['transport_url'] if args.verbose else _mask(c['transport_url']),
              c['database_connection'] if args.verbose else _mask(c['database_connection']),
-             str(bool(c['disabled']))) for c in sorted(cells.cell_list(),
+             str(bool(c['disabled']))) for c in sorted(mappings.cell_list(),
                                                        key=lambda c: c['name'] or '')]
     _table(('Name', 'UUID', 'Transport URL', 'Database Connection', 'Disabled'), rows)
     return 0
 
 
 def list_hosts(args: Any) -> int:
-    by_id = {c['id']: c for c in cells.cell_list()}
+    by_id = {c['id']: c for c in mappings.cell_list()}
     rows = []
-    for m in cells.host_mapping_get_all():
+    for m in mappings.host_mapping_get_all():
         cell = by_id[m['cell_id']]
         if args.cell_uuid and cell['uuid'] != args.cell_uuid:
             continue
@@ -102,14 +103,14 @@ def list_hosts(args: Any) -> int:
 
 def discover_hosts(args: Any) -> int:
     out = print if args.verbose else None
-    added = cells_v2.discover_hosts(args.cell_uuid, out=out)
+    added = cells_manage.discover_hosts(args.cell_uuid, out=out)
     if args.strict and not added:
         return 1
     return 0
 
 
 def server_timeline(args: Any) -> int:
-    from minova import timeline
+    from minova.cmd import timeline
     if args.server_uuid:
         try:
             print(timeline.render_one(args.server_uuid))
@@ -126,14 +127,14 @@ def server_timeline(args: Any) -> int:
 
 def service_list(args: Any) -> int:
     """Every service of every cell, as `openstack compute service list` shows them."""
-    from minova.compute import multi_cell
+    from minova.cells import lookup, scatter
     from minova.db import services
     rows, failed = [], []
-    results = multi_cell.for_each_cell(
+    results = scatter.for_each_cell(
         lambda c: services.get_all(c['database_connection'], host=args.service_host))
-    for cell in multi_cell.all_cells():
+    for cell in lookup.all_cells():
         result = results.get(cell['uuid'])
-        if isinstance(result, multi_cell.CellFailed):
+        if isinstance(result, scatter.CellFailed):
             failed.append(cell['name'] or cell['uuid'])
             continue
         for svc in result or []:

@@ -13,8 +13,8 @@ def main() -> None:
         logging.register_options(CONF)
     CONF(sys.argv[1:], project='minova')
     logging.setup(CONF, 'minova')
-    from minova import wsgi_server
     from minova.placement import errors, wsgi
+    from minova.wsgi import server as wsgi_server
     app = wsgi.make_app()
     server = wsgi_server.WSGIServer('placement', app, CONF.placement_api.bind_host,
                                     CONF.placement_api.bind_port,

@@ -12,8 +12,9 @@ import textwrap
 from collections.abc import Callable
 from typing import Any
 
+from minova.cells import mappings
 from minova.cmd import common
-from minova.db import cells, compute_nodes
+from minova.db import compute_nodes
 
 SUCCESS, WARNING, FAILURE = 0, 1, 2
 NAMES = {SUCCESS: 'Success', WARNING: 'Warning', FAILURE: 'Failure'}
@@ -25,17 +26,17 @@ def _version(v: str) -> tuple[int, ...]:
 
 
 def check_cells_v2() -> Result:
-    mappings = cells.cell_list()
-    if len(mappings) < 2:
+    cell_list = mappings.cell_list()
+    if len(cell_list) < 2:
         return FAILURE, ('There needs to be at least two cell mappings, one for cell0 and '
                          "one for your first cell. Run command 'minova-manage cell_v2 "
                          "map_cell0' and 'minova-manage cell_v2 create_cell' and then retry.")
-    if not any(cells.is_cell0(c) for c in mappings):
+    if not any(mappings.is_cell0(c) for c in cell_list):
         return FAILURE, ("No cell0 mapping found. Run command 'minova-manage cell_v2 "
                          "map_cell0' and then retry.")
-    if not cells.host_mapping_get_all():
+    if not mappings.host_mapping_get_all():
         nodes = sum(len(compute_nodes.get_all(c['database_connection']))
-                    for c in mappings if not cells.is_cell0(c))
+                    for c in cell_list if not mappings.is_cell0(c))
         if nodes:
             return FAILURE, ('No host mappings found but there are compute nodes. Run '
                              "command 'minova-manage cell_v2 discover_hosts' and then retry.")
@@ -46,7 +47,7 @@ def check_cells_v2() -> Result:
 
 
 def check_placement() -> Result:
-    from minova import placement_client
+    from minova.clients import placement as placement_client
     need = placement_client.IN_TREE_VERSION
     try:
         resp = placement_client._build_adapter().get('/', raise_exc=False, timeout=10)
@@ -63,10 +64,10 @@ def check_placement() -> Result:
 
 def check_compute_nodes() -> Result:
     """Every compute node mapped to its cell and known to placement."""
-    from minova import placement_client
+    from minova.clients import placement as placement_client
     unmapped, nodes = [], []
-    for cell in cells.cell_list():
-        if cells.is_cell0(cell):
+    for cell in mappings.cell_list():
+        if mappings.is_cell0(cell):
             continue
         for node in compute_nodes.get_all(cell['database_connection']):
             nodes.append(node)

@@ -20,19 +20,12 @@ import re
 from typing import Any
 
 from minova import exception, states, utils
-from minova.compute import image_meta, listing, multi_cell, records
+from minova.cells import lookup, mappings, scatter
+from minova.compute import image_meta, listing, records
 from minova.compute import rpcapi as compute_rpcapi
 from minova.conductor import rpcapi as conductor_rpcapi
 from minova.context import RequestContext
-from minova.db import (
-    actions,
-    build_requests,
-    cells,
-    engines,
-    instances,
-    server_groups,
-    services,
-)
+from minova.db import actions, build_requests, engines, instances, server_groups, services
 
 LOG = logging.getLogger(__name__)
 
@@ -66,15 +59,8 @@ class API(records.RecordsAPI):
 
     @functools.cached_property
     def placement(self) -> Any:
-        from minova import placement_client
-        return placement_client.PlacementClient()
-
-    @staticmethod
-    def _cell_by_id(cell_id: int) -> dict[str, Any]:
-        for cell in multi_cell.all_cells():
-            if cell['id'] == cell_id:
-                return cell
-        return cells.cell_get_by_id(cell_id)
+        from minova.clients import placement as placement_client
+        return placement_client.Client()
 
     # -- create --------------------------------------------------------------
 
@@ -235,14 +221,14 @@ class API(records.RecordsAPI):
         if not utils.is_uuid_like(uuid):
             raise exception.InstanceNotFound(instance_id=uuid)
         for _attempt in range(2):
-            mapping = cells.instance_mapping_get(uuid)
+            mapping = mappings.instance_mapping_get(uuid)
             if mapping['cell_id'] is None:
                 br = build_requests.get(uuid)
                 if br is not None:
                     br.update(cell_uuid=None, fault=None)
                     return br
                 continue  # it just moved into a cell, or was deleted: look again
-            cell = self._cell_by_id(mapping['cell_id'])
+            cell = lookup.get_by_id(mapping['cell_id'])
             try:
                 with engines.fail_fast():
                     inst = instances.get(cell['database_connection'], uuid, with_fault=True,
@@ -275,13 +261,13 @@ class API(records.RecordsAPI):
 
     def _marker_row(self, ctx: RequestContext, marker: str) -> dict[str, Any]:
         try:
-            mapping = cells.instance_mapping_get(marker)
+            mapping = mappings.instance_mapping_get(marker)
             if mapping['cell_id'] is None:
                 br = build_requests.get(marker)
                 if br is None:
                     raise exception.InstanceNotFound(instance_id=marker)
                 return br
-            cell = self._cell_by_id(mapping['cell_id'])
+            cell = lookup.get_by_id(mapping['cell_id'])
             return instances.get(cell['database_connection'], marker, read_deleted=True)
         except exception.InstanceNotFound:
             raise MarkerNotFound(marker=marker) from None
@@ -311,16 +297,16 @@ class API(records.RecordsAPI):
                 continue
             br.update(cell_uuid=None, fault=None)
             pending.append(br)
-        results = multi_cell.for_each_cell(
+        results = scatter.for_each_cell(
             lambda c: instances.get_all(c['database_connection'], filters, limit, sort_keys,
                                         sort_dirs, marker_row, with_fault=True))
         merged: list[dict[str, Any]] = []
         down: list[dict[str, Any]] = []
-        for cell in multi_cell.all_cells():
+        for cell in lookup.all_cells():
             rows = results.get(cell['uuid'])
-            if isinstance(rows, multi_cell.CellFailed):
+            if isinstance(rows, scatter.CellFailed):
                 down.append(cell)
-            if isinstance(rows, multi_cell.CellFailed) or rows is None:
+            if isinstance(rows, scatter.CellFailed) or rows is None:
                 continue
             for row in rows:
                 row['cell_uuid'] = cell['uuid']
@@ -333,7 +319,7 @@ class API(records.RecordsAPI):
             # as in Nova; below 2.69 they are left out (partial results).
             project = filters.get('project_id')
             for cell in down:
-                merged.extend(multi_cell.down_cell_instances(
+                merged.extend(scatter.down_cell_instances(
                     cell, project if isinstance(project, str) else None, limit))
         return merged[:limit] if limit is not None else merged
 
@@ -355,7 +341,7 @@ class API(records.RecordsAPI):
                 raise exception.InstanceNotFound(instance_id=instance['uuid'])
             inst.update(cell_uuid=None, fault=None)
             return inst
-        cell = cells.cell_get(instance['cell_uuid'])
+        cell = lookup.get(instance['cell_uuid'])
         inst = instances.update(cell['database_connection'], instance['uuid'], changes)
         inst['cell_uuid'] = cell['uuid']
         inst['fault'] = instance.get('fault')
@@ -369,28 +355,28 @@ class API(records.RecordsAPI):
         if instance.get('cell_uuid') is None:
             if build_requests.delete(uuid):
                 # Conductor sees the build request gone and drops the rest.
-                cells.instance_mapping_queue_for_delete(uuid)
+                mappings.instance_mapping_queue_for_delete(uuid)
                 return
             instance = self.get(ctx, uuid)  # it reached a cell meanwhile
-        cell = cells.cell_get(instance['cell_uuid'])
+        cell = lookup.get(instance['cell_uuid'])
         url = cell['database_connection']
         if instance.get('task_state') == states.DELETING:
             return
         actions.action_start(url, uuid, 'delete', ctx.request_id, ctx.user_id,
                              ctx.project_id)
         host = instance.get('host')
-        if host and not cells.is_cell0(cell) and self._compute_up(url, host):
+        if host and not mappings.is_cell0(cell) and self._compute_up(url, host):
             instance = instances.update(url, uuid, {'task_state': states.DELETING})
             # As Nova: marked here, since the cell conductor that finishes the
             # delete has no API DB; a down cell must not list it as UNKNOWN.
-            cells.instance_mapping_queue_for_delete(uuid)
+            mappings.instance_mapping_queue_for_delete(uuid)
             compute_rpcapi.for_cell(cell).terminate_instance(ctx, host, instance)
             return
         # Never built, buried in cell0, or its host is down: delete it here.
         actions.event_start(url, uuid, ctx.request_id, 'api_local_delete')
         instances.destroy(url, uuid)
         self.placement.delete_allocation_for_instance(ctx, uuid)
-        cells.instance_mapping_queue_for_delete(uuid)
+        mappings.instance_mapping_queue_for_delete(uuid)
         actions.event_finish(url, uuid, ctx.request_id, 'api_local_delete')
 
     @staticmethod
@@ -406,7 +392,7 @@ class API(records.RecordsAPI):
                     ) -> list[dict[str, Any]]:
         if instance.get('cell_uuid') is None:
             return []
-        cell = cells.cell_get(instance['cell_uuid'])
+        cell = lookup.get(instance['cell_uuid'])
         return actions.action_list(cell['database_connection'], instance['uuid'], limit,
                                    marker, changes_since, changes_before)
 
@@ -416,7 +402,7 @@ class API(records.RecordsAPI):
         msg = (f'Action {request_id} on instance {instance["uuid"]} could not be found')
         if instance.get('cell_uuid') is None:
             raise exception.NotFound(msg)
-        url = cells.cell_get(instance['cell_uuid'])['database_connection']
+        url = lookup.get(instance['cell_uuid'])['database_connection']
         action = actions.action_get_by_request_id(url, instance['uuid'], request_id)
         if action is None:
             raise exception.NotFound(msg)
@@ -447,7 +433,7 @@ class API(records.RecordsAPI):
                                                  attr='task_state', state=task_state)
         if not instance.get('host'):
             raise exception.Conflict(f'Instance {uuid} is not ready')
-        cell = cells.cell_get(instance['cell_uuid'])
+        cell = lookup.get(instance['cell_uuid'])
         url = cell['database_connection']
         inst = instances.update(url, uuid, {'task_state': new_task_state}, list(task_states))
         actions.action_start(url, uuid, action, ctx.request_id, ctx.user_id, ctx.project_id)
@@ -482,7 +468,7 @@ class API(records.RecordsAPI):
         when the server is not on a host (no console yet)."""
         if instance.get('cell_uuid') is None or not instance.get('host'):
             raise exception.Conflict(f'Instance {instance["uuid"]} is not ready')
-        cell = cells.cell_get(instance['cell_uuid'])
+        cell = lookup.get(instance['cell_uuid'])
         return compute_rpcapi.for_cell(cell).get_console_output(ctx, instance['host'], instance,
                                                           tail_length)
 
@@ -490,7 +476,7 @@ class API(records.RecordsAPI):
         """The cell of a server that is on a host; InstanceNotReady (409) if it is not."""
         if instance.get('cell_uuid') is None or not instance.get('host'):
             raise exception.InstanceNotReady(instance_id=instance['uuid'])
-        return cells.cell_get(instance['cell_uuid'])
+        return lookup.get(instance['cell_uuid'])
 
     def get_diagnostics(self, ctx: RequestContext, instance: dict[str, Any]
                         ) -> dict[str, Any]:
@@ -528,7 +514,7 @@ class API(records.RecordsAPI):
             group[1].append({k: event.get(k) for k in ('name', 'server_uuid', 'status',
                                                          'tag')})
         for (cell_uuid, host), (insts, evts) in by_host.items():
-            compute_rpcapi.for_cell(cells.cell_get(cell_uuid)).external_instance_event(
+            compute_rpcapi.for_cell(lookup.get(cell_uuid)).external_instance_event(
                 ctx, host, insts, evts)
 
     # -- images ------------------------------------------------------------------
@@ -541,7 +527,7 @@ class API(records.RecordsAPI):
         Raises Invalid (400) for a missing or unusable image, or a flavor
         below its min_ram/min_disk, with Nova's messages.
         """
-        from minova import image_client
+        from minova.clients import image as image_client
         if not image_client.configured():
             return None
         try:

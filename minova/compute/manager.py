@@ -16,7 +16,8 @@ from typing import Any
 
 import oslo_messaging as messaging
 
-from minova import exception, placement_client, states, utils
+from minova import exception, states, utils
+from minova.clients import placement as placement_client
 from minova.compute.resource_tracker import ResourceTracker
 from minova.conductor import rpcapi as conductor_rpcapi
 from minova.conf import CONF
@@ -52,7 +53,7 @@ class ComputeManager:
         self.host = host or CONF.host
         self.driver = virt_driver.load_driver()
         self.conductor = conductor_rpcapi.ConductorAPI()
-        self.placement = placement_client.PlacementClient()
+        self.placement = placement_client.Client()
         self.rt = ResourceTracker(self.host, self.driver, self.conductor, self.placement)
         self.service: dict[str, Any] | None = None
         self._locks: dict[str, threading.Lock] = {}

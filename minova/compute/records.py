@@ -8,7 +8,8 @@ import logging
 from typing import Any
 
 from minova import exception
-from minova.compute import listing, multi_cell
+from minova.cells import lookup, scatter
+from minova.compute import listing
 from minova.context import RequestContext
 from minova.db import engines, instances, server_migrations
 
@@ -33,18 +34,18 @@ class RecordsAPI:
         A cell that does not answer is left out, as for server lists."""
         marker_row = None
         if marker:
-            found = multi_cell.for_each_cell(
+            found = scatter.for_each_cell(
                 lambda c: server_migrations.get_by_uuid(c['database_connection'], marker),
                 include_cell0=False)
             marker_row = next((r for r in found.values() if isinstance(r, dict)), None)
             if marker_row is None:
                 raise MigrationMarkerNotFound(marker=marker)
-        results = multi_cell.for_each_cell(
+        results = scatter.for_each_cell(
             lambda c: server_migrations.get_all(c['database_connection'], filters, limit,
                                                 marker_row), include_cell0=False)
         merged: list[dict[str, Any]] = []
         for cell_uuid, rows in results.items():
-            if isinstance(rows, multi_cell.CellFailed):
+            if isinstance(rows, scatter.CellFailed):
                 continue
             merged.extend(dict(r, cell_uuid=cell_uuid) for r in rows)
         keys = [*server_migrations.SORT_KEYS, 'uuid']
@@ -61,7 +62,7 @@ class RecordsAPI:
         them: the marker is looked for cell by cell, and the limit spans cells.
         Raises UsageMarkerNotFound (400) when no cell has the marker."""
         found: list[dict[str, Any]] = []
-        for cell in multi_cell.all_cells():
+        for cell in lookup.all_cells():
             try:
                 with engines.fail_fast():
                     rows = instances.get_active_by_window(

@@ -15,14 +15,13 @@ from typing import Any
 import oslo_messaging as messaging
 
 from minova import exception, states, utils
-from minova.compute import multi_cell
+from minova.cells import lookup, mappings
 from minova.compute import rpcapi as compute_rpcapi
 from minova.conf import CONF
 from minova.context import RequestContext, get_admin_context
 from minova.db import (
     actions,
     build_requests,
-    cells,
     compute_nodes,
     deployment,
     engines,
@@ -69,8 +68,8 @@ class ConductorManager:
     @property
     def placement(self) -> Any:
         if self._placement is None:
-            from minova import placement_client
-            self._placement = placement_client.PlacementClient()
+            from minova.clients import placement as placement_client
+            self._placement = placement_client.Client()
         return self._placement
 
     # -- schedule and build --------------------------------------------------
@@ -129,7 +128,7 @@ class ConductorManager:
         """
         received, sched_start, sched_end = timing
         selection, alternates = host_list[0], host_list[1:]
-        cell = multi_cell.cell(selection['cell_uuid'])
+        cell = lookup.get(selection['cell_uuid'])
         url = cell['database_connection']
         values = dict(br, host=selection['service_host'], node=selection['nodename'],
                       launched_on=selection['service_host'],
@@ -176,19 +175,19 @@ class ConductorManager:
             actions.event_finish(url, uuid, context.request_id,
                                  'conductor_schedule_and_build_instances', result='Error',
                                  exc_tb=actions.format_tb(), finished_too=True)
-            cells.instance_mapping_set_cell(uuid, cell['id'])
+            mappings.instance_mapping_set_cell(uuid, cell['id'])
             build_requests.delete(uuid)
         except Exception:
             LOG.exception('Could not record the failure of %s', uuid)
 
     def _forget(self, uuid: str) -> None:
         build_requests.spec_delete(uuid)
-        cells.instance_mapping_delete(uuid)
+        mappings.instance_mapping_delete(uuid)
 
     def _bury_in_cell0(self, context: RequestContext, br: dict[str, Any],
                        spec: dict[str, Any], error: BaseException) -> None:
         """Record an unschedulable server in cell0: ERROR, with a fault saying why."""
-        cell0 = cells.cell_get(cells.CELL0_UUID)
+        cell0 = lookup.get(mappings.CELL0_UUID)
         url = cell0['database_connection']
         values = dict(br, vm_state=states.ERROR, task_state=None,
                       availability_zone=spec.get('availability_zone'))
@@ -207,7 +206,7 @@ class ConductorManager:
         actions.event_finish(url, instance['uuid'], context.request_id,
                              'conductor_schedule_and_build_instances', result='Error',
                              exc_tb=message)
-        cells.instance_mapping_set_cell(instance['uuid'], cell0['id'])
+        mappings.instance_mapping_set_cell(instance['uuid'], cell0['id'])
         if not build_requests.delete(instance['uuid']):
             instances.destroy(url, instance['uuid'])
             self._forget(instance['uuid'])
@@ -404,7 +403,7 @@ class ConductorManager:
     def instance_destroy(self, context: RequestContext, uuid: str) -> None:
         instances.destroy(engines.cell_url(), uuid)
         try:
-            cells.instance_mapping_queue_for_delete(uuid)
+            mappings.instance_mapping_queue_for_delete(uuid)
         except Exception:
             LOG.debug('No API DB access to mark %s queued for delete', uuid)
 

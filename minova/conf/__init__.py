@@ -36,7 +36,7 @@ def register_client_opts() -> None:
     keystoneauth1 and requests are 2.7 MiB of every process that imports
     them, and placement or a conductor never call another service (a
     conductor only to clean up after a failed build). So these options are
-    registered by the modules that make such calls (minova/service_auth.py),
+    registered by the modules that make such calls (minova/clients/base.py),
     and by anything reading them before those are imported.
     """
     global _client_opts_registered

@@ -6,7 +6,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from minova import utils
-from minova.db import cells, engines
+from minova.cells import mappings
+from minova.db import engines
 from minova.db.api_tables import build_requests, instance_mappings, request_specs
 
 
@@ -20,7 +21,7 @@ def create(instances: list[dict[str, Any]], specs: list[dict[str, Any]]) -> None
                 user_id=inst['user_id'], instance=utils.json_dumps(inst), created_at=now))
             conn.execute(request_specs.insert().values(
                 instance_uuid=inst['uuid'], spec=utils.json_dumps(spec), created_at=now))
-            cells.instance_mapping_create(conn, inst['uuid'], inst['project_id'],
+            mappings.instance_mapping_create(conn, inst['uuid'], inst['project_id'],
                                           inst['user_id'])
 
 

@@ -15,7 +15,6 @@ from typing import Any
 
 import falcon
 
-from minova import access_log
 from minova.conf import CONF
 from minova.image import listing, schemas
 from minova.image.store import (
@@ -27,6 +26,7 @@ from minova.image.store import (
     ImageStore,
     NotFound,
 )
+from minova.wsgi import access_log, routes
 
 PATCH_TYPE = 'application/openstack-images-v2.1-json-patch'
 
@@ -261,14 +261,6 @@ class App:
         resp.stream = self.store.read(image_id)
 
 
-class _Route:
-    """Dispatches falcon's on_<method> to App methods from a table."""
-
-    def __init__(self, methods: dict[str, Any]) -> None:
-        for verb, fn in methods.items():
-            setattr(self, f'on_{verb.lower()}', fn)
-
-
 def make_app(store: ImageStore | None = None) -> falcon.App:
     app_ = App(store or ImageStore(CONF.image_api.images_path))
     app = falcon.App(middleware=[RequestId()])
@@ -284,7 +276,7 @@ def make_app(store: ImageStore | None = None) -> falcon.App:
             ('/v2/images/{image_id}', {'GET': app_.show_image, 'PATCH': app_.update_image,
                                        'DELETE': app_.delete_image}),
             ('/v2/images/{image_id}/file', {'GET': app_.download, 'PUT': app_.upload})):
-        app.add_route(path, _Route(methods))
+        app.add_route(path, routes.resource(methods))
     return app
 
 
@@ -296,6 +288,6 @@ def make_service_app(store: ImageStore | None = None) -> Any:
     """
     app: Any = make_app(store)
     if CONF.api.auth_strategy == 'keystone':
-        from minova import keystone_auth
+        from minova.wsgi import keystone as keystone_auth
         app = keystone_auth.wrap_keystone(app, CONF, ('/', '/versions', '/v2'))
     return access_log.AccessLog(app, 'minova.image.access')

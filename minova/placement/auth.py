@@ -17,9 +17,10 @@ from typing import Any
 
 import falcon
 
-from minova import context, keystone_auth
+from minova import context
 from minova.context import RequestContext
 from minova.placement import errors
+from minova.wsgi import keystone as keystone_auth
 
 LOG = logging.getLogger(__name__)
 

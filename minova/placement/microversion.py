@@ -4,7 +4,7 @@ The history of what each version changed is in docs/placement-microversions.md.
 """
 from __future__ import annotations
 
-from minova import microversions
+from minova.wsgi import microversions
 
 SERVICE_TYPE = 'placement'
 HEADER = 'OpenStack-API-Version'

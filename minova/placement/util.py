@@ -9,9 +9,10 @@ from typing import Any
 import falcon
 import jsonschema
 
-from minova import request_body, schema_validators
 from minova.placement import errors, microversion, policies
 from minova.placement.microversion import Version
+from minova.wsgi import request_body
+from minova.wsgi import validators as schema_validators
 
 Handler = Callable[..., None]
 # (first microversion, value) rows, newest first: a microversion is a row.

@@ -7,13 +7,11 @@ import functools
 import json
 import logging
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import falcon
 import sqlalchemy as sa
 
-from minova import request_body
 from minova.conf import CONF
 from minova.db import engines
 from minova.placement import auth, errors, microversion, util
@@ -30,8 +28,9 @@ from minova.placement.handlers import (
     trait,
     usage,
 )
+from minova.wsgi import request_body, routes
 
-Handler = Callable[..., None]
+Handler = routes.Handler
 
 LOG = logging.getLogger(__name__)
 
@@ -87,12 +86,6 @@ ROUTES: dict[str, dict[str, Handler]] = {
         'DELETE': trait.delete_trait},
     '/reshaper': {'POST': reshaper.reshape},
 }
-
-
-def _resource(methods: dict[str, Handler]) -> object:
-    """A falcon resource whose on_<method> responders are the handlers."""
-    attrs = {f'on_{m.lower()}': staticmethod(fn) for m, fn in methods.items()}
-    return type('Route', (), attrs)()
 
 
 class RequestMiddleware:
@@ -178,8 +171,7 @@ def make_app(url: str | None = None) -> falcon.App:
         dumps=functools.partial(json.dumps, ensure_ascii=True))
     app.add_error_handler(Exception, _unexpected)
     app.set_error_serializer(errors.serialize)
-    for path, methods in ROUTES.items():
-        app.add_route(path, _resource(methods))
+    routes.add(app, ROUTES.items())
     if CONF.placement_api.auth_strategy == 'keystone':
         return auth.wrap_keystone(app, CONF)  # type: ignore[return-value]
     return app

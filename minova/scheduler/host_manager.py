@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from minova.compute import multi_cell
+from minova.cells import lookup, scatter
 from minova.conf import CONF
-from minova.db import aggregates, cells, compute_nodes, engines
+from minova.db import aggregates, compute_nodes
 
 LOG = logging.getLogger(__name__)
 
@@ -74,23 +73,6 @@ def _arch(cpu_info: str | None) -> str:
         return ''
 
 
-# API DB URL -> (when read, host -> cell id of its host mappings).
-_mappings: dict[str, tuple[float, dict[str, int]]] = {}
-MAPPINGS_TTL = 10.0
-
-
-def _host_cells(hosts: set[str]) -> dict[str, int]:
-    """Host mappings, re-read when a host is not in them (it may have just
-    been discovered) or after MAPPINGS_TTL; reading them for every request
-    was a tenth of select_destinations."""
-    url = engines.api_url()
-    stamp, mapped = _mappings.get(url, (0.0, {}))
-    if time.monotonic() - stamp > MAPPINGS_TTL or not hosts <= mapped.keys():
-        mapped = {m['host']: m['cell_id'] for m in cells.host_mapping_get_all()}
-        _mappings[url] = (time.monotonic(), mapped)
-    return mapped
-
-
 def get_host_states(allocation_requests: list[dict[str, Any]],
                     provider_summaries: dict[str, Any]) -> list[HostState]:
     by_rp: dict[str, dict[str, Any]] = {}
@@ -102,17 +84,17 @@ def get_host_states(allocation_requests: list[dict[str, Any]],
         return []
     zones = aggregates.host_zones()
     agg_meta = aggregates.host_metadata()
-    cell_list = multi_cell.all_cells(include_cell0=False)
-    results = multi_cell.for_each_cell(
+    cell_list = lookup.all_cells(include_cell0=False)
+    results = scatter.for_each_cell(
         lambda c: compute_nodes.get_all_with_service(c['database_connection'],
                                                      uuids=list(by_rp)),
         cells=cell_list)
-    mapped = _host_cells({n['host'] for nodes in results.values()
-                          if not isinstance(nodes, multi_cell.CellFailed) for n in nodes or []})
+    mapped = lookup.host_cells({n['host'] for nodes in results.values()
+                          if not isinstance(nodes, scatter.CellFailed) for n in nodes or []})
     states: list[HostState] = []
     for cell in cell_list:
         nodes = results.get(cell['uuid'])
-        if isinstance(nodes, multi_cell.CellFailed):
+        if isinstance(nodes, scatter.CellFailed):
             LOG.warning('Cell %s did not answer (%s): its hosts are left out', cell['name'],
                         nodes.error)
             continue

@@ -14,11 +14,13 @@ from typing import Any
 
 import oslo_messaging as messaging
 
-from minova import cells_v2, exception, placement_client, utils
-from minova.compute import multi_cell
+from minova import exception, utils
+from minova.cells import lookup, mappings
+from minova.cells import manage as cells_manage
+from minova.clients import placement as placement_client
 from minova.conf import CONF
 from minova.context import RequestContext
-from minova.db import cells, instances, server_groups
+from minova.db import instances, server_groups
 from minova.scheduler import filters, host_manager, request_filter, weights
 from minova.scheduler.request_filter import resources_from_flavor  # noqa: F401 (re-export)
 
@@ -31,7 +33,7 @@ class SchedulerManager:
     target = messaging.Target(version='1.0')
 
     def __init__(self) -> None:
-        self.placement = placement_client.PlacementClient()
+        self.placement = placement_client.Client()
         # One request at a time per scheduler: candidates are read after the
         # previous request's claims landed, so bursts spread exactly.
         self._lock = threading.Lock()
@@ -40,7 +42,7 @@ class SchedulerManager:
         interval = CONF.scheduler.discover_hosts_in_cells_interval
         if interval <= 0:
             return []
-        return [utils.Periodic('discover_hosts', lambda: cells_v2.discover_hosts(), interval)]
+        return [utils.Periodic('discover_hosts', lambda: cells_manage.discover_hosts(), interval)]
 
     @messaging.expected_exceptions(exception.NoValidHost)
     def select_destinations(self, context: RequestContext, request_spec: dict[str, Any],
@@ -151,12 +153,12 @@ def server_group_info(spec: dict[str, Any], scheduling: list[str]) -> dict[str, 
     by_cell: dict[int, list[str]] = {}
     for member in members:
         try:
-            mapping = cells.instance_mapping_get(member)
+            mapping = mappings.instance_mapping_get(member)
         except exception.NotFound:
             continue
         if mapping['cell_id'] is not None:
             by_cell.setdefault(mapping['cell_id'], []).append(member)
-    for cell in multi_cell.all_cells(include_cell0=False):
+    for cell in lookup.all_cells(include_cell0=False):
         uuids = by_cell.get(cell['id'])
         if not uuids:
             continue

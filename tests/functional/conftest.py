@@ -10,8 +10,8 @@ import pytest
 import requests
 
 from minova import rpc
+from minova.cells import lookup
 from minova.cmd.all_in_one import AllInOne
-from minova.compute import multi_cell
 from minova.conf import CONF
 from minova.db import engines
 
@@ -79,7 +79,7 @@ def aio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AllInOne]:
     aio.stop()
     rpc.cleanup()
     engines.dispose_all()
-    multi_cell._cache = (0.0, [])
+    lookup.reset()
     for opt, group in (('state_path', None), ('host', None), ('report_interval', None),
                        ('endpoint_override', 'placement')):
         CONF.clear_override(opt, group=group)

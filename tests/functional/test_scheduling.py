@@ -141,13 +141,13 @@ def test_fake_compute_fleet_takes_an_anti_affinity_burst(admin: Client,
     """Twelve simulated hosts beside the all-in-one's own, reached through the
     fleet's one multiplexed listener; eight anti-affine servers in one request
     land on eight different hosts."""
-    from minova import cells_v2
+    from minova.cells import manage as cells_manage
     from minova.cmd.fake_computes import FakeComputeFleet
     fleet = FakeComputeFleet(12, prefix='fleet-')
     fleet.start()
     servers: list[dict[str, Any]] = []
     try:
-        cells_v2.discover_hosts()
+        cells_manage.discover_hosts()
         # the fleet's one heartbeat thread keeps every host's service up
         def seen(host: str) -> str:
             svc = admin.get(f'/os-services?host={host}').json()['services']

@@ -5,7 +5,8 @@ import uuid
 
 import requests
 
-from minova.db import cells, instances
+from minova.cells import lookup, mappings
+from minova.db import instances
 from minova.image.builtin import TINY_IMAGE_ID
 from tests.functional.conftest import Client
 
@@ -58,7 +59,7 @@ def test_boot_show_delete(admin, tiny_flavor, placement_base):
             'compute_build_and_run_instance', 'compute_spawn'} <= names
 
     # The boot timeline accounts for every stage of this boot.
-    from minova import timeline
+    from minova.cmd import timeline
     rendered = timeline.render_one(created['id'])
     for stage, _start, _end in timeline.STAGES:
         line = next(ln for ln in rendered.splitlines() if ln.strip().startswith(stage))
@@ -84,9 +85,9 @@ def test_unschedulable_request_is_buried_in_cell0(admin, tiny_flavor, placement_
     assert server['status'] == 'ERROR'
     assert server['fault']['message'].startswith('No valid host was found.')
     assert server['fault']['code'] == 500
-    mapping = cells.instance_mapping_get(created['id'])
-    assert mapping['cell_uuid'] == cells.CELL0_UUID
-    cell0 = cells.cell_get(cells.CELL0_UUID)
+    mapping = mappings.instance_mapping_get(created['id'])
+    assert mapping['cell_uuid'] == mappings.CELL0_UUID
+    cell0 = lookup.get(mappings.CELL0_UUID)
     assert instances.get(cell0['database_connection'], created['id'])['vm_state'] == 'error'
     assert admin.delete(f'/servers/{created["id"]}').status_code == 204
     admin.wait_gone(created['id'])

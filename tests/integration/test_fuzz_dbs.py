@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from minova.api import policy, util
-from minova.compute import multi_cell
+from minova.cells import lookup, mappings
 from minova.conf import CONF
-from minova.db import cells, engines, migration
+from minova.db import engines, migration
 from minova.placement import policies as placement_policies
 from minova.placement import wsgi as placement_wsgi
 from tests.unit import test_fuzz_api as fuzz
@@ -62,9 +62,9 @@ def dbs(databases: Any, tmp_path: Any) -> Iterator[dict[str, str]]:
     migration.upgrade('api_db', api_url)
     migration.upgrade('main_db', cell_url)
     migration.upgrade('main_db', cell0_url)
-    cell0 = cells.cell_create('cell0', 'none:///', cell0_url, uuid=cells.CELL0_UUID)
-    cell1 = cells.cell_create('cell1', 'fake:/', cell_url)
-    multi_cell.all_cells(refresh=True)
+    cell0 = mappings.cell_create('cell0', 'none:///', cell0_url, uuid=mappings.CELL0_UUID)
+    cell1 = mappings.cell_create('cell1', 'fake:/', cell_url)
+    lookup.all_cells(refresh=True)
     policy.reset()
     yield {'api': api_url, 'cell': cell_url, 'cell0': cell0_url,
            'cell1_uuid': cell1['uuid'], 'cell0_uuid': cell0['uuid']}
@@ -74,7 +74,7 @@ def dbs(databases: Any, tmp_path: Any) -> Iterator[dict[str, str]]:
     for group in ('api_database', 'database'):
         CONF.clear_override('connection', group=group)
     CONF.clear_override('state_path')
-    multi_cell._cache = (0.0, [])
+    lookup.reset()
 
 
 @pytest.fixture

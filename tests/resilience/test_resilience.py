@@ -145,7 +145,8 @@ def test_conductor_and_scheduler_killed_with_requests_queued(rig: dict) -> None:
     dep.deploy('start', 'scheduler', 'super-conductor')
     servers = dep.wait_settled(timeout=90)
     assert len(servers) == 4
-    assert {s['status'] for s in servers} == {'ACTIVE'}, servers
+    assert {s['status'] for s in servers} == {'ACTIVE'}, \
+        [(s['name'], s['status'], s.get('fault')) for s in servers]
     dep.assert_consistent()
     dep.delete_all()
 

@@ -39,12 +39,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from minova import placement_client, rpc
+from minova import rpc
 from minova.api import util
 from minova.api import wsgi as compute_wsgi
+from minova.cells import lookup, mappings
+from minova.clients import placement as placement_client
 from minova.compute import rpcapi as compute_rpcapi
 from minova.conf import CONF
-from minova.db import cells, engines, migration
+from minova.db import engines, migration
 from minova.db import instances as inst_db
 from minova.db import services as services_db
 from minova.placement import policies as placement_policies
@@ -351,7 +353,7 @@ def replenish(world: dict[str, Any]) -> None:
         node = insert_node(urls['cell'], 'host1', service_id=svc['id'])
         world['service_id'][:] = [str(svc['id']), svc['uuid']]
         world['hypervisor_id'][:] = [str(node['id']), node['uuid']]
-    cell1 = cells.cell_get(urls['cell1_uuid'])
+    cell1 = lookup.get(urls['cell1_uuid'])
     for i, project in enumerate(('proj-a', 'proj-b', 'admin')):
         if i < len(world['server_id']) and not _missing(
                 client, f"/servers/{world['server_id'][i]}"):
@@ -363,15 +365,15 @@ def replenish(world: dict[str, Any]) -> None:
                              user_id=project, host='host1', node='host1',
                              vm_state='active', task_state=None, power_state=1)
         with engines.writer(engines.api_url()) as conn:
-            cells.instance_mapping_create(conn, inst['uuid'], project, project, cell1['id'])
+            mappings.instance_mapping_create(conn, inst['uuid'], project, project, cell1['id'])
         world['server_id'][i:i + 1] = [inst['uuid']]
 
 
 @pytest.fixture
 def compute_world(dbs: dict[str, str], monkeypatch: pytest.MonkeyPatch  # noqa: F811
                   ) -> Iterator[dict[str, Any]]:
-    monkeypatch.setattr(placement_client, 'PlacementClient', StubPlacement)
-    monkeypatch.setattr(placement_client, 'SchedulerReportClient', StubPlacement)
+    monkeypatch.setattr(placement_client, 'Client', StubPlacement)
+    monkeypatch.setattr(placement_client, 'Client', StubPlacement)
     monkeypatch.setattr(compute_rpcapi.ComputeAPI, 'get_console_output',
                         lambda self, *a, **k: 'console')
     for call, answer in (('get_host_uptime', ' 10:00 up 1 day'), ('get_diagnostics', {}),
@@ -412,7 +414,7 @@ class StubImages:
         return []
 
     def get(self, ctx: Any, image_id: str) -> dict[str, Any]:
-        from minova import image_client
+        from minova.clients import image as image_client
         raise image_client.ImageNotFound(image_id=image_id)
 
     delete = get
@@ -422,7 +424,7 @@ def test_compute_api_fuzz(compute_world: dict[str, Any],
                           caplog: pytest.LogCaptureFixture) -> None:
     client = compute_world['client']
     start, before = time.monotonic(), SENT[0]
-    caplog.set_level(logging.WARNING, logger='minova.compute.multi_cell')
+    caplog.set_level(logging.WARNING, logger='minova.cells.scatter')
 
     @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
@@ -437,7 +439,7 @@ def test_compute_api_fuzz(compute_world: dict[str, Any],
     run()
     # Bad input must not pass for a cell failure (a listing would then show
     # the cell's servers as UNKNOWN instead of answering the query).
-    failed = [r.getMessage() for r in caplog.records if r.name == 'minova.compute.multi_cell']
+    failed = [r.getMessage() for r in caplog.records if r.name == 'minova.cells.scatter']
     assert not failed, failed[:5]
     print(f'compute: {SENT[0] - before} requests in {time.monotonic() - start:.1f} s')
 

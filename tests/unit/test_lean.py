@@ -59,7 +59,7 @@ def test_services_that_call_no_service_do_not_import_keystoneauth() -> None:
         assert 'keystoneauth1' not in sys.modules, 'imported eagerly'
         from minova.conf import CONF
         CONF([], project='minova')
-        from minova import placement_client  # registers [placement] and [glance]
+        from minova.clients import placement  # noqa: F401 - registers [placement] and [glance]
         assert CONF.placement.service_type == 'placement'
         assert CONF.glance.service_type == 'image' and CONF.glance.auth_type is None
         from minova.context import RequestContext

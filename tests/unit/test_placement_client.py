@@ -4,12 +4,12 @@ import uuid
 import pytest
 
 from minova import exception
+from minova.clients.placement import Client
 from minova.conf import CONF
 from minova.context import RequestContext
 from minova.db import engines, migration
 from minova.placement import wsgi
-from minova.placement_client import SchedulerReportClient
-from minova.wsgi_server import WSGIServer
+from minova.wsgi.server import WSGIServer
 
 INV = {'VCPU': {'total': 2, 'allocation_ratio': 1.0},
        'MEMORY_MB': {'total': 1024, 'reserved': 0},
@@ -34,7 +34,7 @@ def placement(tmp_path):
 
 def test_client_end_to_end(placement):
     ctx = RequestContext(user_id='u', project_id='p', global_request_id=f'req-{uuid.uuid4()}')
-    client = SchedulerReportClient()
+    client = Client()
     rp = str(uuid.uuid4())
     provider = client.ensure_resource_provider(ctx, rp, 'cn1')
     assert provider['uuid'] == rp and provider['generation'] == 0
@@ -62,7 +62,7 @@ def test_client_end_to_end(placement):
     assert client.get_allocations_for_consumer(ctx, c1) == {}
 
     # inventory changed elsewhere: the client refreshes its generation and retries
-    other = SchedulerReportClient()
+    other = Client()
     other.set_inventory(ctx, rp, {**INV, 'VCPU': {'total': 4}})
     client.set_inventory(ctx, rp, {**INV, 'VCPU': {'total': 8}})
     assert client.get_allocation_candidates(ctx, {'VCPU': 8}, limit=1)[0]
@@ -72,24 +72,24 @@ def test_client_end_to_end(placement):
 
 
 def test_client_unreachable(monkeypatch):
-    import minova.placement_client as pc
+    import minova.clients.placement as pc
     monkeypatch.setattr(pc, 'RETRY_SLEEP', 0)
     CONF.set_override('endpoint_override', 'http://127.0.0.1:9', group='placement')
     try:
         with pytest.raises(exception.PlacementAPIConnectFailure):
-            SchedulerReportClient().claim_resources(
+            Client().claim_resources(
                 RequestContext(), str(uuid.uuid4()), {'allocations': {}}, 'p', 'u')
     finally:
         CONF.clear_override('endpoint_override', group='placement')
 
 
 def test_unreachable_placement_says_why(monkeypatch):
-    import minova.placement_client as pc
+    import minova.clients.placement as pc
     monkeypatch.setattr(pc, 'RETRY_SLEEP', 0)
     CONF.set_override('endpoint_override', 'http://127.0.0.1:9', group='placement')
     try:
         with pytest.raises(exception.PlacementAPIConnectFailure) as err:
-            SchedulerReportClient().get_resource_provider(RequestContext(), str(uuid.uuid4()))
+            Client().get_resource_provider(RequestContext(), str(uuid.uuid4()))
     finally:
         CONF.clear_override('endpoint_override', group='placement')
     assert str(err.value).startswith('Unable to communicate with the Placement API: ')
@@ -109,7 +109,7 @@ def test_placement_on_an_unsynced_db_answers_503_until_synced(tmp_path, caplog):
                       group='placement')
     try:
         ctx = RequestContext()
-        client = SchedulerReportClient()
+        client = Client()
         for _ in range(2):
             with pytest.raises(exception.PlacementAPIUnavailable) as err:
                 client.get_resource_provider(ctx, str(uuid.uuid4()))
@@ -150,7 +150,7 @@ def test_placement_answering_500_is_unavailable_with_its_reason():
                       group='placement')
     try:
         with pytest.raises(exception.PlacementAPIUnavailable) as err:
-            SchedulerReportClient().ensure_resource_provider(RequestContext(),
+            Client().ensure_resource_provider(RequestContext(),
                                                              str(uuid.uuid4()), 'cn1')
     finally:
         server.stop()

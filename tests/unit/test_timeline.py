@@ -1,7 +1,7 @@
 """Boot timeline stages are the gaps between recorded timestamps."""
 import datetime
 
-from minova import timeline
+from minova.cmd import timeline
 
 T0 = datetime.datetime(2026, 11, 21, 10, 0, 0)
 

@@ -1,7 +1,7 @@
 """The caller's catalog as keystonemiddleware passes it (v2 format) finds endpoints."""
 from __future__ import annotations
 
-from minova import service_auth
+from minova.clients import base as service_auth
 
 V2 = [{'type': 'image', 'name': 'glance', 'endpoints': [
     {'id': 'e1', 'region': 'RegionOne', 'publicURL': 'http://pub:9292',

@@ -12,7 +12,7 @@ import pytest
 
 from minova.api import errors as api_errors
 from minova.placement import errors as placement_errors
-from minova.wsgi_server import WSGIServer
+from minova.wsgi.server import WSGIServer
 
 TARGETS = [b'/v2.1/serv\xc3\xa9rs', b'/v2.1/servers?x=\xff', b'//v2.1//servers',
            b'http://127.0.0.1/v2.1/servers', b'*']

@@ -13,7 +13,7 @@ from typing import Any
 import falcon
 
 from minova import exception
-from minova.api import cells, errors, policy, util, validation
+from minova.api import errors, host_status, policy, util, validation
 from minova.api.handlers import services as services_handler
 from minova.api.schemas import aggregates as schema
 from minova.db import aggregates as aggregates_db
@@ -69,8 +69,8 @@ def _zone_conflicts(hosts: list[str], zone: str | None, agg_id: int) -> list[str
 
 
 def _mirror(req: falcon.Request, agg: dict[str, Any], host: str, add: bool) -> None:
-    from minova import placement_client
-    client = placement_client.PlacementClient()
+    from minova.clients import placement as placement_client
+    client = placement_client.Client()
     try:
         if add:
             found = client.aggregate_add_host(util.ctx(req), agg['uuid'], host)
@@ -145,8 +145,8 @@ class AggregateAction:
                   ) -> dict[str, Any]:
         host = body['host']
         agg = aggregates_db.get(agg_id)
-        if not services_handler.all_services(host=host, binary=cells.api_binary(
-                cells.COMPUTE_BINARY)):
+        if not services_handler.all_services(host=host, binary=host_status.api_binary(
+                host_status.COMPUTE_BINARY)):
             raise exception.ComputeHostNotFound(host=host)
         conflicts = _zone_conflicts([host], agg['availability_zone'], agg_id)
         if conflicts:

@@ -10,7 +10,7 @@ from typing import Any
 
 import falcon
 
-from minova.api import cells, policy, util
+from minova.api import host_status, policy, util
 from minova.api.handlers import services as services_handler
 from minova.db import services as services_db
 from minova.policies import admin as pol
@@ -34,7 +34,7 @@ class Zones:
         for name, services in sorted(_zones().items()):
             if name == 'internal':
                 continue
-            computes = [s for s in services if s['binary'] == cells.COMPUTE_BINARY]
+            computes = [s for s in services if s['binary'] == host_status.COMPUTE_BINARY]
             out.append({'zoneName': name, 'zoneState': {'available': _available(computes)},
                         'hosts': None})
         resp.media = {'availabilityZoneInfo': out}
@@ -47,7 +47,7 @@ class ZonesDetail:
         for name, services in sorted(_zones().items()):
             hosts: dict[str, dict[str, Any]] = {}
             for svc in services:
-                hosts.setdefault(svc['host'], {})[cells.api_binary(svc['binary'])] = {
+                hosts.setdefault(svc['host'], {})[host_status.api_binary(svc['binary'])] = {
                     'available': services_db.is_up(svc),
                     'active': not svc['disabled'],
                     'updated_at': services_handler._time(

@@ -12,11 +12,10 @@ from typing import Any
 import falcon
 
 from minova import exception
-from minova.api import cells, errors, policy, util
+from minova.api import errors, host_status, policy, util
 from minova.api.handlers import services
 from minova.api.schemas import types
-from minova.compute import multi_cell
-from minova.db import cells as cells_db
+from minova.cells import lookup, mappings
 from minova.db import compute_nodes as nodes_db
 from minova.db import instances as instances_db
 from minova.db import services as services_db
@@ -35,8 +34,8 @@ NOT_SUPPORTED = 'The requested functionality is not supported.'
 
 def _compute_cell(host: str) -> dict[str, Any]:
     """The cell of a compute host; 404 with Nova's messages when it has none."""
-    mapping = cells_db.host_mapping_get(host)   # HostMappingNotFound: 404
-    for cell in multi_cell.all_cells():
+    mapping = mappings.host_mapping_get(host)   # HostMappingNotFound: 404
+    for cell in lookup.all_cells():
         if cell['id'] == mapping['cell_id']:
             return cell
     raise exception.HostMappingNotFound(name=host)
@@ -103,7 +102,7 @@ class Host:
 def _refuse(host: str) -> None:
     """A host operation for the virt driver: the host must exist; then Nova's 501."""
     url = _compute_cell(host)['database_connection']
-    if not services_db.get_all(url, host=host, binary=cells.COMPUTE_BINARY):
+    if not services_db.get_all(url, host=host, binary=host_status.COMPUTE_BINARY):
         raise exception.ComputeHostNotFound(host=host)
     raise errors.HTTPFault(501, NOT_SUPPORTED)
 

@@ -12,9 +12,9 @@ from typing import Any
 import falcon
 
 from minova import exception, utils
-from minova.api import cells, errors, policy, util
+from minova.api import errors, host_status, policy, util
 from minova.api.schemas import types
-from minova.compute import multi_cell
+from minova.cells import lookup, scatter
 from minova.db import compute_nodes as nodes_db
 from minova.db import instances as instances_db
 from minova.db import services as services_db
@@ -42,11 +42,11 @@ class HypervisorNotFound(exception.NotFound):
 
 def all_nodes() -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """(cell, node with 'service') for every node in every cell that answered."""
-    by_uuid = {c['uuid']: c for c in cells.cells()}
-    results = multi_cell.for_each_cell(_cell_nodes, cells=list(by_uuid.values()))
+    by_uuid = {c['uuid']: c for c in lookup.all_cells(include_cell0=False)}
+    results = scatter.for_each_cell(_cell_nodes, cells=list(by_uuid.values()))
     out = []
     for cell_uuid, result in results.items():
-        if not isinstance(result, multi_cell.CellFailed):
+        if not isinstance(result, scatter.CellFailed):
             out.extend((by_uuid[cell_uuid], n) for n in result)
     out.sort(key=lambda cn: (cn[1]['id'], cn[1]['uuid']))
     return out
@@ -56,7 +56,7 @@ def _cell_nodes(cell: dict[str, Any]) -> list[dict[str, Any]]:
     # Joined here rather than with compute_nodes.get_all_with_service, whose
     # 'service_id' label collides with the compute_nodes column of that name.
     url = cell['database_connection']
-    computes = {s['host']: s for s in services_db.get_all(url, binary=cells.COMPUTE_BINARY)}
+    computes = {s['host']: s for s in services_db.get_all(url, binary=host_status.COMPUTE_BINARY)}
     nodes = nodes_db.get_all(url)
     for node in nodes:
         node['service'] = computes.get(node['host'])

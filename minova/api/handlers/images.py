@@ -11,9 +11,10 @@ from typing import Any
 import falcon
 from oslo_utils import strutils
 
-from minova import image_client, utils
+from minova import utils
 from minova.api import errors, util
 from minova.api.schemas import types
+from minova.clients import image as image_client
 
 LAST_VERSION = '2.35'
 QUERY = types.query({}, strict=False)

@@ -13,7 +13,7 @@ from typing import Any
 import falcon
 
 from minova import utils
-from minova.api import cells, errors, policy, util
+from minova.api import errors, host_status, policy, util
 from minova.api.handlers import services
 from minova.api.schemas import types
 from minova.policies import usage as pol
@@ -38,7 +38,7 @@ def last_completed_month(before: datetime.datetime) -> tuple[datetime.datetime,
 def audit_log(before: datetime.datetime | None = None) -> dict[str, Any]:
     begin, end = last_completed_month(before or utils.utcnow())
     hosts = sorted({svc['host'] for _, svc in services.all_services(
-        binary=cells.COMPUTE_BINARY)})
+        binary=host_status.COMPUTE_BINARY)})
     done = 0   # no compute host has run an audit task
     return {
         'period_beginning': str(begin), 'period_ending': str(end),

@@ -15,7 +15,7 @@ import falcon
 from oslo_utils import strutils
 
 from minova import exception, states
-from minova.api import cells, errors, policy, util
+from minova.api import errors, host_status, policy, util
 from minova.api.handlers import flavors as flavors_handler
 from minova.api.schemas import servers as schema
 from minova.api.views import servers as view
@@ -92,7 +92,7 @@ def extras_for(req: falcon.Request, instances: list[dict[str, Any]]) -> view.Ser
         show_host_status=util.at_least(req, '2.16') and policy.can(
             ctx, pol.SERVERS % 'show:host_status', target))
     if extras.show_host_status:
-        extras.host_status = cells.host_statuses(instances)
+        extras.host_status = host_status.host_statuses(instances)
     # Request specs hold the server group (2.71, single GET only), the pinned
     # zone (2.96) and the hints (2.100).
     wants_specs = util.at_least(req, '2.96') or (util.at_least(req, '2.71')

@@ -13,11 +13,10 @@ from typing import Any
 import falcon
 
 from minova import exception, utils
-from minova.api import cells, errors, policy, util
+from minova.api import errors, host_status, policy, util
 from minova.api.schemas import types
-from minova.compute import multi_cell
+from minova.cells import lookup, mappings, scatter
 from minova.conf import CONF
-from minova.db import cells as cells_db
 from minova.db import compute_nodes as nodes_db
 from minova.db import instances as instances_db
 from minova.db import services as services_db
@@ -59,7 +58,7 @@ def _time(value: Any) -> str | None:
 
 def zone(binary: str, host: str | None = None) -> str:
     """A compute host's AZ comes from its aggregates (see os-aggregates)."""
-    if binary != cells.COMPUTE_BINARY:
+    if binary != host_status.COMPUTE_BINARY:
         return 'internal'
     from minova.db import aggregates as aggregates_db
     return aggregates_db.host_zone(host) if host else CONF.default_availability_zone
@@ -68,7 +67,7 @@ def zone(binary: str, host: str | None = None) -> str:
 def view(req: falcon.Request, svc: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {
         'id': svc['uuid'] if util.at_least(req, '2.53') else svc['id'],
-        'binary': cells.api_binary(svc['binary']),
+        'binary': host_status.api_binary(svc['binary']),
         'host': svc['host'],
         'zone': zone(svc['binary'], svc['host']),
         'status': 'disabled' if svc['disabled'] else 'enabled',
@@ -86,12 +85,12 @@ def all_services(host: str | None = None, binary: str | None = None
     """(cell, service) for every live service in every cell that answered."""
     def fetch(cell: dict[str, Any]) -> list[dict[str, Any]]:
         return services_db.get_all(cell['database_connection'], host=host,
-                                   binary=cells.db_binary(binary) if binary else None)
-    by_uuid = {c['uuid']: c for c in cells.cells()}
+                                   binary=host_status.db_binary(binary) if binary else None)
+    by_uuid = {c['uuid']: c for c in lookup.all_cells(include_cell0=False)}
     out = []
-    for cell_uuid, result in multi_cell.for_each_cell(fetch, cells=list(by_uuid.values())
+    for cell_uuid, result in scatter.for_each_cell(fetch, cells=list(by_uuid.values())
                                                       ).items():
-        if isinstance(result, multi_cell.CellFailed):
+        if isinstance(result, scatter.CellFailed):
             continue
         out.extend((by_uuid[cell_uuid], svc) for svc in result)
     return out
@@ -133,7 +132,7 @@ def _legacy_update(req: falcon.Request, action: str) -> dict[str, Any]:
     if action not in schemas or (action == 'force-down' and not util.at_least(req, '2.11')):
         raise errors.not_found(f'Unknown action {action}')
     body = util.validated_body(req, schemas[action])
-    binary = cells.db_binary(body['binary'])
+    binary = host_status.db_binary(body['binary'])
     matches = all_services(body['host'], binary)
     if not matches:
         raise errors.not_found(f"Could not find binary {body['binary']} on host {body['host']}.")
@@ -162,8 +161,8 @@ def _legacy_update(req: falcon.Request, action: str) -> dict[str, Any]:
 def _update_v253(req: falcon.Request, service_id: str) -> dict[str, Any]:
     body = util.validated_body(req, update_v253)
     cell, svc = find(req, service_id)
-    if svc['binary'] != cells.COMPUTE_BINARY:
-        raise errors.bad_request(f"Updating a {cells.api_binary(svc['binary'])} service is "
+    if svc['binary'] != host_status.COMPUTE_BINARY:
+        raise errors.bad_request(f"Updating a {host_status.api_binary(svc['binary'])} service is "
                                  'not supported. Only nova-compute services can be updated.')
     status = body.get('status')
     if 'disabled_reason' in body and status != 'disabled':
@@ -186,8 +185,8 @@ def _update_v253(req: falcon.Request, service_id: str) -> dict[str, Any]:
 def _delete_resource_provider(ctx: Any, node_uuid: str) -> None:
     """Remove the node's resource provider from placement; a failure only logs."""
     try:
-        from minova import placement_client
-        placement_client.SchedulerReportClient().delete_resource_provider(ctx, node_uuid)
+        from minova.clients import placement as placement_client
+        placement_client.Client().delete_resource_provider(ctx, node_uuid)
     except Exception as e:  # placement down, or the provider already gone
         LOG.warning('Could not delete resource provider %s: %s', node_uuid, e)
 
@@ -195,7 +194,7 @@ def _delete_resource_provider(ctx: Any, node_uuid: str) -> None:
 def _delete(req: falcon.Request, service_id: str) -> None:
     cell, svc = find(req, service_id)
     url = cell['database_connection']
-    if svc['binary'] == cells.COMPUTE_BINARY:
+    if svc['binary'] == host_status.COMPUTE_BINARY:
         hosted = instances_db.get_all(url, {'host': svc['host']}, limit=1, columns=['uuid'])
         if hosted:
             raise errors.conflict('Unable to delete compute service that is hosting '
@@ -203,7 +202,7 @@ def _delete(req: falcon.Request, service_id: str) -> None:
         for node in nodes_db.get_all(url, host=svc['host']):
             _delete_resource_provider(util.ctx(req), node['uuid'])
         nodes_db.destroy_by_host(url, svc['host'])
-        cells_db.host_mapping_delete(svc['host'])
+        mappings.host_mapping_delete(svc['host'])
     services_db.destroy(url, svc['id'])
 
 

@@ -20,10 +20,10 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from minova import exception, states
+from minova.clients import image as image_client
 from minova.compute import image_meta
 from minova.conf import CONF
 from minova.context import RequestContext
-from minova.image_client import ImageClient
 from minova.virt import configdrive, driver
 from minova.virt.libvirt import config as vconfig
 from minova.virt.libvirt import diagnostics, imagecache
@@ -74,7 +74,7 @@ class LibvirtDriver(driver.ComputeDriver):
         self.host_name = CONF.host
         self.deployment_id: str | None = None
         self._host: Host | None = None
-        self.images = ImageCache(ImageClient())
+        self.images = ImageCache(image_client.Client())
 
     # -- connection and host ---------------------------------------------------
 

@@ -15,9 +15,10 @@ import threading
 from typing import Any
 
 from minova import exception
+from minova.clients import image as image_client
+from minova.clients.image import ImageUnusable
 from minova.conf import CONF
 from minova.context import RequestContext
-from minova.image_client import ImageClient, ImageUnusable
 
 LOG = logging.getLogger(__name__)
 
@@ -54,8 +55,8 @@ def _run(cmd: list[str]) -> None:
 
 
 class ImageCache:
-    def __init__(self, client: ImageClient | None = None) -> None:
-        self.client = client or ImageClient()
+    def __init__(self, client: image_client.Client | None = None) -> None:
+        self.client = client or image_client.Client()
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 

@@ -10,9 +10,9 @@ import pytest
 
 from minova import exception, utils
 from minova.api import policy, util, wsgi
-from minova.compute import multi_cell
+from minova.cells import lookup, mappings
 from minova.conf import CONF
-from minova.db import cells, engines, main_tables
+from minova.db import engines, main_tables
 from tests import db_templates
 from tests.falcon_client import ServiceClient
 
@@ -41,9 +41,9 @@ def dbs(tmp_path: Any) -> Iterator[dict[str, str]]:
     db_templates.migrated('api_db', api_url)
     db_templates.migrated('main_db', cell_url)
     db_templates.migrated('main_db', cell0_url)
-    cell0 = cells.cell_create('cell0', 'none:///', cell0_url, uuid=cells.CELL0_UUID)
-    cell1 = cells.cell_create('cell1', 'fake:/', cell_url)
-    multi_cell.all_cells(refresh=True)
+    cell0 = mappings.cell_create('cell0', 'none:///', cell0_url, uuid=mappings.CELL0_UUID)
+    cell1 = mappings.cell_create('cell1', 'fake:/', cell_url)
+    lookup.all_cells(refresh=True)
     policy.reset()
     yield {'api': api_url, 'cell': cell_url, 'cell0': cell0_url,
            'cell1_uuid': cell1['uuid'], 'cell0_uuid': cell0['uuid']}
@@ -53,7 +53,7 @@ def dbs(tmp_path: Any) -> Iterator[dict[str, str]]:
     CONF.clear_override('connection', group='api_database')
     CONF.clear_override('connection', group='database')
     CONF.clear_override('state_path')
-    multi_cell._cache = (0.0, [])
+    lookup.reset()
 
 
 @pytest.fixture

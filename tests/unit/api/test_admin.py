@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from minova.db import cells as cells_db
+from minova.cells import mappings
 from minova.db import services as services_db
 from tests.unit.api.conftest import FakeComputeAPI, insert_node, insert_service
 
@@ -64,11 +64,11 @@ def test_services_update(admin: Any, dbs: dict[str, str]) -> None:
 def test_services_delete(admin: Any, dbs: dict[str, str]) -> None:
     c = insert_service(dbs['cell'], 'host1')
     insert_node(dbs['cell'], 'host1')
-    cells_db.host_mapping_create('host1', 2)
+    mappings.host_mapping_create('host1', 2)
     r = admin.delete(f"/os-services/{c['uuid']}")
     assert r.status_code == 204
     assert services_db.get_all(dbs['cell']) == []
-    assert cells_db.host_mapping_get_all() == []
+    assert mappings.host_mapping_get_all() == []
     assert admin.get('/os-hypervisors').json['hypervisors'] == []
     assert admin.delete(f"/os-services/{c['uuid']}").status_code == 404
 

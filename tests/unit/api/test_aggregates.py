@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from minova import placement_client
+from minova.clients import placement as placement_client
 from tests.unit.api.conftest import insert_service
 
 
@@ -29,7 +29,7 @@ class RecordingPlacement:
 @pytest.fixture
 def placement(monkeypatch: pytest.MonkeyPatch) -> type[RecordingPlacement]:
     RecordingPlacement.calls = []
-    monkeypatch.setattr(placement_client, 'PlacementClient', RecordingPlacement)
+    monkeypatch.setattr(placement_client, 'Client', RecordingPlacement)
     return RecordingPlacement
 
 

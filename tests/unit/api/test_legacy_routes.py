@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from minova import image_client
+from minova.clients import image as image_client
 from tests.unit.api.conftest import Client, FakeComputeAPI, insert_node, insert_service
 
 SERVICE = {'X-Roles': 'service'}
@@ -151,7 +151,7 @@ def test_networks_proxy(user: Client) -> None:
 
 def test_hosts(admin: Client, user: Client, dbs: dict[str, str],
                compute: FakeComputeAPI) -> None:
-    from minova.db import cells as cells_db
+    from minova.cells import mappings as cells_db
     insert_service(dbs['cell'], 'host1', topic='compute')
     insert_service(dbs['cell'], 'host2', topic='compute', disabled=True)
     insert_service(dbs['cell'], 'ctl', binary='minova-scheduler', topic='scheduler')

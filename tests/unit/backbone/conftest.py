@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from minova.compute import multi_cell
+from minova.cells import lookup, mappings
 from minova.conf import CONF
 from minova.context import RequestContext
-from minova.db import cells, engines
+from minova.db import engines
 from tests import db_templates
 from tests.unit.backbone.fakes import DBs
 
@@ -42,13 +42,13 @@ def empty_dbs(tmp_path: Any) -> Iterator[dict[str, str]]:
     CONF.set_override('state_path', str(tmp_path))
     db_templates.migrated('api_db', api_url)
     db_templates.migrated('main_db', cell_url)
-    multi_cell._cache = (0.0, [])
+    lookup.reset()
     yield {'api': api_url, 'cell': cell_url, 'tmp': str(tmp_path)}
     engines.dispose_all()
     CONF.clear_override('connection', group='api_database')
     CONF.clear_override('connection', group='database')
     CONF.clear_override('state_path')
-    multi_cell._cache = (0.0, [])
+    lookup.reset()
 
 
 @pytest.fixture
@@ -56,9 +56,9 @@ def dbs(empty_dbs: dict[str, str], tmp_path: Any) -> DBs:
     """API DB + cell1 (this service's [database]) + cell0, all mapped."""
     cell0_url = f'sqlite:///{tmp_path}/cell0.sqlite'
     db_templates.migrated('main_db', cell0_url)
-    cell0 = cells.cell_create('cell0', 'none:///', cell0_url, uuid=cells.CELL0_UUID)
-    cell1 = cells.cell_create('cell1', 'fake:/', empty_dbs['cell'])
-    multi_cell._cache = (0.0, [])
+    cell0 = mappings.cell_create('cell0', 'none:///', cell0_url, uuid=mappings.CELL0_UUID)
+    cell1 = mappings.cell_create('cell1', 'fake:/', empty_dbs['cell'])
+    lookup.reset()
     return DBs(api=empty_dbs['api'], cell=empty_dbs['cell'], cell0=cell0_url, cell1=cell1,
                cell0_mapping=cell0, tmp=tmp_path)
 

@@ -9,8 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from minova import utils
-from minova.compute import multi_cell
-from minova.db import api_tables, cells, compute_nodes, engines, services
+from minova.cells import lookup, mappings
+from minova.db import api_tables, compute_nodes, engines, services
 from minova.db import instances as inst_db
 from tests import db_templates
 
@@ -104,8 +104,8 @@ class DBs:
         """Another cell with its own (migrated) DB; returns (mapping, url)."""
         url = f'sqlite:///{self.tmp}/{name}.sqlite'
         db_templates.migrated('main_db', url)
-        cell = cells.cell_create(name, f'fake:/{name}', url)
-        multi_cell._cache = (0.0, [])
+        cell = mappings.cell_create(name, f'fake:/{name}', url)
+        lookup.reset()
         return cell, url
 
 
@@ -122,7 +122,7 @@ def add_compute(cell_url: str, host: str, cell_id: int | None = None, *,
         'vcpus': vcpus, 'memory_mb': memory_mb, 'local_gb': local_gb,
         'service_id': svc['id']})
     if cell_id is not None:
-        cells.host_mapping_create(host, cell_id)
+        mappings.host_mapping_create(host, cell_id)
         compute_nodes.mark_mapped(cell_url, [node['id']])
     return node
 
@@ -145,7 +145,7 @@ def instance_mapping(uuid_: str) -> dict[str, Any] | None:
 
 def create_mapping(uuid_: str, cell_id: int | None = None) -> None:
     with engines.writer(engines.api_url()) as conn:
-        cells.instance_mapping_create(conn, uuid_, 'proj1', 'user1', cell_id)
+        mappings.instance_mapping_create(conn, uuid_, 'proj1', 'user1', cell_id)
 
 
 FLAVOR = {'flavorid': '1', 'name': 'm1.tiny', 'vcpus': 1, 'memory_mb': 512, 'root_gb': 1,

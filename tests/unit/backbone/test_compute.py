@@ -6,11 +6,12 @@ from typing import Any
 import pytest
 
 from minova import exception, states
+from minova.cells import mappings
 from minova.compute import manager as compute_manager
 from minova.compute import rpcapi as compute_rpcapi
 from minova.conductor import manager as conductor_manager
 from minova.context import RequestContext
-from minova.db import actions, cells, compute_nodes, engines, services
+from minova.db import actions, compute_nodes, engines, services
 from minova.db import instances as inst_db
 from tests.unit.backbone.fakes import (
     FakeComputeAPI,
@@ -35,7 +36,7 @@ class Env:
         monkeypatch.setattr(compute_rpcapi, 'for_cell', lambda cell: self.computes)
         self.conductor = cond
         monkeypatch.setattr(compute_manager.conductor_rpcapi, 'ConductorAPI', lambda: cond)
-        monkeypatch.setattr(compute_manager.placement_client, 'PlacementClient',
+        monkeypatch.setattr(compute_manager.placement_client, 'Client',
                             lambda: self.placement)
         self.nodes = {h: add_compute(dbs.cell, h, dbs.cell1['id']) for h in ('host1', 'host2')}
         for node in self.nodes.values():
@@ -54,7 +55,7 @@ class Env:
         uuid = inst['uuid']
         actions.action_start(self.dbs.cell, uuid, 'create', ctx.request_id, 'user1', 'proj1')
         with engines.writer(self.dbs.api) as conn:
-            cells.instance_mapping_create(conn, uuid, 'proj1', 'user1', self.dbs.cell1['id'])
+            mappings.instance_mapping_create(conn, uuid, 'proj1', 'user1', self.dbs.cell1['id'])
         self.placement.allocations[uuid] = {self.nodes['host1']['uuid']: dict(RES)}
         return inst
 
@@ -334,7 +335,7 @@ def test_image_service_down_fails_only_the_builds_that_need_it(
     """Nothing at start reads an image (building the libvirt driver included);
     a build that needs the Image service while it is down ends in ERROR
     with a fault that says so, and gives its allocation back."""
-    from minova import image_client
+    from minova.clients import image as image_client
     from minova.virt.libvirt.driver import LibvirtDriver
     flags('api_servers', ['http://127.0.0.1:9'], group='glance')
     flags('num_retries', 0, group='glance')

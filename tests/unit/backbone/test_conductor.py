@@ -9,10 +9,11 @@ import oslo_messaging as messaging
 import pytest
 
 from minova import exception, utils
+from minova.cells import mappings
 from minova.compute import rpcapi as compute_rpcapi
 from minova.conductor import manager as conductor_manager
 from minova.conf import CONF
-from minova.db import actions, build_requests, cells
+from minova.db import actions, build_requests
 from minova.db import instances as inst_db
 from minova.scheduler import manager as scheduler_manager
 from tests.unit.backbone.fakes import (
@@ -59,7 +60,7 @@ class LocalScheduler:
 @pytest.fixture
 def cond(dbs: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     placement = FakePlacement()
-    monkeypatch.setattr(scheduler_manager.placement_client, 'PlacementClient',
+    monkeypatch.setattr(scheduler_manager.placement_client, 'Client',
                         lambda: placement)
     sched = LocalScheduler(scheduler_manager.SchedulerManager())
     monkeypatch.setattr(conductor_manager.scheduler_rpcapi, 'SchedulerAPI', lambda: sched)
@@ -436,8 +437,8 @@ def test_instance_destroy_soft_deletes_and_queues_mapping(cond: Any, ctx: Any,
                                                           dbs: Any) -> None:
     keep = make_instance(dbs.cell, host='h1', vm_state='active', task_state=None)
     gone = make_instance(dbs.cell, host='h1', vm_state='active', task_state='deleting')
-    with cells.engines.writer(dbs.api) as conn:
-        cells.instance_mapping_create(conn, gone['uuid'], 'proj1', 'user1', dbs.cell1['id'])
+    with mappings.engines.writer(dbs.api) as conn:
+        mappings.instance_mapping_create(conn, gone['uuid'], 'proj1', 'user1', dbs.cell1['id'])
     cond.instance_destroy(ctx, gone['uuid'])
     assert [i['uuid'] for i in cond.instance_get_all_by_host(ctx, 'h1')] == [keep['uuid']]
     row = inst_db.get(dbs.cell, gone['uuid'], read_deleted=True)

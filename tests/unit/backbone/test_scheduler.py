@@ -23,7 +23,7 @@ def uuids(n: int) -> list[str]:
 
 @pytest.fixture
 def sched(dbs: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setattr(manager.placement_client, 'PlacementClient', FakePlacement)
+    monkeypatch.setattr(manager.placement_client, 'Client', FakePlacement)
     mgr = manager.SchedulerManager()
 
     def add_host(name: str, vcpus: int = 8, ram: int = 8192, disk: int = 100,

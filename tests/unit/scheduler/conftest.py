@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 import requests
 
+from minova.clients.placement import Client
 from minova.conf import CONF
 from minova.context import RequestContext
 from minova.db import engines
 from minova.placement import wsgi
-from minova.placement_client import SchedulerReportClient
 from minova.scheduler import manager
-from minova.wsgi_server import WSGIServer
+from minova.wsgi.server import WSGIServer
 from tests import db_templates
 from tests.unit.backbone.conftest import dbs, empty_dbs, flags  # noqa: F401 (fixtures)
 from tests.unit.backbone.fakes import add_compute
@@ -27,7 +27,7 @@ class Cloud:
         self.dbs = databases
         self.base = base
         self.ctx = RequestContext(user_id='user1', project_id='proj1', roles=['member'])
-        self.client = SchedulerReportClient()
+        self.client = Client()
         self.sched = manager.SchedulerManager()
         self.nodes: dict[str, dict[str, Any]] = {}
 

@@ -127,7 +127,7 @@ def test_anti_affinity_counts_existing_members_and_max_per_host(cloud: Any,
         cloud.add_host(name, vcpus=64, ram=65536)
     group = _group('anti-affinity', {'max_server_per_host': 2})
     inst = make_instance(dbs.cell, host='a', node='a')
-    from minova.db import cells
+    from minova.cells import mappings as cells
     from tests.unit.backbone.fakes import create_mapping
     create_mapping(inst['uuid'], dbs.cell1['id'])
     server_groups.add_members(group['uuid'], [inst['uuid']])

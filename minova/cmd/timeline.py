@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from minova import utils
-from minova.compute import multi_cell
-from minova.db import actions, cells, instances
+from minova.cells import lookup, mappings
+from minova.db import actions, instances
 
 # (stage, from (event, 'start'|'finish') or a marker, to ...)
 STAGES: list[tuple[str, tuple[str, str], tuple[str, str]]] = [
@@ -62,10 +62,10 @@ def _create_events(url: str, uuid: str) -> list[dict[str, Any]]:
 
 
 def for_server(uuid: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    mapping = cells.instance_mapping_get(uuid)
+    mapping = mappings.instance_mapping_get(uuid)
     if mapping['cell_id'] is None:
         raise LookupError(f'Server {uuid} has not reached a cell yet')
-    url = cells.cell_get_by_id(mapping['cell_id'])['database_connection']
+    url = lookup.get_by_id(mapping['cell_id'])['database_connection']
     instance = instances.get(url, uuid, read_deleted=True)
     return instance, _create_events(url, uuid)
 
@@ -105,7 +105,7 @@ def render_batch(limit: int = 1000, project_id: str | None = None) -> str:
     filters: dict[str, Any] = {'vm_state': ['active'], 'deleted': False}
     if project_id:
         filters['project_id'] = project_id
-    for cell in multi_cell.all_cells(include_cell0=False):
+    for cell in lookup.all_cells(include_cell0=False):
         url = cell['database_connection']
         for inst in instances.get_all(url, filters, limit=limit):
             count += 1

@@ -1,4 +1,7 @@
-"""Cells v2 mappings in the API DB: cells, hosts and instances."""
+"""Cells v2 mappings in the API DB: cells, hosts and instances (the queries).
+
+Readers of cell mappings go through minova.cells.lookup, which caches them.
+"""
 from __future__ import annotations
 
 from typing import Any

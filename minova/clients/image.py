@@ -18,7 +18,8 @@ from typing import Any
 from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import exceptions as ks_exc
 
-from minova import exception, service_auth
+from minova import exception
+from minova.clients import base as client_base
 from minova.conf import CONF
 from minova.context import RequestContext
 
@@ -46,40 +47,15 @@ def configured() -> bool:
                 or CONF.glance.endpoint_override)
 
 
-_shared: tuple[tuple[Any, ...], ImageClient] | None = None
-_shared_lock = threading.Lock()
+class Client(client_base.Client):
+    """The Image API v2 calls mini-Nova makes."""
 
-
-def shared_client() -> ImageClient:
-    """One client (and session) per process, rebuilt when [glance] changes."""
-    global _shared
-    key = (tuple(CONF.glance.api_servers or ()), CONF.glance.auth_type,
-           CONF.glance.endpoint_override)
-    with _shared_lock:
-        if _shared is None or _shared[0] != key:
-            _shared = (key, ImageClient())
-        return _shared[1]
-
-
-def _build_adapter() -> ks_adapter.Adapter:
-    """The [glance] adapter; api_servers, when set, name the endpoint."""
-    first = CONF.glance.api_servers[0] if CONF.glance.api_servers else None
-    return service_auth.adapter_from_conf(
-        'glance', 'image', first or 'http://127.0.0.1:9292', 'admin:admin',
-        endpoint_override=None if CONF.glance.endpoint_override else first)
-
-
-class ImageClient:
-    def __init__(self, adapter: ks_adapter.Adapter | None = None) -> None:
-        self._adapter = adapter
-        self._lock = threading.Lock()
-
-    @property
-    def adapter(self) -> ks_adapter.Adapter:
-        with self._lock:
-            if self._adapter is None:
-                self._adapter = _build_adapter()
-            return self._adapter
+    def _build_adapter(self) -> ks_adapter.Adapter:
+        """The [glance] adapter; api_servers, when set, name the endpoint."""
+        first = CONF.glance.api_servers[0] if CONF.glance.api_servers else None
+        return client_base.adapter_from_conf(
+            'glance', 'image', first or 'http://127.0.0.1:9292', 'admin:admin',
+            endpoint_override=None if CONF.glance.endpoint_override else first)
 
     def _get(self, ctx: RequestContext | None, path: str, **kw: Any) -> Any:
         headers = {'Accept': kw.pop('accept', 'application/json')}
@@ -165,7 +141,22 @@ def _as_caller(ctx: RequestContext) -> Any:
     return token_endpoint.Token(endpoint, f'{ctx.user_id}:{ctx.project_id}')
 
 
-class CallerImageClient(ImageClient):
+_shared: tuple[tuple[Any, ...], Client] | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_client() -> Client:
+    """One client (and session) per process, rebuilt when [glance] changes."""
+    global _shared
+    key = (tuple(CONF.glance.api_servers or ()), CONF.glance.auth_type,
+           CONF.glance.endpoint_override)
+    with _shared_lock:
+        if _shared is None or _shared[0] != key:
+            _shared = (key, Client())
+        return _shared[1]
+
+
+class CallerImageClient(Client):
     """Image API calls made on a caller's behalf (GET/DELETE /images, 2.1-2.35):
     the image service decides what the caller may see and delete."""
 

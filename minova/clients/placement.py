@@ -17,7 +17,8 @@ from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import exceptions as ks_exc
 
 import minova.conf
-from minova import exception, service_auth
+from minova import exception
+from minova.clients import base as client_base
 from minova.context import RequestContext
 
 LOG = logging.getLogger(__name__)
@@ -45,29 +46,21 @@ def _short(e: Exception) -> str:
     return f'{head}: {errno.group(0)}' if errno and errno.group(0) not in head else head
 
 
-def _build_adapter() -> ks_adapter.Adapter:
-    """The [placement] adapter; a noauth2 placement takes the literal token "admin"."""
-    return service_auth.adapter_from_conf('placement', 'placement',
-                                          minova.conf.placement.DEFAULT_ENDPOINT, 'admin')
-
-
-class SchedulerReportClient:
-    """The calls mini-Nova makes to placement (named after Nova's client)."""
+class Client(client_base.Client):
+    """The calls mini-Nova makes to placement (Nova's Client)."""
 
     def __init__(self, adapter: ks_adapter.Adapter | None = None) -> None:
-        self._adapter = adapter
+        super().__init__(adapter)
         self._lock = threading.Lock()
         self._providers: dict[str, dict[str, Any]] = {}   # uuid -> {generation, ...}
         self._inventories: dict[str, dict[str, dict]] = {}
 
     # -- plumbing -------------------------------------------------------------
 
-    @property
-    def adapter(self) -> ks_adapter.Adapter:
-        with self._lock:
-            if self._adapter is None:
-                self._adapter = _build_adapter()
-            return self._adapter
+    def _build_adapter(self) -> ks_adapter.Adapter:
+        """The [placement] adapter; a noauth2 placement takes the literal token "admin"."""
+        return client_base.adapter_from_conf('placement', 'placement',
+                                             minova.conf.placement.DEFAULT_ENDPOINT, 'admin')
 
     def _call(self, ctx: RequestContext, method: str, url: str, version: str,
               json: Any = None) -> Any:
@@ -331,4 +324,3 @@ class SchedulerReportClient:
         return resp.json()['usages']
 
 
-PlacementClient = SchedulerReportClient

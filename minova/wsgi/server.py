@@ -17,6 +17,7 @@ from typing import Any
 from minova.conf import CONF
 
 LOG = logging.getLogger(__name__)
+STOP_POLL_SECONDS = 0.05
 
 # (HTTP status, message) -> response body, in the served API's error format.
 ErrorBody = Callable[[int, str], bytes]
@@ -82,6 +83,9 @@ class WSGIServer:
                                    numthreads=min(10, self.threads), max=self.threads,
                                    server_name=self.name, request_queue_size=256,
                                    timeout=60)
+        # How often the serving loop looks up from its selector; stop() waits
+        # for the next look (cheroot's 0.5 s made every stop take that long).
+        self._server.expiration_interval = STOP_POLL_SECONDS
         if self.error_body is not None:
             self._server.ConnectionClass = _cheroot_connection_class(self.error_body)
         if self.sock is not None:

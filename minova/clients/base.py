@@ -1,4 +1,7 @@
-"""keystoneauth1 adapters for calls to other services ([placement], [glance]).
+"""What every client of another service shares: its keystoneauth1 adapter.
+
+One module per peer service beside this one (placement, image; later
+network and volume), each with a `Client` built on `Client` here.
 
 With an auth_type configured, auth, session and adapter come from the
 group's options, so endpoints are found in the service catalog. Without one
@@ -10,6 +13,7 @@ never import keystoneauth1.
 """
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from keystoneauth1 import access as ks_access
@@ -79,3 +83,22 @@ def adapter_from_conf(group: str, service_type: str, noauth_endpoint: str,
     kwargs = {'endpoint_override': endpoint_override} if endpoint_override else {}
     return ks_loading.load_adapter_from_conf_options(CONF, group, session=sess, auth=auth,
                                                      **kwargs)
+
+
+class Client:
+    """A peer service's client: one keystoneauth1 adapter (connection pooling,
+    thread safe), built on first use so that importing a client costs nothing."""
+
+    def __init__(self, adapter: ks_adapter.Adapter | None = None) -> None:
+        self._adapter = adapter
+        self._adapter_lock = threading.Lock()
+
+    def _build_adapter(self) -> ks_adapter.Adapter:
+        raise NotImplementedError
+
+    @property
+    def adapter(self) -> ks_adapter.Adapter:
+        with self._adapter_lock:
+            if self._adapter is None:
+                self._adapter = self._build_adapter()
+            return self._adapter

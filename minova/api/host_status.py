@@ -1,4 +1,4 @@
-"""Cell lookups the admin handlers share (services, hypervisors, host status).
+"""How the admin handlers show compute services: binary names and host status.
 
 Binaries are stored as `minova-<service>`; the API shows them as Nova names
 them (`nova-<service>`), so that clients and scripts filtering on
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from minova.compute import multi_cell
-from minova.db import cells as cells_db
+from minova import exception
+from minova.cells import lookup
 from minova.db import services as services_db
 
 COMPUTE_BINARY = 'minova-compute'
@@ -21,21 +21,6 @@ def api_binary(binary: str) -> str:
 
 def db_binary(binary: str) -> str:
     return 'minova-' + binary[len('nova-'):] if binary.startswith('nova-') else binary
-
-
-def cells(include_cell0: bool = False) -> list[dict[str, Any]]:
-    return multi_cell.all_cells(include_cell0=include_cell0)
-
-
-def cell_by_uuid(uuid: str | None) -> dict[str, Any] | None:
-    for cell in multi_cell.all_cells():
-        if cell['uuid'] == uuid:
-            return cell
-    return None
-
-
-def is_cell0(cell: dict[str, Any]) -> bool:
-    return cells_db.is_cell0(cell)
 
 
 def host_status(service: dict[str, Any] | None) -> str:
@@ -57,8 +42,9 @@ def host_statuses(instances: list[dict[str, Any]]) -> dict[str, str]:
             by_cell.setdefault(inst['cell_uuid'], set()).add(inst['host'])
     out: dict[str, str] = {}
     for cell_uuid, hosts in by_cell.items():
-        cell = cell_by_uuid(cell_uuid)
-        if cell is None:
+        try:
+            cell = lookup.get(cell_uuid)
+        except exception.CellMappingNotFound:
             continue
         try:
             found = {s['host']: s for s in services_db.get_all(

@@ -7,8 +7,9 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 from minova import rpc
+from minova.cells import mappings as cells
 from minova.conf import CONF
-from minova.db import cells, compute_nodes, engines
+from minova.db import compute_nodes, engines
 
 LOG = logging.getLogger(__name__)
 

@@ -9,23 +9,18 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 
-from minova.db import cells as cells_db
+from minova.cells import lookup
 from minova.db import engines
 from minova.db.api_tables import instance_mappings
 
 LOG = logging.getLogger(__name__)
 
 CELL_TIMEOUT = 60.0
-
-_cache: tuple[float, list[dict[str, Any]]] = (0.0, [])
-_CACHE_SECONDS = 5.0
-
 
 class CellFailed:
     """Marks a cell that did not answer (down DB, timeout)."""
@@ -36,26 +31,6 @@ class CellFailed:
 
     def __repr__(self) -> str:
         return f'CellFailed({self.cell["name"]!r}, {self.error!r})'
-
-
-def all_cells(include_cell0: bool = True, refresh: bool = False) -> list[dict[str, Any]]:
-    """Cell mappings, cached briefly: they change only when an operator adds a cell."""
-    global _cache
-    stamp, cached = _cache
-    if refresh or not cached or time.monotonic() - stamp > _CACHE_SECONDS:
-        cached = cells_db.cell_list()
-        _cache = (time.monotonic(), cached)
-    return [c for c in cached if include_cell0 or not cells_db.is_cell0(c)]
-
-
-def cell(uuid: str) -> dict[str, Any]:
-    """One cell mapping, from the cache; re-read once when it is not there
-    (a cell just created). CellMappingNotFound when it does not exist."""
-    for refresh in (False, True):
-        for mapping in all_cells(refresh=refresh):
-            if mapping['uuid'] == uuid:
-                return mapping
-    return cells_db.cell_get(uuid)  # raises CellMappingNotFound
 
 
 def _fail_fast(fn: Callable[[dict[str, Any]], Any], cell: dict[str, Any]) -> Any:
@@ -69,7 +44,7 @@ def for_each_cell(fn: Callable[[dict[str, Any]], Any],
                   timeout: float = CELL_TIMEOUT) -> dict[str, Any]:
     """{cell uuid: fn(cell) or CellFailed} over the given (or all) cells."""
     if cells is None:
-        cells = all_cells(include_cell0)
+        cells = lookup.all_cells(include_cell0)
     if len(cells) == 1:
         cell = cells[0]
         try:

@@ -5,7 +5,7 @@ scheduler/rpcapi.py, compute/rpcapi.py) over get_client(), and a manager
 served by get_server(). Arguments cross the wire as JSON primitives; the
 request context travels beside them.
 
-With no transport_url configured, the in-memory driver (rpc_memory.py) is
+With no transport_url configured, the in-memory driver (minova/rpc/memory.py) is
 used: it only connects services living in the same process (the
 all-in-one), which is why transports are cached per URL.
 """
@@ -26,7 +26,7 @@ from minova.conf import CONF
 
 LOG = logging.getLogger(__name__)
 
-IN_MEMORY_URL = 'memory:/'  # minova/rpc_memory.py
+IN_MEMORY_URL = 'memory:/'  # minova/rpc/memory.py
 BUS_RETRY_MAX = 10.0  # seconds between attempts to reach a bus that is not ready
 RPC_THREADS = 16  # default [DEFAULT] executor_thread_pool_size on threads
 
