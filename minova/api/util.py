@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 import falcon
 
 from minova import utils
-from minova.api import errors, microversion, validation
+from minova.api import errors, validation
 from minova.api.schemas.types import FALSE_STRINGS, TRUE_STRINGS
 from minova.conf import CONF
 from minova.context import RequestContext
@@ -16,35 +16,6 @@ from minova.wsgi import request_body
 
 def ctx(req: falcon.Request) -> RequestContext:
     return req.context.ctx
-
-
-def version(req: falcon.Request) -> microversion.Version:
-    return req.context.api_version
-
-
-def at_least(req: falcon.Request, text: str) -> bool:
-    return req.context.api_version >= microversion.parse(text)
-
-
-def for_version(req: falcon.Request, table: list[tuple[str, Any]]) -> Any:
-    """The value of the newest (version, value) row the request reaches; rows are
-    newest first and the last one is the oldest behaviour."""
-    for first, value in table:
-        if at_least(req, first):
-            return value
-    return table[-1][1]
-
-
-def require_version(req: falcon.Request, text: str) -> None:
-    """404, as Nova answers a method that does not exist at the requested version."""
-    if not at_least(req, text):
-        raise errors.not_found()
-
-
-def require_version_at_most(req: falcon.Request, text: str) -> None:
-    """404 past a resource's last microversion (Nova's deprecated proxies)."""
-    if req.context.api_version > microversion.parse(text):
-        raise errors.not_found()
 
 
 def read_body(req: falcon.Request) -> Any:
