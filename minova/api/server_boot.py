@@ -41,7 +41,7 @@ def boot_request(req: falcon.Request, body: dict[str, Any]) -> BootRequest:
     max_count = int(server.get('max_count', min_count))
     if min_count > max_count:
         raise errors.bad_request('min_count must be <= max_count')
-    key_pair = _key_pair(ctx.user_id, server.get('key_name'))
+    key_pair = _key_pair(util.user_id(req), server.get('key_name'))
     az = server.get('availability_zone')
     forced_host = forced_node = None
     if az and ':' in az:
@@ -83,7 +83,7 @@ def _networks(value: Any) -> str | None:
     raise errors.bad_request(NETWORKS_NOT_SUPPORTED)
 
 
-def _key_pair(user_id: str | None, name: str | None) -> dict[str, Any] | None:
+def _key_pair(user_id: str, name: str | None) -> dict[str, Any] | None:
     if not name:
         return None
     try:

@@ -1,7 +1,7 @@
 """Small helpers the handlers share: body, query string, links, paging."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlencode
 
 import falcon
@@ -13,9 +13,30 @@ from minova.conf import CONF
 from minova.context import RequestContext
 from minova.wsgi import request_body
 
+if TYPE_CHECKING:
+    from minova.compute.api import API
+
 
 def ctx(req: falcon.Request) -> RequestContext:
-    return req.context.ctx
+    found: RequestContext = req.context.ctx
+    return found
+
+
+def user_id(req: falcon.Request) -> str:
+    """The caller's user: both auth middlewares refuse a request without one."""
+    user = ctx(req).user_id
+    assert user is not None, 'the auth middleware sets the user'
+    return user
+
+
+def project_id(req: falcon.Request) -> str:
+    """The caller's project, as the DB and quota functions take it.
+
+    oslo.context types it optional: noauth2 always names one, keystone one for
+    every project-scoped token. An unscoped token's None is passed on as it
+    always was (a query on it matches no project's rows).
+    """
+    return cast(str, ctx(req).project_id)
 
 
 def read_body(req: falcon.Request) -> Any:
@@ -160,18 +181,20 @@ def set_json(resp: falcon.Response, body: Any, status: int = 200) -> None:
 
 # ---- the compute layer --------------------------------------------------------
 
-_compute_api: Any = None
+_compute_api: API | None = None
 
 
-def compute_api() -> Any:
+def compute_api() -> API:
     """The minova.compute.api.API the handlers call (replaceable in tests)."""
     global _compute_api
     if _compute_api is None:
+        # Imported on first use: it brings the RPC clients, which only the
+        # handlers that act on servers need.
         from minova.compute.api import API
         _compute_api = API()
     return _compute_api
 
 
-def set_compute_api(api: Any) -> None:
+def set_compute_api(api: API | None) -> None:
     global _compute_api
     _compute_api = api

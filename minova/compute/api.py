@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Any
+from typing import Any, cast
 
 from minova import exception, states, utils
 from minova.cells import lookup, mappings
@@ -27,6 +27,15 @@ from minova.context import RequestContext
 from minova.db import actions, build_requests, engines, instances, server_groups, services
 
 LOG = logging.getLogger(__name__)
+
+
+def _project(ctx: RequestContext) -> str:
+    """The project a request acts for, as the quota functions take it.
+
+    oslo.context types it optional; an unscoped token's None is passed on as
+    it always was (it matches no project's quota or usage).
+    """
+    return cast(str, ctx.project_id)
 
 
 class CellUnavailable(exception.MinovaException):
@@ -73,10 +82,10 @@ class API(records.RecordsAPI):
         if request.image_ref:
             image = self.check_image(ctx, request.image_ref, flavor)
         if request.metadata:
-            quota.enforce_metadata_items(ctx.project_id, len(request.metadata))
+            quota.enforce_metadata_items(_project(ctx), len(request.metadata))
         group = self._requested_group(ctx, request.scheduler_hints)
         self._check_availability_zone(request.availability_zone)
-        count = quota.enforce_instances(ctx.project_id, request.min_count, flavor['vcpus'],
+        count = quota.enforce_instances(_project(ctx), request.min_count, flavor['vcpus'],
                                         flavor['memory_mb'], max_count=request.max_count)
         if group is not None:
             self._check_group_quota(ctx, group, count)
@@ -97,7 +106,7 @@ class API(records.RecordsAPI):
             # Counting and writing are not atomic: count again now that these
             # servers are recorded, and undo them if a concurrent request
             # took the room meanwhile.
-            quota.recheck_instances(ctx.project_id, plan.count, plan.request.flavor['vcpus'],
+            quota.recheck_instances(_project(ctx), plan.count, plan.request.flavor['vcpus'],
                                     plan.request.flavor['memory_mb'])
             if group is not None:
                 self._check_group_quota(ctx, server_groups.get(group['uuid']), 0)
@@ -134,7 +143,7 @@ class API(records.RecordsAPI):
         from minova.conf import CONF
         if count == 0 and not CONF.quota.recheck_quota:
             return
-        limit = quota.get_limits(ctx.project_id)['server_group_members']
+        limit = quota.get_limits(_project(ctx))['server_group_members']
         if limit >= 0 and len(group['members']) + count > limit:
             raise exception.QuotaError('Quota exceeded, too many servers in group')
 

@@ -30,7 +30,7 @@ def all_nodes() -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """(cell, node with 'service') for every node in every cell that answered."""
     by_uuid = {c['uuid']: c for c in lookup.all_cells(include_cell0=False)}
     results = scatter.for_each_cell(_cell_nodes, cells=list(by_uuid.values()))
-    out = []
+    out: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for cell_uuid, result in results.items():
         if not isinstance(result, scatter.CellFailed):
             out.extend((by_uuid[cell_uuid], n) for n in result)

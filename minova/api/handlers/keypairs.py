@@ -104,12 +104,11 @@ def _der_length(n: int) -> bytes:
 
 def _user_id(req: falcon.Request, params: dict[str, list[str]] | None = None,
              body_user: str | None = None) -> str:
-    ctx = util.ctx(req)
     if schema_for(req, schema.TABLE).other_users:
         requested = body_user or (util.last(params, 'user_id') if params else None)
         if requested:
             return str(requested)
-    return ctx.user_id
+    return util.user_id(req)
 
 
 class Keypairs:

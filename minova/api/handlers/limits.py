@@ -22,7 +22,7 @@ class Limits:
         ctx = util.ctx(req)
         params = util.validated_query(req, schema_for(req, schema.QUERY))
         policy.authorize(ctx, pol.LIMITS, {'project_id': ctx.project_id})
-        project_id = ctx.project_id
+        project_id = util.project_id(req)
         tenant = util.last(params, 'tenant_id')
         if tenant and tenant != ctx.project_id:
             policy.authorize(ctx, pol.LIMITS_OTHER_PROJECT, {'project_id': tenant})

@@ -36,6 +36,7 @@ class ServerExternalEvents:
                  for uuid in {e['server_uuid'] for e in body['events']}}
         result = 200
         accepted: list[dict[str, Any]] = []
+        servers: list[dict[str, Any]] = []    # the server of each accepted event
         for event in body['events']:
             instance = found[event['server_uuid']]
             if instance is None:
@@ -46,13 +47,13 @@ class ServerExternalEvents:
                 # the host gets the event as sent (a failed vif plug stays failed)
                 accepted.append(dict(event, status=event.get('status', 'completed'),
                                      tag=event.get('tag')))
+                servers.append(instance)
                 event.update(status='completed', code=200)
                 continue
             else:
                 event.update(status='failed', code=422)
             result = 207
         if accepted:
-            util.compute_api().external_instance_event(
-                ctx, [found[e['server_uuid']] for e in accepted], accepted)
+            util.compute_api().external_instance_event(ctx, servers, accepted)
         resp.status = result
         resp.media = {'events': body['events']}

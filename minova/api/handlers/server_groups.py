@@ -66,10 +66,11 @@ class ServerGroups:
                 rules['max_server_per_host'] = int(rules['max_server_per_host'])
         else:
             group_policy, rules = body['policies'][0], {}
-        limit = quota.get_limits(ctx.project_id)['server_groups']
-        if limit >= 0 and groups_db.count_by_project(ctx.project_id) + 1 > limit:
+        project = util.project_id(req)
+        limit = quota.get_limits(project)['server_groups']
+        if limit >= 0 and groups_db.count_by_project(project) + 1 > limit:
             raise errors.HTTPFault(403, 'Quota exceeded, too many server groups.')
-        group = groups_db.create(body['name'], ctx.project_id, ctx.user_id, group_policy,
+        group = groups_db.create(body['name'], project, util.user_id(req), group_policy,
                                  rules)
         resp.media = {'server_group': view.show(req, group)}
 

@@ -42,7 +42,8 @@ def _parse(value: str | None) -> datetime.datetime:
 
 def _period_of(req: falcon.Request, params: dict[str, list[str]]
                ) -> tuple[datetime.datetime, datetime.datetime, bool]:
-    first = {name: (params.get(name) or [None])[0] for name in ('start', 'end', 'detailed')}
+    first = {name: values[0] if (values := params.get(name)) else None
+             for name in ('start', 'end', 'detailed')}
     start, stop = _parse(first['start']), _parse(first['end'])
     if not start < stop:
         raise errors.bad_request('Invalid start time. The start time cannot occur after the '
@@ -62,7 +63,7 @@ def _hours(inst: dict[str, Any], start: datetime.datetime, stop: datetime.dateti
 def _server_usage(inst: dict[str, Any], start: datetime.datetime,
                   stop: datetime.datetime) -> dict[str, Any]:
     flavor = inst.get('flavor') or {}
-    launched, ended = inst.get('launched_at'), inst.get('terminated_at')
+    launched, ended = inst['launched_at'], inst.get('terminated_at')
     uptime = (ended if ended else utils.utcnow()) - launched
     return {'hours': _hours(inst, start, stop), 'flavor': flavor.get('name') or '',
             'instance_id': inst['uuid'], 'name': inst.get('display_name'),

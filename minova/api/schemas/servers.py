@@ -52,7 +52,7 @@ _hints: dict[str, Any] = {
     'additionalProperties': True,
 }
 
-_network_item = {
+_network_item: Schema = {
     'type': 'object',
     'properties': {
         'fixed_ip': types.ip_address,

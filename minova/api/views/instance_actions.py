@@ -14,14 +14,18 @@ Row = dict[str, Any]
 
 
 def _time(value: Any) -> str | None:
-    if value is None:
-        return None
-    return utils.parse_time(value).isoformat() if isinstance(value, str) else value.isoformat()
+    if isinstance(value, str):
+        value = utils.parse_time(value)
+    return value.isoformat() if value is not None else None
+
+
+def _plain(name: str) -> Field[Row]:
+    return Field('2.1', name, lambda a: a.get(name))
 
 
 ACTION: Fields[Row] = Fields(
-    *(Field('2.1', name, lambda a, name=name: a.get(name))
-      for name in ('action', 'instance_uuid', 'message', 'project_id', 'request_id')),
+    *(_plain(name) for name in ('action', 'instance_uuid', 'message', 'project_id',
+                                'request_id')),
     Field('2.1', 'start_time', lambda a: _time(a.get('start_time'))),
     Field('2.1', 'user_id', lambda a: a.get('user_id')),
     Field('2.58', 'updated_at', lambda a: _time(a.get('updated_at') or a.get('start_time'))),
