@@ -39,13 +39,9 @@ def parse(text: str) -> microversion.Version:
 
 
 def version(req: falcon.Request) -> microversion.Version:
+    """The request's microversion (MicroversionMiddleware negotiated it)."""
     found: microversion.Version = req.context.api_version
     return found
-
-
-def reaches(req: falcon.Request, text: str) -> bool:
-    """The request's version is `text` or later (for the table machinery)."""
-    return version(req) >= parse(text)
 
 
 def schema_for(req: falcon.Request, table: Table[T]) -> T:
