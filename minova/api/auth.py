@@ -112,7 +112,7 @@ class KeystoneContextMiddleware:
         req.context.ctx = ctx
 
 
-def middleware_for(strategy: str) -> object:
+def middleware_for(strategy: str) -> KeystoneContextMiddleware | NoAuth2Middleware:
     if strategy == 'keystone':
         return KeystoneContextMiddleware()
     return NoAuth2Middleware()

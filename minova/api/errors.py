@@ -90,7 +90,7 @@ def handle_http_error(req: falcon.Request, resp: falcon.Response, ex: Exception,
     elif code == 405:
         message = f'The method {req.method} is not allowed for this resource.'
         if ex.headers:
-            for name, value in ex.headers.items():
+            for name, value in dict(ex.headers).items():
                 resp.set_header(name, value)
     elif code == 401:
         message = UNAUTHORIZED_MESSAGE

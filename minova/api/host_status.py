@@ -1,4 +1,4 @@
-"""How the admin handlers show compute services: binary names and host status.
+"""How the admin handlers show compute services: binary names, host status, zones.
 
 Binaries are stored as `minova-<service>`; the API shows them as Nova names
 them (`nova-<service>`), so that clients and scripts filtering on
@@ -10,6 +10,7 @@ from typing import Any
 
 from minova import exception
 from minova.cells import lookup
+from minova.conf import CONF
 from minova.db import services as services_db
 
 COMPUTE_BINARY = 'minova-compute'
@@ -21,6 +22,15 @@ def api_binary(binary: str) -> str:
 
 def db_binary(binary: str) -> str:
     return 'minova-' + binary[len('nova-'):] if binary.startswith('nova-') else binary
+
+
+def zone(binary: str, host: str | None = None) -> str:
+    """A compute host's AZ comes from its aggregates (see os-aggregates); other
+    services are "internal"."""
+    if binary != COMPUTE_BINARY:
+        return 'internal'
+    from minova.db import aggregates as aggregates_db
+    return aggregates_db.host_zone(host) if host else CONF.default_availability_zone
 
 
 def host_status(service: dict[str, Any] | None) -> str:

@@ -238,7 +238,7 @@ class Tokens:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         user, project = self._subject(req)
-        resp.set_header('X-Subject-Token', req.get_header('X-Subject-Token'))
+        resp.set_header('X-Subject-Token', req.get_header('X-Subject-Token', default=''))
         resp.media = token_body(req, user, project, ['token'])
 
     def on_head(self, req: falcon.Request, resp: falcon.Response) -> None:

@@ -18,7 +18,7 @@ class RequestIdMiddleware:
         req.context.project_in_url = None
         # Text no database stores (NUL: PostgreSQL refuses it) never reaches a
         # query from the URL either; see minova/request_body.py.
-        problem = request_body.url_problem(req.path, req.params)
+        problem = request_body.url_problem(req.path, dict(req.params))
         if problem:
             raise errors.bad_request(f'Invalid input in the URL: {problem}')
 

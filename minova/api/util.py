@@ -1,50 +1,42 @@
 """Small helpers the handlers share: body, query string, links, paging."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlencode
 
 import falcon
 
 from minova import utils
-from minova.api import errors, microversion, validation
+from minova.api import errors, validation
 from minova.api.schemas.types import FALSE_STRINGS, TRUE_STRINGS
 from minova.conf import CONF
 from minova.context import RequestContext
 from minova.wsgi import request_body
 
+if TYPE_CHECKING:
+    from minova.compute.api import API
+
 
 def ctx(req: falcon.Request) -> RequestContext:
-    return req.context.ctx
+    found: RequestContext = req.context.ctx
+    return found
 
 
-def version(req: falcon.Request) -> microversion.Version:
-    return req.context.api_version
+def user_id(req: falcon.Request) -> str:
+    """The caller's user: both auth middlewares refuse a request without one."""
+    user = ctx(req).user_id
+    assert user is not None, 'the auth middleware sets the user'
+    return user
 
 
-def at_least(req: falcon.Request, text: str) -> bool:
-    return req.context.api_version >= microversion.parse(text)
+def project_id(req: falcon.Request) -> str:
+    """The caller's project, as the DB and quota functions take it.
 
-
-def for_version(req: falcon.Request, table: list[tuple[str, Any]]) -> Any:
-    """The value of the newest (version, value) row the request reaches; rows are
-    newest first and the last one is the oldest behaviour."""
-    for first, value in table:
-        if at_least(req, first):
-            return value
-    return table[-1][1]
-
-
-def require_version(req: falcon.Request, text: str) -> None:
-    """404, as Nova answers a method that does not exist at the requested version."""
-    if not at_least(req, text):
-        raise errors.not_found()
-
-
-def require_version_at_most(req: falcon.Request, text: str) -> None:
-    """404 past a resource's last microversion (Nova's deprecated proxies)."""
-    if req.context.api_version > microversion.parse(text):
-        raise errors.not_found()
+    oslo.context types it optional: noauth2 always names one, keystone one for
+    every project-scoped token. An unscoped token's None is passed on as it
+    always was (a query on it matches no project's rows).
+    """
+    return cast(str, ctx(req).project_id)
 
 
 def read_body(req: falcon.Request) -> Any:
@@ -189,18 +181,20 @@ def set_json(resp: falcon.Response, body: Any, status: int = 200) -> None:
 
 # ---- the compute layer --------------------------------------------------------
 
-_compute_api: Any = None
+_compute_api: API | None = None
 
 
-def compute_api() -> Any:
+def compute_api() -> API:
     """The minova.compute.api.API the handlers call (replaceable in tests)."""
     global _compute_api
     if _compute_api is None:
+        # Imported on first use: it brings the RPC clients, which only the
+        # handlers that act on servers need.
         from minova.compute.api import API
         _compute_api = API()
     return _compute_api
 
 
-def set_compute_api(api: Any) -> None:
+def set_compute_api(api: API | None) -> None:
     global _compute_api
     _compute_api = api

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
-from typing import Any
+from typing import Any, cast
 
 from minova import exception, states, utils
-from minova.cells import lookup, mappings, scatter
-from minova.compute import image_meta, listing, records
+from minova.cells import lookup, mappings
+from minova.compute import boot, listing, records
 from minova.compute import rpcapi as compute_rpcapi
 from minova.conductor import rpcapi as conductor_rpcapi
 from minova.context import RequestContext
@@ -29,13 +28,14 @@ from minova.db import actions, build_requests, engines, instances, server_groups
 
 LOG = logging.getLogger(__name__)
 
-FLAVOR_FIELDS = ('flavorid', 'name', 'memory_mb', 'vcpus', 'root_gb', 'ephemeral_gb', 'swap',
-                 'rxtx_factor', 'vcpu_weight', 'disabled', 'is_public', 'description',
-                 'extra_specs')
 
+def _project(ctx: RequestContext) -> str:
+    """The project a request acts for, as the quota functions take it.
 
-class MarkerNotFound(exception.NotFound):
-    msg_fmt = 'marker [%(marker)s] not found'
+    oslo.context types it optional; an unscoped token's None is passed on as
+    it always was (it matches no project's quota or usage).
+    """
+    return cast(str, ctx.project_id)
 
 
 class CellUnavailable(exception.MinovaException):
@@ -43,14 +43,6 @@ class CellUnavailable(exception.MinovaException):
     msg_fmt = ('Cell %(cell_uuid)s is not responding or returned an exception, hence '
                'instance info is not available.')
     code = 503
-
-
-def sanitize_hostname(name: str, default: str = 'server') -> str:
-    """A DNS label from a display name, as Nova derives it."""
-    host = re.sub(r'[ _\.]', '-', name.lower())
-    host = re.sub(r'[^\w-]+', '', host, flags=re.ASCII)
-    host = host.strip('.-')[:63].rstrip('-')
-    return host or default
 
 
 class API(records.RecordsAPI):
@@ -64,89 +56,48 @@ class API(records.RecordsAPI):
 
     # -- create --------------------------------------------------------------
 
-    def create(self, ctx: RequestContext, *, flavor: dict[str, Any], image_ref: str | None,
-               name: str, min_count: int = 1, max_count: int = 1,
-               metadata: dict[str, str] | None = None, key_pair: dict[str, Any] | None = None,
-               user_data: str | None = None, availability_zone: str | None = None,
-               config_drive: bool = False, access_ip_v4: str | None = None,
-               access_ip_v6: str | None = None, description: str | None = None,
-               hostname: str | None = None, networks: Any = None,
-               scheduler_hints: dict[str, Any] | None = None,
-               tags: list[str] | None = None, forced_host: str | None = None,
-               forced_node: str | None = None, requested_host: str | None = None,
-               requested_hypervisor_hostname: str | None = None,
-               image_properties: dict[str, Any] | None = None
+    def create(self, ctx: RequestContext, request: boot.BootRequest
                ) -> tuple[list[dict[str, Any]], str]:
         """Quota-check, write build requests, cast to conductor.
 
-        forced_host/node ('az:host:node', admin) skip the filters;
-        requested_host/hypervisor_hostname (2.74) narrow the candidates and
-        still pass the filters. Returns (instances, reservation_id). Raises
-        TooManyInstances (403).
+        Returns (instances, reservation_id). Raises TooManyInstances (403).
         """
+        plan = self._plan(ctx, request)
+        built, specs = [], []
+        for index in range(plan.count):
+            uuid = utils.generate_uuid()
+            built.append(boot.instance(plan, index, uuid))
+            specs.append(boot.request_spec(plan, uuid))
+        self._record(ctx, plan, built, specs)
+        self.conductor.schedule_and_build_instances(ctx, [i['uuid'] for i in built])
+        for inst in built:
+            inst.update(cell_uuid=None, fault=None)
+        return built, plan.reservation_id
+
+    def _plan(self, ctx: RequestContext, request: boot.BootRequest) -> boot.BootPlan:
+        """The checks before anything is written: image, quotas, group, zone."""
         from minova import quota
+        flavor = request.flavor
         image = None
-        if image_ref:
-            image = self.check_image(ctx, image_ref, flavor)
-            if image and image_properties is None:
-                # What the scheduler matches: hw_*/img_* properties and trait:* keys.
-                image_properties = {k: v for k, v in image.items() if k.startswith(
-                    ('hw_', 'img_', 'trait:')) or k in ('architecture', 'hypervisor_type',
-                                                        'vm_mode')}
-        if metadata:
-            quota.enforce_metadata_items(ctx.project_id, len(metadata))
-        group = self._requested_group(ctx, scheduler_hints)
-        self._check_availability_zone(availability_zone)
-        count = quota.enforce_instances(ctx.project_id, min_count, flavor['vcpus'],
-                                        flavor['memory_mb'], max_count=max_count)
+        if request.image_ref:
+            image = self.check_image(ctx, request.image_ref, flavor)
+        if request.metadata:
+            quota.enforce_metadata_items(_project(ctx), len(request.metadata))
+        group = self._requested_group(ctx, request.scheduler_hints)
+        self._check_availability_zone(request.availability_zone)
+        count = quota.enforce_instances(_project(ctx), request.min_count, flavor['vcpus'],
+                                        flavor['memory_mb'], max_count=request.max_count)
         if group is not None:
             self._check_group_quota(ctx, group, count)
-        reservation_id = 'r-' + utils.generate_uuid()[:8]
-        now = utils.utcnow()
-        flavor_snapshot = {k: flavor.get(k) for k in FLAVOR_FIELDS}
-        flavor_snapshot['extra_specs'] = dict(flavor.get('extra_specs') or {})
-        built, specs = [], []
-        for index in range(count):
-            display_name = name if count == 1 else f'{name}-{index + 1}'
-            inst = {
-                'uuid': utils.generate_uuid(), 'display_name': display_name,
-                'display_description': description,
-                'hostname': (hostname if hostname and count == 1
-                             else sanitize_hostname(display_name)),
-                'user_id': ctx.user_id, 'project_id': ctx.project_id,
-                'image_ref': image_ref or '', 'flavor': flavor_snapshot,
-                'vcpus': flavor['vcpus'], 'memory_mb': flavor['memory_mb'],
-                'root_gb': flavor['root_gb'], 'ephemeral_gb': flavor['ephemeral_gb'],
-                'host': None, 'node': None, 'launched_on': None,
-                'availability_zone': availability_zone,
-                'vm_state': states.BUILDING, 'task_state': states.SCHEDULING,
-                'power_state': states.NOSTATE,
-                'key_name': key_pair['name'] if key_pair else None,
-                'key_data': key_pair['public_key'] if key_pair else None,
-                'user_data': user_data, 'config_drive': 'True' if config_drive else '',
-                'metadata': dict(metadata or {}),
-                'system_metadata': image_meta.to_system_metadata(image) if image else {},
-                'network_info': [], 'tags': list(tags or []),
-                'access_ip_v4': access_ip_v4, 'access_ip_v6': access_ip_v6,
-                'progress': 0, 'locked': False, 'locked_by': None, 'launch_index': index,
-                'reservation_id': reservation_id, 'created_at': now, 'updated_at': None,
-                'launched_at': None, 'terminated_at': None, 'deleted': 0,
-            }
-            built.append(inst)
-            specs.append({
-                'instance_uuid': inst['uuid'], 'flavor': flavor_snapshot,
-                'image': {'id': image_ref, 'properties': dict(image_properties or {})},
-                'availability_zone': availability_zone,
-                'instance_group': {'uuid': group['uuid']} if group else None,
-                'project_id': ctx.project_id, 'user_id': ctx.user_id,
-                'num_instances': count, 'scheduler_hints': dict(scheduler_hints or {}),
-                'requested_networks': networks,
-                'force_hosts': [forced_host] if forced_host else [],
-                'force_nodes': [forced_node] if forced_node else [],
-                'requested_destination': (
-                    {'host': requested_host, 'node': requested_hypervisor_hostname}
-                    if requested_host or requested_hypervisor_hostname else None),
-            })
+        return boot.BootPlan(request, ctx.user_id, ctx.project_id, count,
+                             'r-' + utils.generate_uuid()[:8], utils.utcnow(), image, group)
+
+    def _record(self, ctx: RequestContext, plan: boot.BootPlan, built: list[dict[str, Any]],
+                specs: list[dict[str, Any]]) -> None:
+        """Write the build requests (and group members); undo them if the quota
+        recheck finds the room taken meanwhile."""
+        from minova import quota
+        group = plan.group
         uuids = [i['uuid'] for i in built]
         build_requests.create(built, specs)
         try:
@@ -155,8 +106,8 @@ class API(records.RecordsAPI):
             # Counting and writing are not atomic: count again now that these
             # servers are recorded, and undo them if a concurrent request
             # took the room meanwhile.
-            quota.recheck_instances(ctx.project_id, count, flavor['vcpus'],
-                                    flavor['memory_mb'])
+            quota.recheck_instances(_project(ctx), plan.count, plan.request.flavor['vcpus'],
+                                    plan.request.flavor['memory_mb'])
             if group is not None:
                 self._check_group_quota(ctx, server_groups.get(group['uuid']), 0)
         except Exception:
@@ -165,10 +116,6 @@ class API(records.RecordsAPI):
                     server_groups.remove_member(uuid)
             build_requests.discard(uuids)
             raise
-        self.conductor.schedule_and_build_instances(ctx, uuids)
-        for inst in built:
-            inst.update(cell_uuid=None, fault=None)
-        return built, reservation_id
 
     @staticmethod
     def _requested_group(ctx: RequestContext, hints: dict[str, Any] | None
@@ -196,7 +143,7 @@ class API(records.RecordsAPI):
         from minova.conf import CONF
         if count == 0 and not CONF.quota.recheck_quota:
             return
-        limit = quota.get_limits(ctx.project_id)['server_group_members']
+        limit = quota.get_limits(_project(ctx))['server_group_members']
         if limit >= 0 and len(group['members']) + count > limit:
             raise exception.QuotaError('Quota exceeded, too many servers in group')
 
@@ -259,69 +206,13 @@ class API(records.RecordsAPI):
                 'availability_zone': spec.get('availability_zone'), 'power_state': 0,
                 'cell_uuid': cell['uuid'], 'cell_down': True, 'fault': None}
 
-    def _marker_row(self, ctx: RequestContext, marker: str) -> dict[str, Any]:
-        try:
-            mapping = mappings.instance_mapping_get(marker)
-            if mapping['cell_id'] is None:
-                br = build_requests.get(marker)
-                if br is None:
-                    raise exception.InstanceNotFound(instance_id=marker)
-                return br
-            cell = lookup.get_by_id(mapping['cell_id'])
-            return instances.get(cell['database_connection'], marker, read_deleted=True)
-        except exception.InstanceNotFound:
-            raise MarkerNotFound(marker=marker) from None
-
     def get_all(self, ctx: RequestContext, filters: dict[str, Any], limit: int | None,
                 marker: str | None, sort_keys: list[str], sort_dirs: list[str],
                 cell_down_support: bool = False) -> list[dict[str, Any]]:
-        """Servers across cells and build requests, merged in sort order.
-
-        filters use minova/db/instances.py keys (project_id, name, vm_state
-        list, host, changes-since, deleted ...). Raises MarkerNotFound (400).
-        """
-        sort_keys = list(sort_keys or ['created_at'])
-        sort_dirs = list(sort_dirs or ['desc'] * len(sort_keys))
-        keys, dirs = sort_keys + ['uuid'], sort_dirs + [sort_dirs[-1]]
-        marker_row = self._marker_row(ctx, marker) if marker else None
-        # Build requests are read before the cells: conductor writes a
-        # server into its cell before it deletes the build request, so read
-        # in this order a server is in one or both, never in neither.
-        pending: list[dict[str, Any]] = []
-        for br in build_requests.get_all(filters.get('project_id')
-                                         if isinstance(filters.get('project_id'), str)
-                                         else None):
-            if not listing.build_request_matches(br, filters):
-                continue
-            if marker_row is not None and listing.compare(keys, dirs, br, marker_row) <= 0:
-                continue
-            br.update(cell_uuid=None, fault=None)
-            pending.append(br)
-        results = scatter.for_each_cell(
-            lambda c: instances.get_all(c['database_connection'], filters, limit, sort_keys,
-                                        sort_dirs, marker_row, with_fault=True))
-        merged: list[dict[str, Any]] = []
-        down: list[dict[str, Any]] = []
-        for cell in lookup.all_cells():
-            rows = results.get(cell['uuid'])
-            if isinstance(rows, scatter.CellFailed):
-                down.append(cell)
-            if isinstance(rows, scatter.CellFailed) or rows is None:
-                continue
-            for row in rows:
-                row['cell_uuid'] = cell['uuid']
-            merged.extend(rows)
-        in_cells = {row['uuid'] for row in merged}
-        merged.extend(br for br in pending if br['uuid'] not in in_cells)
-        merged.sort(key=functools.cmp_to_key(functools.partial(listing.compare, keys, dirs)))
-        if cell_down_support and down and marker is None:
-            # 2.69+: what the API DB knows of a down cell's servers comes last,
-            # as in Nova; below 2.69 they are left out (partial results).
-            project = filters.get('project_id')
-            for cell in down:
-                merged.extend(scatter.down_cell_instances(
-                    cell, project if isinstance(project, str) else None, limit))
-        return merged[:limit] if limit is not None else merged
+        """Servers across cells and build requests, merged in sort order
+        (minova/compute/listing.py). Raises MarkerNotFound (400)."""
+        return listing.get_all(filters, limit, marker, sort_keys, sort_dirs,
+                               cell_down_support)
 
     # -- update and delete ---------------------------------------------------
 

@@ -1,13 +1,90 @@
-"""Ordering and filtering of server lists in Python, with the semantics of
-minova/db/instances.py: merging cells' pages, and the build requests (servers
-not in a cell yet) that the cell queries cannot see."""
+"""Server lists across cells (GET /servers): each cell's page, the build
+requests (servers not in a cell yet) that the cell queries cannot see, merged
+in sort order, with the filters of minova/db/instances.py applied in Python
+where no query can apply them."""
 from __future__ import annotations
 
 import datetime
+import functools
 from typing import Any
 
-from minova import utils
-from minova.db import instances, regexp
+from minova import exception, utils
+from minova.cells import lookup, mappings, scatter
+from minova.db import build_requests, instances, regexp
+
+
+class MarkerNotFound(exception.NotFound):
+    msg_fmt = 'marker [%(marker)s] not found'
+
+
+def get_all(filters: dict[str, Any], limit: int | None, marker: str | None,
+            sort_keys: list[str], sort_dirs: list[str], cell_down_support: bool = False
+            ) -> list[dict[str, Any]]:
+    """Servers across cells and build requests, merged in sort order.
+
+    filters use minova/db/instances.py keys (project_id, name, vm_state
+    list, host, changes-since, deleted ...). Raises MarkerNotFound (400).
+    """
+    sort_keys = list(sort_keys or ['created_at'])
+    sort_dirs = list(sort_dirs or ['desc'] * len(sort_keys))
+    keys, dirs = sort_keys + ['uuid'], sort_dirs + [sort_dirs[-1]]
+    marker_row = _marker_row(marker) if marker else None
+    project = filters.get('project_id')
+    project = project if isinstance(project, str) else None
+    # Build requests are read before the cells: conductor writes a server into
+    # its cell before it deletes the build request, so read in this order a
+    # server is in one or both, never in neither.
+    pending = [br for br in build_requests.get_all(project)
+               if build_request_matches(br, filters)
+               and (marker_row is None or compare(keys, dirs, br, marker_row) > 0)]
+    for br in pending:
+        br.update(cell_uuid=None, fault=None)
+    merged, down = _from_cells(filters, limit, sort_keys, sort_dirs, marker_row)
+    in_cells = {row['uuid'] for row in merged}
+    merged.extend(br for br in pending if br['uuid'] not in in_cells)
+    merged.sort(key=functools.cmp_to_key(functools.partial(compare, keys, dirs)))
+    if cell_down_support and down and marker is None:
+        # 2.69+: what the API DB knows of a down cell's servers comes last, as
+        # in Nova; below 2.69 they are left out (partial results).
+        for cell in down:
+            merged.extend(scatter.down_cell_instances(cell, project, limit))
+    return merged[:limit] if limit is not None else merged
+
+
+def _marker_row(marker: str) -> dict[str, Any]:
+    try:
+        mapping = mappings.instance_mapping_get(marker)
+        if mapping['cell_id'] is None:
+            br = build_requests.get(marker)
+            if br is None:
+                raise exception.InstanceNotFound(instance_id=marker)
+            return br
+        cell = lookup.get_by_id(mapping['cell_id'])
+        return instances.get(cell['database_connection'], marker, read_deleted=True)
+    except exception.InstanceNotFound:
+        raise MarkerNotFound(marker=marker) from None
+
+
+def _from_cells(filters: dict[str, Any], limit: int | None, sort_keys: list[str],
+                sort_dirs: list[str], marker_row: dict[str, Any] | None
+                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(each answering cell's page with 'cell_uuid', the cells that did not answer)."""
+    results = scatter.for_each_cell(
+        lambda c: instances.get_all(c['database_connection'], filters, limit, sort_keys,
+                                    sort_dirs, marker_row, with_fault=True))
+    merged: list[dict[str, Any]] = []
+    down: list[dict[str, Any]] = []
+    for cell in lookup.all_cells():
+        rows = results.get(cell['uuid'])
+        if isinstance(rows, scatter.CellFailed):
+            down.append(cell)
+            continue
+        if rows is None:
+            continue
+        for row in rows:
+            row['cell_uuid'] = cell['uuid']
+        merged.extend(rows)
+    return merged, down
 
 
 def _sort_value(value: Any) -> tuple[int, Any]:

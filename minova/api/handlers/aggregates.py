@@ -16,30 +16,12 @@ from minova import exception
 from minova.api import errors, host_status, policy, util, validation
 from minova.api.handlers import services as services_handler
 from minova.api.schemas import aggregates as schema
+from minova.api.views import aggregates as view
 from minova.db import aggregates as aggregates_db
 from minova.db import paging
 from minova.policies.admin import AGGREGATES
 
 LOG = logging.getLogger(__name__)
-
-
-def _time(value: Any) -> str | None:
-    return value.strftime('%Y-%m-%dT%H:%M:%S.%f') if value else None
-
-
-def view(req: falcon.Request, agg: dict[str, Any], brief: bool = False) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        'id': agg['id'], 'name': agg['name'],
-        'availability_zone': agg['availability_zone'],
-        'created_at': _time(agg['created_at']), 'updated_at': _time(agg['updated_at']),
-        'deleted_at': None, 'deleted': False,
-    }
-    if not brief:  # create answers without hosts and metadata, as Nova does
-        out['hosts'] = list(agg['hosts'])
-        out['metadata'] = dict(agg['metadata'])
-    if util.at_least(req, '2.41'):
-        out['uuid'] = agg['uuid']
-    return out
 
 
 def _id(aggregate_id: str) -> int:
@@ -87,20 +69,20 @@ def _mirror(req: falcon.Request, agg: dict[str, Any], host: str, add: bool) -> N
 class Aggregates:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         _authorize(req, 'index')
-        resp.media = {'aggregates': [view(req, a) for a in aggregates_db.get_all()]}
+        resp.media = {'aggregates': [view.show(req, a) for a in aggregates_db.get_all()]}
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         _authorize(req, 'create')
         body = util.validated_body(req, schema.create)['aggregate']
         zone = body.get('availability_zone')
         agg = aggregates_db.create(body['name'].strip(), zone)
-        resp.media = {'aggregate': view(req, agg, brief=True)}
+        resp.media = {'aggregate': view.show(req, agg, view.BRIEF)}
 
 
 class Aggregate:
     def on_get(self, req: falcon.Request, resp: falcon.Response, aggregate_id: str) -> None:
         _authorize(req, 'show')
-        resp.media = {'aggregate': view(req, aggregates_db.get(_id(aggregate_id)))}
+        resp.media = {'aggregate': view.show(req, aggregates_db.get(_id(aggregate_id)))}
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, aggregate_id: str) -> None:
         _authorize(req, 'update')
@@ -116,7 +98,7 @@ class Aggregate:
         if 'availability_zone' in body and zone is None:
             aggregates_db.update_metadata(agg_id, {aggregates_db.AZ_KEY: None})
         agg = aggregates_db.update(agg_id, name=body.get('name'), availability_zone=zone)
-        resp.media = {'aggregate': view(req, agg)}
+        resp.media = {'aggregate': view.show(req, agg)}
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, aggregate_id: str) -> None:
         _authorize(req, 'delete')
@@ -139,7 +121,7 @@ class AggregateAction:
         agg_id = _id(aggregate_id)
         _authorize(req, action)
         validation.validate_body(getattr(schema, action), body)
-        resp.media = {'aggregate': view(req, handler(req, agg_id, body[action]))}
+        resp.media = {'aggregate': view.show(req, handler(req, agg_id, body[action]))}
 
     def _add_host(self, req: falcon.Request, agg_id: int, body: dict[str, Any]
                   ) -> dict[str, Any]:

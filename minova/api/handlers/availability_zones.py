@@ -12,6 +12,7 @@ import falcon
 
 from minova.api import host_status, policy, util
 from minova.api.handlers import services as services_handler
+from minova.api.views import services as services_view
 from minova.db import services as services_db
 from minova.policies import admin as pol
 
@@ -19,7 +20,7 @@ from minova.policies import admin as pol
 def _zones() -> dict[str, list[dict[str, Any]]]:
     zones: dict[str, list[dict[str, Any]]] = {}
     for _, svc in services_handler.all_services():
-        zones.setdefault(services_handler.zone(svc['binary'], svc['host']), []).append(svc)
+        zones.setdefault(host_status.zone(svc['binary'], svc['host']), []).append(svc)
     return zones
 
 
@@ -50,7 +51,7 @@ class ZonesDetail:
                 hosts.setdefault(svc['host'], {})[host_status.api_binary(svc['binary'])] = {
                     'available': services_db.is_up(svc),
                     'active': not svc['disabled'],
-                    'updated_at': services_handler._time(
+                    'updated_at': services_view.timestamp(
                         svc.get('last_seen_up') or svc.get('updated_at')),
                 }
             out.append({'zoneName': name, 'zoneState': {'available': _available(services)},

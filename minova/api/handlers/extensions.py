@@ -11,9 +11,9 @@ import falcon
 
 from minova.api import errors, policy, util
 from minova.api.schemas import types
+from minova.api.versioned import schema_for
 from minova.policies import legacy as pol
 
-QUERY = [('2.102', types.query({}, strict=True)), ('2.1', types.query({}, strict=False))]
 _UPDATED = '2014-12-03T00:00:00Z'
 _NAMESPACE = 'http://docs.openstack.org/compute/ext/fake_xml'
 
@@ -77,14 +77,14 @@ EXTENSIONS: list[dict[str, Any]] = [
 
 class Extensions:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        util.validated_query(req, util.for_version(req, QUERY))
+        util.validated_query(req, schema_for(req, types.NO_QUERY))
         policy.authorize(util.ctx(req), pol.EXTENSIONS, {})
         resp.media = {'extensions': EXTENSIONS}
 
 
 class Extension:
     def on_get(self, req: falcon.Request, resp: falcon.Response, alias: str) -> None:
-        util.validated_query(req, util.for_version(req, QUERY))
+        util.validated_query(req, schema_for(req, types.NO_QUERY))
         policy.authorize(util.ctx(req), pol.EXTENSIONS, {})
         for ext in EXTENSIONS:
             if ext['alias'] == alias:

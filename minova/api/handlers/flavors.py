@@ -8,23 +8,11 @@ import falcon
 from minova import exception
 from minova.api import errors, policy, util, validation
 from minova.api.schemas import flavors as schema
+from minova.api.versioned import schema_for
 from minova.api.views import flavors as view
 from minova.db import flavors as flavors_db
 from minova.db import paging
 from minova.policies import flavors as pol
-
-
-def _index_schema(req: falcon.Request) -> dict[str, Any]:
-    if util.at_least(req, '2.102'):
-        return schema.index_query_v2102
-    if util.at_least(req, '2.75'):
-        return schema.index_query_v275
-    return schema.index_query
-
-
-def _show_query(req: falcon.Request) -> None:
-    util.validated_query(req, schema.show_query_v2102 if util.at_least(req, '2.102')
-                         else schema.show_query)
 
 
 def _int_filter(params: dict[str, list[str]], name: str) -> int | None:
@@ -49,13 +37,14 @@ def _is_public(value: str | None) -> bool | None:
 
 
 def _show_extra_specs(req: falcon.Request) -> bool:
-    ctx = util.ctx(req)
-    return util.at_least(req, '2.61') and policy.can(ctx, pol.EXTRA_SPECS % 'index')
+    """Whether bodies may hold extra specs (from 2.61, views/flavors.py)."""
+    return policy.can(util.ctx(req), pol.EXTRA_SPECS % 'index')
 
 
 def _list(req: falcon.Request, resp: falcon.Response, detailed: bool) -> None:
     ctx = util.ctx(req)
-    params = util.validated_query(req, _index_schema(req))
+    row = schema_for(req, schema.TABLE)
+    params = util.validated_query(req, row.index_query)
     limit, marker = util.limit_marker(params)
     is_public = _is_public(util.last(params, 'is_public')) if ctx.is_admin else True
     try:
@@ -63,7 +52,7 @@ def _list(req: falcon.Request, resp: falcon.Response, detailed: bool) -> None:
             min_memory_mb=_int_filter(params, 'minRam'),
             min_root_gb=_int_filter(params, 'minDisk'),
             is_public=is_public, project_id=ctx.project_id,
-            name=util.last(params, 'name') if util.at_least(req, '2.102') else None,
+            name=util.last(params, 'name') if row.name_filter else None,
             sort_key=util.last(params, 'sort_key', 'flavorid'),
             sort_dir=util.last(params, 'sort_dir', 'asc'), limit=limit, marker=marker)
     except exception.NotFound:
@@ -96,13 +85,7 @@ class Flavors:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         policy.authorize(util.ctx(req), pol.MANAGE % 'create', {})
-        if util.at_least(req, '2.102'):
-            body_schema = schema.create_v2102
-        elif util.at_least(req, '2.55'):
-            body_schema = schema.create_v255
-        else:
-            body_schema = schema.create
-        f = util.validated_body(req, body_schema)['flavor']
+        f = util.validated_body(req, schema_for(req, schema.TABLE).create)['flavor']
         values: dict[str, Any] = {
             'name': f['name'],
             'memory_mb': int(f['ram']),
@@ -131,14 +114,16 @@ class FlavorsDetail:
 
 class Flavor:
     def on_get(self, req: falcon.Request, resp: falcon.Response, flavor_id: str) -> None:
-        _show_query(req)
+        util.validated_query(req, schema_for(req, schema.TABLE).show_query)
         flavor = get_visible(req, flavor_id)
         resp.media = {'flavor': view.detail(req, flavor, _show_extra_specs(req))}
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, flavor_id: str) -> None:
-        util.require_version(req, '2.55')
+        update = schema_for(req, schema.TABLE).update
+        if update is None:
+            raise errors.not_found()
         policy.authorize(util.ctx(req), pol.MANAGE % 'update', {})
-        body = util.validated_body(req, schema.update)
+        body = util.validated_body(req, update)
         flavor = flavors_db.update(flavor_id, {'description':
                                                body['flavor']['description']})
         resp.media = {'flavor': view.detail(req, flavor, _show_extra_specs(req))}
@@ -222,7 +207,7 @@ class FlavorAction:
         if 'addTenantAccess' in body:
             policy.authorize(ctx, pol.ACCESS_ROOT % 'add_tenant_access', {})
             flavor = flavors_db.get_by_flavor_id(flavor_id)
-            if flavor['is_public'] and util.at_least(req, '2.7'):
+            if flavor['is_public'] and schema_for(req, schema.TABLE).public_access_conflict:
                 raise errors.conflict('Can not add access to a public flavor.')
             projects = flavors_db.access_add(flavor_id, body['addTenantAccess']['tenant'])
         else:

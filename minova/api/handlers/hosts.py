@@ -12,17 +12,15 @@ from typing import Any
 import falcon
 
 from minova import exception
-from minova.api import errors, host_status, policy, util
+from minova.api import errors, host_status, policy, util, versioned
 from minova.api.handlers import services
-from minova.api.schemas import types
+from minova.api.schemas import proxies as schema
 from minova.cells import lookup, mappings
 from minova.db import compute_nodes as nodes_db
 from minova.db import instances as instances_db
 from minova.db import services as services_db
 from minova.policies import legacy as pol
 
-LAST_VERSION = '2.42'
-INDEX_QUERY = types.query({'zone': types.multi({'type': 'string'})}, strict=False)
 _MODE = {'type': 'string', 'enum': ['enable', 'disable', 'Enable', 'Disable', 'ENABLE',
                                     'DISABLE']}
 UPDATE = {'type': 'object', 'properties': {'status': _MODE, 'maintenance_mode': _MODE},
@@ -49,15 +47,14 @@ def _resource(host: str, project: str, cpu: int, memory_mb: int, disk_gb: int
 
 class Hosts:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        util.require_version_at_most(req, LAST_VERSION)
-        params = util.validated_query(req, INDEX_QUERY)
+        params = util.validated_query(req, versioned.require(req, schema.HOSTS))
         policy.authorize(util.ctx(req), pol.HOSTS % 'list', {})
         zone = util.last(params, 'zone')
         hosts = []
         for _, svc in services.all_services():
             if svc['disabled'] or svc['binary'] in _API_BINARIES:
                 continue
-            svc_zone = services.zone(svc['binary'], svc['host'])
+            svc_zone = host_status.zone(svc['binary'], svc['host'])
             if zone and svc_zone != zone:
                 continue
             hosts.append({'host_name': svc['host'],
@@ -68,7 +65,7 @@ class Hosts:
 
 class Host:
     def on_get(self, req: falcon.Request, resp: falcon.Response, host: str) -> None:
-        util.require_version_at_most(req, LAST_VERSION)
+        versioned.require(req, schema.HOSTS)
         policy.authorize(util.ctx(req), pol.HOSTS % 'show', {})
         url = _compute_cell(host)['database_connection']
         nodes = nodes_db.get_all(url, host=host)
@@ -93,7 +90,7 @@ class Host:
         resp.media = {'host': out}
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, host: str) -> None:
-        util.require_version_at_most(req, LAST_VERSION)
+        versioned.require(req, schema.HOSTS)
         util.validated_body(req, UPDATE)
         policy.authorize(util.ctx(req), pol.HOSTS % 'update', {})
         _refuse(host)
@@ -110,7 +107,7 @@ def _refuse(host: str) -> None:
 def _power_action(rule: str) -> type:
     class PowerAction:
         def on_get(self, req: falcon.Request, resp: falcon.Response, host: str) -> None:
-            util.require_version_at_most(req, LAST_VERSION)
+            versioned.require(req, schema.HOSTS)
             policy.authorize(util.ctx(req), pol.HOSTS % rule, {})
             _refuse(host)
     return PowerAction

@@ -5,7 +5,6 @@ when the same integer names nodes in several cells, as for services).
 """
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -13,27 +12,14 @@ import falcon
 
 from minova import exception, utils
 from minova.api import errors, host_status, policy, util
-from minova.api.schemas import types
+from minova.api.schemas import hypervisors as schema
+from minova.api.versioned import schema_for
+from minova.api.views import hypervisors as view
 from minova.cells import lookup, scatter
 from minova.db import compute_nodes as nodes_db
 from minova.db import instances as instances_db
 from minova.db import services as services_db
 from minova.policies import admin as pol
-
-_list_props = {'limit': types.multi(types.non_negative_integer),
-               'marker': types.multi({'type': 'string'}),
-               'hypervisor_hostname_pattern': types.multi({'type': 'string'}),
-               'with_servers': types.multi(types.boolean)}
-list_query = types.query({}, strict=False)
-list_query_v233 = types.query({k: _list_props[k] for k in ('limit', 'marker')}, strict=False)
-list_query_v253 = types.query(_list_props, strict=False)
-list_query_v275 = types.query(_list_props, strict=True)
-show_query_v253 = types.query({'with_servers': _list_props['with_servers']}, strict=False)
-show_query_v275 = types.query({'with_servers': _list_props['with_servers']}, strict=True)
-
-_USAGE_FIELDS = ('vcpus', 'memory_mb', 'local_gb', 'vcpus_used', 'memory_mb_used',
-                 'local_gb_used', 'free_ram_mb', 'free_disk_gb', 'running_vms',
-                 'disk_available_least')
 
 
 class HypervisorNotFound(exception.NotFound):
@@ -44,7 +30,7 @@ def all_nodes() -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """(cell, node with 'service') for every node in every cell that answered."""
     by_uuid = {c['uuid']: c for c in lookup.all_cells(include_cell0=False)}
     results = scatter.for_each_cell(_cell_nodes, cells=list(by_uuid.values()))
-    out = []
+    out: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for cell_uuid, result in results.items():
         if not isinstance(result, scatter.CellFailed):
             out.extend((by_uuid[cell_uuid], n) for n in result)
@@ -70,63 +56,21 @@ def _servers(cell: dict[str, Any], node: dict[str, Any]) -> list[dict[str, str]]
     return [{'name': i['display_name'], 'uuid': i['uuid']} for i in found]
 
 
-def view(req: falcon.Request, cell: dict[str, Any], node: dict[str, Any], detail: bool,
-         with_servers: bool = False) -> dict[str, Any]:
-    svc = node.get('service')
-    out: dict[str, Any] = {
-        'id': node['uuid'] if util.at_least(req, '2.53') else node['id'],
-        'hypervisor_hostname': node['hypervisor_hostname'],
-        'state': 'up' if svc and services_db.is_up(svc) else 'down',
-        'status': 'disabled' if svc and svc['disabled'] else 'enabled',
-    }
-    if detail:
-        out.update({'hypervisor_type': node.get('hypervisor_type'),
-                    'hypervisor_version': node.get('hypervisor_version'),
-                    'host_ip': node.get('host_ip'),
-                    'service': {'host': node['host'],
-                                'id': (svc['uuid'] if util.at_least(req, '2.53')
-                                       else svc['id']) if svc else None,
-                                'disabled_reason': svc.get('disabled_reason') if svc else None}})
-        if util.at_least(req, '2.88'):
-            out['uptime'] = None
-        else:
-            for name in _USAGE_FIELDS:
-                out[name] = node.get(name) or 0
-            out['current_workload'] = 0
-            cpu_info = node.get('cpu_info') or '{}'
-            if util.at_least(req, '2.28'):
-                try:
-                    out['cpu_info'] = json.loads(cpu_info)
-                except ValueError:
-                    out['cpu_info'] = {}
-            else:
-                out['cpu_info'] = cpu_info
-    if with_servers:
-        servers = _servers(cell, node)
-        if servers or util.at_least(req, '2.75'):
-            out['servers'] = servers
-    return out
+def _show(req: falcon.Request, cell: dict[str, Any], node: dict[str, Any], detail: bool,
+          with_servers: bool = False) -> dict[str, Any]:
+    return view.show(req, node, detail, _servers(cell, node) if with_servers else None)
 
 
 def _list(req: falcon.Request, resp: falcon.Response, detail: bool) -> None:
     policy.authorize(util.ctx(req), pol.HYPERVISORS % ('list-detail' if detail else 'list'),
                      {})
-    if util.at_least(req, '2.75'):
-        schema = list_query_v275
-    elif util.at_least(req, '2.53'):
-        schema = list_query_v253
-    elif util.at_least(req, '2.33'):
-        schema = list_query_v233
-    else:
-        schema = list_query
-    params = util.validated_query(req, schema)
+    row = schema_for(req, schema.TABLE)
+    params = util.validated_query(req, row.list_query)
     nodes = all_nodes()
-    pattern = util.last(params, 'hypervisor_hostname_pattern') \
-        if util.at_least(req, '2.53') else None
-    with_servers = util.at_least(req, '2.53') and util.to_bool(
-        util.last(params, 'with_servers', False))
+    pattern = util.last(params, 'hypervisor_hostname_pattern') if row.by_uuid else None
+    with_servers = row.by_uuid and util.to_bool(util.last(params, 'with_servers', False))
     limit = marker = None
-    if util.at_least(req, '2.33'):
+    if row.paging:
         limit, marker = util.limit_marker(params)
     if pattern is not None:
         if 'limit' in params or 'marker' in params:
@@ -137,14 +81,14 @@ def _list(req: falcon.Request, resp: falcon.Response, detail: bool) -> None:
             raise errors.not_found(f"No hypervisor matching '{pattern}' could be found.")
         limit = None
     if marker is not None:
-        key = 'uuid' if util.at_least(req, '2.53') else 'id'
+        key = 'uuid' if row.by_uuid else 'id'
         ids = [str(n[key]) for _, n in nodes]
         if marker not in ids:
             raise errors.bad_request(f'marker [{marker}] not found')
         nodes = nodes[ids.index(marker) + 1:]
     if limit is not None:
         nodes = nodes[:limit]
-    items = [view(req, c, n, detail, with_servers) for c, n in nodes]
+    items = [_show(req, c, n, detail, with_servers) for c, n in nodes]
     body: dict[str, Any] = {'hypervisors': items}
     if limit is not None:
         links = util.page_links(req, 'os-hypervisors/detail' if detail else 'os-hypervisors',
@@ -156,7 +100,7 @@ def _list(req: falcon.Request, resp: falcon.Response, detail: bool) -> None:
 
 def _find(req: falcon.Request, hypervisor_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
     nodes = all_nodes()
-    if util.at_least(req, '2.53'):
+    if schema_for(req, schema.TABLE).by_uuid:
         if not utils.is_uuid_like(hypervisor_id):
             raise errors.bad_request(f'Invalid uuid {hypervisor_id}')
         matches = [(c, n) for c, n in nodes if n['uuid'] == hypervisor_id]
@@ -187,16 +131,16 @@ class Hypervisor:
     def on_get(self, req: falcon.Request, resp: falcon.Response, hypervisor_id: str) -> None:
         policy.authorize(util.ctx(req), pol.HYPERVISORS % 'show', {})
         with_servers = False
-        if util.at_least(req, '2.53'):
-            params = util.validated_query(req, show_query_v275 if util.at_least(req, '2.75')
-                                          else show_query_v253)
+        query = schema_for(req, schema.TABLE).show_query
+        if query is not None:
+            params = util.validated_query(req, query)
             with_servers = util.to_bool(util.last(params, 'with_servers', False))
         cell, node = _find(req, hypervisor_id)
-        resp.media = {'hypervisor': view(req, cell, node, True, with_servers)}
+        resp.media = {'hypervisor': _show(req, cell, node, True, with_servers)}
 
 
 def _search(req: falcon.Request, pattern: str, rule: str) -> list[tuple[dict, dict]]:
-    if util.at_least(req, '2.53'):
+    if not schema_for(req, schema.TABLE).search:
         raise errors.not_found()
     policy.authorize(util.ctx(req), pol.HYPERVISORS % rule, {})
     nodes = [(c, n) for c, n in all_nodes() if pattern in n['hypervisor_hostname']]
@@ -208,14 +152,13 @@ def _search(req: falcon.Request, pattern: str, rule: str) -> list[tuple[dict, di
 class Search:
     def on_get(self, req: falcon.Request, resp: falcon.Response, hypervisor_id: str) -> None:
         nodes = _search(req, hypervisor_id, 'search')
-        resp.media = {'hypervisors': [view(req, c, n, False) for c, n in nodes]}
+        resp.media = {'hypervisors': [_show(req, c, n, False) for c, n in nodes]}
 
 
 class SearchServers:
     def on_get(self, req: falcon.Request, resp: falcon.Response, hypervisor_id: str) -> None:
         nodes = _search(req, hypervisor_id, 'servers')
-        resp.media = {'hypervisors': [view(req, c, n, False, True) for c, n in nodes]}
-
+        resp.media = {'hypervisors': [_show(req, c, n, False, True) for c, n in nodes]}
 
 
 class Uptime:
@@ -223,13 +166,13 @@ class Uptime:
     Nova's 501 from a driver that cannot say (fake)."""
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, hypervisor_id: str) -> None:
-        if util.at_least(req, '2.88'):
+        if not schema_for(req, schema.TABLE).statistics:
             raise errors.not_found()
         policy.authorize(util.ctx(req), pol.HYPERVISORS % 'uptime', {})
         cell, node = _find(req, hypervisor_id)
         if node.get('service') is None:
             raise errors.not_found(f"Hypervisor with ID '{hypervisor_id}' could not be found.")
-        out = view(req, cell, node, False)
+        out = _show(req, cell, node, False)
         out['uptime'] = util.compute_api().get_host_uptime(util.ctx(req), cell, node['host'])
         resp.media = {'hypervisor': out}
 
@@ -238,11 +181,11 @@ class Statistics:
     """GET /os-hypervisors/statistics (before 2.88): totals over all nodes."""
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        if util.at_least(req, '2.88'):
+        if not schema_for(req, schema.TABLE).statistics:
             raise errors.not_found()
         policy.authorize(util.ctx(req), pol.HYPERVISORS % 'statistics', {})
         nodes = [n for _, n in all_nodes()]
         stats: dict[str, int] = {'count': len(nodes), 'current_workload': 0}
-        for name in _USAGE_FIELDS:
+        for name in view.USAGE_FIELDS:
             stats[name] = sum(n.get(name) or 0 for n in nodes)
         resp.media = {'hypervisor_statistics': stats}

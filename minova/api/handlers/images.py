@@ -12,12 +12,9 @@ import falcon
 from oslo_utils import strutils
 
 from minova import utils
-from minova.api import errors, util
-from minova.api.schemas import types
+from minova.api import errors, util, versioned
+from minova.api.schemas import proxies as schema
 from minova.clients import image as image_client
-
-LAST_VERSION = '2.35'
-QUERY = types.query({}, strict=False)
 
 # Image API v2 fields that are the record, not properties (Nova's v1 view
 # shows the rest under `metadata`).
@@ -98,8 +95,7 @@ def _filters(params: dict[str, list[str]]) -> tuple[dict[str, str], dict[str, in
 
 
 def _list(req: falcon.Request, resp: falcon.Response, detailed: bool) -> None:
-    util.require_version_at_most(req, LAST_VERSION)
-    params = util.validated_query(req, QUERY)
+    params = util.validated_query(req, versioned.require(req, schema.IMAGES))
     filters, minimums = _filters(params)
     limit, marker = util.limit_marker(params)
     try:
@@ -128,8 +124,7 @@ class ImagesDetail:
 
 class Image:
     def on_get(self, req: falcon.Request, resp: falcon.Response, image_id: str) -> None:
-        util.require_version_at_most(req, LAST_VERSION)
-        util.validated_query(req, QUERY)
+        util.validated_query(req, versioned.require(req, schema.IMAGES))
         try:
             image = _client().get(util.ctx(req), image_id)
         except image_client.ImageNotFound:
@@ -137,7 +132,7 @@ class Image:
         resp.media = {'image': detail(req, image)}
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, image_id: str) -> None:
-        util.require_version_at_most(req, LAST_VERSION)
+        versioned.require(req, schema.IMAGES)
         try:
             _client().delete(util.ctx(req), image_id)
         except image_client.ImageNotFound:

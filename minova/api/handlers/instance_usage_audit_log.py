@@ -16,9 +16,8 @@ from minova import utils
 from minova.api import errors, host_status, policy, util
 from minova.api.handlers import services
 from minova.api.schemas import types
+from minova.api.versioned import schema_for
 from minova.policies import usage as pol
-
-QUERY = [('2.102', types.query({}, strict=True)), ('2.1', types.query({}, strict=False))]
 
 
 def last_completed_month(before: datetime.datetime) -> tuple[datetime.datetime,
@@ -53,14 +52,14 @@ def audit_log(before: datetime.datetime | None = None) -> dict[str, Any]:
 
 class AuditLogs:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        util.validated_query(req, util.for_version(req, QUERY))
+        util.validated_query(req, schema_for(req, types.NO_QUERY))
         policy.authorize(util.ctx(req), pol.AUDIT_LOG % 'list', {})
         resp.media = {'instance_usage_audit_logs': audit_log()}
 
 
 class AuditLog:
     def on_get(self, req: falcon.Request, resp: falcon.Response, before: str) -> None:
-        util.validated_query(req, util.for_version(req, QUERY))
+        util.validated_query(req, schema_for(req, types.NO_QUERY))
         policy.authorize(util.ctx(req), pol.AUDIT_LOG % 'show', {})
         fmt = '%Y-%m-%d %H:%M:%S.%f' if '.' in before else '%Y-%m-%d %H:%M:%S'
         try:

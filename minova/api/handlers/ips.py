@@ -7,14 +7,13 @@ import falcon
 from minova.api import errors, policy, util
 from minova.api.handlers import servers
 from minova.api.schemas import types
-from minova.api.views import servers as view
+from minova.api.versioned import schema_for
+from minova.api.views import addresses as view
 from minova.policies import servers as pol
-
-QUERY = [('2.102', types.query({}, strict=True)), ('2.1', types.query({}, strict=False))]
 
 
 def _networks(req: falcon.Request, server_id: str, rule: str) -> dict[str, list]:
-    util.validated_query(req, util.for_version(req, QUERY))
+    util.validated_query(req, schema_for(req, types.NO_QUERY))
     instance = servers.get_server(req, server_id, action='')
     policy.authorize(util.ctx(req), pol.IPS % rule, {'project_id': instance['project_id']})
     return view.addresses(instance, extended=False)

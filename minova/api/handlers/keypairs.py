@@ -11,7 +11,8 @@ import falcon
 from minova import exception, quota
 from minova.api import errors, policy, util
 from minova.api.schemas import keypairs as schema
-from minova.api.schemas.servers import for_version
+from minova.api.versioned import schema_for
+from minova.api.views import keypairs as view
 from minova.db import keypairs as keypairs_db
 from minova.policies import keypairs as pol
 
@@ -103,47 +104,27 @@ def _der_length(n: int) -> bytes:
 
 def _user_id(req: falcon.Request, params: dict[str, list[str]] | None = None,
              body_user: str | None = None) -> str:
-    ctx = util.ctx(req)
-    if util.at_least(req, '2.10'):
+    if schema_for(req, schema.TABLE).other_users:
         requested = body_user or (util.last(params, 'user_id') if params else None)
         if requested:
-            return requested
-    return ctx.user_id
-
-
-def _view(req: falcon.Request, kp: dict[str, Any], full: bool = False) -> dict[str, Any]:
-    out: dict[str, Any] = {'name': kp['name'], 'public_key': kp['public_key'],
-                           'fingerprint': kp['fingerprint']}
-    if util.at_least(req, '2.2'):
-        out['type'] = kp.get('type') or 'ssh'
-    if full:
-        out.update({'user_id': kp['user_id'], 'deleted': False,
-                    'created_at': _time(kp.get('created_at')),
-                    'updated_at': _time(kp.get('updated_at')),
-                    'deleted_at': None, 'id': kp['id']})
-    return out
-
-
-def _time(value: Any) -> str | None:
-    if value is None:
-        return None
-    return value.isoformat() if not isinstance(value, str) else value
+            return str(requested)
+    return util.user_id(req)
 
 
 class Keypairs:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        params = util.validated_query(req, for_version(schema.INDEX_QUERY,
-                                                       lambda v: util.at_least(req, v)))
+        row = schema_for(req, schema.TABLE)
+        params = util.validated_query(req, row.index_query)
         user_id = _user_id(req, params)
         policy.authorize(util.ctx(req), pol.KEYPAIRS % 'index', {'user_id': user_id})
         limit = marker = None
-        if util.at_least(req, '2.35'):
+        if row.paging:
             limit, marker = util.limit_marker(params)
         try:
             found = keypairs_db.get_all(user_id, limit=limit, marker=marker)
         except exception.NotFound as e:
             raise errors.bad_request(e.message) from None
-        body: dict[str, Any] = {'keypairs': [{'keypair': _view(req, kp)} for kp in found]}
+        body: dict[str, Any] = {'keypairs': [{'keypair': view.show(req, kp)} for kp in found]}
         if limit is not None:
             links = util.page_links(req, 'os-keypairs', found, limit, key='name')
             if links:
@@ -151,8 +132,8 @@ class Keypairs:
         resp.media = body
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        body = util.validated_body(req, for_version(schema.CREATE,
-                                                    lambda v: util.at_least(req, v)))
+        row = schema_for(req, schema.TABLE)
+        body = util.validated_body(req, row.create)
         kp = body['keypair']
         user_id = _user_id(req, body_user=kp.get('user_id'))
         policy.authorize(util.ctx(req), pol.KEYPAIRS % 'create', {'user_id': user_id})
@@ -165,28 +146,25 @@ class Keypairs:
                                        else generate())
         created = keypairs_db.create(user_id, kp['name'].strip(), public_key,
                                      fingerprint(public_key, key_type), key_type)
-        out = _view(req, created)
+        out = view.show(req, created)
         out['user_id'] = user_id
         if private_key is not None:
             out['private_key'] = private_key
-        resp.status = 201 if util.at_least(req, '2.2') else 200
+        resp.status = row.create_status
         resp.media = {'keypair': out}
 
 
 class Keypair:
     def on_get(self, req: falcon.Request, resp: falcon.Response, name: str) -> None:
-        params = util.validated_query(req, for_version(schema.SHOW_QUERY,
-                                                       lambda v: util.at_least(req, v)))
+        params = util.validated_query(req, schema_for(req, schema.TABLE).show_query)
         user_id = _user_id(req, params)
         policy.authorize(util.ctx(req), pol.KEYPAIRS % 'show', {'user_id': user_id})
-        resp.media = {'keypair': _view(req, keypairs_db.get(user_id, name), full=True)}
+        resp.media = {'keypair': view.show(req, keypairs_db.get(user_id, name), view.FULL)}
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, name: str) -> None:
-        params = util.validated_query(req, for_version(schema.SHOW_QUERY,
-                                                       lambda v: util.at_least(req, v)))
+        row = schema_for(req, schema.TABLE)
+        params = util.validated_query(req, row.show_query)
         user_id = _user_id(req, params)
         policy.authorize(util.ctx(req), pol.KEYPAIRS % 'delete', {'user_id': user_id})
         keypairs_db.destroy(user_id, name)
-        resp.status = 204 if util.at_least(req, '2.2') else 202
-
-
+        resp.status = row.delete_status

@@ -15,45 +15,21 @@ import falcon
 
 from minova.api import errors, policy, util
 from minova.api.schemas import migrations as schema
+from minova.api.versioned import schema_for
+from minova.api.views import migrations as view
 from minova.policies.migrations import MIGRATIONS
 
-_FIELDS = ('id', 'instance_uuid', 'status', 'source_compute', 'source_node', 'dest_compute',
-           'dest_node', 'dest_host', 'old_instance_type_id', 'new_instance_type_id')
-_HOST_FIELDS = ('source_compute', 'source_node', 'dest_compute', 'dest_node', 'dest_host')
-# (first version, field) shown from that version on
-_VERSIONED = [('2.23', 'migration_type'), ('2.59', 'uuid'), ('2.80', 'user_id'),
-              ('2.80', 'project_id')]
-_LIVE_IN_PROGRESS = ('queued', 'preparing', 'running', 'post-migrating')
 # Filters each version passes on (below 2.59 any parameter reaches the query, as in Nova).
 _FILTERS = ('hidden', 'host', 'instance_uuid', 'source_compute', 'status', 'migration_type',
             'node', 'uuid', 'user_id', 'project_id')
-
-
-def _time(value: Any) -> str | None:
-    return value.strftime('%Y-%m-%dT%H:%M:%S.%f') if value is not None else None
-
-
-def view(req: falcon.Request, m: dict[str, Any], show_host: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {name: m.get(name) for name in _FIELDS}
-    out['created_at'] = _time(m.get('created_at'))
-    out['updated_at'] = _time(m.get('updated_at'))
-    for version, name in _VERSIONED:
-        if util.at_least(req, version):
-            out[name] = m.get(name)
-    if not show_host:
-        out.update(dict.fromkeys(_HOST_FIELDS))
-    if (util.at_least(req, '2.23') and m.get('migration_type') == 'live-migration'
-            and m.get('status') in _LIVE_IN_PROGRESS):
-        out['links'] = util.links(req, f"servers/{m['instance_uuid']}/migrations",
-                                  str(m['id']))
-    return out
 
 
 class Migrations:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         ctx = util.ctx(req)
         policy.authorize(ctx, MIGRATIONS % 'index')
-        params = util.validated_query(req, util.for_version(req, schema.INDEX_QUERY))
+        row = schema_for(req, schema.TABLE)
+        params = util.validated_query(req, row.index_query)
         project = util.last(params, 'project_id')
         if not project or project != ctx.project_id:
             policy.authorize(ctx, MIGRATIONS % 'index:all_projects')
@@ -62,7 +38,7 @@ class Migrations:
         # Hidden records are never shown; leaving them out of the query (Nova drops
         # them afterwards) keeps pages full.
         filters.setdefault('hidden', 'false')
-        paging = util.at_least(req, '2.59')
+        paging = row.paging
         limit = marker = None
         if paging:
             limit, marker = util.limit_marker(params)
@@ -74,7 +50,7 @@ class Migrations:
                 raise errors.bad_request('The value of changes-since must be less than or '
                                          'equal to changes-before.')
         found = util.compute_api().get_migrations(ctx, filters, limit, marker)
-        items = [view(req, m, show_host) for m in found if not m.get('hidden')]
+        items = [view.show(req, m, show_host) for m in found if not m.get('hidden')]
         body: dict[str, Any] = {'migrations': items}
         if paging:
             links = util.page_links(req, 'os-migrations', items, limit or 0, key='uuid')

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import falcon
 
-from minova.api import errors, policy, util
-from minova.api.schemas import types
+from minova.api import errors, policy, util, versioned
+from minova.api.schemas import proxies as schema
 from minova.policies import legacy as pol
 
-LAST_VERSION = '2.35'
-QUERY = types.query({}, strict=False)
 GONE = 'This resource is no longer available.  No forwarding address is given.'
 
 
@@ -24,8 +22,7 @@ def _gone() -> errors.HTTPFault:
 
 class Networks:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        util.require_version_at_most(req, LAST_VERSION)
-        util.validated_query(req, QUERY)
+        util.validated_query(req, versioned.require(req, schema.NETWORKS))
         ctx = util.ctx(req)
         policy.authorize(ctx, pol.NETWORKS % 'list', {'project_id': ctx.project_id})
         resp.media = {'networks': []}
@@ -41,8 +38,7 @@ class NetworksAdd:
 
 class Network:
     def on_get(self, req: falcon.Request, resp: falcon.Response, network_id: str) -> None:
-        util.require_version_at_most(req, LAST_VERSION)
-        util.validated_query(req, QUERY)
+        util.validated_query(req, versioned.require(req, schema.NETWORKS))
         ctx = util.ctx(req)
         policy.authorize(ctx, pol.NETWORKS % 'show', {'project_id': ctx.project_id})
         raise errors.not_found('Network not found')

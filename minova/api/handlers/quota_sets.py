@@ -7,55 +7,25 @@ import falcon
 
 from minova import quota
 from minova.api import errors, policy, util
-from minova.api.schemas import types
+from minova.api.schemas import quota_sets as schema
+from minova.api.versioned import schema_for
 from minova.db import quotas as quotas_db
 from minova.policies import quotas as pol
 
-# Resources shown before 2.57 / 2.36 that mini-Nova does not count.
-LEGACY_V257 = {'injected_file_content_bytes': 10240, 'injected_file_path_bytes': 255,
-                'injected_files': 5}
-LEGACY_V236 = {'fixed_ips': -1, 'floating_ips': -1, 'security_group_rules': -1,
-                'security_groups': -1}
-
-LIMIT_SCHEMA = {'type': ['integer', 'string'], 'pattern': '^-?[0-9]+$', 'minimum': -1,
-          'maximum': types.MAX_INT}
-
 PROJECT_ID_MAX = 255
-
-query = types.query({'user_id': types.multi({'type': 'string'})}, strict=False)
-query_v275 = types.query({'user_id': types.multi({'type': 'string'})}, strict=True)
-
-
-def _update_schema(req: falcon.Request) -> dict[str, Any]:
-    names = list(quota.RESOURCES) + list(_legacy(req))
-    props: dict[str, Any] = {n: LIMIT_SCHEMA for n in names}
-    props['force'] = types.boolean
-    return {'type': 'object',
-            'properties': {'quota_set': {'type': 'object', 'properties': props,
-                                         'additionalProperties': False}},
-            'required': ['quota_set'], 'additionalProperties': False}
-
-
-def _legacy(req: falcon.Request) -> dict[str, int]:
-    out: dict[str, int] = {}
-    if not util.at_least(req, '2.57'):
-        out.update(LEGACY_V257)
-    if not util.at_least(req, '2.36'):
-        out.update(LEGACY_V236)
-    return out
 
 
 def _quota_set(req: falcon.Request, limits: dict[str, int], project_id: str | None
                ) -> dict[str, Any]:
     out: dict[str, Any] = dict(limits)
-    out.update(_legacy(req))
+    out.update(schema_for(req, schema.TABLE).legacy)
     if project_id is not None:
         out['id'] = project_id
     return out
 
 
 def _query(req: falcon.Request) -> None:
-    util.validated_query(req, query_v275 if util.at_least(req, '2.75') else query)
+    util.validated_query(req, schema_for(req, schema.TABLE).query)
 
 
 class QuotaSet:
@@ -70,7 +40,7 @@ class QuotaSet:
         if len(project_id) > PROJECT_ID_MAX:  # the column's size; no project has such an id
             raise errors.bad_request(f'Invalid project id {project_id[:64]}...: longer than '
                                      f'{PROJECT_ID_MAX} characters')
-        body = util.validated_body(req, _update_schema(req))['quota_set']
+        body = util.validated_body(req, schema_for(req, schema.TABLE).update)['quota_set']
         force = util.to_bool(body.pop('force', False))
         wanted = {k: int(v) for k, v in body.items() if k in quota.RESOURCES}
         if not force:
@@ -107,7 +77,7 @@ class Detail:
         out: dict[str, Any] = {
             r: {'in_use': usage.get(r, 0), 'limit': limits[r], 'reserved': 0}
             for r in quota.RESOURCES}
-        for r, v in _legacy(req).items():
+        for r, v in schema_for(req, schema.TABLE).legacy.items():
             out[r] = {'in_use': 0, 'limit': v, 'reserved': 0}
         out['id'] = project_id
         resp.media = {'quota_set': out}

@@ -13,10 +13,9 @@ import falcon
 
 from minova.api import policy, util
 from minova.api.handlers import servers
-from minova.api.schemas import types
+from minova.api.schemas import server_diagnostics as schema
+from minova.api.versioned import schema_for
 from minova.policies import servers as pol
-
-QUERY = [('2.102', types.query({}, strict=True)), ('2.1', types.query({}, strict=False))]
 
 # Nova's 2.48 body: top-level fields, then the lists and objects with their fields.
 _FIELDS = ('state', 'driver', 'hypervisor', 'hypervisor_os', 'uptime', 'config_drive',
@@ -42,16 +41,15 @@ def view_v248(diags: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-# (first version, compute API method, view) newest first
-_SHAPES = [('2.48', 'get_instance_diagnostics', view_v248),
-           ('2.1', 'get_diagnostics', dict)]
-
-
 class Diagnostics:
     def on_get(self, req: falcon.Request, resp: falcon.Response, server_id: str) -> None:
-        util.validated_query(req, util.for_version(req, QUERY))
+        row = schema_for(req, schema.TABLE)
+        util.validated_query(req, row.query)
         instance = servers.get_server(req, server_id, action='')
         ctx = util.ctx(req)
         policy.authorize(ctx, pol.DIAGNOSTICS, {'project_id': instance['project_id']})
-        _version, method, render = next(s for s in _SHAPES if util.at_least(req, s[0]))
-        resp.media = render(getattr(util.compute_api(), method)(ctx, instance))
+        api = util.compute_api()
+        if row.fixed_shape:
+            resp.media = view_v248(api.get_instance_diagnostics(ctx, instance))
+        else:
+            resp.media = dict(api.get_diagnostics(ctx, instance))

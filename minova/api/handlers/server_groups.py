@@ -1,9 +1,9 @@
 """/os-server-groups: groups of servers placed together or apart.
 
-Before 2.64 a group has a one-item `policies` list (and an empty `metadata`);
-from 2.64 it has one `policy` and `rules` (max_server_per_host, for
-anti-affinity). Members are added when a server is created with the
-scheduler hint {"group": <uuid>} and leave when it is deleted.
+Before 2.64 a group has a one-item `policies` list; from 2.64 it has one
+`policy` and `rules` (max_server_per_host, for anti-affinity). Members are
+added when a server is created with the scheduler hint {"group": <uuid>} and
+leave when it is deleted.
 """
 from __future__ import annotations
 
@@ -14,36 +14,12 @@ import falcon
 from minova import quota
 from minova.api import errors, policy, util
 from minova.api.schemas import server_groups as schema
+from minova.api.versioned import schema_for
+from minova.api.views import server_groups as view
 from minova.conf import CONF
 from minova.db import paging
 from minova.db import server_groups as groups_db
 from minova.policies.server_groups import SERVER_GROUPS
-
-
-def view(req: falcon.Request, group: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {'id': group['uuid'], 'name': group['name'],
-                           'members': list(group['members'])}
-    if util.at_least(req, '2.64'):
-        out['policy'] = group['policy']
-        rules = dict(group['rules'] or {})
-        if 'max_server_per_host' in rules:
-            rules['max_server_per_host'] = int(rules['max_server_per_host'])
-        out['rules'] = rules
-    else:
-        out['policies'] = [group['policy']]
-        out['metadata'] = {}
-    if util.at_least(req, '2.13'):
-        out['project_id'] = group['project_id']
-        out['user_id'] = group['user_id']
-    return out
-
-
-def _create_schema(req: falcon.Request) -> dict[str, Any]:
-    if util.at_least(req, '2.64'):
-        return schema.create_v264
-    if util.at_least(req, '2.15'):
-        return schema.create_v215
-    return schema.create
 
 
 def _get_visible(req: falcon.Request, group_id: str, action: str) -> dict[str, Any]:
@@ -64,8 +40,7 @@ class ServerGroups:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         ctx = util.ctx(req)
         policy.authorize(ctx, SERVER_GROUPS % 'index', {'project_id': ctx.project_id})
-        params = util.validated_query(req, schema.index_query_v275
-                                      if util.at_least(req, '2.75') else schema.index_query)
+        params = util.validated_query(req, schema_for(req, schema.TABLE).index_query)
         project: str | None = ctx.project_id
         if util.to_bool(util.last(params, 'all_projects', False), 'all_projects'):
             if policy.can(ctx, SERVER_GROUPS % 'index:all_projects',
@@ -76,13 +51,13 @@ class ServerGroups:
                     CONF.api.max_limit)
         offset = paging.db_int(int(util.last(params, 'offset') or 0))
         groups = groups_db.get_all(project, limit=limit, offset=offset)
-        resp.media = {'server_groups': [view(req, g) for g in groups]}
+        resp.media = {'server_groups': [view.show(req, g) for g in groups]}
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         ctx = util.ctx(req)
         policy.authorize(ctx, SERVER_GROUPS % 'create', {'project_id': ctx.project_id,
                                                           'user_id': ctx.user_id})
-        body = util.validated_body(req, _create_schema(req))['server_group']
+        body = util.validated_body(req, schema_for(req, schema.TABLE).create)['server_group']
         if 'policy' in body:
             group_policy, rules = body['policy'], dict(body.get('rules') or {})
             if rules and group_policy != 'anti-affinity':
@@ -91,17 +66,18 @@ class ServerGroups:
                 rules['max_server_per_host'] = int(rules['max_server_per_host'])
         else:
             group_policy, rules = body['policies'][0], {}
-        limit = quota.get_limits(ctx.project_id)['server_groups']
-        if limit >= 0 and groups_db.count_by_project(ctx.project_id) + 1 > limit:
+        project = util.project_id(req)
+        limit = quota.get_limits(project)['server_groups']
+        if limit >= 0 and groups_db.count_by_project(project) + 1 > limit:
             raise errors.HTTPFault(403, 'Quota exceeded, too many server groups.')
-        group = groups_db.create(body['name'], ctx.project_id, ctx.user_id, group_policy,
+        group = groups_db.create(body['name'], project, util.user_id(req), group_policy,
                                  rules)
-        resp.media = {'server_group': view(req, group)}
+        resp.media = {'server_group': view.show(req, group)}
 
 
 class ServerGroup:
     def on_get(self, req: falcon.Request, resp: falcon.Response, group_id: str) -> None:
-        resp.media = {'server_group': view(req, _get_visible(req, group_id, 'show'))}
+        resp.media = {'server_group': view.show(req, _get_visible(req, group_id, 'show'))}
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, group_id: str) -> None:
         group = _get_visible(req, group_id, 'delete')

@@ -8,76 +8,23 @@ cell: a request naming an id that exists in several cells is refused with a
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import falcon
 
 from minova import exception, utils
 from minova.api import errors, host_status, policy, util
-from minova.api.schemas import types
+from minova.api.schemas import services as schema
+from minova.api.versioned import Schema, schema_for
+from minova.api.views import services as view
 from minova.cells import lookup, mappings, scatter
-from minova.conf import CONF
 from minova.db import compute_nodes as nodes_db
 from minova.db import instances as instances_db
 from minova.db import services as services_db
 from minova.policies import admin as pol
 
 LOG = logging.getLogger(__name__)
-
-_filters = {'host': types.multi({'type': 'string'}),
-            'binary': types.multi({'type': 'string'})}
-index_query = types.query(_filters, strict=False)
-index_query_v275 = types.query(_filters, strict=True)
-
-_reason = {'type': 'string', 'minLength': 1, 'maxLength': 255,
-           'pattern': r'^[^\x00-\x1f\x7f]*$'}
-_host_binary = {'host': types.fqdn, 'binary': {'type': 'string', 'minLength': 1,
-                                               'maxLength': 255}}
-
-
-def _legacy(extra: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    return {'type': 'object', 'properties': dict(_host_binary, **extra),
-            'required': ['host', 'binary', *required], 'additionalProperties': False}
-
-
-enable_disable = _legacy({}, [])
-disable_log_reason = _legacy({'disabled_reason': _reason}, [])
-force_down = _legacy({'forced_down': types.boolean}, ['forced_down'])
-update_v253 = {
-    'type': 'object',
-    'properties': {'status': {'type': 'string', 'enum': ['enabled', 'disabled']},
-                   'disabled_reason': _reason, 'forced_down': types.boolean},
-    'additionalProperties': False,
-}
-
-
-def _time(value: Any) -> str | None:
-    value = utils.parse_time(value) if isinstance(value, str) else value
-    return value.strftime('%Y-%m-%dT%H:%M:%S.%f') if value else None
-
-
-def zone(binary: str, host: str | None = None) -> str:
-    """A compute host's AZ comes from its aggregates (see os-aggregates)."""
-    if binary != host_status.COMPUTE_BINARY:
-        return 'internal'
-    from minova.db import aggregates as aggregates_db
-    return aggregates_db.host_zone(host) if host else CONF.default_availability_zone
-
-
-def view(req: falcon.Request, svc: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        'id': svc['uuid'] if util.at_least(req, '2.53') else svc['id'],
-        'binary': host_status.api_binary(svc['binary']),
-        'host': svc['host'],
-        'zone': zone(svc['binary'], svc['host']),
-        'status': 'disabled' if svc['disabled'] else 'enabled',
-        'state': 'up' if services_db.is_up(svc) else 'down',
-        'updated_at': _time(svc.get('last_seen_up') or svc.get('updated_at')),
-        'disabled_reason': svc.get('disabled_reason'),
-    }
-    if util.at_least(req, '2.11'):
-        out['forced_down'] = bool(svc.get('forced_down'))
-    return out
 
 
 def all_services(host: str | None = None, binary: str | None = None
@@ -87,7 +34,7 @@ def all_services(host: str | None = None, binary: str | None = None
         return services_db.get_all(cell['database_connection'], host=host,
                                    binary=host_status.db_binary(binary) if binary else None)
     by_uuid = {c['uuid']: c for c in lookup.all_cells(include_cell0=False)}
-    out = []
+    out: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for cell_uuid, result in scatter.for_each_cell(fetch, cells=list(by_uuid.values())
                                                       ).items():
         if isinstance(result, scatter.CellFailed):
@@ -98,7 +45,7 @@ def all_services(host: str | None = None, binary: str | None = None
 
 def find(req: falcon.Request, service_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """(cell, service) named by uuid (2.53+) or by a cell-local integer id."""
-    if util.at_least(req, '2.53'):
+    if schema_for(req, schema.TABLE).by_uuid:
         if not utils.is_uuid_like(service_id):
             raise errors.bad_request(f'Invalid uuid {service_id}')
         matches = [(c, s) for c, s in all_services() if s['uuid'] == service_id]
@@ -120,18 +67,16 @@ def find(req: falcon.Request, service_id: str) -> tuple[dict[str, Any], dict[str
 class Services:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         policy.authorize(util.ctx(req), pol.SERVICES % 'list', {})
-        params = util.validated_query(req, index_query_v275 if util.at_least(req, '2.75')
-                                      else index_query)
+        params = util.validated_query(req, schema_for(req, schema.TABLE).index_query)
         found = all_services(util.last(params, 'host'), util.last(params, 'binary'))
-        resp.media = {'services': [view(req, s) for _, s in found]}
+        resp.media = {'services': [view.show(req, s) for _, s in found]}
 
 
-def _legacy_update(req: falcon.Request, action: str) -> dict[str, Any]:
-    schemas = {'enable': enable_disable, 'disable': enable_disable,
-               'disable-log-reason': disable_log_reason, 'force-down': force_down}
-    if action not in schemas or (action == 'force-down' and not util.at_least(req, '2.11')):
+def _legacy_update(req: falcon.Request, actions: Mapping[str, Schema], action: str
+                   ) -> dict[str, Any]:
+    if action not in actions:
         raise errors.not_found(f'Unknown action {action}')
-    body = util.validated_body(req, schemas[action])
+    body = util.validated_body(req, actions[action])
     binary = host_status.db_binary(body['binary'])
     matches = all_services(body['host'], binary)
     if not matches:
@@ -158,8 +103,8 @@ def _legacy_update(req: falcon.Request, action: str) -> dict[str, Any]:
     return {'service': out}
 
 
-def _update_v253(req: falcon.Request, service_id: str) -> dict[str, Any]:
-    body = util.validated_body(req, update_v253)
+def _update(req: falcon.Request, update: Schema, service_id: str) -> dict[str, Any]:
+    body = util.validated_body(req, update)
     cell, svc = find(req, service_id)
     if svc['binary'] != host_status.COMPUTE_BINARY:
         raise errors.bad_request(f"Updating a {host_status.api_binary(svc['binary'])} service is "
@@ -179,7 +124,7 @@ def _update_v253(req: falcon.Request, service_id: str) -> dict[str, Any]:
     if 'forced_down' in body:
         values['forced_down'] = util.to_bool(body['forced_down'])
     updated = services_db.update(cell['database_connection'], svc['id'], values)
-    return {'service': view(req, updated)}
+    return {'service': view.show(req, updated)}
 
 
 def _delete_resource_provider(ctx: Any, node_uuid: str) -> None:
@@ -209,10 +154,11 @@ def _delete(req: falcon.Request, service_id: str) -> None:
 class Service:
     def on_put(self, req: falcon.Request, resp: falcon.Response, service_id: str) -> None:
         policy.authorize(util.ctx(req), pol.SERVICES % 'update', {})
-        if util.at_least(req, '2.53'):
-            resp.media = _update_v253(req, service_id)
+        row = schema_for(req, schema.TABLE)
+        if row.update is not None:
+            resp.media = _update(req, row.update, service_id)
         else:
-            resp.media = _legacy_update(req, service_id)
+            resp.media = _legacy_update(req, row.legacy_actions, service_id)
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, service_id: str) -> None:
         policy.authorize(util.ctx(req), pol.SERVICES % 'delete', {})

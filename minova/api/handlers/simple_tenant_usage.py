@@ -17,20 +17,10 @@ import falcon
 
 from minova import utils
 from minova.api import errors, policy, util
-from minova.api.schemas import types
+from minova.api.schemas import simple_tenant_usage as schema
+from minova.api.versioned import schema_for
 from minova.conf import CONF
 from minova.policies import usage as pol
-
-_period = {'start': types.multi({'type': 'string'}), 'end': types.multi({'type': 'string'})}
-_paging = {'limit': types.multi(types.non_negative_integer),
-           'marker': types.multi({'type': 'string'})}
-_detailed = {'detailed': types.multi({'type': 'string'})}
-INDEX_QUERY = [('2.75', types.query(dict(_period, **_detailed, **_paging), strict=True)),
-               ('2.40', types.query(dict(_period, **_detailed, **_paging), strict=False)),
-               ('2.1', types.query(dict(_period, **_detailed), strict=False))]
-SHOW_QUERY = [('2.75', types.query(dict(_period, **_paging), strict=True)),
-              ('2.40', types.query(dict(_period, **_paging), strict=False)),
-              ('2.1', types.query(dict(_period), strict=False))]
 
 _FORMATS = ('%Y-%m-%dT%H:%M:%S', '%Y-%m-%dT%H:%M:%S.%f', '%Y-%m-%d %H:%M:%S.%f')
 
@@ -52,7 +42,8 @@ def _parse(value: str | None) -> datetime.datetime:
 
 def _period_of(req: falcon.Request, params: dict[str, list[str]]
                ) -> tuple[datetime.datetime, datetime.datetime, bool]:
-    first = {name: (params.get(name) or [None])[0] for name in ('start', 'end', 'detailed')}
+    first = {name: values[0] if (values := params.get(name)) else None
+             for name in ('start', 'end', 'detailed')}
     start, stop = _parse(first['start']), _parse(first['end'])
     if not start < stop:
         raise errors.bad_request('Invalid start time. The start time cannot occur after the '
@@ -72,7 +63,7 @@ def _hours(inst: dict[str, Any], start: datetime.datetime, stop: datetime.dateti
 def _server_usage(inst: dict[str, Any], start: datetime.datetime,
                   stop: datetime.datetime) -> dict[str, Any]:
     flavor = inst.get('flavor') or {}
-    launched, ended = inst.get('launched_at'), inst.get('terminated_at')
+    launched, ended = inst['launched_at'], inst.get('terminated_at')
     uptime = (ended if ended else utils.utcnow()) - launched
     return {'hours': _hours(inst, start, stop), 'flavor': flavor.get('name') or '',
             'instance_id': inst['uuid'], 'name': inst.get('display_name'),
@@ -93,7 +84,7 @@ def _usages(req: falcon.Request, params: dict[str, list[str]], project_id: str |
     start, stop, asked = _period_of(req, params)
     detailed = asked if detailed is None else detailed
     # Before 2.40 a page is [api] max_limit servers, with no way to the next one.
-    limit, marker = (util.limit_marker(params) if util.at_least(req, '2.40')
+    limit, marker = (util.limit_marker(params) if schema_for(req, schema.TABLE).paging
                      else (CONF.api.max_limit, None))
     found = util.compute_api().get_active_by_window(util.ctx(req), start, stop, project_id,
                                                     limit, marker)
@@ -122,10 +113,11 @@ def _usages(req: falcon.Request, params: dict[str, list[str]], project_id: str |
 class Usages:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         policy.authorize(util.ctx(req), pol.USAGE % 'list')
-        params = util.validated_query(req, util.for_version(req, INDEX_QUERY))
+        row = schema_for(req, schema.TABLE)
+        params = util.validated_query(req, row.index_query)
         tenants, servers, limit = _usages(req, params, None)
         body: dict[str, Any] = {'tenant_usages': tenants}
-        if util.at_least(req, '2.40'):
+        if row.paging:
             links = util.page_links(req, 'os-simple-tenant-usage', servers, limit,
                                     key='instance_id')
             if links:
@@ -136,10 +128,11 @@ class Usages:
 class Usage:
     def on_get(self, req: falcon.Request, resp: falcon.Response, tenant_id: str) -> None:
         policy.authorize(util.ctx(req), pol.USAGE % 'show', {'project_id': tenant_id})
-        params = util.validated_query(req, util.for_version(req, SHOW_QUERY))
+        row = schema_for(req, schema.TABLE)
+        params = util.validated_query(req, row.show_query)
         tenants, servers, limit = _usages(req, params, tenant_id, True)
         body: dict[str, Any] = {'tenant_usage': tenants[0] if tenants else {}}
-        if util.at_least(req, '2.40'):
+        if row.paging:
             links = util.page_links(req, f'os-simple-tenant-usage/{tenant_id}', servers,
                                     limit, key='instance_id')
             if links:

@@ -1,15 +1,20 @@
-"""Request schemas of /flavors, its extra specs and access actions."""
+"""Request schemas of /flavors, its extra specs and access actions, and the
+family's version table (TABLE)."""
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
+from typing import Any
 
+from minova.api import versioned
 from minova.api.schemas import types
+from minova.api.versioned import Schema
 
 SORT_KEYS = ['created_at', 'description', 'disabled', 'ephemeral_gb', 'flavorid', 'id',
              'is_public', 'memory_mb', 'name', 'root_gb', 'rxtx_factor', 'swap',
              'updated_at', 'vcpu_weight', 'vcpus']
 
-create = {
+create: Schema = {
     'type': 'object',
     'properties': {
         'flavor': {
@@ -46,7 +51,7 @@ create_v255['properties']['flavor']['properties']['description'] = _description
 create_v2102 = copy.deepcopy(create_v255)
 del create_v2102['properties']['flavor']['properties']['rxtx_factor']
 
-update = {
+update: Schema = {
     'type': 'object',
     'properties': {
         'flavor': {
@@ -60,7 +65,7 @@ update = {
     'additionalProperties': False,
 }
 
-_index_props = {
+_index_props: dict[str, Any] = {
     'limit': types.multi(types.non_negative_integer),
     'marker': types.multi({'type': 'string'}),
     'is_public': types.multi({'type': 'string'}),
@@ -113,3 +118,25 @@ access_action = {
     'minProperties': 1, 'maxProperties': 1,
     'additionalProperties': False,
 }
+
+
+@dataclass(frozen=True)
+class Flavors:
+    """What /flavors does at one microversion."""
+
+    create: Schema
+    update: Schema | None        # PUT /flavors/{id}; None: no such method (404)
+    index_query: Schema
+    show_query: Schema
+    public_access_conflict: bool = False   # adding access to a public flavor is a 409
+    name_filter: bool = False
+
+
+TABLE = versioned.history(
+    Flavors(create=create, update=None, index_query=index_query, show_query=show_query),
+    ('2.7', {'public_access_conflict': True}),
+    ('2.55', {'create': create_v255, 'update': update}),        # description
+    ('2.75', {'index_query': index_query_v275}),
+    ('2.102', {'create': create_v2102, 'index_query': index_query_v2102,
+               'show_query': show_query_v2102, 'name_filter': True}),   # no rxtx_factor
+)

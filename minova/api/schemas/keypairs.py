@@ -1,10 +1,13 @@
-"""Request schemas of /os-keypairs."""
+"""Request schemas of /os-keypairs and the family's version table (TABLE)."""
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any
 
+from minova.api import versioned
 from minova.api.schemas import types
+from minova.api.versioned import Schema
 
 _name = {'type': 'string', 'minLength': 1, 'maxLength': 255,
          'pattern': '^[a-zA-Z0-9 _-]+$'}
@@ -35,8 +38,6 @@ create_v292['properties']['keypair']['properties']['name'] = dict(
     _name, pattern=r'^[a-zA-Z0-9 @._-]+$')
 create_v292['properties']['keypair']['required'] = ['name', 'public_key']
 
-CREATE = [('2.92', create_v292), ('2.10', create_v210), ('2.2', create_v22),
-          ('2.1', create)]
 
 _user = {'user_id': types.multi({'type': 'string'})}
 _paging = {'limit': types.multi(types.non_negative_integer),
@@ -46,10 +47,31 @@ index_query = types.query({}, strict=False)
 index_query_v210 = types.query(dict(_user), strict=False)
 index_query_v235 = types.query(dict(_user, **_paging), strict=False)
 index_query_v275 = types.query(dict(_user, **_paging), strict=True)
-INDEX_QUERY = [('2.75', index_query_v275), ('2.35', index_query_v235),
-               ('2.10', index_query_v210), ('2.1', index_query)]
 
 show_query = types.query({}, strict=False)
 show_query_v210 = types.query(dict(_user), strict=False)
 show_query_v275 = types.query(dict(_user), strict=True)
-SHOW_QUERY = [('2.75', show_query_v275), ('2.10', show_query_v210), ('2.1', show_query)]
+
+
+@dataclass(frozen=True)
+class Keypairs:
+    """What /os-keypairs does at one microversion."""
+
+    create: Schema
+    index_query: Schema
+    show_query: Schema
+    create_status: int = 200
+    delete_status: int = 202
+    other_users: bool = False    # admins name another user's pairs (user_id)
+    paging: bool = False
+
+
+TABLE = versioned.history(
+    Keypairs(create=create, index_query=index_query, show_query=show_query),
+    ('2.2', {'create': create_v22, 'create_status': 201, 'delete_status': 204}),
+    ('2.10', {'create': create_v210, 'index_query': index_query_v210,
+              'show_query': show_query_v210, 'other_users': True}),
+    ('2.35', {'index_query': index_query_v235, 'paging': True}),
+    ('2.75', {'index_query': index_query_v275, 'show_query': show_query_v275}),
+    ('2.92', {'create': create_v292}),     # no generated keys; '@' and '.' in names
+)

@@ -1,10 +1,13 @@
-"""Request schemas of /os-server-groups, per microversion."""
+"""Request schemas of /os-server-groups and the family's version table (TABLE)."""
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any
 
+from minova.api import versioned
 from minova.api.schemas import types
+from minova.api.versioned import Schema
 
 _name = {'type': 'string', 'minLength': 1, 'maxLength': 255,
          'pattern': r'^(?! )[^\x00-\x1f\x7f]*(?<! )$'}
@@ -52,3 +55,19 @@ _index = {'all_projects': types.multi(types.boolean),
           'offset': types.multi(types.non_negative_integer)}
 index_query = types.query(_index, strict=False)
 index_query_v275 = types.query(_index, strict=True)
+
+
+@dataclass(frozen=True)
+class ServerGroups:
+    """What /os-server-groups does at one microversion."""
+
+    create: Schema
+    index_query: Schema
+
+
+TABLE = versioned.history(
+    ServerGroups(create=create, index_query=index_query),
+    ('2.15', {'create': create_v215}),     # soft policies
+    ('2.64', {'create': create_v264}),     # policy and rules
+    ('2.75', {'index_query': index_query_v275}),
+)

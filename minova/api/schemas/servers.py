@@ -1,10 +1,17 @@
-"""Request schemas of /servers: each microversion is the previous plus a change."""
+"""Request schemas of /servers and the family's version table (TABLE).
+
+Each microversion's schema is the previous plus a change; TABLE says, per
+microversion, which schemas and which list and view behaviours apply.
+"""
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any
 
+from minova.api import versioned
 from minova.api.schemas import types
+from minova.api.versioned import Schema, added
 
 _bdm_v2 = {
     'type': 'object',
@@ -45,7 +52,7 @@ _hints: dict[str, Any] = {
     'additionalProperties': True,
 }
 
-_network_item = {
+_network_item: Schema = {
     'type': 'object',
     'properties': {
         'fixed_ip': types.ip_address,
@@ -141,10 +148,6 @@ _server(create_v290)['properties']['hostname'] = types.hostname
 create_v294 = copy.deepcopy(create_v290)
 _server(create_v294)['properties']['hostname'] = types.fqdn
 
-CREATE = [('2.94', create_v294), ('2.90', create_v290), ('2.74', create_v274),
-          ('2.63', create_v263), ('2.57', create_v257), ('2.52', create_v252),
-          ('2.37', create_v237), ('2.32', create_v232), ('2.19', create_v219),
-          ('2.1', create)]
 
 update: dict[str, Any] = {
     'type': 'object',
@@ -177,8 +180,6 @@ update_v2104 = copy.deepcopy(update_v294)
 _server(update_v2104)['properties']['pinned_availability_zone'] = {
     'oneOf': [types.name, {'type': 'null'}]}
 
-UPDATE = [('2.104', update_v2104), ('2.94', update_v294), ('2.90', update_v290),
-          ('2.19', update_v219), ('2.1', update)]
 
 # ---- query strings -----------------------------------------------------------
 
@@ -215,8 +216,9 @@ _index_props['sort_key'] = types.multi({'type': 'string',
 index_query: dict[str, Any] = types.query(_index_props, strict=False)
 index_query['patternProperties'] = {'^_': _any}
 
+TAG_FILTERS = ('tags', 'tags-any', 'not-tags', 'not-tags-any')
 index_query_v226 = copy.deepcopy(index_query)
-for _tag_param in ('tags', 'tags-any', 'not-tags', 'not-tags-any'):
+for _tag_param in TAG_FILTERS:
     index_query_v226['properties'][_tag_param] = _any
 
 index_query_v266 = copy.deepcopy(index_query_v226)
@@ -231,8 +233,6 @@ index_query_v275 = copy.deepcopy(index_query_v273)
 index_query_v275['properties']['sort_key']['items']['enum'] = ['locked', *SORT_KEYS]
 index_query_v275['additionalProperties'] = False
 
-INDEX_QUERY = [('2.75', index_query_v275), ('2.73', index_query_v273),
-               ('2.66', index_query_v266), ('2.26', index_query_v226), ('2.1', index_query)]
 
 show_query = types.query({}, strict=False)
 show_query_v2102 = types.query({}, strict=True)
@@ -243,9 +243,61 @@ STATUSES = ['ACTIVE', 'BUILD', 'DELETED', 'ERROR', 'HARD_REBOOT', 'MIGRATING', '
             'VERIFY_RESIZE']
 
 
-def for_version(table: list[tuple[str, dict[str, Any]]], at_least: Any) -> dict[str, Any]:
-    """The schema of the newest entry whose version the request reaches."""
-    for version, schema in table:
-        if at_least(version):
-            return schema
-    return table[-1][1]
+
+# ---- the version table ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class Servers:
+    """What /servers does at one microversion."""
+
+    create: Schema
+    update: Schema
+    index_query: Schema
+    show_query: Schema
+    # List filters a caller without the allow_all_filters policy keeps (Nova
+    # drops the others).
+    user_filters: frozenset[str]
+    host_status: bool = False         # host_status in views (policy decides)
+    tag_filters: bool = False
+    strict_status: bool = False       # an unknown status filter is a 400
+    flavor_extra_specs: bool = False  # the embedded flavor's extra specs (policy decides)
+    cell_down: bool = False           # partial records of servers in down cells
+    spec_one: bool = False            # a single server's view reads its request spec
+    spec_all: bool = False            # every server's view reads it
+    locked_sort: bool = False
+
+
+TABLE = versioned.history(
+    Servers(create=create, update=update, index_query=index_query, show_query=show_query,
+            user_filters=frozenset({'reservation_id', 'name', 'status', 'image', 'flavor',
+                                    'ip', 'changes-since', 'all_tenants'})),
+    ('2.5', {'user_filters': added('ip6')}),
+    ('2.16', {'host_status': True}),
+    ('2.19', {'create': create_v219, 'update': update_v219}),
+    ('2.26', {'index_query': index_query_v226, 'tag_filters': True,
+              'user_filters': added(*TAG_FILTERS)}),
+    ('2.32', {'create': create_v232}),
+    ('2.37', {'create': create_v237}),
+    ('2.38', {'strict_status': True}),
+    ('2.47', {'flavor_extra_specs': True}),
+    ('2.52', {'create': create_v252}),
+    ('2.57', {'create': create_v257}),
+    ('2.63', {'create': create_v263}),
+    ('2.66', {'index_query': index_query_v266, 'user_filters': added('changes-before')}),
+    ('2.69', {'cell_down': True}),
+    ('2.71', {'spec_one': True}),           # server_groups
+    ('2.73', {'index_query': index_query_v273, 'locked_sort': True,
+              'user_filters': added('locked')}),
+    ('2.74', {'create': create_v274}),
+    ('2.75', {'index_query': index_query_v275}),
+    ('2.83', {'user_filters': added('availability_zone', 'config_drive', 'key_name',
+                                    'created_at', 'launched_at', 'terminated_at',
+                                    'power_state', 'task_state', 'vm_state', 'progress',
+                                    'user_id')}),
+    ('2.90', {'create': create_v290, 'update': update_v290,
+              'user_filters': added('hostname')}),
+    ('2.94', {'create': create_v294, 'update': update_v294}),
+    ('2.96', {'spec_all': True}),           # pinned_availability_zone, scheduler_hints
+    ('2.102', {'show_query': show_query_v2102}),
+    ('2.104', {'update': update_v2104}),
+)

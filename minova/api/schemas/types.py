@@ -90,3 +90,8 @@ def multi(item: dict[str, Any]) -> dict[str, Any]:
 def query(properties: dict[str, Any], strict: bool) -> dict[str, Any]:
     """A query-string schema; strict ones reject unknown parameters (2.75/2.102)."""
     return {'type': 'object', 'properties': properties, 'additionalProperties': not strict}
+
+
+# The query table of a resource that takes no query parameters: unknown ones
+# are ignored, then a 400 from 2.102 (as Nova's).
+NO_QUERY = [('2.1', query({}, strict=False)), ('2.102', query({}, strict=True))]

@@ -1,36 +1,58 @@
-"""Flavor bodies per microversion."""
+"""Flavor bodies per microversion: one table of (version, field, getter) rows."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import falcon
 
 from minova.api import util
+from minova.api.views.fields import OMIT, Field, Fields
+
+BASIC = 'basic'     # GET /flavors
+DETAIL = 'detail'   # GET /flavors/detail, /flavors/{id}, create and update
+_DETAIL = frozenset({DETAIL})
+
+
+@dataclass
+class Render:
+    req: falcon.Request
+    flavor: dict[str, Any]
+    extra_specs: bool   # the extra specs policy lets the caller see them
+
+    @property
+    def swap(self) -> int:
+        return self.flavor.get('swap') or 0
+
+
+FIELDS: Fields[Render] = Fields(
+    Field('2.1', 'id', lambda r: r.flavor['flavorid']),
+    Field('2.1', 'links', lambda r: util.links(r.req, 'flavors', r.flavor['flavorid'])),
+    Field('2.1', 'name', lambda r: r.flavor['name']),
+    Field('2.55', 'description', lambda r: r.flavor.get('description')),
+    Field('2.1', 'ram', lambda r: r.flavor['memory_mb'], _DETAIL),
+    Field('2.1', 'disk', lambda r: r.flavor['root_gb'], _DETAIL),
+    Field('2.1', 'vcpus', lambda r: r.flavor['vcpus'], _DETAIL),
+    # Before 2.75 no swap is "", as Nova answers it.
+    Field('2.1', 'swap', lambda r: r.swap or '', _DETAIL, until='2.75'),
+    Field('2.75', 'swap', lambda r: r.swap, _DETAIL),
+    Field('2.1', 'OS-FLV-EXT-DATA:ephemeral', lambda r: r.flavor.get('ephemeral_gb') or 0,
+          _DETAIL),
+    Field('2.1', 'os-flavor-access:is_public', lambda r: bool(r.flavor['is_public']),
+          _DETAIL),
+    Field('2.1', 'rxtx_factor', lambda r: r.flavor.get('rxtx_factor', 1.0), _DETAIL,
+          until='2.102'),
+    Field('2.1', 'OS-FLV-DISABLED:disabled', lambda r: bool(r.flavor.get('disabled')),
+          _DETAIL, until='2.102'),
+    Field('2.61', 'extra_specs', lambda r: dict(r.flavor.get('extra_specs') or {})
+          if r.extra_specs else OMIT, _DETAIL),
+)
 
 
 def basic(req: falcon.Request, flavor: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {'id': flavor['flavorid'], 'links': util.links(
-        req, 'flavors', flavor['flavorid']), 'name': flavor['name']}
-    if util.at_least(req, '2.55'):
-        out['description'] = flavor.get('description')
-    return out
+    return FIELDS.render(req, Render(req, flavor, False), BASIC)
 
 
 def detail(req: falcon.Request, flavor: dict[str, Any],
            include_extra_specs: bool = False) -> dict[str, Any]:
-    out = basic(req, flavor)
-    swap = flavor.get('swap') or 0
-    out.update({
-        'ram': flavor['memory_mb'],
-        'disk': flavor['root_gb'],
-        'vcpus': flavor['vcpus'],
-        'swap': swap if swap or util.at_least(req, '2.75') else '',
-        'OS-FLV-EXT-DATA:ephemeral': flavor.get('ephemeral_gb') or 0,
-        'os-flavor-access:is_public': bool(flavor['is_public']),
-    })
-    if not util.at_least(req, '2.102'):
-        out['rxtx_factor'] = flavor.get('rxtx_factor', 1.0)
-        out['OS-FLV-DISABLED:disabled'] = bool(flavor.get('disabled'))
-    if include_extra_specs and util.at_least(req, '2.61'):
-        out['extra_specs'] = dict(flavor.get('extra_specs') or {})
-    return out
+    return FIELDS.render(req, Render(req, flavor, include_extra_specs), DETAIL)

@@ -17,6 +17,8 @@ import falcon
 
 from minova import states, utils
 from minova.api import util
+from minova.api.views.addresses import Addresses, addresses
+from minova.api.views.fields import OMIT, Field, Fields
 from minova.conf import CONF
 
 _FAULT_STATUSES = ('ERROR', 'DELETED')
@@ -85,61 +87,34 @@ def _usg_time(value: Any) -> str | None:
     return value.replace(tzinfo=None).isoformat()
 
 
-def _ip_version(address: str | None) -> int:
-    return 6 if ':' in (address or '') else 4
-
-
-def addresses(instance: dict[str, Any], extended: bool = True
-              ) -> dict[str, list[dict[str, Any]]]:
-    """{network label: [address...]} from the network info cache, as Nova builds
-    it: per label the fixed addresses of every VIF, then their floating ones.
-    `extended` adds OS-EXT-IPS:type and OS-EXT-IPS-MAC:mac_addr (server views)."""
-    nets: dict[str, dict[str, list[dict[str, Any]]]] = {}
-    for vif in instance.get('network_info') or []:
-        network = vif.get('network') or {}
-        label = network.get('label') or 'private'
-        net = nets.setdefault(label, {'fixed': [], 'floating': []})
-        for subnet in network.get('subnets') or []:
-            for ip in subnet.get('ips') or []:
-                entries = [('fixed', ip)] + [('floating', f)
-                                             for f in ip.get('floating_ips') or []]
-                for kind, entry in entries:
-                    addr = entry.get('address')
-                    out = {'version': entry.get('version') or _ip_version(addr),
-                           'addr': addr}
-                    if extended:
-                        out['OS-EXT-IPS:type'] = kind
-                        out['OS-EXT-IPS-MAC:mac_addr'] = vif.get('address')
-                    net[kind].append(out)
-    return {label: net['fixed'] + net['floating'] for label, net in nets.items()}
-
-
-def _addresses(instance: dict[str, Any], extended: bool = True
-               ) -> dict[str, list[dict[str, Any]]]:
+def _addresses(instance: dict[str, Any], extended: bool = True) -> Addresses:
     # Nova hides a server's addresses while it builds.
     if instance.get('vm_state') == states.BUILDING:
         return {}
     return addresses(instance, extended)
 
 
-def _flavor(req: falcon.Request, instance: dict[str, Any], extras: ServerExtras
-            ) -> dict[str, Any]:
-    flavor = instance.get('flavor') or {}
-    if util.at_least(req, '2.47'):
-        out: dict[str, Any] = {
-            'vcpus': flavor.get('vcpus', instance.get('vcpus')),
-            'ram': flavor.get('memory_mb', instance.get('memory_mb')),
-            'disk': flavor.get('root_gb', instance.get('root_gb')),
-            'ephemeral': flavor.get('ephemeral_gb', instance.get('ephemeral_gb') or 0),
-            'swap': flavor.get('swap') or 0,
-            'original_name': flavor.get('name'),
-        }
-        if extras.show_extra_specs:
-            out['extra_specs'] = dict(flavor.get('extra_specs') or {})
-        return out
-    flavorid = str(flavor.get('flavorid', ''))
+def _flavor_link(req: falcon.Request, instance: dict[str, Any]) -> dict[str, Any]:
+    """Before 2.47: the flavor's id and a link to it."""
+    flavorid = str((instance.get('flavor') or {}).get('flavorid', ''))
     return {'id': flavorid,
             'links': [{'rel': 'bookmark', 'href': util.bookmark_url(req, 'flavors', flavorid)}]}
+
+
+def _flavor_embedded(instance: dict[str, Any], extras: ServerExtras) -> dict[str, Any]:
+    """From 2.47: the flavor as the server was built with it."""
+    flavor = instance.get('flavor') or {}
+    out: dict[str, Any] = {
+        'vcpus': flavor.get('vcpus', instance.get('vcpus')),
+        'ram': flavor.get('memory_mb', instance.get('memory_mb')),
+        'disk': flavor.get('root_gb', instance.get('root_gb')),
+        'ephemeral': flavor.get('ephemeral_gb', instance.get('ephemeral_gb') or 0),
+        'swap': flavor.get('swap') or 0,
+        'original_name': flavor.get('name'),
+    }
+    if extras.show_extra_specs:
+        out['extra_specs'] = dict(flavor.get('extra_specs') or {})
+    return out
 
 
 def _image(req: falcon.Request, instance: dict[str, Any]) -> dict[str, Any] | str:
@@ -147,11 +122,14 @@ def _image(req: falcon.Request, instance: dict[str, Any]) -> dict[str, Any] | st
     if not image_ref:
         return ''
     image_id = str(image_ref).rstrip('/').rsplit('/', 1)[-1]
-    image: dict[str, Any] = {
-        'id': image_id,
-        'links': [{'rel': 'bookmark', 'href': util.bookmark_url(req, 'images', image_id)}],
-    }
-    if util.at_least(req, '2.98'):
+    return {'id': image_id,
+            'links': [{'rel': 'bookmark', 'href': util.bookmark_url(req, 'images', image_id)}]}
+
+
+def _image_properties(req: falcon.Request, instance: dict[str, Any]) -> dict[str, Any] | str:
+    """From 2.98: the image with its properties, from the image_* system metadata."""
+    image = _image(req, instance)
+    if isinstance(image, dict):
         sysmeta = instance.get('system_metadata') or {}
         image['properties'] = {
             k[len('image_'):]: v for k, v in sysmeta.items()
@@ -194,14 +172,11 @@ FULL = 'full'
 UPDATE = 'update'
 REBUILD = 'rebuild'
 REBUILD_FULL = 'rebuild-full'
-_EVERY = frozenset({FULL, UPDATE, REBUILD, REBUILD_FULL})
 _FULL_ONLY = frozenset({FULL, REBUILD_FULL})
 
-# Which body PUT /servers/{id} and the rebuild action answer with, newest first.
-UPDATE_SHAPE = [('2.75', FULL), ('2.1', UPDATE)]
-REBUILD_SHAPE = [('2.75', REBUILD_FULL), ('2.1', REBUILD)]
-
-OMIT = object()   # a getter's answer for "no such field in this body"
+# Which body PUT /servers/{id} and the rebuild action answer with.
+UPDATE_SHAPE = [('2.1', UPDATE), ('2.75', FULL)]
+REBUILD_SHAPE = [('2.1', REBUILD), ('2.75', REBUILD_FULL)]
 
 
 @dataclass
@@ -224,19 +199,14 @@ class Render:
         return self.extras.specs.get(self.instance['uuid']) or {}
 
 
-@dataclass(frozen=True)
-class Field:
-    since: str
-    name: str
-    get: Callable[[Render], Any]
-    shapes: frozenset[str] = _EVERY
+Getter = Callable[[Render], Any]
 
 
-def _inst(key: str, default: Any = None) -> Callable[[Render], Any]:
+def _inst(key: str, default: Any = None) -> Getter:
     return lambda r: r.instance.get(key, default)
 
 
-def _admin(get: Callable[[Render], Any]) -> Callable[[Render], Any]:
+def _admin(get: Getter) -> Getter:
     return lambda r: get(r) if r.extended_attrs else OMIT
 
 
@@ -265,7 +235,7 @@ def _host_status(r: Render) -> Any:
     return r.extras.host_status.get(r.instance.get('host') or '', '')
 
 
-FIELDS: list[Field] = [
+FIELDS: Fields[Render] = Fields(
     Field('2.1', 'id', _inst('uuid')),
     Field('2.1', 'name', lambda r: r.instance.get('display_name') or ''),
     Field('2.1', 'status', lambda r: status(r.instance)),
@@ -273,8 +243,10 @@ FIELDS: list[Field] = [
     Field('2.1', 'user_id', lambda r: r.instance.get('user_id') or ''),
     Field('2.1', 'metadata', lambda r: r.instance.get('metadata') or {}),
     Field('2.1', 'hostId', lambda r: host_id(r.instance)),
-    Field('2.1', 'image', lambda r: _image(r.req, r.instance)),
-    Field('2.1', 'flavor', lambda r: _flavor(r.req, r.instance, r.extras)),
+    Field('2.1', 'image', lambda r: _image(r.req, r.instance), until='2.98'),
+    Field('2.98', 'image', lambda r: _image_properties(r.req, r.instance)),
+    Field('2.1', 'flavor', lambda r: _flavor_link(r.req, r.instance), until='2.47'),
+    Field('2.47', 'flavor', lambda r: _flavor_embedded(r.instance, r.extras)),
     Field('2.1', 'created', lambda r: utils.isotime(r.instance.get('created_at'))),
     Field('2.1', 'updated', lambda r: utils.isotime(r.instance.get('updated_at')
                                                     or r.instance.get('created_at'))),
@@ -336,7 +308,7 @@ FIELDS: list[Field] = [
     # rebuild only
     Field('2.54', 'key_name', _inst('key_name'), shapes=frozenset({REBUILD})),
     Field('2.57', 'user_data', _inst('user_data'), shapes=frozenset({REBUILD, REBUILD_FULL})),
-]
+)
 
 
 def show(req: falcon.Request, instance: dict[str, Any], extras: ServerExtras,
@@ -344,17 +316,11 @@ def show(req: falcon.Request, instance: dict[str, Any], extras: ServerExtras,
     """The detailed view: GET /servers/{id}, /servers/detail (FULL), and the
     PUT and rebuild responses (the shapes UPDATE_SHAPE and REBUILD_SHAPE give
     for the version)."""
-    if instance.get('cell_down'):
-        return _from_down_cell(req, instance, extras, in_list)
     r = Render(req, instance, extras, in_list, shape)
-    server: dict[str, Any] = {}
-    for f in FIELDS:
-        if shape not in f.shapes or not util.at_least(req, f.since):
-            continue
-        value = f.get(r)
-        if value is not OMIT:
-            server[f.name] = value
-    return server
+    if instance.get('cell_down'):
+        partial = DOWN_LIST if in_list or instance.get('flavor') is None else DOWN_SHOW
+        return DOWN_CELL.render(req, r, partial)
+    return FIELDS.render(req, r, shape)
 
 
 def _instance_name(instance: dict[str, Any]) -> str:
@@ -364,22 +330,30 @@ def _instance_name(instance: dict[str, Any]) -> str:
         return ''
 
 
-def _from_down_cell(req: falcon.Request, instance: dict[str, Any], extras: ServerExtras,
-                    in_list: bool) -> dict[str, Any]:
-    """Nova's partial construct (2.69+) of a server whose cell does not answer:
-    what the API DB holds; a single GET adds the request spec's fields."""
-    server: dict[str, Any] = {
-        'id': instance['uuid'], 'status': 'UNKNOWN',
-        'tenant_id': instance.get('project_id') or '',
-        'created': utils.isotime(instance.get('created_at')),
-        'links': util.links(req, 'servers', instance['uuid']),
-    }
-    if not in_list and instance.get('flavor') is not None:
-        server['image'] = _image(req, instance)
-        server['flavor'] = _flavor(req, instance, extras)
-        server['OS-EXT-AZ:availability_zone'] = instance.get('availability_zone') or 'UNKNOWN'
-        server['OS-EXT-STS:power_state'] = instance.get('power_state') or 0
-        server['user_id'] = instance.get('user_id') or 'UNKNOWN'
-        if util.at_least(req, '2.71'):
-            server['server_groups'] = []
-    return server
+# ---- servers in a cell that does not answer (2.69+) ------------------------------
+#
+# Nova's partial construct: what the API DB holds; a single GET adds the
+# request spec's fields (DOWN_SHOW).
+
+DOWN_LIST = 'down-list'
+DOWN_SHOW = 'down-show'
+_DOWN_SHOW = frozenset({DOWN_SHOW})
+
+DOWN_CELL: Fields[Render] = Fields(
+    Field('2.1', 'id', _inst('uuid')),
+    Field('2.1', 'status', lambda r: 'UNKNOWN'),
+    Field('2.1', 'tenant_id', lambda r: r.instance.get('project_id') or ''),
+    Field('2.1', 'created', lambda r: utils.isotime(r.instance.get('created_at'))),
+    Field('2.1', 'links', lambda r: util.links(r.req, 'servers', r.instance['uuid'])),
+    Field('2.1', 'image', lambda r: _image(r.req, r.instance), _DOWN_SHOW, until='2.98'),
+    Field('2.98', 'image', lambda r: _image_properties(r.req, r.instance), _DOWN_SHOW),
+    Field('2.1', 'flavor', lambda r: _flavor_link(r.req, r.instance), _DOWN_SHOW,
+          until='2.47'),
+    Field('2.47', 'flavor', lambda r: _flavor_embedded(r.instance, r.extras), _DOWN_SHOW),
+    Field('2.1', 'OS-EXT-AZ:availability_zone',
+          lambda r: r.instance.get('availability_zone') or 'UNKNOWN', _DOWN_SHOW),
+    Field('2.1', 'OS-EXT-STS:power_state', lambda r: r.instance.get('power_state') or 0,
+          _DOWN_SHOW),
+    Field('2.1', 'user_id', lambda r: r.instance.get('user_id') or 'UNKNOWN', _DOWN_SHOW),
+    Field('2.71', 'server_groups', lambda r: [], _DOWN_SHOW),
+)

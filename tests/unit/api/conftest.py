@@ -11,6 +11,7 @@ import pytest
 from minova import exception, utils
 from minova.api import policy, util, wsgi
 from minova.cells import lookup, mappings
+from minova.compute.boot import BootRequest
 from minova.conf import CONF
 from minova.db import engines, main_tables
 from tests import db_templates
@@ -143,17 +144,15 @@ class FakeComputeAPI:
         self.instances[inst['uuid']] = inst
         return inst
 
-    def create(self, ctx: Any, *, flavor: dict[str, Any], image_ref: str | None, name: str,
-               min_count: int = 1, max_count: int = 1, **kwargs: Any
-               ) -> tuple[list[dict[str, Any]], str]:
+    def create(self, ctx: Any, boot: BootRequest) -> tuple[list[dict[str, Any]], str]:
         from minova import quota
-        quota.enforce_metadata_items(ctx.project_id, len(kwargs.get('metadata') or {}))
-        quota.enforce_instances(ctx.project_id, min_count, flavor['vcpus'],
-                                flavor['memory_mb'], max_count)
-        self.created.append(dict(kwargs, flavor=flavor, image_ref=image_ref, name=name,
-                                 min_count=min_count, max_count=max_count))
-        inst = self.add(display_name=name, project_id=ctx.project_id, user_id=ctx.user_id,
-                        vm_state='building', task_state='scheduling', host=None)
+        quota.enforce_metadata_items(ctx.project_id, len(boot.metadata))
+        quota.enforce_instances(ctx.project_id, boot.min_count, boot.flavor['vcpus'],
+                                boot.flavor['memory_mb'], boot.max_count)
+        self.created.append(dict(vars(boot)))
+        inst = self.add(display_name=boot.name, project_id=ctx.project_id,
+                        user_id=ctx.user_id, vm_state='building', task_state='scheduling',
+                        host=None)
         return [inst], 'r-123'
 
     def get(self, ctx: Any, uuid: str, cell_down_support: bool = False,

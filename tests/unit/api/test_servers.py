@@ -418,8 +418,8 @@ def test_rebuild_shape(version: str, admin: bool, expected_extra: set[str],
     req = falcon.testing.create_req()
     req.context.api_version = microversion.parse(version)
     inst = make_instance(user_data='dXNlcg==', key_name='k1')
-    from minova.api import util
-    shape = util.for_version(req, view.REBUILD_SHAPE)
+    from minova.api import versioned
+    shape = versioned.schema_for(req, view.REBUILD_SHAPE)
     body = view.show(req, inst, view.ServerExtras(is_admin=admin), shape=shape)
     assert expected_extra <= set(body), expected_extra - set(body)
     assert not absent & set(body), absent & set(body)

@@ -1,0 +1,123 @@
+"""A POST /servers body as a compute BootRequest (minova/compute/boot.py).
+
+What the body names is looked up here (flavor, key pair) and what the caller
+may ask for is checked (forced and requested hosts are admin choices); what
+this deployment cannot do yet (networks and ports, volumes) is a clear 400.
+"""
+from __future__ import annotations
+
+import ipaddress
+import secrets
+import string
+from typing import Any
+
+import falcon
+
+from minova import exception
+from minova.api import errors, policy, util
+from minova.api.handlers import flavors as flavors_handler
+from minova.compute.boot import BootRequest
+from minova.db import keypairs as keypairs_db
+from minova.policies import servers as pol
+
+NETWORKS_NOT_SUPPORTED = ('Requesting specific networks or ports is not supported by this '
+                          'deployment yet; use "networks": "none" or "auto".')
+BDM_NOT_SUPPORTED = ('Block device mappings (boot from volume) are not supported by this '
+                     'deployment yet.')
+
+
+def boot_request(req: falcon.Request, body: dict[str, Any]) -> BootRequest:
+    """The validated body as a BootRequest; 400 (or 403 by policy) otherwise."""
+    ctx = util.ctx(req)
+    server = body['server']
+    target = {'project_id': ctx.project_id, 'user_id': ctx.user_id}
+    policy.authorize(ctx, pol.SERVERS % 'create', target)
+    image_ref = _image_ref(server)
+    if image_ref is None:
+        raise errors.bad_request('Can not find requested image')
+    flavor = _flavor(req, server['flavorRef'])
+    networks = _networks(server.get('networks'))
+    min_count = int(server.get('min_count', 1))
+    max_count = int(server.get('max_count', min_count))
+    if min_count > max_count:
+        raise errors.bad_request('min_count must be <= max_count')
+    key_pair = _key_pair(util.user_id(req), server.get('key_name'))
+    az = server.get('availability_zone')
+    forced_host = forced_node = None
+    if az and ':' in az:
+        policy.authorize(ctx, pol.SERVERS % 'create:forced_host', target)
+        az, _, rest = az.partition(':')
+        forced_host, _, forced_node = rest.partition(':')
+        az = az or None
+    requested_host = server.get('host')
+    requested_node = server.get('hypervisor_hostname')
+    if requested_host or requested_node:
+        policy.authorize(ctx, pol.REQUESTED_DESTINATION, target)
+    hints = body.get('os:scheduler_hints') or body.get('OS-SCH-HNT:scheduler_hints') or {}
+    return BootRequest(
+        flavor=flavor, image_ref=image_ref, name=server['name'],
+        min_count=min_count, max_count=max_count, metadata=server.get('metadata') or {},
+        key_pair=key_pair, user_data=server.get('user_data'), availability_zone=az,
+        config_drive=util.to_bool(server.get('config_drive', False)),
+        access_ip_v4=canonical_ip(server.get('accessIPv4')),
+        access_ip_v6=canonical_ip(server.get('accessIPv6')),
+        description=server.get('description'), hostname=server.get('hostname'),
+        networks=networks, scheduler_hints=hints, tags=server.get('tags') or [],
+        forced_host=forced_host or None, forced_node=forced_node or None,
+        requested_host=requested_host, requested_hypervisor_hostname=requested_node)
+
+
+def _flavor(req: falcon.Request, ref: Any) -> dict[str, Any]:
+    flavorid = str(ref).rstrip('/').rsplit('/', 1)[-1]
+    try:
+        return flavors_handler.get_visible(req, flavorid)
+    except exception.FlavorNotFound as e:
+        raise errors.bad_request(e.message) from None
+
+
+def _networks(value: Any) -> str | None:
+    if value in ('none', 'auto'):
+        return str(value)
+    if value is None or (isinstance(value, list) and not value):
+        return None
+    raise errors.bad_request(NETWORKS_NOT_SUPPORTED)
+
+
+def _key_pair(user_id: str, name: str | None) -> dict[str, Any] | None:
+    if not name:
+        return None
+    try:
+        return keypairs_db.get(user_id, name)
+    except exception.NotFound:
+        raise errors.bad_request('Invalid key_name provided.') from None
+
+
+def _image_ref(server: dict[str, Any]) -> str | None:
+    """imageRef, accepting the one BDM clients send to say the same (image -> local)."""
+    image_ref = server.get('imageRef') or None
+    if server.get('block_device_mapping'):
+        raise errors.bad_request(BDM_NOT_SUPPORTED)
+    for bdm in server.get('block_device_mapping_v2') or []:
+        is_image_disk = (bdm.get('source_type') == 'image'
+                         and bdm.get('destination_type', 'local') == 'local'
+                         and str(bdm.get('boot_index')) == '0' and bdm.get('uuid'))
+        if not is_image_disk:
+            raise errors.bad_request(BDM_NOT_SUPPORTED)
+        if image_ref is not None and bdm['uuid'] != image_ref:
+            raise errors.bad_request('The image of the boot block device mapping must be '
+                                     'the imageRef.')
+        image_ref = bdm['uuid']
+    return image_ref
+
+
+def canonical_ip(value: str | None) -> str | None:
+    """accessIPv4/v6 as Nova stores them: the canonical (compressed) form."""
+    return str(ipaddress.ip_address(value)) if value else value
+
+
+def admin_password(server: dict[str, Any]) -> str:
+    """adminPass as asked, or a random one, as Nova answers it."""
+    if server.get('adminPass'):
+        return str(server['adminPass'])
+    alphabet = string.ascii_letters + string.digits
+    return ''.join(secrets.choice(alphabet) for _ in range(12))
