@@ -27,7 +27,8 @@ def cell_create(name: str | None, transport_url: str, database_connection: str,
                   database_connection=database_connection, disabled=disabled,
                   created_at=utils.utcnow())
     with engines.writer(_url()) as conn:
-        values['id'] = conn.execute(cell_mappings.insert().values(**values)).inserted_primary_key[0]
+        values['id'] = engines.inserted_id(
+            conn.execute(cell_mappings.insert().values(**values)))
     return values
 
 

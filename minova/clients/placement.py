@@ -65,8 +65,9 @@ class Client(client_base.Client):
     def _call(self, ctx: RequestContext, method: str, url: str, version: str,
               json: Any = None) -> Any:
         headers = {'Accept': 'application/json'}
-        if getattr(ctx, 'global_request_id', None):
-            headers['X-OpenStack-Request-ID'] = ctx.global_request_id
+        request_id = getattr(ctx, 'global_request_id', None)
+        if request_id:
+            headers['X-OpenStack-Request-ID'] = request_id
         kwargs: dict[str, Any] = {'microversion': version, 'headers': headers,
                                   'raise_exc': False}
         if json is not None:

@@ -77,7 +77,7 @@ def create(values: dict[str, Any], extra_specs: dict[str, str] | None = None,
             raise FlavorExists(name=values['name'])
         try:
             with conn.begin_nested():
-                fid = conn.execute(flavors.insert().values(**values)).inserted_primary_key[0]
+                fid = engines.inserted_id(conn.execute(flavors.insert().values(**values)))
         except sa.exc.IntegrityError:
             raise FlavorExists(name=values['name']) from None
         for key, value in (extra_specs or {}).items():
