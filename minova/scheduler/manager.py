@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from typing import Any
 
 import oslo_messaging as messaging
 
@@ -21,8 +20,10 @@ from minova.clients import placement as placement_client
 from minova.conf import CONF
 from minova.context import RequestContext
 from minova.db import instances, server_groups
+from minova.db.build_requests import GroupRequest, RequestSpec
 from minova.scheduler import filters, host_manager, request_filter, weights
 from minova.scheduler.request_filter import resources_from_flavor  # noqa: F401 (re-export)
+from minova.scheduler.rpcapi import HostList, Selection
 
 LOG = logging.getLogger(__name__)
 
@@ -45,15 +46,14 @@ class SchedulerManager:
         return [utils.Periodic('discover_hosts', lambda: cells_manage.discover_hosts(), interval)]
 
     @messaging.expected_exceptions(exception.NoValidHost)
-    def select_destinations(self, context: RequestContext, request_spec: dict[str, Any],
+    def select_destinations(self, context: RequestContext, request_spec: RequestSpec,
                             instance_uuids: list[str], return_alternates: bool = True
-                            ) -> list[list[dict[str, Any]]]:
+                            ) -> list[HostList]:
         with self._lock:
             return self._select(context, request_spec, instance_uuids, return_alternates)
 
-    def _select(self, context: RequestContext, spec: dict[str, Any],
-                instance_uuids: list[str], return_alternates: bool
-                ) -> list[list[dict[str, Any]]]:
+    def _select(self, context: RequestContext, spec: RequestSpec,
+                instance_uuids: list[str], return_alternates: bool) -> list[HostList]:
         query = request_filter.build(spec)
         resources = query.resources
         try:
@@ -67,13 +67,14 @@ class SchedulerManager:
             LOG.info('No host for %s: placement offered %d candidates for %s, and none is '
                      'a mapped compute node of an answering cell', instance_uuids, len(areqs),
                      resources)
-        spec = dict(spec)
+        spec = spec.copy()
         group = server_group_info(spec, instance_uuids)
         if group is not None:
             spec['instance_group'] = group
         forced = set(spec.get('force_hosts') or [])
         forced_nodes = set(spec.get('force_nodes') or [])
-        wanted = spec.get('requested_destination') or {}
+        wanted = spec.get('requested_destination')
+        host, node = (wanted.get('host'), wanted.get('node')) if wanted else (None, None)
         enabled = CONF.filter_scheduler.enabled_filters
         if forced or forced_nodes:
             # An admin's az:host[:node] bypasses the filters, as in Nova.
@@ -81,13 +82,13 @@ class SchedulerManager:
                      and (not forced_nodes or h.nodename in forced_nodes)]
             enabled = []
         else:
-            hosts = [h for h in hosts if (not wanted.get('host') or h.host == wanted['host'])
-                     and (not wanted.get('node') or h.nodename == wanted['node'])]
+            hosts = [h for h in hosts if (not host or h.host == host)
+                     and (not node or h.nodename == node)]
             hosts = filters.run(enabled, hosts, spec)
         if not hosts:
             raise exception.NoValidHost(reason=NOT_ENOUGH)
         claimed: list[tuple[str, host_manager.HostState]] = []
-        results: list[list[dict[str, Any]]] = []
+        results: list[HostList] = []
         try:
             for uuid in instance_uuids:
                 # Each claim moves the group onto a host: its filters run again.
@@ -114,7 +115,7 @@ class SchedulerManager:
         LOG.info('Scheduled %s to %s', instance_uuids, [r[0]['service_host'] for r in results])
         return results
 
-    def _claim_one(self, context: RequestContext, spec: dict[str, Any], uuid: str,
+    def _claim_one(self, context: RequestContext, spec: RequestSpec, uuid: str,
                    ranked: list[host_manager.HostState], resources: dict[str, int]
                    ) -> host_manager.HostState | None:
         subset = CONF.filter_scheduler.host_subset_size
@@ -132,7 +133,7 @@ class SchedulerManager:
         return None
 
 
-def server_group_info(spec: dict[str, Any], scheduling: list[str]) -> dict[str, Any] | None:
+def server_group_info(spec: RequestSpec, scheduling: list[str]) -> GroupRequest | None:
     """The request's server group with `hosts`: {host: members there}.
 
     Read fresh for every request, so members placed by an earlier request
@@ -164,13 +165,14 @@ def server_group_info(spec: dict[str, Any], scheduling: list[str]) -> dict[str, 
             continue
         for inst in instances.get_all(cell['database_connection'], {'uuid': uuids},
                                       columns=['uuid', 'host']):
-            if inst.get('host'):
-                hosts[inst['host']] = hosts.get(inst['host'], 0) + 1
+            host = inst.get('host')
+            if host:
+                hosts[host] = hosts.get(host, 0) + 1
     return {'uuid': uuid, 'policy': group['policy'], 'rules': group['rules'],
             'hosts': hosts}
 
 
-def _selection(host: host_manager.HostState) -> dict[str, Any]:
+def _selection(host: host_manager.HostState) -> Selection:
     return {'service_host': host.host, 'nodename': host.nodename,
             'cell_uuid': host.cell_uuid, 'compute_node_uuid': host.uuid,
             'allocation_request': host.allocation_request,

@@ -10,9 +10,12 @@ from __future__ import annotations
 import contextlib
 import datetime
 import xml.etree.ElementTree as ET
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from minova import states, utils
+
+if TYPE_CHECKING:
+    from minova.db.instances import Instance
 
 
 def _libvirt() -> Any:
@@ -78,7 +81,7 @@ def _uptime(launched_at: Any) -> int | None:
     return int((utils.utcnow() - launched_at.replace(tzinfo=None)).total_seconds())
 
 
-def instance_diagnostics(dom: Any, instance: dict[str, Any], power_state: int,
+def instance_diagnostics(dom: Any, instance: Instance, power_state: int,
                          virt_type: str) -> dict[str, Any]:
     """Nova's 2.48 diagnostics of a guest (memory in MiB, CPU time in ns)."""
     lv = _libvirt()
