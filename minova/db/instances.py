@@ -51,7 +51,7 @@ class Instance(TypedDict, total=False):
     user_id: str
     project_id: str
     image_ref: str                  # '' when booted from no image
-    flavor: Flavor                  # the flavor as it was at boot (JSON column)
+    flavor: Flavor | None           # the flavor as it was at boot (JSON column)
     vcpus: int
     memory_mb: int
     root_gb: int
