@@ -25,6 +25,7 @@ from minova.context import RequestContext, get_admin_context
 from minova.virt import driver as virt_driver
 
 if TYPE_CHECKING:
+    from minova.clients.placement import AllocationRequest
     from minova.db.build_requests import RequestSpec
     from minova.db.instances import VIF, Instance
     from minova.scheduler.rpcapi import Selection
@@ -233,7 +234,7 @@ class ComputeManager:
 
     def build_and_run_instance(self, context: RequestContext, instance: Instance,
                                request_spec: RequestSpec, node: str,
-                               allocations: dict[str, Any],
+                               allocations: AllocationRequest,
                                alternates: list[Selection]) -> None:
         uuid = instance['uuid']
         with self._instance_lock(uuid):
@@ -262,7 +263,7 @@ class ComputeManager:
                     self._fail_build(context, instance, msg, traceback.format_exc())
 
     def _build(self, ctx: RequestContext, instance: Instance, spec: RequestSpec,
-               node: str, allocations: dict[str, Any]) -> None:
+               node: str, allocations: AllocationRequest) -> None:
         uuid = instance['uuid']
         started = utils.utcnow()
         placed: Instance = {'host': self.host, 'node': node, 'launched_on': self.host}

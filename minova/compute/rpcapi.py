@@ -21,6 +21,7 @@ from minova.context import RequestContext
 
 if TYPE_CHECKING:
     from minova.cells.mappings import CellMapping
+    from minova.clients.placement import AllocationRequest
     from minova.db.build_requests import RequestSpec
     from minova.db.instances import Instance
     from minova.scheduler.rpcapi import Selection
@@ -40,7 +41,7 @@ class ComputeAPI:
 
     def build_and_run_instance(self, ctxt: RequestContext, host: str, instance: Instance,
                                request_spec: RequestSpec, node: str,
-                               allocations: dict[str, Any],
+                               allocations: AllocationRequest,
                                alternates: list[Selection]) -> None:
         self._prepare(host).cast(ctxt, 'build_and_run_instance', instance=instance,
                                  request_spec=request_spec, node=node,

@@ -28,6 +28,7 @@ from minova import exception, utils
 from minova.cells import lookup, mappings
 from minova.cells import manage as cells_manage
 from minova.clients import placement as placement_client
+from minova.clients.placement import AllocationRequest
 from minova.conf import CONF
 from minova.context import RequestContext
 from minova.db import instances, server_groups
@@ -87,7 +88,7 @@ class SchedulerManager:
         return results
 
     def _candidates(self, context: RequestContext, query: request_filter.PlacementQuery
-                    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+                    ) -> tuple[list[AllocationRequest], dict[str, Any]]:
         """Placement's allocation candidates: (allocation requests, provider summaries)."""
         try:
             return self.placement.get_allocation_candidates(
@@ -143,7 +144,7 @@ class SchedulerManager:
             random.shuffle(head)
             ranked = head + ranked[subset:]
         for host in ranked:
-            areq = {'allocations': {host.uuid: {'resources': resources}}}
+            areq: AllocationRequest = {'allocations': {host.uuid: {'resources': resources}}}
             if self.placement.claim_resources(context, uuid, areq, spec['project_id'],
                                               spec['user_id']):
                 host.allocation_request = areq

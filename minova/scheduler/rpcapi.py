@@ -5,11 +5,12 @@ Version history:
 """
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import TypedDict
 
 import oslo_messaging as messaging
 
 from minova import rpc
+from minova.clients.placement import AllocationRequest
 from minova.context import RequestContext
 from minova.db.build_requests import RequestSpec
 
@@ -24,9 +25,8 @@ class Selection(TypedDict):
     nodename: str
     cell_uuid: str
     compute_node_uuid: str
-    # {'allocations': {provider uuid: {'resources': {class: amount}}}}: claimed
-    # for the first host of a host list; what to claim for an alternate
-    allocation_request: dict[str, Any]
+    # claimed for the first host of a host list; what to claim for an alternate
+    allocation_request: AllocationRequest
     allocation_request_version: str
 
 

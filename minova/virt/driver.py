@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from minova.conf import CONF
 from minova.context import RequestContext
 
-if TYPE_CHECKING:  # drivers never touch the DB: its row types only
+if TYPE_CHECKING:  # types only: drivers touch neither the DB nor placement
+    from minova.clients.placement import AllocationRequest
     from minova.db.instances import VIF, Instance
 
 
@@ -63,7 +64,7 @@ class ComputeDriver:
 
     def spawn(self, context: RequestContext, instance: Instance,
               image_meta: dict[str, Any], injected_files: list[Any],
-              admin_password: str | None, allocations: dict[str, Any],
+              admin_password: str | None, allocations: AllocationRequest,
               network_info: list[VIF],
               block_device_info: dict[str, Any] | None = None) -> None:
         """Create and start the guest; return once it is running."""

@@ -17,6 +17,7 @@ from minova.virt import driver
 from minova.virt.driver import GuestInfo, NodeResources
 
 if TYPE_CHECKING:
+    from minova.clients.placement import AllocationRequest
     from minova.db.instances import VIF, Instance
 
 
@@ -57,7 +58,7 @@ class FakeDriver(driver.ComputeDriver):
 
     def spawn(self, context: RequestContext, instance: Instance,
               image_meta: dict[str, Any], injected_files: list[Any],
-              admin_password: str | None, allocations: dict[str, Any],
+              admin_password: str | None, allocations: AllocationRequest,
               network_info: list[VIF],
               block_device_info: dict[str, Any] | None = None) -> None:
         if CONF.fake_driver.spawn_delay:

@@ -32,6 +32,7 @@ from minova.virt.libvirt.host import Host
 from minova.virt.libvirt.imagecache import ImageCache
 
 if TYPE_CHECKING:
+    from minova.clients.placement import AllocationRequest
     from minova.db.instances import VIF, Instance
 
 LOG = logging.getLogger(__name__)
@@ -247,7 +248,7 @@ class LibvirtDriver(driver.ComputeDriver):
 
     def spawn(self, context: RequestContext, instance: Instance,
               image_meta: dict[str, Any], injected_files: list[Any],
-              admin_password: str | None, allocations: dict[str, Any],
+              admin_password: str | None, allocations: AllocationRequest,
               network_info: list[VIF],
               block_device_info: dict[str, Any] | None = None) -> None:
         image_id: str = image_meta.get('id') or instance['image_ref']
