@@ -5,14 +5,16 @@ Version history:
 """
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 import oslo_messaging as messaging
 
 from minova import rpc
-from minova.clients.placement import AllocationRequest
 from minova.context import RequestContext
 from minova.db.build_requests import RequestSpec
+
+if TYPE_CHECKING:  # (the placement client, and keystoneauth1, load only where used)
+    from minova.clients.placement import AllocationRequest
 
 TOPIC = 'scheduler'
 VERSION = '1.0'
