@@ -116,7 +116,7 @@ def defer_unused() -> None:
         defer(name, dist, calls)
 
 
-class _Unkept(dict):  # type: ignore[type-arg]
+class _Unkept(dict):
     def __setitem__(self, key: Any, value: Any) -> None:
         pass
 

@@ -11,6 +11,7 @@ import logging
 
 from minova import exception
 from minova.cells import scatter
+from minova.cells.mappings import CellMapping
 from minova.conf import CONF
 from minova.db import build_requests
 from minova.db import instances as instances_db
@@ -53,7 +54,7 @@ def _server_usage(project_id: str) -> dict[str, int]:
     """
     usage, pending = build_requests.count_by_project(project_id)
 
-    def count(cell: dict) -> dict[str, int]:
+    def count(cell: CellMapping) -> dict[str, int]:
         return instances_db.count_by_project(cell['database_connection'], project_id,
                                              exclude=pending)
 

@@ -7,7 +7,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, overload
 
 LOG = logging.getLogger(__name__)
 
@@ -37,6 +37,12 @@ def isotime(dt: datetime.datetime | str | None) -> str | None:
     return dt.strftime('%Y-%m-%dT%H:%M:%SZ')
 
 
+@overload
+def parse_time(value: None) -> None: ...
+@overload
+def parse_time(value: str | datetime.datetime) -> datetime.datetime: ...
+@overload
+def parse_time(value: str | datetime.datetime | None) -> datetime.datetime | None: ...
 def parse_time(value: str | datetime.datetime | None) -> datetime.datetime | None:
     """A naive UTC datetime (what the DB holds) from ISO 8601 text or a datetime.
 

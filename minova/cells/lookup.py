@@ -9,14 +9,15 @@ cached the same way for the scheduler.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Literal
 
 from minova import exception
 from minova.cells import mappings
+from minova.cells.mappings import CellMapping
 from minova.db import engines
 
 CACHE_SECONDS = 5.0
-_cache: tuple[float, list[dict[str, Any]]] = (0.0, [])
+_cache: tuple[float, list[CellMapping]] = (0.0, [])
 # Host mappings, per API DB URL: (when read, {host: cell id}).
 HOST_MAPPINGS_SECONDS = 10.0
 _hosts: dict[str, tuple[float, dict[str, int]]] = {}
@@ -29,7 +30,7 @@ def reset() -> None:
     _hosts.clear()
 
 
-def all_cells(include_cell0: bool = True, refresh: bool = False) -> list[dict[str, Any]]:
+def all_cells(include_cell0: bool = True, refresh: bool = False) -> list[CellMapping]:
     """Every cell mapping (cell0 first, as created)."""
     global _cache
     stamp, cached = _cache
@@ -39,7 +40,7 @@ def all_cells(include_cell0: bool = True, refresh: bool = False) -> list[dict[st
     return [c for c in cached if include_cell0 or not mappings.is_cell0(c)]
 
 
-def _find(key: str, value: Any) -> dict[str, Any]:
+def _find(key: Literal['uuid', 'id'], value: Any) -> CellMapping:
     for refresh in (False, True):
         for cell in all_cells(refresh=refresh):
             if cell[key] == value:
@@ -47,17 +48,17 @@ def _find(key: str, value: Any) -> dict[str, Any]:
     raise exception.CellMappingNotFound(uuid=value)
 
 
-def get(uuid: str) -> dict[str, Any]:
+def get(uuid: str) -> CellMapping:
     """One cell mapping by uuid. CellMappingNotFound when there is none."""
     return _find('uuid', uuid)
 
 
-def get_by_id(cell_id: int) -> dict[str, Any]:
+def get_by_id(cell_id: int) -> CellMapping:
     """One cell mapping by its id (as instance and host mappings name it)."""
     return _find('id', cell_id)
 
 
-def cell0() -> dict[str, Any]:
+def cell0() -> CellMapping:
     return get(mappings.CELL0_UUID)
 
 

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from minova import rpc
 from minova.cells import mappings as cells
+from minova.cells.mappings import CellMapping
 from minova.conf import CONF
 from minova.db import compute_nodes, engines
 
@@ -26,7 +27,7 @@ def cell0_url(main_url: str | None = None) -> str:
     return url.set(database=database).render_as_string(hide_password=False)
 
 
-def map_cell0(database_connection: str | None = None) -> tuple[bool, dict]:
+def map_cell0(database_connection: str | None = None) -> tuple[bool, CellMapping]:
     """Create the cell0 mapping; (False, existing) if it is already there."""
     for cell in cells.cell_list():
         if cells.is_cell0(cell):
@@ -37,7 +38,7 @@ def map_cell0(database_connection: str | None = None) -> tuple[bool, dict]:
 
 
 def create_cell(name: str | None, transport_url: str | None = None,
-                database_connection: str | None = None) -> dict:
+                database_connection: str | None = None) -> CellMapping:
     """Map a new cell. Raises ValueError when it would duplicate an existing one."""
     transport_url = transport_url or CONF.transport_url or rpc.IN_MEMORY_URL
     database_connection = database_connection or engines.cell_url()

@@ -4,7 +4,8 @@ Readers of cell mappings go through minova.cells.lookup, which caches them.
 """
 from __future__ import annotations
 
-from typing import Any
+import datetime
+from typing import Any, NotRequired, TypedDict, cast
 
 import sqlalchemy as sa
 
@@ -15,6 +16,18 @@ from minova.db.api_tables import cell_mappings, host_mappings, instance_mappings
 CELL0_UUID = '00000000-0000-0000-0000-000000000000'
 
 
+class CellMapping(TypedDict):
+    """A cell: where its database and message bus are (cell_mappings)."""
+    id: int
+    uuid: str
+    name: str | None
+    transport_url: str
+    database_connection: str
+    disabled: bool
+    created_at: datetime.datetime | None
+    updated_at: NotRequired[datetime.datetime | None]   # not in cell_create's answer
+
+
 def _url() -> str:
     return engines.api_url()
 
@@ -22,34 +35,35 @@ def _url() -> str:
 # ---- cell mappings ---------------------------------------------------------
 
 def cell_create(name: str | None, transport_url: str, database_connection: str,
-                uuid: str | None = None, disabled: bool = False) -> dict[str, Any]:
-    values = dict(uuid=uuid or utils.generate_uuid(), name=name, transport_url=transport_url,
-                  database_connection=database_connection, disabled=disabled,
-                  created_at=utils.utcnow())
+                uuid: str | None = None, disabled: bool = False) -> CellMapping:
+    values: dict[str, Any] = dict(
+        uuid=uuid or utils.generate_uuid(), name=name, transport_url=transport_url,
+        database_connection=database_connection, disabled=disabled, created_at=utils.utcnow())
     with engines.writer(_url()) as conn:
-        values['id'] = conn.execute(cell_mappings.insert().values(**values)).inserted_primary_key[0]
-    return values
+        values['id'] = engines.inserted_id(
+            conn.execute(cell_mappings.insert().values(**values)))
+    return cast(CellMapping, values)
 
 
-def cell_list() -> list[dict[str, Any]]:
+def cell_list() -> list[CellMapping]:
     with engines.reader(_url()) as conn:
         rows = conn.execute(sa.select(cell_mappings).order_by(cell_mappings.c.id)).mappings()
-        return [dict(r) for r in rows]
+        return [cast(CellMapping, dict(r)) for r in rows]
 
 
-def _cell_where(column: sa.Column, value: Any) -> dict[str, Any]:
+def _cell_where(column: sa.Column, value: Any) -> CellMapping:
     with engines.reader(_url()) as conn:
         row = conn.execute(sa.select(cell_mappings).where(column == value)).mappings().first()
     if row is None:
         raise exception.CellMappingNotFound(uuid=value)
-    return dict(row)
+    return cast(CellMapping, dict(row))
 
 
-def cell_get(uuid: str) -> dict[str, Any]:
+def cell_get(uuid: str) -> CellMapping:
     return _cell_where(cell_mappings.c.uuid, uuid)
 
 
-def cell_get_by_id(cell_id: int) -> dict[str, Any]:
+def cell_get_by_id(cell_id: int) -> CellMapping:
     return _cell_where(cell_mappings.c.id, cell_id)
 
 
@@ -59,7 +73,7 @@ def cell_update(uuid: str, **values: Any) -> None:
         conn.execute(cell_mappings.update().where(cell_mappings.c.uuid == uuid).values(**values))
 
 
-def is_cell0(cell: dict[str, Any]) -> bool:
+def is_cell0(cell: CellMapping) -> bool:
     return cell['uuid'] == CELL0_UUID
 
 

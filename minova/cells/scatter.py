@@ -10,22 +10,27 @@ import concurrent.futures
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TypeVar
 
 import sqlalchemy as sa
 
 from minova.cells import lookup
+from minova.cells.mappings import CellMapping
 from minova.db import engines
 from minova.db.api_tables import instance_mappings
+from minova.db.instances import Instance
 
 LOG = logging.getLogger(__name__)
 
 CELL_TIMEOUT = 60.0
 
+T = TypeVar('T')
+
+
 class CellFailed:
     """Marks a cell that did not answer (down DB, timeout)."""
 
-    def __init__(self, cell: dict[str, Any], error: BaseException | None) -> None:
+    def __init__(self, cell: CellMapping, error: BaseException | None) -> None:
         self.cell = cell
         self.error = error
 
@@ -33,15 +38,15 @@ class CellFailed:
         return f'CellFailed({self.cell["name"]!r}, {self.error!r})'
 
 
-def _fail_fast(fn: Callable[[dict[str, Any]], Any], cell: dict[str, Any]) -> Any:
+def _fail_fast(fn: Callable[[CellMapping], T], cell: CellMapping) -> T:
     with engines.fail_fast():  # a down cell answers at once, as a CellFailed
         return fn(cell)
 
 
-def for_each_cell(fn: Callable[[dict[str, Any]], Any],
-                  cells: list[dict[str, Any]] | None = None,
+def for_each_cell(fn: Callable[[CellMapping], T],
+                  cells: list[CellMapping] | None = None,
                   include_cell0: bool = True,
-                  timeout: float = CELL_TIMEOUT) -> dict[str, Any]:
+                  timeout: float = CELL_TIMEOUT) -> dict[str, T | CellFailed]:
     """{cell uuid: fn(cell) or CellFailed} over the given (or all) cells."""
     if cells is None:
         cells = lookup.all_cells(include_cell0)
@@ -52,7 +57,7 @@ def for_each_cell(fn: Callable[[dict[str, Any]], Any],
         except Exception as e:
             LOG.warning('Cell %s failed: %s', cell['name'], e)
             return {cell['uuid']: CellFailed(cell, e)}
-    results: dict[str, Any] = {}
+    results: dict[str, T | CellFailed] = {}
     futures = {_executor().submit(_fail_fast, fn, cell): cell for cell in cells}
     done, pending = concurrent.futures.wait(futures, timeout=timeout)
     for fut in done:
@@ -86,8 +91,8 @@ def _executor() -> concurrent.futures.ThreadPoolExecutor:
         return _pool
 
 
-def down_cell_instances(cell: dict[str, Any], project_id: str | None = None,
-                        limit: int | None = None) -> list[dict[str, Any]]:
+def down_cell_instances(cell: CellMapping, project_id: str | None = None,
+                        limit: int | None = None) -> list[Instance]:
     """What the API DB knows of the servers of a cell that does not answer.
 
     Nova (2.69+) lists them from their instance mappings: uuid, project,

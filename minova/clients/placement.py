@@ -10,7 +10,7 @@ import logging
 import re
 import threading
 import time
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urlencode
 
 from keystoneauth1 import adapter as ks_adapter
@@ -35,6 +35,17 @@ RETRY_SLEEP = 0.5
 
 _CONNECT_ERRORS = (ks_exc.EndpointNotFound, ks_exc.MissingAuthPlugin,
                    ks_exc.DiscoveryFailure, ks_exc.ConnectionError)
+
+
+class ProviderAllocation(TypedDict):
+    resources: dict[str, int]       # resource class -> amount
+
+
+class AllocationRequest(TypedDict, total=False):
+    """What placement offers (GET /allocation_candidates) and takes back as
+    a claim: {'allocations': {provider uuid: {'resources': {class: amount}}}}.
+    (total=False only so that an empty one can stand for "none yet".)"""
+    allocations: dict[str, ProviderAllocation]
 
 
 def _short(e: Exception) -> str:
@@ -65,8 +76,9 @@ class Client(client_base.Client):
     def _call(self, ctx: RequestContext, method: str, url: str, version: str,
               json: Any = None) -> Any:
         headers = {'Accept': 'application/json'}
-        if getattr(ctx, 'global_request_id', None):
-            headers['X-OpenStack-Request-ID'] = ctx.global_request_id
+        request_id = getattr(ctx, 'global_request_id', None)
+        if request_id:
+            headers['X-OpenStack-Request-ID'] = request_id
         kwargs: dict[str, Any] = {'microversion': version, 'headers': headers,
                                   'raise_exc': False}
         if json is not None:
@@ -263,7 +275,7 @@ class Client(client_base.Client):
     def get_allocation_candidates(
             self, ctx: RequestContext, resources: dict[str, int], limit: int,
             required: list[str] | None = None, member_of: list[str] | None = None,
-            in_tree: str | None = None) -> tuple[list[dict], dict]:
+            in_tree: str | None = None) -> tuple[list[AllocationRequest], dict[str, Any]]:
         """(allocation_requests, provider_summaries) for the resources asked."""
         params = [('resources', ','.join(f'{rc}:{n}' for rc, n in sorted(resources.items())
                                          if n > 0)),
@@ -285,7 +297,8 @@ class Client(client_base.Client):
         return data['allocation_requests'], data['provider_summaries']
 
     def claim_resources(self, ctx: RequestContext, consumer_uuid: str,
-                        allocation_request: dict, project_id: str, user_id: str) -> bool:
+                        allocation_request: AllocationRequest, project_id: str,
+                        user_id: str) -> bool:
         """Allocate for a new consumer; False when placement says no (409)."""
         body = {'allocations': allocation_request['allocations'],
                 'project_id': project_id, 'user_id': user_id,

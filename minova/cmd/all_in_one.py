@@ -96,8 +96,10 @@ class AllInOne:
     def _start_placement(self, app: Any) -> None:
         """Serve placement on [placement_api] bind_host/port and point [placement] at it."""
         from minova.placement import errors as placement_errors
+        # (the ports are None only once their server is not ours: never here)
         placement = WSGIServer('placement', app, CONF.placement_api.bind_host,
-                               self.placement_port, error_body=placement_errors.error_body)
+                               self.placement_port or 0,
+                               error_body=placement_errors.error_body)
         try:
             placement.start()
         except OSError as e:
@@ -125,7 +127,7 @@ class AllInOne:
         store = ImageStore(CONF.image_api.images_path)
         builtin.ensure(store)
         image = WSGIServer('minova-image', image_wsgi.make_service_app(store),
-                           CONF.image_api.bind_host, self.image_port)
+                           CONF.image_api.bind_host, self.image_port or 0)
         try:
             image.start()
         except OSError as e:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from oslo_config import cfg
@@ -151,7 +152,7 @@ def service_list(args: Any) -> int:
     return 1 if failed else 0
 
 
-def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+def _table(headers: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
     sep = '+' + '+'.join('-' * (w + 2) for w in widths) + '+'
 

@@ -50,7 +50,7 @@ def check_placement() -> Result:
     from minova.clients import placement as placement_client
     need = placement_client.IN_TREE_VERSION
     try:
-        resp = placement_client._build_adapter().get('/', raise_exc=False, timeout=10)
+        resp = placement_client.Client().adapter.get('/', raise_exc=False, timeout=10)
     except Exception as e:
         return FAILURE, f'Placement API endpoint not reachable: {e}'
     if resp.status_code != 200:
@@ -80,7 +80,7 @@ def check_compute_nodes() -> Result:
     if not nodes:
         return SUCCESS, None
     try:
-        resp = placement_client._build_adapter().get(
+        resp = placement_client.Client().adapter.get(
             '/resource_providers', raise_exc=False, timeout=10,
             microversion='1.14')
         providers = {rp['uuid'] for rp in resp.json()['resource_providers']}

@@ -16,6 +16,7 @@ from typing import Any
 from minova import utils
 from minova.cells import lookup, mappings
 from minova.db import actions, instances
+from minova.db.instances import Instance
 
 # (stage, from (event, 'start'|'finish') or a marker, to ...)
 STAGES: list[tuple[str, tuple[str, str], tuple[str, str]]] = [
@@ -29,7 +30,7 @@ STAGES: list[tuple[str, tuple[str, str], tuple[str, str]]] = [
 ]
 
 
-def _point(instance: dict[str, Any], events: dict[str, dict[str, Any]],
+def _point(instance: Instance, events: dict[str, dict[str, Any]],
            ref: tuple[str, str]) -> datetime.datetime | None:
     name, edge = ref
     if name == '@accepted':
@@ -42,7 +43,7 @@ def _point(instance: dict[str, Any], events: dict[str, dict[str, Any]],
     return utils.parse_time(event.get('start_time' if edge == 'start' else 'finish_time'))
 
 
-def stages(instance: dict[str, Any],
+def stages(instance: Instance,
            events: Iterable[dict[str, Any]]) -> list[tuple[str, float | None]]:
     """[(stage, seconds or None when a boundary is missing)] plus the total."""
     by_name = {e['event']: e for e in events}
@@ -61,7 +62,7 @@ def _create_events(url: str, uuid: str) -> list[dict[str, Any]]:
     return actions.events_get(url, acts[-1]['id']) if acts else []
 
 
-def for_server(uuid: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def for_server(uuid: str) -> tuple[Instance, list[dict[str, Any]]]:
     mapping = mappings.instance_mapping_get(uuid)
     if mapping['cell_id'] is None:
         raise LookupError(f'Server {uuid} has not reached a cell yet')

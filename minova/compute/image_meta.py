@@ -7,7 +7,10 @@ reboot, start) without asking the image service.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from minova.db.instances import Instance
 
 # Image record fields kept (as image_<field>); the rest of a v2 record
 # (id, status, checksums, dates, links) is not what the server was made of.
@@ -33,7 +36,7 @@ def to_system_metadata(image: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def from_system_metadata(instance: dict[str, Any]) -> dict[str, Any] | None:
+def from_system_metadata(instance: Instance) -> dict[str, Any] | None:
     """The image record a server was booted from, as far as it was recorded
     (None when it was not: a server from before this was kept)."""
     sysmeta = instance.get('system_metadata') or {}

@@ -12,7 +12,7 @@ import logging
 import threading
 import traceback
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import oslo_messaging as messaging
 
@@ -23,6 +23,12 @@ from minova.conductor import rpcapi as conductor_rpcapi
 from minova.conf import CONF
 from minova.context import RequestContext, get_admin_context
 from minova.virt import driver as virt_driver
+
+if TYPE_CHECKING:
+    from minova.clients.placement import AllocationRequest
+    from minova.db.build_requests import RequestSpec
+    from minova.db.instances import VIF, Instance
+    from minova.scheduler.rpcapi import Selection
 
 LOG = logging.getLogger(__name__)
 
@@ -187,7 +193,7 @@ class ComputeManager:
             yield
 
     def _update(self, ctx: RequestContext, uuid: str, values: dict[str, Any],
-                expected: list[str | None] | None = None) -> dict[str, Any]:
+                expected: list[str | None] | None = None) -> Instance:
         return self.conductor.instance_update(ctx, uuid, values, expected_task_state=expected)
 
     @contextlib.contextmanager
@@ -209,7 +215,7 @@ class ComputeManager:
         if not by_body:
             self.conductor.action_event_finish(ctx, uuid, event, 'Success', None, self.host)
 
-    def _fail_build(self, ctx: RequestContext, instance: dict[str, Any], message: str,
+    def _fail_build(self, ctx: RequestContext, instance: Instance, message: str,
                     details: str | None) -> None:
         uuid = instance['uuid']
         with contextlib.suppress(exception.InstanceNotFound):
@@ -226,10 +232,10 @@ class ComputeManager:
 
     # -- RPC methods ---------------------------------------------------------
 
-    def build_and_run_instance(self, context: RequestContext, instance: dict[str, Any],
-                               request_spec: dict[str, Any], node: str,
-                               allocations: dict[str, Any],
-                               alternates: list[dict[str, Any]]) -> None:
+    def build_and_run_instance(self, context: RequestContext, instance: Instance,
+                               request_spec: RequestSpec, node: str,
+                               allocations: AllocationRequest,
+                               alternates: list[Selection]) -> None:
         uuid = instance['uuid']
         with self._instance_lock(uuid):
             try:
@@ -256,11 +262,11 @@ class ComputeManager:
                     msg = str(exception.BuildAbortException(instance_uuid=uuid, reason=reason))
                     self._fail_build(context, instance, msg, traceback.format_exc())
 
-    def _build(self, ctx: RequestContext, instance: dict[str, Any], spec: dict[str, Any],
-               node: str, allocations: dict[str, Any]) -> None:
+    def _build(self, ctx: RequestContext, instance: Instance, spec: RequestSpec,
+               node: str, allocations: AllocationRequest) -> None:
         uuid = instance['uuid']
         started = utils.utcnow()
-        placed = {'host': self.host, 'node': node, 'launched_on': self.host}
+        placed: Instance = {'host': self.host, 'node': node, 'launched_on': self.host}
         network_info = self._allocate_network(spec)
         # The steps before the spawn go to conductor in one cast, without
         # waiting, and only once the spawn has taken STEPS_REPORT_DELAY.
@@ -274,7 +280,7 @@ class ComputeManager:
         report = threading.Timer(STEPS_REPORT_DELAY, self._report_steps,
                                  (ctx, uuid, steps, started))
         report.daemon = True
-        inst = dict(instance, network_info=network_info, **placed)
+        inst: Instance = {**instance, 'network_info': network_info, **placed}
         image_meta = {'id': inst.get('image_ref')}
         spawn_start = utils.utcnow()
         report.start()
@@ -302,7 +308,7 @@ class ComputeManager:
         except Exception:  # the build goes on; its ACTIVE update says the rest
             LOG.exception('Could not report the build steps of %s', uuid)
 
-    def _allocate_network(self, spec: dict[str, Any]) -> list[dict[str, Any]]:
+    def _allocate_network(self, spec: RequestSpec) -> list[VIF]:
         # No networking service yet: 'none' gets no NICs; 'auto' gets one NIC on
         # QEMU user-mode networking where the driver has it (no host-side
         # address, so no subnets: the server's addresses stay honestly empty).
@@ -314,13 +320,13 @@ class ComputeManager:
                      'network': {'id': None, 'label': 'user-mode', 'subnets': []}}]
         return []
 
-    def _cleanup_guest(self, ctx: RequestContext, instance: dict[str, Any]) -> None:
+    def _cleanup_guest(self, ctx: RequestContext, instance: Instance) -> None:
         try:
             self.driver.destroy(ctx, instance, [], None, True)
         except Exception:
             LOG.exception('Could not clean up the guest of %s', instance['uuid'])
 
-    def terminate_instance(self, context: RequestContext, instance: dict[str, Any]) -> None:
+    def terminate_instance(self, context: RequestContext, instance: Instance) -> None:
         uuid = instance['uuid']
         with self._instance_lock(uuid):
             try:
@@ -343,7 +349,7 @@ class ComputeManager:
         with self._locks_guard:
             self._locks.pop(uuid, None)
 
-    def _power_state(self, instance: dict[str, Any]) -> int | None:
+    def _power_state(self, instance: Instance) -> int | None:
         """The guest's power state as the hypervisor tells it now (NOSTATE
         when it has no guest; None when it cannot say)."""
         try:
@@ -354,7 +360,7 @@ class ComputeManager:
             LOG.exception('Power state of %s unknown', instance['uuid'])
             return None
 
-    def _power_action(self, ctx: RequestContext, instance: dict[str, Any], event: str,
+    def _power_action(self, ctx: RequestContext, instance: Instance, event: str,
                       fn: Any, done: dict[str, Any], error_unless_running: bool = False
                       ) -> None:
         """Run a power action; its outcome is what the server shows.
@@ -394,7 +400,7 @@ class ComputeManager:
             with contextlib.suppress(exception.InstanceNotFound):
                 self._update(ctx, uuid, values)
 
-    def reboot_instance(self, context: RequestContext, instance: dict[str, Any],
+    def reboot_instance(self, context: RequestContext, instance: Instance,
                         reboot_type: str) -> None:
         self._power_action(
             context, instance, 'compute_reboot_instance',
@@ -402,12 +408,12 @@ class ComputeManager:
                                        reboot_type),
             {'vm_state': states.ACTIVE}, error_unless_running=True)
 
-    def stop_instance(self, context: RequestContext, instance: dict[str, Any]) -> None:
+    def stop_instance(self, context: RequestContext, instance: Instance) -> None:
         self._power_action(context, instance, 'compute_stop_instance',
                            lambda: self.driver.power_off(instance, CONF.shutdown_timeout),
                            {'vm_state': states.STOPPED})
 
-    def start_instance(self, context: RequestContext, instance: dict[str, Any]) -> None:
+    def start_instance(self, context: RequestContext, instance: Instance) -> None:
         self._power_action(
             context, instance, 'compute_start_instance',
             lambda: self.driver.power_on(context, instance, instance.get('network_info') or []),
@@ -415,7 +421,7 @@ class ComputeManager:
 
     # -- console and power-state sync (rpc 1.1, periodic) ---------------------------
 
-    def get_console_output(self, context: RequestContext, instance: dict[str, Any],
+    def get_console_output(self, context: RequestContext, instance: Instance,
                            tail_length: int | None) -> str | None:
         """The guest's console log (last tail_length lines); None when it has none."""
         try:
@@ -435,15 +441,15 @@ class ComputeManager:
         except NotImplementedError:
             raise exception.NotSupported() from None
 
-    def get_diagnostics(self, context: RequestContext, instance: dict[str, Any]
+    def get_diagnostics(self, context: RequestContext, instance: Instance
                         ) -> dict[str, Any]:
         return self._diagnostics(instance, self.driver.get_diagnostics)
 
-    def get_instance_diagnostics(self, context: RequestContext, instance: dict[str, Any]
+    def get_instance_diagnostics(self, context: RequestContext, instance: Instance
                                  ) -> dict[str, Any]:
         return self._diagnostics(instance, self.driver.get_instance_diagnostics)
 
-    def _diagnostics(self, instance: dict[str, Any], read: Any) -> dict[str, Any]:
+    def _diagnostics(self, instance: Instance, read: Any) -> dict[str, Any]:
         """As Nova: only a running guest has diagnostics (409 otherwise)."""
         try:
             power = self.driver.get_info(instance)['state']
@@ -461,7 +467,7 @@ class ComputeManager:
             raise exception.NotSupported() from None
 
     def external_instance_event(self, context: RequestContext,
-                                instances: list[dict[str, Any]],
+                                instances: list[Instance],
                                 events: list[dict[str, Any]]) -> None:
         """Events from Neutron or Cinder (os-server-external-events). Nothing here
         waits for one yet (networking and volumes give them meaning); each is logged."""

@@ -17,12 +17,17 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from minova import exception
 from minova.conf import CONF
 from minova.context import RequestContext, get_admin_context
-from minova.virt.driver import ComputeDriver
+from minova.virt.driver import ComputeDriver, NodeResources
+
+if TYPE_CHECKING:
+    from minova.clients.placement import Client as PlacementClient
+    from minova.conductor.rpcapi import ConductorAPI
+    from minova.db.instances import Instance
 
 LOG = logging.getLogger(__name__)
 
@@ -35,7 +40,7 @@ def allocation_ratios() -> dict[str, float]:
     }
 
 
-def inventory_from(res: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def inventory_from(res: NodeResources) -> dict[str, dict[str, Any]]:
     ratios = allocation_ratios()
     inv = {}
     for rc, total, reserved in (
@@ -49,8 +54,8 @@ def inventory_from(res: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 class ResourceTracker:
-    def __init__(self, host: str, driver: ComputeDriver, conductor: Any,
-                 placement: Any) -> None:
+    def __init__(self, host: str, driver: ComputeDriver, conductor: ConductorAPI,
+                 placement: PlacementClient) -> None:
         self.host = host
         self.driver = driver
         self.conductor = conductor
@@ -58,14 +63,14 @@ class ResourceTracker:
         self.nodes: dict[str, dict[str, Any]] = {}   # nodename -> compute node row
         self._usage: dict[str, dict[str, int]] = {}  # nodename -> vcpus/memory_mb/...
         self._instances: dict[str, tuple[str, dict[str, int]]] = {}
-        self._last_res: dict[str, dict[str, Any]] = {}  # nodename -> driver resources
+        self._last_res: dict[str, NodeResources] = {}  # nodename -> driver resources
         self._dirty = False
         self._lock = threading.Lock()
         self.service_id: int | None = None  # kept for the periodic updates' node rows
         self.unreported: set[str] = set()  # nodes placement has not heard of lately
 
     @staticmethod
-    def _instance_usage(instance: dict[str, Any]) -> dict[str, int]:
+    def _instance_usage(instance: Instance) -> dict[str, int]:
         return {'vcpus': instance.get('vcpus') or 0, 'memory_mb': instance.get('memory_mb') or 0,
                 'local_gb': (instance.get('root_gb') or 0) + (instance.get('ephemeral_gb') or 0)}
 
@@ -91,7 +96,7 @@ class ResourceTracker:
         return reported
 
     def report_to_placement(self, context: RequestContext, nodename: str, rp_uuid: str,
-                            res: dict[str, Any]) -> bool:
+                            res: NodeResources) -> bool:
         """The node's provider and inventory in placement; False (after one
         log line) when placement did not take them: the next periodic update
         tries again."""
@@ -113,13 +118,13 @@ class ResourceTracker:
             LOG.info('Compute node %s is reported to placement', nodename)
         return True
 
-    def _write_node(self, context: RequestContext, nodename: str, res: dict[str, Any],
+    def _write_node(self, context: RequestContext, nodename: str, res: NodeResources,
                     service_id: int | None = None) -> dict[str, Any]:
         with self._lock:
             used = {'vcpus': 0, 'memory_mb': 0, 'local_gb': 0}
             running = 0
-            for node, usage in self._instances.values():
-                if node == nodename:
+            for on_node, usage in self._instances.values():
+                if on_node == nodename:
                     running += 1
                     for k in used:
                         used[k] += usage[k]
@@ -129,7 +134,7 @@ class ResourceTracker:
         vcpus_used = used['vcpus'] + CONF.reserved_host_cpus
         memory_used = used['memory_mb'] + CONF.reserved_host_memory_mb
         disk_used = used['local_gb'] + math.ceil(CONF.reserved_host_disk_mb / 1024)
-        values = {
+        values: dict[str, Any] = {
             'vcpus': res['vcpus'], 'memory_mb': res['memory_mb'], 'local_gb': res['local_gb'],
             'vcpus_used': vcpus_used, 'memory_mb_used': memory_used, 'local_gb_used': disk_used,
             'free_ram_mb': res['memory_mb'] - memory_used,
@@ -149,7 +154,7 @@ class ResourceTracker:
         self._last_res[nodename] = res
         return node
 
-    def instance_added(self, instance: dict[str, Any]) -> None:
+    def instance_added(self, instance: Instance) -> None:
         with self._lock:
             self._instances[instance['uuid']] = (instance.get('node') or self.host,
                                                  self._instance_usage(instance))

@@ -12,12 +12,19 @@ Version history:
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import oslo_messaging as messaging
 
 from minova import rpc
 from minova.context import RequestContext
+
+if TYPE_CHECKING:
+    from minova.cells.mappings import CellMapping
+    from minova.clients.placement import AllocationRequest
+    from minova.db.build_requests import RequestSpec
+    from minova.db.instances import Instance
+    from minova.scheduler.rpcapi import Selection
 
 TOPIC = 'compute'
 VERSION = '1.2'
@@ -32,30 +39,30 @@ class ComputeAPI:
     def _prepare(self, host: str) -> Any:
         return self.client.prepare(server=host, version='1.0')
 
-    def build_and_run_instance(self, ctxt: RequestContext, host: str, instance: dict[str, Any],
-                               request_spec: dict[str, Any], node: str,
-                               allocations: dict[str, Any],
-                               alternates: list[dict[str, Any]]) -> None:
+    def build_and_run_instance(self, ctxt: RequestContext, host: str, instance: Instance,
+                               request_spec: RequestSpec, node: str,
+                               allocations: AllocationRequest,
+                               alternates: list[Selection]) -> None:
         self._prepare(host).cast(ctxt, 'build_and_run_instance', instance=instance,
                                  request_spec=request_spec, node=node,
                                  allocations=allocations, alternates=alternates)
 
     def terminate_instance(self, ctxt: RequestContext, host: str,
-                           instance: dict[str, Any]) -> None:
+                           instance: Instance) -> None:
         self._prepare(host).cast(ctxt, 'terminate_instance', instance=instance)
 
-    def reboot_instance(self, ctxt: RequestContext, host: str, instance: dict[str, Any],
+    def reboot_instance(self, ctxt: RequestContext, host: str, instance: Instance,
                         reboot_type: str) -> None:
         self._prepare(host).cast(ctxt, 'reboot_instance', instance=instance,
                                  reboot_type=reboot_type)
 
-    def stop_instance(self, ctxt: RequestContext, host: str, instance: dict[str, Any]) -> None:
+    def stop_instance(self, ctxt: RequestContext, host: str, instance: Instance) -> None:
         self._prepare(host).cast(ctxt, 'stop_instance', instance=instance)
 
-    def start_instance(self, ctxt: RequestContext, host: str, instance: dict[str, Any]) -> None:
+    def start_instance(self, ctxt: RequestContext, host: str, instance: Instance) -> None:
         self._prepare(host).cast(ctxt, 'start_instance', instance=instance)
 
-    def get_console_output(self, ctxt: RequestContext, host: str, instance: dict[str, Any],
+    def get_console_output(self, ctxt: RequestContext, host: str, instance: Instance,
                            tail_length: int | None) -> str:
         return self.client.prepare(server=host, version='1.1').call(
             ctxt, 'get_console_output', instance=instance, tail_length=tail_length)
@@ -64,17 +71,17 @@ class ComputeAPI:
         return self.client.prepare(server=host, version='1.2').call(ctxt, 'get_host_uptime')
 
     def get_diagnostics(self, ctxt: RequestContext, host: str,
-                        instance: dict[str, Any]) -> dict[str, Any]:
+                        instance: Instance) -> dict[str, Any]:
         return self.client.prepare(server=host, version='1.2').call(
             ctxt, 'get_diagnostics', instance=instance)
 
     def get_instance_diagnostics(self, ctxt: RequestContext, host: str,
-                                 instance: dict[str, Any]) -> dict[str, Any]:
+                                 instance: Instance) -> dict[str, Any]:
         return self.client.prepare(server=host, version='1.2').call(
             ctxt, 'get_instance_diagnostics', instance=instance)
 
     def external_instance_event(self, ctxt: RequestContext, host: str,
-                                instances: list[dict[str, Any]],
+                                instances: list[Instance],
                                 events: list[dict[str, Any]]) -> None:
         self.client.prepare(server=host, version='1.2').cast(
             ctxt, 'external_instance_event', instances=instances, events=events)
@@ -84,9 +91,11 @@ _by_url: dict[str, ComputeAPI] = {}
 _by_url_lock = threading.Lock()
 
 
-def for_cell(cell: dict[str, Any]) -> ComputeAPI:
-    """The compute RPC client on a cell's own message bus (one per bus, shared)."""
-    url = cell.get('transport_url') or rpc.transport_url()
+def for_cell(cell: CellMapping | None) -> ComputeAPI:
+    """The compute RPC client on a cell's own message bus (one per bus,
+    shared); None: this service's own bus (a cell conductor's, whose computes
+    are all in its cell)."""
+    url = (cell and cell.get('transport_url')) or rpc.transport_url()
     with _by_url_lock:
         api = _by_url.get(url)
         if api is None:

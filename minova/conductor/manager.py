@@ -16,6 +16,7 @@ import oslo_messaging as messaging
 
 from minova import exception, states, utils
 from minova.cells import lookup, mappings
+from minova.cells.mappings import CellMapping
 from minova.compute import rpcapi as compute_rpcapi
 from minova.conf import CONF
 from minova.context import RequestContext, get_admin_context
@@ -28,7 +29,10 @@ from minova.db import (
     instances,
     services,
 )
+from minova.db.build_requests import RequestSpec
+from minova.db.instances import Instance
 from minova.scheduler import rpcapi as scheduler_rpcapi
+from minova.scheduler.rpcapi import HostList, Selection
 
 LOG = logging.getLogger(__name__)
 
@@ -117,9 +121,8 @@ class ConductorManager:
                 self.placement.delete_allocation_for_instance(context, uuid)
                 self._bury_in_cell0(context, brs[uuid], spec, e)
 
-    def _build_in_cell(self, context: RequestContext, br: dict[str, Any],
-                       spec: dict[str, Any], host_list: list[dict[str, Any]],
-                       timing: tuple[Any, Any, Any]) -> None:
+    def _build_in_cell(self, context: RequestContext, br: Instance, spec: RequestSpec,
+                       host_list: HostList, timing: tuple[Any, Any, Any]) -> None:
         """Create the instance in the chosen cell and hand it to its compute host.
 
         timing is (conductor received, scheduling started, scheduled): the
@@ -130,11 +133,12 @@ class ConductorManager:
         selection, alternates = host_list[0], host_list[1:]
         cell = lookup.get(selection['cell_uuid'])
         url = cell['database_connection']
-        values = dict(br, host=selection['service_host'], node=selection['nodename'],
-                      launched_on=selection['service_host'],
-                      availability_zone=spec.get('availability_zone')
-                      or _host_zone(selection['service_host']),
-                      vm_state=states.BUILDING, task_state=states.SCHEDULING)
+        values: Instance = {
+            **br, 'host': selection['service_host'], 'node': selection['nodename'],
+            'launched_on': selection['service_host'],
+            'availability_zone': spec.get('availability_zone')
+            or _host_zone(selection['service_host']),
+            'vm_state': states.BUILDING, 'task_state': states.SCHEDULING}
         values.pop('id', None)
         uuid = values['uuid']
         # One cell transaction: the instance, its 'create' action (started when
@@ -163,7 +167,7 @@ class ConductorManager:
             LOG.exception('Could not hand %s to compute %s', uuid, selection['service_host'])
             self._fail_in_cell(context, cell, uuid, e)
 
-    def _fail_in_cell(self, context: RequestContext, cell: dict[str, Any], uuid: str,
+    def _fail_in_cell(self, context: RequestContext, cell: CellMapping, uuid: str,
                       error: BaseException) -> None:
         url = cell['database_connection']
         self.placement.delete_allocation_for_instance(context, uuid)
@@ -184,13 +188,13 @@ class ConductorManager:
         build_requests.spec_delete(uuid)
         mappings.instance_mapping_delete(uuid)
 
-    def _bury_in_cell0(self, context: RequestContext, br: dict[str, Any],
-                       spec: dict[str, Any], error: BaseException) -> None:
+    def _bury_in_cell0(self, context: RequestContext, br: Instance, spec: RequestSpec,
+                       error: BaseException) -> None:
         """Record an unschedulable server in cell0: ERROR, with a fault saying why."""
         cell0 = lookup.get(mappings.CELL0_UUID)
         url = cell0['database_connection']
-        values = dict(br, vm_state=states.ERROR, task_state=None,
-                      availability_zone=spec.get('availability_zone'))
+        values: Instance = {**br, 'vm_state': states.ERROR, 'task_state': None,
+                            'availability_zone': spec.get('availability_zone')}
         values.pop('id', None)
         try:
             instance = instances.create(url, values)
@@ -211,8 +215,8 @@ class ConductorManager:
             instances.destroy(url, instance['uuid'])
             self._forget(instance['uuid'])
 
-    def reschedule_instance(self, context: RequestContext, instance: dict[str, Any],
-                            request_spec: dict[str, Any], alternates: list[dict[str, Any]],
+    def reschedule_instance(self, context: RequestContext, instance: Instance,
+                            request_spec: RequestSpec, alternates: list[Selection],
                             reason: str) -> None:
         """Claim the next alternate host that still fits and cast the build there."""
         url = engines.cell_url()
@@ -236,7 +240,7 @@ class ConductorManager:
                 return
             # Alternates are in this cell, so its own bus reaches them (a cell
             # conductor has no API DB to look the cell up in).
-            compute_rpcapi.for_cell({'transport_url': None}).build_and_run_instance(
+            compute_rpcapi.for_cell(None).build_and_run_instance(
                 context, alt['service_host'], instance, request_spec, alt['nodename'],
                 alt['allocation_request'], alternates[i + 1:])
             return
@@ -287,7 +291,7 @@ class ConductorManager:
                     continue
                 uuid = br['uuid']
                 LOG.warning('Build request %s was never scheduled; burying it', uuid)
-                spec = build_requests.spec_get_many([uuid]).get(uuid) or {}
+                spec: RequestSpec = build_requests.spec_get_many([uuid]).get(uuid) or {}
                 self.placement.delete_allocation_for_instance(ctx, uuid)
                 self._bury_in_cell0(ctx, br, spec, exception.MinovaException(msg))
         if not CONF.compute.build_timeout_seconds:
@@ -321,11 +325,11 @@ class ConductorManager:
                             values: dict[str, Any]) -> dict[str, Any]:
         return compute_nodes.create_or_update(engines.cell_url(), host, nodename, values)
 
-    def instance_get(self, context: RequestContext, uuid: str) -> dict[str, Any]:
+    def instance_get(self, context: RequestContext, uuid: str) -> Instance:
         return instances.get(engines.cell_url(), uuid)
 
     def instance_get_all_by_uuids(self, context: RequestContext, uuids: list[str],
-                                  read_deleted: bool = False) -> list[dict[str, Any]]:
+                                  read_deleted: bool = False) -> list[Instance]:
         """1.4: the instances among uuids this cell has (deleted ones too with
         read_deleted)."""
         if not uuids:
@@ -334,7 +338,7 @@ class ConductorManager:
             'uuid': list(uuids), 'deleted': None if read_deleted else False})
 
     def instance_get_all_by_host(self, context: RequestContext,
-                                 host: str) -> list[dict[str, Any]]:
+                                 host: str) -> list[Instance]:
         return instances.get_all(engines.cell_url(), {'host': host})
 
     def instance_update(self, context: RequestContext, uuid: str, updates: dict[str, Any],
@@ -342,7 +346,7 @@ class ConductorManager:
                         start_event: str | None = None, finish_event: str | None = None,
                         record_events: list[list[Any]] | None = None,
                         host: str | None = None,
-                        finish_event_start: Any = None) -> dict[str, Any]:
+                        finish_event_start: Any = None) -> Instance:
         """1.2: the update may also open `start_event`, record finished
         `record_events` ([name, start, finish]) and close `finish_event`, in
         the same transaction (one round trip and one commit for all).

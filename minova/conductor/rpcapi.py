@@ -18,12 +18,17 @@ Version history:
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import oslo_messaging as messaging
 
 from minova import rpc
 from minova.context import RequestContext
+
+if TYPE_CHECKING:
+    from minova.db.build_requests import RequestSpec
+    from minova.db.instances import Instance
+    from minova.scheduler.rpcapi import Selection
 
 TOPIC = 'conductor'
 VERSION = '1.4'
@@ -46,8 +51,8 @@ class ConductorAPI:
                                      instance_uuids: list[str]) -> None:
         self._cast(ctxt, 'schedule_and_build_instances', instance_uuids=instance_uuids)
 
-    def reschedule_instance(self, ctxt: RequestContext, instance: dict[str, Any],
-                            request_spec: dict[str, Any], alternates: list[dict[str, Any]],
+    def reschedule_instance(self, ctxt: RequestContext, instance: Instance,
+                            request_spec: RequestSpec, alternates: list[Selection],
                             reason: str) -> None:
         """A build failed on its host: try the next alternate host."""
         self._cast(ctxt, 'reschedule_instance', instance=instance, request_spec=request_spec,
@@ -68,15 +73,15 @@ class ConductorAPI:
         return self._call(ctxt, 'compute_node_update', host=host, nodename=nodename,
                           values=values)
 
-    def instance_get(self, ctxt: RequestContext, uuid: str) -> dict[str, Any]:
+    def instance_get(self, ctxt: RequestContext, uuid: str) -> Instance:
         return self._call(ctxt, 'instance_get', uuid=uuid)
 
     def instance_get_all_by_uuids(self, ctxt: RequestContext, uuids: list[str],
-                                  read_deleted: bool = False) -> list[dict[str, Any]]:
+                                  read_deleted: bool = False) -> list[Instance]:
         return self.client.prepare(version='1.4').call(
             ctxt, 'instance_get_all_by_uuids', uuids=list(uuids), read_deleted=read_deleted)
 
-    def instance_get_all_by_host(self, ctxt: RequestContext, host: str) -> list[dict[str, Any]]:
+    def instance_get_all_by_host(self, ctxt: RequestContext, host: str) -> list[Instance]:
         return self._call(ctxt, 'instance_get_all_by_host', host=host)
 
     def instance_update(self, ctxt: RequestContext, uuid: str, updates: dict[str, Any],
@@ -84,7 +89,7 @@ class ConductorAPI:
                         start_event: str | None = None, finish_event: str | None = None,
                         record_events: list[tuple[str, Any, Any]] | None = None,
                         host: str | None = None,
-                        finish_event_start: Any = None) -> dict[str, Any]:
+                        finish_event_start: Any = None) -> Instance:
         if not (start_event or finish_event or record_events):
             return self._call(ctxt, 'instance_update', uuid=uuid, updates=updates,
                               expected_task_state=expected_task_state)

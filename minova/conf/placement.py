@@ -26,7 +26,7 @@ def register_client_opts(conf: cfg.ConfigOpts) -> None:
     conf.set_default('valid_interfaces', ['internal', 'public'], group='placement')
 
 
-def list_opts() -> list:
+def list_opts() -> tuple[list[cfg.Opt], list[cfg.Opt]]:
     from keystoneauth1 import loading as ks_loading
     return (server_opts,
             ks_loading.get_session_conf_options()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import traceback as tb
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,15 +25,15 @@ def action_start(url: str, instance_uuid: str, action: str, request_id: str | No
 def action_start_in(conn: sa.Connection, instance_uuid: str, action: str,
                     request_id: str | None, user_id: str | None, project_id: str | None,
                     start_time: Any = None,
-                    events: list[tuple[str, Any, Any]] = ()) -> int:
+                    events: Sequence[tuple[str, Any, Any]] = ()) -> int:
     """action_start inside the caller's transaction, with `events` already
     begun (name, start, finish or None for one still running)."""
     now = utils.utcnow()
-    action_id = conn.execute(instance_actions.insert().values(
+    action_id: int = engines.inserted_id(conn.execute(instance_actions.insert().values(
         action=action, instance_uuid=instance_uuid, request_id=request_id,
         user_id=user_id, project_id=project_id,
         start_time=utils.parse_time(start_time) or now, created_at=now,
-    )).inserted_primary_key[0]
+    )))
     for name, start, finish in events:
         conn.execute(instance_actions_events.insert().values(
             action_id=action_id, event=name, start_time=utils.parse_time(start),

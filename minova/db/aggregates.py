@@ -104,9 +104,8 @@ def create(name: str, availability_zone: str | None = None,
     now = utils.utcnow()
     try:
         with engines.writer(_url()) as conn:
-            agg_id = conn.execute(aggregates.insert().values(
-                uuid=uuid or utils.generate_uuid(), name=name, created_at=now)
-            ).inserted_primary_key[0]
+            agg_id = engines.inserted_id(conn.execute(aggregates.insert().values(
+                uuid=uuid or utils.generate_uuid(), name=name, created_at=now)))
             if availability_zone:
                 conn.execute(aggregate_metadata.insert().values(
                     aggregate_id=agg_id, key=AZ_KEY, value=availability_zone, created_at=now))

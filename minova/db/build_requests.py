@@ -1,7 +1,7 @@
 """Build requests and request specs: a server between POST and its cell row."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 import sqlalchemy as sa
 
@@ -9,9 +9,52 @@ from minova import utils
 from minova.cells import mappings
 from minova.db import engines
 from minova.db.api_tables import build_requests, instance_mappings, request_specs
+from minova.db.flavors import Flavor
+from minova.db.instances import Instance
 
 
-def create(instances: list[dict[str, Any]], specs: list[dict[str, Any]]) -> None:
+class ImageRequest(TypedDict, total=False):
+    """The image a server boots from, as the scheduler matches it."""
+    id: str | None
+    properties: dict[str, Any]      # hw_*, img_* and trait:* image properties
+
+
+class GroupRequest(TypedDict, total=False):
+    """The server group a server joins (scheduler hint "group"): its uuid.
+    The scheduler adds, for the request it is placing, the group's policy,
+    rules and {host: members there} (minova/scheduler/manager.py)."""
+    uuid: str
+    policy: str
+    rules: dict[str, Any]
+    hosts: dict[str, int]
+
+
+class Destination(TypedDict):
+    """A requested host and/or node (2.74): candidates are narrowed to them."""
+    host: str | None
+    node: str | None
+
+
+class RequestSpec(TypedDict, total=False):
+    """What the scheduler needs to place a server, kept from POST until the
+    server is gone (the request_specs table, as JSON; sent over RPC to
+    scheduler and compute as is)."""
+    instance_uuid: str
+    flavor: Flavor
+    image: ImageRequest
+    availability_zone: str | None
+    instance_group: GroupRequest | None
+    project_id: str
+    user_id: str
+    num_instances: int
+    scheduler_hints: dict[str, Any]
+    requested_networks: Any
+    force_hosts: list[str]          # an admin's az:host[:node]: the filters are skipped
+    force_nodes: list[str]
+    requested_destination: Destination | None
+
+
+def create(instances: list[Instance], specs: list[RequestSpec]) -> None:
     """Write build request, request spec and instance mapping per server, atomically."""
     now = utils.utcnow()
     with engines.writer(engines.api_url()) as conn:
@@ -25,14 +68,14 @@ def create(instances: list[dict[str, Any]], specs: list[dict[str, Any]]) -> None
                                           inst['user_id'])
 
 
-def _decode(row: Any) -> dict[str, Any]:
-    inst = utils.json_loads(row['instance'])
+def _decode(row: Any) -> Instance:
+    inst: Instance = utils.json_loads(row['instance'])
     inst['created_at'] = utils.parse_time(inst.get('created_at'))
     inst['updated_at'] = utils.parse_time(inst.get('updated_at'))
     return inst
 
 
-def get(instance_uuid: str) -> dict[str, Any] | None:
+def get(instance_uuid: str) -> Instance | None:
     """The would-be instance of a build request, or None once it is gone."""
     with engines.reader(engines.api_url()) as conn:
         row = conn.execute(sa.select(build_requests.c.instance).where(
@@ -41,21 +84,21 @@ def get(instance_uuid: str) -> dict[str, Any] | None:
 
 
 def get_many_with_specs(instance_uuids: list[str]
-                        ) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+                        ) -> dict[str, tuple[Instance, RequestSpec]]:
     """{uuid: (would-be instance, request spec)} of the servers that have both."""
     q = (sa.select(build_requests.c.instance, request_specs.c.spec)
          .join(request_specs, request_specs.c.instance_uuid == build_requests.c.instance_uuid)
          .where(build_requests.c.instance_uuid.in_(instance_uuids)))
     with engines.reader(engines.api_url()) as conn:
         rows = conn.execute(q).mappings().all()
-    out = {}
+    out: dict[str, tuple[Instance, RequestSpec]] = {}
     for row in rows:
         inst = _decode(row)
         out[inst['uuid']] = (inst, utils.json_loads(row['spec']))
     return out
 
 
-def get_all(project_id: str | None = None) -> list[dict[str, Any]]:
+def get_all(project_id: str | None = None) -> list[Instance]:
     q = sa.select(build_requests.c.instance)
     if project_id is not None:
         q = q.where(build_requests.c.project_id == project_id)
@@ -108,14 +151,14 @@ def discard(instance_uuids: list[str]) -> None:
             conn.execute(table.delete().where(table.c.instance_uuid.in_(instance_uuids)))
 
 
-def spec_get_many(instance_uuids: list[str]) -> dict[str, dict[str, Any]]:
+def spec_get_many(instance_uuids: list[str]) -> dict[str, RequestSpec]:
     with engines.reader(engines.api_url()) as conn:
         rows = conn.execute(sa.select(request_specs).where(
             request_specs.c.instance_uuid.in_(instance_uuids))).mappings()
         return {r['instance_uuid']: utils.json_loads(r['spec']) for r in rows}
 
 
-def spec_update(instance_uuid: str, changes: dict[str, Any]) -> None:
+def spec_update(instance_uuid: str, changes: RequestSpec) -> None:
     with engines.writer(engines.api_url()) as conn:
         row = conn.execute(sa.select(request_specs.c.spec).where(
             request_specs.c.instance_uuid == instance_uuid).with_for_update()).first()
@@ -134,7 +177,7 @@ def spec_delete(instance_uuid: str) -> None:
             request_specs.c.instance_uuid == instance_uuid))
 
 
-def update_instance(instance_uuid: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+def update_instance(instance_uuid: str, changes: dict[str, Any]) -> Instance | None:
     """Change fields of a server that is still a build request (e.g. its name)."""
     with engines.writer(engines.api_url()) as conn:
         row = conn.execute(sa.select(build_requests.c.instance).where(

@@ -181,9 +181,16 @@ def is_deadlock(err: BaseException) -> bool:
     if not isinstance(err, exc.DBAPIError):
         return False
     orig = err.orig
-    code = getattr(orig, 'pgcode', None) or (orig.args[0] if getattr(orig, 'args', None)
-                                              else None)
+    args = getattr(orig, 'args', None)
+    code = getattr(orig, 'pgcode', None) or (args[0] if args else None)
     return code in (1213, '40P01', '40001')
+
+
+def inserted_id(result: sa.CursorResult[Any]) -> Any:
+    """The primary key of the one row an INSERT wrote."""
+    key = result.inserted_primary_key
+    assert key is not None, 'not a single-row INSERT'
+    return key[0]
 
 
 _local = threading.local()

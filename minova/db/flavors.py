@@ -5,7 +5,8 @@ Rows come back as plain dicts with the table's column names plus
 """
 from __future__ import annotations
 
-from typing import Any
+import datetime
+from typing import Any, TypedDict, cast
 
 import sqlalchemy as sa
 
@@ -16,6 +17,28 @@ from minova.db.api_tables import flavor_extra_specs, flavor_projects, flavors
 SORTABLE = {'created_at', 'description', 'disabled', 'ephemeral_gb', 'flavorid', 'id',
             'is_public', 'memory_mb', 'name', 'root_gb', 'rxtx_factor', 'swap',
             'updated_at', 'vcpu_weight', 'vcpus'}
+
+
+class Flavor(TypedDict, total=False):
+    """A flavor: a row of `flavors` with its `extra_specs`. The copy a
+    server keeps (its instance's and request spec's `flavor`) has the same
+    keys but `id` and the timestamps."""
+    id: int
+    flavorid: str
+    name: str
+    memory_mb: int
+    vcpus: int
+    root_gb: int
+    ephemeral_gb: int
+    swap: int
+    rxtx_factor: float
+    vcpu_weight: int | None
+    disabled: bool
+    is_public: bool
+    description: str | None
+    extra_specs: dict[str, str]
+    created_at: datetime.datetime | None
+    updated_at: datetime.datetime | None
 
 
 class FlavorExists(exception.Conflict):
@@ -54,8 +77,8 @@ def _specs(conn: sa.Connection, ids: list[int]) -> dict[int, dict[str, str]]:
     return out
 
 
-def _with_specs(conn: sa.Connection, rows: list[Any]) -> list[dict[str, Any]]:
-    result = [dict(r) for r in rows]
+def _with_specs(conn: sa.Connection, rows: list[Any]) -> list[Flavor]:
+    result = [cast(Flavor, dict(r)) for r in rows]
     specs = _specs(conn, [r['id'] for r in result])
     for r in result:
         r['extra_specs'] = specs[r['id']]
@@ -63,7 +86,7 @@ def _with_specs(conn: sa.Connection, rows: list[Any]) -> list[dict[str, Any]]:
 
 
 def create(values: dict[str, Any], extra_specs: dict[str, str] | None = None,
-           projects: list[str] | None = None) -> dict[str, Any]:
+           projects: list[str] | None = None) -> Flavor:
     """Insert a flavor; FlavorExists / FlavorIdExists (409) on duplicates."""
     values = dict(values)
     values.setdefault('flavorid', utils.generate_uuid())
@@ -77,7 +100,7 @@ def create(values: dict[str, Any], extra_specs: dict[str, str] | None = None,
             raise FlavorExists(name=values['name'])
         try:
             with conn.begin_nested():
-                fid = conn.execute(flavors.insert().values(**values)).inserted_primary_key[0]
+                fid = engines.inserted_id(conn.execute(flavors.insert().values(**values)))
         except sa.exc.IntegrityError:
             raise FlavorExists(name=values['name']) from None
         for key, value in (extra_specs or {}).items():
@@ -89,7 +112,7 @@ def create(values: dict[str, Any], extra_specs: dict[str, str] | None = None,
     return get_by_flavor_id(values['flavorid'])
 
 
-def get_by_flavor_id(flavorid: str) -> dict[str, Any]:
+def get_by_flavor_id(flavorid: str) -> Flavor:
     """The flavor users call `flavorid`, with `extra_specs`. FlavorNotFound (404)."""
     with engines.reader(_url()) as conn:
         row = conn.execute(sa.select(flavors).where(
@@ -99,7 +122,7 @@ def get_by_flavor_id(flavorid: str) -> dict[str, Any]:
         return _with_specs(conn, [row])[0]
 
 
-def get_by_name(name: str) -> dict[str, Any]:
+def get_by_name(name: str) -> Flavor:
     with engines.reader(_url()) as conn:
         row = conn.execute(sa.select(flavors).where(flavors.c.name == name)).mappings().first()
         if row is None:
@@ -118,7 +141,7 @@ def _access_clause(project_id: str | None) -> Any:
 def get_all(min_memory_mb: int | None = None, min_root_gb: int | None = None,
             is_public: bool | None = True, project_id: str | None = None,
             name: str | None = None, sort_key: str = 'flavorid', sort_dir: str = 'asc',
-            limit: int | None = None, marker: str | None = None) -> list[dict[str, Any]]:
+            limit: int | None = None, marker: str | None = None) -> list[Flavor]:
     """Flavors, filtered as Nova's list does.
 
     is_public True: public ones plus the private ones `project_id` may use
@@ -156,7 +179,7 @@ def get_all(min_memory_mb: int | None = None, min_root_gb: int | None = None,
         return _with_specs(conn, list(conn.execute(q).mappings()))
 
 
-def update(flavorid: str, values: dict[str, Any]) -> dict[str, Any]:
+def update(flavorid: str, values: dict[str, Any]) -> Flavor:
     flavor = get_by_flavor_id(flavorid)
     with engines.writer(_url()) as conn:
         conn.execute(flavors.update().where(flavors.c.id == flavor['id'])
@@ -233,7 +256,7 @@ def access_remove(flavorid: str, project_id: str) -> list[str]:
     return access_list(flavorid)
 
 
-def can_access(flavor: dict[str, Any], project_id: str | None) -> bool:
+def can_access(flavor: Flavor, project_id: str | None) -> bool:
     if flavor['is_public'] or project_id is None:
         return bool(flavor['is_public'])
     with engines.reader(_url()) as conn:

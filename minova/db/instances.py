@@ -1,17 +1,98 @@
 """Instances in a cell DB. Every function takes the cell's DB URL first."""
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import datetime
+from collections.abc import Callable, Mapping
+from typing import Any, TypedDict, cast
 
 import sqlalchemy as sa
 
 from minova import exception, states, utils
 from minova.db import engines, paging, regexp
+from minova.db.flavors import Flavor
 from minova.db.main_tables import instance_faults, instances
 
-JSON_FIELDS = {'flavor': None, 'metadata': {}, 'system_metadata': {}, 'network_info': [],
-               'tags': []}
+# A timestamp of a row: a naive UTC datetime from the DB, or its ISO 8601
+# text once the row has crossed RPC (utils.parse_time reads both).
+Stamp = datetime.datetime | str
+
+# One NIC of a server, as Nova's network_info lists it (id, address, network...).
+VIF = dict[str, Any]
+
+
+class Fault(TypedDict):
+    """A row of instance_faults: why a server is in ERROR."""
+    id: int
+    instance_uuid: str
+    code: int
+    message: str | None
+    details: str | None
+    host: str | None
+    created_at: Stamp | None
+    updated_at: Stamp | None
+
+
+class Instance(TypedDict, total=False):
+    """A server: a row of a cell's `instances` table with its JSON columns
+    decoded. The same keys describe a server still waiting in its build
+    request (minova/db/build_requests.py), and an instance sent over RPC
+    (timestamps then arrive as text). Readers that ask for some columns
+    only get those keys; the compute API adds `fault`, `cell_uuid` and, for
+    a server of a cell that does not answer, `cell_down`.
+
+    Columns the database allows to be NULL but that every server gets at
+    boot (its name, sizes from the flavor, states, ...) are typed without None.
+    """
+    id: int
+    uuid: str
+    display_name: str
+    display_description: str | None
+    hostname: str
+    user_id: str
+    project_id: str
+    image_ref: str                  # '' when booted from no image
+    flavor: Flavor | None           # the flavor as it was at boot (JSON column)
+    vcpus: int
+    memory_mb: int
+    root_gb: int
+    ephemeral_gb: int
+    host: str | None                # None until scheduled (and after a failed build)
+    node: str | None
+    launched_on: str | None
+    availability_zone: str | None
+    vm_state: str
+    task_state: str | None
+    power_state: int
+    key_name: str | None
+    key_data: str | None
+    user_data: str | None
+    config_drive: str               # 'True' or ''
+    metadata: dict[str, str]
+    system_metadata: dict[str, str]
+    network_info: list[VIF]
+    tags: list[str]
+    access_ip_v4: str | None
+    access_ip_v6: str | None
+    progress: int
+    locked: bool
+    locked_by: str | None
+    launch_index: int
+    reservation_id: str
+    root_device_name: str | None
+    launched_at: Stamp | None
+    terminated_at: Stamp | None
+    created_at: Stamp | None
+    updated_at: Stamp | None
+    deleted_at: Stamp | None
+    deleted: int                    # 0 while live; the row id once deleted
+    # Added by readers (get(with_fault=True), the compute API):
+    fault: Fault | None
+    cell_uuid: str | None
+    cell_down: bool
+
+
+JSON_FIELDS: dict[str, Any] = {'flavor': None, 'metadata': {}, 'system_metadata': {},
+                               'network_info': [], 'tags': []}
 
 # vm states whose API status (ERROR, DELETED) shows the latest fault
 FAULT_VM_STATES = (states.ERROR, states.DELETED)
@@ -19,16 +100,18 @@ FAULT_VM_STATES = (states.ERROR, states.DELETED)
 SORTABLE = {c.name for c in instances.c} - set(JSON_FIELDS) - {'user_data', 'key_data'}
 
 
-def decode(row: Any) -> dict[str, Any]:
+def decode(row: Any) -> Instance:
     inst = dict(row)
     for field, default in JSON_FIELDS.items():
         if field in inst:
             inst[field] = utils.json_loads(inst[field], default if default is None
                                            else type(default)())
-    return inst
+    return cast(Instance, inst)
 
 
-def encode(values: dict[str, Any]) -> dict[str, Any]:
+def encode(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Column values for the instances table: JSON columns as text,
+    timestamps as datetimes, keys that are not columns left out."""
     out = {}
     for k, v in values.items():
         if k in JSON_FIELDS and not isinstance(v, str | None):
@@ -41,17 +124,17 @@ def encode(values: dict[str, Any]) -> dict[str, Any]:
 
 
 @engines.retry_on_disconnect
-def create(url: str, values: dict[str, Any],
-           also: Callable[[sa.Connection], Any] | None = None) -> dict[str, Any]:
+def create(url: str, values: Instance,
+           also: Callable[[sa.Connection], Any] | None = None) -> Instance:
     """Insert an instance; `also(conn)` writes more in the same transaction
     (one commit per step counts on the boot path)."""
-    values = encode(values)
-    values.setdefault('created_at', utils.utcnow())
-    values.setdefault('deleted', 0)
+    columns = encode(values)
+    columns.setdefault('created_at', utils.utcnow())
+    columns.setdefault('deleted', 0)
     with engines.writer(url) as conn:
-        conn.execute(instances.insert().values(**values))
+        conn.execute(instances.insert().values(**columns))
         row = conn.execute(sa.select(instances).where(
-            instances.c.uuid == values['uuid'])).mappings().one()
+            instances.c.uuid == columns['uuid'])).mappings().one()
         if also is not None:
             also(conn)
     return decode(row)
@@ -59,7 +142,7 @@ def create(url: str, values: dict[str, Any],
 
 @engines.retry_on_disconnect
 def get(url: str, uuid: str, read_deleted: bool = False,
-        with_fault: bool = False, shown_fault_only: bool = False) -> dict[str, Any]:
+        with_fault: bool = False, shown_fault_only: bool = False) -> Instance:
     """One instance; with_fault adds its latest fault ('fault'), and with
     shown_fault_only only where the API shows it (ERROR, DELETED), sparing
     the read for the others."""
@@ -78,10 +161,10 @@ def get(url: str, uuid: str, read_deleted: bool = False,
 
 
 @engines.retry_on_disconnect
-def update(url: str, uuid: str, values: dict[str, Any],
+def update(url: str, uuid: str, values: Mapping[str, Any],
            expected_task_state: list[str | None] | None = None,
            also: Callable[[sa.Connection], Any] | None = None,
-           fetch: bool = True, expected_host: str | None = None) -> dict[str, Any]:
+           fetch: bool = True, expected_host: str | None = None) -> Instance:
     """Update a live instance; with expected_task_state, only from those states.
 
     Returns the updated instance ({} with fetch=False, which saves reading it
@@ -131,14 +214,14 @@ def destroy(url: str, uuid: str) -> None:
                              power_state=states.NOSTATE))
 
 
-def _faults(conn: sa.Connection, uuids: list[str]) -> dict[str, dict[str, Any]]:
+def _faults(conn: sa.Connection, uuids: list[str]) -> dict[str, Fault]:
     """The latest fault of each instance."""
     if not uuids:
         return {}
     rows = conn.execute(sa.select(instance_faults)
                         .where(instance_faults.c.instance_uuid.in_(uuids))
                         .order_by(instance_faults.c.id)).mappings()
-    return {r['instance_uuid']: dict(r) for r in rows}
+    return {r['instance_uuid']: cast(Fault, dict(r)) for r in rows}
 
 
 # Exact-match filters: filter key -> column (a list value matches any of it).
@@ -230,8 +313,8 @@ def _filters(q: sa.Select, filters: dict[str, Any], literal: bool = False) -> sa
 @engines.retry_on_disconnect
 def get_all(url: str, filters: dict[str, Any], limit: int | None = None,
             sort_keys: list[str] | None = None, sort_dirs: list[str] | None = None,
-            marker: dict[str, Any] | None = None, with_fault: bool = False,
-            columns: list[str] | None = None) -> list[dict[str, Any]]:
+            marker: Mapping[str, Any] | None = None, with_fault: bool = False,
+            columns: list[str] | None = None) -> list[Instance]:
     """Instances matching Nova-style list filters, sorted and paged."""
     sort_keys = sort_keys or ['created_at']
     sort_dirs = sort_dirs or ['desc'] * len(sort_keys)
@@ -289,7 +372,7 @@ class UsageMarkerNotFound(exception.Invalid):
 @engines.retry_on_disconnect
 def get_active_by_window(url: str, begin: Any, end: Any, project_id: str | None = None,
                          limit: int | None = None, marker: str | None = None
-                         ) -> list[dict[str, Any]]:
+                         ) -> list[Instance]:
     """Instances (deleted ones too) launched before `end` and not terminated
     before `begin`, by project then uuid (Nova's order for usage reports).
     UsageMarkerNotFound when `marker` is not an instance of this cell."""

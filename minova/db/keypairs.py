@@ -28,8 +28,8 @@ def create(user_id: str, name: str, public_key: str, fingerprint: str,
                   fingerprint=fingerprint, type=key_type, created_at=utils.utcnow())
     try:
         with engines.writer(_url()) as conn:
-            values['id'] = conn.execute(
-                key_pairs.insert().values(**values)).inserted_primary_key[0]
+            values['id'] = engines.inserted_id(conn.execute(
+                key_pairs.insert().values(**values)))
     except sa.exc.IntegrityError:
         raise KeyPairExists(key_name=name) from None
     values['updated_at'] = None

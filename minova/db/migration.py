@@ -47,6 +47,8 @@ def run_env(context: EnvironmentContext, target_metadata: Any) -> None:
     if conn is None:
         url = context.config.attributes.get('url') or context.config.get_main_option(
             'sqlalchemy.url')
+        if not url:
+            raise ValueError('No database to migrate: neither a connection nor a URL')
         with engines.get_engine(url).begin() as conn:
             _run(context, conn, target_metadata)
     else:

@@ -93,7 +93,7 @@ class Connection(connections.Connection):
             return None
         return super()._create_ssl_ctx(sslp)
 
-    @property  # type: ignore[override]
+    @property
     def ctx(self) -> Any:
         global _preferred_ctx
         if self._minova_ctx is None and self._minova_preferred:

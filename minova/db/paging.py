@@ -1,6 +1,7 @@
 """Keyset pagination on several sort keys, as Nova's marker/limit/sort_key."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,7 +19,7 @@ def db_int(value: int) -> int:
 
 
 def paginate(query: sa.Select, table: sa.Table, limit: int | None, sort_keys: list[str],
-             sort_dirs: list[str], marker: dict[str, Any] | None = None) -> sa.Select:
+             sort_dirs: list[str], marker: Mapping[str, Any] | None = None) -> sa.Select:
     """Order by the keys (plus a unique tie-break) and start after `marker`.
 
     `marker` is the row the client last saw; rows after it in the sort order

@@ -88,5 +88,5 @@ def is_regexp_error(err: BaseException) -> bool:
     orig = getattr(err, 'orig', None)
     if getattr(orig, 'pgcode', None) == _POSTGRES_INVALID_REGULAR_EXPRESSION:
         return True
-    args = getattr(orig, 'args', ())
+    args: tuple[Any, ...] = getattr(orig, 'args', ())
     return bool(args) and isinstance(args[0], int) and args[0] in _MYSQL_REGEXP_ERRORS

@@ -50,9 +50,8 @@ def create(name: str, project_id: str, user_id: str, policy: str,
     now = utils.utcnow()
     uuid = utils.generate_uuid()
     with engines.writer(_url()) as conn:
-        gid = conn.execute(groups_t.insert().values(
-            uuid=uuid, name=name, project_id=project_id, user_id=user_id, created_at=now)
-        ).inserted_primary_key[0]
+        gid = engines.inserted_id(conn.execute(groups_t.insert().values(
+            uuid=uuid, name=name, project_id=project_id, user_id=user_id, created_at=now)))
         conn.execute(policy_t.insert().values(group_id=gid, policy=policy,
                                               rules=json.dumps(rules or {}), created_at=now))
     return get(uuid)

@@ -140,8 +140,8 @@ def cmd_status(args: argparse.Namespace) -> int:
                      'running' if pid else 'stopped'))
     width = max(len(r[0]) for r in rows)
     print(f'{"service":<{width}}  {"cell":<6}  {"pid":>7}  state')
-    for name, cell, pid, state in rows:
-        print(f'{name:<{width}}  {cell:<6}  {pid:>7}  {state}')
+    for name, cell, pid_text, state in rows:
+        print(f'{name:<{width}}  {cell:<6}  {pid_text:>7}  {state}')
     return 0 if all(r[3] == 'running' for r in rows) else 3
 
 

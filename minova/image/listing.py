@@ -23,7 +23,9 @@ every image).
 from __future__ import annotations
 
 import datetime
+import functools
 import urllib.parse
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,7 +105,7 @@ def _time(value: str) -> datetime.datetime:
     return parsed
 
 
-def _sorting(params: dict[str, Any]) -> list[tuple[str, str]]:
+def _sorting(params: Mapping[str, Any]) -> list[tuple[str, str]]:
     def key_ok(key: str) -> str:
         if key not in SORT_KEYS:
             raise _bad(f"Invalid sort key: {key}. It should be one of the following: "
@@ -134,7 +136,7 @@ def _sorting(params: dict[str, Any]) -> list[tuple[str, str]]:
     return list(zip(keys, dirs, strict=True))
 
 
-def parse(params: dict[str, Any]) -> Query:
+def parse(params: Mapping[str, Any]) -> Query:
     q = Query(sort=_sorting(params))
     if 'limit' in params:
         try:
@@ -242,12 +244,14 @@ def sort(images: list[dict[str, Any]], q: Query) -> None:
     images.sort(key=lambda i: i['id'], reverse=q.sort[0][1] == 'desc')
     for key, direction in reversed(q.sort):
         # None sorts first ascending (Glance: NULLs first), as the smallest.
-        images.sort(key=lambda i, k=key: (i.get(k) is not None, i.get(k) or 0
-                                          if k == 'size' else str(i.get(k) or '')),
-                    reverse=direction == 'desc')
+        images.sort(key=functools.partial(_sort_key, key), reverse=direction == 'desc')
 
 
-def next_link(params: dict[str, Any], last_id: str) -> str:
+def _sort_key(k: str, i: dict[str, Any]) -> tuple[bool, Any]:
+    return (i.get(k) is not None, i.get(k) or 0 if k == 'size' else str(i.get(k) or ''))
+
+
+def next_link(params: Mapping[str, Any], last_id: str) -> str:
     """The `next` link: the same query with the marker moved on."""
     items = [(k, v) for k, raw in params.items() if k != 'marker' for v in _many(raw)]
     items.append(('marker', last_id))

@@ -13,7 +13,7 @@ import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
-from typing import Any, BinaryIO
+from typing import Any, Protocol
 
 from minova import utils
 
@@ -28,6 +28,12 @@ DISK_FORMATS = ('ami', 'ari', 'aki', 'vhd', 'vhdx', 'vmdk', 'raw', 'qcow2', 'vdi
                 'ploop')
 CONTAINER_FORMATS = ('ami', 'ari', 'aki', 'bare', 'ovf', 'ova', 'docker', 'compressed')
 CHUNK = 1 << 20
+
+
+class Readable(Protocol):
+    """What upload reads image data from (a file, a request's bounded stream)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class NotFound(Exception):
@@ -93,7 +99,7 @@ class ImageStore:
     def create(self, values: dict[str, Any], owner: str | None) -> dict[str, Any]:
         image_id = values.pop('id', None) or str(uuid.uuid4())
         now = _now()
-        image = {
+        image: dict[str, Any] = {
             'id': image_id, 'name': None, 'status': 'queued', 'visibility': 'shared',
             'protected': False, 'os_hidden': False, 'checksum': None, 'os_hash_algo': None,
             'os_hash_value': None, 'min_ram': 0, 'min_disk': 0, 'owner': owner, 'size': None,
@@ -125,7 +131,7 @@ class ImageStore:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(path)
 
-    def upload(self, image_id: str, stream: BinaryIO) -> dict[str, Any]:
+    def upload(self, image_id: str, stream: Readable) -> dict[str, Any]:
         """Store the data; the image goes queued -> saving -> active."""
         with self._lock:
             image = self.get(image_id)

@@ -12,7 +12,7 @@ AGGREGATES = 'os_compute_api:os-aggregates:%s'
 
 _H = '/os-hypervisors'
 
-rules = [
+rules: list[policy.RuleDefault] = [
     api_rule(SERVICES % 'list', ADMIN, 'List all running Compute services',
              [('GET', '/os-services')]),
     api_rule(SERVICES % 'update', ADMIN, 'Update a Compute service',

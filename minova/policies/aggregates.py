@@ -8,7 +8,7 @@ from minova.policies.base import ADMIN, api_rule
 
 _A = '/os-aggregates/{aggregate_id}'
 
-rules = [
+rules: list[policy.RuleDefault] = [
     api_rule(AGGREGATES % 'create', ADMIN, 'Create an aggregate', [('POST', '/os-aggregates')]),
     api_rule(AGGREGATES % 'show', ADMIN, 'Show details for an aggregate', [('GET', _A)]),
     api_rule(AGGREGATES % 'update', ADMIN, 'Update name and/or availability zone of an '

@@ -14,7 +14,7 @@ _F = '/flavors'
 _ONE = '/flavors/{flavor_id}'
 _SPECS = _ONE + '/os-extra_specs'
 
-rules = [
+rules: list[policy.RuleDefault] = [
     api_rule(MANAGE % 'create', ADMIN, 'Create a flavor', [('POST', _F)]),
     api_rule(MANAGE % 'update', ADMIN, 'Update a flavor', [('PUT', _ONE)]),
     api_rule(MANAGE % 'delete', ADMIN, 'Delete a flavor', [('DELETE', _ONE)]),

@@ -8,7 +8,7 @@ from minova.policies.base import ADMIN, api_rule
 KEYPAIRS = 'os_compute_api:os-keypairs:%s'
 _OWNER = '(' + ADMIN + ') or user_id:%(user_id)s'
 
-rules = [
+rules: list[policy.RuleDefault] = [
     api_rule(KEYPAIRS % 'index', _OWNER, 'List all keypairs', [('GET', '/os-keypairs')]),
     api_rule(KEYPAIRS % 'create', _OWNER, 'Create a keypair', [('POST', '/os-keypairs')]),
     api_rule(KEYPAIRS % 'delete', _OWNER, 'Delete a keypair',

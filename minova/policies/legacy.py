@@ -11,7 +11,7 @@ EXTENSIONS = 'os_compute_api:extensions'
 
 _H = '/os-hosts/{host_name}'
 
-rules = [
+rules: list[policy.RuleDefault] = [
     api_rule(HOSTS % 'list', ADMIN, 'List hosts (deprecated)', [('GET', '/os-hosts')]),
     api_rule(HOSTS % 'show', ADMIN, "Show a host's resources (deprecated)", [('GET', _H)]),
     api_rule(HOSTS % 'update', ADMIN, 'Enable a host or set its maintenance mode '

@@ -9,7 +9,7 @@ MIGRATIONS = 'os_compute_api:os-migrations:%s'
 
 _M = [('GET', '/os-migrations')]
 
-rules = [
+rules: list[policy.RuleDefault] = [
     api_rule(MIGRATIONS % 'index', PROJECT_MANAGER_OR_ADMIN,
              'List migrations (host fields null without index:host)', _M),
     api_rule(MIGRATIONS % 'index:all_projects', ADMIN,

@@ -12,7 +12,7 @@ QUOTA_CLASS_SETS = 'os_compute_api:os-quota-class-sets:%s'
 
 _Q = '/os-quota-sets/{tenant_id}'
 
-rules = [
+rules: list[policy.RuleDefault] = [
     api_rule(LIMITS, ANY, 'Show rate and absolute limits for the current user project',
              [('GET', '/limits')]),
     api_rule(LIMITS_OTHER_PROJECT, ADMIN,

@@ -17,7 +17,7 @@ def _ops(name: str) -> list[tuple[str, str]]:
     return [(method, path % name) for method, path in _ACTION]
 
 
-rules = [
+rules: list[policy.RuleDefault] = [
     api_rule(REBOOT, PROJECT_MEMBER_OR_ADMIN, 'Reboot a server', _ops('reboot')),
     api_rule(STOP, PROJECT_MEMBER_OR_ADMIN, 'Stop a server', _ops('os-stop')),
     api_rule(START, PROJECT_MEMBER_OR_ADMIN, 'Start a server', _ops('os-start')),

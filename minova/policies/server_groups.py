@@ -7,7 +7,7 @@ from minova.policies.base import ADMIN, PROJECT_MEMBER_OR_ADMIN, PROJECT_READER_
 
 SERVER_GROUPS = 'os_compute_api:os-server-groups:%s'
 
-rules = [
+rules: list[policy.RuleDefault] = [
     api_rule(SERVER_GROUPS % 'create', PROJECT_MEMBER_OR_ADMIN, 'Create a new server group',
              [('POST', '/os-server-groups')]),
     api_rule(SERVER_GROUPS % 'delete', PROJECT_MEMBER_OR_ADMIN, 'Delete a server group',

@@ -23,7 +23,7 @@ NETWORK_ATTACH_EXTERNAL = 'network:attach_external_network'
 _S = '/servers'
 _ONE = '/servers/{server_id}'
 
-rules = [
+rules: list[policy.RuleDefault] = [
     api_rule(SERVERS % 'index', PROJECT_READER_OR_ADMIN, 'List all servers', [('GET', _S)]),
     api_rule(SERVERS % 'detail', PROJECT_READER_OR_ADMIN, 'List all servers with details',
              [('GET', _S + '/detail')]),

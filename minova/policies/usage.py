@@ -8,7 +8,7 @@ from minova.policies.base import ADMIN, PROJECT_READER_OR_ADMIN, api_rule
 USAGE = 'os_compute_api:os-simple-tenant-usage:%s'
 AUDIT_LOG = 'os_compute_api:os-instance-usage-audit-log:%s'
 
-rules = [
+rules: list[policy.RuleDefault] = [
     api_rule(USAGE % 'show', PROJECT_READER_OR_ADMIN,
              "Show one project's usage in a period",
              [('GET', '/os-simple-tenant-usage/{tenant_id}')]),

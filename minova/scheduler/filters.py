@@ -10,29 +10,31 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from minova.db import services
+from minova.db.build_requests import GroupRequest, RequestSpec
 from minova.scheduler import extra_specs_ops
 from minova.scheduler.host_manager import HostState
 
 LOG = logging.getLogger(__name__)
 
-Filter = Callable[[HostState, dict[str, Any]], bool]
+Filter = Callable[[HostState, RequestSpec], bool]
 
 
-def compute_filter(host: HostState, spec: dict[str, Any]) -> bool:
+def compute_filter(host: HostState, spec: RequestSpec) -> bool:
     """The host's compute service exists, is enabled and is up."""
     svc = host.service
-    return bool(svc) and not svc['disabled'] and services.is_up(svc)
+    if not svc:
+        return False
+    return not svc['disabled'] and services.is_up(svc)
 
 
-def availability_zone_filter(host: HostState, spec: dict[str, Any]) -> bool:
+def availability_zone_filter(host: HostState, spec: RequestSpec) -> bool:
     az = spec.get('availability_zone')
     return not az or az in host.availability_zone.split(',')
 
 
-def aggregate_instance_extra_specs_filter(host: HostState, spec: dict[str, Any]) -> bool:
+def aggregate_instance_extra_specs_filter(host: HostState, spec: RequestSpec) -> bool:
     """Flavor extra specs `aggregate_instance_extra_specs:key` (or unscoped
     keys) must match the metadata of one of the host's aggregates."""
     for key, req in (spec['flavor'].get('extra_specs') or {}).items():
@@ -51,24 +53,24 @@ _IMAGE_PROPS = (('hw_architecture', 'architecture'), ('img_hv_type', 'hypervisor
                 ('hw_vm_mode', 'vm_mode'))
 
 
-def image_properties_filter(host: HostState, spec: dict[str, Any]) -> bool:
+def image_properties_filter(host: HostState, spec: RequestSpec) -> bool:
     props = (spec.get('image') or {}).get('properties') or {}
-    wanted = []
+    wanted: list[tuple[int, str]] = []
     for i, names in enumerate(_IMAGE_PROPS):
         value = next((props[n] for n in names if props.get(n)), None)
-        wanted.append((i, str(value).lower()) if value else None)
-    wanted = [w for w in wanted if w]
+        if value:
+            wanted.append((i, str(value).lower()))
     if not wanted:
         return True
     supported = host.supported_instances
     return any(all(cap[i] == v for i, v in wanted) for cap in supported)
 
 
-def _group(spec: dict[str, Any]) -> dict[str, Any] | None:
+def _group(spec: RequestSpec) -> GroupRequest | None:
     return spec.get('instance_group') or None
 
 
-def server_group_affinity_filter(host: HostState, spec: dict[str, Any]) -> bool:
+def server_group_affinity_filter(host: HostState, spec: RequestSpec) -> bool:
     group = _group(spec)
     if not group or group['policy'] != 'affinity':
         return True
@@ -76,7 +78,7 @@ def server_group_affinity_filter(host: HostState, spec: dict[str, Any]) -> bool:
     return not hosts or host.host in hosts
 
 
-def server_group_anti_affinity_filter(host: HostState, spec: dict[str, Any]) -> bool:
+def server_group_anti_affinity_filter(host: HostState, spec: RequestSpec) -> bool:
     group = _group(spec)
     if not group or group['policy'] != 'anti-affinity':
         return True
@@ -101,7 +103,7 @@ FILTERS: dict[str, Filter] = {
 PER_INSTANCE = frozenset({'ServerGroupAffinityFilter', 'ServerGroupAntiAffinityFilter'})
 
 
-def run(enabled: list[str], hosts: list[HostState], spec: dict[str, Any],
+def run(enabled: list[str], hosts: list[HostState], spec: RequestSpec,
         only: frozenset[str] | None = None) -> list[HostState]:
     for name in enabled:
         name = name.rsplit('.', 1)[-1]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from minova.cells import lookup, scatter
+from minova.clients.placement import AllocationRequest
 from minova.conf import CONF
 from minova.db import aggregates, compute_nodes
 
@@ -32,7 +33,7 @@ class HostState:
     free_disk_gb: float = 0.0
     total_vcpus: float = 0.0
     total_ram_mb: float = 0.0
-    allocation_request: dict[str, Any] = field(default_factory=dict)
+    allocation_request: AllocationRequest = field(default_factory=AllocationRequest)
     num_instances: int = 0
     hypervisor_type: str = ''
     cpu_arch: str = ''
@@ -73,9 +74,9 @@ def _arch(cpu_info: str | None) -> str:
         return ''
 
 
-def get_host_states(allocation_requests: list[dict[str, Any]],
+def get_host_states(allocation_requests: list[AllocationRequest],
                     provider_summaries: dict[str, Any]) -> list[HostState]:
-    by_rp: dict[str, dict[str, Any]] = {}
+    by_rp: dict[str, AllocationRequest] = {}
     for areq in allocation_requests:
         rps = list(areq['allocations'])
         if len(rps) == 1:  # single-provider candidates: the compute node itself

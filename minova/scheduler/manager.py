@@ -1,9 +1,19 @@
 """Scheduler: pick hosts for a request and claim them in placement.
 
-select_destinations asks placement for allocation candidates (hosts that
-have room), filters and weighs them, then claims the best by writing the
-allocation. Each instance of a multi-create is placed in the same pass, and
-claims are accounted for at once so that a burst spreads over equal hosts.
+select_destinations goes through named steps:
+
+  candidates     placement's allocation candidates: the nodes that have room
+                 (_candidates, with request_filter.build's query)
+  host states    each candidate joined with its compute node and service
+                 (host_manager.get_host_states)
+  filters        what placement does not know (filter_hosts, filters.py)
+  placing        per instance: weigh, then claim the best host by writing its
+                 allocation (_place_all, _place_one, _claim_one, weights.py)
+  alternates     the next-best hosts of the chosen one's cell, for
+                 reschedules (alternates_for)
+
+Each instance of a multi-create is placed in the same pass, and claims are
+accounted for at once so that a burst spreads over equal hosts.
 """
 from __future__ import annotations
 
@@ -18,11 +28,15 @@ from minova import exception, utils
 from minova.cells import lookup, mappings
 from minova.cells import manage as cells_manage
 from minova.clients import placement as placement_client
+from minova.clients.placement import AllocationRequest
 from minova.conf import CONF
 from minova.context import RequestContext
 from minova.db import instances, server_groups
+from minova.db.build_requests import GroupRequest, RequestSpec
 from minova.scheduler import filters, host_manager, request_filter, weights
+from minova.scheduler.host_manager import HostState
 from minova.scheduler.request_filter import resources_from_flavor  # noqa: F401 (re-export)
+from minova.scheduler.rpcapi import HostList, Selection
 
 LOG = logging.getLogger(__name__)
 
@@ -45,85 +59,92 @@ class SchedulerManager:
         return [utils.Periodic('discover_hosts', lambda: cells_manage.discover_hosts(), interval)]
 
     @messaging.expected_exceptions(exception.NoValidHost)
-    def select_destinations(self, context: RequestContext, request_spec: dict[str, Any],
+    def select_destinations(self, context: RequestContext, request_spec: RequestSpec,
                             instance_uuids: list[str], return_alternates: bool = True
-                            ) -> list[list[dict[str, Any]]]:
+                            ) -> list[HostList]:
         with self._lock:
             return self._select(context, request_spec, instance_uuids, return_alternates)
 
-    def _select(self, context: RequestContext, spec: dict[str, Any],
-                instance_uuids: list[str], return_alternates: bool
-                ) -> list[list[dict[str, Any]]]:
+    def _select(self, context: RequestContext, spec: RequestSpec,
+                instance_uuids: list[str], return_alternates: bool) -> list[HostList]:
+        """Candidates, host states, filters; then each instance is placed."""
         query = request_filter.build(spec)
-        resources = query.resources
-        try:
-            areqs, summaries = self.placement.get_allocation_candidates(
-                context, resources, CONF.scheduler.max_placement_results,
-                required=query.required or None, member_of=query.member_of or None)
-        except exception.PlacementAPIConnectFailure as e:
-            raise exception.NoValidHost(reason=str(e)) from e
+        areqs, summaries = self._candidates(context, query)
         hosts = host_manager.get_host_states(areqs, summaries)
         if not hosts:
             LOG.info('No host for %s: placement offered %d candidates for %s, and none is '
                      'a mapped compute node of an answering cell', instance_uuids, len(areqs),
-                     resources)
-        spec = dict(spec)
+                     query.resources)
+        spec = spec.copy()
         group = server_group_info(spec, instance_uuids)
         if group is not None:
             spec['instance_group'] = group
-        forced = set(spec.get('force_hosts') or [])
-        forced_nodes = set(spec.get('force_nodes') or [])
-        wanted = spec.get('requested_destination') or {}
-        enabled = CONF.filter_scheduler.enabled_filters
-        if forced or forced_nodes:
-            # An admin's az:host[:node] bypasses the filters, as in Nova.
-            hosts = [h for h in hosts if (not forced or h.host in forced)
-                     and (not forced_nodes or h.nodename in forced_nodes)]
-            enabled = []
-        else:
-            hosts = [h for h in hosts if (not wanted.get('host') or h.host == wanted['host'])
-                     and (not wanted.get('node') or h.nodename == wanted['node'])]
-            hosts = filters.run(enabled, hosts, spec)
+        hosts, enabled = filter_hosts(hosts, spec)
         if not hosts:
             raise exception.NoValidHost(reason=NOT_ENOUGH)
-        claimed: list[tuple[str, host_manager.HostState]] = []
-        results: list[list[dict[str, Any]]] = []
-        try:
-            for uuid in instance_uuids:
-                # Each claim moves the group onto a host: its filters run again.
-                fit = hosts if group is None else filters.run(enabled, hosts, spec,
-                                                              only=filters.PER_INSTANCE)
-                ranked = [h for h in weights.weigh(fit, spec) if h.fits(resources)]
-                chosen = self._claim_one(context, spec, uuid, ranked, resources)
-                if chosen is None:
-                    raise exception.NoValidHost(reason=NOT_ENOUGH)
-                claimed.append((uuid, chosen))
-                chosen.consume(resources)
-                if group is not None:
-                    group['hosts'][chosen.host] = group['hosts'].get(chosen.host, 0) + 1
-                alternates = []
-                if return_alternates:
-                    alternates = [h for h in ranked
-                                  if h is not chosen and h.cell_uuid == chosen.cell_uuid
-                                  and h.fits(resources)][:CONF.scheduler.max_attempts - 1]
-                results.append([_selection(chosen)] + [_selection(h) for h in alternates])
-        except Exception:
-            for uuid, _host in claimed:
-                self.placement.delete_allocation_for_instance(context, uuid)
-            raise
+        results = self._place_all(context, spec, group, instance_uuids, hosts, enabled,
+                                  query.resources, return_alternates)
         LOG.info('Scheduled %s to %s', instance_uuids, [r[0]['service_host'] for r in results])
         return results
 
-    def _claim_one(self, context: RequestContext, spec: dict[str, Any], uuid: str,
-                   ranked: list[host_manager.HostState], resources: dict[str, int]
-                   ) -> host_manager.HostState | None:
+    def _candidates(self, context: RequestContext, query: request_filter.PlacementQuery
+                    ) -> tuple[list[AllocationRequest], dict[str, Any]]:
+        """Placement's allocation candidates: (allocation requests, provider summaries)."""
+        try:
+            return self.placement.get_allocation_candidates(
+                context, query.resources, CONF.scheduler.max_placement_results,
+                required=query.required or None, member_of=query.member_of or None)
+        except exception.PlacementAPIConnectFailure as e:
+            raise exception.NoValidHost(reason=str(e)) from e
+
+    def _place_all(self, context: RequestContext, spec: RequestSpec,
+                   group: GroupRequest | None, instance_uuids: list[str],
+                   hosts: list[HostState], enabled: list[str], resources: dict[str, int],
+                   return_alternates: bool) -> list[HostList]:
+        """A host list per instance, each instance claimed in turn (and
+        counted in its server group); on any failure every claim made here
+        is removed."""
+        claimed: list[str] = []
+        results: list[HostList] = []
+        try:
+            for uuid in instance_uuids:
+                # Each claim moves the group onto a host: its filters run again.
+                fit = hosts if group is None else filters.run(
+                    enabled, hosts, spec, only=filters.PER_INSTANCE)
+                chosen, ranked = self._place_one(context, spec, uuid, fit, resources)
+                claimed.append(uuid)
+                chosen.consume(resources)
+                if group is not None:
+                    group['hosts'][chosen.host] = group['hosts'].get(chosen.host, 0) + 1
+                alternates = alternates_for(chosen, ranked, resources) \
+                    if return_alternates else []
+                results.append([_selection(chosen)] + [_selection(h) for h in alternates])
+        except Exception:
+            for uuid in claimed:
+                self.placement.delete_allocation_for_instance(context, uuid)
+            raise
+        return results
+
+    def _place_one(self, context: RequestContext, spec: RequestSpec, uuid: str,
+                   hosts: list[HostState], resources: dict[str, int]
+                   ) -> tuple[HostState, list[HostState]]:
+        """Weigh the hosts for one instance and claim the best that takes it:
+        (the claimed host, the hosts ranked best first). NoValidHost if none does."""
+        ranked = [h for h in weights.weigh(hosts, spec) if h.fits(resources)]
+        chosen = self._claim_one(context, spec, uuid, ranked, resources)
+        if chosen is None:
+            raise exception.NoValidHost(reason=NOT_ENOUGH)
+        return chosen, ranked
+
+    def _claim_one(self, context: RequestContext, spec: RequestSpec, uuid: str,
+                   ranked: list[HostState], resources: dict[str, int]) -> HostState | None:
         subset = CONF.filter_scheduler.host_subset_size
         if subset > 1 and ranked:
             head = ranked[:subset]
             random.shuffle(head)
             ranked = head + ranked[subset:]
         for host in ranked:
-            areq = {'allocations': {host.uuid: {'resources': resources}}}
+            areq: AllocationRequest = {'allocations': {host.uuid: {'resources': resources}}}
             if self.placement.claim_resources(context, uuid, areq, spec['project_id'],
                                               spec['user_id']):
                 host.allocation_request = areq
@@ -132,7 +153,34 @@ class SchedulerManager:
         return None
 
 
-def server_group_info(spec: dict[str, Any], scheduling: list[str]) -> dict[str, Any] | None:
+def filter_hosts(hosts: list[HostState], spec: RequestSpec
+                 ) -> tuple[list[HostState], list[str]]:
+    """The hosts that may take the request, and the filters that ran (which
+    run again per instance for a server group). An admin's forced host or
+    node (az:host[:node]) bypasses the filters, as in Nova; a requested
+    destination (2.74) only narrows the hosts the filters see."""
+    forced = set(spec.get('force_hosts') or [])
+    forced_nodes = set(spec.get('force_nodes') or [])
+    if forced or forced_nodes:
+        return [h for h in hosts if (not forced or h.host in forced)
+                and (not forced_nodes or h.nodename in forced_nodes)], []
+    wanted = spec.get('requested_destination')
+    host, node = (wanted.get('host'), wanted.get('node')) if wanted else (None, None)
+    enabled: list[str] = CONF.filter_scheduler.enabled_filters
+    hosts = [h for h in hosts if (not host or h.host == host)
+             and (not node or h.nodename == node)]
+    return filters.run(enabled, hosts, spec), enabled
+
+
+def alternates_for(chosen: HostState, ranked: list[HostState], resources: dict[str, int]
+                   ) -> list[HostState]:
+    """Where a failed build of this instance may be retried: the next-best
+    hosts of the chosen one's cell that still fit, up to max_attempts in all."""
+    return [h for h in ranked if h is not chosen and h.cell_uuid == chosen.cell_uuid
+            and h.fits(resources)][:CONF.scheduler.max_attempts - 1]
+
+
+def server_group_info(spec: RequestSpec, scheduling: list[str]) -> GroupRequest | None:
     """The request's server group with `hosts`: {host: members there}.
 
     Read fresh for every request, so members placed by an earlier request
@@ -164,13 +212,14 @@ def server_group_info(spec: dict[str, Any], scheduling: list[str]) -> dict[str, 
             continue
         for inst in instances.get_all(cell['database_connection'], {'uuid': uuids},
                                       columns=['uuid', 'host']):
-            if inst.get('host'):
-                hosts[inst['host']] = hosts.get(inst['host'], 0) + 1
+            host = inst.get('host')
+            if host:
+                hosts[host] = hosts.get(host, 0) + 1
     return {'uuid': uuid, 'policy': group['policy'], 'rules': group['rules'],
             'hosts': hosts}
 
 
-def _selection(host: host_manager.HostState) -> dict[str, Any]:
+def _selection(host: HostState) -> Selection:
     return {'service_host': host.host, 'nodename': host.nodename,
             'cell_uuid': host.cell_uuid, 'compute_node_uuid': host.uuid,
             'allocation_request': host.allocation_request,

@@ -15,6 +15,8 @@ from typing import Any
 
 from minova.conf import CONF
 from minova.db import aggregates
+from minova.db.build_requests import RequestSpec
+from minova.db.flavors import Flavor
 
 LOG = logging.getLogger(__name__)
 
@@ -26,7 +28,7 @@ class PlacementQuery:
     member_of: list[str] = field(default_factory=list)  # any of these aggregates
 
 
-def resources_from_flavor(flavor: dict[str, Any]) -> dict[str, int]:
+def resources_from_flavor(flavor: Flavor) -> dict[str, int]:
     """Placement resources of one instance; extra spec resources:RC=N overrides."""
     disk = (flavor.get('root_gb') or 0) + (flavor.get('ephemeral_gb') or 0) + \
         math.ceil((flavor.get('swap') or 0) / 1024)
@@ -56,7 +58,7 @@ def traits_from(props: dict[str, Any]) -> tuple[set[str], set[str]]:
     return required, forbidden
 
 
-def build(spec: dict[str, Any]) -> PlacementQuery:
+def build(spec: RequestSpec) -> PlacementQuery:
     query = PlacementQuery(resources=resources_from_flavor(spec['flavor']))
     required, forbidden = traits_from(spec['flavor'].get('extra_specs') or {})
     image_props = (spec.get('image') or {}).get('properties') or {}

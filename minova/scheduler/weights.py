@@ -7,14 +7,15 @@ from collections.abc import Callable
 from typing import Any
 
 from minova.conf import CONF
+from minova.db.build_requests import RequestSpec
 from minova.scheduler.host_manager import HostState
 
 LOG = logging.getLogger(__name__)
 
-Weigher = Callable[[HostState, dict[str, Any]], float]
+Weigher = Callable[[HostState, RequestSpec], float]
 
 
-def _group_count(h: HostState, spec: dict[str, Any], policy: str) -> float:
+def _group_count(h: HostState, spec: RequestSpec, policy: str) -> float:
     group = spec.get('instance_group') or {}
     if group.get('policy') != policy:
         return 0.0
@@ -58,7 +59,7 @@ def _normalise(values: list[float]) -> list[float]:
     return [(v - lo) / (hi - lo) for v in values]
 
 
-def weigh(hosts: list[HostState], spec: dict[str, Any] | None = None) -> list[HostState]:
+def weigh(hosts: list[HostState], spec: RequestSpec | None = None) -> list[HostState]:
     """Hosts best first (a stable sort: equal hosts keep placement's order)."""
     if not hosts:
         return []

@@ -10,17 +10,20 @@ import os
 import shutil
 import subprocess
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from minova import exception
 from minova.conf import CONF
 
+if TYPE_CHECKING:
+    from minova.db.instances import VIF, Instance
 
-def required(instance: dict[str, Any]) -> bool:
+
+def required(instance: Instance) -> bool:
     return bool(instance.get('config_drive')) or CONF.force_config_drive
 
 
-def meta_data(instance: dict[str, Any]) -> dict[str, Any]:
+def meta_data(instance: Instance) -> dict[str, Any]:
     keys = []
     if instance.get('key_name') and instance.get('key_data'):
         keys.append({'name': instance['key_name'], 'type': 'ssh',
@@ -40,7 +43,7 @@ def meta_data(instance: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def network_data(network_info: list[dict[str, Any]]) -> dict[str, Any]:
+def network_data(network_info: list[VIF]) -> dict[str, Any]:
     links = [{'id': f'tap{(vif.get("id") or "")[:11]}', 'type': 'phy',
               'ethernet_mac_address': vif.get('address'), 'mtu': 1500,
               'vif_id': vif.get('id')} for vif in network_info]
@@ -61,7 +64,7 @@ def _mkisofs() -> list[str]:
                                     'to build the config drive.')
 
 
-def build(instance: dict[str, Any], network_info: list[dict[str, Any]], dest: str) -> None:
+def build(instance: Instance, network_info: list[VIF], dest: str) -> None:
     """Write the config drive ISO of instance to dest."""
     with tempfile.TemporaryDirectory() as tmp:
         for version in ('latest', '2012-08-10'):
@@ -73,11 +76,12 @@ def build(instance: dict[str, Any], network_info: list[dict[str, Any]], dest: st
                 json.dump(network_data(network_info), f)
             with open(os.path.join(d, 'vendor_data.json'), 'w') as f:
                 json.dump({}, f)
-            if instance.get('user_data'):
+            user_data = instance.get('user_data')
+            if user_data:
                 try:
-                    data = base64.b64decode(instance['user_data'])
+                    data = base64.b64decode(user_data)
                 except (binascii.Error, ValueError):
-                    data = instance['user_data'].encode()
+                    data = user_data.encode()
                 with open(os.path.join(d, 'user_data'), 'wb') as f:
                     f.write(data)
         cmd = _mkisofs() + ['-o', dest, '-ldots', '-allow-lowercase', '-allow-multidot',

@@ -7,10 +7,34 @@ placement and the DB; drivers never touch them.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from minova.conf import CONF
 from minova.context import RequestContext
+
+if TYPE_CHECKING:  # types only: drivers touch neither the DB nor placement
+    from minova.clients.placement import AllocationRequest
+    from minova.db.instances import VIF, Instance
+
+
+class NodeResources(TypedDict):
+    """What a hypervisor node has and uses (get_available_resource)."""
+    vcpus: int
+    memory_mb: int
+    local_gb: int
+    vcpus_used: int
+    memory_mb_used: int
+    local_gb_used: int
+    hypervisor_type: str
+    hypervisor_version: int
+    hypervisor_hostname: str
+    cpu_info: str                   # JSON: arch, model, vendor, features, topology
+    disk_available_least: int | None
+
+
+class GuestInfo(TypedDict):
+    """What the hypervisor says of a guest now (get_info)."""
+    state: int                      # a power state (minova.states)
 
 
 class ComputeDriver:
@@ -30,59 +54,57 @@ class ComputeDriver:
         """Hypervisor node names this host manages (usually one)."""
         raise NotImplementedError
 
-    def get_available_resource(self, nodename: str) -> dict[str, Any]:
-        """Totals and usage of a node: vcpus, memory_mb, local_gb, vcpus_used,
-        memory_mb_used, local_gb_used, hypervisor_type, hypervisor_version,
-        hypervisor_hostname, cpu_info (JSON string), disk_available_least."""
+    def get_available_resource(self, nodename: str) -> NodeResources:
+        """Totals and usage of a node."""
         raise NotImplementedError
 
     def list_instance_uuids(self) -> list[str]:
         """The guests of this deployment and host."""
         raise NotImplementedError
 
-    def spawn(self, context: RequestContext, instance: dict[str, Any],
+    def spawn(self, context: RequestContext, instance: Instance,
               image_meta: dict[str, Any], injected_files: list[Any],
-              admin_password: str | None, allocations: dict[str, Any],
-              network_info: list[dict[str, Any]],
+              admin_password: str | None, allocations: AllocationRequest,
+              network_info: list[VIF],
               block_device_info: dict[str, Any] | None = None) -> None:
         """Create and start the guest; return once it is running."""
         raise NotImplementedError
 
-    def destroy(self, context: RequestContext, instance: dict[str, Any],
-                network_info: list[dict[str, Any]],
+    def destroy(self, context: RequestContext, instance: Instance,
+                network_info: list[VIF],
                 block_device_info: dict[str, Any] | None = None,
                 destroy_disks: bool = True) -> None:
         """Remove the guest and (optionally) its disks; a missing guest is fine."""
         raise NotImplementedError
 
-    def reboot(self, context: RequestContext, instance: dict[str, Any],
-               network_info: list[dict[str, Any]], reboot_type: str) -> None:
+    def reboot(self, context: RequestContext, instance: Instance,
+               network_info: list[VIF], reboot_type: str) -> None:
         raise NotImplementedError
 
-    def power_off(self, instance: dict[str, Any], timeout: int = 0,
+    def power_off(self, instance: Instance, timeout: int = 0,
                   retry_interval: int = 0) -> None:
         raise NotImplementedError
 
-    def power_on(self, context: RequestContext, instance: dict[str, Any],
-                 network_info: list[dict[str, Any]]) -> None:
+    def power_on(self, context: RequestContext, instance: Instance,
+                 network_info: list[VIF]) -> None:
         raise NotImplementedError
 
-    def get_info(self, instance: dict[str, Any]) -> dict[str, Any]:
-        """{'state': power_state} of the guest; raises InstanceNotFound if gone."""
+    def get_info(self, instance: Instance) -> GuestInfo:
+        """The guest's power state; raises InstanceNotFound if it is gone."""
         raise NotImplementedError
 
-    def get_console_output(self, context: RequestContext, instance: dict[str, Any]) -> str:
+    def get_console_output(self, context: RequestContext, instance: Instance) -> str:
         raise NotImplementedError
 
     def get_host_uptime(self) -> str:
         """What `uptime` prints on the hypervisor host (GET /os-hypervisors/{id}/uptime)."""
         raise NotImplementedError
 
-    def get_diagnostics(self, instance: dict[str, Any]) -> dict[str, Any]:
+    def get_diagnostics(self, instance: Instance) -> dict[str, Any]:
         """The guest's usage as a flat driver-specific dict (diagnostics before 2.48)."""
         raise NotImplementedError
 
-    def get_instance_diagnostics(self, instance: dict[str, Any]) -> dict[str, Any]:
+    def get_instance_diagnostics(self, instance: Instance) -> dict[str, Any]:
         """The guest's usage in Nova's 2.48 shape: state, driver, hypervisor,
         hypervisor_os, uptime, config_drive, num_cpus/nics/disks, cpu_details,
         nic_details, disk_details, memory_details (see minova/api/handlers/

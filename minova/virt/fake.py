@@ -8,12 +8,17 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from minova import exception, states
 from minova.conf import CONF
 from minova.context import RequestContext
 from minova.virt import driver
+from minova.virt.driver import GuestInfo, NodeResources
+
+if TYPE_CHECKING:
+    from minova.clients.placement import AllocationRequest
+    from minova.db.instances import VIF, Instance
 
 
 class FakeDriver(driver.ComputeDriver):
@@ -30,7 +35,7 @@ class FakeDriver(driver.ComputeDriver):
     def get_available_nodes(self) -> list[str]:
         return [self.host]
 
-    def get_available_resource(self, nodename: str) -> dict[str, Any]:
+    def get_available_resource(self, nodename: str) -> NodeResources:
         with self._lock:
             guests = list(self._guests.values())
         fc = CONF.fake_driver
@@ -51,10 +56,10 @@ class FakeDriver(driver.ComputeDriver):
         with self._lock:
             return list(self._guests)
 
-    def spawn(self, context: RequestContext, instance: dict[str, Any],
+    def spawn(self, context: RequestContext, instance: Instance,
               image_meta: dict[str, Any], injected_files: list[Any],
-              admin_password: str | None, allocations: dict[str, Any],
-              network_info: list[dict[str, Any]],
+              admin_password: str | None, allocations: AllocationRequest,
+              network_info: list[VIF],
               block_device_info: dict[str, Any] | None = None) -> None:
         if CONF.fake_driver.spawn_delay:
             time.sleep(CONF.fake_driver.spawn_delay)
@@ -62,7 +67,7 @@ class FakeDriver(driver.ComputeDriver):
             raise RuntimeError(f'Fake spawn failure on {self.host}')
         self._create(instance)
 
-    def _create(self, instance: dict[str, Any]) -> None:
+    def _create(self, instance: Instance) -> None:
         """A running guest made from the instance's record (spawn, and the
         recovery of a guest that vanished)."""
         with self._lock:
@@ -71,37 +76,37 @@ class FakeDriver(driver.ComputeDriver):
                 'memory_mb': instance.get('memory_mb') or 0,
                 'root_gb': instance.get('root_gb') or 0}
 
-    def destroy(self, context: RequestContext, instance: dict[str, Any],
-                network_info: list[dict[str, Any]],
+    def destroy(self, context: RequestContext, instance: Instance,
+                network_info: list[VIF],
                 block_device_info: dict[str, Any] | None = None,
                 destroy_disks: bool = True) -> None:
         with self._lock:
             self._guests.pop(instance['uuid'], None)
 
-    def _set_state(self, instance: dict[str, Any], state: int) -> None:
+    def _set_state(self, instance: Instance, state: int) -> None:
         with self._lock:
             guest = self._guests.get(instance['uuid'])
             if guest is None:
                 raise exception.InstanceNotFound(instance_id=instance['uuid'])
             guest['state'] = state
 
-    def reboot(self, context: RequestContext, instance: dict[str, Any],
-               network_info: list[dict[str, Any]], reboot_type: str) -> None:
+    def reboot(self, context: RequestContext, instance: Instance,
+               network_info: list[VIF], reboot_type: str) -> None:
         # As libvirt: a soft reboot needs the guest; a hard one remakes it.
         if reboot_type == 'SOFT':
             self._set_state(instance, states.RUNNING)
         else:
             self._create(instance)
 
-    def power_off(self, instance: dict[str, Any], timeout: int = 0,
+    def power_off(self, instance: Instance, timeout: int = 0,
                   retry_interval: int = 0) -> None:
         with self._lock:
             guest = self._guests.get(instance['uuid'])
             if guest is not None:   # a vanished guest is off already
                 guest['state'] = states.SHUTDOWN
 
-    def power_on(self, context: RequestContext, instance: dict[str, Any],
-                 network_info: list[dict[str, Any]]) -> None:
+    def power_on(self, context: RequestContext, instance: Instance,
+                 network_info: list[VIF]) -> None:
         with self._lock:
             guest = self._guests.get(instance['uuid'])
             if guest is not None:
@@ -109,14 +114,14 @@ class FakeDriver(driver.ComputeDriver):
                 return
         self._create(instance)
 
-    def get_info(self, instance: dict[str, Any]) -> dict[str, Any]:
+    def get_info(self, instance: Instance) -> GuestInfo:
         with self._lock:
             guest = self._guests.get(instance['uuid'])
         if guest is None:
             raise exception.InstanceNotFound(instance_id=instance['uuid'])
         return {'state': guest['state']}
 
-    def get_console_output(self, context: RequestContext, instance: dict[str, Any]) -> str:
+    def get_console_output(self, context: RequestContext, instance: Instance) -> str:
         self.get_info(instance)
         # The lines Nova's fake driver prints, which clients and Tempest look for.
         return 'FAKE CONSOLE OUTPUT\nANOTHER\nLAST LINE'
@@ -125,11 +130,11 @@ class FakeDriver(driver.ComputeDriver):
         # As Nova's fake driver: no host to ask, so the API answers 501.
         raise NotImplementedError
 
-    def get_diagnostics(self, instance: dict[str, Any]) -> dict[str, Any]:
+    def get_diagnostics(self, instance: Instance) -> dict[str, Any]:
         self.get_info(instance)
         return dict(FAKE_DIAGNOSTICS)
 
-    def get_instance_diagnostics(self, instance: dict[str, Any]) -> dict[str, Any]:
+    def get_instance_diagnostics(self, instance: Instance) -> dict[str, Any]:
         self.get_info(instance)
         # Nova's fake values: a libvirt/KVM guest (the API's enum of drivers has
         # no 'fake'; Tempest checks it).

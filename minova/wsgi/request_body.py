@@ -91,13 +91,14 @@ def loads(raw: bytes | str) -> Any:
         raise Malformed(f'JSON nested deeper than {MAX_DEPTH} levels') from None
     except (ValueError, UnicodeDecodeError) as e:
         raise Malformed(str(e)) from None
-    needle: Any = b'\\u' if isinstance(raw, bytes) else '\\u'
-    opens = raw.count(b'[' if isinstance(raw, bytes) else '[') + \
-        raw.count(b'{' if isinstance(raw, bytes) else '{')
+    if isinstance(raw, bytes):
+        escapes, opens = b'\\u' in raw, raw.count(b'[') + raw.count(b'{')
+    else:
+        escapes, opens = '\\u' in raw, raw.count('[') + raw.count('{')
     # Both checks walk the whole body; skip the walk when the raw text shows
     # neither can fail: bad text only arrives as \u escapes (raw surrogates
     # are invalid UTF-8 and raw NULs invalid JSON), and depth needs brackets.
-    if needle in raw or opens > MAX_DEPTH:
+    if escapes or opens > MAX_DEPTH:
         check(data)
     return data
 

@@ -25,7 +25,7 @@ ErrorBody = Callable[[int, str], bytes]
 
 def _cheroot_connection_class(error_body: ErrorBody) -> Any:
     """cheroot's connection class, with its requests' own error answers in JSON."""
-    from cheroot import server
+    from cheroot import errors, server
 
     class Request(server.HTTPRequest):
         def simple_response(self, status: Any, msg: Any = '') -> None:
@@ -42,7 +42,7 @@ def _cheroot_connection_class(error_body: ErrorBody) -> Any:
             try:
                 self.conn.wfile.write('\r\n'.join([*head, '', '']).encode('latin-1') + body)
             except OSError as ex:
-                if ex.args and ex.args[0] not in server.errors.socket_errors_to_ignore:
+                if ex.args and ex.args[0] not in errors.socket_errors_to_ignore:
                     raise
             return None
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 import contextlib
 import datetime
 import xml.etree.ElementTree as ET
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from minova import states, utils
+
+if TYPE_CHECKING:
+    from minova.db.instances import Instance
 
 
 def _libvirt() -> Any:
@@ -23,7 +26,7 @@ def _libvirt() -> Any:
 def _devices(dom: Any) -> tuple[list[str], list[tuple[str | None, str | None]]]:
     """(disk target devs, [(mac, host dev or None)]) from the live domain XML."""
     doc = ET.fromstring(dom.XMLDesc(0))
-    disks = [t.get('dev') for t in doc.findall('./devices/disk/target') if t.get('dev')]
+    disks = [dev for t in doc.findall('./devices/disk/target') if (dev := t.get('dev'))]
     nics = []
     for iface in doc.findall('./devices/interface'):
         mac = iface.find('mac')
@@ -53,15 +56,15 @@ def legacy(dom: Any) -> dict[str, Any]:
             out.update({f'{dev}_read_req': rd_req, f'{dev}_read': rd_bytes,
                         f'{dev}_write_req': wr_req, f'{dev}_write': wr_bytes,
                         f'{dev}_errors': errs})
-    for _mac, dev in nics:
-        if not dev:
+    for _mac, nic_dev in nics:
+        if not nic_dev:
             continue
         with contextlib.suppress(lv.libvirtError):
-            stats = dom.interfaceStats(dev)
+            stats = dom.interfaceStats(nic_dev)
             names = ('rx', 'rx_packets', 'rx_errors', 'rx_drop', 'tx', 'tx_packets',
                      'tx_errors', 'tx_drop')
-            out.update({f'{dev}_{name}': value for name, value in zip(names, stats,
-                                                                       strict=True)})
+            out.update({f'{nic_dev}_{name}': value for name, value in zip(names, stats,
+                                                                           strict=True)})
     out['memory'] = dom.maxMemory()
     with contextlib.suppress(lv.libvirtError, AttributeError):
         for key, value in dom.memoryStats().items():
@@ -78,7 +81,7 @@ def _uptime(launched_at: Any) -> int | None:
     return int((utils.utcnow() - launched_at.replace(tzinfo=None)).total_seconds())
 
 
-def instance_diagnostics(dom: Any, instance: dict[str, Any], power_state: int,
+def instance_diagnostics(dom: Any, instance: Instance, power_state: int,
                          virt_type: str) -> dict[str, Any]:
     """Nova's 2.48 diagnostics of a guest (memory in MiB, CPU time in ns)."""
     lv = _libvirt()
@@ -94,16 +97,16 @@ def instance_diagnostics(dom: Any, instance: dict[str, Any], power_state: int,
                                  'write_bytes': wr_bytes, 'write_requests': wr_req,
                                  'errors_count': errs})
     nic_details = []
-    for mac, dev in nics:
+    for mac, nic_dev in nics:
         nic: dict[str, Any] = {'mac_address': mac}
         for key in ('rx_octets', 'rx_errors', 'rx_drop', 'rx_packets', 'rx_rate',
                     'tx_octets', 'tx_errors', 'tx_drop', 'tx_packets', 'tx_rate'):
             nic[key] = None
-        if dev:
+        if nic_dev:
             with contextlib.suppress(lv.libvirtError):
                 (nic['rx_octets'], nic['rx_packets'], nic['rx_errors'], nic['rx_drop'],
                  nic['tx_octets'], nic['tx_packets'], nic['tx_errors'],
-                 nic['tx_drop']) = dom.interfaceStats(dev)
+                 nic['tx_drop']) = dom.interfaceStats(nic_dev)
         nic_details.append(nic)
     return {
         'state': states.POWER_STATE_MAP.get(power_state, 'pending'),

@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import time
 import xml.etree.ElementTree as ET
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from minova import exception, states
 from minova.clients import image as image_client
@@ -25,10 +25,15 @@ from minova.compute import image_meta
 from minova.conf import CONF
 from minova.context import RequestContext
 from minova.virt import configdrive, driver
+from minova.virt.driver import GuestInfo, NodeResources
 from minova.virt.libvirt import config as vconfig
 from minova.virt.libvirt import diagnostics, imagecache
 from minova.virt.libvirt.host import Host
 from minova.virt.libvirt.imagecache import ImageCache
+
+if TYPE_CHECKING:
+    from minova.clients.placement import AllocationRequest
+    from minova.db.instances import VIF, Instance
 
 LOG = logging.getLogger(__name__)
 
@@ -54,7 +59,7 @@ def _power_state(lv_state: int) -> int:
     }.get(lv_state, states.NOSTATE)
 
 
-def instance_name(instance: dict[str, Any]) -> str:
+def instance_name(instance: Instance) -> str:
     return CONF.instance_name_template % instance['id']
 
 
@@ -62,7 +67,7 @@ def instances_path() -> str:
     return CONF.instances_path or os.path.join(CONF.state_path, 'instances')
 
 
-def instance_dir(instance: dict[str, Any]) -> str:
+def instance_dir(instance: Instance) -> str:
     return os.path.join(instances_path(), instance['uuid'])
 
 
@@ -113,7 +118,7 @@ class LibvirtDriver(driver.ComputeDriver):
         }
         return json.dumps(info)
 
-    def get_available_resource(self, nodename: str) -> dict[str, Any]:
+    def get_available_resource(self, nodename: str) -> NodeResources:
         conn = self._conn()
         _model, memory_mb, cpus, *_ = conn.getInfo()
         vcpus_used = 0
@@ -168,7 +173,7 @@ class LibvirtDriver(driver.ComputeDriver):
     def list_instance_uuids(self) -> list[str]:
         return [d.UUIDString() for d in self._our_domains()]
 
-    def _lookup(self, instance: dict[str, Any]) -> Any:
+    def _lookup(self, instance: Instance) -> Any:
         """The instance's domain; InstanceNotFound when there is none here
         that this deployment and host own."""
         lv = _libvirt()
@@ -185,13 +190,13 @@ class LibvirtDriver(driver.ComputeDriver):
             raise exception.InstanceNotFound(instance_id=instance['uuid'])
         return dom
 
-    def get_info(self, instance: dict[str, Any]) -> dict[str, Any]:
+    def get_info(self, instance: Instance) -> GuestInfo:
         return {'state': _power_state(self._lookup(instance).info()[0])}
 
     # -- spawn -----------------------------------------------------------------
 
-    def _prepare_disks(self, ctx: RequestContext, instance: dict[str, Any],
-                       image: dict[str, Any], network_info: list[dict[str, Any]],
+    def _prepare_disks(self, ctx: RequestContext, instance: Instance,
+                       image: dict[str, Any], network_info: list[VIF],
                        inst_dir: str, keep_disk: bool = False) -> vconfig.GuestSpec:
         """The guest's disks made ready and its spec. keep_disk keeps a root
         disk that is already there (a hard reboot must not lose its data);
@@ -225,7 +230,7 @@ class LibvirtDriver(driver.ComputeDriver):
             spec.cmdline = image.get('os_command_line') or DEFAULT_CMDLINE
         return spec
 
-    def _image_meta(self, ctx: RequestContext, instance: dict[str, Any]) -> dict[str, Any]:
+    def _image_meta(self, ctx: RequestContext, instance: Instance) -> dict[str, Any]:
         """The image a server was booted from: as recorded in its system
         metadata at boot (so a guest can be remade when the image service is
         down or the image deleted), else from the image service."""
@@ -241,12 +246,12 @@ class LibvirtDriver(driver.ComputeDriver):
         LOG.debug('Defining %s: %s', spec.name, xml)
         return self._conn().defineXML(xml)
 
-    def spawn(self, context: RequestContext, instance: dict[str, Any],
+    def spawn(self, context: RequestContext, instance: Instance,
               image_meta: dict[str, Any], injected_files: list[Any],
-              admin_password: str | None, allocations: dict[str, Any],
-              network_info: list[dict[str, Any]],
+              admin_password: str | None, allocations: AllocationRequest,
+              network_info: list[VIF],
               block_device_info: dict[str, Any] | None = None) -> None:
-        image_id = image_meta.get('id') or instance.get('image_ref')
+        image_id: str = image_meta.get('id') or instance['image_ref']
         image = image_meta if image_meta.get('status') else \
             self.images.client.show(context, image_id)
         inst_dir = instance_dir(instance)
@@ -264,8 +269,8 @@ class LibvirtDriver(driver.ComputeDriver):
 
     # -- destroy ---------------------------------------------------------------
 
-    def destroy(self, context: RequestContext, instance: dict[str, Any],
-                network_info: list[dict[str, Any]],
+    def destroy(self, context: RequestContext, instance: Instance,
+                network_info: list[VIF],
                 block_device_info: dict[str, Any] | None = None,
                 destroy_disks: bool = True) -> None:
         lv = _libvirt()
@@ -320,8 +325,8 @@ class LibvirtDriver(driver.ComputeDriver):
                 return True
         return not dom.isActive()
 
-    def reboot(self, context: RequestContext, instance: dict[str, Any],
-               network_info: list[dict[str, Any]], reboot_type: str) -> None:
+    def reboot(self, context: RequestContext, instance: Instance,
+               network_info: list[VIF], reboot_type: str) -> None:
         if reboot_type == 'SOFT':
             dom = self._lookup(instance)   # a soft reboot needs a guest to ask
             if dom.isActive():
@@ -333,8 +338,8 @@ class LibvirtDriver(driver.ComputeDriver):
                             'it hard', instance['uuid'], CONF.libvirt.wait_soft_reboot_seconds)
         self._hard_reboot(context, instance, network_info)
 
-    def _hard_reboot(self, ctx: RequestContext, instance: dict[str, Any],
-                     network_info: list[dict[str, Any]]) -> None:
+    def _hard_reboot(self, ctx: RequestContext, instance: Instance,
+                     network_info: list[VIF]) -> None:
         """Power off, define the domain afresh from the server's record, start.
 
         As Nova's: a guest whose domain vanished (a host rebuilt, a domain
@@ -354,7 +359,7 @@ class LibvirtDriver(driver.ComputeDriver):
                                    network_info, inst_dir, keep_disk=True)
         self._define(spec).create()
 
-    def power_off(self, instance: dict[str, Any], timeout: int = 0,
+    def power_off(self, instance: Instance, timeout: int = 0,
                   retry_interval: int = 0) -> None:
         try:
             dom = self._lookup(instance)
@@ -366,12 +371,12 @@ class LibvirtDriver(driver.ComputeDriver):
         if dom.isActive():
             dom.destroy()
 
-    def power_on(self, context: RequestContext, instance: dict[str, Any],
-                 network_info: list[dict[str, Any]]) -> None:
+    def power_on(self, context: RequestContext, instance: Instance,
+                 network_info: list[VIF]) -> None:
         # As Nova's: a hard reboot, so a guest whose domain vanished comes back.
         self._hard_reboot(context, instance, network_info)
 
-    def get_console_output(self, context: RequestContext, instance: dict[str, Any]) -> str:
+    def get_console_output(self, context: RequestContext, instance: Instance) -> str:
         self._lookup(instance)
         path = os.path.join(instance_dir(instance), 'console.log')
         try:
@@ -390,10 +395,10 @@ class LibvirtDriver(driver.ComputeDriver):
                              check=True, timeout=30).stdout
         return out
 
-    def get_diagnostics(self, instance: dict[str, Any]) -> dict[str, Any]:
+    def get_diagnostics(self, instance: Instance) -> dict[str, Any]:
         return diagnostics.legacy(self._lookup(instance))
 
-    def get_instance_diagnostics(self, instance: dict[str, Any]) -> dict[str, Any]:
+    def get_instance_diagnostics(self, instance: Instance) -> dict[str, Any]:
         dom = self._lookup(instance)
         return diagnostics.instance_diagnostics(dom, instance, _power_state(dom.info()[0]),
                                                 self.host.virt_type)
