@@ -1,13 +1,9 @@
 """Request context: who is asking, carried from the API through RPC to compute."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from oslo_context import context as oslo_context
-
-if TYPE_CHECKING:
-    from keystoneauth1 import plugin as ks_plugin
-
 
 # The longest user or project id the databases hold (String(255) columns;
 # Keystone's ids are 32-64 characters). A noauth token naming a longer one is
@@ -42,12 +38,6 @@ class RequestContext(oslo_context.RequestContext):
     def from_dict(cls, values: dict[str, Any], **kwargs: Any) -> RequestContext:
         kwargs.setdefault('service_catalog', values.get('service_catalog'))
         return super().from_dict(values, is_admin=values.get('is_admin', False), **kwargs)
-
-    def get_auth_plugin(self) -> ks_plugin.BaseAuthPlugin:
-        """A keystoneauth1 plugin that authenticates as the caller (user token + catalog)."""
-        # keystoneauth1: only where services are called
-        from minova.clients import base as client_base
-        return client_base.UserAuthPlugin(self.auth_token, self.service_catalog)
 
     def elevated(self) -> RequestContext:
         ctx = RequestContext.from_dict(self.to_dict())

@@ -14,7 +14,7 @@ never import keystoneauth1.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keystoneauth1 import access as ks_access
 from keystoneauth1 import adapter as ks_adapter
@@ -27,6 +27,9 @@ import minova.conf
 from minova.conf import CONF
 
 minova.conf.register_client_opts()
+
+if TYPE_CHECKING:
+    from minova.context import RequestContext
 
 
 def v3_catalog(catalog: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -68,6 +71,11 @@ class UserAuthPlugin(ks_plugin.BaseAuthPlugin):
                      service_name: str | None = None, **kwargs: Any) -> str | None:
         return self.catalog.url_for(service_type=service_type, interface=interface or 'public',
                                     region_name=region_name, service_name=service_name)
+
+
+def user_auth_plugin(ctx: RequestContext) -> UserAuthPlugin:
+    """Authenticates as the caller of ctx (its token and service catalog)."""
+    return UserAuthPlugin(ctx.auth_token, ctx.service_catalog)
 
 
 def adapter_from_conf(group: str, service_type: str, noauth_endpoint: str,

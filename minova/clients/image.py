@@ -13,7 +13,7 @@ import logging
 import os
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import exceptions as ks_exc
@@ -21,7 +21,9 @@ from keystoneauth1 import exceptions as ks_exc
 from minova import exception
 from minova.clients import base as client_base
 from minova.conf import CONF
-from minova.context import RequestContext
+
+if TYPE_CHECKING:
+    from minova.context import RequestContext
 
 LOG = logging.getLogger(__name__)
 
@@ -134,7 +136,7 @@ def _as_caller(ctx: RequestContext) -> Any:
     the caller's token and catalog with Keystone, a noauth user:project token
     without it."""
     if CONF.glance.auth_type:
-        return ctx.get_auth_plugin()
+        return client_base.user_auth_plugin(ctx)
     from keystoneauth1 import token_endpoint
     first = CONF.glance.api_servers[0] if CONF.glance.api_servers else None
     endpoint = CONF.glance.endpoint_override or first or 'http://127.0.0.1:9292'

@@ -10,7 +10,7 @@ import logging
 import re
 import threading
 import time
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import urlencode
 
 from keystoneauth1 import adapter as ks_adapter
@@ -19,7 +19,9 @@ from keystoneauth1 import exceptions as ks_exc
 import minova.conf
 from minova import exception
 from minova.clients import base as client_base
-from minova.context import RequestContext
+
+if TYPE_CHECKING:
+    from minova.context import RequestContext
 
 LOG = logging.getLogger(__name__)
 

@@ -6,7 +6,6 @@ from typing import Any, TypedDict
 import sqlalchemy as sa
 
 from minova import utils
-from minova.cells import mappings
 from minova.db import engines
 from minova.db.api_tables import build_requests, instance_mappings, request_specs
 from minova.db.flavors import Flavor
@@ -64,8 +63,11 @@ def create(instances: list[Instance], specs: list[RequestSpec]) -> None:
                 user_id=inst['user_id'], instance=utils.json_dumps(inst), created_at=now))
             conn.execute(request_specs.insert().values(
                 instance_uuid=inst['uuid'], spec=utils.json_dumps(spec), created_at=now))
-            mappings.instance_mapping_create(conn, inst['uuid'], inst['project_id'],
-                                          inst['user_id'])
+            # Its instance mapping (no cell yet), in the same transaction.
+            conn.execute(instance_mappings.insert().values(
+                instance_uuid=inst['uuid'], project_id=inst['project_id'],
+                user_id=inst['user_id'], cell_id=None, queued_for_delete=False,
+                created_at=now))
 
 
 def _decode(row: Any) -> Instance:

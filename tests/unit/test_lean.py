@@ -65,7 +65,9 @@ def test_services_that_call_no_service_do_not_import_keystoneauth() -> None:
         from minova.context import RequestContext
         catalog = [{'type': 'image', 'endpoints': [
             {'interface': 'public', 'url': 'http://glance:9292', 'region': 'R1'}]}]
-        plugin = RequestContext(auth_token='tok', service_catalog=catalog).get_auth_plugin()
+        from minova.clients import base
+        plugin = base.user_auth_plugin(RequestContext(auth_token='tok',
+                                                      service_catalog=catalog))
         assert plugin.get_token() == 'tok'
         assert plugin.get_endpoint(None, service_type='image') == 'http://glance:9292'
         print('ok')

@@ -63,7 +63,8 @@ def test_context_from_auth_token_headers(keystone_conf: None, dbs: Any) -> None:
     # Only the catalog entries of services mini-Nova calls are kept, and a
     # keystoneauth1 plugin built from the context reaches them as the user.
     assert [s['type'] for s in ctx.service_catalog] == ['image']
-    plugin = ctx.get_auth_plugin()
+    from minova.clients import base
+    plugin = base.user_auth_plugin(ctx)
     assert plugin.get_token(None) == 'tok-123'
     assert plugin.get_endpoint(None, service_type='image', region_name='RegionOne') == \
         'http://img.example:9292'
