@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from minova import states
-from minova.compute import image_meta
+from minova.virt import image_meta
 
 FLAVOR_FIELDS = ('flavorid', 'name', 'memory_mb', 'vcpus', 'root_gb', 'ephemeral_gb', 'swap',
                  'rxtx_factor', 'vcpu_weight', 'disabled', 'is_public', 'description',

@@ -21,10 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from minova import exception, states
 from minova.clients import image as image_client
-from minova.compute import image_meta
 from minova.conf import CONF
 from minova.context import RequestContext
-from minova.virt import configdrive, driver
+from minova.virt import configdrive, driver, image_meta
 from minova.virt.driver import GuestInfo, NodeResources
 from minova.virt.libvirt import config as vconfig
 from minova.virt.libvirt import diagnostics, imagecache
