@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Any, cast
+from typing import Any
 
-from minova import exception, states, utils
+from minova import context, exception, states, utils
 from minova.cells import lookup, mappings
 from minova.compute import boot, listing, records
 from minova.compute import rpcapi as compute_rpcapi
@@ -27,15 +27,6 @@ from minova.context import RequestContext
 from minova.db import actions, build_requests, engines, instances, server_groups, services
 
 LOG = logging.getLogger(__name__)
-
-
-def _project(ctx: RequestContext) -> str:
-    """The project a request acts for, as the quota functions take it.
-
-    oslo.context types it optional; an unscoped token's None is passed on as
-    it always was (it matches no project's quota or usage).
-    """
-    return cast(str, ctx.project_id)
 
 
 class CellUnavailable(exception.MinovaException):
@@ -78,18 +69,19 @@ class API(records.RecordsAPI):
         """The checks before anything is written: image, quotas, group, zone."""
         from minova import quota
         flavor = request.flavor
+        project = context.project_id(ctx)
         image = None
         if request.image_ref:
             image = self.check_image(ctx, request.image_ref, flavor)
         if request.metadata:
-            quota.enforce_metadata_items(_project(ctx), len(request.metadata))
+            quota.enforce_metadata_items(project, len(request.metadata))
         group = self._requested_group(ctx, request.scheduler_hints)
         self._check_availability_zone(request.availability_zone)
-        count = quota.enforce_instances(_project(ctx), request.min_count, flavor['vcpus'],
+        count = quota.enforce_instances(project, request.min_count, flavor['vcpus'],
                                         flavor['memory_mb'], max_count=request.max_count)
         if group is not None:
             self._check_group_quota(ctx, group, count)
-        return boot.BootPlan(request, ctx.user_id, ctx.project_id, count,
+        return boot.BootPlan(request, context.user_id(ctx), project, count,
                              'r-' + utils.generate_uuid()[:8], utils.utcnow(), image, group)
 
     def _record(self, ctx: RequestContext, plan: boot.BootPlan, built: list[dict[str, Any]],
@@ -106,7 +98,7 @@ class API(records.RecordsAPI):
             # Counting and writing are not atomic: count again now that these
             # servers are recorded, and undo them if a concurrent request
             # took the room meanwhile.
-            quota.recheck_instances(_project(ctx), plan.count, plan.request.flavor['vcpus'],
+            quota.recheck_instances(plan.project_id, plan.count, plan.request.flavor['vcpus'],
                                     plan.request.flavor['memory_mb'])
             if group is not None:
                 self._check_group_quota(ctx, server_groups.get(group['uuid']), 0)
@@ -143,7 +135,7 @@ class API(records.RecordsAPI):
         from minova.conf import CONF
         if count == 0 and not CONF.quota.recheck_quota:
             return
-        limit = quota.get_limits(_project(ctx))['server_group_members']
+        limit = quota.get_limits(context.project_id(ctx))['server_group_members']
         if limit >= 0 and len(group['members']) + count > limit:
             raise exception.QuotaError('Quota exceeded, too many servers in group')
 

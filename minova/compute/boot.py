@@ -56,8 +56,8 @@ class BootPlan:
     """What create() decided for a BootRequest, shared by each server's records."""
 
     request: BootRequest
-    user_id: str | None
-    project_id: str | None
+    user_id: str
+    project_id: str
     count: int
     reservation_id: str
     created_at: datetime.datetime
