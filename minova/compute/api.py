@@ -20,11 +20,13 @@ from typing import Any
 
 from minova import context, exception, states, utils
 from minova.cells import lookup, mappings
+from minova.cells.mappings import CellMapping
 from minova.compute import boot, listing, records
 from minova.compute import rpcapi as compute_rpcapi
 from minova.conductor import rpcapi as conductor_rpcapi
 from minova.context import RequestContext
 from minova.db import actions, build_requests, engines, instances, server_groups, services
+from minova.db.flavors import Flavor
 
 LOG = logging.getLogger(__name__)
 
@@ -375,7 +377,7 @@ class API(records.RecordsAPI):
         return compute_rpcapi.for_cell(cell).get_instance_diagnostics(ctx, instance['host'],
                                                                       instance)
 
-    def get_host_uptime(self, ctx: RequestContext, cell: dict[str, Any], host: str) -> str:
+    def get_host_uptime(self, ctx: RequestContext, cell: CellMapping, host: str) -> str:
         """`uptime` on a compute host. Raises ComputeServiceUnavailable (400) when
         its service is down, NotSupported (501) when its driver cannot say."""
         url = cell['database_connection']
@@ -403,7 +405,7 @@ class API(records.RecordsAPI):
     # -- images ------------------------------------------------------------------
 
     @staticmethod
-    def check_image(ctx: RequestContext, image_ref: str, flavor: dict[str, Any]
+    def check_image(ctx: RequestContext, image_ref: str, flavor: Flavor
                     ) -> dict[str, Any] | None:
         """The image record when an Image service is configured (None otherwise).
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from minova import states
 from minova.compute import image_meta
+from minova.db.flavors import Flavor
 
 FLAVOR_FIELDS = ('flavorid', 'name', 'memory_mb', 'vcpus', 'root_gb', 'ephemeral_gb', 'swap',
                  'rxtx_factor', 'vcpu_weight', 'disabled', 'is_public', 'description',
@@ -26,7 +27,7 @@ _SCHEDULING_PROPERTIES = ('architecture', 'hypervisor_type', 'vm_mode')
 class BootRequest:
     """One POST /servers: min_count..max_count servers alike."""
 
-    flavor: dict[str, Any]
+    flavor: Flavor
     image_ref: str | None
     name: str
     min_count: int = 1
@@ -63,12 +64,13 @@ class BootPlan:
     created_at: datetime.datetime
     image: dict[str, Any] | None           # the Image service's record, if configured
     group: dict[str, Any] | None           # the server group of the "group" hint
-    flavor: dict[str, Any] = field(init=False)
+    flavor: Flavor = field(init=False)
 
     def __post_init__(self) -> None:
         # Each server embeds a snapshot: later edits of the flavor do not show.
+        # (A Flavor without id and timestamps; the keys are FLAVOR_FIELDS.)
         flavor = self.request.flavor
-        self.flavor = {k: flavor.get(k) for k in FLAVOR_FIELDS}
+        self.flavor = cast(Flavor, {k: flavor.get(k) for k in FLAVOR_FIELDS})
         self.flavor['extra_specs'] = dict(flavor.get('extra_specs') or {})
 
     def image_properties(self) -> dict[str, Any]:
