@@ -14,7 +14,9 @@ from typing import Any, cast
 
 from minova import states
 from minova.compute import image_meta
+from minova.db.build_requests import RequestSpec
 from minova.db.flavors import Flavor
+from minova.db.instances import Instance
 
 FLAVOR_FIELDS = ('flavorid', 'name', 'memory_mb', 'vcpus', 'root_gb', 'ephemeral_gb', 'swap',
                  'rxtx_factor', 'vcpu_weight', 'disabled', 'is_public', 'description',
@@ -89,7 +91,7 @@ def sanitize_hostname(name: str, default: str = 'server') -> str:
     return host or default
 
 
-def instance(boot: BootPlan, index: int, uuid: str) -> dict[str, Any]:
+def instance(boot: BootPlan, index: int, uuid: str) -> Instance:
     """The build request (an instances row, not yet in a cell) of server `index`."""
     req = boot.request
     display_name = req.name if boot.count == 1 else f'{req.name}-{index + 1}'
@@ -120,7 +122,7 @@ def instance(boot: BootPlan, index: int, uuid: str) -> dict[str, Any]:
     }
 
 
-def request_spec(boot: BootPlan, uuid: str) -> dict[str, Any]:
+def request_spec(boot: BootPlan, uuid: str) -> RequestSpec:
     """What the scheduler reads for server `uuid` (minova/scheduler)."""
     req = boot.request
     requested = req.requested_host or req.requested_hypervisor_hostname
