@@ -1,7 +1,7 @@
 """Request context: who is asking, carried from the API through RPC to compute."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from oslo_context import context as oslo_context
 
@@ -45,6 +45,24 @@ class RequestContext(oslo_context.RequestContext):
         if 'admin' not in ctx.roles:
             ctx.roles = [*ctx.roles, 'admin']
         return ctx
+
+
+def project_id(ctx: RequestContext) -> str:
+    """The project a request acts for, as the DB and quota functions take it.
+
+    oslo.context types it optional: noauth2 always names one, keystone one for
+    every project-scoped token. An unscoped token's None is passed on as it
+    always was (a query on it matches no project's rows).
+    """
+    return cast(str, ctx.project_id)
+
+
+def user_id(ctx: RequestContext) -> str:
+    """The user a request acts for: both auth middlewares of the compute API
+    refuse a request without one."""
+    user = ctx.user_id
+    assert user is not None, 'the auth middleware sets the user'
+    return user
 
 
 def get_admin_context() -> RequestContext:

@@ -12,6 +12,7 @@ from minova import exception
 from minova.cells import lookup
 from minova.conf import CONF
 from minova.db import services as services_db
+from minova.db.instances import Instance
 
 COMPUTE_BINARY = 'minova-compute'
 
@@ -44,12 +45,13 @@ def host_status(service: dict[str, Any] | None) -> str:
     return 'UP' if services_db.is_up(service) else 'UNKNOWN'
 
 
-def host_statuses(instances: list[dict[str, Any]]) -> dict[str, str]:
+def host_statuses(instances: list[Instance]) -> dict[str, str]:
     """{host: status} for the hosts of these instances."""
     by_cell: dict[str, set[str]] = {}
     for inst in instances:
-        if inst.get('host') and inst.get('cell_uuid'):
-            by_cell.setdefault(inst['cell_uuid'], set()).add(inst['host'])
+        host, cell_uuid = inst.get('host'), inst.get('cell_uuid')
+        if host and cell_uuid:
+            by_cell.setdefault(cell_uuid, set()).add(host)
     out: dict[str, str] = {}
     for cell_uuid, hosts in by_cell.items():
         try:

@@ -18,6 +18,7 @@ from minova.api import errors, policy, util
 from minova.api.handlers import flavors as flavors_handler
 from minova.compute.boot import BootRequest
 from minova.db import keypairs as keypairs_db
+from minova.db.flavors import Flavor
 from minova.policies import servers as pol
 
 NETWORKS_NOT_SUPPORTED = ('Requesting specific networks or ports is not supported by this '
@@ -67,7 +68,7 @@ def boot_request(req: falcon.Request, body: dict[str, Any]) -> BootRequest:
         requested_host=requested_host, requested_hypervisor_hostname=requested_node)
 
 
-def _flavor(req: falcon.Request, ref: Any) -> dict[str, Any]:
+def _flavor(req: falcon.Request, ref: Any) -> Flavor:
     flavorid = str(ref).rstrip('/').rsplit('/', 1)[-1]
     try:
         return flavors_handler.get_visible(req, flavorid)

@@ -1,12 +1,12 @@
 """Small helpers the handlers share: body, query string, links, paging."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import falcon
 
-from minova import utils
+from minova import context, utils
 from minova.api import errors, validation
 from minova.api.schemas.types import FALSE_STRINGS, TRUE_STRINGS
 from minova.conf import CONF
@@ -23,20 +23,14 @@ def ctx(req: falcon.Request) -> RequestContext:
 
 
 def user_id(req: falcon.Request) -> str:
-    """The caller's user: both auth middlewares refuse a request without one."""
-    user = ctx(req).user_id
-    assert user is not None, 'the auth middleware sets the user'
-    return user
+    """The caller's user (minova.context.user_id)."""
+    return context.user_id(ctx(req))
 
 
 def project_id(req: falcon.Request) -> str:
-    """The caller's project, as the DB and quota functions take it.
-
-    oslo.context types it optional: noauth2 always names one, keystone one for
-    every project-scoped token. An unscoped token's None is passed on as it
-    always was (a query on it matches no project's rows).
-    """
-    return cast(str, ctx(req).project_id)
+    """The caller's project, as the DB and quota functions take it
+    (minova.context.project_id: an unscoped token's None passes as it always did)."""
+    return context.project_id(ctx(req))
 
 
 def read_body(req: falcon.Request) -> Any:

@@ -16,26 +16,21 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Any, cast
+from typing import Any
 
-from minova import exception, states, utils
+from minova import context, exception, states, utils
 from minova.cells import lookup, mappings
+from minova.cells.mappings import CellMapping
 from minova.compute import boot, listing, records
 from minova.compute import rpcapi as compute_rpcapi
 from minova.conductor import rpcapi as conductor_rpcapi
 from minova.context import RequestContext
 from minova.db import actions, build_requests, engines, instances, server_groups, services
+from minova.db.build_requests import RequestSpec
+from minova.db.flavors import Flavor
+from minova.db.instances import Instance
 
 LOG = logging.getLogger(__name__)
-
-
-def _project(ctx: RequestContext) -> str:
-    """The project a request acts for, as the quota functions take it.
-
-    oslo.context types it optional; an unscoped token's None is passed on as
-    it always was (it matches no project's quota or usage).
-    """
-    return cast(str, ctx.project_id)
 
 
 class CellUnavailable(exception.MinovaException):
@@ -57,13 +52,14 @@ class API(records.RecordsAPI):
     # -- create --------------------------------------------------------------
 
     def create(self, ctx: RequestContext, request: boot.BootRequest
-               ) -> tuple[list[dict[str, Any]], str]:
+               ) -> tuple[list[Instance], str]:
         """Quota-check, write build requests, cast to conductor.
 
         Returns (instances, reservation_id). Raises TooManyInstances (403).
         """
         plan = self._plan(ctx, request)
-        built, specs = [], []
+        built: list[Instance] = []
+        specs: list[RequestSpec] = []
         for index in range(plan.count):
             uuid = utils.generate_uuid()
             built.append(boot.instance(plan, index, uuid))
@@ -71,29 +67,30 @@ class API(records.RecordsAPI):
         self._record(ctx, plan, built, specs)
         self.conductor.schedule_and_build_instances(ctx, [i['uuid'] for i in built])
         for inst in built:
-            inst.update(cell_uuid=None, fault=None)
+            inst.update({'cell_uuid': None, 'fault': None})
         return built, plan.reservation_id
 
     def _plan(self, ctx: RequestContext, request: boot.BootRequest) -> boot.BootPlan:
         """The checks before anything is written: image, quotas, group, zone."""
         from minova import quota
         flavor = request.flavor
+        project = context.project_id(ctx)
         image = None
         if request.image_ref:
             image = self.check_image(ctx, request.image_ref, flavor)
         if request.metadata:
-            quota.enforce_metadata_items(_project(ctx), len(request.metadata))
+            quota.enforce_metadata_items(project, len(request.metadata))
         group = self._requested_group(ctx, request.scheduler_hints)
         self._check_availability_zone(request.availability_zone)
-        count = quota.enforce_instances(_project(ctx), request.min_count, flavor['vcpus'],
+        count = quota.enforce_instances(project, request.min_count, flavor['vcpus'],
                                         flavor['memory_mb'], max_count=request.max_count)
         if group is not None:
             self._check_group_quota(ctx, group, count)
-        return boot.BootPlan(request, ctx.user_id, ctx.project_id, count,
+        return boot.BootPlan(request, context.user_id(ctx), project, count,
                              'r-' + utils.generate_uuid()[:8], utils.utcnow(), image, group)
 
-    def _record(self, ctx: RequestContext, plan: boot.BootPlan, built: list[dict[str, Any]],
-                specs: list[dict[str, Any]]) -> None:
+    def _record(self, ctx: RequestContext, plan: boot.BootPlan, built: list[Instance],
+                specs: list[RequestSpec]) -> None:
         """Write the build requests (and group members); undo them if the quota
         recheck finds the room taken meanwhile."""
         from minova import quota
@@ -106,7 +103,7 @@ class API(records.RecordsAPI):
             # Counting and writing are not atomic: count again now that these
             # servers are recorded, and undo them if a concurrent request
             # took the room meanwhile.
-            quota.recheck_instances(_project(ctx), plan.count, plan.request.flavor['vcpus'],
+            quota.recheck_instances(plan.project_id, plan.count, plan.request.flavor['vcpus'],
                                     plan.request.flavor['memory_mb'])
             if group is not None:
                 self._check_group_quota(ctx, server_groups.get(group['uuid']), 0)
@@ -143,7 +140,7 @@ class API(records.RecordsAPI):
         from minova.conf import CONF
         if count == 0 and not CONF.quota.recheck_quota:
             return
-        limit = quota.get_limits(_project(ctx))['server_group_members']
+        limit = quota.get_limits(context.project_id(ctx))['server_group_members']
         if limit >= 0 and len(group['members']) + count > limit:
             raise exception.QuotaError('Quota exceeded, too many servers in group')
 
@@ -158,7 +155,7 @@ class API(records.RecordsAPI):
     # -- read ----------------------------------------------------------------
 
     def get(self, ctx: RequestContext, uuid: str,
-            cell_down_support: bool = False, read_deleted: bool = False) -> dict[str, Any]:
+            cell_down_support: bool = False, read_deleted: bool = False) -> Instance:
         """One server (with fault), wherever it is. Raises InstanceNotFound.
 
         A server whose cell DB does not answer: with cell_down_support (2.69+)
@@ -172,7 +169,7 @@ class API(records.RecordsAPI):
             if mapping['cell_id'] is None:
                 br = build_requests.get(uuid)
                 if br is not None:
-                    br.update(cell_uuid=None, fault=None)
+                    br.update({'cell_uuid': None, 'fault': None})
                     return br
                 continue  # it just moved into a cell, or was deleted: look again
             cell = lookup.get_by_id(mapping['cell_id'])
@@ -189,8 +186,8 @@ class API(records.RecordsAPI):
         raise exception.InstanceNotFound(instance_id=uuid)
 
     @staticmethod
-    def _from_down_cell(mapping: dict[str, Any], cell: dict[str, Any],
-                        cell_down_support: bool) -> dict[str, Any]:
+    def _from_down_cell(mapping: dict[str, Any], cell: CellMapping,
+                        cell_down_support: bool) -> Instance:
         """Nova's partial record of a server in a down cell: mapping + request spec."""
         uuid = mapping['instance_uuid']
         LOG.warning('Cell %s is not responding; partial record of %s', cell['uuid'], uuid)
@@ -200,7 +197,7 @@ class API(records.RecordsAPI):
         if mapping.get('queued_for_delete') or spec is None:
             raise exception.InstanceNotFound(instance_id=uuid)
         return {'uuid': uuid, 'project_id': mapping['project_id'],
-                'user_id': spec.get('user_id') or mapping.get('user_id'),
+                'user_id': spec.get('user_id') or mapping['user_id'],
                 'created_at': mapping['created_at'], 'flavor': spec.get('flavor'),
                 'image_ref': (spec.get('image') or {}).get('id') or '',
                 'availability_zone': spec.get('availability_zone'), 'power_state': 0,
@@ -208,7 +205,7 @@ class API(records.RecordsAPI):
 
     def get_all(self, ctx: RequestContext, filters: dict[str, Any], limit: int | None,
                 marker: str | None, sort_keys: list[str], sort_dirs: list[str],
-                cell_down_support: bool = False) -> list[dict[str, Any]]:
+                cell_down_support: bool = False) -> list[Instance]:
         """Servers across cells and build requests, merged in sort order
         (minova/compute/listing.py). Raises MarkerNotFound (400)."""
         return listing.get_all(filters, limit, marker, sort_keys, sort_dirs,
@@ -216,8 +213,8 @@ class API(records.RecordsAPI):
 
     # -- update and delete ---------------------------------------------------
 
-    def update(self, ctx: RequestContext, instance: dict[str, Any],
-               changes: dict[str, Any]) -> dict[str, Any]:
+    def update(self, ctx: RequestContext, instance: Instance,
+               changes: dict[str, Any]) -> Instance:
         """display_name, display_description, hostname, access_ip_v4/6, and
         pinned_availability_zone (kept in the request spec)."""
         changes = dict(changes)
@@ -226,19 +223,20 @@ class API(records.RecordsAPI):
                 'availability_zone': changes.pop('pinned_availability_zone')})
             if not changes:
                 return instance
-        if instance.get('cell_uuid') is None:
-            inst = build_requests.update_instance(instance['uuid'], changes)
-            if inst is None:
+        cell_uuid = instance.get('cell_uuid')
+        if cell_uuid is None:
+            br = build_requests.update_instance(instance['uuid'], changes)
+            if br is None:
                 raise exception.InstanceNotFound(instance_id=instance['uuid'])
-            inst.update(cell_uuid=None, fault=None)
-            return inst
-        cell = lookup.get(instance['cell_uuid'])
+            br.update({'cell_uuid': None, 'fault': None})
+            return br
+        cell = lookup.get(cell_uuid)
         inst = instances.update(cell['database_connection'], instance['uuid'], changes)
         inst['cell_uuid'] = cell['uuid']
         inst['fault'] = instance.get('fault')
         return inst
 
-    def delete(self, ctx: RequestContext, instance: dict[str, Any]) -> None:
+    def delete(self, ctx: RequestContext, instance: Instance) -> None:
         """Delete a server; returns once the delete is underway (204 in the API)."""
         uuid = instance['uuid']
         # A deleted server leaves its server group (its quota slot is free again).
@@ -249,7 +247,10 @@ class API(records.RecordsAPI):
                 mappings.instance_mapping_queue_for_delete(uuid)
                 return
             instance = self.get(ctx, uuid)  # it reached a cell meanwhile
-        cell = lookup.get(instance['cell_uuid'])
+        cell_uuid = instance.get('cell_uuid')
+        if cell_uuid is None:   # (get found no build request above: it answers none)
+            raise exception.InstanceNotFound(instance_id=uuid)
+        cell = lookup.get(cell_uuid)
         url = cell['database_connection']
         if instance.get('task_state') == states.DELETING:
             return
@@ -277,23 +278,25 @@ class API(records.RecordsAPI):
 
     # -- instance actions ------------------------------------------------------
 
-    def get_actions(self, ctx: RequestContext, instance: dict[str, Any],
+    def get_actions(self, ctx: RequestContext, instance: Instance,
                     limit: int | None = None, marker: str | None = None,
                     changes_since: Any = None, changes_before: Any = None
                     ) -> list[dict[str, Any]]:
-        if instance.get('cell_uuid') is None:
+        cell_uuid = instance.get('cell_uuid')
+        if cell_uuid is None:
             return []
-        cell = lookup.get(instance['cell_uuid'])
+        cell = lookup.get(cell_uuid)
         return actions.action_list(cell['database_connection'], instance['uuid'], limit,
                                    marker, changes_since, changes_before)
 
-    def get_action(self, ctx: RequestContext, instance: dict[str, Any],
+    def get_action(self, ctx: RequestContext, instance: Instance,
                    request_id: str) -> dict[str, Any]:
         """The action with key 'events' (list). Raises NotFound."""
         msg = (f'Action {request_id} on instance {instance["uuid"]} could not be found')
-        if instance.get('cell_uuid') is None:
+        cell_uuid = instance.get('cell_uuid')
+        if cell_uuid is None:
             raise exception.NotFound(msg)
-        url = lookup.get(instance['cell_uuid'])['database_connection']
+        url = lookup.get(cell_uuid)['database_connection']
         action = actions.action_get_by_request_id(url, instance['uuid'], request_id)
         if action is None:
             raise exception.NotFound(msg)
@@ -306,13 +309,14 @@ class API(records.RecordsAPI):
     _HARD_REBOOT_TASKS = (states.REBOOTING_HARD, states.REBOOT_PENDING_HARD,
                           states.REBOOT_STARTED_HARD)
 
-    def _start_power_action(self, ctx: RequestContext, instance: dict[str, Any],
+    def _start_power_action(self, ctx: RequestContext, instance: Instance,
                             action: str, vm_states: tuple[str, ...],
                             task_states: tuple[str | None, ...],
-                            new_task_state: str) -> tuple[dict[str, Any], dict[str, Any]]:
+                            new_task_state: str) -> tuple[CellMapping, str, Instance]:
         """Check states as Nova does, set the task state, record the action.
 
-        Returns (cell, updated instance). Raises InstanceInvalidState (409).
+        Returns (cell, host, updated instance). Raises InstanceInvalidState
+        (409), or InstanceNotReady (409) for a server on no host.
         """
         uuid = instance['uuid']
         vm_state, task_state = instance.get('vm_state'), instance.get('task_state')
@@ -322,68 +326,75 @@ class API(records.RecordsAPI):
         if task_state not in task_states:
             raise exception.InstanceInvalidState(action=action, instance_uuid=uuid,
                                                  attr='task_state', state=task_state)
-        if not instance.get('host'):
-            raise exception.Conflict(f'Instance {uuid} is not ready')
-        cell = lookup.get(instance['cell_uuid'])
+        cell, _ = self._on_host(instance)
         url = cell['database_connection']
         inst = instances.update(url, uuid, {'task_state': new_task_state}, list(task_states))
         actions.action_start(url, uuid, action, ctx.request_id, ctx.user_id, ctx.project_id)
-        return cell, inst
+        host = inst['host']
+        if not host:   # a failed build cleared it meanwhile: nothing to cast to
+            raise exception.InstanceNotReady(instance_id=uuid)
+        return cell, host, inst
 
-    def reboot(self, ctx: RequestContext, instance: dict[str, Any], reboot_type: str) -> None:
+    def reboot(self, ctx: RequestContext, instance: Instance, reboot_type: str) -> None:
         if reboot_type == 'SOFT':
-            cell, inst = self._start_power_action(
+            cell, host, inst = self._start_power_action(
                 ctx, instance, 'reboot', (states.ACTIVE,), (None,), states.REBOOTING)
         else:
-            cell, inst = self._start_power_action(
+            cell, host, inst = self._start_power_action(
                 ctx, instance, 'reboot',
                 (states.ACTIVE, states.STOPPED, states.PAUSED, states.SUSPENDED, states.ERROR),
                 (None, *self._REBOOT_TASKS, *self._HARD_REBOOT_TASKS),
                 states.REBOOTING_HARD)
-        compute_rpcapi.for_cell(cell).reboot_instance(ctx, inst['host'], inst, reboot_type)
+        compute_rpcapi.for_cell(cell).reboot_instance(ctx, host, inst, reboot_type)
 
-    def stop(self, ctx: RequestContext, instance: dict[str, Any]) -> None:
-        cell, inst = self._start_power_action(ctx, instance, 'stop',
-                                              (states.ACTIVE, states.ERROR), (None,),
-                                              states.POWERING_OFF)
-        compute_rpcapi.for_cell(cell).stop_instance(ctx, inst['host'], inst)
+    def stop(self, ctx: RequestContext, instance: Instance) -> None:
+        cell, host, inst = self._start_power_action(ctx, instance, 'stop',
+                                                    (states.ACTIVE, states.ERROR), (None,),
+                                                    states.POWERING_OFF)
+        compute_rpcapi.for_cell(cell).stop_instance(ctx, host, inst)
 
-    def start(self, ctx: RequestContext, instance: dict[str, Any]) -> None:
-        cell, inst = self._start_power_action(ctx, instance, 'start', (states.STOPPED,),
-                                              (None,), states.POWERING_ON)
-        compute_rpcapi.for_cell(cell).start_instance(ctx, inst['host'], inst)
+    def start(self, ctx: RequestContext, instance: Instance) -> None:
+        cell, host, inst = self._start_power_action(ctx, instance, 'start', (states.STOPPED,),
+                                                    (None,), states.POWERING_ON)
+        compute_rpcapi.for_cell(cell).start_instance(ctx, host, inst)
 
-    def get_console_output(self, ctx: RequestContext, instance: dict[str, Any],
+    def get_console_output(self, ctx: RequestContext, instance: Instance,
                            tail_length: int | None) -> str:
-        """The guest's console log (its last tail_length lines). Raises Conflict
-        when the server is not on a host (no console yet)."""
-        if instance.get('cell_uuid') is None or not instance.get('host'):
-            raise exception.Conflict(f'Instance {instance["uuid"]} is not ready')
-        cell = lookup.get(instance['cell_uuid'])
-        return compute_rpcapi.for_cell(cell).get_console_output(ctx, instance['host'], instance,
-                                                          tail_length)
+        """The guest's console log (its last tail_length lines). Raises
+        InstanceNotReady (409) when the server is not on a host (no console yet)."""
+        cell, host = self._on_host(instance)
+        return compute_rpcapi.for_cell(cell).get_console_output(ctx, host, instance,
+                                                                tail_length)
 
-    def _on_host(self, instance: dict[str, Any]) -> dict[str, Any]:
-        """The cell of a server that is on a host; InstanceNotReady (409) if it is not."""
-        if instance.get('cell_uuid') is None or not instance.get('host'):
+    @staticmethod
+    def _placed(instance: Instance) -> tuple[str, str]:
+        """(cell uuid, host) of a server on a compute host; InstanceNotReady (409)
+        for a server on none (a build request, or never placed)."""
+        cell_uuid, host = instance.get('cell_uuid'), instance.get('host')
+        if cell_uuid is None or not host:
             raise exception.InstanceNotReady(instance_id=instance['uuid'])
-        return lookup.get(instance['cell_uuid'])
+        return cell_uuid, host
 
-    def get_diagnostics(self, ctx: RequestContext, instance: dict[str, Any]
+    def _on_host(self, instance: Instance) -> tuple[CellMapping, str]:
+        """(cell, host) of a server on a compute host; InstanceNotReady (409) if it
+        is not."""
+        cell_uuid, host = self._placed(instance)
+        return lookup.get(cell_uuid), host
+
+    def get_diagnostics(self, ctx: RequestContext, instance: Instance
                         ) -> dict[str, Any]:
         """The driver's free-form diagnostics (before 2.48). Raises InstanceNotReady,
         InstanceInvalidState (not running) or NotSupported (501)."""
-        cell = self._on_host(instance)
-        return compute_rpcapi.for_cell(cell).get_diagnostics(ctx, instance['host'], instance)
+        cell, host = self._on_host(instance)
+        return compute_rpcapi.for_cell(cell).get_diagnostics(ctx, host, instance)
 
-    def get_instance_diagnostics(self, ctx: RequestContext, instance: dict[str, Any]
+    def get_instance_diagnostics(self, ctx: RequestContext, instance: Instance
                                  ) -> dict[str, Any]:
         """Diagnostics in Nova's 2.48 shape; raises as get_diagnostics."""
-        cell = self._on_host(instance)
-        return compute_rpcapi.for_cell(cell).get_instance_diagnostics(ctx, instance['host'],
-                                                                      instance)
+        cell, host = self._on_host(instance)
+        return compute_rpcapi.for_cell(cell).get_instance_diagnostics(ctx, host, instance)
 
-    def get_host_uptime(self, ctx: RequestContext, cell: dict[str, Any], host: str) -> str:
+    def get_host_uptime(self, ctx: RequestContext, cell: CellMapping, host: str) -> str:
         """`uptime` on a compute host. Raises ComputeServiceUnavailable (400) when
         its service is down, NotSupported (501) when its driver cannot say."""
         url = cell['database_connection']
@@ -391,15 +402,16 @@ class API(records.RecordsAPI):
             raise exception.ComputeServiceUnavailable(host=host)
         return compute_rpcapi.for_cell(cell).get_host_uptime(ctx, host)
 
-    def external_instance_event(self, ctx: RequestContext, instances_: list[dict[str, Any]],
+    def external_instance_event(self, ctx: RequestContext, instances_: list[Instance],
                                 events: list[dict[str, Any]]) -> None:
         """Pass events (name, server_uuid, status, tag) on to the compute host of
-        each server (a cast per host, on its cell's bus)."""
-        by_host: dict[tuple[str, str], tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
+        each server (a cast per host, on its cell's bus). The servers are on a
+        host (InstanceNotReady otherwise)."""
+        by_host: dict[tuple[str, str], tuple[list[Instance], list[dict[str, Any]]]] = {}
         placed = {i['uuid']: i for i in instances_}
         for event in events:
             inst = placed[event['server_uuid']]
-            group = by_host.setdefault((inst['cell_uuid'], inst['host']), ([], []))
+            group = by_host.setdefault(self._placed(inst), ([], []))
             if inst not in group[0]:
                 group[0].append(inst)
             group[1].append({k: event.get(k) for k in ('name', 'server_uuid', 'status',
@@ -411,7 +423,7 @@ class API(records.RecordsAPI):
     # -- images ------------------------------------------------------------------
 
     @staticmethod
-    def check_image(ctx: RequestContext, image_ref: str, flavor: dict[str, Any]
+    def check_image(ctx: RequestContext, image_ref: str, flavor: Flavor
                     ) -> dict[str, Any] | None:
         """The image record when an Image service is configured (None otherwise).
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 import datetime
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from minova import states
+from minova.db.build_requests import RequestSpec
+from minova.db.flavors import Flavor
+from minova.db.instances import Instance
 from minova.virt import image_meta
 
 FLAVOR_FIELDS = ('flavorid', 'name', 'memory_mb', 'vcpus', 'root_gb', 'ephemeral_gb', 'swap',
@@ -26,7 +29,7 @@ _SCHEDULING_PROPERTIES = ('architecture', 'hypervisor_type', 'vm_mode')
 class BootRequest:
     """One POST /servers: min_count..max_count servers alike."""
 
-    flavor: dict[str, Any]
+    flavor: Flavor
     image_ref: str | None
     name: str
     min_count: int = 1
@@ -56,19 +59,20 @@ class BootPlan:
     """What create() decided for a BootRequest, shared by each server's records."""
 
     request: BootRequest
-    user_id: str | None
-    project_id: str | None
+    user_id: str
+    project_id: str
     count: int
     reservation_id: str
     created_at: datetime.datetime
     image: dict[str, Any] | None           # the Image service's record, if configured
     group: dict[str, Any] | None           # the server group of the "group" hint
-    flavor: dict[str, Any] = field(init=False)
+    flavor: Flavor = field(init=False)
 
     def __post_init__(self) -> None:
         # Each server embeds a snapshot: later edits of the flavor do not show.
+        # (A Flavor without id and timestamps; the keys are FLAVOR_FIELDS.)
         flavor = self.request.flavor
-        self.flavor = {k: flavor.get(k) for k in FLAVOR_FIELDS}
+        self.flavor = cast(Flavor, {k: flavor.get(k) for k in FLAVOR_FIELDS})
         self.flavor['extra_specs'] = dict(flavor.get('extra_specs') or {})
 
     def image_properties(self) -> dict[str, Any]:
@@ -87,7 +91,7 @@ def sanitize_hostname(name: str, default: str = 'server') -> str:
     return host or default
 
 
-def instance(boot: BootPlan, index: int, uuid: str) -> dict[str, Any]:
+def instance(boot: BootPlan, index: int, uuid: str) -> Instance:
     """The build request (an instances row, not yet in a cell) of server `index`."""
     req = boot.request
     display_name = req.name if boot.count == 1 else f'{req.name}-{index + 1}'
@@ -118,7 +122,7 @@ def instance(boot: BootPlan, index: int, uuid: str) -> dict[str, Any]:
     }
 
 
-def request_spec(boot: BootPlan, uuid: str) -> dict[str, Any]:
+def request_spec(boot: BootPlan, uuid: str) -> RequestSpec:
     """What the scheduler reads for server `uuid` (minova/scheduler)."""
     req = boot.request
     requested = req.requested_host or req.requested_hypervisor_hostname

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import datetime
 import functools
+from collections.abc import Mapping
 from typing import Any
 
 from minova import exception, utils
 from minova.cells import lookup, mappings, scatter
+from minova.cells.mappings import CellMapping
 from minova.db import build_requests, instances, regexp
+from minova.db.instances import Instance
 
 
 class MarkerNotFound(exception.NotFound):
@@ -19,7 +22,7 @@ class MarkerNotFound(exception.NotFound):
 
 def get_all(filters: dict[str, Any], limit: int | None, marker: str | None,
             sort_keys: list[str], sort_dirs: list[str], cell_down_support: bool = False
-            ) -> list[dict[str, Any]]:
+            ) -> list[Instance]:
     """Servers across cells and build requests, merged in sort order.
 
     filters use minova/db/instances.py keys (project_id, name, vm_state
@@ -38,7 +41,7 @@ def get_all(filters: dict[str, Any], limit: int | None, marker: str | None,
                if build_request_matches(br, filters)
                and (marker_row is None or compare(keys, dirs, br, marker_row) > 0)]
     for br in pending:
-        br.update(cell_uuid=None, fault=None)
+        br.update({'cell_uuid': None, 'fault': None})
     merged, down = _from_cells(filters, limit, sort_keys, sort_dirs, marker_row)
     in_cells = {row['uuid'] for row in merged}
     merged.extend(br for br in pending if br['uuid'] not in in_cells)
@@ -51,7 +54,7 @@ def get_all(filters: dict[str, Any], limit: int | None, marker: str | None,
     return merged[:limit] if limit is not None else merged
 
 
-def _marker_row(marker: str) -> dict[str, Any]:
+def _marker_row(marker: str) -> Instance:
     try:
         mapping = mappings.instance_mapping_get(marker)
         if mapping['cell_id'] is None:
@@ -66,14 +69,14 @@ def _marker_row(marker: str) -> dict[str, Any]:
 
 
 def _from_cells(filters: dict[str, Any], limit: int | None, sort_keys: list[str],
-                sort_dirs: list[str], marker_row: dict[str, Any] | None
-                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+                sort_dirs: list[str], marker_row: Instance | None
+                ) -> tuple[list[Instance], list[CellMapping]]:
     """(each answering cell's page with 'cell_uuid', the cells that did not answer)."""
     results = scatter.for_each_cell(
         lambda c: instances.get_all(c['database_connection'], filters, limit, sort_keys,
                                     sort_dirs, marker_row, with_fault=True))
-    merged: list[dict[str, Any]] = []
-    down: list[dict[str, Any]] = []
+    merged: list[Instance] = []
+    down: list[CellMapping] = []
     for cell in lookup.all_cells():
         rows = results.get(cell['uuid'])
         if isinstance(rows, scatter.CellFailed):
@@ -96,7 +99,9 @@ def _sort_value(value: Any) -> tuple[int, Any]:
     return (1, value)
 
 
-def compare(keys: list[str], dirs: list[str], a: dict[str, Any], b: dict[str, Any]) -> int:
+def compare(keys: list[str], dirs: list[str], a: Mapping[str, Any], b: Mapping[str, Any]
+            ) -> int:
+    """Order of two rows (servers, migration records) by keys in dirs ('asc'/'desc')."""
     for key, direction in zip(keys, dirs, strict=True):
         va, vb = _sort_value(a.get(key)), _sort_value(b.get(key))
         try:
@@ -129,7 +134,7 @@ def _tags_match(name: str, have: list[str], tags: list[str]) -> bool:
     return not match if name.startswith('not-') else match
 
 
-def build_request_matches(inst: dict[str, Any], filters: dict[str, Any]) -> bool:
+def build_request_matches(inst: Instance, filters: dict[str, Any]) -> bool:
     """Apply list filters to a build request (which has no host yet), with the
     semantics of minova/db/instances.py."""
     for key, value in filters.items():

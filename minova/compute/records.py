@@ -12,6 +12,7 @@ from minova.cells import lookup, scatter
 from minova.compute import listing
 from minova.context import RequestContext
 from minova.db import engines, instances, server_migrations
+from minova.db.instances import Instance
 
 LOG = logging.getLogger(__name__)
 
@@ -57,11 +58,11 @@ class RecordsAPI:
 
     def get_active_by_window(self, ctx: RequestContext, begin: Any, end: Any,
                              project_id: str | None = None, limit: int | None = None,
-                             marker: str | None = None) -> list[dict[str, Any]]:
+                             marker: str | None = None) -> list[Instance]:
         """Instances active in [begin, end) over the cells in turn, as Nova walks
         them: the marker is looked for cell by cell, and the limit spans cells.
         Raises UsageMarkerNotFound (400) when no cell has the marker."""
-        found: list[dict[str, Any]] = []
+        found: list[Instance] = []
         for cell in lookup.all_cells():
             try:
                 with engines.fail_fast():

@@ -70,7 +70,7 @@ def _list(req: falcon.Request, resp: falcon.Response, detailed: bool) -> None:
     resp.media = body
 
 
-def get_visible(req: falcon.Request, flavorid: str) -> dict[str, Any]:
+def get_visible(req: falcon.Request, flavorid: str) -> flavors_db.Flavor:
     """The flavor, or 404 if it does not exist or is private to other projects."""
     ctx = util.ctx(req)
     flavor = flavors_db.get_by_flavor_id(flavorid)

@@ -16,6 +16,7 @@ from minova.api import errors, host_status, policy, util, versioned
 from minova.api.handlers import services
 from minova.api.schemas import proxies as schema
 from minova.cells import lookup, mappings
+from minova.cells.mappings import CellMapping
 from minova.db import compute_nodes as nodes_db
 from minova.db import instances as instances_db
 from minova.db import services as services_db
@@ -30,7 +31,7 @@ _API_BINARIES = ('minova-osapi_compute', 'minova-metadata', 'minova-api')
 NOT_SUPPORTED = 'The requested functionality is not supported.'
 
 
-def _compute_cell(host: str) -> dict[str, Any]:
+def _compute_cell(host: str) -> CellMapping:
     """The cell of a compute host; 404 with Nova's messages when it has none."""
     mapping = mappings.host_mapping_get(host)   # HostMappingNotFound: 404
     for cell in lookup.all_cells():

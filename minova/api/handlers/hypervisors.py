@@ -16,6 +16,7 @@ from minova.api.schemas import hypervisors as schema
 from minova.api.versioned import schema_for
 from minova.api.views import hypervisors as view
 from minova.cells import lookup, scatter
+from minova.cells.mappings import CellMapping
 from minova.db import compute_nodes as nodes_db
 from minova.db import instances as instances_db
 from minova.db import services as services_db
@@ -26,11 +27,11 @@ class HypervisorNotFound(exception.NotFound):
     msg_fmt = 'Hypervisor %(hypervisor_id)s could not be found.'
 
 
-def all_nodes() -> list[tuple[dict[str, Any], dict[str, Any]]]:
+def all_nodes() -> list[tuple[CellMapping, dict[str, Any]]]:
     """(cell, node with 'service') for every node in every cell that answered."""
     by_uuid = {c['uuid']: c for c in lookup.all_cells(include_cell0=False)}
     results = scatter.for_each_cell(_cell_nodes, cells=list(by_uuid.values()))
-    out: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    out: list[tuple[CellMapping, dict[str, Any]]] = []
     for cell_uuid, result in results.items():
         if not isinstance(result, scatter.CellFailed):
             out.extend((by_uuid[cell_uuid], n) for n in result)
@@ -38,7 +39,7 @@ def all_nodes() -> list[tuple[dict[str, Any], dict[str, Any]]]:
     return out
 
 
-def _cell_nodes(cell: dict[str, Any]) -> list[dict[str, Any]]:
+def _cell_nodes(cell: CellMapping) -> list[dict[str, Any]]:
     # Joined here rather than with compute_nodes.get_all_with_service, whose
     # 'service_id' label collides with the compute_nodes column of that name.
     url = cell['database_connection']
@@ -49,14 +50,14 @@ def _cell_nodes(cell: dict[str, Any]) -> list[dict[str, Any]]:
     return nodes
 
 
-def _servers(cell: dict[str, Any], node: dict[str, Any]) -> list[dict[str, str]]:
+def _servers(cell: CellMapping, node: dict[str, Any]) -> list[dict[str, str]]:
     found = instances_db.get_all(cell['database_connection'],
                                  {'host': node['host'], 'node': node['hypervisor_hostname']},
                                  columns=['uuid', 'display_name'])
     return [{'name': i['display_name'], 'uuid': i['uuid']} for i in found]
 
 
-def _show(req: falcon.Request, cell: dict[str, Any], node: dict[str, Any], detail: bool,
+def _show(req: falcon.Request, cell: CellMapping, node: dict[str, Any], detail: bool,
           with_servers: bool = False) -> dict[str, Any]:
     return view.show(req, node, detail, _servers(cell, node) if with_servers else None)
 
@@ -98,7 +99,7 @@ def _list(req: falcon.Request, resp: falcon.Response, detail: bool) -> None:
     resp.media = body
 
 
-def _find(req: falcon.Request, hypervisor_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def _find(req: falcon.Request, hypervisor_id: str) -> tuple[CellMapping, dict[str, Any]]:
     nodes = all_nodes()
     if schema_for(req, schema.TABLE).by_uuid:
         if not utils.is_uuid_like(hypervisor_id):
@@ -139,7 +140,8 @@ class Hypervisor:
         resp.media = {'hypervisor': _show(req, cell, node, True, with_servers)}
 
 
-def _search(req: falcon.Request, pattern: str, rule: str) -> list[tuple[dict, dict]]:
+def _search(req: falcon.Request, pattern: str, rule: str
+            ) -> list[tuple[CellMapping, dict[str, Any]]]:
     if not schema_for(req, schema.TABLE).search:
         raise errors.not_found()
     policy.authorize(util.ctx(req), pol.HYPERVISORS % rule, {})

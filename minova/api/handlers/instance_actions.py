@@ -11,10 +11,11 @@ from minova.api.handlers import servers
 from minova.api.schemas import instance_actions as schema
 from minova.api.versioned import schema_for
 from minova.api.views import instance_actions as view
+from minova.db.instances import Instance
 from minova.policies import servers as pol
 
 
-def _server(req: falcon.Request, server_id: str, rule: str) -> dict[str, Any]:
+def _server(req: falcon.Request, server_id: str, rule: str) -> Instance:
     # From 2.21 the actions of a deleted server can still be read, as in Nova.
     instance = servers.get_server(req, server_id, action='',
                                   read_deleted=schema_for(req, schema.TABLE).deleted_servers)

@@ -16,9 +16,10 @@ import falcon
 from minova import exception
 from minova.api import errors, policy, util, validation
 from minova.api.handlers import servers as servers_handler
+from minova.db.instances import Instance
 from minova.policies import server_actions as pol
 
-ActionFn = Callable[[falcon.Request, falcon.Response, dict[str, Any], Any], None]
+ActionFn = Callable[[falcon.Request, falcon.Response, Instance, Any], None]
 
 REBOOT_SCHEMA = {
     'type': 'object',
@@ -46,11 +47,11 @@ def _any_value_schema(name: str) -> dict[str, Any]:
             'additionalProperties': False}
 
 
-def _target(instance: dict[str, Any]) -> dict[str, Any]:
+def _target(instance: Instance) -> dict[str, Any]:
     return {'project_id': instance['project_id'], 'user_id': instance.get('user_id')}
 
 
-def _reboot(req: falcon.Request, resp: falcon.Response, instance: dict[str, Any],
+def _reboot(req: falcon.Request, resp: falcon.Response, instance: Instance,
             body: Any) -> None:
     ctx = util.ctx(req)
     policy.authorize(ctx, pol.REBOOT, _target(instance))
@@ -60,7 +61,7 @@ def _reboot(req: falcon.Request, resp: falcon.Response, instance: dict[str, Any]
 
 def _power(rule: str, method: str) -> ActionFn:
     """os-stop / os-start: policy, then the compute API method; 202, no body."""
-    def act(req: falcon.Request, resp: falcon.Response, instance: dict[str, Any],
+    def act(req: falcon.Request, resp: falcon.Response, instance: Instance,
             body: Any) -> None:
         ctx = util.ctx(req)
         policy.authorize(ctx, rule, _target(instance))
@@ -69,7 +70,7 @@ def _power(rule: str, method: str) -> ActionFn:
     return act
 
 
-def _console_output(req: falcon.Request, resp: falcon.Response, instance: dict[str, Any],
+def _console_output(req: falcon.Request, resp: falcon.Response, instance: Instance,
                     body: Any) -> None:
     ctx = util.ctx(req)
     policy.authorize(ctx, pol.CONSOLE_OUTPUT, _target(instance))

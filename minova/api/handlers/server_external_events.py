@@ -17,10 +17,12 @@ from minova import exception
 from minova.api import policy, util
 from minova.api.schemas import server_external_events as schema
 from minova.api.versioned import schema_for
+from minova.context import RequestContext
+from minova.db.instances import Instance
 from minova.policies import servers as pol
 
 
-def _instance(ctx: Any, uuid: str) -> dict[str, Any] | None:
+def _instance(ctx: RequestContext, uuid: str) -> Instance | None:
     try:
         return util.compute_api().get(ctx, uuid)
     except exception.InstanceNotFound:
@@ -36,7 +38,7 @@ class ServerExternalEvents:
                  for uuid in {e['server_uuid'] for e in body['events']}}
         result = 200
         accepted: list[dict[str, Any]] = []
-        servers: list[dict[str, Any]] = []    # the server of each accepted event
+        servers: list[Instance] = []    # the server of each accepted event
         for event in body['events']:
             instance = found[event['server_uuid']]
             if instance is None:

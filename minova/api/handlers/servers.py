@@ -18,12 +18,13 @@ from minova.api.schemas import servers as schema
 from minova.api.versioned import schema_for
 from minova.api.views import servers as view
 from minova.db import build_requests
+from minova.db.instances import Instance
 from minova.policies import servers as pol
 
 # ---- shared with the other server sub-resources ---------------------------------
 
 def get_server(req: falcon.Request, server_id: str, action: str = 'show',
-               read_deleted: bool = False) -> dict[str, Any]:
+               read_deleted: bool = False) -> Instance:
     """The server if the caller may see it; 404 otherwise (as for a missing one)."""
     ctx = util.ctx(req)
     # Only a plain GET (2.69+) may get a down cell's partial record; actions need it all.
@@ -39,7 +40,7 @@ def get_server(req: falcon.Request, server_id: str, action: str = 'show',
     return instance
 
 
-def extras_for(req: falcon.Request, instances: list[dict[str, Any]]) -> view.ServerExtras:
+def extras_for(req: falcon.Request, instances: list[Instance]) -> view.ServerExtras:
     ctx = util.ctx(req)
     row = schema_for(req, schema.TABLE)
     target = {'project_id': instances[0]['project_id'] if len(instances) == 1
@@ -60,7 +61,7 @@ def extras_for(req: falcon.Request, instances: list[dict[str, Any]]) -> view.Ser
     return extras
 
 
-def render(req: falcon.Request, instance: dict[str, Any], shape: str = view.FULL
+def render(req: falcon.Request, instance: Instance, shape: str = view.FULL
            ) -> dict[str, Any]:
     return {'server': view.show(req, instance, extras_for(req, [instance]), shape=shape)}
 
@@ -75,7 +76,7 @@ def _list(req: falcon.Request, resp: falcon.Response, detailed: bool) -> None:
     limit, marker = util.limit_marker(params)
     filters = server_filters.filters(req, row, params, detailed)
     sort_keys, sort_dirs = server_filters.sort(req, row, params)
-    instances: list[dict[str, Any]] = []
+    instances: list[Instance] = []
     if filters is not None:
         try:
             instances = util.compute_api().get_all(ctx, filters, limit, marker,
@@ -113,7 +114,7 @@ def _create(req: falcon.Request, resp: falcon.Response) -> None:
 
 # ---- update ------------------------------------------------------------------
 
-def _pinned_az_change(instance: dict[str, Any], new: str | None) -> None:
+def _pinned_az_change(instance: Instance, new: str | None) -> None:
     """Nova 2.104: unpin (null), re-pin to the current zone, or keep the value."""
     spec = build_requests.spec_get_many([instance['uuid']]).get(instance['uuid']) or {}
     current = spec.get('availability_zone')

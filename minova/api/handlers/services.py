@@ -19,6 +19,7 @@ from minova.api.schemas import services as schema
 from minova.api.versioned import Schema, schema_for
 from minova.api.views import services as view
 from minova.cells import lookup, mappings, scatter
+from minova.cells.mappings import CellMapping
 from minova.db import compute_nodes as nodes_db
 from minova.db import instances as instances_db
 from minova.db import services as services_db
@@ -28,13 +29,13 @@ LOG = logging.getLogger(__name__)
 
 
 def all_services(host: str | None = None, binary: str | None = None
-                 ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+                 ) -> list[tuple[CellMapping, dict[str, Any]]]:
     """(cell, service) for every live service in every cell that answered."""
-    def fetch(cell: dict[str, Any]) -> list[dict[str, Any]]:
+    def fetch(cell: CellMapping) -> list[dict[str, Any]]:
         return services_db.get_all(cell['database_connection'], host=host,
                                    binary=host_status.db_binary(binary) if binary else None)
     by_uuid = {c['uuid']: c for c in lookup.all_cells(include_cell0=False)}
-    out: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    out: list[tuple[CellMapping, dict[str, Any]]] = []
     for cell_uuid, result in scatter.for_each_cell(fetch, cells=list(by_uuid.values())
                                                       ).items():
         if isinstance(result, scatter.CellFailed):
@@ -43,7 +44,7 @@ def all_services(host: str | None = None, binary: str | None = None
     return out
 
 
-def find(req: falcon.Request, service_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def find(req: falcon.Request, service_id: str) -> tuple[CellMapping, dict[str, Any]]:
     """(cell, service) named by uuid (2.53+) or by a cell-local integer id."""
     if schema_for(req, schema.TABLE).by_uuid:
         if not utils.is_uuid_like(service_id):

@@ -20,6 +20,7 @@ from minova.api import errors, policy, util
 from minova.api.schemas import simple_tenant_usage as schema
 from minova.api.versioned import schema_for
 from minova.conf import CONF
+from minova.db.instances import Instance
 from minova.policies import usage as pol
 
 _FORMATS = ('%Y-%m-%dT%H:%M:%S', '%Y-%m-%dT%H:%M:%S.%f', '%Y-%m-%d %H:%M:%S.%f')
@@ -51,21 +52,23 @@ def _period_of(req: falcon.Request, params: dict[str, list[str]]
     return start, min(stop, utils.utcnow()), first['detailed'] == '1'
 
 
-def _hours(inst: dict[str, Any], start: datetime.datetime, stop: datetime.datetime
-           ) -> float:
-    launched, terminated = inst.get('launched_at'), inst.get('terminated_at')
+def _hours(launched: datetime.datetime | None, terminated: datetime.datetime | None,
+           start: datetime.datetime, stop: datetime.datetime) -> float:
     if not launched or (terminated and terminated < start) or launched > stop:
         return 0
     end = min(stop, terminated) if terminated else stop
     return (end - max(launched, start)).total_seconds() / 3600.0
 
 
-def _server_usage(inst: dict[str, Any], start: datetime.datetime,
+def _server_usage(inst: Instance, start: datetime.datetime,
                   stop: datetime.datetime) -> dict[str, Any]:
     flavor = inst.get('flavor') or {}
-    launched, ended = inst['launched_at'], inst.get('terminated_at')
+    # Times as the cell DB holds them (datetimes: parse_time passes them through).
+    launched = utils.parse_time(inst['launched_at'])
+    ended = utils.parse_time(inst.get('terminated_at'))
+    assert launched is not None, 'get_active_by_window reads servers launched before the end'
     uptime = (ended if ended else utils.utcnow()) - launched
-    return {'hours': _hours(inst, start, stop), 'flavor': flavor.get('name') or '',
+    return {'hours': _hours(launched, ended, start, stop), 'flavor': flavor.get('name') or '',
             'instance_id': inst['uuid'], 'name': inst.get('display_name'),
             'tenant_id': inst.get('project_id'),
             'memory_mb': flavor.get('memory_mb', inst.get('memory_mb')),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from minova.db.instances import Instance
+
 Addresses = dict[str, list[dict[str, Any]]]
 
 
@@ -11,7 +13,7 @@ def _ip_version(address: str | None) -> int:
     return 6 if ':' in (address or '') else 4
 
 
-def addresses(instance: dict[str, Any], extended: bool = True) -> Addresses:
+def addresses(instance: Instance, extended: bool = True) -> Addresses:
     """{network label: [address...]}: per label the fixed addresses of every VIF,
     then their floating ones. `extended` adds OS-EXT-IPS:type and
     OS-EXT-IPS-MAC:mac_addr (server views)."""

@@ -8,6 +8,7 @@ import falcon
 
 from minova.api import util
 from minova.api.views.fields import OMIT, Field, Fields
+from minova.db.flavors import Flavor
 
 BASIC = 'basic'     # GET /flavors
 DETAIL = 'detail'   # GET /flavors/detail, /flavors/{id}, create and update
@@ -17,7 +18,7 @@ _DETAIL = frozenset({DETAIL})
 @dataclass
 class Render:
     req: falcon.Request
-    flavor: dict[str, Any]
+    flavor: Flavor
     extra_specs: bool   # the extra specs policy lets the caller see them
 
     @property
@@ -49,10 +50,10 @@ FIELDS: Fields[Render] = Fields(
 )
 
 
-def basic(req: falcon.Request, flavor: dict[str, Any]) -> dict[str, Any]:
+def basic(req: falcon.Request, flavor: Flavor) -> dict[str, Any]:
     return FIELDS.render(req, Render(req, flavor, False), BASIC)
 
 
-def detail(req: falcon.Request, flavor: dict[str, Any],
+def detail(req: falcon.Request, flavor: Flavor,
            include_extra_specs: bool = False) -> dict[str, Any]:
     return FIELDS.render(req, Render(req, flavor, include_extra_specs), DETAIL)

@@ -20,6 +20,8 @@ from minova.api import util
 from minova.api.views.addresses import Addresses, addresses
 from minova.api.views.fields import OMIT, Field, Fields
 from minova.conf import CONF
+from minova.db.build_requests import RequestSpec
+from minova.db.instances import Instance
 
 _FAULT_STATUSES = ('ERROR', 'DELETED')
 _PROGRESS_STATUSES = ('ACTIVE', 'BUILD', 'REBUILD', 'RESIZE', 'VERIFY_RESIZE', 'MIGRATING')
@@ -35,24 +37,24 @@ class ServerExtras:
     is_admin: bool = False          # OS-EXT-SRV-ATTR:* (extended attributes policy)
     show_extra_specs: bool = False  # flavor.extra_specs (2.47+)
     show_host_status: bool = False
-    specs: dict[str, dict[str, Any]] = field(default_factory=dict)   # uuid -> request spec
+    specs: dict[str, RequestSpec] = field(default_factory=dict)   # uuid -> request spec
     host_status: dict[str, str] = field(default_factory=dict)        # host -> UP/DOWN/...
 
 
-def host_id(instance: dict[str, Any]) -> str:
+def host_id(instance: Instance) -> str:
     host = instance.get('host')
     if not host:
         return ''
     return hashlib.sha224((str(instance.get('project_id')) + host).encode()).hexdigest()
 
 
-def status(instance: dict[str, Any]) -> str:
+def status(instance: Instance) -> str:
     if instance.get('deleted'):
         return 'DELETED'
     return states.status_from_state(instance.get('vm_state'), instance.get('task_state'))
 
 
-def basic(req: falcon.Request, instance: dict[str, Any]) -> dict[str, Any]:
+def basic(req: falcon.Request, instance: Instance) -> dict[str, Any]:
     if instance.get('cell_down'):
         return {'id': instance['uuid'], 'status': 'UNKNOWN',
                 'links': util.links(req, 'servers', instance['uuid'])}
@@ -60,7 +62,7 @@ def basic(req: falcon.Request, instance: dict[str, Any]) -> dict[str, Any]:
             'links': util.links(req, 'servers', instance['uuid'])}
 
 
-def create(req: falcon.Request, instance: dict[str, Any], body: dict[str, Any],
+def create(req: falcon.Request, instance: Instance, body: dict[str, Any],
            admin_pass: str | None) -> dict[str, Any]:
     server: dict[str, Any] = {
         'id': instance['uuid'],
@@ -73,7 +75,7 @@ def create(req: falcon.Request, instance: dict[str, Any], body: dict[str, Any],
     return server
 
 
-def _disk_config(instance: dict[str, Any]) -> str:
+def _disk_config(instance: Instance) -> str:
     auto = (instance.get('system_metadata') or {}).get('auto_disk_config')
     return 'AUTO' if str(auto).lower() in ('true', '1') else 'MANUAL'
 
@@ -87,21 +89,21 @@ def _usg_time(value: Any) -> str | None:
     return value.replace(tzinfo=None).isoformat()
 
 
-def _addresses(instance: dict[str, Any], extended: bool = True) -> Addresses:
+def _addresses(instance: Instance, extended: bool = True) -> Addresses:
     # Nova hides a server's addresses while it builds.
     if instance.get('vm_state') == states.BUILDING:
         return {}
     return addresses(instance, extended)
 
 
-def _flavor_link(req: falcon.Request, instance: dict[str, Any]) -> dict[str, Any]:
+def _flavor_link(req: falcon.Request, instance: Instance) -> dict[str, Any]:
     """Before 2.47: the flavor's id and a link to it."""
     flavorid = str((instance.get('flavor') or {}).get('flavorid', ''))
     return {'id': flavorid,
             'links': [{'rel': 'bookmark', 'href': util.bookmark_url(req, 'flavors', flavorid)}]}
 
 
-def _flavor_embedded(instance: dict[str, Any], extras: ServerExtras) -> dict[str, Any]:
+def _flavor_embedded(instance: Instance, extras: ServerExtras) -> dict[str, Any]:
     """From 2.47: the flavor as the server was built with it."""
     flavor = instance.get('flavor') or {}
     out: dict[str, Any] = {
@@ -117,7 +119,7 @@ def _flavor_embedded(instance: dict[str, Any], extras: ServerExtras) -> dict[str
     return out
 
 
-def _image(req: falcon.Request, instance: dict[str, Any]) -> dict[str, Any] | str:
+def _image(req: falcon.Request, instance: Instance) -> dict[str, Any] | str:
     image_ref = instance.get('image_ref')
     if not image_ref:
         return ''
@@ -126,7 +128,7 @@ def _image(req: falcon.Request, instance: dict[str, Any]) -> dict[str, Any] | st
             'links': [{'rel': 'bookmark', 'href': util.bookmark_url(req, 'images', image_id)}]}
 
 
-def _image_properties(req: falcon.Request, instance: dict[str, Any]) -> dict[str, Any] | str:
+def _image_properties(req: falcon.Request, instance: Instance) -> dict[str, Any] | str:
     """From 2.98: the image with its properties, from the image_* system metadata."""
     image = _image(req, instance)
     if isinstance(image, dict):
@@ -138,7 +140,7 @@ def _image_properties(req: falcon.Request, instance: dict[str, Any]) -> dict[str
     return image
 
 
-def _fault(instance: dict[str, Any], is_admin: bool) -> dict[str, Any] | None:
+def _fault(instance: Instance, is_admin: bool) -> dict[str, Any] | None:
     fault = instance.get('fault')
     if not fault:
         return None
@@ -149,7 +151,7 @@ def _fault(instance: dict[str, Any], is_admin: bool) -> dict[str, Any] | None:
     return out
 
 
-def availability_zone(instance: dict[str, Any]) -> str:
+def availability_zone(instance: Instance) -> str:
     """The zone a server is in, as Nova shows it ('' before it has a host)."""
     az = instance.get('availability_zone')
     if not az and instance.get('host'):
@@ -184,7 +186,7 @@ class Render:
     """What the getters of one server's body may look at."""
 
     req: falcon.Request
-    instance: dict[str, Any]
+    instance: Instance
     extras: ServerExtras
     in_list: bool
     shape: str
@@ -195,7 +197,7 @@ class Render:
         return self.extras.is_admin and self.shape in _FULL_ONLY
 
     @property
-    def spec(self) -> dict[str, Any]:
+    def spec(self) -> RequestSpec:
         return self.extras.specs.get(self.instance['uuid']) or {}
 
 
@@ -311,7 +313,7 @@ FIELDS: Fields[Render] = Fields(
 )
 
 
-def show(req: falcon.Request, instance: dict[str, Any], extras: ServerExtras,
+def show(req: falcon.Request, instance: Instance, extras: ServerExtras,
          in_list: bool = False, shape: str = FULL) -> dict[str, Any]:
     """The detailed view: GET /servers/{id}, /servers/detail (FULL), and the
     PUT and rebuild responses (the shapes UPDATE_SHAPE and REBUILD_SHAPE give
@@ -323,7 +325,7 @@ def show(req: falcon.Request, instance: dict[str, Any], extras: ServerExtras,
     return FIELDS.render(req, r, shape)
 
 
-def _instance_name(instance: dict[str, Any]) -> str:
+def _instance_name(instance: Instance) -> str:
     try:
         return CONF.instance_name_template % instance['id']
     except (KeyError, TypeError, ValueError):
