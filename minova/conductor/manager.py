@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import logging
+import threading
 from typing import Any
 
 import oslo_messaging as messaging
@@ -68,6 +69,8 @@ class ConductorManager:
         self.scheduler = scheduler_rpcapi.SchedulerAPI()
         self._placement: Any = None
         self.api_db = bool(CONF.api_database.connection) if api_db is None else api_db
+        self._in_flight: set[str] = set()
+        self._in_flight_lock = threading.Lock()
 
     @property
     def placement(self) -> Any:
@@ -80,6 +83,17 @@ class ConductorManager:
 
     def schedule_and_build_instances(self, context: RequestContext,
                                      instance_uuids: list[str]) -> None:
+        # Being worked on here: the build-timeout check leaves these alone.
+        with self._in_flight_lock:
+            self._in_flight.update(instance_uuids)
+        try:
+            self._schedule_and_build(context, instance_uuids)
+        finally:
+            with self._in_flight_lock:
+                self._in_flight.difference_update(instance_uuids)
+
+    def _schedule_and_build(self, context: RequestContext,
+                            instance_uuids: list[str]) -> None:
         received = utils.utcnow()
         found = build_requests.get_many_with_specs(instance_uuids)
         brs = {u: br for u, (br, _spec) in found.items()}
@@ -287,7 +301,7 @@ class ConductorManager:
             limit = datetime.timedelta(seconds=min(unscheduled))
             for br in build_requests.get_all():
                 created = utils.parse_time(br.get('created_at'))
-                if created is None or now - created < limit:
+                if created is None or now - created < limit or br['uuid'] in self._in_flight:
                     continue
                 uuid = br['uuid']
                 LOG.warning('Build request %s was never scheduled; burying it', uuid)

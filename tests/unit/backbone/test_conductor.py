@@ -210,6 +210,22 @@ def test_build_requests_never_scheduled_are_buried_by_default(
     assert build_requests.get(u) is None
 
 
+def test_build_request_being_scheduled_is_not_buried(cond: Any, ctx: Any, dbs: Any,
+                                                      flags: Any) -> None:
+    # The timeout check runs while this conductor schedules the request (a
+    # slow start after an outage): it must not bury what is being worked on.
+    flags('unscheduled_build_timeout_seconds', 1, group='compute')
+    cond.api_db = True
+    cond.add_host('c1')
+    [u] = boot()
+    time.sleep(1.1)
+    cond.scheduler.before = lambda uuids: cond._check_build_timeouts()
+    cond.schedule_and_build_instances(ctx, [u])
+    inst = inst_db.get(dbs.cell, u)
+    assert (inst['vm_state'], inst['host']) == ('building', 'c1')
+    assert cond._in_flight == set()
+
+
 def test_server_deleted_before_scheduling_is_not_scheduled(cond: Any, ctx: Any,
                                                            dbs: Any) -> None:
     cond.add_host('c1')
