@@ -31,7 +31,8 @@ class PlacementError(falcon.HTTPError):
                  headers: dict[str, str] | None = None) -> None:
         super().__init__(falcon.code_to_http_status(status), title=None,
                          description=detail, headers=headers)
-        self.code = code
+        # falcon's own `code` is an int it puts in its body; Placement's is a string.
+        self.error_code = code
 
 
 def bad_request(detail: str, code: str = DEFAULT) -> PlacementError:
@@ -66,7 +67,7 @@ def serialize(req: falcon.Request, resp: falcon.Response, exc: falcon.HTTPError)
     version = getattr(req.context, 'version', None)
     if version is None or version >= (1, 23):
         # falcon's own errors (405, 404 from the router) have code None.
-        error['code'] = getattr(exc, 'code', None) or DEFAULT
+        error['code'] = getattr(exc, 'error_code', None) or DEFAULT
     resp.media = {'errors': [error]}
     resp.content_type = falcon.MEDIA_JSON
 

@@ -91,7 +91,7 @@ def send_json(resp: falcon.Response, data: Any, status: int = 200) -> None:
 
 def no_content(resp: falcon.Response) -> None:
     resp.status = falcon.HTTP_204
-    resp.content_type = None  # type: ignore[assignment]
+    resp.content_type = None
 
 
 def is_uuid(value: str) -> bool:

@@ -136,9 +136,6 @@ def _sync_names(url: str) -> None:
         # No tables (ProgrammingError on MySQL and PostgreSQL, OperationalError
         # on SQLite), or no database server (OperationalError).
         reason = ' '.join(str(e.orig).split())[:300]
-    else:
-        reason = None
-    if reason is not None:
         # Said outside the handler: oslo.log would repeat the error there.
         if url not in _not_ready:
             _not_ready.add(url)
@@ -146,7 +143,7 @@ def _sync_names(url: str) -> None:
                         "503 until 'minova-manage placement_db sync' has run", reason)
         raise errors.PlacementError(
             503, f'The placement database is not ready: {reason}. If it has not been '
-                 "synced yet, run 'minova-manage placement_db sync'.")
+                 "synced yet, run 'minova-manage placement_db sync'.") from None
     if url in _not_ready:
         _not_ready.discard(url)
         LOG.info('The placement database is ready')
@@ -161,8 +158,9 @@ def _unexpected(req: falcon.Request, resp: falcon.Response, ex: Exception,
 
 def make_app(url: str | None = None) -> falcon.App:
     """Build the placement app; `url` overrides [placement_database] connection."""
-    app = falcon.App(middleware=[RequestMiddleware(url),
-                                 auth.middleware_for(CONF.placement_api.auth_strategy)])
+    middleware: list[Any] = [RequestMiddleware(url),
+                             auth.middleware_for(CONF.placement_api.auth_strategy)]
+    app = falcon.App(middleware=middleware)
     app.req_options.auto_parse_qs_csv = False
     app.req_options.keep_blank_qs_values = True
     app.resp_options.secure_cookies_by_default = False

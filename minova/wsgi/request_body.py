@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Mapping
 from typing import Any
 
 MAX_DEPTH = 64
@@ -125,7 +126,7 @@ def check(data: Any) -> None:
             stack.extend((value, [*path, i]) for i, value in enumerate(node))
 
 
-def url_problem(path: str, params: dict[str, Any]) -> str | None:
+def url_problem(path: str, params: Mapping[str, Any]) -> str | None:
     """Why the decoded path or query string cannot be used, or None."""
     for text in (path, *params):
         reason = bad_char(text)

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from minova import utils
+from minova.db import engines
 from minova.placement import errors
 from minova.placement import tables as t
 from minova.placement.db import inventories, names, providers
@@ -91,7 +92,7 @@ def usages_by_type(conn: Connection, project_id: str, user_id: str | None,
     and another name only the consumers of that type.
     """
     ctype = cons.c.consumer_type
-    where = []
+    where: list[sa.ColumnElement[bool]] = []
     if consumer_type == UNKNOWN_TYPE:
         where.append(ctype.is_(None))
     elif consumer_type not in (None, ALL_TYPES):
@@ -158,7 +159,7 @@ def _ensure_consumer(conn: Connection, entry: dict[str, Any]
             result = conn.execute(cons.insert().values(**values))
         except sa.exc.IntegrityError:
             raise _generation_conflict(None, 'a concurrently created consumer') from None
-        return dict(values, id=result.inserted_primary_key[0]), True
+        return dict(values, id=engines.inserted_id(result)), True
     return consumer, False
 
 

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from minova import utils
+from minova.db import engines
 from minova.placement import errors
 from minova.placement import tables as t
 from minova.placement.db import names
@@ -85,11 +86,11 @@ def create(conn: Connection, uuid: str, name: str,
                 f'No such resource provider {parent_uuid}.')
     now = utils.utcnow()
     try:
-        new_id = conn.execute(rp.insert().values(
+        new_id = engines.inserted_id(conn.execute(rp.insert().values(
             uuid=uuid, name=name, generation=0, created_at=now, updated_at=now,
             parent_provider_id=parent['id'] if parent else None,
             root_provider_id=parent['root_provider_id'] if parent else None,
-        )).inserted_primary_key[0]
+        )))
     except sa.exc.IntegrityError:
         raise errors.conflict(
             f'Conflicting resource provider name: {name} already exists.',
@@ -277,7 +278,7 @@ def list_providers(conn: Connection, *, name: str | None = None, uuid: str | Non
 def get_traits(conn: Connection, provider_ids: list[int]) -> dict[int, list[str]]:
     rpt = t.resource_provider_traits
     out: dict[int, list[str]] = {pid: [] for pid in provider_ids}
-    rows = []
+    rows: list[sa.Row[Any]] = []
     for chunk in chunks(provider_ids):
         rows.extend(conn.execute(sa.select(rpt.c.resource_provider_id, rpt.c.trait_id)
                                  .where(rpt.c.resource_provider_id.in_(chunk))))

@@ -203,7 +203,7 @@ def list_allocation_candidates(req: falcon.Request, resp: falcon.Response) -> No
     root_required, root_forbidden = _root_required(req)
     same_subtrees = _same_subtrees(req)
     util.for_version(req, GROUP_CHECKS)(groups, same_subtrees)
-    policy = util.query_all(req, 'group_policy')[:1] or [None]
+    policy: list[str | None] = [*util.query_all(req, 'group_policy')[:1]] or [None]
     if policy[0] is None and len([s for s in groups if s]) > 1:
         raise errors.bad_request(
             'The "group_policy" parameter is required when specifying more than one '

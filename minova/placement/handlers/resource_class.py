@@ -66,7 +66,7 @@ def create_resource_class(req: falcon.Request, resp: falcon.Response) -> None:
     _create(req.context.url, name, exist_ok=False)
     resp.location = f'{req.prefix}/resource_classes/{name}'
     resp.status = falcon.HTTP_201
-    resp.content_type = None  # type: ignore[assignment]
+    resp.content_type = None
 
 
 @util.handler('placement:resource_classes:update', '1.7')
@@ -78,7 +78,7 @@ def update_resource_class(req: falcon.Request, resp: falcon.Response, name: str)
     created = _create(req.context.url, name, exist_ok=True)
     resp.location = f'{req.prefix}/resource_classes/{name}'
     resp.status = falcon.HTTP_201 if created else falcon.HTTP_204
-    resp.content_type = None  # type: ignore[assignment]
+    resp.content_type = None
 
 
 @util.handler('placement:resource_classes:delete', '1.2')

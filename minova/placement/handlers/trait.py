@@ -61,7 +61,7 @@ def put_trait(req: falcon.Request, resp: falcon.Response, name: str) -> None:
         created = False  # a concurrent PUT created it first: it exists, as asked
     resp.location = f'{req.prefix}/traits/{name}'
     resp.status = falcon.HTTP_201 if created else falcon.HTTP_204
-    resp.content_type = None  # type: ignore[assignment]
+    resp.content_type = None
 
 
 @util.handler('placement:traits:delete', '1.6')
