@@ -35,7 +35,7 @@ CATALOG_TYPES = frozenset({'image', 'placement', 'network', 'block-storage', 'vo
                            'key-manager', 'accelerator'})
 
 # Version discovery needs no credentials.
-PUBLIC_PATHS = frozenset({'/', '/v2.1', '/v2.1/'})
+PUBLIC_PATHS = frozenset({'/', '/v2.1', '/v2.1/', '/v2', '/v2/'})
 # Under noauth2 also the identity stub's (minova.api.identity) token and
 # version calls: it checks the token itself where Keystone does.
 NOAUTH_PUBLIC_PATHS = PUBLIC_PATHS | identity.PUBLIC_PATHS

@@ -49,3 +49,20 @@ class MicroversionMiddleware:
         resp.set_header(microversion.HEADER, f'{microversion.SERVICE_TYPE} {version}')
         resp.set_header(microversion.LEGACY_HEADER, str(version))
         resp.set_header('Vary', microversion.VARY)
+
+
+class BlankIdMiddleware:
+    """A compute URL with a trailing slash (`DELETE /images/`,
+    `GET /os-simple-tenant-usage/`: a blank id) is 404, as Nova's router
+    answers it; only the version documents (`/v2.1/`, `/v2/`) take one.
+
+    The app strips trailing slashes before routing, so this looks at the
+    request's own path."""
+
+    VERSION_ROOTS = frozenset({'/', '/v2.1/', '/v2/'})
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        raw = req.env.get('PATH_INFO') or '/'
+        if raw.endswith('/') and raw not in self.VERSION_ROOTS \
+                and raw.startswith(('/v2.1/', '/v2/')):
+            raise errors.not_found()

@@ -98,6 +98,8 @@ ROUTES: list[tuple[str, Any]] = [
     ('/images', images.Images()),
     ('/images/detail', images.ImagesDetail()),
     ('/images/{image_id}', images.Image()),
+    ('/images/{image_id}/metadata', images.ImageMetadata()),
+    ('/images/{image_id}/metadata/{key}', images.ImageMetadataItem()),
     ('/os-networks', networks.Networks()),
     ('/os-networks/add', networks.NetworksAdd()),
     ('/os-networks/{network_id}', networks.Network()),
@@ -121,6 +123,7 @@ def make_falcon_app() -> falcon.App:
         middleware.MicroversionMiddleware(),
         auth.middleware_for(CONF.api.auth_strategy),
         auth.ProjectPathMiddleware(COLLECTIONS),
+        middleware.BlankIdMiddleware(),
     ])
     app.req_options.keep_blank_qs_values = True
     app.req_options.strip_url_path_trailing_slash = True
@@ -131,6 +134,7 @@ def make_falcon_app() -> falcon.App:
         dumps=functools.partial(json.dumps, ensure_ascii=True))
     app.add_route('/', versions.Root())
     app.add_route(V, versions.V21())
+    app.add_route(versions.V2, versions.V20())
     for path, resource in ROUTES:
         app.add_route(V + path, resource)
     errors.register(app)

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
+# The Image API v2's JSON-patch media type (image updates).
+PATCH_CONTENT_TYPE = 'application/openstack-images-v2.1-json-patch'
 
 
 class ImageNotFound(exception.NotFound):
@@ -131,6 +133,10 @@ class ImageForbidden(exception.Forbidden):
     msg_fmt = 'You are not allowed to delete the image.'
 
 
+class ImageNotAuthorized(exception.Forbidden):
+    msg_fmt = 'Not authorized for image %(image_id)s.'
+
+
 def _as_caller(ctx: RequestContext) -> Any:
     """keystoneauth1 auth that acts as the caller (the compute API's image proxy):
     the caller's token and catalog with Keystone, a noauth user:project token
@@ -159,13 +165,18 @@ def shared_client() -> Client:
 
 
 class CallerImageClient(Client):
-    """Image API calls made on a caller's behalf (GET/DELETE /images, 2.1-2.35):
+    """Image API calls made on a caller's behalf (GET/DELETE /images, 2.1-2.35,
+    and /images/{id}/metadata, 2.1-2.38):
     the image service decides what the caller may see and delete."""
 
-    def _call(self, ctx: RequestContext, method: str, path: str, **kw: Any) -> Any:
+    def _call(self, ctx: RequestContext, method: str, path: str,
+              content_type: str | None = None, **kw: Any) -> Any:
+        headers = {'Accept': 'application/json'}
+        if content_type:
+            headers['Content-Type'] = content_type
         try:
             return self.adapter.request(path, method, auth=_as_caller(ctx), raise_exc=False,
-                                        headers={'Accept': 'application/json'}, **kw)
+                                        headers=headers, **kw)
         except (ks_exc.ConnectionError, ks_exc.EndpointNotFound,
                 ks_exc.DiscoveryFailure) as e:
             raise ImageServiceUnavailable(reason=str(e)) from e
@@ -202,3 +213,32 @@ class CallerImageClient(Client):
         if resp.status_code not in (200, 204):
             raise ImageServiceUnavailable(reason=f'DELETE image {image_id}: '
                                                  f'{resp.status_code}')
+
+    def set_properties(self, ctx: RequestContext, image: dict[str, Any],
+                       old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+        """Make the image's properties `new` (they were `old`): one JSON patch
+        that adds, replaces and removes them, as Nova's purge_props update does.
+        Returns the updated image."""
+        ops: list[dict[str, Any]] = []
+        for key, value in new.items():
+            if key not in old:
+                ops.append({'op': 'add', 'path': f'/{key}', 'value': value})
+            elif old[key] != value:
+                ops.append({'op': 'replace', 'path': f'/{key}', 'value': value})
+        ops += [{'op': 'remove', 'path': f'/{key}'} for key in old if key not in new]
+        if not ops:
+            return image
+        image_id = image['id']
+        resp = self._call(ctx, 'PATCH', f'/v2/images/{image_id}',
+                          content_type=PATCH_CONTENT_TYPE, json=ops)
+        if resp.status_code == 404:
+            raise ImageNotFound(image_id=image_id)
+        if resp.status_code == 403:
+            raise ImageNotAuthorized(image_id=image_id)
+        if resp.status_code in (400, 409, 413):
+            raise exception.Invalid(resp.text[:300])
+        if resp.status_code != 200:
+            raise ImageServiceUnavailable(reason=f'PATCH image {image_id}: '
+                                                 f'{resp.status_code}')
+        updated: dict[str, Any] = resp.json()
+        return updated

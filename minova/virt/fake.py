@@ -123,8 +123,10 @@ class FakeDriver(driver.ComputeDriver):
 
     def get_console_output(self, context: RequestContext, instance: Instance) -> str:
         self.get_info(instance)
-        # The lines Nova's fake driver prints, which clients and Tempest look for.
-        return 'FAKE CONSOLE OUTPUT\nANOTHER\nLAST LINE'
+        # A boot log that ends in the three lines Nova's fake driver prints: the
+        # last three lines (length=3) are Nova's, and the whole log is longer,
+        # as Tempest's unlimited-length console test wants.
+        return FAKE_CONSOLE_LOG
 
     def get_host_uptime(self) -> str:
         # As Nova's fake driver: no host to ask, so the API answers 501.
@@ -155,6 +157,11 @@ class FakeDriver(driver.ComputeDriver):
 
 
 # The free-form diagnostics (before 2.48) of a fake guest, as Nova's fake has them.
+FAKE_CONSOLE_LOG = ('fake guest booting\n'
+                    'fake guest: kernel loaded\n'
+                    'fake guest: network up\n'
+                    'FAKE CONSOLE OUTPUT\nANOTHER\nLAST LINE')
+
 FAKE_DIAGNOSTICS: dict[str, int] = {
     'cpu0_time': 17300000000, 'memory': 524288, 'vda_errors': -1, 'vda_read': 262144,
     'vda_read_req': 112, 'vda_write': 5778432, 'vda_write_req': 488,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from minova.image.builtin import TINY_IMAGE_ID
+from minova.virt import fake
 from tests.functional.conftest import Client
 
 IMAGE = TINY_IMAGE_ID   # the all-in-one's built-in image (minova-tiny)
@@ -39,7 +40,13 @@ def test_driver_reports_over_rpc(admin: Client, tiny_flavor: dict[str, Any]) -> 
     """Console output, diagnostics and host uptime travel API -> compute -> fake driver."""
     server_id = _active(admin)
     try:
-        r = admin.post(f'/servers/{server_id}/action', {'os-getConsoleOutput': {}})
+        # No length, a null one or -1: the whole log, longer than 3 lines (Tempest's
+        # unlimited-size test); its last three lines are Nova's fake driver's.
+        for body in ({}, {'length': None}, {'length': -1}, {'length': '-1'}):
+            r = admin.post(f'/servers/{server_id}/action', {'os-getConsoleOutput': body})
+            assert r.json() == {'output': fake.FAKE_CONSOLE_LOG}, body
+            assert len(r.json()['output'].split('\n')) > 3
+        r = admin.post(f'/servers/{server_id}/action', {'os-getConsoleOutput': {'length': 3}})
         assert r.json() == {'output': 'FAKE CONSOLE OUTPUT\nANOTHER\nLAST LINE'}
         r = admin.post(f'/servers/{server_id}/action', {'os-getConsoleOutput': {'length': 1}})
         assert r.json() == {'output': 'LAST LINE'}
@@ -145,8 +152,109 @@ def _proxy_checks(admin: Client, image_id: str) -> None:
     assert owner.get(f'/images/{image_id}').json()['image']['name'] == 'proxied'
     assert Client(admin.base, token='imgowner:project-img').get(
         f'/images/{image_id}').status_code == 404     # gone from 2.36
+    _metadata_checks(admin, owner, stranger, image_id)
+    assert owner.delete('/images/').status_code == 404   # a blank id, as Nova's
     assert owner.delete(f'/images/{image_id}').status_code == 204
     assert owner.get(f'/images/{image_id}').status_code == 404
+
+
+def _metadata_checks(admin: Client, owner: Client, stranger: Client, image_id: str) -> None:
+    """/images/{id}/metadata[/{key}] (2.1-2.38): the image's properties."""
+    path = f'/images/{image_id}/metadata'
+    assert owner.get(path).json() == {'metadata': {'os_distro': 'testos'}}
+    # PUT replaces them all (os_distro goes), POST merges
+    r = owner.put(path, {'metadata': {'os_version': 'v1', 'architecture': 'x86_64'}})
+    assert r.status_code == 200, r.text
+    assert r.json() == {'metadata': {'os_version': 'v1', 'architecture': 'x86_64'}}
+    r = owner.post(path, {'metadata': {'os_version': 'v2', 'os_distro': 'other'}})
+    assert r.status_code == 200, r.text
+    assert r.json() == {'metadata': {'os_version': 'v2', 'architecture': 'x86_64',
+                                     'os_distro': 'other'}}
+    assert owner.get(path).json()['metadata'] == r.json()['metadata']
+    assert owner.get(f'{path}/os_version').json() == {'meta': {'os_version': 'v2'}}
+    assert owner.get(f'{path}/nope').status_code == 404
+    r = owner.put(f'{path}/os_version', {'meta': {'os_version': 'v3'}})
+    assert r.status_code == 200 and r.json() == {'meta': {'os_version': 'v3'}}
+    r = owner.put(f'{path}/os_version', {'meta': {'other': 'v3'}})
+    assert r.status_code == 400      # body and URI mismatch
+    r = owner.put(f'{path}/os_version', {'meta': {'os_version': 'a', 'b': 'c'}})
+    assert r.status_code == 400      # one key only
+    assert owner.delete(f'{path}/os_distro').status_code == 204
+    assert owner.delete(f'{path}/os_distro').status_code == 404
+    assert owner.get(path).json() == {'metadata': {'os_version': 'v3',
+                                                   'architecture': 'x86_64'}}
+    # the image service decides: another project's private image is not found
+    assert stranger.get(path).status_code == 404
+    assert stranger.post(path, {'metadata': {'a': 'b'}}).status_code == 404
+    missing = '/images/0f1c5bc2-9a6e-4d2f-8d39-1c2a7f9d1e11/metadata'
+    assert owner.get(missing).status_code == 404
+    # more properties than the metadata_items quota: 403, as Nova's
+    r = admin.put('/os-quota-sets/project-img', {'quota_set': {'metadata_items': 2}})
+    assert r.status_code == 200, r.text
+    try:
+        r = owner.post(path, {'metadata': {'third': '3'}})
+        assert r.status_code == 403, r.text
+        assert r.json()['forbidden']['message'] == 'Image metadata limit exceeded'
+    finally:
+        admin.delete('/os-quota-sets/project-img')
+    # still there at 2.38, gone from 2.39 (Nova removed the image proxies' last part)
+    assert Client(admin.base, token='imgowner:project-img', microversion='2.38').get(
+        path).status_code == 200
+    newer = Client(admin.base, token='imgowner:project-img', microversion='2.39')
+    assert newer.get(path).status_code == 404
+    assert newer.get(f'{path}/os_version').status_code == 404
+
+
+def test_blank_ids_are_404(admin: Client) -> None:
+    """A trailing slash where an id belongs is Nova's 404, not the collection."""
+    old = Client(admin.base, microversion='2.35')
+    assert old.delete('/images/').status_code == 404
+    assert old.get('/images/').status_code == 404
+    r = admin.get('/os-simple-tenant-usage/?start=2020-01-01T00:00:00'
+                  '&end=2020-01-02T00:00:00')
+    assert r.status_code == 404 and r.json()['itemNotFound']['code'] == 404
+    assert admin.get('/flavors/').status_code == 404
+    assert admin.delete('/servers/').status_code == 404
+    # without the slash, the collections answer as before
+    assert old.get('/images').status_code == 200
+    assert admin.get('/os-simple-tenant-usage').status_code == 200
+
+
+def test_extension_by_alias(admin: Client) -> None:
+    """Nova's whole extension list, each entry by its alias."""
+    listed = admin.get('/extensions').json()['extensions']
+    assert {'os-consoles', 'os-hosts', 'OS-DCF', 'os-volumes'} <= {e['alias'] for e in listed}
+    assert 'Hosts' in [e['name'] for e in listed]
+    r = admin.get('/extensions/os-consoles')
+    assert r.status_code == 200, r.text
+    ext = r.json()['extension']
+    assert ext['alias'] == 'os-consoles' and ext['name'] == 'Consoles'
+    assert set(ext) == {'alias', 'description', 'links', 'name', 'namespace', 'updated'}
+    assert admin.get('/extensions/os-keypairs').json()['extension']['name'] == 'Keypairs'
+    assert admin.get('/extensions/no-such-extension').status_code == 404
+
+
+def test_version_documents_follow_the_version_list(api_base: str) -> None:
+    """Every self link of GET / is a version document (Tempest's
+    test_get_version_details), authenticated or not."""
+    import requests
+    root = api_base.rsplit('/v2.1', 1)[0]
+    versions = requests.get(root + '/', timeout=10).json()['versions']
+    assert [v['id'] for v in versions] == ['v2.0', 'v2.1']
+    for listed in versions:
+        self_links = [link for link in listed['links'] if link['rel'] == 'self']
+        assert len(self_links) == 1
+        for headers in ({}, {'X-Auth-Token': 'admin:admin'}):
+            r = requests.get(self_links[0]['href'], headers=headers, timeout=10)
+            assert r.status_code == 200, (self_links, r.text)
+            doc = r.json()['version']
+            assert [link for link in doc['links'] if link['rel'] == 'self'] == self_links
+            assert doc['id'] == listed['id'] and doc['status'] == listed['status']
+            assert doc['media-types'][0]['base'] == 'application/json'
+    v2 = requests.get(root + '/v2', timeout=10).json()['version']
+    assert v2['status'] == 'DEPRECATED' and v2['version'] == '' and v2['min_version'] == ''
+    assert v2['media-types'] == [{'base': 'application/json',
+                                  'type': 'application/vnd.openstack.compute+json;version=2'}]
 
 
 def test_hosts_and_audit_log_of_the_all_in_one(admin: Client) -> None:

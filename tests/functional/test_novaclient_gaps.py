@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from minova.image.builtin import TINY_IMAGE_ID
+from minova.virt import fake
 
 novaclient = pytest.importorskip('novaclient.client')
 
@@ -39,7 +40,8 @@ def server(api_base: str, tiny_flavor: dict[str, Any]) -> Any:
 def test_server_routes(api_base: str, server: Any) -> None:
     nova = _nova(api_base, '2.79')
     assert nova.servers.ips(server) == {}
-    assert nova.servers.get_console_output(server) == \
+    assert nova.servers.get_console_output(server) == fake.FAKE_CONSOLE_LOG
+    assert nova.servers.get_console_output(server, length=3) == \
         'FAKE CONSOLE OUTPUT\nANOTHER\nLAST LINE'
     _resp, diags = nova.servers.diagnostics(server)
     assert diags['driver'] == 'libvirt' and diags['state'] == 'running'   # Nova's fake values

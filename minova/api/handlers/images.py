@@ -1,4 +1,5 @@
-"""/images, /images/detail, /images/{id}: Nova's deprecated image proxy (2.1-2.35).
+"""/images, /images/detail, /images/{id}: Nova's deprecated image proxy (2.1-2.35),
+and /images/{id}/metadata[/{key}] (2.1-2.38): an image's properties.
 
 Backed by the Image service (minova/image_client.py), acting as the caller.
 From 2.36 these URLs are 404, as Nova's. Filters as Nova's: name, status,
@@ -11,7 +12,7 @@ from typing import Any
 import falcon
 from oslo_utils import strutils
 
-from minova import utils
+from minova import exception, quota, utils
 from minova.api import errors, util, versioned
 from minova.api.schemas import proxies as schema
 from minova.clients import image as image_client
@@ -48,8 +49,13 @@ def basic(req: falcon.Request, image: dict[str, Any]) -> dict[str, Any]:
     return {'id': image['id'], 'name': image.get('name'), 'links': _links(req, image['id'])}
 
 
+def properties_of(image: dict[str, Any]) -> dict[str, Any]:
+    """An image's properties: its metadata in Nova's image views."""
+    return {k: v for k, v in image.items() if k not in _CORE}
+
+
 def detail(req: falcon.Request, image: dict[str, Any]) -> dict[str, Any]:
-    properties = {k: v for k, v in image.items() if k not in _CORE}
+    properties = properties_of(image)
     out: dict[str, Any] = {
         'id': image['id'], 'name': image.get('name'),
         'minRam': int(image.get('min_ram') or 0), 'minDisk': int(image.get('min_disk') or 0),
@@ -137,4 +143,91 @@ class Image:
             _client().delete(util.ctx(req), image_id)
         except image_client.ImageNotFound:
             raise errors.not_found('Image not found.') from None
+        resp.status = 204
+
+
+def _image(req: falcon.Request, image_id: str) -> dict[str, Any]:
+    try:
+        return _client().get(util.ctx(req), image_id)
+    except image_client.ImageNotFound:
+        raise errors.not_found('Image not found.') from None
+
+
+def _check_quota(req: falcon.Request, metadata: dict[str, Any]) -> None:
+    """More properties than the metadata_items quota: 403, as Nova's."""
+    if not metadata:
+        return
+    try:
+        quota.enforce_metadata_items(util.project_id(req), len(metadata))
+    except exception.MetadataLimitExceeded:
+        raise errors.HTTPFault(403, 'Image metadata limit exceeded') from None
+
+
+def _store(req: falcon.Request, image: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """Make `new` the image's properties; the updated properties."""
+    try:
+        updated = _client().set_properties(util.ctx(req), image, properties_of(image), new)
+    except image_client.ImageNotFound:
+        raise errors.not_found('Image not found.') from None
+    except exception.Invalid as e:
+        raise errors.bad_request(e.message) from None
+    return properties_of(updated)
+
+
+class ImageMetadata:
+    """GET (list), POST (merge) and PUT (replace) an image's metadata."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, image_id: str) -> None:
+        util.validated_query(req, versioned.require(req, schema.IMAGE_METADATA))
+        resp.media = {'metadata': properties_of(_image(req, image_id))}
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, image_id: str) -> None:
+        versioned.require(req, schema.IMAGE_METADATA)
+        body = util.validated_body(req, schema.IMAGE_METADATA_BODY)
+        image = _image(req, image_id)
+        new = {**properties_of(image), **body['metadata']}
+        _check_quota(req, new)
+        resp.media = {'metadata': _store(req, image, new)}
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, image_id: str) -> None:
+        versioned.require(req, schema.IMAGE_METADATA)
+        body = util.validated_body(req, schema.IMAGE_METADATA_BODY)
+        image = _image(req, image_id)
+        _check_quota(req, body['metadata'])
+        _store(req, image, body['metadata'])
+        resp.media = {'metadata': body['metadata']}
+
+
+class ImageMetadataItem:
+    """GET, PUT and DELETE one key of an image's metadata."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, image_id: str,
+               key: str) -> None:
+        util.validated_query(req, versioned.require(req, schema.IMAGE_METADATA))
+        properties = properties_of(_image(req, image_id))
+        if key not in properties:
+            raise errors.not_found()
+        resp.media = {'meta': {key: properties[key]}}
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, image_id: str,
+               key: str) -> None:
+        versioned.require(req, schema.IMAGE_METADATA)
+        meta = util.validated_body(req, schema.IMAGE_META_BODY)['meta']
+        if key not in meta:
+            raise errors.bad_request('Request body and URI mismatch')
+        image = _image(req, image_id)
+        new = {**properties_of(image), key: meta[key]}
+        _check_quota(req, new)
+        _store(req, image, new)
+        resp.media = {'meta': meta}
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, image_id: str,
+                  key: str) -> None:
+        versioned.require(req, schema.IMAGE_METADATA)
+        image = _image(req, image_id)
+        properties = properties_of(image)
+        if key not in properties:
+            raise errors.not_found('Invalid metadata key')
+        del properties[key]
+        _store(req, image, properties)
         resp.status = 204
