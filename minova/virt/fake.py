@@ -156,11 +156,13 @@ class FakeDriver(driver.ComputeDriver):
         }
 
 
-# The free-form diagnostics (before 2.48) of a fake guest, as Nova's fake has them.
+# A fake guest's console log: a few boot lines, then the three Nova's fake prints.
 FAKE_CONSOLE_LOG = ('fake guest booting\n'
                     'fake guest: kernel loaded\n'
                     'fake guest: network up\n'
                     'FAKE CONSOLE OUTPUT\nANOTHER\nLAST LINE')
+
+# The free-form diagnostics (before 2.48) of a fake guest, as Nova's fake has them.
 
 FAKE_DIAGNOSTICS: dict[str, int] = {
     'cpu0_time': 17300000000, 'memory': 524288, 'vda_errors': -1, 'vda_read': 262144,
