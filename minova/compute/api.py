@@ -463,6 +463,51 @@ class API(records.RecordsAPI):
         self._api_action(ctx, instance, 'resetState', {'vm_state': vm_state,
                                                        'task_state': None})
 
+    # -- metadata and tags (minova/api/handlers/server_metadata.py, server_tags.py) --
+
+    # vm_states in which a server's metadata and tags may change, as Nova's.
+    _EDITABLE = (states.ACTIVE, states.PAUSED, states.SUSPENDED, states.STOPPED)
+
+    def check_editable(self, instance: Instance, action: str) -> str:
+        """The cell DB of a server whose metadata/tags may change now (any task
+        state, as in Nova); InstanceInvalidState (409) otherwise, named after action."""
+        vm_state = instance.get('vm_state')
+        cell_uuid = instance.get('cell_uuid')
+        if cell_uuid is None or vm_state not in self._EDITABLE:
+            raise exception.InstanceInvalidState(action=action, instance_uuid=instance['uuid'],
+                                                 attr='vm_state', state=vm_state)
+        return lookup.get(cell_uuid)['database_connection']
+
+    def update_instance_metadata(self, ctx: RequestContext, instance: Instance,
+                                 metadata: dict[str, str], delete: bool = False
+                                 ) -> dict[str, str]:
+        """Merge metadata into the server's (delete: replace it). Raises
+        InstanceIsLocked, InstanceInvalidState (409), MetadataLimitExceeded (403)."""
+        from minova import quota
+        self.check_lock(ctx, instance)
+        url = self.check_editable(instance, 'update metadata')
+        new = dict(metadata) if delete else {**(instance.get('metadata') or {}), **metadata}
+        quota.enforce_metadata_items(instance['project_id'], len(new))
+        instances.update(url, instance['uuid'], {'metadata': new})
+        return new
+
+    def delete_instance_metadata(self, ctx: RequestContext, instance: Instance,
+                                 key: str) -> None:
+        self.check_lock(ctx, instance)
+        url = self.check_editable(instance, 'delete metadata')
+        new = dict(instance.get('metadata') or {})
+        new.pop(key, None)
+        instances.update(url, instance['uuid'], {'metadata': new})
+
+    def set_tags(self, ctx: RequestContext, instance: Instance, tags: list[str],
+                 action: str) -> list[str]:
+        """Replace the server's tags (sorted, each once, as Nova's DB returns
+        them). InstanceInvalidState (409) outside ACTIVE/PAUSED/SUSPENDED/STOPPED."""
+        url = self.check_editable(instance, action)
+        new = sorted(set(tags))
+        instances.update(url, instance['uuid'], {'tags': new})
+        return new
+
     def get_console_output(self, ctx: RequestContext, instance: Instance,
                            tail_length: int | None) -> str:
         """The guest's console log (its last tail_length lines). Raises
