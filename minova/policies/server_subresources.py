@@ -1,4 +1,4 @@
-"""Server metadata and tags, with Nova's rule names and defaults."""
+"""Server metadata, tags and the server password, with Nova's rule names and defaults."""
 from __future__ import annotations
 
 from oslo_policy import policy
@@ -7,6 +7,7 @@ from minova.policies.base import PROJECT_MEMBER_OR_ADMIN, PROJECT_READER_OR_ADMI
 
 METADATA = 'os_compute_api:server-metadata:%s'
 TAGS = 'os_compute_api:os-server-tags:%s'
+PASSWORD = 'os_compute_api:os-server-password:%s'
 
 _META = '/servers/{server_id}/metadata'
 _TAGS = '/servers/{server_id}/tags'
@@ -37,6 +38,10 @@ rules: list[policy.RuleDefault] = [
              'server has no specified tag', [('PUT', _TAGS + '/{tag}')]),
     api_rule(TAGS % 'show', PROJECT_READER_OR_ADMIN, 'Check tag existence on the server.',
              [('GET', _TAGS + '/{tag}')]),
+    api_rule(PASSWORD % 'show', PROJECT_READER_OR_ADMIN, 'Show the encrypted administrative '
+             'password of a server', [('GET', '/servers/{server_id}/os-server-password')]),
+    api_rule(PASSWORD % 'clear', PROJECT_MEMBER_OR_ADMIN, 'Clear the encrypted administrative '
+             'password of a server', [('DELETE', '/servers/{server_id}/os-server-password')]),
 ]
 
 

@@ -150,3 +150,21 @@ def test_tag_limits(alice: Client, server: str) -> None:
     assert r.status_code == 400
     assert r.json()['badRequest']['message'] == (
         'The number of tags exceeded the per-server limit 50')
+
+
+def test_server_password(alice: Client, server: str) -> None:
+    from minova.cells import lookup, mappings
+    from minova.db import instances
+    url = f'/servers/{server}/os-server-password'
+    assert alice.get(url).json() == {'password': ''}
+    # What the metadata service stores when the guest posts its encrypted password.
+    cell = lookup.get_by_id(mappings.instance_mapping_get(server)['cell_id'])
+    db = cell['database_connection']
+    sysmeta = dict(instances.get(db, server)['system_metadata'] or {})
+    sysmeta.update({'password_0': 'a' * 255, 'password_1': 'b' * 10})
+    instances.update(db, server, {'system_metadata': sysmeta})
+    assert alice.get(url).json() == {'password': 'a' * 255 + 'b' * 10}
+    assert alice.delete(url).status_code == 204
+    assert alice.get(url).json() == {'password': ''}
+    other = Client(alice.base, token='bob:project-other')
+    assert other.get(url).status_code == 404
