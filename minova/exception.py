@@ -87,6 +87,18 @@ class InstanceInvalidState(Conflict):
                '%(attr)s %(state)s')
 
 
+class InstanceIsLocked(Conflict):
+    msg_fmt = 'Instance %(instance_uuid)s is locked'
+
+
+class InstanceNotRunning(Conflict):
+    msg_fmt = 'Instance %(instance_id)s is not running.'
+
+
+class TriggerCrashDumpNotSupported(Invalid):
+    msg_fmt = 'Triggering crash dump is not supported'
+
+
 class NotSupported(MinovaException):
     """A driver (or deployment) that cannot do this: Nova's 501."""
     msg_fmt = 'The requested functionality is not supported.'

@@ -29,6 +29,13 @@ REBOOT_PENDING_HARD = 'reboot_pending_hard'
 REBOOT_STARTED_HARD = 'reboot_started_hard'
 POWERING_OFF = 'powering-off'
 POWERING_ON = 'powering-on'
+PAUSING = 'pausing'
+UNPAUSING = 'unpausing'
+SUSPENDING = 'suspending'
+RESUMING = 'resuming'
+
+# vm_states a crash dump (NMI) may be triggered in, as Nova's ALLOW_TRIGGER_CRASH_DUMP.
+ALLOW_TRIGGER_CRASH_DUMP = (ACTIVE, PAUSED, RESCUED, RESIZED, ERROR)
 
 # power_state (integers, as in the hypervisor API)
 NOSTATE = 0

@@ -239,6 +239,7 @@ class API(records.RecordsAPI):
     def delete(self, ctx: RequestContext, instance: Instance) -> None:
         """Delete a server; returns once the delete is underway (204 in the API)."""
         uuid = instance['uuid']
+        self.check_lock(ctx, instance)
         # A deleted server leaves its server group (its quota slot is free again).
         server_groups.remove_member(uuid)
         if instance.get('cell_uuid') is None:
@@ -312,13 +313,16 @@ class API(records.RecordsAPI):
     def _start_power_action(self, ctx: RequestContext, instance: Instance,
                             action: str, vm_states: tuple[str, ...],
                             task_states: tuple[str | None, ...],
-                            new_task_state: str) -> tuple[CellMapping, str, Instance]:
-        """Check states as Nova does, set the task state, record the action.
+                            new_task_state: str | None) -> tuple[CellMapping, str, Instance]:
+        """Check the lock and states as Nova does, set the task state (unless
+        new_task_state is None), record the action.
 
-        Returns (cell, host, updated instance). Raises InstanceInvalidState
-        (409), or InstanceNotReady (409) for a server on no host.
+        Returns (cell, host, updated instance). Raises InstanceIsLocked (409)
+        for a non-admin on a locked server, InstanceInvalidState (409), or
+        InstanceNotReady (409) for a server on no host.
         """
         uuid = instance['uuid']
+        self.check_lock(ctx, instance)
         vm_state, task_state = instance.get('vm_state'), instance.get('task_state')
         if instance.get('cell_uuid') is None or vm_state not in vm_states:
             raise exception.InstanceInvalidState(action=action, instance_uuid=uuid,
@@ -328,7 +332,11 @@ class API(records.RecordsAPI):
                                                  attr='task_state', state=task_state)
         cell, _ = self._on_host(instance)
         url = cell['database_connection']
-        inst = instances.update(url, uuid, {'task_state': new_task_state}, list(task_states))
+        if new_task_state is None:
+            inst = instance
+        else:
+            inst = instances.update(url, uuid, {'task_state': new_task_state},
+                                    list(task_states))
         actions.action_start(url, uuid, action, ctx.request_id, ctx.user_id, ctx.project_id)
         host = inst['host']
         if not host:   # a failed build cleared it meanwhile: nothing to cast to
@@ -357,6 +365,148 @@ class API(records.RecordsAPI):
         cell, host, inst = self._start_power_action(ctx, instance, 'start', (states.STOPPED,),
                                                     (None,), states.POWERING_ON)
         compute_rpcapi.for_cell(cell).start_instance(ctx, host, inst)
+
+    # Actions that only change the guest's run state, as Nova's compute API
+    # has them: action -> (source vm_states, task state while it runs, RPC method).
+    STATE_ACTIONS: dict[str, tuple[tuple[str, ...], str, str]] = {
+        'pause': ((states.ACTIVE,), states.PAUSING, 'pause_instance'),
+        'unpause': ((states.PAUSED,), states.UNPAUSING, 'unpause_instance'),
+        'suspend': ((states.ACTIVE,), states.SUSPENDING, 'suspend_instance'),
+        'resume': ((states.SUSPENDED,), states.RESUMING, 'resume_instance'),
+    }
+
+    def state_action(self, ctx: RequestContext, instance: Instance, action: str) -> None:
+        """pause, unpause, suspend or resume (STATE_ACTIONS); 409 from other states."""
+        vm_states, task_state, method = self.STATE_ACTIONS[action]
+        cell, host, inst = self._start_power_action(ctx, instance, action, vm_states,
+                                                    (None,), task_state)
+        getattr(compute_rpcapi.for_cell(cell), method)(ctx, host, inst)
+
+    def pause(self, ctx: RequestContext, instance: Instance) -> None:
+        self.state_action(ctx, instance, 'pause')
+
+    def unpause(self, ctx: RequestContext, instance: Instance) -> None:
+        self.state_action(ctx, instance, 'unpause')
+
+    def suspend(self, ctx: RequestContext, instance: Instance) -> None:
+        self.state_action(ctx, instance, 'suspend')
+
+    def resume(self, ctx: RequestContext, instance: Instance) -> None:
+        self.state_action(ctx, instance, 'resume')
+
+    def trigger_crash_dump(self, ctx: RequestContext, instance: Instance) -> None:
+        """An NMI to the guest (no task state, as in Nova)."""
+        self.check_lock(ctx, instance)
+        self._placed(instance)
+        cell, host, inst = self._start_power_action(
+            ctx, instance, 'trigger_crash_dump', states.ALLOW_TRIGGER_CRASH_DUMP, (None,),
+            None)
+        compute_rpcapi.for_cell(cell).trigger_crash_dump(ctx, host, inst)
+
+    # -- lock and reset state (done here, as in Nova's API) -----------------------
+
+    @staticmethod
+    def check_lock(ctx: RequestContext, instance: Instance) -> None:
+        """Nova's check_instance_lock: a locked server refuses non-admins."""
+        if instance.get('locked') and not ctx.is_admin:
+            raise exception.InstanceIsLocked(instance_uuid=instance['uuid'])
+
+    @staticmethod
+    def is_expected_locked_by(ctx: RequestContext, instance: Instance) -> bool:
+        """False when the lock was taken by the other party (owner vs admin)."""
+        expected = 'owner' if instance.get('project_id') == ctx.project_id else 'admin'
+        locked_by = instance.get('locked_by')
+        return not locked_by or locked_by == expected
+
+    def _api_action(self, ctx: RequestContext, instance: Instance, action: str,
+                    changes: dict[str, Any]) -> Instance:
+        """Apply changes to the server with an instance action and its
+        'api_<action>' event (a server still being scheduled: its build request)."""
+        uuid = instance['uuid']
+        cell_uuid = instance.get('cell_uuid')
+        if cell_uuid is None:
+            return self.update(ctx, instance, changes)
+        url = lookup.get(cell_uuid)['database_connection']
+        actions.action_start(url, uuid, action, ctx.request_id, ctx.user_id, ctx.project_id)
+        event = f'api_{action}'
+        actions.event_start(url, uuid, ctx.request_id, event)
+        try:
+            inst = instances.update(url, uuid, changes)
+        except Exception as e:
+            actions.event_finish(url, uuid, ctx.request_id, event, result='Error',
+                                 details=str(e))
+            raise
+        actions.event_finish(url, uuid, ctx.request_id, event)
+        inst['cell_uuid'] = cell_uuid
+        inst['fault'] = instance.get('fault')
+        return inst
+
+    def lock(self, ctx: RequestContext, instance: Instance, reason: str | None = None) -> None:
+        is_owner = instance.get('project_id') == ctx.project_id
+        if instance.get('locked') and is_owner:
+            return   # as Nova: the owner's lock of a locked server changes nothing
+        sysmeta = dict(instance.get('system_metadata') or {})
+        if reason:
+            sysmeta['locked_reason'] = reason
+        self._api_action(ctx, instance, 'lock', {
+            'locked': True, 'locked_by': 'owner' if is_owner else 'admin',
+            'system_metadata': sysmeta})
+
+    def unlock(self, ctx: RequestContext, instance: Instance) -> None:
+        sysmeta = dict(instance.get('system_metadata') or {})
+        sysmeta.pop('locked_reason', None)
+        self._api_action(ctx, instance, 'unlock', {'locked': False, 'locked_by': None,
+                                                   'system_metadata': sysmeta})
+
+    def reset_state(self, ctx: RequestContext, instance: Instance, vm_state: str) -> None:
+        """os-resetState: the vm_state set, the task state cleared (admin)."""
+        self._api_action(ctx, instance, 'resetState', {'vm_state': vm_state,
+                                                       'task_state': None})
+
+    # -- metadata and tags (minova/api/handlers/server_metadata.py, server_tags.py) --
+
+    # vm_states in which a server's metadata and tags may change, as Nova's.
+    _EDITABLE = (states.ACTIVE, states.PAUSED, states.SUSPENDED, states.STOPPED)
+
+    def check_editable(self, instance: Instance, action: str) -> str:
+        """The cell DB of a server whose metadata/tags may change now (any task
+        state, as in Nova); InstanceInvalidState (409) otherwise, named after action."""
+        vm_state = instance.get('vm_state')
+        cell_uuid = instance.get('cell_uuid')
+        if cell_uuid is None or vm_state not in self._EDITABLE:
+            raise exception.InstanceInvalidState(action=action, instance_uuid=instance['uuid'],
+                                                 attr='vm_state', state=vm_state)
+        return lookup.get(cell_uuid)['database_connection']
+
+    def update_instance_metadata(self, ctx: RequestContext, instance: Instance,
+                                 metadata: dict[str, str], delete: bool = False
+                                 ) -> dict[str, str]:
+        """Merge metadata into the server's (delete: replace it). Raises
+        InstanceIsLocked, InstanceInvalidState (409), MetadataLimitExceeded (403)."""
+        from minova import quota
+        self.check_lock(ctx, instance)
+        url = self.check_editable(instance, 'update metadata')
+        new = dict(metadata) if delete else {**(instance.get('metadata') or {}), **metadata}
+        quota.enforce_metadata_items(instance['project_id'], len(new))
+        instances.update(url, instance['uuid'], {'metadata': new})
+        return new
+
+    def delete_instance_metadata(self, ctx: RequestContext, instance: Instance,
+                                 key: str) -> None:
+        self.check_lock(ctx, instance)
+        url = self.check_editable(instance, 'delete metadata')
+        new = dict(instance.get('metadata') or {})
+        new.pop(key, None)
+        instances.update(url, instance['uuid'], {'metadata': new})
+
+    def set_tags(self, ctx: RequestContext, instance: Instance, tags: list[str],
+                 action: str) -> list[str]:
+        """Replace the server's tags (sorted, each once, as Nova's DB returns
+        them). InstanceInvalidState (409) outside ACTIVE/PAUSED/SUSPENDED/STOPPED."""
+        url = self.check_editable(instance, action)
+        new = sorted(set(tags))
+        instances.update(url, instance['uuid'], {'tags': new})
+        return new
 
     def get_console_output(self, ctx: RequestContext, instance: Instance,
                            tail_length: int | None) -> str:

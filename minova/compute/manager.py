@@ -53,7 +53,7 @@ def _describe(e: BaseException) -> str:
 
 
 class ComputeManager:
-    target = messaging.Target(version='1.2')
+    target = messaging.Target(version='1.3')
 
     def __init__(self, host: str | None = None) -> None:
         self.host = host or CONF.host
@@ -93,7 +93,8 @@ class ComputeManager:
                 self._fail_build(ctx, inst, 'Build of the instance was interrupted by a '
                                  f'restart of its compute host {self.host}.', None)
             elif inst['uuid'] not in guests and inst['vm_state'] in (
-                    states.ACTIVE, states.STOPPED) and inst.get('power_state') != states.NOSTATE \
+                    states.ACTIVE, states.STOPPED, states.PAUSED, states.SUSPENDED) \
+                    and inst.get('power_state') != states.NOSTATE \
                     and self.driver.capabilities.get('persistent_guests'):
                 # As Nova: the record stays, its power state says the guest is gone.
                 LOG.warning('The guest of %s is missing on %s', inst['uuid'], self.host)
@@ -375,7 +376,12 @@ class ComputeManager:
         with self._instance_lock(uuid):
             try:
                 with self._event(ctx, uuid, event):
-                    fn()
+                    try:
+                        fn()
+                    except NotImplementedError:
+                        # A driver that cannot: Nova's 501 in the fault, never
+                        # a silent success.
+                        raise exception.NotSupported() from None
             except Exception as e:
                 LOG.error('%s of %s failed: %s', event, uuid, e,
                           exc_info=not isinstance(e, exception.MinovaException))
@@ -418,6 +424,32 @@ class ComputeManager:
             context, instance, 'compute_start_instance',
             lambda: self.driver.power_on(context, instance, instance.get('network_info') or []),
             {'vm_state': states.ACTIVE})
+
+    # -- pause, suspend, crash dump (rpc 1.3) -----------------------------------------
+
+    def pause_instance(self, context: RequestContext, instance: Instance) -> None:
+        self._power_action(context, instance, 'compute_pause_instance',
+                           lambda: self.driver.pause(instance), {'vm_state': states.PAUSED})
+
+    def unpause_instance(self, context: RequestContext, instance: Instance) -> None:
+        self._power_action(context, instance, 'compute_unpause_instance',
+                           lambda: self.driver.unpause(instance), {'vm_state': states.ACTIVE})
+
+    def suspend_instance(self, context: RequestContext, instance: Instance) -> None:
+        self._power_action(context, instance, 'compute_suspend_instance',
+                           lambda: self.driver.suspend(context, instance),
+                           {'vm_state': states.SUSPENDED})
+
+    def resume_instance(self, context: RequestContext, instance: Instance) -> None:
+        self._power_action(
+            context, instance, 'compute_resume_instance',
+            lambda: self.driver.resume(context, instance, instance.get('network_info') or []),
+            {'vm_state': states.ACTIVE})
+
+    def trigger_crash_dump(self, context: RequestContext, instance: Instance) -> None:
+        # No state changes: the guest's kernel decides what an NMI does.
+        self._power_action(context, instance, 'compute_trigger_crash_dump',
+                           lambda: self.driver.trigger_crash_dump(instance), {})
 
     # -- console and power-state sync (rpc 1.1, periodic) ---------------------------
 
@@ -481,7 +513,7 @@ class ComputeManager:
         ctx = get_admin_context()
         for inst in self.conductor.instance_get_all_by_host(ctx, self.host):
             if inst['task_state'] is not None or inst['vm_state'] not in (
-                    states.ACTIVE, states.STOPPED):
+                    states.ACTIVE, states.STOPPED, states.PAUSED, states.SUSPENDED):
                 continue
             lock = self._locks.get(inst['uuid'])
             if lock is not None and lock.locked():
@@ -496,11 +528,20 @@ class ComputeManager:
             values: dict[str, Any] = {}
             if power != inst.get('power_state'):
                 values['power_state'] = power
-            if inst['vm_state'] == states.ACTIVE and power in (states.SHUTDOWN,
-                                                                states.CRASHED):
+            if inst['vm_state'] in (states.ACTIVE, states.PAUSED) and power in (
+                    states.SHUTDOWN, states.CRASHED):
                 LOG.info('Guest %s stopped by itself; marking the server stopped',
                          inst['uuid'])
                 values['vm_state'] = states.STOPPED
+            elif inst['vm_state'] == states.ACTIVE and power == states.SUSPENDED_POWER:
+                # As Nova: a guest suspended behind its back is stopped.
+                LOG.warning('Guest %s is suspended unexpectedly; stopping it', inst['uuid'])
+                with contextlib.suppress(Exception):
+                    self.driver.power_off(inst)
+                values.update(vm_state=states.STOPPED, power_state=self._power_state(inst)
+                              or states.SHUTDOWN)
+            # An ACTIVE guest paused from outside (a backup tool, a migration)
+            # keeps its vm_state, as in Nova: only its power state says PAUSED.
             elif inst['vm_state'] == states.STOPPED and power == states.RUNNING:
                 LOG.info('Guest %s runs though its server is stopped; powering it off',
                          inst['uuid'])

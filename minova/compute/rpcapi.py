@@ -8,6 +8,8 @@ Version history:
   1.1 - adds get_console_output (a call)
   1.2 - adds get_host_uptime, get_diagnostics, get_instance_diagnostics (calls) and
         external_instance_event (a cast)
+  1.3 - adds pause_instance, unpause_instance, suspend_instance, resume_instance,
+        trigger_crash_dump (casts)
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
     from minova.scheduler.rpcapi import Selection
 
 TOPIC = 'compute'
-VERSION = '1.2'
+VERSION = '1.3'
 
 
 class ComputeAPI:
@@ -85,6 +87,25 @@ class ComputeAPI:
                                 events: list[dict[str, Any]]) -> None:
         self.client.prepare(server=host, version='1.2').cast(
             ctxt, 'external_instance_event', instances=instances, events=events)
+
+    def _cast_13(self, ctxt: RequestContext, host: str, method: str,
+                 instance: Instance) -> None:
+        self.client.prepare(server=host, version='1.3').cast(ctxt, method, instance=instance)
+
+    def pause_instance(self, ctxt: RequestContext, host: str, instance: Instance) -> None:
+        self._cast_13(ctxt, host, 'pause_instance', instance)
+
+    def unpause_instance(self, ctxt: RequestContext, host: str, instance: Instance) -> None:
+        self._cast_13(ctxt, host, 'unpause_instance', instance)
+
+    def suspend_instance(self, ctxt: RequestContext, host: str, instance: Instance) -> None:
+        self._cast_13(ctxt, host, 'suspend_instance', instance)
+
+    def resume_instance(self, ctxt: RequestContext, host: str, instance: Instance) -> None:
+        self._cast_13(ctxt, host, 'resume_instance', instance)
+
+    def trigger_crash_dump(self, ctxt: RequestContext, host: str, instance: Instance) -> None:
+        self._cast_13(ctxt, host, 'trigger_crash_dump', instance)
 
 
 _by_url: dict[str, ComputeAPI] = {}

@@ -16,6 +16,7 @@ from minova.policies import (
     quotas,
     server_actions,
     server_groups,
+    server_subresources,
     servers,
     usage,
 )
@@ -27,4 +28,4 @@ def list_rules() -> list[policy.RuleDefault]:
         keypairs.list_rules(), admin.list_rules(), quotas.list_rules(),
         aggregates.list_rules(), server_groups.list_rules(),
         server_actions.list_rules(), migrations.list_rules(),
-        usage.list_rules(), legacy.list_rules()))
+        usage.list_rules(), legacy.list_rules(), server_subresources.list_rules()))

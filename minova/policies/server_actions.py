@@ -1,14 +1,24 @@
-"""Server power actions and the console log, with Nova's rule names."""
+"""Server actions (power, pause, suspend, lock, reset state, crash dump) and the
+console log, with Nova's rule names and defaults."""
 from __future__ import annotations
 
 from oslo_policy import policy
 
-from minova.policies.base import PROJECT_MEMBER_OR_ADMIN, api_rule
+from minova.policies.base import ADMIN, PROJECT_MEMBER_OR_ADMIN, api_rule
 
 REBOOT = 'os_compute_api:servers:reboot'
 STOP = 'os_compute_api:servers:stop'
 START = 'os_compute_api:servers:start'
 CONSOLE_OUTPUT = 'os_compute_api:os-console-output'
+PAUSE = 'os_compute_api:os-pause-server:pause'
+UNPAUSE = 'os_compute_api:os-pause-server:unpause'
+SUSPEND = 'os_compute_api:os-suspend-server:suspend'
+RESUME = 'os_compute_api:os-suspend-server:resume'
+LOCK = 'os_compute_api:os-lock-server:lock'
+UNLOCK = 'os_compute_api:os-lock-server:unlock'
+UNLOCK_OVERRIDE = 'os_compute_api:os-lock-server:unlock:unlock_override'
+RESET_STATE = 'os_compute_api:os-admin-actions:reset_state'
+TRIGGER_CRASH_DUMP = 'os_compute_api:servers:trigger_crash_dump'
 
 _ACTION = [('POST', '/servers/{server_id}/action (%s)')]
 
@@ -23,6 +33,18 @@ rules: list[policy.RuleDefault] = [
     api_rule(START, PROJECT_MEMBER_OR_ADMIN, 'Start a server', _ops('os-start')),
     api_rule(CONSOLE_OUTPUT, PROJECT_MEMBER_OR_ADMIN, 'Show console output for a server',
              _ops('os-getConsoleOutput')),
+    api_rule(PAUSE, PROJECT_MEMBER_OR_ADMIN, 'Pause a server', _ops('pause')),
+    api_rule(UNPAUSE, PROJECT_MEMBER_OR_ADMIN, 'Unpause a paused server', _ops('unpause')),
+    api_rule(SUSPEND, PROJECT_MEMBER_OR_ADMIN, 'Suspend a server', _ops('suspend')),
+    api_rule(RESUME, PROJECT_MEMBER_OR_ADMIN, 'Resume a suspended server', _ops('resume')),
+    api_rule(LOCK, PROJECT_MEMBER_OR_ADMIN, 'Lock a server', _ops('lock')),
+    api_rule(UNLOCK, PROJECT_MEMBER_OR_ADMIN, 'Unlock a server', _ops('unlock')),
+    api_rule(UNLOCK_OVERRIDE, ADMIN, 'Unlock a server locked by another party '
+             '(an admin\'s lock, for a non-admin caller)', _ops('unlock')),
+    api_rule(RESET_STATE, ADMIN, 'Reset the state of a given server',
+             _ops('os-resetState')),
+    api_rule(TRIGGER_CRASH_DUMP, PROJECT_MEMBER_OR_ADMIN, 'Trigger crash dump in a server',
+             _ops('trigger_crash_dump')),
 ]
 
 

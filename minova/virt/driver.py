@@ -89,6 +89,27 @@ class ComputeDriver:
                  network_info: list[VIF]) -> None:
         raise NotImplementedError
 
+    def pause(self, instance: Instance) -> None:
+        """Freeze the guest's CPUs in memory (power state PAUSED)."""
+        raise NotImplementedError
+
+    def unpause(self, instance: Instance) -> None:
+        raise NotImplementedError
+
+    def suspend(self, context: RequestContext, instance: Instance) -> None:
+        """Save the guest's memory to disk and stop it (libvirt: managed save)."""
+        raise NotImplementedError
+
+    def resume(self, context: RequestContext, instance: Instance,
+               network_info: list[VIF]) -> None:
+        """Run a suspended guest again from its saved memory."""
+        raise NotImplementedError
+
+    def trigger_crash_dump(self, instance: Instance) -> None:
+        """Send the guest an NMI. Raises TriggerCrashDumpNotSupported or
+        InstanceNotRunning (a Conflict) where it cannot."""
+        raise NotImplementedError
+
     def get_info(self, instance: Instance) -> GuestInfo:
         """The guest's power state; raises InstanceNotFound if it is gone."""
         raise NotImplementedError

@@ -114,6 +114,27 @@ class FakeDriver(driver.ComputeDriver):
                 return
         self._create(instance)
 
+    # Pause and suspend keep their state here, as Nova's fake driver does.
+    def pause(self, instance: Instance) -> None:
+        self._set_state(instance, states.PAUSED_POWER)
+
+    def unpause(self, instance: Instance) -> None:
+        self._set_state(instance, states.RUNNING)
+
+    def suspend(self, context: RequestContext, instance: Instance) -> None:
+        self._set_state(instance, states.SUSPENDED_POWER)
+
+    def resume(self, context: RequestContext, instance: Instance,
+               network_info: list[VIF]) -> None:
+        self._set_state(instance, states.RUNNING)
+
+    def trigger_crash_dump(self, instance: Instance) -> None:
+        with self._lock:
+            guest = self._guests.get(instance['uuid'])
+            if guest is None:
+                raise exception.InstanceNotFound(instance_id=instance['uuid'])
+            guest['nmi'] = guest.get('nmi', 0) + 1   # what a test can look at
+
     def get_info(self, instance: Instance) -> GuestInfo:
         with self._lock:
             guest = self._guests.get(instance['uuid'])

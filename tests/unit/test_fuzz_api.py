@@ -231,7 +231,14 @@ COMPUTE_BODIES: dict[tuple[str, str], list[Any]] = {
                                                   'hostname': 'h1'}}],
     ('POST', '/servers/{server_id}/action'): [
         {'reboot': {'type': 'HARD'}}, {'os-stop': None}, {'os-start': None},
-        {'os-getConsoleOutput': {'length': 5}}],
+        {'os-getConsoleOutput': {'length': 5}}, {'pause': None}, {'unpause': None},
+        {'suspend': None}, {'resume': None}, {'lock': {'locked_reason': 'r'}},
+        {'unlock': None}, {'os-resetState': {'state': 'error'}},
+        {'trigger_crash_dump': None}],
+    ('POST', '/servers/{server_id}/metadata'): [{'metadata': {'k': 'v'}}],
+    ('PUT', '/servers/{server_id}/metadata'): [{'metadata': {'k': 'v'}}],
+    ('PUT', '/servers/{server_id}/metadata/{key}'): [{'meta': {'k': 'v'}}],
+    ('PUT', '/servers/{server_id}/tags'): [{'tags': ['t', 'u']}],
     ('POST', '/os-keypairs'): [{'keypair': {'name': 'kp', 'type': 'ssh',
                                             'user_id': 'alice'}}],
     ('PUT', '/os-services/{service_id}'): [{'status': 'disabled', 'disabled_reason': 'r',
@@ -287,7 +294,7 @@ def compute_request(rnd: random.Random, world: dict[str, Any]) -> tuple:
               for name in ('flavor_id', 'key', 'server_id', 'request_id', 'name',
                            'service_id', 'hypervisor_id', 'aggregate_id', 'group_id',
                            'project_id', 'network_label', 'network_id', 'image_id', 'host',
-                           'class_name', 'tenant_id', 'before', 'alias')
+                           'class_name', 'tenant_id', 'before', 'alias', 'tag')
               if '{' + name + '}' in template}
     path = template.format(**params)
     example = rnd.choice(COMPUTE_BODIES.get((method, template[len('/v2.1'):]), [None]))
@@ -394,7 +401,7 @@ def compute_world(dbs: dict[str, str], monkeypatch: pytest.MonkeyPatch  # noqa: 
         'network_label': ['private', 'nope'], 'network_id': ['net1'], 'image_id': [IMAGE],
         'host': ['host1', 'nope'], 'class_name': ['default', 'gold'],
         'tenant_id': ['proj-a', 'admin'], 'before': ['2026-01-01 00:00:00', 'x'],
-        'alias': ['os-keypairs', 'nope']}
+        'alias': ['os-keypairs', 'nope'], 'tag': ['t', 'nope']}
     transports = set(rpc._transports)
     replenish(world)
     yield world

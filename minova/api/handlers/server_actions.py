@@ -1,10 +1,13 @@
-"""POST /servers/{id}/action: reboot, os-stop, os-start, os-getConsoleOutput.
+"""POST /servers/{id}/action: reboot, os-stop, os-start, pause, unpause, suspend,
+resume, lock, unlock, os-resetState, trigger_crash_dump, os-getConsoleOutput.
 
-The body names one action; each action has its JSON schema, its policy and a
-function here. Other server actions join by adding an entry to ACTIONS
-(register()). Power actions answer 202 and finish on the compute host,
-through the task states Nova uses (rebooting, rebooting_hard, powering-off,
-powering-on) and an instance action ('reboot', 'stop', 'start').
+The body names one action; each action has its JSON schema per microversion
+(a None row: the action does not exist yet at that version, 404 as in Nova),
+its policy and a function here. Other server actions join by adding an entry
+to ACTIONS (register()). Power actions answer 202 and finish on the compute
+host, through the task states Nova uses (rebooting, powering-off, pausing,
+suspending...) and an instance action ('reboot', 'stop', 'pause'...). The
+states each action accepts are in minova/compute/api.py and docs/api.md.
 """
 from __future__ import annotations
 
@@ -13,13 +16,14 @@ from typing import Any
 
 import falcon
 
-from minova import exception
-from minova.api import errors, policy, util, validation
+from minova import exception, states
+from minova.api import errors, policy, util, validation, versioned
 from minova.api.handlers import servers as servers_handler
 from minova.db.instances import Instance
 from minova.policies import server_actions as pol
 
 ActionFn = Callable[[falcon.Request, falcon.Response, Instance, Any], None]
+SchemaTable = versioned.Table[dict[str, Any] | None]
 
 REBOOT_SCHEMA = {
     'type': 'object',
@@ -47,6 +51,29 @@ def _any_value_schema(name: str) -> dict[str, Any]:
             'additionalProperties': False}
 
 
+LOCK_V273_SCHEMA = {
+    'type': 'object',
+    'properties': {'lock': {
+        'type': ['object', 'null'],
+        'properties': {'locked_reason': {'type': 'string', 'minLength': 1,
+                                         'maxLength': 255}},
+        'additionalProperties': False}},
+    'required': ['lock'], 'additionalProperties': False,
+}
+RESET_STATE_SCHEMA = {
+    'type': 'object',
+    'properties': {'os-resetState': {
+        'type': 'object',
+        'properties': {'state': {'type': 'string', 'enum': ['active', 'error']}},
+        'required': ['state'], 'additionalProperties': False}},
+    'required': ['os-resetState'], 'additionalProperties': False,
+}
+CRASH_DUMP_SCHEMA = {
+    'type': 'object', 'properties': {'trigger_crash_dump': {'type': 'null'}},
+    'required': ['trigger_crash_dump'], 'additionalProperties': False,
+}
+
+
 def _target(instance: Instance) -> dict[str, Any]:
     return {'project_id': instance['project_id'], 'user_id': instance.get('user_id')}
 
@@ -68,6 +95,55 @@ def _power(rule: str, method: str) -> ActionFn:
         getattr(util.compute_api(), method)(ctx, instance)
         resp.status = 202
     return act
+
+
+def _project(instance: Instance) -> dict[str, Any]:
+    return {'project_id': instance['project_id']}
+
+
+def _state_action(rule: str, method: str,
+                  target: Callable[[Instance], dict[str, Any]] = _target) -> ActionFn:
+    """pause, unpause, suspend, resume, trigger_crash_dump: policy (with Nova's
+    target for that rule), then the compute API; 202, no body."""
+    def act(req: falcon.Request, resp: falcon.Response, instance: Instance,
+            body: Any) -> None:
+        ctx = util.ctx(req)
+        policy.authorize(ctx, rule, target(instance))
+        getattr(util.compute_api(), method)(ctx, instance)
+        resp.status = 202
+    return act
+
+
+def _lock(req: falcon.Request, resp: falcon.Response, instance: Instance,
+          body: Any) -> None:
+    ctx = util.ctx(req)
+    policy.authorize(ctx, pol.LOCK, _target(instance))
+    reason = None
+    if versioned.version(req) >= versioned.parse('2.73') and body is not None:
+        reason = body.get('locked_reason')
+    util.compute_api().lock(ctx, instance, reason=reason)
+    resp.status = 202
+
+
+def _unlock(req: falcon.Request, resp: falcon.Response, instance: Instance,
+            body: Any) -> None:
+    ctx = util.ctx(req)
+    api = util.compute_api()
+    policy.authorize(ctx, pol.UNLOCK, _project(instance))
+    if not api.is_expected_locked_by(ctx, instance):
+        # The owner unlocking an admin's lock (or the reverse) needs the override.
+        policy.authorize(ctx, pol.UNLOCK_OVERRIDE, _project(instance))
+    api.unlock(ctx, instance)
+    resp.status = 202
+
+
+def _reset_state(req: falcon.Request, resp: falcon.Response, instance: Instance,
+                 body: Any) -> None:
+    ctx = util.ctx(req)
+    policy.authorize(ctx, pol.RESET_STATE, _project(instance))
+    state = {'active': states.ACTIVE, 'error': states.ERROR}[body['state']]
+    util.compute_api().reset_state(ctx, instance, state)
+    resp.status = 202
 
 
 def _console_output(req: falcon.Request, resp: falcon.Response, instance: Instance,
@@ -95,17 +171,34 @@ def _console_output(req: falcon.Request, resp: falcon.Response, instance: Instan
     resp.media = {'output': output}
 
 
-# action name -> (schema of the whole body, function)
-ACTIONS: dict[str, tuple[dict[str, Any], ActionFn]] = {
-    'reboot': (REBOOT_SCHEMA, _reboot),
-    'os-stop': (_any_value_schema('os-stop'), _power(pol.STOP, 'stop')),
-    'os-start': (_any_value_schema('os-start'), _power(pol.START, 'start')),
-    'os-getConsoleOutput': (CONSOLE_SCHEMA, _console_output),
+def _always(schema: dict[str, Any]) -> SchemaTable:
+    return [('2.1', schema)]
+
+
+# action name -> (schema of the whole body per microversion, function)
+ACTIONS: dict[str, tuple[SchemaTable, ActionFn]] = {
+    'reboot': (_always(REBOOT_SCHEMA), _reboot),
+    'os-stop': (_always(_any_value_schema('os-stop')), _power(pol.STOP, 'stop')),
+    'os-start': (_always(_any_value_schema('os-start')), _power(pol.START, 'start')),
+    'pause': (_always(_any_value_schema('pause')), _state_action(pol.PAUSE, 'pause')),
+    'unpause': (_always(_any_value_schema('unpause')),
+                _state_action(pol.UNPAUSE, 'unpause', _project)),
+    'suspend': (_always(_any_value_schema('suspend')),
+                _state_action(pol.SUSPEND, 'suspend')),
+    'resume': (_always(_any_value_schema('resume')),
+               _state_action(pol.RESUME, 'resume', _project)),
+    'lock': ([('2.1', _any_value_schema('lock')), ('2.73', LOCK_V273_SCHEMA)], _lock),
+    'unlock': (_always(_any_value_schema('unlock')), _unlock),
+    'os-resetState': (_always(RESET_STATE_SCHEMA), _reset_state),
+    'trigger_crash_dump': ([('2.1', None), ('2.17', CRASH_DUMP_SCHEMA)],
+                           _state_action(pol.TRIGGER_CRASH_DUMP, 'trigger_crash_dump')),
+    'os-getConsoleOutput': (_always(CONSOLE_SCHEMA), _console_output),
 }
 
 
-def register(name: str, schema: dict[str, Any], fn: ActionFn) -> None:
-    ACTIONS[name] = (schema, fn)
+def register(name: str, schema: dict[str, Any] | SchemaTable, fn: ActionFn) -> None:
+    """Add an action: one schema for every version, or a table of them."""
+    ACTIONS[name] = (_always(schema) if isinstance(schema, dict) else schema, fn)
 
 
 class ServerAction:
@@ -114,7 +207,8 @@ class ServerAction:
         name = util.action_name(body)
         if name not in ACTIONS:
             raise errors.bad_request(f'There is no such action: {name}')
-        schema, fn = ACTIONS[name]
+        table, fn = ACTIONS[name]
+        schema = versioned.require(req, table)   # 404 below the action's microversion
         validation.validate_body(schema, body)
         instance = servers_handler.get_server(req, server_id, action='')
         fn(req, resp, instance, body[name])

@@ -350,6 +350,9 @@ class LibvirtDriver(driver.ComputeDriver):
             dom = self._lookup(instance)
             if dom.isActive():
                 dom.destroy()
+            if dom.hasManagedSaveImage(0):
+                # A suspended guest rebooted hard boots afresh, as in Nova.
+                dom.managedSaveRemove(0)
         except exception.InstanceNotFound:
             LOG.warning('The domain of %s is missing; defining it again', instance['uuid'])
         inst_dir = instance_dir(instance)
@@ -374,6 +377,37 @@ class LibvirtDriver(driver.ComputeDriver):
                  network_info: list[VIF]) -> None:
         # As Nova's: a hard reboot, so a guest whose domain vanished comes back.
         self._hard_reboot(context, instance, network_info)
+
+    # -- pause, suspend, crash dump ------------------------------------------------
+
+    def pause(self, instance: Instance) -> None:
+        self._lookup(instance).suspend()   # libvirt's suspend: vCPUs stopped, in memory
+
+    def unpause(self, instance: Instance) -> None:
+        self._lookup(instance).resume()
+
+    def suspend(self, context: RequestContext, instance: Instance) -> None:
+        """Managed save, as Nova's: memory to disk, the domain shut off."""
+        self._lookup(instance).managedSave(0)
+
+    def resume(self, context: RequestContext, instance: Instance,
+               network_info: list[VIF]) -> None:
+        dom = self._lookup(instance)
+        if not dom.isActive():
+            dom.create()   # restores the managed save image when there is one
+
+    def trigger_crash_dump(self, instance: Instance) -> None:
+        lv = _libvirt()
+        dom = self._lookup(instance)
+        try:
+            dom.injectNMI(0)
+        except lv.libvirtError as e:
+            code = e.get_error_code()
+            if code == lv.VIR_ERR_NO_SUPPORT:
+                raise exception.TriggerCrashDumpNotSupported() from e
+            if code == lv.VIR_ERR_OPERATION_INVALID:
+                raise exception.InstanceNotRunning(instance_id=instance['uuid']) from e
+            raise
 
     def get_console_output(self, context: RequestContext, instance: Instance) -> str:
         self._lookup(instance)

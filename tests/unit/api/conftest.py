@@ -210,6 +210,34 @@ class FakeComputeAPI:
     def start(self, ctx: Any, instance: dict[str, Any]) -> None:
         self.calls.append(('start', instance['uuid'], None))
 
+    def pause(self, ctx: Any, instance: dict[str, Any]) -> None:
+        self.calls.append(('pause', instance['uuid'], None))
+
+    def unpause(self, ctx: Any, instance: dict[str, Any]) -> None:
+        self.calls.append(('unpause', instance['uuid'], None))
+
+    def suspend(self, ctx: Any, instance: dict[str, Any]) -> None:
+        self.calls.append(('suspend', instance['uuid'], None))
+
+    def resume(self, ctx: Any, instance: dict[str, Any]) -> None:
+        self.calls.append(('resume', instance['uuid'], None))
+
+    def trigger_crash_dump(self, ctx: Any, instance: dict[str, Any]) -> None:
+        self.calls.append(('trigger_crash_dump', instance['uuid'], None))
+
+    def lock(self, ctx: Any, instance: dict[str, Any], reason: str | None = None) -> None:
+        self.calls.append(('lock', instance['uuid'], reason))
+
+    def unlock(self, ctx: Any, instance: dict[str, Any]) -> None:
+        self.calls.append(('unlock', instance['uuid'], None))
+
+    def is_expected_locked_by(self, ctx: Any, instance: dict[str, Any]) -> bool:
+        from minova.compute.api import API
+        return API.is_expected_locked_by(ctx, instance)
+
+    def reset_state(self, ctx: Any, instance: dict[str, Any], vm_state: str) -> None:
+        self.calls.append(('reset_state', instance['uuid'], vm_state))
+
     def get_host_uptime(self, ctx: Any, cell: dict[str, Any], host: str) -> str:
         if self.uptime is None:   # as the fake driver: Nova's 501
             raise exception.NotSupported()

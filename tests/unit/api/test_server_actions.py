@@ -9,7 +9,9 @@ from tests.unit.api.conftest import FakeComputeAPI
 
 
 @pytest.mark.parametrize('value', [None, {}, {'anything': 1}, 'x', []])
-@pytest.mark.parametrize('action, method', [('os-stop', 'stop'), ('os-start', 'start')])
+@pytest.mark.parametrize('action, method', [
+    ('os-stop', 'stop'), ('os-start', 'start'), ('pause', 'pause'), ('unpause', 'unpause'),
+    ('suspend', 'suspend'), ('resume', 'resume'), ('unlock', 'unlock')])
 def test_bodyless_actions_accept_any_value(user: Any, compute: FakeComputeAPI, action: str,
                                           method: str, value: Any) -> None:
     """Nova's schema for os-stop/os-start has no constraint on the value."""
@@ -65,3 +67,43 @@ def test_unknown_flavor_and_aggregate_actions_are_400(admin: Any, dbs: Any) -> N
         r = admin.post(path, {'bogus': {}})
         assert r.status_code == 400, path
         assert r.json['badRequest']['message'] == 'There is no such action: bogus'
+
+
+def test_lock_reason_from_273(user: Any, compute: FakeComputeAPI) -> None:
+    inst = compute.add()
+    url = f"/servers/{inst['uuid']}/action"
+    r = user.post(url, {'lock': {'locked_reason': 'maint'}},
+                  headers={'OpenStack-API-Version': 'compute 2.73'})
+    assert r.status_code == 202, r.text
+    r = user.post(url, {'lock': {'locked_reason': 'maint'}},
+                  headers={'OpenStack-API-Version': 'compute 2.72'})
+    assert r.status_code == 202, r.text
+    assert user.post(url, {'lock': None}).status_code == 202
+    assert [c[2] for c in compute.calls] == ['maint', None, None]
+
+
+def test_trigger_crash_dump_from_217(user: Any, compute: FakeComputeAPI) -> None:
+    inst = compute.add()
+    url = f"/servers/{inst['uuid']}/action"
+    r = user.post(url, {'trigger_crash_dump': None},
+                  headers={'OpenStack-API-Version': 'compute 2.16'})
+    assert r.status_code == 404, r.text
+    for bad in ({}, 'x', 1):
+        r = user.post(url, {'trigger_crash_dump': bad},
+                      headers={'OpenStack-API-Version': 'compute 2.17'})
+        assert r.status_code == 400, bad
+    r = user.post(url, {'trigger_crash_dump': None},
+                  headers={'OpenStack-API-Version': 'compute 2.17'})
+    assert r.status_code == 202, r.text
+    assert compute.calls == [('trigger_crash_dump', inst['uuid'], None)]
+
+
+def test_reset_state_is_admin_only(user: Any, admin: Any, compute: FakeComputeAPI) -> None:
+    inst = compute.add()
+    url = f"/servers/{inst['uuid']}/action"
+    r = user.post(url, {'os-resetState': {'state': 'error'}})
+    assert r.status_code == 403, r.text
+    assert r.json['forbidden']['message'] == (
+        "Policy doesn't allow os_compute_api:os-admin-actions:reset_state to be performed.")
+    assert admin.post(url, {'os-resetState': {'state': 'active'}}).status_code == 202
+    assert compute.calls == [('reset_state', inst['uuid'], 'active')]

@@ -463,3 +463,74 @@ def test_failed_build_leaves_no_usage_on_the_host(env: Env, ctx: Any, flags: Any
     got = env.get(inst['uuid'])
     assert (got['host'], got['node']) == (None, None)
 
+
+
+# -- pause, suspend, crash dump and the power-state sync of those states ---------------
+
+def test_pause_unpause_suspend_resume_on_the_fake_driver(env: Env, ctx: Any) -> None:
+    mgr = env.start()
+    inst = env.scheduled(ctx)
+    build(mgr, env, ctx, inst)
+    uuid = inst['uuid']
+    for task, method, vm_state, power in (
+            (states.PAUSING, mgr.pause_instance, 'paused', states.PAUSED_POWER),
+            (states.UNPAUSING, mgr.unpause_instance, 'active', states.RUNNING),
+            (states.SUSPENDING, mgr.suspend_instance, 'suspended', states.SUSPENDED_POWER),
+            (states.RESUMING, mgr.resume_instance, 'active', states.RUNNING)):
+        inst_db.update(env.dbs.cell, uuid, {'task_state': task})
+        method(ctx, env.get(uuid))
+        got = env.get(uuid)
+        assert (got['vm_state'], got['task_state'], got['power_state']) == \
+            (vm_state, None, power), task
+        assert mgr.driver.get_info(inst)['state'] == power
+
+
+def test_driver_without_the_operation_faults_with_501(env: Env, ctx: Any) -> None:
+    from minova.virt import driver as virt_driver
+    mgr = env.start()
+    inst = env.scheduled(ctx)
+    build(mgr, env, ctx, inst)
+    mgr.driver.pause = lambda instance: virt_driver.ComputeDriver.pause(  # type: ignore[method-assign]
+        mgr.driver, instance)
+    inst_db.update(env.dbs.cell, inst['uuid'], {'task_state': states.PAUSING})
+    mgr.pause_instance(ctx, env.get(inst['uuid']))
+    got = env.get(inst['uuid'])
+    assert (got['vm_state'], got['task_state'], got['power_state']) == \
+        ('active', None, states.RUNNING)
+    assert got['fault']['code'] == 501
+    assert got['fault']['message'] == 'The requested functionality is not supported.'
+
+
+def test_crash_dump_reaches_the_guest(env: Env, ctx: Any) -> None:
+    mgr = env.start()
+    inst = env.scheduled(ctx)
+    build(mgr, env, ctx, inst)
+    mgr.trigger_crash_dump(ctx, env.get(inst['uuid']))
+    assert mgr.driver._guests[inst['uuid']]['nmi'] == 1
+    got = env.get(inst['uuid'])
+    assert (got['vm_state'], got['task_state']) == ('active', None)
+
+
+@pytest.mark.parametrize('vm_state, db_power, guest_power, want_vm, want_power', [
+    # Paused and suspended servers are synced too, truthfully.
+    ('paused', states.PAUSED_POWER, states.PAUSED_POWER, 'paused', states.PAUSED_POWER),
+    ('suspended', states.SUSPENDED_POWER, states.SHUTDOWN, 'suspended', states.SHUTDOWN),
+    # A paused guest that shut down: the server is stopped, as in Nova.
+    ('paused', states.PAUSED_POWER, states.SHUTDOWN, 'stopped', states.SHUTDOWN),
+    # An active guest paused from outside: only its power state says so.
+    ('active', states.RUNNING, states.PAUSED_POWER, 'active', states.PAUSED_POWER),
+    # An active guest suspended from outside is stopped.
+    ('active', states.RUNNING, states.SUSPENDED_POWER, 'stopped', states.SHUTDOWN),
+])
+def test_power_sync_of_paused_and_suspended_guests(
+        env: Env, ctx: Any, vm_state: str, db_power: int, guest_power: int,
+        want_vm: str, want_power: int) -> None:
+    mgr = env.start()
+    inst = env.scheduled(ctx)
+    build(mgr, env, ctx, inst)
+    uuid = inst['uuid']
+    inst_db.update(env.dbs.cell, uuid, {'vm_state': vm_state, 'power_state': db_power})
+    mgr.driver._guests[uuid]['state'] = guest_power
+    mgr._sync_power_states()
+    got = env.get(uuid)
+    assert (got['vm_state'], got['power_state']) == (want_vm, want_power)

@@ -1,0 +1,85 @@
+"""pause/unpause, suspend/resume and trigger_crash_dump on one real QEMU guest:
+what libvirt and the guest's console show."""
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import pytest
+
+try:
+    import libvirt
+except ImportError:
+    if os.environ.get('CI') == 'true':
+        raise
+    pytest.skip('libvirt-python is not installed', allow_module_level=True)
+
+from tests.integration.libvirt.conftest import MARKER, Cloud
+from tests.integration.libvirt.test_guests import _action, _boot, _wait_dom
+
+
+def _events(cloud: Cloud, uuid: str, action: str) -> list[tuple[str, str]]:
+    listed = cloud.api('GET', f'/servers/{uuid}/os-instance-actions').json()
+    req_id = next(a['request_id'] for a in listed['instanceActions']
+                  if a['action'] == action)
+    one = cloud.api('GET', f'/servers/{uuid}/os-instance-actions/{req_id}').json()
+    return [(e['event'], e['result']) for e in one['instanceAction']['events']]
+
+
+def test_pause_suspend_resume_keep_the_guest(cloud: Cloud, conn: Any, image_id: str,
+                                             flavor: str) -> None:
+    uuid = _boot(cloud, image_id, flavor, 'lv-ops')
+    try:
+        cloud.wait(uuid, 'ACTIVE')
+        cloud.wait_console(uuid, 'MINOVA-TEST-IMAGE-READY')
+
+        # pause: the vCPUs stop, the guest stays in memory.
+        assert _action(cloud, uuid, {'pause': None}).status_code == 202
+        server = cloud.wait(uuid, 'PAUSED')
+        assert server['OS-EXT-STS:power_state'] == 3
+        assert conn.lookupByUUIDString(uuid).info()[0] == libvirt.VIR_DOMAIN_PAUSED
+        assert _action(cloud, uuid, {'unpause': None}).status_code == 202
+        server = cloud.wait(uuid, 'ACTIVE')
+        assert server['OS-EXT-STS:power_state'] == 1
+        assert conn.lookupByUUIDString(uuid).info()[0] == libvirt.VIR_DOMAIN_RUNNING
+
+        # suspend: managed save, the domain is off with its memory on disk.
+        assert _action(cloud, uuid, {'suspend': None}).status_code == 202
+        server = cloud.wait(uuid, 'SUSPENDED')
+        dom = conn.lookupByUUIDString(uuid)
+        assert dom.info()[0] == libvirt.VIR_DOMAIN_SHUTOFF
+        assert dom.hasManagedSaveImage(0) == 1
+        assert server['OS-EXT-STS:power_state'] == 4
+        # The power-state sync (every 2 s here) leaves a suspended server alone.
+        time.sleep(4)
+        assert cloud.server(uuid)['status'] == 'SUSPENDED'
+
+        assert _action(cloud, uuid, {'resume': None}).status_code == 202
+        cloud.wait(uuid, 'ACTIVE')
+        _wait_dom(conn, uuid, libvirt.VIR_DOMAIN_RUNNING)
+        assert conn.lookupByUUIDString(uuid).hasManagedSaveImage(0) == 0
+        # Restored, not rebooted: one boot on the console, and the guest's
+        # power-button watcher from before the suspend still answers.
+        assert cloud.console(uuid).count(MARKER) == 1
+        assert _events(cloud, uuid, 'resume') == [('compute_resume_instance', 'Success')]
+
+        assert _action(cloud, uuid, {'trigger_crash_dump': None}).status_code == 202
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if _events(cloud, uuid, 'trigger_crash_dump')[0][1] == 'Success':
+                    break
+            except (StopIteration, IndexError):
+                pass
+            assert time.monotonic() < deadline, 'crash dump never finished'
+            time.sleep(0.3)
+        cloud.wait_console(uuid, 'NMI', timeout=30)
+
+        assert _action(cloud, uuid, {'os-stop': None}).status_code == 202
+        cloud.wait(uuid, 'SHUTOFF')
+        assert 'power button, powering off' in cloud.console(uuid)
+        assert cloud.console(uuid).count(MARKER) == 1
+    finally:
+        cloud.api('DELETE', f'/servers/{uuid}')
+        cloud.wait_gone(uuid)
