@@ -12,7 +12,7 @@ from tests.functional.test_server_state_actions import _act, _boot, _conflict
 
 @pytest.fixture
 def alice(api_base: str) -> Client:
-    return Client(api_base, token='alice:project-meta')
+    return Client(api_base, token='alice:project-srvmeta')
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def test_metadata_errors(alice: Client, server: str) -> None:
 
 def test_metadata_quota(admin: Client, alice: Client, server: str) -> None:
     url = f'/servers/{server}/metadata'
-    r = admin.put('/os-quota-sets/project-meta', {'quota_set': {'metadata_items': 2}})
+    r = admin.put('/os-quota-sets/project-srvmeta', {'quota_set': {'metadata_items': 2}})
     assert r.status_code == 200, r.text
     try:
         assert alice.post(url, {'metadata': {'a': '1', 'b': '2'}}).status_code == 200
@@ -76,7 +76,7 @@ def test_metadata_quota(admin: Client, alice: Client, server: str) -> None:
         assert alice.put(f'{url}/a', {'meta': {'a': '9'}}).status_code == 200
         assert alice.put(url, {'metadata': {'x': '1', 'y': '2'}}).status_code == 200
     finally:
-        admin.put('/os-quota-sets/project-meta', {'quota_set': {'metadata_items': 128}})
+        admin.put('/os-quota-sets/project-srvmeta', {'quota_set': {'metadata_items': 128}})
 
 
 def test_metadata_of_a_locked_server(admin: Client, alice: Client, server: str) -> None:
@@ -106,7 +106,7 @@ def test_metadata_and_tags_refused_in_error(admin: Client, alice: Client,
 
 def test_tags(alice: Client, server: str) -> None:
     url = f'/servers/{server}/tags'
-    old = Client(alice.base, token='alice:project-meta', microversion='2.25')
+    old = Client(alice.base, token='alice:project-srvmeta', microversion='2.25')
     assert old.get(url).status_code == 404
     assert old.put(f'{url}/x').status_code == 404
     assert alice.get(url).json() == {'tags': []}
