@@ -128,6 +128,9 @@ class TooManyInstances(Forbidden):
 
 class PlacementAPIConnectFailure(MinovaException):
     msg_fmt = 'Unable to communicate with the Placement API.'
+    # Where it reaches a client (the API's own placement calls): a peer is
+    # down, worth retrying; nothing was done (callers write after placement).
+    code = 503
 
     def __init__(self, message: str | None = None, **kwargs: Any) -> None:
         if message is None and kwargs.get('reason'):

@@ -266,9 +266,12 @@ class API(records.RecordsAPI):
             compute_rpcapi.for_cell(cell).terminate_instance(ctx, host, instance)
             return
         # Never built, buried in cell0, or its host is down: delete it here.
+        # Its allocations go first: with placement down the answer is 503 and
+        # the server is still there to delete again, never gone with its
+        # resources still held.
+        self.placement.delete_allocation_for_instance(ctx, uuid)
         actions.event_start(url, uuid, ctx.request_id, 'api_local_delete')
         instances.destroy(url, uuid)
-        self.placement.delete_allocation_for_instance(ctx, uuid)
         mappings.instance_mapping_queue_for_delete(uuid)
         actions.event_finish(url, uuid, ctx.request_id, 'api_local_delete')
 

@@ -94,6 +94,34 @@ def test_unschedulable_request_is_buried_in_cell0(admin, tiny_flavor, placement_
     assert _usages(placement_base).get('MEMORY_MB', 0) == 0
 
 
+def test_local_delete_with_placement_down_is_503_and_keeps_the_server(
+        admin, tiny_flavor, monkeypatch):
+    """A server deleted in the API (here: buried in cell0) while placement is
+    unreachable: 503, and the server is still there to delete again."""
+    from minova import exception
+    from minova.api import util
+
+    r = admin.post('/flavors', {'flavor': {'name': 'huge2', 'id': 'huge2', 'vcpus': 1,
+                                           'ram': 64, 'disk': 10 ** 7}})
+    assert r.status_code == 200, r.text
+    created = _boot(admin, 'too-big-2', flavor='huge2')
+    assert admin.wait_for_status(created['id'], {'ERROR', 'ACTIVE'})['status'] == 'ERROR'
+
+    def unreachable(*args, **kwargs):
+        raise exception.PlacementAPIConnectFailure(reason='[Errno 111] Connection refused')
+
+    placement = util.compute_api().placement
+    monkeypatch.setattr(placement, 'delete_allocation_for_instance', unreachable)
+    r = admin.delete(f'/servers/{created["id"]}')
+    assert r.status_code == 503, r.text
+    assert 'Unable to communicate with the Placement API' in \
+        r.json()['serviceUnavailable']['message']
+    assert admin.get(f'/servers/{created["id"]}').json()['server']['status'] == 'ERROR'
+    monkeypatch.undo()
+    assert admin.delete(f'/servers/{created["id"]}').status_code == 204
+    admin.wait_gone(created['id'])
+
+
 def test_multi_create_all_active(admin, tiny_flavor):
     r = admin.post('/servers', {'server': {
         'name': 'multi', 'flavorRef': 'tiny', 'imageRef': IMAGE, 'networks': 'none',

@@ -380,7 +380,7 @@ def replenish(world: dict[str, Any]) -> None:
 def compute_world(dbs: dict[str, str], monkeypatch: pytest.MonkeyPatch  # noqa: F811
                   ) -> Iterator[dict[str, Any]]:
     monkeypatch.setattr(placement_client, 'Client', StubPlacement)
-    monkeypatch.setattr(placement_client, 'Client', StubPlacement)
+    util.set_compute_api(None)   # not one an earlier test made, with a real client
     monkeypatch.setattr(compute_rpcapi.ComputeAPI, 'get_console_output',
                         lambda self, *a, **k: 'console')
     for call, answer in (('get_host_uptime', ' 10:00 up 1 day'), ('get_diagnostics', {}),
