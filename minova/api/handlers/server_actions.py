@@ -86,25 +86,14 @@ def _reboot(req: falcon.Request, resp: falcon.Response, instance: Instance,
     resp.status = 202
 
 
-def _power(rule: str, method: str) -> ActionFn:
-    """os-stop / os-start: policy, then the compute API method; 202, no body."""
-    def act(req: falcon.Request, resp: falcon.Response, instance: Instance,
-            body: Any) -> None:
-        ctx = util.ctx(req)
-        policy.authorize(ctx, rule, _target(instance))
-        getattr(util.compute_api(), method)(ctx, instance)
-        resp.status = 202
-    return act
-
-
 def _project(instance: Instance) -> dict[str, Any]:
     return {'project_id': instance['project_id']}
 
 
 def _state_action(rule: str, method: str,
                   target: Callable[[Instance], dict[str, Any]] = _target) -> ActionFn:
-    """pause, unpause, suspend, resume, trigger_crash_dump: policy (with Nova's
-    target for that rule), then the compute API; 202, no body."""
+    """os-stop, os-start, pause, unpause, suspend, resume, trigger_crash_dump:
+    policy (with Nova's target for that rule), then the compute API; 202, no body."""
     def act(req: falcon.Request, resp: falcon.Response, instance: Instance,
             body: Any) -> None:
         ctx = util.ctx(req)
@@ -178,8 +167,8 @@ def _always(schema: dict[str, Any]) -> SchemaTable:
 # action name -> (schema of the whole body per microversion, function)
 ACTIONS: dict[str, tuple[SchemaTable, ActionFn]] = {
     'reboot': (_always(REBOOT_SCHEMA), _reboot),
-    'os-stop': (_always(_any_value_schema('os-stop')), _power(pol.STOP, 'stop')),
-    'os-start': (_always(_any_value_schema('os-start')), _power(pol.START, 'start')),
+    'os-stop': (_always(_any_value_schema('os-stop')), _state_action(pol.STOP, 'stop')),
+    'os-start': (_always(_any_value_schema('os-start')), _state_action(pol.START, 'start')),
     'pause': (_always(_any_value_schema('pause')), _state_action(pol.PAUSE, 'pause')),
     'unpause': (_always(_any_value_schema('unpause')),
                 _state_action(pol.UNPAUSE, 'unpause', _project)),
