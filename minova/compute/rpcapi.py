@@ -8,6 +8,7 @@ Version history:
   1.1 - adds get_console_output (a call)
   1.2 - adds get_host_uptime, get_diagnostics, get_instance_diagnostics (calls) and
         external_instance_event (a cast)
+  1.3 - adds get_vnc_console and get_serial_console (calls)
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from minova.scheduler.rpcapi import Selection
 
 TOPIC = 'compute'
-VERSION = '1.2'
+VERSION = '1.3'
 
 
 class ComputeAPI:
@@ -79,6 +80,16 @@ class ComputeAPI:
                                  instance: Instance) -> dict[str, Any]:
         return self.client.prepare(server=host, version='1.2').call(
             ctxt, 'get_instance_diagnostics', instance=instance)
+
+    def get_vnc_console(self, ctxt: RequestContext, host: str, instance: Instance,
+                        console_type: str) -> dict[str, Any]:
+        return self.client.prepare(server=host, version='1.3').call(
+            ctxt, 'get_vnc_console', instance=instance, console_type=console_type)
+
+    def get_serial_console(self, ctxt: RequestContext, host: str, instance: Instance,
+                           console_type: str) -> dict[str, Any]:
+        return self.client.prepare(server=host, version='1.3').call(
+            ctxt, 'get_serial_console', instance=instance, console_type=console_type)
 
     def external_instance_event(self, ctxt: RequestContext, host: str,
                                 instances: list[Instance],

@@ -1,7 +1,7 @@
 """Option lists for oslo-config-generator (etc/minova/minova.conf.sample)."""
 from keystoneauth1 import loading as ks_loading
 
-from minova.conf import api, compute, database, default, glance, quota, scheduler, virt
+from minova.conf import api, compute, console, database, default, glance, quota, scheduler, virt
 from minova.conf import image as image_conf
 from minova.conf import placement as placement_conf
 
@@ -27,6 +27,10 @@ def list_opts() -> list:
         ('quota', quota.opts),
         ('fake_driver', virt.fake_opts),
         ('libvirt', virt.libvirt_opts),
+        ('vnc', console.vnc_opts),
+        ('serial_console', console.serial_opts),
+        ('consoleauth', console.consoleauth_opts),
+        ('console', console.console_opts),
     ]
 
 

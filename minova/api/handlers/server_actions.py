@@ -1,4 +1,5 @@
-"""POST /servers/{id}/action: reboot, os-stop, os-start, os-getConsoleOutput.
+"""POST /servers/{id}/action: reboot, os-stop, os-start, os-getConsoleOutput, and the
+legacy console actions (minova/api/handlers/remote_consoles.py).
 
 The body names one action; each action has its JSON schema, its policy and a
 function here. Other server actions join by adding an entry to ACTIONS
@@ -15,6 +16,7 @@ import falcon
 
 from minova import exception
 from minova.api import errors, policy, util, validation
+from minova.api.handlers import remote_consoles
 from minova.api.handlers import servers as servers_handler
 from minova.db.instances import Instance
 from minova.policies import server_actions as pol
@@ -101,6 +103,7 @@ ACTIONS: dict[str, tuple[dict[str, Any], ActionFn]] = {
     'os-stop': (_any_value_schema('os-stop'), _power(pol.STOP, 'stop')),
     'os-start': (_any_value_schema('os-start'), _power(pol.START, 'start')),
     'os-getConsoleOutput': (CONSOLE_SCHEMA, _console_output),
+    **remote_consoles.LEGACY_ACTIONS,
 }
 
 
