@@ -8,6 +8,14 @@ default) and admit only a valid token.
 """
 from oslo_config import cfg
 
+# [DEFAULT] web, as Nova's console proxies take it (also --web on their command line)
+web_opts = [
+    cfg.StrOpt('web', default='/usr/share/novnc',
+               help='Directory of the noVNC client that minova-novncproxy serves '
+                    '(Debian\'s novnc package installs it here; Nova\'s default names '
+                    'spice-html5, which mini-Nova does not serve).'),
+]
+
 vnc_opts = [
     cfg.BoolOpt('enabled', default=True,
                 help='Give guests a VNC display and answer VNC console requests.'),
@@ -55,6 +63,7 @@ console_opts = [
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_opts(web_opts)
     conf.register_opts(vnc_opts, group='vnc')
     conf.register_opts(serial_opts, group='serial_console')
     conf.register_opts(consoleauth_opts, group='consoleauth')

@@ -11,7 +11,7 @@ def list_opts() -> list:
           + ks_loading.get_auth_common_conf_options()
           + ks_loading.get_adapter_conf_options(include_deprecated=False))
     return [
-        ('DEFAULT', default.opts + compute.default_opts),
+        ('DEFAULT', default.opts + compute.default_opts + console.web_opts),
         ('api', api.api_opts),
         ('wsgi', api.wsgi_opts),
         ('database', database._db_opts('cell database of this service')),
