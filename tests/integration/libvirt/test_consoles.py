@@ -1,0 +1,62 @@
+"""A real guest's VNC display through the API's console URL and
+minova-novncproxy (websockify) in the all-in-one: the websocket carries the
+guest's RFB greeting; an unknown token, a foreign Origin and a deleted
+server's token are refused (issue 20)."""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from tests.integration.libvirt.conftest import Cloud
+
+websocket = pytest.importorskip('websocket')
+
+
+def _ws(url: str, **kw: Any) -> Any:
+    return websocket.create_connection(url, subprotocols=['binary'], timeout=30, **kw)
+
+
+def _status(url: str, **kw: Any) -> int:
+    with pytest.raises(websocket.WebSocketBadStatusException) as e:
+        _ws(url, **kw)
+    return int(e.value.status_code)
+
+
+def test_vnc_console_through_the_proxy(cloud: Cloud, conn: Any, image_id: str,
+                                       flavor: str) -> None:
+    r = cloud.api('POST', '/servers', json={'server': {
+        'name': 'lv-console', 'imageRef': image_id, 'flavorRef': flavor,
+        'networks': 'none'}})
+    assert r.status_code == 202, r.text
+    uuid = r.json()['server']['id']
+    try:
+        cloud.wait(uuid, 'ACTIVE')
+        graphics = ET.fromstring(conn.lookupByUUIDString(uuid).XMLDesc(0)).find(
+            "devices/graphics[@type='vnc']")
+        assert graphics is not None and graphics.get('listen') == '127.0.0.1'
+        assert int(graphics.get('port')) >= 5900
+        r = cloud.api('POST', f'/servers/{uuid}/remote-consoles',
+                      json={'remote_console': {'protocol': 'vnc', 'type': 'novnc'}})
+        assert r.status_code == 200, r.text
+        url = urlparse(r.json()['remote_console']['url'])
+        assert url.path == '/vnc_auto.html'
+        path = parse_qs(url.query)['path'][0]            # ?token=...
+        ws_url = f'ws://{url.netloc}/{path}'
+        r = cloud.api('GET', f'/os-console-auth-tokens/{parse_qs(path[1:])["token"][0]}')
+        assert r.status_code == 200, r.text
+        assert r.json()['console']['port'] == int(graphics.get('port'))
+        ws = _ws(ws_url, origin=f'http://{url.netloc}')
+        try:
+            greeting = ws.recv()
+            assert greeting.startswith(b'RFB 003.00'), greeting
+        finally:
+            ws.close()
+        assert _status(f'ws://{url.netloc}/?token=nosuchtoken') == 401
+        assert _status(ws_url, origin='http://evil.example') == 403
+    finally:
+        cloud.api('DELETE', f'/servers/{uuid}')
+    cloud.wait_gone(uuid)
+    assert _status(ws_url) == 401
