@@ -113,7 +113,12 @@ class ConsoleProxyRequestHandler(websocketproxy.ProxyRequestHandler):
     def handle_upgrade(self) -> None:
         plugin = self.server.token_plugin
         token = _token_of(self.path, self.headers.get('Cookie'))
-        found = plugin.validate(token) if token else None
+        try:
+            found = plugin.validate(token) if token else None
+        except Exception:   # the database is down or has no schema yet
+            LOG.exception('%s: cannot check a console token', self.server.name)
+            self.send_error(503, 'Console tokens cannot be checked now')
+            return
         if found is None:
             self.log_message('refused: %s', 'no token' if not token else 'invalid token')
             self.send_error(401, 'Invalid token' if token else 'Token not present')

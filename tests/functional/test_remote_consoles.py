@@ -80,10 +80,13 @@ def test_auth_token_lookup_admin_only_and_by_version(admin: Client, api_base: st
                                                     server: dict[str, Any]) -> None:
     token = _token_of(_remote(admin, server['id'], 'vnc', 'novnc').json()
                       ['remote_console']['url'])
-    r = admin.get(f'/os-console-auth-tokens/{token}')
+    expected = {'instance_uuid': server['id'], 'host': '127.0.0.1', 'port': 5900,
+                'internal_access_path': None}
+    r = Client(api_base, microversion='2.31').get(f'/os-console-auth-tokens/{token}')
     assert r.status_code == 200, r.text
-    assert r.json() == {'console': {'instance_uuid': server['id'], 'host': '127.0.0.1',
-                                    'port': 5900, 'internal_access_path': None}}
+    assert r.json() == {'console': expected}
+    r = admin.get(f'/os-console-auth-tokens/{token}')     # 2.99+: tls_port
+    assert r.json() == {'console': {**expected, 'tls_port': None}}
     # before 2.31 only an RDP token may be shown
     old = Client(api_base, microversion='2.30').get(f'/os-console-auth-tokens/{token}')
     assert old.status_code == 401, old.text
@@ -111,6 +114,10 @@ def test_unavailable_and_invalid_types(admin: Client, api_base: str,
     assert r.status_code == 400
     assert r.json()['badRequest']['message'] == 'Unavailable console type spice-html5.'
     assert _remote(admin, sid, 'mks', 'webmks').status_code == 400
+    r = _remote(admin, sid, 'spice', 'spice-direct')          # 2.99
+    assert r.json()['badRequest']['message'] == 'Unavailable console type spice-direct.'
+    assert _remote(Client(api_base, microversion='2.98'), sid, 'spice', 'spice-direct'
+                   ).status_code == 400
     r = _remote(admin, sid, 'vnc', 'xvpvnc')
     assert r.status_code == 400
     assert r.json()['badRequest']['message'] == 'Invalid console type xvpvnc'

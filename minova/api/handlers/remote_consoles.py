@@ -93,7 +93,9 @@ class ConsoleAuthToken:
         if row.rdp_only and found['console_type'] != 'rdp-html5':
             raise errors.HTTPFault(401, 'The requested console type details are not '
                                         'accessible')
-        resp.media = {'console': {
-            'instance_uuid': found['instance_uuid'], 'host': found['host'],
-            'port': found['port'],
-            'internal_access_path': found['internal_access_path']}}
+        console = {'instance_uuid': found['instance_uuid'], 'host': found['host'],
+                   'port': found['port'],
+                   'internal_access_path': found['internal_access_path']}
+        if row.tls_port:
+            console['tls_port'] = None
+        resp.media = {'console': console}

@@ -28,6 +28,8 @@ CREATE: versioned.Table[Schema | None] = [
     ('2.1', None),
     ('2.6', _create(_PROTOCOLS_26, _TYPES_26)),
     ('2.8', _create([*_PROTOCOLS_26, 'mks'], [*_TYPES_26, 'webmks'])),
+    # SPICE direct consoles (answered "Unavailable": no SPICE here)
+    ('2.99', _create([*_PROTOCOLS_26, 'mks'], [*_TYPES_26, 'webmks', 'spice-direct'])),
 ]
 
 
@@ -52,9 +54,11 @@ class AuthTokens:
 
     # before 2.31 only an RDP console's token may be shown (Nova's 401 otherwise)
     rdp_only: bool = True
+    # 2.99: the body has tls_port (a SPICE console's; null for VNC and serial)
+    tls_port: bool = False
 
 
 AUTH_TOKENS: list[tuple[str, AuthTokens]] = versioned.history(
-    AuthTokens(), ('2.31', {'rdp_only': False}))
+    AuthTokens(), ('2.31', {'rdp_only': False}), ('2.99', {'tls_port': True}))
 
 EMPTY: dict[str, Any] = {}
