@@ -8,6 +8,10 @@ default) and admit only a valid token.
 """
 from oslo_config import cfg
 
+# The URLs are StrOpts where Nova has URIOpts: a URIOpt's default is checked at
+# registration with rfc3986, which every console script would then import
+# (minova/lean.py defers it).
+
 # [DEFAULT] web, as Nova's console proxies take it (also --web on their command line)
 web_opts = [
     cfg.StrOpt('web', default='/usr/share/novnc',
@@ -24,7 +28,7 @@ vnc_opts = [
     cfg.HostAddressOpt('server_proxyclient_address', default='127.0.0.1',
                        help='Address of this compute host that the VNC proxy connects '
                             'to for its guests\' displays.'),
-    cfg.URIOpt('novncproxy_base_url', default='http://127.0.0.1:6080/vnc_auto.html',
+    cfg.StrOpt('novncproxy_base_url', default='http://127.0.0.1:6080/vnc_auto.html',
                help='Public URL of the noVNC client page; a console URL is this with '
                     '"?path=%3Ftoken%3D<token>". Per compute host.'),
     cfg.HostAddressOpt('novncproxy_host', default='0.0.0.0',
@@ -38,7 +42,7 @@ serial_opts = [
                 help='Give guests a TCP serial port and answer serial console requests.'),
     cfg.StrOpt('port_range', default='10000:20000', regex=r'^\d+:\d+$',
                help='Range (MIN:MAX) of TCP ports the guests\' serial ports take.'),
-    cfg.URIOpt('base_url', default='ws://127.0.0.1:6083/',
+    cfg.StrOpt('base_url', default='ws://127.0.0.1:6083/',
                help='Public URL of minova-serialproxy; a console URL is this with '
                     '"?token=<token>".'),
     cfg.HostAddressOpt('proxyclient_address', default='127.0.0.1',
