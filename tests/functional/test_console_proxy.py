@@ -4,12 +4,14 @@ port; a missing, unknown, expired or deleted server's token is a 401 and a
 foreign Origin a 403, before any handshake."""
 from __future__ import annotations
 
+import os
 import socket
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 import websocket
 
 from minova.cells import lookup, mappings
@@ -122,3 +124,16 @@ def test_refusals(admin: Client, server_id: str, proxy_port: int, rfb: FakeRFB,
     admin.delete(f'/servers/{gone}')
     admin.wait_gone(gone)
     assert _refused(proxy_port, f'?token={doomed}') == 401
+
+
+def test_serves_novnc_and_its_self_connecting_page(proxy_port: int) -> None:
+    """With Debian's noVNC in [DEFAULT] web, vnc_auto.html (Nova's default URL)
+    is the page that connects by itself (vnc_lite.html)."""
+    if not os.path.exists('/usr/share/novnc/vnc_lite.html'):
+        pytest.skip('noVNC is not installed (apt-get install novnc)')
+    base = f'http://127.0.0.1:{proxy_port}'
+    auto = requests.get(f'{base}/vnc_auto.html?path=%3Ftoken%3Dx', timeout=10)
+    assert auto.status_code == 200
+    with open('/usr/share/novnc/vnc_lite.html', 'rb') as f:
+        assert auto.content == f.read()
+    assert requests.get(f'{base}/core/rfb.js', timeout=10).status_code == 200

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+import requests
 
 from tests.integration.libvirt.conftest import (
     Cloud,
@@ -57,6 +58,9 @@ def test_vnc_console_through_the_proxy(cloud: Cloud, conn: Any, image_id: str,
         assert r.status_code == 200, r.text
         url = urlparse(r.json()['remote_console']['url'])
         assert url.path == '/vnc_auto.html'
+        if os.path.isdir('/usr/share/novnc'):      # the web client, as the URL names it
+            page = requests.get(r.json()['remote_console']['url'], timeout=30)
+            assert page.status_code == 200 and b'noVNC' in page.content
         path = parse_qs(url.query)['path'][0]            # ?token=...
         ws_url = f'ws://{url.netloc}/{path}'
         r = cloud.api('GET', f'/os-console-auth-tokens/{parse_qs(path[1:])["token"][0]}')
