@@ -98,6 +98,13 @@ def test_openstack_servers_images_and_ssh(env: dict[str, str]) -> None:
     ssh = _run(env, 'openstack', 'server', 'ssh', 'osc-vm', '--', '-V', check=False)
     assert ssh.returncode == 1
     assert 'No public IP version [4, 6] address found' in ssh.stderr
+    # the console URL, as the install guides' `openstack console url show`
+    console = _osc(env, 'console', 'url', 'show', 'osc-vm')
+    assert console['protocol'] == 'vnc' and console['type'] == 'novnc'
+    assert '/vnc_auto.html?path=%3Ftoken%3D' in console['url']
+    refused = _run(env, 'openstack', 'console', 'url', 'show', '--serial', 'osc-vm',
+                   check=False)
+    assert 'Unavailable console type serial.' in refused.stderr
     _run(env, 'openstack', 'server', 'delete', '--wait', 'osc-vm')
 
 
