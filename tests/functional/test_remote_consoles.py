@@ -194,3 +194,21 @@ def test_expired_and_deleted_server_tokens(admin: Client, tiny_flavor: dict[str,
     admin.wait_gone(sid)
     assert console_auth_tokens.get_for_instance(url, sid) == []
     assert admin.get(f'/os-console-auth-tokens/{live}').status_code == 404
+
+
+def test_conductor_cleans_expired_tokens(aio: Any, admin: Client,
+                                         server: dict[str, Any]) -> None:
+    url = _cell_url()
+    CONF.set_override('token_ttl', 0, group='consoleauth')
+    try:
+        expired = _token_of(_remote(admin, server['id'], 'vnc', 'novnc').json()
+                            ['remote_console']['url'])
+    finally:
+        CONF.clear_override('token_ttl', group='consoleauth')
+    hashes = {t['token_hash'] for t in console_auth_tokens.get_for_instance(url, server['id'])}
+    assert console_auth_tokens.token_hash(expired) in hashes
+    [conductor] = [s.manager for s in aio.services if s.binary == 'minova-conductor']
+    conductor._clean_expired_console_tokens()
+    hashes = {t['token_hash'] for t in console_auth_tokens.get_for_instance(url, server['id'])}
+    assert console_auth_tokens.token_hash(expired) not in hashes
+    assert hashes            # the live ones stay
