@@ -150,3 +150,15 @@ class ResourceProviderConflict(Conflict):
 
 class AllocationUpdateFailed(MinovaException):
     msg_fmt = 'Failed to update allocations for consumer %(consumer_uuid)s. Error: %(error)s'
+
+
+class ConsoleTypeInvalid(Invalid):
+    msg_fmt = 'Invalid console type %(console_type)s'
+
+
+class ConsoleTypeUnavailable(Invalid):
+    msg_fmt = 'Unavailable console type %(console_type)s.'
+
+
+class SocketPortRangeExhaustedException(Invalid):
+    msg_fmt = 'Not able to acquire a free port for %(host)s'

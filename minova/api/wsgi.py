@@ -33,6 +33,7 @@ from minova.api.handlers import (
     networks,
     quota_class_sets,
     quota_sets,
+    remote_consoles,
     server_actions,
     server_diagnostics,
     server_external_events,
@@ -63,6 +64,7 @@ ROUTES: list[tuple[str, Any]] = [
     ('/servers/detail', servers.ServersDetail()),
     ('/servers/{server_id}', servers.Server()),
     ('/servers/{server_id}/action', server_actions.ServerAction()),
+    ('/servers/{server_id}/remote-consoles', remote_consoles.RemoteConsoles()),
     ('/servers/{server_id}/os-instance-actions', instance_actions.Actions()),
     ('/servers/{server_id}/os-instance-actions/{request_id}', instance_actions.Action()),
     ('/servers/{server_id}/diagnostics', server_diagnostics.Diagnostics()),
@@ -102,6 +104,7 @@ ROUTES: list[tuple[str, Any]] = [
     ('/os-instance_usage_audit_log', instance_usage_audit_log.AuditLogs()),
     ('/os-instance_usage_audit_log/{before}', instance_usage_audit_log.AuditLog()),
     ('/os-server-external-events', server_external_events.ServerExternalEvents()),
+    ('/os-console-auth-tokens/{token}', remote_consoles.ConsoleAuthToken()),
     # Nova's deprecated proxies and the v2 extension list
     ('/images', images.Images()),
     ('/images/detail', images.ImagesDetail()),

@@ -53,6 +53,7 @@ class AllInOne:
         self.servers: list[WSGIServer] = []
         self.services: list[Service] = []
         self.overrides: list[tuple[str, str]] = []
+        self.proxies: list[Any] = []
 
     def start(self) -> None:
         from minova.api import errors as api_errors
@@ -90,6 +91,7 @@ class AllInOne:
         api.start()
         self.servers.append(api)
         self.api_port = api.port
+        self._start_console_proxies()
         LOG.info('mini-Nova all-in-one ready: compute API on :%s, placement on %s',
                  self.api_port, CONF.placement.endpoint_override or CONF.placement.auth_type)
 
@@ -146,12 +148,40 @@ class AllInOne:
             host = '127.0.0.1' if host in ('0.0.0.0', '::') else host
             self._override('api_servers', [f'http://{host}:{image.port}'], 'glance')
 
+    def _start_console_proxies(self) -> None:
+        """minova-novncproxy ([vnc] enabled) and minova-serialproxy ([serial_console]
+        enabled) in this process. On ephemeral ports (tests) the console URLs'
+        base is pointed at them. A port already taken costs the consoles, not
+        the rest: the error says so and the all-in-one goes on."""
+        from minova.console import websocketproxy
+        ephemeral = self.api_port == 0 or self.image_port == 0
+        for enabled, make, group, url_opt, scheme, path in (
+                (CONF.vnc.enabled, websocketproxy.novncproxy, 'vnc', 'novncproxy_base_url',
+                 'http', '/vnc_auto.html'),
+                (CONF.serial_console.enabled, websocketproxy.serialproxy, 'serial_console',
+                 'base_url', 'ws', '/')):
+            if not enabled:
+                continue
+            try:
+                proxy = make(port=0 if ephemeral else None)
+            except OSError as e:
+                LOG.error('Console proxy for [%s] not started (%s): its console URLs '
+                          'will not connect', group, e)
+                continue
+            proxy.start()
+            self.proxies.append(proxy)
+            if ephemeral:
+                self._override(url_opt, f'{scheme}://127.0.0.1:{proxy.port}{path}', group)
+
     def _override(self, name: str, value: Any, group: str) -> None:
         """CONF.set_override, undone by stop()."""
         CONF.set_override(name, value, group=group)
         self.overrides.append((name, group))
 
     def stop(self) -> None:
+        for proxy in reversed(self.proxies):
+            proxy.stop()
+        self.proxies.clear()
         for server in reversed(self.servers):
             server.stop()
         for svc in reversed(self.services):

@@ -25,7 +25,15 @@ from minova.compute import boot, listing, records
 from minova.compute import rpcapi as compute_rpcapi
 from minova.conductor import rpcapi as conductor_rpcapi
 from minova.context import RequestContext
-from minova.db import actions, build_requests, engines, instances, server_groups, services
+from minova.db import (
+    actions,
+    build_requests,
+    console_auth_tokens,
+    engines,
+    instances,
+    server_groups,
+    services,
+)
 from minova.db.build_requests import RequestSpec
 from minova.db.flavors import Flavor
 from minova.db.instances import Instance
@@ -518,6 +526,59 @@ class API(records.RecordsAPI):
         cell, host = self._on_host(instance)
         return compute_rpcapi.for_cell(cell).get_console_output(ctx, host, instance,
                                                                 tail_length)
+
+    # -- remote consoles (minova/api/handlers/remote_consoles.py) ---------------
+
+    def get_vnc_console(self, ctx: RequestContext, instance: Instance,
+                        console_type: str) -> str:
+        """A console URL with a new token (see _console)."""
+        return self._console(ctx, instance, console_type, 'get_vnc_console')
+
+    def get_serial_console(self, ctx: RequestContext, instance: Instance,
+                           console_type: str) -> str:
+        return self._console(ctx, instance, console_type, 'get_serial_console')
+
+    def _console(self, ctx: RequestContext, instance: Instance, console_type: str,
+                 method: str) -> str:
+        """Ask the server's compute host where its console is (a call, as Nova),
+        store a new token's hash in the server's cell and answer the URL.
+
+        Raises InstanceNotReady (409: not on a host, or not running),
+        InstanceInvalidState (409: being deleted or migrated),
+        ConsoleTypeUnavailable / ConsoleTypeInvalid (400), NotSupported (501).
+        """
+        task_state = instance.get('task_state')
+        if task_state in (states.DELETING, 'migrating'):   # Nova's task states
+            raise exception.InstanceInvalidState(
+                action=method, instance_uuid=instance['uuid'], attr='task_state',
+                state=task_state)
+        cell, host = self._on_host(instance)
+        info = getattr(compute_rpcapi.for_cell(cell), method)(ctx, host, instance,
+                                                              console_type)
+        from minova.conf import CONF
+        url = cell['database_connection']
+        token = console_auth_tokens.create(
+            url, instance['uuid'], info['console_type'], info['host'], info['port'],
+            info.get('internal_access_path'), info['access_url_base'],
+            CONF.consoleauth.token_ttl)
+        return console_auth_tokens.access_url(info['access_url_base'],
+                                              info['console_type'], token)
+
+    def validate_console_token(self, ctx: RequestContext, token: str
+                               ) -> console_auth_tokens.ConsoleAuth | None:
+        """A token's record from whichever cell holds it (cell0 holds none);
+        None when no cell has it live."""
+        for cell in mappings.cell_list():
+            if mappings.is_cell0(cell):
+                continue
+            try:
+                found = console_auth_tokens.validate(cell['database_connection'], token)
+            except Exception:   # a down cell does not hide another's token
+                LOG.warning('Cell %s did not answer a console token lookup', cell['uuid'])
+                continue
+            if found is not None:
+                return found
+        return None
 
     @staticmethod
     def _placed(instance: Instance) -> tuple[str, str]:

@@ -53,7 +53,7 @@ def _describe(e: BaseException) -> str:
 
 
 class ComputeManager:
-    target = messaging.Target(version='1.3')
+    target = messaging.Target(version='1.4')
 
     def __init__(self, host: str | None = None) -> None:
         self.host = host or CONF.host
@@ -464,6 +464,43 @@ class ComputeManager:
             lines = output.splitlines(keepends=True)
             output = ''.join(lines[-tail_length:]) if tail_length else ''
         return output
+
+    # -- remote consoles (rpc 1.4) -------------------------------------------------
+
+    def get_vnc_console(self, context: RequestContext, instance: Instance,
+                        console_type: str) -> dict[str, Any]:
+        """Where the proxy reaches the guest's VNC display, and the base of the
+        URL the user opens (this host's [vnc] novncproxy_base_url), as Nova."""
+        if not CONF.vnc.enabled:
+            raise exception.ConsoleTypeUnavailable(console_type=console_type)
+        if console_type != 'novnc':
+            raise exception.ConsoleTypeInvalid(console_type=console_type)
+        return self._console(context, instance, console_type, CONF.vnc.novncproxy_base_url,
+                             self.driver.get_vnc_console)
+
+    def get_serial_console(self, context: RequestContext, instance: Instance,
+                           console_type: str) -> dict[str, Any]:
+        if not CONF.serial_console.enabled:
+            raise exception.ConsoleTypeUnavailable(console_type=console_type)
+        if console_type != 'serial':
+            raise exception.ConsoleTypeInvalid(console_type=console_type)
+        return self._console(context, instance, console_type, CONF.serial_console.base_url,
+                             self.driver.get_serial_console)
+
+    def _console(self, context: RequestContext, instance: Instance, console_type: str,
+                 access_url_base: str, read: Any) -> dict[str, Any]:
+        """A guest that is not running (or not yet there) has no console: Nova's
+        InstanceNotReady (409); a driver without this console: 501."""
+        try:
+            running = self.driver.get_info(instance)['state'] == states.RUNNING
+            info = read(context, instance) if running else None
+        except exception.InstanceNotFound:
+            info = None
+        except NotImplementedError:
+            raise exception.NotSupported() from None
+        if info is None:
+            raise exception.InstanceNotReady(instance_id=instance['uuid'])
+        return {**info, 'console_type': console_type, 'access_url_base': access_url_base}
 
     # -- host and guest usage, external events (rpc 1.2) -------------------------
 

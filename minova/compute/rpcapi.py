@@ -10,6 +10,7 @@ Version history:
         external_instance_event (a cast)
   1.3 - adds pause_instance, unpause_instance, suspend_instance, resume_instance,
         trigger_crash_dump (casts)
+  1.4 - adds get_vnc_console and get_serial_console (calls)
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from minova.scheduler.rpcapi import Selection
 
 TOPIC = 'compute'
-VERSION = '1.3'
+VERSION = '1.4'
 
 
 class ComputeAPI:
@@ -81,6 +82,16 @@ class ComputeAPI:
                                  instance: Instance) -> dict[str, Any]:
         return self.client.prepare(server=host, version='1.2').call(
             ctxt, 'get_instance_diagnostics', instance=instance)
+
+    def get_vnc_console(self, ctxt: RequestContext, host: str, instance: Instance,
+                        console_type: str) -> dict[str, Any]:
+        return self.client.prepare(server=host, version='1.4').call(
+            ctxt, 'get_vnc_console', instance=instance, console_type=console_type)
+
+    def get_serial_console(self, ctxt: RequestContext, host: str, instance: Instance,
+                           console_type: str) -> dict[str, Any]:
+        return self.client.prepare(server=host, version='1.4').call(
+            ctxt, 'get_serial_console', instance=instance, console_type=console_type)
 
     def external_instance_event(self, ctxt: RequestContext, host: str,
                                 instances: list[Instance],

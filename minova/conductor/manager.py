@@ -25,6 +25,7 @@ from minova.db import (
     actions,
     build_requests,
     compute_nodes,
+    console_auth_tokens,
     deployment,
     engines,
     instances,
@@ -36,6 +37,9 @@ from minova.scheduler import rpcapi as scheduler_rpcapi
 from minova.scheduler.rpcapi import HostList, Selection
 
 LOG = logging.getLogger(__name__)
+
+# Seconds between two removals of expired console tokens (Nova's compute: 600)
+CONSOLE_TOKEN_CLEANUP = 600.0
 
 
 def _host_zone(host: str) -> str:
@@ -274,12 +278,29 @@ class ConductorManager:
     # -- builds that lost their way -------------------------------------------
 
     def periodic_tasks(self) -> list[utils.Periodic]:
+        tasks = [utils.Periodic('clean_expired_console_tokens',
+                                self._clean_expired_console_tokens, CONSOLE_TOKEN_CLEANUP)]
         timeouts = [t for t in (CONF.compute.build_timeout_seconds,
                                 CONF.compute.unscheduled_build_timeout_seconds) if t]
-        if not timeouts:
-            return []
-        return [utils.Periodic('check_build_timeouts', self._check_build_timeouts,
-                               max(1.0, min(timeouts) / 4))]
+        if timeouts:
+            tasks.append(utils.Periodic('check_build_timeouts', self._check_build_timeouts,
+                                        max(1.0, min(timeouts) / 4)))
+        return tasks
+
+    def _clean_expired_console_tokens(self) -> None:
+        """Expired console tokens leave the cell databases (Nova's compute hosts
+        do this; here computes have no database): a super conductor cleans
+        every cell's, a cell conductor its own."""
+        urls = ([c['database_connection'] for c in mappings.cell_list()
+                 if not mappings.is_cell0(c)] if self.api_db else [engines.cell_url()])
+        for url in urls:
+            try:
+                removed = console_auth_tokens.clean_expired(url)
+            except Exception as e:   # a cell that is down now is cleaned next time
+                LOG.warning('Cannot clean expired console tokens: %s', e)
+                continue
+            if removed:
+                LOG.debug('Removed %d expired console tokens', removed)
 
     def _check_build_timeouts(self) -> None:
         """Builds nobody works on any more end in ERROR.

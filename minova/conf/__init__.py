@@ -9,6 +9,7 @@ from oslo_config import cfg
 from minova.conf import (
     api,
     compute,
+    console,
     database,
     default,
     glance,
@@ -22,7 +23,7 @@ from minova.conf import (
 CONF = cfg.CONF
 
 for _mod in (default, api, database, scheduler, compute, placement, glance, image, quota,
-             virt):
+             virt, console):
     _mod.register_opts(CONF)
 
 _client_opts_lock = threading.Lock()

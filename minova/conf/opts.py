@@ -1,7 +1,7 @@
 """Option lists for oslo-config-generator (etc/minova/minova.conf.sample)."""
 from keystoneauth1 import loading as ks_loading
 
-from minova.conf import api, compute, database, default, glance, quota, scheduler, virt
+from minova.conf import api, compute, console, database, default, glance, quota, scheduler, virt
 from minova.conf import image as image_conf
 from minova.conf import placement as placement_conf
 
@@ -11,7 +11,7 @@ def list_opts() -> list:
           + ks_loading.get_auth_common_conf_options()
           + ks_loading.get_adapter_conf_options(include_deprecated=False))
     return [
-        ('DEFAULT', default.opts + compute.default_opts),
+        ('DEFAULT', default.opts + compute.default_opts + console.web_opts),
         ('api', api.api_opts),
         ('wsgi', api.wsgi_opts),
         ('database', database._db_opts('cell database of this service')),
@@ -27,6 +27,10 @@ def list_opts() -> list:
         ('quota', quota.opts),
         ('fake_driver', virt.fake_opts),
         ('libvirt', virt.libvirt_opts),
+        ('vnc', console.vnc_opts),
+        ('serial_console', console.serial_opts),
+        ('consoleauth', console.consoleauth_opts),
+        ('console', console.console_opts),
     ]
 
 

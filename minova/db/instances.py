@@ -8,7 +8,7 @@ from typing import Any, TypedDict, cast
 import sqlalchemy as sa
 
 from minova import exception, states, utils
-from minova.db import engines, paging, regexp
+from minova.db import console_auth_tokens, engines, paging, regexp
 from minova.db.flavors import Flavor
 from minova.db.main_tables import instance_faults, instances
 
@@ -212,6 +212,7 @@ def destroy(url: str, uuid: str) -> None:
                      .values(deleted=instances.c.id, deleted_at=now, updated_at=now,
                              terminated_at=now, vm_state=states.DELETED, task_state=None,
                              power_state=states.NOSTATE))
+        console_auth_tokens.destroy_for_instance(conn, uuid)
 
 
 def _faults(conn: sa.Connection, uuids: list[str]) -> dict[str, Fault]:

@@ -194,3 +194,21 @@ migrations = sa.Table(
              'status'),
     sa.Index('migrations_updated_at_idx', 'updated_at'),
 )
+
+# 005_console_auth_tokens: only the token's sha256 is stored
+console_auth_tokens = sa.Table(
+    'console_auth_tokens', metadata,
+    sa.Column('id', sa.Integer, primary_key=True),
+    sa.Column('token_hash', sa.String(255), nullable=False),
+    sa.Column('console_type', sa.String(255), nullable=False),
+    sa.Column('host', sa.String(255), nullable=False),
+    sa.Column('port', sa.Integer, nullable=False),
+    sa.Column('internal_access_path', sa.String(255)),
+    sa.Column('instance_uuid', sa.String(36), nullable=False),
+    sa.Column('expires', sa.Integer, nullable=False),
+    sa.Column('access_url_base', sa.String(255)),
+    *_ts(),
+    sa.UniqueConstraint('token_hash', name='uniq_console_auth_tokens0token_hash'),
+    sa.Index('console_auth_tokens_instance_uuid_idx', 'instance_uuid'),
+    sa.Index('console_auth_tokens_host_expires_idx', 'host', 'expires'),
+)

@@ -210,6 +210,9 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument('--extra-conf', help='text appended to every config file')
     up.add_argument('--cell-db-port', action='append', metavar='CELL=PORT',
                     help='put that cell\'s database on another server on PORT')
+    up.add_argument('--novnc-port', type=int,
+                    help='run a minova-novncproxy per cell, on PORT, PORT+1, ... '
+                         '(default: none)')
     up.set_defaults(func=cmd_up)
     for name, fn, hlp in (('down', cmd_down, 'stop services (all, or the named)'),
                           ('restart', cmd_restart, 'restart services (all, or the named)')):

@@ -70,6 +70,14 @@ bind_port = {s.placement_port}
 connection = {s.db_url(cell)}
 """ + s.extra_conf
         out[f'{cell}-conductor.conf'] = f'[DEFAULT]\nhost = {cell}-controller\n'
+        port = s.novnc_ports().get(cell)
+        if port is not None:
+            # the cell's computes hand out URLs of their cell's proxy
+            out[f'{cell}.conf'] += (f'\n[vnc]\nnovncproxy_base_url = '
+                                    f'http://127.0.0.1:{port}/vnc_auto.html\n')
+            out[f'{cell}-novncproxy.conf'] = (
+                f'[DEFAULT]\nhost = {cell}-controller\n\n[vnc]\n'
+                f'novncproxy_host = 127.0.0.1\nnovncproxy_port = {port}\n')
         for host in s.compute_hosts(cell):
             out[f'{host}.conf'] = f'[DEFAULT]\nhost = {host}\n'
     return out

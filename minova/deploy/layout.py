@@ -51,6 +51,9 @@ class Settings:
     extra_computes: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     # A cell whose database lives on another server of the same kind (port).
     cell_db_ports: dict[str, int] = dataclasses.field(default_factory=dict)
+    # minova-novncproxy per cell (Nova runs one per cell, on the cell's
+    # database) on this port and the next ones; None: no console proxies.
+    novnc_port: int | None = None
 
     # -- persistence ----------------------------------------------------------
 
@@ -120,6 +123,12 @@ class Settings:
         """Config file (under etc/) of the conductor above the cells."""
         return 'conductor.conf' if self.single_conductor else 'super-conductor.conf'
 
+    def novnc_ports(self) -> dict[str, int]:
+        """Cell -> the port of its minova-novncproxy (none without novnc_port)."""
+        if self.novnc_port is None:
+            return {}
+        return {cell: self.novnc_port + i for i, cell in enumerate(self.cell_names)}
+
     def compute_hosts(self, cell: str) -> list[str]:
         hosts = [f'{cell}-compute{i}' for i in range(1, self.computes_per_cell + 1)]
         return hosts + self.extra_computes.get(cell, [])
@@ -145,6 +154,11 @@ class Settings:
                         'cell': cell})
         out.append({'name': 'api', 'script': 'minova-api', 'conf': [top],
                     'http': self.api_port})
+        for cell, port in self.novnc_ports().items():
+            out.append({'name': f'{cell}-novncproxy', 'script': 'minova-novncproxy',
+                        'conf': [str(etc / f'{cell}.conf'),
+                                 str(etc / f'{cell}-novncproxy.conf')],
+                        'cell': cell, 'http': port})
         for cell in self.cell_names:
             for host in self.compute_hosts(cell):
                 out.append({'name': host, 'script': 'minova-compute', 'host': host,

@@ -14,6 +14,7 @@ from minova.policies import (
     legacy,
     migrations,
     quotas,
+    remote_consoles,
     server_actions,
     server_groups,
     server_subresources,
@@ -28,4 +29,5 @@ def list_rules() -> list[policy.RuleDefault]:
         keypairs.list_rules(), admin.list_rules(), quotas.list_rules(),
         aggregates.list_rules(), server_groups.list_rules(),
         server_actions.list_rules(), migrations.list_rules(),
-        usage.list_rules(), legacy.list_rules(), server_subresources.list_rules()))
+        usage.list_rules(), legacy.list_rules(), server_subresources.list_rules(),
+        remote_consoles.list_rules()))

@@ -37,6 +37,13 @@ class GuestInfo(TypedDict):
     state: int                      # a power state (minova.states)
 
 
+class ConsoleInfo(TypedDict):
+    """Where a console proxy connects to reach a guest's console."""
+    host: str
+    port: int
+    internal_access_path: str | None
+
+
 class ComputeDriver:
     """Base class; every method a driver lacks raises NotImplementedError."""
 
@@ -115,6 +122,16 @@ class ComputeDriver:
         raise NotImplementedError
 
     def get_console_output(self, context: RequestContext, instance: Instance) -> str:
+        raise NotImplementedError
+
+    def get_vnc_console(self, context: RequestContext, instance: Instance) -> ConsoleInfo:
+        """Where the guest's VNC display listens, for the proxy: host, port and
+        internal_access_path (None). ConsoleTypeUnavailable when it has none."""
+        raise NotImplementedError
+
+    def get_serial_console(self, context: RequestContext, instance: Instance
+                           ) -> ConsoleInfo:
+        """Where the guest's TCP serial port listens, as get_vnc_console."""
         raise NotImplementedError
 
     def get_host_uptime(self) -> str:

@@ -14,7 +14,7 @@ from minova import exception, states
 from minova.conf import CONF
 from minova.context import RequestContext
 from minova.virt import driver
-from minova.virt.driver import GuestInfo, NodeResources
+from minova.virt.driver import ConsoleInfo, GuestInfo, NodeResources
 
 if TYPE_CHECKING:
     from minova.clients.placement import AllocationRequest
@@ -148,6 +148,22 @@ class FakeDriver(driver.ComputeDriver):
         # last three lines (length=3) are Nova's, and the whole log is longer,
         # as Tempest's unlimited-length console test wants.
         return FAKE_CONSOLE_LOG
+
+    # A fake guest's consoles are at fixed ports of the configured addresses (no
+    # server listens there), so the API and the token life cycle work on fake.
+    FAKE_VNC_PORT = 5900
+    FAKE_SERIAL_PORT = 10000
+
+    def get_vnc_console(self, context: RequestContext, instance: Instance) -> ConsoleInfo:
+        self.get_info(instance)
+        return {'host': CONF.vnc.server_proxyclient_address, 'port': self.FAKE_VNC_PORT,
+                'internal_access_path': None}
+
+    def get_serial_console(self, context: RequestContext, instance: Instance
+                           ) -> ConsoleInfo:
+        self.get_info(instance)
+        return {'host': CONF.serial_console.proxyclient_address,
+                'port': self.FAKE_SERIAL_PORT, 'internal_access_path': None}
 
     def get_host_uptime(self) -> str:
         # As Nova's fake driver: no host to ask, so the API answers 501.

@@ -98,6 +98,13 @@ def test_openstack_servers_images_and_ssh(env: dict[str, str]) -> None:
     ssh = _run(env, 'openstack', 'server', 'ssh', 'osc-vm', '--', '-V', check=False)
     assert ssh.returncode == 1
     assert 'No public IP version [4, 6] address found' in ssh.stderr
+    # the console URL, as the install guides' `openstack console url show`
+    console = _osc(env, 'console', 'url', 'show', 'osc-vm')
+    assert console['protocol'] == 'vnc' and console['type'] == 'novnc'
+    assert '/vnc_auto.html?path=%3Ftoken%3D' in console['url']
+    refused = _run(env, 'openstack', 'console', 'url', 'show', '--serial', 'osc-vm',
+                   check=False)
+    assert 'Unavailable console type serial.' in refused.stderr
     _run(env, 'openstack', 'server', 'delete', '--wait', 'osc-vm')
 
 
@@ -118,6 +125,11 @@ def test_novaclient(env: dict[str, str], tmp_path: Path) -> None:
                 'none', '--poll', 'nova-vm').stdout
     assert 'nova-vm' in boot
     assert 'nova-vm' in _run(env, 'nova', 'list').stdout
+    vnc = _run(env, 'nova', 'get-vnc-console', 'nova-vm', 'novnc').stdout
+    assert 'novnc' in vnc and 'vnc_auto.html?path=%3Ftoken%3D' in vnc
+    # the 2.1-2.5 action, as an old client sends it
+    old = dict(env, OS_COMPUTE_API_VERSION='2.5')
+    assert 'vnc_auto.html' in _run(old, 'nova', 'get-vnc-console', 'nova-vm', 'novnc').stdout
     _run(env, 'nova', 'delete', 'nova-vm')
     assert 'Servers' in _run(env, 'nova', 'usage').stdout
     # The token method works as well: a token and a project, no password.

@@ -21,3 +21,22 @@ def test_durable_queues_on_request() -> None:
     args = cli._parser().parse_args(['up', '--durable-queues'])
     assert args.durable_queues is True
     assert _rabbit_opts(Settings(durable_queues=True))['amqp_durable_queues'] == 'True'
+
+
+def test_novncproxy_per_cell_on_request(tmp_path: object) -> None:
+    assert not [svc for svc in Settings().services() if svc['script'] == 'minova-novncproxy']
+    args = cli._parser().parse_args(['up', '--novnc-port', '16080'])
+    assert args.novnc_port == 16080
+    s = Settings(state_dir=str(tmp_path), novnc_port=16080)
+    proxies = [svc for svc in s.services() if svc['script'] == 'minova-novncproxy']
+    assert [(p['name'], p['cell'], p['http']) for p in proxies] == [
+        ('cell1-novncproxy', 'cell1', 16080), ('cell2-novncproxy', 'cell2', 16081)]
+    files = config.files(s)
+    for cell, port in (('cell1', 16080), ('cell2', 16081)):
+        parser = configparser.ConfigParser(strict=False, interpolation=None)
+        for name in (f'{cell}.conf', f'{cell}-novncproxy.conf'):
+            parser.read_string(files[name])
+        assert parser['vnc']['novncproxy_port'] == str(port)
+        assert parser['vnc']['novncproxy_base_url'] == \
+            f'http://127.0.0.1:{port}/vnc_auto.html'
+        assert parser['database']['connection'] == s.db_url(cell)

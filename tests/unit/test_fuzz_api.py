@@ -234,11 +234,14 @@ COMPUTE_BODIES: dict[tuple[str, str], list[Any]] = {
         {'os-getConsoleOutput': {'length': 5}}, {'pause': None}, {'unpause': None},
         {'suspend': None}, {'resume': None}, {'lock': {'locked_reason': 'r'}},
         {'unlock': None}, {'os-resetState': {'state': 'error'}},
-        {'trigger_crash_dump': None}],
+        {'trigger_crash_dump': None}, {'os-getVNCConsole': {'type': 'novnc'}}],
     ('POST', '/servers/{server_id}/metadata'): [{'metadata': {'k': 'v'}}],
     ('PUT', '/servers/{server_id}/metadata'): [{'metadata': {'k': 'v'}}],
     ('PUT', '/servers/{server_id}/metadata/{key}'): [{'meta': {'k': 'v'}}],
     ('PUT', '/servers/{server_id}/tags'): [{'tags': ['t', 'u']}],
+    ('POST', '/servers/{server_id}/remote-consoles'): [
+        {'remote_console': {'protocol': 'vnc', 'type': 'novnc'}},
+        {'remote_console': {'protocol': 'serial', 'type': 'serial'}}],
     ('POST', '/os-keypairs'): [{'keypair': {'name': 'kp', 'type': 'ssh',
                                             'user_id': 'alice'}}],
     ('PUT', '/os-services/{service_id}'): [{'status': 'disabled', 'disabled_reason': 'r',
@@ -294,7 +297,8 @@ def compute_request(rnd: random.Random, world: dict[str, Any]) -> tuple:
               for name in ('flavor_id', 'key', 'server_id', 'request_id', 'name',
                            'service_id', 'hypervisor_id', 'aggregate_id', 'group_id',
                            'project_id', 'network_label', 'network_id', 'image_id', 'host',
-                           'class_name', 'tenant_id', 'before', 'alias', 'tag')
+                           'class_name', 'tenant_id', 'before', 'alias', 'tag',
+                           'token')
               if '{' + name + '}' in template}
     path = template.format(**params)
     example = rnd.choice(COMPUTE_BODIES.get((method, template[len('/v2.1'):]), [None]))
@@ -384,7 +388,13 @@ def compute_world(dbs: dict[str, str], monkeypatch: pytest.MonkeyPatch  # noqa: 
     monkeypatch.setattr(compute_rpcapi.ComputeAPI, 'get_console_output',
                         lambda self, *a, **k: 'console')
     for call, answer in (('get_host_uptime', ' 10:00 up 1 day'), ('get_diagnostics', {}),
-                         ('get_instance_diagnostics', {})):
+                         ('get_instance_diagnostics', {}),
+                         ('get_vnc_console', {'host': '127.0.0.1', 'port': 5900,
+                                              'console_type': 'novnc',
+                                              'access_url_base': 'http://h:6080/x'}),
+                         ('get_serial_console', {'host': '127.0.0.1', 'port': 10000,
+                                                 'console_type': 'serial',
+                                                 'access_url_base': 'ws://h:6083/'})):
         monkeypatch.setattr(compute_rpcapi.ComputeAPI, call,
                             lambda self, *a, _answer=answer, **k: _answer)
     from minova.api.handlers import images as images_handler
@@ -401,7 +411,8 @@ def compute_world(dbs: dict[str, str], monkeypatch: pytest.MonkeyPatch  # noqa: 
         'network_label': ['private', 'nope'], 'network_id': ['net1'], 'image_id': [IMAGE],
         'host': ['host1', 'nope'], 'class_name': ['default', 'gold'],
         'tenant_id': ['proj-a', 'admin'], 'before': ['2026-01-01 00:00:00', 'x'],
-        'alias': ['os-keypairs', 'nope'], 'tag': ['t', 'nope']}
+        'alias': ['os-keypairs', 'nope'], 'tag': ['t', 'nope'],
+        'token': ['nosuchtoken', ' ']}
     transports = set(rpc._transports)
     replenish(world)
     yield world

@@ -1,5 +1,6 @@
 """POST /servers/{id}/action: reboot, os-stop, os-start, pause, unpause, suspend,
-resume, lock, unlock, os-resetState, trigger_crash_dump, os-getConsoleOutput.
+resume, lock, unlock, os-resetState, trigger_crash_dump, os-getConsoleOutput, and
+the legacy console actions (minova/api/handlers/remote_consoles.py).
 
 The body names one action; each action has its JSON schema per microversion
 (a None row: the action does not exist yet at that version, 404 as in Nova),
@@ -18,6 +19,7 @@ import falcon
 
 from minova import exception, states
 from minova.api import errors, policy, util, validation, versioned
+from minova.api.handlers import remote_consoles
 from minova.api.handlers import servers as servers_handler
 from minova.db.instances import Instance
 from minova.policies import server_actions as pol
@@ -182,6 +184,7 @@ ACTIONS: dict[str, tuple[SchemaTable, ActionFn]] = {
     'trigger_crash_dump': ([('2.1', None), ('2.17', CRASH_DUMP_SCHEMA)],
                            _state_action(pol.TRIGGER_CRASH_DUMP, 'trigger_crash_dump')),
     'os-getConsoleOutput': (_always(CONSOLE_SCHEMA), _console_output),
+    **remote_consoles.LEGACY_ACTIONS,
 }
 
 

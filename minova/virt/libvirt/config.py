@@ -33,6 +33,11 @@ class GuestSpec:
     ramdisk: str | None = None
     cmdline: str | None = None
     machine: str = 'pc'
+    # [vnc] enabled: a VGA display and a VNC server on this address (autoport)
+    vnc_listen: str | None = None
+    # [serial_console] enabled: serial port 0 is a TCP server here (host, port),
+    # its output still logged to console_log
+    serial_tcp: tuple[str, int] | None = None
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
@@ -88,15 +93,46 @@ def domain_xml(spec: GuestSpec) -> str:
         nic = _sub(devices, 'interface', type='user')
         _sub(nic, 'mac', address=mac)
         _sub(nic, 'model', type='virtio')
-    # The guest's serial port goes to a file the API's console log reads.
-    serial = _sub(devices, 'serial', type='file')
-    _sub(serial, 'source', path=spec.console_log, append='on')
-    _sub(serial, 'target', port='0')
-    console = _sub(devices, 'console', type='file')
-    _sub(console, 'source', path=spec.console_log, append='on')
-    _sub(console, 'target', type='serial', port='0')
+    # The guest's serial port goes to a file the API's console log reads; with
+    # a serial console it is a TCP server whose output is logged to that file.
+    for tag in ('serial', 'console'):
+        if spec.serial_tcp:
+            chardev = _sub(devices, tag, type='tcp')
+            _sub(chardev, 'source', mode='bind', host=spec.serial_tcp[0],
+                 service=str(spec.serial_tcp[1]))
+            _sub(chardev, 'protocol', type='raw')
+            _sub(chardev, 'log', file=spec.console_log, append='on')
+        else:
+            chardev = _sub(devices, tag, type='file')
+            _sub(chardev, 'source', path=spec.console_log, append='on')
+        if tag == 'serial':
+            _sub(chardev, 'target', port='0')
+        else:
+            _sub(chardev, 'target', type='serial', port='0')
+    if spec.vnc_listen:
+        _sub(devices, 'graphics', type='vnc', autoport='yes', listen=spec.vnc_listen)
+        video = _sub(devices, 'video')
+        _sub(video, 'model', type='vga')
     _sub(devices, 'memballoon', model='none')
     return ET.tostring(dom, encoding='unicode')
+
+
+def vnc_port(xml: str) -> int | None:
+    """The live VNC port of a running domain's XML (None: no VNC display, or
+    none allocated: libvirt says -1 while the guest is off)."""
+    graphics = ET.fromstring(xml).find("./devices/graphics[@type='vnc']")
+    port = graphics.get('port') if graphics is not None else None
+    return int(port) if port and int(port) > 0 else None
+
+
+def serial_tcp(xml: str) -> list[tuple[str, int]]:
+    """(host, port) of each TCP server serial port of a domain's XML."""
+    out = []
+    for source in ET.fromstring(xml).findall(
+            "./devices/serial[@type='tcp']/source[@mode='bind']"):
+        if source.get('service'):
+            out.append((source.get('host') or '', int(source.get('service') or 0)))
+    return out
 
 
 def metadata_owner(metadata_xml: str) -> tuple[str | None, str | None]:

@@ -14,7 +14,9 @@ import json
 import logging
 import os
 import shutil
+import socket
 import subprocess
+import threading
 import time
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING, Any
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from minova import exception, states
 from minova.clients import image as image_client
 from minova.conf import CONF
+from minova.conf import console as console_conf
 from minova.context import RequestContext
 from minova.virt import configdrive, driver, image_meta
 from minova.virt.driver import GuestInfo, NodeResources
@@ -40,6 +43,9 @@ MAX_CONSOLE_BYTES = 100 * 1024
 DEFAULT_CMDLINE = 'root=/dev/vda console=tty0 console=ttyS0'
 POLL = 0.2
 SHUTDOWN_RETRY_INTERVAL = 5.0
+# Serial ports are chosen one guest at a time (two spawns must not pick one port).
+_PORT_LOCK = threading.Lock()
+_PORTS_GIVEN: dict[int, float] = {}   # port -> when, until its domain names it
 
 
 def _libvirt() -> Any:
@@ -221,6 +227,10 @@ class LibvirtDriver(driver.ComputeDriver):
             display_name=instance.get('display_name') or '',
             deployment=self.deployment_id, host=self.host_name,
             nics=[vif['address'] for vif in network_info if vif.get('type') == 'user'])
+        if CONF.vnc.enabled:
+            spec.vnc_listen = CONF.vnc.server_listen
+        if CONF.serial_console.enabled:
+            spec.serial_tcp = self._serial_port(instance)
         if image.get('kernel_id'):
             client = self.images.client
             spec.kernel = self.images.fetch(ctx, client.show(ctx, image['kernel_id']))[0]
@@ -419,6 +429,57 @@ class LibvirtDriver(driver.ComputeDriver):
         except FileNotFoundError:
             return ''
         return data.decode('utf-8', errors='replace')
+
+    # -- remote consoles -----------------------------------------------------------
+
+    def _serial_port(self, instance: Instance) -> tuple[str, int]:
+        """A free port of [serial_console] port_range on proxyclient_address, as
+        Nova's acquire_port: one no domain of ours names and that binds now.
+        A guest being redefined (hard reboot) keeps its port if it is free."""
+        address = CONF.serial_console.proxyclient_address
+        low, high = console_conf.port_range()
+        used: set[int] = set()
+        mine: list[int] = []
+        for dom in self._our_domains():
+            with contextlib.suppress(_libvirt().libvirtError):
+                ports = [p for _, p in vconfig.serial_tcp(dom.XMLDesc(0))]
+                if dom.UUIDString() == instance['uuid']:
+                    mine = ports
+                used.update(ports)
+        with _PORT_LOCK:
+            now = time.monotonic()
+            for port in [*mine, *range(low, high + 1)]:
+                given = now - _PORTS_GIVEN.get(port, -1e9) < 300
+                if (port not in mine and (port in used or given)) or \
+                        not low <= port <= high:
+                    continue
+                with socket.socket() as sock:
+                    try:
+                        sock.bind((address, port))
+                    except OSError:
+                        continue
+                _PORTS_GIVEN[port] = now
+                return address, port
+        raise exception.SocketPortRangeExhaustedException(host=address)
+
+    def get_vnc_console(self, context: RequestContext, instance: Instance
+                        ) -> driver.ConsoleInfo:
+        """The live port of the guest's VNC display (libvirt's autoport)."""
+        port = vconfig.vnc_port(self._lookup(instance).XMLDesc(0))
+        if port is None:
+            # VNC enabled now, but this guest was defined without a display.
+            raise exception.ConsoleTypeUnavailable(console_type='vnc')
+        return {'host': CONF.vnc.server_proxyclient_address, 'port': port,
+                'internal_access_path': None}
+
+    def get_serial_console(self, context: RequestContext, instance: Instance
+                           ) -> driver.ConsoleInfo:
+        ports = vconfig.serial_tcp(self._lookup(instance).XMLDesc(0))
+        if not ports:
+            raise exception.ConsoleTypeUnavailable(console_type='serial')
+        host, port = ports[0]
+        return {'host': host or CONF.serial_console.proxyclient_address, 'port': port,
+                'internal_access_path': None}
 
     # -- host and guest usage ----------------------------------------------------
 

@@ -138,12 +138,14 @@ def test_image() -> str:
 def start_cloud(state: str, host: str, extra_conf: str = '') -> Cloud:
     """An all-in-one with the libvirt driver, its state (SQLite files,
     instances, image cache) under state, on ephemeral ports."""
-    ports = {k: _free_port() for k in ('api', 'placement', 'image')}
+    ports = {k: _free_port() for k in ('api', 'placement', 'image', 'novnc')}
     conf = os.path.join(state, 'minova.conf')
     with open(conf, 'w') as f:
         f.write(f"""[DEFAULT]
 state_path = {state}
 host = {host}
+# domain names of their own: another run's guests on this libvirtd keep theirs
+instance_name_template = {host}-%08x
 compute_driver = libvirt.LibvirtDriver
 report_interval = 1
 sync_power_state_interval = 2
@@ -160,6 +162,10 @@ bind_port = {ports['placement']}
 [image_api]
 bind_host = 127.0.0.1
 bind_port = {ports['image']}
+[vnc]
+novncproxy_host = 127.0.0.1
+novncproxy_port = {ports['novnc']}
+novncproxy_base_url = http://127.0.0.1:{ports['novnc']}/vnc_auto.html
 """ + extra_conf)
     log = os.path.join(state, 'aio.log')
     with open(log, 'a') as out:

@@ -272,6 +272,21 @@ class FakeComputeAPI:
         self.calls.append(('get_console_output', instance['uuid'], tail_length))
         return 'FAKE CONSOLE OUTPUT\nANOTHER\nLAST LINE'
 
+    def get_vnc_console(self, ctx: Any, instance: dict[str, Any], console_type: str) -> str:
+        self.calls.append(('get_vnc_console', instance['uuid'], console_type))
+        return 'http://127.0.0.1:6080/vnc_auto.html?path=%3Ftoken%3Dtok'
+
+    def get_serial_console(self, ctx: Any, instance: dict[str, Any],
+                           console_type: str) -> str:
+        self.calls.append(('get_serial_console', instance['uuid'], console_type))
+        return 'ws://127.0.0.1:6083/?token=tok'
+
+    def validate_console_token(self, ctx: Any, token: str) -> dict[str, Any] | None:
+        if token != 'tok':
+            return None
+        return {'console_type': 'novnc', 'instance_uuid': 'u', 'host': '127.0.0.1',
+                'port': 5900, 'internal_access_path': None}
+
     def get_actions(self, ctx: Any, instance: dict[str, Any], **kwargs: Any) -> list[dict]:
         return [{'action': 'create', 'instance_uuid': instance['uuid'], 'message': None,
                  'project_id': instance['project_id'], 'request_id': 'req-1',

@@ -49,6 +49,9 @@ GET     /servers/{server}/os-instance-actions            latest   ok   ok   ok  
 GET     /servers/{server}/os-instance-actions/req-1      latest   ok   ok   ok   404
 GET     /servers/{server}/ips                            latest   ok   ok   ok   404
 GET     /servers/{server}/diagnostics                    latest   ok   403  403  404
+POST    /servers/{server}/remote-consoles                latest   ok   ok   403  404
+POST    /servers/{server}/action:os-getVNCConsole        2.5      ok   ok   403  404
+GET     /os-console-auth-tokens/tok                      latest   ok   403  403  403
 GET     /flavors                                         latest   ok   ok   ok   ok
 GET     /flavors/detail                                  latest   ok   ok   ok   ok
 GET     /flavors/{flavor}                                latest   ok   ok   ok   ok
@@ -106,6 +109,9 @@ BODIES: dict[tuple[str, str], Any] = {
     ('POST', '/servers'): {'server': {'name': 'vm', 'flavorRef': 'm1', 'networks': 'none',
                                       'imageRef': '70a599e0-31e7-49b7-b260-868f441e862b'}},
     ('PUT', '/servers/{server}'): {'server': {'name': 'renamed'}},
+    ('POST', '/servers/{server}/remote-consoles'):
+        {'remote_console': {'protocol': 'vnc', 'type': 'novnc'}},
+    ('POST', '/servers/{server}/action:os-getVNCConsole'): {'os-getVNCConsole': {'type': 'novnc'}},
     ('POST', '/flavors'): {'flavor': {'name': 'new-{n}', 'ram': 64, 'vcpus': 1, 'disk': 1}},
     ('PUT', '/flavors/{flavor}'): {'flavor': {'description': 'small'}},
     ('POST', '/flavors/{flavor}/os-extra_specs'): {'extra_specs': {'hw:cpu_policy': 'shared'}},

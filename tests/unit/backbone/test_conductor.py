@@ -199,7 +199,8 @@ def test_build_requests_never_scheduled_are_buried_by_default(
     flags('unscheduled_build_timeout_seconds', 1, group='compute')
     cond.api_db = True
     [u] = boot()
-    assert [p.name for p in cond.periodic_tasks()] == ['check_build_timeouts']
+    assert [p.name for p in cond.periodic_tasks()] == ['clean_expired_console_tokens',
+                                                     'check_build_timeouts']
     cond._check_build_timeouts()
     assert build_requests.get(u) is not None    # not yet
     time.sleep(1.1)

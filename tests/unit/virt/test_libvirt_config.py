@@ -69,6 +69,12 @@ def test_libvirt_accepts_the_xml() -> None:
             f'<m:instance xmlns:m="{config.METADATA_NS}"><m:deployment>d-1</m:deployment>'
             '<m:host>hv1</m:host></m:instance>') == ('d-1', 'hv1')
         dom.undefine()
+        consoles = config.domain_xml(_spec(vnc_listen='127.0.0.1',
+                                           serial_tcp=('127.0.0.1', 10001))).replace(
+            "type=\"qemu\"", "type=\"test\"", 1)
+        dom = conn.defineXML(consoles)
+        assert config.serial_tcp(dom.XMLDesc(0)) == [('127.0.0.1', 10001)]
+        dom.undefine()
     finally:
         conn.close()
 
@@ -94,3 +100,33 @@ def test_config_drive_content(tmp_path: os.PathLike) -> None:
     with open(iso, 'rb') as f:
         f.seek(32768 + 40)   # the primary volume descriptor's volume id
         assert f.read(32).decode().strip() == 'config-2'
+
+
+def test_vnc_display_and_video_when_asked() -> None:
+    dom = ET.fromstring(config.domain_xml(_spec(vnc_listen='127.0.0.1')))
+    graphics = dom.find("devices/graphics[@type='vnc']")
+    assert graphics is not None
+    assert (graphics.get('autoport'), graphics.get('listen')) == ('yes', '127.0.0.1')
+    assert dom.find('devices/video/model').get('type') == 'vga'
+    assert ET.fromstring(config.domain_xml(_spec())).find('devices/graphics') is None
+
+
+def test_tcp_serial_port_keeps_the_console_log() -> None:
+    xml = config.domain_xml(_spec(serial_tcp=('127.0.0.1', 10005)))
+    dom = ET.fromstring(xml)
+    for tag in ('serial', 'console'):
+        dev = dom.find(f'devices/{tag}')
+        assert dev.get('type') == 'tcp'
+        assert dev.find('source').attrib == {'mode': 'bind', 'host': '127.0.0.1',
+                                             'service': '10005'}
+        assert dev.find('log').get('file') == '/i/console.log'
+    assert config.serial_tcp(xml) == [('127.0.0.1', 10005)]
+    assert config.serial_tcp(config.domain_xml(_spec())) == []
+
+
+def test_vnc_port_of_live_xml() -> None:
+    live = ("<domain><devices><graphics type='vnc' port='5901' autoport='yes' "
+            "listen='127.0.0.1'/></devices></domain>")
+    assert config.vnc_port(live) == 5901
+    assert config.vnc_port(live.replace("'5901'", "'-1'")) is None
+    assert config.vnc_port('<domain><devices/></domain>') is None
