@@ -33,9 +33,17 @@ PAUSING = 'pausing'
 UNPAUSING = 'unpausing'
 SUSPENDING = 'suspending'
 RESUMING = 'resuming'
+# createImage / createBackup, as Nova's task states
+IMAGE_SNAPSHOT_PENDING = 'image_snapshot_pending'
+IMAGE_SNAPSHOT = 'image_snapshot'
+IMAGE_BACKUP = 'image_backup'
+IMAGE_PENDING_UPLOAD = 'image_pending_upload'
+IMAGE_UPLOADING = 'image_uploading'
 
 # vm_states a crash dump (NMI) may be triggered in, as Nova's ALLOW_TRIGGER_CRASH_DUMP.
 ALLOW_TRIGGER_CRASH_DUMP = (ACTIVE, PAUSED, RESCUED, RESIZED, ERROR)
+# vm_states a server may be snapshotted or backed up in, as Nova's.
+ALLOW_SNAPSHOT = (ACTIVE, STOPPED, PAUSED, SUSPENDED)
 
 # power_state (integers, as in the hypervisor API)
 NOSTATE = 0

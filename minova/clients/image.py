@@ -129,6 +129,73 @@ class Client(client_base.Client):
                 os.unlink(tmp)
 
 
+    # -- snapshots (the compute host's side of createImage / createBackup) ------
+
+    def _request(self, method: str, path: str, content_type: str | None = None,
+                 **kw: Any) -> Any:
+        headers = {'Accept': 'application/json'}
+        if content_type:
+            headers['Content-Type'] = content_type
+        try:
+            return self.adapter.request(path, method, raise_exc=False, headers=headers, **kw)
+        except (ks_exc.ConnectionError, ks_exc.EndpointNotFound,
+                ks_exc.DiscoveryFailure) as e:
+            raise ImageServiceUnavailable(reason=str(e)) from e
+
+    def upload(self, image_id: str, path: str, disk_format: str,
+               container_format: str = 'bare') -> None:
+        """The snapshot's formats set, then its data sent (PUT /v2/images/{id}/file):
+        the image goes queued -> saving -> active, as Nova's upload does it."""
+        ops = [{'op': 'add', 'path': '/disk_format', 'value': disk_format},
+               {'op': 'add', 'path': '/container_format', 'value': container_format}]
+        resp = self._request('PATCH', f'/v2/images/{image_id}',
+                             content_type=PATCH_CONTENT_TYPE, json=ops)
+        if resp.status_code == 404:
+            raise ImageNotFound(image_id=image_id)
+        if resp.status_code != 200:
+            raise ImageServiceUnavailable(reason=f'PATCH image {image_id}: '
+                                                 f'{resp.status_code} {resp.text[:200]}')
+        with open(path, 'rb') as f:
+            resp = self._request('PUT', f'/v2/images/{image_id}/file',
+                                 content_type='application/octet-stream', data=f)
+        if resp.status_code == 404:
+            raise ImageNotFound(image_id=image_id)
+        if resp.status_code not in (200, 204):
+            raise ImageServiceUnavailable(reason=f'PUT image data {image_id}: '
+                                                 f'{resp.status_code} {resp.text[:200]}')
+
+    def list_all(self, filters: dict[str, str]) -> list[dict[str, Any]]:
+        """Every image matching filters (any project's), newest first."""
+        images: list[dict[str, Any]] = []
+        marker = None
+        while True:
+            params = dict(filters, sort_key='created_at', sort_dir='desc', limit='100')
+            if marker:
+                params['marker'] = marker
+            resp = self._request('GET', '/v2/images', params=params)
+            if resp.status_code != 200:
+                raise ImageServiceUnavailable(reason=f'GET images: {resp.status_code}')
+            page = resp.json().get('images', [])
+            images += page
+            if len(page) < 100:
+                return images
+            marker = page[-1]['id']
+
+    def delete_image(self, image_id: str) -> None:
+        """Delete an image; one already gone raises ImageNotFound."""
+        resp = self._request('DELETE', f'/v2/images/{image_id}')
+        if resp.status_code == 404:
+            raise ImageNotFound(image_id=image_id)
+        if resp.status_code not in (200, 204):
+            raise ImageServiceUnavailable(reason=f'DELETE image {image_id}: '
+                                                 f'{resp.status_code}')
+
+    def endpoint(self) -> str:
+        """The image service's base URL (the Location of a snapshot, as Nova's)."""
+        url = self.adapter.get_endpoint() or ''
+        return url.rstrip('/')
+
+
 class ImageForbidden(exception.Forbidden):
     msg_fmt = 'You are not allowed to delete the image.'
 
@@ -213,6 +280,19 @@ class CallerImageClient(Client):
         if resp.status_code not in (200, 204):
             raise ImageServiceUnavailable(reason=f'DELETE image {image_id}: '
                                                  f'{resp.status_code}')
+
+    def create(self, ctx: RequestContext, values: dict[str, Any]) -> dict[str, Any]:
+        """A new image record (status queued) owned by the caller's project."""
+        resp = self._call(ctx, 'POST', '/v2/images', content_type='application/json',
+                          json=values)
+        if resp.status_code == 403:
+            raise exception.Forbidden(resp.text[:300])
+        if resp.status_code in (400, 409, 413):
+            raise exception.Invalid(resp.text[:300])
+        if resp.status_code != 201:
+            raise ImageServiceUnavailable(reason=f'POST image: {resp.status_code}')
+        created: dict[str, Any] = resp.json()
+        return created
 
     def set_properties(self, ctx: RequestContext, image: dict[str, Any],
                        old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ the same keys (vm_state 'building', task_state 'scheduling', host None).
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 from typing import Any
@@ -413,6 +414,94 @@ class API(records.RecordsAPI):
             ctx, instance, 'trigger_crash_dump', states.ALLOW_TRIGGER_CRASH_DUMP, (None,),
             None)
         compute_rpcapi.for_cell(cell).trigger_crash_dump(ctx, host, inst)
+
+    # -- createImage and createBackup (rpc 1.6) ----------------------------------
+
+    # Image properties a snapshot never inherits from its server's image, as Nova's
+    # (its [DEFAULT] non_inheritable_image_properties defaults included).
+    NON_INHERITABLE = frozenset((
+        'cache_in_nova', 'bittorrent', 'cinder_encryption_key_id',
+        'cinder_encryption_key_deletion_policy', 'img_signature',
+        'img_signature_hash_method', 'img_signature_key_type',
+        'img_signature_certificate_uuid'))
+
+    def snapshot(self, ctx: RequestContext, instance: Instance, name: str,
+                 extra_properties: dict[str, str] | None = None) -> dict[str, Any]:
+        """createImage: the image record made now (queued), the disk uploaded by
+        the compute host. Returns the image. No lock check, as in Nova (a lock
+        guards against change and delete)."""
+        return self._image_action(ctx, instance, name, 'snapshot', dict(extra_properties or {}),
+                                  'createImage', states.IMAGE_SNAPSHOT_PENDING,
+                                  lambda rpc, host, inst, image_id: rpc.snapshot_instance(
+                                      ctx, host, inst, image_id))
+
+    def backup(self, ctx: RequestContext, instance: Instance, name: str, backup_type: str,
+               rotation: int, extra_properties: dict[str, str] | None = None
+               ) -> dict[str, Any]:
+        """createBackup: a snapshot with image_type backup, then the server's
+        oldest backups of backup_type beyond rotation deleted on the host."""
+        props = dict(extra_properties or {}, backup_type=backup_type)
+        return self._image_action(ctx, instance, name, 'backup', props, 'createBackup',
+                                  states.IMAGE_BACKUP,
+                                  lambda rpc, host, inst, image_id: rpc.backup_instance(
+                                      ctx, host, inst, image_id, backup_type, rotation))
+
+    def _image_action(self, ctx: RequestContext, instance: Instance, name: str,
+                      image_type: str, extra: dict[str, str], action: str, task_state: str,
+                      cast: Any) -> dict[str, Any]:
+        uuid = instance['uuid']
+        vm_state, current_task = instance.get('vm_state'), instance.get('task_state')
+        if instance.get('cell_uuid') is None or vm_state not in states.ALLOW_SNAPSHOT:
+            raise exception.InstanceInvalidState(action=action, instance_uuid=uuid,
+                                                 attr='vm_state', state=vm_state)
+        if current_task is not None:
+            raise exception.InstanceInvalidState(action=action, instance_uuid=uuid,
+                                                 attr='task_state', state=current_task)
+        cell, host = self._on_host(instance)
+        url = cell['database_connection']
+        from minova.clients import image as image_client
+        images = image_client.CallerImageClient()
+        image = images.create(ctx, self._snapshot_meta(ctx, instance, name, image_type,
+                                                       extra))
+        try:
+            inst = instances.update(url, uuid, {'task_state': task_state}, [None])
+        except (exception.InstanceNotFound, exception.InstanceInvalidState):
+            with contextlib.suppress(Exception):
+                images.delete(ctx, image['id'])
+            raise
+        actions.action_start(url, uuid, action, ctx.request_id, ctx.user_id, ctx.project_id)
+        cast(compute_rpcapi.for_cell(cell), host, inst, image['id'])
+        return image
+
+    def _snapshot_meta(self, ctx: RequestContext, instance: Instance, name: str,
+                       image_type: str, extra: dict[str, str]) -> dict[str, Any]:
+        """The new image's record, as Nova's create_image: the server's image
+        properties (its system metadata) inherited, then Nova's own."""
+        sysmeta = instance.get('system_metadata') or {}
+        meta: dict[str, Any] = {'name': name}
+        props: dict[str, str] = {}
+        for key, value in sysmeta.items():
+            if not key.startswith('image_') or value is None:
+                continue
+            key = key[len('image_'):]
+            if key in ('min_ram', 'min_disk'):
+                meta[key] = int(value)
+            elif key in ('disk_format', 'container_format'):
+                if image_type != 'snapshot':   # a snapshot's formats come with its data
+                    meta[key] = value
+            elif key not in self.NON_INHERITABLE and not key.startswith('os_glance'):
+                props[key] = str(value)
+        if ctx.project_id != instance.get('project_id'):
+            # Another project's server (an admin's snapshot): shared with its owner.
+            meta['visibility'] = 'shared'
+            extra = dict(extra, instance_owner=str(instance.get('project_id')))
+        else:
+            meta['visibility'] = 'private'
+        props.update({'instance_uuid': instance['uuid'], 'user_id': str(ctx.user_id),
+                      'image_type': image_type})
+        props.update(extra)
+        meta.update(props)
+        return meta
 
     # -- lock and reset state (done here, as in Nova's API) -----------------------
 

@@ -53,7 +53,7 @@ def _describe(e: BaseException) -> str:
 
 
 class ComputeManager:
-    target = messaging.Target(version='1.4')
+    target = messaging.Target(version='1.6')
 
     def __init__(self, host: str | None = None) -> None:
         self.host = host or CONF.host
@@ -450,6 +450,98 @@ class ComputeManager:
         # No state changes: the guest's kernel decides what an NMI does.
         self._power_action(context, instance, 'compute_trigger_crash_dump',
                            lambda: self.driver.trigger_crash_dump(instance), {})
+
+    # -- createImage and createBackup (rpc 1.6) -------------------------------------
+
+    def snapshot_instance(self, context: RequestContext, instance: Instance,
+                          image_id: str) -> None:
+        """The server's disk uploaded into the queued image image_id (createImage)."""
+        self._snapshot(context, instance, image_id, 'compute_snapshot_instance',
+                       states.IMAGE_SNAPSHOT_PENDING, states.IMAGE_SNAPSHOT)
+
+    def backup_instance(self, context: RequestContext, instance: Instance, image_id: str,
+                        backup_type: str, rotation: int) -> None:
+        """A snapshot into image_id, then the server's backups of backup_type
+        beyond the newest `rotation` deleted (rotation 0: the new one too), as Nova."""
+        self._snapshot(context, instance, image_id, 'compute_backup_instance',
+                       states.IMAGE_BACKUP, states.IMAGE_BACKUP,
+                       after=lambda: self._rotate_backups(instance, backup_type, rotation))
+
+    def _snapshot(self, ctx: RequestContext, instance: Instance, image_id: str, event: str,
+                  pending: str, expected: str, after: Any = None) -> None:
+        """Nova's _snapshot_instance: the driver snapshots and uploads, moving the
+        task state on (image_pending_upload, image_uploading), then None. A server
+        deleted meanwhile: the unfinished image is deleted. A failure: a fault, the
+        task state cleared, the image deleted unless it became active."""
+        from minova.clients import image as image_client
+        uuid = instance['uuid']
+        with self._instance_lock(uuid):
+            try:
+                with self._event(ctx, uuid, event):
+                    values: dict[str, Any] = {'task_state': expected}
+                    power = self._power_state(instance)
+                    if power is not None:
+                        values['power_state'] = power
+                    self._update(ctx, uuid, values, [pending])
+                    if power != states.RUNNING:
+                        LOG.warning('Snapshot of %s, which is not running (power state %s)',
+                                    uuid, power)
+
+                    def update_task_state(task_state: str,
+                                          expected_state: str = expected) -> None:
+                        self._update(ctx, uuid, {'task_state': task_state}, [expected_state])
+
+                    try:
+                        self.driver.snapshot(ctx, instance, image_id, update_task_state)
+                    except NotImplementedError:
+                        raise exception.NotSupported() from None
+                    self._update(ctx, uuid, {'task_state': None}, [states.IMAGE_UPLOADING])
+                    if after is not None:
+                        after()
+            except (exception.InstanceNotFound, exception.InstanceNotRunning):
+                LOG.info('Instance %s disappeared during its snapshot', uuid)
+                self._delete_unfinished_image(image_id)
+            except image_client.ImageNotFound:
+                LOG.warning('Image %s of the snapshot of %s was deleted meanwhile',
+                            image_id, uuid)
+                with contextlib.suppress(exception.InstanceNotFound):
+                    self._update(ctx, uuid, {'task_state': None})
+            except Exception as e:
+                LOG.error('Snapshot of %s into image %s failed: %s', uuid, image_id, e,
+                          exc_info=not isinstance(e, exception.MinovaException))
+                self._delete_unfinished_image(image_id)
+                values = {'task_state': None}
+                power = self._power_state(instance)
+                if power is not None:
+                    values['power_state'] = power
+                with contextlib.suppress(exception.InstanceNotFound):
+                    self.conductor.instance_fault_create(
+                        ctx, uuid, getattr(e, 'code', 500) or 500, _describe(e),
+                        traceback.format_exc(), self.host)
+                    self._update(ctx, uuid, values)
+
+    @staticmethod
+    def _delete_unfinished_image(image_id: str) -> None:
+        from minova.clients import image as image_client
+        client = image_client.shared_client()
+        try:
+            if client.show(None, image_id).get('status') != 'active':
+                client.delete_image(image_id)
+        except image_client.ImageNotFound:
+            pass
+        except Exception:
+            LOG.exception('Could not clean up image %s', image_id)
+
+    @staticmethod
+    def _rotate_backups(instance: Instance, backup_type: str, rotation: int) -> None:
+        from minova.clients import image as image_client
+        client = image_client.shared_client()
+        backups = client.list_all({'image_type': 'backup', 'backup_type': backup_type,
+                                   'instance_uuid': instance['uuid']})   # newest first
+        for image in backups[rotation:]:
+            LOG.info('Rotating out backup %s of %s', image['id'], instance['uuid'])
+            with contextlib.suppress(image_client.ImageNotFound):
+                client.delete_image(image['id'])
 
     # -- console and power-state sync (rpc 1.1, periodic) ---------------------------
 

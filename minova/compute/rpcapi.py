@@ -11,6 +11,7 @@ Version history:
   1.3 - adds pause_instance, unpause_instance, suspend_instance, resume_instance,
         trigger_crash_dump (casts)
   1.4 - adds get_vnc_console and get_serial_console (calls)
+  1.6 - adds snapshot_instance, backup_instance
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from minova.scheduler.rpcapi import Selection
 
 TOPIC = 'compute'
-VERSION = '1.4'
+VERSION = '1.6'
 
 
 class ComputeAPI:
@@ -117,6 +118,17 @@ class ComputeAPI:
 
     def trigger_crash_dump(self, ctxt: RequestContext, host: str, instance: Instance) -> None:
         self._cast_13(ctxt, host, 'trigger_crash_dump', instance)
+
+    def snapshot_instance(self, ctxt: RequestContext, host: str, instance: Instance,
+                          image_id: str) -> None:
+        self.client.prepare(server=host, version='1.6').cast(
+            ctxt, 'snapshot_instance', instance=instance, image_id=image_id)
+
+    def backup_instance(self, ctxt: RequestContext, host: str, instance: Instance,
+                        image_id: str, backup_type: str, rotation: int) -> None:
+        self.client.prepare(server=host, version='1.6').cast(
+            ctxt, 'backup_instance', instance=instance, image_id=image_id,
+            backup_type=backup_type, rotation=rotation)
 
 
 _by_url: dict[str, ComputeAPI] = {}

@@ -19,6 +19,8 @@ UNLOCK = 'os_compute_api:os-lock-server:unlock'
 UNLOCK_OVERRIDE = 'os_compute_api:os-lock-server:unlock:unlock_override'
 RESET_STATE = 'os_compute_api:os-admin-actions:reset_state'
 TRIGGER_CRASH_DUMP = 'os_compute_api:servers:trigger_crash_dump'
+CREATE_IMAGE = 'os_compute_api:servers:create_image'
+CREATE_BACKUP = 'os_compute_api:os-create-backup'
 
 _ACTION = [('POST', '/servers/{server_id}/action (%s)')]
 
@@ -45,6 +47,10 @@ rules: list[policy.RuleDefault] = [
              _ops('os-resetState')),
     api_rule(TRIGGER_CRASH_DUMP, PROJECT_MEMBER_OR_ADMIN, 'Trigger crash dump in a server',
              _ops('trigger_crash_dump')),
+    api_rule(CREATE_IMAGE, PROJECT_MEMBER_OR_ADMIN, 'Create an image from a server',
+             _ops('createImage')),
+    api_rule(CREATE_BACKUP, PROJECT_MEMBER_OR_ADMIN, 'Create a back up of a server',
+             _ops('createBackup')),
 ]
 
 

@@ -7,6 +7,7 @@ placement and the DB; drivers never touch them.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from minova.conf import CONF
@@ -117,6 +118,16 @@ class ComputeDriver:
         InstanceNotRunning (a Conflict) where it cannot."""
         raise NotImplementedError
 
+    def snapshot(self, context: RequestContext, instance: Instance, image_id: str,
+                 update_task_state: Callable[..., None]) -> None:
+        """Copy the guest's root disk into the queued image image_id (upload_snapshot).
+
+        update_task_state(states.IMAGE_PENDING_UPLOAD) once the copy is being
+        made, update_task_state(states.IMAGE_UPLOADING,
+        expected_state=states.IMAGE_PENDING_UPLOAD) before the upload, as Nova's
+        drivers call it. InstanceNotFound when the guest is gone."""
+        raise NotImplementedError
+
     def get_info(self, instance: Instance) -> GuestInfo:
         """The guest's power state; raises InstanceNotFound if it is gone."""
         raise NotImplementedError
@@ -148,6 +159,13 @@ class ComputeDriver:
         nic_details, disk_details, memory_details (see minova/api/handlers/
         server_diagnostics.py for every key)."""
         raise NotImplementedError
+
+
+def upload_snapshot(image_id: str, path: str, disk_format: str) -> None:
+    """Send a snapshot's data to the image service (Image API v2: the formats
+    set, then PUT /v2/images/{id}/file); the image becomes active."""
+    from minova.clients import image as image_client
+    image_client.shared_client().upload(image_id, path, disk_format, 'bare')
 
 
 def load_driver(name: str | None = None) -> ComputeDriver:

@@ -6,8 +6,10 @@ fail_spawn_names makes chosen builds fail so reschedules can be exercised.
 from __future__ import annotations
 
 import json
+import tempfile
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from minova import exception, states
@@ -135,6 +137,18 @@ class FakeDriver(driver.ComputeDriver):
                 raise exception.InstanceNotFound(instance_id=instance['uuid'])
             guest['nmi'] = guest.get('nmi', 0) + 1   # what a test can look at
 
+    def snapshot(self, context: RequestContext, instance: Instance, image_id: str,
+                 update_task_state: Callable[..., None]) -> None:
+        """A few placeholder bytes uploaded, so the image becomes active (a
+        server booted from it comes up on this driver too)."""
+        self.get_info(instance)
+        update_task_state(states.IMAGE_PENDING_UPLOAD)
+        update_task_state(states.IMAGE_UPLOADING, expected_state=states.IMAGE_PENDING_UPLOAD)
+        with tempfile.NamedTemporaryFile(prefix='minova-fake-snapshot-') as f:
+            f.write(FAKE_SNAPSHOT_DATA)
+            f.flush()
+            driver.upload_snapshot(image_id, f.name, 'raw')
+
     def get_info(self, instance: Instance) -> GuestInfo:
         with self._lock:
             guest = self._guests.get(instance['uuid'])
@@ -192,6 +206,9 @@ class FakeDriver(driver.ComputeDriver):
             'memory_details': {'maximum': 524288, 'used': 0},
         }
 
+
+# What a fake guest's snapshot holds.
+FAKE_SNAPSHOT_DATA = b'minova fake snapshot\n'
 
 # A fake guest's console log: a few boot lines, then the three Nova's fake prints.
 FAKE_CONSOLE_LOG = ('fake guest booting\n'

@@ -1,6 +1,6 @@
 """POST /servers/{id}/action: reboot, os-stop, os-start, pause, unpause, suspend,
-resume, lock, unlock, os-resetState, trigger_crash_dump, os-getConsoleOutput, and
-the legacy console actions (minova/api/handlers/remote_consoles.py).
+resume, lock, unlock, os-resetState, trigger_crash_dump, os-getConsoleOutput,
+createImage, createBackup, and the legacy console actions (minova/api/handlers/remote_consoles.py).
 
 The body names one action; each action has its JSON schema per microversion
 (a None row: the action does not exist yet at that version, 404 as in Nova),
@@ -21,6 +21,7 @@ from minova import exception, states
 from minova.api import errors, policy, util, validation, versioned
 from minova.api.handlers import remote_consoles
 from minova.api.handlers import servers as servers_handler
+from minova.api.schemas import types
 from minova.db.instances import Instance
 from minova.policies import server_actions as pol
 
@@ -162,6 +163,72 @@ def _console_output(req: falcon.Request, resp: falcon.Response, instance: Instan
     resp.media = {'output': output}
 
 
+CREATE_IMAGE_SCHEMA = {
+    'type': 'object',
+    'properties': {'createImage': {
+        'type': 'object',
+        'properties': {'name': types.name, 'metadata': types.metadata},
+        'required': ['name'], 'additionalProperties': False}},
+    'required': ['createImage'], 'additionalProperties': False,
+}
+CREATE_BACKUP_SCHEMA = {
+    'type': 'object',
+    'properties': {'createBackup': {
+        'type': 'object',
+        'properties': {'name': types.name, 'backup_type': {'type': 'string'},
+                       'rotation': types.non_negative_integer,
+                       'metadata': types.metadata},
+        'required': ['name', 'backup_type', 'rotation'], 'additionalProperties': False}},
+    'required': ['createBackup'], 'additionalProperties': False,
+}
+
+
+def _image_metadata_quota(req: falcon.Request, metadata: dict[str, str]) -> None:
+    """Below 2.39 the image's metadata counts against metadata_items (Nova's 403)."""
+    from minova import context, quota
+    if not metadata or versioned.version(req) >= versioned.parse('2.39'):
+        return
+    limit = quota.get_limits(context.project_id(util.ctx(req)))['metadata_items']
+    if 0 <= limit < len(metadata):
+        raise errors.HTTPFault(403, 'Image metadata limit exceeded')
+
+
+def _create_image(req: falcon.Request, resp: falcon.Response, instance: Instance,
+                  body: Any) -> None:
+    """createImage: 202, the image's Location (its URL in the image service)
+    before 2.45, `{"image_id": ...}` from 2.45."""
+    ctx = util.ctx(req)
+    policy.authorize(ctx, pol.CREATE_IMAGE, _project(instance))
+    metadata = body.get('metadata') or {}
+    _image_metadata_quota(req, metadata)
+    image = util.compute_api().snapshot(ctx, instance, body['name'].strip(), metadata)
+    resp.status = 202
+    if versioned.version(req) >= versioned.parse('2.45'):
+        resp.media = {'image_id': image['id']}
+        return
+    from minova.clients import image as image_client
+    resp.set_header('Location',
+                    f"{image_client.shared_client().endpoint()}/images/{image['id']}")
+
+
+def _create_backup(req: falcon.Request, resp: falcon.Response, instance: Instance,
+                   body: Any) -> None:
+    """createBackup: 202; before 2.45 the image's Location here (/images/{id})
+    when rotation is not 0, `{"image_id": ...}` from 2.45."""
+    ctx = util.ctx(req)
+    policy.authorize(ctx, pol.CREATE_BACKUP, _project(instance))
+    metadata = body.get('metadata') or {}
+    _image_metadata_quota(req, metadata)
+    rotation = int(body['rotation'])
+    image = util.compute_api().backup(ctx, instance, body['name'].strip(),
+                                      body['backup_type'], rotation, metadata)
+    resp.status = 202
+    if versioned.version(req) >= versioned.parse('2.45'):
+        resp.media = {'image_id': image['id']}
+    elif rotation > 0:
+        resp.set_header('Location', util.self_url(req, 'images', image['id']))
+
+
 def _always(schema: dict[str, Any]) -> SchemaTable:
     return [('2.1', schema)]
 
@@ -184,6 +251,8 @@ ACTIONS: dict[str, tuple[SchemaTable, ActionFn]] = {
     'trigger_crash_dump': ([('2.1', None), ('2.17', CRASH_DUMP_SCHEMA)],
                            _state_action(pol.TRIGGER_CRASH_DUMP, 'trigger_crash_dump')),
     'os-getConsoleOutput': (_always(CONSOLE_SCHEMA), _console_output),
+    'createImage': (_always(CREATE_IMAGE_SCHEMA), _create_image),
+    'createBackup': (_always(CREATE_BACKUP_SCHEMA), _create_backup),
     **remote_consoles.LEGACY_ACTIONS,
 }
 
