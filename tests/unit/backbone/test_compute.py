@@ -534,3 +534,101 @@ def test_power_sync_of_paused_and_suspended_guests(
     mgr._sync_power_states()
     got = env.get(uuid)
     assert (got['vm_state'], got['power_state']) == (want_vm, want_power)
+
+
+# -- createImage / createBackup (rpc 1.6) ---------------------------------------------
+
+class FakeImages:
+    """The image client calls the compute host makes for snapshots."""
+
+    def __init__(self, env: Env, uuid: str) -> None:
+        self.env, self.uuid = env, uuid
+        self.uploads: list[tuple[str, str, bytes, str | None]] = []
+        self.deleted: list[str] = []
+        self.status: dict[str, str] = {}
+        self.backups: list[dict[str, Any]] = []
+        self.fail_upload = False
+
+    def upload(self, image_id: str, path: str, disk_format: str,
+               container_format: str = 'bare') -> None:
+        with open(path, 'rb') as f:
+            data = f.read()
+        # The task state while the data goes up.
+        self.uploads.append((image_id, disk_format, data,
+                             self.env.get(self.uuid)['task_state']))
+        if self.fail_upload:
+            raise RuntimeError('image service broke')
+        self.status[image_id] = 'active'
+
+    def show(self, ctx: Any, image_id: str) -> dict[str, Any]:
+        return {'id': image_id, 'status': self.status.get(image_id, 'saving')}
+
+    def delete_image(self, image_id: str) -> None:
+        self.deleted.append(image_id)
+
+    def list_all(self, filters: dict[str, str]) -> list[dict[str, Any]]:
+        assert filters == {'image_type': 'backup', 'backup_type': 'daily',
+                           'instance_uuid': self.uuid}
+        return self.backups
+
+
+@pytest.fixture
+def snap_env(env: Env, ctx: Any, monkeypatch: pytest.MonkeyPatch
+             ) -> tuple[Any, str, FakeImages]:
+    from minova.clients import image as image_client
+    mgr = env.start()
+    inst = env.scheduled(ctx)
+    build(mgr, env, ctx, inst)
+    fake = FakeImages(env, inst['uuid'])
+    monkeypatch.setattr(image_client, 'shared_client', lambda: fake)
+    return mgr, inst['uuid'], fake
+
+
+def test_snapshot_uploads_through_the_task_states(env: Env, ctx: Any,
+                                                  snap_env: Any) -> None:
+    from minova.virt.fake import FAKE_SNAPSHOT_DATA
+    mgr, uuid, images = snap_env
+    inst_db.update(env.dbs.cell, uuid, {'task_state': states.IMAGE_SNAPSHOT_PENDING})
+    mgr.snapshot_instance(ctx, env.get(uuid), 'img-1')
+    assert images.uploads == [('img-1', 'raw', FAKE_SNAPSHOT_DATA, states.IMAGE_UPLOADING)]
+    got = env.get(uuid)
+    assert (got['vm_state'], got['task_state'], got['fault']) == ('active', None, None)
+    assert images.deleted == []
+
+
+def test_snapshot_failure_faults_clears_the_task_and_deletes_the_image(
+        env: Env, ctx: Any, snap_env: Any) -> None:
+    mgr, uuid, images = snap_env
+    images.fail_upload = True
+    inst_db.update(env.dbs.cell, uuid, {'task_state': states.IMAGE_SNAPSHOT_PENDING})
+    mgr.snapshot_instance(ctx, env.get(uuid), 'img-2')
+    got = env.get(uuid)
+    assert (got['vm_state'], got['task_state']) == ('active', None)
+    assert got['fault']['message'] == 'image service broke'
+    assert images.deleted == ['img-2']
+
+
+def test_snapshot_on_a_driver_without_it_faults_with_501(env: Env, ctx: Any,
+                                                         snap_env: Any) -> None:
+    from minova.virt import driver as virt_driver
+    mgr, uuid, images = snap_env
+    mgr.driver.snapshot = lambda *a: virt_driver.ComputeDriver.snapshot(  # type: ignore[method-assign]
+        mgr.driver, *a)
+    inst_db.update(env.dbs.cell, uuid, {'task_state': states.IMAGE_SNAPSHOT_PENDING})
+    mgr.snapshot_instance(ctx, env.get(uuid), 'img-3')
+    got = env.get(uuid)
+    assert (got['task_state'], got['fault']['code']) == (None, 501)
+    assert images.deleted == ['img-3']
+
+
+@pytest.mark.parametrize('rotation, deleted', [(3, []), (2, ['b1']), (1, ['b2', 'b1']),
+                                               (0, ['new', 'b2', 'b1'])])
+def test_backup_rotates_out_the_oldest(env: Env, ctx: Any, snap_env: Any, rotation: int,
+                                       deleted: list[str]) -> None:
+    mgr, uuid, images = snap_env
+    images.backups = [{'id': 'new'}, {'id': 'b2'}, {'id': 'b1'}]   # newest first
+    inst_db.update(env.dbs.cell, uuid, {'task_state': states.IMAGE_BACKUP})
+    mgr.backup_instance(ctx, env.get(uuid), 'new', 'daily', rotation)
+    assert sorted(images.deleted) == sorted(deleted)
+    assert env.get(uuid)['task_state'] is None
+    assert env.event(ctx, uuid, 'compute_backup_instance')['result'] == 'Success'
