@@ -498,8 +498,12 @@ class ComputeManager:
                     self._update(ctx, uuid, {'task_state': None}, [states.IMAGE_UPLOADING])
                     if after is not None:
                         after()
-            except (exception.InstanceNotFound, exception.InstanceNotRunning):
-                LOG.info('Instance %s disappeared during its snapshot', uuid)
+            except (exception.InstanceNotFound, exception.InstanceNotRunning,
+                    exception.InstanceInvalidState):
+                # Deleted meanwhile, or its task state taken over (a delete, a
+                # reset): whoever did that owns the server's state now.
+                LOG.info('Instance %s disappeared or changed hands during its snapshot',
+                         uuid)
                 self._delete_unfinished_image(image_id)
             except image_client.ImageNotFound:
                 LOG.warning('Image %s of the snapshot of %s was deleted meanwhile',

@@ -632,3 +632,21 @@ def test_backup_rotates_out_the_oldest(env: Env, ctx: Any, snap_env: Any, rotati
     assert sorted(images.deleted) == sorted(deleted)
     assert env.get(uuid)['task_state'] is None
     assert env.event(ctx, uuid, 'compute_backup_instance')['result'] == 'Success'
+
+
+def test_delete_during_a_snapshot_keeps_deleting_and_drops_the_image(
+        env: Env, ctx: Any, snap_env: Any) -> None:
+    mgr, uuid, images = snap_env
+    real_upload = images.upload
+
+    def upload_while_deleted(*a: Any) -> None:
+        inst_db.update(env.dbs.cell, uuid, {'task_state': states.DELETING})
+        real_upload(*a)
+        images.status.clear()   # the upload did not finish
+
+    images.upload = upload_while_deleted
+    inst_db.update(env.dbs.cell, uuid, {'task_state': states.IMAGE_SNAPSHOT_PENDING})
+    mgr.snapshot_instance(ctx, env.get(uuid), 'img-4')
+    got = env.get(uuid)
+    assert (got['task_state'], got['fault']) == (states.DELETING, None)
+    assert images.deleted == ['img-4']
