@@ -33,6 +33,13 @@ PAUSING = 'pausing'
 UNPAUSING = 'unpausing'
 SUSPENDING = 'suspending'
 RESUMING = 'resuming'
+REBUILDING = 'rebuilding'
+REBUILD_BLOCK_DEVICE_MAPPING = 'rebuild_block_device_mapping'
+REBUILD_SPAWNING = 'rebuild_spawning'
+# A rebuild's task states, in order (the API status is REBUILD through them).
+REBUILD_STEPS = (REBUILDING, REBUILD_BLOCK_DEVICE_MAPPING, REBUILD_SPAWNING)
+# vm_states a server may be rebuilt from, as Nova's.
+ALLOW_REBUILD = (ACTIVE, STOPPED, ERROR)
 
 # vm_states a crash dump (NMI) may be triggered in, as Nova's ALLOW_TRIGGER_CRASH_DUMP.
 ALLOW_TRIGGER_CRASH_DUMP = (ACTIVE, PAUSED, RESCUED, RESIZED, ERROR)
@@ -67,6 +74,8 @@ _ACTIVE_TASK_STATUS = {
 
 def status_from_state(vm_state: str | None, task_state: str | None) -> str:
     """The API 'status' of a server, as Nova derives it."""
+    if task_state in REBUILD_STEPS and vm_state in ALLOW_REBUILD:
+        return 'REBUILD'
     if vm_state == ACTIVE and task_state in _ACTIVE_TASK_STATUS:
         return _ACTIVE_TASK_STATUS[task_state]
     return _STATUS_BY_VM_STATE.get(vm_state or BUILDING, 'UNKNOWN')

@@ -53,7 +53,7 @@ def _describe(e: BaseException) -> str:
 
 
 class ComputeManager:
-    target = messaging.Target(version='1.4')
+    target = messaging.Target(version='1.5')
 
     def __init__(self, host: str | None = None) -> None:
         self.host = host or CONF.host
@@ -450,6 +450,57 @@ class ComputeManager:
         # No state changes: the guest's kernel decides what an NMI does.
         self._power_action(context, instance, 'compute_trigger_crash_dump',
                            lambda: self.driver.trigger_crash_dump(instance), {})
+
+    # -- rebuild (rpc 1.5) ------------------------------------------------------------
+
+    def rebuild_instance(self, context: RequestContext, instance: Instance,
+                         image: dict[str, Any], preserve_ephemeral: bool = False) -> None:
+        """The root disk made again from the server's (new) image, as Nova's:
+        task states rebuilding -> rebuild_block_device_mapping -> rebuild_spawning,
+        then ACTIVE; a server that was STOPPED is STOPPED again afterwards. A
+        failure puts the server in ERROR with a fault (a rebuild can recover it)."""
+        uuid = instance['uuid']
+        was_stopped = instance.get('vm_state') == states.STOPPED
+        with self._instance_lock(uuid):
+            try:
+                with self._event(context, uuid, 'compute_rebuild_instance'):
+                    self._update(context, uuid,
+                                 {'task_state': states.REBUILD_BLOCK_DEVICE_MAPPING},
+                                 [states.REBUILDING])
+                    self._update(context, uuid, {'task_state': states.REBUILD_SPAWNING},
+                                 [states.REBUILD_BLOCK_DEVICE_MAPPING])
+                    try:
+                        self.driver.rebuild(context, instance, image,
+                                            instance.get('network_info') or [],
+                                            power_on=not was_stopped,
+                                            preserve_ephemeral=preserve_ephemeral)
+                    except NotImplementedError:
+                        raise exception.NotSupported() from None
+            except (exception.InstanceNotFound, exception.InstanceInvalidState) as e:
+                LOG.info('Rebuild of %s given up: %s', uuid, e)
+                return
+            except Exception as e:
+                LOG.error('Rebuild of %s failed: %s', uuid, e,
+                          exc_info=not isinstance(e, exception.MinovaException))
+                values: dict[str, Any] = {'vm_state': states.ERROR, 'task_state': None}
+                power = self._power_state(instance)
+                if power is not None:
+                    values['power_state'] = power
+                with contextlib.suppress(exception.InstanceNotFound):
+                    self.conductor.instance_fault_create(
+                        context, uuid, getattr(e, 'code', 500) or 500, _describe(e),
+                        traceback.format_exc(), self.host)
+                    self._update(context, uuid, values)
+                return
+            values = {'vm_state': states.STOPPED if was_stopped else states.ACTIVE,
+                      'task_state': None, 'launched_at': utils.utcnow()}
+            power = self._power_state(instance)
+            if power is not None:
+                values['power_state'] = power
+            with contextlib.suppress(exception.InstanceNotFound):
+                self._update(context, uuid, values, [states.REBUILD_SPAWNING])
+            LOG.info('Instance %s rebuilt from image %s on %s', uuid,
+                     instance.get('image_ref'), self.host)
 
     # -- console and power-state sync (rpc 1.1, periodic) ---------------------------
 

@@ -11,6 +11,7 @@ Version history:
   1.3 - adds pause_instance, unpause_instance, suspend_instance, resume_instance,
         trigger_crash_dump (casts)
   1.4 - adds get_vnc_console and get_serial_console (calls)
+  1.5 - adds rebuild_instance (a cast)
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from minova.scheduler.rpcapi import Selection
 
 TOPIC = 'compute'
-VERSION = '1.4'
+VERSION = '1.5'
 
 
 class ComputeAPI:
@@ -117,6 +118,12 @@ class ComputeAPI:
 
     def trigger_crash_dump(self, ctxt: RequestContext, host: str, instance: Instance) -> None:
         self._cast_13(ctxt, host, 'trigger_crash_dump', instance)
+
+    def rebuild_instance(self, ctxt: RequestContext, host: str, instance: Instance,
+                         image: dict[str, Any], preserve_ephemeral: bool) -> None:
+        self.client.prepare(server=host, version='1.5').cast(
+            ctxt, 'rebuild_instance', instance=instance, image=image,
+            preserve_ephemeral=preserve_ephemeral)
 
 
 _by_url: dict[str, ComputeAPI] = {}
