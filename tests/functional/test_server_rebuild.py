@@ -169,3 +169,15 @@ def test_rebuild_fields_of_later_microversions(admin: Client, server: str,
         assert r.status_code == 400
     finally:
         v.delete('/os-keypairs/rebuild-key')
+
+
+def test_no_admin_pass_when_instance_passwords_are_off(admin: Client, server: str) -> None:
+    from minova.conf import CONF
+    CONF.set_override('enable_instance_password', False, group='api')
+    try:
+        r = _act(admin, server, {'rebuild': {'imageRef': TINY_IMAGE_ID}})
+        assert r.status_code == 202, r.text
+        assert 'adminPass' not in r.json()['server']
+    finally:
+        CONF.clear_override('enable_instance_password', group='api')
+    admin.wait_for_status(server, {'ACTIVE'})
