@@ -86,5 +86,7 @@ def states_for_status(status: str) -> list[str] | None:
     status = status.upper()
     if status in ('REBOOT', 'HARD_REBOOT'):
         return [ACTIVE]
+    if status == 'REBUILD':
+        return list(ALLOW_REBUILD)
     found = [vm for vm, st in _STATUS_BY_VM_STATE.items() if st == status]
     return found or None

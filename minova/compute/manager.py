@@ -92,6 +92,16 @@ class ComputeManager:
                 LOG.warning('Build of %s was interrupted by a restart', inst['uuid'])
                 self._fail_build(ctx, inst, 'Build of the instance was interrupted by a '
                                  f'restart of its compute host {self.host}.', None)
+            elif inst['task_state'] in states.REBUILD_STEPS:
+                # As Nova: a rebuild a restart interrupted leaves the server in
+                # ERROR; a rebuild (or hard reboot) recovers it.
+                LOG.warning('Rebuild of %s was interrupted by a restart', inst['uuid'])
+                with contextlib.suppress(exception.InstanceNotFound):
+                    self.conductor.instance_fault_create(
+                        ctx, inst['uuid'], 500, 'Rebuild of the instance was interrupted '
+                        f'by a restart of its compute host {self.host}.', None, self.host)
+                    self._update(ctx, inst['uuid'], {'vm_state': states.ERROR,
+                                                     'task_state': None})
             elif inst['uuid'] not in guests and inst['vm_state'] in (
                     states.ACTIVE, states.STOPPED, states.PAUSED, states.SUSPENDED) \
                     and inst.get('power_state') != states.NOSTATE \

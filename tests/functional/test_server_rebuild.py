@@ -181,3 +181,24 @@ def test_no_admin_pass_when_instance_passwords_are_off(admin: Client, server: st
     finally:
         CONF.clear_override('enable_instance_password', group='api')
     admin.wait_for_status(server, {'ACTIVE'})
+
+
+def test_a_slow_rebuild_shows_rebuild_status(admin: Client, server: str) -> None:
+    from minova.conf import CONF
+    CONF.set_override('spawn_delay', 1.0, group='fake_driver')
+    try:
+        r = _act(admin, server, {'rebuild': {'imageRef': TINY_IMAGE_ID}})
+        assert r.status_code == 202, r.text
+        s = admin.get(f'/servers/{server}').json()['server']
+        assert s['status'] == 'REBUILD'
+        assert s['OS-EXT-STS:task_state'] in ('rebuilding', 'rebuild_block_device_mapping',
+                                              'rebuild_spawning')
+        listed = admin.get('/servers?status=REBUILD').json()['servers']
+        assert server in {x['id'] for x in listed}
+        assert server not in {x['id'] for x in
+                              admin.get('/servers?status=SHUTOFF').json()['servers']}
+        assert _conflict(_act(admin, server, {'rebuild': {'imageRef': TINY_IMAGE_ID}})) \
+            .startswith(f"Cannot 'rebuild' instance {server} while it is in task_state ")
+    finally:
+        CONF.clear_override('spawn_delay', group='fake_driver')
+    assert admin.wait_for_status(server, {'ACTIVE', 'ERROR'})['status'] == 'ACTIVE'

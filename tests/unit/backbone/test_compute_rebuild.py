@@ -87,6 +87,17 @@ def test_rebuild_of_a_server_deleted_meanwhile_gives_up(env: Env, ctx: Any) -> N
     assert got['task_state'] == states.DELETING and got['vm_state'] == 'active'
 
 
+def test_a_restart_puts_an_interrupted_rebuild_in_error(env: Env, ctx: Any) -> None:
+    mgr = env.start()
+    inst = env.scheduled(ctx)
+    build(mgr, env, ctx, inst)
+    inst_db.update(env.dbs.cell, inst['uuid'], {'task_state': states.REBUILD_SPAWNING})
+    env.start()
+    got = env.get(inst['uuid'])
+    assert (got['vm_state'], got['task_state']) == ('error', None)
+    assert 'interrupted' in got['fault']['message']
+
+
 def test_status_is_rebuild_through_its_task_states() -> None:
     for vm_state in states.ALLOW_REBUILD:
         for task in states.REBUILD_STEPS:
