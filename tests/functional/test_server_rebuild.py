@@ -14,6 +14,17 @@ from minova.image.builtin import TINY_IMAGE_ID
 from tests.functional.conftest import Client
 from tests.functional.test_server_state_actions import _act, _actions, _boot, _conflict
 
+_made: list[str] = []
+
+
+@pytest.fixture(scope='module', autouse=True)
+def _remove_images(aio: AllInOne) -> Any:
+    """Other tests list the images: the ones made here go at the end."""
+    yield
+    for image_id in _made:
+        requests.delete(f'http://127.0.0.1:{aio.image_port}/v2/images/{image_id}',
+                        headers={'X-Auth-Token': 'admin:admin'}, timeout=10)
+
 
 def _image(aio: AllInOne, name: str, **props: Any) -> str:
     """An active image (a few bytes of raw data) in the embedded image service."""
@@ -24,6 +35,7 @@ def _image(aio: AllInOne, name: str, **props: Any) -> str:
                             'visibility': 'public', **props})
     assert r.status_code == 201, r.text
     image_id = r.json()['id']
+    _made.append(image_id)
     r = requests.put(f'{glance}/{image_id}/file', data=b'x' * 16, timeout=10,
                      headers={**headers, 'Content-Type': 'application/octet-stream'})
     assert r.status_code == 204, r.text
