@@ -507,7 +507,9 @@ class ComputeManager:
             power = self._power_state(instance)
             if power is not None:
                 values['power_state'] = power
-            with contextlib.suppress(exception.InstanceNotFound):
+            # (A delete meanwhile has the last word.)
+            with contextlib.suppress(exception.InstanceNotFound,
+                                     exception.InstanceInvalidState):
                 self._update(context, uuid, values, [states.REBUILD_SPAWNING])
             LOG.info('Instance %s rebuilt from image %s on %s', uuid,
                      instance.get('image_ref'), self.host)

@@ -181,7 +181,6 @@ _server(update_v2104)['properties']['pinned_availability_zone'] = {
     'oneOf': [types.name, {'type': 'null'}]}
 
 
-
 # ---- the rebuild action (POST /servers/{id}/action {"rebuild": ...}) ----------
 
 rebuild: dict[str, Any] = {
