@@ -39,6 +39,13 @@ IMAGE_SNAPSHOT = 'image_snapshot'
 IMAGE_BACKUP = 'image_backup'
 IMAGE_PENDING_UPLOAD = 'image_pending_upload'
 IMAGE_UPLOADING = 'image_uploading'
+REBUILDING = 'rebuilding'
+REBUILD_BLOCK_DEVICE_MAPPING = 'rebuild_block_device_mapping'
+REBUILD_SPAWNING = 'rebuild_spawning'
+# A rebuild's task states, in order (the API status is REBUILD through them).
+REBUILD_STEPS = (REBUILDING, REBUILD_BLOCK_DEVICE_MAPPING, REBUILD_SPAWNING)
+# vm_states a server may be rebuilt from, as Nova's.
+ALLOW_REBUILD = (ACTIVE, STOPPED, ERROR)
 
 # vm_states a crash dump (NMI) may be triggered in, as Nova's ALLOW_TRIGGER_CRASH_DUMP.
 ALLOW_TRIGGER_CRASH_DUMP = (ACTIVE, PAUSED, RESCUED, RESIZED, ERROR)
@@ -75,6 +82,8 @@ _ACTIVE_TASK_STATUS = {
 
 def status_from_state(vm_state: str | None, task_state: str | None) -> str:
     """The API 'status' of a server, as Nova derives it."""
+    if task_state in REBUILD_STEPS and vm_state in ALLOW_REBUILD:
+        return 'REBUILD'
     if vm_state == ACTIVE and task_state in _ACTIVE_TASK_STATUS:
         return _ACTIVE_TASK_STATUS[task_state]
     return _STATUS_BY_VM_STATE.get(vm_state or BUILDING, 'UNKNOWN')
@@ -85,5 +94,7 @@ def states_for_status(status: str) -> list[str] | None:
     status = status.upper()
     if status in ('REBOOT', 'HARD_REBOOT'):
         return [ACTIVE]
+    if status == 'REBUILD':
+        return list(ALLOW_REBUILD)
     found = [vm for vm, st in _STATUS_BY_VM_STATE.items() if st == status]
     return found or None

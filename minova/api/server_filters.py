@@ -71,6 +71,8 @@ def _status_filter(row: schema.Servers, values: list[str], filters: dict[str, An
         elif value.upper() == 'HARD_REBOOT':
             task_states.extend([states.REBOOTING_HARD, states.REBOOT_PENDING_HARD,
                                 states.REBOOT_STARTED_HARD])
+        elif value.upper() == 'REBUILD':
+            task_states.extend(states.REBUILD_STEPS)
     if not vm_states:
         return False
     filters['vm_state'] = sorted(set(vm_states))

@@ -415,6 +415,60 @@ class API(records.RecordsAPI):
             None)
         compute_rpcapi.for_cell(cell).trigger_crash_dump(ctx, host, inst)
 
+    # -- rebuild (rpc 1.5) ----------------------------------------------------------
+
+    def rebuild(self, ctx: RequestContext, instance: Instance, image_ref: str,
+                changes: dict[str, Any], preserve_ephemeral: bool = False) -> Instance:
+        """Rebuild a server on its host from image_ref, as Nova's: from ACTIVE,
+        STOPPED or ERROR (no task state); the server's new image, and changes
+        (instance columns: display_name, metadata, key_name...) are recorded
+        here, task state 'rebuilding', then the host replaces the root disk.
+
+        Raises InstanceIsLocked, InstanceInvalidState, InstanceNotReady (409),
+        Invalid (400: a missing or unusable image, a flavor below its minimums),
+        MetadataLimitExceeded (403).
+        """
+        from minova import quota
+        from minova.virt import image_meta
+        uuid = instance['uuid']
+        self.check_lock(ctx, instance)
+        vm_state, task_state = instance.get('vm_state'), instance.get('task_state')
+        if instance.get('cell_uuid') is None or vm_state not in states.ALLOW_REBUILD:
+            raise exception.InstanceInvalidState(action='rebuild', instance_uuid=uuid,
+                                                 attr='vm_state', state=vm_state)
+        if task_state is not None:
+            raise exception.InstanceInvalidState(action='rebuild', instance_uuid=uuid,
+                                                 attr='task_state', state=task_state)
+        cell, _ = self._on_host(instance)
+        flavor: Flavor = instance.get('flavor') or {
+            'memory_mb': instance.get('memory_mb') or 0,
+            'root_gb': instance.get('root_gb') or 0}
+        image = self.check_image(ctx, image_ref, flavor,
+                                 not_found='Cannot find image for rebuild')
+        if 'metadata' in changes:
+            quota.enforce_metadata_items(instance['project_id'], len(changes['metadata']))
+        # The server's image is the new one: its image_* system metadata too.
+        changes = dict(changes)
+        sysmeta = {k: v for k, v in (changes.pop('system_metadata', None)
+                                     or instance.get('system_metadata') or {}).items()
+                   if not k.startswith('image_')}
+        if image is not None:
+            sysmeta.update(image_meta.to_system_metadata(image))
+        values = dict(changes, image_ref=image_ref, system_metadata=sysmeta, progress=0,
+                      task_state=states.REBUILDING)
+        url = cell['database_connection']
+        inst = instances.update(url, uuid, values, [None])
+        actions.action_start(url, uuid, 'rebuild', ctx.request_id, ctx.user_id,
+                             ctx.project_id)
+        host = inst['host']
+        if not host:   # a failed build cleared it meanwhile: nothing to cast to
+            raise exception.InstanceNotReady(instance_id=uuid)
+        compute_rpcapi.for_cell(cell).rebuild_instance(
+            ctx, host, inst, image or {'id': image_ref}, preserve_ephemeral)
+        inst['cell_uuid'] = cell['uuid']
+        inst['fault'] = instance.get('fault')
+        return inst
+
     # -- createImage and createBackup (rpc 1.6) ----------------------------------
 
     # Image properties a snapshot never inherits from its server's image, as Nova's
@@ -726,7 +780,8 @@ class API(records.RecordsAPI):
     # -- images ------------------------------------------------------------------
 
     @staticmethod
-    def check_image(ctx: RequestContext, image_ref: str, flavor: Flavor
+    def check_image(ctx: RequestContext, image_ref: str, flavor: Flavor,
+                    not_found: str = 'Can not find requested image'
                     ) -> dict[str, Any] | None:
         """The image record when an Image service is configured (None otherwise).
 
@@ -739,7 +794,7 @@ class API(records.RecordsAPI):
         try:
             image = image_client.shared_client().show(ctx, image_ref)
         except image_client.ImageNotFound:
-            raise exception.Invalid('Can not find requested image') from None
+            raise exception.Invalid(not_found) from None
         if image.get('status') != 'active':
             raise exception.Invalid(f'Image {image_ref} is not active.')
         if (image.get('min_ram') or 0) > flavor['memory_mb']:

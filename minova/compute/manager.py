@@ -92,6 +92,16 @@ class ComputeManager:
                 LOG.warning('Build of %s was interrupted by a restart', inst['uuid'])
                 self._fail_build(ctx, inst, 'Build of the instance was interrupted by a '
                                  f'restart of its compute host {self.host}.', None)
+            elif inst['task_state'] in states.REBUILD_STEPS:
+                # As Nova: a rebuild a restart interrupted leaves the server in
+                # ERROR; a rebuild (or hard reboot) recovers it.
+                LOG.warning('Rebuild of %s was interrupted by a restart', inst['uuid'])
+                with contextlib.suppress(exception.InstanceNotFound):
+                    self.conductor.instance_fault_create(
+                        ctx, inst['uuid'], 500, 'Rebuild of the instance was interrupted '
+                        f'by a restart of its compute host {self.host}.', None, self.host)
+                    self._update(ctx, inst['uuid'], {'vm_state': states.ERROR,
+                                                     'task_state': None})
             elif inst['uuid'] not in guests and inst['vm_state'] in (
                     states.ACTIVE, states.STOPPED, states.PAUSED, states.SUSPENDED) \
                     and inst.get('power_state') != states.NOSTATE \
@@ -546,6 +556,59 @@ class ComputeManager:
             LOG.info('Rotating out backup %s of %s', image['id'], instance['uuid'])
             with contextlib.suppress(image_client.ImageNotFound):
                 client.delete_image(image['id'])
+
+    # -- rebuild (rpc 1.5) ------------------------------------------------------------
+
+    def rebuild_instance(self, context: RequestContext, instance: Instance,
+                         image: dict[str, Any], preserve_ephemeral: bool = False) -> None:
+        """The root disk made again from the server's (new) image, as Nova's:
+        task states rebuilding -> rebuild_block_device_mapping -> rebuild_spawning,
+        then ACTIVE; a server that was STOPPED is STOPPED again afterwards. A
+        failure puts the server in ERROR with a fault (a rebuild can recover it)."""
+        uuid = instance['uuid']
+        was_stopped = instance.get('vm_state') == states.STOPPED
+        with self._instance_lock(uuid):
+            try:
+                with self._event(context, uuid, 'compute_rebuild_instance'):
+                    self._update(context, uuid,
+                                 {'task_state': states.REBUILD_BLOCK_DEVICE_MAPPING},
+                                 [states.REBUILDING])
+                    self._update(context, uuid, {'task_state': states.REBUILD_SPAWNING},
+                                 [states.REBUILD_BLOCK_DEVICE_MAPPING])
+                    try:
+                        self.driver.rebuild(context, instance, image,
+                                            instance.get('network_info') or [],
+                                            power_on=not was_stopped,
+                                            preserve_ephemeral=preserve_ephemeral)
+                    except NotImplementedError:
+                        raise exception.NotSupported() from None
+            except (exception.InstanceNotFound, exception.InstanceInvalidState) as e:
+                LOG.info('Rebuild of %s given up: %s', uuid, e)
+                return
+            except Exception as e:
+                LOG.error('Rebuild of %s failed: %s', uuid, e,
+                          exc_info=not isinstance(e, exception.MinovaException))
+                values: dict[str, Any] = {'vm_state': states.ERROR, 'task_state': None}
+                power = self._power_state(instance)
+                if power is not None:
+                    values['power_state'] = power
+                with contextlib.suppress(exception.InstanceNotFound):
+                    self.conductor.instance_fault_create(
+                        context, uuid, getattr(e, 'code', 500) or 500, _describe(e),
+                        traceback.format_exc(), self.host)
+                    self._update(context, uuid, values)
+                return
+            values = {'vm_state': states.STOPPED if was_stopped else states.ACTIVE,
+                      'task_state': None, 'launched_at': utils.utcnow()}
+            power = self._power_state(instance)
+            if power is not None:
+                values['power_state'] = power
+            # (A delete meanwhile has the last word.)
+            with contextlib.suppress(exception.InstanceNotFound,
+                                     exception.InstanceInvalidState):
+                self._update(context, uuid, values, [states.REBUILD_SPAWNING])
+            LOG.info('Instance %s rebuilt from image %s on %s', uuid,
+                     instance.get('image_ref'), self.host)
 
     # -- console and power-state sync (rpc 1.1, periodic) ---------------------------
 

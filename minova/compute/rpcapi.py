@@ -11,6 +11,7 @@ Version history:
   1.3 - adds pause_instance, unpause_instance, suspend_instance, resume_instance,
         trigger_crash_dump (casts)
   1.4 - adds get_vnc_console and get_serial_console (calls)
+  1.5 - adds rebuild_instance (a cast)
   1.6 - adds snapshot_instance, backup_instance
 """
 from __future__ import annotations
@@ -118,6 +119,12 @@ class ComputeAPI:
 
     def trigger_crash_dump(self, ctxt: RequestContext, host: str, instance: Instance) -> None:
         self._cast_13(ctxt, host, 'trigger_crash_dump', instance)
+
+    def rebuild_instance(self, ctxt: RequestContext, host: str, instance: Instance,
+                         image: dict[str, Any], preserve_ephemeral: bool) -> None:
+        self.client.prepare(server=host, version='1.5').cast(
+            ctxt, 'rebuild_instance', instance=instance, image=image,
+            preserve_ephemeral=preserve_ephemeral)
 
     def snapshot_instance(self, ctxt: RequestContext, host: str, instance: Instance,
                           image_id: str) -> None:

@@ -25,6 +25,9 @@ api_opts = [
                help='Largest number of items a list returns in one response.'),
     cfg.BoolOpt('instance_list_per_project_cells', default=False,
                 help='Only query the cells where the project has instances.'),
+    cfg.BoolOpt('enable_instance_password', default=True,
+                help='Answer the server\'s admin password (adminPass) in the '
+                     'responses of create and rebuild, as Nova.'),
 ]
 
 wsgi_opts = [

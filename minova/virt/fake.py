@@ -76,7 +76,27 @@ class FakeDriver(driver.ComputeDriver):
             self._guests[instance['uuid']] = {
                 'state': states.RUNNING, 'vcpus': instance.get('vcpus') or 0,
                 'memory_mb': instance.get('memory_mb') or 0,
-                'root_gb': instance.get('root_gb') or 0}
+                'root_gb': instance.get('root_gb') or 0,
+                'image_ref': instance.get('image_ref')}
+
+    def rebuild(self, context: RequestContext, instance: Instance,
+                image_meta: dict[str, Any], network_info: list[VIF],
+                power_on: bool = True, preserve_ephemeral: bool = False) -> None:
+        """The guest made again from its new image (recorded: 'image_ref',
+        'rebuilds'), running or, for a stopped server, shut off."""
+        if CONF.fake_driver.spawn_delay:
+            time.sleep(CONF.fake_driver.spawn_delay)
+        if instance.get('display_name') in CONF.fake_driver.fail_spawn_names:
+            raise RuntimeError(f'Fake rebuild failure on {self.host}')
+        with self._lock:
+            rebuilds = self._guests.get(instance['uuid'], {}).get('rebuilds', 0)
+        self._create(instance)
+        with self._lock:
+            guest = self._guests[instance['uuid']]
+            guest['image_ref'] = image_meta.get('id') or instance.get('image_ref')
+            guest['rebuilds'] = rebuilds + 1
+            if not power_on:
+                guest['state'] = states.SHUTDOWN
 
     def destroy(self, context: RequestContext, instance: Instance,
                 network_info: list[VIF],

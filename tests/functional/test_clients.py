@@ -105,6 +105,13 @@ def test_openstack_servers_images_and_ssh(env: dict[str, str]) -> None:
     refused = _run(env, 'openstack', 'console', 'url', 'show', '--serial', 'osc-vm',
                    check=False)
     assert 'Unavailable console type serial.' in refused.stderr
+    out = _run(env, 'openstack', 'server', 'rebuild', '--image', 'minova-tiny', '--name',
+               'osc-vm', '--property', 'role=web', '--wait', 'osc-vm', '-f', 'json')
+    assert out.stdout.startswith('Complete')   # --wait says so first
+    rebuilt = json.loads(out.stdout.split('\n', 1)[1])
+    assert rebuilt['status'] in ('REBUILD', 'ACTIVE')   # the action's answer
+    shown = _osc(env, 'server', 'show', 'osc-vm')
+    assert shown['status'] == 'ACTIVE' and shown['properties'] == {'role': 'web'}
     _run(env, 'openstack', 'server', 'delete', '--wait', 'osc-vm')
 
 

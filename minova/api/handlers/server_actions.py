@@ -1,6 +1,7 @@
 """POST /servers/{id}/action: reboot, os-stop, os-start, pause, unpause, suspend,
-resume, lock, unlock, os-resetState, trigger_crash_dump, os-getConsoleOutput,
-createImage, createBackup, and the legacy console actions (minova/api/handlers/remote_consoles.py).
+resume, lock, unlock, os-resetState, trigger_crash_dump, rebuild,
+os-getConsoleOutput, createImage, createBackup, and the legacy console actions
+(minova/api/handlers/remote_consoles.py).
 
 The body names one action; each action has its JSON schema per microversion
 (a None row: the action does not exist yet at that version, 404 as in Nova),
@@ -18,12 +19,17 @@ from typing import Any
 import falcon
 
 from minova import exception, states
-from minova.api import errors, policy, util, validation, versioned
+from minova.api import errors, policy, server_boot, util, validation, versioned
 from minova.api.handlers import remote_consoles
 from minova.api.handlers import servers as servers_handler
+from minova.api.schemas import servers as servers_schema
 from minova.api.schemas import types
+from minova.api.views import servers as servers_view
+from minova.conf import CONF
+from minova.db import keypairs as keypairs_db
 from minova.db.instances import Instance
 from minova.policies import server_actions as pol
+from minova.policies import servers as servers_pol
 
 ActionFn = Callable[[falcon.Request, falcon.Response, Instance, Any], None]
 SchemaTable = versioned.Table[dict[str, Any] | None]
@@ -163,6 +169,59 @@ def _console_output(req: falcon.Request, resp: falcon.Response, instance: Instan
     resp.media = {'output': output}
 
 
+# rebuild: request field -> instance column (the rest are handled below)
+_REBUILD_COLUMNS = {'name': 'display_name', 'description': 'display_description',
+                    'metadata': 'metadata', 'accessIPv4': 'access_ip_v4',
+                    'accessIPv6': 'access_ip_v6', 'hostname': 'hostname'}
+
+
+def _rebuild(req: falcon.Request, resp: falcon.Response, instance: Instance,
+             body: Any) -> None:
+    """Nova's rebuild: policy, the new image and attributes recorded, the
+    root disk replaced on the host; 202 with the server (REBUILD_SHAPE) and
+    adminPass when [api] enable_instance_password."""
+    ctx = util.ctx(req)
+    target = _target(instance)
+    policy.authorize(ctx, servers_pol.SERVERS % 'rebuild', target)
+    version = versioned.version(req)
+    password = server_boot.admin_password(body)
+    changes: dict[str, Any] = {column: body[field]
+                               for field, column in _REBUILD_COLUMNS.items() if field in body}
+    if 'display_name' in changes:
+        changes['display_name'] = changes['display_name'].strip()
+    for column in ('access_ip_v4', 'access_ip_v6'):
+        if column in changes:
+            changes[column] = server_boot.canonical_ip(changes[column])
+    if 'OS-DCF:diskConfig' in body:
+        sysmeta = dict(instance.get('system_metadata') or {})
+        sysmeta['auto_disk_config'] = str(body['OS-DCF:diskConfig'] == 'AUTO')
+        changes['system_metadata'] = sysmeta
+    if version >= versioned.parse('2.54') and 'key_name' in body:
+        name = body['key_name']
+        key_pair = None
+        if name is not None:
+            try:
+                key_pair = keypairs_db.get(util.user_id(req), name)
+            except exception.NotFound:
+                raise errors.bad_request('Invalid key_name provided.') from None
+        changes['key_name'] = key_pair['name'] if key_pair else None
+        changes['key_data'] = key_pair['public_key'] if key_pair else None
+    if version >= versioned.parse('2.57') and 'user_data' in body:
+        changes['user_data'] = body['user_data']
+    if version >= versioned.parse('2.63') and 'trusted_image_certificates' in body:
+        policy.authorize(ctx, servers_pol.SERVERS % 'rebuild:trusted_certs', target)
+    api = util.compute_api()
+    api.rebuild(ctx, instance, body['imageRef'], changes,
+                preserve_ephemeral=util.to_bool(body.get('preserve_ephemeral', False)))
+    instance = api.get(ctx, instance['uuid'])
+    server = servers_handler.render(
+        req, instance, versioned.schema_for(req, servers_view.REBUILD_SHAPE))
+    if CONF.api.enable_instance_password:
+        server['server']['adminPass'] = password
+    resp.status = 202
+    resp.media = server
+
+
 CREATE_IMAGE_SCHEMA = {
     'type': 'object',
     'properties': {'createImage': {
@@ -250,6 +309,7 @@ ACTIONS: dict[str, tuple[SchemaTable, ActionFn]] = {
     'os-resetState': (_always(RESET_STATE_SCHEMA), _reset_state),
     'trigger_crash_dump': ([('2.1', None), ('2.17', CRASH_DUMP_SCHEMA)],
                            _state_action(pol.TRIGGER_CRASH_DUMP, 'trigger_crash_dump')),
+    'rebuild': (servers_schema.REBUILD_TABLE, _rebuild),
     'os-getConsoleOutput': (_always(CONSOLE_SCHEMA), _console_output),
     'createImage': (_always(CREATE_IMAGE_SCHEMA), _create_image),
     'createBackup': (_always(CREATE_BACKUP_SCHEMA), _create_backup),

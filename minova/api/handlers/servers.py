@@ -17,6 +17,7 @@ from minova.api import errors, host_status, policy, server_boot, server_filters,
 from minova.api.schemas import servers as schema
 from minova.api.versioned import schema_for
 from minova.api.views import servers as view
+from minova.conf import CONF
 from minova.db import build_requests
 from minova.db.instances import Instance
 from minova.policies import servers as pol
@@ -107,7 +108,8 @@ def _create(req: falcon.Request, resp: falcon.Response) -> None:
     if util.to_bool(body['server'].get('return_reservation_id', False)):
         resp.media = {'reservation_id': reservation_id}
         return
-    created = view.create(req, instances[0], body, admin_pass)
+    created = view.create(req, instances[0], body,
+                          admin_pass if CONF.api.enable_instance_password else None)
     resp.set_header('Location', created['links'][0]['href'])
     resp.media = {'server': created}
 

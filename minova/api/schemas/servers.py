@@ -181,6 +181,67 @@ _server(update_v2104)['properties']['pinned_availability_zone'] = {
     'oneOf': [types.name, {'type': 'null'}]}
 
 
+# ---- the rebuild action (POST /servers/{id}/action {"rebuild": ...}) ----------
+
+rebuild: dict[str, Any] = {
+    'type': 'object',
+    'properties': {
+        'rebuild': {
+            'type': 'object',
+            'properties': {
+                'name': types.name,
+                'imageRef': types.uuid,
+                'adminPass': {'type': 'string'},
+                'metadata': types.metadata,
+                'preserve_ephemeral': types.boolean,
+                'OS-DCF:diskConfig': {'type': 'string', 'enum': ['AUTO', 'MANUAL']},
+                'accessIPv4': types.ipv4,
+                'accessIPv6': types.ipv6,
+                'personality': copy.deepcopy(_server(create)['properties']['personality']),
+            },
+            'required': ['imageRef'],
+            'additionalProperties': False,
+        },
+    },
+    'required': ['rebuild'],
+    'additionalProperties': False,
+}
+
+
+def _rebuild(schema: dict[str, Any]) -> dict[str, Any]:
+    return schema['properties']['rebuild']
+
+
+rebuild_v219 = copy.deepcopy(rebuild)
+_rebuild(rebuild_v219)['properties']['description'] = types.description
+
+# 2.54: key_name (null removes the key pair)
+rebuild_v254 = copy.deepcopy(rebuild_v219)
+_rebuild(rebuild_v254)['properties']['key_name'] = {
+    'oneOf': [{'type': 'string', 'minLength': 1, 'maxLength': 255}, {'type': 'null'}]}
+
+# 2.57: personality gone; user_data (null removes it)
+rebuild_v257 = copy.deepcopy(rebuild_v254)
+del _rebuild(rebuild_v257)['properties']['personality']
+_rebuild(rebuild_v257)['properties']['user_data'] = {
+    'type': ['string', 'null'], 'format': 'base64', 'maxLength': 65535}
+
+# 2.63: trusted_image_certificates (null removes them)
+rebuild_v263 = copy.deepcopy(rebuild_v257)
+_rebuild(rebuild_v263)['properties']['trusted_image_certificates'] = copy.deepcopy(
+    _server(create_v263)['properties']['trusted_image_certificates'])
+
+rebuild_v290 = copy.deepcopy(rebuild_v263)
+_rebuild(rebuild_v290)['properties']['hostname'] = types.hostname
+
+rebuild_v294 = copy.deepcopy(rebuild_v290)
+_rebuild(rebuild_v294)['properties']['hostname'] = types.fqdn
+
+REBUILD_TABLE: list[tuple[str, dict[str, Any] | None]] = [
+    ('2.1', rebuild), ('2.19', rebuild_v219), ('2.54', rebuild_v254), ('2.57', rebuild_v257),
+    ('2.63', rebuild_v263), ('2.90', rebuild_v290), ('2.94', rebuild_v294)]
+
+
 # ---- query strings -----------------------------------------------------------
 
 SORT_KEYS = ['access_ip_v4', 'access_ip_v6', 'auto_disk_config', 'availability_zone',

@@ -300,6 +300,44 @@ class LibvirtDriver(driver.ComputeDriver):
         if destroy_disks:
             shutil.rmtree(instance_dir(instance), ignore_errors=True)
 
+    # -- rebuild -------------------------------------------------------------------
+
+    def rebuild(self, context: RequestContext, instance: Instance,
+                image_meta: dict[str, Any], network_info: list[VIF],
+                power_on: bool = True, preserve_ephemeral: bool = False) -> None:
+        """The guest stopped and undefined, its root disk replaced by a new
+        overlay on the new image (from the image cache), its config drive made
+        again (with the server's new record), the domain defined afresh and
+        started; a stopped server's is left shut off. The console log stays, so
+        it shows both boots."""
+        lv = _libvirt()
+        try:
+            dom = self._lookup(instance)
+        except exception.InstanceNotFound:
+            dom = None
+        if dom is not None:
+            if dom.isActive():
+                dom.destroy()
+            try:
+                dom.undefineFlags(lv.VIR_DOMAIN_UNDEFINE_NVRAM
+                                  | lv.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
+            except lv.libvirtError as e:
+                if e.get_error_code() != lv.VIR_ERR_NO_DOMAIN:
+                    raise
+        inst_dir = instance_dir(instance)
+        os.makedirs(inst_dir, mode=0o755, exist_ok=True)
+        for name in ('disk', 'disk.config'):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(inst_dir, name))
+        image = image_meta if image_meta.get('status') else \
+            self._image_meta(context, instance)
+        spec = self._prepare_disks(context, instance, image, network_info, inst_dir)
+        dom = self._define(spec)
+        if power_on:
+            dom.create()
+        LOG.info('Guest %s (%s) rebuilt from image %s%s', spec.name, instance['uuid'],
+                 image.get('id'), '' if power_on else ', left shut off')
+
     # -- power -----------------------------------------------------------------
 
     def _wait_shutoff(self, dom: Any, timeout: float) -> bool:
