@@ -126,6 +126,11 @@ class TooManyInstances(Forbidden):
                '%(used)s of %(allowed)s %(overs)s')
 
 
+class QuotaRecheckFailed(TooManyInstances):
+    """Over a limit only once this request's servers were recorded beside a
+    concurrent request's: worth counting again after the others settle."""
+
+
 class PlacementAPIConnectFailure(MinovaException):
     msg_fmt = 'Unable to communicate with the Placement API.'
     # Where it reaches a client (the API's own placement calls): a peer is

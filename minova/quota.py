@@ -134,7 +134,7 @@ def recheck_instances(project_id: str, count: int, vcpus: int, memory_mb: int) -
     if overs:
         LOG.info('Project %s went over quota (%s) with a concurrent request; '
                  'refusing this one', project_id, ', '.join(overs))
-        raise exception.TooManyInstances(
+        raise exception.QuotaRecheckFailed(
             overs=', '.join(overs), req=', '.join(str(per_instance[r] * count) for r in overs),
             used=', '.join(str(usage[r] - per_instance[r] * count) for r in overs),
             allowed=', '.join(str(limits[r]) for r in overs))

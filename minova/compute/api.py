@@ -17,6 +17,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import random
+import time
 from typing import Any
 
 from minova import context, exception, states, utils
@@ -49,6 +51,10 @@ class CellUnavailable(exception.MinovaException):
     code = 503
 
 
+# Tries of a boot whose quota recheck found a concurrent request counted with it.
+RECHECK_ATTEMPTS = 4
+
+
 class API(records.RecordsAPI):
     def __init__(self) -> None:
         self.conductor = conductor_rpcapi.ConductorAPI()
@@ -66,14 +72,23 @@ class API(records.RecordsAPI):
 
         Returns (instances, reservation_id). Raises TooManyInstances (403).
         """
-        plan = self._plan(ctx, request)
-        built: list[Instance] = []
-        specs: list[RequestSpec] = []
-        for index in range(plan.count):
-            uuid = utils.generate_uuid()
-            built.append(boot.instance(plan, index, uuid))
-            specs.append(boot.request_spec(plan, uuid))
-        self._record(ctx, plan, built, specs)
+        for attempt in range(1, RECHECK_ATTEMPTS + 1):
+            plan = self._plan(ctx, request)   # counts again: a full quota is 403 here
+            built: list[Instance] = []
+            specs: list[RequestSpec] = []
+            for index in range(plan.count):
+                uuid = utils.generate_uuid()
+                built.append(boot.instance(plan, index, uuid))
+                specs.append(boot.request_spec(plan, uuid))
+            try:
+                self._record(ctx, plan, built, specs)
+                break
+            except exception.QuotaRecheckFailed:
+                # Every racer near the limit undoes on the recheck; without a
+                # second try a burst could be refused whole with room left.
+                if attempt == RECHECK_ATTEMPTS:
+                    raise
+                time.sleep(random.uniform(0.02, 0.2) * attempt)
         self.conductor.schedule_and_build_instances(ctx, [i['uuid'] for i in built])
         for inst in built:
             inst.update({'cell_uuid': None, 'fault': None})
