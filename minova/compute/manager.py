@@ -469,11 +469,15 @@ class ComputeManager:
         server's own image) with its own disk attached, as Nova's: then
         RESCUED. A failure: a fault, the task state cleared, the vm_state kept."""
         image: dict[str, Any] = {'id': rescue_image_ref} if rescue_image_ref else {}
-        self._power_action(
-            context, instance, 'compute_rescue_instance',
-            lambda: self.driver.rescue(context, instance, instance.get('network_info') or [],
-                                       image, rescue_password),
-            {'vm_state': states.RESCUED, 'launched_at': utils.utcnow()})
+
+        def rescue() -> None:
+            # As Nova's: a clean shutdown first, so the disk the rescue
+            # guest sees is consistent.
+            self.driver.power_off(instance, CONF.shutdown_timeout)
+            self.driver.rescue(context, instance, instance.get('network_info') or [],
+                               image, rescue_password)
+        self._power_action(context, instance, 'compute_rescue_instance', rescue,
+                           {'vm_state': states.RESCUED, 'launched_at': utils.utcnow()})
 
     def unrescue_instance(self, context: RequestContext, instance: Instance) -> None:
         """The guest back on its own disk (the rescue disk dropped): ACTIVE."""

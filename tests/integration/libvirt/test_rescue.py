@@ -1,6 +1,6 @@
-"""rescue on one real QEMU guest: the domain boots a fresh overlay of the
-rescue image with the server's own disk attached second; unrescue brings back
-the one-disk domain."""
+"""rescue on one real QEMU guest: the guest is shut down cleanly, the domain
+boots a fresh overlay of the rescue image with the server's own disk attached
+second; unrescue brings back the one-disk domain."""
 from __future__ import annotations
 
 import os
@@ -45,7 +45,9 @@ def test_rescue_boots_the_rescue_image_with_the_disk_attached(
         assert server['OS-EXT-STS:power_state'] == 1
         # A second boot, from the rescue disk, the server's disk and its
         # config drive attached after it.
-        cloud.wait_console(uuid, MARKER, count=2)
+        out = cloud.wait_console(uuid, MARKER, count=2)
+        # The guest was shut down cleanly (ACPI) before the rescue boot.
+        assert out.index('power button, powering off') < out.rindex(MARKER)
         cloud.wait_console(uuid, 'config-drive=/dev/vdc')
         disks = _disks(conn, uuid)
         assert disks == {'vda': os.path.join(inst_dir, 'disk.rescue'),
