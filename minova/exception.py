@@ -99,6 +99,14 @@ class TriggerCrashDumpNotSupported(Invalid):
     msg_fmt = 'Triggering crash dump is not supported'
 
 
+class InstanceNotRescuable(Invalid):
+    msg_fmt = 'Instance %(instance_id)s cannot be rescued: %(reason)s'
+
+
+class UnsupportedRescueImage(Invalid):
+    msg_fmt = "Requested rescue image '%(image)s' is not supported"
+
+
 class NotSupported(MinovaException):
     """A driver (or deployment) that cannot do this: Nova's 501."""
     msg_fmt = 'The requested functionality is not supported.'

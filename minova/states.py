@@ -42,10 +42,15 @@ IMAGE_UPLOADING = 'image_uploading'
 REBUILDING = 'rebuilding'
 REBUILD_BLOCK_DEVICE_MAPPING = 'rebuild_block_device_mapping'
 REBUILD_SPAWNING = 'rebuild_spawning'
+RESCUING = 'rescuing'
+UNRESCUING = 'unrescuing'
 # A rebuild's task states, in order (the API status is REBUILD through them).
 REBUILD_STEPS = (REBUILDING, REBUILD_BLOCK_DEVICE_MAPPING, REBUILD_SPAWNING)
 # vm_states a server may be rebuilt from, as Nova's.
 ALLOW_REBUILD = (ACTIVE, STOPPED, ERROR)
+
+# vm_states a server may be rescued from, as Nova's (unrescue: RESCUED only).
+ALLOW_RESCUE = (ACTIVE, STOPPED, ERROR)
 
 # vm_states a crash dump (NMI) may be triggered in, as Nova's ALLOW_TRIGGER_CRASH_DUMP.
 ALLOW_TRIGGER_CRASH_DUMP = (ACTIVE, PAUSED, RESCUED, RESIZED, ERROR)

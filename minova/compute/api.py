@@ -484,6 +484,46 @@ class API(records.RecordsAPI):
         inst['fault'] = instance.get('fault')
         return inst
 
+    # -- rescue and unrescue (rpc 1.7) -------------------------------------------
+
+    def rescue(self, ctx: RequestContext, instance: Instance, rescue_password: str,
+               rescue_image_ref: str | None = None) -> None:
+        """Boot the server from a rescue image with its own disk attached, as
+        Nova's: from ACTIVE, STOPPED or ERROR (no task state), task state
+        'rescuing', then RESCUED on the host. The rescue image is
+        rescue_image_ref, else the server's own image.
+
+        Raises InstanceIsLocked, InstanceInvalidState, InstanceNotReady (409),
+        UnsupportedRescueImage (400: rescue_image_ref is no image one can see).
+        """
+        self.check_lock(ctx, instance)
+        vm_state = instance.get('vm_state')
+        if instance.get('cell_uuid') is None or vm_state not in states.ALLOW_RESCUE:
+            raise exception.InstanceInvalidState(action='rescue',
+                                                 instance_uuid=instance['uuid'],
+                                                 attr='vm_state', state=vm_state)
+        if rescue_image_ref:
+            from minova.clients import image as image_client
+            if image_client.configured():
+                try:
+                    image_client.shared_client().show(ctx, rescue_image_ref)
+                except image_client.ImageNotFound:
+                    raise exception.UnsupportedRescueImage(
+                        image=rescue_image_ref) from None
+        cell, host, inst = self._start_power_action(ctx, instance, 'rescue',
+                                                    states.ALLOW_RESCUE, (None,),
+                                                    states.RESCUING)
+        compute_rpcapi.for_cell(cell).rescue_instance(ctx, host, inst, rescue_password,
+                                                      rescue_image_ref)
+
+    def unrescue(self, ctx: RequestContext, instance: Instance) -> None:
+        """Back to the server's own disk: from RESCUED, task state
+        'unrescuing', then ACTIVE."""
+        cell, host, inst = self._start_power_action(ctx, instance, 'unrescue',
+                                                    (states.RESCUED,), (None,),
+                                                    states.UNRESCUING)
+        compute_rpcapi.for_cell(cell).unrescue_instance(ctx, host, inst)
+
     # -- createImage and createBackup (rpc 1.6) ----------------------------------
 
     # Image properties a snapshot never inherits from its server's image, as Nova's

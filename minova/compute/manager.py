@@ -53,7 +53,7 @@ def _describe(e: BaseException) -> str:
 
 
 class ComputeManager:
-    target = messaging.Target(version='1.6')
+    target = messaging.Target(version='1.7')
 
     def __init__(self, host: str | None = None) -> None:
         self.host = host or CONF.host
@@ -460,6 +460,30 @@ class ComputeManager:
         # No state changes: the guest's kernel decides what an NMI does.
         self._power_action(context, instance, 'compute_trigger_crash_dump',
                            lambda: self.driver.trigger_crash_dump(instance), {})
+
+    # -- rescue and unrescue (rpc 1.7) -----------------------------------------------
+
+    def rescue_instance(self, context: RequestContext, instance: Instance,
+                        rescue_password: str, rescue_image_ref: str | None = None) -> None:
+        """The guest booted from the rescue image (rescue_image_ref, else the
+        server's own image) with its own disk attached, as Nova's: then
+        RESCUED. A failure: a fault, the task state cleared, the vm_state kept."""
+        image: dict[str, Any] = {'id': rescue_image_ref} if rescue_image_ref else {}
+
+        def rescue() -> None:
+            # As Nova's: a clean shutdown first, so the disk the rescue
+            # guest sees is consistent.
+            self.driver.power_off(instance, CONF.shutdown_timeout)
+            self.driver.rescue(context, instance, instance.get('network_info') or [],
+                               image, rescue_password)
+        self._power_action(context, instance, 'compute_rescue_instance', rescue,
+                           {'vm_state': states.RESCUED, 'launched_at': utils.utcnow()})
+
+    def unrescue_instance(self, context: RequestContext, instance: Instance) -> None:
+        """The guest back on its own disk (the rescue disk dropped): ACTIVE."""
+        self._power_action(context, instance, 'compute_unrescue_instance',
+                           lambda: self.driver.unrescue(context, instance),
+                           {'vm_state': states.ACTIVE})
 
     # -- createImage and createBackup (rpc 1.6) -------------------------------------
 

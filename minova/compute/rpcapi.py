@@ -13,6 +13,7 @@ Version history:
   1.4 - adds get_vnc_console and get_serial_console (calls)
   1.5 - adds rebuild_instance (a cast)
   1.6 - adds snapshot_instance, backup_instance
+  1.7 - adds rescue_instance, unrescue_instance (casts)
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from minova.scheduler.rpcapi import Selection
 
 TOPIC = 'compute'
-VERSION = '1.6'
+VERSION = '1.7'
 
 
 class ComputeAPI:
@@ -136,6 +137,16 @@ class ComputeAPI:
         self.client.prepare(server=host, version='1.6').cast(
             ctxt, 'backup_instance', instance=instance, image_id=image_id,
             backup_type=backup_type, rotation=rotation)
+
+    def rescue_instance(self, ctxt: RequestContext, host: str, instance: Instance,
+                        rescue_password: str, rescue_image_ref: str | None) -> None:
+        self.client.prepare(server=host, version='1.7').cast(
+            ctxt, 'rescue_instance', instance=instance, rescue_password=rescue_password,
+            rescue_image_ref=rescue_image_ref)
+
+    def unrescue_instance(self, ctxt: RequestContext, host: str, instance: Instance) -> None:
+        self.client.prepare(server=host, version='1.7').cast(
+            ctxt, 'unrescue_instance', instance=instance)
 
 
 _by_url: dict[str, ComputeAPI] = {}

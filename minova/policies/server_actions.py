@@ -1,4 +1,4 @@
-"""Server actions (power, pause, suspend, lock, reset state, crash dump) and the
+"""Server actions (power, pause, suspend, lock, rescue, reset state, crash dump) and the
 console log, with Nova's rule names and defaults."""
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ RESET_STATE = 'os_compute_api:os-admin-actions:reset_state'
 TRIGGER_CRASH_DUMP = 'os_compute_api:servers:trigger_crash_dump'
 CREATE_IMAGE = 'os_compute_api:servers:create_image'
 CREATE_BACKUP = 'os_compute_api:os-create-backup'
+RESCUE = 'os_compute_api:os-rescue'
+UNRESCUE = 'os_compute_api:os-unrescue'
 
 _ACTION = [('POST', '/servers/{server_id}/action (%s)')]
 
@@ -51,6 +53,8 @@ rules: list[policy.RuleDefault] = [
              _ops('createImage')),
     api_rule(CREATE_BACKUP, PROJECT_MEMBER_OR_ADMIN, 'Create a back up of a server',
              _ops('createBackup')),
+    api_rule(RESCUE, PROJECT_MEMBER_OR_ADMIN, 'Rescue a server', _ops('rescue')),
+    api_rule(UNRESCUE, PROJECT_MEMBER_OR_ADMIN, 'Unrescue a server', _ops('unrescue')),
 ]
 
 

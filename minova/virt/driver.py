@@ -130,6 +130,17 @@ class ComputeDriver:
         InstanceNotRunning (a Conflict) where it cannot."""
         raise NotImplementedError
 
+    def rescue(self, context: RequestContext, instance: Instance, network_info: list[VIF],
+               image_meta: dict[str, Any], rescue_password: str) -> None:
+        """Boot the guest from a fresh disk of the rescue image (image_meta: at
+        least its 'id'; empty: the server's own image) with the server's own
+        disk attached as its second disk; unrescue undoes it."""
+        raise NotImplementedError
+
+    def unrescue(self, context: RequestContext, instance: Instance) -> None:
+        """The guest running again on its own disk, the rescue disk gone."""
+        raise NotImplementedError
+
     def snapshot(self, context: RequestContext, instance: Instance, image_id: str,
                  update_task_state: Callable[..., None]) -> None:
         """Copy the guest's root disk into the queued image image_id (upload_snapshot).

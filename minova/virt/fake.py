@@ -150,6 +150,27 @@ class FakeDriver(driver.ComputeDriver):
                network_info: list[VIF]) -> None:
         self._set_state(instance, states.RUNNING)
 
+    def rescue(self, context: RequestContext, instance: Instance, network_info: list[VIF],
+               image_meta: dict[str, Any], rescue_password: str) -> None:
+        """Recorded: 'rescue_image_ref' (the image the guest now boots from)
+        and 'rescue_password'; the guest runs."""
+        with self._lock:
+            guest = self._guests.get(instance['uuid'])
+            if guest is None:
+                raise exception.InstanceNotFound(instance_id=instance['uuid'])
+            guest['rescue_image_ref'] = image_meta.get('id') or instance.get('image_ref')
+            guest['rescue_password'] = rescue_password
+            guest['state'] = states.RUNNING
+
+    def unrescue(self, context: RequestContext, instance: Instance) -> None:
+        with self._lock:
+            guest = self._guests.get(instance['uuid'])
+            if guest is None:
+                raise exception.InstanceNotFound(instance_id=instance['uuid'])
+            guest.pop('rescue_image_ref', None)
+            guest.pop('rescue_password', None)
+            guest['state'] = states.RUNNING
+
     def trigger_crash_dump(self, instance: Instance) -> None:
         with self._lock:
             guest = self._guests.get(instance['uuid'])

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +113,19 @@ def test_openstack_servers_images_and_ssh(env: dict[str, str]) -> None:
     assert rebuilt['status'] in ('REBUILD', 'ACTIVE')   # the action's answer
     shown = _osc(env, 'server', 'show', 'osc-vm')
     assert shown['status'] == 'ACTIVE' and shown['properties'] == {'role': 'web'}
+    _run(env, 'openstack', 'server', 'rescue', '--image', 'minova-tiny', '--password',
+         'rescue-pw', 'osc-vm')
+    _wait_osc_status(env, 'osc-vm', 'RESCUE')
+    _run(env, 'openstack', 'server', 'unrescue', 'osc-vm')
+    _wait_osc_status(env, 'osc-vm', 'ACTIVE')
     _run(env, 'openstack', 'server', 'delete', '--wait', 'osc-vm')
+
+
+def _wait_osc_status(env: dict[str, str], server: str, status: str) -> None:
+    deadline = time.monotonic() + 30
+    while (shown := _osc(env, 'server', 'show', server))['status'] != status:
+        assert time.monotonic() < deadline, shown['status']
+        time.sleep(0.2)
 
 
 def test_a_member_sees_its_own_project(aio: AllInOne, tmp_path: Path) -> None:

@@ -168,3 +168,76 @@ def test_lock_schema_273(admin: Client, server: str, body: dict) -> None:
     assert _act(old, server, body).status_code == 202
     assert admin.get(f'/servers/{server}').json()['server']['locked_reason'] is None
     assert _act(admin, server, {'unlock': None}).status_code == 202
+
+
+def test_rescue_unrescue(admin: Client, server: str) -> None:
+    r = _act(admin, server, {'rescue': {'adminPass': 's3cret'}})
+    assert r.status_code == 200, r.text
+    assert r.json() == {'adminPass': 's3cret'}
+    s = admin.wait_for_status(server, {'RESCUE'})
+    assert s['OS-EXT-STS:vm_state'] == 'rescued' and s['OS-EXT-STS:task_state'] is None
+    assert s['OS-EXT-STS:power_state'] == 1
+    for body in ({'rescue': None}, {'pause': None}, {'os-stop': None}):
+        assert _conflict(_act(admin, server, body)).endswith('in vm_state rescued'), body
+    assert _act(admin, server, {'unrescue': None}).status_code == 202
+    s = admin.wait_for_status(server, {'ACTIVE'})
+    assert s['OS-EXT-STS:task_state'] is None and s['OS-EXT-STS:power_state'] == 1
+    assert _conflict(_act(admin, server, {'unrescue': None})) == (
+        f"Cannot 'unrescue' instance {server} while it is in vm_state active")
+    assert _actions(admin, server)[:2] == ['unrescue', 'rescue']
+    assert _events(admin, server, 'rescue') == [('compute_rescue_instance', 'Success')]
+    assert _events(admin, server, 'unrescue') == [('compute_unrescue_instance', 'Success')]
+    # A null body: a generated password; a stopped server may be rescued too,
+    # with an image of its choosing.
+    assert _act(admin, server, {'os-stop': None}).status_code == 202
+    admin.wait_for_status(server, {'SHUTOFF'})
+    r = _act(admin, server, {'rescue': {'rescue_image_ref': TINY_IMAGE_ID}})
+    assert r.status_code == 200, r.text
+    assert len(r.json()['adminPass']) == 12
+    admin.wait_for_status(server, {'RESCUE'})
+    assert _act(admin, server, {'unrescue': {}}).status_code == 202
+    assert admin.wait_for_status(server, {'ACTIVE'})['OS-EXT-STS:power_state'] == 1
+
+
+def test_rescue_refused(admin: Client, alice: Client, server: str, tiny_flavor: dict) -> None:
+    assert _act(admin, server, {'pause': None}).status_code == 202
+    admin.wait_for_status(server, {'PAUSED'})
+    assert _conflict(_act(admin, server, {'rescue': None})) == (
+        f"Cannot 'rescue' instance {server} while it is in vm_state paused")
+    assert _act(admin, server, {'unpause': None}).status_code == 202
+    admin.wait_for_status(server, {'ACTIVE'})
+    missing = '8f8a4b62-52f4-4a4f-a3f1-5d5b8c0e2b11'
+    r = _act(admin, server, {'rescue': {'rescue_image_ref': missing}})
+    assert r.status_code == 400, r.text
+    assert f"Requested rescue image '{missing}' is not supported" in r.text
+    for body in ({'rescue': {'rescue_image_ref': 'nope'}}, {'rescue': {'x': 1}},
+                 {'rescue': {'adminPass': 1}}, {'rescue': 'x'}):
+        assert _act(admin, server, body).status_code == 400, body
+    assert admin.get(f'/servers/{server}').json()['server']['status'] == 'ACTIVE'
+    # A locked server refuses a non-admin.
+    mine = _boot(alice, 'alice-rescue')
+    try:
+        assert _act(admin, mine, {'lock': None}).status_code == 202
+        assert _conflict(_act(alice, mine, {'rescue': None})) == f'Instance {mine} is locked'
+        assert _act(admin, mine, {'rescue': None}).status_code == 200
+        admin.wait_for_status(mine, {'RESCUE'})
+        assert _conflict(_act(alice, mine, {'unrescue': None})) == (
+            f'Instance {mine} is locked')
+        assert _act(admin, mine, {'unlock': None}).status_code == 202
+        assert _act(alice, mine, {'unrescue': None}).status_code == 202
+        alice.wait_for_status(mine, {'ACTIVE'})
+    finally:
+        admin.delete(f'/servers/{mine}')
+        admin.wait_gone(mine)
+
+
+def test_rescue_without_instance_password(admin: Client, server: str) -> None:
+    from minova.conf import CONF
+    CONF.set_override('enable_instance_password', False, group='api')
+    try:
+        r = _act(admin, server, {'rescue': {}})
+        assert r.status_code == 200 and r.json() == {}, r.text
+        admin.wait_for_status(server, {'RESCUE'})
+    finally:
+        CONF.clear_override('enable_instance_password', group='api')
+    # A rescued server is deleted as any other.

@@ -1,5 +1,5 @@
 """POST /servers/{id}/action: reboot, os-stop, os-start, pause, unpause, suspend,
-resume, lock, unlock, os-resetState, trigger_crash_dump, rebuild,
+resume, lock, unlock, rescue, unrescue, os-resetState, trigger_crash_dump, rebuild,
 os-getConsoleOutput, createImage, createBackup, and the legacy console actions
 (minova/api/handlers/remote_consoles.py).
 
@@ -288,6 +288,32 @@ def _create_backup(req: falcon.Request, resp: falcon.Response, instance: Instanc
         resp.set_header('Location', util.self_url(req, 'images', image['id']))
 
 
+RESCUE_SCHEMA = {
+    'type': 'object',
+    'properties': {'rescue': {
+        'type': ['object', 'null'],
+        'properties': {'adminPass': {'type': 'string'},
+                       'rescue_image_ref': types.uuid},
+        'additionalProperties': False}},
+    'required': ['rescue'], 'additionalProperties': False,
+}
+
+
+def _rescue(req: falcon.Request, resp: falcon.Response, instance: Instance,
+            body: Any) -> None:
+    """Nova's rescue: 200 with `{"adminPass": ...}` (the one asked for, or a
+    generated one) when [api] enable_instance_password, else `{}`. The 2.87
+    stable device rescue (hw_rescue_device/bus) is not implemented."""
+    ctx = util.ctx(req)
+    policy.authorize(ctx, pol.RESCUE, _target(instance))
+    body = body or {}
+    password = server_boot.admin_password(body)
+    util.compute_api().rescue(ctx, instance, password,
+                              rescue_image_ref=body.get('rescue_image_ref'))
+    resp.status = 200
+    resp.media = {'adminPass': password} if CONF.api.enable_instance_password else {}
+
+
 def _always(schema: dict[str, Any]) -> SchemaTable:
     return [('2.1', schema)]
 
@@ -306,6 +332,9 @@ ACTIONS: dict[str, tuple[SchemaTable, ActionFn]] = {
                _state_action(pol.RESUME, 'resume', _project)),
     'lock': ([('2.1', _any_value_schema('lock')), ('2.73', LOCK_V273_SCHEMA)], _lock),
     'unlock': (_always(_any_value_schema('unlock')), _unlock),
+    'rescue': (_always(RESCUE_SCHEMA), _rescue),
+    'unrescue': (_always(_any_value_schema('unrescue')),
+                 _state_action(pol.UNRESCUE, 'unrescue', _project)),
     'os-resetState': (_always(RESET_STATE_SCHEMA), _reset_state),
     'trigger_crash_dump': ([('2.1', None), ('2.17', CRASH_DUMP_SCHEMA)],
                            _state_action(pol.TRIGGER_CRASH_DUMP, 'trigger_crash_dump')),

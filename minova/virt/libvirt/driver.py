@@ -202,23 +202,28 @@ class LibvirtDriver(driver.ComputeDriver):
 
     def _prepare_disks(self, ctx: RequestContext, instance: Instance,
                        image: dict[str, Any], network_info: list[VIF],
-                       inst_dir: str, keep_disk: bool = False) -> vconfig.GuestSpec:
+                       inst_dir: str, keep_disk: bool = False,
+                       rescue: bool = False) -> vconfig.GuestSpec:
         """The guest's disks made ready and its spec. keep_disk keeps a root
         disk that is already there (a hard reboot must not lose its data);
         the base it is backed by and the config drive are made again if
-        missing."""
-        disk = os.path.join(inst_dir, 'disk')
-        if not (keep_disk and os.path.exists(disk)):
+        missing. rescue: the first disk is a fresh overlay on image (the
+        rescue image), disk.rescue, the server's own disk the second."""
+        disk = os.path.join(inst_dir, 'disk.rescue' if rescue else 'disk')
+        if rescue or not (keep_disk and os.path.exists(disk)):
             base, fmt, vsize = self.images.fetch(ctx, image)
             self.images.create_overlay(base, fmt, vsize, instance.get('root_gb') or 0, disk)
         elif not os.path.exists(imagecache.backing_file(disk) or disk):
             self.images.fetch(ctx, image)
         disks = [vconfig.Disk(disk, 'qcow2', 'vda')]
+        if rescue:
+            disks.append(vconfig.Disk(os.path.join(inst_dir, 'disk'), 'qcow2', 'vdb'))
         if configdrive.required(instance):
             iso = os.path.join(inst_dir, 'disk.config')
             if not (keep_disk and os.path.exists(iso)):
                 configdrive.build(instance, network_info, iso)
-            disks.append(vconfig.Disk(iso, 'raw', 'vdb', readonly=True))
+            disks.append(vconfig.Disk(iso, 'raw', 'vdc' if rescue else 'vdb',
+                                      readonly=True))
         spec = vconfig.GuestSpec(
             name=instance_name(instance), uuid=instance['uuid'],
             virt_type=self.host.virt_type, memory_mb=instance['memory_mb'],
@@ -443,6 +448,66 @@ class LibvirtDriver(driver.ComputeDriver):
         dom = self._lookup(instance)
         if not dom.isActive():
             dom.create()   # restores the managed save image when there is one
+
+    # -- rescue ------------------------------------------------------------------------
+
+    def rescue(self, context: RequestContext, instance: Instance, network_info: list[VIF],
+               image_meta: dict[str, Any], rescue_password: str) -> None:
+        """As Nova's: the domain's definition kept in unrescue.xml, the guest
+        powered off, the domain defined again to boot a fresh overlay of the
+        rescue image (disk.rescue, vda) with the server's own disk as vdb (the
+        config drive, if any, vdc), and started. The console log stays."""
+        lv = _libvirt()
+        inst_dir = instance_dir(instance)
+        os.makedirs(inst_dir, mode=0o755, exist_ok=True)
+        saved = os.path.join(inst_dir, 'unrescue.xml')
+        try:
+            dom = self._lookup(instance)
+        except exception.InstanceNotFound:
+            # Unrescue then defines the domain afresh from the server's record.
+            LOG.warning('The domain of %s is missing; rescuing from its record',
+                        instance['uuid'])
+            dom = None
+        if dom is not None:
+            if not os.path.exists(saved):   # a second try keeps the first's
+                tmp = saved + '.tmp'
+                with open(tmp, 'w') as f:
+                    f.write(dom.XMLDesc(lv.VIR_DOMAIN_XML_INACTIVE))
+                os.replace(tmp, saved)
+            if dom.isActive():
+                dom.destroy()
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(os.path.join(inst_dir, 'disk.rescue'))
+        image_id = image_meta.get('id')
+        if image_id and image_id != instance.get('image_ref'):
+            image = image_meta if image_meta.get('status') else \
+                self.images.client.show(context, image_id)
+        else:
+            image = self._image_meta(context, instance)
+        spec = self._prepare_disks(context, instance, image, network_info, inst_dir,
+                                   keep_disk=True, rescue=True)
+        self._define(spec).create()
+        LOG.info('Guest %s (%s) rescued from image %s', spec.name, instance['uuid'],
+                 image.get('id'))
+
+    def unrescue(self, context: RequestContext, instance: Instance) -> None:
+        """The rescue domain powered off, the server's own definition
+        (unrescue.xml) defined again and started, the rescue disk deleted."""
+        inst_dir = instance_dir(instance)
+        saved = os.path.join(inst_dir, 'unrescue.xml')
+        with contextlib.suppress(exception.InstanceNotFound):
+            dom = self._lookup(instance)
+            if dom.isActive():
+                dom.destroy()
+        if os.path.exists(saved):
+            with open(saved) as f:
+                self._conn().defineXML(f.read()).create()
+        else:
+            self._hard_reboot(context, instance, instance.get('network_info') or [])
+        for name in ('disk.rescue', 'unrescue.xml'):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(inst_dir, name))
+        LOG.info('Guest %s unrescued', instance['uuid'])
 
     # -- snapshot (createImage, createBackup) -----------------------------------------
 

@@ -222,6 +222,13 @@ class FakeComputeAPI:
     def resume(self, ctx: Any, instance: dict[str, Any]) -> None:
         self.calls.append(('resume', instance['uuid'], None))
 
+    def rescue(self, ctx: Any, instance: dict[str, Any], rescue_password: str,
+               rescue_image_ref: str | None = None) -> None:
+        self.calls.append(('rescue', instance['uuid'], (rescue_password, rescue_image_ref)))
+
+    def unrescue(self, ctx: Any, instance: dict[str, Any]) -> None:
+        self.calls.append(('unrescue', instance['uuid'], None))
+
     def trigger_crash_dump(self, ctx: Any, instance: dict[str, Any]) -> None:
         self.calls.append(('trigger_crash_dump', instance['uuid'], None))
 

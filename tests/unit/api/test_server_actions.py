@@ -11,7 +11,8 @@ from tests.unit.api.conftest import FakeComputeAPI
 @pytest.mark.parametrize('value', [None, {}, {'anything': 1}, 'x', []])
 @pytest.mark.parametrize('action, method', [
     ('os-stop', 'stop'), ('os-start', 'start'), ('pause', 'pause'), ('unpause', 'unpause'),
-    ('suspend', 'suspend'), ('resume', 'resume'), ('unlock', 'unlock')])
+    ('suspend', 'suspend'), ('resume', 'resume'), ('unlock', 'unlock'),
+    ('unrescue', 'unrescue')])
 def test_bodyless_actions_accept_any_value(user: Any, compute: FakeComputeAPI, action: str,
                                           method: str, value: Any) -> None:
     """Nova's schema for os-stop/os-start has no constraint on the value."""
@@ -107,3 +108,26 @@ def test_reset_state_is_admin_only(user: Any, admin: Any, compute: FakeComputeAP
         "Policy doesn't allow os_compute_api:os-admin-actions:reset_state to be performed.")
     assert admin.post(url, {'os-resetState': {'state': 'active'}}).status_code == 202
     assert compute.calls == [('reset_state', inst['uuid'], 'active')]
+
+
+def test_rescue_schema(user: Any, compute: FakeComputeAPI) -> None:
+    """Nova's: null or an object with adminPass and a uuid rescue_image_ref; 200."""
+    inst = compute.add()
+    url = f"/servers/{inst['uuid']}/action"
+    image = '70a599e0-31e7-49b7-b260-868f441e862b'
+    r = user.post(url, {'rescue': {'adminPass': 'pw', 'rescue_image_ref': image}})
+    assert r.status_code == 200, r.text
+    assert r.json == {'adminPass': 'pw'}
+    assert compute.calls[-1] == ('rescue', inst['uuid'], ('pw', image))
+    for body in ({'rescue': None}, {'rescue': {}}):
+        r = user.post(url, body)
+        assert r.status_code == 200, r.text
+        password = r.json['adminPass']
+        assert len(password) == 12
+        assert compute.calls[-1] == ('rescue', inst['uuid'], (password, None))
+    calls = len(compute.calls)
+    for bad in ({'rescue': 'x'}, {'rescue': []}, {'rescue': {'adminPass': 1}},
+                {'rescue': {'rescue_image_ref': 'not-a-uuid'}},
+                {'rescue': {'rescue_image_ref': None}}, {'rescue': {'x': 1}}):
+        assert user.post(url, bad).status_code == 400, bad
+    assert len(compute.calls) == calls

@@ -511,6 +511,54 @@ def test_crash_dump_reaches_the_guest(env: Env, ctx: Any) -> None:
     assert (got['vm_state'], got['task_state']) == ('active', None)
 
 
+def test_rescue_unrescue_on_the_fake_driver(env: Env, ctx: Any) -> None:
+    mgr = env.start()
+    inst = env.scheduled(ctx)
+    build(mgr, env, ctx, inst)
+    uuid = inst['uuid']
+    inst_db.update(env.dbs.cell, uuid, {'task_state': states.RESCUING})
+    mgr.rescue_instance(ctx, env.get(uuid), 'pw', 'rescue-image')
+    got = env.get(uuid)
+    assert (got['vm_state'], got['task_state'], got['power_state']) == \
+        ('rescued', None, states.RUNNING)
+    assert states.status_from_state(got['vm_state'], got['task_state']) == 'RESCUE'
+    guest = mgr.driver._guests[uuid]
+    assert (guest['rescue_image_ref'], guest['rescue_password']) == ('rescue-image', 'pw')
+    assert env.event(ctx, uuid, 'compute_rescue_instance')['result'] == 'Success'
+    # The power sync leaves a rescued server alone.
+    guest['state'] = states.SHUTDOWN
+    mgr._sync_power_states()
+    assert env.get(uuid)['vm_state'] == 'rescued'
+    guest['state'] = states.RUNNING
+    inst_db.update(env.dbs.cell, uuid, {'task_state': states.UNRESCUING})
+    mgr.unrescue_instance(ctx, env.get(uuid))
+    got = env.get(uuid)
+    assert (got['vm_state'], got['task_state'], got['power_state']) == \
+        ('active', None, states.RUNNING)
+    assert 'rescue_image_ref' not in mgr.driver._guests[uuid]
+    # Without a rescue image: the server's own.
+    inst_db.update(env.dbs.cell, uuid, {'task_state': states.RESCUING})
+    mgr.rescue_instance(ctx, env.get(uuid), 'pw', None)
+    assert mgr.driver._guests[uuid]['rescue_image_ref'] == inst['image_ref']
+
+
+def test_rescue_failure_faults_and_keeps_the_vm_state(env: Env, ctx: Any) -> None:
+    mgr = env.start()
+    inst = env.scheduled(ctx)
+    build(mgr, env, ctx, inst)
+    uuid = inst['uuid']
+
+    def broken(*args: Any) -> None:
+        raise RuntimeError('no rescue disk')
+    mgr.driver.rescue = broken  # type: ignore[method-assign]
+    inst_db.update(env.dbs.cell, uuid, {'task_state': states.RESCUING})
+    mgr.rescue_instance(ctx, env.get(uuid), 'pw', None)
+    got = env.get(uuid)
+    assert (got['vm_state'], got['task_state']) == ('active', None)
+    assert got['fault']['message'] == 'no rescue disk'
+    assert env.event(ctx, uuid, 'compute_rescue_instance')['result'] == 'Error'
+
+
 @pytest.mark.parametrize('vm_state, db_power, guest_power, want_vm, want_power', [
     # Paused and suspended servers are synced too, truthfully.
     ('paused', states.PAUSED_POWER, states.PAUSED_POWER, 'paused', states.PAUSED_POWER),
