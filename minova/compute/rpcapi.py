@@ -13,6 +13,7 @@ Version history:
   1.4 - adds get_vnc_console and get_serial_console (calls)
   1.5 - adds rebuild_instance (a cast)
   1.6 - adds snapshot_instance, backup_instance
+  1.8 - adds soft_delete_instance, restore_instance (casts)
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from minova.scheduler.rpcapi import Selection
 
 TOPIC = 'compute'
-VERSION = '1.6'
+VERSION = '1.8'
 
 
 class ComputeAPI:
@@ -136,6 +137,15 @@ class ComputeAPI:
         self.client.prepare(server=host, version='1.6').cast(
             ctxt, 'backup_instance', instance=instance, image_id=image_id,
             backup_type=backup_type, rotation=rotation)
+
+    def soft_delete_instance(self, ctxt: RequestContext, host: str,
+                             instance: Instance) -> None:
+        self.client.prepare(server=host, version='1.8').cast(
+            ctxt, 'soft_delete_instance', instance=instance)
+
+    def restore_instance(self, ctxt: RequestContext, host: str, instance: Instance) -> None:
+        self.client.prepare(server=host, version='1.8').cast(
+            ctxt, 'restore_instance', instance=instance)
 
 
 _by_url: dict[str, ComputeAPI] = {}

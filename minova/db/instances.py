@@ -346,10 +346,15 @@ def get_all(url: str, filters: dict[str, Any], limit: int | None = None,
 @engines.retry_on_disconnect
 def count_by_project(url: str, project_id: str,
                      exclude: list[str] | None = None) -> dict[str, int]:
-    """Live servers, vCPUs and RAM of a project, leaving out `exclude` uuids."""
+    """Live servers, vCPUs and RAM of a project, leaving out `exclude` uuids.
+
+    Soft-deleted servers are not counted, as in Nova's quota count (a restore
+    checks the quota again)."""
     q = (sa.select(sa.func.count(instances.c.id), sa.func.sum(instances.c.vcpus),
                    sa.func.sum(instances.c.memory_mb))
-         .where(instances.c.project_id == project_id, instances.c.deleted == 0))
+         .where(instances.c.project_id == project_id, instances.c.deleted == 0,
+                sa.or_(instances.c.vm_state.is_(None),
+                       instances.c.vm_state != states.SOFT_DELETED)))
     if exclude:
         q = q.where(instances.c.uuid.notin_(exclude))
     with engines.reader(url) as conn:

@@ -21,6 +21,8 @@ RESET_STATE = 'os_compute_api:os-admin-actions:reset_state'
 TRIGGER_CRASH_DUMP = 'os_compute_api:servers:trigger_crash_dump'
 CREATE_IMAGE = 'os_compute_api:servers:create_image'
 CREATE_BACKUP = 'os_compute_api:os-create-backup'
+RESTORE = 'os_compute_api:os-deferred-delete:restore'
+FORCE_DELETE = 'os_compute_api:os-deferred-delete:force'
 
 _ACTION = [('POST', '/servers/{server_id}/action (%s)')]
 
@@ -51,6 +53,10 @@ rules: list[policy.RuleDefault] = [
              _ops('createImage')),
     api_rule(CREATE_BACKUP, PROJECT_MEMBER_OR_ADMIN, 'Create a back up of a server',
              _ops('createBackup')),
+    api_rule(RESTORE, PROJECT_MEMBER_OR_ADMIN, 'Restore a soft deleted server',
+             _ops('restore')),
+    api_rule(FORCE_DELETE, PROJECT_MEMBER_OR_ADMIN, 'Force delete a server before '
+             'deferred cleanup', _ops('forceDelete')),
 ]
 
 
