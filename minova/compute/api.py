@@ -316,6 +316,8 @@ class API(records.RecordsAPI):
         inst = instances.update(url, uuid, {'task_state': states.SOFT_DELETING,
                                             'deleted_at': utils.utcnow()},
                                 [instance.get('task_state')])
+        # As Nova: queued for delete (a down cell does not list it), until a restore.
+        mappings.instance_mapping_queue_for_delete(uuid)
         compute_rpcapi.for_cell(cell).soft_delete_instance(ctx, host, inst)
 
     def restore(self, ctx: RequestContext, instance: Instance) -> None:
@@ -346,20 +348,23 @@ class API(records.RecordsAPI):
         if not host:
             instances.update(url, uuid, {'vm_state': states.ACTIVE, 'task_state': None,
                                          'deleted_at': None}, [None])
-            return
-        inst = instances.update(url, uuid, {'task_state': states.RESTORING,
-                                            'deleted_at': None}, [None])
-        compute_rpcapi.for_cell(cell).restore_instance(ctx, host, inst)
+        else:
+            inst = instances.update(url, uuid, {'task_state': states.RESTORING,
+                                                'deleted_at': None}, [None])
+            compute_rpcapi.for_cell(cell).restore_instance(ctx, host, inst)
+        mappings.instance_mapping_queue_for_delete(uuid, False)
 
     def force_delete(self, ctx: RequestContext, instance: Instance) -> None:
-        """Delete a SOFT_DELETED server at once, as a normal delete (action
-        'forceDelete'). Raises InstanceIsLocked, InstanceInvalidState (409)."""
+        """Delete a server at once, as a normal delete (action 'forceDelete'),
+        whatever its vm_state but with no task state, as Nova's force_delete
+        (meant for SOFT_DELETED servers). Raises InstanceIsLocked,
+        InstanceInvalidState (409)."""
         self.check_lock(ctx, instance)
-        vm_state = instance.get('vm_state')
-        if instance.get('cell_uuid') is None or vm_state != states.SOFT_DELETED:
+        task_state = instance.get('task_state')
+        if task_state is not None:
             raise exception.InstanceInvalidState(
-                action='forceDelete', instance_uuid=instance['uuid'], attr='vm_state',
-                state=vm_state)
+                action='force_delete', instance_uuid=instance['uuid'], attr='task_state',
+                state=task_state)
         self.delete(ctx, instance, action='forceDelete')
 
     @staticmethod

@@ -278,13 +278,20 @@ def _filters(q: sa.Select, filters: dict[str, Any], literal: bool = False) -> sa
     c = instances.c
     f = dict(filters)
     deleted = f.pop('deleted', False)
+    # The server list's `soft_deleted` (None: SOFT_DELETED servers count as live):
+    # with deleted, also SOFT_DELETED ones; without, none of them (Nova's query).
+    soft_deleted = f.pop('soft_deleted', None)
     if 'changes-since' in f or 'changes-before' in f:
         if 'changes-since' in f:
             q = q.where(c.updated_at >= utils.parse_time(f.pop('changes-since')))
         if 'changes-before' in f:
             q = q.where(c.updated_at <= utils.parse_time(f.pop('changes-before')))
+    elif deleted and soft_deleted:
+        q = q.where(sa.or_(c.deleted != 0, c.vm_state == states.SOFT_DELETED))
     elif deleted is not None:
         q = q.where(c.deleted != 0 if deleted else c.deleted == 0)
+        if not deleted and soft_deleted is False:
+            q = q.where(sa.or_(c.vm_state.is_(None), c.vm_state != states.SOFT_DELETED))
     if 'name' in f:
         f.setdefault('regex', {})['display_name'] = f.pop('name')
     for column, pattern in (f.pop('regex', None) or {}).items():

@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from minova import utils
+from minova.cells import mappings
 from minova.cmd.all_in_one import AllInOne
 from minova.compute import manager as compute_manager
 from minova.conf import CONF
@@ -93,24 +94,35 @@ def test_soft_delete_and_restore(soft_delete: None, admin: Client, tiny_flavor: 
         assert _usages(placement_base).get('MEMORY_MB', 0) == before + 64
         assert _conflict(_act(admin, server, {'restore': None})) == (
             f"Cannot 'restore' instance {server} while it is in vm_state active")
-        assert _conflict(_act(admin, server, {'forceDelete': None})) == (
-            f"Cannot 'forceDelete' instance {server} while it is in vm_state active")
         assert admin.delete(f'/servers/{server}').status_code == 204
         s = admin.wait_for_status(server, {'SOFT_DELETED'})
         assert s['OS-EXT-STS:vm_state'] == 'soft-delete'
         assert s['OS-EXT-STS:task_state'] is None
         assert s['OS-EXT-STS:power_state'] == 4
-        # Its resources stay held; it lists like any server.
+        # Its resources stay held. As Nova's query, a list of live servers
+        # leaves it out; deleted=true (admin) or soft_deleted=true shows it.
         assert _usages(placement_base).get('MEMORY_MB', 0) == before + 64
-        listed = admin.get('/servers?status=SOFT_DELETED').json()['servers']
-        assert server in [x['id'] for x in listed]
-        assert server in [x['id'] for x in admin.get('/servers').json()['servers']]
+
+        def listed(query: str) -> list[str]:
+            r = admin.get(f'/servers{query}')
+            assert r.status_code == 200, r.text
+            return [x['id'] for x in r.json()['servers']]
+
+        assert mappings.instance_mapping_get(server)['queued_for_delete']
+        assert server not in listed('')
+        assert server not in listed('?status=SOFT_DELETED')
+        assert server in listed('?deleted=true')
+        assert server not in listed('?deleted=true&soft_deleted=false')
+        assert server in listed('?status=SOFT_DELETED&soft_deleted=true')
+        assert server in listed('/detail?soft_deleted=true')
         assert _conflict(_act(admin, server, {'pause': None})).startswith("Cannot 'pause'")
         assert _act(admin, server, {'restore': None}).status_code == 202
         s = admin.wait_for_status(server, {'ACTIVE'})
         assert s['OS-EXT-STS:power_state'] == 1 and s['OS-EXT-STS:task_state'] is None
         assert _actions(admin, server)[:2] == ['restore', 'delete']
         assert _usages(placement_base).get('MEMORY_MB', 0) == before + 64
+        assert server in listed('')
+        assert not mappings.instance_mapping_get(server)['queued_for_delete']
     finally:
         _gone(admin, server)
     assert _usages(placement_base).get('MEMORY_MB', 0) == before
@@ -163,6 +175,18 @@ def test_delete_without_interval_is_immediate(admin: Client, tiny_flavor: dict) 
         f"Cannot 'restore' instance {server} while it is in vm_state active")
     assert admin.delete(f'/servers/{server}').status_code == 204
     admin.wait_gone(server)
+
+
+def test_force_delete_of_a_live_server(admin: Client, tiny_flavor: dict) -> None:
+    """As Nova's force_delete: any vm_state, but no task state (409)."""
+    server = _boot(admin, 'force-live')
+    try:
+        assert _act(admin, server, {'os-stop': None}).status_code == 202
+        admin.wait_for_status(server, {'SHUTOFF'})
+        assert _act(admin, server, {'forceDelete': None}).status_code == 202
+        admin.wait_gone(server)
+    finally:
+        _gone(admin, server)
 
 
 def test_policy_lock_and_quota(soft_delete: None, admin: Client, alice: Client,

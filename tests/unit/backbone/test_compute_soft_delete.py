@@ -119,3 +119,28 @@ def test_reclaimed_server_leaves_its_group(env: Env, ctx: Any, flags: Any) -> No
     server_groups.add_members(group['uuid'], [uuid])
     mgr._reclaim_queued_deletes()
     assert uuid not in server_groups.get(group['uuid'])['members']
+
+
+def test_api_state_checks_without_a_database() -> None:
+    """restore only from SOFT_DELETED; force_delete from any vm_state with no
+    task state; a locked server refuses non-admins (Nova's checks and messages)."""
+    from minova import exception
+    from minova.compute import api as compute_api
+    from minova.context import RequestContext
+    api = compute_api.API()
+    user = RequestContext(user_id='u', project_id='p', roles=['member'])
+    busy = {'uuid': 'u1', 'cell_uuid': 'c', 'vm_state': 'active',
+            'task_state': states.POWERING_OFF}
+    with pytest.raises(exception.InstanceInvalidState) as e:
+        api.force_delete(user, busy)
+    assert str(e.value) == "Cannot 'force_delete' instance u1 while it is in task_state " \
+        'powering-off'
+    with pytest.raises(exception.InstanceInvalidState) as e:
+        api.restore(user, dict(busy, task_state=None))
+    assert str(e.value) == "Cannot 'restore' instance u1 while it is in vm_state active"
+    locked = dict(busy, vm_state=states.SOFT_DELETED, task_state=None, locked=True)
+    for method in (api.restore, api.force_delete, api.soft_delete):
+        with pytest.raises(exception.InstanceIsLocked):
+            method(user, locked)
+    with pytest.raises(exception.InstanceInvalidState):
+        api.soft_delete(user, dict(locked, locked=False, launched_at=None))
