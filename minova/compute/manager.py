@@ -88,6 +88,12 @@ class ComputeManager:
             if inst['task_state'] == states.DELETING:
                 LOG.info('Completing interrupted delete of %s', inst['uuid'])
                 self.terminate_instance(ctx, inst)
+            elif inst['task_state'] == states.SOFT_DELETING:
+                LOG.info('Completing interrupted soft delete of %s', inst['uuid'])
+                self.soft_delete_instance(ctx, inst)
+            elif inst['task_state'] == states.RESTORING:
+                LOG.info('Completing interrupted restore of %s', inst['uuid'])
+                self.restore_instance(ctx, inst)
             elif inst['vm_state'] == states.BUILDING and inst['uuid'] not in guests:
                 LOG.warning('Build of %s was interrupted by a restart', inst['uuid'])
                 self._fail_build(ctx, inst, 'Build of the instance was interrupted by a '

@@ -144,3 +144,18 @@ def test_api_state_checks_without_a_database() -> None:
             method(user, locked)
     with pytest.raises(exception.InstanceInvalidState):
         api.soft_delete(user, dict(locked, locked=False, launched_at=None))
+
+
+def test_restart_finishes_interrupted_soft_delete_and_restore(env: Env, ctx: Any) -> None:
+    mgr = env.start()
+    deleting = env.scheduled(ctx)
+    build(mgr, env, ctx, deleting)
+    restoring = _soft_deleted(env, ctx, mgr, 0)
+    inst_db.update(env.dbs.cell, deleting['uuid'], {'task_state': states.SOFT_DELETING})
+    inst_db.update(env.dbs.cell, restoring, {'task_state': states.RESTORING})
+    mgr._reconcile(ctx)
+    got = env.get(deleting['uuid'])
+    assert (got['vm_state'], got['task_state']) == (states.SOFT_DELETED, None)
+    got = env.get(restoring)
+    assert (got['vm_state'], got['task_state'], got['power_state']) == \
+        (states.ACTIVE, None, states.RUNNING)
