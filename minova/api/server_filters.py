@@ -123,6 +123,11 @@ def filters(req: falcon.Request, row: schema.Servers, params: dict[str, list[str
         if not ctx.is_admin:
             raise errors.HTTPFault(403, 'Only administrators may list deleted instances')
         found['deleted'] = True
+    if 'soft_deleted' in params:
+        # (A filter only those allowed all filters keep; its default is in
+        # minova/compute/listing.py.)
+        found['soft_deleted'] = strutils.bool_from_string(
+            util.last(params, 'soft_deleted'), default=False)
     _scope(req, params, detailed, found)
     return found
 

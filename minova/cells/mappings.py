@@ -146,8 +146,9 @@ def instance_mapping_delete(instance_uuid: str) -> None:
             instance_mappings.c.instance_uuid == instance_uuid))
 
 
-def instance_mapping_queue_for_delete(instance_uuid: str) -> None:
+def instance_mapping_queue_for_delete(instance_uuid: str, queued: bool = True) -> None:
+    """Mark the mapping queued for delete (False: no longer, a restored server)."""
     with engines.writer(_url()) as conn:
         conn.execute(instance_mappings.update()
                      .where(instance_mappings.c.instance_uuid == instance_uuid)
-                     .values(queued_for_delete=True, updated_at=utils.utcnow()))
+                     .values(queued_for_delete=queued, updated_at=utils.utcnow()))

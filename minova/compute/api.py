@@ -260,8 +260,9 @@ class API(records.RecordsAPI):
         inst['fault'] = instance.get('fault')
         return inst
 
-    def delete(self, ctx: RequestContext, instance: Instance) -> None:
-        """Delete a server; returns once the delete is underway (204 in the API)."""
+    def delete(self, ctx: RequestContext, instance: Instance, action: str = 'delete') -> None:
+        """Delete a server; returns once the delete is underway (204 in the API).
+        action: the instance action recorded ('forceDelete' for a soft-deleted one)."""
         uuid = instance['uuid']
         self.check_lock(ctx, instance)
         # A deleted server leaves its server group (its quota slot is free again).
@@ -279,7 +280,7 @@ class API(records.RecordsAPI):
         url = cell['database_connection']
         if instance.get('task_state') == states.DELETING:
             return
-        actions.action_start(url, uuid, 'delete', ctx.request_id, ctx.user_id,
+        actions.action_start(url, uuid, action, ctx.request_id, ctx.user_id,
                              ctx.project_id)
         host = instance.get('host')
         if host and not mappings.is_cell0(cell) and self._compute_up(url, host):
@@ -298,6 +299,88 @@ class API(records.RecordsAPI):
         instances.destroy(url, uuid)
         mappings.instance_mapping_queue_for_delete(uuid)
         actions.event_finish(url, uuid, ctx.request_id, 'api_local_delete')
+
+    # -- soft delete, restore, forceDelete ([DEFAULT] reclaim_instance_interval) --
+
+    def soft_delete(self, ctx: RequestContext, instance: Instance) -> None:
+        """DELETE with reclaim_instance_interval > 0, as Nova's soft_delete: the
+        guest is powered off on its host and the server becomes SOFT_DELETED,
+        its allocations kept until its host reclaims it (or a forceDelete).
+
+        Raises InstanceIsLocked (409) for a non-admin on a locked server and
+        InstanceInvalidState for a server never launched: the caller deletes
+        that one at once, as Nova does. A server whose host is down is deleted
+        at once here too.
+        """
+        uuid = instance['uuid']
+        self.check_lock(ctx, instance)
+        cell_uuid = instance.get('cell_uuid')
+        if cell_uuid is None or not instance.get('launched_at'):
+            raise exception.InstanceInvalidState(
+                action='soft_delete', instance_uuid=uuid, attr='launched_at', state=None)
+        cell = lookup.get(cell_uuid)
+        url = cell['database_connection']
+        host = instance.get('host')
+        if instance.get('task_state') in (states.DELETING, states.SOFT_DELETING):
+            return   # already on its way, as Nova ignores the repeat
+        if not host or mappings.is_cell0(cell) or not self._compute_up(url, host):
+            self.delete(ctx, instance)
+            return
+        actions.action_start(url, uuid, 'delete', ctx.request_id, ctx.user_id,
+                             ctx.project_id)
+        inst = instances.update(url, uuid, {'task_state': states.SOFT_DELETING,
+                                            'deleted_at': utils.utcnow()},
+                                [instance.get('task_state')])
+        # As Nova: queued for delete (a down cell does not list it), until a restore.
+        mappings.instance_mapping_queue_for_delete(uuid)
+        compute_rpcapi.for_cell(cell).soft_delete_instance(ctx, host, inst)
+
+    def restore(self, ctx: RequestContext, instance: Instance) -> None:
+        """Restore a SOFT_DELETED server (task state restoring, then ACTIVE with
+        its guest powered on). Its quota is checked again (soft-deleted servers
+        are not counted). Raises InstanceIsLocked, InstanceInvalidState (409),
+        TooManyInstances (403)."""
+        from minova import quota
+        uuid = instance['uuid']
+        self.check_lock(ctx, instance)
+        vm_state = instance.get('vm_state')
+        if instance.get('cell_uuid') is None or vm_state != states.SOFT_DELETED:
+            raise exception.InstanceInvalidState(action='restore', instance_uuid=uuid,
+                                                 attr='vm_state', state=vm_state)
+        task_state = instance.get('task_state')
+        if task_state is not None:
+            raise exception.InstanceInvalidState(action='restore', instance_uuid=uuid,
+                                                 attr='task_state', state=task_state)
+        flavor = instance.get('flavor') or {}
+        quota.enforce_instances(instance['project_id'], 1,
+                                flavor.get('vcpus') or instance.get('vcpus') or 0,
+                                flavor.get('memory_mb') or instance.get('memory_mb') or 0)
+        cell = lookup.get(str(instance['cell_uuid']))
+        url = cell['database_connection']
+        actions.action_start(url, uuid, 'restore', ctx.request_id, ctx.user_id,
+                             ctx.project_id)
+        host = instance.get('host')
+        if not host:
+            instances.update(url, uuid, {'vm_state': states.ACTIVE, 'task_state': None,
+                                         'deleted_at': None}, [None])
+        else:
+            inst = instances.update(url, uuid, {'task_state': states.RESTORING,
+                                                'deleted_at': None}, [None])
+            compute_rpcapi.for_cell(cell).restore_instance(ctx, host, inst)
+        mappings.instance_mapping_queue_for_delete(uuid, False)
+
+    def force_delete(self, ctx: RequestContext, instance: Instance) -> None:
+        """Delete a server at once, as a normal delete (action 'forceDelete'),
+        whatever its vm_state but with no task state, as Nova's force_delete
+        (meant for SOFT_DELETED servers). Raises InstanceIsLocked,
+        InstanceInvalidState (409)."""
+        self.check_lock(ctx, instance)
+        task_state = instance.get('task_state')
+        if task_state is not None:
+            raise exception.InstanceInvalidState(
+                action='force_delete', instance_uuid=instance['uuid'], attr='task_state',
+                state=task_state)
+        self.delete(ctx, instance, action='forceDelete')
 
     @staticmethod
     def _compute_up(url: str, host: str) -> bool:

@@ -26,8 +26,13 @@ def get_all(filters: dict[str, Any], limit: int | None, marker: str | None,
     """Servers across cells and build requests, merged in sort order.
 
     filters use minova/db/instances.py keys (project_id, name, vm_state
-    list, host, changes-since, deleted ...). Raises MarkerNotFound (400).
+    list, host, changes-since, deleted, soft_deleted ...). Raises MarkerNotFound (400).
     """
+    if 'changes-since' not in filters and 'changes-before' not in filters:
+        # As Nova's query: SOFT_DELETED servers are left out of a list of live
+        # servers and shown with the deleted ones, unless `soft_deleted` says.
+        filters = dict(filters)
+        filters.setdefault('soft_deleted', bool(filters.get('deleted')))
     sort_keys = list(sort_keys or ['created_at'])
     sort_dirs = list(sort_dirs or ['desc'] * len(sort_keys))
     keys, dirs = sort_keys + ['uuid'], sort_dirs + [sort_dirs[-1]]

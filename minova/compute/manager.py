@@ -53,7 +53,7 @@ def _describe(e: BaseException) -> str:
 
 
 class ComputeManager:
-    target = messaging.Target(version='1.7')
+    target = messaging.Target(version='1.8')
 
     def __init__(self, host: str | None = None) -> None:
         self.host = host or CONF.host
@@ -88,6 +88,12 @@ class ComputeManager:
             if inst['task_state'] == states.DELETING:
                 LOG.info('Completing interrupted delete of %s', inst['uuid'])
                 self.terminate_instance(ctx, inst)
+            elif inst['task_state'] == states.SOFT_DELETING:
+                LOG.info('Completing interrupted soft delete of %s', inst['uuid'])
+                self.soft_delete_instance(ctx, inst)
+            elif inst['task_state'] == states.RESTORING:
+                LOG.info('Completing interrupted restore of %s', inst['uuid'])
+                self.restore_instance(ctx, inst)
             elif inst['vm_state'] == states.BUILDING and inst['uuid'] not in guests:
                 LOG.warning('Build of %s was interrupted by a restart', inst['uuid'])
                 self._fail_build(ctx, inst, 'Build of the instance was interrupted by a '
@@ -168,6 +174,8 @@ class ComputeManager:
              if CONF.compute.build_timeout_seconds else 0),
             ('cleanup_running_deleted_instances', self._cleanup_running_deleted_instances,
              CONF.running_deleted_instance_poll_interval),
+            ('reclaim_queued_deletes', self._reclaim_queued_deletes,
+             CONF.reclaim_instance_interval),
         ]
         tasks += [utils.Periodic(name, fn, interval)
                   for name, fn, interval in optional if interval > 0]
@@ -338,10 +346,18 @@ class ComputeManager:
             LOG.exception('Could not clean up the guest of %s', instance['uuid'])
 
     def terminate_instance(self, context: RequestContext, instance: Instance) -> None:
+        self._delete_instance(context, instance, 'compute_terminate_instance')
+
+    def _delete_instance(self, context: RequestContext, instance: Instance,
+                         event: str | None) -> None:
+        """Guest destroyed, allocations removed, instance destroyed (its mapping
+        queued for delete); event: the instance action event it is recorded
+        under (None: no event, as a reclaim has no action)."""
         uuid = instance['uuid']
         with self._instance_lock(uuid):
             try:
-                with self._event(context, uuid, 'compute_terminate_instance'):
+                with (self._event(context, uuid, event) if event
+                      else contextlib.nullcontext()):
                     self.driver.destroy(context, instance, instance.get('network_info') or [],
                                         None, True)
                     self.placement.delete_allocation_for_instance(context, uuid)
@@ -484,6 +500,45 @@ class ComputeManager:
         self._power_action(context, instance, 'compute_unrescue_instance',
                            lambda: self.driver.unrescue(context, instance),
                            {'vm_state': states.ACTIVE})
+
+    # -- soft delete and restore (rpc 1.8) ------------------------------------------
+
+    def soft_delete_instance(self, context: RequestContext, instance: Instance) -> None:
+        """The guest powered off (Nova's fallback where the driver has no soft
+        delete of its own): SOFT_DELETED, resources and allocations kept until
+        the reclaim or a forceDelete."""
+        self._power_action(context, instance, 'compute_soft_delete_instance',
+                           lambda: self.driver.power_off(instance, CONF.shutdown_timeout),
+                           {'vm_state': states.SOFT_DELETED})
+
+    def restore_instance(self, context: RequestContext, instance: Instance) -> None:
+        """A SOFT_DELETED server's guest powered on again: ACTIVE."""
+        self._power_action(
+            context, instance, 'compute_restore_instance',
+            lambda: self.driver.power_on(context, instance, instance.get('network_info') or []),
+            {'vm_state': states.ACTIVE})
+
+    def _reclaim_queued_deletes(self) -> None:
+        """Delete for good this host's servers soft-deleted longer than
+        [DEFAULT] reclaim_instance_interval, as Nova's periodic task."""
+        interval = CONF.reclaim_instance_interval
+        if interval <= 0:
+            return
+        ctx = get_admin_context()
+        limit = datetime.timedelta(seconds=interval)
+        now = utils.utcnow()
+        for inst in self.conductor.instance_get_all_by_host(ctx, self.host):
+            if inst.get('vm_state') != states.SOFT_DELETED or inst.get('task_state'):
+                continue
+            since = utils.parse_time(inst.get('deleted_at'))
+            if since is not None and now - since < limit:
+                continue
+            LOG.info('Reclaiming soft-deleted instance %s', inst['uuid'])
+            try:
+                self._delete_instance(ctx, inst, None)
+            except Exception as e:  # noqa: BLE001 - the next run tries again
+                LOG.warning('Periodic reclaim failed to delete instance %s: %s',
+                            inst['uuid'], e)
 
     # -- createImage and createBackup (rpc 1.6) -------------------------------------
 

@@ -14,6 +14,7 @@ Version history:
   1.5 - adds rebuild_instance (a cast)
   1.6 - adds snapshot_instance, backup_instance
   1.7 - adds rescue_instance, unrescue_instance (casts)
+  1.8 - adds soft_delete_instance, restore_instance (casts)
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from minova.scheduler.rpcapi import Selection
 
 TOPIC = 'compute'
-VERSION = '1.7'
+VERSION = '1.8'
 
 
 class ComputeAPI:
@@ -147,6 +148,15 @@ class ComputeAPI:
     def unrescue_instance(self, ctxt: RequestContext, host: str, instance: Instance) -> None:
         self.client.prepare(server=host, version='1.7').cast(
             ctxt, 'unrescue_instance', instance=instance)
+
+    def soft_delete_instance(self, ctxt: RequestContext, host: str,
+                             instance: Instance) -> None:
+        self.client.prepare(server=host, version='1.8').cast(
+            ctxt, 'soft_delete_instance', instance=instance)
+
+    def restore_instance(self, ctxt: RequestContext, host: str, instance: Instance) -> None:
+        self.client.prepare(server=host, version='1.8').cast(
+            ctxt, 'restore_instance', instance=instance)
 
 
 _by_url: dict[str, ComputeAPI] = {}

@@ -29,6 +29,7 @@ from minova.db import (
     deployment,
     engines,
     instances,
+    server_groups,
     services,
 )
 from minova.db.build_requests import RequestSpec
@@ -443,6 +444,8 @@ class ConductorManager:
         instances.destroy(engines.cell_url(), uuid)
         try:
             mappings.instance_mapping_queue_for_delete(uuid)
+            # A server reclaimed on its host leaves its group as the API's delete does.
+            server_groups.remove_member(uuid)
         except Exception:
             LOG.debug('No API DB access to mark %s queued for delete', uuid)
 

@@ -47,6 +47,13 @@ opts = [
     cfg.IntOpt('running_deleted_instance_poll_interval', default=1800,
                help='Seconds between looks for such guests (also done at '
                     'start-up); <= 0 disables the periodic look.'),
+    cfg.IntOpt('reclaim_instance_interval', default=0,
+               help='Soft delete: with a positive value a deleted server is only '
+                    'powered off and becomes SOFT_DELETED (its resources and '
+                    'allocations kept) and may be restored; its compute host '
+                    'deletes it for good once it has been soft-deleted this many '
+                    'seconds (a periodic task run at this interval). 0 or less: '
+                    'servers are deleted at once.'),
 ]
 
 

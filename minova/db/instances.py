@@ -278,13 +278,20 @@ def _filters(q: sa.Select, filters: dict[str, Any], literal: bool = False) -> sa
     c = instances.c
     f = dict(filters)
     deleted = f.pop('deleted', False)
+    # The server list's `soft_deleted` (None: SOFT_DELETED servers count as live):
+    # with deleted, also SOFT_DELETED ones; without, none of them (Nova's query).
+    soft_deleted = f.pop('soft_deleted', None)
     if 'changes-since' in f or 'changes-before' in f:
         if 'changes-since' in f:
             q = q.where(c.updated_at >= utils.parse_time(f.pop('changes-since')))
         if 'changes-before' in f:
             q = q.where(c.updated_at <= utils.parse_time(f.pop('changes-before')))
+    elif deleted and soft_deleted:
+        q = q.where(sa.or_(c.deleted != 0, c.vm_state == states.SOFT_DELETED))
     elif deleted is not None:
         q = q.where(c.deleted != 0 if deleted else c.deleted == 0)
+        if not deleted and soft_deleted is False:
+            q = q.where(sa.or_(c.vm_state.is_(None), c.vm_state != states.SOFT_DELETED))
     if 'name' in f:
         f.setdefault('regex', {})['display_name'] = f.pop('name')
     for column, pattern in (f.pop('regex', None) or {}).items():
@@ -346,10 +353,15 @@ def get_all(url: str, filters: dict[str, Any], limit: int | None = None,
 @engines.retry_on_disconnect
 def count_by_project(url: str, project_id: str,
                      exclude: list[str] | None = None) -> dict[str, int]:
-    """Live servers, vCPUs and RAM of a project, leaving out `exclude` uuids."""
+    """Live servers, vCPUs and RAM of a project, leaving out `exclude` uuids.
+
+    Soft-deleted servers are not counted, as in Nova's quota count (a restore
+    checks the quota again)."""
     q = (sa.select(sa.func.count(instances.c.id), sa.func.sum(instances.c.vcpus),
                    sa.func.sum(instances.c.memory_mb))
-         .where(instances.c.project_id == project_id, instances.c.deleted == 0))
+         .where(instances.c.project_id == project_id, instances.c.deleted == 0,
+                sa.or_(instances.c.vm_state.is_(None),
+                       instances.c.vm_state != states.SOFT_DELETED)))
     if exclude:
         q = q.where(instances.c.uuid.notin_(exclude))
     with engines.reader(url) as conn:

@@ -23,6 +23,8 @@ CREATE_IMAGE = 'os_compute_api:servers:create_image'
 CREATE_BACKUP = 'os_compute_api:os-create-backup'
 RESCUE = 'os_compute_api:os-rescue'
 UNRESCUE = 'os_compute_api:os-unrescue'
+RESTORE = 'os_compute_api:os-deferred-delete:restore'
+FORCE_DELETE = 'os_compute_api:os-deferred-delete:force'
 
 _ACTION = [('POST', '/servers/{server_id}/action (%s)')]
 
@@ -55,6 +57,10 @@ rules: list[policy.RuleDefault] = [
              _ops('createBackup')),
     api_rule(RESCUE, PROJECT_MEMBER_OR_ADMIN, 'Rescue a server', _ops('rescue')),
     api_rule(UNRESCUE, PROJECT_MEMBER_OR_ADMIN, 'Unrescue a server', _ops('unrescue')),
+    api_rule(RESTORE, PROJECT_MEMBER_OR_ADMIN, 'Restore a soft deleted server',
+             _ops('restore')),
+    api_rule(FORCE_DELETE, PROJECT_MEMBER_OR_ADMIN, 'Force delete a server before '
+             'deferred cleanup', _ops('forceDelete')),
 ]
 
 

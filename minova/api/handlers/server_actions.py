@@ -1,7 +1,7 @@
 """POST /servers/{id}/action: reboot, os-stop, os-start, pause, unpause, suspend,
 resume, lock, unlock, rescue, unrescue, os-resetState, trigger_crash_dump, rebuild,
-os-getConsoleOutput, createImage, createBackup, and the legacy console actions
-(minova/api/handlers/remote_consoles.py).
+os-getConsoleOutput, createImage, createBackup, restore, forceDelete, and the
+legacy console actions (minova/api/handlers/remote_consoles.py).
 
 The body names one action; each action has its JSON schema per microversion
 (a None row: the action does not exist yet at that version, 404 as in Nova),
@@ -313,6 +313,24 @@ def _rescue(req: falcon.Request, resp: falcon.Response, instance: Instance,
     resp.status = 200
     resp.media = {'adminPass': password} if CONF.api.enable_instance_password else {}
 
+def _restore(req: falcon.Request, resp: falcon.Response, instance: Instance,
+             body: Any) -> None:
+    """restore: a SOFT_DELETED server back to ACTIVE (403 over quota, 409
+    from other states)."""
+    ctx = util.ctx(req)
+    policy.authorize(ctx, pol.RESTORE, _project(instance))
+    util.compute_api().restore(ctx, instance)
+    resp.status = 202
+
+
+def _force_delete(req: falcon.Request, resp: falcon.Response, instance: Instance,
+                  body: Any) -> None:
+    """forceDelete: a SOFT_DELETED server deleted at once (409 otherwise)."""
+    ctx = util.ctx(req)
+    policy.authorize(ctx, pol.FORCE_DELETE, _target(instance))
+    util.compute_api().force_delete(ctx, instance)
+    resp.status = 202
+
 
 def _always(schema: dict[str, Any]) -> SchemaTable:
     return [('2.1', schema)]
@@ -342,6 +360,8 @@ ACTIONS: dict[str, tuple[SchemaTable, ActionFn]] = {
     'os-getConsoleOutput': (_always(CONSOLE_SCHEMA), _console_output),
     'createImage': (_always(CREATE_IMAGE_SCHEMA), _create_image),
     'createBackup': (_always(CREATE_BACKUP_SCHEMA), _create_backup),
+    'restore': (_always(_any_value_schema('restore')), _restore),
+    'forceDelete': (_always(_any_value_schema('forceDelete')), _force_delete),
     **remote_consoles.LEGACY_ACTIONS,
 }
 

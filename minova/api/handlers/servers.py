@@ -178,6 +178,14 @@ class Server:
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, server_id: str) -> None:
         instance = get_server(req, server_id, action='delete')
-        util.compute_api().delete(util.ctx(req), instance)
+        api, ctx = util.compute_api(), util.ctx(req)
+        if CONF.reclaim_instance_interval > 0:
+            try:
+                api.soft_delete(ctx, instance)
+            except exception.InstanceInvalidState:
+                # Never launched: nothing to keep, deleted at once as in Nova.
+                api.delete(ctx, instance)
+        else:
+            api.delete(ctx, instance)
         resp.status = 204
 
