@@ -2,8 +2,9 @@
 url show` answers (POST /servers/{id}/remote-consoles), opened as it is in
 headless Chromium (Debian's `chromium` driven by `chromium-driver` through
 selenium), shows a real QEMU guest's screen live through minova-novncproxy
-and noVNC, and keys typed into the page reach the guest's shell. An unknown
-token and a deleted server's token give noVNC's failure state, not a screen.
+and noVNC, and keys typed into the page reach the guest's shell. The token
+from a page of another origin, a deleted server's token and an unknown one
+give noVNC's failure state, not a screen.
 
 Needs the libvirt tier and /usr/lib/chromium/chromium, /usr/bin/chromedriver
 and selenium (skipped without them outside CI, as the rest of the tier)."""
@@ -150,6 +151,15 @@ def test_guest_screen_and_keyboard_in_a_browser(cloud: Cloud, image_id: str, fla
         typed = browser.execute_script(CANVAS_STATS)
         assert typed['lit'] > screen['lit'], (screen, typed)  # the line and a new prompt
         assert _status(browser).startswith('Connected')
+
+        # The same valid token from a page of another origin (noVNC served as
+        # http://localhost:PORT, its websocket to 127.0.0.1:PORT): the
+        # browser's Origin is not the request's Host, the proxy answers 403.
+        proxy = urlparse(url)
+        _refused(browser, f'http://localhost:{proxy.port}/vnc_lite.html?host={proxy.hostname}'
+                          f'&port={proxy.port}&{proxy.query}')
+        browser.get(url)                   # the token itself was good all along
+        _until('noVNC connected again', lambda: _status(browser).startswith('Connected'))
     finally:
         cloud.api('DELETE', f'/servers/{uuid}')
     cloud.wait_gone(uuid)
@@ -157,11 +167,16 @@ def test_guest_screen_and_keyboard_in_a_browser(cloud: Cloud, image_id: str, fla
     # The deleted server's token (as an expired one: it is gone) and a token
     # the proxy never issued: noVNC's failure state, and no screen.
     base = url.split('?', 1)[0]
-    for bad in (url, f'{base}?path={quote("?token=nosuchtoken", safe="")}'):
-        browser.get(bad)
-        status = _until('noVNC failure state', lambda: (
-            _status(browser) if _status(browser).startswith(
-                ('Something went wrong', 'Disconnected', 'Failed')) else None), timeout=30)
-        assert not _status(browser).startswith('Connected'), status
-        stats = browser.execute_script(CANVAS_STATS)
-        assert stats is None or stats['lit'] == 0, stats
+    _refused(browser, url)
+    _refused(browser, f'{base}?path={quote("?token=nosuchtoken", safe="")}')
+
+
+def _refused(browser: Any, url: str) -> None:
+    browser.get(url)
+    status = _until('noVNC failure state', lambda: (
+        _status(browser) if _status(browser).startswith(
+            ('Something went wrong', 'Disconnected', 'Failed')) else None), timeout=30)
+    assert not _status(browser).startswith('Connected'), status
+    stats = browser.execute_script(CANVAS_STATS)
+    assert stats is None or stats['lit'] == 0, stats
+    print(f'{url}: {status}')
