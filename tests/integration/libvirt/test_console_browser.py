@@ -3,18 +3,20 @@ url show` answers (POST /servers/{id}/remote-consoles), opened as it is in
 headless Chromium (Debian's `chromium` driven by `chromium-driver` through
 selenium), shows a real QEMU guest's screen live through minova-novncproxy
 and noVNC, and keys typed into the page reach the guest's shell. The token
-from a page of another origin, a deleted server's token and an unknown one
-give noVNC's failure state, not a screen.
+from a page of another origin, an expired token, a deleted server's token and
+an unknown one give noVNC's failure state, not a screen.
 
 Needs the libvirt tier and /usr/lib/chromium/chromium, /usr/bin/chromedriver
 and selenium (skipped without them outside CI, as the rest of the tier)."""
 from __future__ import annotations
 
+import hashlib
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
-from urllib.parse import quote, urlparse
+from urllib.parse import parse_qs, quote, urlparse
 
 import pytest
 
@@ -160,6 +162,19 @@ def test_guest_screen_and_keyboard_in_a_browser(cloud: Cloud, image_id: str, fla
                           f'&port={proxy.port}&{proxy.query}')
         browser.get(url)                   # the token itself was good all along
         _until('noVNC connected again', lambda: _status(browser).startswith('Connected'))
+
+        # An expired token: a second URL whose token's expiry is put in the
+        # past in the cell database (as [consoleauth] token_ttl running out).
+        r = cloud.api('POST', f'/servers/{uuid}/remote-consoles',
+                      json={'remote_console': {'protocol': 'vnc', 'type': 'novnc'}})
+        assert r.status_code == 200, r.text
+        expired = r.json()['remote_console']['url']
+        token = parse_qs(parse_qs(urlparse(expired).query)['path'][0][1:])['token'][0]
+        with sqlite3.connect(os.path.join(cloud.state, 'nova.sqlite'), timeout=30) as db:
+            assert db.execute(
+                'UPDATE console_auth_tokens SET expires = 0 WHERE token_hash = ?',
+                (hashlib.sha256(token.encode()).hexdigest(),)).rowcount == 1
+        _refused(browser, expired)
     finally:
         cloud.api('DELETE', f'/servers/{uuid}')
     cloud.wait_gone(uuid)
