@@ -5,7 +5,8 @@
 # boot. On its serial console (ttyS0) it prints MINOVA-TEST-IMAGE-BOOTED, then
 # reads a config drive (ISO 9660 labelled config-2) if one is attached and
 # prints hostname=<hostname from meta_data.json>. An ACPI power button press
-# powers it off, so soft reboot and stop are graceful.
+# powers it off, so soft reboot and stop are graceful. Its VGA console (tty1)
+# shows the kernel's messages, the READY marker and a busybox shell.
 #
 #   tools/build-test-image.sh [OUTPUT]   (default /var/cache/minova-test-image/minova-test.qcow2)
 #
@@ -97,6 +98,12 @@ if ip link show eth0 >/dev/null 2>&1; then
     udhcpc -q -n -t 3 -i eth0 -s /bin/true >/dev/null 2>&1 &
 fi
 echo MINOVA-TEST-IMAGE-READY
+# The VGA text console (tty1, what a VNC display shows): the marker and a
+# shell reading the keyboard, for the browser test (issue 20).
+if [ -c /dev/tty1 ]; then
+    echo MINOVA-TEST-IMAGE-READY > /dev/tty1
+    setsid sh -c 'exec sh -i </dev/tty1 >/dev/tty1 2>&1' &
+fi
 while true; do sleep 3600; done
 EOF
 chmod +x "$ROOT/init"
