@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -100,6 +102,15 @@ def test_config_drive_content(tmp_path: os.PathLike) -> None:
     with open(iso, 'rb') as f:
         f.seek(32768 + 40)   # the primary volume descriptor's volume id
         assert f.read(32).decode().strip() == 'config-2'
+    if shutil.which('isoinfo'):   # the metadata service's layout (minova/metadata/base.py)
+        listing = subprocess.run(['isoinfo', '-R', '-f', '-i', iso], capture_output=True,
+                                 text=True, check=True).stdout.split()
+        for path in ('/openstack/latest/meta_data.json', '/openstack/latest/user_data',
+                     '/openstack/2012-08-10/meta_data.json',
+                     '/openstack/2018-08-27/vendor_data2.json',
+                     '/openstack/latest/network_data.json', '/ec2/latest/meta-data.json'):
+            assert path in listing
+        assert '/openstack/2012-08-10/network_data.json' not in listing
 
 
 def test_vnc_display_and_video_when_asked() -> None:
