@@ -229,3 +229,32 @@ def test_same_documents_as_config_drive(md_base: str, server: dict[str, Any],
     served.pop('random_seed'), drive.pop('random_seed')
     assert served == drive
     assert files['user_data'] == USER_DATA
+
+
+def test_forwarder_adds_this_guests_headers(md_base: str, server: dict[str, Any],
+                                            bare: dict[str, Any]) -> None:
+    """minova-metadata-forward (what QEMU's guestfwd would run per connection):
+    the guest's own X-Instance-ID is dropped, the forwarder's signed one used."""
+    import io
+
+    from minova.cmd import metadata_forward
+
+    def ask(request: bytes, target: dict[str, Any], signature: str | None = None) -> bytes:
+        out = io.BytesIO()
+        metadata_forward.forward(io.BytesIO(request), out, md_base, target['id'],
+                                 target['tenant_id'], signature or sign(target['id']))
+        return out.getvalue()
+
+    forged = (f'GET /openstack/latest/meta_data.json HTTP/1.1\r\nHost: 169.254.169.254\r\n'
+              f'X-Instance-ID: {server["id"]}\r\n'
+              f'X-Instance-ID-Signature: {sign(server["id"])}\r\n\r\n').encode()
+    answer = ask(forged, bare)
+    head, _, body = answer.partition(b'\r\n\r\n')
+    assert head.startswith(b'HTTP/1.0 200 OK')
+    assert b'Content-Type: application/json' in head
+    assert json.loads(body)['uuid'] == bare['id']
+    answer = ask(b'GET /latest/meta-data/public-keys/0/openssh-key HTTP/1.0\r\n\r\n', server)
+    assert answer.endswith(PUBLIC_KEY.encode())
+    assert ask(b'GET /latest/meta-data/ HTTP/1.0\r\n\r\n', server,
+               'f' * 64).startswith(b'HTTP/1.0 403')
+    assert ask(b'nonsense\r\n\r\n', server).startswith(b'HTTP/1.0 400')
