@@ -141,3 +141,20 @@ def test_vnc_port_of_live_xml() -> None:
     assert config.vnc_port(live) == 5901
     assert config.vnc_port(live.replace("'5901'", "'-1'")) is None
     assert config.vnc_port('<domain><devices/></domain>') is None
+
+
+def test_metadata_forward_declares_the_nic_on_qemus_command_line() -> None:
+    """[libvirt] metadata_via_user_network: slirp on 169.254.0.0/16 with a
+    guestfwd of 169.254.169.254:80 to the forwarder (commas doubled)."""
+    xml = config.domain_xml(_spec(nics=['fa:16:3e:00:00:01'],
+                                  metadata_forward='fwd --a x,y'))
+    root = ET.fromstring(xml)
+    assert root.find('./devices/interface') is None
+    args = [a.get('value') for a in root.findall(f'./{{{config.QEMU_NS}}}commandline/'
+                                                 f'{{{config.QEMU_NS}}}arg')]
+    assert args == ['-netdev', 'user,id=mdnet0,net=169.254.0.0/16,guestfwd=tcp:'
+                    '169.254.169.254:80-cmd:fwd --a x,,y',
+                    '-device', 'virtio-net-pci,netdev=mdnet0,mac=fa:16:3e:00:00:01']
+    plain = ET.fromstring(config.domain_xml(_spec(nics=['fa:16:3e:00:00:01'])))
+    assert plain.find('./devices/interface') is not None
+    assert plain.find(f'./{{{config.QEMU_NS}}}commandline') is None
