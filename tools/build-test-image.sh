@@ -4,9 +4,11 @@
 # so it boots like any cloud image from its own disk, with no direct kernel
 # boot. On its serial console (ttyS0) it prints MINOVA-TEST-IMAGE-BOOTED, then
 # reads a config drive (ISO 9660 labelled config-2) if one is attached and
-# prints hostname=<hostname from meta_data.json>. An ACPI power button press
-# powers it off, so soft reboot and stop are graceful. Its VGA console (tty1)
-# shows the kernel's messages, the READY marker and a busybox shell.
+# prints hostname=<hostname from meta_data.json>; without one it asks the
+# metadata service at 169.254.169.254 (after DHCP on eth0) and prints
+# metadata-service hostname=..., uuid=... and key=... from it. An ACPI power
+# button press powers it off, so soft reboot and stop are graceful. Its VGA
+# console (tty1) shows the kernel's messages, the READY marker and a busybox shell.
 #
 #   tools/build-test-image.sh [OUTPUT]   (default /var/cache/minova-test-image/minova-test.qcow2)
 #
@@ -95,7 +97,29 @@ for ev in /sys/class/input/event*; do
 done
 if ip link show eth0 >/dev/null 2>&1; then
     ip link set eth0 up
-    udhcpc -q -n -t 3 -i eth0 -s /bin/true >/dev/null 2>&1 &
+    cat > /tmp/udhcpc.sh <<'DHCP'
+#!/bin/sh
+[ "$1" = bound ] || exit 0
+ip addr add "$ip/${mask:-24}" dev "$interface"
+[ -n "$router" ] && ip route add default via "$router"
+exit 0
+DHCP
+    chmod +x /tmp/udhcpc.sh
+    # Without a config drive: ask the metadata service (docs/metadata.md).
+    # busybox-static's wget crashes here (static glibc resolver): raw HTTP over nc.
+    ( udhcpc -q -n -t 3 -i eth0 -s /tmp/udhcpc.sh >/dev/null 2>&1
+      mdget() {
+          printf 'GET %s HTTP/1.0\r\nHost: 169.254.169.254\r\n\r\n' "$1" \
+              | nc -w 10 169.254.169.254 80 2>/dev/null > /tmp/mdr
+          head -1 /tmp/mdr | grep -q ' 200 ' && sed '1,/^\r*$/d' /tmp/mdr
+      }
+      if [ ! -f /tmp/md ] && mdget /openstack/latest/meta_data.json > /tmp/ms; then
+          tr ',{}' '\n\n\n' < /tmp/ms > /tmp/msl
+          sed -n 's/^ *"hostname": *"\([^"]*\)".*/metadata-service hostname=\1/p' /tmp/msl
+          sed -n 's/^ *"uuid": *"\([^"]*\)".*/metadata-service uuid=\1/p' /tmp/msl
+          mdget /latest/meta-data/public-keys/0/openssh-key > /tmp/key \
+              && echo "metadata-service key=$(cat /tmp/key)"
+      fi ) &
 fi
 echo MINOVA-TEST-IMAGE-READY
 # The VGA text console (tty1, what a VNC display shows): the marker and a

@@ -54,6 +54,8 @@ class AllInOne:
         self.services: list[Service] = []
         self.overrides: list[tuple[str, str]] = []
         self.proxies: list[Any] = []
+        self.metadata_port: int | None = None
+        self.ephemeral = api_port == 0   # tests: every port ephemeral
 
     def start(self) -> None:
         from minova.api import errors as api_errors
@@ -92,6 +94,7 @@ class AllInOne:
         self.servers.append(api)
         self.api_port = api.port
         self._start_console_proxies()
+        self._start_metadata()
         LOG.info('mini-Nova all-in-one ready: compute API on :%s, placement on %s',
                  self.api_port, CONF.placement.endpoint_override or CONF.placement.auth_type)
 
@@ -172,6 +175,23 @@ class AllInOne:
             self.proxies.append(proxy)
             if ephemeral:
                 self._override(url_opt, f'{scheme}://127.0.0.1:{proxy.port}{path}', group)
+
+    def _start_metadata(self) -> None:
+        """minova-api-metadata on [DEFAULT] metadata_listen/metadata_listen_port
+        (ephemeral in tests). A port already taken costs the metadata service
+        only: the error says so and the all-in-one goes on."""
+        from minova.metadata import wsgi as metadata_wsgi
+        server = WSGIServer('minova-api-metadata', metadata_wsgi.make_app(),
+                            CONF.metadata_listen,
+                            0 if self.ephemeral else CONF.metadata_listen_port)
+        try:
+            server.start()
+        except OSError as e:
+            LOG.error('Metadata service not started on %s:%s (%s)', CONF.metadata_listen,
+                      CONF.metadata_listen_port, e)
+            return
+        self.servers.append(server)
+        self.metadata_port = server.port
 
     def _override(self, name: str, value: Any, group: str) -> None:
         """CONF.set_override, undone by stop()."""

@@ -14,6 +14,7 @@ from minova.conf import (
     default,
     glance,
     image,
+    metadata,
     placement,
     quota,
     scheduler,
@@ -23,7 +24,7 @@ from minova.conf import (
 CONF = cfg.CONF
 
 for _mod in (default, api, database, scheduler, compute, placement, glance, image, quota,
-             virt, console):
+             virt, console, metadata):
     _mod.register_opts(CONF)
 
 _client_opts_lock = threading.Lock()

@@ -3,9 +3,6 @@ metadata in the OpenStack layout (openstack/latest/...), which cloud-init
 and other guest agents read without a metadata server."""
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import os
 import shutil
 import subprocess
@@ -14,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from minova import exception
 from minova.conf import CONF
+from minova.metadata import base
 
 if TYPE_CHECKING:
     from minova.db.instances import VIF, Instance
@@ -24,34 +22,11 @@ def required(instance: Instance) -> bool:
 
 
 def meta_data(instance: Instance) -> dict[str, Any]:
-    keys = []
-    if instance.get('key_name') and instance.get('key_data'):
-        keys.append({'name': instance['key_name'], 'type': 'ssh',
-                     'data': instance['key_data']})
-    return {
-        'uuid': instance['uuid'],
-        'name': instance.get('display_name') or '',
-        'hostname': instance.get('hostname') or '',
-        'launch_index': instance.get('launch_index') or 0,
-        'availability_zone': instance.get('availability_zone')
-        or CONF.default_availability_zone,
-        'project_id': instance.get('project_id'),
-        'public_keys': {k['name']: k['data'] for k in keys},
-        'keys': keys,
-        'meta': dict(instance.get('metadata') or {}),
-        'devices': [],
-    }
+    return base.meta_data(instance)
 
 
 def network_data(network_info: list[VIF]) -> dict[str, Any]:
-    links = [{'id': f'tap{(vif.get("id") or "")[:11]}', 'type': 'phy',
-              'ethernet_mac_address': vif.get('address'), 'mtu': 1500,
-              'vif_id': vif.get('id')} for vif in network_info]
-    # User-mode NICs get their address from QEMU's DHCP server.
-    networks = [{'id': f'network{i}', 'type': 'ipv4_dhcp', 'link': link['id'],
-                 'network_id': (vif.get('network') or {}).get('id')}
-                for i, (vif, link) in enumerate(zip(network_info, links, strict=True))]
-    return {'links': links, 'networks': networks, 'services': []}
+    return base.network_data(network_info)
 
 
 def _mkisofs() -> list[str]:
@@ -67,23 +42,23 @@ def _mkisofs() -> list[str]:
 def build(instance: Instance, network_info: list[VIF], dest: str) -> None:
     """Write the config drive ISO of instance to dest."""
     with tempfile.TemporaryDirectory() as tmp:
-        for version in ('latest', '2012-08-10'):
+        # The same documents as the metadata service's (minova/metadata/base.py).
+        for version in base.OPENSTACK_VERSIONS + ['latest']:
             d = os.path.join(tmp, 'openstack', version)
             os.makedirs(d)
-            with open(os.path.join(d, 'meta_data.json'), 'w') as f:
-                json.dump(meta_data(instance), f)
-            with open(os.path.join(d, 'network_data.json'), 'w') as f:
-                json.dump(network_data(network_info), f)
-            with open(os.path.join(d, 'vendor_data.json'), 'w') as f:
-                json.dump({}, f)
-            user_data = instance.get('user_data')
-            if user_data:
-                try:
-                    data = base64.b64decode(user_data)
-                except (binascii.Error, ValueError):
-                    data = user_data.encode()
-                with open(os.path.join(d, 'user_data'), 'wb') as f:
-                    f.write(data)
+            dated = base.os_version(version) or version
+            for name, content in base.openstack_files(instance, dated, network_info).items():
+                with open(os.path.join(d, name), 'wb') as f:
+                    f.write(content)
+        for version in ('2009-04-04', 'latest'):
+            d = os.path.join(tmp, 'ec2', version)
+            os.makedirs(d)
+            with open(os.path.join(d, 'meta-data.json'), 'wb') as f:
+                f.write(base.ec2_meta_data_json(instance))
+            ud = base.user_data(instance)
+            if ud is not None:
+                with open(os.path.join(d, 'user-data'), 'wb') as f:
+                    f.write(ud)
         cmd = _mkisofs() + ['-o', dest, '-ldots', '-allow-lowercase', '-allow-multidot',
                             '-l', '-V', 'config-2', '-r', '-J', '-quiet', tmp]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)

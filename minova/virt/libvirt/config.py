@@ -5,6 +5,10 @@ import dataclasses
 import xml.etree.ElementTree as ET
 
 METADATA_NS = 'http://minova.openstack.invalid/xmlns/instance/1'
+QEMU_NS = 'http://libvirt.org/schemas/domain/qemu/1.0'
+# The guest side of the metadata service on user-mode networking (docs/metadata.md)
+METADATA_NET = '169.254.0.0/16'
+METADATA_ADDR = '169.254.169.254'
 
 
 @dataclasses.dataclass
@@ -38,6 +42,10 @@ class GuestSpec:
     # [serial_console] enabled: serial port 0 is a TCP server here (host, port),
     # its output still logged to console_log
     serial_tcp: tuple[str, int] | None = None
+    # [libvirt] metadata_via_user_network: the command QEMU's slirp runs for each
+    # guest connection to 169.254.169.254:80; the NICs are then declared on
+    # QEMU's command line (libvirt cannot add a guestfwd to its own netdev).
+    metadata_forward: str | None = None
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
@@ -89,10 +97,6 @@ def domain_xml(spec: GuestSpec) -> str:
         _sub(d, 'target', dev=disk.target, bus='virtio')
         if disk.readonly:
             _sub(d, 'readonly')
-    for mac in spec.nics:
-        nic = _sub(devices, 'interface', type='user')
-        _sub(nic, 'mac', address=mac)
-        _sub(nic, 'model', type='virtio')
     # The guest's serial port goes to a file the API's console log reads; with
     # a serial console it is a TCP server whose output is logged to that file.
     for tag in ('serial', 'console'):
@@ -114,6 +118,22 @@ def domain_xml(spec: GuestSpec) -> str:
         video = _sub(devices, 'video')
         _sub(video, 'model', type='vga')
     _sub(devices, 'memballoon', model='none')
+    if spec.nics:
+        # User-mode NICs on QEMU's command line, isolated (restrict=on): slirp
+        # would otherwise carry the guest's traffic out through the host's own
+        # sockets, and guest networks go nowhere but where they are asked to.
+        # libvirt's <interface type='user'> can neither restrict nor guestfwd.
+        ET.register_namespace('qemu', QEMU_NS)
+        cmdline = _sub(dom, f'{{{QEMU_NS}}}commandline')
+        for i, mac in enumerate(spec.nics):
+            netdev = f'user,id=usernet{i},restrict=on'
+            if spec.metadata_forward:
+                # (a comma inside a QEMU option value is written twice)
+                netdev += (f',net={METADATA_NET},guestfwd=tcp:{METADATA_ADDR}:80-'
+                           f'cmd:{spec.metadata_forward.replace(",", ",,")}')
+            for arg in ('-netdev', netdev, '-device',
+                        f'virtio-net-pci,netdev=usernet{i},mac={mac}'):
+                _sub(cmdline, f'{{{QEMU_NS}}}arg', value=arg)
     return ET.tostring(dom, encoding='unicode')
 
 

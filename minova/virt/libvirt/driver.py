@@ -68,6 +68,26 @@ def instance_name(instance: Instance) -> str:
     return CONF.instance_name_template % instance['id']
 
 
+def metadata_forward_command(instance: Instance) -> str:
+    """The shell command QEMU's slirp runs for each guest connection to
+    169.254.169.254:80: minova-metadata-forward with this instance's id, project
+    and signature (so it needs no secret), to the metadata service of
+    [DEFAULT] metadata_listen/metadata_listen_port."""
+    import shlex
+    import sys
+
+    from minova.metadata.wsgi import sign
+    host = CONF.metadata_listen
+    host = '127.0.0.1' if host in ('0.0.0.0', '::') else host
+    import minova
+    root = os.path.dirname(os.path.dirname(os.path.abspath(minova.__file__)))
+    args = [sys.executable, '-m', 'minova.cmd.metadata_forward',
+            '--instance-id', instance['uuid'], '--tenant-id', instance['project_id'],
+            '--signature', sign(instance['uuid']),
+            '--url', f'http://{host}:{CONF.metadata_listen_port}']
+    return f'env PYTHONPATH={shlex.quote(root)} ' + ' '.join(shlex.quote(a) for a in args)
+
+
 def instances_path() -> str:
     return CONF.instances_path or os.path.join(CONF.state_path, 'instances')
 
@@ -232,6 +252,8 @@ class LibvirtDriver(driver.ComputeDriver):
             display_name=instance.get('display_name') or '',
             deployment=self.deployment_id, host=self.host_name,
             nics=[vif['address'] for vif in network_info if vif.get('type') == 'user'])
+        if CONF.libvirt.metadata_via_user_network and spec.nics:
+            spec.metadata_forward = metadata_forward_command(instance)
         if CONF.vnc.enabled:
             spec.vnc_listen = CONF.vnc.server_listen
         if CONF.serial_console.enabled:

@@ -131,11 +131,12 @@ def test_guest_that_shuts_itself_down_becomes_shutoff(
     uuid = _boot(cloud, image_id, flavor, 'lv-vm2', networks='auto')
     server = cloud.wait(uuid, 'ACTIVE')
     cloud.wait_console(uuid, 'MINOVA-TEST-IMAGE-READY')
-    # networks=auto: one virtio NIC on QEMU user-mode networking, nothing a
-    # host could route to, so no address is reported; as in Nova, its network
-    # is listed with no addresses.
-    xml = ET.fromstring(conn.lookupByUUIDString(uuid).XMLDesc())
-    assert [i.get('type') for i in xml.findall('devices/interface')] == ['user']
+    # networks=auto: one virtio NIC on QEMU user-mode networking, isolated
+    # (restrict=on: nothing leaves through the host), nothing a host could
+    # route to, so no address is reported; as in Nova, its network is listed
+    # with no addresses.
+    xml = conn.lookupByUUIDString(uuid).XMLDesc()
+    assert 'user,id=usernet0,restrict=on' in xml and '<interface' not in xml
     assert server['addresses'] == {'user-mode': []}
 
     conn.lookupByUUIDString(uuid).shutdown()   # as if the guest powered off itself

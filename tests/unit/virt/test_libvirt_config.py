@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -32,10 +34,17 @@ def test_xml_has_flavor_sizes_virtio_disks_and_file_console() -> None:
     assert disks[1].find('readonly') is not None
     assert dom.find('devices/serial').get('type') == 'file'
     assert dom.find('devices/serial/source').get('path') == '/i/console.log'
-    nic = dom.find('devices/interface')
-    assert nic.get('type') == 'user' and nic.find('model').get('type') == 'virtio'
+    # The user-mode NIC: isolated from the host's network (restrict=on).
+    assert dom.find('devices/interface') is None
+    assert _qemu_args(dom) == ['-netdev', 'user,id=usernet0,restrict=on', '-device',
+                               'virtio-net-pci,netdev=usernet0,mac=fa:16:3e:00:00:01']
     assert dom.find('os/boot').get('dev') == 'hd'
     assert dom.find('cpu') is None   # TCG: no host-model CPU
+
+
+def _qemu_args(dom: ET.Element) -> list[str | None]:
+    return [a.get('value') for a in dom.findall(f'./{{{config.QEMU_NS}}}commandline/'
+                                                f'{{{config.QEMU_NS}}}arg')]
 
 
 def test_kvm_and_direct_kernel_boot() -> None:
@@ -100,6 +109,15 @@ def test_config_drive_content(tmp_path: os.PathLike) -> None:
     with open(iso, 'rb') as f:
         f.seek(32768 + 40)   # the primary volume descriptor's volume id
         assert f.read(32).decode().strip() == 'config-2'
+    if shutil.which('isoinfo'):   # the metadata service's layout (minova/metadata/base.py)
+        listing = subprocess.run(['isoinfo', '-R', '-f', '-i', iso], capture_output=True,
+                                 text=True, check=True).stdout.split()
+        for path in ('/openstack/latest/meta_data.json', '/openstack/latest/user_data',
+                     '/openstack/2012-08-10/meta_data.json',
+                     '/openstack/2018-08-27/vendor_data2.json',
+                     '/openstack/latest/network_data.json', '/ec2/latest/meta-data.json'):
+            assert path in listing
+        assert '/openstack/2012-08-10/network_data.json' not in listing
 
 
 def test_vnc_display_and_video_when_asked() -> None:
@@ -130,3 +148,18 @@ def test_vnc_port_of_live_xml() -> None:
     assert config.vnc_port(live) == 5901
     assert config.vnc_port(live.replace("'5901'", "'-1'")) is None
     assert config.vnc_port('<domain><devices/></domain>') is None
+
+
+def test_metadata_forward_declares_the_nic_on_qemus_command_line() -> None:
+    """[libvirt] metadata_via_user_network: slirp on 169.254.0.0/16 with a
+    guestfwd of 169.254.169.254:80 to the forwarder (commas doubled)."""
+    xml = config.domain_xml(_spec(nics=['fa:16:3e:00:00:01'],
+                                  metadata_forward='fwd --a x,y'))
+    root = ET.fromstring(xml)
+    assert root.find('./devices/interface') is None
+    assert _qemu_args(root) == [
+        '-netdev', 'user,id=usernet0,restrict=on,net=169.254.0.0/16,guestfwd=tcp:'
+        '169.254.169.254:80-cmd:fwd --a x,,y',
+        '-device', 'virtio-net-pci,netdev=usernet0,mac=fa:16:3e:00:00:01']
+    no_nic = ET.fromstring(config.domain_xml(_spec()))
+    assert no_nic.find(f'./{{{config.QEMU_NS}}}commandline') is None
