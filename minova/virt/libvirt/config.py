@@ -131,8 +131,11 @@ def domain_xml(spec: GuestSpec) -> str:
                 # (a comma inside a QEMU option value is written twice)
                 netdev += (f',net={METADATA_NET},guestfwd=tcp:{METADATA_ADDR}:80-'
                            f'cmd:{spec.metadata_forward.replace(",", ",,")}')
-            for arg in ('-netdev', netdev, '-device',
-                        f'virtio-net-pci,netdev=usernet{i},mac={mac}'):
+            # A slot from the top: libvirt numbers its own devices from slot 2
+            # and QEMU would otherwise give this one a slot libvirt then asks for.
+            bus = 'pcie.0' if 'q35' in spec.machine else 'pci.0'
+            device = f'virtio-net-pci,netdev=usernet{i},mac={mac},bus={bus},addr={0x1e - i:#x}'
+            for arg in ('-netdev', netdev, '-device', device):
                 _sub(cmdline, f'{{{QEMU_NS}}}arg', value=arg)
     return ET.tostring(dom, encoding='unicode')
 

@@ -37,7 +37,7 @@ def test_xml_has_flavor_sizes_virtio_disks_and_file_console() -> None:
     # The user-mode NIC: isolated from the host's network (restrict=on).
     assert dom.find('devices/interface') is None
     assert _qemu_args(dom) == ['-netdev', 'user,id=usernet0,restrict=on', '-device',
-                               'virtio-net-pci,netdev=usernet0,mac=fa:16:3e:00:00:01']
+                               'virtio-net-pci,netdev=usernet0,mac=fa:16:3e:00:00:01,bus=pci.0,addr=0x1e']
     assert dom.find('os/boot').get('dev') == 'hd'
     assert dom.find('cpu') is None   # TCG: no host-model CPU
 
@@ -160,6 +160,6 @@ def test_metadata_forward_declares_the_nic_on_qemus_command_line() -> None:
     assert _qemu_args(root) == [
         '-netdev', 'user,id=usernet0,restrict=on,net=169.254.0.0/16,guestfwd=tcp:'
         '169.254.169.254:80-cmd:fwd --a x,,y',
-        '-device', 'virtio-net-pci,netdev=usernet0,mac=fa:16:3e:00:00:01']
+        '-device', 'virtio-net-pci,netdev=usernet0,mac=fa:16:3e:00:00:01,bus=pci.0,addr=0x1e']
     no_nic = ET.fromstring(config.domain_xml(_spec()))
     assert no_nic.find(f'./{{{config.QEMU_NS}}}commandline') is None
