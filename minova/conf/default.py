@@ -47,6 +47,12 @@ opts = [
     cfg.IntOpt('running_deleted_instance_poll_interval', default=1800,
                help='Seconds between looks for such guests (also done at '
                     'start-up); <= 0 disables the periodic look.'),
+    cfg.BoolOpt('allow_resize_to_same_host', default=False,
+                help='Let the scheduler pick the server\'s own host as the '
+                     'destination of a resize (Nova\'s option).'),
+    cfg.IntOpt('resize_confirm_window', default=0, min=0,
+               help='Seconds after which a resize awaiting confirmation '
+                    '(VERIFY_RESIZE) is confirmed by its compute host; 0 disables.'),
 ]
 
 

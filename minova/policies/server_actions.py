@@ -23,6 +23,9 @@ CREATE_IMAGE = 'os_compute_api:servers:create_image'
 CREATE_BACKUP = 'os_compute_api:os-create-backup'
 RESCUE = 'os_compute_api:os-rescue'
 UNRESCUE = 'os_compute_api:os-unrescue'
+RESIZE = 'os_compute_api:servers:resize'
+CONFIRM_RESIZE = 'os_compute_api:servers:confirm_resize'
+REVERT_RESIZE = 'os_compute_api:servers:revert_resize'
 
 _ACTION = [('POST', '/servers/{server_id}/action (%s)')]
 
@@ -33,6 +36,11 @@ def _ops(name: str) -> list[tuple[str, str]]:
 
 rules: list[policy.RuleDefault] = [
     api_rule(REBOOT, PROJECT_MEMBER_OR_ADMIN, 'Reboot a server', _ops('reboot')),
+    api_rule(RESIZE, PROJECT_MEMBER_OR_ADMIN, 'Resize a server', _ops('resize')),
+    api_rule(CONFIRM_RESIZE, PROJECT_MEMBER_OR_ADMIN, 'Confirm a server resize',
+             _ops('confirmResize')),
+    api_rule(REVERT_RESIZE, PROJECT_MEMBER_OR_ADMIN, 'Revert a server resize',
+             _ops('revertResize')),
     api_rule(STOP, PROJECT_MEMBER_OR_ADMIN, 'Stop a server', _ops('os-stop')),
     api_rule(START, PROJECT_MEMBER_OR_ADMIN, 'Start a server', _ops('os-start')),
     api_rule(CONSOLE_OUTPUT, PROJECT_MEMBER_OR_ADMIN, 'Show console output for a server',

@@ -1,6 +1,7 @@
 """POST /servers/{id}/action: reboot, os-stop, os-start, pause, unpause, suspend,
 resume, lock, unlock, rescue, unrescue, os-resetState, trigger_crash_dump, rebuild,
-os-getConsoleOutput, createImage, createBackup, and the legacy console actions
+os-getConsoleOutput, createImage, createBackup, resize, confirmResize,
+revertResize, and the legacy console actions
 (minova/api/handlers/remote_consoles.py).
 
 The body names one action; each action has its JSON schema per microversion
@@ -314,6 +315,46 @@ def _rescue(req: falcon.Request, resp: falcon.Response, instance: Instance,
     resp.media = {'adminPass': password} if CONF.api.enable_instance_password else {}
 
 
+RESIZE_SCHEMA = {
+    'type': 'object',
+    'properties': {'resize': {
+        'type': 'object',
+        'properties': {'flavorRef': {'type': ['string', 'integer'], 'minLength': 1},
+                       'OS-DCF:diskConfig': {'type': 'string',
+                                             'enum': ['AUTO', 'MANUAL']}},
+        'required': ['flavorRef'], 'additionalProperties': False}},
+    'required': ['resize'], 'additionalProperties': False,
+}
+
+
+def _resize(req: falcon.Request, resp: falcon.Response, instance: Instance,
+            body: Any) -> None:
+    """Nova's resize: 202; the server goes RESIZE, then VERIFY_RESIZE."""
+    ctx = util.ctx(req)
+    policy.authorize(ctx, pol.RESIZE, _target(instance))
+    flavor_id = str(body['flavorRef']).rstrip('/').rsplit('/', 1)[-1]
+    disk = body.get('OS-DCF:diskConfig')
+    util.compute_api().resize(ctx, instance, flavor_id,
+                              auto_disk_config=None if disk is None else disk == 'AUTO')
+    resp.status = 202
+
+
+def _confirm_resize(req: falcon.Request, resp: falcon.Response, instance: Instance,
+                    body: Any) -> None:
+    ctx = util.ctx(req)
+    policy.authorize(ctx, pol.CONFIRM_RESIZE, _target(instance))
+    util.compute_api().confirm_resize(ctx, instance)
+    resp.status = 204
+
+
+def _revert_resize(req: falcon.Request, resp: falcon.Response, instance: Instance,
+                   body: Any) -> None:
+    ctx = util.ctx(req)
+    policy.authorize(ctx, pol.REVERT_RESIZE, _target(instance))
+    util.compute_api().revert_resize(ctx, instance)
+    resp.status = 202
+
+
 def _always(schema: dict[str, Any]) -> SchemaTable:
     return [('2.1', schema)]
 
@@ -342,6 +383,9 @@ ACTIONS: dict[str, tuple[SchemaTable, ActionFn]] = {
     'os-getConsoleOutput': (_always(CONSOLE_SCHEMA), _console_output),
     'createImage': (_always(CREATE_IMAGE_SCHEMA), _create_image),
     'createBackup': (_always(CREATE_BACKUP_SCHEMA), _create_backup),
+    'resize': (_always(RESIZE_SCHEMA), _resize),
+    'confirmResize': (_always(_any_value_schema('confirmResize')), _confirm_resize),
+    'revertResize': (_always(_any_value_schema('revertResize')), _revert_resize),
     **remote_consoles.LEGACY_ACTIONS,
 }
 
