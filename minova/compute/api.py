@@ -283,6 +283,8 @@ class API(records.RecordsAPI):
         actions.action_start(url, uuid, 'delete', ctx.request_id, ctx.user_id,
                              ctx.project_id)
         host = instance.get('host')
+        if instance.get('vm_state') == states.RESIZED:
+            self._confirm_resize_on_deleting(ctx, cell, instance)
         if host and not mappings.is_cell0(cell) and self._compute_up(url, host):
             instance = instances.update(url, uuid, {'task_state': states.DELETING})
             # As Nova: marked here, since the cell conductor that finishes the
@@ -299,6 +301,24 @@ class API(records.RecordsAPI):
         instances.destroy(url, uuid)
         mappings.instance_mapping_queue_for_delete(uuid)
         actions.event_finish(url, uuid, ctx.request_id, 'api_local_delete')
+
+    def _confirm_resize_on_deleting(self, ctx: RequestContext, cell: CellMapping,
+                                    instance: Instance) -> None:
+        """As Nova: a server deleted in VERIFY_RESIZE has its resize confirmed
+        first, so the source's copy and the migration's allocation go too."""
+        url = cell['database_connection']
+        migration = server_migrations.get_by_instance_and_status(url, instance['uuid'],
+                                                                 'finished')
+        if migration is None:
+            return
+        migration = server_migrations.update(url, migration['uuid'], {'status': 'confirming'})
+        source = migration.get('source_compute')
+        if source and self._compute_up(url, source):
+            compute_rpcapi.for_cell(cell).confirm_resize(ctx, source, instance, migration)
+            return
+        # The source is down: its allocation goes here; its copy stays behind.
+        self.placement.delete_allocation_for_instance(ctx, migration['uuid'])
+        server_migrations.update(url, migration['uuid'], {'status': 'confirmed'})
 
     @staticmethod
     def _compute_up(url: str, host: str) -> bool:

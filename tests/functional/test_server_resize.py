@@ -166,3 +166,16 @@ def test_resize_refusals(admin, flavors, placement_base):
     assert _allocs(placement_base, migration['uuid']) == {}
     admin.delete(f'/servers/{sid}')
     admin.wait_gone(sid)
+
+
+def test_delete_in_verify_resize_frees_both_allocations(admin, flavors, placement_base,
+                                                        same_host):
+    sid = _boot(admin, 'rs-delete')['id']
+    _resize(admin, sid, 'rs-big')
+    migration = _migration(admin, sid)
+    assert _allocs(placement_base, migration['uuid'])
+    assert admin.delete(f'/servers/{sid}').status_code == 204
+    admin.wait_gone(sid)
+    _wait_migration(admin, sid, 'confirmed')
+    assert _allocs(placement_base, migration['uuid']) == {}
+    assert _allocs(placement_base, sid) == {}
