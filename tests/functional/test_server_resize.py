@@ -3,6 +3,7 @@ compute: the resize stays on its host with [DEFAULT] allow_resize_to_same_host),
 with placement's allocations checked after each step (issue 18)."""
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -51,11 +52,15 @@ def _boot(admin: Client, name: str) -> dict[str, Any]:
     return server
 
 
-def _migration(admin: Client, server_id: str) -> dict[str, Any]:
+def _migrations(admin: Client, server_id: str) -> list[dict[str, Any]]:
     r = admin.get(f'/os-migrations?instance_uuid={server_id}',
                   headers={'OpenStack-API-Version': 'compute 2.80'})
     assert r.status_code == 200, r.text
-    found = r.json()['migrations']
+    return r.json()['migrations']
+
+
+def _migration(admin: Client, server_id: str) -> dict[str, Any]:
+    found = _migrations(admin, server_id)
     assert len(found) == 1, found
     return found[0]
 
@@ -103,14 +108,16 @@ def test_resize_confirm(admin, flavors, placement_base, same_host):
 
 
 def _wait_migration(admin: Client, sid: str, status: str) -> dict[str, Any]:
-    import time
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 30
+    found: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
-        migration = _migration(admin, sid)
-        if migration['status'] == status:
-            return migration
+        # (conductor writes the record after the API's 202)
+        found = _migrations(admin, sid)
+        assert len(found) <= 1, found
+        if found and found[0]['status'] == status:
+            return found[0]
         time.sleep(0.05)
-    raise AssertionError(f'migration of {sid} is {migration["status"]}, not {status}')
+    raise AssertionError(f'migration of {sid} is {found}, not {status}')
 
 
 def test_resize_revert(admin, flavors, placement_base, same_host):
@@ -179,3 +186,14 @@ def test_delete_in_verify_resize_frees_both_allocations(admin, flavors, placemen
     _wait_migration(admin, sid, 'confirmed')
     assert _allocs(placement_base, migration['uuid']) == {}
     assert _allocs(placement_base, sid) == {}
+
+
+def test_locked_server_refuses_a_member_resize(api_base, admin, flavors):
+    member = Client(api_base, token='rsuser:project-rs')
+    sid = _boot(member, 'rs-locked')['id']
+    assert member.post(f'/servers/{sid}/action', {'lock': None}).status_code == 202
+    r = member.post(f'/servers/{sid}/action', {'resize': {'flavorRef': 'rs-big'}})
+    assert r.status_code == 409 and 'is locked' in r.text
+    assert member.post(f'/servers/{sid}/action', {'unlock': None}).status_code == 202
+    assert member.delete(f'/servers/{sid}').status_code == 204
+    member.wait_gone(sid)
