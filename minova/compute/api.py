@@ -606,6 +606,39 @@ class API(records.RecordsAPI):
         inst['cell_uuid'] = cell['uuid']
         self.conductor.migrate_server(ctx, inst, new)
 
+    def migrate(self, ctx: RequestContext, instance: Instance,
+                host: str | None = None) -> None:
+        """Cold migrate (admin): a resize to the same flavor, migration_type
+        'migration', to a host the scheduler picks (or `host`, 2.56); the
+        server ends in VERIFY_RESIZE as in Nova. Raises as resize, and
+        ComputeHostNotFound (400) for an unknown host."""
+        import json
+        uuid = instance['uuid']
+        self.check_lock(ctx, instance)
+        vm_state, task_state = instance.get('vm_state'), instance.get('task_state')
+        if instance.get('cell_uuid') is None or vm_state not in states.ALLOW_RESIZE:
+            raise exception.InstanceInvalidState(action='migrate', instance_uuid=uuid,
+                                                 attr='vm_state', state=vm_state)
+        if task_state is not None:
+            raise exception.InstanceInvalidState(action='migrate', instance_uuid=uuid,
+                                                 attr='task_state', state=task_state)
+        cell, _ = self._on_host(instance)
+        url = cell['database_connection']
+        if host is not None and not services.get_all(url, host=host,
+                                                     binary='minova-compute'):
+            raise exception.ComputeHostNotFound(host=host)
+        current: dict[str, Any] = dict(instance.get('flavor') or {})
+        sysmeta = dict(instance.get('system_metadata') or {})
+        sysmeta.update(old_flavor=json.dumps(current, default=str),
+                       new_flavor=json.dumps(current, default=str), old_vm_state=vm_state)
+        inst = instances.update(url, uuid, {'task_state': states.RESIZE_PREP, 'progress': 0,
+                                            'system_metadata': sysmeta}, [None])
+        actions.action_start(url, uuid, 'migrate', ctx.request_id, ctx.user_id,
+                             ctx.project_id)
+        inst['cell_uuid'] = cell['uuid']
+        self.conductor.migrate_server(ctx, inst, current, migration_type='migration',
+                                      host=host)
+
     def _finished_migration(self, instance: Instance, action: str
                             ) -> tuple[CellMapping, dict[str, Any]]:
         """The cell and the 'finished' resize of a server in VERIFY_RESIZE."""

@@ -553,6 +553,12 @@ class ComputeManager:
         with self._resize_step(context, instance, migration, 'compute_prep_resize'):
             if flavor.get('vcpus') is None:
                 raise exception.MinovaException('The flavor of the resize is incomplete')
+            if migration.get('migration_type') == 'migration' \
+                    and migration.get('source_compute') == self.host \
+                    and not self.driver.capabilities.get('supports_migrate_to_same_host'):
+                raise exception.MinovaException(
+                    f"Unable to migrate instance ({instance['uuid']}) to current host "
+                    f'({self.host}).')
             compute_rpcapi.for_cell(None).resize_instance(
                 context, migration['source_compute'], instance, flavor, migration)
 

@@ -288,7 +288,8 @@ class ConductorManager:
             return None
 
     def migrate_server(self, context: RequestContext, instance: Instance,
-                       flavor: dict[str, Any]) -> None:
+                       flavor: dict[str, Any], migration_type: str = 'resize',
+                       host: str | None = None) -> None:
         """Nova's migrate task for a resize: a migration record (pre-migrating),
         the server's allocation on its source moved to the migration as
         consumer, a destination chosen by the scheduler for the new flavor
@@ -302,7 +303,8 @@ class ConductorManager:
         source = str(instance['host'])
         old = instance.get('flavor') or {}
         migration = server_migrations.create(url, {
-            'instance_uuid': uuid, 'migration_type': 'resize', 'status': 'pre-migrating',
+            'instance_uuid': uuid, 'migration_type': migration_type,
+            'status': 'pre-migrating',
             'source_compute': source, 'source_node': instance.get('node'),
             'old_instance_type_id': self._flavor_row_id(old.get('flavorid')),
             'new_instance_type_id': self._flavor_row_id(flavor.get('flavorid')),
@@ -321,6 +323,8 @@ class ConductorManager:
             spec.pop('force_nodes', None)
             if not CONF.allow_resize_to_same_host:
                 spec['ignore_hosts'] = [source]
+            if host:   # 2.56: the admin's destination, still through the filters
+                spec['requested_destination'] = {'host': host, 'node': None}
             selection = self.scheduler.select_destinations(
                 context, spec, [uuid], return_alternates=False)[0][0]
         except Exception as e:

@@ -61,11 +61,14 @@ class ConductorAPI:
                    alternates=alternates, reason=reason)
 
     def migrate_server(self, ctxt: RequestContext, instance: Instance,
-                       flavor: dict[str, Any]) -> None:
-        """1.5: resize `instance` to `flavor`: a migration record, the source
+                       flavor: dict[str, Any], migration_type: str = 'resize',
+                       host: str | None = None) -> None:
+        """1.5: resize `instance` to `flavor` (or cold migrate it: migration_type
+        'migration', to `host` if given): a migration record, the source
         allocation moved to it, a destination chosen, prep_resize cast there."""
         self.client.prepare(version='1.5').cast(ctxt, 'migrate_server', instance=instance,
-                                                flavor=flavor)
+                                                flavor=flavor, migration_type=migration_type,
+                                                host=host)
 
     # -- DB proxy for compute agents -----------------------------------------
 

@@ -26,6 +26,8 @@ UNRESCUE = 'os_compute_api:os-unrescue'
 RESIZE = 'os_compute_api:servers:resize'
 CONFIRM_RESIZE = 'os_compute_api:servers:confirm_resize'
 REVERT_RESIZE = 'os_compute_api:servers:revert_resize'
+MIGRATE = 'os_compute_api:os-migrate-server:migrate'
+MIGRATE_HOST = 'os_compute_api:os-migrate-server:migrate:host'
 
 _ACTION = [('POST', '/servers/{server_id}/action (%s)')]
 
@@ -41,6 +43,9 @@ rules: list[policy.RuleDefault] = [
              _ops('confirmResize')),
     api_rule(REVERT_RESIZE, PROJECT_MEMBER_OR_ADMIN, 'Revert a server resize',
              _ops('revertResize')),
+    api_rule(MIGRATE, ADMIN, 'Cold migrate a server to a host', _ops('migrate')),
+    api_rule(MIGRATE_HOST, ADMIN, 'Cold migrate a server to a specified host',
+             _ops('migrate')),
     api_rule(STOP, PROJECT_MEMBER_OR_ADMIN, 'Stop a server', _ops('os-stop')),
     api_rule(START, PROJECT_MEMBER_OR_ADMIN, 'Start a server', _ops('os-start')),
     api_rule(CONSOLE_OUTPUT, PROJECT_MEMBER_OR_ADMIN, 'Show console output for a server',

@@ -197,3 +197,29 @@ def test_locked_server_refuses_a_member_resize(api_base, admin, flavors):
     assert member.post(f'/servers/{sid}/action', {'unlock': None}).status_code == 202
     assert member.delete(f'/servers/{sid}').status_code == 204
     member.wait_gone(sid)
+
+
+def test_cold_migrate_then_confirm(api_base, admin, flavors, placement_base, same_host):
+    sid = _boot(admin, 'rs-migrate')['id']
+    url = f'/servers/{sid}/action'
+    r = admin.post(url, {'migrate': {'host': 'no-such-host'}})
+    assert r.status_code == 400 and 'no-such-host' in r.text
+    member = Client(api_base, token='rsuser:project-rs')
+    mine = _boot(member, 'rs-migrate-member')['id']
+    assert member.post(f'/servers/{mine}/action', {'migrate': None}).status_code == 403
+    assert admin.post(url, {'migrate': {'host': 'aio-host'}}).status_code == 202
+    server = admin.wait_for_status(sid, {'VERIFY_RESIZE', 'ERROR', 'ACTIVE'})
+    assert server['status'] == 'VERIFY_RESIZE', server.get('fault')
+    assert server['flavor']['vcpus'] == 1
+    migration = _migration(admin, sid)
+    assert (migration['migration_type'], migration['status']) == ('migration', 'finished')
+    assert list(_allocs(placement_base, migration['uuid']).values())[0]['MEMORY_MB'] == 64
+    assert admin.post(url, {'confirmResize': None}).status_code == 204
+    _wait_migration(admin, sid, 'confirmed')
+    assert admin.wait_for_status(sid, {'ACTIVE', 'ERROR'})['status'] == 'ACTIVE'
+    assert _allocs(placement_base, migration['uuid']) == {}
+    actions = admin.get(f'/servers/{sid}/os-instance-actions').json()['instanceActions']
+    assert [a['action'] for a in actions][:2] == ['confirmResize', 'migrate']
+    for server_id, client in ((sid, admin), (mine, member)):
+        assert client.delete(f'/servers/{server_id}').status_code == 204
+        client.wait_gone(server_id)

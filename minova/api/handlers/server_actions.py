@@ -355,6 +355,34 @@ def _revert_resize(req: falcon.Request, resp: falcon.Response, instance: Instanc
     resp.status = 202
 
 
+MIGRATE_V256_SCHEMA = {
+    'type': 'object',
+    'properties': {'migrate': {
+        'type': ['object', 'null'],
+        'properties': {'host': {'type': ['string', 'null'], 'minLength': 1,
+                               'maxLength': 255}},
+        'additionalProperties': False}},
+    'required': ['migrate'], 'additionalProperties': False,
+}
+
+
+def _migrate(req: falcon.Request, resp: falcon.Response, instance: Instance,
+             body: Any) -> None:
+    """Cold migrate (admin): 202; 2.56 names a host (its own policy)."""
+    ctx = util.ctx(req)
+    policy.authorize(ctx, pol.MIGRATE, _project(instance))
+    host = None
+    if versioned.version(req) >= versioned.parse('2.56') and body:
+        host = body.get('host')
+        if host is not None:
+            policy.authorize(ctx, pol.MIGRATE_HOST, _project(instance))
+    try:
+        util.compute_api().migrate(ctx, instance, host=host)
+    except exception.ComputeHostNotFound as e:
+        raise errors.bad_request(e.message) from None
+    resp.status = 202
+
+
 def _always(schema: dict[str, Any]) -> SchemaTable:
     return [('2.1', schema)]
 
@@ -386,6 +414,8 @@ ACTIONS: dict[str, tuple[SchemaTable, ActionFn]] = {
     'resize': (_always(RESIZE_SCHEMA), _resize),
     'confirmResize': (_always(_any_value_schema('confirmResize')), _confirm_resize),
     'revertResize': (_always(_any_value_schema('revertResize')), _revert_resize),
+    'migrate': ([('2.1', _any_value_schema('migrate')), ('2.56', MIGRATE_V256_SCHEMA)],
+                _migrate),
     **remote_consoles.LEGACY_ACTIONS,
 }
 
