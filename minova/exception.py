@@ -183,3 +183,7 @@ class CannotResizeDisk(Invalid):
 
 class MigrationNotFoundByStatus(NotFound):
     msg_fmt = 'Migration not found for instance %(instance_id)s with status %(status)s.'
+
+
+class CannotMigrateToSameHost(Invalid):
+    msg_fmt = 'Cannot migrate to the host where the server exists.'

@@ -627,6 +627,10 @@ class API(records.RecordsAPI):
         if host is not None and not services.get_all(url, host=host,
                                                      binary='minova-compute'):
             raise exception.ComputeHostNotFound(host=host)
+        from minova.conf import CONF
+        if host is not None and host == instance.get('host') \
+                and not CONF.allow_resize_to_same_host:
+            raise exception.CannotMigrateToSameHost()
         current: dict[str, Any] = dict(instance.get('flavor') or {})
         sysmeta = dict(instance.get('system_metadata') or {})
         sysmeta.update(old_flavor=json.dumps(current, default=str),

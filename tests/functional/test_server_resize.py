@@ -163,6 +163,8 @@ def test_resize_refusals(admin, flavors, placement_base):
     assert r.status_code == 400
     assert admin.post(url, {'confirmResize': None}).status_code == 409
     assert admin.post(url, {'revertResize': None}).status_code == 409
+    r = admin.post(url, {'migrate': {'host': 'aio-host'}})
+    assert r.status_code == 400 and 'Cannot migrate to the host' in r.text
     # One compute and no same-host resize: no valid host; the server stays ACTIVE.
     r = admin.post(url, {'resize': {'flavorRef': 'rs-big'}})
     assert r.status_code == 202
