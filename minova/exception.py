@@ -175,3 +175,15 @@ class ConsoleTypeUnavailable(Invalid):
 
 class SocketPortRangeExhaustedException(Invalid):
     msg_fmt = 'Not able to acquire a free port for %(host)s'
+
+
+class CannotResizeDisk(Invalid):
+    msg_fmt = 'Server disk was unable to be resized because: %(reason)s'
+
+
+class MigrationNotFoundByStatus(NotFound):
+    msg_fmt = 'Migration not found for instance %(instance_id)s with status %(status)s.'
+
+
+class CannotMigrateToSameHost(Invalid):
+    msg_fmt = 'Cannot migrate to the host where the server exists.'

@@ -114,6 +114,23 @@ def enforce_instances(project_id: str, count: int, vcpus: int, memory_mb: int,
         allowed=', '.join(str(limits[r]) for r in overs))
 
 
+def enforce_resize(project_id: str, cores: int, ram: int) -> None:
+    """Room for a resize's growth (cores, ram: new minus old, counted only
+    when positive), as Nova checks it; TooManyInstances (403) otherwise."""
+    delta = {'cores': max(cores, 0), 'ram': max(ram, 0)}
+    limits = get_limits(project_id)
+    if all(limits[r] < 0 or n == 0 for r, n in delta.items()):
+        return
+    usage = _server_usage(project_id)
+    overs = sorted(r for r, n in delta.items()
+                   if n and limits[r] >= 0 and usage[r] + n > limits[r])
+    if overs:
+        raise exception.TooManyInstances(
+            overs=', '.join(overs), req=', '.join(str(delta[r]) for r in overs),
+            used=', '.join(str(usage[r]) for r in overs),
+            allowed=', '.join(str(limits[r]) for r in overs))
+
+
 def recheck_instances(project_id: str, count: int, vcpus: int, memory_mb: int) -> None:
     """After a request's `count` servers were recorded: raise TooManyInstances
     if the project is now over a limit (a concurrent request got in too).

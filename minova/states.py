@@ -46,6 +46,11 @@ REBUILD_BLOCK_DEVICE_MAPPING = 'rebuild_block_device_mapping'
 REBUILD_SPAWNING = 'rebuild_spawning'
 RESCUING = 'rescuing'
 UNRESCUING = 'unrescuing'
+RESIZE_PREP = 'resize_prep'
+RESIZE_MIGRATING = 'resize_migrating'
+RESIZE_MIGRATED = 'resize_migrated'
+RESIZE_FINISH = 'resize_finish'
+RESIZE_REVERTING = 'resize_reverting'
 # A rebuild's task states, in order (the API status is REBUILD through them).
 REBUILD_STEPS = (REBUILDING, REBUILD_BLOCK_DEVICE_MAPPING, REBUILD_SPAWNING)
 # vm_states a server may be rebuilt from, as Nova's.
@@ -53,6 +58,7 @@ ALLOW_REBUILD = (ACTIVE, STOPPED, ERROR)
 
 # vm_states a server may be rescued from, as Nova's (unrescue: RESCUED only).
 ALLOW_RESCUE = (ACTIVE, STOPPED, ERROR)
+ALLOW_RESIZE = (ACTIVE, STOPPED)
 
 # vm_states a crash dump (NMI) may be triggered in, as Nova's ALLOW_TRIGGER_CRASH_DUMP.
 ALLOW_TRIGGER_CRASH_DUMP = (ACTIVE, PAUSED, RESCUED, RESIZED, ERROR)
@@ -85,12 +91,18 @@ _ACTIVE_TASK_STATUS = {
     REBOOTING_HARD: 'HARD_REBOOT', REBOOT_PENDING_HARD: 'HARD_REBOOT',
     REBOOT_STARTED_HARD: 'HARD_REBOOT',
 }
+# Nova: a resize under way is RESIZE (from ACTIVE or STOPPED).
+RESIZE_STEPS = (RESIZE_PREP, RESIZE_MIGRATING, RESIZE_MIGRATED, RESIZE_FINISH)
 
 
 def status_from_state(vm_state: str | None, task_state: str | None) -> str:
     """The API 'status' of a server, as Nova derives it."""
     if task_state in REBUILD_STEPS and vm_state in ALLOW_REBUILD:
         return 'REBUILD'
+    if task_state in RESIZE_STEPS and vm_state in ALLOW_RESIZE:
+        return 'RESIZE'
+    if vm_state == RESIZED and task_state == RESIZE_REVERTING:
+        return 'REVERT_RESIZE'
     if vm_state == ACTIVE and task_state in _ACTIVE_TASK_STATUS:
         return _ACTIVE_TASK_STATUS[task_state]
     return _STATUS_BY_VM_STATE.get(vm_state or BUILDING, 'UNKNOWN')

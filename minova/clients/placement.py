@@ -331,6 +331,43 @@ class Client(client_base.Client):
             return False
         raise self._fail(f'DELETE allocations of {consumer_uuid}', resp)
 
+    def move_allocations(self, ctx: RequestContext, source: str, target: str) -> bool:
+        """Give the allocations of consumer `source` to consumer `target` in one
+        request (POST /allocations, consumer generations), replacing whatever
+        target held, as Nova's move_allocations does for a move: the source
+        ends with none. False when source holds nothing; raises
+        AllocationUpdateFailed when placement refuses."""
+        for _ in range(CONFLICT_RETRIES):
+            src = self._consumer(ctx, source)
+            if not src['allocations']:
+                return False
+            dst = self._consumer(ctx, target)
+            body = {
+                source: {'allocations': {}, 'consumer_generation':
+                         src.get('consumer_generation'),
+                         'project_id': src['project_id'], 'user_id': src['user_id']},
+                target: {'allocations': {rp: {'resources': a['resources']}
+                                         for rp, a in src['allocations'].items()},
+                         'consumer_generation': dst.get('consumer_generation'),
+                         'project_id': src['project_id'], 'user_id': src['user_id']}}
+            resp = self._call(ctx, 'POST', '/allocations', CONSUMER_GENERATION_VERSION,
+                              body)
+            if resp.status_code == 204:
+                return True
+            if resp.status_code == 409 and \
+                    self._error_code(resp) == 'placement.concurrent_update':
+                continue
+            raise exception.AllocationUpdateFailed(consumer_uuid=target, error=resp.text)
+        raise exception.AllocationUpdateFailed(consumer_uuid=target,
+                                               error='concurrent updates')
+
+    def _consumer(self, ctx: RequestContext, consumer_uuid: str) -> dict[str, Any]:
+        resp = self._call(ctx, 'GET', f'/allocations/{consumer_uuid}',
+                          CONSUMER_GENERATION_VERSION)
+        if resp.status_code != 200:
+            raise self._fail(f'GET allocations of {consumer_uuid}', resp)
+        return resp.json()
+
     def get_usages(self, ctx: RequestContext, rp_uuid: str) -> dict:
         """{rc: used} of one provider."""
         resp = self._call(ctx, 'GET', f'/resource_providers/{rp_uuid}/usages', '1.0')

@@ -35,6 +35,7 @@ from minova.db import (
     engines,
     instances,
     server_groups,
+    server_migrations,
     services,
 )
 from minova.db.build_requests import RequestSpec
@@ -283,6 +284,8 @@ class API(records.RecordsAPI):
         actions.action_start(url, uuid, action, ctx.request_id, ctx.user_id,
                              ctx.project_id)
         host = instance.get('host')
+        if instance.get('vm_state') == states.RESIZED:
+            self._confirm_resize_on_deleting(ctx, cell, instance)
         if host and not mappings.is_cell0(cell) and self._compute_up(url, host):
             instance = instances.update(url, uuid, {'task_state': states.DELETING})
             # As Nova: marked here, since the cell conductor that finishes the
@@ -381,6 +384,24 @@ class API(records.RecordsAPI):
                 action='force_delete', instance_uuid=instance['uuid'], attr='task_state',
                 state=task_state)
         self.delete(ctx, instance, action='forceDelete')
+
+    def _confirm_resize_on_deleting(self, ctx: RequestContext, cell: CellMapping,
+                                    instance: Instance) -> None:
+        """As Nova: a server deleted in VERIFY_RESIZE has its resize confirmed
+        first, so the source's copy and the migration's allocation go too."""
+        url = cell['database_connection']
+        migration = server_migrations.get_by_instance_and_status(url, instance['uuid'],
+                                                                 'finished')
+        if migration is None:
+            return
+        migration = server_migrations.update(url, migration['uuid'], {'status': 'confirming'})
+        source = migration.get('source_compute')
+        if source and self._compute_up(url, source):
+            compute_rpcapi.for_cell(cell).confirm_resize(ctx, source, instance, migration)
+            return
+        # The source is down: its allocation goes here; its copy stays behind.
+        self.placement.delete_allocation_for_instance(ctx, migration['uuid'])
+        server_migrations.update(url, migration['uuid'], {'status': 'confirmed'})
 
     @staticmethod
     def _compute_up(url: str, host: str) -> bool:
@@ -606,6 +627,147 @@ class API(records.RecordsAPI):
                                                     (states.RESCUED,), (None,),
                                                     states.UNRESCUING)
         compute_rpcapi.for_cell(cell).unrescue_instance(ctx, host, inst)
+
+    # -- resize, confirmResize, revertResize (conductor 1.5, compute 1.9) ---------
+
+    def resize(self, ctx: RequestContext, instance: Instance, flavor_id: str,
+               auto_disk_config: bool | None = None) -> None:
+        """Nova's resize: from ACTIVE or STOPPED with no task state, to another
+        flavor whose disk is not smaller; quota for the growth. Task state
+        resize_prep, a 'resize' action, then conductor schedules the move.
+
+        Raises InstanceIsLocked, InstanceInvalidState (409), Invalid and
+        CannotResizeDisk (400), TooManyInstances (403).
+        """
+        import json
+
+        from minova import quota
+        from minova.db import flavors
+        uuid = instance['uuid']
+        self.check_lock(ctx, instance)
+        vm_state, task_state = instance.get('vm_state'), instance.get('task_state')
+        if instance.get('cell_uuid') is None or vm_state not in states.ALLOW_RESIZE:
+            raise exception.InstanceInvalidState(action='resize', instance_uuid=uuid,
+                                                 attr='vm_state', state=vm_state)
+        if task_state is not None:
+            raise exception.InstanceInvalidState(action='resize', instance_uuid=uuid,
+                                                 attr='task_state', state=task_state)
+        current: dict[str, Any] = dict(instance.get('flavor') or {})
+        not_found = exception.FlavorNotFound(flavor_id=flavor_id).message
+        try:
+            new_row = flavors.get_by_flavor_id(str(flavor_id))
+        except exception.FlavorNotFound:
+            raise exception.Invalid(not_found) from None
+        if new_row.get('disabled') or (
+                not ctx.is_admin and not flavors.can_access(new_row, ctx.project_id)):
+            raise exception.Invalid(not_found)
+        if str(new_row['flavorid']) == str(current.get('flavorid')):
+            raise exception.Invalid('When resizing, instances must change flavor!')
+        old_root = int(current.get('root_gb') or 0)
+        new_root = int(new_row.get('root_gb') or 0)
+        if old_root and new_root == 0:
+            raise exception.CannotResizeDisk(
+                reason='Resizing to zero disk flavor is not allowed.')
+        if new_root < old_root:
+            raise exception.CannotResizeDisk(reason='Unable to resize disk down.')
+        quota.enforce_resize(instance['project_id'],
+                             (new_row['vcpus'] or 0) - (current.get('vcpus') or 0),
+                             (new_row['memory_mb'] or 0) - (current.get('memory_mb') or 0))
+        new = {k: new_row.get(k) for k in boot.FLAVOR_FIELDS}
+        new['extra_specs'] = dict(new_row.get('extra_specs') or {})
+        cell, _ = self._on_host(instance)
+        url = cell['database_connection']
+        sysmeta = dict(instance.get('system_metadata') or {})
+        sysmeta.update(old_flavor=json.dumps(current, default=str),
+                       new_flavor=json.dumps(new, default=str), old_vm_state=vm_state)
+        if auto_disk_config is not None:
+            sysmeta['auto_disk_config'] = str(auto_disk_config)
+        inst = instances.update(url, uuid, {'task_state': states.RESIZE_PREP, 'progress': 0,
+                                            'system_metadata': sysmeta}, [None])
+        actions.action_start(url, uuid, 'resize', ctx.request_id, ctx.user_id,
+                             ctx.project_id)
+        inst['cell_uuid'] = cell['uuid']
+        self.conductor.migrate_server(ctx, inst, new)
+
+    def migrate(self, ctx: RequestContext, instance: Instance,
+                host: str | None = None) -> None:
+        """Cold migrate (admin): a resize to the same flavor, migration_type
+        'migration', to a host the scheduler picks (or `host`, 2.56); the
+        server ends in VERIFY_RESIZE as in Nova. Raises as resize, and
+        ComputeHostNotFound (400) for an unknown host."""
+        import json
+        uuid = instance['uuid']
+        self.check_lock(ctx, instance)
+        vm_state, task_state = instance.get('vm_state'), instance.get('task_state')
+        if instance.get('cell_uuid') is None or vm_state not in states.ALLOW_RESIZE:
+            raise exception.InstanceInvalidState(action='migrate', instance_uuid=uuid,
+                                                 attr='vm_state', state=vm_state)
+        if task_state is not None:
+            raise exception.InstanceInvalidState(action='migrate', instance_uuid=uuid,
+                                                 attr='task_state', state=task_state)
+        cell, _ = self._on_host(instance)
+        url = cell['database_connection']
+        if host is not None and not services.get_all(url, host=host,
+                                                     binary='minova-compute'):
+            raise exception.ComputeHostNotFound(host=host)
+        from minova.conf import CONF
+        if host is not None and host == instance.get('host') \
+                and not CONF.allow_resize_to_same_host:
+            raise exception.CannotMigrateToSameHost()
+        current: dict[str, Any] = dict(instance.get('flavor') or {})
+        sysmeta = dict(instance.get('system_metadata') or {})
+        sysmeta.update(old_flavor=json.dumps(current, default=str),
+                       new_flavor=json.dumps(current, default=str), old_vm_state=vm_state)
+        inst = instances.update(url, uuid, {'task_state': states.RESIZE_PREP, 'progress': 0,
+                                            'system_metadata': sysmeta}, [None])
+        actions.action_start(url, uuid, 'migrate', ctx.request_id, ctx.user_id,
+                             ctx.project_id)
+        inst['cell_uuid'] = cell['uuid']
+        self.conductor.migrate_server(ctx, inst, current, migration_type='migration',
+                                      host=host)
+
+    def _finished_migration(self, instance: Instance, action: str
+                            ) -> tuple[CellMapping, dict[str, Any]]:
+        """The cell and the 'finished' resize of a server in VERIFY_RESIZE."""
+        uuid = instance['uuid']
+        vm_state = instance.get('vm_state')
+        if instance.get('cell_uuid') is None or vm_state != states.RESIZED:
+            raise exception.InstanceInvalidState(action=action, instance_uuid=uuid,
+                                                 attr='vm_state', state=vm_state)
+        if instance.get('task_state') is not None:
+            raise exception.InstanceInvalidState(action=action, instance_uuid=uuid,
+                                                 attr='task_state',
+                                                 state=instance.get('task_state'))
+        cell = lookup.get(str(instance['cell_uuid']))
+        migration = server_migrations.get_by_instance_and_status(
+            cell['database_connection'], uuid, 'finished')
+        if migration is None:
+            raise exception.MigrationNotFoundByStatus(instance_id=uuid, status='finished')
+        return cell, migration
+
+    def confirm_resize(self, ctx: RequestContext, instance: Instance) -> None:
+        """confirmResize (204): the source's copy and allocation go."""
+        self.check_lock(ctx, instance)
+        cell, migration = self._finished_migration(instance, 'confirmResize')
+        url = cell['database_connection']
+        migration = server_migrations.update(url, migration['uuid'], {'status': 'confirming'})
+        actions.action_start(url, instance['uuid'], 'confirmResize', ctx.request_id,
+                             ctx.user_id, ctx.project_id)
+        compute_rpcapi.for_cell(cell).confirm_resize(ctx, migration['source_compute'],
+                                                     instance, migration)
+
+    def revert_resize(self, ctx: RequestContext, instance: Instance) -> None:
+        """revertResize (202): back to the source with the old flavor."""
+        self.check_lock(ctx, instance)
+        cell, migration = self._finished_migration(instance, 'revertResize')
+        url = cell['database_connection']
+        inst = instances.update(url, instance['uuid'],
+                                {'task_state': states.RESIZE_REVERTING}, [None])
+        migration = server_migrations.update(url, migration['uuid'], {'status': 'reverting'})
+        actions.action_start(url, instance['uuid'], 'revertResize', ctx.request_id,
+                             ctx.user_id, ctx.project_id)
+        compute_rpcapi.for_cell(cell).revert_resize(ctx, migration['dest_compute'], inst,
+                                                    migration)
 
     # -- createImage and createBackup (rpc 1.6) ----------------------------------
 

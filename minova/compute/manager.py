@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import json
 import logging
 import threading
 import traceback
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import oslo_messaging as messaging
 
 from minova import exception, states, utils
 from minova.clients import placement as placement_client
+from minova.compute import rpcapi as compute_rpcapi
 from minova.compute.resource_tracker import ResourceTracker
 from minova.conductor import rpcapi as conductor_rpcapi
 from minova.conf import CONF
@@ -53,7 +55,7 @@ def _describe(e: BaseException) -> str:
 
 
 class ComputeManager:
-    target = messaging.Target(version='1.8')
+    target = messaging.Target(version='1.9')
 
     def __init__(self, host: str | None = None) -> None:
         self.host = host or CONF.host
@@ -176,6 +178,8 @@ class ComputeManager:
              CONF.running_deleted_instance_poll_interval),
             ('reclaim_queued_deletes', self._reclaim_queued_deletes,
              CONF.reclaim_instance_interval),
+            ('poll_unconfirmed_resizes', self._poll_unconfirmed_resizes,
+             max(1.0, CONF.resize_confirm_window / 4) if CONF.resize_confirm_window else 0),
         ]
         tasks += [utils.Periodic(name, fn, interval)
                   for name, fn, interval in optional if interval > 0]
@@ -539,6 +543,215 @@ class ComputeManager:
             except Exception as e:  # noqa: BLE001 - the next run tries again
                 LOG.warning('Periodic reclaim failed to delete instance %s: %s',
                             inst['uuid'], e)
+
+    # -- resize (rpc 1.9) --------------------------------------------------------------
+    #
+    # As Nova: prep_resize on the destination, resize_instance on the source
+    # (power off, disk handed over), finish_resize on the destination
+    # (VERIFY_RESIZE); then confirm_resize on the source, or revert_resize on
+    # the destination and finish_revert_resize on the source. The migration
+    # record goes pre-migrating -> migrating -> post-migrating -> finished ->
+    # confirmed | reverted. The server's system metadata holds old_flavor,
+    # new_flavor and old_vm_state (set by the API) until it is over.
+
+    @staticmethod
+    def _flavor_values(flavor: dict[str, Any]) -> dict[str, Any]:
+        return {'flavor': flavor, 'vcpus': flavor.get('vcpus') or 0,
+                'memory_mb': flavor.get('memory_mb') or 0,
+                'root_gb': flavor.get('root_gb') or 0,
+                'ephemeral_gb': flavor.get('ephemeral_gb') or 0}
+
+    @staticmethod
+    def _sysmeta_flavor(instance: Instance, key: str) -> dict[str, Any]:
+        raw = (instance.get('system_metadata') or {}).get(key)
+        return json.loads(raw) if raw else dict(instance.get('flavor') or {})
+
+    @staticmethod
+    def _resize_done_sysmeta(instance: Instance) -> dict[str, str]:
+        sysmeta = dict(instance.get('system_metadata') or {})
+        for key in ('old_flavor', 'new_flavor', 'old_vm_state'):
+            sysmeta.pop(key, None)
+        return sysmeta
+
+    def _resize_failed(self, ctx: RequestContext, instance: Instance,
+                       migration: dict[str, Any], e: BaseException) -> None:
+        """As Nova: a step that fails leaves the server in ERROR with a fault
+        and the migration 'error'; its allocations stay until it is deleted."""
+        uuid = instance['uuid']
+        LOG.error('Resize of %s failed on %s: %s', uuid, self.host, e,
+                  exc_info=not isinstance(e, exception.MinovaException))
+        with contextlib.suppress(Exception):
+            self.conductor.migration_update(ctx, migration['uuid'], {'status': 'error'})
+        with contextlib.suppress(exception.InstanceNotFound):
+            self.conductor.instance_fault_create(ctx, uuid, getattr(e, 'code', 500) or 500,
+                                                 _describe(e), traceback.format_exc(),
+                                                 self.host)
+            self._update(ctx, uuid, {'vm_state': states.ERROR, 'task_state': None})
+
+    @contextlib.contextmanager
+    def _resize_step(self, ctx: RequestContext, instance: Instance,
+                     migration: dict[str, Any], event: str) -> Iterator[None]:
+        uuid = instance['uuid']
+        with self._instance_lock(uuid):
+            try:
+                with self._event(ctx, uuid, event):
+                    yield
+            except (exception.InstanceNotFound, exception.InstanceInvalidState) as e:
+                LOG.info('Resize step %s of %s given up: %s', event, uuid, e)
+            except Exception as e:
+                self._resize_failed(ctx, instance, migration, e)
+
+    def prep_resize(self, context: RequestContext, instance: Instance,
+                    flavor: dict[str, Any], migration: dict[str, Any], node: str) -> None:
+        """Destination: the scheduler's claim holds the new flavor here; the
+        source is asked to hand the server over."""
+        with self._resize_step(context, instance, migration, 'compute_prep_resize'):
+            if flavor.get('vcpus') is None:
+                raise exception.MinovaException('The flavor of the resize is incomplete')
+            if migration.get('migration_type') == 'migration' \
+                    and migration.get('source_compute') == self.host \
+                    and not self.driver.capabilities.get('supports_migrate_to_same_host'):
+                raise exception.MinovaException(
+                    f"Unable to migrate instance ({instance['uuid']}) to current host "
+                    f'({self.host}).')
+            compute_rpcapi.for_cell(None).resize_instance(
+                context, migration['source_compute'], instance, flavor, migration)
+
+    def resize_instance(self, context: RequestContext, instance: Instance,
+                        flavor: dict[str, Any], migration: dict[str, Any]) -> None:
+        """Source: the guest powered off and its disk handed to the destination."""
+        uuid = instance['uuid']
+        with self._resize_step(context, instance, migration, 'compute_resize_instance'):
+            self.conductor.migration_update(context, migration['uuid'],
+                                            {'status': 'migrating'})
+            self._update(context, uuid, {'task_state': states.RESIZE_MIGRATING},
+                         [states.RESIZE_PREP])
+            try:
+                self.driver.migrate_disk_and_power_off(
+                    context, instance, migration['dest_host'] or migration['dest_compute'],
+                    flavor, instance.get('network_info') or [])
+            except NotImplementedError:
+                raise exception.NotSupported() from None
+            self.conductor.migration_update(context, migration['uuid'],
+                                            {'status': 'post-migrating'})
+            self._update(context, uuid, {'task_state': states.RESIZE_MIGRATED,
+                                         'power_state': states.SHUTDOWN},
+                         [states.RESIZE_MIGRATING])
+            compute_rpcapi.for_cell(None).finish_resize(
+                context, migration['dest_compute'], instance, flavor, migration)
+
+    def finish_resize(self, context: RequestContext, instance: Instance,
+                      flavor: dict[str, Any], migration: dict[str, Any]) -> None:
+        """Destination: the guest made with the new flavor; VERIFY_RESIZE."""
+        uuid = instance['uuid']
+        with self._resize_step(context, instance, migration, 'compute_finish_resize'):
+            inst = self._update(context, uuid, {'task_state': states.RESIZE_FINISH},
+                                [states.RESIZE_MIGRATED])
+            power_on = (inst.get('system_metadata') or {}).get('old_vm_state') \
+                != states.STOPPED
+            placed = dict(self._flavor_values(flavor), host=self.host,
+                          node=migration['dest_node'] or self.host)
+            try:
+                self.driver.finish_migration(context, cast('Instance', {**inst, **placed}),
+                                             inst.get('network_info') or [], power_on)
+            except NotImplementedError:
+                raise exception.NotSupported() from None
+            self.conductor.migration_update(context, migration['uuid'],
+                                            {'status': 'finished'})
+            inst = self._update(context, uuid, dict(
+                placed, vm_state=states.RESIZED, task_state=None,
+                power_state=states.RUNNING if power_on else states.SHUTDOWN),
+                [states.RESIZE_FINISH])
+            self.rt.instance_added(inst)
+            LOG.info('Instance %s resized onto %s; awaiting confirmation', uuid, self.host)
+
+    def confirm_resize(self, context: RequestContext, instance: Instance,
+                       migration: dict[str, Any]) -> None:
+        """Source: the copy kept for a revert and the migration's allocation
+        (the old flavor's, here) dropped; ACTIVE, or STOPPED if it was."""
+        uuid = instance['uuid']
+        with self._resize_step(context, instance, migration, 'compute_confirm_resize'):
+            self.driver.confirm_migration(context, instance,
+                                          instance.get('network_info') or [])
+            self.placement.delete_allocation_for_instance(context, migration['uuid'])
+            if migration.get('dest_compute') != self.host:
+                self.rt.instance_removed(uuid)
+            self.conductor.migration_update(context, migration['uuid'],
+                                            {'status': 'confirmed'})
+            current = self.conductor.instance_get(context, uuid)
+            stopped = current.get('power_state') == states.SHUTDOWN
+            self._update(context, uuid, {
+                'vm_state': states.STOPPED if stopped else states.ACTIVE, 'task_state': None,
+                'system_metadata': self._resize_done_sysmeta(current)}, [None])
+            LOG.info('Resize of %s confirmed', uuid)
+
+    def revert_resize(self, context: RequestContext, instance: Instance,
+                      migration: dict[str, Any]) -> None:
+        """Destination: the new guest destroyed, then the source takes the
+        server back (finish_revert_resize)."""
+        uuid = instance['uuid']
+        with self._resize_step(context, instance, migration, 'compute_revert_resize'):
+            self.driver.destroy(context, instance, instance.get('network_info') or [],
+                                None, True)
+            if migration.get('source_compute') != self.host:
+                self.rt.instance_removed(uuid)
+            self.conductor.migration_update(context, migration['uuid'],
+                                            {'status': 'reverted'})
+            compute_rpcapi.for_cell(None).finish_revert_resize(
+                context, migration['source_compute'], instance, migration)
+
+    def finish_revert_resize(self, context: RequestContext, instance: Instance,
+                             migration: dict[str, Any]) -> None:
+        """Source: the old flavor back, the migration's allocation back on the
+        server (the destination's dropped), the kept guest running again."""
+        uuid = instance['uuid']
+        with self._resize_step(context, instance, migration,
+                               'compute_finish_revert_resize'):
+            current = self.conductor.instance_get(context, uuid)
+            old = self._sysmeta_flavor(current, 'old_flavor')
+            power_on = (current.get('system_metadata') or {}).get('old_vm_state') \
+                != states.STOPPED
+            self.placement.move_allocations(context, migration['uuid'], uuid)
+            placed = dict(self._flavor_values(old), host=self.host,
+                          node=migration.get('source_node') or self.host)
+            try:
+                self.driver.finish_revert_migration(context,
+                                                    cast('Instance', {**current, **placed}),
+                                                    current.get('network_info') or [],
+                                                    power_on)
+            except NotImplementedError:
+                raise exception.NotSupported() from None
+            inst = self._update(context, uuid, dict(
+                placed, vm_state=states.ACTIVE if power_on else states.STOPPED,
+                task_state=None, system_metadata=self._resize_done_sysmeta(current),
+                power_state=states.RUNNING if power_on else states.SHUTDOWN),
+                [states.RESIZE_REVERTING])
+            self.rt.instance_added(inst)
+            LOG.info('Resize of %s reverted onto %s', uuid, self.host)
+
+    def _poll_unconfirmed_resizes(self) -> None:
+        """[DEFAULT] resize_confirm_window: resizes to this host that waited
+        that long for confirmation are confirmed, as Nova's periodic task."""
+        ctx = get_admin_context()
+        window = CONF.resize_confirm_window
+        for migration in self.conductor.migration_get_unconfirmed_by_dest_compute(
+                ctx, window, self.host):
+            uuid = migration['instance_uuid']
+            try:
+                inst = self.conductor.instance_get(ctx, uuid)
+            except exception.InstanceNotFound:
+                self.conductor.migration_update(ctx, migration['uuid'], {'status': 'error'})
+                continue
+            if inst.get('vm_state') != states.RESIZED or inst.get('task_state') is not None:
+                if inst.get('vm_state') != states.RESIZED:
+                    self.conductor.migration_update(ctx, migration['uuid'],
+                                                    {'status': 'error'})
+                continue
+            LOG.info('Automatically confirming the resize of %s after %ss', uuid, window)
+            migration = self.conductor.migration_update(ctx, migration['uuid'],
+                                                        {'status': 'confirming'})
+            compute_rpcapi.for_cell(None).confirm_resize(
+                ctx, migration['source_compute'], inst, migration)
 
     # -- createImage and createBackup (rpc 1.6) -------------------------------------
 

@@ -15,6 +15,8 @@ Version history:
   1.6 - adds snapshot_instance, backup_instance
   1.7 - adds rescue_instance, unrescue_instance (casts)
   1.8 - adds soft_delete_instance, restore_instance (casts)
+  1.9 - adds prep_resize, resize_instance, finish_resize, confirm_resize,
+        revert_resize, finish_revert_resize (casts)
 """
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
     from minova.scheduler.rpcapi import Selection
 
 TOPIC = 'compute'
-VERSION = '1.8'
+VERSION = '1.9'
 
 
 class ComputeAPI:
@@ -157,6 +159,45 @@ class ComputeAPI:
     def restore_instance(self, ctxt: RequestContext, host: str, instance: Instance) -> None:
         self.client.prepare(server=host, version='1.8').cast(
             ctxt, 'restore_instance', instance=instance)
+
+    # -- resize (1.9): each step a cast to the host that does it, as in Nova --
+
+    def _cast_19(self, ctxt: RequestContext, host: str, method: str, **kwargs: Any) -> None:
+        self.client.prepare(server=host, version='1.9').cast(ctxt, method, **kwargs)
+
+    def prep_resize(self, ctxt: RequestContext, host: str, instance: Instance,
+                    flavor: dict[str, Any], migration: dict[str, Any], node: str) -> None:
+        """To the destination: ready to take the server with `flavor`."""
+        self._cast_19(ctxt, host, 'prep_resize', instance=instance, flavor=flavor,
+                      migration=migration, node=node)
+
+    def resize_instance(self, ctxt: RequestContext, host: str, instance: Instance,
+                        flavor: dict[str, Any], migration: dict[str, Any]) -> None:
+        """To the source: power off and hand the disk over."""
+        self._cast_19(ctxt, host, 'resize_instance', instance=instance, flavor=flavor,
+                      migration=migration)
+
+    def finish_resize(self, ctxt: RequestContext, host: str, instance: Instance,
+                      flavor: dict[str, Any], migration: dict[str, Any]) -> None:
+        """To the destination: the guest up with the new flavor (VERIFY_RESIZE)."""
+        self._cast_19(ctxt, host, 'finish_resize', instance=instance, flavor=flavor,
+                      migration=migration)
+
+    def confirm_resize(self, ctxt: RequestContext, host: str, instance: Instance,
+                       migration: dict[str, Any]) -> None:
+        """To the source: its copy and its allocation dropped."""
+        self._cast_19(ctxt, host, 'confirm_resize', instance=instance, migration=migration)
+
+    def revert_resize(self, ctxt: RequestContext, host: str, instance: Instance,
+                      migration: dict[str, Any]) -> None:
+        """To the destination: its guest destroyed, then back to the source."""
+        self._cast_19(ctxt, host, 'revert_resize', instance=instance, migration=migration)
+
+    def finish_revert_resize(self, ctxt: RequestContext, host: str, instance: Instance,
+                             migration: dict[str, Any]) -> None:
+        """To the source: the old flavor, allocation and guest back."""
+        self._cast_19(ctxt, host, 'finish_revert_resize', instance=instance,
+                      migration=migration)
 
 
 _by_url: dict[str, ComputeAPI] = {}

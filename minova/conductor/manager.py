@@ -30,6 +30,7 @@ from minova.db import (
     engines,
     instances,
     server_groups,
+    server_migrations,
     services,
 )
 from minova.db.build_requests import RequestSpec
@@ -62,7 +63,7 @@ def _fault_message(error: BaseException) -> str:
 
 
 class ConductorManager:
-    target = messaging.Target(version='1.4')
+    target = messaging.Target(version='1.5')
     # What compute agents expect back when a server changed under them (deleted,
     # or its task state moved on): answered without an ERROR traceback here.
     expected_exceptions = (exception.InstanceNotFound, exception.InstanceInvalidState)
@@ -276,6 +277,78 @@ class ConductorManager:
         except exception.InstanceNotFound:
             pass
 
+    # -- resize (1.5) ----------------------------------------------------------
+
+    @staticmethod
+    def _flavor_row_id(flavorid: Any) -> int | None:
+        """The id of a flavor in the API DB (a migration's instance type ids)."""
+        from minova.db import flavors
+        try:
+            return int(flavors.get_by_flavor_id(str(flavorid))['id'])
+        except Exception:   # deleted meanwhile, or no API DB here
+            return None
+
+    def migrate_server(self, context: RequestContext, instance: Instance,
+                       flavor: dict[str, Any], migration_type: str = 'resize',
+                       host: str | None = None) -> None:
+        """Nova's migrate task for a resize: a migration record (pre-migrating),
+        the server's allocation on its source moved to the migration as
+        consumer, a destination chosen by the scheduler for the new flavor
+        (which claims it for the server), then prep_resize cast there. No
+        host: the allocation goes back, the migration is 'error', the server
+        keeps its vm_state with a fault."""
+        uuid = instance['uuid']
+        cell_uuid = instance.get('cell_uuid')
+        cell = lookup.get(cell_uuid) if cell_uuid else None
+        url = cell['database_connection'] if cell else engines.cell_url()
+        source = str(instance['host'])
+        old = instance.get('flavor') or {}
+        migration = server_migrations.create(url, {
+            'instance_uuid': uuid, 'migration_type': migration_type,
+            'status': 'pre-migrating',
+            'source_compute': source, 'source_node': instance.get('node'),
+            'old_instance_type_id': self._flavor_row_id(old.get('flavorid')),
+            'new_instance_type_id': self._flavor_row_id(flavor.get('flavorid')),
+            'user_id': instance.get('user_id'), 'project_id': instance.get('project_id')})
+        event = 'conductor_migrate_server'
+        actions.event_start(url, uuid, context.request_id, event)
+        moved = False
+        try:
+            moved = self.placement.move_allocations(context, uuid, migration['uuid'])
+            spec: RequestSpec = dict(  # type: ignore[assignment]
+                build_requests.spec_get_many([uuid]).get(uuid) or {})
+            spec.update({'instance_uuid': uuid, 'flavor': flavor,  # type: ignore[typeddict-item]
+                         'project_id': instance['project_id'],
+                         'user_id': instance['user_id'], 'num_instances': 1})
+            spec.pop('force_hosts', None)
+            spec.pop('force_nodes', None)
+            if not CONF.allow_resize_to_same_host:
+                spec['ignore_hosts'] = [source]
+            if host:   # 2.56: the admin's destination, still through the filters
+                spec['requested_destination'] = {'host': host, 'node': None}
+            selection = self.scheduler.select_destinations(
+                context, spec, [uuid], return_alternates=False)[0][0]
+        except Exception as e:
+            LOG.warning('Resize of %s found no destination: %s', uuid, e)
+            with contextlib.suppress(Exception):
+                if moved:
+                    self.placement.move_allocations(context, migration['uuid'], uuid)
+            server_migrations.update(url, migration['uuid'], {'status': 'error'})
+            with contextlib.suppress(exception.InstanceNotFound):
+                instances.fault_create(url, uuid, getattr(e, 'code', 500) or 500,
+                                       _fault_message(e), None, None)
+                instances.update(url, uuid, {'task_state': None})
+            actions.event_finish(url, uuid, context.request_id, event, result='Error',
+                                 exc_tb=_fault_message(e), details=_fault_message(e))
+            return
+        migration = server_migrations.update(url, migration['uuid'], {
+            'dest_compute': selection['service_host'], 'dest_node': selection['nodename'],
+            'dest_host': selection['service_host']})
+        actions.event_finish(url, uuid, context.request_id, event)
+        compute_rpcapi.for_cell(cell).prep_resize(
+            context, selection['service_host'], instance, flavor, migration,
+            selection['nodename'])
+
     # -- builds that lost their way -------------------------------------------
 
     def periodic_tasks(self) -> list[utils.Periodic]:
@@ -360,6 +433,17 @@ class ConductorManager:
     def compute_node_update(self, context: RequestContext, host: str, nodename: str,
                             values: dict[str, Any]) -> dict[str, Any]:
         return compute_nodes.create_or_update(engines.cell_url(), host, nodename, values)
+
+    def migration_update(self, context: RequestContext, uuid: str,
+                         values: dict[str, Any]) -> dict[str, Any]:
+        """1.5: a migration record's status (and hosts) as a move goes on."""
+        return server_migrations.update(engines.cell_url(), uuid, values)
+
+    def migration_get_unconfirmed_by_dest_compute(self, context: RequestContext,
+                                                  window: int, host: str
+                                                  ) -> list[dict[str, Any]]:
+        return server_migrations.get_unconfirmed_by_dest_compute(engines.cell_url(), window,
+                                                                 host)
 
     def instance_get(self, context: RequestContext, uuid: str) -> Instance:
         return instances.get(engines.cell_url(), uuid)

@@ -15,6 +15,8 @@ Version history:
   1.4 - instance_get_all_by_uuids (read_deleted); service_get_or_create
         answers the deployment's identity as 'deployment_id';
         action_event_finish(details): what went wrong, in words
+  1.5 - migrate_server (cast): a resize scheduled and handed to the
+        destination; migration_update, migration_get_unconfirmed_by_dest_compute
 """
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
     from minova.scheduler.rpcapi import Selection
 
 TOPIC = 'conductor'
-VERSION = '1.4'
+VERSION = '1.5'
 
 
 class ConductorAPI:
@@ -58,7 +60,27 @@ class ConductorAPI:
         self._cast(ctxt, 'reschedule_instance', instance=instance, request_spec=request_spec,
                    alternates=alternates, reason=reason)
 
+    def migrate_server(self, ctxt: RequestContext, instance: Instance,
+                       flavor: dict[str, Any], migration_type: str = 'resize',
+                       host: str | None = None) -> None:
+        """1.5: resize `instance` to `flavor` (or cold migrate it: migration_type
+        'migration', to `host` if given): a migration record, the source
+        allocation moved to it, a destination chosen, prep_resize cast there."""
+        self.client.prepare(version='1.5').cast(ctxt, 'migrate_server', instance=instance,
+                                                flavor=flavor, migration_type=migration_type,
+                                                host=host)
+
     # -- DB proxy for compute agents -----------------------------------------
+
+    def migration_update(self, ctxt: RequestContext, uuid: str,
+                         values: dict[str, Any]) -> dict[str, Any]:
+        return self.client.prepare(version='1.5').call(ctxt, 'migration_update', uuid=uuid,
+                                                       values=values)
+
+    def migration_get_unconfirmed_by_dest_compute(self, ctxt: RequestContext, window: int,
+                                                  host: str) -> list[dict[str, Any]]:
+        return self.client.prepare(version='1.5').call(
+            ctxt, 'migration_get_unconfirmed_by_dest_compute', window=window, host=host)
 
     def service_get_or_create(self, ctxt: RequestContext, host: str, binary: str,
                               topic: str, version: int) -> dict[str, Any]:

@@ -54,6 +54,12 @@ opts = [
                     'deletes it for good once it has been soft-deleted this many '
                     'seconds (a periodic task run at this interval). 0 or less: '
                     'servers are deleted at once.'),
+    cfg.BoolOpt('allow_resize_to_same_host', default=False,
+                help='Let the scheduler pick the server\'s own host as the '
+                     'destination of a resize (Nova\'s option).'),
+    cfg.IntOpt('resize_confirm_window', default=0, min=0,
+               help='Seconds after which a resize awaiting confirmation '
+                    '(VERIFY_RESIZE) is confirmed by its compute host; 0 disables.'),
 ]
 
 

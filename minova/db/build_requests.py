@@ -49,6 +49,7 @@ class RequestSpec(TypedDict, total=False):
     scheduler_hints: dict[str, Any]
     requested_networks: Any
     force_hosts: list[str]          # an admin's az:host[:node]: the filters are skipped
+    ignore_hosts: list[str]         # a move's source host (no same-host resize)
     force_nodes: list[str]
     requested_destination: Destination | None
 

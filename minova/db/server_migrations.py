@@ -7,6 +7,7 @@ migration_get_all_by_filters does.
 """
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -75,3 +76,40 @@ def create(url: str, values: dict[str, Any]) -> dict[str, Any]:
         row = conn.execute(sa.select(migrations).where(
             migrations.c.uuid == values['uuid'])).mappings().one()
     return dict(row)
+
+
+@engines.retry_on_disconnect
+def update(url: str, uuid: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Change a migration record (its status as a move goes on); updated_at is now."""
+    values = dict(values, updated_at=utils.utcnow())
+    with engines.writer(url) as conn:
+        conn.execute(migrations.update().where(migrations.c.uuid == uuid).values(**values))
+        row = conn.execute(sa.select(migrations).where(
+            migrations.c.uuid == uuid)).mappings().one()
+    return dict(row)
+
+
+@engines.retry_on_disconnect
+def get_by_instance_and_status(url: str, instance_uuid: str, status: str
+                               ) -> dict[str, Any] | None:
+    """The newest migration of a server in status (e.g. 'finished': a resize
+    awaiting confirmation), or None."""
+    c = migrations.c
+    with engines.reader(url) as conn:
+        row = conn.execute(sa.select(migrations).where(
+            c.instance_uuid == instance_uuid, c.status == status, c.deleted == 0)
+            .order_by(c.created_at.desc(), c.id.desc())).mappings().first()
+    return dict(row) if row else None
+
+
+@engines.retry_on_disconnect
+def get_unconfirmed_by_dest_compute(url: str, window: int, dest_compute: str
+                                    ) -> list[dict[str, Any]]:
+    """Finished resizes to dest_compute not confirmed for `window` seconds."""
+    c = migrations.c
+    limit = utils.utcnow() - datetime.timedelta(seconds=window)
+    with engines.reader(url) as conn:
+        rows = conn.execute(sa.select(migrations).where(
+            c.status == 'finished', c.dest_compute == dest_compute, c.deleted == 0,
+            sa.func.coalesce(c.updated_at, c.created_at) <= limit)).mappings()
+        return [dict(r) for r in rows]

@@ -25,6 +25,11 @@ RESCUE = 'os_compute_api:os-rescue'
 UNRESCUE = 'os_compute_api:os-unrescue'
 RESTORE = 'os_compute_api:os-deferred-delete:restore'
 FORCE_DELETE = 'os_compute_api:os-deferred-delete:force'
+RESIZE = 'os_compute_api:servers:resize'
+CONFIRM_RESIZE = 'os_compute_api:servers:confirm_resize'
+REVERT_RESIZE = 'os_compute_api:servers:revert_resize'
+MIGRATE = 'os_compute_api:os-migrate-server:migrate'
+MIGRATE_HOST = 'os_compute_api:os-migrate-server:migrate:host'
 
 _ACTION = [('POST', '/servers/{server_id}/action (%s)')]
 
@@ -35,6 +40,14 @@ def _ops(name: str) -> list[tuple[str, str]]:
 
 rules: list[policy.RuleDefault] = [
     api_rule(REBOOT, PROJECT_MEMBER_OR_ADMIN, 'Reboot a server', _ops('reboot')),
+    api_rule(RESIZE, PROJECT_MEMBER_OR_ADMIN, 'Resize a server', _ops('resize')),
+    api_rule(CONFIRM_RESIZE, PROJECT_MEMBER_OR_ADMIN, 'Confirm a server resize',
+             _ops('confirmResize')),
+    api_rule(REVERT_RESIZE, PROJECT_MEMBER_OR_ADMIN, 'Revert a server resize',
+             _ops('revertResize')),
+    api_rule(MIGRATE, ADMIN, 'Cold migrate a server to a host', _ops('migrate')),
+    api_rule(MIGRATE_HOST, ADMIN, 'Cold migrate a server to a specified host',
+             _ops('migrate')),
     api_rule(STOP, PROJECT_MEMBER_OR_ADMIN, 'Stop a server', _ops('os-stop')),
     api_rule(START, PROJECT_MEMBER_OR_ADMIN, 'Start a server', _ops('os-start')),
     api_rule(CONSOLE_OUTPUT, PROJECT_MEMBER_OR_ADMIN, 'Show console output for a server',

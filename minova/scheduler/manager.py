@@ -159,6 +159,9 @@ def filter_hosts(hosts: list[HostState], spec: RequestSpec
     run again per instance for a server group). An admin's forced host or
     node (az:host[:node]) bypasses the filters, as in Nova; a requested
     destination (2.74) only narrows the hosts the filters see."""
+    ignored = set(spec.get('ignore_hosts') or [])   # a move's source host
+    if ignored:
+        hosts = [h for h in hosts if h.host not in ignored]
     forced = set(spec.get('force_hosts') or [])
     forced_nodes = set(spec.get('force_nodes') or [])
     if forced or forced_nodes:

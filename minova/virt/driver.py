@@ -137,6 +137,30 @@ class ComputeDriver:
         disk attached as its second disk; unrescue undoes it."""
         raise NotImplementedError
 
+    # -- resize (Nova's driver calls, in the order a resize makes them) --------
+
+    def migrate_disk_and_power_off(self, context: RequestContext, instance: Instance,
+                                   dest: str, flavor: dict[str, Any],
+                                   network_info: list[VIF]) -> None:
+        """On the source: power the guest off and hand its disk to `dest`; the
+        source keeps a copy until the resize is confirmed or reverted."""
+        raise NotImplementedError
+
+    def finish_migration(self, context: RequestContext, instance: Instance,
+                         network_info: list[VIF], power_on: bool = True) -> None:
+        """On the destination: the guest made with the instance's (new) flavor."""
+        raise NotImplementedError
+
+    def confirm_migration(self, context: RequestContext, instance: Instance,
+                          network_info: list[VIF]) -> None:
+        """On the source: the copy kept for a revert is dropped."""
+        raise NotImplementedError
+
+    def finish_revert_migration(self, context: RequestContext, instance: Instance,
+                                network_info: list[VIF], power_on: bool = True) -> None:
+        """On the source: the guest back from the copy kept for a revert."""
+        raise NotImplementedError
+
     def unrescue(self, context: RequestContext, instance: Instance) -> None:
         """The guest running again on its own disk, the rescue disk gone."""
         raise NotImplementedError

@@ -24,10 +24,12 @@ if TYPE_CHECKING:
 
 
 class FakeDriver(driver.ComputeDriver):
-    capabilities = {'supports_reboot': True}
+    capabilities = {'supports_reboot': True, 'supports_migrate_to_same_host': True}
 
     def __init__(self) -> None:
         self._guests: dict[str, dict[str, Any]] = {}
+        # Guests resized away from this host, kept until confirm or revert.
+        self._migrated: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self.host = CONF.host
 
@@ -161,6 +163,38 @@ class FakeDriver(driver.ComputeDriver):
             guest['rescue_image_ref'] = image_meta.get('id') or instance.get('image_ref')
             guest['rescue_password'] = rescue_password
             guest['state'] = states.RUNNING
+
+    # -- resize: the guest moves from the source's table to the destination's --
+
+    def migrate_disk_and_power_off(self, context: RequestContext, instance: Instance,
+                                   dest: str, flavor: dict[str, Any],
+                                   network_info: list[VIF]) -> None:
+        with self._lock:
+            guest = self._guests.pop(instance['uuid'], None)
+            if guest is None:
+                raise exception.InstanceNotFound(instance_id=instance['uuid'])
+            guest['state'] = states.SHUTDOWN
+            self._migrated[instance['uuid']] = guest
+
+    def finish_migration(self, context: RequestContext, instance: Instance,
+                         network_info: list[VIF], power_on: bool = True) -> None:
+        self._create(instance)
+        if not power_on:
+            self._set_state(instance, states.SHUTDOWN)
+
+    def confirm_migration(self, context: RequestContext, instance: Instance,
+                          network_info: list[VIF]) -> None:
+        with self._lock:
+            self._migrated.pop(instance['uuid'], None)
+
+    def finish_revert_migration(self, context: RequestContext, instance: Instance,
+                                network_info: list[VIF], power_on: bool = True) -> None:
+        with self._lock:
+            guest = self._migrated.pop(instance['uuid'], None)
+            if guest is None:
+                raise exception.InstanceNotFound(instance_id=instance['uuid'])
+            guest['state'] = states.RUNNING if power_on else states.SHUTDOWN
+            self._guests[instance['uuid']] = guest
 
     def unrescue(self, context: RequestContext, instance: Instance) -> None:
         with self._lock:

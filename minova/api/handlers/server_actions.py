@@ -1,7 +1,8 @@
 """POST /servers/{id}/action: reboot, os-stop, os-start, pause, unpause, suspend,
 resume, lock, unlock, rescue, unrescue, os-resetState, trigger_crash_dump, rebuild,
-os-getConsoleOutput, createImage, createBackup, restore, forceDelete, and the
-legacy console actions (minova/api/handlers/remote_consoles.py).
+os-getConsoleOutput, createImage, createBackup, restore, forceDelete, resize,
+confirmResize, revertResize, migrate, and the legacy console actions
+(minova/api/handlers/remote_consoles.py).
 
 The body names one action; each action has its JSON schema per microversion
 (a None row: the action does not exist yet at that version, 404 as in Nova),
@@ -332,6 +333,74 @@ def _force_delete(req: falcon.Request, resp: falcon.Response, instance: Instance
     resp.status = 202
 
 
+RESIZE_SCHEMA = {
+    'type': 'object',
+    'properties': {'resize': {
+        'type': 'object',
+        'properties': {'flavorRef': {'type': ['string', 'integer'], 'minLength': 1},
+                       'OS-DCF:diskConfig': {'type': 'string',
+                                             'enum': ['AUTO', 'MANUAL']}},
+        'required': ['flavorRef'], 'additionalProperties': False}},
+    'required': ['resize'], 'additionalProperties': False,
+}
+
+
+def _resize(req: falcon.Request, resp: falcon.Response, instance: Instance,
+            body: Any) -> None:
+    """Nova's resize: 202; the server goes RESIZE, then VERIFY_RESIZE."""
+    ctx = util.ctx(req)
+    policy.authorize(ctx, pol.RESIZE, _target(instance))
+    flavor_id = str(body['flavorRef']).rstrip('/').rsplit('/', 1)[-1]
+    disk = body.get('OS-DCF:diskConfig')
+    util.compute_api().resize(ctx, instance, flavor_id,
+                              auto_disk_config=None if disk is None else disk == 'AUTO')
+    resp.status = 202
+
+
+def _confirm_resize(req: falcon.Request, resp: falcon.Response, instance: Instance,
+                    body: Any) -> None:
+    ctx = util.ctx(req)
+    policy.authorize(ctx, pol.CONFIRM_RESIZE, _target(instance))
+    util.compute_api().confirm_resize(ctx, instance)
+    resp.status = 204
+
+
+def _revert_resize(req: falcon.Request, resp: falcon.Response, instance: Instance,
+                   body: Any) -> None:
+    ctx = util.ctx(req)
+    policy.authorize(ctx, pol.REVERT_RESIZE, _target(instance))
+    util.compute_api().revert_resize(ctx, instance)
+    resp.status = 202
+
+
+MIGRATE_V256_SCHEMA = {
+    'type': 'object',
+    'properties': {'migrate': {
+        'type': ['object', 'null'],
+        'properties': {'host': {'type': ['string', 'null'], 'minLength': 1,
+                               'maxLength': 255}},
+        'additionalProperties': False}},
+    'required': ['migrate'], 'additionalProperties': False,
+}
+
+
+def _migrate(req: falcon.Request, resp: falcon.Response, instance: Instance,
+             body: Any) -> None:
+    """Cold migrate (admin): 202; 2.56 names a host (its own policy)."""
+    ctx = util.ctx(req)
+    policy.authorize(ctx, pol.MIGRATE, _project(instance))
+    host = None
+    if versioned.version(req) >= versioned.parse('2.56') and body:
+        host = body.get('host')
+        if host is not None:
+            policy.authorize(ctx, pol.MIGRATE_HOST, _project(instance))
+    try:
+        util.compute_api().migrate(ctx, instance, host=host)
+    except exception.ComputeHostNotFound as e:
+        raise errors.bad_request(e.message) from None
+    resp.status = 202
+
+
 def _always(schema: dict[str, Any]) -> SchemaTable:
     return [('2.1', schema)]
 
@@ -362,6 +431,11 @@ ACTIONS: dict[str, tuple[SchemaTable, ActionFn]] = {
     'createBackup': (_always(CREATE_BACKUP_SCHEMA), _create_backup),
     'restore': (_always(_any_value_schema('restore')), _restore),
     'forceDelete': (_always(_any_value_schema('forceDelete')), _force_delete),
+    'resize': (_always(RESIZE_SCHEMA), _resize),
+    'confirmResize': (_always(_any_value_schema('confirmResize')), _confirm_resize),
+    'revertResize': (_always(_any_value_schema('revertResize')), _revert_resize),
+    'migrate': ([('2.1', _any_value_schema('migrate')), ('2.56', MIGRATE_V256_SCHEMA)],
+                _migrate),
     **remote_consoles.LEGACY_ACTIONS,
 }
 

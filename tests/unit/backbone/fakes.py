@@ -67,6 +67,14 @@ class FakePlacement:
         self.deleted.append(consumer)
         return self.allocations.pop(consumer, None) is not None
 
+    def move_allocations(self, ctx: Any, source: str, target: str) -> bool:
+        """All of source's allocations given to target (replacing target's)."""
+        allocs = self.allocations.pop(source, None)
+        if not allocs:
+            return False
+        self.allocations[target] = allocs
+        return True
+
     def ensure_resource_provider(self, ctx: Any, uuid: str, name: str, **kw: Any) -> None:
         self.providers[uuid] = name
 
