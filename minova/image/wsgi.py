@@ -249,6 +249,13 @@ class App:
                             'not allowed') from None
         resp.status = falcon.HTTP_204
 
+    def image_tasks(self, req: falcon.Request, resp: falcon.Response, image_id: str) -> None:
+        """GET /v2/images/{id}/tasks (Glance 2.12): the image's import tasks.
+        Images here are uploaded, never imported, so there are none; clients
+        (Tempest's waiters) read an empty list as "nothing pending"."""
+        self._get(req, image_id)
+        resp.media = {'tasks': []}
+
     def download(self, req: falcon.Request, resp: falcon.Response, image_id: str) -> None:
         image = self._get(req, image_id)
         if image['status'] != 'active':
@@ -275,7 +282,8 @@ def make_app(store: ImageStore | None = None) -> falcon.App:
             ('/v2/images', {'GET': app_.list_images, 'POST': app_.create_image}),
             ('/v2/images/{image_id}', {'GET': app_.show_image, 'PATCH': app_.update_image,
                                        'DELETE': app_.delete_image}),
-            ('/v2/images/{image_id}/file', {'GET': app_.download, 'PUT': app_.upload})):
+            ('/v2/images/{image_id}/file', {'GET': app_.download, 'PUT': app_.upload}),
+            ('/v2/images/{image_id}/tasks', {'GET': app_.image_tasks})):
         app.add_route(path, routes.resource(methods))
     return app
 

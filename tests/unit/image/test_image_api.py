@@ -53,8 +53,12 @@ def test_create_upload_download_delete(client: falcon.testing.TestClient) -> Non
     r = client.simulate_put(f'/v2/images/{image["id"]}/file', headers=dict(
         H, **{'Content-Type': 'application/octet-stream'}), body=b'y')
     assert r.status_code == 409
+    # No import tasks (Glance 2.12's /tasks): an empty list, as for an uploaded image.
+    assert client.simulate_get(f'/v2/images/{image["id"]}/tasks',
+                               headers=H).json == {'tasks': []}
     assert client.simulate_delete(f'/v2/images/{image["id"]}', headers=H).status_code == 204
     assert client.simulate_get(f'/v2/images/{image["id"]}', headers=H).status_code == 404
+    assert client.simulate_get(f'/v2/images/{image["id"]}/tasks', headers=H).status_code == 404
 
 
 def test_list_filters_and_pages(client: falcon.testing.TestClient) -> None:
