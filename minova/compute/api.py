@@ -19,6 +19,7 @@ import functools
 import logging
 import random
 import time
+from collections.abc import Collection
 from typing import Any
 
 from minova import context, exception, states, utils
@@ -346,14 +347,7 @@ class API(records.RecordsAPI):
         from minova import quota
         uuid = instance['uuid']
         self.check_lock(ctx, instance)
-        vm_state = instance.get('vm_state')
-        if instance.get('cell_uuid') is None or vm_state != states.SOFT_DELETED:
-            raise exception.InstanceInvalidState(action='restore', instance_uuid=uuid,
-                                                 attr='vm_state', state=vm_state)
-        task_state = instance.get('task_state')
-        if task_state is not None:
-            raise exception.InstanceInvalidState(action='restore', instance_uuid=uuid,
-                                                 attr='task_state', state=task_state)
+        self.check_states(instance, 'restore', (states.SOFT_DELETED,))
         flavor = instance.get('flavor') or {}
         quota.enforce_instances(instance['project_id'], 1,
                                 flavor.get('vcpus') or instance.get('vcpus') or 0,
@@ -454,13 +448,7 @@ class API(records.RecordsAPI):
         """
         uuid = instance['uuid']
         self.check_lock(ctx, instance)
-        vm_state, task_state = instance.get('vm_state'), instance.get('task_state')
-        if instance.get('cell_uuid') is None or vm_state not in vm_states:
-            raise exception.InstanceInvalidState(action=action, instance_uuid=uuid,
-                                                 attr='vm_state', state=vm_state)
-        if task_state not in task_states:
-            raise exception.InstanceInvalidState(action=action, instance_uuid=uuid,
-                                                 attr='task_state', state=task_state)
+        self.check_states(instance, action, vm_states, task_states)
         cell, _ = self._on_host(instance)
         url = cell['database_connection']
         if new_task_state is None:
@@ -551,13 +539,7 @@ class API(records.RecordsAPI):
         from minova.virt import image_meta
         uuid = instance['uuid']
         self.check_lock(ctx, instance)
-        vm_state, task_state = instance.get('vm_state'), instance.get('task_state')
-        if instance.get('cell_uuid') is None or vm_state not in states.ALLOW_REBUILD:
-            raise exception.InstanceInvalidState(action='rebuild', instance_uuid=uuid,
-                                                 attr='vm_state', state=vm_state)
-        if task_state is not None:
-            raise exception.InstanceInvalidState(action='rebuild', instance_uuid=uuid,
-                                                 attr='task_state', state=task_state)
+        self.check_states(instance, 'rebuild', states.ALLOW_REBUILD)
         cell, _ = self._on_host(instance)
         flavor: Flavor = instance.get('flavor') or {
             'memory_mb': instance.get('memory_mb') or 0,
@@ -601,11 +583,7 @@ class API(records.RecordsAPI):
         UnsupportedRescueImage (400: rescue_image_ref is no image one can see).
         """
         self.check_lock(ctx, instance)
-        vm_state = instance.get('vm_state')
-        if instance.get('cell_uuid') is None or vm_state not in states.ALLOW_RESCUE:
-            raise exception.InstanceInvalidState(action='rescue',
-                                                 instance_uuid=instance['uuid'],
-                                                 attr='vm_state', state=vm_state)
+        self.check_states(instance, 'rescue', states.ALLOW_RESCUE, task_states=None)
         if rescue_image_ref:
             from minova.clients import image as image_client
             if image_client.configured():
@@ -645,13 +623,7 @@ class API(records.RecordsAPI):
         from minova.db import flavors
         uuid = instance['uuid']
         self.check_lock(ctx, instance)
-        vm_state, task_state = instance.get('vm_state'), instance.get('task_state')
-        if instance.get('cell_uuid') is None or vm_state not in states.ALLOW_RESIZE:
-            raise exception.InstanceInvalidState(action='resize', instance_uuid=uuid,
-                                                 attr='vm_state', state=vm_state)
-        if task_state is not None:
-            raise exception.InstanceInvalidState(action='resize', instance_uuid=uuid,
-                                                 attr='task_state', state=task_state)
+        self.check_states(instance, 'resize', states.ALLOW_RESIZE)
         current: dict[str, Any] = dict(instance.get('flavor') or {})
         not_found = exception.FlavorNotFound(flavor_id=flavor_id).message
         try:
@@ -679,7 +651,8 @@ class API(records.RecordsAPI):
         url = cell['database_connection']
         sysmeta = dict(instance.get('system_metadata') or {})
         sysmeta.update(old_flavor=json.dumps(current, default=str),
-                       new_flavor=json.dumps(new, default=str), old_vm_state=vm_state)
+                       new_flavor=json.dumps(new, default=str),
+                       old_vm_state=str(instance['vm_state']))
         if auto_disk_config is not None:
             sysmeta['auto_disk_config'] = str(auto_disk_config)
         inst = instances.update(url, uuid, {'task_state': states.RESIZE_PREP, 'progress': 0,
@@ -698,13 +671,7 @@ class API(records.RecordsAPI):
         import json
         uuid = instance['uuid']
         self.check_lock(ctx, instance)
-        vm_state, task_state = instance.get('vm_state'), instance.get('task_state')
-        if instance.get('cell_uuid') is None or vm_state not in states.ALLOW_RESIZE:
-            raise exception.InstanceInvalidState(action='migrate', instance_uuid=uuid,
-                                                 attr='vm_state', state=vm_state)
-        if task_state is not None:
-            raise exception.InstanceInvalidState(action='migrate', instance_uuid=uuid,
-                                                 attr='task_state', state=task_state)
+        self.check_states(instance, 'migrate', states.ALLOW_RESIZE)
         cell, _ = self._on_host(instance)
         url = cell['database_connection']
         if host is not None and not services.get_all(url, host=host,
@@ -717,7 +684,8 @@ class API(records.RecordsAPI):
         current: dict[str, Any] = dict(instance.get('flavor') or {})
         sysmeta = dict(instance.get('system_metadata') or {})
         sysmeta.update(old_flavor=json.dumps(current, default=str),
-                       new_flavor=json.dumps(current, default=str), old_vm_state=vm_state)
+                       new_flavor=json.dumps(current, default=str),
+                       old_vm_state=str(instance['vm_state']))
         inst = instances.update(url, uuid, {'task_state': states.RESIZE_PREP, 'progress': 0,
                                             'system_metadata': sysmeta}, [None])
         actions.action_start(url, uuid, 'migrate', ctx.request_id, ctx.user_id,
@@ -730,14 +698,7 @@ class API(records.RecordsAPI):
                             ) -> tuple[CellMapping, dict[str, Any]]:
         """The cell and the 'finished' resize of a server in VERIFY_RESIZE."""
         uuid = instance['uuid']
-        vm_state = instance.get('vm_state')
-        if instance.get('cell_uuid') is None or vm_state != states.RESIZED:
-            raise exception.InstanceInvalidState(action=action, instance_uuid=uuid,
-                                                 attr='vm_state', state=vm_state)
-        if instance.get('task_state') is not None:
-            raise exception.InstanceInvalidState(action=action, instance_uuid=uuid,
-                                                 attr='task_state',
-                                                 state=instance.get('task_state'))
+        self.check_states(instance, action, (states.RESIZED,))
         cell = lookup.get(str(instance['cell_uuid']))
         migration = server_migrations.get_by_instance_and_status(
             cell['database_connection'], uuid, 'finished')
@@ -804,13 +765,7 @@ class API(records.RecordsAPI):
                       image_type: str, extra: dict[str, str], action: str, task_state: str,
                       cast: Any) -> dict[str, Any]:
         uuid = instance['uuid']
-        vm_state, current_task = instance.get('vm_state'), instance.get('task_state')
-        if instance.get('cell_uuid') is None or vm_state not in states.ALLOW_SNAPSHOT:
-            raise exception.InstanceInvalidState(action=action, instance_uuid=uuid,
-                                                 attr='vm_state', state=vm_state)
-        if current_task is not None:
-            raise exception.InstanceInvalidState(action=action, instance_uuid=uuid,
-                                                 attr='task_state', state=current_task)
+        self.check_states(instance, action, states.ALLOW_SNAPSHOT)
         cell, host = self._on_host(instance)
         url = cell['database_connection']
         from minova.clients import image as image_client
@@ -858,6 +813,21 @@ class API(records.RecordsAPI):
         return meta
 
     # -- lock and reset state (done here, as in Nova's API) -----------------------
+
+    @staticmethod
+    def check_states(instance: Instance, action: str, vm_states: Collection[str],
+                     task_states: Collection[str | None] | None = (None,)) -> None:
+        """Nova's check_instance_state: InstanceInvalidState (409, named after
+        action) unless the server is in a cell, in one of vm_states and in one
+        of task_states (default: no task running; None: any)."""
+        uuid = instance['uuid']
+        vm_state, task_state = instance.get('vm_state'), instance.get('task_state')
+        if instance.get('cell_uuid') is None or vm_state not in vm_states:
+            raise exception.InstanceInvalidState(action=action, instance_uuid=uuid,
+                                                 attr='vm_state', state=vm_state)
+        if task_states is not None and task_state not in task_states:
+            raise exception.InstanceInvalidState(action=action, instance_uuid=uuid,
+                                                 attr='task_state', state=task_state)
 
     @staticmethod
     def check_lock(ctx: RequestContext, instance: Instance) -> None:
@@ -925,12 +895,8 @@ class API(records.RecordsAPI):
     def check_editable(self, instance: Instance, action: str) -> str:
         """The cell DB of a server whose metadata/tags may change now (any task
         state, as in Nova); InstanceInvalidState (409) otherwise, named after action."""
-        vm_state = instance.get('vm_state')
-        cell_uuid = instance.get('cell_uuid')
-        if cell_uuid is None or vm_state not in self._EDITABLE:
-            raise exception.InstanceInvalidState(action=action, instance_uuid=instance['uuid'],
-                                                 attr='vm_state', state=vm_state)
-        return lookup.get(cell_uuid)['database_connection']
+        self.check_states(instance, action, self._EDITABLE, task_states=None)
+        return lookup.get(str(instance['cell_uuid']))['database_connection']
 
     def update_instance_metadata(self, ctx: RequestContext, instance: Instance,
                                  metadata: dict[str, str], delete: bool = False
