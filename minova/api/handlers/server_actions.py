@@ -101,15 +101,17 @@ def _project(instance: Instance) -> dict[str, Any]:
 
 
 def _state_action(rule: str, method: str,
-                  target: Callable[[Instance], dict[str, Any]] = _target) -> ActionFn:
-    """os-stop, os-start, pause, unpause, suspend, resume, trigger_crash_dump:
-    policy (with Nova's target for that rule), then the compute API; 202, no body."""
+                  target: Callable[[Instance], dict[str, Any]] = _target,
+                  status: int = 202) -> ActionFn:
+    """os-stop, os-start, pause, unpause, suspend, resume, trigger_crash_dump,
+    restore, forceDelete, confirmResize, revertResize: policy (with Nova's
+    target for that rule), then the compute API method; no body."""
     def act(req: falcon.Request, resp: falcon.Response, instance: Instance,
             body: Any) -> None:
         ctx = util.ctx(req)
         policy.authorize(ctx, rule, target(instance))
         getattr(util.compute_api(), method)(ctx, instance)
-        resp.status = 202
+        resp.status = status
     return act
 
 
@@ -314,24 +316,6 @@ def _rescue(req: falcon.Request, resp: falcon.Response, instance: Instance,
     resp.status = 200
     resp.media = {'adminPass': password} if CONF.api.enable_instance_password else {}
 
-def _restore(req: falcon.Request, resp: falcon.Response, instance: Instance,
-             body: Any) -> None:
-    """restore: a SOFT_DELETED server back to ACTIVE (403 over quota, 409
-    from other states)."""
-    ctx = util.ctx(req)
-    policy.authorize(ctx, pol.RESTORE, _project(instance))
-    util.compute_api().restore(ctx, instance)
-    resp.status = 202
-
-
-def _force_delete(req: falcon.Request, resp: falcon.Response, instance: Instance,
-                  body: Any) -> None:
-    """forceDelete: a SOFT_DELETED server deleted at once (409 otherwise)."""
-    ctx = util.ctx(req)
-    policy.authorize(ctx, pol.FORCE_DELETE, _target(instance))
-    util.compute_api().force_delete(ctx, instance)
-    resp.status = 202
-
 
 RESIZE_SCHEMA = {
     'type': 'object',
@@ -354,22 +338,6 @@ def _resize(req: falcon.Request, resp: falcon.Response, instance: Instance,
     disk = body.get('OS-DCF:diskConfig')
     util.compute_api().resize(ctx, instance, flavor_id,
                               auto_disk_config=None if disk is None else disk == 'AUTO')
-    resp.status = 202
-
-
-def _confirm_resize(req: falcon.Request, resp: falcon.Response, instance: Instance,
-                    body: Any) -> None:
-    ctx = util.ctx(req)
-    policy.authorize(ctx, pol.CONFIRM_RESIZE, _target(instance))
-    util.compute_api().confirm_resize(ctx, instance)
-    resp.status = 204
-
-
-def _revert_resize(req: falcon.Request, resp: falcon.Response, instance: Instance,
-                   body: Any) -> None:
-    ctx = util.ctx(req)
-    policy.authorize(ctx, pol.REVERT_RESIZE, _target(instance))
-    util.compute_api().revert_resize(ctx, instance)
     resp.status = 202
 
 
@@ -429,11 +397,15 @@ ACTIONS: dict[str, tuple[SchemaTable, ActionFn]] = {
     'os-getConsoleOutput': (_always(CONSOLE_SCHEMA), _console_output),
     'createImage': (_always(CREATE_IMAGE_SCHEMA), _create_image),
     'createBackup': (_always(CREATE_BACKUP_SCHEMA), _create_backup),
-    'restore': (_always(_any_value_schema('restore')), _restore),
-    'forceDelete': (_always(_any_value_schema('forceDelete')), _force_delete),
+    'restore': (_always(_any_value_schema('restore')),
+                _state_action(pol.RESTORE, 'restore', _project)),
+    'forceDelete': (_always(_any_value_schema('forceDelete')),
+                    _state_action(pol.FORCE_DELETE, 'force_delete')),
     'resize': (_always(RESIZE_SCHEMA), _resize),
-    'confirmResize': (_always(_any_value_schema('confirmResize')), _confirm_resize),
-    'revertResize': (_always(_any_value_schema('revertResize')), _revert_resize),
+    'confirmResize': (_always(_any_value_schema('confirmResize')),
+                      _state_action(pol.CONFIRM_RESIZE, 'confirm_resize', status=204)),
+    'revertResize': (_always(_any_value_schema('revertResize')),
+                     _state_action(pol.REVERT_RESIZE, 'revert_resize')),
     'migrate': ([('2.1', _any_value_schema('migrate')), ('2.56', MIGRATE_V256_SCHEMA)],
                 _migrate),
     **remote_consoles.LEGACY_ACTIONS,
