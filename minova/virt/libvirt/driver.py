@@ -305,25 +305,29 @@ class LibvirtDriver(driver.ComputeDriver):
 
     # -- destroy ---------------------------------------------------------------
 
-    def destroy(self, context: RequestContext, instance: Instance,
-                network_info: list[VIF],
-                block_device_info: dict[str, Any] | None = None,
-                destroy_disks: bool = True) -> None:
+    def _remove_domain(self, instance: Instance) -> None:
+        """The server's domain stopped and undefined (its managed save image
+        and NVRAM with it); no domain is no error. A guest that will not stop
+        is left to the undefine, whose error (or the next define's) says why."""
         lv = _libvirt()
         try:
             dom = self._lookup(instance)
         except exception.InstanceNotFound:
-            dom = None
-        if dom is not None:
-            with contextlib.suppress(lv.libvirtError):
-                if dom.isActive():
-                    dom.destroy()
-            try:
-                dom.undefineFlags(lv.VIR_DOMAIN_UNDEFINE_NVRAM
-                                  | lv.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
-            except lv.libvirtError as e:
-                if e.get_error_code() != lv.VIR_ERR_NO_DOMAIN:
-                    raise
+            return
+        with contextlib.suppress(lv.libvirtError):
+            if dom.isActive():
+                dom.destroy()
+        try:
+            dom.undefineFlags(lv.VIR_DOMAIN_UNDEFINE_NVRAM | lv.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
+        except lv.libvirtError as e:
+            if e.get_error_code() != lv.VIR_ERR_NO_DOMAIN:
+                raise
+
+    def destroy(self, context: RequestContext, instance: Instance,
+                network_info: list[VIF],
+                block_device_info: dict[str, Any] | None = None,
+                destroy_disks: bool = True) -> None:
+        self._remove_domain(instance)
         if destroy_disks:
             shutil.rmtree(instance_dir(instance), ignore_errors=True)
 
@@ -337,20 +341,7 @@ class LibvirtDriver(driver.ComputeDriver):
         again (with the server's new record), the domain defined afresh and
         started; a stopped server's is left shut off. The console log stays, so
         it shows both boots."""
-        lv = _libvirt()
-        try:
-            dom = self._lookup(instance)
-        except exception.InstanceNotFound:
-            dom = None
-        if dom is not None:
-            if dom.isActive():
-                dom.destroy()
-            try:
-                dom.undefineFlags(lv.VIR_DOMAIN_UNDEFINE_NVRAM
-                                  | lv.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
-            except lv.libvirtError as e:
-                if e.get_error_code() != lv.VIR_ERR_NO_DOMAIN:
-                    raise
+        self._remove_domain(instance)
         inst_dir = instance_dir(instance)
         os.makedirs(inst_dir, mode=0o755, exist_ok=True)
         for name in ('disk', 'disk.config'):
