@@ -107,6 +107,15 @@ class UnsupportedRescueImage(Invalid):
     msg_fmt = "Requested rescue image '%(image)s' is not supported"
 
 
+class InstancePasswordSetFailed(Conflict):
+    msg_fmt = 'Failed to set admin password on %(instance)s because %(reason)s'
+
+
+class SetAdminPasswdNotSupported(MinovaException):
+    """The driver sets passwords, but not in this guest (no agent in it)."""
+    msg_fmt = 'set_admin_password is not supported by this driver or guest instance.'
+
+
 class NotSupported(MinovaException):
     """A driver (or deployment) that cannot do this: Nova's 501."""
     msg_fmt = 'The requested functionality is not supported.'

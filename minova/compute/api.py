@@ -598,6 +598,16 @@ class API(records.RecordsAPI):
         compute_rpcapi.for_cell(cell).rescue_instance(ctx, host, inst, rescue_password,
                                                       rescue_image_ref)
 
+    def set_admin_password(self, ctx: RequestContext, instance: Instance,
+                           password: str) -> None:
+        """changePassword, as Nova's: ACTIVE with no task state, task state
+        updating_password (status PASSWORD) while the host sets it; waits for
+        the host's answer (InstancePasswordSetFailed 409, NotSupported 501)."""
+        cell, host, inst = self._start_power_action(ctx, instance, 'changePassword',
+                                                    (states.ACTIVE,), (None,),
+                                                    states.UPDATING_PASSWORD)
+        compute_rpcapi.for_cell(cell).set_admin_password(ctx, host, inst, password)
+
     def unrescue(self, ctx: RequestContext, instance: Instance) -> None:
         """Back to the server's own disk: from RESCUED, task state
         'unrescuing', then ACTIVE."""

@@ -55,7 +55,7 @@ def _describe(e: BaseException) -> str:
 
 
 class ComputeManager:
-    target = messaging.Target(version='1.9')
+    target = messaging.Target(version='1.10')
 
     def __init__(self, host: str | None = None) -> None:
         self.host = host or CONF.host
@@ -498,6 +498,34 @@ class ComputeManager:
                                image, rescue_password)
         self._power_action(context, instance, 'compute_rescue_instance', rescue,
                            {'vm_state': states.RESCUED, 'launched_at': utils.utcnow()})
+
+    # -- changePassword (rpc 1.10, a call) -----------------------------------------
+
+    def set_admin_password(self, context: RequestContext, instance: Instance,
+                           new_pass: str) -> None:
+        """The guest's administrator password set by the driver, as Nova's: only
+        in a running guest; the task state is cleared whatever happens, and the
+        caller (a call) hears InstancePasswordSetFailed (409) or NotSupported (501)."""
+        uuid = instance['uuid']
+        with self._instance_lock(uuid):
+            try:
+                with self._event(context, uuid, 'compute_set_admin_password'):
+                    if self._power_state(instance) != states.RUNNING:
+                        raise exception.InstancePasswordSetFailed(
+                            instance=uuid, reason='instance is not running')
+                    try:
+                        self.driver.set_admin_password(instance, new_pass)
+                    except NotImplementedError:
+                        raise exception.NotSupported(
+                            'Unable to set password on instance') from None
+                    except exception.SetAdminPasswdNotSupported as e:
+                        raise exception.InstancePasswordSetFailed(
+                            instance=uuid, reason=e.message) from None
+            finally:
+                with contextlib.suppress(exception.InstanceNotFound,
+                                         exception.InstanceInvalidState):
+                    self._update(context, uuid, {'task_state': None},
+                                 [states.UPDATING_PASSWORD])
 
     def unrescue_instance(self, context: RequestContext, instance: Instance) -> None:
         """The guest back on its own disk (the rescue disk dropped): ACTIVE."""

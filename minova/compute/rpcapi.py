@@ -17,6 +17,7 @@ Version history:
   1.8 - adds soft_delete_instance, restore_instance (casts)
   1.9 - adds prep_resize, resize_instance, finish_resize, confirm_resize,
         revert_resize, finish_revert_resize (casts)
+  1.10 - adds set_admin_password (a call)
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from minova.scheduler.rpcapi import Selection
 
 TOPIC = 'compute'
-VERSION = '1.9'
+VERSION = '1.10'
 
 
 class ComputeAPI:
@@ -140,6 +141,12 @@ class ComputeAPI:
         self.client.prepare(server=host, version='1.6').cast(
             ctxt, 'backup_instance', instance=instance, image_id=image_id,
             backup_type=backup_type, rotation=rotation)
+
+    def set_admin_password(self, ctxt: RequestContext, host: str, instance: Instance,
+                           new_pass: str) -> None:
+        """A call, as Nova's: the API answers with the host's outcome."""
+        self.client.prepare(server=host, version='1.10').call(
+            ctxt, 'set_admin_password', instance=instance, new_pass=new_pass)
 
     def rescue_instance(self, ctxt: RequestContext, host: str, instance: Instance,
                         rescue_password: str, rescue_image_ref: str | None) -> None:

@@ -22,6 +22,7 @@ TRIGGER_CRASH_DUMP = 'os_compute_api:servers:trigger_crash_dump'
 CREATE_IMAGE = 'os_compute_api:servers:create_image'
 CREATE_BACKUP = 'os_compute_api:os-create-backup'
 RESCUE = 'os_compute_api:os-rescue'
+CHANGE_PASSWORD = 'os_compute_api:os-admin-password'
 UNRESCUE = 'os_compute_api:os-unrescue'
 RESTORE = 'os_compute_api:os-deferred-delete:restore'
 FORCE_DELETE = 'os_compute_api:os-deferred-delete:force'
@@ -69,6 +70,8 @@ rules: list[policy.RuleDefault] = [
     api_rule(CREATE_BACKUP, PROJECT_MEMBER_OR_ADMIN, 'Create a back up of a server',
              _ops('createBackup')),
     api_rule(RESCUE, PROJECT_MEMBER_OR_ADMIN, 'Rescue a server', _ops('rescue')),
+    api_rule(CHANGE_PASSWORD, PROJECT_MEMBER_OR_ADMIN, 'Change the administrative password '
+             'for a server', _ops('changePassword')),
     api_rule(UNRESCUE, PROJECT_MEMBER_OR_ADMIN, 'Unrescue a server', _ops('unrescue')),
     api_rule(RESTORE, PROJECT_MEMBER_OR_ADMIN, 'Restore a soft deleted server',
              _ops('restore')),

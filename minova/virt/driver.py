@@ -130,6 +130,11 @@ class ComputeDriver:
         InstanceNotRunning (a Conflict) where it cannot."""
         raise NotImplementedError
 
+    def set_admin_password(self, instance: Instance, new_pass: str) -> None:
+        """Set the administrator password inside the running guest. Raises
+        SetAdminPasswdNotSupported where this guest cannot take it."""
+        raise NotImplementedError
+
     def rescue(self, context: RequestContext, instance: Instance, network_info: list[VIF],
                image_meta: dict[str, Any], rescue_password: str) -> None:
         """Boot the guest from a fresh disk of the rescue image (image_meta: at

@@ -152,6 +152,14 @@ class FakeDriver(driver.ComputeDriver):
                network_info: list[VIF]) -> None:
         self._set_state(instance, states.RUNNING)
 
+    def set_admin_password(self, instance: Instance, new_pass: str) -> None:
+        """Recorded as the guest's 'admin_password'."""
+        with self._lock:
+            guest = self._guests.get(instance['uuid'])
+            if guest is None:
+                raise exception.InstanceNotFound(instance_id=instance['uuid'])
+            guest['admin_password'] = new_pass
+
     def rescue(self, context: RequestContext, instance: Instance, network_info: list[VIF],
                image_meta: dict[str, Any], rescue_password: str) -> None:
         """Recorded: 'rescue_image_ref' (the image the guest now boots from)

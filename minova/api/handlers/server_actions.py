@@ -1,8 +1,8 @@
 """POST /servers/{id}/action: reboot, os-stop, os-start, pause, unpause, suspend,
-resume, lock, unlock, rescue, unrescue, os-resetState, trigger_crash_dump, rebuild,
-os-getConsoleOutput, createImage, createBackup, restore, forceDelete, resize,
-confirmResize, revertResize, migrate, and the legacy console actions
-(minova/api/handlers/remote_consoles.py).
+resume, lock, unlock, rescue, unrescue, changePassword, os-resetState,
+trigger_crash_dump, rebuild, os-getConsoleOutput, createImage, createBackup,
+restore, forceDelete, resize, confirmResize, revertResize, migrate, and the
+legacy console actions (minova/api/handlers/remote_consoles.py).
 
 The body names one action; each action has its JSON schema per microversion
 (a None row: the action does not exist yet at that version, 404 as in Nova),
@@ -291,6 +291,25 @@ def _create_backup(req: falcon.Request, resp: falcon.Response, instance: Instanc
         resp.set_header('Location', util.self_url(req, 'images', image['id']))
 
 
+CHANGE_PASSWORD_SCHEMA = {
+    'type': 'object',
+    'properties': {'changePassword': {
+        'type': 'object', 'properties': {'adminPass': {'type': 'string'}},
+        'required': ['adminPass'], 'additionalProperties': False}},
+    'required': ['changePassword'], 'additionalProperties': False,
+}
+
+
+def _change_password(req: falcon.Request, resp: falcon.Response, instance: Instance,
+                     body: Any) -> None:
+    """changePassword: 202 once the host has set it (409 when the guest cannot
+    take it or is not running, 501 when the driver cannot set passwords)."""
+    ctx = util.ctx(req)
+    policy.authorize(ctx, pol.CHANGE_PASSWORD, _target(instance))
+    util.compute_api().set_admin_password(ctx, instance, body['adminPass'])
+    resp.status = 202
+
+
 RESCUE_SCHEMA = {
     'type': 'object',
     'properties': {'rescue': {
@@ -388,6 +407,7 @@ ACTIONS: dict[str, tuple[SchemaTable, ActionFn]] = {
     'lock': ([('2.1', _any_value_schema('lock')), ('2.73', LOCK_V273_SCHEMA)], _lock),
     'unlock': (_always(_any_value_schema('unlock')), _unlock),
     'rescue': (_always(RESCUE_SCHEMA), _rescue),
+    'changePassword': (_always(CHANGE_PASSWORD_SCHEMA), _change_password),
     'unrescue': (_always(_any_value_schema('unrescue')),
                  _state_action(pol.UNRESCUE, 'unrescue', _project)),
     'os-resetState': (_always(RESET_STATE_SCHEMA), _reset_state),

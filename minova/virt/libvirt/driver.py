@@ -464,6 +464,12 @@ class LibvirtDriver(driver.ComputeDriver):
 
     # -- rescue ------------------------------------------------------------------------
 
+    def set_admin_password(self, instance: Instance, new_pass: str) -> None:
+        """Nova's libvirt driver sets it through the QEMU guest agent; the
+        guests here have no agent channel, so every guest refuses, as Nova's
+        does for an image without hw_qemu_guest_agent."""
+        raise exception.SetAdminPasswdNotSupported()
+
     def rescue(self, context: RequestContext, instance: Instance, network_info: list[VIF],
                image_meta: dict[str, Any], rescue_password: str) -> None:
         """As Nova's: the domain's definition kept in unrescue.xml, the guest
