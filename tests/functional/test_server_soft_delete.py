@@ -17,19 +17,7 @@ from minova.compute import manager as compute_manager
 from minova.conf import CONF
 from minova.image.builtin import TINY_IMAGE_ID
 from tests.functional.conftest import Client
-
-
-def _usages(placement_base: str) -> dict[str, int]:
-    h = {'X-Auth-Token': 'admin', 'OpenStack-API-Version': 'placement 1.9'}
-    rps = requests.get(f'{placement_base}/resource_providers', headers=h,
-                       timeout=10).json()['resource_providers']
-    total: dict[str, int] = {}
-    for rp in rps:
-        u = requests.get(f'{placement_base}/resource_providers/{rp["uuid"]}/usages',
-                         headers=h, timeout=10).json()['usages']
-        for rc, n in u.items():
-            total[rc] = total.get(rc, 0) + n
-    return total
+from tests.functional.test_server_lifecycle import _usages
 
 
 def _boot(client: Client, name: str) -> str:

@@ -7,36 +7,19 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
-from minova.db import console_auth_tokens, engines, migration
+from minova.db import console_auth_tokens, migration
 from minova.db import instances as inst_db
+from tests.integration import scratch_db
 
 pytestmark = pytest.mark.integration
 
 
-def _admin_url(engine: str) -> str:
-    return ('mysql+pymysql://root@127.0.0.1/' if engine == 'mysql'
-            else 'postgresql+psycopg2://postgres@127.0.0.1/postgres')
-
-
-@pytest.fixture(params=['mysql', 'postgresql'])
+@pytest.fixture(params=scratch_db.ENGINES)
 def cell_url(request: Any) -> Iterator[str]:
-    name = 'minova_it_cat_' + uuid.uuid4().hex[:8]
-    admin = sa.create_engine(_admin_url(request.param), isolation_level='AUTOCOMMIT')
-    with admin.connect() as conn:
-        suffix = ' CHARACTER SET utf8mb4' if request.param == 'mysql' else ''
-        conn.execute(sa.text(f'CREATE DATABASE {name}{suffix}'))
-    url = _admin_url(request.param).rsplit('/', 1)[0] + '/' + name
-    try:
+    with scratch_db.database(request.param, 'minova_it_cat_') as url:
         migration.upgrade('main_db', url)
         yield url
-    finally:
-        engines.dispose_all()
-        with admin.connect() as conn:
-            force = '' if request.param == 'mysql' else ' WITH (FORCE)'
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS {name}{force}'))
-        admin.dispose()
 
 
 def test_token_life_cycle(cell_url: str) -> None:

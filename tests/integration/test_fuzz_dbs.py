@@ -8,7 +8,6 @@ from typing import Any
 
 import falcon.testing
 import pytest
-import sqlalchemy as sa
 
 from minova.api import policy, util
 from minova.cells import lookup, mappings
@@ -16,41 +15,22 @@ from minova.conf import CONF
 from minova.db import engines, migration
 from minova.placement import policies as placement_policies
 from minova.placement import wsgi as placement_wsgi
+from tests.integration import scratch_db
 from tests.unit import test_fuzz_api as fuzz
 from tests.unit.test_fuzz_api import compute_world  # noqa: F401 - uses dbs below
 
 pytestmark = pytest.mark.integration
 
-ADMIN_URLS = {'mysql': 'mysql+pymysql://root@127.0.0.1/',
-              'postgresql': 'postgresql+psycopg2://postgres@127.0.0.1/postgres'}
-
-
-@pytest.fixture(params=sorted(ADMIN_URLS))
+@pytest.fixture(params=scratch_db.ENGINES)
 def engine(request: Any) -> str:
     return request.param
 
 
 @pytest.fixture
 def databases(engine: str) -> Iterator[Any]:
-    """make(name) -> URL of a new database on `engine`, dropped afterwards."""
-    admin = sa.create_engine(ADMIN_URLS[engine], isolation_level='AUTOCOMMIT')
-    made: list[str] = []
-
-    def make(kind: str) -> str:
-        name = f'minova_it_fz_{kind}_{uuid.uuid4().hex[:6]}'
-        with admin.connect() as conn:
-            suffix = ' CHARACTER SET utf8mb4' if engine == 'mysql' else ''
-            conn.execute(sa.text(f'CREATE DATABASE {name}{suffix}'))
-        made.append(name)
-        return ADMIN_URLS[engine].rsplit('/', 1)[0] + '/' + name
-
-    yield make
-    engines.dispose_all()
-    with admin.connect() as conn:
-        for name in made:
-            force = '' if engine == 'mysql' else ' WITH (FORCE)'
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS {name}{force}'))
-    admin.dispose()
+    """make(kind) -> URL of a new database on `engine`, dropped afterwards."""
+    with scratch_db.databases(engine, 'minova_it_fz_') as supply:
+        yield lambda kind: next(supply)
 
 
 @pytest.fixture

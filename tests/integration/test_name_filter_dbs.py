@@ -13,38 +13,22 @@ import sqlalchemy as sa
 
 from minova.db import engines, migration, regexp
 from minova.db import instances as inst_db
+from tests.integration import scratch_db
 
 pytestmark = pytest.mark.integration
 
 SERVERS = ['a' * 28 + '!', 'vm', '(?P<n>vm)', 'a{0,1000}', '(ab']
 
 
-def _admin_url(engine: str) -> str:
-    return ('mysql+pymysql://root@127.0.0.1/' if engine == 'mysql'
-            else 'postgresql+psycopg2://postgres@127.0.0.1/postgres')
-
-
-@pytest.fixture(params=['mysql', 'postgresql'])
+@pytest.fixture(params=scratch_db.ENGINES)
 def cell_url(request: Any) -> Iterator[str]:
-    name = 'minova_it_rx_' + uuid.uuid4().hex[:8]
-    admin = sa.create_engine(_admin_url(request.param), isolation_level='AUTOCOMMIT')
-    with admin.connect() as conn:
-        suffix = ' CHARACTER SET utf8mb4' if request.param == 'mysql' else ''
-        conn.execute(sa.text(f'CREATE DATABASE {name}{suffix}'))
-    url = _admin_url(request.param).rsplit('/', 1)[0] + '/' + name
-    try:
+    with scratch_db.database(request.param, 'minova_it_rx_') as url:
         migration.upgrade('main_db', url)
         for display_name in SERVERS:
             inst_db.create(url, {'uuid': str(uuid.uuid4()), 'display_name': display_name,
                                  'project_id': 'p', 'user_id': 'u', 'vm_state': 'active',
                                  'power_state': 1, 'flavor': {}})
         yield url
-    finally:
-        engines.dispose_all()
-        with admin.connect() as conn:
-            force = '' if request.param == 'mysql' else ' WITH (FORCE)'
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS {name}{force}'))
-        admin.dispose()
 
 
 def _names(url: str, pattern: str) -> list[str]:

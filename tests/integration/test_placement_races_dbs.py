@@ -7,36 +7,20 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
-from minova.db import engines, migration
+from minova.db import migration
 from minova.placement import wsgi
+from tests.integration import scratch_db
 from tests.unit.placement.conftest import COMPUTE_INV, Client
 from tests.unit.placement.test_concurrent_writers import WRITERS, race, statuses
 
 pytestmark = pytest.mark.integration
 
-ADMIN_URLS = {'mysql': 'mysql+pymysql://root@127.0.0.1/',
-              'postgresql': 'postgresql+psycopg2://postgres@127.0.0.1/postgres'}
-
-
-@pytest.fixture(params=sorted(ADMIN_URLS))
+@pytest.fixture(params=scratch_db.ENGINES)
 def client(request: Any) -> Iterator[Client]:
-    name = 'minova_it_race_' + uuid.uuid4().hex[:8]
-    admin = sa.create_engine(ADMIN_URLS[request.param], isolation_level='AUTOCOMMIT')
-    with admin.connect() as conn:
-        suffix = ' CHARACTER SET utf8mb4' if request.param == 'mysql' else ''
-        conn.execute(sa.text(f'CREATE DATABASE {name}{suffix}'))
-    url = ADMIN_URLS[request.param].rsplit('/', 1)[0] + '/' + name
-    try:
+    with scratch_db.database(request.param, 'minova_it_race_') as url:
         migration.upgrade('placement_db', url)
         yield Client(wsgi.make_app(url))
-    finally:
-        engines.dispose_all()
-        with admin.connect() as conn:
-            force = '' if request.param == 'mysql' else ' WITH (FORCE)'
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS {name}{force}'))
-        admin.dispose()
 
 
 def test_concurrent_writers(client: Client) -> None:
