@@ -6,7 +6,9 @@
 # reads a config drive (ISO 9660 labelled config-2) if one is attached and
 # prints hostname=<hostname from meta_data.json>; without one it asks the
 # metadata service at 169.254.169.254 (after DHCP on eth0) and prints
-# metadata-service hostname=..., uuid=... and key=... from it. An ACPI power
+# metadata-service hostname=..., uuid=... and key=... from it. It prints its
+# vCPU count and memory (MINOVA-TEST-IMAGE-SIZE cpus=N mem_kb=M) and then a
+# counter, MINOVA-TICK <n>, once a second. An ACPI power
 # button press powers it off, so soft reboot and stop are graceful. Its VGA
 # console (tty1) shows the kernel's messages, the READY marker and a busybox shell.
 #
@@ -121,7 +123,13 @@ DHCP
               && echo "metadata-service key=$(cat /tmp/key)"
       fi ) &
 fi
+# What the guest was given, so a resize can be seen from inside it.
+echo "MINOVA-TEST-IMAGE-SIZE cpus=$(grep -c '^processor' /proc/cpuinfo) mem_kb=$(sed -n 's/^MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo)"
 echo MINOVA-TEST-IMAGE-READY
+# A counter on the serial console, one line a second: it stops while the
+# guest is paused and carries on (rather than restarting) after a suspend
+# and resume or a live migration.
+( n=0; while true; do n=$((n + 1)); echo "MINOVA-TICK $n"; sleep 1; done ) &
 # The VGA text console (tty1, what a VNC display shows): the marker and a
 # shell reading the keyboard, for the browser test (issue 20).
 if [ -c /dev/tty1 ]; then

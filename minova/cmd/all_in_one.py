@@ -60,7 +60,6 @@ class AllInOne:
     def start(self) -> None:
         from minova.api import errors as api_errors
         from minova.api import wsgi as api_wsgi
-        from minova.compute import manager as compute_manager
         from minova.conductor import manager as conductor_manager
         from minova.placement import wsgi as placement_wsgi
         from minova.scheduler import manager as scheduler_manager
@@ -80,14 +79,12 @@ class AllInOne:
         for binary, topic, manager, via_conductor in (
                 ('minova-conductor', 'conductor',
                  conductor_manager.ConductorManager(api_db=True), False),
-                ('minova-scheduler', 'scheduler', scheduler_manager.SchedulerManager(), False),
-                (compute_manager.BINARY, 'compute',
-                 compute_manager.ComputeManager(self.host), True)):
+                ('minova-scheduler', 'scheduler', scheduler_manager.SchedulerManager(), False)):
             svc = Service(binary, topic, manager, self.host, via_conductor=via_conductor)
             svc.start()
             self.services.append(svc)
-        # The all-in-one maps its own compute host, as discover_hosts would.
-        cells_manage.discover_hosts()
+        for n in range(CONF.all_in_one_computes):
+            self.add_compute(self.host if n == 0 else f'{self.host}-{n + 1}')
         api = WSGIServer('minova-api', api_wsgi.make_app(), CONF.api.osapi_compute_listen,
                          self.api_port, error_body=api_errors.error_body)
         api.start()
@@ -192,6 +189,22 @@ class AllInOne:
             return
         self.servers.append(server)
         self.metadata_port = server.port
+
+    def add_compute(self, host: str) -> Service:
+        """Start one more compute service in this process, as host `host`,
+        and map it as discover_hosts would; stop() stops it with the rest."""
+        from minova.compute import manager as compute_manager
+        svc = Service(compute_manager.BINARY, 'compute', compute_manager.ComputeManager(host),
+                      host, via_conductor=True)
+        svc.start()
+        self.services.append(svc)
+        cells_manage.discover_hosts()
+        return svc
+
+    def remove_compute(self, svc: Service) -> None:
+        """Stop a compute started by add_compute (its records stay)."""
+        svc.stop()
+        self.services.remove(svc)
 
     def _override(self, name: str, value: Any, group: str) -> None:
         """CONF.set_override, undone by stop()."""

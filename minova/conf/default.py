@@ -60,6 +60,11 @@ opts = [
     cfg.IntOpt('resize_confirm_window', default=0, min=0,
                help='Seconds after which a resize awaiting confirmation '
                     '(VERIFY_RESIZE) is confirmed by its compute host; 0 disables.'),
+    cfg.IntOpt('all_in_one_computes', default=1, min=1, max=16,
+               help='Compute services minova-all-in-one runs in its process: '
+                    '<host>, then <host>-2, <host>-3, ..., each its own host with '
+                    'its own driver, so moves between hosts (migrate, evacuate, '
+                    'unshelve elsewhere) can be tried on one machine.'),
 ]
 
 

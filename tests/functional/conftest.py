@@ -109,3 +109,33 @@ def tiny_flavor(admin: Client) -> dict[str, Any]:
                                            'ram': 64, 'disk': 1}})
     assert r.status_code == 200, r.text
     return r.json()['flavor']
+
+
+@pytest.fixture(scope='module')
+def second_compute(aio: AllInOne, admin: Client, placement_base: str) -> Iterator[str]:
+    """A second compute host (fake driver) beside the all-in-one's for the
+    tests of one module, for moves between hosts. The module deletes its
+    servers on it; afterwards the host and its resource provider are gone,
+    so later modules see one host again."""
+    host = f'{aio.host}-2'
+    svc = aio.add_compute(host)
+    headers = {'X-Auth-Token': 'admin', 'OpenStack-API-Version': 'placement 1.28'}
+    deadline = time.monotonic() + 30
+    while True:   # scheduled onto only once its provider has inventory
+        rps = requests.get(f'{placement_base}/resource_providers?name={host}',
+                           headers=headers, timeout=10).json()['resource_providers']
+        if rps and requests.get(
+                f"{placement_base}/resource_providers/{rps[0]['uuid']}/inventories",
+                headers=headers, timeout=10).json()['inventories']:
+            break
+        assert time.monotonic() < deadline, f'{host} never reported its inventory'
+        time.sleep(0.1)
+    try:
+        yield host
+    finally:
+        aio.remove_compute(svc)
+        services = admin.get(f'/os-services?host={host}',
+                             headers={'OpenStack-API-Version': 'compute 2.53'}).json()
+        for service in services['services']:
+            admin.delete(f"/os-services/{service['id']}",
+                         headers={'OpenStack-API-Version': 'compute 2.53'})
