@@ -3,6 +3,7 @@ what libvirt and the guest's console show."""
 from __future__ import annotations
 
 import os
+import re
 import time
 from typing import Any
 
@@ -17,6 +18,20 @@ except ImportError:
 
 from tests.integration.libvirt.conftest import MARKER, Cloud
 from tests.integration.libvirt.test_guests import _action, _boot, _wait_dom
+
+
+def _tick(cloud: Cloud, uuid: str) -> int:
+    """The guest's last MINOVA-TICK counter value on its console (0: none yet)."""
+    ticks = re.findall(r'MINOVA-TICK (\d+)', cloud.console(uuid))
+    return int(ticks[-1]) if ticks else 0
+
+
+def _wait_tick_past(cloud: Cloud, uuid: str, n: int, timeout: float = 30) -> int:
+    deadline = time.monotonic() + timeout
+    while (tick := _tick(cloud, uuid)) <= n:
+        assert time.monotonic() < deadline, f'the counter never passed {n}'
+        time.sleep(0.3)
+    return tick
 
 
 def _events(cloud: Cloud, uuid: str, action: str) -> list[tuple[str, str]]:
@@ -34,19 +49,27 @@ def test_pause_suspend_resume_keep_the_guest(cloud: Cloud, conn: Any, image_id: 
         cloud.wait(uuid, 'ACTIVE')
         cloud.wait_console(uuid, 'MINOVA-TEST-IMAGE-READY')
 
-        # pause: the vCPUs stop, the guest stays in memory.
+        _wait_tick_past(cloud, uuid, 1)
+
+        # pause: the vCPUs stop (the counter with them), the guest stays in memory.
         assert _action(cloud, uuid, {'pause': None}).status_code == 202
         server = cloud.wait(uuid, 'PAUSED')
         assert server['OS-EXT-STS:power_state'] == 3
         assert conn.lookupByUUIDString(uuid).info()[0] == libvirt.VIR_DOMAIN_PAUSED
+        paused_at = _tick(cloud, uuid)
+        time.sleep(3)
+        assert _tick(cloud, uuid) == paused_at
         assert _action(cloud, uuid, {'unpause': None}).status_code == 202
         server = cloud.wait(uuid, 'ACTIVE')
         assert server['OS-EXT-STS:power_state'] == 1
         assert conn.lookupByUUIDString(uuid).info()[0] == libvirt.VIR_DOMAIN_RUNNING
+        # It carries on from where it stopped.
+        _wait_tick_past(cloud, uuid, paused_at)
 
         # suspend: managed save, the domain is off with its memory on disk.
         assert _action(cloud, uuid, {'suspend': None}).status_code == 202
         server = cloud.wait(uuid, 'SUSPENDED')
+        suspended_at = _tick(cloud, uuid)
         dom = conn.lookupByUUIDString(uuid)
         assert dom.info()[0] == libvirt.VIR_DOMAIN_SHUTOFF
         assert dom.hasManagedSaveImage(0) == 1
@@ -62,6 +85,10 @@ def test_pause_suspend_resume_keep_the_guest(cloud: Cloud, conn: Any, image_id: 
         # Restored, not rebooted: one boot on the console, and the guest's
         # power-button watcher from before the suspend still answers.
         assert cloud.console(uuid).count(MARKER) == 1
+        # Its counter continues past where it was rather than starting at 1.
+        _wait_tick_past(cloud, uuid, suspended_at)
+        ticks = [int(t) for t in re.findall(r'MINOVA-TICK (\d+)', cloud.console(uuid))]
+        assert ticks == list(range(ticks[0], ticks[-1] + 1)), 'the counter restarted'
         assert _events(cloud, uuid, 'resume') == [('compute_resume_instance', 'Success')]
 
         assert _action(cloud, uuid, {'trigger_crash_dump': None}).status_code == 202
