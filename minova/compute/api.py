@@ -742,12 +742,11 @@ class API(records.RecordsAPI):
 
     # -- createImage and createBackup (rpc 1.6) ----------------------------------
 
-    # Image properties a snapshot never inherits from its server's image, as Nova's
-    # (its [DEFAULT] non_inheritable_image_properties defaults included).
+    # Image properties a snapshot never inherits from its server's image, as
+    # Nova's; [DEFAULT] non_inheritable_image_properties adds to them.
     NON_INHERITABLE = frozenset((
-        'cache_in_nova', 'bittorrent', 'cinder_encryption_key_id',
-        'cinder_encryption_key_deletion_policy', 'img_signature',
-        'img_signature_hash_method', 'img_signature_key_type',
+        'cinder_encryption_key_id', 'cinder_encryption_key_deletion_policy',
+        'img_signature', 'img_signature_hash_method', 'img_signature_key_type',
         'img_signature_certificate_uuid'))
 
     def snapshot(self, ctx: RequestContext, instance: Instance, name: str,
@@ -799,6 +798,8 @@ class API(records.RecordsAPI):
         sysmeta = instance.get('system_metadata') or {}
         meta: dict[str, Any] = {'name': name}
         props: dict[str, str] = {}
+        from minova.conf import CONF
+        skip = self.NON_INHERITABLE | set(CONF.non_inheritable_image_properties)
         for key, value in sysmeta.items():
             if not key.startswith('image_') or value is None:
                 continue
@@ -808,7 +809,7 @@ class API(records.RecordsAPI):
             elif key in ('disk_format', 'container_format'):
                 if image_type != 'snapshot':   # a snapshot's formats come with its data
                     meta[key] = value
-            elif key not in self.NON_INHERITABLE and not key.startswith('os_glance'):
+            elif key not in skip and not key.startswith('os_glance'):
                 props[key] = str(value)
         if ctx.project_id != instance.get('project_id'):
             # Another project's server (an admin's snapshot): shared with its owner.

@@ -54,6 +54,12 @@ opts = [
                     'deletes it for good once it has been soft-deleted this many '
                     'seconds (a periodic task run at this interval). 0 or less: '
                     'servers are deleted at once.'),
+    cfg.ListOpt('non_inheritable_image_properties',
+                default=['cache_in_nova', 'bittorrent'],
+                help='Image properties a snapshot (createImage, createBackup, '
+                     'shelve) does not take from its server\'s image, besides '
+                     'the image signature and Cinder encryption properties, '
+                     'which it never takes (Nova\'s option).'),
     cfg.BoolOpt('allow_resize_to_same_host', default=False,
                 help='Let the scheduler pick the server\'s own host as the '
                      'destination of a resize (Nova\'s option).'),

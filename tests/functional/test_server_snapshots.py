@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from minova.cmd.all_in_one import AllInOne
+from minova.conf import CONF
 from minova.image.builtin import TINY_IMAGE_ID
 from minova.virt.fake import FAKE_SNAPSHOT_DATA
 from tests.functional.conftest import Client
@@ -257,3 +258,47 @@ def test_admin_snapshot_of_another_projects_server(admin: Client, images: Images
     assert image['visibility'] == 'shared' and image['instance_owner'] == 'project-snap'
     _wait_idle(admin, server)
     images.delete(image['id'])
+
+
+def test_snapshot_skips_non_inheritable_properties(alice: Client, admin: Client,
+                                                   images: Images) -> None:
+    """Nova's [DEFAULT] non_inheritable_image_properties: cache_in_nova and
+    bittorrent by default, the operator's own when set; other properties of
+    the server's image are inherited by its snapshot."""
+    h = {'X-Auth-Token': 'admin:admin'}
+    r = requests.post(f'{images.base}/v2/images', headers=h, timeout=10, json={
+        'name': 'props-base', 'disk_format': 'qcow2', 'container_format': 'bare',
+        'visibility': 'public', 'cache_in_nova': 'True', 'site_tag': 'x1',
+        'owner_note': 'keep'})
+    assert r.status_code == 201, r.text
+    base = r.json()['id']
+    r = requests.put(f'{images.base}/v2/images/{base}/file', data=images.data(TINY_IMAGE_ID),
+                     headers=dict(h, **{'Content-Type': 'application/octet-stream'}),
+                     timeout=10)
+    assert r.status_code == 204, r.text
+    server_id = _boot(alice, 'props-vm', image=base)
+    snaps = []
+    try:
+        snap = _act(alice, server_id, {'createImage': {'name': 'props-1'}})
+        assert snap.status_code == 202, snap.text
+        snaps.append(snap.json()['image_id'])
+        image = images.wait_active(snaps[-1])
+        assert image['site_tag'] == 'x1' and image['owner_note'] == 'keep'
+        assert 'cache_in_nova' not in image
+
+        CONF.set_override('non_inheritable_image_properties', ['site_tag'])
+        try:
+            _wait_idle(alice, server_id)
+            snap = _act(alice, server_id, {'createImage': {'name': 'props-2'}})
+            assert snap.status_code == 202, snap.text
+            snaps.append(snap.json()['image_id'])
+        finally:
+            CONF.clear_override('non_inheritable_image_properties')
+        image = images.wait_active(snaps[-1])
+        assert 'site_tag' not in image and image['owner_note'] == 'keep'
+        assert image['cache_in_nova'] == 'True'
+    finally:
+        admin.delete(f'/servers/{server_id}')
+        admin.wait_gone(server_id)
+        for image_id in [*snaps, base]:
+            images.delete(image_id)
