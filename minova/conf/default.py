@@ -54,6 +54,9 @@ opts = [
                     'deletes it for good once it has been soft-deleted this many '
                     'seconds (a periodic task run at this interval). 0 or less: '
                     'servers are deleted at once.'),
+    cfg.StrOpt('default_ephemeral_format', default='ext4',
+               help='File system a flavor\'s ephemeral disk is formatted with '
+                    '(label ephemeral0), as Nova\'s option; libvirt driver.'),
     cfg.ListOpt('non_inheritable_image_properties',
                 default=['cache_in_nova', 'bittorrent'],
                 help='Image properties a snapshot (createImage, createBackup, '

@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import socket
+import string
 import subprocess
 import threading
 import time
@@ -235,15 +236,24 @@ class LibvirtDriver(driver.ComputeDriver):
             self.images.create_overlay(base, fmt, vsize, instance.get('root_gb') or 0, disk)
         elif not os.path.exists(imagecache.backing_file(disk) or disk):
             self.images.fetch(ctx, image)
-        disks = [vconfig.Disk(disk, 'qcow2', 'vda')]
+        devices = iter(f'vd{c}' for c in string.ascii_lowercase)
+        disks = [vconfig.Disk(disk, 'qcow2', next(devices))]
         if rescue:
-            disks.append(vconfig.Disk(os.path.join(inst_dir, 'disk'), 'qcow2', 'vdb'))
+            disks.append(vconfig.Disk(os.path.join(inst_dir, 'disk'), 'qcow2', next(devices)))
+        ephemeral_gb = instance.get('ephemeral_gb') or 0
+        if ephemeral_gb:
+            # The flavor's ephemeral disk: made once, kept across reboots and
+            # (with preserve_ephemeral) rebuilds.
+            local = os.path.join(inst_dir, 'disk.local')
+            if not os.path.exists(local):
+                self.images.create_overlay(self.images.ephemeral_base(ephemeral_gb), 'raw',
+                                           ephemeral_gb * imagecache.GiB, ephemeral_gb, local)
+            disks.append(vconfig.Disk(local, 'qcow2', next(devices)))
         if configdrive.required(instance):
             iso = os.path.join(inst_dir, 'disk.config')
             if not (keep_disk and os.path.exists(iso)):
                 configdrive.build(instance, network_info, iso)
-            disks.append(vconfig.Disk(iso, 'raw', 'vdc' if rescue else 'vdb',
-                                      readonly=True))
+            disks.append(vconfig.Disk(iso, 'raw', next(devices), readonly=True))
         spec = vconfig.GuestSpec(
             name=instance_name(instance), uuid=instance['uuid'],
             virt_type=self.host.virt_type, memory_mb=instance['memory_mb'],
@@ -340,11 +350,12 @@ class LibvirtDriver(driver.ComputeDriver):
         overlay on the new image (from the image cache), its config drive made
         again (with the server's new record), the domain defined afresh and
         started; a stopped server's is left shut off. The console log stays, so
-        it shows both boots."""
+        it shows both boots. The ephemeral disk is made afresh too, unless
+        preserve_ephemeral."""
         self._remove_domain(instance)
         inst_dir = instance_dir(instance)
         os.makedirs(inst_dir, mode=0o755, exist_ok=True)
-        for name in ('disk', 'disk.config'):
+        for name in ('disk', 'disk.config') + (() if preserve_ephemeral else ('disk.local',)):
             with contextlib.suppress(FileNotFoundError):
                 os.remove(os.path.join(inst_dir, name))
         image = image_meta if image_meta.get('status') else \

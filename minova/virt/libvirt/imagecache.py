@@ -92,6 +92,25 @@ class ImageCache:
                                 reason='a qcow2 image with a backing file is refused')
         return path, fmt, int(info['virtual-size'])
 
+    def ephemeral_base(self, size_gb: int) -> str:
+        """A formatted raw disk of size_gb GiB (file system label ephemeral0),
+        made once per size and format, that ephemeral disks are overlays on,
+        as Nova's _base/ephemeral_* files."""
+        fs = CONF.default_ephemeral_format
+        name = f'ephemeral_{size_gb}_{fs}'
+        path = os.path.join(self.base_dir, name)
+        with self._lock(name):
+            if not os.path.exists(path):
+                os.makedirs(self.base_dir, mode=0o755, exist_ok=True)
+                tmp = f'{path}.part'
+                with open(tmp, 'wb') as f:
+                    f.truncate(size_gb * GiB)   # sparse: only the file system's blocks
+                _run([f'mkfs.{fs}', '-q', '-F', '-L', 'ephemeral0', tmp] if fs.startswith('ext')
+                     else [f'mkfs.{fs}', '-n' if fs == 'vfat' else '-L', 'ephemeral0', tmp])
+                os.chmod(tmp, 0o644)
+                os.rename(tmp, path)
+        return path
+
     @staticmethod
     def create_overlay(base: str, base_fmt: str, virtual_size: int, root_gb: int,
                        dest: str) -> None:

@@ -91,3 +91,57 @@ def test_rebuild_boots_the_guest_from_the_new_image(cloud: Cloud, conn: Any, ima
     finally:
         cloud.api('DELETE', f'/servers/{uuid}')
         cloud.wait_gone(uuid)
+
+
+def _backing(disk: str) -> str:
+    info = json.loads(subprocess.run(
+        ['qemu-img', 'info', '-U', '--output=json', '-f', 'qcow2', disk],
+        check=True, capture_output=True, text=True).stdout)
+    backing: str = info['backing-filename']
+    return backing
+
+
+def _qemu_io(disk: str, command: str) -> str:
+    proc = subprocess.run(['qemu-io', '-f', 'qcow2', '-c', command, disk],
+                          capture_output=True, text=True, timeout=60)
+    return proc.stdout + proc.stderr
+
+
+def test_ephemeral_disk_and_preserve_ephemeral(cloud: Cloud, conn: Any,
+                                               image_id: str) -> None:
+    """A flavor's ephemeral disk is the guest's second disk, formatted
+    (ext4, label ephemeral0); rebuild with preserve_ephemeral keeps what was
+    written on it, a plain rebuild gives a fresh one."""
+    r = cloud.api('POST', '/flavors', json={'flavor': {
+        'name': 'lv-eph', 'id': 'lv-eph', 'vcpus': 1, 'ram': 128, 'disk': 1,
+        'OS-FLV-EXT-DATA:ephemeral': 1}})
+    assert r.status_code == 200, r.text
+    uuid = _boot(cloud, image_id, 'lv-eph', 'lv-eph')
+    local = os.path.join(cloud.state, 'instances', uuid, 'disk.local')
+    try:
+        cloud.wait(uuid, 'ACTIVE')
+        xml = conn.lookupByUUIDString(uuid).XMLDesc(0)
+        assert f"<source file='{local}'" in xml and "<target dev='vdb'" in xml
+        assert subprocess.run(['blkid', '-p', '-s', 'LABEL', '-o', 'value',
+                               _backing(local)],
+                              capture_output=True, text=True).stdout.strip() == 'ephemeral0'
+        cloud.wait_console(uuid, 'MINOVA-TEST-IMAGE-READY')
+        assert _action(cloud, uuid, {'os-stop': None}).status_code == 202
+        cloud.wait(uuid, 'SHUTOFF')
+        _wait_dom(conn, uuid, libvirt.VIR_DOMAIN_SHUTOFF)
+        # What the user left on the ephemeral disk (beyond the file system's blocks).
+        assert 'wrote' in _qemu_io(local, 'write -P 0x5a 512M 64k')
+
+        rebuild = {'rebuild': {'imageRef': image_id, 'preserve_ephemeral': True}}
+        assert _action(cloud, uuid, rebuild).status_code == 202
+        cloud.wait(uuid, 'SHUTOFF')
+        assert 'verification failed' not in _qemu_io(local, 'read -P 0x5a 512M 64k')
+
+        rebuild['rebuild']['preserve_ephemeral'] = False
+        assert _action(cloud, uuid, rebuild).status_code == 202
+        cloud.wait(uuid, 'SHUTOFF')
+        assert 'verification failed' in _qemu_io(local, 'read -P 0x5a 512M 64k')
+    finally:
+        cloud.api('DELETE', f'/servers/{uuid}')
+        cloud.wait_gone(uuid)
+        cloud.api('DELETE', '/flavors/lv-eph')
