@@ -53,6 +53,12 @@ endpoint_type = publicURL
 min_microversion = 2.1
 max_microversion = latest
 build_timeout = 120
+# Two fake compute hosts in the all-in-one, for the move tests (issue 18).
+min_compute_nodes = 2
+
+[compute-feature-enabled]
+# Off in Tempest's defaults, on in devstack's: resize works here.
+resize = True
 
 [image]
 region = {keystone_server.REGION}
@@ -97,7 +103,8 @@ def main() -> None:
         ks_tier._register(cloud)
         conf = ks_tier._minova_config(cloud)
         # Tempest's dynamic credentials build many projects' servers at once.
-        conf.write_text(conf.read_text().replace('debug = True', 'debug = False'))
+        conf.write_text(conf.read_text().replace('debug = True', 'debug = False')
+                        + '[DEFAULT]\nall_in_one_computes = 2\n')
         ks_tier._start_minova(cloud, conf)
         for flavor_id, name, ram in FLAVORS:
             ks_tier.openstack(cloud, 'admin', 'admin', 'flavor', 'create', '--id', flavor_id,
