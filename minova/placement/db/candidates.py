@@ -111,7 +111,7 @@ def _group_providers(conn: Connection, group: RequestGroup,
     params: dict[str, Any] = {f'amount_{rc}': amount for rc, amount in amounts.items()}
     if root_id is not None:
         params['root_id'] = root_id
-    return [(r.id, r.root_provider_id) for r in conn.execute(stmt, params)]
+    return [(pid, root) for pid, root in conn.execute(stmt, params).tuples().all()]
 
 
 _statements: dict[Any, Any] = {}
@@ -134,7 +134,7 @@ def _parents(conn: Connection, roots: list[int]) -> dict[int, int | None]:
     for chunk in providers.chunks(roots):
         out.update((r.id, r.parent_provider_id) for r in conn.execute(
             sa.select(rp.c.id, rp.c.parent_provider_id).where(
-                rp.c.root_provider_id.in_(chunk))))
+                providers.in_ids(rp.c.root_provider_id, chunk))))
     return out
 
 
@@ -201,7 +201,7 @@ def find(conn: Connection, groups: list[RequestGroup], *, limit: int | None,
     tree_ids: list[int] = []
     for chunk in providers.chunks(cand_roots):
         tree_ids += conn.execute(sa.select(rp.c.id).where(
-            rp.c.root_provider_id.in_(chunk))).scalars().all()
+            providers.in_ids(rp.c.root_provider_id, chunk))).scalars().all()
     rows = providers.get_many(conn, tree_ids)
     uuid_of = {pid: row['uuid'] for pid, row in rows.items()}
     return Result(
