@@ -297,14 +297,14 @@ def list_providers(conn: Connection, *, name: str | None = None, uuid: str | Non
 def get_traits(conn: Connection, provider_ids: list[int]) -> dict[int, list[str]]:
     rpt = t.resource_provider_traits
     out: dict[int, list[str]] = {pid: [] for pid in provider_ids}
-    rows: list[sa.Row[Any]] = []
+    rows: list[tuple[int, int]] = []
     for chunk in chunks(provider_ids):
         rows.extend(conn.execute(
             sa.select(rpt.c.resource_provider_id, rpt.c.trait_id)
             .where(in_ids(rpt.c.resource_provider_id, chunk))).tuples().all())
-    tnames = names.trait_names(conn, {r.trait_id for r in rows})
-    for row in rows:
-        out[row.resource_provider_id].append(tnames[row.trait_id])
+    tnames = names.trait_names(conn, {trait for _, trait in rows})
+    for pid, trait in rows:
+        out[pid].append(tnames[trait])
     for traits in out.values():
         traits.sort()
     return out
