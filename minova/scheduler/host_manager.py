@@ -7,6 +7,7 @@ until `cell_v2 discover_hosts` maps them, nothing is scheduled to them.
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from dataclasses import dataclass, field
@@ -67,7 +68,9 @@ def _free(summary: dict[str, Any], rc: str) -> tuple[float, float]:
     return float(res['capacity'] - res['used']), float(res['capacity'])
 
 
+@functools.lru_cache(maxsize=256)
 def _arch(cpu_info: str | None) -> str:
+    """The arch in a node's cpu_info (hosts of a cell mostly share one text)."""
     try:
         return str(json.loads(cpu_info or '{}').get('arch') or '')
     except (ValueError, AttributeError):
@@ -87,8 +90,7 @@ def get_host_states(allocation_requests: list[AllocationRequest],
     agg_meta = aggregates.host_metadata()
     cell_list = lookup.all_cells(include_cell0=False)
     results = scatter.for_each_cell(
-        lambda c: compute_nodes.get_all_with_service(c['database_connection'],
-                                                     uuids=list(by_rp)),
+        lambda c: compute_nodes.get_for_scheduling(c['database_connection'], list(by_rp)),
         cells=cell_list)
     mapped = lookup.host_cells({n['host'] for nodes in results.values()
                           if not isinstance(nodes, scatter.CellFailed) for n in nodes or []})

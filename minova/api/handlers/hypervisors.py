@@ -40,8 +40,7 @@ def all_nodes() -> list[tuple[CellMapping, dict[str, Any]]]:
 
 
 def _cell_nodes(cell: CellMapping) -> list[dict[str, Any]]:
-    # Joined here rather than with compute_nodes.get_all_with_service, whose
-    # 'service_id' label collides with the compute_nodes column of that name.
+    # Whole rows of both (the API shows most columns), joined here by host.
     url = cell['database_connection']
     computes = {s['host']: s for s in services_db.get_all(url, binary=host_status.COMPUTE_BINARY)}
     nodes = nodes_db.get_all(url)
