@@ -129,6 +129,10 @@ def test_shelve_offloads_at_once_and_unshelve_spawns_from_the_image(
     image = images[0]
     assert image['image_type'] == 'snapshot' and image['instance_uuid'] == sid
     assert image['owner'] == PROJECT and image['visibility'] == 'private'
+    # Its owner finds it by name through the compute API's image proxy, as Tempest does.
+    listed = member.get('/images?name=sh-one-shelved',
+                        headers={'OpenStack-API-Version': 'compute 2.35'}).json()['images']
+    assert [i['id'] for i in listed] == [image['id']]
     assert _events(admin, sid, 'shelve') == {'compute_shelve_instance': 'Success'}
     assert not fake_guest(aio, sid)
 
