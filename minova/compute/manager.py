@@ -88,6 +88,8 @@ class ComputeManager(ShelveMixin):
         """Finish what a restart interrupted: deletes complete, builds end in ERROR."""
         guests = set(self.driver.list_instance_uuids())
         for inst in self.conductor.instance_get_all_by_host(ctx, self.host):
+            if self._reconcile_shelve(ctx, inst):   # compute/shelve.py
+                continue
             if inst['task_state'] == states.DELETING:
                 LOG.info('Completing interrupted delete of %s', inst['uuid'])
                 self.terminate_instance(ctx, inst)

@@ -152,10 +152,10 @@ class ShelveMixin:
         power = self._power_state(instance)
         if power is not None:
             values['power_state'] = power
+        tb = traceback.format_exc() if e.__traceback__ is not None else None
         with contextlib.suppress(exception.InstanceNotFound):
             self.conductor.instance_fault_create(
-                ctx, uuid, getattr(e, 'code', 500) or 500, _describe(e),
-                traceback.format_exc(), self.host)
+                ctx, uuid, getattr(e, 'code', 500) or 500, _describe(e), tb, self.host)
             self._update(ctx, uuid, values)
 
     # -- offload ---------------------------------------------------------------
@@ -215,6 +215,38 @@ class ShelveMixin:
                 continue
             LOG.info('Offloading %s, shelved since %s', inst['uuid'], since)
             self._offload_locked(ctx, inst, None)
+
+    # -- a restart in the middle ---------------------------------------------------
+
+    _SHELVING = (states.SHELVING, states.SHELVING_IMAGE_PENDING_UPLOAD,
+                 states.SHELVING_IMAGE_UPLOADING)
+
+    def _reconcile_shelve(self, ctx: RequestContext, inst: Instance) -> bool:
+        """Finish or undo a shelve step a restart of this host interrupted
+        (True: handled): an offload is finished; a shelve is given up with a
+        fault (its snapshot was never finished; the server can be shelved
+        again); an unshelve's spawn is undone: SHELVED_OFFLOADED with a fault."""
+        uuid, task = inst['uuid'], inst.get('task_state')
+        if task == states.SHELVING_OFFLOADING:
+            LOG.info('Completing interrupted shelve offload of %s', uuid)
+            self._offload_locked(ctx, inst, None)
+        elif task in self._SHELVING:
+            LOG.warning('Shelve of %s was interrupted by a restart', uuid)
+            self._fail(ctx, inst, exception.MinovaException(
+                f'Shelve of the instance was interrupted by a restart of its compute '
+                f'host {self.host}.'))
+        elif inst.get('vm_state') == states.SHELVED_OFFLOADED and task == states.SPAWNING:
+            LOG.warning('Unshelve of %s was interrupted by a restart', uuid)
+            self._drop_guest(ctx, inst)
+            with contextlib.suppress(exception.InstanceNotFound):
+                self.conductor.instance_fault_create(
+                    ctx, uuid, 500, 'Unshelve of the instance was interrupted by a restart '
+                    f'of its compute host {self.host}.', None, self.host)
+                self._update(ctx, uuid, {'task_state': None, 'host': None, 'node': None,
+                                         'power_state': states.SHUTDOWN})
+        else:
+            return False
+        return True
 
     # -- unshelve ---------------------------------------------------------------
 
