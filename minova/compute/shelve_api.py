@@ -22,6 +22,7 @@ from minova.db.instances import Instance
 if TYPE_CHECKING:
     from minova.cells.mappings import CellMapping
     from minova.conductor.rpcapi import ConductorAPI
+    from minova.db.build_requests import RequestSpec
 
 # The shelve keys of a server's system metadata, dropped when it is unshelved.
 SHELVE_SYSMETA = ('shelved_at', 'shelved_image_id', 'shelved_host')
@@ -105,14 +106,15 @@ class ShelveAPIMixin:
         uuid = instance['uuid']
         self.check_lock(ctx, instance)
         self.check_states(instance, 'unshelve', (states.SHELVED, states.SHELVED_OFFLOADED))
-        az_passed = not isinstance(new_az, _Unset)
-        spec: dict[str, Any] = dict(build_requests.spec_get_many([uuid]).get(uuid) or {})
-        if (az_passed or host) and instance.get('vm_state') != states.SHELVED_OFFLOADED:
+        saved = build_requests.spec_get_many([uuid]).get(uuid)
+        spec: RequestSpec = {**saved} if saved else {}
+        if (not isinstance(new_az, _Unset) or host) \
+                and instance.get('vm_state') != states.SHELVED_OFFLOADED:
             raise exception.UnshelveInstanceInvalidState(
                 state=instance.get('vm_state'), instance_uuid=uuid)
-        if az_passed and new_az:
-            self._check_availability_zone(new_az)   # type: ignore[arg-type]
-        zone = new_az if az_passed else spec.get('availability_zone')
+        zone = spec.get('availability_zone') if isinstance(new_az, _Unset) else new_az
+        if not isinstance(new_az, _Unset) and new_az:
+            self._check_availability_zone(new_az)
         cell = lookup.get(str(instance['cell_uuid']))
         url = cell['database_connection']
         if host:
@@ -123,8 +125,8 @@ class ShelveAPIMixin:
             from minova.db import aggregates
             if zone is not None and aggregates.host_zone(host) != zone:
                 raise exception.UnshelveHostNotInAZ(host=host, availability_zone=zone)
-        if az_passed:
-            build_requests.spec_update(uuid, {'availability_zone': zone})  # type: ignore[typeddict-item]
+        if not isinstance(new_az, _Unset):
+            build_requests.spec_update(uuid, {'availability_zone': zone})
         spec['availability_zone'] = zone
         # Only this scheduling goes to the host asked for (Nova does not save it).
         spec.pop('requested_destination', None)

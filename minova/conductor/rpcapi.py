@@ -73,7 +73,7 @@ class ConductorAPI:
                                                 host=host)
 
     def unshelve_instance(self, ctxt: RequestContext, instance: Instance,
-                          request_spec: dict[str, Any]) -> None:
+                          request_spec: RequestSpec) -> None:
         """1.6: a SHELVED server started on its host; a SHELVED_OFFLOADED one
         scheduled with its request spec (the saved one, with the zone and
         host of the request) and spawned there."""

@@ -20,6 +20,7 @@ from minova.context import RequestContext
 from minova.db import actions, engines, instances
 
 if TYPE_CHECKING:
+    from minova.db.build_requests import RequestSpec
     from minova.db.instances import Instance
     from minova.scheduler.rpcapi import SchedulerAPI
 
@@ -38,7 +39,7 @@ class ShelveMixin:
     placement: Any
 
     def unshelve_instance(self, context: RequestContext, instance: Instance,
-                          request_spec: dict[str, Any]) -> None:
+                          request_spec: RequestSpec) -> None:
         uuid = instance['uuid']
         cell_uuid = instance.get('cell_uuid')
         cell = lookup.get(cell_uuid) if cell_uuid else None
@@ -60,15 +61,17 @@ class ShelveMixin:
                 return
             event = 'schedule_instances'
             actions.event_start(url, uuid, context.request_id, event)
-            spec: dict[str, Any] = dict(request_spec)
-            spec.update({'instance_uuid': uuid, 'flavor': instance.get('flavor'),
-                         'project_id': instance['project_id'],
+            spec: RequestSpec = {**request_spec}
+            spec.update({'instance_uuid': uuid, 'project_id': instance['project_id'],
                          'user_id': instance['user_id'], 'num_instances': 1})
+            flavor = instance.get('flavor')
+            if flavor:
+                spec['flavor'] = flavor
             # As Nova: a forced host of the boot does not bind the unshelve.
             spec.pop('force_hosts', None)
             spec.pop('force_nodes', None)
             selection = self.scheduler.select_destinations(
-                context, spec, [uuid], return_alternates=False)[0][0]   # type: ignore[arg-type]
+                context, spec, [uuid], return_alternates=False)[0][0]
             claimed = True
             host, node = selection['service_host'], selection['nodename']
             from minova.conductor.manager import _host_zone

@@ -44,8 +44,9 @@ UNSHELVE_V291 = _unshelve_schema({
 UNSHELVE_TABLE: SchemaTable = [('2.1', _unshelve_schema({})), ('2.77', UNSHELVE_V277),
                                ('2.91', UNSHELVE_V291)]
 
-# What each microversion reads from the unshelve body: (since, field).
-UNSHELVE_FIELDS = [('2.77', 'availability_zone'), ('2.91', 'host')]
+# What the unshelve body says from each microversion: (since, field, argument
+# of the compute API's unshelve).
+UNSHELVE_FIELDS = [('2.77', 'availability_zone', 'new_az'), ('2.91', 'host', 'host')]
 
 
 def _target(instance: Instance) -> dict[str, Any]:
@@ -75,9 +76,9 @@ def _unshelve(req: falcon.Request, resp: falcon.Response, instance: Instance,
     version = versioned.version(req)
     kwargs: dict[str, Any] = {}
     if isinstance(body, dict):
-        for since, field in UNSHELVE_FIELDS:
+        for since, field, argument in UNSHELVE_FIELDS:
             if version >= versioned.parse(since) and field in body:
-                kwargs['new_az' if field == 'availability_zone' else field] = body[field]
+                kwargs[argument] = body[field]
     try:
         util.compute_api().unshelve(
             ctx, instance, authorize_host=lambda: policy.authorize(
