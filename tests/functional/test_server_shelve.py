@@ -432,3 +432,31 @@ def test_unshelve_to_host_and_zone(admin, member, placement_base, second_compute
         _delete(admin, sid)
         admin.post(action, {'remove_host': {'host': host2}})
         admin.delete(f"/os-aggregates/{agg['id']}")
+
+
+def test_unshelve_without_its_image_is_an_error(admin, member, aio, placement_base):
+    sid = _boot(member, 'sh-image-gone')
+    assert _act(member, sid, {'shelve': None}).status_code == 202
+    _offloaded(admin, placement_base, sid)
+    [image] = _images(aio, 'sh-image-gone-shelved')
+    requests.delete(f"http://127.0.0.1:{aio.image_port}/v2/images/{image['id']}",
+                    headers={'X-Auth-Token': 'admin:admin'}, timeout=10)
+    assert _act(member, sid, {'unshelve': None}).status_code == 202
+    server = _wait_idle(admin, sid, 'ERROR')
+    assert server['fault']['message'] == \
+        f"Unshelve attempted but the image {image['id']} cannot be found."
+    assert _events(admin, sid, 'unshelve') == {'get_image_info': 'Error'}
+    assert _allocs(placement_base, sid) == []
+    _delete(admin, sid)
+
+
+def test_delete_of_a_shelved_server_deletes_its_image(admin, member, aio, placement_base,
+                                                      offload_time):
+    offload_time(-1)
+    sid = _boot(member, 'sh-delete')
+    assert _act(member, sid, {'shelve': None}).status_code == 202
+    _wait_idle(admin, sid, 'SHELVED')
+    assert len(_images(aio, 'sh-delete-shelved')) == 1
+    _delete(admin, sid)
+    assert _images(aio, 'sh-delete-shelved') == []
+    assert _allocs(placement_base, sid) == []
