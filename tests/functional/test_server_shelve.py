@@ -4,8 +4,10 @@ project's quota usage checked after each step, the shelve image's life, 2.77
 zones and 2.91 hosts (a second compute), bad input and policy."""
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -460,3 +462,39 @@ def test_delete_of_a_shelved_server_deletes_its_image(admin, member, aio, placem
     _delete(admin, sid)
     assert _images(aio, 'sh-delete-shelved') == []
     assert _allocs(placement_base, sid) == []
+
+
+@pytest.mark.skipif(not shutil.which('openstack'),
+                    reason="python-openstackclient (pip install -e '.[test]')")
+def test_openstackclient_shelve_and_unshelve(aio, admin, placement_base, second_compute,
+                                             tiny_flavor,
+                                             tmp_path: Path):
+    """The issue's commands: `openstack server shelve`, `server unshelve
+    --availability-zone` (2.77), `--host` (2.91), through the real client."""
+    from tests.functional.test_clients import _env, _osc, _run
+    env = _env(aio, tmp_path)
+    server = _osc(env, 'server', 'create', '--flavor', 'tiny', '--image', TINY_IMAGE_ID,
+                  '--nic', 'none', '--wait', 'sh-osc')
+    sid = server['id']
+    agg = admin.post('/os-aggregates', {'aggregate': {'name': 'sh-osc-agg',
+                                                      'availability_zone': 'sh-osc-zone'}}
+                     ).json()['aggregate']
+    action = f"/os-aggregates/{agg['id']}/action"
+    try:
+        assert admin.post(action, {'add_host': {'host': second_compute}}).status_code == 200
+        _run(env, 'openstack', 'server', 'shelve', '--wait', sid)
+        _offloaded(admin, placement_base, sid)
+        _run(env, 'openstack', 'server', 'unshelve', '--availability-zone', 'sh-osc-zone',
+             '--wait', sid)
+        server = _wait_idle(admin, sid, 'ACTIVE')
+        assert server['OS-EXT-SRV-ATTR:host'] == second_compute
+        _run(env, 'openstack', 'server', 'shelve', '--wait', sid)
+        _offloaded(admin, placement_base, sid)
+        _run(env, 'openstack', 'server', 'unshelve', '--no-availability-zone',
+             '--host', 'aio-host', '--wait', sid)
+        server = _wait_idle(admin, sid, 'ACTIVE')
+        assert server['OS-EXT-SRV-ATTR:host'] == 'aio-host'
+    finally:
+        _delete(admin, sid)
+        admin.post(action, {'remove_host': {'host': second_compute}})
+        admin.delete(f"/os-aggregates/{agg['id']}")
