@@ -9,6 +9,7 @@ unshelve: conductor starts it where it is (SHELVED) or schedules it again
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from minova.cells.mappings import CellMapping
     from minova.conductor.rpcapi import ConductorAPI
     from minova.db.build_requests import RequestSpec
+
+LOG = logging.getLogger(__name__)
 
 # The shelve keys of a server's system metadata, dropped when it is unshelved.
 SHELVE_SYSMETA = ('shelved_at', 'shelved_image_id', 'shelved_host')
@@ -150,7 +153,5 @@ class ShelveAPIMixin:
         try:
             image_client.shared_client().delete_image(image_id)
         except Exception as e:  # noqa: BLE001 - the delete goes on without it
-            import logging
-            logging.getLogger(__name__).warning(
-                'Could not delete the shelve image %s of %s: %s', image_id,
-                instance['uuid'], e)
+            LOG.warning('Could not delete the shelve image %s of %s: %s', image_id,
+                        instance['uuid'], e)
