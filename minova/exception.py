@@ -196,3 +196,13 @@ class MigrationNotFoundByStatus(NotFound):
 
 class CannotMigrateToSameHost(Invalid):
     msg_fmt = 'Cannot migrate to the host where the server exists.'
+
+
+class UnshelveInstanceInvalidState(InstanceInvalidState):
+    msg_fmt = ('Specifying an availability zone or a host when unshelving server '
+               '"%(instance_uuid)s" with status "%(state)s" is not supported. The server '
+               'status must be SHELVED_OFFLOADED.')
+
+
+class UnshelveHostNotInAZ(Conflict):
+    msg_fmt = 'Host "%(host)s" is not in the availability zone "%(availability_zone)s".'

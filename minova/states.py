@@ -52,6 +52,12 @@ RESIZE_MIGRATING = 'resize_migrating'
 RESIZE_MIGRATED = 'resize_migrated'
 RESIZE_FINISH = 'resize_finish'
 RESIZE_REVERTING = 'resize_reverting'
+# shelve, shelveOffload, unshelve, as Nova's
+SHELVING = 'shelving'
+SHELVING_IMAGE_PENDING_UPLOAD = 'shelving_image_pending_upload'
+SHELVING_IMAGE_UPLOADING = 'shelving_image_uploading'
+SHELVING_OFFLOADING = 'shelving_offloading'
+UNSHELVING = 'unshelving'
 # A rebuild's task states, in order (the API status is REBUILD through them).
 REBUILD_STEPS = (REBUILDING, REBUILD_BLOCK_DEVICE_MAPPING, REBUILD_SPAWNING)
 # vm_states a server may be rebuilt from, as Nova's.
@@ -65,6 +71,8 @@ ALLOW_RESIZE = (ACTIVE, STOPPED)
 ALLOW_TRIGGER_CRASH_DUMP = (ACTIVE, PAUSED, RESCUED, RESIZED, ERROR)
 # vm_states a server may be snapshotted or backed up in, as Nova's.
 ALLOW_SNAPSHOT = (ACTIVE, STOPPED, PAUSED, SUSPENDED)
+# vm_states a server may be shelved from, as Nova's.
+ALLOW_SHELVE = (ACTIVE, STOPPED, PAUSED, SUSPENDED)
 
 # power_state (integers, as in the hypervisor API)
 NOSTATE = 0

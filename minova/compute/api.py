@@ -25,7 +25,7 @@ from typing import Any
 from minova import context, exception, states, utils
 from minova.cells import lookup, mappings
 from minova.cells.mappings import CellMapping
-from minova.compute import boot, listing, records
+from minova.compute import boot, listing, records, shelve_api
 from minova.compute import rpcapi as compute_rpcapi
 from minova.conductor import rpcapi as conductor_rpcapi
 from minova.context import RequestContext
@@ -57,7 +57,7 @@ class CellUnavailable(exception.MinovaException):
 RECHECK_ATTEMPTS = 4
 
 
-class API(records.RecordsAPI):
+class API(records.RecordsAPI, shelve_api.ShelveAPIMixin):
     def __init__(self) -> None:
         self.conductor = conductor_rpcapi.ConductorAPI()
 
@@ -284,6 +284,7 @@ class API(records.RecordsAPI):
             return
         actions.action_start(url, uuid, action, ctx.request_id, ctx.user_id,
                              ctx.project_id)
+        self.delete_shelved_image(ctx, instance)
         host = instance.get('host')
         if instance.get('vm_state') == states.RESIZED:
             self._confirm_resize_on_deleting(ctx, cell, instance)

@@ -21,6 +21,7 @@ from minova import exception, states, utils
 from minova.clients import placement as placement_client
 from minova.compute import rpcapi as compute_rpcapi
 from minova.compute.resource_tracker import ResourceTracker
+from minova.compute.shelve import ShelveMixin
 from minova.conductor import rpcapi as conductor_rpcapi
 from minova.conf import CONF
 from minova.context import RequestContext, get_admin_context
@@ -54,8 +55,8 @@ def _describe(e: BaseException) -> str:
     return str(e) or e.__class__.__name__
 
 
-class ComputeManager:
-    target = messaging.Target(version='1.10')
+class ComputeManager(ShelveMixin):
+    target = messaging.Target(version='1.11')
 
     def __init__(self, host: str | None = None) -> None:
         self.host = host or CONF.host
@@ -87,6 +88,8 @@ class ComputeManager:
         """Finish what a restart interrupted: deletes complete, builds end in ERROR."""
         guests = set(self.driver.list_instance_uuids())
         for inst in self.conductor.instance_get_all_by_host(ctx, self.host):
+            if self._reconcile_shelve(ctx, inst):   # compute/shelve.py
+                continue
             if inst['task_state'] == states.DELETING:
                 LOG.info('Completing interrupted delete of %s', inst['uuid'])
                 self.terminate_instance(ctx, inst)
@@ -180,6 +183,8 @@ class ComputeManager:
              CONF.reclaim_instance_interval),
             ('poll_unconfirmed_resizes', self._poll_unconfirmed_resizes,
              max(1.0, CONF.resize_confirm_window / 4) if CONF.resize_confirm_window else 0),
+            ('poll_shelved_instances', self._poll_shelved_instances,
+             CONF.shelved_poll_interval if CONF.shelved_offload_time > 0 else 0),
         ]
         tasks += [utils.Periodic(name, fn, interval)
                   for name, fn, interval in optional if interval > 0]
@@ -450,6 +455,9 @@ class ComputeManager:
                            {'vm_state': states.STOPPED})
 
     def start_instance(self, context: RequestContext, instance: Instance) -> None:
+        if instance.get('vm_state') == states.SHELVED:   # an unshelve (compute/shelve.py)
+            self.start_shelved(context, instance)
+            return
         self._power_action(
             context, instance, 'compute_start_instance',
             lambda: self.driver.power_on(context, instance, instance.get('network_info') or []),

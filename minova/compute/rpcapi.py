@@ -18,6 +18,7 @@ Version history:
   1.9 - adds prep_resize, resize_instance, finish_resize, confirm_resize,
         revert_resize, finish_revert_resize (casts)
   1.10 - adds set_admin_password (a call)
+  1.11 - adds shelve_instance, shelve_offload_instance, unshelve_instance (casts)
 """
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from minova.scheduler.rpcapi import Selection
 
 TOPIC = 'compute'
-VERSION = '1.10'
+VERSION = '1.11'
 
 
 class ComputeAPI:
@@ -205,6 +206,27 @@ class ComputeAPI:
         """To the source: the old flavor, allocation and guest back."""
         self._cast_19(ctxt, host, 'finish_revert_resize', instance=instance,
                       migration=migration)
+
+    # -- shelve (1.11) --
+
+    def shelve_instance(self, ctxt: RequestContext, host: str, instance: Instance,
+                        image_id: str) -> None:
+        """Power off, snapshot into image_id: SHELVED (and offloaded at once
+        with [DEFAULT] shelved_offload_time 0)."""
+        self.client.prepare(server=host, version='1.11').cast(
+            ctxt, 'shelve_instance', instance=instance, image_id=image_id)
+
+    def shelve_offload_instance(self, ctxt: RequestContext, host: str,
+                                instance: Instance) -> None:
+        """The guest, its disks and its allocations gone: SHELVED_OFFLOADED."""
+        self.client.prepare(server=host, version='1.11').cast(
+            ctxt, 'shelve_offload_instance', instance=instance)
+
+    def unshelve_instance(self, ctxt: RequestContext, host: str, instance: Instance,
+                          image: dict[str, Any] | None, node: str) -> None:
+        """To the host the scheduler chose: spawn from the shelve image."""
+        self.client.prepare(server=host, version='1.11').cast(
+            ctxt, 'unshelve_instance', instance=instance, image=image, node=node)
 
 
 _by_url: dict[str, ComputeAPI] = {}

@@ -17,6 +17,8 @@ Version history:
         action_event_finish(details): what went wrong, in words
   1.5 - migrate_server (cast): a resize scheduled and handed to the
         destination; migration_update, migration_get_unconfirmed_by_dest_compute
+  1.6 - unshelve_instance (cast): a shelved server powered on again, or a
+        shelved-offloaded one scheduled and spawned from its shelve image
 """
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
     from minova.scheduler.rpcapi import Selection
 
 TOPIC = 'conductor'
-VERSION = '1.5'
+VERSION = '1.6'
 
 
 class ConductorAPI:
@@ -69,6 +71,14 @@ class ConductorAPI:
         self.client.prepare(version='1.5').cast(ctxt, 'migrate_server', instance=instance,
                                                 flavor=flavor, migration_type=migration_type,
                                                 host=host)
+
+    def unshelve_instance(self, ctxt: RequestContext, instance: Instance,
+                          request_spec: RequestSpec) -> None:
+        """1.6: a SHELVED server started on its host; a SHELVED_OFFLOADED one
+        scheduled with its request spec (the saved one, with the zone and
+        host of the request) and spawned there."""
+        self.client.prepare(version='1.6').cast(ctxt, 'unshelve_instance', instance=instance,
+                                                request_spec=request_spec)
 
     # -- DB proxy for compute agents -----------------------------------------
 

@@ -74,6 +74,13 @@ opts = [
                     '<host>, then <host>-2, <host>-3, ..., each its own host with '
                     'its own driver, so moves between hosts (migrate, evacuate, '
                     'unshelve elsewhere) can be tried on one machine.'),
+    cfg.IntOpt('shelved_offload_time', default=0, min=-1,
+               help='Seconds a SHELVED server keeps its guest and allocations on its '
+                    'host before the host offloads it (SHELVED_OFFLOADED); 0 offloads '
+                    'at once, -1 never (only shelveOffload does).'),
+    cfg.IntOpt('shelved_poll_interval', default=3600,
+               help='Seconds between two checks for shelved servers to offload '
+                    '(with a positive shelved_offload_time); 0 or less disables them.'),
 ]
 
 

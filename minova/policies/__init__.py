@@ -19,6 +19,7 @@ from minova.policies import (
     server_groups,
     server_subresources,
     servers,
+    shelve,
     usage,
 )
 
@@ -30,4 +31,4 @@ def list_rules() -> list[policy.RuleDefault]:
         aggregates.list_rules(), server_groups.list_rules(),
         server_actions.list_rules(), migrations.list_rules(),
         usage.list_rules(), legacy.list_rules(), server_subresources.list_rules(),
-        remote_consoles.list_rules()))
+        remote_consoles.list_rules(), shelve.list_rules()))

@@ -63,6 +63,10 @@ class FakePlacement:
         self.claims.append((consumer, rp))
         return True
 
+    def get_allocations_for_consumer(self, ctx: Any, consumer: str) -> dict[str, Any]:
+        return {rp: {'generation': 1, 'resources': dict(res)}
+                for rp, res in self.allocations.get(consumer, {}).items()}
+
     def delete_allocation_for_instance(self, ctx: Any, consumer: str) -> bool:
         self.deleted.append(consumer)
         return self.allocations.pop(consumer, None) is not None
