@@ -196,3 +196,17 @@ class MigrationNotFoundByStatus(NotFound):
 
 class CannotMigrateToSameHost(Invalid):
     msg_fmt = 'Cannot migrate to the host where the server exists.'
+
+
+class ResizeError(MinovaException):
+    msg_fmt = 'Resize error: %(reason)s.'
+
+
+class InstanceFaultRollback(MinovaException):
+    """A move step refused before it changed anything: the server goes back
+    to the state it had (not ERROR), the inner error becomes its fault."""
+
+    def __init__(self, inner_exception: Exception) -> None:
+        self.inner_exception = inner_exception
+        super().__init__(str(inner_exception))
+        self.code = getattr(inner_exception, 'code', 500) or 500

@@ -63,7 +63,7 @@ def _fault_message(error: BaseException) -> str:
 
 
 class ConductorManager:
-    target = messaging.Target(version='1.5')
+    target = messaging.Target(version='1.9')
     # What compute agents expect back when a server changed under them (deleted,
     # or its task state moved on): answered without an ERROR traceback here.
     expected_exceptions = (exception.InstanceNotFound, exception.InstanceInvalidState)
@@ -438,6 +438,11 @@ class ConductorManager:
                          values: dict[str, Any]) -> dict[str, Any]:
         """1.5: a migration record's status (and hosts) as a move goes on."""
         return server_migrations.update(engines.cell_url(), uuid, values)
+
+    def migration_get_in_progress_by_host(self, context: RequestContext,
+                                          host: str) -> list[dict[str, Any]]:
+        return server_migrations.get_all(engines.cell_url(), {
+            'host': host, 'status': list(server_migrations.IN_PROGRESS)})
 
     def migration_get_unconfirmed_by_dest_compute(self, context: RequestContext,
                                                   window: int, host: str

@@ -17,6 +17,8 @@ Version history:
         action_event_finish(details): what went wrong, in words
   1.5 - migrate_server (cast): a resize scheduled and handed to the
         destination; migration_update, migration_get_unconfirmed_by_dest_compute
+  1.9 - migration_get_in_progress_by_host: the moves a restarted compute finishes
+        or rolls back
 """
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
     from minova.scheduler.rpcapi import Selection
 
 TOPIC = 'conductor'
-VERSION = '1.5'
+VERSION = '1.9'
 
 
 class ConductorAPI:
@@ -81,6 +83,12 @@ class ConductorAPI:
                                                   host: str) -> list[dict[str, Any]]:
         return self.client.prepare(version='1.5').call(
             ctxt, 'migration_get_unconfirmed_by_dest_compute', window=window, host=host)
+
+    def migration_get_in_progress_by_host(self, ctxt: RequestContext, host: str
+                                          ) -> list[dict[str, Any]]:
+        """1.9: migrations from or to host that have not ended."""
+        return self.client.prepare(version='1.9').call(
+            ctxt, 'migration_get_in_progress_by_host', host=host)
 
     def service_get_or_create(self, ctxt: RequestContext, host: str, binary: str,
                               topic: str, version: int) -> dict[str, Any]:
