@@ -324,8 +324,11 @@ class ConductorManager:
             spec.pop('force_nodes', None)
             if not CONF.allow_resize_to_same_host:
                 spec['ignore_hosts'] = [source]
-            if host:   # 2.56: the admin's destination, still through the filters
-                spec['requested_destination'] = {'host': host, 'node': None}
+            # As Nova without cross-cell resize (its policy's default): the
+            # destination is in the server's cell; 2.56: the admin's host,
+            # still through the filters.
+            spec['requested_destination'] = {'host': host, 'node': None,
+                                             'cell': cell_uuid}
             selection = self.scheduler.select_destinations(
                 context, spec, [uuid], return_alternates=False)[0][0]
         except Exception as e:
