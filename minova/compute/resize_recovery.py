@@ -6,9 +6,10 @@ resize_migrated and resize_finish) is rolled back onto the source: the kept
 guest running again with the old flavor (stopped if the server was), the
 migration's allocation back on the server, the migration 'error', the server
 ACTIVE (or STOPPED) with a fault that says why. A confirm or revert the
-restart interrupted is done again. A step another live host still owns (the
-destination's finish of a move between two hosts) is left to that host; a
-roll back that fails leaves the server in ERROR with a fault.
+restart interrupted is done again. A destination on a host of its own that
+was making the resized guest (resize_finish) ends it as a failed finish: the
+server ERROR there with a fault. A step another live host still owns is left
+to it; a roll back that fails leaves the server in ERROR with a fault.
 """
 from __future__ import annotations
 
@@ -67,6 +68,9 @@ class _ResizeHost(Protocol):
     def _end_stale_migration(self, ctx: RequestContext, inst: Instance | None,
                              migration: dict[str, Any]) -> None: ...
 
+    def _fail_interrupted_finish(self, ctx: RequestContext, inst: Instance,
+                                 migration: dict[str, Any]) -> None: ...
+
 
 class ResizeRecoveryMixin:
     """init_host's part for moves: see the module's docstring."""
@@ -124,6 +128,26 @@ class ResizeRecoveryMixin:
             self.conductor.instance_fault_create(ctx, uuid, 500, message, None, self.host)
             self._update(ctx, uuid, values)
 
+    def _fail_interrupted_finish(self: _ResizeHost, ctx: RequestContext, inst: Instance,
+                                 migration: dict[str, Any]) -> None:
+        """This host, the destination of a move from another host, was
+        making the resized guest: as a finish_resize that fails, the server
+        ERROR here with a fault, keeping this host's allocation, the
+        migration's on the source dropped, the migration 'error'."""
+        uuid = inst['uuid']
+        LOG.warning('Finish of the resize of %s was interrupted by a restart of %s',
+                    uuid, self.host)
+        with contextlib.suppress(exception.PlacementAPIConnectFailure):
+            self.placement.delete_allocation_for_instance(ctx, migration['uuid'])
+        self.conductor.migration_update(ctx, migration['uuid'], {'status': 'error'})
+        with contextlib.suppress(exception.InstanceNotFound):
+            self.conductor.instance_fault_create(
+                ctx, uuid, 500, 'Resize of the instance was interrupted by a restart of '
+                f'its destination host {self.host}.', None, self.host)
+            self._update(ctx, uuid, {'vm_state': states.ERROR, 'task_state': None,
+                                     'host': self.host,
+                                     'node': migration.get('dest_node') or self.host})
+
     def _end_stale_migration(self: _ResizeHost, ctx: RequestContext, inst: Instance | None,
                              migration: dict[str, Any]) -> None:
         """A migration no step works on any more (its server gone, or back
@@ -156,8 +180,11 @@ def _recover_one(mgr: _ResizeHost, ctx: RequestContext, inst: Instance | None,
         LOG.info('Completing the interrupted revert of the resize of %s', inst['uuid'])
         mgr.revert_resize(ctx, inst, migration)
     elif task in ROLLBACK_TASKS:
-        if not here_source or (task in DESTINATION_TASKS and not here_dest):
-            return   # another host owns that step (or the server)
-        mgr._roll_back_resize(ctx, inst, migration)
+        if here_source and (here_dest or task not in DESTINATION_TASKS):
+            mgr._roll_back_resize(ctx, inst, migration)
+        elif here_dest and task == states.RESIZE_FINISH:
+            mgr._fail_interrupted_finish(ctx, inst, migration)
+        # else another host owns the step (a finish_resize still queued here
+        # for resize_migrated runs once this host serves again)
     elif task is None and inst.get('vm_state') != states.RESIZED:
         mgr._end_stale_migration(ctx, inst, migration)

@@ -10,13 +10,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 
 from minova import exception
 from minova.cmd.all_in_one import AllInOne
 from minova.conf import CONF
 from minova.context import get_admin_context
 from tests.functional.conftest import Client
-from tests.functional.test_server_resize import _allocs, _boot, _migrations
+from tests.functional.test_server_resize import PH, _allocs, _boot, _migrations
 
 OLD = {'VCPU': 1, 'MEMORY_MB': 64, 'DISK_GB': 1}
 NEW = {'VCPU': 2, 'MEMORY_MB': 96, 'DISK_GB': 1}
@@ -84,7 +85,8 @@ def test_destination_failing_to_spawn(admin, placement_base, flavor):
     finally:
         CONF.clear_override('fail_finish_migration_names', group='fake_driver')
     assert server['status'] == 'ERROR'
-    assert server['fault']['message'] == 'Fake finish_migration failure on aio-host'
+    assert server['fault']['message'] == \
+        f"Fake finish_migration failure on {server['OS-EXT-SRV-ATTR:host']}"
     (migration,) = _migrations(admin, sid)
     assert migration['status'] == 'error'
     # As Nova: the server keeps the destination's allocation (the new
@@ -159,3 +161,42 @@ def test_restart_mid_resize_rolls_it_back(admin, placement_base, flavor, compute
     assert _settled(admin, sid)['status'] == 'VERIFY_RESIZE'
     newest = _migrations(admin, sid)[0]
     _delete(admin, placement_base, sid, newest['uuid'])
+
+
+def test_destination_restarted_mid_finish_errors_the_server(admin, placement_base, aio,
+                                                            second_compute, monkeypatch):
+    """A cold migration to another host whose finish never returns (the
+    destination killed): its start-up recovery ends it as a failed finish."""
+    sid = _boot(admin, 'rf-dest-restart')['id']
+    dest = next(s.manager for s in aio.services
+                if s.binary == 'minova-compute' and s.manager.host == second_compute)
+    entered, release = threading.Event(), threading.Event()
+
+    def hang(*args: Any, **kwargs: Any) -> None:
+        entered.set()
+        release.wait(30)
+        raise exception.InstanceNotFound(instance_id=sid)   # the step gives up quietly
+    monkeypatch.setattr(dest.driver, 'finish_migration', hang)
+    r = admin.post(f'/servers/{sid}/action', {'migrate': {'host': second_compute}},
+                   headers={'OpenStack-API-Version': 'compute 2.56'})
+    assert r.status_code == 202, r.text
+    try:
+        assert entered.wait(30)
+        assert admin.get(f'/servers/{sid}').json()['server'][
+            'OS-EXT-STS:task_state'] == 'resize_finish'
+        dest._recover_resizes(get_admin_context())
+    finally:
+        release.set()
+    server = _settled(admin, sid)
+    assert server['status'] == 'ERROR'
+    assert server['OS-EXT-SRV-ATTR:host'] == second_compute
+    assert server['fault']['message'] == ('Resize of the instance was interrupted by a '
+                                          f'restart of its destination host {second_compute}.')
+    (migration,) = _migrations(admin, sid)
+    assert migration['status'] == 'error'
+    rps = {rp['name']: rp['uuid'] for rp in requests.get(
+        f'{placement_base}/resource_providers', headers=PH, timeout=10
+    ).json()['resource_providers']}
+    assert _allocs(placement_base, sid) == {rps[second_compute]: OLD}
+    assert _allocs(placement_base, migration['uuid']) == {}
+    _delete(admin, placement_base, sid, migration['uuid'])
