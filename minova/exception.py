@@ -206,3 +206,17 @@ class UnshelveInstanceInvalidState(InstanceInvalidState):
 
 class UnshelveHostNotInAZ(Conflict):
     msg_fmt = 'Host "%(host)s" is not in the availability zone "%(availability_zone)s".'
+
+
+class ResizeError(MinovaException):
+    msg_fmt = 'Resize error: %(reason)s.'
+
+
+class InstanceFaultRollback(MinovaException):
+    """A move step refused before it changed anything: the server goes back
+    to the state it had (not ERROR), the inner error becomes its fault."""
+
+    def __init__(self, inner_exception: Exception) -> None:
+        self.inner_exception = inner_exception
+        super().__init__(str(inner_exception))
+        self.code = getattr(inner_exception, 'code', 500) or 500

@@ -20,6 +20,7 @@ import oslo_messaging as messaging
 from minova import exception, states, utils
 from minova.clients import placement as placement_client
 from minova.compute import rpcapi as compute_rpcapi
+from minova.compute.resize_recovery import ResizeRecoveryMixin
 from minova.compute.resource_tracker import ResourceTracker
 from minova.compute.shelve import ShelveMixin
 from minova.conductor import rpcapi as conductor_rpcapi
@@ -55,7 +56,7 @@ def _describe(e: BaseException) -> str:
     return str(e) or e.__class__.__name__
 
 
-class ComputeManager(ShelveMixin):
+class ComputeManager(ShelveMixin, ResizeRecoveryMixin):
     target = messaging.Target(version='1.11')
 
     def __init__(self, host: str | None = None) -> None:
@@ -86,6 +87,7 @@ class ComputeManager(ShelveMixin):
 
     def _reconcile(self, ctx: RequestContext) -> None:
         """Finish what a restart interrupted: deletes complete, builds end in ERROR."""
+        self._recover_resizes(ctx)
         guests = set(self.driver.list_instance_uuids())
         for inst in self.conductor.instance_get_all_by_host(ctx, self.host):
             if self._reconcile_shelve(ctx, inst):   # compute/shelve.py
@@ -610,19 +612,43 @@ class ComputeManager(ShelveMixin):
         return sysmeta
 
     def _resize_failed(self, ctx: RequestContext, instance: Instance,
-                       migration: dict[str, Any], e: BaseException) -> None:
+                       migration: dict[str, Any], e: BaseException,
+                       event: str = '') -> None:
         """As Nova: a step that fails leaves the server in ERROR with a fault
-        and the migration 'error'; its allocations stay until it is deleted."""
+        and the migration 'error' (a step that refused before it changed
+        anything, InstanceFaultRollback, leaves it as it was, with the fault).
+        Placement as Nova leaves it: before the disk was handed over the
+        migration's allocation goes back to the server; after (the
+        destination failed), the server keeps the destination's and the
+        migration's on the source is dropped. Confirm and revert failures
+        leave both until the server is deleted."""
         uuid = instance['uuid']
+        rollback = isinstance(e, exception.InstanceFaultRollback)
         LOG.error('Resize of %s failed on %s: %s', uuid, self.host, e,
                   exc_info=not isinstance(e, exception.MinovaException))
         with contextlib.suppress(Exception):
             self.conductor.migration_update(ctx, migration['uuid'], {'status': 'error'})
+        try:
+            if event in ('compute_prep_resize', 'compute_resize_instance'):
+                self.placement.move_allocations(ctx, migration['uuid'], uuid)
+            elif event == 'compute_finish_resize':
+                self.placement.delete_allocation_for_instance(ctx, migration['uuid'])
+        except Exception as pe:  # noqa: BLE001 - the server's state is still told
+            LOG.warning('Allocations of the failed resize of %s not put back: %s', uuid, pe)
         with contextlib.suppress(exception.InstanceNotFound):
             self.conductor.instance_fault_create(ctx, uuid, getattr(e, 'code', 500) or 500,
                                                  _describe(e), traceback.format_exc(),
                                                  self.host)
-            self._update(ctx, uuid, {'vm_state': states.ERROR, 'task_state': None})
+            values: dict[str, Any] = {'vm_state': states.ERROR, 'task_state': None}
+            if rollback:
+                current = self.conductor.instance_get(ctx, uuid)
+                old = (current.get('system_metadata') or {}).get('old_vm_state')
+                values = {'vm_state': old or states.ACTIVE, 'task_state': None,
+                          'system_metadata': self._resize_done_sysmeta(current)}
+            elif event == 'compute_finish_resize':
+                # As Nova: resize_instance pointed the server at this host.
+                values.update(host=self.host, node=migration.get('dest_node') or self.host)
+            self._update(ctx, uuid, values)
 
     @contextlib.contextmanager
     def _resize_step(self, ctx: RequestContext, instance: Instance,
@@ -635,7 +661,7 @@ class ComputeManager(ShelveMixin):
             except (exception.InstanceNotFound, exception.InstanceInvalidState) as e:
                 LOG.info('Resize step %s of %s given up: %s', event, uuid, e)
             except Exception as e:
-                self._resize_failed(ctx, instance, migration, e)
+                self._resize_failed(ctx, instance, migration, e, event)
 
     def prep_resize(self, context: RequestContext, instance: Instance,
                     flavor: dict[str, Any], migration: dict[str, Any], node: str) -> None:
@@ -727,8 +753,10 @@ class ComputeManager(ShelveMixin):
         server back (finish_revert_resize)."""
         uuid = instance['uuid']
         with self._resize_step(context, instance, migration, 'compute_revert_resize'):
+            # As Nova: on the source's own host (storage shared with it) the
+            # disks stay for finish_revert_migration to replace.
             self.driver.destroy(context, instance, instance.get('network_info') or [],
-                                None, True)
+                                None, migration.get('source_compute') != self.host)
             if migration.get('source_compute') != self.host:
                 self.rt.instance_removed(uuid)
             self.conductor.migration_update(context, migration['uuid'],

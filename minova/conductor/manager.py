@@ -64,7 +64,7 @@ def _fault_message(error: BaseException) -> str:
 
 
 class ConductorManager(ShelveMixin):
-    target = messaging.Target(version='1.6')
+    target = messaging.Target(version='1.9')
     # What compute agents expect back when a server changed under them (deleted,
     # or its task state moved on): answered without an ERROR traceback here.
     expected_exceptions = (exception.InstanceNotFound, exception.InstanceInvalidState)
@@ -325,8 +325,11 @@ class ConductorManager(ShelveMixin):
             spec.pop('force_nodes', None)
             if not CONF.allow_resize_to_same_host:
                 spec['ignore_hosts'] = [source]
-            if host:   # 2.56: the admin's destination, still through the filters
-                spec['requested_destination'] = {'host': host, 'node': None}
+            # As Nova without cross-cell resize (its policy's default): the
+            # destination is in the server's cell; 2.56: the admin's host,
+            # still through the filters.
+            spec['requested_destination'] = {'host': host, 'node': None,
+                                             'cell': cell_uuid}
             selection = self.scheduler.select_destinations(
                 context, spec, [uuid], return_alternates=False)[0][0]
         except Exception as e:
@@ -439,6 +442,11 @@ class ConductorManager(ShelveMixin):
                          values: dict[str, Any]) -> dict[str, Any]:
         """1.5: a migration record's status (and hosts) as a move goes on."""
         return server_migrations.update(engines.cell_url(), uuid, values)
+
+    def migration_get_in_progress_by_host(self, context: RequestContext,
+                                          host: str) -> list[dict[str, Any]]:
+        return server_migrations.get_all(engines.cell_url(), {
+            'host': host, 'status': list(server_migrations.IN_PROGRESS)})
 
     def migration_get_unconfirmed_by_dest_compute(self, context: RequestContext,
                                                   window: int, host: str

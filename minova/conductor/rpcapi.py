@@ -19,6 +19,8 @@ Version history:
         destination; migration_update, migration_get_unconfirmed_by_dest_compute
   1.6 - unshelve_instance (cast): a shelved server powered on again, or a
         shelved-offloaded one scheduled and spawned from its shelve image
+  1.9 - migration_get_in_progress_by_host: the moves a restarted compute finishes
+        or rolls back
 """
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
     from minova.scheduler.rpcapi import Selection
 
 TOPIC = 'conductor'
-VERSION = '1.6'
+VERSION = '1.9'
 
 
 class ConductorAPI:
@@ -91,6 +93,12 @@ class ConductorAPI:
                                                   host: str) -> list[dict[str, Any]]:
         return self.client.prepare(version='1.5').call(
             ctxt, 'migration_get_unconfirmed_by_dest_compute', window=window, host=host)
+
+    def migration_get_in_progress_by_host(self, ctxt: RequestContext, host: str
+                                          ) -> list[dict[str, Any]]:
+        """1.9: migrations from or to host that have not ended."""
+        return self.client.prepare(version='1.9').call(
+            ctxt, 'migration_get_in_progress_by_host', host=host)
 
     def service_get_or_create(self, ctxt: RequestContext, host: str, binary: str,
                               topic: str, version: int) -> dict[str, Any]:

@@ -9,6 +9,13 @@ fake_opts = [
                  help='Seconds a fake spawn takes, to imitate a real hypervisor.'),
     cfg.ListOpt('fail_spawn_names', default=[],
                 help='Servers whose name is in this list fail to spawn (tests reschedules).'),
+    cfg.ListOpt('fail_finish_migration_names', default=[],
+                help='Servers whose name is in this list fail on the destination of a '
+                     'resize or cold migration (finish_migration raises): tests a '
+                     'destination that cannot spawn the moved server.'),
+    cfg.FloatOpt('migrate_delay', default=0.0, min=0.0,
+                 help='Seconds a fake migrate_disk_and_power_off takes (the source of a '
+                      'resize), to kill or disturb a compute mid-move in tests.'),
 ]
 
 libvirt_opts = [

@@ -28,10 +28,12 @@ class GroupRequest(TypedDict, total=False):
     hosts: dict[str, int]
 
 
-class Destination(TypedDict):
-    """A requested host and/or node (2.74): candidates are narrowed to them."""
+class Destination(TypedDict, total=False):
+    """A requested host and/or node (2.74): candidates are narrowed to them;
+    a move's cell (uuid): it stays in it."""
     host: str | None
     node: str | None
+    cell: str | None
 
 
 class RequestSpec(TypedDict, total=False):

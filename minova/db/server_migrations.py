@@ -18,6 +18,10 @@ from minova.db import engines, paging
 from minova.db.main_tables import migrations
 
 SORT_KEYS = ['created_at', 'id']
+# Statuses of a move that has not ended (Nova's in-progress migrations;
+# 'finished' awaits a confirm or revert but holds no step in flight).
+IN_PROGRESS = ('queued', 'accepted', 'pre-migrating', 'preparing', 'migrating',
+               'post-migrating', 'running', 'confirming', 'reverting')
 SORT_DIRS = ['desc', 'desc']
 
 

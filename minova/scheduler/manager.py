@@ -170,8 +170,9 @@ def filter_hosts(hosts: list[HostState], spec: RequestSpec
     wanted = spec.get('requested_destination')
     host, node = (wanted.get('host'), wanted.get('node')) if wanted else (None, None)
     enabled: list[str] = CONF.filter_scheduler.enabled_filters
+    cell = wanted.get('cell') if wanted else None   # a move stays in its cell
     hosts = [h for h in hosts if (not host or h.host == host)
-             and (not node or h.nodename == node)]
+             and (not node or h.nodename == node) and (not cell or h.cell_uuid == cell)]
     return filters.run(enabled, hosts, spec), enabled
 
 

@@ -177,6 +177,8 @@ class FakeDriver(driver.ComputeDriver):
     def migrate_disk_and_power_off(self, context: RequestContext, instance: Instance,
                                    dest: str, flavor: dict[str, Any],
                                    network_info: list[VIF]) -> None:
+        if CONF.fake_driver.migrate_delay:
+            time.sleep(CONF.fake_driver.migrate_delay)
         with self._lock:
             guest = self._guests.pop(instance['uuid'], None)
             if guest is None:
@@ -186,6 +188,8 @@ class FakeDriver(driver.ComputeDriver):
 
     def finish_migration(self, context: RequestContext, instance: Instance,
                          network_info: list[VIF], power_on: bool = True) -> None:
+        if instance.get('display_name') in CONF.fake_driver.fail_finish_migration_names:
+            raise RuntimeError(f'Fake finish_migration failure on {self.host}')
         self._create(instance)
         if not power_on:
             self._set_state(instance, states.SHUTDOWN)
@@ -199,8 +203,13 @@ class FakeDriver(driver.ComputeDriver):
                                 network_info: list[VIF], power_on: bool = True) -> None:
         with self._lock:
             guest = self._migrated.pop(instance['uuid'], None)
-            if guest is None:
-                raise exception.InstanceNotFound(instance_id=instance['uuid'])
+        if guest is None:
+            # A restarted fake hypervisor has forgotten its guests: the kept
+            # one is made again from the record (the old flavor).
+            self._create(instance)
+            with self._lock:
+                guest = self._guests[instance['uuid']]
+        with self._lock:
             guest['state'] = states.RUNNING if power_on else states.SHUTDOWN
             self._guests[instance['uuid']] = guest
 

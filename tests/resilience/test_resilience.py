@@ -192,3 +192,166 @@ def test_down_cell_degrades_listing_and_recovers(rig: dict) -> None:
          'the cell to answer again')
     dep.assert_consistent()
     dep.delete_all()
+
+
+# -- resize faults (issue 18): every server ends ACTIVE, VERIFY_RESIZE or ERROR
+# with a fault, its migration in Nova's status, placement exact ---------------
+
+# Migrations whose allocation placement still holds: in flight, or finished
+# and awaiting a confirm or revert.
+HOLDING = ('pre-migrating', 'migrating', 'post-migrating', 'finished', 'confirming',
+           'reverting')
+
+
+def _flavor_small(dep: Deployment) -> str:
+    r = dep.api('POST', '/flavors', {'flavor': {'name': 'small', 'id': 'small', 'vcpus': 2,
+                                                'ram': 128, 'disk': 1}})
+    assert r.status_code in (200, 409), r.text
+    return 'small'
+
+
+def _migrations(dep: Deployment, uuid: str) -> list[dict[str, Any]]:
+    r = dep.api('GET', f'/os-migrations?instance_uuid={uuid}')
+    assert r.status_code == 200, r.text
+    return r.json()['migrations']
+
+
+def _resources(dep: Deployment, consumer: str) -> dict[str, int]:
+    allocs = dep.placement(f'/allocations/{consumer}')['allocations']
+    return next(iter(allocs.values()))['resources'] if allocs else {}
+
+
+def _assert_moves_consistent(dep: Deployment) -> list[dict[str, Any]]:
+    """Settled servers; placement holds exactly the servers on a host and
+    the migrations that still hold their source."""
+    def settled() -> list[dict[str, Any]] | None:
+        servers = dep.servers()
+        return servers if all(
+            s['status'] in ('ACTIVE', 'VERIFY_RESIZE', 'ERROR', 'SHUTOFF') and
+            not s['OS-EXT-STS:task_state'] for s in servers) else None
+    servers = wait(settled, 120, 'servers to settle', 1.0)
+    expected = {s['id'] for s in servers if s['OS-EXT-SRV-ATTR:host']}
+    for s in servers:
+        for m in _migrations(dep, s['id']):
+            assert m['status'] in HOLDING + ('confirmed', 'reverted', 'error', 'failed'), m
+            if m['status'] in HOLDING:
+                expected.add(m['uuid'])
+        if s['status'] == 'ERROR':
+            assert s['fault']['message'], s
+    assert dep.allocation_consumers() == expected, (servers, dep.allocation_consumers())
+    return servers
+
+
+def _boot_active(dep: Deployment, name: str, host: str) -> str:
+    r = dep.boot(name, availability_zone=f'nova:{host}')
+    assert r.status_code == 202, r.text
+    uuid: str = r.json()['server']['id']
+    assert dep.wait_settled([uuid])[0]['status'] == 'ACTIVE'
+    return uuid
+
+
+def _resize(dep: Deployment, uuid: str, flavor: str) -> None:
+    r = dep.api('POST', f'/servers/{uuid}/action', {'resize': {'flavorRef': flavor}})
+    assert r.status_code == 202, r.text
+
+
+def _server(dep: Deployment, uuid: str) -> dict[str, Any]:
+    r = dep.api('GET', f'/servers/{uuid}')
+    assert r.status_code == 200, r.text
+    return r.json()['server']
+
+
+def _with_migrate_delay(dep: Deployment, host: str, delay: float) -> str:
+    """The host's agent restarted with a slow resize source; the original conf."""
+    conf = dep.root / 'etc' / f'{host}.conf'
+    original = conf.read_text()
+    conf.write_text(original + f'\n[fake_driver]\nmigrate_delay = {delay}\n')
+    mark = (dep.root / 'log' / f'{host}.log').stat().st_size
+    dep.deploy('restart', host)
+    wait(lambda: _started(dep, host, mark), 60, 'the slow-resizing agent to serve')
+    return original
+
+
+def _wait_task(dep: Deployment, uuid: str, task: str) -> None:
+    wait(lambda: _server(dep, uuid)['OS-EXT-STS:task_state'] == task, 30,
+         f'{uuid} to be in {task}', 0.2)
+
+
+def test_compute_killed_mid_resize_rolls_back(rig: dict) -> None:
+    dep = rig['dep']
+    host = 'cell1-compute1'
+    small = _flavor_small(dep)
+    conf = dep.root / 'etc' / f'{host}.conf'
+    original = _with_migrate_delay(dep, host, 20)
+    try:
+        uuid = _boot_active(dep, 'rz-kill', host)
+        _resize(dep, uuid, small)
+        _wait_task(dep, uuid, 'resize_migrating')
+        dep.kill(host)
+        conf.write_text(original)
+        mark = (dep.root / 'log' / f'{host}.log').stat().st_size
+        dep.deploy('start', host)
+        wait(lambda: _started(dep, host, mark), 60, 'the agent to serve again')
+    finally:
+        conf.write_text(original)
+    _assert_moves_consistent(dep)
+    # Rolled back onto its source with the old flavor: the migration 'error',
+    # the server ACTIVE holding the old flavor's allocation again.
+    server = _server(dep, uuid)
+    assert (server['status'], server['flavor']['original_name']) == ('ACTIVE', 'tiny')
+    assert [m['status'] for m in _migrations(dep, uuid)] == ['error']
+    assert _resources(dep, uuid) == {'VCPU': 1, 'MEMORY_MB': 64, 'DISK_GB': 1}
+    # and it can be resized again.
+    _resize(dep, uuid, small)
+    wait(lambda: _server(dep, uuid)['status'] == 'VERIFY_RESIZE', 60, 'VERIFY_RESIZE')
+    _assert_moves_consistent(dep)
+    dep.delete_all()
+
+
+def test_resize_destination_failing_to_spawn_errors_the_server(rig: dict) -> None:
+    from tests.resilience.conftest import FAIL_DEST
+    dep = rig['dep']
+    small = _flavor_small(dep)
+    uuid = _boot_active(dep, FAIL_DEST, 'cell2-compute1')
+    _resize(dep, uuid, small)
+    servers = _assert_moves_consistent(dep)
+    server = [s for s in servers if s['id'] == uuid][0]
+    assert server['status'] == 'ERROR'
+    assert 'finish_migration failure' in server['fault']['message'], server['fault']
+    (migration,) = _migrations(dep, uuid)
+    assert migration['status'] == 'error'
+    # As Nova: the server keeps the destination's allocation, the
+    # migration's on the source is gone.
+    assert _resources(dep, uuid) == {'VCPU': 2, 'MEMORY_MB': 128, 'DISK_GB': 1}
+    assert _resources(dep, migration['uuid']) == {}
+    dep.delete_all()
+
+
+def test_rabbitmq_restart_during_resize(rig: dict) -> None:
+    dep = rig['dep']
+    host = 'cell2-compute1'
+    small = _flavor_small(dep)
+    conf = dep.root / 'etc' / f'{host}.conf'
+    # The source is powering the guest off while the broker goes away and
+    # comes back; its next steps run over the new connections. (A reply lost
+    # with the old ones fails the step after rpc_response_timeout: ERROR,
+    # migration 'error', allocations back on the server - also accepted.)
+    original = _with_migrate_delay(dep, host, 12)
+    try:
+        uuid = _boot_active(dep, 'rz-rabbit', host)
+        _resize(dep, uuid, small)
+        _wait_task(dep, uuid, 'resize_migrating')
+        rig['rabbit'].restart_app()
+        servers = _assert_moves_consistent(dep)
+        server = [s for s in servers if s['id'] == uuid][0]
+        (migration,) = _migrations(dep, uuid)
+        assert (server['status'], migration['status']) in (
+            ('VERIFY_RESIZE', 'finished'), ('ACTIVE', 'error'), ('ERROR', 'error')), \
+            (server, migration)
+        wait(lambda: _all_up(dep), 60, 'services to report again after the broker restart')
+    finally:
+        conf.write_text(original)
+        mark = (dep.root / 'log' / f'{host}.log').stat().st_size
+        dep.deploy('restart', host)
+        wait(lambda: _started(dep, host, mark), 60, 'the agent to serve again')
+    dep.delete_all()

@@ -340,6 +340,7 @@ class LibvirtDriver(driver.ComputeDriver):
         self._remove_domain(instance)
         if destroy_disks:
             shutil.rmtree(instance_dir(instance), ignore_errors=True)
+            shutil.rmtree(instance_dir(instance) + '_resize', ignore_errors=True)
 
     # -- rebuild -------------------------------------------------------------------
 
@@ -366,6 +367,99 @@ class LibvirtDriver(driver.ComputeDriver):
             dom.create()
         LOG.info('Guest %s (%s) rebuilt from image %s%s', spec.name, instance['uuid'],
                  image.get('id'), '' if power_on else ', left shut off')
+
+    # -- resize (same host) ----------------------------------------------------
+    #
+    # As Nova's: the guest is powered off and its directory set aside as
+    # <dir>_resize (the copy a revert comes back to); a copy of its disks
+    # becomes the new directory, whose root disk grows to the new flavor and
+    # whose domain is defined with the new vCPUs and memory. Confirm deletes
+    # the kept copy; revert brings it back with the old domain.
+
+    def migrate_disk_and_power_off(self, context: RequestContext, instance: Instance,
+                                   dest: str, flavor: dict[str, Any],
+                                   network_info: list[VIF]) -> None:
+        if dest != self.host_name:
+            # Nova copies the disk to the other host over SSH or rsync; this
+            # driver only resizes in place, and says so before it touches the guest.
+            raise exception.InstanceFaultRollback(exception.ResizeError(
+                reason=f'moving a libvirt guest to another host ({dest}) is not '
+                       f'supported here; only a resize on the same host is'))
+        if (flavor.get('root_gb') or 0) < (instance.get('root_gb') or 0):
+            raise exception.InstanceFaultRollback(exception.ResizeError(
+                reason='Unable to resize disk down'))
+        self.power_off(instance, CONF.shutdown_timeout)
+        inst_dir = instance_dir(instance)
+        kept = inst_dir + '_resize'
+        if os.path.exists(kept):
+            # An earlier resize's copy that nothing will come back to.
+            shutil.rmtree(kept)
+        os.rename(inst_dir, kept)
+        os.makedirs(inst_dir, mode=0o755)
+        for name in ('disk', 'disk.config', 'console.log'):
+            src = os.path.join(kept, name)
+            if os.path.exists(src):
+                shutil.copy2(src, os.path.join(inst_dir, name))
+        LOG.info('Guest %s powered off, its disks kept in %s for a revert',
+                 instance['uuid'], kept)
+
+    def _grow_root_disk(self, instance: Instance, disk: str) -> None:
+        """The root disk at the flavor's size; shrinking it is refused (the
+        API refuses such a resize first)."""
+        want = (instance.get('root_gb') or 0) * imagecache.GiB
+        have = int(imagecache.qemu_img_info(disk, 'qcow2')['virtual-size'])
+        if not want or want == have:
+            return
+        if want < have:
+            raise exception.ResizeError(reason='Unable to resize disk down')
+        proc = subprocess.run(['qemu-img', 'resize', '-q', '-f', 'qcow2', disk, str(want)],
+                              capture_output=True, text=True, timeout=300)
+        if proc.returncode:
+            raise exception.ResizeError(reason=f'qemu-img resize failed: '
+                                               f'{proc.stderr.strip()}')
+
+    def finish_migration(self, context: RequestContext, instance: Instance,
+                         network_info: list[VIF], power_on: bool = True) -> None:
+        inst_dir = instance_dir(instance)
+        disk = os.path.join(inst_dir, 'disk')
+        if not os.path.exists(disk):
+            raise exception.ResizeError(reason=f'the disk of {instance["uuid"]} is not '
+                                               f'on {self.host_name}')
+        self._grow_root_disk(instance, disk)
+        spec = self._prepare_disks(context, instance, self._image_meta(context, instance),
+                                   network_info, inst_dir, keep_disk=True)
+        dom = self._define(spec)
+        if power_on:
+            dom.create()
+        LOG.info('Guest %s resized to %s vCPUs, %s MiB%s', instance['uuid'],
+                 instance['vcpus'], instance['memory_mb'], '' if power_on else ', left off')
+
+    def confirm_migration(self, context: RequestContext, instance: Instance,
+                          network_info: list[VIF]) -> None:
+        if instance.get('host') not in (None, self.host_name):
+            self._remove_domain(instance)   # the server lives elsewhere now
+        shutil.rmtree(instance_dir(instance) + '_resize', ignore_errors=True)
+
+    def finish_revert_migration(self, context: RequestContext, instance: Instance,
+                                network_info: list[VIF], power_on: bool = True) -> None:
+        """The resized domain gone, the kept directory back (with the console
+        log so far), the old domain defined and, unless it was off, started."""
+        self._remove_domain(instance)
+        inst_dir = instance_dir(instance)
+        kept = inst_dir + '_resize'
+        if os.path.exists(kept):
+            log = os.path.join(inst_dir, 'console.log')
+            if os.path.exists(log):
+                shutil.copy2(log, os.path.join(kept, 'console.log'))
+            shutil.rmtree(inst_dir, ignore_errors=True)
+            os.rename(kept, inst_dir)
+        spec = self._prepare_disks(context, instance, self._image_meta(context, instance),
+                                   network_info, inst_dir, keep_disk=True)
+        dom = self._define(spec)
+        if power_on:
+            dom.create()
+        LOG.info('Guest %s back at %s vCPUs, %s MiB', instance['uuid'], instance['vcpus'],
+                 instance['memory_mb'])
 
     # -- power -----------------------------------------------------------------
 

@@ -151,6 +151,8 @@ report_interval = 1
 sync_power_state_interval = 2
 shutdown_timeout = 30
 reserved_host_memory_mb = 0
+# resize (test_resize.py): one host is both source and destination
+allow_resize_to_same_host = True
 [libvirt]
 wait_soft_reboot_seconds = 30
 [api]
