@@ -135,3 +135,28 @@ def test_policy_file_override(user: Any, tmp_path: Any) -> None:
     finally:
         CONF.clear_override('policy_file', group='oslo_policy')
         policy.reset()
+
+
+def test_policy_file_change_is_obeyed_within_a_second(user: Any, tmp_path: Any) -> None:
+    """Decisions are remembered only until the rules are looked at again
+    (at most a second later): an edited policy file takes effect."""
+    import os
+    import time
+
+    from minova.api import policy
+    from minova.conf import CONF
+    path = tmp_path / 'policy.yaml'
+    path.write_text('"os_compute_api:os-services:list": "@"\n')
+    CONF.set_override('policy_file', str(path), group='oslo_policy')
+    policy.reset()
+    try:
+        assert user.get('/os-services').status_code == 200
+        assert user.get('/os-services').status_code == 200   # remembered
+        path.write_text('"os_compute_api:os-services:list": "!"\n')
+        later = time.time() + 5   # a new mtime even on coarse file systems
+        os.utime(path, (later, later))
+        time.sleep(policy.RELOAD_CHECK_SECONDS + 0.1)
+        assert user.get('/os-services').status_code == 403
+    finally:
+        CONF.clear_override('policy_file', group='oslo_policy')
+        policy.reset()
