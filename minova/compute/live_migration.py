@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from minova import exception, states
 from minova.compute import rpcapi as compute_rpcapi
+from minova.conf import CONF
 from minova.context import RequestContext
 from minova.virt.driver import MigrationProgress
 
@@ -147,6 +148,20 @@ class LiveMigrationMixin:
         return self.conductor.migration_update(context, migration['uuid'],
                                                {'status': status})
 
+    def _wait_for_slot(self, job: _Job) -> threading.Semaphore | None:
+        """[DEFAULT] max_concurrent_live_migrations: wait (queued) for a
+        free one; an abort meanwhile ends the wait."""
+        limit = CONF.max_concurrent_live_migrations
+        if not limit:
+            return None
+        slots = cast('threading.Semaphore', self.__dict__.setdefault(
+            '_live_slots', threading.Semaphore(limit)))
+        while not slots.acquire(timeout=0.1):
+            with job.lock:
+                if job.cancelled:
+                    raise _Cancelled()
+        return slots
+
     @contextlib.contextmanager
     def _phase(self, job: _Job, phase: str) -> Iterator[None]:
         """Enter phase unless the job was aborted before it."""
@@ -162,7 +177,9 @@ class LiveMigrationMixin:
         migration = job.migration
         made = False      # pre_live_migration ran on dest
         outcome, error = 'completed', None
+        slot = None
         try:
+            slot = self._wait_for_slot(job)
             with self._phase(job, 'preparing'):
                 self._set_status(context, migration, 'preparing')
             made = True
@@ -183,6 +200,8 @@ class LiveMigrationMixin:
             outcome, error = 'failed', e
         finally:
             self._live_jobs.pop(uuid, None)
+            if slot is not None:
+                slot.release()
         if outcome == 'completed':
             try:
                 self._post_live_migration(context, instance, dest, migration, migrate_data)

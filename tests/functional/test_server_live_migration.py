@@ -462,3 +462,80 @@ def test_policy_live_migration_is_for_admins(admin, api_base, tiny_flavor,
         'completed'
     _settled(admin, sid)
     _delete(member, sid)
+
+
+def _boot_on(admin: Client, name: str, host: str) -> dict[str, Any]:
+    r = admin.post('/servers', {'server': {
+        'name': name, 'flavorRef': 'tiny', 'imageRef': TINY_IMAGE_ID, 'networks': 'none',
+        'host': host}}, headers=_v('2.74'))
+    assert r.status_code == 202, r.text
+    server = admin.wait_for_status(r.json()['server']['id'], {'ACTIVE', 'ERROR'})
+    assert server['status'] == 'ACTIVE' and _host(server) == host, server
+    return server
+
+
+def test_queued_migration_aborted_from_265(admin, tiny_flavor, second_compute,
+                                           placement_base, slow):
+    """One live migration at a time per host ([DEFAULT] max_concurrent_live_migrations
+    1, Nova's default): the second waits queued; 2.65 may abort it there."""
+    first = _boot_on(admin, 'lm-queue-1', 'aio-host')['id']
+    second = _boot_on(admin, 'lm-queue-2', 'aio-host')['id']
+    src_rp = _rp(placement_base, 'aio-host')
+    assert _live(admin, first, second_compute).status_code == 202
+    running = _wait_migration(admin, first, {'running'})
+    assert _live(admin, second, second_compute).status_code == 202
+    queued = _wait_migration(admin, second, {'queued'})
+    listed = admin.get(f'/servers/{second}/migrations').json()['migrations']
+    assert [m['status'] for m in listed] == ['queued']
+    path = f"/servers/{second}/migrations/{queued['id']}"
+    r = admin.delete(path, headers=_v('2.64'))
+    assert r.status_code == 400, r.text
+    assert r.json()['badRequest']['message'] == (
+        f"Migration {queued['id']} state of instance {second} is queued. Cannot abort "
+        'live migration while the migration is in this state.')
+    r = admin.post(f'{path}/action', {'force_complete': None})
+    assert r.status_code == 400, r.text   # only a running one
+    assert admin.delete(path, headers=_v('2.65')).status_code == 202
+    assert _wait_migration(admin, second, {'cancelled'})['status'] == 'cancelled'
+    assert _host(_settled(admin, second)) == 'aio-host'
+    assert _allocs(placement_base, second) == {src_rp: TINY}
+    assert admin.delete(f"/servers/{first}/migrations/{running['id']}").status_code == 202
+    assert _wait_migration(admin, first, {'cancelled'})['status'] == 'cancelled'
+    assert _host(_settled(admin, first)) == 'aio-host'
+    assert _allocs(placement_base, first) == {src_rp: TINY}
+    _delete(admin, first)
+    _delete(admin, second)
+
+
+def test_a_destination_that_refuses_is_retried_then_no_host(
+        admin, tiny_flavor, second_compute, placement_base, monkeypatch):
+    from minova.virt.fake import FakeDriver
+    real = FakeDriver.check_can_live_migrate_destination
+
+    def refuse(self: FakeDriver, *args: Any) -> dict[str, Any]:
+        from minova import exception
+        if self.host == second_compute:
+            raise exception.MigrationPreCheckError(reason='not today')
+        return real(self, *args)
+    monkeypatch.setattr(FakeDriver, 'check_can_live_migrate_destination', refuse)
+    sid = _boot_on(admin, 'lm-refused', 'aio-host')['id']
+    r = _live(admin, sid, None, '2.33')
+    assert r.status_code == 400, r.text
+    assert r.json()['badRequest']['message'].startswith('No valid host was found.')
+    CONF.set_override('migrate_max_retries', 0)
+    try:
+        r = _live(admin, sid, None, '2.33')
+    finally:
+        CONF.clear_override('migrate_max_retries')
+    assert r.json()['badRequest']['message'] == (
+        'Exceeded maximum number of retries. Exceeded max scheduling retries 0 for '
+        f'instance {sid} during live migration')
+    # Forced there, its own check answers.
+    r = _live(admin, sid, second_compute, '2.30', force=True)
+    assert r.status_code == 400, r.text
+    assert r.json()['badRequest']['message'] == 'Migration pre-check error: not today'
+    server = _settled(admin, sid)
+    assert server['status'] == 'ACTIVE' and _host(server) == 'aio-host'
+    assert _allocs(placement_base, sid) == {_rp(placement_base, 'aio-host'): TINY}
+    assert [m['status'] for m in _migrations(admin, sid)] == ['error'] * 3
+    _delete(admin, sid)
