@@ -116,9 +116,14 @@ class LiveMigrationMixin:
             here = cast('Instance', {**instance, **placed})
             self.driver.post_live_migration_at_destination(context, here, migrate_data)
             power = self._power_state(here)
-            inst = self._update(context, uuid, dict(
-                placed, power_state=states.RUNNING if power is None else power,
-                task_state=None, progress=0), [states.MIGRATING])
+            try:
+                inst = self._update(context, uuid, dict(
+                    placed, power_state=states.RUNNING if power is None else power,
+                    task_state=None, progress=0), [states.MIGRATING])
+            except (exception.InstanceNotFound, exception.InstanceInvalidState):
+                # Deleted meanwhile: its guest must not stay here.
+                self.driver.destroy(context, here, [], None, True)
+                raise
             self.rt.instance_added(inst)
 
     def rollback_live_migration_at_destination(self, context: RequestContext,
@@ -271,7 +276,12 @@ class LiveMigrationMixin:
                 LOG.exception('Rollback of the live migration of %s on %s failed', uuid,
                               dest)
         try:
-            self.placement.move_allocations(context, migration['uuid'], uuid)
+            if self._being_deleted(context, uuid):
+                # Its delete dropped the server's allocations; the source's
+                # goes with the migration rather than back to a deleted server.
+                self.placement.delete_allocation_for_instance(context, migration['uuid'])
+            else:
+                self.placement.move_allocations(context, migration['uuid'], uuid)
         except Exception:
             LOG.exception('Allocation of migration %s could not go back to %s',
                           migration['uuid'], uuid)
@@ -284,6 +294,13 @@ class LiveMigrationMixin:
         with contextlib.suppress(exception.InstanceNotFound, exception.InstanceInvalidState):
             self._update(context, uuid, values, [states.MIGRATING])
         LOG.info('Live migration of %s to %s rolled back (%s)', uuid, dest, status)
+
+    def _being_deleted(self, context: RequestContext, uuid: str) -> bool:
+        try:
+            current = self.conductor.instance_get(context, uuid)
+        except exception.InstanceNotFound:
+            return True
+        return current.get('task_state') == states.DELETING or bool(current.get('deleted'))
 
     def live_migration_force_complete(self, context: RequestContext, instance: Instance,
                                       migration: dict[str, Any]) -> None:

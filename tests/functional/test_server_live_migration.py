@@ -539,3 +539,28 @@ def test_a_destination_that_refuses_is_retried_then_no_host(
     assert _allocs(placement_base, sid) == {_rp(placement_base, 'aio-host'): TINY}
     assert [m['status'] for m in _migrations(admin, sid)] == ['error'] * 3
     _delete(admin, sid)
+
+
+@pytest.mark.parametrize('fail', [False, True], ids=['then-completes', 'then-fails'])
+def test_deleted_while_migrating_leaves_no_allocation(admin, tiny_flavor, second_compute,
+                                                      placement_base, slow, fail):
+    """A server deleted mid-move: whether the move then completes or rolls back,
+    neither the server nor the migration keeps an allocation."""
+    server = _boot(admin, f'lm-deleted-{fail}')
+    sid = server['id']
+    assert _live(admin, sid, _other(server, second_compute)).status_code == 202
+    migration = _wait_migration(admin, sid, {'running'})
+    assert admin.delete(f'/servers/{sid}').status_code == 204
+    admin.wait_gone(sid)
+    if fail:   # the move fails and rolls back
+        CONF.set_override('fail_live_migration_names', [f'lm-deleted-{fail}'],
+                          group='fake_driver')
+    try:
+        deadline = time.monotonic() + 30
+        while _migrations(admin, sid)[0]['status'] in ('running', 'preparing', 'queued'):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    finally:
+        CONF.clear_override('fail_live_migration_names', group='fake_driver')
+    assert _allocs(placement_base, sid) == {}
+    assert _allocs(placement_base, migration['uuid']) == {}
