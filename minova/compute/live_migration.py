@@ -302,6 +302,40 @@ class LiveMigrationMixin:
             return True
         return current.get('task_state') == states.DELETING or bool(current.get('deleted'))
 
+    def _reconcile_live_migrations(self, context: RequestContext) -> None:
+        """At start: live migrations this host was running when it stopped.
+        As Nova: the driver's job aborted if still there, the migration
+        'error', the server's task cleared; and here also rolled back, so
+        placement holds the server's allocation on the host it is on and
+        nothing for the migration."""
+        for migration in self.conductor.live_migrations_in_progress(context, self.host):
+            uuid = migration['instance_uuid']
+            if uuid in self._live_jobs:
+                continue
+            try:
+                instance = self.conductor.instance_get(context, uuid)
+            except exception.InstanceNotFound:
+                with contextlib.suppress(Exception):
+                    self.placement.delete_allocation_for_instance(context,
+                                                                  migration['uuid'])
+                    self._set_status(context, migration, 'error')
+                continue
+            LOG.warning('Live migration of %s to %s was interrupted by a restart of %s',
+                        uuid, migration.get('dest_compute'), self.host)
+            with contextlib.suppress(Exception):
+                self.driver.live_migration_abort(instance)
+            if instance.get('host') != self.host:
+                # The destination took it before the restart: only the
+                # migration's allocation here is left to drop.
+                with contextlib.suppress(Exception):
+                    self.placement.delete_allocation_for_instance(context,
+                                                                  migration['uuid'])
+                    self._set_status(context, migration, 'error')
+                continue
+            self._rollback_live_migration(context, instance,
+                                          str(migration.get('dest_compute')), migration,
+                                          {}, 'error', made=bool(migration.get('dest_compute')))
+
     def live_migration_force_complete(self, context: RequestContext, instance: Instance,
                                       migration: dict[str, Any]) -> None:
         with self._event(context, instance['uuid'],

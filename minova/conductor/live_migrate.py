@@ -24,7 +24,7 @@ from minova.compute import rpcapi as compute_rpcapi
 from minova.conductor import moves
 from minova.conf import CONF
 from minova.context import RequestContext
-from minova.db import actions, server_migrations, services
+from minova.db import actions, engines, server_migrations, services
 from minova.db.build_requests import RequestSpec
 from minova.db.instances import Instance
 from minova.scheduler import rpcapi as scheduler_rpcapi
@@ -123,6 +123,14 @@ class LiveMigrateMixin:
                         reason=f'Exceeded max scheduling retries {limit} for instance '
                                f'{uuid} during live migration') from None
                 spec['ignore_hosts'] = [*(spec.get('ignore_hosts') or []), dest]
+
+    def live_migrations_in_progress(self, context: RequestContext, host: str
+                                    ) -> list[dict[str, Any]]:
+        """1.7: the live migrations leaving host that its compute runs (from
+        queued on), for a compute that restarted under them."""
+        return server_migrations.get_all(engines.cell_url(), {
+            'source_compute': host, 'migration_type': 'live-migration',
+            'status': list(server_migrations.LIVE_IN_PROGRESS)})
 
     @staticmethod
     def _check_runs(instance: Instance) -> None:
