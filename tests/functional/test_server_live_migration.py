@@ -129,6 +129,8 @@ def test_live_migration_moves_the_server_with_exact_allocations(
     server = admin.get(f'/servers/{sid}').json()['server']
     assert server['status'] == 'MIGRATING'
     assert server['OS-EXT-STS:task_state'] == 'migrating'
+    listed = admin.get('/servers?status=MIGRATING').json()['servers']
+    assert sid in [s['id'] for s in listed]
     assert _host(server) == source
     assert migration['migration_type'] == 'live-migration'
     assert (migration['source_compute'], migration['dest_compute']) == (source, dest)
@@ -158,6 +160,8 @@ def test_live_migration_moves_the_server_with_exact_allocations(
     assert _allocs(placement_base, sid) == {dst_rp: TINY}
     assert _allocs(placement_base, migration['uuid']) == {}
     assert admin.get(f'/servers/{sid}/migrations').json() == {'migrations': []}
+    assert sid not in [s['id'] for s in admin.get('/servers?status=MIGRATING').json()[
+        'servers']]
     events = _events(admin, sid, 'live-migration')
     assert events == {'conductor_live_migrate_instance': 'Success',
                       'compute_check_can_live_migrate_destination': 'Success',
