@@ -439,7 +439,7 @@ def test_os_migrations_filters_and_paging(admin, tiny_flavor, second_compute):
 
 
 def test_policy_live_migration_is_for_admins(admin, api_base, tiny_flavor,
-                                             second_compute):
+                                             second_compute, slow):
     member = Client(api_base, token='lm-member:lm-project')
     server = _boot(member, 'lm-policy')
     sid = server['id']
@@ -462,8 +462,18 @@ def test_policy_live_migration_is_for_admins(admin, api_base, tiny_flavor,
     r = manager.post(f'/servers/{sid}/action', {'os-migrateLive': {
         'host': None, 'block_migration': 'auto'}})
     assert r.status_code == 202, r.text
-    assert _wait_migration(admin, sid, {'completed', 'failed', 'error'})['status'] == \
-        'completed'
+    migration = _wait_migration(admin, sid, {'running'})
+    # The manager lists it without its hosts, cannot show it, may abort it.
+    [seen] = manager.get(f'/servers/{sid}/migrations').json()['migrations']
+    assert seen['id'] == migration['id'] and seen['status'] == 'running'
+    assert seen['source_compute'] is seen['dest_compute'] is seen['dest_host'] is None
+    [full] = admin.get(f'/servers/{sid}/migrations').json()['migrations']
+    assert full['source_compute'] == migration['source_compute']
+    r = manager.get(f"/servers/{sid}/migrations/{migration['id']}")
+    assert r.status_code == 403, r.text
+    assert member.delete(f"/servers/{sid}/migrations/{migration['id']}").status_code == 403
+    assert manager.delete(f"/servers/{sid}/migrations/{migration['id']}").status_code == 202
+    assert _wait_migration(admin, sid, {'cancelled', 'completed'})['status'] == 'cancelled'
     _settled(admin, sid)
     _delete(member, sid)
 
