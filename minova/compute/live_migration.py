@@ -196,6 +196,10 @@ class LiveMigrationMixin:
             def progress(p: MigrationProgress) -> None:
                 with contextlib.suppress(Exception):   # progress is best effort
                     self.conductor.migration_update(context, migration['uuid'], dict(p))
+                    total = p.get('memory_total', 0) + p.get('disk_total', 0)
+                    if total:   # the server's progress (%), as Nova's libvirt monitor
+                        done = p.get('memory_processed', 0) + p.get('disk_processed', 0)
+                        self._update(context, uuid, {'progress': round(100 * done / total)})
             self.driver.live_migration(context, instance, dest, migrate_data, progress)
         except (_Cancelled, exception.MigrationAborted):
             outcome = 'cancelled'

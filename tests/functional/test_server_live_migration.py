@@ -149,6 +149,7 @@ def test_live_migration_moves_the_server_with_exact_allocations(
     assert shown['memory_total_bytes'] == shown['memory_processed_bytes'] + \
         shown['memory_remaining_bytes'] > 0
     assert shown['status'] == 'running' and shown['server_uuid'] == sid
+    assert 0 < admin.get(f'/servers/{sid}').json()['server']['progress'] <= 100
     assert shown['uuid'] == migration['uuid']
 
     migration = _wait_migration(admin, sid, {'completed', 'failed', 'error'})
