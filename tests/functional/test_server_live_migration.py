@@ -579,3 +579,25 @@ def test_deleted_while_migrating_leaves_no_allocation(admin, tiny_flavor, second
         CONF.clear_override('fail_live_migration_names', group='fake_driver')
     assert _allocs(placement_base, sid) == {}
     assert _allocs(placement_base, migration['uuid']) == {}
+
+
+def test_a_destination_that_is_down(admin, tiny_flavor, second_compute, placement_base):
+    sid = _boot_on(admin, 'lm-down', 'aio-host')['id']
+    h = _v('2.53')
+    [svc] = admin.get(f'/os-services?host={second_compute}', headers=h).json()['services']
+    r = admin.put(f"/os-services/{svc['id']}", {'forced_down': True}, headers=h)
+    assert r.status_code == 200, r.text
+    try:
+        r = _live(admin, sid, second_compute, '2.30', force=True)
+        assert r.status_code == 400, r.text
+        assert r.json()['badRequest']['message'] == (
+            f'Compute service of {second_compute} is unavailable at this time.')
+        r = _live(admin, sid, None, '2.33')   # the scheduler has no other host
+        assert r.status_code == 400, r.text
+    finally:
+        r = admin.put(f"/os-services/{svc['id']}", {'forced_down': False}, headers=h)
+        assert r.status_code == 200, r.text
+    server = _settled(admin, sid)
+    assert server['status'] == 'ACTIVE' and _host(server) == 'aio-host'
+    assert _allocs(placement_base, sid) == {_rp(placement_base, 'aio-host'): TINY}
+    _delete(admin, sid)
