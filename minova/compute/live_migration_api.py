@@ -80,7 +80,9 @@ class LiveMigrationAPI:
         """The server's migration by id; MigrationNotFoundForInstance (404)."""
         url = self._cell_url(instance)
         found = None
-        if url and migration_id.isdigit():
+        # An id the column can hold (anything else is no migration, never a 500).
+        if url and migration_id.isascii() and migration_id.isdigit() \
+                and int(migration_id) < 2 ** 63:
             found = server_migrations.get_by_id_and_instance(url, int(migration_id),
                                                              instance['uuid'])
         if found is None:
