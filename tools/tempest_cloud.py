@@ -12,6 +12,7 @@ and keeps both services running until it is sent SIGTERM or SIGINT.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import threading
@@ -25,6 +26,9 @@ from tests.integration.keystone import conftest as ks_tier  # noqa: E402
 from tests.integration.keystone import keystone_server  # noqa: E402
 
 FLAVORS = (('42', 'm1.nano', 64), ('84', 'm1.micro', 128))
+# Compute hosts the all-in-one runs (MINOVA_TEMPEST_COMPUTES, default 1): with
+# two, Tempest's move tests (migrations, live migration) run rather than skip.
+COMPUTES = int(os.environ.get('MINOVA_TEMPEST_COMPUTES', '1'))
 
 
 def tempest_conf(cloud: ks_tier.Cloud, workdir: Path) -> str:
@@ -53,6 +57,7 @@ endpoint_type = publicURL
 min_microversion = 2.1
 max_microversion = latest
 build_timeout = 120
+min_compute_nodes = {COMPUTES}
 
 [image]
 region = {keystone_server.REGION}
@@ -97,7 +102,9 @@ def main() -> None:
         ks_tier._register(cloud)
         conf = ks_tier._minova_config(cloud)
         # Tempest's dynamic credentials build many projects' servers at once.
-        conf.write_text(conf.read_text().replace('debug = True', 'debug = False'))
+        text = conf.read_text().replace('debug = True', 'debug = False')
+        conf.write_text(text.replace('[DEFAULT]\n',
+                                     f'[DEFAULT]\nall_in_one_computes = {COMPUTES}\n', 1))
         ks_tier._start_minova(cloud, conf)
         for flavor_id, name, ram in FLAVORS:
             ks_tier.openstack(cloud, 'admin', 'admin', 'flavor', 'create', '--id', flavor_id,
