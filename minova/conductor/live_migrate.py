@@ -76,7 +76,7 @@ class LiveMigrateMixin:
             else:
                 spec['ignore_hosts'] = [source]
                 if host:
-                    spec['requested_destination'] = {'host': host, 'node': None}
+                    moves.request_host(spec, host)
             selection, migrate_data = self._find_destination(
                 context, cell, instance, spec, block_migration, forced=bool(
                     host and force is not False))

@@ -298,7 +298,7 @@ class ConductorManager(LiveMigrateMixin):
             if not CONF.allow_resize_to_same_host:
                 spec['ignore_hosts'] = [source]
             if host:   # 2.56: the admin's destination, still through the filters
-                spec['requested_destination'] = {'host': host, 'node': None}
+                moves.request_host(spec, host)
             selection = self.scheduler.select_destinations(
                 context, spec, [uuid], return_alternates=False)[0][0]
         except Exception as e:

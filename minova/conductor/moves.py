@@ -75,7 +75,17 @@ def move_spec(instance: Instance, flavor: dict[str, Any]) -> RequestSpec:
                  'user_id': instance['user_id'], 'num_instances': 1})
     for key in ('force_hosts', 'force_nodes', 'requested_destination'):
         spec.pop(key, None)  # type: ignore[misc]
+    if instance.get('cell_uuid'):   # moves stay in the server's cell, as Nova's
+        spec['requested_destination'] = {'host': None, 'node': None,
+                                         'cell_uuid': instance.get('cell_uuid')}
     return spec
+
+
+def request_host(spec: RequestSpec, host: str) -> None:
+    """The admin's destination host for the scheduler (still through the
+    filters), in the server's cell."""
+    wanted = spec.get('requested_destination') or {'host': None, 'node': None}
+    spec['requested_destination'] = {**wanted, 'host': host, 'node': None}
 
 
 def give_back_source(placement: Any, context: RequestContext, instance_uuid: str,

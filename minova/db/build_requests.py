@@ -1,7 +1,7 @@
 """Build requests and request specs: a server between POST and its cell row."""
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import sqlalchemy as sa
 
@@ -32,6 +32,7 @@ class Destination(TypedDict):
     """A requested host and/or node (2.74): candidates are narrowed to them."""
     host: str | None
     node: str | None
+    cell_uuid: NotRequired[str | None]   # a move stays in its server's cell, as Nova's
 
 
 class RequestSpec(TypedDict, total=False):
