@@ -604,3 +604,17 @@ def test_a_destination_that_is_down(admin, tiny_flavor, second_compute, placemen
     assert server['status'] == 'ACTIVE' and _host(server) == 'aio-host'
     assert _allocs(placement_base, sid) == {_rp(placement_base, 'aio-host'): TINY}
     _delete(admin, sid)
+
+
+def test_a_locked_server_refuses_a_non_admin(admin, api_base, tiny_flavor, second_compute):
+    member = Client(api_base, token='lm-owner:lm-locked')
+    manager = Client(api_base, token='lm-boss:lm-locked')
+    manager.session.headers['X-Roles'] = 'manager,member,reader'
+    sid = _boot(member, 'lm-locked')['id']
+    assert member.post(f'/servers/{sid}/action', {'lock': None}).status_code == 202
+    r = manager.post(f'/servers/{sid}/action', {'os-migrateLive': {
+        'host': None, 'block_migration': 'auto'}})
+    assert r.status_code == 409, r.text
+    assert r.json()['conflictingRequest']['message'] == f'Instance {sid} is locked'
+    assert member.post(f'/servers/{sid}/action', {'unlock': None}).status_code == 202
+    _delete(admin, sid)
