@@ -68,3 +68,47 @@ def test_restart_leaves_finished_live_migrations_alone(env: Env, ctx: Any) -> No
     assert server_migrations.get_by_uuid(env.dbs.cell, migration['uuid'])['status'] == \
         'completed'
     assert migration['uuid'] in env.placement.allocations   # not this check's to drop
+
+
+def _live_migrating(env: Env, ctx: Any) -> dict[str, Any]:
+    """A server as the compute API hands it to conductor: migrating, with its cell."""
+    inst = env.scheduled(ctx)
+    got = inst_db.update(env.dbs.cell, inst['uuid'], {
+        'vm_state': states.ACTIVE, 'task_state': states.MIGRATING,
+        'power_state': states.RUNNING})
+    return dict(got, cell_uuid=env.dbs.cell1['uuid'])
+
+
+def test_conductor_no_host_leaves_the_server_as_it_was(env: Env, ctx: Any) -> None:
+    from minova import exception
+
+    class NoHost:
+        def select_destinations(self, *args: Any, **kw: Any) -> Any:
+            raise exception.NoValidHost(reason='none fits')
+    env.conductor.scheduler = NoHost()  # type: ignore[assignment]
+    inst = _live_migrating(env, ctx)
+    with pytest.raises(exception.NoValidHost):
+        env.conductor.live_migrate_instance(ctx, inst, None, None, False)
+    got = env.get(inst['uuid'])
+    assert (got['vm_state'], got['task_state']) == ('active', None)
+    assert got['fault']['message'] == 'No valid host was found. none fits'
+    [migration] = server_migrations.get_all(env.dbs.cell, {'instance_uuid': inst['uuid']})
+    assert (migration['status'], migration['migration_type']) == ('error',
+                                                                  'live-migration')
+    assert env.placement.allocations[inst['uuid']] == {env.nodes['host1']['uuid']: RES}
+    assert migration['uuid'] not in env.placement.allocations
+
+
+def test_conductor_unexpected_error_puts_the_server_in_error(env: Env, ctx: Any) -> None:
+    def broken(*args: Any) -> bool:
+        raise RuntimeError('placement fell over')
+    env.placement.move_allocations = broken  # type: ignore[method-assign]
+    inst = _live_migrating(env, ctx)
+    with pytest.raises(RuntimeError):
+        env.conductor.live_migrate_instance(ctx, inst, None, None, False)
+    got = env.get(inst['uuid'])
+    assert (got['vm_state'], got['task_state']) == ('error', None)
+    assert got['fault']['message'] == 'placement fell over'
+    [migration] = server_migrations.get_all(env.dbs.cell, {'instance_uuid': inst['uuid']})
+    assert migration['status'] == 'error'
+    assert env.placement.allocations[inst['uuid']] == {env.nodes['host1']['uuid']: RES}
