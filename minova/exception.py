@@ -220,3 +220,31 @@ class InstanceFaultRollback(MinovaException):
         self.inner_exception = inner_exception
         super().__init__(str(inner_exception))
         self.code = getattr(inner_exception, 'code', 500) or 500
+
+
+class MigrationPreCheckError(MinovaException):
+    msg_fmt = 'Migration pre-check error: %(reason)s'
+    code = 400
+
+
+class MigrationAborted(MinovaException):
+    """A live migration stopped by live_migration_abort (the guest stays)."""
+    msg_fmt = 'Live migration of instance %(instance_id)s was aborted.'
+
+
+class LiveMigrationFailed(MinovaException):
+    msg_fmt = 'Live migration of instance %(instance_id)s failed: %(reason)s'
+
+
+class UnableToMigrateToSelf(Invalid):
+    msg_fmt = ('Unable to migrate instance (%(instance_id)s) to current host '
+               '(%(host)s).')
+
+
+class MigrationNotFoundForInstance(NotFound):
+    msg_fmt = 'Migration %(migration_id)s not found for instance %(instance_id)s'
+
+
+class InvalidMigrationState(Invalid):
+    msg_fmt = ('Migration %(migration_id)s state of instance %(instance_uuid)s is '
+               '%(state)s. Cannot %(method)s while the migration is in this state.')

@@ -120,9 +120,14 @@ def status_from_state(vm_state: str | None, task_state: str | None) -> str:
 def states_for_status(status: str) -> list[str] | None:
     """vm_states matching an API status filter (None: no match)."""
     status = status.upper()
-    if status in ('REBOOT', 'HARD_REBOOT'):
+    if status in ('REBOOT', 'HARD_REBOOT', 'MIGRATING'):
         return [ACTIVE]
     if status == 'REBUILD':
         return list(ALLOW_REBUILD)
     found = [vm for vm, st in _STATUS_BY_VM_STATE.items() if st == status]
     return found or None
+
+# Live migration's task state: an ACTIVE server's status is MIGRATING while
+# it runs (a PAUSED one stays PAUSED), as Nova shows it.
+MIGRATING = 'migrating'
+_ACTIVE_TASK_STATUS[MIGRATING] = 'MIGRATING'

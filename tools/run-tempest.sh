@@ -10,6 +10,8 @@
 #                       (default /tmp/minova-tempest)
 # MINOVA_TEMPEST_TIMEOUT  seconds the run may take (default 3600)
 # MINOVA_TEMPEST_CONCURRENCY  parallel workers (default 2)
+# MINOVA_TEMPEST_COMPUTES  compute hosts of the all-in-one (default 1; 2 runs the
+#                       move tests)
 set -euo pipefail
 
 REGEX=${1:-'^tempest.api.compute'}

@@ -20,6 +20,7 @@ import oslo_messaging as messaging
 from minova import exception, states, utils
 from minova.clients import placement as placement_client
 from minova.compute import rpcapi as compute_rpcapi
+from minova.compute.live_migration import LiveMigrationMixin
 from minova.compute.resize_recovery import ResizeRecoveryMixin
 from minova.compute.resource_tracker import ResourceTracker
 from minova.compute.shelve import ShelveMixin
@@ -56,8 +57,8 @@ def _describe(e: BaseException) -> str:
     return str(e) or e.__class__.__name__
 
 
-class ComputeManager(ShelveMixin, ResizeRecoveryMixin):
-    target = messaging.Target(version='1.11')
+class ComputeManager(ShelveMixin, ResizeRecoveryMixin, LiveMigrationMixin):
+    target = messaging.Target(version='1.12')
 
     def __init__(self, host: str | None = None) -> None:
         self.host = host or CONF.host
@@ -84,6 +85,7 @@ class ComputeManager(ShelveMixin, ResizeRecoveryMixin):
             LOG.exception('Resource update of %s failed at start; the periodic task '
                           'retries it every %ss', self.host, CONF.update_resources_interval)
         self._reconcile(ctx)
+        self._reconcile_live_migrations(ctx)
 
     def _reconcile(self, ctx: RequestContext) -> None:
         """Finish what a restart interrupted: deletes complete, builds end in ERROR."""

@@ -19,6 +19,8 @@ Version history:
         destination; migration_update, migration_get_unconfirmed_by_dest_compute
   1.6 - unshelve_instance (cast): a shelved server powered on again, or a
         shelved-offloaded one scheduled and spawned from its shelve image
+  1.7 - live_migrate_instance (a call below compute API 2.34, else a cast);
+        live_migrations_in_progress
   1.9 - migration_get_in_progress_by_host: the moves a restarted compute finishes
         or rolls back
 """
@@ -81,6 +83,16 @@ class ConductorAPI:
         host of the request) and spawned there."""
         self.client.prepare(version='1.6').cast(ctxt, 'unshelve_instance', instance=instance,
                                                 request_spec=request_spec)
+    def live_migrate_instance(self, ctxt: RequestContext, instance: Instance,
+                              host: str | None, block_migration: bool | None,
+                              force: bool | None, block: bool) -> None:
+        """1.7: the checks, the destination claimed, live_migration cast to the
+        source. block: a call, so the API answers the checks' errors (before
+        2.34, as Nova)."""
+        cctxt = self.client.prepare(version='1.7')
+        (cctxt.call if block else cctxt.cast)(
+            ctxt, 'live_migrate_instance', instance=instance, host=host,
+            block_migration=block_migration, force=force)
 
     # -- DB proxy for compute agents -----------------------------------------
 
@@ -88,6 +100,12 @@ class ConductorAPI:
                          values: dict[str, Any]) -> dict[str, Any]:
         return self.client.prepare(version='1.5').call(ctxt, 'migration_update', uuid=uuid,
                                                        values=values)
+
+    def live_migrations_in_progress(self, ctxt: RequestContext, host: str
+                                    ) -> list[dict[str, Any]]:
+        """1.7: the live migrations leaving host (queued, preparing, running)."""
+        return self.client.prepare(version='1.7').call(
+            ctxt, 'live_migrations_in_progress', host=host)
 
     def migration_get_unconfirmed_by_dest_compute(self, ctxt: RequestContext, window: int,
                                                   host: str) -> list[dict[str, Any]]:

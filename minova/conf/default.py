@@ -81,6 +81,13 @@ opts = [
     cfg.IntOpt('shelved_poll_interval', default=3600,
                help='Seconds between two checks for shelved servers to offload '
                     '(with a positive shelved_offload_time); 0 or less disables them.'),
+    cfg.IntOpt('max_concurrent_live_migrations', default=1, min=0,
+               help='Live migrations a compute host runs out at once (Nova\'s '
+                    'option); more wait queued. 0: no limit.'),
+    cfg.IntOpt('migrate_max_retries', default=-1, min=-1,
+               help='How many more hosts a live migration tries after the '
+                    'scheduler\'s pick fails its destination check (Nova\'s '
+                    'option); -1: as many as there are.'),
 ]
 
 

@@ -16,6 +16,12 @@ fake_opts = [
     cfg.FloatOpt('migrate_delay', default=0.0, min=0.0,
                  help='Seconds a fake migrate_disk_and_power_off takes (the source of a '
                       'resize), to kill or disturb a compute mid-move in tests.'),
+    cfg.FloatOpt('live_migration_seconds', default=0.5, min=0.0,
+                 help='Seconds a fake live migration takes (in ten progress steps), so '
+                      'it can be aborted or forced to complete.'),
+    cfg.ListOpt('fail_live_migration_names', default=[],
+                help='Servers whose name is in this list fail to live migrate halfway '
+                     '(tests the rollback).'),
 ]
 
 libvirt_opts = [

@@ -33,7 +33,7 @@ class Destination(TypedDict, total=False):
     a move's cell (uuid): it stays in it."""
     host: str | None
     node: str | None
-    cell: str | None
+    cell_uuid: str | None   # a move stays in its server's cell, as Nova's
 
 
 class RequestSpec(TypedDict, total=False):

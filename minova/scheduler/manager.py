@@ -169,8 +169,8 @@ def filter_hosts(hosts: list[HostState], spec: RequestSpec
                 and (not forced_nodes or h.nodename in forced_nodes)], []
     wanted = spec.get('requested_destination')
     host, node = (wanted.get('host'), wanted.get('node')) if wanted else (None, None)
+    cell = wanted.get('cell_uuid') if wanted else None
     enabled: list[str] = CONF.filter_scheduler.enabled_filters
-    cell = wanted.get('cell') if wanted else None   # a move stays in its cell
     hosts = [h for h in hosts if (not host or h.host == host)
              and (not node or h.nodename == node) and (not cell or h.cell_uuid == cell)]
     return filters.run(enabled, hosts, spec), enabled

@@ -234,7 +234,10 @@ COMPUTE_BODIES: dict[tuple[str, str], list[Any]] = {
         {'os-getConsoleOutput': {'length': 5}}, {'pause': None}, {'unpause': None},
         {'suspend': None}, {'resume': None}, {'lock': {'locked_reason': 'r'}},
         {'unlock': None}, {'os-resetState': {'state': 'error'}},
-        {'trigger_crash_dump': None}, {'os-getVNCConsole': {'type': 'novnc'}}],
+        {'trigger_crash_dump': None}, {'os-getVNCConsole': {'type': 'novnc'}},
+        {'os-migrateLive': {'host': None, 'block_migration': 'auto'}}],
+    ('POST', '/servers/{server_id}/migrations/{migration_id}/action'): [
+        {'force_complete': None}],
     ('POST', '/servers/{server_id}/metadata'): [{'metadata': {'k': 'v'}}],
     ('PUT', '/servers/{server_id}/metadata'): [{'metadata': {'k': 'v'}}],
     ('PUT', '/servers/{server_id}/metadata/{key}'): [{'meta': {'k': 'v'}}],
@@ -298,7 +301,7 @@ def compute_request(rnd: random.Random, world: dict[str, Any]) -> tuple:
                            'service_id', 'hypervisor_id', 'aggregate_id', 'group_id',
                            'project_id', 'network_label', 'network_id', 'image_id', 'host',
                            'class_name', 'tenant_id', 'before', 'alias', 'tag',
-                           'token')
+                           'token', 'migration_id')
               if '{' + name + '}' in template}
     path = template.format(**params)
     example = rnd.choice(COMPUTE_BODIES.get((method, template[len('/v2.1'):]), [None]))
@@ -412,7 +415,7 @@ def compute_world(dbs: dict[str, str], monkeypatch: pytest.MonkeyPatch  # noqa: 
         'host': ['host1', 'nope'], 'class_name': ['default', 'gold'],
         'tenant_id': ['proj-a', 'admin'], 'before': ['2026-01-01 00:00:00', 'x'],
         'alias': ['os-keypairs', 'nope'], 'tag': ['t', 'nope'],
-        'token': ['nosuchtoken', ' ']}
+        'token': ['nosuchtoken', ' '], 'migration_id': ['1', 'nope']}
     transports = set(rpc._transports)
     replenish(world)
     yield world

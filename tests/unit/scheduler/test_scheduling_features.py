@@ -190,3 +190,27 @@ def test_host_subset_size_spreads_over_the_best_n(cloud: Any, flags: Any) -> Non
         chosen.update(cloud.select(spec(), uuids(1)))
     assert 'worst' not in chosen
     assert len(chosen) >= 2
+
+
+def test_a_move_stays_in_its_cell_and_on_a_requested_host(flags: Any) -> None:
+    """A move's requested destination names the server's cell (issue 18): hosts
+    of another cell are never candidates, nor hosts other than a requested one."""
+    from minova.scheduler.host_manager import HostState
+    from minova.scheduler.manager import filter_hosts
+
+    def hs(host: str, cell: str) -> HostState:
+        return HostState(uuid=f'rp-{host}', host=host, nodename=host, cell_uuid=cell,
+                         service=None, availability_zone='nova')
+    hosts = [hs('a1', 'cell-a'), hs('a2', 'cell-a'), hs('b1', 'cell-b')]
+    flags('enabled_filters', [], group='filter_scheduler')   # only the narrowing
+
+    def kept(dest: dict[str, Any], **spec: Any) -> set[str]:
+        found, _ = filter_hosts(list(hosts), {'requested_destination': dest,  # type: ignore
+                                              **spec})
+        return {h.host for h in found}
+    assert kept({'host': None, 'node': None, 'cell_uuid': 'cell-a'}) == {'a1', 'a2'}
+    assert kept({'host': None, 'node': None, 'cell_uuid': 'cell-a'},
+                ignore_hosts=['a1']) == {'a2'}
+    assert kept({'host': 'b1', 'node': None, 'cell_uuid': 'cell-a'}) == set()
+    assert kept({'host': 'b1', 'node': None}) == {'b1'}
+    assert kept({'host': None, 'node': None}) == {'a1', 'a2', 'b1'}
