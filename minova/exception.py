@@ -196,3 +196,17 @@ class MigrationNotFoundByStatus(NotFound):
 
 class CannotMigrateToSameHost(Invalid):
     msg_fmt = 'Cannot migrate to the host where the server exists.'
+
+
+class MigrationPreCheckError(MinovaException):
+    msg_fmt = 'Migration pre-check error: %(reason)s'
+    code = 400
+
+
+class MigrationAborted(MinovaException):
+    """A live migration stopped by live_migration_abort (the guest stays)."""
+    msg_fmt = 'Live migration of instance %(instance_id)s was aborted.'
+
+
+class LiveMigrationFailed(MinovaException):
+    msg_fmt = 'Live migration of instance %(instance_id)s failed: %(reason)s'

@@ -9,6 +9,12 @@ fake_opts = [
                  help='Seconds a fake spawn takes, to imitate a real hypervisor.'),
     cfg.ListOpt('fail_spawn_names', default=[],
                 help='Servers whose name is in this list fail to spawn (tests reschedules).'),
+    cfg.FloatOpt('live_migration_seconds', default=0.5, min=0.0,
+                 help='Seconds a fake live migration takes (in ten progress steps), so '
+                      'it can be aborted or forced to complete.'),
+    cfg.ListOpt('fail_live_migration_names', default=[],
+                help='Servers whose name is in this list fail to live migrate halfway '
+                     '(tests the rollback).'),
 ]
 
 libvirt_opts = [

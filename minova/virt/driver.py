@@ -45,6 +45,17 @@ class ConsoleInfo(TypedDict):
     internal_access_path: str | None
 
 
+class MigrationProgress(TypedDict, total=False):
+    """How far a live migration is, in bytes, as the driver last saw it (the
+    migration record's memory_* and disk_* fields)."""
+    memory_total: int
+    memory_processed: int
+    memory_remaining: int
+    disk_total: int
+    disk_processed: int
+    disk_remaining: int
+
+
 class ComputeDriver:
     """Base class; every method a driver lacks raises NotImplementedError."""
 
@@ -164,6 +175,64 @@ class ComputeDriver:
     def finish_revert_migration(self, context: RequestContext, instance: Instance,
                                 network_info: list[VIF], power_on: bool = True) -> None:
         """On the source: the guest back from the copy kept for a revert."""
+        raise NotImplementedError
+
+    # -- live migration (Nova's driver calls, in the order a live migration
+    # makes them; migrate_data is a plain dict the driver fills and reads) ----
+
+    def check_can_live_migrate_destination(self, context: RequestContext,
+                                           instance: Instance,
+                                           block_migration: bool | None) -> dict[str, Any]:
+        """On the destination: whether the guest can come here, and what the
+        source needs to send it (e.g. this host's inbound address). Returns
+        migrate_data; block_migration None means 'auto' (the driver decides and
+        records 'block_migration' in migrate_data). Raises MigrationPreCheckError
+        when it cannot."""
+        raise NotImplementedError
+
+    def pre_live_migration(self, context: RequestContext, instance: Instance,
+                           migrate_data: dict[str, Any]) -> dict[str, Any]:
+        """On the destination: the disks and directories the guest needs made
+        before it arrives. Returns migrate_data, updated."""
+        raise NotImplementedError
+
+    def live_migration(self, context: RequestContext, instance: Instance, dest: str,
+                       migrate_data: dict[str, Any],
+                       progress: Callable[[MigrationProgress], None]) -> None:
+        """On the source: move the running guest to `dest`; blocks until it
+        runs there, calling progress() now and then. Raises MigrationAborted
+        if live_migration_abort stopped it, any other error if it failed (the
+        guest then still runs here)."""
+        raise NotImplementedError
+
+    def live_migration_force_complete(self, instance: Instance) -> None:
+        """On the source: finish the running live migration now (pause the
+        guest or switch to post-copy) rather than wait for it to converge."""
+        raise NotImplementedError
+
+    def live_migration_abort(self, instance: Instance) -> None:
+        """On the source: stop the running live migration; live_migration then
+        raises MigrationAborted and the guest keeps running here."""
+        raise NotImplementedError
+
+    def post_live_migration_at_source(self, context: RequestContext, instance: Instance,
+                                      migrate_data: dict[str, Any]) -> None:
+        """On the source, once the guest runs on the destination: its local
+        files here removed."""
+        raise NotImplementedError
+
+    def post_live_migration_at_destination(self, context: RequestContext,
+                                           instance: Instance,
+                                           migrate_data: dict[str, Any]) -> None:
+        """On the destination, once the guest runs here: made this host's own
+        (e.g. a persistent definition)."""
+        raise NotImplementedError
+
+    def rollback_live_migration_at_destination(self, context: RequestContext,
+                                               instance: Instance,
+                                               migrate_data: dict[str, Any]) -> None:
+        """On the destination, after a failed or aborted live migration: what
+        pre_live_migration made (and any half-arrived guest) removed."""
         raise NotImplementedError
 
     def unrescue(self, context: RequestContext, instance: Instance) -> None:

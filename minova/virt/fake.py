@@ -16,7 +16,7 @@ from minova import exception, states
 from minova.conf import CONF
 from minova.context import RequestContext
 from minova.virt import driver
-from minova.virt.driver import ConsoleInfo, GuestInfo, NodeResources
+from minova.virt.driver import ConsoleInfo, GuestInfo, MigrationProgress, NodeResources
 
 if TYPE_CHECKING:
     from minova.clients.placement import AllocationRequest
@@ -32,6 +32,10 @@ class FakeDriver(driver.ComputeDriver):
         self._migrated: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self.host = CONF.host
+        # Live migrations: the ones leaving (their abort/force events) and the
+        # ones coming here (pre_live_migration's migrate_data).
+        self._outgoing: dict[str, _LiveMigration] = {}
+        self._incoming: dict[str, dict[str, Any]] = {}
 
     def init_host(self, host: str, deployment_id: str | None = None) -> None:
         self.host = host
@@ -204,6 +208,95 @@ class FakeDriver(driver.ComputeDriver):
             guest['state'] = states.RUNNING if power_on else states.SHUTDOWN
             self._guests[instance['uuid']] = guest
 
+    # -- live migration: each host's driver holds its own guests, so the source
+    # forgets the guest when the move ends and the destination adds it --------
+
+    LIVE_MIGRATION_STEPS = 10
+    FAKE_MEMORY_BYTES = 512 * 1024 * 1024   # what a fake guest's "RAM" copies
+
+    def check_can_live_migrate_destination(self, context: RequestContext,
+                                           instance: Instance,
+                                           block_migration: bool | None) -> dict[str, Any]:
+        # 'auto' on a host without shared storage is a block migration.
+        return {'dest_host': self.host,
+                'block_migration': True if block_migration is None else block_migration}
+
+    def pre_live_migration(self, context: RequestContext, instance: Instance,
+                           migrate_data: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self._incoming[instance['uuid']] = dict(migrate_data)
+        return dict(migrate_data, pre_live_migration_done=True)
+
+    def live_migration(self, context: RequestContext, instance: Instance, dest: str,
+                       migrate_data: dict[str, Any],
+                       progress: Callable[[MigrationProgress], None]) -> None:
+        """[fake_driver] live_migration_seconds in LIVE_MIGRATION_STEPS steps;
+        force_complete ends it at the next step, abort raises MigrationAborted,
+        a name in fail_live_migration_names fails it halfway."""
+        self.get_info(instance)
+        uuid = instance['uuid']
+        job = _LiveMigration()
+        with self._lock:
+            self._outgoing[uuid] = job
+        steps = self.LIVE_MIGRATION_STEPS
+        total = self.FAKE_MEMORY_BYTES
+        disk_total = (instance.get('root_gb') or 0) * 1024 ** 3 \
+            if migrate_data.get('block_migration') else 0
+        try:
+            for step in range(1, steps + 1):
+                if job.abort.wait(CONF.fake_driver.live_migration_seconds / steps):
+                    raise exception.MigrationAborted(instance_id=uuid)
+                if (step > steps // 2 and instance.get('display_name')
+                        in CONF.fake_driver.fail_live_migration_names):
+                    raise exception.LiveMigrationFailed(
+                        instance_id=uuid, reason=f'fake failure on {self.host}')
+                done = steps if job.force.is_set() else step
+                progress({'memory_total': total, 'memory_processed': total * done // steps,
+                          'memory_remaining': total - total * done // steps,
+                          'disk_total': disk_total,
+                          'disk_processed': disk_total * done // steps,
+                          'disk_remaining': disk_total - disk_total * done // steps})
+                if done == steps:
+                    break
+        finally:
+            with self._lock:
+                self._outgoing.pop(uuid, None)
+        with self._lock:   # the guest runs on dest now
+            self._guests.pop(uuid, None)
+
+    def _outgoing_job(self, instance: Instance) -> _LiveMigration:
+        with self._lock:
+            job = self._outgoing.get(instance['uuid'])
+        if job is None:
+            raise exception.InstanceNotFound(instance_id=instance['uuid'])
+        return job
+
+    def live_migration_force_complete(self, instance: Instance) -> None:
+        self._outgoing_job(instance).force.set()
+
+    def live_migration_abort(self, instance: Instance) -> None:
+        self._outgoing_job(instance).abort.set()
+
+    def post_live_migration_at_source(self, context: RequestContext, instance: Instance,
+                                      migrate_data: dict[str, Any]) -> None:
+        with self._lock:
+            self._guests.pop(instance['uuid'], None)
+
+    def post_live_migration_at_destination(self, context: RequestContext,
+                                           instance: Instance,
+                                           migrate_data: dict[str, Any]) -> None:
+        with self._lock:
+            self._incoming.pop(instance['uuid'], None)
+        self._create(instance)
+        if instance.get('vm_state') == states.PAUSED:   # a paused guest arrives paused
+            self._set_state(instance, states.PAUSED_POWER)
+
+    def rollback_live_migration_at_destination(self, context: RequestContext,
+                                               instance: Instance,
+                                               migrate_data: dict[str, Any]) -> None:
+        with self._lock:
+            self._incoming.pop(instance['uuid'], None)
+
     def unrescue(self, context: RequestContext, instance: Instance) -> None:
         with self._lock:
             guest = self._guests.get(instance['uuid'])
@@ -288,6 +381,14 @@ class FakeDriver(driver.ComputeDriver):
                               'errors_count': 1}],
             'memory_details': {'maximum': 524288, 'used': 0},
         }
+
+
+class _LiveMigration:
+    """A fake live migration under way: what abort and force_complete signal."""
+
+    def __init__(self) -> None:
+        self.abort = threading.Event()
+        self.force = threading.Event()
 
 
 # What a fake guest's snapshot holds.
