@@ -731,7 +731,8 @@ class LibvirtDriver(driver.ComputeDriver):
         self._migrating[uuid] = dom
         start = time.monotonic()
         try:
-            migration.run(dom, uri, params, migration.flags(block), progress)
+            migration.run(dom, uri, params, migration.flags(block), progress,
+                          aborted=lambda: uuid in self._aborted)
         except lv.libvirtError as e:
             if uuid in self._forced:   # the guest runs on here, as before
                 with contextlib.suppress(lv.libvirtError):
@@ -747,23 +748,32 @@ class LibvirtDriver(driver.ComputeDriver):
         LOG.info('Live migration of %s to %s done in %.1fs', uuid, dest,
                  time.monotonic() - start)
 
+    def _migrating_domain(self, instance: Instance) -> Any:
+        """The domain of the live migration running from here; InstanceNotFound
+        when none runs (yet)."""
+        dom = self._migrating.get(instance['uuid'])
+        if dom is None:
+            raise exception.InstanceNotFound(instance_id=instance['uuid'])
+        return dom
+
     def live_migration_force_complete(self, instance: Instance) -> None:
         """As Nova's without post-copy: the guest paused on the source, so
         the last of its memory copies and it resumes on the destination."""
-        dom = self._migrating.get(instance['uuid'])
-        if dom is None:
-            raise exception.MigrationPreCheckError(
-                reason=f'no live migration of {instance["uuid"]} runs here')
+        dom = self._migrating_domain(instance)
         self._forced.add(instance['uuid'])
         dom.suspend()
 
     def live_migration_abort(self, instance: Instance) -> None:
-        dom = self._migrating.get(instance['uuid'])
-        if dom is None:
-            raise exception.MigrationPreCheckError(
-                reason=f'no live migration of {instance["uuid"]} runs here')
+        """The migration job aborted; asked before libvirt has started the
+        job, the migration loop aborts it as soon as it has."""
+        dom = self._migrating_domain(instance)
         self._aborted.add(instance['uuid'])
-        dom.abortJob()
+        lv = _libvirt()
+        try:
+            dom.abortJob()
+        except lv.libvirtError as e:
+            if e.get_error_code() != lv.VIR_ERR_OPERATION_INVALID:   # no job yet
+                raise
 
     def post_live_migration_at_source(self, context: RequestContext, instance: Instance,
                                       migrate_data: dict[str, Any]) -> None:

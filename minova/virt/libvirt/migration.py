@@ -64,10 +64,13 @@ def progress_of(stats: dict[str, Any]) -> MigrationProgress:
 
 
 def run(dom: Any, uri: str, params: dict[str, Any], migrate_flags: int,
-        progress: Callable[[MigrationProgress], None]) -> None:
+        progress: Callable[[MigrationProgress], None],
+        aborted: Callable[[], bool] = lambda: False) -> None:
     """migrateToURI3 in a thread of its own, its job's progress reported
-    every POLL seconds until it returns; its error raised here."""
+    every POLL seconds until it returns; its error raised here. An abort
+    asked for before libvirt had the job is sent once it has."""
     errors: list[BaseException] = []
+    abort_sent = False
 
     def migrate() -> None:
         try:
@@ -83,7 +86,10 @@ def run(dom: Any, uri: str, params: dict[str, Any], migrate_flags: int,
             break
         with contextlib.suppress(_libvirt().libvirtError):   # no job yet, or done
             stats = dom.jobStats()
-            if stats.get('type', 0) != 0:
+            if stats.get('type', 0) != 0 and aborted() and not abort_sent:
+                dom.abortJob()
+                abort_sent = True
+            elif stats.get('type', 0) != 0:
                 with contextlib.suppress(Exception):
                     progress(progress_of(stats))
     if errors:
