@@ -210,3 +210,17 @@ class MigrationAborted(MinovaException):
 
 class LiveMigrationFailed(MinovaException):
     msg_fmt = 'Live migration of instance %(instance_id)s failed: %(reason)s'
+
+
+class UnableToMigrateToSelf(Invalid):
+    msg_fmt = ('Unable to migrate instance (%(instance_id)s) to current host '
+               '(%(host)s).')
+
+
+class MigrationNotFoundForInstance(NotFound):
+    msg_fmt = 'Migration %(migration_id)s not found for instance %(instance_id)s'
+
+
+class InvalidMigrationState(Invalid):
+    msg_fmt = ('Migration %(migration_id)s state of instance %(instance_uuid)s is '
+               '%(state)s. Cannot %(method)s while the migration is in this state.')

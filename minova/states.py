@@ -118,3 +118,8 @@ def states_for_status(status: str) -> list[str] | None:
         return list(ALLOW_REBUILD)
     found = [vm for vm, st in _STATUS_BY_VM_STATE.items() if st == status]
     return found or None
+
+# Live migration's task state: an ACTIVE server's status is MIGRATING while
+# it runs (a PAUSED one stays PAUSED), as Nova shows it.
+MIGRATING = 'migrating'
+_ACTIVE_TASK_STATUS[MIGRATING] = 'MIGRATING'

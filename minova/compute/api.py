@@ -27,6 +27,7 @@ from minova.cells import lookup, mappings
 from minova.cells.mappings import CellMapping
 from minova.compute import boot, listing, records
 from minova.compute import rpcapi as compute_rpcapi
+from minova.compute.live_migration_api import LiveMigrationAPI
 from minova.conductor import rpcapi as conductor_rpcapi
 from minova.context import RequestContext
 from minova.db import (
@@ -57,7 +58,7 @@ class CellUnavailable(exception.MinovaException):
 RECHECK_ATTEMPTS = 4
 
 
-class API(records.RecordsAPI):
+class API(records.RecordsAPI, LiveMigrationAPI):
     def __init__(self) -> None:
         self.conductor = conductor_rpcapi.ConductorAPI()
 

@@ -20,6 +20,7 @@ import oslo_messaging as messaging
 from minova import exception, states, utils
 from minova.clients import placement as placement_client
 from minova.compute import rpcapi as compute_rpcapi
+from minova.compute.live_migration import LiveMigrationMixin
 from minova.compute.resource_tracker import ResourceTracker
 from minova.conductor import rpcapi as conductor_rpcapi
 from minova.conf import CONF
@@ -54,8 +55,8 @@ def _describe(e: BaseException) -> str:
     return str(e) or e.__class__.__name__
 
 
-class ComputeManager:
-    target = messaging.Target(version='1.10')
+class ComputeManager(LiveMigrationMixin):
+    target = messaging.Target(version='1.12')
 
     def __init__(self, host: str | None = None) -> None:
         self.host = host or CONF.host

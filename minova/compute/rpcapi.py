@@ -18,6 +18,10 @@ Version history:
   1.9 - adds prep_resize, resize_instance, finish_resize, confirm_resize,
         revert_resize, finish_revert_resize (casts)
   1.10 - adds set_admin_password (a call)
+  1.12 - live migration: check_can_live_migrate_destination, pre_live_migration,
+         post_live_migration_at_destination, rollback_live_migration_at_destination
+         (calls, to the destination); live_migration, live_migration_force_complete,
+         live_migration_abort (casts, to the source)
 """
 from __future__ import annotations
 
@@ -37,7 +41,7 @@ if TYPE_CHECKING:
     from minova.scheduler.rpcapi import Selection
 
 TOPIC = 'compute'
-VERSION = '1.10'
+VERSION = '1.12'
 
 
 class ComputeAPI:
@@ -205,6 +209,55 @@ class ComputeAPI:
         """To the source: the old flavor, allocation and guest back."""
         self._cast_19(ctxt, host, 'finish_revert_resize', instance=instance,
                       migration=migration)
+
+    # -- live migration (1.12) --------------------------------------------------
+
+    def _112(self, host: str) -> Any:
+        return self.client.prepare(server=host, version='1.12')
+
+    def check_can_live_migrate_destination(self, ctxt: RequestContext, host: str,
+                                           instance: Instance,
+                                           block_migration: bool | None) -> dict[str, Any]:
+        """To the destination: can it take the guest? Its migrate_data."""
+        return self._112(host).call(ctxt, 'check_can_live_migrate_destination',
+                                    instance=instance, block_migration=block_migration)
+
+    def pre_live_migration(self, ctxt: RequestContext, host: str, instance: Instance,
+                           migrate_data: dict[str, Any]) -> dict[str, Any]:
+        """To the destination: ready the disks; migrate_data updated."""
+        return self._112(host).call(ctxt, 'pre_live_migration', instance=instance,
+                                    migrate_data=migrate_data)
+
+    def live_migration(self, ctxt: RequestContext, host: str, instance: Instance,
+                       dest: str, migration: dict[str, Any],
+                       migrate_data: dict[str, Any]) -> None:
+        """To the source: move the running guest to dest."""
+        self._112(host).cast(ctxt, 'live_migration', instance=instance, dest=dest,
+                             migration=migration, migrate_data=migrate_data)
+
+    def post_live_migration_at_destination(self, ctxt: RequestContext, host: str,
+                                           instance: Instance, migration: dict[str, Any],
+                                           migrate_data: dict[str, Any]) -> None:
+        """To the destination: the server is its own now."""
+        self._112(host).call(ctxt, 'post_live_migration_at_destination', instance=instance,
+                             migration=migration, migrate_data=migrate_data)
+
+    def rollback_live_migration_at_destination(self, ctxt: RequestContext, host: str,
+                                               instance: Instance,
+                                               migrate_data: dict[str, Any]) -> None:
+        """To the destination: what pre_live_migration made, removed."""
+        self._112(host).call(ctxt, 'rollback_live_migration_at_destination',
+                             instance=instance, migrate_data=migrate_data)
+
+    def live_migration_force_complete(self, ctxt: RequestContext, host: str,
+                                      instance: Instance, migration: dict[str, Any]) -> None:
+        self._112(host).cast(ctxt, 'live_migration_force_complete', instance=instance,
+                             migration=migration)
+
+    def live_migration_abort(self, ctxt: RequestContext, host: str, instance: Instance,
+                             migration: dict[str, Any]) -> None:
+        self._112(host).cast(ctxt, 'live_migration_abort', instance=instance,
+                             migration=migration)
 
 
 _by_url: dict[str, ComputeAPI] = {}

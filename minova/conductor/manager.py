@@ -19,6 +19,8 @@ from minova import exception, states, utils
 from minova.cells import lookup, mappings
 from minova.cells.mappings import CellMapping
 from minova.compute import rpcapi as compute_rpcapi
+from minova.conductor import moves
+from minova.conductor.live_migrate import LiveMigrateMixin
 from minova.conf import CONF
 from minova.context import RequestContext, get_admin_context
 from minova.db import (
@@ -53,17 +55,11 @@ def _host_zone(host: str) -> str:
         return CONF.default_availability_zone
 
 
-def _fault_message(error: BaseException) -> str:
-    """What a fault says of an error: a minova error's own message; of
-    anything else (a remote error included) its text, else its class."""
-    message = getattr(error, 'message', None)
-    if isinstance(message, str) and message:
-        return message
-    return str(error) or error.__class__.__name__
+_fault_message = moves.fault_message
 
 
-class ConductorManager:
-    target = messaging.Target(version='1.5')
+class ConductorManager(LiveMigrateMixin):
+    target = messaging.Target(version='1.7')
     # What compute agents expect back when a server changed under them (deleted,
     # or its task state moved on): answered without an ERROR traceback here.
     expected_exceptions = (exception.InstanceNotFound, exception.InstanceInvalidState)
@@ -279,15 +275,6 @@ class ConductorManager:
 
     # -- resize (1.5) ----------------------------------------------------------
 
-    @staticmethod
-    def _flavor_row_id(flavorid: Any) -> int | None:
-        """The id of a flavor in the API DB (a migration's instance type ids)."""
-        from minova.db import flavors
-        try:
-            return int(flavors.get_by_flavor_id(str(flavorid))['id'])
-        except Exception:   # deleted meanwhile, or no API DB here
-            return None
-
     def migrate_server(self, context: RequestContext, instance: Instance,
                        flavor: dict[str, Any], migration_type: str = 'resize',
                        host: str | None = None) -> None:
@@ -298,30 +285,16 @@ class ConductorManager:
         host: the allocation goes back, the migration is 'error', the server
         keeps its vm_state with a fault."""
         uuid = instance['uuid']
-        cell_uuid = instance.get('cell_uuid')
-        cell = lookup.get(cell_uuid) if cell_uuid else None
-        url = cell['database_connection'] if cell else engines.cell_url()
+        cell, url = moves.cell_of(instance)
         source = str(instance['host'])
-        old = instance.get('flavor') or {}
-        migration = server_migrations.create(url, {
-            'instance_uuid': uuid, 'migration_type': migration_type,
-            'status': 'pre-migrating',
-            'source_compute': source, 'source_node': instance.get('node'),
-            'old_instance_type_id': self._flavor_row_id(old.get('flavorid')),
-            'new_instance_type_id': self._flavor_row_id(flavor.get('flavorid')),
-            'user_id': instance.get('user_id'), 'project_id': instance.get('project_id')})
+        migration = moves.create_migration(url, instance, migration_type, 'pre-migrating',
+                                           flavor)
         event = 'conductor_migrate_server'
         actions.event_start(url, uuid, context.request_id, event)
         moved = False
         try:
             moved = self.placement.move_allocations(context, uuid, migration['uuid'])
-            spec: RequestSpec = dict(  # type: ignore[assignment]
-                build_requests.spec_get_many([uuid]).get(uuid) or {})
-            spec.update({'instance_uuid': uuid, 'flavor': flavor,  # type: ignore[typeddict-item]
-                         'project_id': instance['project_id'],
-                         'user_id': instance['user_id'], 'num_instances': 1})
-            spec.pop('force_hosts', None)
-            spec.pop('force_nodes', None)
+            spec = moves.move_spec(instance, flavor)
             if not CONF.allow_resize_to_same_host:
                 spec['ignore_hosts'] = [source]
             if host:   # 2.56: the admin's destination, still through the filters
@@ -330,16 +303,8 @@ class ConductorManager:
                 context, spec, [uuid], return_alternates=False)[0][0]
         except Exception as e:
             LOG.warning('Resize of %s found no destination: %s', uuid, e)
-            with contextlib.suppress(Exception):
-                if moved:
-                    self.placement.move_allocations(context, migration['uuid'], uuid)
-            server_migrations.update(url, migration['uuid'], {'status': 'error'})
-            with contextlib.suppress(exception.InstanceNotFound):
-                instances.fault_create(url, uuid, getattr(e, 'code', 500) or 500,
-                                       _fault_message(e), None, None)
-                instances.update(url, uuid, {'task_state': None})
-            actions.event_finish(url, uuid, context.request_id, event, result='Error',
-                                 exc_tb=_fault_message(e), details=_fault_message(e))
+            moves.fail_move(self.placement, context, url, instance, migration, event, e,
+                            moved)
             return
         migration = server_migrations.update(url, migration['uuid'], {
             'dest_compute': selection['service_host'], 'dest_node': selection['nodename'],

@@ -17,6 +17,7 @@ Version history:
         action_event_finish(details): what went wrong, in words
   1.5 - migrate_server (cast): a resize scheduled and handed to the
         destination; migration_update, migration_get_unconfirmed_by_dest_compute
+  1.7 - live_migrate_instance (a call below compute API 2.34, else a cast)
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from minova.scheduler.rpcapi import Selection
 
 TOPIC = 'conductor'
-VERSION = '1.5'
+VERSION = '1.7'
 
 
 class ConductorAPI:
@@ -69,6 +70,17 @@ class ConductorAPI:
         self.client.prepare(version='1.5').cast(ctxt, 'migrate_server', instance=instance,
                                                 flavor=flavor, migration_type=migration_type,
                                                 host=host)
+
+    def live_migrate_instance(self, ctxt: RequestContext, instance: Instance,
+                              host: str | None, block_migration: bool | None,
+                              force: bool | None, block: bool) -> None:
+        """1.7: the checks, the destination claimed, live_migration cast to the
+        source. block: a call, so the API answers the checks' errors (before
+        2.34, as Nova)."""
+        cctxt = self.client.prepare(version='1.7')
+        (cctxt.call if block else cctxt.cast)(
+            ctxt, 'live_migrate_instance', instance=instance, host=host,
+            block_migration=block_migration, force=force)
 
     # -- DB proxy for compute agents -----------------------------------------
 

@@ -193,6 +193,10 @@ migrations = sa.Table(
     sa.Index('migrations_instance_uuid_and_status_idx', 'deleted', 'instance_uuid',
              'status'),
     sa.Index('migrations_updated_at_idx', 'updated_at'),
+    # 006_live_migration_progress: bytes, as the source's driver last reported
+    *(sa.Column(name, sa.BigInteger) for name in (
+        'memory_total', 'memory_processed', 'memory_remaining',
+        'disk_total', 'disk_processed', 'disk_remaining')),
 )
 
 # 005_console_auth_tokens: only the token's sha256 is stored

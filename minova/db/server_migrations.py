@@ -113,3 +113,18 @@ def get_unconfirmed_by_dest_compute(url: str, window: int, dest_compute: str
             c.status == 'finished', c.dest_compute == dest_compute, c.deleted == 0,
             sa.func.coalesce(c.updated_at, c.created_at) <= limit)).mappings()
         return [dict(r) for r in rows]
+
+
+# A live migration still under way (Nova's in-progress statuses).
+LIVE_IN_PROGRESS = ('queued', 'preparing', 'running', 'post-migrating')
+
+
+@engines.retry_on_disconnect
+def get_by_id_and_instance(url: str, migration_id: int, instance_uuid: str
+                           ) -> dict[str, Any] | None:
+    c = migrations.c
+    with engines.reader(url) as conn:
+        row = conn.execute(sa.select(migrations).where(
+            c.id == migration_id, c.instance_uuid == instance_uuid,
+            c.deleted == 0)).mappings().first()
+    return dict(row) if row else None
