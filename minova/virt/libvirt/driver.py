@@ -696,7 +696,9 @@ class LibvirtDriver(driver.ComputeDriver):
                        f'expected not to exist.')
         os.makedirs(inst_dir, mode=0o755, exist_ok=True)
         migrate_data = dict(migrate_data, created_dir=inst_dir)
-        spec = self._prepare_disks(context, instance, self._image_meta(context, instance),
+        # From the image service: the base is not cached on this host yet.
+        image = self.images.client.show(context, instance['image_ref'])
+        spec = self._prepare_disks(context, instance, image,
                                    instance.get('network_info') or [], inst_dir)
         open(spec.console_log, 'a').close()
         migrate_data['serial_listen_ports'] = [list(spec.serial_tcp)] if spec.serial_tcp \

@@ -147,5 +147,10 @@ def live_migrate(cloud: Cloud, uuid: str, host: str, timeout: float = 180) -> di
     server = cloud.wait(uuid, 'ACTIVE', timeout=timeout)   # task_state migrating until done
     if server['OS-EXT-SRV-ATTR:host'] != host:
         migs = cloud.api('GET', f'/os-migrations?instance_uuid={uuid}').json()
-        raise AssertionError(f'{uuid} stayed on {server["OS-EXT-SRV-ATTR:host"]}: {migs}')
+        actions = cloud.api('GET', f'/servers/{uuid}/os-instance-actions').json()
+        events = [cloud.api('GET', f'/servers/{uuid}/os-instance-actions/{a["request_id"]}'
+                            ).json()['instanceAction'].get('events')
+                  for a in actions['instanceActions'] if a['action'] == 'live-migration']
+        raise AssertionError(f'{uuid} stayed on {server["OS-EXT-SRV-ATTR:host"]}: {migs}\n'
+                             f'{events}')
     return server
