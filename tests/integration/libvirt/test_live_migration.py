@@ -1,13 +1,16 @@
 """A running guest live-migrated between two hypervisors on this machine:
 the all-in-one's libvirtd and a second one that tools/minova-hypervisor
 brings up in a mount namespace of its own, with its compute service, on the
-same RabbitMQ vhost (docs/live-migration.md). One guest, one move: it keeps
-running (its console counter goes on, no second boot), its domain is on the
-destination only, placement holds its allocation there only."""
+same RabbitMQ vhost (docs/live-migration.md). One guest: a first move,
+slowed down, is aborted (the guest runs on at the source, the destination
+keeps nothing); the second completes: the guest keeps running (its console
+counter goes on, no second boot), its domain is on the destination only,
+placement holds its allocation there only."""
 from __future__ import annotations
 
 import os
 import re
+import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -53,9 +56,58 @@ def _ticks(out: str) -> list[int]:
     return [int(n) for n in TICK.findall(out)]
 
 
+def _in_dest_namespace(hosts: TwoHosts, *cmd: str) -> subprocess.CompletedProcess:
+    with open(os.path.join(hosts.hv_state, 'libvirtd.pid')) as f:
+        pid = f.read().strip()
+    return subprocess.run(['nsenter', '-m', '-t', pid, *cmd], capture_output=True, text=True)
+
+
+def _abort_live_migration(hosts: TwoHosts, conn: Any, uuid: str) -> None:
+    """A live migration slowed to 1 MiB/s (libvirt's maximum speed for the
+    domain's next migration), aborted while it copies: the guest runs on at
+    the source, the destination keeps nothing, the migration 'cancelled'."""
+    cloud, source, dest = hosts.cloud, hosts.source, hosts.dest
+    dom = conn.lookupByUUIDString(uuid)
+    dom.migrateSetMaxSpeed(1)
+    try:
+        r = cloud.api('POST', f'/servers/{uuid}/action', json={'os-migrateLive': {
+            'host': dest, 'block_migration': 'auto'}})
+        assert r.status_code == 202, r.text
+        deadline = time.monotonic() + 60
+        while True:
+            migs = cloud.api('GET', f'/servers/{uuid}/migrations').json()['migrations']
+            if migs and migs[0]['status'] == 'running' and migs[0]['memory_processed_bytes']:
+                break
+            assert time.monotonic() < deadline, migs
+            time.sleep(0.3)
+        assert migs[0]['memory_total_bytes'] > migs[0]['memory_processed_bytes']
+        r = cloud.api('DELETE', f'/servers/{uuid}/migrations/{migs[0]["id"]}')
+        assert r.status_code == 202, r.text
+        server = cloud.wait(uuid, 'ACTIVE', timeout=60)
+    finally:
+        dom.migrateSetMaxSpeed(8192)
+    assert server['OS-EXT-SRV-ATTR:host'] == source
+    r = cloud.api('GET', f'/os-migrations?instance_uuid={uuid}')
+    assert [m['status'] for m in r.json()['migrations']] == ['cancelled']
+    assert dom.isActive() and dom.info()[0] == libvirt.VIR_DOMAIN_RUNNING
+    dest_conn = libvirt.open(DEST_URI)
+    try:
+        with pytest.raises(libvirt.libvirtError):
+            dest_conn.lookupByUUIDString(uuid)
+    finally:
+        dest_conn.close()
+    # what pre_live_migration made on the destination is gone, the source's stays
+    inst_dir = os.path.join(cloud.state, 'instances', uuid)
+    assert _in_dest_namespace(hosts, 'test', '-e', inst_dir).returncode == 1
+    assert os.path.exists(os.path.join(inst_dir, 'disk'))
+    rp = {name: hv['id'] for name, hv in hypervisors(cloud).items()}
+    assert set(_allocations(cloud, uuid)) == {rp[source]}
+
+
 def test_running_guest_moves_to_the_other_hypervisor(hosts: TwoHosts, conn: Any) -> None:
     cloud, source, dest = hosts.cloud, hosts.source, hosts.dest
     uuid = boot(hosts, 'lm-vm')
+    _abort_live_migration(hosts, conn, uuid)
     before = _ticks(cloud.console(uuid))
 
     server = live_migrate(cloud, uuid, dest)
@@ -64,7 +116,7 @@ def test_running_guest_moves_to_the_other_hypervisor(hosts: TwoHosts, conn: Any)
     migs = cloud.api('GET', f'/servers/{uuid}/migrations').json()
     r = cloud.api('GET', f'/os-migrations?instance_uuid={uuid}')
     assert r.status_code == 200, r.text
-    [mig] = r.json()['migrations']
+    mig = r.json()['migrations'][0]   # the newest
     assert (mig['migration_type'], mig['status'], mig['source_compute'],
             mig['dest_compute']) == ('live-migration', 'completed', source, dest), migs
 
