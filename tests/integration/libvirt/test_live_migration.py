@@ -5,7 +5,8 @@ same RabbitMQ vhost (docs/live-migration.md). One guest: a first move,
 slowed down, is aborted (the guest runs on at the source, the destination
 keeps nothing); the second completes: the guest keeps running (its console
 counter goes on, no second boot), its domain is on the destination only,
-placement holds its allocation there only."""
+placement holds its allocation there only; the way back, slowed down, is
+forced to complete (the guest paused until it arrives)."""
 from __future__ import annotations
 
 import os
@@ -73,15 +74,9 @@ def _abort_live_migration(hosts: TwoHosts, conn: Any, uuid: str) -> None:
         r = cloud.api('POST', f'/servers/{uuid}/action', json={'os-migrateLive': {
             'host': dest, 'block_migration': 'auto'}})
         assert r.status_code == 202, r.text
-        deadline = time.monotonic() + 60
-        while True:
-            migs = cloud.api('GET', f'/servers/{uuid}/migrations').json()['migrations']
-            if migs and migs[0]['status'] == 'running' and migs[0]['memory_processed_bytes']:
-                break
-            assert time.monotonic() < deadline, migs
-            time.sleep(0.3)
-        assert migs[0]['memory_total_bytes'] > migs[0]['memory_processed_bytes']
-        r = cloud.api('DELETE', f'/servers/{uuid}/migrations/{migs[0]["id"]}')
+        mig = _running_migration(cloud, uuid)
+        assert mig['memory_total_bytes'] > mig['memory_processed_bytes']
+        r = cloud.api('DELETE', f'/servers/{uuid}/migrations/{mig["id"]}')
         assert r.status_code == 202, r.text
         server = cloud.wait(uuid, 'ACTIVE', timeout=60)
     finally:
@@ -155,5 +150,50 @@ def test_running_guest_moves_to_the_other_hypervisor(hosts: TwoHosts, conn: Any)
     if mig.get('uuid'):
         assert _allocations(cloud, mig['uuid']) == {}
 
+    _force_complete_back(hosts, conn, uuid)
+
     assert cloud.api('DELETE', f'/servers/{uuid}').status_code == 204
     cloud.wait_gone(uuid)
+
+
+def _running_migration(cloud: Cloud, uuid: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while True:
+        migs = cloud.api('GET', f'/servers/{uuid}/migrations').json()['migrations']
+        if migs and migs[0]['status'] == 'running' and migs[0]['memory_processed_bytes']:
+            return migs[0]
+        assert time.monotonic() < deadline, migs
+        time.sleep(0.3)
+
+
+def _force_complete_back(hosts: TwoHosts, conn: Any, uuid: str) -> None:
+    """The way back, slowed to 1 MiB/s and forced to complete: the guest is
+    paused on the (second) source so its memory stops changing; once copied
+    it runs on the first hypervisor, its counter going on."""
+    cloud, first = hosts.cloud, hosts.source
+    second = libvirt.open(DEST_URI)
+    try:
+        dom = second.lookupByUUIDString(uuid)
+        dom.migrateSetMaxSpeed(1)
+        last = _ticks(cloud.console(uuid))[-1]
+        r = cloud.api('POST', f'/servers/{uuid}/action', json={'os-migrateLive': {
+            'host': first, 'block_migration': 'auto'}})
+        assert r.status_code == 202, r.text
+        mig = _running_migration(cloud, uuid)
+        r = cloud.api('POST', f'/servers/{uuid}/migrations/{mig["id"]}/action',
+                      json={'force_complete': None})
+        assert r.status_code == 202, r.text
+        deadline = time.monotonic() + 10
+        while dom.info()[0] != libvirt.VIR_DOMAIN_PAUSED:   # paused by force complete
+            assert time.monotonic() < deadline, dom.info()
+            time.sleep(0.1)
+        dom.migrateSetMaxSpeed(8192)   # now let the copy finish
+    finally:
+        second.close()
+    server = cloud.wait(uuid, 'ACTIVE', timeout=120)
+    assert server['OS-EXT-SRV-ATTR:host'] == first
+    r = cloud.api('GET', f'/os-migrations?instance_uuid={uuid}')
+    assert r.json()['migrations'][0]['status'] == 'completed'
+    assert conn.lookupByUUIDString(uuid).info()[0] == libvirt.VIR_DOMAIN_RUNNING
+    out = cloud.wait_console(uuid, 'MINOVA-TICK', timeout=30)
+    assert _ticks(out)[0] > last and MARKER not in out, (last, out[-500:])
