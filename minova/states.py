@@ -112,7 +112,7 @@ def status_from_state(vm_state: str | None, task_state: str | None) -> str:
 def states_for_status(status: str) -> list[str] | None:
     """vm_states matching an API status filter (None: no match)."""
     status = status.upper()
-    if status in ('REBOOT', 'HARD_REBOOT'):
+    if status in ('REBOOT', 'HARD_REBOOT', 'MIGRATING'):
         return [ACTIVE]
     if status == 'REBUILD':
         return list(ALLOW_REBUILD)

@@ -73,6 +73,8 @@ def _status_filter(row: schema.Servers, values: list[str], filters: dict[str, An
                                 states.REBOOT_STARTED_HARD])
         elif value.upper() == 'REBUILD':
             task_states.extend(states.REBUILD_STEPS)
+        elif value.upper() == 'MIGRATING':
+            task_states.append(states.MIGRATING)
     if not vm_states:
         return False
     filters['vm_state'] = sorted(set(vm_states))

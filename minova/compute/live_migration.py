@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from minova import exception, states
 from minova.compute import rpcapi as compute_rpcapi
+from minova.conf import CONF
 from minova.context import RequestContext
 from minova.virt.driver import MigrationProgress
 
@@ -115,9 +116,14 @@ class LiveMigrationMixin:
             here = cast('Instance', {**instance, **placed})
             self.driver.post_live_migration_at_destination(context, here, migrate_data)
             power = self._power_state(here)
-            inst = self._update(context, uuid, dict(
-                placed, power_state=states.RUNNING if power is None else power,
-                task_state=None, progress=0), [states.MIGRATING])
+            try:
+                inst = self._update(context, uuid, dict(
+                    placed, power_state=states.RUNNING if power is None else power,
+                    task_state=None, progress=0), [states.MIGRATING])
+            except (exception.InstanceNotFound, exception.InstanceInvalidState):
+                # Deleted meanwhile: its guest must not stay here.
+                self.driver.destroy(context, here, [], None, True)
+                raise
             self.rt.instance_added(inst)
 
     def rollback_live_migration_at_destination(self, context: RequestContext,
@@ -147,6 +153,20 @@ class LiveMigrationMixin:
         return self.conductor.migration_update(context, migration['uuid'],
                                                {'status': status})
 
+    def _wait_for_slot(self, job: _Job) -> threading.Semaphore | None:
+        """[DEFAULT] max_concurrent_live_migrations: wait (queued) for a
+        free one; an abort meanwhile ends the wait."""
+        limit = CONF.max_concurrent_live_migrations
+        if not limit:
+            return None
+        slots = cast('threading.Semaphore', self.__dict__.setdefault(
+            '_live_slots', threading.Semaphore(limit)))
+        while not slots.acquire(timeout=0.1):
+            with job.lock:
+                if job.cancelled:
+                    raise _Cancelled()
+        return slots
+
     @contextlib.contextmanager
     def _phase(self, job: _Job, phase: str) -> Iterator[None]:
         """Enter phase unless the job was aborted before it."""
@@ -162,7 +182,9 @@ class LiveMigrationMixin:
         migration = job.migration
         made = False      # pre_live_migration ran on dest
         outcome, error = 'completed', None
+        slot = None
         try:
+            slot = self._wait_for_slot(job)
             with self._phase(job, 'preparing'):
                 self._set_status(context, migration, 'preparing')
             made = True
@@ -183,6 +205,8 @@ class LiveMigrationMixin:
             outcome, error = 'failed', e
         finally:
             self._live_jobs.pop(uuid, None)
+            if slot is not None:
+                slot.release()
         if outcome == 'completed':
             try:
                 self._post_live_migration(context, instance, dest, migration, migrate_data)
@@ -252,7 +276,12 @@ class LiveMigrationMixin:
                 LOG.exception('Rollback of the live migration of %s on %s failed', uuid,
                               dest)
         try:
-            self.placement.move_allocations(context, migration['uuid'], uuid)
+            if self._being_deleted(context, uuid):
+                # Its delete dropped the server's allocations; the source's
+                # goes with the migration rather than back to a deleted server.
+                self.placement.delete_allocation_for_instance(context, migration['uuid'])
+            else:
+                self.placement.move_allocations(context, migration['uuid'], uuid)
         except Exception:
             LOG.exception('Allocation of migration %s could not go back to %s',
                           migration['uuid'], uuid)
@@ -265,6 +294,47 @@ class LiveMigrationMixin:
         with contextlib.suppress(exception.InstanceNotFound, exception.InstanceInvalidState):
             self._update(context, uuid, values, [states.MIGRATING])
         LOG.info('Live migration of %s to %s rolled back (%s)', uuid, dest, status)
+
+    def _being_deleted(self, context: RequestContext, uuid: str) -> bool:
+        try:
+            current = self.conductor.instance_get(context, uuid)
+        except exception.InstanceNotFound:
+            return True
+        return current.get('task_state') == states.DELETING or bool(current.get('deleted'))
+
+    def _reconcile_live_migrations(self, context: RequestContext) -> None:
+        """At start: live migrations this host was running when it stopped.
+        As Nova: the driver's job aborted if still there, the migration
+        'error', the server's task cleared; and here also rolled back, so
+        placement holds the server's allocation on the host it is on and
+        nothing for the migration."""
+        for migration in self.conductor.live_migrations_in_progress(context, self.host):
+            uuid = migration['instance_uuid']
+            if uuid in self._live_jobs:
+                continue
+            try:
+                instance = self.conductor.instance_get(context, uuid)
+            except exception.InstanceNotFound:
+                with contextlib.suppress(Exception):
+                    self.placement.delete_allocation_for_instance(context,
+                                                                  migration['uuid'])
+                    self._set_status(context, migration, 'error')
+                continue
+            LOG.warning('Live migration of %s to %s was interrupted by a restart of %s',
+                        uuid, migration.get('dest_compute'), self.host)
+            with contextlib.suppress(Exception):
+                self.driver.live_migration_abort(instance)
+            if instance.get('host') != self.host:
+                # The destination took it before the restart: only the
+                # migration's allocation here is left to drop.
+                with contextlib.suppress(Exception):
+                    self.placement.delete_allocation_for_instance(context,
+                                                                  migration['uuid'])
+                    self._set_status(context, migration, 'error')
+                continue
+            self._rollback_live_migration(context, instance,
+                                          str(migration.get('dest_compute')), migration,
+                                          {}, 'error', made=bool(migration.get('dest_compute')))
 
     def live_migration_force_complete(self, context: RequestContext, instance: Instance,
                                       migration: dict[str, Any]) -> None:

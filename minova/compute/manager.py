@@ -83,6 +83,7 @@ class ComputeManager(LiveMigrationMixin):
             LOG.exception('Resource update of %s failed at start; the periodic task '
                           'retries it every %ss', self.host, CONF.update_resources_interval)
         self._reconcile(ctx)
+        self._reconcile_live_migrations(ctx)
 
     def _reconcile(self, ctx: RequestContext) -> None:
         """Finish what a restart interrupted: deletes complete, builds end in ERROR."""

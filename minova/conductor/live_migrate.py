@@ -19,12 +19,16 @@ import logging
 from typing import Any
 
 from minova import exception, states
+from minova.cells.mappings import CellMapping
 from minova.compute import rpcapi as compute_rpcapi
 from minova.conductor import moves
+from minova.conf import CONF
 from minova.context import RequestContext
-from minova.db import actions, server_migrations, services
+from minova.db import actions, engines, server_migrations, services
+from minova.db.build_requests import RequestSpec
 from minova.db.instances import Instance
 from minova.scheduler import rpcapi as scheduler_rpcapi
+from minova.scheduler.rpcapi import Selection
 
 LOG = logging.getLogger(__name__)
 
@@ -73,11 +77,10 @@ class LiveMigrateMixin:
                 spec['ignore_hosts'] = [source]
                 if host:
                     spec['requested_destination'] = {'host': host, 'node': None}
-            selection = self.scheduler.select_destinations(
-                context, spec, [uuid], return_alternates=False)[0][0]
+            selection, migrate_data = self._find_destination(
+                context, cell, instance, spec, block_migration, forced=bool(
+                    host and force is not False))
             dest = selection['service_host']
-            migrate_data = compute_rpcapi.for_cell(cell).check_can_live_migrate_destination(
-                context, dest, instance, block_migration)
         except Exception as e:
             LOG.warning('Live migration of %s cannot start: %s', uuid, e)
             values = {} if isinstance(e, EXPECTED) else {'vm_state': states.ERROR}
@@ -89,6 +92,45 @@ class LiveMigrateMixin:
         actions.event_finish(url, uuid, context.request_id, EVENT)
         compute_rpcapi.for_cell(cell).live_migration(context, source, instance, dest,
                                                      migration, migrate_data)
+
+    def _find_destination(self, context: RequestContext, cell: CellMapping | None,
+                          instance: Instance, spec: RequestSpec,
+                          block_migration: bool | None, forced: bool
+                          ) -> tuple[Selection, dict[str, Any]]:
+        """A claimed host that passed its own check, and its migrate_data. A
+        scheduler's pick that fails the check loses its claim and the
+        scheduler is asked again without it, up to [DEFAULT]
+        migrate_max_retries more times, as Nova's task does."""
+        uuid = instance['uuid']
+        retries = 0
+        while True:
+            selection = self.scheduler.select_destinations(
+                context, spec, [uuid], return_alternates=False)[0][0]
+            dest = selection['service_host']
+            try:
+                return selection, compute_rpcapi.for_cell(
+                    cell).check_can_live_migrate_destination(context, dest, instance,
+                                                             block_migration)
+            except (exception.Invalid, exception.MigrationPreCheckError) as e:
+                if forced:
+                    raise
+                LOG.info('Live migration of %s cannot go to %s: %s', uuid, dest, e)
+                self.placement.delete_allocation_for_instance(context, uuid)
+                retries += 1
+                limit = CONF.migrate_max_retries
+                if limit != -1 and retries > limit:
+                    raise exception.MaxRetriesExceeded(
+                        reason=f'Exceeded max scheduling retries {limit} for instance '
+                               f'{uuid} during live migration') from None
+                spec['ignore_hosts'] = [*(spec.get('ignore_hosts') or []), dest]
+
+    def live_migrations_in_progress(self, context: RequestContext, host: str
+                                    ) -> list[dict[str, Any]]:
+        """1.7: the live migrations leaving host that its compute runs (from
+        queued on), for a compute that restarted under them."""
+        return server_migrations.get_all(engines.cell_url(), {
+            'source_compute': host, 'migration_type': 'live-migration',
+            'status': list(server_migrations.LIVE_IN_PROGRESS)})
 
     @staticmethod
     def _check_runs(instance: Instance) -> None:

@@ -65,15 +65,16 @@ def create_migration(url: str, instance: Instance, migration_type: str, status: 
 
 def move_spec(instance: Instance, flavor: dict[str, Any]) -> RequestSpec:
     """The server's request spec as the scheduler places a move of it: its
-    boot request's, for `flavor`, no forced hosts of the boot."""
+    boot request's, for `flavor`, without the boot's forced hosts or requested
+    destination (2.74), which named where it was built, not where it goes."""
     uuid = instance['uuid']
     spec: RequestSpec = dict(  # type: ignore[assignment]
         build_requests.spec_get_many([uuid]).get(uuid) or {})
     spec.update({'instance_uuid': uuid, 'flavor': flavor,  # type: ignore[typeddict-item]
                  'project_id': instance['project_id'],
                  'user_id': instance['user_id'], 'num_instances': 1})
-    spec.pop('force_hosts', None)
-    spec.pop('force_nodes', None)
+    for key in ('force_hosts', 'force_nodes', 'requested_destination'):
+        spec.pop(key, None)  # type: ignore[misc]
     return spec
 
 

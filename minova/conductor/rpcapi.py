@@ -17,7 +17,8 @@ Version history:
         action_event_finish(details): what went wrong, in words
   1.5 - migrate_server (cast): a resize scheduled and handed to the
         destination; migration_update, migration_get_unconfirmed_by_dest_compute
-  1.7 - live_migrate_instance (a call below compute API 2.34, else a cast)
+  1.7 - live_migrate_instance (a call below compute API 2.34, else a cast);
+        live_migrations_in_progress
 """
 from __future__ import annotations
 
@@ -88,6 +89,12 @@ class ConductorAPI:
                          values: dict[str, Any]) -> dict[str, Any]:
         return self.client.prepare(version='1.5').call(ctxt, 'migration_update', uuid=uuid,
                                                        values=values)
+
+    def live_migrations_in_progress(self, ctxt: RequestContext, host: str
+                                    ) -> list[dict[str, Any]]:
+        """1.7: the live migrations leaving host (queued, preparing, running)."""
+        return self.client.prepare(version='1.7').call(
+            ctxt, 'live_migrations_in_progress', host=host)
 
     def migration_get_unconfirmed_by_dest_compute(self, ctxt: RequestContext, window: int,
                                                   host: str) -> list[dict[str, Any]]:

@@ -65,6 +65,13 @@ opts = [
                     '<host>, then <host>-2, <host>-3, ..., each its own host with '
                     'its own driver, so moves between hosts (migrate, evacuate, '
                     'unshelve elsewhere) can be tried on one machine.'),
+    cfg.IntOpt('max_concurrent_live_migrations', default=1, min=0,
+               help='Live migrations a compute host runs out at once (Nova\'s '
+                    'option); more wait queued. 0: no limit.'),
+    cfg.IntOpt('migrate_max_retries', default=-1, min=-1,
+               help='How many more hosts a live migration tries after the '
+                    'scheduler\'s pick fails its destination check (Nova\'s '
+                    'option); -1: as many as there are.'),
 ]
 
 
