@@ -2,7 +2,10 @@
 for the destination and the disks a block migration copies."""
 from __future__ import annotations
 
+import os
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -61,3 +64,45 @@ def test_flags_are_novas() -> None:
             | libvirt.VIR_MIGRATE_UNDEFINE_SOURCE | libvirt.VIR_MIGRATE_PERSIST_DEST)
     assert migration.flags(False) == base
     assert migration.flags(True) == base | libvirt.VIR_MIGRATE_NON_SHARED_INC
+
+
+@pytest.fixture
+def instances(tmp_path: Any) -> Iterator[str]:
+    from minova.conf import CONF
+    CONF.set_override('instances_path', str(tmp_path))
+    try:
+        yield str(tmp_path)
+    finally:
+        CONF.clear_override('instances_path')
+
+
+def test_destination_refuses_a_disk_already_there_and_its_rollback_keeps_it(
+        instances: str) -> None:
+    from minova import exception
+    from minova.virt.libvirt.driver import LibvirtDriver
+    drv = LibvirtDriver()
+    inst: dict[str, Any] = {'uuid': 'a8c0b2f4-1e6b-4c69-9d1c-5c1b0f0e8a11'}
+    inst_dir = os.path.join(instances, inst['uuid'])
+    os.makedirs(inst_dir)
+    open(os.path.join(inst_dir, 'disk'), 'w').close()
+    data = {'block_migration': True}
+    with pytest.raises(exception.MigrationPreCheckError) as e:
+        drv.pre_live_migration(None, inst, data)   # type: ignore[arg-type]
+    assert 'already exists, it is expected not to exist' in str(e.value)
+    drv._remove_domain = lambda instance: None   # type: ignore[method-assign]
+    drv.rollback_live_migration_at_destination(None, inst, data)   # type: ignore[arg-type]
+    assert os.path.exists(os.path.join(inst_dir, 'disk'))
+    # what pre-creation made (it says so in migrate_data) goes
+    drv.rollback_live_migration_at_destination(
+        None, inst, dict(data, created_dir=inst_dir))   # type: ignore[arg-type]
+    assert not os.path.exists(inst_dir)
+
+
+def test_abort_or_force_with_no_migration_running_is_instance_not_found() -> None:
+    from minova import exception
+    from minova.virt.libvirt.driver import LibvirtDriver
+    drv = LibvirtDriver()
+    inst: dict[str, Any] = {'uuid': 'a8c0b2f4-1e6b-4c69-9d1c-5c1b0f0e8a11'}
+    for call in (drv.live_migration_abort, drv.live_migration_force_complete):
+        with pytest.raises(exception.InstanceNotFound):
+            call(inst)   # type: ignore[arg-type]
