@@ -39,6 +39,14 @@ libvirt_opts = [
                      'id). Needs seccomp_sandbox = 0 in libvirt\'s qemu.conf (QEMU\'s '
                      'sandbox forbids the forwarder) and [neutron] '
                      'metadata_proxy_shared_secret. See docs/metadata.md.'),
+    cfg.StrOpt('live_migration_uri', default='qemu+tcp://%s/system',
+               help='URI of the destination libvirtd a live migration connects to '
+                    '(peer to peer); %s is the destination\'s '
+                    'live_migration_inbound_addr, else its host name.'),
+    cfg.StrOpt('live_migration_inbound_addr',
+               help='Address of this host that live migrations to it use: its libvirtd '
+                    '(live_migration_uri) and the QEMU migration stream (tcp://ADDR). '
+                    'Unset: the host name. See docs/live-migration.md.'),
 ]
 
 

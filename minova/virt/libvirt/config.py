@@ -9,6 +9,9 @@ QEMU_NS = 'http://libvirt.org/schemas/domain/qemu/1.0'
 # The guest side of the metadata service on user-mode networking (docs/metadata.md)
 METADATA_NET = '169.254.0.0/16'
 METADATA_ADDR = '169.254.169.254'
+# Prefixes kept when a domain's own XML is parsed and written again (live migration).
+ET.register_namespace('minova', METADATA_NS)
+ET.register_namespace('qemu', QEMU_NS)
 
 
 @dataclasses.dataclass
@@ -171,3 +174,58 @@ def metadata_owner(metadata_xml: str) -> tuple[str | None, str | None]:
         found = root.findtext(tag)
         return found if found is not None else root.findtext(f'{{{METADATA_NS}}}{tag}')
     return text('deployment'), text('host')
+
+
+def migration_xml(xml: str, host: str, deployment: str | None,
+                  vnc_listen: str | None, serial_ports: list[tuple[str, int]],
+                  kernel: str | None = None, ramdisk: str | None = None) -> str:
+    """A running domain's XML (migratable) as the destination runs it: owned
+    by the destination host, its VNC display on the destination's address
+    and port (libvirt there picks the port: autoport), its TCP serial ports
+    the destination's (host, port) in order, its kernel and ramdisk the
+    destination's cached copies."""
+    dom = ET.fromstring(xml)
+    for tag, path in (('kernel', kernel), ('initrd', ramdisk)):
+        el = dom.find(f'./os/{tag}')
+        if el is not None and path:
+            el.text = path
+    inst = dom.find(f'./metadata/{{{METADATA_NS}}}instance')
+    if inst is not None:
+        for tag, value in (('host', host), ('deployment', deployment)):
+            el = inst.find(f'{{{METADATA_NS}}}{tag}')
+            if value is None:
+                if el is not None:
+                    inst.remove(el)
+                continue
+            if el is None:
+                el = _sub(inst, f'{{{METADATA_NS}}}{tag}')
+            el.text = value
+    for graphics in dom.findall("./devices/graphics[@type='vnc']"):
+        graphics.set('autoport', 'yes')
+        for attr in ('port', 'websocket'):
+            graphics.attrib.pop(attr, None)
+        if vnc_listen:
+            graphics.set('listen', vnc_listen)
+            for listen in graphics.findall('listen'):
+                if listen.get('type') == 'address':
+                    listen.set('address', vnc_listen)
+    ports = iter(serial_ports)
+    for tag in ('serial', 'console'):
+        for chardev in dom.findall(f"./devices/{tag}[@type='tcp']"):
+            source = chardev.find("source[@mode='bind']")
+            if source is None:
+                continue
+            if tag == 'console':   # the console is serial port 0 again
+                if serial_ports:
+                    addr, port = serial_ports[0]
+                    source.set('host', addr)
+                    source.set('service', str(port))
+                continue
+            try:
+                addr, port = next(ports)
+            except StopIteration:
+                raise ValueError('fewer destination serial ports than the guest has') \
+                    from None
+            source.set('host', addr)
+            source.set('service', str(port))
+    return ET.tostring(dom, encoding='unicode')

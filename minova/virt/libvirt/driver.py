@@ -20,6 +20,7 @@ import subprocess
 import threading
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from minova import exception, states
@@ -30,7 +31,7 @@ from minova.context import RequestContext
 from minova.virt import configdrive, driver, image_meta
 from minova.virt.driver import GuestInfo, NodeResources
 from minova.virt.libvirt import config as vconfig
-from minova.virt.libvirt import diagnostics, imagecache
+from minova.virt.libvirt import diagnostics, imagecache, migration
 from minova.virt.libvirt.host import Host
 from minova.virt.libvirt.imagecache import ImageCache
 
@@ -106,6 +107,11 @@ class LibvirtDriver(driver.ComputeDriver):
         self.deployment_id: str | None = None
         self._host: Host | None = None
         self.images = ImageCache(image_client.Client())
+        # Live migrations running from here: uuid -> domain, and the ones an
+        # operator forced (guest paused) or aborted.
+        self._migrating: dict[str, Any] = {}
+        self._forced: set[str] = set()
+        self._aborted: set[str] = set()
 
     # -- connection and host ---------------------------------------------------
 
@@ -762,3 +768,147 @@ class LibvirtDriver(driver.ComputeDriver):
         dom = self._lookup(instance)
         return diagnostics.instance_diagnostics(dom, instance, _power_state(dom.info()[0]),
                                                 self.host.virt_type)
+
+    # -- live migration ------------------------------------------------------------
+
+    def check_can_live_migrate_destination(self, context: RequestContext,
+                                           instance: Instance,
+                                           block_migration: bool | None) -> dict[str, Any]:
+        """What the source needs to reach this host and define the guest here.
+        Instance directories are never shared between hosts here, so 'auto'
+        is a block migration (the disks copied into ones made here first)."""
+        with contextlib.suppress(exception.InstanceNotFound):
+            self._lookup(instance)
+            raise exception.MigrationPreCheckError(
+                reason=f'instance {instance["uuid"]} already has a domain on {self.host_name}')
+        return {'block_migration': True if block_migration is None else bool(block_migration),
+                'inbound_addr': CONF.libvirt.live_migration_inbound_addr or self.host_name,
+                'dest_host': self.host_name, 'dest_deployment': self.deployment_id,
+                'vnc_listen': CONF.vnc.server_listen if CONF.vnc.enabled else None}
+
+    def pre_live_migration(self, context: RequestContext, instance: Instance,
+                           migrate_data: dict[str, Any]) -> dict[str, Any]:
+        """As Nova's: for a block migration the instance directory made here
+        with a disk to copy into (a qcow2 overlay of the same size on this
+        host's cached base image; libvirt cannot create it) and the config
+        drive; the serial ports the guest will listen on here."""
+        if not migrate_data.get('block_migration', True):
+            return migrate_data
+        inst_dir = instance_dir(instance)
+        if os.path.exists(os.path.join(inst_dir, 'disk')):
+            raise exception.MigrationPreCheckError(
+                reason=f'The supplied disk path ({inst_dir}) already exists, it is '
+                       f'expected not to exist.')
+        os.makedirs(inst_dir, mode=0o755, exist_ok=True)
+        migrate_data = dict(migrate_data, created_dir=inst_dir)
+        # From the image service: the base is not cached on this host yet.
+        image = self.images.client.show(context, instance['image_ref'])
+        spec = self._prepare_disks(context, instance, image,
+                                   instance.get('network_info') or [], inst_dir)
+        open(spec.console_log, 'a').close()
+        migrate_data['serial_listen_ports'] = [list(spec.serial_tcp)] if spec.serial_tcp \
+            else []
+        migrate_data['kernel'], migrate_data['ramdisk'] = spec.kernel, spec.ramdisk
+        return migrate_data
+
+    def live_migration(self, context: RequestContext, instance: Instance, dest: str,
+                       migrate_data: dict[str, Any],
+                       progress: Callable[[driver.MigrationProgress], None]) -> None:
+        """migrateToURI3, peer to peer, the domain undefined here and defined
+        there from its XML rewritten for the destination; the writable disks
+        copied when it is a block migration."""
+        lv = _libvirt()
+        uuid = instance['uuid']
+        dom = self._lookup(instance)
+        block = bool(migrate_data.get('block_migration', True))
+        xml = dom.XMLDesc(lv.VIR_DOMAIN_XML_MIGRATABLE | lv.VIR_DOMAIN_XML_SECURE)
+        new_xml = vconfig.migration_xml(
+            xml, migrate_data.get('dest_host') or dest, migrate_data.get('dest_deployment'),
+            migrate_data.get('vnc_listen'),
+            [(str(h), int(p)) for h, p in migrate_data.get('serial_listen_ports') or []],
+            kernel=migrate_data.get('kernel'), ramdisk=migrate_data.get('ramdisk'))
+        params: dict[str, Any] = {
+            lv.VIR_MIGRATE_PARAM_URI: f'tcp://{migrate_data.get("inbound_addr") or dest}',
+            lv.VIR_MIGRATE_PARAM_DEST_XML: new_xml, lv.VIR_MIGRATE_PARAM_PERSIST_XML: new_xml}
+        if block:
+            params[lv.VIR_MIGRATE_PARAM_MIGRATE_DISKS] = migration.copied_disks(xml)
+        uri = migration.dest_uri(migrate_data, dest)
+        LOG.info('Live migrating %s to %s (%s, %s)', uuid, dest, uri,
+                 'block migration' if block else 'shared storage')
+        self._migrating[uuid] = dom
+        start = time.monotonic()
+        try:
+            migration.run(dom, uri, params, migration.flags(block), progress,
+                          aborted=lambda: uuid in self._aborted)
+        except lv.libvirtError as e:
+            if uuid in self._forced:   # the guest runs on here, as before
+                with contextlib.suppress(lv.libvirtError):
+                    if dom.info()[0] == lv.VIR_DOMAIN_PAUSED:
+                        dom.resume()
+            if uuid in self._aborted or e.get_error_code() == lv.VIR_ERR_OPERATION_ABORTED:
+                raise exception.MigrationAborted(instance_id=uuid) from e
+            raise exception.LiveMigrationFailed(instance_id=uuid, reason=str(e)) from e
+        finally:
+            self._migrating.pop(uuid, None)
+            self._forced.discard(uuid)
+            self._aborted.discard(uuid)
+        LOG.info('Live migration of %s to %s done in %.1fs', uuid, dest,
+                 time.monotonic() - start)
+
+    def _migrating_domain(self, instance: Instance) -> Any:
+        """The domain of the live migration running from here; InstanceNotFound
+        when none runs (yet)."""
+        dom = self._migrating.get(instance['uuid'])
+        if dom is None:
+            raise exception.InstanceNotFound(instance_id=instance['uuid'])
+        return dom
+
+    def live_migration_force_complete(self, instance: Instance) -> None:
+        """As Nova's without post-copy: the guest paused on the source, so
+        the last of its memory copies and it resumes on the destination."""
+        dom = self._migrating_domain(instance)
+        self._forced.add(instance['uuid'])
+        dom.suspend()
+
+    def live_migration_abort(self, instance: Instance) -> None:
+        """The migration job aborted; asked before libvirt has started the
+        job, the migration loop aborts it as soon as it has."""
+        dom = self._migrating_domain(instance)
+        self._aborted.add(instance['uuid'])
+        lv = _libvirt()
+        try:
+            dom.abortJob()
+        except lv.libvirtError as e:
+            if e.get_error_code() != lv.VIR_ERR_OPERATION_INVALID:   # no job yet
+                raise
+
+    def post_live_migration_at_source(self, context: RequestContext, instance: Instance,
+                                      migrate_data: dict[str, Any]) -> None:
+        """The domain is undefined here already (UNDEFINE_SOURCE); the
+        instance directory goes unless the destination shares it."""
+        self._remove_domain(instance)
+        if migrate_data.get('block_migration', True):
+            shutil.rmtree(instance_dir(instance), ignore_errors=True)
+
+    def post_live_migration_at_destination(self, context: RequestContext,
+                                           instance: Instance,
+                                           migrate_data: dict[str, Any]) -> None:
+        """The guest defined here for good, and running again if forcing the
+        migration to complete paused it (an ACTIVE server runs)."""
+        lv = _libvirt()
+        dom = self._lookup(instance)
+        if not dom.isPersistent():
+            self._conn().defineXML(dom.XMLDesc(lv.VIR_DOMAIN_XML_MIGRATABLE))
+        if instance.get('vm_state') == states.ACTIVE and \
+                dom.info()[0] == lv.VIR_DOMAIN_PAUSED:
+            dom.resume()
+
+    def rollback_live_migration_at_destination(self, context: RequestContext,
+                                               instance: Instance,
+                                               migrate_data: dict[str, Any]) -> None:
+        """A half-arrived domain and what pre_live_migration made removed; a
+        directory it did not make (it refused: one was there) stays."""
+        self._remove_domain(instance)
+        created = migrate_data.get('created_dir')
+        if created and created == instance_dir(instance):
+            shutil.rmtree(created, ignore_errors=True)
