@@ -196,3 +196,15 @@ class MigrationNotFoundByStatus(NotFound):
 
 class CannotMigrateToSameHost(Invalid):
     msg_fmt = 'Cannot migrate to the host where the server exists.'
+
+
+class ComputeServiceInUse(Invalid):
+    msg_fmt = 'Compute service of %(host)s is still in use.'
+
+
+class InstanceEvacuateNotSupported(Invalid):
+    msg_fmt = 'Instance evacuate is not supported.'
+
+
+class InstanceExists(MinovaException):
+    msg_fmt = 'Instance %(name)s already exists.'

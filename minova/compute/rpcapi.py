@@ -18,6 +18,7 @@ Version history:
   1.9 - adds prep_resize, resize_instance, finish_resize, confirm_resize,
         revert_resize, finish_revert_resize (casts)
   1.10 - adds set_admin_password (a call)
+  1.13 - adds evacuate_instance (a cast)
 """
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from minova.scheduler.rpcapi import Selection
 
 TOPIC = 'compute'
-VERSION = '1.10'
+VERSION = '1.13'
 
 
 class ComputeAPI:
@@ -205,6 +206,15 @@ class ComputeAPI:
         """To the source: the old flavor, allocation and guest back."""
         self._cast_19(ctxt, host, 'finish_revert_resize', instance=instance,
                       migration=migration)
+
+    def evacuate_instance(self, ctxt: RequestContext, host: str, instance: Instance,
+                          migration: dict[str, Any], node: str,
+                          target_state: str | None) -> None:
+        """1.13, to the destination of an evacuation: the server rebuilt there
+        from its image (Nova's rebuild_instance with recreate)."""
+        self.client.prepare(server=host, version='1.13').cast(
+            ctxt, 'evacuate_instance', instance=instance, migration=migration, node=node,
+            target_state=target_state)
 
 
 _by_url: dict[str, ComputeAPI] = {}

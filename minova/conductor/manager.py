@@ -19,6 +19,7 @@ from minova import exception, states, utils
 from minova.cells import lookup, mappings
 from minova.cells.mappings import CellMapping
 from minova.compute import rpcapi as compute_rpcapi
+from minova.conductor.evacuate import EvacuateMixin
 from minova.conf import CONF
 from minova.context import RequestContext, get_admin_context
 from minova.db import (
@@ -62,8 +63,8 @@ def _fault_message(error: BaseException) -> str:
     return str(error) or error.__class__.__name__
 
 
-class ConductorManager:
-    target = messaging.Target(version='1.5')
+class ConductorManager(EvacuateMixin):
+    target = messaging.Target(version='1.8')
     # What compute agents expect back when a server changed under them (deleted,
     # or its task state moved on): answered without an ERROR traceback here.
     expected_exceptions = (exception.InstanceNotFound, exception.InstanceInvalidState)

@@ -17,6 +17,8 @@ Version history:
         action_event_finish(details): what went wrong, in words
   1.5 - migrate_server (cast): a resize scheduled and handed to the
         destination; migration_update, migration_get_unconfirmed_by_dest_compute
+  1.8 - evacuate_server (cast): an evacuation's destination chosen and claimed,
+        evacuate_instance cast there; migration_get_all_by_filters
 """
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
     from minova.scheduler.rpcapi import Selection
 
 TOPIC = 'conductor'
-VERSION = '1.5'
+VERSION = '1.8'
 
 
 class ConductorAPI:
@@ -70,7 +72,23 @@ class ConductorAPI:
                                                 flavor=flavor, migration_type=migration_type,
                                                 host=host)
 
+    def evacuate_server(self, ctxt: RequestContext, instance: Instance,
+                        migration: dict[str, Any], host: str | None = None,
+                        force: bool = False, target_state: str | None = None) -> None:
+        """1.8: evacuate `instance` off its dead host (its 'accepted' evacuation
+        `migration`): to `host` without the scheduler when `force`, else where
+        the scheduler says (to `host` if it fits)."""
+        self.client.prepare(version='1.8').cast(
+            ctxt, 'evacuate_server', instance=instance, migration=migration, host=host,
+            force=force, target_state=target_state)
+
     # -- DB proxy for compute agents -----------------------------------------
+
+    def migration_get_all_by_filters(self, ctxt: RequestContext,
+                                     filters: dict[str, Any]) -> list[dict[str, Any]]:
+        """1.8: migration records of this cell matching filters."""
+        return self.client.prepare(version='1.8').call(
+            ctxt, 'migration_get_all_by_filters', filters=filters)
 
     def migration_update(self, ctxt: RequestContext, uuid: str,
                          values: dict[str, Any]) -> dict[str, Any]:

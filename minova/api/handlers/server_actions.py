@@ -1,8 +1,9 @@
 """POST /servers/{id}/action: reboot, os-stop, os-start, pause, unpause, suspend,
 resume, lock, unlock, rescue, unrescue, changePassword, os-resetState,
 trigger_crash_dump, rebuild, os-getConsoleOutput, createImage, createBackup,
-restore, forceDelete, resize, confirmResize, revertResize, migrate, and the
-legacy console actions (minova/api/handlers/remote_consoles.py).
+restore, forceDelete, resize, confirmResize, revertResize, migrate, evacuate
+(minova/api/handlers/evacuate.py), and the legacy console actions
+(minova/api/handlers/remote_consoles.py).
 
 The body names one action; each action has its JSON schema per microversion
 (a None row: the action does not exist yet at that version, 404 as in Nova),
@@ -21,7 +22,7 @@ import falcon
 
 from minova import exception, states
 from minova.api import errors, policy, server_boot, util, validation, versioned
-from minova.api.handlers import remote_consoles
+from minova.api.handlers import evacuate, remote_consoles
 from minova.api.handlers import servers as servers_handler
 from minova.api.schemas import servers as servers_schema
 from minova.api.schemas import types
@@ -429,6 +430,7 @@ ACTIONS: dict[str, tuple[SchemaTable, ActionFn]] = {
     'migrate': ([('2.1', _any_value_schema('migrate')), ('2.56', MIGRATE_V256_SCHEMA)],
                 _migrate),
     **remote_consoles.LEGACY_ACTIONS,
+    **evacuate.ACTIONS,
 }
 
 
