@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import requests
 
+from minova.conf import CONF
 from minova.image.builtin import TINY_IMAGE_ID
 from tests.functional.conftest import Client, compute_service
 
@@ -242,5 +243,48 @@ def test_no_valid_host_leaves_the_server_in_error(aio, admin, placement_base, vi
         _force_down(admin, src, False)
     # An 'error' record is no evacuation to clean up: the guest stays.
     assert sid in service.manager.driver.list_instance_uuids()
+    assert admin.delete(f'/servers/{sid}').status_code == 204
+    admin.wait_gone(sid)
+
+
+def test_failed_rebuild_then_evacuate_again_from_error(aio, admin, placement_base,
+                                                       second_compute):
+    """The destination's rebuild fails: migration 'failed', the server ERROR
+    with a fault on its old host, only its source allocation left. Evacuated
+    again from ERROR it ends ACTIVE, even at 2.95, as in Nova."""
+    src, dst = second_compute, aio.host
+    src_rp, dst_rp = _provider(placement_base, src), _provider(placement_base, dst)
+    server = _boot(admin, 'ev-fails', src)
+    sid = server['id']
+    service = compute_service(aio, src)
+    aio.remove_compute(service)
+    _force_down(admin, src, True)
+    CONF.set_override('fail_spawn_names', ['ev-fails'], group='fake_driver')
+    try:
+        assert _evacuate(admin, sid, {}, '2.95').status_code == 200
+        after = admin.wait_for_status(sid, {'ERROR'})
+        assert after['OS-EXT-SRV-ATTR:host'] == src
+        assert 'Fake rebuild failure' in after['fault']['message']
+        assert _wait_migration(admin, sid, 'failed')['dest_compute'] == dst
+        assert _allocs(placement_base, sid) == {
+            src_rp: {'VCPU': 1, 'MEMORY_MB': 64, 'DISK_GB': 1}}
+        assert sid not in compute_service(aio, dst).manager.driver.list_instance_uuids()
+    finally:
+        CONF.clear_override('fail_spawn_names', group='fake_driver')
+    r = _evacuate(admin, sid, {}, '2.95')
+    assert r.status_code == 200, r.text
+    after = admin.wait_for_status(sid, {'ACTIVE'})
+    assert after['OS-EXT-SRV-ATTR:host'] == dst
+    assert [m['status'] for m in _migrations(admin, sid)] == ['done', 'failed']
+    assert set(_allocs(placement_base, sid)) == {src_rp, dst_rp}
+    # Back on its feet, the old host cleans up after the evacuation that worked.
+    aio.add_compute(src, manager=service.manager)
+    _force_down(admin, src, False)
+    deadline = time.monotonic() + 30
+    while [m['status'] for m in _migrations(admin, sid)] != ['completed', 'failed']:
+        assert time.monotonic() < deadline, _migrations(admin, sid)
+        time.sleep(0.05)
+    assert sid not in service.manager.driver.list_instance_uuids()
+    assert set(_allocs(placement_base, sid)) == {dst_rp}
     assert admin.delete(f'/servers/{sid}').status_code == 204
     admin.wait_gone(sid)
