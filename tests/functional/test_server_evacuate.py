@@ -5,6 +5,7 @@ destroying its copies of the evacuated servers and nothing else."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -80,8 +81,14 @@ def _force_down(admin: Client, host: str, down: bool) -> None:
     assert r.json()['service']['forced_down'] is down
 
 
-def _fault(admin: Client, sid: str) -> str:
-    return str(admin.get(f'/servers/{sid}').json()['server'].get('fault'))
+def _wait_service_state(admin: Client, host: str, state: str) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        r = admin.get(f'/os-services?host={host}&binary=nova-compute', headers=SVC)
+        if r.json()['services'][0]['state'] == state:
+            return
+        assert time.monotonic() < deadline, r.text
+        time.sleep(0.1)
 
 
 @pytest.fixture(scope='module')
@@ -247,8 +254,17 @@ def test_no_valid_host_leaves_the_server_in_error(aio, admin, placement_base, vi
     admin.wait_gone(sid)
 
 
+@pytest.fixture
+def short_down_time() -> Iterator[None]:
+    """A compute silent for 5 s is down (Nova's service_down_time; the live
+    ones heartbeat every second)."""
+    CONF.set_override('service_down_time', 5)
+    yield
+    CONF.clear_override('service_down_time')
+
+
 def test_failed_rebuild_then_evacuate_again_from_error(aio, admin, placement_base,
-                                                       second_compute):
+                                                       second_compute, short_down_time):
     """The destination's rebuild fails: migration 'failed', the server ERROR
     with a fault on its old host, only its source allocation left. Evacuated
     again from ERROR it ends ACTIVE, even at 2.95, as in Nova."""
@@ -257,8 +273,9 @@ def test_failed_rebuild_then_evacuate_again_from_error(aio, admin, placement_bas
     server = _boot(admin, 'ev-fails', src)
     sid = server['id']
     service = compute_service(aio, src)
+    # Not forced down this time: its compute stops and its heartbeats go stale.
     aio.remove_compute(service)
-    _force_down(admin, src, True)
+    _wait_service_state(admin, src, 'down')
     CONF.set_override('fail_spawn_names', ['ev-fails'], group='fake_driver')
     try:
         assert _evacuate(admin, sid, {}, '2.95').status_code == 200
@@ -279,7 +296,7 @@ def test_failed_rebuild_then_evacuate_again_from_error(aio, admin, placement_bas
     assert set(_allocs(placement_base, sid)) == {src_rp, dst_rp}
     # Back on its feet, the old host cleans up after the evacuation that worked.
     aio.add_compute(src, manager=service.manager)
-    _force_down(admin, src, False)
+    _wait_service_state(admin, src, 'up')
     deadline = time.monotonic() + 30
     while [m['status'] for m in _migrations(admin, sid)] != ['completed', 'failed']:
         assert time.monotonic() < deadline, _migrations(admin, sid)
