@@ -76,6 +76,17 @@ class FakePlacement:
         self.allocations[target] = allocs
         return True
 
+    def get_allocations_for_consumer(self, ctx: Any, consumer: str) -> dict[str, Any]:
+        return {rp: {'resources': dict(res)}
+                for rp, res in self.allocations.get(consumer, {}).items()}
+
+    def remove_provider_from_allocation(self, ctx: Any, consumer: str, rp: str) -> bool:
+        held = self.allocations.get(consumer, {})
+        if rp not in held:
+            return False
+        self.allocations[consumer] = {p: r for p, r in held.items() if p != rp}
+        return True
+
     def ensure_resource_provider(self, ctx: Any, uuid: str, name: str, **kw: Any) -> None:
         self.providers[uuid] = name
 
