@@ -9,8 +9,11 @@ from typing import Any
 from minova import states
 from minova.db import actions, server_migrations
 from minova.db import instances as inst_db
+from tests.unit.backbone import test_compute_resize
 from tests.unit.backbone.test_compute import RES, Env
-from tests.unit.backbone.test_compute_resize import two  # noqa: F401 - a fixture
+
+# Two hosts and a server built on host1 (a fixture of the resize tests).
+two = test_compute_resize.two
 
 
 def _start(env: Env, ctx: Any, inst: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -90,3 +93,16 @@ def test_target_state_stops_the_server_unless_it_was_in_error(two: Any, ctx: Any
     dispatch.run()
     got = env.get(inst['uuid'])
     assert (got['vm_state'], got['power_state']) == ('stopped', states.SHUTDOWN)
+
+    # Evacuated back from ERROR (host2 dead now): ACTIVE, as Nova.
+    inst_db.update(env.dbs.cell, inst['uuid'], {'vm_state': states.ERROR})
+    dispatch.managers['host1'].init_host(env.service)   # host1 is back, and cleans up
+    got, migration = _start(env, ctx, env.get(inst['uuid']))
+    server_migrations.update(env.dbs.cell, migration['uuid'], {
+        'source_compute': 'host2', 'source_node': 'host2', 'dest_compute': 'host1'})
+    env.conductor.evacuate_server(ctx, got, migration, host='host1', force=True,
+                                  target_state=states.STOPPED)
+    dispatch.run()
+    got = env.get(inst['uuid'])
+    assert (got['vm_state'], got['host'], got['power_state']) == \
+        ('active', 'host1', states.RUNNING)
