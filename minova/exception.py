@@ -248,3 +248,13 @@ class MigrationNotFoundForInstance(NotFound):
 class InvalidMigrationState(Invalid):
     msg_fmt = ('Migration %(migration_id)s state of instance %(instance_uuid)s is '
                '%(state)s. Cannot %(method)s while the migration is in this state.')
+class ComputeServiceInUse(Invalid):
+    msg_fmt = 'Compute service of %(host)s is still in use.'
+
+
+class InstanceEvacuateNotSupported(Invalid):
+    msg_fmt = 'Instance evacuate is not supported.'
+
+
+class InstanceExists(MinovaException):
+    msg_fmt = 'Instance %(name)s already exists.'

@@ -300,17 +300,32 @@ class Client(client_base.Client):
 
     def claim_resources(self, ctx: RequestContext, consumer_uuid: str,
                         allocation_request: AllocationRequest, project_id: str,
-                        user_id: str) -> bool:
-        """Allocate for a new consumer; False when placement says no (409)."""
-        body = {'allocations': allocation_request['allocations'],
+                        user_id: str, keep_existing: bool = False) -> bool:
+        """Allocate for a new consumer; False when placement says no (409).
+
+        keep_existing (an evacuation, as Nova's claim for a move whose server
+        keeps its source allocation): what the consumer holds already stays,
+        the claim is added to it; a concurrent change of the consumer raises
+        AllocationUpdateFailed."""
+        allocations: dict[str, Any] = dict(allocation_request['allocations'])
+        generation = None
+        if keep_existing:
+            current = self._consumer(ctx, consumer_uuid)
+            if current['allocations']:
+                generation = current.get('consumer_generation')
+                held = {rp: {'resources': a['resources']}
+                        for rp, a in current['allocations'].items()}
+                allocations = {**held, **allocations}
+        body = {'allocations': allocations,
                 'project_id': project_id, 'user_id': user_id,
-                'consumer_generation': None}
+                'consumer_generation': generation}
         resp = self._call(ctx, 'PUT', f'/allocations/{consumer_uuid}',
                           CONSUMER_GENERATION_VERSION, body)
         if resp.status_code == 204:
             return True
         LOG.info('Claim for %s refused: %s %s', consumer_uuid, resp.status_code, resp.text)
-        if resp.status_code == 409:
+        if resp.status_code == 409 and not (
+                keep_existing and self._error_code(resp) == 'placement.concurrent_update'):
             return False
         raise exception.AllocationUpdateFailed(consumer_uuid=consumer_uuid, error=resp.text)
 
@@ -359,6 +374,32 @@ class Client(client_base.Client):
                 continue
             raise exception.AllocationUpdateFailed(consumer_uuid=target, error=resp.text)
         raise exception.AllocationUpdateFailed(consumer_uuid=target,
+                                               error='concurrent updates')
+
+    def remove_provider_from_allocation(self, ctx: RequestContext, consumer_uuid: str,
+                                        rp_uuid: str) -> bool:
+        """Drop what consumer_uuid holds on provider rp_uuid and keep the rest
+        (an evacuated server's source, or a failed destination), as Nova's
+        remove_provider_tree_from_instance_allocation. False when it held
+        nothing there; raises AllocationUpdateFailed when placement refuses."""
+        for _ in range(CONFLICT_RETRIES):
+            current = self._consumer(ctx, consumer_uuid)
+            if rp_uuid not in current['allocations']:
+                return False
+            body = {consumer_uuid: {
+                'allocations': {rp: {'resources': a['resources']}
+                                for rp, a in current['allocations'].items() if rp != rp_uuid},
+                'consumer_generation': current.get('consumer_generation'),
+                'project_id': current['project_id'], 'user_id': current['user_id']}}
+            resp = self._call(ctx, 'POST', '/allocations', CONSUMER_GENERATION_VERSION, body)
+            if resp.status_code == 204:
+                return True
+            if resp.status_code == 409 and \
+                    self._error_code(resp) == 'placement.concurrent_update':
+                continue
+            raise exception.AllocationUpdateFailed(consumer_uuid=consumer_uuid,
+                                                   error=resp.text)
+        raise exception.AllocationUpdateFailed(consumer_uuid=consumer_uuid,
                                                error='concurrent updates')
 
     def _consumer(self, ctx: RequestContext, consumer_uuid: str) -> dict[str, Any]:

@@ -190,12 +190,15 @@ class AllInOne:
         self.servers.append(server)
         self.metadata_port = server.port
 
-    def add_compute(self, host: str) -> Service:
+    def add_compute(self, host: str, manager: Any = None) -> Service:
         """Start one more compute service in this process, as host `host`,
-        and map it as discover_hosts would; stop() stops it with the rest."""
+        and map it as discover_hosts would; stop() stops it with the rest.
+        manager: that of a compute removed earlier, to start it again with
+        its hypervisor as it was (the fake driver's guests live in it)."""
         from minova.compute import manager as compute_manager
-        svc = Service(compute_manager.BINARY, 'compute', compute_manager.ComputeManager(host),
-                      host, via_conductor=True)
+        svc = Service(compute_manager.BINARY, 'compute',
+                      manager or compute_manager.ComputeManager(host), host,
+                      via_conductor=True)
         svc.start()
         self.services.append(svc)
         cells_manage.discover_hosts()

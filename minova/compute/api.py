@@ -742,6 +742,55 @@ class API(records.RecordsAPI, shelve_api.ShelveAPIMixin, LiveMigrationAPI):
         compute_rpcapi.for_cell(cell).revert_resize(ctx, migration['dest_compute'], inst,
                                                     migration)
 
+    # -- evacuate (conductor 1.8, compute 1.13) ------------------------------------
+
+    def evacuate(self, ctx: RequestContext, instance: Instance, host: str | None,
+                 force: bool = False, target_state: str | None = None) -> None:
+        """Nova's evacuate (admin): a server in ACTIVE, STOPPED or ERROR with no
+        task state, whose host's compute service is down (not heartbeating,
+        or forced down), is rebuilt on another host from its image. Task
+        state 'rebuilding', an 'evacuate' action, an 'accepted' migration
+        record of type 'evacuation' (the old host finds it when it starts
+        again), then conductor picks the destination (`host` without the
+        scheduler when `force`).
+
+        Raises InstanceInvalidState, InstanceNotReady (409),
+        ComputeServiceInUse (400).
+        """
+        uuid = instance['uuid']
+        self.check_states(instance, 'evacuate', (states.ACTIVE, states.STOPPED,
+                                                 states.ERROR))
+        cell, source = self._on_host(instance)
+        url = cell['database_connection']
+        if self._compute_up(url, source):
+            LOG.error('Instance compute service state on %s expected to be down, but it '
+                      'was up.', source)
+            raise exception.ComputeServiceInUse(host=source)
+        inst = instances.update(url, uuid, {'task_state': states.REBUILDING}, [None])
+        actions.action_start(url, uuid, 'evacuate', ctx.request_id, ctx.user_id,
+                             ctx.project_id)
+        migration = server_migrations.create(url, {
+            'instance_uuid': uuid, 'migration_type': 'evacuation', 'status': 'accepted',
+            'source_compute': source, 'source_node': instance.get('node'),
+            'dest_compute': host, 'user_id': ctx.user_id, 'project_id': ctx.project_id})
+        inst['cell_uuid'] = cell['uuid']
+        self.conductor.evacuate_server(ctx, inst, migration, host=host, force=force,
+                                       target_state=target_state)
+
+    @staticmethod
+    def compute_host_exists(host: str) -> bool:
+        """Whether `host` runs a compute service (mapped to a cell), as Nova's
+        service_get_by_compute_host finds it."""
+        try:
+            cell_id = mappings.host_mapping_get(host)['cell_id']
+        except exception.HostMappingNotFound:
+            return False
+        for cell in lookup.all_cells():
+            if cell['id'] == cell_id:
+                return bool(services.get_all(cell['database_connection'], host=host,
+                                             binary='minova-compute'))
+        return False
+
     # -- createImage and createBackup (rpc 1.6) ----------------------------------
 
     # Image properties a snapshot never inherits from its server's image, as

@@ -20,6 +20,7 @@ import oslo_messaging as messaging
 from minova import exception, states, utils
 from minova.clients import placement as placement_client
 from minova.compute import rpcapi as compute_rpcapi
+from minova.compute.evacuate import EvacuateMixin
 from minova.compute.live_migration import LiveMigrationMixin
 from minova.compute.resize_recovery import ResizeRecoveryMixin
 from minova.compute.resource_tracker import ResourceTracker
@@ -57,8 +58,8 @@ def _describe(e: BaseException) -> str:
     return str(e) or e.__class__.__name__
 
 
-class ComputeManager(ShelveMixin, ResizeRecoveryMixin, LiveMigrationMixin):
-    target = messaging.Target(version='1.12')
+class ComputeManager(ShelveMixin, ResizeRecoveryMixin, LiveMigrationMixin, EvacuateMixin):
+    target = messaging.Target(version='1.13')
 
     def __init__(self, host: str | None = None) -> None:
         self.host = host or CONF.host
@@ -84,14 +85,26 @@ class ComputeManager(ShelveMixin, ResizeRecoveryMixin, LiveMigrationMixin):
         except Exception:
             LOG.exception('Resource update of %s failed at start; the periodic task '
                           'retries it every %ss', self.host, CONF.update_resources_interval)
-        self._reconcile(ctx)
+        # First, as Nova: servers evacuated while this host was down are not
+        # this host's any more (their local guests go); the rest is theirs.
+        evacuated: set[str] = set()
+        if self.driver.capabilities.get('supports_evacuate'):
+            try:
+                evacuated = self.destroy_evacuated_instances(ctx)
+            except Exception:
+                LOG.exception('Clean-up of the servers evacuated from %s failed; the '
+                              'next start tries again', self.host)
+        self._reconcile(ctx, evacuated)
         self._reconcile_live_migrations(ctx)
 
-    def _reconcile(self, ctx: RequestContext) -> None:
-        """Finish what a restart interrupted: deletes complete, builds end in ERROR."""
+    def _reconcile(self, ctx: RequestContext, evacuated: set[str] | None = None) -> None:
+        """Finish what a restart interrupted: deletes complete, builds end in
+        ERROR. Servers evacuated from this host are left alone."""
         self._recover_resizes(ctx)
         guests = set(self.driver.list_instance_uuids())
         for inst in self.conductor.instance_get_all_by_host(ctx, self.host):
+            if evacuated and inst['uuid'] in evacuated:
+                continue
             if self._reconcile_shelve(ctx, inst):   # compute/shelve.py
                 continue
             if inst['task_state'] == states.DELETING:

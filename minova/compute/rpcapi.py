@@ -23,6 +23,7 @@ Version history:
          post_live_migration_at_destination, rollback_live_migration_at_destination
          (calls, to the destination); live_migration, live_migration_force_complete,
          live_migration_abort (casts, to the source)
+  1.13 - adds evacuate_instance (a cast)
 """
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
     from minova.scheduler.rpcapi import Selection
 
 TOPIC = 'compute'
-VERSION = '1.12'
+VERSION = '1.13'
 
 
 class ComputeAPI:
@@ -279,6 +280,17 @@ class ComputeAPI:
                              migration: dict[str, Any]) -> None:
         self._112(host).cast(ctxt, 'live_migration_abort', instance=instance,
                              migration=migration)
+
+    # -- evacuate (1.13) --
+
+    def evacuate_instance(self, ctxt: RequestContext, host: str, instance: Instance,
+                          migration: dict[str, Any], node: str,
+                          target_state: str | None) -> None:
+        """1.13, to the destination of an evacuation: the server rebuilt there
+        from its image (Nova's rebuild_instance with recreate)."""
+        self.client.prepare(server=host, version='1.13').cast(
+            ctxt, 'evacuate_instance', instance=instance, migration=migration, node=node,
+            target_state=target_state)
 
 
 _by_url: dict[str, ComputeAPI] = {}

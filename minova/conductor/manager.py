@@ -20,6 +20,7 @@ from minova.cells import lookup, mappings
 from minova.cells.mappings import CellMapping
 from minova.compute import rpcapi as compute_rpcapi
 from minova.conductor import moves
+from minova.conductor.evacuate import EvacuateMixin
 from minova.conductor.live_migrate import LiveMigrateMixin
 from minova.conductor.shelve import ShelveMixin
 from minova.conf import CONF
@@ -59,7 +60,7 @@ def _host_zone(host: str) -> str:
 _fault_message = moves.fault_message
 
 
-class ConductorManager(ShelveMixin, LiveMigrateMixin):
+class ConductorManager(ShelveMixin, LiveMigrateMixin, EvacuateMixin):
     target = messaging.Target(version='1.9')
     # What compute agents expect back when a server changed under them (deleted,
     # or its task state moved on): answered without an ERROR traceback here.

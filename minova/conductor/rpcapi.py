@@ -21,6 +21,8 @@ Version history:
         shelved-offloaded one scheduled and spawned from its shelve image
   1.7 - live_migrate_instance (a call below compute API 2.34, else a cast);
         live_migrations_in_progress
+  1.8 - evacuate_server (cast): an evacuation's destination chosen and claimed,
+        evacuate_instance cast there; migration_get_all_by_filters
   1.9 - migration_get_in_progress_by_host: the moves a restarted compute finishes
         or rolls back
 """
@@ -94,7 +96,23 @@ class ConductorAPI:
             ctxt, 'live_migrate_instance', instance=instance, host=host,
             block_migration=block_migration, force=force)
 
+    def evacuate_server(self, ctxt: RequestContext, instance: Instance,
+                        migration: dict[str, Any], host: str | None = None,
+                        force: bool = False, target_state: str | None = None) -> None:
+        """1.8: evacuate `instance` off its dead host (its 'accepted' evacuation
+        `migration`): to `host` without the scheduler when `force`, else where
+        the scheduler says (to `host` if it fits)."""
+        self.client.prepare(version='1.8').cast(
+            ctxt, 'evacuate_server', instance=instance, migration=migration, host=host,
+            force=force, target_state=target_state)
+
     # -- DB proxy for compute agents -----------------------------------------
+
+    def migration_get_all_by_filters(self, ctxt: RequestContext,
+                                     filters: dict[str, Any]) -> list[dict[str, Any]]:
+        """1.8: migration records of this cell matching filters."""
+        return self.client.prepare(version='1.8').call(
+            ctxt, 'migration_get_all_by_filters', filters=filters)
 
     def migration_update(self, ctxt: RequestContext, uuid: str,
                          values: dict[str, Any]) -> dict[str, Any]:

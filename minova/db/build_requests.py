@@ -54,6 +54,8 @@ class RequestSpec(TypedDict, total=False):
     ignore_hosts: list[str]         # a move's source host (no same-host resize)
     force_nodes: list[str]
     requested_destination: Destination | None
+    # An evacuation: the server keeps its source allocation, the claim adds to it.
+    keep_allocations: bool
 
 
 def create(instances: list[Instance], specs: list[RequestSpec]) -> None:

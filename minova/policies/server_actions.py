@@ -31,6 +31,7 @@ CONFIRM_RESIZE = 'os_compute_api:servers:confirm_resize'
 REVERT_RESIZE = 'os_compute_api:servers:revert_resize'
 MIGRATE = 'os_compute_api:os-migrate-server:migrate'
 MIGRATE_HOST = 'os_compute_api:os-migrate-server:migrate:host'
+EVACUATE = 'os_compute_api:os-evacuate'
 
 _ACTION = [('POST', '/servers/{server_id}/action (%s)')]
 
@@ -77,6 +78,8 @@ rules: list[policy.RuleDefault] = [
              _ops('restore')),
     api_rule(FORCE_DELETE, PROJECT_MEMBER_OR_ADMIN, 'Force delete a server before '
              'deferred cleanup', _ops('forceDelete')),
+    api_rule(EVACUATE, ADMIN, 'Evacuate a server from a failed host to a new host',
+             _ops('evacuate')),
 ]
 
 

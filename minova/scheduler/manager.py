@@ -146,7 +146,8 @@ class SchedulerManager:
         for host in ranked:
             areq: AllocationRequest = {'allocations': {host.uuid: {'resources': resources}}}
             if self.placement.claim_resources(context, uuid, areq, spec['project_id'],
-                                              spec['user_id']):
+                                              spec['user_id'],
+                                              keep_existing=bool(spec.get('keep_allocations'))):
                 host.allocation_request = areq
                 return host
             LOG.debug('Claim of %s on %s refused; trying the next host', uuid, host.host)

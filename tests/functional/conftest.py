@@ -14,6 +14,7 @@ from minova.cells import lookup
 from minova.cmd.all_in_one import AllInOne
 from minova.conf import CONF
 from minova.db import engines
+from minova.service import Service
 
 ADMIN = {'X-Auth-Token': 'admin:admin'}
 
@@ -111,6 +112,13 @@ def tiny_flavor(admin: Client) -> dict[str, Any]:
     return r.json()['flavor']
 
 
+def compute_service(aio: AllInOne, host: str) -> Service:
+    """The running compute service of `host` (e.g. second_compute's), to stop
+    it (aio.remove_compute) and start it again (aio.add_compute(host,
+    manager=service.manager))."""
+    return next(s for s in aio.services if s.host == host and s.binary == 'minova-compute')
+
+
 @pytest.fixture(scope='module')
 def second_compute(aio: AllInOne, admin: Client, placement_base: str) -> Iterator[str]:
     """A second compute host (fake driver) beside the all-in-one's for the
@@ -118,7 +126,7 @@ def second_compute(aio: AllInOne, admin: Client, placement_base: str) -> Iterato
     servers on it; afterwards the host and its resource provider are gone,
     so later modules see one host again."""
     host = f'{aio.host}-2'
-    svc = aio.add_compute(host)
+    aio.add_compute(host)
     headers = {'X-Auth-Token': 'admin', 'OpenStack-API-Version': 'placement 1.28'}
     deadline = time.monotonic() + 30
     while True:   # scheduled onto only once its provider has inventory
@@ -133,7 +141,9 @@ def second_compute(aio: AllInOne, admin: Client, placement_base: str) -> Iterato
     try:
         yield host
     finally:
-        aio.remove_compute(svc)
+        # (The module may have stopped and started it again: whichever runs now.)
+        for running in [s for s in aio.services if s.host == host]:
+            aio.remove_compute(running)
         services = admin.get(f'/os-services?host={host}',
                              headers={'OpenStack-API-Version': 'compute 2.53'}).json()
         for service in services['services']:

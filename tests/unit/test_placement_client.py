@@ -71,6 +71,34 @@ def test_client_end_to_end(placement):
     assert client.get_resource_provider(ctx, rp) is None
 
 
+def test_evacuation_claim_adds_to_what_the_server_holds(placement):
+    """keep_existing (an evacuation's claim) adds the destination to the
+    consumer's allocation; remove_provider_from_allocation drops one provider
+    and keeps the rest."""
+    ctx = RequestContext(user_id='u', project_id='p')
+    client = Client()
+    src, dst = str(uuid.uuid4()), str(uuid.uuid4())
+    for rp, name in ((src, 'src'), (dst, 'dst')):
+        client.ensure_resource_provider(ctx, rp, name)
+        client.set_inventory(ctx, rp, INV)
+    server = str(uuid.uuid4())
+    one = {'VCPU': 1, 'MEMORY_MB': 256, 'DISK_GB': 1}
+    assert client.claim_resources(ctx, server, {'allocations': {src: {'resources': one}}},
+                                  'p', 'u')
+    # Without keep_existing an existing consumer is refused (a new one is expected).
+    assert client.claim_resources(ctx, server, {'allocations': {dst: {'resources': one}}},
+                                  'p', 'u') is False
+    assert client.claim_resources(ctx, server, {'allocations': {dst: {'resources': one}}},
+                                  'p', 'u', keep_existing=True)
+    held = client.get_allocations_for_consumer(ctx, server)
+    assert {rp: a['resources'] for rp, a in held.items()} == {src: one, dst: one}
+    assert client.remove_provider_from_allocation(ctx, server, src) is True
+    assert client.remove_provider_from_allocation(ctx, server, src) is False
+    held = client.get_allocations_for_consumer(ctx, server)
+    assert {rp: a['resources'] for rp, a in held.items()} == {dst: one}
+    assert client.get_usages(ctx, src) == {'VCPU': 0, 'MEMORY_MB': 0, 'DISK_GB': 0}
+
+
 def test_client_unreachable(monkeypatch):
     import minova.clients.placement as pc
     monkeypatch.setattr(pc, 'RETRY_SLEEP', 0)

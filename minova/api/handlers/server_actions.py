@@ -4,6 +4,9 @@ trigger_crash_dump, rebuild, os-getConsoleOutput, createImage, createBackup,
 restore, forceDelete, resize, confirmResize, revertResize, migrate, the legacy
 console actions (minova/api/handlers/remote_consoles.py) and shelve,
 shelveOffload, unshelve (minova/api/handlers/shelve.py).
+restore, forceDelete, resize, confirmResize, revertResize, migrate, evacuate
+(minova/api/handlers/evacuate.py), and the legacy console actions
+(minova/api/handlers/remote_consoles.py).
 
 The body names one action; each action has its JSON schema per microversion
 (a None row: the action does not exist yet at that version, 404 as in Nova),
@@ -22,7 +25,7 @@ import falcon
 
 from minova import exception, states
 from minova.api import errors, policy, server_boot, util, validation, versioned
-from minova.api.handlers import remote_consoles, shelve
+from minova.api.handlers import evacuate, remote_consoles, shelve
 from minova.api.handlers import servers as servers_handler
 from minova.api.schemas import servers as servers_schema
 from minova.api.schemas import types
@@ -431,6 +434,7 @@ ACTIONS: dict[str, tuple[SchemaTable, ActionFn]] = {
                 _migrate),
     **remote_consoles.LEGACY_ACTIONS,
     **shelve.ACTIONS,
+    **evacuate.ACTIONS,
 }
 
 

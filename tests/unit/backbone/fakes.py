@@ -55,11 +55,12 @@ class FakePlacement:
         return areqs, summaries
 
     def claim_resources(self, ctx: Any, consumer: str, areq: dict, project_id: str,
-                        user_id: str) -> bool:
+                        user_id: str, keep_existing: bool = False) -> bool:
         (rp, body), = areq['allocations'].items()
         if rp in self.refuse or not self._fits(rp, body['resources']):
             return False
-        self.allocations[consumer] = {rp: dict(body['resources'])}
+        held = self.allocations.get(consumer, {}) if keep_existing else {}
+        self.allocations[consumer] = {**held, rp: dict(body['resources'])}
         self.claims.append((consumer, rp))
         return True
 
@@ -77,6 +78,13 @@ class FakePlacement:
         if not allocs:
             return False
         self.allocations[target] = allocs
+        return True
+
+    def remove_provider_from_allocation(self, ctx: Any, consumer: str, rp: str) -> bool:
+        held = self.allocations.get(consumer, {})
+        if rp not in held:
+            return False
+        self.allocations[consumer] = {p: r for p, r in held.items() if p != rp}
         return True
 
     def ensure_resource_provider(self, ctx: Any, uuid: str, name: str, **kw: Any) -> None:
