@@ -691,6 +691,9 @@ class ComputeManager(ShelveMixin, ResizeRecoveryMixin, LiveMigrationMixin, Evacu
                 raise exception.MinovaException(
                     f"Unable to migrate instance ({instance['uuid']}) to current host "
                     f'({self.host}).')
+            # As Nova's claim: the address the source copies the disks to.
+            migration = self.conductor.migration_update(context, migration['uuid'],
+                                                        {'dest_host': CONF.my_ip})
             compute_rpcapi.for_cell(None).resize_instance(
                 context, migration['source_compute'], instance, flavor, migration)
 

@@ -47,6 +47,11 @@ libvirt_opts = [
                help='Address of this host that live migrations to it use: its libvirtd '
                     '(live_migration_uri) and the QEMU migration stream (tcp://ADDR). '
                     'Unset: the host name. See docs/live-migration.md.'),
+    cfg.StrOpt('remote_filesystem_transport', default='ssh', choices=['ssh', 'rsync'],
+               help='How a cold migration or resize to another host without shared '
+                    'instance storage copies the guest\'s files to it (the destination\'s '
+                    '[DEFAULT] my_ip, as the compute user, by key): ssh (scp) or rsync '
+                    '(over ssh). See docs/live-migration.md.'),
 ]
 
 

@@ -19,6 +19,7 @@ import string
 import subprocess
 import threading
 import time
+import uuid as uuidlib
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -31,7 +32,7 @@ from minova.context import RequestContext
 from minova.virt import configdrive, driver, image_meta
 from minova.virt.driver import GuestInfo, NodeResources
 from minova.virt.libvirt import config as vconfig
-from minova.virt.libvirt import diagnostics, imagecache, migration
+from minova.virt.libvirt import diagnostics, imagecache, migration, remotefs
 from minova.virt.libvirt.host import Host
 from minova.virt.libvirt.imagecache import ImageCache
 
@@ -100,7 +101,8 @@ def instance_dir(instance: Instance) -> str:
 
 class LibvirtDriver(driver.ComputeDriver):
     capabilities = {'supports_reboot': True, 'supports_user_mode_network': True,
-                    'supports_config_drive': True, 'persistent_guests': True}
+                    'supports_config_drive': True, 'persistent_guests': True,
+                    'supports_evacuate': True}
 
     def __init__(self) -> None:
         self.host_name = CONF.host
@@ -374,26 +376,47 @@ class LibvirtDriver(driver.ComputeDriver):
         LOG.info('Guest %s (%s) rebuilt from image %s%s', spec.name, instance['uuid'],
                  image.get('id'), '' if power_on else ', left shut off')
 
-    # -- resize (same host) ----------------------------------------------------
+    # -- resize and cold migration ------------------------------------------------
     #
     # As Nova's: the guest is powered off and its directory set aside as
-    # <dir>_resize (the copy a revert comes back to); a copy of its disks
-    # becomes the new directory, whose root disk grows to the new flavor and
-    # whose domain is defined with the new vCPUs and memory. Confirm deletes
-    # the kept copy; revert brings it back with the old domain.
+    # <dir>_resize (the copy a revert comes back to); its files are copied to
+    # the destination's instance directory: locally when the destination is
+    # this host or shares the instances directory, else over ssh or rsync
+    # ([libvirt] remote_filesystem_transport) to the destination's address.
+    # There the disks are backed by that host's image cache, the root disk
+    # grows to the new flavor and the domain is defined with the new vCPUs
+    # and memory. Confirm deletes the kept copy (and, on another host, the old
+    # domain); revert brings it back with the old domain.
+
+    MOVED_FILES = ('disk', 'disk.local', 'disk.config', 'console.log')
+
+    def _shared_with(self, dest: str) -> bool:
+        """Whether dest sees this host's instances directory, as Nova's
+        _is_path_shared_with: it is this host (its address or name), or a
+        file made there through the remote filesystem shows up here."""
+        if dest in (CONF.my_ip, self.host_name):
+            return True
+        probe = os.path.join(instances_path(), f'{uuidlib.uuid4().hex}.tmp')
+        remote = remotefs.driver()
+        try:
+            remote.create_file(dest, probe)
+        except exception.ResizeError as e:
+            LOG.warning('Could not tell whether %s shares %s: %s', dest, instances_path(), e)
+            return False
+        if os.path.exists(probe):
+            os.unlink(probe)
+            return True
+        with contextlib.suppress(exception.ResizeError):
+            remote.remove_file(dest, probe)
+        return False
 
     def migrate_disk_and_power_off(self, context: RequestContext, instance: Instance,
                                    dest: str, flavor: dict[str, Any],
                                    network_info: list[VIF]) -> None:
-        if dest != self.host_name:
-            # Nova copies the disk to the other host over SSH or rsync; this
-            # driver only resizes in place, and says so before it touches the guest.
-            raise exception.InstanceFaultRollback(exception.ResizeError(
-                reason=f'moving a libvirt guest to another host ({dest}) is not '
-                       f'supported here; only a resize on the same host is'))
         if (flavor.get('root_gb') or 0) < (instance.get('root_gb') or 0):
             raise exception.InstanceFaultRollback(exception.ResizeError(
                 reason='Unable to resize disk down'))
+        shared = self._shared_with(dest)
         self.power_off(instance, CONF.shutdown_timeout)
         inst_dir = instance_dir(instance)
         kept = inst_dir + '_resize'
@@ -401,13 +424,51 @@ class LibvirtDriver(driver.ComputeDriver):
             # An earlier resize's copy that nothing will come back to.
             shutil.rmtree(kept)
         os.rename(inst_dir, kept)
-        os.makedirs(inst_dir, mode=0o755)
-        for name in ('disk', 'disk.config', 'console.log'):
-            src = os.path.join(kept, name)
-            if os.path.exists(src):
-                shutil.copy2(src, os.path.join(inst_dir, name))
-        LOG.info('Guest %s powered off, its disks kept in %s for a revert',
-                 instance['uuid'], kept)
+        names = [n for n in self.MOVED_FILES if os.path.exists(os.path.join(kept, n))]
+        remote = remotefs.driver()
+        try:
+            if shared:
+                os.makedirs(inst_dir, mode=0o755)
+                for name in names:
+                    shutil.copy2(os.path.join(kept, name), os.path.join(inst_dir, name))
+            else:
+                remote.create_dir(dest, inst_dir)
+                for name in names:
+                    remote.copy_file(os.path.join(kept, name), dest,
+                                     os.path.join(inst_dir, name))
+        except Exception:
+            # As Nova: the guest's directory back where it was (the guest stays
+            # off, the server goes to ERROR), nothing left at the destination.
+            if shared:
+                shutil.rmtree(inst_dir, ignore_errors=True)
+            else:
+                with contextlib.suppress(exception.ResizeError):
+                    remote.remove_dir(dest, inst_dir)
+            os.rename(kept, inst_dir)
+            raise
+        LOG.info('Guest %s powered off, its files copied to %s (%s), kept in %s for a '
+                 'revert', instance['uuid'], dest,
+                 'shared' if shared else CONF.libvirt.remote_filesystem_transport, kept)
+
+    def _back_on_local_cache(self, ctx: RequestContext, instance: Instance,
+                             image: dict[str, Any], inst_dir: str) -> None:
+        """Disks copied from another host are backed by its image cache; here
+        they are backed by this host's (the image fetched if need be: a base
+        is never written to, so the content is the same)."""
+        disk = os.path.join(inst_dir, 'disk')
+        backing = imagecache.backing_file(disk)
+        if backing:
+            base, fmt, _size = self.images.fetch(ctx, image)
+            if backing != base:
+                imagecache.rebase(disk, base, fmt)
+        local = os.path.join(inst_dir, 'disk.local')
+        backing = imagecache.backing_file(local) if os.path.exists(local) else None
+        if backing:
+            parts = os.path.basename(backing).split('_')   # ephemeral_<GiB>_<fs>
+            if len(parts) == 3 and parts[0] == 'ephemeral' and parts[1].isdigit():
+                base = self.images.ephemeral_base(int(parts[1]))
+                if backing != base:
+                    imagecache.rebase(local, base, 'raw')
 
     def _grow_root_disk(self, instance: Instance, disk: str) -> None:
         """The root disk at the flavor's size; shrinking it is refused (the
@@ -431,9 +492,11 @@ class LibvirtDriver(driver.ComputeDriver):
         if not os.path.exists(disk):
             raise exception.ResizeError(reason=f'the disk of {instance["uuid"]} is not '
                                                f'on {self.host_name}')
+        image = self._image_meta(context, instance)
+        self._back_on_local_cache(context, instance, image, inst_dir)
         self._grow_root_disk(instance, disk)
-        spec = self._prepare_disks(context, instance, self._image_meta(context, instance),
-                                   network_info, inst_dir, keep_disk=True)
+        spec = self._prepare_disks(context, instance, image, network_info, inst_dir,
+                                   keep_disk=True)
         dom = self._define(spec)
         if power_on:
             dom.create()

@@ -54,6 +54,11 @@ def _run(cmd: list[str]) -> None:
                                         f'{proc.stderr.strip() or proc.returncode}')
 
 
+def rebase(disk: str, base: str, base_fmt: str) -> None:
+    """The qcow2 disk backed by base instead (the same content: no data copied)."""
+    _run(['qemu-img', 'rebase', '-q', '-u', '-f', 'qcow2', '-b', base, '-F', base_fmt, disk])
+
+
 class ImageCache:
     def __init__(self, client: image_client.Client | None = None) -> None:
         self.client = client or image_client.Client()
