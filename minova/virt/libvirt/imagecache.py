@@ -73,6 +73,10 @@ class ImageCache:
         with self._guard:
             return self._locks.setdefault(key, threading.Lock())
 
+    def path(self, image_id: str) -> str:
+        """Where image_id's base is (or would be) cached."""
+        return os.path.join(self.base_dir, hashlib.sha1(image_id.encode()).hexdigest())
+
     def fetch(self, ctx: RequestContext, image: dict[str, Any]) -> tuple[str, str, int]:
         """(path, format, virtual size in bytes) of the cached base of image."""
         image_id = image['id']
@@ -82,7 +86,7 @@ class ImageCache:
                                 reason=f'disk_format {fmt!r} is not supported here '
                                        f'(use raw or qcow2)')
         os.makedirs(self.base_dir, mode=0o755, exist_ok=True)
-        path = os.path.join(self.base_dir, hashlib.sha1(image_id.encode()).hexdigest())
+        path = self.path(image_id)
         with self._lock(image_id):
             if not os.path.exists(path):
                 LOG.info('Downloading image %s into the cache', image_id)

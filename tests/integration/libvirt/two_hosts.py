@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import requests
+
 from tests.integration.libvirt.conftest import (
     REPO,
     Cloud,
@@ -44,10 +46,10 @@ class TwoHosts:
     flavor: str
 
 
-def listening(addr: str) -> bool:
+def listening(addr: str, port: int = 16509) -> bool:
     with socket.socket() as s:
         s.settimeout(1)
-        return s.connect_ex((addr, 16509)) == 0
+        return s.connect_ex((addr, port)) == 0
 
 
 def _rabbitmqctl(*args: str) -> None:
@@ -60,8 +62,10 @@ def hypervisors(cloud: Cloud) -> dict[str, dict[str, Any]]:
 
 
 @contextlib.contextmanager
-def two_hosts(conn: Any, test_image: str) -> Iterator[TwoHosts]:
-    for tool in ('unshare', 'nsenter', 'rabbitmqctl', 'virsh'):
+def two_hosts(conn: Any, test_image: str, source_conf: str = '',
+              dest_conf_extra: str = '') -> Iterator[TwoHosts]:
+    """source_conf, dest_conf_extra: more configuration for each host."""
+    for tool in ('unshare', 'nsenter', 'rabbitmqctl', 'virsh', 'ssh', 'ssh-keygen'):
         if not shutil.which(tool):
             _unavailable(f'{tool} is missing')
     if not listening('127.0.0.1'):
@@ -69,6 +73,9 @@ def two_hosts(conn: Any, test_image: str) -> Iterator[TwoHosts]:
                      '`libvirtd -d --listen -f /etc/minova/libvirtd-tcp.conf`)')
     if listening('127.0.0.2'):
         _unavailable('something already listens on 127.0.0.2:16509')
+    for addr in ('127.0.0.1', '127.0.0.2'):   # the tool's sshds (cold migration, resize)
+        if listening(addr, 22):
+            _unavailable(f'something already listens on {addr}:22')
     vhost = f'minova_lm_{uuidlib.uuid4().hex[:8]}'
     _rabbitmqctl('add_vhost', vhost)
     _rabbitmqctl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*')
@@ -82,15 +89,17 @@ def two_hosts(conn: Any, test_image: str) -> Iterator[TwoHosts]:
         cloud = start_cloud(state, source, extra_conf=f"""
 [DEFAULT]
 transport_url = {transport}
+my_ip = 127.0.0.1
 [scheduler]
 discover_hosts_in_cells_interval = 1
 [libvirt]
 live_migration_inbound_addr = 127.0.0.1
-""")
+""" + source_conf)
         dest_conf = os.path.join(state, 'hv2.conf')
         with open(dest_conf, 'w') as f:
             f.write(f"""[DEFAULT]
 host = {dest}
+my_ip = 127.0.0.2
 transport_url = {transport}
 state_path = {hv_state}/compute
 instances_path = {state}/instances
@@ -106,7 +115,7 @@ live_migration_inbound_addr = 127.0.0.2
 endpoint_override = {cloud.placement}
 [glance]
 api_servers = {cloud.image}
-""")
+""" + dest_conf_extra)
         subprocess.run([HYPERVISOR, '--state-dir', hv_state, 'up', '--config-file', dest_conf,
                         '--instances-path', os.path.join(state, 'instances')],
                        check=True, timeout=120)
@@ -154,3 +163,19 @@ def live_migrate(cloud: Cloud, uuid: str, host: str, timeout: float = 180) -> di
         raise AssertionError(f'{uuid} stayed on {server["OS-EXT-SRV-ATTR:host"]}: {migs}\n'
                              f'{events}')
     return server
+
+
+def allocations(cloud: Cloud, consumer: str) -> dict[str, Any]:
+    """Placement's allocations of consumer, by resource provider uuid."""
+    r = requests.get(f'{cloud.placement}/allocations/{consumer}', timeout=10,
+                     headers={'X-Auth-Token': 'admin',
+                              'OpenStack-API-Version': 'placement latest'})
+    assert r.status_code == 200, r.text
+    return r.json()['allocations']
+
+
+def in_dest_namespace(hosts: TwoHosts, *cmd: str) -> subprocess.CompletedProcess:
+    """cmd run in the second hypervisor's mount namespace (its files)."""
+    with open(os.path.join(hosts.hv_state, 'libvirtd.pid')) as f:
+        pid = f.read().strip()
+    return subprocess.run(['nsenter', '-m', '-t', pid, *cmd], capture_output=True, text=True)

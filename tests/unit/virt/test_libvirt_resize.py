@@ -220,13 +220,28 @@ def test_a_copied_disk_is_backed_by_this_hosts_cache(tmp_path: Path) -> None:
                     'raw', str(inst / 'disk')], check=True)
     d = _driver()
 
+    shown: list[str] = []
+
+    class Client:
+        def show(self, ctx: Any, image_id: str) -> dict[str, Any]:
+            shown.append(image_id)
+            return {'id': image_id, 'status': 'active', 'disk_format': 'raw'}
+
     class Cache:
+        client = Client()
+
+        def path(self, image_id: str) -> str:
+            return str(tmp_path / 'not-cached')
+
         def fetch(self, ctx: Any, image: Any) -> tuple[str, str, int]:
+            assert image['status'] == 'active'   # what a download needs
             return str(here_base), 'raw', 64 << 20
     d.images = Cache()  # type: ignore[assignment]
+    # The image as recorded in the server's system metadata (no status).
     d._back_on_local_cache(get_admin_context(), {'uuid': UUID},  # type: ignore[typeddict-item]
-                           {'id': 'img'}, str(inst))
+                           {'id': 'img', 'disk_format': 'raw'}, str(inst))
     assert imagecache.backing_file(str(inst / 'disk')) == str(here_base)
+    assert shown == ['img']
 
 
 def test_the_driver_takes_evacuated_servers() -> None:
