@@ -65,11 +65,13 @@ def guests(hosts: TwoHosts) -> Iterator[dict[str, str]]:
     """The guest that moves (on the first host, booted) and one that stays
     on the second (not waited for: it only has to be there)."""
     cloud = hosts.cloud
+    found = {'moves': boot(hosts, 'cm-moves')}
+    # Booted second: by now the scheduler has mapped the second host to the cell.
     r = cloud.api('POST', '/servers', json={'server': {
         'name': 'cm-stays', 'flavorRef': hosts.flavor, 'imageRef': hosts.image_id,
         'networks': 'none', 'host': hosts.dest}})
     assert r.status_code == 202, r.text
-    found = {'stays': r.json()['server']['id'], 'moves': boot(hosts, 'cm-moves')}
+    found['stays'] = r.json()['server']['id']
     yield found
     for uuid in found.values():
         cloud.api('DELETE', f'/servers/{uuid}')
