@@ -180,3 +180,28 @@ def test_unconfirmed_resizes_are_confirmed_after_the_window(two: Any, ctx: Any,
         CONF.clear_override('resize_confirm_window')
     assert _migration(env, got['uuid'])['status'] == 'confirmed'
     assert env.get(got['uuid'])['vm_state'] == 'active'
+
+
+def test_the_source_copies_to_the_destinations_address(two: Any, ctx: Any,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """As Nova's claim: the destination's prep_resize writes its my_ip into
+    the migration (dest_host), the address the source's driver copies to."""
+    from minova.conf import CONF
+    env, dispatch, inst = two
+    seen: list[str] = []
+    source = dispatch.managers['host1'].driver
+    real = source.migrate_disk_and_power_off
+
+    def spy(ctx: Any, instance: Any, dest: str, *args: Any) -> None:
+        seen.append(dest)
+        real(ctx, instance, dest, *args)
+    monkeypatch.setattr(source, 'migrate_disk_and_power_off', spy)
+    env.conductor.scheduler = Scheduler(env, 'host2')
+    CONF.set_override('my_ip', '10.0.0.2')   # both hosts' in this process
+    try:
+        env.conductor.migrate_server(ctx, _start_resize(env, ctx, inst), NEW)
+        dispatch.run()
+    finally:
+        CONF.clear_override('my_ip')
+    assert seen == ['10.0.0.2']
+    assert _migration(env, inst['uuid'])['dest_host'] == '10.0.0.2'
