@@ -458,9 +458,6 @@ class LibvirtDriver(driver.ComputeDriver):
         disk = os.path.join(inst_dir, 'disk')
         backing = imagecache.backing_file(disk)
         if backing:
-            if not image.get('status') and not os.path.exists(self.images.path(image['id'])):
-                # Not cached here: the download needs the image service's record.
-                image = self.images.client.show(ctx, image['id'])
             base, fmt, _size = self.images.fetch(ctx, image)
             if backing != base:
                 imagecache.rebase(disk, base, fmt)

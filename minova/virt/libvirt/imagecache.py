@@ -89,6 +89,11 @@ class ImageCache:
         path = self.path(image_id)
         with self._lock(image_id):
             if not os.path.exists(path):
+                if 'status' not in image:
+                    # The image as recorded at boot (a move or evacuation to a
+                    # host that never had it): the download needs the service's
+                    # record (status, size, checksum).
+                    image = self.client.show(ctx, image_id)
                 LOG.info('Downloading image %s into the cache', image_id)
                 self.client.download(ctx, image, path)
                 os.chmod(path, 0o644)

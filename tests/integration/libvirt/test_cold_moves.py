@@ -12,6 +12,7 @@ down (rebuilt from its image on the first; when the second compute starts
 again it destroys its copy, and only that: a second server there stays)."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -231,6 +232,10 @@ def test_evacuate_from_a_dead_host_and_its_clean_up(hosts: TwoHosts, conn: Any,
     assert cloud.server(uuid)['OS-EXT-SRV-ATTR:host'] == dest
     inst_dir = os.path.join(cloud.state, 'instances', uuid)
 
+    # The first host has no guest of the image left: its cached copy goes,
+    # so the evacuation there downloads it again.
+    cached = os.path.join(cloud.state, '_base', hashlib.sha1(hosts.image_id.encode()).hexdigest())
+    os.remove(cached)
     _stop_dest_compute(hosts)
     _force_down(cloud, dest, True)
     try:
@@ -246,6 +251,7 @@ def test_evacuate_from_a_dead_host_and_its_clean_up(hosts: TwoHosts, conn: Any,
         # Rebuilt from its image on the first host: a fresh disk, one boot.
         out = cloud.wait_console(uuid, 'MINOVA-TEST-IMAGE-READY', timeout=120)
         assert out.count(MARKER) == 1
+        assert os.path.exists(cached)
         assert _source_domain(conn, uuid)[0] == libvirt.VIR_DOMAIN_RUNNING
         # The dead host's copy is still there while its compute is down.
         assert _dest_domain(uuid) is not None

@@ -220,28 +220,43 @@ def test_a_copied_disk_is_backed_by_this_hosts_cache(tmp_path: Path) -> None:
                     'raw', str(inst / 'disk')], check=True)
     d = _driver()
 
+
+    class Cache:
+        def fetch(self, ctx: Any, image: Any) -> tuple[str, str, int]:
+            return str(here_base), 'raw', 64 << 20
+    d.images = Cache()  # type: ignore[assignment]
+    d._back_on_local_cache(get_admin_context(), {'uuid': UUID},  # type: ignore[typeddict-item]
+                           {'id': 'img', 'disk_format': 'raw'}, str(inst))
+    assert imagecache.backing_file(str(inst / 'disk')) == str(here_base)
+
+
+def test_an_image_recorded_at_boot_is_downloaded_with_the_services_record(
+        tmp_path: Path) -> None:
+    """A host that never had the image (a cold move or an evacuation there)
+    downloads it with the image service's record: the one recorded in the
+    server's system metadata has no status, size or checksum."""
     shown: list[str] = []
+    downloaded: list[dict[str, Any]] = []
 
     class Client:
         def show(self, ctx: Any, image_id: str) -> dict[str, Any]:
             shown.append(image_id)
             return {'id': image_id, 'status': 'active', 'disk_format': 'raw'}
 
-    class Cache:
-        client = Client()
+        def download(self, ctx: Any, image: dict[str, Any], dest: str) -> None:
+            downloaded.append(image)
+            Path(dest).write_bytes(b'\0' * 512)
 
-        def path(self, image_id: str) -> str:
-            return str(tmp_path / 'not-cached')
-
-        def fetch(self, ctx: Any, image: Any) -> tuple[str, str, int]:
-            assert image['status'] == 'active'   # what a download needs
-            return str(here_base), 'raw', 64 << 20
-    d.images = Cache()  # type: ignore[assignment]
-    # The image as recorded in the server's system metadata (no status).
-    d._back_on_local_cache(get_admin_context(), {'uuid': UUID},  # type: ignore[typeddict-item]
-                           {'id': 'img', 'disk_format': 'raw'}, str(inst))
-    assert imagecache.backing_file(str(inst / 'disk')) == str(here_base)
-    assert shown == ['img']
+    CONF.set_override('state_path', str(tmp_path))
+    try:
+        cache = imagecache.ImageCache(Client())  # type: ignore[arg-type]
+        path, fmt, size = cache.fetch(get_admin_context(), {'id': 'img', 'disk_format': 'raw'})
+        assert (fmt, size, shown) == ('raw', 512, ['img'])
+        assert downloaded[0]['status'] == 'active'
+        cache.fetch(get_admin_context(), {'id': 'img', 'disk_format': 'raw'})   # cached now
+        assert shown == ['img'] and len(downloaded) == 1
+    finally:
+        CONF.clear_override('state_path')
 
 
 def test_the_driver_takes_evacuated_servers() -> None:
