@@ -34,6 +34,7 @@ from tests.integration.libvirt.conftest import MARKER, Cloud
 from tests.integration.libvirt.two_hosts import (
     DEST_URI,
     HYPERVISOR,
+    SSH_PORT,
     TwoHosts,
     allocations,
     boot,
@@ -259,7 +260,8 @@ def test_evacuate_from_a_dead_host_and_its_clean_up(hosts: TwoHosts, conn: Any,
         rp = _providers(cloud)
         assert set(allocations(cloud, uuid)) == {rp[source], rp[dest]}
 
-        subprocess.run([HYPERVISOR, '--state-dir', hosts.hv_state, 'up', '--config-file',
+        subprocess.run([HYPERVISOR, '--state-dir', hosts.hv_state, '--ssh-port', str(SSH_PORT),
+                        'up', '--config-file',
                         os.path.join(cloud.state, 'hv2.conf'), '--instances-path',
                         os.path.join(cloud.state, 'instances')], check=True, timeout=120)
     finally:

@@ -34,6 +34,9 @@ HYPERVISOR = os.path.join(REPO, 'tools', 'minova-hypervisor')
 RABBIT = os.environ.get('MINOVA_TEST_RABBIT', 'rabbit://guest:guest@127.0.0.1:5672')
 SOURCE_URI = 'qemu+tcp://127.0.0.1/system'
 DEST_URI = 'qemu+tcp://127.0.0.2/system'
+# The tool's sshds (cold migration and resize copy over ssh): a port of their
+# own, so a system sshd on port 22 does not stand in the way.
+SSH_PORT = 16522
 
 
 @dataclass
@@ -73,9 +76,9 @@ def two_hosts(conn: Any, test_image: str, source_conf: str = '',
                      '`libvirtd -d --listen -f /etc/minova/libvirtd-tcp.conf`)')
     if listening('127.0.0.2'):
         _unavailable('something already listens on 127.0.0.2:16509')
-    for addr in ('127.0.0.1', '127.0.0.2'):   # the tool's sshds (cold migration, resize)
-        if listening(addr, 22):
-            _unavailable(f'something already listens on {addr}:22')
+    for addr in ('127.0.0.1', '127.0.0.2'):
+        if listening(addr, SSH_PORT):
+            _unavailable(f'something already listens on {addr}:{SSH_PORT}')
     vhost = f'minova_lm_{uuidlib.uuid4().hex[:8]}'
     _rabbitmqctl('add_vhost', vhost)
     _rabbitmqctl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*')
@@ -116,7 +119,8 @@ endpoint_override = {cloud.placement}
 [glance]
 api_servers = {cloud.image}
 """ + dest_conf_extra)
-        subprocess.run([HYPERVISOR, '--state-dir', hv_state, 'up', '--config-file', dest_conf,
+        subprocess.run([HYPERVISOR, '--state-dir', hv_state, '--ssh-port', str(SSH_PORT), 'up',
+                        '--config-file', dest_conf,
                         '--instances-path', os.path.join(state, 'instances')],
                        check=True, timeout=120)
         deadline = time.monotonic() + 90
