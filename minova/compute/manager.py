@@ -20,6 +20,7 @@ import oslo_messaging as messaging
 from minova import exception, states, utils
 from minova.clients import placement as placement_client
 from minova.compute import rpcapi as compute_rpcapi
+from minova.compute.events import EventsMixin
 from minova.compute.resource_tracker import ResourceTracker
 from minova.conductor import rpcapi as conductor_rpcapi
 from minova.conf import CONF
@@ -54,12 +55,13 @@ def _describe(e: BaseException) -> str:
     return str(e) or e.__class__.__name__
 
 
-class ComputeManager:
+class ComputeManager(EventsMixin):
     target = messaging.Target(version='1.10')
 
     def __init__(self, host: str | None = None) -> None:
         self.host = host or CONF.host
         self.driver = virt_driver.load_driver()
+        self._init_events(self.driver)      # sets driver.virtapi
         self.conductor = conductor_rpcapi.ConductorAPI()
         self.placement = placement_client.Client()
         self.rt = ResourceTracker(self.host, self.driver, self.conductor, self.placement)
@@ -358,6 +360,7 @@ class ComputeManager:
         queued for delete); event: the instance action event it is recorded
         under (None: no event, as a reclaim has no action)."""
         uuid = instance['uuid']
+        self.instance_events.clear(uuid)    # nobody waits for a deleted server's events
         with self._instance_lock(uuid):
             try:
                 with (self._event(context, uuid, event) if event
@@ -1013,15 +1016,6 @@ class ComputeManager:
             return read(instance)
         except NotImplementedError:
             raise exception.NotSupported() from None
-
-    def external_instance_event(self, context: RequestContext,
-                                instances: list[Instance],
-                                events: list[dict[str, Any]]) -> None:
-        """Events from Neutron or Cinder (os-server-external-events). Nothing here
-        waits for one yet (networking and volumes give them meaning); each is logged."""
-        for event in events:
-            LOG.info('Received event %s-%s (status %s) for instance %s', event.get('name'),
-                     event.get('tag'), event.get('status'), event.get('server_uuid'))
 
     def _sync_power_states(self) -> None:
         """Bring DB power states in line with the hypervisor, as Nova does: a

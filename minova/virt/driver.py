@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 from minova.conf import CONF
 from minova.context import RequestContext
+from minova.virt.virtapi import VirtAPI
 
 if TYPE_CHECKING:  # types only: drivers touch neither the DB nor placement
     from minova.clients.placement import AllocationRequest
@@ -49,6 +50,8 @@ class ComputeDriver:
     """Base class; every method a driver lacks raises NotImplementedError."""
 
     capabilities: dict[str, bool] = {}
+    # Set by the compute manager before init_host (waits for Neutron's events).
+    virtapi: VirtAPI = VirtAPI()
 
     def init_host(self, host: str, deployment_id: str | None = None) -> None:
         """Connect to the hypervisor; called once before the service starts.
