@@ -27,6 +27,7 @@ from minova.cells import lookup, mappings
 from minova.cells.mappings import CellMapping
 from minova.compute import boot, listing, records
 from minova.compute import rpcapi as compute_rpcapi
+from minova.compute.api_network import NetworkAPIMixin
 from minova.conductor import rpcapi as conductor_rpcapi
 from minova.context import RequestContext
 from minova.db import (
@@ -57,7 +58,7 @@ class CellUnavailable(exception.MinovaException):
 RECHECK_ATTEMPTS = 4
 
 
-class API(records.RecordsAPI):
+class API(NetworkAPIMixin, records.RecordsAPI):
     def __init__(self) -> None:
         self.conductor = conductor_rpcapi.ConductorAPI()
 
@@ -300,6 +301,7 @@ class API(records.RecordsAPI):
         # resources still held.
         self.placement.delete_allocation_for_instance(ctx, uuid)
         actions.event_start(url, uuid, ctx.request_id, 'api_local_delete')
+        self.release_ports_locally(ctx, instance)
         instances.destroy(url, uuid)
         mappings.instance_mapping_queue_for_delete(uuid)
         actions.event_finish(url, uuid, ctx.request_id, 'api_local_delete')

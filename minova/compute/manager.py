@@ -21,6 +21,7 @@ from minova import exception, states, utils
 from minova.clients import placement as placement_client
 from minova.compute import rpcapi as compute_rpcapi
 from minova.compute.events import EventsMixin
+from minova.compute.network import NetworkMixin, no_reschedule_reason
 from minova.compute.resource_tracker import ResourceTracker
 from minova.conductor import rpcapi as conductor_rpcapi
 from minova.conf import CONF
@@ -30,7 +31,7 @@ from minova.virt import driver as virt_driver
 if TYPE_CHECKING:
     from minova.clients.placement import AllocationRequest
     from minova.db.build_requests import RequestSpec
-    from minova.db.instances import VIF, Instance
+    from minova.db.instances import Instance
     from minova.scheduler.rpcapi import Selection
 
 LOG = logging.getLogger(__name__)
@@ -55,8 +56,8 @@ def _describe(e: BaseException) -> str:
     return str(e) or e.__class__.__name__
 
 
-class ComputeManager(EventsMixin):
-    target = messaging.Target(version='1.10')
+class ComputeManager(NetworkMixin, EventsMixin):
+    target = messaging.Target(version='1.14')
 
     def __init__(self, host: str | None = None) -> None:
         self.host = host or CONF.host
@@ -269,12 +270,16 @@ class ComputeManager(EventsMixin):
             except (exception.InstanceNotFound, exception.InstanceInvalidState):
                 LOG.info('Instance %s was deleted while building; cleaning up', uuid)
                 self._cleanup_guest(context, instance)
+                self._deallocate_network(context, instance, request_spec)
                 self.placement.delete_allocation_for_instance(context, uuid)
             except Exception as e:
                 LOG.exception('Build of %s failed on %s', uuid, self.host)
                 self._cleanup_guest(context, instance)
-                reason = _describe(e)
-                if alternates:
+                # Its ports go with it (the next host makes its own, as Nova's
+                # drivers that deallocate on reschedule).
+                self._deallocate_network(context, instance, request_spec)
+                reason = no_reschedule_reason(e) or _describe(e)
+                if alternates and no_reschedule_reason(e) is None:
                     self.placement.delete_allocation_for_instance(context, uuid)
                     try:
                         inst = self._update(context, uuid, {'task_state': states.SCHEDULING,
@@ -292,7 +297,7 @@ class ComputeManager(EventsMixin):
         uuid = instance['uuid']
         started = utils.utcnow()
         placed: Instance = {'host': self.host, 'node': node, 'launched_on': self.host}
-        network_info = self._allocate_network(spec)
+        network_info = self._allocate_network(ctx, instance, spec)
         # The steps before the spawn go to conductor in one cast, without
         # waiting, and only once the spawn has taken STEPS_REPORT_DELAY.
         # (Networking and block devices are local and instant here; a step
@@ -333,18 +338,6 @@ class ComputeManager(EventsMixin):
         except Exception:  # the build goes on; its ACTIVE update says the rest
             LOG.exception('Could not report the build steps of %s', uuid)
 
-    def _allocate_network(self, spec: RequestSpec) -> list[VIF]:
-        # No networking service yet: 'none' gets no NICs; 'auto' gets one NIC on
-        # QEMU user-mode networking where the driver has it (no host-side
-        # address, so no subnets: the server's addresses stay honestly empty).
-        if spec.get('requested_networks') == 'auto' and \
-                self.driver.capabilities.get('supports_user_mode_network'):
-            vif_id = utils.generate_uuid()
-            mac = 'fa:16:3e:' + ':'.join(vif_id[i:i + 2] for i in (0, 2, 4))
-            return [{'id': vif_id, 'address': mac, 'type': 'user',
-                     'network': {'id': None, 'label': 'user-mode', 'subnets': []}}]
-        return []
-
     def _cleanup_guest(self, ctx: RequestContext, instance: Instance) -> None:
         try:
             self.driver.destroy(ctx, instance, [], None, True)
@@ -367,6 +360,7 @@ class ComputeManager(EventsMixin):
                       else contextlib.nullcontext()):
                     self.driver.destroy(context, instance, instance.get('network_info') or [],
                                         None, True)
+                    self._deallocate_network(context, instance)
                     self.placement.delete_allocation_for_instance(context, uuid)
                     self.conductor.instance_destroy(context, uuid)
             except exception.InstanceNotFound:

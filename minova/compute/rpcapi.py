@@ -18,6 +18,7 @@ Version history:
   1.9 - adds prep_resize, resize_instance, finish_resize, confirm_resize,
         revert_resize, finish_revert_resize (casts)
   1.10 - adds set_admin_password (a call)
+  1.14 - adds attach_interface (a call) and detach_interface (a cast)
 """
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from minova.scheduler.rpcapi import Selection
 
 TOPIC = 'compute'
-VERSION = '1.10'
+VERSION = '1.14'
 
 
 class ComputeAPI:
@@ -147,6 +148,18 @@ class ComputeAPI:
         """A call, as Nova's: the API answers with the host's outcome."""
         self.client.prepare(server=host, version='1.10').call(
             ctxt, 'set_admin_password', instance=instance, new_pass=new_pass)
+
+    def attach_interface(self, ctxt: RequestContext, host: str, instance: Instance,
+                         network_id: str | None, port_id: str | None,
+                         requested_ip: str | None, tag: str | None = None) -> Any:
+        return self.client.prepare(server=host, version='1.14').call(
+            ctxt, 'attach_interface', instance=instance, network_id=network_id,
+            port_id=port_id, requested_ip=requested_ip, tag=tag)
+
+    def detach_interface(self, ctxt: RequestContext, host: str, instance: Instance,
+                         port_id: str) -> None:
+        self.client.prepare(server=host, version='1.14').cast(
+            ctxt, 'detach_interface', instance=instance, port_id=port_id)
 
     def rescue_instance(self, ctxt: RequestContext, host: str, instance: Instance,
                         rescue_password: str, rescue_image_ref: str | None) -> None:

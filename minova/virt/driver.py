@@ -183,6 +183,18 @@ class ComputeDriver:
         drivers call it. InstanceNotFound when the guest is gone."""
         raise NotImplementedError
 
+    def attach_interface(self, context: RequestContext, instance: Instance,
+                         image_meta: dict[str, Any], vif: VIF) -> None:
+        """Plug a NIC for `vif` (a Neutron port already bound to this host) into the
+        running or stopped guest. A failure raises a MinovaException; the manager
+        then releases the port (InterfaceAttachFailed)."""
+        raise NotImplementedError
+
+    def detach_interface(self, context: RequestContext, instance: Instance,
+                         vif: VIF) -> None:
+        """Unplug the guest's NIC of `vif`; a NIC already gone is fine."""
+        raise NotImplementedError
+
     def get_info(self, instance: Instance) -> GuestInfo:
         """The guest's power state; raises InstanceNotFound if it is gone."""
         raise NotImplementedError

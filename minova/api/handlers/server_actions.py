@@ -21,7 +21,7 @@ import falcon
 
 from minova import exception, states
 from minova.api import errors, policy, server_boot, util, validation, versioned
-from minova.api.handlers import remote_consoles
+from minova.api.handlers import remote_consoles, security_groups
 from minova.api.handlers import servers as servers_handler
 from minova.api.schemas import servers as servers_schema
 from minova.api.schemas import types
@@ -429,6 +429,7 @@ ACTIONS: dict[str, tuple[SchemaTable, ActionFn]] = {
     'migrate': ([('2.1', _any_value_schema('migrate')), ('2.56', MIGRATE_V256_SCHEMA)],
                 _migrate),
     **remote_consoles.LEGACY_ACTIONS,
+    **security_groups.ACTIONS,
 }
 
 
