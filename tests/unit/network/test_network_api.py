@@ -248,3 +248,19 @@ def test_unmapped_neutron_error(neutron: FakeNeutron) -> None:
     with pytest.raises(neutron_client.NeutronError) as e:
         neutron_client.get_client()._ok('GET', '/no-such-thing')
     assert e.value.status == 404 and e.value.code == 404
+
+
+def test_network_data_json_from_the_ports(neutron: FakeNeutron) -> None:
+    from minova.metadata import base as metadata
+    net = neutron.add_network('n', cidr='192.0.2.0/24', mtu=1442)
+    [vif] = api.allocate_for_instance(CTX, _inst(), [{'network_id': net['id']}], 'h')
+    nd = metadata.network_data([vif])
+    assert nd['links'] == [{'id': 'tap' + vif['id'][:11], 'type': 'ovs',
+                            'ethernet_mac_address': vif['address'], 'mtu': 1442,
+                            'vif_id': vif['id']}]
+    assert nd['networks'] == [{
+        'id': 'network0', 'type': 'ipv4', 'link': 'tap' + vif['id'][:11],
+        'ip_address': '192.0.2.2', 'netmask': '255.255.255.0',
+        'routes': [{'network': '0.0.0.0', 'netmask': '0.0.0.0', 'gateway': '192.0.2.1'}],
+        'network_id': net['id'], 'services': [{'type': 'dns', 'address': '192.0.2.53'}]}]
+    assert nd['services'] == [{'type': 'dns', 'address': '192.0.2.53'}]
