@@ -90,6 +90,15 @@ class NetworkMixin:
         except Exception:
             LOG.exception('Could not release the ports of %s', instance['uuid'])
 
+    def _bind_ports_here(self, instance: Instance) -> list[VIF]:
+        """A server arriving on this host (resize, migration, revert): its ports
+        bound here; its VIFs (the cached ones without Neutron)."""
+        cached = list(instance.get('network_info') or [])
+        if not is_neutron() or not cached:
+            return cached
+        from minova.network import api as network_api
+        return network_api.bind_ports_to_host(instance, self.host)
+
     # -- events --------------------------------------------------------------------
 
     def _handle_network_event(self, context: RequestContext, instance: Instance,

@@ -290,6 +290,21 @@ def deallocate_for_instance(ctx: RequestContext | None, instance: Instance,
              [p for p in ports if p in preserve])
 
 
+def bind_ports_to_host(instance: Instance, host: str) -> list[model.VIF]:
+    """The server's ports bound to `host` (a resize or migration's destination,
+    or its source again on revert), as Nova's migrate_instance_finish; its VIFs
+    as they are now. PortBindingFailed when Neutron cannot bind one there."""
+    neutron = client()
+    ports = neutron.list_ports(device_id=instance['uuid'])
+    bound = []
+    for port in ports:
+        if port.get('binding:host_id') != host:
+            port = neutron.update_port(port['id'], {'binding:host_id': host})
+        _ensure_bound(port)
+        bound.append(port)
+    return build_network_info(instance, ports=bound)
+
+
 def deallocate_port(instance: Instance, port_id: str) -> None:
     """One interface detached: deleted if made for the server, else unbound."""
     preserve = any(v['id'] == port_id and v.get('preserve_on_delete')

@@ -262,3 +262,28 @@ def test_binding_failure_reschedules_to_another_host(
     for server in servers:
         _delete(user, server['id'])
     assert not [p for p in neutron.ports.values() if p['device_id']]
+
+
+def test_resize_moves_the_port_binding_and_revert_brings_it_back(
+        admin: Client, user: Client, neutron: FakeNeutron, net1: dict[str, Any],
+        tiny_flavor: Any, second_compute: str) -> None:
+    r = admin.post('/flavors', {'flavor': {'name': 'net-small', 'id': 'net-small',
+                                           'vcpus': 2, 'ram': 64, 'disk': 1}})
+    assert r.status_code == 200, r.text
+    server = _boot(user, 'net-resize', [{'uuid': net1['id']}])
+    sid = server['id']
+    [port] = neutron.ports_of(sid)
+    source = port['binding:host_id']
+    assert user.post(f'/servers/{sid}/action',
+                     {'resize': {'flavorRef': 'net-small'}}).status_code == 202
+    assert user.wait_for_status(sid, {'VERIFY_RESIZE', 'ERROR'})['status'] == \
+        'VERIFY_RESIZE'
+    dest = admin.get(f'/servers/{sid}').json()['server']['OS-EXT-SRV-ATTR:host']
+    assert dest != source
+    assert neutron.ports[port['id']]['binding:host_id'] == dest
+    assert user.post(f'/servers/{sid}/action', {'revertResize': None}).status_code == 202
+    assert user.wait_for_status(sid, {'ACTIVE', 'ERROR'})['status'] == 'ACTIVE'
+    _wait(lambda: neutron.ports[port['id']]['binding:host_id'] == source)
+    assert list(user.get(f'/servers/{sid}').json()['server']['addresses']) == ['net1']
+    _delete(user, sid)
+    assert admin.delete('/flavors/net-small').status_code == 202
