@@ -183,6 +183,8 @@ class ComputeManager(NetworkMixin, EventsMixin):
              CONF.reclaim_instance_interval),
             ('poll_unconfirmed_resizes', self._poll_unconfirmed_resizes,
              max(1.0, CONF.resize_confirm_window / 4) if CONF.resize_confirm_window else 0),
+            ('heal_instance_info_cache', self._heal_instance_info_cache,
+             CONF.heal_instance_info_cache_interval),
         ]
         tasks += [utils.Periodic(name, fn, interval)
                   for name, fn, interval in optional if interval > 0]

@@ -99,6 +99,37 @@ class NetworkMixin:
         from minova.network import api as network_api
         return network_api.bind_ports_to_host(instance, self.host)
 
+    def _heal_instance_info_cache(self) -> None:
+        """Nova's periodic task: the network info cache of one server of this host
+        made again from Neutron per run, the servers taken in turn (those not
+        being built or deleted)."""
+        if not is_neutron():
+            return
+        from minova import states
+        from minova.context import get_admin_context
+        from minova.network import api as network_api
+        ctx = get_admin_context()
+        queue: list[str] = getattr(self, '_heal_queue', [])
+        if not queue:
+            queue = [i['uuid'] for i in self.conductor.instance_get_all_by_host(ctx, self.host)
+                     if i.get('vm_state') != states.BUILDING
+                     and i.get('task_state') != states.DELETING]
+        while queue:
+            uuid = queue.pop(0)
+            found = self.conductor.instance_get_all_by_uuids(ctx, [uuid])
+            if not found or found[0].get('host') != self.host:
+                continue
+            try:
+                nw_info = network_api.build_network_info(found[0])
+                self._update(ctx, uuid, {'network_info': nw_info})
+                LOG.debug('Network info cache of %s healed', uuid)
+            except exception.InstanceNotFound:
+                pass
+            except Exception:
+                LOG.exception('Could not heal the network info cache of %s', uuid)
+            break
+        self._heal_queue = queue
+
     # -- events --------------------------------------------------------------------
 
     def _handle_network_event(self, context: RequestContext, instance: Instance,
