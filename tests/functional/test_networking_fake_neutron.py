@@ -16,7 +16,7 @@ from minova.conf import CONF
 from minova.image.builtin import TINY_IMAGE_ID
 from minova.network import neutron as neutron_client
 from tests.functional.conftest import Client
-from tests.unit.network.fake_neutron import FakeNeutron, client
+from tests.unit.network.fake_neutron import FakeNeutron, serve
 
 PROJECT = 'netproj'
 SERVICE = {'X-Roles': 'admin,service'}   # Neutron's token: the service role
@@ -27,10 +27,12 @@ def neutron(aio: AllInOne) -> Iterator[FakeNeutron]:
     import minova.conf
     minova.conf.register_client_opts()
     fake = FakeNeutron()
-    CONF.set_override('endpoint_override', 'http://fake-neutron:9696', group='neutron')
+    url, stop = serve(fake)     # over HTTP: the real client, and clients via the catalog
+    CONF.set_override('endpoint_override', url, group='neutron')
     CONF.set_override('http_retries', 0, group='neutron')
-    neutron_client.set_client(client(fake))
+    neutron_client.set_client(None)
     yield fake
+    stop()
     neutron_client.set_client(None)
     CONF.clear_override('endpoint_override', group='neutron')
     CONF.clear_override('http_retries', group='neutron')
@@ -287,3 +289,25 @@ def test_resize_moves_the_port_binding_and_revert_brings_it_back(
     assert list(user.get(f'/servers/{sid}').json()['server']['addresses']) == ['net1']
     _delete(user, sid)
     assert admin.delete('/flavors/net-small').status_code == 202
+
+
+def test_openstacksdk_create_server_wait_succeeds(aio: AllInOne, neutron: FakeNeutron,
+                                                  net1: dict[str, Any], tiny_flavor: Any
+                                                  ) -> None:
+    # openstacksdk deletes a server that has no address once ACTIVE and raises:
+    # with Neutron the server has one.
+    openstack = pytest.importorskip('openstack')
+    conn = openstack.connection.Connection(
+        auth={'auth_url': f'http://127.0.0.1:{aio.api_port}/identity/v3',
+              'username': 'netuser', 'password': 'x', 'project_name': PROJECT,
+              'user_domain_name': 'Default', 'project_domain_name': 'Default'},
+        compute_api_version='2.latest')
+    server = conn.create_server('net-sdk', image=TINY_IMAGE_ID, flavor='tiny',
+                                nics=[{'net-id': net1['id']}], wait=True, timeout=60,
+                                auto_ip=False)
+    try:
+        assert server.status == 'ACTIVE'
+        assert server.addresses['net1'][0]['addr'].startswith('192.0.2.')
+    finally:
+        conn.delete_server(server.id, wait=True, timeout=60)
+    assert neutron.ports_of(server.id) == []
