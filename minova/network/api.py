@@ -69,9 +69,7 @@ def _check_external(ctx: RequestContext, nets: list[dict[str, Any]]) -> None:
 
 def can_auto_allocate(project_id: str) -> bool:
     """Whether Neutron could make the project's auto-allocated topology (dry run)."""
-    status, _ = client().request('GET', f'/auto-allocated-topology/{project_id}',
-                                 params={'fields': 'dry-run'})
-    return status < 400
+    return bool(client().validate_auto_allocated_topology(project_id))
 
 
 def auto_allocate(project_id: str) -> dict[str, Any]:
