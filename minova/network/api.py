@@ -254,8 +254,9 @@ def allocate_for_instance(ctx: RequestContext, instance: Instance, requested: Re
 
 
 def _unbind_body() -> dict[str, Any]:
-    return {'device_id': '', 'device_owner': '', 'binding:host_id': None,
-            'binding:profile': {}}
+    # (binding:profile is left alone: only Neutron's service role may write it,
+    # and mini-Nova never sets one.)
+    return {'device_id': '', 'device_owner': '', 'binding:host_id': None}
 
 
 def _release(neutron: Any, uuid: str, created: list[str], kept: list[str]) -> None:
