@@ -311,3 +311,28 @@ def test_openstacksdk_create_server_wait_succeeds(aio: AllInOne, neutron: FakeNe
     finally:
         conn.delete_server(server.id, wait=True, timeout=60)
     assert neutron.ports_of(server.id) == []
+
+
+def test_openstack_cli_server_create_network_wait(
+        aio: AllInOne, neutron: FakeNeutron, net1: dict[str, Any], tiny_flavor: Any,
+        tmp_path: Any) -> None:
+    import shutil
+    if not shutil.which('openstack'):
+        pytest.skip('python-openstackclient is not installed')
+    from tests.functional.test_clients import _env, _osc, _run
+    env = _env(aio, tmp_path, user='netuser', project=PROJECT)
+    server = _osc(env, 'server', 'create', '--flavor', 'tiny', '--image', TINY_IMAGE_ID,
+                  '--network', 'net1', '--wait', 'net-osc')
+    try:
+        assert server['status'] == 'ACTIVE'
+        addresses = server['addresses']
+        assert 'net1' in str(addresses) and '192.0.2.' in str(addresses)
+        web = neutron.add_security_group('osc-web', PROJECT)
+        _run(env, 'openstack', 'server', 'add', 'security', 'group', 'net-osc', 'osc-web')
+        assert web['id'] in neutron.ports_of(server['id'])[0]['security_groups']
+        _run(env, 'openstack', 'server', 'remove', 'security', 'group', 'net-osc',
+             'osc-web')
+        assert web['id'] not in neutron.ports_of(server['id'])[0]['security_groups']
+    finally:
+        _run(env, 'openstack', 'server', 'delete', '--wait', server['id'])
+    assert neutron.ports_of(server['id']) == []
