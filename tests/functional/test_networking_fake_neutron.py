@@ -336,3 +336,16 @@ def test_openstack_cli_server_create_network_wait(
     finally:
         _run(env, 'openstack', 'server', 'delete', '--wait', server['id'])
     assert neutron.ports_of(server['id']) == []
+
+
+def test_os_networks_proxy_lists_neutron_networks(user: Client, neutron: FakeNeutron,
+                                                  net1: dict[str, Any]) -> None:
+    old = {'OpenStack-API-Version': 'compute 2.35'}
+    nets = user.get('/os-networks', headers=old).json()['networks']
+    assert [(n['id'], n['label'], n['cidr']) for n in nets] == [(net1['id'], 'net1', None)]
+    assert 'project_id' not in nets[0]          # an admin-only field
+    shown = user.get(f"/os-networks/{net1['id']}", headers=old).json()['network']
+    assert shown['label'] == 'net1'
+    other = neutron.add_network('theirs', project_id='someone-else', cidr='10.8.0.0/24')
+    assert user.get(f"/os-networks/{other['id']}", headers=old).status_code == 404
+    assert user.get('/os-networks').status_code == 404      # gone at 2.36
