@@ -158,7 +158,10 @@ class NetworkMixin:
         # The record as it is now: the event's copy may predate an attach or
         # detach that Neutron's event follows.
         with self._nw_cache_lock(uuid):
-            instance = self._fresh(context, instance)
+            try:
+                instance = self._fresh(context, instance)
+            except exception.InstanceNotFound:
+                return      # deleted meanwhile: nothing to refresh
             if name == 'network-changed':
                 nw_info = network_api.build_network_info(instance)
             else:
