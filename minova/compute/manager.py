@@ -362,7 +362,7 @@ class ComputeManager(NetworkMixin, EventsMixin):
                       else contextlib.nullcontext()):
                     self.driver.destroy(context, instance, instance.get('network_info') or [],
                                         None, True)
-                    self._deallocate_network(context, instance)
+                    self._deallocate_network(context, instance, raise_on_failure=True)
                     self.placement.delete_allocation_for_instance(context, uuid)
                     self.conductor.instance_destroy(context, uuid)
             except exception.InstanceNotFound:

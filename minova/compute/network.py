@@ -92,10 +92,13 @@ class NetworkMixin:
         return []
 
     def _deallocate_network(self, ctx: RequestContext | None, instance: Instance,
-                            spec: RequestSpec | None = None) -> None:
-        """Release the server's ports (never raises: a delete or a failed build goes
-        on; what Neutron kept is logged). The ports a user asked for (in the cache
-        or the request spec) are unbound and kept."""
+                            spec: RequestSpec | None = None,
+                            raise_on_failure: bool = False) -> None:
+        """Release the server's ports. The ports a user asked for (in the cache or
+        the request spec) are unbound and kept. A failure is logged (a failed
+        build goes on), or raised with raise_on_failure (a delete: as Nova's
+        _try_deallocate_network, the server goes to ERROR and can be deleted
+        again, rather than leaving its ports behind)."""
         if not is_neutron():
             return
         from minova.network import api as network_api
@@ -104,6 +107,8 @@ class NetworkMixin:
                                                 preserve=_requested_ports(spec))
         except Exception:
             LOG.exception('Could not release the ports of %s', instance['uuid'])
+            if raise_on_failure:
+                raise
 
     def _bind_ports_here(self, instance: Instance) -> list[VIF]:
         """A server arriving on this host (resize, migration, revert): its ports

@@ -349,3 +349,19 @@ def test_os_networks_proxy_lists_neutron_networks(user: Client, neutron: FakeNeu
     other = neutron.add_network('theirs', project_id='someone-else', cidr='10.8.0.0/24')
     assert user.get(f"/os-networks/{other['id']}", headers=old).status_code == 404
     assert user.get('/os-networks').status_code == 404      # gone at 2.36
+
+
+def test_delete_while_neutron_fails_is_an_error_and_can_be_retried(
+        user: Client, neutron: FakeNeutron, net1: dict[str, Any], tiny_flavor: Any) -> None:
+    server = _boot(user, 'net-del', [{'uuid': net1['id']}])
+    sid = server['id']
+    neutron.down = True
+    try:
+        assert user.delete(f'/servers/{sid}').status_code == 204
+        failed = user.wait_for_status(sid, {'ERROR'})
+    finally:
+        neutron.down = False
+    assert failed['fault']['code'] == 500
+    assert len(neutron.ports_of(sid)) == 1          # still there: nothing leaked unseen
+    _delete(user, sid)
+    assert neutron.ports_of(sid) == []

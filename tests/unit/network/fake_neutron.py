@@ -261,6 +261,11 @@ def serve(neutron: FakeNeutron) -> tuple[str, Any]:
         raw = environ['wsgi.input'].read(length) if length else b''
         params = urllib.parse.parse_qs(environ.get('QUERY_STRING') or '')
         flat = {k: v[0] if len(v) == 1 else v for k, v in params.items()}
+        if neutron.down:     # a Neutron that answers but fails
+            start_response('503 Service Unavailable', [('Content-Type', 'application/json')])
+            return [jsonlib.dumps({'NeutronError': {'type': 'ServiceUnavailable',
+                                                    'message': 'down', 'detail': ''}}
+                                  ).encode()]
         resp = neutron.request(environ['PATH_INFO'], environ['REQUEST_METHOD'],
                                json=jsonlib.loads(raw) if raw else None, params=flat)
         start_response(f'{resp.status_code} X', [('Content-Type', 'application/json')])
