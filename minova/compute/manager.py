@@ -183,6 +183,8 @@ class ComputeManager(NetworkMixin, EventsMixin):
              CONF.reclaim_instance_interval),
             ('poll_unconfirmed_resizes', self._poll_unconfirmed_resizes,
              max(1.0, CONF.resize_confirm_window / 4) if CONF.resize_confirm_window else 0),
+            ('heal_instance_info_cache', self._heal_instance_info_cache,
+             CONF.heal_instance_info_cache_interval),
         ]
         tasks += [utils.Periodic(name, fn, interval)
                   for name, fn, interval in optional if interval > 0]
@@ -676,15 +678,16 @@ class ComputeManager(NetworkMixin, EventsMixin):
                 != states.STOPPED
             placed = dict(self._flavor_values(flavor), host=self.host,
                           node=migration['dest_node'] or self.host)
+            nw_info = self._bind_ports_here(inst)
             try:
                 self.driver.finish_migration(context, cast('Instance', {**inst, **placed}),
-                                             inst.get('network_info') or [], power_on)
+                                             nw_info, power_on)
             except NotImplementedError:
                 raise exception.NotSupported() from None
             self.conductor.migration_update(context, migration['uuid'],
                                             {'status': 'finished'})
             inst = self._update(context, uuid, dict(
-                placed, vm_state=states.RESIZED, task_state=None,
+                placed, vm_state=states.RESIZED, task_state=None, network_info=nw_info,
                 power_state=states.RUNNING if power_on else states.SHUTDOWN),
                 [states.RESIZE_FINISH])
             self.rt.instance_added(inst)
@@ -739,15 +742,16 @@ class ComputeManager(NetworkMixin, EventsMixin):
             self.placement.move_allocations(context, migration['uuid'], uuid)
             placed = dict(self._flavor_values(old), host=self.host,
                           node=migration.get('source_node') or self.host)
+            nw_info = self._bind_ports_here(current)
             try:
                 self.driver.finish_revert_migration(context,
                                                     cast('Instance', {**current, **placed}),
-                                                    current.get('network_info') or [],
-                                                    power_on)
+                                                    nw_info, power_on)
             except NotImplementedError:
                 raise exception.NotSupported() from None
             inst = self._update(context, uuid, dict(
                 placed, vm_state=states.ACTIVE if power_on else states.STOPPED,
+                network_info=nw_info,
                 task_state=None, system_metadata=self._resize_done_sysmeta(current),
                 power_state=states.RUNNING if power_on else states.SHUTDOWN),
                 [states.RESIZE_REVERTING])

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from minova import exception, utils
@@ -60,6 +61,20 @@ class NetworkMixin:
     _event: Callable[..., contextlib.AbstractContextManager[None]]
     _instance_lock: Callable[[str], contextlib.AbstractContextManager[None]]
 
+    _cache_locks: dict[str, threading.Lock]
+    _cache_locks_guard = threading.Lock()
+
+    @contextlib.contextmanager
+    def _nw_cache_lock(self, uuid: str) -> Iterator[None]:
+        """Serialises the read-refresh-write of one server's network info cache
+        (events, attach, detach, heal), as Nova's refresh_cache lock; never the
+        instance lock, which a build holds while it waits for Neutron's events."""
+        with self._cache_locks_guard:
+            locks = self.__dict__.setdefault('_cache_locks', {})
+            lock = locks.setdefault(uuid, threading.Lock())
+        with lock:
+            yield
+
     # -- build and delete -------------------------------------------------------
 
     def _allocate_network(self, ctx: RequestContext, instance: Instance,
@@ -90,6 +105,48 @@ class NetworkMixin:
         except Exception:
             LOG.exception('Could not release the ports of %s', instance['uuid'])
 
+    def _bind_ports_here(self, instance: Instance) -> list[VIF]:
+        """A server arriving on this host (resize, migration, revert): its ports
+        bound here; its VIFs (the cached ones without Neutron)."""
+        cached = list(instance.get('network_info') or [])
+        if not is_neutron() or not cached:
+            return cached
+        from minova.network import api as network_api
+        return network_api.bind_ports_to_host(instance, self.host)
+
+    def _heal_instance_info_cache(self) -> None:
+        """Nova's periodic task: the network info cache of one server of this host
+        made again from Neutron per run, the servers taken in turn (those not
+        being built or deleted)."""
+        if not is_neutron():
+            return
+        from minova import states
+        from minova.context import get_admin_context
+        from minova.network import api as network_api
+        ctx = get_admin_context()
+        queue: list[str] = getattr(self, '_heal_queue', [])
+        if not queue:
+            queue = [i['uuid'] for i in self.conductor.instance_get_all_by_host(ctx, self.host)
+                     if i.get('vm_state') != states.BUILDING
+                     and i.get('task_state') != states.DELETING]
+        while queue:
+            uuid = queue.pop(0)
+            found = self.conductor.instance_get_all_by_uuids(ctx, [uuid])
+            if not found or found[0].get('host') != self.host:
+                continue
+            try:
+                with self._nw_cache_lock(uuid):
+                    fresh = self._fresh(ctx, found[0])
+                    self._update(ctx, uuid,
+                                 {'network_info': network_api.build_network_info(fresh)})
+                LOG.debug('Network info cache of %s healed', uuid)
+            except exception.InstanceNotFound:
+                pass
+            except Exception:
+                LOG.exception('Could not heal the network info cache of %s', uuid)
+            break
+        self._heal_queue = queue
+
     # -- events --------------------------------------------------------------------
 
     def _handle_network_event(self, context: RequestContext, instance: Instance,
@@ -98,16 +155,21 @@ class NetworkMixin:
             return
         from minova.network import api as network_api
         uuid = instance['uuid']
-        if name == 'network-changed':
-            nw_info = network_api.build_network_info(instance)
-        else:
-            gone = [v for v in instance.get('network_info') or [] if v.get('id') == tag]
-            for vif in gone:
-                with contextlib.suppress(NotImplementedError, exception.MinovaException):
-                    self.driver.detach_interface(context, instance, vif)
-            nw_info = [v for v in instance.get('network_info') or [] if v.get('id') != tag]
-        with contextlib.suppress(exception.InstanceNotFound):
-            self._update(context, uuid, {'network_info': nw_info})
+        # The record as it is now: the event's copy may predate an attach or
+        # detach that Neutron's event follows.
+        with self._nw_cache_lock(uuid):
+            instance = self._fresh(context, instance)
+            if name == 'network-changed':
+                nw_info = network_api.build_network_info(instance)
+            else:
+                gone = [v for v in instance.get('network_info') or [] if v.get('id') == tag]
+                for vif in gone:
+                    with contextlib.suppress(NotImplementedError, exception.MinovaException):
+                        self.driver.detach_interface(context, instance, vif)
+                nw_info = [v for v in instance.get('network_info') or []
+                           if v.get('id') != tag]
+            with contextlib.suppress(exception.InstanceNotFound):
+                self._update(context, uuid, {'network_info': nw_info})
         LOG.info('Network info of %s refreshed on %s-%s', uuid, name, tag)
 
     # -- interfaces (compute RPC 1.14) ------------------------------------------------
@@ -154,8 +216,10 @@ class NetworkMixin:
                 if isinstance(e, NotImplementedError):
                     raise exception.NotSupported() from None
                 raise exception.InterfaceAttachFailed(instance_uuid=uuid) from e
-            cache = [v for v in instance.get('network_info') or [] if v['id'] != vif['id']]
-            self._update(context, uuid, {'network_info': cache + [vif]})
+            with self._nw_cache_lock(uuid):
+                current = self._fresh(context, instance).get('network_info') or []
+                cache = [v for v in current if v['id'] != vif['id']]
+                self._update(context, uuid, {'network_info': cache + [vif]})
             LOG.info('Port %s attached to %s', vif['id'], uuid)
             return vif
 
@@ -181,8 +245,10 @@ class NetworkMixin:
                         LOG.warning('Detaching port %s from %s failed: %s', port_id, uuid, e)
                         raise exception.InterfaceDetachFailed(instance_uuid=uuid) from e
                     network_api.deallocate_port(instance, port_id)
-                    self._update(context, uuid, {'network_info': [
-                        v for v in cache if v.get('id') != port_id]})
+                    with self._nw_cache_lock(uuid):
+                        current = self._fresh(context, instance).get('network_info') or []
+                        self._update(context, uuid, {'network_info': [
+                            v for v in current if v.get('id') != port_id]})
                     LOG.info('Port %s detached from %s', port_id, uuid)
             except exception.InstanceNotFound:
                 return

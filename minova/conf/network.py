@@ -12,6 +12,10 @@ default_opts = [
     cfg.IntOpt('vif_plugging_timeout', default=300, min=0,
                help='Seconds to wait for Neutron to report that a VIF is plugged '
                     '(network-vif-plugged) before the guest starts (0: do not wait).'),
+    cfg.IntOpt('heal_instance_info_cache_interval', default=60,
+               help='Seconds between refreshes of one server\'s network info cache from '
+                    'Neutron (each run takes the next server of the host; 0 or less: '
+                    'never). Only with [neutron].'),
     cfg.BoolOpt('vif_plugging_is_fatal', default=True,
                 help='A VIF plug that times out or fails fails the build (or the '
                      'operation); False: log it and carry on.'),

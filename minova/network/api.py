@@ -69,9 +69,7 @@ def _check_external(ctx: RequestContext, nets: list[dict[str, Any]]) -> None:
 
 def can_auto_allocate(project_id: str) -> bool:
     """Whether Neutron could make the project's auto-allocated topology (dry run)."""
-    status, _ = client().request('GET', f'/auto-allocated-topology/{project_id}',
-                                 params={'fields': 'dry-run'})
-    return status < 400
+    return bool(client().validate_auto_allocated_topology(project_id))
 
 
 def auto_allocate(project_id: str) -> dict[str, Any]:
@@ -256,8 +254,9 @@ def allocate_for_instance(ctx: RequestContext, instance: Instance, requested: Re
 
 
 def _unbind_body() -> dict[str, Any]:
-    return {'device_id': '', 'device_owner': '', 'binding:host_id': None,
-            'binding:profile': {}}
+    # (binding:profile is left alone: only Neutron's service role may write it,
+    # and mini-Nova never sets one.)
+    return {'device_id': '', 'device_owner': '', 'binding:host_id': None}
 
 
 def _release(neutron: Any, uuid: str, created: list[str], kept: list[str]) -> None:
@@ -288,6 +287,21 @@ def deallocate_for_instance(ctx: RequestContext | None, instance: Instance,
     ports = [p['id'] for p in neutron.list_ports(device_id=uuid)]
     _release(neutron, uuid, [p for p in ports if p not in preserve],
              [p for p in ports if p in preserve])
+
+
+def bind_ports_to_host(instance: Instance, host: str) -> list[model.VIF]:
+    """The server's ports bound to `host` (a resize or migration's destination,
+    or its source again on revert), as Nova's migrate_instance_finish; its VIFs
+    as they are now. PortBindingFailed when Neutron cannot bind one there."""
+    neutron = client()
+    ports = neutron.list_ports(device_id=instance['uuid'])
+    bound = []
+    for port in ports:
+        if port.get('binding:host_id') != host:
+            port = neutron.update_port(port['id'], {'binding:host_id': host})
+        _ensure_bound(port)
+        bound.append(port)
+    return build_network_info(instance, ports=bound)
 
 
 def deallocate_port(instance: Instance, port_id: str) -> None:

@@ -131,6 +131,12 @@ class Client(client_base.Client):
         data = self._ok('GET', f'/auto-allocated-topology/{project_id}')
         return str(data['auto_allocated_topology']['id'])
 
+    def validate_auto_allocated_topology(self, project_id: str) -> bool:
+        """Whether the project's auto-allocated topology could be made (a dry run)."""
+        status, _ = self.request('GET', f'/auto-allocated-topology/{project_id}',
+                                 params={'fields': 'dry-run'})
+        return status < 400
+
     def list_extensions(self) -> list[str]:
         return [e['alias'] for e in self._ok('GET', '/extensions')['extensions']]
 

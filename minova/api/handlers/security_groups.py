@@ -1,4 +1,5 @@
-"""addSecurityGroup / removeSecurityGroup server actions (202, no body), applied to
+"""GET /servers/{id}/os-security-groups, and the addSecurityGroup /
+removeSecurityGroup server actions (202, no body), applied to
 the server's Neutron ports (minova/network/security_groups.py) in any server
 state, as Nova; policies os_compute_api:os-security-groups:add|remove. Without
 [neutron] there are no security groups: 501."""
@@ -53,6 +54,22 @@ def _action(rule: str, add: bool) -> Any:
             raise
         resp.status = 202
     return act
+
+
+class ServerSecurityGroups:
+    """GET /servers/{id}/os-security-groups: the groups on its ports, with rules."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, server_id: str) -> None:
+        from minova.api.handlers import servers
+        from minova.api.schemas import types
+        from minova.network import security_groups
+        util.validated_query(req, versioned.schema_for(req, types.NO_QUERY))
+        instance = servers.get_server(req, server_id, action='')
+        policy.authorize(util.ctx(req), pol.SECURITY_GROUPS % 'list',
+                         {'project_id': instance['project_id']})
+        if not is_neutron():
+            raise exception.NotSupported()
+        resp.media = {'security_groups': security_groups.server_security_groups(instance)}
 
 
 ACTIONS: dict[str, tuple[versioned.Table[dict[str, Any] | None], Any]] = {

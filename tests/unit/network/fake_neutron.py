@@ -247,3 +247,38 @@ def client(neutron: FakeNeutron) -> Any:
     """The real Neutron client, talking to `neutron`."""
     from minova.network import neutron as neutron_client
     return neutron_client.Client(adapter=neutron)  # type: ignore[arg-type]
+
+
+def serve(neutron: FakeNeutron) -> tuple[str, Any]:
+    """`neutron` over real HTTP on 127.0.0.1 (a thread): (its URL, a stop function),
+    for clients in other code paths (openstacksdk through the catalog)."""
+    import socketserver
+    import urllib.parse
+    from wsgiref import simple_server
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        length = int(environ.get('CONTENT_LENGTH') or 0)
+        raw = environ['wsgi.input'].read(length) if length else b''
+        params = urllib.parse.parse_qs(environ.get('QUERY_STRING') or '')
+        flat = {k: v[0] if len(v) == 1 else v for k, v in params.items()}
+        resp = neutron.request(environ['PATH_INFO'], environ['REQUEST_METHOD'],
+                               json=jsonlib.loads(raw) if raw else None, params=flat)
+        start_response(f'{resp.status_code} X', [('Content-Type', 'application/json')])
+        return [resp.content]
+
+    class Server(socketserver.ThreadingMixIn, simple_server.WSGIServer):
+        daemon_threads = True
+
+    class Quiet(simple_server.WSGIRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    httpd = simple_server.make_server('127.0.0.1', 0, app, server_class=Server,
+                                      handler_class=Quiet)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        httpd.shutdown()
+        httpd.server_close()
+    return f'http://127.0.0.1:{httpd.server_port}', stop

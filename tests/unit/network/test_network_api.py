@@ -248,3 +248,44 @@ def test_unmapped_neutron_error(neutron: FakeNeutron) -> None:
     with pytest.raises(neutron_client.NeutronError) as e:
         neutron_client.get_client()._ok('GET', '/no-such-thing')
     assert e.value.status == 404 and e.value.code == 404
+
+
+def test_network_data_json_from_the_ports(neutron: FakeNeutron) -> None:
+    from minova.metadata import base as metadata
+    net = neutron.add_network('n', cidr='192.0.2.0/24', mtu=1442)
+    [vif] = api.allocate_for_instance(CTX, _inst(), [{'network_id': net['id']}], 'h')
+    nd = metadata.network_data([vif])
+    assert nd['links'] == [{'id': 'tap' + vif['id'][:11], 'type': 'ovs',
+                            'ethernet_mac_address': vif['address'], 'mtu': 1442,
+                            'vif_id': vif['id']}]
+    assert nd['networks'] == [{
+        'id': 'network0', 'type': 'ipv4', 'link': 'tap' + vif['id'][:11],
+        'ip_address': '192.0.2.2', 'netmask': '255.255.255.0',
+        'routes': [{'network': '0.0.0.0', 'netmask': '0.0.0.0', 'gateway': '192.0.2.1'}],
+        'network_id': net['id'], 'services': [{'type': 'dns', 'address': '192.0.2.53'}]}]
+    assert nd['services'] == [{'type': 'dns', 'address': '192.0.2.53'}]
+
+
+def test_server_security_groups_in_novas_format(neutron: FakeNeutron) -> None:
+    net = neutron.add_network('n')
+    web = neutron.add_security_group('web')
+    web['security_group_rules'] = [
+        {'id': 'r1', 'security_group_id': web['id'], 'direction': 'ingress',
+         'protocol': 'tcp', 'port_range_min': 22, 'port_range_max': 22,
+         'remote_ip_prefix': '192.0.2.0/24', 'remote_group_id': None},
+        {'id': 'r2', 'security_group_id': web['id'], 'direction': 'ingress',
+         'protocol': 'icmp', 'port_range_min': None, 'port_range_max': None,
+         'remote_ip_prefix': None, 'remote_group_id': web['id']},
+        {'id': 'r3', 'security_group_id': web['id'], 'direction': 'egress',
+         'protocol': None, 'port_range_min': None, 'port_range_max': None,
+         'remote_ip_prefix': None, 'remote_group_id': None}]
+    api.allocate_for_instance(CTX, _inst(), [{'network_id': net['id']}], 'h', ['web'])
+    assert sg_api.server_security_groups(_inst()) == [{
+        'id': web['id'], 'name': 'web', 'description': '', 'tenant_id': 'p1', 'rules': [
+            {'id': 'r1', 'parent_group_id': web['id'], 'ip_protocol': 'tcp',
+             'from_port': 22, 'to_port': 22, 'group': {},
+             'ip_range': {'cidr': '192.0.2.0/24'}},
+            {'id': 'r2', 'parent_group_id': web['id'], 'ip_protocol': 'icmp',
+             'from_port': -1, 'to_port': -1, 'group': {'name': 'web', 'tenant_id': 'p1'},
+             'ip_range': {}}]}]
+    assert sg_api.server_security_groups(_inst('no-ports')) == []
