@@ -13,6 +13,7 @@ Neutron posts its os-server-external-events (`neutron.nova_url`).
 """
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -34,6 +35,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
 TOOL = os.path.join(REPO, 'tools', 'minova-neutron')
 VENV = os.environ.get('MINOVA_NEUTRON_VENV', '/tmp/minova-neutron-venv')
 LOCK = '/var/tmp/minova-neutron.lock'
+# The last run's logs are kept here (the state dirs go at the end of a run).
+LOGS = '/var/tmp/minova-neutron-logs'
 # Neutron under noauth takes the project from the request body.
 PROJECT = 'minova-neutron-tests'
 
@@ -176,8 +179,15 @@ def neutron() -> Iterator[Neutron]:
         yield n
     finally:
         subprocess.run([TOOL, 'down', *args], capture_output=True)
+        keep_log(info['log'])
         shutil.rmtree(state, ignore_errors=True)
         lock.close()
+
+
+def keep_log(path: str) -> None:
+    os.makedirs(LOGS, exist_ok=True)
+    with contextlib.suppress(OSError):
+        shutil.copy(path, LOGS)
 
 
 def ns_run(ns: str, *cmd: str, timeout: float = 60) -> subprocess.CompletedProcess:

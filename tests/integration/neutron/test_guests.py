@@ -11,6 +11,8 @@ last one deletes them.
 from __future__ import annotations
 
 import base64
+import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -22,7 +24,9 @@ from typing import Any
 import pytest
 
 from tests.integration.libvirt.conftest import (
+    REPO,
     Cloud,
+    _unavailable,
     create_flavor,
     libvirt_conn,
     remove_guests,
@@ -32,9 +36,13 @@ from tests.integration.libvirt.conftest import (
     upload_image,
 )
 from tests.integration.libvirt.conftest import test_image as test_image  # noqa: F401 - fixture
-from tests.integration.neutron.conftest import Neutron
+from tests.integration.neutron.conftest import Neutron, keep_log
 
 PROJECT = 'admin'       # the project of the noauth2 token the Cloud helper sends
+# Nova's default for os-server-external-events is role:service, which no
+# noauth2 token has; Neutron's notifier sends admin:admin (docs/neutron.md).
+NOAUTH_EVENTS_POLICY = ('"os_compute_api:os-server-external-events:create": '
+                        '"role:service or role:admin"\n')
 
 
 @dataclass
@@ -87,14 +95,34 @@ def _tidy(c: Cloud, neutron: Neutron, servers: list[str], net: str | None) -> No
             neutron.delete('port', port['id'])
 
 
+def _image_is_current(image: str) -> None:
+    """The image must print the IP and PING lines: built by this checkout's
+    tools/build-test-image.sh (its stamp starts with the script's hash)."""
+    with open(os.path.join(REPO, 'tools', 'build-test-image.sh'), 'rb') as f:
+        script = hashlib.sha256(f.read()).hexdigest()[:16]
+    try:
+        with open(image + '.stamp') as f:
+            stamp = f.read()
+    except OSError:
+        stamp = ''
+    if not stamp.startswith(script):
+        _unavailable(f'{image} was built by another tools/build-test-image.sh; rebuild it')
+
+
 @pytest.fixture(scope='module')
 def guests(neutron: Neutron, test_image: str) -> Iterator[Guests]:  # noqa: F811
+    _image_is_current(test_image)
     conn = libvirt_conn()
     state = state_dir()
+    with open(os.path.join(state, 'policy.yaml'), 'w') as f:
+        f.write(NOAUTH_EVENTS_POLICY)
     c = start_cloud(state, neutron.host, api_port=neutron.nova_port, extra_conf=f"""
 [neutron]
 auth_type = none
 endpoint_override = {neutron.url}
+[DEFAULT]
+# a lost event fails the build in 2 minutes rather than 5
+vif_plugging_timeout = 120
 """)
     servers: list[str] = []
     net: dict[str, Any] = {}
@@ -120,6 +148,7 @@ endpoint_override = {neutron.url}
             _tidy(c, neutron, servers, net.get('id'))
         finally:
             stop_cloud(c)
+            keep_log(c.log)
             remove_guests(conn, c)
             conn.close()
             neutron.cleanup()
