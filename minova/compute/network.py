@@ -77,6 +77,11 @@ class NetworkMixin:
 
     # -- build and delete -------------------------------------------------------
 
+    @staticmethod
+    def _networking_waits(spec: RequestSpec) -> bool:
+        """Whether the build's networking waits on another service (Neutron)."""
+        return spec.get('requested_networks') != 'none' and is_neutron()
+
     def _allocate_network(self, ctx: RequestContext, instance: Instance,
                           spec: RequestSpec) -> list[VIF]:
         requested = spec.get('requested_networks')

@@ -365,3 +365,33 @@ def test_delete_while_neutron_fails_is_an_error_and_can_be_retried(
     assert len(neutron.ports_of(sid)) == 1          # still there: nothing leaked unseen
     _delete(user, sid)
     assert neutron.ports_of(sid) == []
+
+
+def test_task_state_networking_while_ports_are_made(
+        admin: Client, user: Client, neutron: FakeNeutron, net1: dict[str, Any],
+        tiny_flavor: Any) -> None:
+    neutron.port_create_delay = 1.0
+    try:
+        r = user.post('/servers', {'server': {'name': 'net-slow', 'flavorRef': 'tiny',
+                                              'imageRef': TINY_IMAGE_ID,
+                                              'networks': [{'uuid': net1['id']}]}})
+        assert r.status_code == 202, r.text
+        sid = r.json()['server']['id']
+        seen: set[Any] = set()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            server = user.get(f'/servers/{sid}').json()['server']
+            seen.add(server['OS-EXT-STS:task_state'])
+            if server['status'] in ('ACTIVE', 'ERROR'):
+                break
+            time.sleep(0.05)
+    finally:
+        neutron.port_create_delay = 0.0
+    assert server['status'] == 'ACTIVE' and 'networking' in seen
+    [action] = user.get(f'/servers/{sid}/os-instance-actions').json()['instanceActions']
+    events = admin.get(f"/servers/{sid}/os-instance-actions/{action['request_id']}"
+                       ).json()['instanceAction']['events']
+    assert [(e['event'], e['result']) for e in events
+            if e['event'] == 'compute_build_and_run_instance'] == [
+        ('compute_build_and_run_instance', 'Success')]
+    _delete(user, sid)

@@ -45,6 +45,7 @@ class FakeNeutron:
         self.auto_allocation = True          # the dry run and the topology succeed
         self.auto_network: str | None = None
         self.down = False                     # every request: a connection failure
+        self.port_create_delay = 0.0          # seconds each port create takes
         self.calls: list[tuple[str, str]] = []
         self._lock = threading.RLock()
 
@@ -182,6 +183,9 @@ class FakeNeutron:
                                            'connectivity': 'l2'}
 
     def _create_port(self, req: dict[str, Any]) -> tuple[int, Any]:
+        if self.port_create_delay:
+            import time
+            time.sleep(self.port_create_delay)
         net = self.networks.get(req.get('network_id') or '')
         if net is None:
             return 404, _err(404, 'NetworkNotFound', f"Network {req.get('network_id')} "
