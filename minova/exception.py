@@ -258,3 +258,128 @@ class InstanceEvacuateNotSupported(Invalid):
 
 class InstanceExists(MinovaException):
     msg_fmt = 'Instance %(name)s already exists.'
+# -- networking (Neutron): codes are those Nova's API answers with ------------
+
+class VirtualInterfaceCreateException(MinovaException):
+    msg_fmt = 'Virtual Interface creation failed'
+
+
+class InstanceEventFailed(MinovaException):
+    msg_fmt = 'Instance event failed'
+
+
+class NetworkNotFound(NotFound):
+    msg_fmt = 'Network %(network_id)s could not be found.'
+
+
+class PortNotFound(NotFound):
+    msg_fmt = 'Port id %(port_id)s could not be found.'
+
+
+class PortInUse(Conflict):
+    msg_fmt = 'Port %(port_id)s is still in use.'
+
+
+class PortNotUsable(Invalid):
+    msg_fmt = 'Port %(port_id)s not usable for instance %(instance)s.'
+
+
+class PortRequiresFixedIP(Invalid):
+    msg_fmt = 'Port %(port_id)s requires a FixedIP in order to be used.'
+
+
+class PortBindingFailed(Invalid):
+    msg_fmt = ('Binding failed for port %(port_id)s, please check neutron logs for more '
+               'information.')
+
+
+class PortUpdateFailed(Invalid):
+    msg_fmt = 'Port update failed for port %(port_id)s: %(reason)s'
+
+
+class PortLimitExceeded(QuotaError):
+    msg_fmt = 'Maximum number of ports exceeded'
+
+
+class NetworkAmbiguous(Conflict):
+    msg_fmt = ('More than one possible network found. Specify network ID(s) to select '
+               'which one(s) to connect to.')
+
+
+class NetworkDuplicated(Invalid):
+    msg_fmt = 'Network %(network_id)s is duplicated.'
+
+
+class NetworkRequiresSubnet(Invalid):
+    msg_fmt = 'Network %(network_uuid)s requires a subnet in order to boot instances on.'
+
+
+class ExternalNetworkAttachForbidden(Forbidden):
+    msg_fmt = 'It is not allowed to create an interface on external network %(network_uuid)s'
+
+
+class UnableToAutoAllocateNetwork(Invalid):
+    msg_fmt = 'Unable to automatically allocate a network for project %(project_id)s'
+
+
+class FixedIpAlreadyInUse(Conflict):
+    msg_fmt = ('Fixed IP address %(address)s is already in use on instance '
+               '%(instance_uuid)s.')
+
+
+class FixedIpInvalidOnHost(Invalid):
+    msg_fmt = 'The fixed IP %(address)s is not valid on network %(network_id)s.'
+
+
+class NoMoreFixedIps(Invalid):
+    msg_fmt = 'No fixed IP addresses available for network: %(net)s'
+
+
+class InvalidFixedIpAndMaxCountRequest(Invalid):
+    msg_fmt = 'Failed to launch instances: %(reason)s'
+
+
+class SecurityGroupNotFound(NotFound):
+    msg_fmt = 'Security group %(security_group_id)s not found.'
+
+
+class SecurityGroupNotFoundForProject(SecurityGroupNotFound):
+    msg_fmt = ('Security group %(security_group_id)s not found for project '
+               '%(project_id)s.')
+
+
+class SecurityGroupExistsForInstance(Invalid):
+    msg_fmt = ('Security group %(security_group_id)s is already associated with the '
+               'instance %(instance_id)s')
+
+
+class SecurityGroupNotExistsForInstance(Invalid):
+    msg_fmt = ('Security group %(security_group_id)s is not associated with the '
+               'instance %(instance_id)s')
+
+
+class SecurityGroupCannotBeApplied(Invalid):
+    msg_fmt = ('Network requires port_security_enabled and subnet associated in order '
+               'to apply security groups.')
+
+
+class NoUniqueMatch(Conflict):
+    msg_fmt = 'No Unique Match Found.'
+
+
+class InterfaceAttachFailed(MinovaException):
+    msg_fmt = 'Failed to attach network adapter device to %(instance_uuid)s'
+
+
+class InterfaceAttachFailedNoNetwork(Invalid):
+    msg_fmt = ("No specific network was requested and none are available for project "
+               "'%(project_id)s'.")
+
+
+class InterfaceDetachFailed(Invalid):
+    msg_fmt = 'Failed to detach network adapter device from %(instance_uuid)s'
+
+
+class NetworkServiceUnavailable(MinovaException):
+    msg_fmt = 'The networking service is unavailable: %(reason)s'
+    code = 503

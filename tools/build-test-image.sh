@@ -6,7 +6,10 @@
 # reads a config drive (ISO 9660 labelled config-2) if one is attached and
 # prints hostname=<hostname from meta_data.json>; without one it asks the
 # metadata service at 169.254.169.254 (after DHCP on eth0) and prints
-# metadata-service hostname=..., uuid=... and key=... from it. It prints its
+# metadata-service hostname=..., uuid=... and key=... from it. After DHCP it
+# prints MINOVA-TEST-IMAGE-IP <address>, and for each line `ping <address>` in
+# the config drive's user_data, MINOVA-TEST-IMAGE-PING <address> ok|fail
+# (ok: it answered within about a minute). It prints its
 # vCPU count and memory (MINOVA-TEST-IMAGE-SIZE cpus=N mem_kb=M) and then a
 # counter, MINOVA-TICK <n>, once a second. An ACPI power
 # button press powers it off, so soft reboot and stop are graceful. Its VGA
@@ -87,6 +90,8 @@ for dev in /dev/vd? /dev/sr? /dev/sd?; do
             sed -n 's/^ *"hostname": *"\([^"]*\)".*/hostname=\1/p' /tmp/md
             sed -n 's/^ *"uuid": *"\([^"]*\)".*/uuid=\1/p' /tmp/md
         fi
+        ud=/mnt/openstack/latest/user_data
+        [ -f "$ud" ] && cp "$ud" /tmp/user_data
         umount /mnt
     fi
 done
@@ -104,12 +109,23 @@ if ip link show eth0 >/dev/null 2>&1; then
 [ "$1" = bound ] || exit 0
 ip addr add "$ip/${mask:-24}" dev "$interface"
 [ -n "$router" ] && ip route add default via "$router"
+echo "$ip" > /tmp/ip
 exit 0
 DHCP
     chmod +x /tmp/udhcpc.sh
     # Without a config drive: ask the metadata service (docs/metadata.md).
     # busybox-static's wget crashes here (static glibc resolver): raw HTTP over nc.
     ( udhcpc -q -n -t 3 -i eth0 -s /tmp/udhcpc.sh >/dev/null 2>&1
+      [ -f /tmp/ip ] && echo "MINOVA-TEST-IMAGE-IP $(cat /tmp/ip)"
+      # user_data lines "ping <address>": reach that address (a peer guest
+      # that may still be booting: keep trying for a while)
+      for addr in $(sed -n 's/^ping \([0-9.]*\).*/\1/p' /tmp/user_data 2>/dev/null); do
+          result=fail
+          for _ in $(seq 30); do
+              ping -c 1 -W 2 "$addr" >/dev/null 2>&1 && { result=ok; break; }
+          done
+          echo "MINOVA-TEST-IMAGE-PING $addr $result"
+      done
       mdget() {
           printf 'GET %s HTTP/1.0\r\nHost: 169.254.169.254\r\n\r\n' "$1" \
               | nc -w 10 169.254.169.254 80 2>/dev/null > /tmp/mdr

@@ -113,7 +113,7 @@ def _as_seen(url: str, req: falcon.Request) -> str:
 
 
 def catalog(req: falcon.Request) -> list[dict[str, Any]]:
-    """compute, identity, and the placement and image services this API uses."""
+    """compute, identity, and the placement, image and network services this API uses."""
     base = req.prefix.rstrip('/')
     services = [('compute', 'nova', f'{base}/v2.1'), ('identity', 'keystone', f'{base}{V3}')]
     placement = getattr(CONF.placement, 'endpoint_override', None) \
@@ -123,6 +123,9 @@ def catalog(req: falcon.Request) -> list[dict[str, Any]]:
     glance = CONF.glance.api_servers if 'glance' in CONF else None
     if glance:
         services.append(('image', 'glance', _as_seen(glance[0], req)))
+    neutron = getattr(CONF.neutron, 'endpoint_override', None) if 'neutron' in CONF else None
+    if neutron:   # the Neutron this deployment uses (clients look networks up there)
+        services.append(('network', 'neutron', _as_seen(neutron, req)))
     out = []
     for kind, name, url in services:
         sid = uuid.uuid5(uuid.NAMESPACE_URL, f'{kind}:{url}').hex

@@ -43,7 +43,9 @@ class BootRequest:
     access_ip_v6: str | None = None
     description: str | None = None
     hostname: str | None = None
-    networks: str | None = None     # 'none', 'auto' or None (no list until networking)
+    # 'none', 'auto', None (not said) or, with Neutron, [RequestedNetwork]
+    networks: Any = None
+    security_groups: list[str] = field(default_factory=list)
     scheduler_hints: dict[str, Any] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
     # 'az:host:node' (admin): skip the filters
@@ -134,6 +136,7 @@ def request_spec(boot: BootPlan, uuid: str) -> RequestSpec:
         'project_id': boot.project_id, 'user_id': boot.user_id,
         'num_instances': boot.count, 'scheduler_hints': dict(req.scheduler_hints),
         'requested_networks': req.networks,
+        'security_groups': list(req.security_groups),
         'force_hosts': [req.forced_host] if req.forced_host else [],
         'force_nodes': [req.forced_node] if req.forced_node else [],
         'requested_destination': (

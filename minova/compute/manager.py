@@ -21,7 +21,9 @@ from minova import exception, states, utils
 from minova.clients import placement as placement_client
 from minova.compute import rpcapi as compute_rpcapi
 from minova.compute.evacuate import EvacuateMixin
+from minova.compute.events import EventsMixin
 from minova.compute.live_migration import LiveMigrationMixin
+from minova.compute.network import NetworkMixin, no_reschedule_reason
 from minova.compute.resize_recovery import ResizeRecoveryMixin
 from minova.compute.resource_tracker import ResourceTracker
 from minova.compute.shelve import ShelveMixin
@@ -33,7 +35,7 @@ from minova.virt import driver as virt_driver
 if TYPE_CHECKING:
     from minova.clients.placement import AllocationRequest
     from minova.db.build_requests import RequestSpec
-    from minova.db.instances import VIF, Instance
+    from minova.db.instances import Instance
     from minova.scheduler.rpcapi import Selection
 
 LOG = logging.getLogger(__name__)
@@ -58,12 +60,14 @@ def _describe(e: BaseException) -> str:
     return str(e) or e.__class__.__name__
 
 
-class ComputeManager(ShelveMixin, ResizeRecoveryMixin, LiveMigrationMixin, EvacuateMixin):
-    target = messaging.Target(version='1.13')
+class ComputeManager(NetworkMixin, EventsMixin, ShelveMixin, ResizeRecoveryMixin,
+                     LiveMigrationMixin, EvacuateMixin):
+    target = messaging.Target(version='1.14')
 
     def __init__(self, host: str | None = None) -> None:
         self.host = host or CONF.host
         self.driver = virt_driver.load_driver()
+        self._init_events(self.driver)      # sets driver.virtapi
         self.conductor = conductor_rpcapi.ConductorAPI()
         self.placement = placement_client.Client()
         self.rt = ResourceTracker(self.host, self.driver, self.conductor, self.placement)
@@ -202,6 +206,8 @@ class ComputeManager(ShelveMixin, ResizeRecoveryMixin, LiveMigrationMixin, Evacu
              max(1.0, CONF.resize_confirm_window / 4) if CONF.resize_confirm_window else 0),
             ('poll_shelved_instances', self._poll_shelved_instances,
              CONF.shelved_poll_interval if CONF.shelved_offload_time > 0 else 0),
+            ('heal_instance_info_cache', self._heal_instance_info_cache,
+             CONF.heal_instance_info_cache_interval),
         ]
         tasks += [utils.Periodic(name, fn, interval)
                   for name, fn, interval in optional if interval > 0]
@@ -289,12 +295,16 @@ class ComputeManager(ShelveMixin, ResizeRecoveryMixin, LiveMigrationMixin, Evacu
             except (exception.InstanceNotFound, exception.InstanceInvalidState):
                 LOG.info('Instance %s was deleted while building; cleaning up', uuid)
                 self._cleanup_guest(context, instance)
+                self._deallocate_network(context, instance, request_spec)
                 self.placement.delete_allocation_for_instance(context, uuid)
             except Exception as e:
                 LOG.exception('Build of %s failed on %s', uuid, self.host)
                 self._cleanup_guest(context, instance)
-                reason = _describe(e)
-                if alternates:
+                # Its ports go with it (the next host makes its own, as Nova's
+                # drivers that deallocate on reschedule).
+                self._deallocate_network(context, instance, request_spec)
+                reason = no_reschedule_reason(e) or _describe(e)
+                if alternates and no_reschedule_reason(e) is None:
                     self.placement.delete_allocation_for_instance(context, uuid)
                     try:
                         inst = self._update(context, uuid, {'task_state': states.SCHEDULING,
@@ -312,13 +322,20 @@ class ComputeManager(ShelveMixin, ResizeRecoveryMixin, LiveMigrationMixin, Evacu
         uuid = instance['uuid']
         started = utils.utcnow()
         placed: Instance = {'host': self.host, 'node': node, 'launched_on': self.host}
-        network_info = self._allocate_network(spec)
+        # Ports from Neutron take a while: 'networking' shows while they are made.
+        first_expected = BUILD_STEPS[:1]
+        if self._networking_waits(spec):
+            self._update(ctx, uuid, dict(placed, task_state=states.NETWORKING),
+                         BUILD_STEPS[:1])
+            first_expected = BUILD_STEPS[:2]
+        network_info = self._allocate_network(ctx, instance, spec)
         # The steps before the spawn go to conductor in one cast, without
         # waiting, and only once the spawn has taken STEPS_REPORT_DELAY.
-        # (Networking and block devices are local and instant here; a step
-        # that waits on another service would report itself before it
-        # starts.) They open the build's action event.
-        steps = [(dict(placed, task_state=states.NETWORKING), BUILD_STEPS[:1]),
+        # (Embedded networking and block devices are local and instant; a
+        # step that waits on another service reports itself before it
+        # starts, as the Neutron networking above.) They open the build's
+        # action event.
+        steps = [(dict(placed, task_state=states.NETWORKING), first_expected),
                  (dict(placed, task_state=states.BLOCK_DEVICE_MAPPING,
                        network_info=network_info), BUILD_STEPS[:2]),
                  (dict(placed, task_state=states.SPAWNING), BUILD_STEPS[:3])]
@@ -353,18 +370,6 @@ class ComputeManager(ShelveMixin, ResizeRecoveryMixin, LiveMigrationMixin, Evacu
         except Exception:  # the build goes on; its ACTIVE update says the rest
             LOG.exception('Could not report the build steps of %s', uuid)
 
-    def _allocate_network(self, spec: RequestSpec) -> list[VIF]:
-        # No networking service yet: 'none' gets no NICs; 'auto' gets one NIC on
-        # QEMU user-mode networking where the driver has it (no host-side
-        # address, so no subnets: the server's addresses stay honestly empty).
-        if spec.get('requested_networks') == 'auto' and \
-                self.driver.capabilities.get('supports_user_mode_network'):
-            vif_id = utils.generate_uuid()
-            mac = 'fa:16:3e:' + ':'.join(vif_id[i:i + 2] for i in (0, 2, 4))
-            return [{'id': vif_id, 'address': mac, 'type': 'user',
-                     'network': {'id': None, 'label': 'user-mode', 'subnets': []}}]
-        return []
-
     def _cleanup_guest(self, ctx: RequestContext, instance: Instance) -> None:
         try:
             self.driver.destroy(ctx, instance, [], None, True)
@@ -380,12 +385,14 @@ class ComputeManager(ShelveMixin, ResizeRecoveryMixin, LiveMigrationMixin, Evacu
         queued for delete); event: the instance action event it is recorded
         under (None: no event, as a reclaim has no action)."""
         uuid = instance['uuid']
+        self.instance_events.clear(uuid)    # nobody waits for a deleted server's events
         with self._instance_lock(uuid):
             try:
                 with (self._event(context, uuid, event) if event
                       else contextlib.nullcontext()):
                     self.driver.destroy(context, instance, instance.get('network_info') or [],
                                         None, True)
+                    self._deallocate_network(context, instance, raise_on_failure=True)
                     self.placement.delete_allocation_for_instance(context, uuid)
                     self.conductor.instance_destroy(context, uuid)
             except exception.InstanceNotFound:
@@ -731,15 +738,16 @@ class ComputeManager(ShelveMixin, ResizeRecoveryMixin, LiveMigrationMixin, Evacu
                 != states.STOPPED
             placed = dict(self._flavor_values(flavor), host=self.host,
                           node=migration['dest_node'] or self.host)
+            nw_info = self._bind_ports_here(inst)
             try:
                 self.driver.finish_migration(context, cast('Instance', {**inst, **placed}),
-                                             inst.get('network_info') or [], power_on)
+                                             nw_info, power_on)
             except NotImplementedError:
                 raise exception.NotSupported() from None
             self.conductor.migration_update(context, migration['uuid'],
                                             {'status': 'finished'})
             inst = self._update(context, uuid, dict(
-                placed, vm_state=states.RESIZED, task_state=None,
+                placed, vm_state=states.RESIZED, task_state=None, network_info=nw_info,
                 power_state=states.RUNNING if power_on else states.SHUTDOWN),
                 [states.RESIZE_FINISH])
             self.rt.instance_added(inst)
@@ -796,15 +804,16 @@ class ComputeManager(ShelveMixin, ResizeRecoveryMixin, LiveMigrationMixin, Evacu
             self.placement.move_allocations(context, migration['uuid'], uuid)
             placed = dict(self._flavor_values(old), host=self.host,
                           node=migration.get('source_node') or self.host)
+            nw_info = self._bind_ports_here(current)
             try:
                 self.driver.finish_revert_migration(context,
                                                     cast('Instance', {**current, **placed}),
-                                                    current.get('network_info') or [],
-                                                    power_on)
+                                                    nw_info, power_on)
             except NotImplementedError:
                 raise exception.NotSupported() from None
             inst = self._update(context, uuid, dict(
                 placed, vm_state=states.ACTIVE if power_on else states.STOPPED,
+                network_info=nw_info,
                 task_state=None, system_metadata=self._resize_done_sysmeta(current),
                 power_state=states.RUNNING if power_on else states.SHUTDOWN),
                 [states.RESIZE_REVERTING])
@@ -1067,15 +1076,6 @@ class ComputeManager(ShelveMixin, ResizeRecoveryMixin, LiveMigrationMixin, Evacu
             return read(instance)
         except NotImplementedError:
             raise exception.NotSupported() from None
-
-    def external_instance_event(self, context: RequestContext,
-                                instances: list[Instance],
-                                events: list[dict[str, Any]]) -> None:
-        """Events from Neutron or Cinder (os-server-external-events). Nothing here
-        waits for one yet (networking and volumes give them meaning); each is logged."""
-        for event in events:
-            LOG.info('Received event %s-%s (status %s) for instance %s', event.get('name'),
-                     event.get('tag'), event.get('status'), event.get('server_uuid'))
 
     def _sync_power_states(self) -> None:
         """Bring DB power states in line with the hypervisor, as Nova does: a

@@ -24,6 +24,7 @@ Version history:
          (calls, to the destination); live_migration, live_migration_force_complete,
          live_migration_abort (casts, to the source)
   1.13 - adds evacuate_instance (a cast)
+  1.14 - adds attach_interface (a call) and detach_interface (a cast)
 """
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     from minova.scheduler.rpcapi import Selection
 
 TOPIC = 'compute'
-VERSION = '1.13'
+VERSION = '1.14'
 
 
 class ComputeAPI:
@@ -153,6 +154,18 @@ class ComputeAPI:
         """A call, as Nova's: the API answers with the host's outcome."""
         self.client.prepare(server=host, version='1.10').call(
             ctxt, 'set_admin_password', instance=instance, new_pass=new_pass)
+
+    def attach_interface(self, ctxt: RequestContext, host: str, instance: Instance,
+                         network_id: str | None, port_id: str | None,
+                         requested_ip: str | None, tag: str | None = None) -> Any:
+        return self.client.prepare(server=host, version='1.14').call(
+            ctxt, 'attach_interface', instance=instance, network_id=network_id,
+            port_id=port_id, requested_ip=requested_ip, tag=tag)
+
+    def detach_interface(self, ctxt: RequestContext, host: str, instance: Instance,
+                         port_id: str) -> None:
+        self.client.prepare(server=host, version='1.14').cast(
+            ctxt, 'detach_interface', instance=instance, port_id=port_id)
 
     def rescue_instance(self, ctxt: RequestContext, host: str, instance: Instance,
                         rescue_password: str, rescue_image_ref: str | None) -> None:

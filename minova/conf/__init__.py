@@ -15,6 +15,7 @@ from minova.conf import (
     glance,
     image,
     metadata,
+    network,
     placement,
     quota,
     scheduler,
@@ -24,7 +25,7 @@ from minova.conf import (
 CONF = cfg.CONF
 
 for _mod in (default, api, database, scheduler, compute, placement, glance, image, quota,
-             virt, console, metadata):
+             virt, console, metadata, network):
     _mod.register_opts(CONF)
 
 _client_opts_lock = threading.Lock()
@@ -32,7 +33,7 @@ _client_opts_registered = False
 
 
 def register_client_opts() -> None:
-    """Register [placement] and [glance]'s keystoneauth1 options (auth, session,
+    """Register [placement], [glance] and [neutron]'s keystoneauth1 options (auth, session,
     adapter), once.
 
     keystoneauth1 and requests are 2.7 MiB of every process that imports
@@ -46,4 +47,5 @@ def register_client_opts() -> None:
         if not _client_opts_registered:
             placement.register_client_opts(CONF)
             glance.register_client_opts(CONF)
+            network.register_client_opts(CONF)
             _client_opts_registered = True

@@ -4,6 +4,7 @@ from keystoneauth1 import loading as ks_loading
 from minova.conf import api, compute, console, database, default, glance, quota, scheduler, virt
 from minova.conf import image as image_conf
 from minova.conf import metadata as metadata_conf
+from minova.conf import network as network_conf
 from minova.conf import placement as placement_conf
 
 
@@ -13,7 +14,7 @@ def list_opts() -> list:
           + ks_loading.get_adapter_conf_options(include_deprecated=False))
     return [
         ('DEFAULT', default.opts + compute.default_opts + console.web_opts
-                     + metadata_conf.default_opts),
+                     + metadata_conf.default_opts + network_conf.default_opts),
         ('api', api.api_opts),
         ('wsgi', api.wsgi_opts),
         ('database', database._db_opts('cell database of this service')),
@@ -33,7 +34,7 @@ def list_opts() -> list:
         ('serial_console', console.serial_opts),
         ('consoleauth', console.consoleauth_opts),
         ('console', console.console_opts),
-        ('neutron', metadata_conf.neutron_opts),
+        ('neutron', network_conf.neutron_opts + metadata_conf.neutron_opts + ks),
     ]
 
 

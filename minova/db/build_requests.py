@@ -49,7 +49,8 @@ class RequestSpec(TypedDict, total=False):
     user_id: str
     num_instances: int
     scheduler_hints: dict[str, Any]
-    requested_networks: Any
+    requested_networks: Any         # 'none', 'auto', None or [RequestedNetwork] (network/api.py)
+    security_groups: list[str]      # names (or ids) asked for at boot
     force_hosts: list[str]          # an admin's az:host[:node]: the filters are skipped
     ignore_hosts: list[str]         # a move's source host (no same-host resize)
     force_nodes: list[str]

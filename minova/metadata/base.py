@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import json
 import os
 from typing import TYPE_CHECKING, Any
@@ -92,14 +93,53 @@ def meta_data(instance: Instance, version: str = ROCKY) -> dict[str, Any]:
 
 
 def network_data(network_info: list[VIF]) -> dict[str, Any]:
-    links = [{'id': f'tap{(vif.get("id") or "")[:11]}', 'type': 'phy',
-              'ethernet_mac_address': vif.get('address'), 'mtu': 1500,
-              'vif_id': vif.get('id')} for vif in network_info]
-    # User-mode NICs get their address from QEMU's DHCP server.
-    networks = [{'id': f'network{i}', 'type': 'ipv4_dhcp', 'link': link['id'],
-                 'network_id': (vif.get('network') or {}).get('id')}
-                for i, (vif, link) in enumerate(zip(network_info, links, strict=True))]
-    return {'links': links, 'networks': networks, 'services': []}
+    """network_data.json as Nova writes it: a link per VIF (its tap, type, MAC and
+    the network's MTU), per fixed IP a static network (address, netmask, the
+    default route via the subnet's gateway and its host routes, its DNS servers),
+    and the DNS servers as services. A VIF without subnets (QEMU user-mode
+    networking) gets its address by DHCP."""
+    links: list[dict[str, Any]] = []
+    networks: list[dict[str, Any]] = []
+    services: list[dict[str, Any]] = []
+    for vif in network_info:
+        network = vif.get('network') or {}
+        link_id = vif.get('devname') or f'tap{(vif.get("id") or "")[:11]}'
+        links.append({'id': link_id, 'type': 'phy' if vif.get('type') in (None, 'user')
+                      else vif['type'], 'ethernet_mac_address': vif.get('address'),
+                      'mtu': network.get('mtu') or 1500, 'vif_id': vif.get('id')})
+        subnets = network.get('subnets') or []
+        if not any(sub.get('ips') for sub in subnets):
+            networks.append({'id': f'network{len(networks)}', 'type': 'ipv4_dhcp',
+                             'link': link_id, 'network_id': network.get('id')})
+            continue
+        for sub in subnets:
+            for ip in sub.get('ips') or []:
+                networks.append(_static_network(len(networks), link_id, network, sub, ip))
+            for dns in sub.get('dns') or []:
+                entry = {'type': 'dns', 'address': dns['address']}
+                if entry not in services:
+                    services.append(entry)
+    return {'links': links, 'networks': networks, 'services': services}
+
+
+def _static_network(index: int, link_id: str, network: dict[str, Any],
+                    subnet: dict[str, Any], ip: dict[str, Any]) -> dict[str, Any]:
+    cidr = ipaddress.ip_network(subnet['cidr'], strict=False)
+    version = cidr.version
+    any_net = '0.0.0.0' if version == 4 else '::'
+    routes = []
+    if subnet.get('gateway'):
+        routes.append({'network': any_net, 'netmask': any_net,
+                       'gateway': subnet['gateway']['address']})
+    for route in subnet.get('routes') or []:
+        dest = ipaddress.ip_network(route['cidr'], strict=False)
+        routes.append({'network': str(dest.network_address), 'netmask': str(dest.netmask),
+                       'gateway': route['gateway']['address']})
+    return {'id': f'network{index}', 'type': f'ipv{version}', 'link': link_id,
+            'ip_address': ip['address'], 'netmask': str(cidr.netmask), 'routes': routes,
+            'network_id': network.get('id'),
+            'services': [{'type': 'dns', 'address': d['address']}
+                         for d in subnet.get('dns') or []]}
 
 
 def openstack_files(instance: Instance, version: str,

@@ -13,6 +13,7 @@ from minova.policies import (
     keypairs,
     legacy,
     migrations,
+    network,
     quotas,
     remote_consoles,
     server_actions,
@@ -31,4 +32,4 @@ def list_rules() -> list[policy.RuleDefault]:
         aggregates.list_rules(), server_groups.list_rules(),
         server_actions.list_rules(), migrations.list_rules(),
         usage.list_rules(), legacy.list_rules(), server_subresources.list_rules(),
-        remote_consoles.list_rules(), shelve.list_rules()))
+        remote_consoles.list_rules(), shelve.list_rules(), network.list_rules()))

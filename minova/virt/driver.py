@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 from minova.conf import CONF
 from minova.context import RequestContext
+from minova.virt.virtapi import VirtAPI
 
 if TYPE_CHECKING:  # types only: drivers touch neither the DB nor placement
     from minova.clients.placement import AllocationRequest
@@ -60,6 +61,8 @@ class ComputeDriver:
     """Base class; every method a driver lacks raises NotImplementedError."""
 
     capabilities: dict[str, bool] = {}
+    # Set by the compute manager before init_host (waits for Neutron's events).
+    virtapi: VirtAPI = VirtAPI()
 
     def init_host(self, host: str, deployment_id: str | None = None) -> None:
         """Connect to the hypervisor; called once before the service starts.
@@ -247,6 +250,18 @@ class ComputeDriver:
         made, update_task_state(states.IMAGE_UPLOADING,
         expected_state=states.IMAGE_PENDING_UPLOAD) before the upload, as Nova's
         drivers call it. InstanceNotFound when the guest is gone."""
+        raise NotImplementedError
+
+    def attach_interface(self, context: RequestContext, instance: Instance,
+                         image_meta: dict[str, Any], vif: VIF) -> None:
+        """Plug a NIC for `vif` (a Neutron port already bound to this host) into the
+        running or stopped guest. A failure raises a MinovaException; the manager
+        then releases the port (InterfaceAttachFailed)."""
+        raise NotImplementedError
+
+    def detach_interface(self, context: RequestContext, instance: Instance,
+                         vif: VIF) -> None:
+        """Unplug the guest's NIC of `vif`; a NIC already gone is fine."""
         raise NotImplementedError
 
     def get_info(self, instance: Instance) -> GuestInfo:

@@ -75,6 +75,8 @@ class FakeDriver(driver.ComputeDriver):
         if instance.get('display_name') in CONF.fake_driver.fail_spawn_names:
             raise RuntimeError(f'Fake spawn failure on {self.host}')
         self._create(instance)
+        with self._lock:
+            self._guests[instance['uuid']]['vifs'] = {v['id']: v for v in network_info}
 
     def _create(self, instance: Instance) -> None:
         """A running guest made from the instance's record (spawn, and the
@@ -334,6 +336,22 @@ class FakeDriver(driver.ComputeDriver):
             f.write(FAKE_SNAPSHOT_DATA)
             f.flush()
             driver.upload_snapshot(image_id, f.name, 'raw')
+
+    def attach_interface(self, context: RequestContext, instance: Instance,
+                         image_meta: dict[str, Any], vif: VIF) -> None:
+        """The NIC recorded on the guest ('vifs'); a guest that is gone: InstanceNotFound.
+        (The fake plugs nothing, so it waits for no network-vif-plugged, as Nova's.)"""
+        with self._lock:
+            guest = self._guests.get(instance['uuid'])
+            if guest is None:
+                raise exception.InstanceNotFound(instance_id=instance['uuid'])
+            guest.setdefault('vifs', {})[vif['id']] = vif
+
+    def detach_interface(self, context: RequestContext, instance: Instance,
+                         vif: VIF) -> None:
+        with self._lock:
+            guest = self._guests.get(instance['uuid']) or {}
+            guest.get('vifs', {}).pop(vif['id'], None)
 
     def get_info(self, instance: Instance) -> GuestInfo:
         with self._lock:

@@ -25,7 +25,7 @@ import falcon
 
 from minova import exception, states
 from minova.api import errors, policy, server_boot, util, validation, versioned
-from minova.api.handlers import evacuate, remote_consoles, shelve
+from minova.api.handlers import evacuate, remote_consoles, security_groups, shelve
 from minova.api.handlers import servers as servers_handler
 from minova.api.schemas import servers as servers_schema
 from minova.api.schemas import types
@@ -435,6 +435,7 @@ ACTIONS: dict[str, tuple[SchemaTable, ActionFn]] = {
     **remote_consoles.LEGACY_ACTIONS,
     **shelve.ACTIONS,
     **evacuate.ACTIONS,
+    **security_groups.ACTIONS,
 }
 
 

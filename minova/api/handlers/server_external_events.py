@@ -4,8 +4,10 @@ Validated with Nova's schema per microversion (an unknown event name makes the
 whole request a 400). Each event gets its own code, as Nova's: 200 when it is
 passed on to the server's compute host, 404 for an unknown server, 422 for a
 server not on a host yet, 400 when an event that needs a tag has none; the
-request answers 207 when any event failed. Nothing on the compute hosts waits
-for these events yet (networking and volumes will); they are logged there.
+request answers 207 when any event failed. On the compute host an event wakes
+whoever waits for it (a libvirt guest started paused until its VIFs are
+plugged); network-changed refreshes the server's network info from Neutron and
+network-vif-deleted drops the VIF (minova/compute/events.py, network.py).
 """
 from __future__ import annotations
 

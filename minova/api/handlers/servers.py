@@ -51,7 +51,8 @@ def extras_for(req: falcon.Request, instances: list[Instance]) -> view.ServerExt
         show_extra_specs=row.flavor_extra_specs and policy.can(
             ctx, pol.SERVERS % 'show:flavor-extra-specs', target),
         show_host_status=row.host_status and policy.can(
-            ctx, pol.SERVERS % 'show:host_status', target))
+            ctx, pol.SERVERS % 'show:host_status', target),
+        uuids=[i['uuid'] for i in instances])
     if extras.show_host_status:
         extras.host_status = host_status.host_statuses(instances)
     # Request specs hold the server group (single GET only), the pinned zone

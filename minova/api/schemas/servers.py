@@ -120,13 +120,17 @@ create_v237 = copy.deepcopy(create_v232)
 _server(create_v237)['required'].append('networks')
 _item_v237 = copy.deepcopy(_network_item)
 _item_v237['properties']['uuid'] = types.uuid
-_item_v237['properties']['tag'] = types.tag
 _server(create_v237)['properties']['networks'] = {
     'oneOf': [{'type': 'array', 'items': _item_v237},
               {'type': 'string', 'enum': ['none', 'auto']}],
 }
 
-create_v252 = copy.deepcopy(create_v237)
+# 2.42: the tag of each network is back (2.37 had lost it).
+create_v242 = copy.deepcopy(create_v237)
+_server(create_v242)['properties']['networks']['oneOf'][0]['items']['properties']['tag'] = \
+    types.tag
+
+create_v252 = copy.deepcopy(create_v242)
 _server(create_v252)['properties']['tags'] = {'type': 'array', 'items': types.tag,
                                               'maxItems': 50}
 
@@ -340,6 +344,7 @@ TABLE = versioned.history(
     ('2.32', {'create': create_v232}),
     ('2.37', {'create': create_v237}),
     ('2.38', {'strict_status': True}),
+    ('2.42', {'create': create_v242}),
     ('2.47', {'flavor_extra_specs': True}),
     ('2.52', {'create': create_v252}),
     ('2.57', {'create': create_v257}),

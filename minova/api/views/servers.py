@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,9 @@ from minova.api.views.fields import OMIT, Field, Fields
 from minova.conf import CONF
 from minova.db.build_requests import RequestSpec
 from minova.db.instances import Instance
+from minova.network import is_neutron
+
+LOG = logging.getLogger(__name__)
 
 _FAULT_STATUSES = ('ERROR', 'DELETED')
 _PROGRESS_STATUSES = ('ACTIVE', 'BUILD', 'REBUILD', 'RESIZE', 'VERIFY_RESIZE', 'MIGRATING')
@@ -39,6 +43,24 @@ class ServerExtras:
     show_host_status: bool = False
     specs: dict[str, RequestSpec] = field(default_factory=dict)   # uuid -> request spec
     host_status: dict[str, str] = field(default_factory=dict)        # host -> UP/DOWN/...
+    uuids: list[str] = field(default_factory=list)   # the servers rendered together
+    _groups: dict[str, list[dict[str, str]]] | None = None
+
+    def security_groups(self, uuid: str) -> list[dict[str, str]] | None:
+        """With Neutron: the groups on the server's ports (asked once for every
+        server rendered together, as Nova's get_instances_security_groups_bindings);
+        None when Neutron cannot say."""
+        if self._groups is None:
+            from minova.network import api as network_api
+            try:
+                self._groups = network_api.instance_security_groups(
+                    self.uuids or [uuid])
+            except Exception:   # noqa: BLE001 - a view without them beats a 500
+                LOG.warning('Security groups of %s unknown: Neutron did not answer',
+                            uuid, exc_info=True)
+                self._groups = {}
+                return None
+        return self._groups.get(uuid)
 
 
 def host_id(instance: Instance) -> str:
@@ -181,6 +203,14 @@ UPDATE_SHAPE = [('2.1', UPDATE), ('2.75', FULL)]
 REBUILD_SHAPE = [('2.1', REBUILD), ('2.75', REBUILD_FULL)]
 
 
+def _security_groups(r: Render) -> Any:
+    """Nova's: the groups on the server's Neutron ports (absent when it has none);
+    the embedded networking's one NIC shows 'default'."""
+    if not is_neutron():
+        return [{'name': 'default'}] if r.instance.get('network_info') else OMIT
+    return r.extras.security_groups(r.instance['uuid']) or OMIT
+
+
 @dataclass
 class Render:
     """What the getters of one server's body may look at."""
@@ -269,8 +299,7 @@ FIELDS: Fields[Render] = Fields(
           shapes=_FULL_ONLY),
     Field('2.1', 'OS-SRV-USG:terminated_at',
           lambda r: _usg_time(r.instance.get('terminated_at')), shapes=_FULL_ONLY),
-    Field('2.1', 'security_groups', lambda r: [{'name': 'default'}]
-          if r.instance.get('network_info') else OMIT, shapes=_FULL_ONLY),
+    Field('2.1', 'security_groups', _security_groups, shapes=_FULL_ONLY),
     Field('2.1', 'OS-EXT-SRV-ATTR:host', _admin(_inst('host')), shapes=_FULL_ONLY),
     Field('2.1', 'OS-EXT-SRV-ATTR:instance_name',
           _admin(lambda r: _instance_name(r.instance)), shapes=_FULL_ONLY),

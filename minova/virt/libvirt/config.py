@@ -23,6 +23,17 @@ class Disk:
 
 
 @dataclasses.dataclass
+class OvsNic:
+    """A NIC plugged into an Open vSwitch bridge by libvirt (Neutron's vif_type
+    'ovs'): Neutron's OVN controller claims the port by its interfaceid."""
+    mac: str
+    bridge: str         # br-int
+    interfaceid: str    # the Neutron port id
+    dev: str            # tap<port id[:11]>, as Nova names it
+    mtu: int | None = None
+
+
+@dataclasses.dataclass
 class GuestSpec:
     name: str
     uuid: str
@@ -36,6 +47,7 @@ class GuestSpec:
     deployment: str | None = None
     host: str | None = None
     nics: list[str] = dataclasses.field(default_factory=list)   # MACs of user-mode NICs
+    ovs_nics: list[OvsNic] = dataclasses.field(default_factory=list)
     kernel: str | None = None
     ramdisk: str | None = None
     cmdline: str | None = None
@@ -120,6 +132,16 @@ def domain_xml(spec: GuestSpec) -> str:
         _sub(devices, 'graphics', type='vnc', autoport='yes', listen=spec.vnc_listen)
         video = _sub(devices, 'video')
         _sub(video, 'model', type='vga')
+    for nic in spec.ovs_nics:
+        iface = _sub(devices, 'interface', type='bridge')
+        _sub(iface, 'mac', address=nic.mac)
+        _sub(iface, 'source', bridge=nic.bridge)
+        port = _sub(iface, 'virtualport', type='openvswitch')
+        _sub(port, 'parameters', interfaceid=nic.interfaceid)
+        _sub(iface, 'target', dev=nic.dev)
+        _sub(iface, 'model', type='virtio')
+        if nic.mtu:
+            _sub(iface, 'mtu', size=str(nic.mtu))
     _sub(devices, 'memballoon', model='none')
     if spec.nics:
         # User-mode NICs on QEMU's command line, isolated (restrict=on): slirp

@@ -32,7 +32,7 @@ from minova.context import RequestContext
 from minova.virt import configdrive, driver, image_meta
 from minova.virt.driver import GuestInfo, NodeResources
 from minova.virt.libvirt import config as vconfig
-from minova.virt.libvirt import diagnostics, imagecache, migration, remotefs
+from minova.virt.libvirt import diagnostics, imagecache, migration, remotefs, vif
 from minova.virt.libvirt.host import Host
 from minova.virt.libvirt.imagecache import ImageCache
 
@@ -269,7 +269,8 @@ class LibvirtDriver(driver.ComputeDriver):
             console_log=os.path.join(inst_dir, 'console.log'),
             display_name=instance.get('display_name') or '',
             deployment=self.deployment_id, host=self.host_name,
-            nics=[vif['address'] for vif in network_info if vif.get('type') == 'user'])
+            nics=[v['address'] for v in network_info if v.get('type') == 'user'],
+            ovs_nics=[vif.ovs_nic(v) for v in network_info if v.get('type') == 'ovs'])
         if CONF.libvirt.metadata_via_user_network and spec.nics:
             spec.metadata_forward = metadata_forward_command(instance)
         if CONF.vnc.enabled:
@@ -300,6 +301,30 @@ class LibvirtDriver(driver.ComputeDriver):
         LOG.debug('Defining %s: %s', spec.name, xml)
         return self._conn().defineXML(xml)
 
+    def _create_with_network(self, instance: Instance, dom: Any,
+                             network_info: list[VIF]) -> None:
+        """Start a defined domain whose NICs Neutron plugs, as Nova's libvirt
+        driver: paused until Neutron reports network-vif-plugged for each port
+        not yet active ([DEFAULT] vif_plugging_timeout), then resumed. A
+        timeout or a failed plug fails the start (VirtualInterfaceCreateException,
+        the domain undefined) when vif_plugging_is_fatal, else it goes on."""
+        vif.check_supported(network_info)
+        timeout = CONF.vif_plugging_timeout
+        events = vif.plug_events(network_info) if timeout else []
+        lv = _libvirt()
+        try:
+            with self.virtapi.wait_for_instance_event(instance, events, deadline=timeout):
+                dom.createWithFlags(lv.VIR_DOMAIN_START_PAUSED if events else 0)
+        except Exception:
+            with contextlib.suppress(Exception):
+                if dom.isActive():
+                    dom.destroy()
+            with contextlib.suppress(Exception):
+                dom.undefine()
+            raise
+        if events and dom.info()[0] == lv.VIR_DOMAIN_PAUSED:
+            dom.resume()
+
     def spawn(self, context: RequestContext, instance: Instance,
               image_meta: dict[str, Any], injected_files: list[Any],
               admin_password: str | None, allocations: AllocationRequest,
@@ -311,13 +336,7 @@ class LibvirtDriver(driver.ComputeDriver):
         inst_dir = instance_dir(instance)
         os.makedirs(inst_dir, mode=0o755, exist_ok=True)
         spec = self._prepare_disks(context, instance, image, network_info, inst_dir)
-        dom = self._define(spec)
-        try:
-            dom.create()
-        except Exception:
-            with contextlib.suppress(Exception):
-                dom.undefine()
-            raise
+        self._create_with_network(instance, self._define(spec), network_info)
         LOG.info('Guest %s (%s) started under %s', spec.name, instance['uuid'],
                  self.host.virt_type)
 

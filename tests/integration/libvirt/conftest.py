@@ -135,10 +135,14 @@ def test_image() -> str:
     return IMAGE
 
 
-def start_cloud(state: str, host: str, extra_conf: str = '') -> Cloud:
+def start_cloud(state: str, host: str, extra_conf: str = '',
+                api_port: int | None = None) -> Cloud:
     """An all-in-one with the libvirt driver, its state (SQLite files,
-    instances, image cache) under state, on ephemeral ports."""
+    instances, image cache) under state, on ephemeral ports (the compute API
+    on api_port when given)."""
     ports = {k: _free_port() for k in ('api', 'placement', 'image', 'novnc')}
+    if api_port:
+        ports['api'] = api_port
     conf = os.path.join(state, 'minova.conf')
     with open(conf, 'w') as f:
         f.write(f"""[DEFAULT]

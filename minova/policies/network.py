@@ -1,0 +1,36 @@
+"""os-interface and the security group actions, with Nova's rule names and defaults."""
+from __future__ import annotations
+
+from oslo_policy import policy
+
+from minova.policies.base import PROJECT_MEMBER_OR_ADMIN, PROJECT_READER_OR_ADMIN, api_rule
+
+INTERFACES = 'os_compute_api:os-attach-interfaces:%s'
+SECURITY_GROUPS = 'os_compute_api:os-security-groups:%s'
+
+_IF = '/servers/{server_id}/os-interface'
+_ACTION = '/servers/{server_id}/action'
+
+rules: list[policy.RuleDefault] = [
+    api_rule(INTERFACES % 'list', PROJECT_READER_OR_ADMIN,
+             'List port interfaces attached to a server', [('GET', _IF)]),
+    api_rule(INTERFACES % 'show', PROJECT_READER_OR_ADMIN,
+             'Show details of a port interface attached to a server',
+             [('GET', _IF + '/{port_id}')]),
+    api_rule(INTERFACES % 'create', PROJECT_MEMBER_OR_ADMIN,
+             'Attach an interface to a server', [('POST', _IF)]),
+    api_rule(INTERFACES % 'delete', PROJECT_MEMBER_OR_ADMIN,
+             'Detach an interface from a server', [('DELETE', _IF + '/{port_id}')]),
+    api_rule(SECURITY_GROUPS % 'list', PROJECT_READER_OR_ADMIN,
+             'List security groups of server.',
+             [('GET', '/servers/{server_id}/os-security-groups')]),
+    api_rule(SECURITY_GROUPS % 'add', PROJECT_MEMBER_OR_ADMIN,
+             'Add security groups to server', [('POST', _ACTION + ' (addSecurityGroup)')]),
+    api_rule(SECURITY_GROUPS % 'remove', PROJECT_MEMBER_OR_ADMIN,
+             'Remove security groups from server',
+             [('POST', _ACTION + ' (removeSecurityGroup)')]),
+]
+
+
+def list_rules() -> list[policy.RuleDefault]:
+    return rules
