@@ -88,7 +88,7 @@ def get_for_scheduling(url: str, uuids: list[str]) -> list[dict[str, Any]]:
     n = len(_SCHED_NODE)
     out = []
     with engines.reader(url) as conn:
-        for row in conn.execute(q).tuples().all():
+        for row in conn.execute(q).all():
             node = dict(zip(_SCHED_NODE, row[:n], strict=True))
             svc = row[n:]
             node['service'] = dict(zip(_SCHED_SERVICE, svc, strict=True)) \

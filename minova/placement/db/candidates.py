@@ -111,7 +111,7 @@ def _group_providers(conn: Connection, group: RequestGroup,
     params: dict[str, Any] = {f'amount_{rc}': amount for rc, amount in amounts.items()}
     if root_id is not None:
         params['root_id'] = root_id
-    return [(pid, root) for pid, root in conn.execute(stmt, params).tuples().all()]
+    return [(pid, root) for pid, root in conn.execute(stmt, params).all()]
 
 
 _statements: dict[Any, Any] = {}

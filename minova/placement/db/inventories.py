@@ -38,7 +38,7 @@ def get_all(conn: Connection, provider_ids: list[int]) -> dict[int, dict[str, di
     rcs = names.rc_names(conn)
     for chunk in providers.chunks(provider_ids):
         q = sa.select(*_COLUMNS).where(providers.in_ids(inv.c.resource_provider_id, chunk))
-        for pid, rc_id, *values in conn.execute(q).tuples().all():
+        for pid, rc_id, *values in conn.execute(q).all():
             name = rcs.get(rc_id) or names.rc_name(conn, rc_id)
             out[pid][name] = dict(zip(FIELDS, values, strict=True))
     return out
@@ -53,7 +53,7 @@ def usages(conn: Connection, provider_ids: list[int]) -> dict[int, dict[str, int
                        sa.func.sum(alloc.c.used).label('used'))
              .where(providers.in_ids(alloc.c.resource_provider_id, chunk))
              .group_by(alloc.c.resource_provider_id, alloc.c.resource_class_id))
-        for pid, rc_id, used in conn.execute(q).tuples().all():
+        for pid, rc_id, used in conn.execute(q).all():
             name = rcs.get(rc_id) or names.rc_name(conn, rc_id)
             out[pid][name] = int(used)
     return out

@@ -48,7 +48,7 @@ def get_many(conn: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
     for chunk in chunks(ids):
         result = conn.execute(_select().where(in_ids(rp.c.id, chunk)))
         keys = list(result.keys())
-        for row in result.tuples().all():   # zip over the keys: cheaper than row._mapping
+        for row in result.all():   # zip over the keys: cheaper than row._mapping
             out[row[0]] = dict(zip(keys, row, strict=True))
     return out
 
@@ -301,7 +301,7 @@ def get_traits(conn: Connection, provider_ids: list[int]) -> dict[int, list[str]
     for chunk in chunks(provider_ids):
         rows.extend(conn.execute(
             sa.select(rpt.c.resource_provider_id, rpt.c.trait_id)
-            .where(in_ids(rpt.c.resource_provider_id, chunk))).tuples().all())
+            .where(in_ids(rpt.c.resource_provider_id, chunk))).all())
     tnames = names.trait_names(conn, {trait for _, trait in rows})
     for pid, trait in rows:
         out[pid].append(tnames[trait])
