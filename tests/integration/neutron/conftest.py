@@ -184,6 +184,19 @@ def neutron() -> Iterator[Neutron]:
         lock.close()
 
 
+# Nova's default for os-server-external-events is role:service, which no
+# noauth2 token has; Neutron's notifier sends admin:admin (docs/neutron.md).
+NOAUTH_EVENTS_POLICY = ('"os_compute_api:os-server-external-events:create": '
+                        '"role:service or role:admin"\n')
+
+
+def write_events_policy(config_dir: str) -> None:
+    """policy.yaml next to an all-in-one's minova.conf (written before it
+    starts) that lets Neutron's events in under noauth2."""
+    with open(os.path.join(config_dir, 'policy.yaml'), 'w') as f:
+        f.write(NOAUTH_EVENTS_POLICY)
+
+
 def keep_log(path: str) -> None:
     os.makedirs(LOGS, exist_ok=True)
     with contextlib.suppress(OSError):
