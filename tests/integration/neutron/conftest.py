@@ -168,7 +168,8 @@ def neutron() -> Iterator[Neutron]:
     args = ['--state-dir', state, '--host', host, '--port', str(_free_port()),
             '--nova-url', f'http://127.0.0.1:{nova_port}/v2.1',
             '--database', 'minova_neutron_it']
-    up = subprocess.run([TOOL, 'up', *args], capture_output=True, text=True)
+    # --replace: holding LOCK, any other stack is one a dead run left behind
+    up = subprocess.run([TOOL, 'up', '--replace', *args], capture_output=True, text=True)
     if up.returncode:
         subprocess.run([TOOL, 'down', *args], capture_output=True)
         lock.close()
