@@ -7,6 +7,7 @@ locked server to non-admins.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from minova.cells.mappings import CellMapping
     from minova.context import RequestContext
     from minova.db.instances import VIF, Instance
+
+LOG = logging.getLogger(__name__)
 
 INTERFACE_VM_STATES = (states.ACTIVE, states.PAUSED, states.STOPPED)
 
@@ -66,11 +69,8 @@ class NetworkAPIMixin:
         released, as Nova's local delete does."""
         if not is_neutron():
             return
-        import logging
-
         from minova.network import api as network_api
         try:
             network_api.deallocate_for_instance(ctx, instance)
         except Exception:
-            logging.getLogger(__name__).exception(
-                'Could not release the ports of %s', instance['uuid'])
+            LOG.exception('Could not release the ports of %s', instance['uuid'])

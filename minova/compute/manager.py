@@ -299,13 +299,20 @@ class ComputeManager(NetworkMixin, EventsMixin):
         uuid = instance['uuid']
         started = utils.utcnow()
         placed: Instance = {'host': self.host, 'node': node, 'launched_on': self.host}
+        # Ports from Neutron take a while: 'networking' shows while they are made.
+        first_expected = BUILD_STEPS[:1]
+        if self._networking_waits(spec):
+            self._update(ctx, uuid, dict(placed, task_state=states.NETWORKING),
+                         BUILD_STEPS[:1])
+            first_expected = BUILD_STEPS[:2]
         network_info = self._allocate_network(ctx, instance, spec)
         # The steps before the spawn go to conductor in one cast, without
         # waiting, and only once the spawn has taken STEPS_REPORT_DELAY.
-        # (Networking and block devices are local and instant here; a step
-        # that waits on another service would report itself before it
-        # starts.) They open the build's action event.
-        steps = [(dict(placed, task_state=states.NETWORKING), BUILD_STEPS[:1]),
+        # (Embedded networking and block devices are local and instant; a
+        # step that waits on another service reports itself before it
+        # starts, as the Neutron networking above.) They open the build's
+        # action event.
+        steps = [(dict(placed, task_state=states.NETWORKING), first_expected),
                  (dict(placed, task_state=states.BLOCK_DEVICE_MAPPING,
                        network_info=network_info), BUILD_STEPS[:2]),
                  (dict(placed, task_state=states.SPAWNING), BUILD_STEPS[:3])]
@@ -362,7 +369,7 @@ class ComputeManager(NetworkMixin, EventsMixin):
                       else contextlib.nullcontext()):
                     self.driver.destroy(context, instance, instance.get('network_info') or [],
                                         None, True)
-                    self._deallocate_network(context, instance)
+                    self._deallocate_network(context, instance, raise_on_failure=True)
                     self.placement.delete_allocation_for_instance(context, uuid)
                     self.conductor.instance_destroy(context, uuid)
             except exception.InstanceNotFound:

@@ -77,6 +77,11 @@ class NetworkMixin:
 
     # -- build and delete -------------------------------------------------------
 
+    @staticmethod
+    def _networking_waits(spec: RequestSpec) -> bool:
+        """Whether the build's networking waits on another service (Neutron)."""
+        return spec.get('requested_networks') != 'none' and is_neutron()
+
     def _allocate_network(self, ctx: RequestContext, instance: Instance,
                           spec: RequestSpec) -> list[VIF]:
         requested = spec.get('requested_networks')
@@ -92,10 +97,13 @@ class NetworkMixin:
         return []
 
     def _deallocate_network(self, ctx: RequestContext | None, instance: Instance,
-                            spec: RequestSpec | None = None) -> None:
-        """Release the server's ports (never raises: a delete or a failed build goes
-        on; what Neutron kept is logged). The ports a user asked for (in the cache
-        or the request spec) are unbound and kept."""
+                            spec: RequestSpec | None = None,
+                            raise_on_failure: bool = False) -> None:
+        """Release the server's ports. The ports a user asked for (in the cache or
+        the request spec) are unbound and kept. A failure is logged (a failed
+        build goes on), or raised with raise_on_failure (a delete: as Nova's
+        _try_deallocate_network, the server goes to ERROR and can be deleted
+        again, rather than leaving its ports behind)."""
         if not is_neutron():
             return
         from minova.network import api as network_api
@@ -104,6 +112,8 @@ class NetworkMixin:
                                                 preserve=_requested_ports(spec))
         except Exception:
             LOG.exception('Could not release the ports of %s', instance['uuid'])
+            if raise_on_failure:
+                raise
 
     def _bind_ports_here(self, instance: Instance) -> list[VIF]:
         """A server arriving on this host (resize, migration, revert): its ports
@@ -158,7 +168,10 @@ class NetworkMixin:
         # The record as it is now: the event's copy may predate an attach or
         # detach that Neutron's event follows.
         with self._nw_cache_lock(uuid):
-            instance = self._fresh(context, instance)
+            try:
+                instance = self._fresh(context, instance)
+            except exception.InstanceNotFound:
+                return      # deleted meanwhile: nothing to refresh
             if name == 'network-changed':
                 nw_info = network_api.build_network_info(instance)
             else:

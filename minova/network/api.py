@@ -259,20 +259,27 @@ def _unbind_body() -> dict[str, Any]:
     return {'device_id': '', 'device_owner': '', 'binding:host_id': None}
 
 
-def _release(neutron: Any, uuid: str, created: list[str], kept: list[str]) -> None:
-    """Delete the ports made for the server, unbind the user's; log, never raise."""
+def _release(neutron: Any, uuid: str, created: list[str], kept: list[str],
+             strict: bool = False) -> None:
+    """Delete the ports made for the server, unbind the user's; each failure is
+    logged, and with `strict` the first is raised once all were tried."""
+    failed: list[Exception] = []
     for port_id in created:
         try:
             neutron.delete_port(port_id)
-        except Exception:
+        except Exception as e:
             LOG.exception('Could not delete port %s of %s', port_id, uuid)
+            failed.append(e)
     for port_id in kept:
         try:
             neutron.update_port(port_id, _unbind_body())
         except exception.PortNotFound:
             pass
-        except Exception:
+        except Exception as e:
             LOG.exception('Could not unbind port %s of %s', port_id, uuid)
+            failed.append(e)
+    if strict and failed:
+        raise failed[0]
 
 
 def deallocate_for_instance(ctx: RequestContext | None, instance: Instance,
@@ -286,7 +293,7 @@ def deallocate_for_instance(ctx: RequestContext | None, instance: Instance,
                                       if v.get('preserve_on_delete')}
     ports = [p['id'] for p in neutron.list_ports(device_id=uuid)]
     _release(neutron, uuid, [p for p in ports if p not in preserve],
-             [p for p in ports if p in preserve])
+             [p for p in ports if p in preserve], strict=True)
 
 
 def bind_ports_to_host(instance: Instance, host: str) -> list[model.VIF]:

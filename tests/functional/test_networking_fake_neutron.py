@@ -349,3 +349,49 @@ def test_os_networks_proxy_lists_neutron_networks(user: Client, neutron: FakeNeu
     other = neutron.add_network('theirs', project_id='someone-else', cidr='10.8.0.0/24')
     assert user.get(f"/os-networks/{other['id']}", headers=old).status_code == 404
     assert user.get('/os-networks').status_code == 404      # gone at 2.36
+
+
+def test_delete_while_neutron_fails_is_an_error_and_can_be_retried(
+        user: Client, neutron: FakeNeutron, net1: dict[str, Any], tiny_flavor: Any) -> None:
+    server = _boot(user, 'net-del', [{'uuid': net1['id']}])
+    sid = server['id']
+    neutron.down = True
+    try:
+        assert user.delete(f'/servers/{sid}').status_code == 204
+        failed = user.wait_for_status(sid, {'ERROR'})
+    finally:
+        neutron.down = False
+    assert failed['fault']['code'] == 500
+    assert len(neutron.ports_of(sid)) == 1          # still there: nothing leaked unseen
+    _delete(user, sid)
+    assert neutron.ports_of(sid) == []
+
+
+def test_task_state_networking_while_ports_are_made(
+        admin: Client, user: Client, neutron: FakeNeutron, net1: dict[str, Any],
+        tiny_flavor: Any) -> None:
+    neutron.port_create_delay = 1.0
+    try:
+        r = user.post('/servers', {'server': {'name': 'net-slow', 'flavorRef': 'tiny',
+                                              'imageRef': TINY_IMAGE_ID,
+                                              'networks': [{'uuid': net1['id']}]}})
+        assert r.status_code == 202, r.text
+        sid = r.json()['server']['id']
+        seen: set[Any] = set()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            server = user.get(f'/servers/{sid}').json()['server']
+            seen.add(server['OS-EXT-STS:task_state'])
+            if server['status'] in ('ACTIVE', 'ERROR'):
+                break
+            time.sleep(0.05)
+    finally:
+        neutron.port_create_delay = 0.0
+    assert server['status'] == 'ACTIVE' and 'networking' in seen
+    [action] = user.get(f'/servers/{sid}/os-instance-actions').json()['instanceActions']
+    events = admin.get(f"/servers/{sid}/os-instance-actions/{action['request_id']}"
+                       ).json()['instanceAction']['events']
+    assert [(e['event'], e['result']) for e in events
+            if e['event'] == 'compute_build_and_run_instance'] == [
+        ('compute_build_and_run_instance', 'Success')]
+    _delete(user, sid)

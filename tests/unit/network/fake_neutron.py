@@ -45,6 +45,7 @@ class FakeNeutron:
         self.auto_allocation = True          # the dry run and the topology succeed
         self.auto_network: str | None = None
         self.down = False                     # every request: a connection failure
+        self.port_create_delay = 0.0          # seconds each port create takes
         self.calls: list[tuple[str, str]] = []
         self._lock = threading.RLock()
 
@@ -182,6 +183,9 @@ class FakeNeutron:
                                            'connectivity': 'l2'}
 
     def _create_port(self, req: dict[str, Any]) -> tuple[int, Any]:
+        if self.port_create_delay:
+            import time
+            time.sleep(self.port_create_delay)
         net = self.networks.get(req.get('network_id') or '')
         if net is None:
             return 404, _err(404, 'NetworkNotFound', f"Network {req.get('network_id')} "
@@ -261,6 +265,11 @@ def serve(neutron: FakeNeutron) -> tuple[str, Any]:
         raw = environ['wsgi.input'].read(length) if length else b''
         params = urllib.parse.parse_qs(environ.get('QUERY_STRING') or '')
         flat = {k: v[0] if len(v) == 1 else v for k, v in params.items()}
+        if neutron.down:     # a Neutron that answers but fails
+            start_response('503 Service Unavailable', [('Content-Type', 'application/json')])
+            return [jsonlib.dumps({'NeutronError': {'type': 'ServiceUnavailable',
+                                                    'message': 'down', 'detail': ''}}
+                                  ).encode()]
         resp = neutron.request(environ['PATH_INFO'], environ['REQUEST_METHOD'],
                                json=jsonlib.loads(raw) if raw else None, params=flat)
         start_response(f'{resp.status_code} X', [('Content-Type', 'application/json')])
