@@ -36,13 +36,9 @@ from tests.integration.libvirt.conftest import (
     upload_image,
 )
 from tests.integration.libvirt.conftest import test_image as test_image  # noqa: F401 - fixture
-from tests.integration.neutron.conftest import Neutron, keep_log
+from tests.integration.neutron.conftest import Neutron, keep_log, write_events_policy
 
 PROJECT = 'admin'       # the project of the noauth2 token the Cloud helper sends
-# Nova's default for os-server-external-events is role:service, which no
-# noauth2 token has; Neutron's notifier sends admin:admin (docs/neutron.md).
-NOAUTH_EVENTS_POLICY = ('"os_compute_api:os-server-external-events:create": '
-                        '"role:service or role:admin"\n')
 
 
 @dataclass
@@ -114,8 +110,7 @@ def guests(neutron: Neutron, test_image: str) -> Iterator[Guests]:  # noqa: F811
     _image_is_current(test_image)
     conn = libvirt_conn()
     state = state_dir()
-    with open(os.path.join(state, 'policy.yaml'), 'w') as f:
-        f.write(NOAUTH_EVENTS_POLICY)
+    write_events_policy(state)
     c = start_cloud(state, neutron.host, api_port=neutron.nova_port, extra_conf=f"""
 [neutron]
 auth_type = none
