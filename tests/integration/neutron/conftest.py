@@ -18,7 +18,6 @@ import fcntl
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -29,6 +28,8 @@ from typing import Any
 
 import pytest
 import requests
+
+from tests.integration.libvirt import conftest as libvirt_tier
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
@@ -42,15 +43,7 @@ PROJECT = 'minova-neutron-tests'
 
 
 def _unavailable(reason: str) -> None:
-    if os.environ.get('CI') == 'true':
-        pytest.fail(f'neutron tier cannot run under CI: {reason}')
-    pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+    libvirt_tier._unavailable(reason, tier='neutron')
 
 
 @dataclass
@@ -164,8 +157,8 @@ def neutron() -> Iterator[Neutron]:
             time.sleep(2)
     state = tempfile.mkdtemp(prefix='minova-neutron-', dir='/var/tmp')
     host = f'neutron-it-{os.getpid()}'
-    nova_port = _free_port()
-    args = ['--state-dir', state, '--host', host, '--port', str(_free_port()),
+    nova_port = libvirt_tier._free_port()
+    args = ['--state-dir', state, '--host', host, '--port', str(libvirt_tier._free_port()),
             '--nova-url', f'http://127.0.0.1:{nova_port}/v2.1',
             '--database', 'minova_neutron_it']
     # --replace: holding LOCK, any other stack is one a dead run left behind
