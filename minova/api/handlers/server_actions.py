@@ -35,6 +35,7 @@ from minova.db import keypairs as keypairs_db
 from minova.db.instances import Instance
 from minova.policies import server_actions as pol
 from minova.policies import servers as servers_pol
+from minova.policies import shelve as shelve_pol
 
 ActionFn = Callable[[falcon.Request, falcon.Response, Instance, Any], None]
 SchemaTable = versioned.Table[dict[str, Any] | None]
@@ -433,6 +434,10 @@ ACTIONS: dict[str, tuple[SchemaTable, ActionFn]] = {
     'migrate': ([('2.1', _any_value_schema('migrate')), ('2.56', MIGRATE_V256_SCHEMA)],
                 _migrate),
     **remote_consoles.LEGACY_ACTIONS,
+    'shelve': (_always(_any_value_schema('shelve')),
+               _state_action(shelve_pol.SHELVE, 'shelve')),
+    'shelveOffload': (_always(_any_value_schema('shelveOffload')),
+                      _state_action(shelve_pol.SHELVE_OFFLOAD, 'shelve_offload')),
     **shelve.ACTIONS,
     **evacuate.ACTIONS,
     **security_groups.ACTIONS,

@@ -20,12 +20,6 @@ from minova.policies import shelve as pol
 SchemaTable = versioned.Table[dict[str, Any] | None]
 
 
-def _any_value(name: str) -> dict[str, Any]:
-    # Nova accepts any value here ({"shelve": null}, {"shelve": {}}...).
-    return {'type': 'object', 'properties': {name: {}}, 'required': [name],
-            'additionalProperties': False}
-
-
 def _unshelve_schema(body: dict[str, Any]) -> dict[str, Any]:
     return {'type': 'object', 'properties': {'unshelve': body}, 'required': ['unshelve'],
             'additionalProperties': False}
@@ -53,22 +47,6 @@ def _target(instance: Instance) -> dict[str, Any]:
     return {'project_id': instance['project_id'], 'user_id': instance.get('user_id')}
 
 
-def _shelve(req: falcon.Request, resp: falcon.Response, instance: Instance,
-            body: Any) -> None:
-    ctx = util.ctx(req)
-    policy.authorize(ctx, pol.SHELVE, _target(instance))
-    util.compute_api().shelve(ctx, instance)
-    resp.status = 202
-
-
-def _shelve_offload(req: falcon.Request, resp: falcon.Response, instance: Instance,
-                    body: Any) -> None:
-    ctx = util.ctx(req)
-    policy.authorize(ctx, pol.SHELVE_OFFLOAD, _target(instance))
-    util.compute_api().shelve_offload(ctx, instance)
-    resp.status = 202
-
-
 def _unshelve(req: falcon.Request, resp: falcon.Response, instance: Instance,
               body: Any) -> None:
     ctx = util.ctx(req)
@@ -88,12 +66,8 @@ def _unshelve(req: falcon.Request, resp: falcon.Response, instance: Instance,
     resp.status = 202
 
 
-def _always(schema: dict[str, Any]) -> SchemaTable:
-    return [('2.1', schema)]
-
-
+# shelve and shelveOffload take no body: they are server_actions' plain
+# state actions (policy, then the compute API method).
 ACTIONS: dict[str, tuple[SchemaTable, Any]] = {
-    'shelve': (_always(_any_value('shelve')), _shelve),
-    'shelveOffload': (_always(_any_value('shelveOffload')), _shelve_offload),
     'unshelve': (UNSHELVE_TABLE, _unshelve),
 }
