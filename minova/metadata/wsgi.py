@@ -10,8 +10,10 @@ metadata_proxy_shared_secret) and X-Tenant-ID, as a proxy in front of the
 service (Neutron's metadata agent, or the guest forwarder of the libvirt
 driver) sends them. A missing header is a 400, a wrong signature a 403, an
 unknown instance or a tenant that is not the instance's a 404, as in Nova.
-Requests that name the instance by their X-Forwarded-For fixed address
-(Neutron without the signed headers) are not answered yet.
+That is the only way with [neutron] service_metadata_proxy = true, and
+without Neutron. With Neutron and service_metadata_proxy = false (Nova's
+default) the instance is the one whose port holds the request's address
+(minova/metadata/by_address.py), as Nova finds it.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ import falcon
 from minova import exception
 from minova.conf import CONF
 from minova.db.instances import Instance
-from minova.metadata import base
+from minova.metadata import base, by_address
 from minova.wsgi import access_log
 
 LOG = logging.getLogger(__name__)
@@ -64,7 +66,36 @@ def _ctx() -> Any:
 
 
 def identify(req: falcon.Request) -> Instance:
-    """The instance the signed headers name; HTTPError otherwise."""
+    """The asking instance; HTTPError otherwise."""
+    from minova.network import is_neutron
+    if CONF.neutron.service_metadata_proxy or not is_neutron():
+        return _by_signed_id(req)
+    if req.get_header('X-Instance-ID') is not None:
+        LOG.warning("X-Instance-ID present in request headers. The 'service_metadata_proxy' "
+                    'option must be enabled to process this header.')
+    try:
+        instance_id = by_address.instance_id(req)
+    except Exception:
+        LOG.exception('Failed to get metadata for IP %s', by_address.source_address(req))
+        raise HTTPError(falcon.HTTP_500, 'An unknown error has occurred. '
+                        'Please try your request again.') from None
+    if instance_id is None:
+        raise HTTPError(falcon.HTTP_404)
+    return _instance(instance_id)
+
+
+def _instance(instance_id: str) -> Instance:
+    try:
+        instance = _compute_api().get(_ctx(), instance_id)
+    except exception.InstanceNotFound:
+        raise HTTPError(falcon.HTTP_404) from None
+    if instance.get('cell_uuid') is None or instance.get('cell_down'):
+        raise HTTPError(falcon.HTTP_404)  # still building, or its cell is down
+    return instance
+
+
+def _by_signed_id(req: falcon.Request) -> Instance:
+    """The instance the signed headers name."""
     instance_id = req.get_header('X-Instance-ID')
     signature = req.get_header('X-Instance-ID-Signature')
     tenant_id = req.get_header('X-Tenant-ID')
@@ -83,12 +114,7 @@ def identify(req: falcon.Request) -> Instance:
         LOG.warning('X-Instance-ID-Signature: %s does not match the expected value '
                     'for instance %s from %s', signature, instance_id, req.remote_addr)
         raise HTTPError(falcon.HTTP_403, 'Invalid proxy request signature.')
-    try:
-        instance = _compute_api().get(_ctx(), instance_id)
-    except exception.InstanceNotFound:
-        raise HTTPError(falcon.HTTP_404) from None
-    if instance.get('cell_uuid') is None or instance.get('cell_down'):
-        raise HTTPError(falcon.HTTP_404)  # still building, or its cell is down
+    instance = _instance(instance_id)
     if instance.get('project_id') != tenant_id:
         LOG.warning('Tenant ID %s does not match instance %s', tenant_id, instance_id)
         raise HTTPError(falcon.HTTP_404)
