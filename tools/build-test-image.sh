@@ -108,14 +108,21 @@ if ip link show eth0 >/dev/null 2>&1; then
 #!/bin/sh
 [ "$1" = bound ] || exit 0
 ip addr add "$ip/${mask:-24}" dev "$interface"
-[ -n "$router" ] && ip route add default via "$router"
+if [ -n "$staticroutes" ]; then
+    # option 121 (RFC 3442: it replaces the router option); OVN's DHCP routes
+    # 169.254.169.254 to its metadata port this way
+    set -- $staticroutes
+    while [ $# -ge 2 ]; do ip route add "$1" via "$2"; shift 2; done
+elif [ -n "$router" ]; then
+    ip route add default via "$router"
+fi
 echo "$ip" > /tmp/ip
 exit 0
 DHCP
     chmod +x /tmp/udhcpc.sh
     # Without a config drive: ask the metadata service (docs/metadata.md).
     # busybox-static's wget crashes here (static glibc resolver): raw HTTP over nc.
-    ( udhcpc -q -n -t 3 -i eth0 -s /tmp/udhcpc.sh >/dev/null 2>&1
+    ( udhcpc -q -n -t 3 -i eth0 -O staticroutes -s /tmp/udhcpc.sh >/dev/null 2>&1
       [ -f /tmp/ip ] && echo "MINOVA-TEST-IMAGE-IP $(cat /tmp/ip)"
       # user_data lines "ping <address>": reach that address (a peer guest
       # that may still be booting: keep trying for a while)
