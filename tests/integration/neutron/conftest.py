@@ -9,7 +9,10 @@ MariaDB) skips the tier; under CI (CI=true) it fails instead.
 
 `neutron.host` is the OVN chassis name: a mini-Nova compute started for these
 tests must use it as its `host`, and listen on `neutron.nova_port`, where
-Neutron posts its os-server-external-events (`neutron.nova_url`).
+Neutron posts its os-server-external-events (`neutron.nova_url`). Neutron's
+OVN metadata agent runs too, towards `http://127.0.0.1:<neutron.metadata_port>`
+signing with `neutron.metadata_secret`: a mini-Nova metadata service started
+there with that secret answers the guests' 169.254.169.254.
 """
 from __future__ import annotations
 
@@ -56,6 +59,8 @@ class Neutron:
     state: str
     info: dict[str, Any]
     project: str = PROJECT
+    metadata_port: int = 0      # where the OVN metadata agent sends guests' requests
+    metadata_secret: str = ''   # its metadata_proxy_shared_secret
     made: list[tuple[str, str]] = field(default_factory=list)
 
     @property
@@ -126,7 +131,8 @@ class Neutron:
 def _check_available() -> None:
     if os.geteuid() != 0:
         _unavailable('the neutron tier needs root (OVS, network namespaces)')
-    for cmd in ('ovs-vswitchd', 'ovsdb-server', 'ovn-northd', 'ovn-controller', 'mysql'):
+    for cmd in ('ovs-vswitchd', 'ovsdb-server', 'ovn-northd', 'ovn-controller', 'mysql',
+                'haproxy'):
         if shutil.which(cmd) is None:
             if os.environ.get('CI') == 'true':
                 subprocess.run([TOOL, 'install'], check=True)
@@ -158,9 +164,13 @@ def neutron() -> Iterator[Neutron]:
     state = tempfile.mkdtemp(prefix='minova-neutron-', dir='/var/tmp')
     host = f'neutron-it-{os.getpid()}'
     nova_port = libvirt_tier._free_port()
+    metadata_port = libvirt_tier._free_port()
+    metadata_secret = uuid.uuid4().hex
     args = ['--state-dir', state, '--host', host, '--port', str(libvirt_tier._free_port()),
             '--nova-url', f'http://127.0.0.1:{nova_port}/v2.1',
-            '--database', 'minova_neutron_it']
+            '--database', 'minova_neutron_it',
+            '--metadata-url', f'http://127.0.0.1:{metadata_port}',
+            '--metadata-secret', metadata_secret]
     # --replace: holding LOCK, any other stack is one a dead run left behind
     up = subprocess.run([TOOL, 'up', '--replace', *args], capture_output=True, text=True)
     if up.returncode:
@@ -168,12 +178,14 @@ def neutron() -> Iterator[Neutron]:
         lock.close()
         pytest.fail(f'tools/minova-neutron up failed:\n{up.stdout}{up.stderr[-4000:]}')
     info = json.loads(up.stdout)
-    n = Neutron(info['url'], host, nova_port, state, info)
+    n = Neutron(info['url'], host, nova_port, state, info, metadata_port=metadata_port,
+                metadata_secret=metadata_secret)
     try:
         yield n
     finally:
         subprocess.run([TOOL, 'down', *args], capture_output=True)
         keep_log(info['log'])
+        keep_log(info.get('metadata_agent_log') or '')
         shutil.rmtree(state, ignore_errors=True)
         lock.close()
 
