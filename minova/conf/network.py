@@ -33,8 +33,11 @@ neutron_opts = [
     cfg.IntOpt('http_retries', default=3, min=0,
                help='Retries of a Neutron request whose connection failed.'),
     cfg.BoolOpt('service_metadata_proxy', default=False,
-                help='Neutron proxies the metadata requests of guests (signed with '
-                     'metadata_proxy_shared_secret).'),
+                help='Neutron proxies the metadata requests of guests: the metadata '
+                     'service takes the instance from the signed X-Instance-ID headers '
+                     '(metadata_proxy_shared_secret). False (with Neutron): from the '
+                     'port holding the request\'s address (X-Forwarded-For, else the '
+                     'peer). See docs/metadata.md.'),
 ]
 
 
