@@ -213,6 +213,9 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument('--novnc-port', type=int,
                     help='run a minova-novncproxy per cell, on PORT, PORT+1, ... '
                          '(default: none)')
+    up.add_argument('--serial-port', type=int,
+                    help='run a minova-serialproxy per cell, on PORT, PORT+1, ... and '
+                         'give the cells\' guests serial consoles (default: none)')
     up.set_defaults(func=cmd_up)
     for name, fn, hlp in (('down', cmd_down, 'stop services (all, or the named)'),
                           ('restart', cmd_restart, 'restart services (all, or the named)')):

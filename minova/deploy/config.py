@@ -78,6 +78,15 @@ connection = {s.db_url(cell)}
             out[f'{cell}-novncproxy.conf'] = (
                 f'[DEFAULT]\nhost = {cell}-controller\n\n[vnc]\n'
                 f'novncproxy_host = 127.0.0.1\nnovncproxy_port = {port}\n')
+        port = s.serial_ports().get(cell)
+        if port is not None:
+            # the cell's computes give guests TCP serial ports and hand out
+            # URLs of their cell's proxy
+            out[f'{cell}.conf'] += (f'\n[serial_console]\nenabled = true\n'
+                                    f'base_url = ws://127.0.0.1:{port}/\n')
+            out[f'{cell}-serialproxy.conf'] = (
+                f'[DEFAULT]\nhost = {cell}-controller\n\n[serial_console]\n'
+                f'serialproxy_host = 127.0.0.1\nserialproxy_port = {port}\n')
         for host in s.compute_hosts(cell):
             out[f'{host}.conf'] = f'[DEFAULT]\nhost = {host}\n'
     return out

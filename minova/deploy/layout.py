@@ -54,6 +54,8 @@ class Settings:
     # minova-novncproxy per cell (Nova runs one per cell, on the cell's
     # database) on this port and the next ones; None: no console proxies.
     novnc_port: int | None = None
+    # minova-serialproxy per cell, the same way; None: no serial consoles.
+    serial_port: int | None = None
 
     # -- persistence ----------------------------------------------------------
 
@@ -129,6 +131,12 @@ class Settings:
             return {}
         return {cell: self.novnc_port + i for i, cell in enumerate(self.cell_names)}
 
+    def serial_ports(self) -> dict[str, int]:
+        """Cell -> the port of its minova-serialproxy (none without serial_port)."""
+        if self.serial_port is None:
+            return {}
+        return {cell: self.serial_port + i for i, cell in enumerate(self.cell_names)}
+
     def compute_hosts(self, cell: str) -> list[str]:
         hosts = [f'{cell}-compute{i}' for i in range(1, self.computes_per_cell + 1)]
         return hosts + self.extra_computes.get(cell, [])
@@ -158,6 +166,11 @@ class Settings:
             out.append({'name': f'{cell}-novncproxy', 'script': 'minova-novncproxy',
                         'conf': [str(etc / f'{cell}.conf'),
                                  str(etc / f'{cell}-novncproxy.conf')],
+                        'cell': cell, 'http': port})
+        for cell, port in self.serial_ports().items():
+            out.append({'name': f'{cell}-serialproxy', 'script': 'minova-serialproxy',
+                        'conf': [str(etc / f'{cell}.conf'),
+                                 str(etc / f'{cell}-serialproxy.conf')],
                         'cell': cell, 'http': port})
         for cell in self.cell_names:
             for host in self.compute_hosts(cell):

@@ -40,3 +40,25 @@ def test_novncproxy_per_cell_on_request(tmp_path: object) -> None:
         assert parser['vnc']['novncproxy_base_url'] == \
             f'http://127.0.0.1:{port}/vnc_auto.html'
         assert parser['database']['connection'] == s.db_url(cell)
+
+
+def test_serialproxy_per_cell_on_request(tmp_path: object) -> None:
+    assert not [svc for svc in Settings().services() if svc['script'] == 'minova-serialproxy']
+    args = cli._parser().parse_args(['up', '--serial-port', '16083'])
+    assert args.serial_port == 16083
+    s = Settings(state_dir=str(tmp_path), serial_port=16083, novnc_port=16080)
+    proxies = [svc for svc in s.services() if svc['script'] == 'minova-serialproxy']
+    assert [(p['name'], p['cell'], p['http']) for p in proxies] == [
+        ('cell1-serialproxy', 'cell1', 16083), ('cell2-serialproxy', 'cell2', 16084)]
+    files = config.files(s)
+    for cell, port in (('cell1', 16083), ('cell2', 16084)):
+        parser = configparser.ConfigParser(strict=False, interpolation=None)
+        for name in (f'{cell}.conf', f'{cell}-serialproxy.conf'):
+            parser.read_string(files[name])
+        assert parser['serial_console']['enabled'] == 'true'
+        assert parser['serial_console']['serialproxy_port'] == str(port)
+        assert parser['serial_console']['base_url'] == f'ws://127.0.0.1:{port}/'
+        assert parser['database']['connection'] == s.db_url(cell)
+        # both proxies at once: the cell's computes know both URLs
+        assert parser['vnc']['novncproxy_base_url'] == \
+            f'http://127.0.0.1:{port - 3}/vnc_auto.html'
