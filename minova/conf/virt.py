@@ -60,6 +60,12 @@ libvirt_opts = [
     cfg.StrOpt('rbd_secret_uuid',
                help='The libvirt UUID of the secret for the rbd_user volumes, when '
                     'the connection info has no secret_uuid.'),
+    cfg.IntOpt('device_detach_attempts', default=8, min=1,
+               help='How many times a volume detach asks a running guest to release '
+                    'the device before it fails (DeviceDetachFailed).'),
+    cfg.IntOpt('device_detach_timeout', default=20, min=1,
+               help='Seconds each detach attempt waits for the guest to release the '
+                    'device.'),
 ]
 
 

@@ -28,11 +28,9 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 
 SUPPORTED = ('rbd',)
-# Detaching from a running guest, as Nova's [libvirt] device_detach_attempts
-# and device_detach_timeout: each attempt asks the guest (ACPI unplug) and
-# waits this long for the device to leave the live domain.
-DETACH_ATTEMPTS = 8
-DETACH_TIMEOUT = 20.0
+# Detaching from a running guest ([libvirt] device_detach_attempts and
+# device_detach_timeout, as Nova's): each attempt asks the guest (ACPI
+# unplug) and polls this often for the device to leave the live domain.
 DETACH_POLL = 0.25
 
 
@@ -216,7 +214,7 @@ class VolumeMixin:
                       encryption: dict[str, Any] | None = None) -> None:
         """Out of the definition, then out of the running guest: asked again
         (ACPI unplug) until the device leaves the live domain, at most
-        DETACH_ATTEMPTS times DETACH_TIMEOUT seconds. A device that is not
+        [libvirt] device_detach_attempts times device_detach_timeout seconds. A device that is not
         there (or a guest that is gone) counts as detached."""
         lv = self._lv()
         target = target_dev(mountpoint)
@@ -238,7 +236,13 @@ class VolumeMixin:
 
     def _detach_live(self, dom: Any, target: str) -> None:
         lv = self._lv()
-        for attempt in range(1, DETACH_ATTEMPTS + 1):
+        attempts = CONF.libvirt.device_detach_attempts
+        timeout = CONF.libvirt.device_detach_timeout
+        # A request while the guest still handles the last one fails with
+        # these: wait on, ask again.
+        retry = (lv.VIR_ERR_OPERATION_FAILED, lv.VIR_ERR_INTERNAL_ERROR,
+                 lv.VIR_ERR_OPERATION_TIMEOUT)
+        for attempt in range(1, attempts + 1):
             live = find_disk(dom.XMLDesc(0), target)
             if live is None:
                 return
@@ -246,23 +250,21 @@ class VolumeMixin:
                 dom.detachDeviceFlags(ET.tostring(live, encoding='unicode'),
                                       lv.VIR_DOMAIN_AFFECT_LIVE)
             except lv.libvirtError as e:
-                code = e.get_error_code()
-                if code == lv.VIR_ERR_OPERATION_INVALID and not dom.isActive():
-                    return      # the guest stopped meanwhile: nothing live to detach
-                # "already in the process of unplug" is a retry, not an error
-                if code not in (lv.VIR_ERR_OPERATION_FAILED, lv.VIR_ERR_INTERNAL_ERROR):
+                if not dom.isActive() or find_disk(dom.XMLDesc(0), target) is None:
+                    return      # stopped or gone meanwhile: nothing live to detach
+                if e.get_error_code() not in retry:
                     raise exception.DeviceDetachFailed(device=target, reason=str(e)) from e
-            deadline = time.monotonic() + DETACH_TIMEOUT
+            deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
                 with contextlib.suppress(lv.libvirtError):
                     if not dom.isActive() or find_disk(dom.XMLDesc(0), target) is None:
                         return
                 time.sleep(DETACH_POLL)
             LOG.warning('Guest did not release %s (attempt %d of %d)', target, attempt,
-                        DETACH_ATTEMPTS)
+                        attempts)
         raise exception.DeviceDetachFailed(
-            device=target, reason=f'the guest did not release it after {DETACH_ATTEMPTS} '
-                                  f'attempts of {DETACH_TIMEOUT:.0f} s')
+            device=target, reason=f'the guest did not release it after {attempts} '
+                                  f'attempts of {timeout} s')
 
     def extend_volume(self, context: Any, connection_info: dict[str, Any],
                       instance: Instance, requested_size: int) -> None:
