@@ -348,8 +348,9 @@ class LibvirtDriver(lvvolume.VolumeMixin, driver.ComputeDriver):
               network_info: list[VIF],
               block_device_info: dict[str, Any] | None = None) -> None:
         image_id: str = image_meta.get('id') or instance.get('image_ref') or ''
-        if image_meta.get('status') or not image_id:
-            image = image_meta      # (no image at all: booted from a volume)
+        if image_meta.get('status') or not image_id or \
+                lvvolume.root_mapping(block_device_info) is not None:
+            image = image_meta      # (booted from a volume: no image to read)
         else:
             image = self.images.client.show(context, image_id)
         inst_dir = instance_dir(instance)
