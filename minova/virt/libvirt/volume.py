@@ -193,7 +193,9 @@ class VolumeMixin:
         definition; a shut-off guest's definition only."""
         lv = self._lv()
         xml = disk_xml(connection_info, target_dev(mountpoint), disk_bus, device_type)
-        if encryption:
+        # (Nova's encryption metadata is {} for a plain volume)
+        if (connection_info.get('data') or {}).get('encrypted') or \
+                (encryption or {}).get('provider'):
             raise exception.VolumeAttachFailed(volume_id=volume_id(connection_info),
                                                reason='encrypted volumes are not supported')
         dom = self._lookup(instance)

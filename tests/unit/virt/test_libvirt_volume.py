@@ -217,6 +217,14 @@ class _Clock:
         return self.now
 
 
+def test_an_encrypted_volume_is_refused_a_plain_one_is_not() -> None:
+    dom = FakeDomain()
+    with pytest.raises(exception.VolumeAttachFailed, match='encrypted'):
+        _driver(dom).attach_volume(None, rbd_info(encrypted=True), INSTANCE, '/dev/vdb')
+    _driver(dom).attach_volume(None, rbd_info(), INSTANCE, '/dev/vdb', encryption={})
+    assert [c[0] for c in dom.calls] == ['attach']
+
+
 def test_detach_waits_for_the_guest_and_retries(quick_detach: None) -> None:
     disk = volume.disk_xml(rbd_info(), 'vdb')
     dom = FakeDomain(disks=(disk,), release_after=3)   # the guest ignores two requests
