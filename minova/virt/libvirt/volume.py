@@ -284,3 +284,72 @@ class VolumeMixin:
         dom.blockResize(target, int(requested_size), lv.VIR_DOMAIN_BLOCK_RESIZE_BYTES)
         LOG.info('Volume %s of %s (%s) extended to %d bytes', volume_id(connection_info),
                  instance['uuid'], target, requested_size)
+
+    def swap_volume(self, context: Any, old_connection_info: dict[str, Any],
+                    new_connection_info: dict[str, Any], instance: Instance,
+                    mountpoint: str, resize_to: int) -> None:
+        """The guest's disk at mountpoint moved onto the new volume (Cinder's
+        volume migration and retype): on a running guest QEMU mirrors the
+        old volume into the new one (a block copy into the existing image),
+        then pivots to it; the definition then names the new volume. A
+        stopped guest's definition changes only. resize_to (GiB, 0: no
+        change) grows the disk afterwards, as Nova's."""
+        check_supported(old_connection_info)
+        check_supported(new_connection_info)
+        lv = self._lv()
+        target = target_dev(mountpoint)
+        dom = self._lookup(instance)
+        persistent = find_disk(dom.XMLDesc(lv.VIR_DOMAIN_XML_INACTIVE), target)
+        current = find_disk(dom.XMLDesc(0), target) if dom.isActive() else persistent
+        if current is None:
+            raise exception.DiskNotFound(location=mountpoint)
+        bus_el = current.find('target')
+        bus = bus_el.get('bus') if bus_el is not None else None
+        new_xml = disk_xml(new_connection_info, target, bus)
+        if dom.isActive():
+            self._mirror_and_pivot(dom, target, new_xml,
+                                   (new_connection_info.get('data') or {}).get('name') or '')
+            if resize_to:
+                dom.blockResize(target, int(resize_to) << 30, lv.VIR_DOMAIN_BLOCK_RESIZE_BYTES)
+        if persistent is not None:
+            dom.detachDeviceFlags(ET.tostring(persistent, encoding='unicode'),
+                                  lv.VIR_DOMAIN_AFFECT_CONFIG)
+        dom.attachDeviceFlags(new_xml, lv.VIR_DOMAIN_AFFECT_CONFIG)
+        LOG.info('Volume %s of %s (%s) swapped for %s', volume_id(old_connection_info),
+                 instance['uuid'], target, volume_id(new_connection_info))
+
+    def _mirror_and_pivot(self, dom: Any, target: str, new_xml: str, new_name: str,
+                          timeout: float = 600.0) -> None:
+        lv = self._lv()
+        flags = lv.VIR_DOMAIN_BLOCK_COPY_REUSE_EXT | lv.VIR_DOMAIN_BLOCK_COPY_TRANSIENT_JOB
+        try:
+            dom.blockCopy(target, new_xml, None, flags)
+        except lv.libvirtError as e:
+            raise exception.VolumeAttachFailed(volume_id=new_name, reason=str(e)) from e
+        deadline = time.monotonic() + timeout
+        try:
+            while True:   # mirrored: the job is ready to pivot
+                info = dom.blockJobInfo(target, 0)
+                if info and info.get('end') and info.get('cur') == info.get('end'):
+                    break
+                if time.monotonic() > deadline:
+                    raise exception.VolumeAttachFailed(
+                        volume_id=new_name, reason=f'copy not done in {timeout:.0f} s')
+                time.sleep(DETACH_POLL)
+            while True:   # (QEMU may report the copy synced a moment before it is ready)
+                try:
+                    dom.blockJobAbort(target, lv.VIR_DOMAIN_BLOCK_JOB_ABORT_PIVOT)
+                    break
+                except lv.libvirtError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(DETACH_POLL)
+        except BaseException:
+            with contextlib.suppress(lv.libvirtError):
+                dom.blockJobAbort(target, 0)     # back on the old volume
+            raise
+        while find_rbd_target(dom.XMLDesc(0), new_name) != target:
+            if time.monotonic() > deadline:
+                raise exception.VolumeAttachFailed(volume_id=new_name,
+                                                   reason='the pivot did not finish')
+            time.sleep(DETACH_POLL)

@@ -11,7 +11,7 @@ import time
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from minova.conf import CONF
@@ -31,6 +31,8 @@ class Guest:
     root: dict[str, Any]        # connection infos, as Cinder's with the serial
     data: dict[str, Any]
     marker: str
+    extra_images: list[str] = field(default_factory=list)   # made by tests, removed after
+    old_data: dict[str, Any] | None = None
 
     def console(self) -> str:
         path = os.path.join(libvirt_driver.instance_dir(self.instance), 'console.log')  # type: ignore[arg-type]

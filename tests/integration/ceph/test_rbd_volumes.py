@@ -46,18 +46,19 @@ def guest(ceph: dict[str, Any], volume_test_image: str) -> Iterator[Guest]:
     marker = f'MINOVA-MARKER-{tag}'
     data_volume(ceph, data_img, marker)
     instance = new_instance(tag)
+    g: Guest | None = None
     try:
         # The root volume's connection info names no secret: the host's
         # [libvirt] rbd_user and rbd_secret_uuid stand in (the fallback).
         with libvirt_driver_here(ceph, tag) as drv:
-            yield Guest(drv, instance, ceph,
-                        connection_info(ceph, root_img, str(uuid.uuid4()), None),
-                        connection_info(ceph, data_img, str(uuid.uuid4()),
-                                        ceph['secret_uuid']),
-                        marker)
+            g = Guest(drv, instance, ceph,
+                      connection_info(ceph, root_img, str(uuid.uuid4()), None),
+                      connection_info(ceph, data_img, str(uuid.uuid4()), ceph['secret_uuid']),
+                      marker)
+            yield g
             destroy(drv, instance)
     finally:
-        remove_images(ceph, root_img, data_img)
+        remove_images(ceph, root_img, data_img, *(g.extra_images if g else []))
 
 
 def test_a_guest_boots_from_an_rbd_volume(guest: Guest) -> None:
@@ -101,6 +102,29 @@ def test_a_hard_reboot_keeps_the_volumes(guest: Guest) -> None:
     # after the second boot, the guest finds the data volume again
     guest.wait_console(f'MINOVA-DISK-ADDED vdb bytes={128 * MiB} marker={guest.marker}',
                        after=BOOTED, after_count=2, timeout=150)
+
+
+def test_a_swap_moves_the_guests_disk_onto_another_volume(guest: Guest) -> None:
+    """Cinder's volume migration: the new volume (empty, as Cinder makes it)
+    gets the old one's data by QEMU's mirror, and the domain names it."""
+    old_name = guest.data['data']['name']
+    new_img = old_name.split('/', 1)[1] + '-new'
+    rbd(guest.ceph, 'create', '--size', '128M', f'{guest.ceph["pool"]}/{new_img}')
+    new = connection_info(guest.ceph, new_img, guest.data['serial'], guest.ceph['secret_uuid'])
+    guest.extra_images.append(new_img)
+    guest.driver.swap_volume(get_admin_context(), guest.data, new, guest.instance,  # type: ignore[arg-type]
+                             '/dev/vdb', 0)
+    lv = libvirt_driver._libvirt()
+    dom = guest.dom()
+    for flags in (0, lv.VIR_DOMAIN_XML_INACTIVE):
+        names = disk_names(dom.XMLDesc(flags))
+        assert new['data']['name'] in names and old_name not in names
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, 'data')
+        rbd(guest.ceph, 'export', new['data']['name'], path, '--no-progress')
+        with open(path, 'rb') as data:
+            assert data.readline().decode().strip() == guest.marker
+    guest.old_data, guest.data = guest.data, new
 
 
 def test_a_detached_volume_leaves_the_guest_and_the_domain(guest: Guest) -> None:

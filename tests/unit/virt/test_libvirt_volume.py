@@ -159,6 +159,22 @@ class FakeDomain:
     def blockResize(self, disk: str, size: int, flags: int) -> None:  # noqa: N802
         self.calls.append(('resize', (disk, size), flags))
 
+    def blockCopy(self, disk: str, xml: str, params: Any, flags: int) -> None:  # noqa: N802
+        self.calls.append(('copy', xml, flags))
+        self.copying = xml
+        self.polls = 0
+
+    def blockJobInfo(self, disk: str, flags: int) -> dict[str, int]:  # noqa: N802
+        self.polls += 1        # synced on the second look
+        return {'cur': 100 if self.polls > 1 else 10, 'end': 100}
+
+    def blockJobAbort(self, disk: str, flags: int) -> None:  # noqa: N802
+        self.calls.append(('pivot', disk, flags))
+        if flags & libvirt.VIR_DOMAIN_BLOCK_JOB_ABORT_PIVOT:
+            self.live = [d for d in self.live
+                         if ET.fromstring(d).find('target').get('dev') != disk]  # type: ignore[union-attr]
+            self.live.append(self.copying)
+
 
 def _driver(dom: FakeDomain | None) -> LibvirtDriver:
     d = LibvirtDriver()
@@ -252,6 +268,27 @@ def test_extend_resizes_the_guests_disk_in_bytes() -> None:
     dom = FakeDomain(disks=(disk,))
     _driver(dom).extend_volume(None, rbd_info(), INSTANCE, 2 << 30)
     assert dom.calls == [('resize', ('vdc', 2 << 30), libvirt.VIR_DOMAIN_BLOCK_RESIZE_BYTES)]
+
+
+def test_swap_mirrors_pivots_and_redefines(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(volume, 'DETACH_POLL', 0.0)
+    dom = FakeDomain(disks=(volume.disk_xml(rbd_info(), 'vdb'),))
+    new = rbd_info(name='volumes/volume-new')
+    _driver(dom).swap_volume(None, rbd_info(), new, INSTANCE, '/dev/vdb', 2)
+    assert [c[0] for c in dom.calls] == ['copy', 'pivot', 'resize', 'detach', 'attach']
+    assert dom.calls[0][2] == (libvirt.VIR_DOMAIN_BLOCK_COPY_REUSE_EXT
+                               | libvirt.VIR_DOMAIN_BLOCK_COPY_TRANSIENT_JOB)
+    assert dom.calls[2][1] == ('vdb', 2 << 30)        # resize_to is in GiB
+    for xml in (dom.XMLDesc(0), dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)):
+        assert volume.find_rbd_target(xml, 'volumes/volume-new') == 'vdb'
+        assert volume.find_rbd_target(xml, f'volumes/volume-{VOL}') is None
+
+
+def test_swap_on_a_stopped_guest_changes_its_definition() -> None:
+    dom = FakeDomain(active=False, disks=(volume.disk_xml(rbd_info(), 'vdb'),))
+    _driver(dom).swap_volume(None, rbd_info(), rbd_info(name='volumes/n'), INSTANCE,
+                             '/dev/vdb', 0)
+    assert [c[0] for c in dom.calls] == ['detach', 'attach']
 
 
 def test_the_connector_names_this_host() -> None:
