@@ -383,3 +383,20 @@ class InterfaceDetachFailed(Invalid):
 class NetworkServiceUnavailable(MinovaException):
     msg_fmt = 'The networking service is unavailable: %(reason)s'
     code = 503
+
+
+# Volumes (issue 21): Nova's names, messages and codes.
+class VolumeAttachFailed(Invalid):
+    msg_fmt = 'Volume %(volume_id)s could not be attached. Reason: %(reason)s'
+
+
+class DeviceDetachFailed(MinovaException):
+    msg_fmt = 'Device detach failed for %(device)s: %(reason)s'
+
+
+class VolumeDriverNotFound(NotFound):
+    msg_fmt = 'Could not find a handler for %(driver_type)s volume.'
+
+
+class DiskNotFound(NotFound):
+    msg_fmt = 'No disk at %(location)s'

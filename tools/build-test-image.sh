@@ -11,7 +11,8 @@
 # the config drive's user_data, MINOVA-TEST-IMAGE-PING <address> ok|fail
 # (ok: it answered within about a minute). It prints its
 # vCPU count and memory (MINOVA-TEST-IMAGE-SIZE cpus=N mem_kb=M) and then a
-# counter, MINOVA-TICK <n>, once a second. An ACPI power
+# counter, MINOVA-TICK <n>, once a second, and MINOVA-DISK-ADDED|RESIZED|REMOVED
+# lines as virtio disks come, grow and go (the disk watcher block). An ACPI power
 # button press powers it off, so soft reboot and stop are graceful. Its VGA
 # console (tty1) shows the kernel's messages, the READY marker and a busybox shell.
 #
@@ -153,6 +154,8 @@ echo MINOVA-TEST-IMAGE-READY
 # guest is paused and carries on (rather than restarting) after a suspend
 # and resume or a live migration.
 ( n=0; while true; do n=$((n + 1)); echo "MINOVA-TICK $n"; sleep 1; done ) &
+# Disks added, resized and removed (the disk watcher block below).
+/bin/minova-disk-watch &
 # The VGA text console (tty1, what a VNC display shows): the marker and a
 # shell reading the keyboard, for the browser test (issue 20).
 if [ -c /dev/tty1 ]; then
@@ -162,6 +165,50 @@ fi
 while true; do sleep 3600; done
 EOF
 chmod +x "$ROOT/init"
+
+# --- disk watcher (issue 21; self-contained block: /bin/minova-disk-watch in
+# the initramfs, started by one line of /init) ---------------------------------
+# Once a second it compares /sys/block/vd* with its last view and prints on
+# the serial console:
+#   MINOVA-DISK-ADDED vdX bytes=N marker=<first line if it starts with MINOVA-MARKER, else none>
+#   MINOVA-DISK-RESIZED vdX bytes=N
+#   MINOVA-DISK-REMOVED vdX
+# Its first view is empty, so the disks present at boot are listed as added.
+# Hot-plugged virtio disks need PCI hotplug: ACPI hotplug (acpiphp) is built
+# into Debian's kernel, and virtio_pci/virtio_blk are loaded from /etc/modules.
+cat > "$ROOT/bin/minova-disk-watch" <<'WATCH'
+#!/bin/busybox sh
+view=/tmp/disk-view
+: > "$view"
+while true; do
+    : > "$view.new"
+    for d in /sys/block/vd*; do
+        [ -e "$d/size" ] || continue
+        echo "${d##*/} $(($(cat "$d/size") * 512))" >> "$view.new"
+    done
+    while read -r name bytes; do
+        old=$(sed -n "s/^$name //p" "$view")
+        if [ -z "$old" ]; then
+            first=$(dd if="/dev/$name" bs=512 count=1 2>/dev/null | head -n 1 \
+                    | tr -cd 'A-Za-z0-9=._:/-')
+            case "$first" in
+                MINOVA-MARKER*) marker=$first ;;
+                *) marker=none ;;
+            esac
+            echo "MINOVA-DISK-ADDED $name bytes=$bytes marker=$marker"
+        elif [ "$old" != "$bytes" ]; then
+            echo "MINOVA-DISK-RESIZED $name bytes=$bytes"
+        fi
+    done < "$view.new"
+    while read -r name bytes; do
+        grep -q "^$name " "$view.new" || echo "MINOVA-DISK-REMOVED $name"
+    done < "$view"
+    mv "$view.new" "$view"
+    sleep 1
+done
+WATCH
+chmod +x "$ROOT/bin/minova-disk-watch"
+# --- end disk watcher ---
 (cd "$ROOT" && find . | cpio -o -H newc --quiet | gzip -9) > "$WORK/initrd"
 
 cat > "$WORK/syslinux.cfg" <<'EOF'

@@ -52,6 +52,20 @@ libvirt_opts = [
                     'instance storage copies the guest\'s files to it (the destination\'s '
                     '[DEFAULT] my_ip, as the compute user, by key): ssh (scp) or rsync '
                     '(over ssh). See docs/live-migration.md.'),
+    # RBD volumes (docs/libvirt.md, Volumes): the cephx user and libvirt
+    # secret used when a volume's connection info does not name them.
+    cfg.StrOpt('rbd_user',
+               help='The RADOS client name for accessing rbd (RADOS Block Devices) '
+                    'volumes, when the connection info has no auth_username.'),
+    cfg.StrOpt('rbd_secret_uuid',
+               help='The libvirt UUID of the secret for the rbd_user volumes, when '
+                    'the connection info has no secret_uuid.'),
+    cfg.IntOpt('device_detach_attempts', default=8, min=1,
+               help='How many times a volume detach asks a running guest to release '
+                    'the device before it fails (DeviceDetachFailed).'),
+    cfg.IntOpt('device_detach_timeout', default=20, min=1,
+               help='Seconds each detach attempt waits for the guest to release the '
+                    'device.'),
 ]
 
 

@@ -61,6 +61,11 @@ class GuestSpec:
     # guest connection to 169.254.169.254:80; the NICs are then declared on
     # QEMU's command line (libvirt cannot add a guestfwd to its own netdev).
     metadata_forward: str | None = None
+    # Volumes (minova.virt.libvirt.volume): <disk> XML of the root volume of a
+    # server booted from volume (first of all disks: the firmware boots it)
+    # and of the other attached volumes (after the local disks).
+    boot_volume: str | None = None
+    volumes: list[str] = dataclasses.field(default_factory=list)
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
@@ -105,6 +110,8 @@ def domain_xml(spec: GuestSpec) -> str:
     _sub(dom, 'on_reboot', 'restart')
     _sub(dom, 'on_crash', 'destroy')
     devices = _sub(dom, 'devices')
+    if spec.boot_volume:
+        devices.append(ET.fromstring(spec.boot_volume))
     for disk in spec.disks:
         d = _sub(devices, 'disk', type='file', device='disk')
         _sub(d, 'driver', name='qemu', type=disk.fmt)
@@ -112,6 +119,8 @@ def domain_xml(spec: GuestSpec) -> str:
         _sub(d, 'target', dev=disk.target, bus='virtio')
         if disk.readonly:
             _sub(d, 'readonly')
+    for volume in spec.volumes:
+        devices.append(ET.fromstring(volume))
     # The guest's serial port goes to a file the API's console log reads; with
     # a serial console it is a TCP server whose output is logged to that file.
     for tag in ('serial', 'console'):

@@ -33,6 +33,7 @@ from minova.virt import configdrive, driver, image_meta
 from minova.virt.driver import GuestInfo, NodeResources
 from minova.virt.libvirt import config as vconfig
 from minova.virt.libvirt import diagnostics, imagecache, migration, remotefs, vif
+from minova.virt.libvirt import volume as lvvolume
 from minova.virt.libvirt.host import Host
 from minova.virt.libvirt.imagecache import ImageCache
 
@@ -99,7 +100,7 @@ def instance_dir(instance: Instance) -> str:
     return os.path.join(instances_path(), instance['uuid'])
 
 
-class LibvirtDriver(driver.ComputeDriver):
+class LibvirtDriver(lvvolume.VolumeMixin, driver.ComputeDriver):
     capabilities = {'supports_reboot': True, 'supports_user_mode_network': True,
                     'supports_config_drive': True, 'persistent_guests': True,
                     'supports_evacuate': True}
@@ -232,21 +233,31 @@ class LibvirtDriver(driver.ComputeDriver):
     def _prepare_disks(self, ctx: RequestContext, instance: Instance,
                        image: dict[str, Any], network_info: list[VIF],
                        inst_dir: str, keep_disk: bool = False,
-                       rescue: bool = False) -> vconfig.GuestSpec:
+                       rescue: bool = False,
+                       block_device_info: dict[str, Any] | None = None
+                       ) -> vconfig.GuestSpec:
         """The guest's disks made ready and its spec. keep_disk keeps a root
         disk that is already there (a hard reboot must not lose its data);
         the base it is backed by and the config drive are made again if
         missing. rescue: the first disk is a fresh overlay on image (the
-        rescue image), disk.rescue, the server's own disk the second."""
+        rescue image), disk.rescue, the server's own disk the second.
+        block_device_info's volumes become disks of the domain at their
+        mount devices, which local disks keep clear of; a root volume (boot
+        from volume) replaces the image disk."""
+        root_volume = lvvolume.root_mapping(block_device_info)
+        taken = lvvolume.volume_targets(block_device_info)
+        devices = iter(f'vd{c}' for c in string.ascii_lowercase if f'vd{c}' not in taken)
+        disks = []
         disk = os.path.join(inst_dir, 'disk.rescue' if rescue else 'disk')
-        if rescue or not (keep_disk and os.path.exists(disk)):
-            base, fmt, vsize = self.images.fetch(ctx, image)
-            self.images.create_overlay(base, fmt, vsize, instance.get('root_gb') or 0, disk)
-        elif not os.path.exists(imagecache.backing_file(disk) or disk):
-            self.images.fetch(ctx, image)
-        devices = iter(f'vd{c}' for c in string.ascii_lowercase)
-        disks = [vconfig.Disk(disk, 'qcow2', next(devices))]
-        if rescue:
+        if rescue or root_volume is None:
+            if rescue or not (keep_disk and os.path.exists(disk)):
+                base, fmt, vsize = self.images.fetch(ctx, image)
+                self.images.create_overlay(base, fmt, vsize, instance.get('root_gb') or 0,
+                                           disk)
+            elif not os.path.exists(imagecache.backing_file(disk) or disk):
+                self.images.fetch(ctx, image)
+            disks.append(vconfig.Disk(disk, 'qcow2', next(devices)))
+        if rescue and root_volume is None:
             disks.append(vconfig.Disk(os.path.join(inst_dir, 'disk'), 'qcow2', next(devices)))
         ephemeral_gb = instance.get('ephemeral_gb') or 0
         if ephemeral_gb:
@@ -271,6 +282,10 @@ class LibvirtDriver(driver.ComputeDriver):
             deployment=self.deployment_id, host=self.host_name,
             nics=[v['address'] for v in network_info if v.get('type') == 'user'],
             ovs_nics=[vif.ovs_nic(v) for v in network_info if v.get('type') == 'ovs'])
+        volume_disks = lvvolume.volume_disks(block_device_info)
+        if root_volume is not None and not rescue:
+            spec.boot_volume = volume_disks.pop(0)
+        spec.volumes = volume_disks
         if CONF.libvirt.metadata_via_user_network and spec.nics:
             spec.metadata_forward = metadata_forward_command(instance)
         if CONF.vnc.enabled:
@@ -292,6 +307,8 @@ class LibvirtDriver(driver.ComputeDriver):
         recorded = image_meta.from_system_metadata(instance)
         if recorded is not None:
             return recorded
+        if not instance.get('image_ref'):
+            return {}       # booted from a volume: no image to read
         return self.images.client.show(ctx, instance['image_ref'])
 
     def _define(self, spec: vconfig.GuestSpec) -> Any:
@@ -330,12 +347,16 @@ class LibvirtDriver(driver.ComputeDriver):
               admin_password: str | None, allocations: AllocationRequest,
               network_info: list[VIF],
               block_device_info: dict[str, Any] | None = None) -> None:
-        image_id: str = image_meta.get('id') or instance['image_ref']
-        image = image_meta if image_meta.get('status') else \
-            self.images.client.show(context, image_id)
+        image_id: str = image_meta.get('id') or instance.get('image_ref') or ''
+        if image_meta.get('status') or not image_id or \
+                lvvolume.root_mapping(block_device_info) is not None:
+            image = image_meta      # (booted from a volume: no image to read)
+        else:
+            image = self.images.client.show(context, image_id)
         inst_dir = instance_dir(instance)
         os.makedirs(inst_dir, mode=0o755, exist_ok=True)
-        spec = self._prepare_disks(context, instance, image, network_info, inst_dir)
+        spec = self._prepare_disks(context, instance, image, network_info, inst_dir,
+                                   block_device_info=block_device_info)
         self._create_with_network(instance, self._define(spec), network_info)
         LOG.info('Guest %s (%s) started under %s', spec.name, instance['uuid'],
                  self.host.virt_type)
@@ -373,7 +394,8 @@ class LibvirtDriver(driver.ComputeDriver):
 
     def rebuild(self, context: RequestContext, instance: Instance,
                 image_meta: dict[str, Any], network_info: list[VIF],
-                power_on: bool = True, preserve_ephemeral: bool = False) -> None:
+                power_on: bool = True, preserve_ephemeral: bool = False,
+                block_device_info: dict[str, Any] | None = None) -> None:
         """The guest stopped and undefined, its root disk replaced by a new
         overlay on the new image (from the image cache), its config drive made
         again (with the server's new record), the domain defined afresh and
@@ -388,7 +410,8 @@ class LibvirtDriver(driver.ComputeDriver):
                 os.remove(os.path.join(inst_dir, name))
         image = image_meta if image_meta.get('status') else \
             self._image_meta(context, instance)
-        spec = self._prepare_disks(context, instance, image, network_info, inst_dir)
+        spec = self._prepare_disks(context, instance, image, network_info, inst_dir,
+                                   block_device_info=block_device_info)
         dom = self._define(spec)
         if power_on:
             dom.create()
@@ -505,7 +528,8 @@ class LibvirtDriver(driver.ComputeDriver):
                                                f'{proc.stderr.strip()}')
 
     def finish_migration(self, context: RequestContext, instance: Instance,
-                         network_info: list[VIF], power_on: bool = True) -> None:
+                         network_info: list[VIF], power_on: bool = True,
+                         block_device_info: dict[str, Any] | None = None) -> None:
         inst_dir = instance_dir(instance)
         disk = os.path.join(inst_dir, 'disk')
         if not os.path.exists(disk):
@@ -515,7 +539,7 @@ class LibvirtDriver(driver.ComputeDriver):
         self._back_on_local_cache(context, instance, image, inst_dir)
         self._grow_root_disk(instance, disk)
         spec = self._prepare_disks(context, instance, image, network_info, inst_dir,
-                                   keep_disk=True)
+                                   keep_disk=True, block_device_info=block_device_info)
         dom = self._define(spec)
         if power_on:
             dom.create()
@@ -529,7 +553,8 @@ class LibvirtDriver(driver.ComputeDriver):
         shutil.rmtree(instance_dir(instance) + '_resize', ignore_errors=True)
 
     def finish_revert_migration(self, context: RequestContext, instance: Instance,
-                                network_info: list[VIF], power_on: bool = True) -> None:
+                                network_info: list[VIF], power_on: bool = True,
+                                block_device_info: dict[str, Any] | None = None) -> None:
         """The resized domain gone, the kept directory back (with the console
         log so far), the old domain defined and, unless it was off, started."""
         self._remove_domain(instance)
@@ -542,7 +567,8 @@ class LibvirtDriver(driver.ComputeDriver):
             shutil.rmtree(inst_dir, ignore_errors=True)
             os.rename(kept, inst_dir)
         spec = self._prepare_disks(context, instance, self._image_meta(context, instance),
-                                   network_info, inst_dir, keep_disk=True)
+                                   network_info, inst_dir, keep_disk=True,
+                                   block_device_info=block_device_info)
         dom = self._define(spec)
         if power_on:
             dom.create()
@@ -584,7 +610,8 @@ class LibvirtDriver(driver.ComputeDriver):
         return not dom.isActive()
 
     def reboot(self, context: RequestContext, instance: Instance,
-               network_info: list[VIF], reboot_type: str) -> None:
+               network_info: list[VIF], reboot_type: str,
+               block_device_info: dict[str, Any] | None = None) -> None:
         if reboot_type == 'SOFT':
             dom = self._lookup(instance)   # a soft reboot needs a guest to ask
             if dom.isActive():
@@ -594,10 +621,11 @@ class LibvirtDriver(driver.ComputeDriver):
                     return
                 LOG.warning('Guest %s did not shut down for a soft reboot in %ss; rebooting '
                             'it hard', instance['uuid'], CONF.libvirt.wait_soft_reboot_seconds)
-        self._hard_reboot(context, instance, network_info)
+        self._hard_reboot(context, instance, network_info, block_device_info)
 
     def _hard_reboot(self, ctx: RequestContext, instance: Instance,
-                     network_info: list[VIF]) -> None:
+                     network_info: list[VIF],
+                     block_device_info: dict[str, Any] | None = None) -> None:
         """Power off, define the domain afresh from the server's record, start.
 
         As Nova's: a guest whose domain vanished (a host rebuilt, a domain
@@ -617,7 +645,8 @@ class LibvirtDriver(driver.ComputeDriver):
         inst_dir = instance_dir(instance)
         os.makedirs(inst_dir, mode=0o755, exist_ok=True)
         spec = self._prepare_disks(ctx, instance, self._image_meta(ctx, instance),
-                                   network_info, inst_dir, keep_disk=True)
+                                   network_info, inst_dir, keep_disk=True,
+                                   block_device_info=block_device_info)
         self._define(spec).create()
 
     def power_off(self, instance: Instance, timeout: int = 0,
@@ -633,9 +662,10 @@ class LibvirtDriver(driver.ComputeDriver):
             dom.destroy()
 
     def power_on(self, context: RequestContext, instance: Instance,
-                 network_info: list[VIF]) -> None:
+                 network_info: list[VIF],
+                 block_device_info: dict[str, Any] | None = None) -> None:
         # As Nova's: a hard reboot, so a guest whose domain vanished comes back.
-        self._hard_reboot(context, instance, network_info)
+        self._hard_reboot(context, instance, network_info, block_device_info)
 
     # -- pause, suspend, crash dump ------------------------------------------------
 
@@ -650,7 +680,9 @@ class LibvirtDriver(driver.ComputeDriver):
         self._lookup(instance).managedSave(0)
 
     def resume(self, context: RequestContext, instance: Instance,
-               network_info: list[VIF]) -> None:
+               network_info: list[VIF],
+               block_device_info: dict[str, Any] | None = None) -> None:
+        # The definition already holds the attached volumes (attach persists them).
         dom = self._lookup(instance)
         if not dom.isActive():
             dom.create()   # restores the managed save image when there is one
@@ -664,7 +696,8 @@ class LibvirtDriver(driver.ComputeDriver):
         raise exception.SetAdminPasswdNotSupported()
 
     def rescue(self, context: RequestContext, instance: Instance, network_info: list[VIF],
-               image_meta: dict[str, Any], rescue_password: str) -> None:
+               image_meta: dict[str, Any], rescue_password: str,
+               block_device_info: dict[str, Any] | None = None) -> None:
         """As Nova's: the domain's definition kept in unrescue.xml, the guest
         powered off, the domain defined again to boot a fresh overlay of the
         rescue image (disk.rescue, vda) with the server's own disk as vdb (the
@@ -697,7 +730,8 @@ class LibvirtDriver(driver.ComputeDriver):
         else:
             image = self._image_meta(context, instance)
         spec = self._prepare_disks(context, instance, image, network_info, inst_dir,
-                                   keep_disk=True, rescue=True)
+                                   keep_disk=True, rescue=True,
+                                   block_device_info=block_device_info)
         self._define(spec).create()
         LOG.info('Guest %s (%s) rescued from image %s', spec.name, instance['uuid'],
                  image.get('id'))
