@@ -124,11 +124,11 @@ vif_plugging_timeout = 120
         net = neutron.create_network(NET, project_id=PROJECT)
         subnet = neutron.create_subnet(net['id'], CIDR, project_id=PROJECT)
         # A group with Neutron's default egress rules only: no ICMP in.
-        neutron._create('security_group', {'name': 'mn-noicmp'})
-        icmp = neutron._create('security_group', {'name': 'mn-icmp'})
+        neutron._create('security_group', {'name': 'mn-noicmp', 'project_id': PROJECT})
+        icmp = neutron._create('security_group', {'name': 'mn-icmp', 'project_id': PROJECT})
         neutron._create('security_group_rule', {
             'security_group_id': icmp['id'], 'direction': 'ingress', 'protocol': 'icmp',
-            'ethertype': 'IPv4', 'remote_ip_prefix': CIDR})
+            'ethertype': 'IPv4', 'remote_ip_prefix': CIDR, 'project_id': PROJECT})
         groups = [{'name': 'mn-noicmp'}]
         servers.append(_boot(c, image, flavor, 'ng-target', net['id'], security_groups=groups))
         port = _port_of(c, neutron, servers[0])
