@@ -197,6 +197,13 @@ def test_floating_ip_proxy_and_server_actions(user: Client, neutron: FakeNeutron
     made = [user.post('/os-floating-ips', {'pool': 'public'}, headers=P) for _ in range(6)]
     assert [r.status_code for r in made][-1] == 404
     assert _error(made[-1], 404) == 'No more floating IPs in pool public.'
+    # over the project's quota: Nova's 403
+    neutron.floatingip_quota = 1
+    try:
+        assert _error(user.post('/os-floating-ips', {'pool': 'public'}, headers=P), 403) == \
+            'IP allocation over quota in pool public.'
+    finally:
+        neutron.floatingip_quota = None
     for r in made:
         if r.status_code == 200:
             user.delete(f"/os-floating-ips/{r.json()['floating_ip']['id']}", headers=P)

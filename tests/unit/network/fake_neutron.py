@@ -42,6 +42,7 @@ class FakeNeutron:
         self.floatingips: dict[str, dict[str, Any]] = {}
         self.fail_binding_hosts: set[str] = set()
         self.port_quota: int | None = None
+        self.floatingip_quota: int | None = None   # per project
         self.auto_allocation = True          # the dry run and the topology succeed
         self.auto_network: str | None = None
         self.down = False                     # every request: a connection failure
@@ -242,6 +243,11 @@ class FakeNeutron:
             net = self.networks.get(req.get('floating_network_id') or '')
             if net is None:
                 return _err(404, 'ExternalNetworkNotFound', 'External network not found')
+            project = req.get('project_id', 'p1')
+            if self.floatingip_quota is not None and self.floatingip_quota <= len(
+                    [f for f in self.floatingips.values() if f['project_id'] == project]):
+                return _err(409, 'OverQuota', 'Quota exceeded for resources: '
+                            "['floatingip'].")
             used = {f['floating_ip_address'] for f in self.floatingips.values()}
             free = [str(h) for sid in net['subnets']
                     for h in list(ipaddress.ip_network(self.subnets[sid]['cidr']).hosts())[1:]
