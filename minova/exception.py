@@ -400,3 +400,37 @@ class VolumeDriverNotFound(NotFound):
 
 class DiskNotFound(NotFound):
     msg_fmt = 'No disk at %(location)s'
+
+
+# -- floating IPs (Nova's names and messages) ---------------------------------------
+
+class FloatingIpNotFound(NotFound):
+    msg_fmt = 'Floating IP not found for ID %(id)s.'
+
+
+class FloatingIpNotFoundForAddress(NotFound):
+    msg_fmt = 'Floating IP not found for address %(address)s.'
+
+
+class FloatingIpMultipleFoundForAddress(MinovaException):
+    msg_fmt = 'Multiple floating IPs are found for address %(address)s.'
+
+
+class FloatingIpPoolNotFound(NotFound):
+    msg_fmt = 'Floating IP pool not found.'
+
+
+class NoMoreFloatingIps(NotFound):
+    msg_fmt = 'Zero floating IPs available.'
+
+
+class FloatingIpLimitExceeded(Forbidden):
+    msg_fmt = 'Maximum number of floating IPs exceeded'
+
+
+class FloatingIpBadRequest(Invalid):
+    msg_fmt = 'Bad floatingip request: %(message)s'
+
+
+class FixedIpNotFoundForAddress(NotFound):
+    msg_fmt = 'Fixed IP not found for address %(address)s.'

@@ -9,7 +9,8 @@
 # metadata-service hostname=..., uuid=... and key=... from it. After DHCP it
 # prints MINOVA-TEST-IMAGE-IP <address>, and for each line `ping <address>` in
 # the config drive's user_data, MINOVA-TEST-IMAGE-PING <address> ok|fail
-# (ok: it answered within about a minute). It prints its
+# (ok: it answered within about a minute); `pingloop <address>` lines and
+# new or removed NICs: see the nic-watch block in the init. It prints its
 # vCPU count and memory (MINOVA-TEST-IMAGE-SIZE cpus=N mem_kb=M) and then a
 # counter, MINOVA-TICK <n>, once a second, and MINOVA-DISK-ADDED|RESIZED|REMOVED
 # lines as virtio disks come, grow and go (the disk watcher block). An ACPI power
@@ -147,6 +148,49 @@ DHCP
               && echo "metadata-service key=$(cat /tmp/key)"
       fi ) &
 fi
+# ---- BEGIN nic-watch and pingloop (issue 19: NIC hot-plug, security groups) ----
+# Self-contained: the NIC watcher compares /sys/class/net/eth* with its last
+# view once a second; a new ethN is brought up and gets DHCP (an address, no
+# default route) and prints MINOVA-NIC-ADDED ethN mac=M ip=A (ip=none when
+# DHCP fails), a vanished one MINOVA-NIC-REMOVED ethN. Each user_data line
+# `pingloop <address>` pings that address every 2 s (once eth0 had its DHCP
+# try) and prints MINOVA-TEST-IMAGE-PINGLOOP <address> ok|fail each time.
+nics_now() { echo " $(ls /sys/class/net 2>/dev/null | grep '^eth' | tr '\n' ' ')"; }
+cat > /tmp/udhcpc-nic.sh <<'NICDHCP'
+#!/bin/sh
+[ "$1" = bound ] || exit 0
+ip addr add "$ip/${mask:-24}" dev "$interface"
+echo "$ip" > "/tmp/ip.$interface"
+exit 0
+NICDHCP
+chmod +x /tmp/udhcpc-nic.sh
+( known=$(nics_now)
+  while true; do
+      sleep 1
+      now=$(nics_now)
+      for n in $now; do
+          case "$known" in *" $n "*) continue ;; esac
+          ( ip link set "$n" up
+            udhcpc -q -n -t 4 -i "$n" -s /tmp/udhcpc-nic.sh >/dev/null 2>&1
+            echo "MINOVA-NIC-ADDED $n mac=$(cat "/sys/class/net/$n/address" 2>/dev/null)" \
+                 "ip=$(cat "/tmp/ip.$n" 2>/dev/null || echo none)" ) &
+      done
+      for n in $known; do
+          case "$now" in *" $n "*) continue ;; esac
+          rm -f "/tmp/ip.$n"
+          echo "MINOVA-NIC-REMOVED $n"
+      done
+      known=$now
+  done ) &
+for addr in $(sed -n 's/^pingloop \([0-9.]*\).*/\1/p' /tmp/user_data 2>/dev/null); do
+    ( for _ in $(seq 60); do [ -f /tmp/ip ] && break; sleep 1; done
+      while true; do
+          if ping -c 1 -W 1 "$addr" >/dev/null 2>&1; then r=ok; else r=fail; fi
+          echo "MINOVA-TEST-IMAGE-PINGLOOP $addr $r"
+          sleep 2
+      done ) &
+done
+# ---- END nic-watch and pingloop ----
 # What the guest was given, so a resize can be seen from inside it.
 echo "MINOVA-TEST-IMAGE-SIZE cpus=$(grep -c '^processor' /proc/cpuinfo) mem_kb=$(sed -n 's/^MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo)"
 echo MINOVA-TEST-IMAGE-READY

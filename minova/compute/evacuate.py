@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from minova.compute.resource_tracker import ResourceTracker
     from minova.conductor.rpcapi import ConductorAPI
     from minova.context import RequestContext
-    from minova.db.instances import Instance
+    from minova.db.instances import VIF, Instance
     from minova.virt.driver import ComputeDriver
 
 LOG = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ class EvacuateMixin:
     _event: Callable[..., AbstractContextManager[None]]
     _instance_lock: Callable[[str], AbstractContextManager[None]]
     _power_state: Callable[[Instance], int | None]
+    _bind_ports_here: Callable[[Instance], list[VIF]]
 
     # -- the destination ----------------------------------------------------------
 
@@ -91,11 +92,15 @@ class EvacuateMixin:
                      [states.REBUILD_BLOCK_DEVICE_MAPPING])
         placed: dict[str, Any] = {'host': self.host, 'node': node}
         guest: Instance = {**instance, **placed}  # type: ignore[typeddict-item]
+        # Its ports follow it here (binding:host_id), as Nova's
+        # setup_instance_network_on_host before the rebuild.
+        nw_info = self._bind_ports_here(guest)
+        guest['network_info'] = nw_info
         try:
             # From the server's own image: nothing of the old disk survives a
             # dead host without shared storage.
             self.driver.rebuild(ctx, guest, {'id': instance.get('image_ref')},
-                                instance.get('network_info') or [], power_on=not stopped)
+                                nw_info, power_on=not stopped)
         except NotImplementedError:
             raise exception.NotSupported() from None
         except Exception:
@@ -104,7 +109,7 @@ class EvacuateMixin:
                 self.driver.destroy(ctx, guest, [], None, True)
             raise
         values = dict(placed, vm_state=states.STOPPED if stopped else states.ACTIVE,
-                      task_state=None, launched_at=utils.utcnow())
+                      task_state=None, launched_at=utils.utcnow(), network_info=nw_info)
         power = self._power_state(guest)
         if power is not None:
             values['power_state'] = power

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from minova.clients.placement import Client as PlacementClient
     from minova.compute.resource_tracker import ResourceTracker
     from minova.conductor.rpcapi import ConductorAPI
-    from minova.db.instances import Instance
+    from minova.db.instances import VIF, Instance
     from minova.virt.driver import ComputeDriver
 
 LOG = logging.getLogger(__name__)
@@ -80,6 +80,8 @@ class LiveMigrationMixin:
 
         def _power_state(self, instance: Instance) -> int | None: ...
 
+        def _bind_ports_here(self, instance: Instance) -> list[VIF]: ...
+
     @property
     def _live_jobs(self) -> dict[str, _Job]:
         return cast('dict[str, _Job]', self.__dict__.setdefault('_live_jobs_map', {}))
@@ -116,10 +118,16 @@ class LiveMigrationMixin:
             here = cast('Instance', {**instance, **placed})
             self.driver.post_live_migration_at_destination(context, here, migrate_data)
             power = self._power_state(here)
+            values = dict(placed, power_state=states.RUNNING if power is None else power,
+                          task_state=None, progress=0)
             try:
-                inst = self._update(context, uuid, dict(
-                    placed, power_state=states.RUNNING if power is None else power,
-                    task_state=None, progress=0), [states.MIGRATING])
+                # Its ports follow it here (binding:host_id), as Nova's
+                # migrate_instance_finish; the guest runs here whatever Neutron says.
+                values['network_info'] = self._bind_ports_here(here)
+            except Exception:
+                LOG.exception('Could not bind the ports of %s to %s', uuid, self.host)
+            try:
+                inst = self._update(context, uuid, values, [states.MIGRATING])
             except (exception.InstanceNotFound, exception.InstanceInvalidState):
                 # Deleted meanwhile: its guest must not stay here.
                 self.driver.destroy(context, here, [], None, True)

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from minova.clients.placement import Client as PlacementClient
     from minova.compute.resource_tracker import ResourceTracker
     from minova.conductor.rpcapi import ConductorAPI
-    from minova.db.instances import Instance
+    from minova.db.instances import VIF, Instance
     from minova.virt.driver import ComputeDriver
 
 LOG = logging.getLogger(__name__)
@@ -65,6 +65,8 @@ class ShelveMixin:
                     expected: list[str | None] | None = None) -> Instance: ...
 
         def _power_state(self, instance: Instance) -> int | None: ...
+
+        def _bind_ports_here(self, instance: Instance) -> list[VIF]: ...
 
         def _power_action(self, ctx: RequestContext, instance: Instance, event: str,
                           fn: Any, done: dict[str, Any],
@@ -291,13 +293,17 @@ class ShelveMixin:
                             [states.UNSHELVING])
         allocations = self.placement.get_allocations_for_consumer(ctx, uuid)
         image_meta = image or {'id': inst.get('image_ref')}
+        # Its ports follow it to this host (binding:host_id), as Nova's unshelve.
+        nw_info = self._bind_ports_here(inst)
+        inst = {**inst, 'network_info': nw_info}
         self.driver.spawn(ctx, inst, image_meta, [], None, allocations,  # type: ignore[arg-type]
-                          inst.get('network_info') or [])
+                          nw_info)
         if image:
             self._delete_shelve_image(str(image['id']), uuid)
         inst = self._update(ctx, uuid, dict(
             placed, vm_state=states.ACTIVE, task_state=None, power_state=states.RUNNING,
-            launched_at=utils.utcnow(), system_metadata=unshelved_sysmeta(inst)),
+            launched_at=utils.utcnow(), system_metadata=unshelved_sysmeta(inst),
+            network_info=nw_info),
             [states.SPAWNING])
         self.rt.instance_added(inst)
         LOG.info('Instance %s unshelved onto %s', uuid, self.host)

@@ -203,6 +203,21 @@ class Client(client_base.Client):
         return list(self._ok('GET', '/floatingips',
                              params=self._params(filters))['floatingips'])
 
+    def show_floatingip(self, fip_id: str) -> dict[str, Any]:
+        return dict(self._ok('GET', f'/floatingips/{fip_id}',
+                             not_found=exception.FloatingIpNotFound(id=fip_id))['floatingip'])
+
+    def create_floatingip(self, body: dict[str, Any]) -> dict[str, Any]:
+        return dict(self._ok('POST', '/floatingips', {'floatingip': body})['floatingip'])
+
+    def update_floatingip(self, fip_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        return dict(self._ok('PUT', f'/floatingips/{fip_id}',
+                             {'floatingip': body})['floatingip'])
+
+    def delete_floatingip(self, fip_id: str) -> None:
+        self._ok('DELETE', f'/floatingips/{fip_id}',
+                 not_found=exception.FloatingIpNotFound(id=fip_id))
+
 
 def get_client() -> Any:
     """The process's Neutron client (a test may set another with set_client)."""

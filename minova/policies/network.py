@@ -7,6 +7,7 @@ from minova.policies.base import PROJECT_MEMBER_OR_ADMIN, PROJECT_READER_OR_ADMI
 
 INTERFACES = 'os_compute_api:os-attach-interfaces:%s'
 SECURITY_GROUPS = 'os_compute_api:os-security-groups:%s'
+FLOATING_IPS = 'os_compute_api:os-floating-ips:%s'
 
 _IF = '/servers/{server_id}/os-interface'
 _ACTION = '/servers/{server_id}/action'
@@ -29,6 +30,23 @@ rules: list[policy.RuleDefault] = [
     api_rule(SECURITY_GROUPS % 'remove', PROJECT_MEMBER_OR_ADMIN,
              'Remove security groups from server',
              [('POST', _ACTION + ' (removeSecurityGroup)')]),
+    # floating IPs (minova/api/handlers/floating_ips.py)
+    api_rule(FLOATING_IPS % 'add', PROJECT_MEMBER_OR_ADMIN,
+             'Associate floating IPs to server. This API is deprecated.',
+             [('POST', _ACTION + ' (addFloatingIp)')]),
+    api_rule(FLOATING_IPS % 'remove', PROJECT_MEMBER_OR_ADMIN,
+             'Disassociate floating IPs to server. This API is deprecated.',
+             [('POST', _ACTION + ' (removeFloatingIp)')]),
+    api_rule(FLOATING_IPS % 'list', PROJECT_READER_OR_ADMIN,
+             'List floating IPs. This API is deprecated.', [('GET', '/os-floating-ips')]),
+    api_rule(FLOATING_IPS % 'create', PROJECT_MEMBER_OR_ADMIN,
+             'Create floating IPs. This API is deprecated.', [('POST', '/os-floating-ips')]),
+    api_rule(FLOATING_IPS % 'show', PROJECT_READER_OR_ADMIN,
+             'Show floating IPs. This API is deprecated.',
+             [('GET', '/os-floating-ips/{floating_ip_id}')]),
+    api_rule(FLOATING_IPS % 'delete', PROJECT_MEMBER_OR_ADMIN,
+             'Delete floating IPs. This API is deprecated.',
+             [('DELETE', '/os-floating-ips/{floating_ip_id}')]),
 ]
 
 

@@ -26,6 +26,7 @@ import falcon
 from minova import exception, states
 from minova.api import errors, policy, server_boot, util, validation, versioned
 from minova.api.handlers import evacuate, remote_consoles, security_groups, shelve
+from minova.api.handlers import floating_ips as floating_ips_handler
 from minova.api.handlers import servers as servers_handler
 from minova.api.schemas import servers as servers_schema
 from minova.api.schemas import types
@@ -441,6 +442,7 @@ ACTIONS: dict[str, tuple[SchemaTable, ActionFn]] = {
     **shelve.ACTIONS,
     **evacuate.ACTIONS,
     **security_groups.ACTIONS,
+    **floating_ips_handler.ACTIONS,
 }
 
 

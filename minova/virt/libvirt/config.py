@@ -75,6 +75,20 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
     return el
 
 
+def ovs_interface(nic: OvsNic) -> ET.Element:
+    """The <interface> of an OVS NIC: in the domain XML, and alone for a hot-plug."""
+    iface = ET.Element('interface', type='bridge')
+    _sub(iface, 'mac', address=nic.mac)
+    _sub(iface, 'source', bridge=nic.bridge)
+    port = _sub(iface, 'virtualport', type='openvswitch')
+    _sub(port, 'parameters', interfaceid=nic.interfaceid)
+    _sub(iface, 'target', dev=nic.dev)
+    _sub(iface, 'model', type='virtio')
+    if nic.mtu:
+        _sub(iface, 'mtu', size=str(nic.mtu))
+    return iface
+
+
 def domain_xml(spec: GuestSpec) -> str:
     dom = ET.Element('domain', type=spec.virt_type)
     _sub(dom, 'name', spec.name)
@@ -142,15 +156,7 @@ def domain_xml(spec: GuestSpec) -> str:
         video = _sub(devices, 'video')
         _sub(video, 'model', type='vga')
     for nic in spec.ovs_nics:
-        iface = _sub(devices, 'interface', type='bridge')
-        _sub(iface, 'mac', address=nic.mac)
-        _sub(iface, 'source', bridge=nic.bridge)
-        port = _sub(iface, 'virtualport', type='openvswitch')
-        _sub(port, 'parameters', interfaceid=nic.interfaceid)
-        _sub(iface, 'target', dev=nic.dev)
-        _sub(iface, 'model', type='virtio')
-        if nic.mtu:
-            _sub(iface, 'mtu', size=str(nic.mtu))
+        devices.append(ovs_interface(nic))
     _sub(devices, 'memballoon', model='none')
     if spec.nics:
         # User-mode NICs on QEMU's command line, isolated (restrict=on): slirp

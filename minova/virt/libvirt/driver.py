@@ -32,7 +32,7 @@ from minova.context import RequestContext
 from minova.virt import configdrive, driver, image_meta
 from minova.virt.driver import GuestInfo, NodeResources
 from minova.virt.libvirt import config as vconfig
-from minova.virt.libvirt import diagnostics, imagecache, migration, remotefs, vif
+from minova.virt.libvirt import diagnostics, imagecache, interfaces, migration, remotefs, vif
 from minova.virt.libvirt import volume as lvvolume
 from minova.virt.libvirt.host import Host
 from minova.virt.libvirt.imagecache import ImageCache
@@ -666,6 +666,20 @@ class LibvirtDriver(lvvolume.VolumeMixin, driver.ComputeDriver):
                  block_device_info: dict[str, Any] | None = None) -> None:
         # As Nova's: a hard reboot, so a guest whose domain vanished comes back.
         self._hard_reboot(context, instance, network_info, block_device_info)
+
+    # -- interfaces (minova/virt/libvirt/interfaces.py) ---------------------------------
+
+    def attach_interface(self, context: RequestContext, instance: Instance,
+                         image_meta: dict[str, Any], vif: VIF) -> None:
+        interfaces.attach(_libvirt(), self._lookup(instance), vif)
+
+    def detach_interface(self, context: RequestContext, instance: Instance,
+                         vif: VIF) -> None:
+        try:
+            dom = self._lookup(instance)
+        except exception.InstanceNotFound:
+            return      # no guest, no NIC
+        interfaces.detach(_libvirt(), dom, vif)
 
     # -- pause, suspend, crash dump ------------------------------------------------
 

@@ -52,9 +52,12 @@ class Guests:
 
 
 def _boot(c: Cloud, image: str, flavor: str, name: str, net: str,
-          user_data: str | None = None) -> str:
+          user_data: str | None = None,
+          security_groups: list[dict[str, str]] | None = None) -> str:
     server: dict[str, Any] = {'name': name, 'imageRef': image, 'flavorRef': flavor,
                               'networks': [{'uuid': net}], 'config_drive': True}
+    if security_groups:
+        server['security_groups'] = security_groups
     if user_data:
         server['user_data'] = base64.b64encode(user_data.encode()).decode()
     r = c.api('POST', '/servers', json={'server': server})

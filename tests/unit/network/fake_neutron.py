@@ -42,6 +42,7 @@ class FakeNeutron:
         self.floatingips: dict[str, dict[str, Any]] = {}
         self.fail_binding_hosts: set[str] = set()
         self.port_quota: int | None = None
+        self.floatingip_quota: int | None = None   # per project
         self.auto_allocation = True          # the dry run and the topology succeed
         self.auto_network: str | None = None
         self.down = False                     # every request: a connection failure
@@ -130,6 +131,8 @@ class FakeNeutron:
             if method == 'DELETE' and kind == 'ports':
                 del self.ports[ident]
                 return Resp(204)
+            if kind == 'floatingips':
+                return self._floatingip(method, ident, (body or {}).get('floatingip') or {})
         m = re.fullmatch(r'/auto-allocated-topology/([^/]+)', path)
         if m and method == 'GET':
             if not self.auto_allocation:
@@ -232,6 +235,44 @@ class FakeNeutron:
         self._bind(port)
         self.ports[port_id] = port
         return 201, {'port': copy.deepcopy(port)}
+
+    def _floatingip(self, method: str, ident: str | None, req: dict[str, Any]) -> Resp:
+        """POST (an address from the external network's subnet), PUT (port_id,
+        fixed_ip_address: associate, or None: disassociate), DELETE."""
+        if method == 'POST':
+            net = self.networks.get(req.get('floating_network_id') or '')
+            if net is None:
+                return _err(404, 'ExternalNetworkNotFound', 'External network not found')
+            project = req.get('project_id', 'p1')
+            if self.floatingip_quota is not None and self.floatingip_quota <= len(
+                    [f for f in self.floatingips.values() if f['project_id'] == project]):
+                return _err(409, 'OverQuota', 'Quota exceeded for resources: '
+                            "['floatingip'].")
+            used = {f['floating_ip_address'] for f in self.floatingips.values()}
+            free = [str(h) for sid in net['subnets']
+                    for h in list(ipaddress.ip_network(self.subnets[sid]['cidr']).hosts())[1:]
+                    if str(h) not in used]
+            if not free:
+                return _err(409, 'IpAddressGenerationFailure',
+                            f'No more IP addresses available on network {net["id"]}.')
+            fip = {'id': str(uuidlib.uuid4()), 'floating_ip_address': free[0],
+                   'floating_network_id': net['id'], 'port_id': None,
+                   'fixed_ip_address': None, 'project_id': req.get('project_id', 'p1'),
+                   'status': 'DOWN', 'router_id': None}
+            self.floatingips[fip['id']] = fip
+            return Resp(201, {'floatingip': copy.deepcopy(fip)})
+        assert ident is not None
+        if method == 'DELETE':
+            del self.floatingips[ident]
+            return Resp(204)
+        fip = self.floatingips[ident]
+        port_id = req.get('port_id')
+        fixed = req.get('fixed_ip_address')
+        if port_id and not fixed:
+            fixed = self.ports[port_id]['fixed_ips'][0]['ip_address']
+        fip.update(port_id=port_id, fixed_ip_address=fixed if port_id else None,
+                   status='ACTIVE' if port_id else 'DOWN')
+        return Resp(200, {'floatingip': copy.deepcopy(fip)})
 
     def _update_port(self, port_id: str, changes: dict[str, Any]) -> Resp:
         port = self.ports[port_id]
