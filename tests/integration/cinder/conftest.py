@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import http.server
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -300,14 +302,68 @@ def image_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ImageEn
             proc.kill()
 
 
+class NovaEvents:
+    """Where Cinder's [nova] points: records os-server-external-events
+    requests and answers each event as Nova's API does (code 200)."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, dict[str, str], Any]] = []
+        events = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self, code: int, body: Any) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(code)
+                self.send_header('Content-Type', 'application/json')
+                self.send_header('Content-Length', str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                self._answer(200, {'version': {
+                    'id': 'v2.1', 'status': 'CURRENT', 'version': '2.96',
+                    'min_version': '2.1', 'links': []}})
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                length = int(self.headers.get('Content-Length') or 0)
+                body = json.loads(self.rfile.read(length) or b'null')
+                events.requests.append((self.path, dict(self.headers), body))
+                if not self.path.endswith('/os-server-external-events'):
+                    self._answer(404, {'itemNotFound': {'code': 404, 'message': 'x'}})
+                    return
+                self._answer(200, {'events': [dict(e, code=200, status='completed')
+                                              for e in body['events']]})
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.url = f'http://127.0.0.1:{self.server.server_address[1]}/v2.1'
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait(self, timeout: float = 60.0) -> list[tuple[str, dict[str, str], Any]]:
+        deadline = time.monotonic() + timeout
+        while not self.requests and time.monotonic() < deadline:
+            time.sleep(0.3)
+        return list(self.requests)
+
+
 @pytest.fixture(scope='session')
-def cinder(ceph: dict[str, Any], image_endpoint: ImageEndpoint) -> Iterator[Cinder]:
+def nova_events() -> Iterator[NovaEvents]:
+    nova = NovaEvents()
+    yield nova
+    nova.server.shutdown()
+    nova.server.server_close()
+
+
+@pytest.fixture(scope='session')
+def cinder(ceph: dict[str, Any], image_endpoint: ImageEndpoint,
+           nova_events: NovaEvents) -> Iterator[Cinder]:
     lock = _lock(LOCK)
     state = tempfile.mkdtemp(prefix='minova-cinder-', dir='/var/tmp')
     args = ['--state-dir', state, '--ceph-state', CEPH_STATE, '--ceph-tool', CEPH_TOOL,
             '--port', str(libvirt_tier._free_port()), '--database', 'minova_cinder_it',
-            # no mini-Nova here: nothing listens (no test extends an attached volume)
-            '--nova-url', f'http://127.0.0.1:{libvirt_tier._free_port()}/v2.1',
+            '--nova-url', nova_events.url,
             '--glance-url', image_endpoint.url]
     try:
         up = subprocess.run([TOOL, 'up', *args], capture_output=True, text=True, timeout=600)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from tests.integration.cinder.conftest import Cinder, ImageEndpoint, new_uuid
+from tests.integration.cinder.conftest import Cinder, ImageEndpoint, NovaEvents, new_uuid
 
 # What mini-Nova's libvirt driver reports as its connector (os-brick's shape).
 CONNECTOR = {'ip': '127.0.0.1', 'host': 'h1', 'multipath': False, 'platform': 'x86_64',
@@ -103,3 +103,39 @@ def image_endpoint_checksum(endpoint: ImageEndpoint, image_id: str) -> str:
     assert r.status_code == 200, r.text
     checksum: str = r.json()['checksum']
     return checksum
+
+
+def test_extending_an_attached_volume_tells_nova(cinder_clean: Cinder,
+                                                 nova_events: NovaEvents) -> None:
+    """Cinder's [nova] (an admin token, no Keystone) posts volume-extended
+    for the server the volume is attached to, at microversion 2.51."""
+    cinder = cinder_clean
+    volume = cinder.create_volume(size=1, name='it-extend')
+    cinder.wait_volume(volume['id'], 'available')
+    server = new_uuid()
+    r = cinder.api('POST', '/attachments', json={'attachment': {
+        'volume_uuid': volume['id'], 'instance_uuid': server,
+        'connector': CONNECTOR}})
+    assert r.status_code == 200, r.text
+    attachment = r.json()['attachment']
+    assert cinder.api('POST', f'/attachments/{attachment["id"]}/action',
+                      json={'os-complete': None}).status_code == 204
+    cinder.wait_volume(volume['id'], 'in-use')
+    nova_events.requests.clear()
+    r = cinder.api('POST', f'/volumes/{volume["id"]}/action',
+                   json={'os-extend': {'new_size': 2}}, version='3.42')
+    assert r.status_code == 202, r.text
+    shown = cinder.wait_volume(volume['id'], 'in-use')
+    assert shown['size'] == 2
+    sent = nova_events.wait()
+    assert len(sent) == 1, sent
+    path, headers, body = sent[0]
+    assert path == '/v2.1/os-server-external-events'
+    assert body == {'events': [{'name': 'volume-extended', 'server_uuid': server,
+                                'tag': volume['id']}]}
+    assert headers['X-Auth-Token'] == 'admin:admin'
+    assert headers['X-OpenStack-Nova-API-Version'] == '2.51'
+    r = cinder.api('DELETE', f'/attachments/{attachment["id"]}', service=True)
+    assert r.status_code == 200, r.text
+    cinder.wait_volume(volume['id'], 'available')
+    cinder.delete_volume(volume['id'])
