@@ -5,7 +5,11 @@ openstackclient/openstacksdk and mini-Nova's compute use it unchanged.
 
 Auth is noauth-style, as the rest of the embedded deployment: the token
 'user:project' makes the caller a member of project; 'admin' (or user admin)
-is an administrator.
+is an administrator. Without Keystone, a read that carries no token at all is
+an administrator's, as Glance's unauthenticated context makes it: Cinder under
+its noauth sends none when it reads an image to make a volume from it.
+Behind Keystone (make_service_app) no request reaches the app without a
+token Keystone confirmed, except the version documents.
 """
 from __future__ import annotations
 
@@ -31,15 +35,24 @@ from minova.wsgi import access_log, routes
 PATCH_TYPE = 'application/openstack-images-v2.1-json-patch'
 
 
+READS = ('GET', 'HEAD')
+
+
 class RequestId:
+    def __init__(self, anonymous_reads: bool = False) -> None:
+        # True without Keystone: a tokenless read is an administrator's.
+        self.anonymous_reads = anonymous_reads
+
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.request_id = access_log.request_id(req.env)
         token = req.get_header('X-Auth-Token') or ''
         user, _, project = token.partition(':')
         req.context.user = user or None
         req.context.project = req.get_header('X-Project-Id') or project or user or None
+        anonymous = not token and req.context.project is None
         req.context.is_admin = 'admin' in (user, token) or \
-            'admin' in (req.get_header('X-Roles') or '').split(',')
+            'admin' in (req.get_header('X-Roles') or '').split(',') or \
+            (self.anonymous_reads and anonymous and req.method in READS)
 
     def process_response(self, req: falcon.Request, resp: falcon.Response,
                          resource: Any, ok: bool) -> None:
@@ -268,9 +281,11 @@ class App:
         resp.stream = self.store.read(image_id)
 
 
-def make_app(store: ImageStore | None = None) -> falcon.App:
+def make_app(store: ImageStore | None = None, anonymous_reads: bool = False) -> falcon.App:
+    """The image API; `anonymous_reads`: tokenless reads see every image, as
+    Glance's do without Keystone (for Cinder under noauth)."""
     app_ = App(store or ImageStore(CONF.image_api.images_path))
-    app = falcon.App(middleware=[RequestId()])
+    app = falcon.App(middleware=[RequestId(anonymous_reads)])
     app.req_options.strip_url_path_trailing_slash = True
     app.req_options.auto_parse_qs_csv = False
     for path, methods in (
@@ -294,8 +309,9 @@ def make_service_app(store: ImageStore | None = None) -> Any:
     auth_token sets the X-Project-Id/X-Roles headers the image API takes its
     caller from; version documents stay public.
     """
-    app: Any = make_app(store)
-    if CONF.api.auth_strategy == 'keystone':
+    keystone = CONF.api.auth_strategy == 'keystone'
+    app: Any = make_app(store, anonymous_reads=not keystone)
+    if keystone:
         from minova.wsgi import keystone as keystone_auth
         app = keystone_auth.wrap_keystone(app, CONF, ('/', '/versions', '/v2'))
     return access_log.AccessLog(app, 'minova.image.access')
