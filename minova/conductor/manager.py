@@ -23,6 +23,7 @@ from minova.conductor import moves
 from minova.conductor.evacuate import EvacuateMixin
 from minova.conductor.live_migrate import LiveMigrateMixin
 from minova.conductor.shelve import ShelveMixin
+from minova.conductor.volumes import VolumesMixin
 from minova.conf import CONF
 from minova.context import RequestContext, get_admin_context
 from minova.db import (
@@ -60,8 +61,8 @@ def _host_zone(host: str) -> str:
 _fault_message = moves.fault_message
 
 
-class ConductorManager(ShelveMixin, LiveMigrateMixin, EvacuateMixin):
-    target = messaging.Target(version='1.9')
+class ConductorManager(ShelveMixin, LiveMigrateMixin, EvacuateMixin, VolumesMixin):
+    target = messaging.Target(version='1.10')
     # What compute agents expect back when a server changed under them (deleted,
     # or its task state moved on): answered without an ERROR traceback here.
     expected_exceptions = (exception.InstanceNotFound, exception.InstanceInvalidState)

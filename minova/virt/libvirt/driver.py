@@ -584,7 +584,8 @@ class LibvirtDriver(driver.ComputeDriver):
         return not dom.isActive()
 
     def reboot(self, context: RequestContext, instance: Instance,
-               network_info: list[VIF], reboot_type: str) -> None:
+               network_info: list[VIF], reboot_type: str,
+               block_device_info: dict[str, Any] | None = None) -> None:
         if reboot_type == 'SOFT':
             dom = self._lookup(instance)   # a soft reboot needs a guest to ask
             if dom.isActive():
@@ -633,7 +634,8 @@ class LibvirtDriver(driver.ComputeDriver):
             dom.destroy()
 
     def power_on(self, context: RequestContext, instance: Instance,
-                 network_info: list[VIF]) -> None:
+                 network_info: list[VIF],
+                 block_device_info: dict[str, Any] | None = None) -> None:
         # As Nova's: a hard reboot, so a guest whose domain vanished comes back.
         self._hard_reboot(context, instance, network_info)
 
@@ -650,7 +652,8 @@ class LibvirtDriver(driver.ComputeDriver):
         self._lookup(instance).managedSave(0)
 
     def resume(self, context: RequestContext, instance: Instance,
-               network_info: list[VIF]) -> None:
+               network_info: list[VIF],
+               block_device_info: dict[str, Any] | None = None) -> None:
         dom = self._lookup(instance)
         if not dom.isActive():
             dom.create()   # restores the managed save image when there is one
