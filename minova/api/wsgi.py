@@ -48,6 +48,7 @@ from minova.api.handlers import (
     services,
     simple_tenant_usage,
     versions,
+    volume_attachments,
 )
 from minova.conf import CONF
 from minova.wsgi import access_log
@@ -75,6 +76,9 @@ ROUTES: list[tuple[str, Any]] = [
     ('/servers/{server_id}/ips/{network_label}', ips.Ip()),
     ('/servers/{server_id}/os-interface', interfaces.Interfaces()),
     ('/servers/{server_id}/os-interface/{port_id}', interfaces.Interface()),
+    ('/servers/{server_id}/os-volume_attachments', volume_attachments.VolumeAttachments()),
+    ('/servers/{server_id}/os-volume_attachments/{volume_id}',
+     volume_attachments.VolumeAttachment()),
     ('/servers/{server_id}/os-security-groups', security_groups.ServerSecurityGroups()),
     ('/servers/{server_id}/metadata', server_metadata.Metadata()),
     ('/servers/{server_id}/metadata/{key}', server_metadata.MetadataItem()),

@@ -28,6 +28,7 @@ from minova.cells.mappings import CellMapping
 from minova.compute import boot, listing, records, shelve_api
 from minova.compute import rpcapi as compute_rpcapi
 from minova.compute.api_network import NetworkAPIMixin
+from minova.compute.api_volumes import VolumesAPIMixin
 from minova.compute.live_migration_api import LiveMigrationAPI
 from minova.conductor import rpcapi as conductor_rpcapi
 from minova.context import RequestContext
@@ -59,7 +60,8 @@ class CellUnavailable(exception.MinovaException):
 RECHECK_ATTEMPTS = 4
 
 
-class API(NetworkAPIMixin, records.RecordsAPI, shelve_api.ShelveAPIMixin, LiveMigrationAPI):
+class API(NetworkAPIMixin, records.RecordsAPI, shelve_api.ShelveAPIMixin, LiveMigrationAPI,
+          VolumesAPIMixin):
     def __init__(self) -> None:
         self.conductor = conductor_rpcapi.ConductorAPI()
 

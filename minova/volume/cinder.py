@@ -171,8 +171,8 @@ class Client(client_base.Client):
         """(status, decoded body or the response for an error); connection
         failures retried [cinder] http_retries times, then VolumeServiceUnavailable."""
         base = self._endpoint(ctx)
-        if microversion is None and not _has_project(base, ctx):
-            microversion = PROJECTLESS_MV
+        if not _has_project(base, ctx):     # project-less URLs need 3.67 or later
+            microversion = _max_mv(microversion, PROJECTLESS_MV)
         kwargs: dict[str, Any] = {'raise_exc': False,
                                   'headers': self._headers(ctx, microversion, service_role)}
         if self._keystone() and ctx.auth_token:
@@ -326,12 +326,18 @@ class Client(client_base.Client):
     # -- helpers --------------------------------------------------------------------
 
     def _mv(self, ctx: RequestContext) -> str | None:
-        """Project-less URLs need 3.67; otherwise Cinder's base version."""
-        return None if _has_project(self._endpoint(ctx), ctx) else PROJECTLESS_MV
+        """Cinder's base version (request() raises it where the URL needs it)."""
+        return None
 
 
 def _has_project(base: str, ctx: RequestContext) -> bool:
     return bool(ctx.project_id) and base.rstrip('/').endswith(str(ctx.project_id))
+
+
+def _max_mv(a: str | None, b: str) -> str:
+    if a is None:
+        return b
+    return max(a, b, key=lambda v: tuple(int(x) for x in v.split('.')))
 
 
 def _volume(raw: dict[str, Any]) -> Volume:
@@ -358,7 +364,9 @@ def _translate(status: int, message: str, method: str, path: str,
     if status == 413 or (status == 403 and 'quota' in message.lower()):
         return exception.OverQuota(message=message)
     if status in (400, 409):
-        return exception.InvalidVolume(reason=message)
+        prefix = 'Invalid volume: '
+        return exception.InvalidVolume(
+            reason=message[len(prefix):] if message.startswith(prefix) else message)
     LOG.info('Cinder answered %s %s with %s: %s', method, path, status, message)
     return CinderError(status, message)
 
