@@ -10,7 +10,8 @@ or none from 3.67; error bodies {"badRequest": {"code", "message"}} and
 friends; a gigabytes quota (413 overLimit); deleting an attachment that has
 connection info without the service role answers 500, as Cinder's noauth does.
 `fail` makes chosen calls fail ('attachment_complete', 'attachment_update',
-'volume_create_error': the volume goes to 'error', 'never_available').
+'volume_delete', 'volume_create_error': the volume goes to 'error',
+'never_available': it stays 'creating').
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ class FakeCinder:
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self.fail: set[str] = set()
         self.quota_gb: int | None = None
+        self.url = ''       # where serve() put it
         self.lock = threading.RLock()
 
     # -- test helpers ----------------------------------------------------------
@@ -110,6 +112,9 @@ class FakeCinder:
                         'be migrating, attached, belong to a group, have snapshots, '
                         'awaiting a transfer, or be disassociated from snapshots after '
                         'volume transfer.'))
+                if 'volume_delete' in self.fail:
+                    return 500, _e(500, 'computeFault', 'The server has either erred or is '
+                                   'incapable of performing the requested operation.')
                 del self.volumes[vol['id']]
                 return 202, None
             if len(parts) == 3 and parts[2] == 'action' and method == 'POST':
@@ -200,7 +205,7 @@ class FakeCinder:
             if vol['status'] != 'in-use':
                 return 400, _e(400, 'badRequest',
                                'Invalid volume: Unable to detach volume. Volume status must '
-                               f"be 'in-use' and attach_status must be 'attached' to detach.")
+                               "be 'in-use' and attach_status must be 'attached' to detach.")
             vol['status'] = 'detaching'
             return 202, None
         if 'os-roll_detaching' in body:
