@@ -406,6 +406,11 @@ class FakeDriver(driver.ComputeDriver):
                 raise exception.InstanceNotFound(instance_id=instance['uuid'])
             guest.setdefault('volumes', {})[mountpoint] = new_connection_info
 
+    def guest_volume_sizes(self, instance_uuid: str) -> dict[str, int]:
+        """Volume id -> bytes, as extend_volume last told the fake guest."""
+        with self._lock:
+            return dict((self._guests.get(instance_uuid) or {}).get('volume_sizes') or {})
+
     def guest_volumes(self, instance_uuid: str) -> dict[str, dict[str, Any]]:
         """What the fake guest has attached (mountpoint -> connection info)."""
         with self._lock:

@@ -363,3 +363,22 @@ def test_build_whose_volume_fails_ends_in_error_and_leaves_nothing(
     assert set(clean.volumes) == before     # the volume it made went with it
     assert admin.delete(f"/servers/{server['id']}").status_code == 204
     admin.wait_gone(server['id'])
+
+
+def test_volume_extended_event_grows_the_guests_disk(admin: Client, aio: AllInOne,
+                                                     server: dict[str, Any],
+                                                     clean: FakeCinder) -> None:
+    sid = server['id']
+    vol = clean.add_volume(size=1)
+    assert _attach(admin, sid, vol['id']).status_code == 200
+    _wait(lambda: clean.status(vol['id']) == 'in-use')
+    clean.volumes[vol['id']]['size'] = 2      # Cinder extended it, then tells Nova
+    r = _at(admin, '2.51').post('/os-server-external-events', {'events': [
+        {'name': 'volume-extended', 'server_uuid': sid, 'tag': vol['id']}]},
+        headers={'X-Roles': 'admin,service'})     # Cinder's token: the service role
+    assert r.status_code == 200, r.text
+    assert r.json()['events'][0]['code'] == 200
+    _wait(lambda: _driver(aio).guest_volume_sizes(sid).get(vol['id']) == 2 * 1024 ** 3)
+    assert admin.delete(f"/servers/{sid}/os-volume_attachments/{vol['id']}"
+                        ).status_code == 202
+    _wait(lambda: clean.status(vol['id']) == 'available')
