@@ -8,22 +8,19 @@ volumeId an update of delete_on_termination (202). Without [cinder]: 503.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import falcon
 
 from minova import exception
-from minova.api import errors, policy, util, versioned
+from minova.api import errors, policy, util
 from minova.api.handlers import servers
 from minova.api.schemas import volume_attachments as schema
 from minova.api.versioned import schema_for
+from minova.api.views.fields import OMIT, Field, Fields
 from minova.db.instances import Instance
 from minova.policies import volumes as pol
-
-V270 = versioned.parse('2.70')
-V279 = versioned.parse('2.79')
-V285 = versioned.parse('2.85')
-V289 = versioned.parse('2.89')
 
 
 def _server(req: falcon.Request, server_id: str, rule: str) -> Instance:
@@ -33,26 +30,34 @@ def _server(req: falcon.Request, server_id: str, rule: str) -> Instance:
     return instance
 
 
+@dataclass
+class _Att:
+    bdm: dict[str, Any]
+    server_id: str
+
+
+_SHOW, _CREATED = 'show', 'created'
+# Nova's attachment view: id until 2.89 (and always in attach's answer), tag
+# from 2.70, delete_on_termination from 2.79, attachment_id and bdm_uuid from
+# 2.89 (list and show).
+VIEW: Fields[_Att] = Fields(
+    Field('2.1', 'id', lambda a: a.bdm['volume_id'], until='2.89'),
+    Field('2.89', 'id', lambda a: a.bdm['volume_id'], shapes=frozenset({_CREATED})),
+    Field('2.1', 'serverId', lambda a: a.server_id),
+    Field('2.1', 'volumeId', lambda a: a.bdm['volume_id']),
+    Field('2.1', 'device', lambda a: a.bdm.get('device_name') or OMIT),
+    Field('2.70', 'tag', lambda a: a.bdm.get('tag')),
+    Field('2.79', 'delete_on_termination',
+          lambda a: bool(a.bdm.get('delete_on_termination'))),
+    Field('2.89', 'attachment_id', lambda a: a.bdm.get('attachment_id'),
+          shapes=frozenset({_SHOW})),
+    Field('2.89', 'bdm_uuid', lambda a: a.bdm.get('uuid'), shapes=frozenset({_SHOW})),
+)
+
+
 def _view(req: falcon.Request, bdm: dict[str, Any], server_id: str,
           created: bool = False) -> dict[str, Any]:
-    """Nova's attachment view: id until 2.89 (and always in attach's answer),
-    tag from 2.70, delete_on_termination from 2.79, attachment_id and
-    bdm_uuid from 2.89 (list and show)."""
-    at = versioned.version(req)
-    out: dict[str, Any] = {}
-    if created or at < V289:
-        out['id'] = bdm['volume_id']
-    out.update(serverId=server_id, volumeId=bdm['volume_id'])
-    if bdm.get('device_name'):
-        out['device'] = bdm['device_name']
-    if at >= V270:
-        out['tag'] = bdm.get('tag')
-    if at >= V279:
-        out['delete_on_termination'] = bool(bdm.get('delete_on_termination'))
-    if at >= V289 and not created:
-        out['attachment_id'] = bdm.get('attachment_id')
-        out['bdm_uuid'] = bdm.get('uuid')
-    return out
+    return VIEW.render(req, _Att(bdm, server_id), _CREATED if created else _SHOW)
 
 
 def _not_attached(server_id: str, volume_id: str) -> errors.HTTPFault:
@@ -78,10 +83,7 @@ class VolumeAttachments:
                 delete_on_termination=bool(body.get('delete_on_termination')))
         except exception.InstanceInvalidState as e:
             raise errors.conflict(e.message) from None
-        view = _view(req, bdm, server_id, created=True)
-        if versioned.version(req) < V270:
-            view.pop('tag', None)
-        resp.media = {'volumeAttachment': view}
+        resp.media = {'volumeAttachment': _view(req, bdm, server_id, created=True)}
 
 
 class VolumeAttachment:
@@ -101,7 +103,8 @@ class VolumeAttachment:
         ctx = util.ctx(req)
         new_volume_id = body['volumeId']
         api = util.compute_api()
-        if versioned.version(req) >= V285 and new_volume_id == volume_id:
+        in_place = schema_for(req, schema.UPDATE_IN_PLACE)
+        if in_place and new_volume_id == volume_id:
             instance = _server(req, server_id, 'update')
             try:
                 bdm = api.volume_bdm(ctx, instance, volume_id)
@@ -113,7 +116,7 @@ class VolumeAttachment:
                     'delete_on_termination': body['delete_on_termination']})
             resp.status = 202
             return
-        if versioned.version(req) >= V285:
+        if in_place:
             extra = set(body) - {'volumeId'}
             if extra:
                 raise errors.bad_request(

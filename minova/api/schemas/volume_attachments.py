@@ -41,6 +41,9 @@ update_v285['properties']['volumeAttachment']['properties'].update({
     'device': DEVICE, 'tag': types.tag, 'delete_on_termination': {'type': 'boolean'},
     'serverId': types.uuid, 'id': types.uuid})
 UPDATE = [('2.1', update), ('2.85', update_v285)]
+# From 2.85 a PUT naming the attached volume itself updates the attachment in
+# place (delete_on_termination); before, every PUT is the admin's swap.
+UPDATE_IN_PLACE = [('2.1', False), ('2.85', True)]
 
 _index_props = {'limit': types.multi(types.non_negative_integer),
                 'offset': types.multi(types.non_negative_integer)}
