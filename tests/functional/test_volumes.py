@@ -382,3 +382,24 @@ def test_volume_extended_event_grows_the_guests_disk(admin: Client, aio: AllInOn
     assert admin.delete(f"/servers/{sid}/os-volume_attachments/{vol['id']}"
                         ).status_code == 202
     _wait(lambda: clean.status(vol['id']) == 'available')
+
+
+def test_build_whose_volume_never_becomes_available_times_out(
+        admin: Client, tiny_flavor: Any, clean: FakeCinder) -> None:
+    clean.fail.add('never_available')
+    CONF.set_override('volume_create_timeout', 1, group='cinder')
+    try:
+        server = _boot_bfv(admin, 'bfv-slow', [{
+            'boot_index': 0, 'source_type': 'image', 'uuid': TINY_IMAGE_ID,
+            'destination_type': 'volume', 'volume_size': 1}], wait='ERROR')
+    finally:
+        CONF.clear_override('volume_create_timeout', group='cinder')
+    assert 'did not finish being created even after we waited 1 seconds' in \
+        server['fault']['message']
+    assert admin.delete(f"/servers/{server['id']}").status_code == 204
+    admin.wait_gone(server['id'])
+    clean.fail.clear()
+    # The volume it made (not delete_on_termination) is left to its owner, as Nova.
+    left = [v for v in clean.volumes.values() if v['name'].startswith(server['id'])]
+    assert len(left) == 1 and not clean.live_attachments(left[0]['id'])
+    del clean.volumes[left[0]['id']]
