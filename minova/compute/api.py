@@ -306,6 +306,7 @@ class API(NetworkAPIMixin, records.RecordsAPI, shelve_api.ShelveAPIMixin, LiveMi
         self.placement.delete_allocation_for_instance(ctx, uuid)
         actions.event_start(url, uuid, ctx.request_id, 'api_local_delete')
         self.release_ports_locally(ctx, instance)
+        self.release_volumes_locally(ctx, instance)
         instances.destroy(url, uuid)
         mappings.instance_mapping_queue_for_delete(uuid)
         actions.event_finish(url, uuid, ctx.request_id, 'api_local_delete')

@@ -170,3 +170,30 @@ class VolumesAPIMixin:
         attachment = client.attachment_create(ctx, new_volume_id, instance['uuid'])
         compute_rpcapi.for_cell(cell).swap_volume(ctx, host, instance, old_volume_id,
                                                   new_volume_id, attachment['id'])
+
+    def release_volumes_locally(self, ctx: RequestContext, instance: Instance) -> None:
+        """A server deleted by the API itself (never built, host down): its
+        attachments deleted and its delete_on_termination volumes deleted, as
+        Nova's local delete; Cinder's trouble is logged, never fatal here."""
+        try:
+            bdms = self.volume_bdms(ctx, instance)
+        except Exception:   # noqa: BLE001 - no cell DB at hand: nothing to release
+            return
+        if not bdms:
+            return
+        try:
+            client = cinder()
+        except exception.VolumeServiceUnavailable:
+            LOG.warning('Volumes of %s left attached: no volume service', instance['uuid'])
+            return
+        for bdm in bdms:
+            try:
+                if bdm.get('attachment_id'):
+                    client.attachment_delete(ctx, bdm['attachment_id'])
+                if bdm.get('delete_on_termination') and bdm.get('volume_id'):
+                    client.delete(ctx, bdm['volume_id'])
+            except exception.VolumeNotFound:
+                pass
+            except Exception:
+                LOG.exception('Could not release volume %s of %s', bdm.get('volume_id'),
+                              instance['uuid'])

@@ -403,3 +403,29 @@ def test_build_whose_volume_never_becomes_available_times_out(
     left = [v for v in clean.volumes.values() if v['name'].startswith(server['id'])]
     assert len(left) == 1 and not clean.live_attachments(left[0]['id'])
     del clean.volumes[left[0]['id']]
+
+
+def test_delete_while_the_host_is_down_releases_the_volumes(
+        admin: Client, aio: AllInOne, tiny_flavor: Any, clean: FakeCinder) -> None:
+    r = admin.post('/servers', {'server': {'name': 'vol-local', 'flavorRef': 'tiny',
+                                           'imageRef': TINY_IMAGE_ID, 'networks': 'none'}})
+    sid = admin.wait_for_status(r.json()['server']['id'], {'ACTIVE'})['id']
+    keep, drop = clean.add_volume(), clean.add_volume()
+    v279 = _at(admin, '2.79')
+    assert _attach(v279, sid, keep['id']).status_code == 200
+    assert _attach(v279, sid, drop['id'], delete_on_termination=True).status_code == 200
+    _wait(lambda: clean.status(keep['id']) == clean.status(drop['id']) == 'in-use')
+    v253 = _at(admin, '2.53')
+    [svc] = v253.get(f'/os-services?host={aio.host}&binary=nova-compute'
+                     ).json()['services']
+    assert v253.put(f"/os-services/{svc['id']}", {'forced_down': True}).status_code == 200
+    try:
+        assert admin.delete(f'/servers/{sid}').status_code == 204
+        admin.wait_gone(sid)
+    finally:
+        assert v253.put(f"/os-services/{svc['id']}",
+                        {'forced_down': False}).status_code == 200
+        _driver(aio).destroy(None, {'uuid': sid}, [])    # the host's guest, as its reap
+    assert drop['id'] not in clean.volumes
+    assert clean.status(keep['id']) == 'available'
+    assert not clean.live_attachments()
