@@ -3,12 +3,7 @@ from __future__ import annotations
 
 from oslo_policy import policy
 
-from minova.policies.base import (
-    ADMIN_API,
-    PROJECT_MEMBER_OR_ADMIN,
-    PROJECT_READER_OR_ADMIN,
-    api_rule,
-)
+from minova.policies.base import PROJECT_MEMBER_OR_ADMIN, PROJECT_READER_OR_ADMIN, api_rule
 
 ATTACHMENTS = 'os_compute_api:os-volumes-attachments:%s'
 
@@ -25,7 +20,8 @@ rules: list[policy.RuleDefault] = [
              'Update a volume attachment. New \'update\' policy about \'swap + update\' '
              'request (which is possible only >2.85) only <swap policy> is checked.',
              [('PUT', _VA + '/{volume_id}')]),
-    api_rule(ATTACHMENTS % 'swap', ADMIN_API,
+    # Cinder's volume migration and retype call it with the service role.
+    api_rule(ATTACHMENTS % 'swap', 'rule:service_or_admin',
              'Update a volume attachment with a different volumeId',
              [('PUT', _VA + '/{volume_id}')]),
     api_rule(ATTACHMENTS % 'delete', PROJECT_MEMBER_OR_ADMIN,

@@ -429,3 +429,39 @@ def test_delete_while_the_host_is_down_releases_the_volumes(
     assert drop['id'] not in clean.volumes
     assert clean.status(keep['id']) == 'available'
     assert not clean.live_attachments()
+
+
+def test_admin_swaps_an_attached_volume(admin: Client, api_base: str, aio: AllInOne,
+                                        server: dict[str, Any], clean: FakeCinder) -> None:
+    sid = server['id']
+    old, new = clean.add_volume(size=1), clean.add_volume(size=2)
+    assert _attach(admin, sid, old['id']).status_code == 200
+    _wait(lambda: clean.status(old['id']) == 'in-use')
+    path = f"/servers/{sid}/os-volume_attachments/{old['id']}"
+    member = Client(api_base, token='demo:admin')
+    r = member.put(path, {'volumeAttachment': {'volumeId': new['id']}})
+    assert _error(r, 403).startswith('Policy doesn\'t allow')
+    r = _at(admin, '2.1').put(path, {'volumeAttachment': {'volumeId': new['id']}})
+    assert r.status_code == 202, r.text
+    _wait(lambda: clean.status(new['id']) == 'in-use')
+    _wait(lambda: clean.status(old['id']) == 'available')
+    [att] = admin.get(f'/servers/{sid}/os-volume_attachments').json()['volumeAttachments']
+    assert att['volumeId'] == new['id'] and att['device'] == '/dev/vdb'
+    assert _driver(aio).guest_volumes(sid)['/dev/vdb']['serial'] == new['id']
+    assert admin.delete(f"/servers/{sid}/os-volume_attachments/{new['id']}"
+                        ).status_code == 202
+    _wait(lambda: clean.status(new['id']) == 'available')
+
+
+def test_boot_over_the_volume_quota_ends_in_error(admin: Client, tiny_flavor: Any,
+                                                  clean: FakeCinder) -> None:
+    clean.quota_gb = sum(v['size'] for v in clean.volumes.values())
+    try:
+        server = _boot_bfv(admin, 'bfv-quota', [{
+            'boot_index': 0, 'source_type': 'blank', 'destination_type': 'volume',
+            'volume_size': 1}], wait='ERROR')
+    finally:
+        clean.quota_gb = None
+    assert 'gigabytes quota' in server['fault']['message']
+    assert admin.delete(f"/servers/{server['id']}").status_code == 204
+    admin.wait_gone(server['id'])
