@@ -393,6 +393,12 @@ class VolumeServiceUnavailable(MinovaException):
     code = 503
 
 
+class VolumeServiceNotConfigured(NotSupported):
+    """No [cinder]: a statement about the deployment, as os-interface's 501
+    without Neutron."""
+    msg_fmt = 'No volume service is configured ([cinder]): volumes are not available.'
+
+
 class VolumeNotFound(NotFound):
     msg_fmt = 'Volume %(volume_id)s could not be found.'
 

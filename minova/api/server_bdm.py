@@ -129,7 +129,7 @@ def block_devices(req: falcon.Request, server: dict[str, Any], max_count: int
 
 def validate(ctx: RequestContext, mappings: list[dict[str, Any]]) -> None:
     """Each volume, snapshot and image named exists (Nova's 400s otherwise); a
-    volume must be available. Without [cinder]: 503 no volume service."""
+    volume must be available. Without [cinder]: 501 (no volume service)."""
     if not mappings:
         return
     from minova.volume import cinder as cinder_client

@@ -49,6 +49,7 @@ from minova.api.handlers import (
     simple_tenant_usage,
     versions,
     volume_attachments,
+    volumes_proxy,
 )
 from minova.conf import CONF
 from minova.wsgi import access_log
@@ -129,6 +130,12 @@ ROUTES: list[tuple[str, Any]] = [
     ('/os-networks/add', networks.NetworksAdd()),
     ('/os-networks/{network_id}', networks.Network()),
     ('/os-networks/{network_id}/action', networks.NetworkAction()),
+    ('/os-volumes', volumes_proxy.Volumes()),
+    ('/os-volumes/detail', volumes_proxy.VolumesDetail()),
+    ('/os-volumes/{volume_id}', volumes_proxy.Volume()),
+    ('/os-snapshots', volumes_proxy.Snapshots()),
+    ('/os-snapshots/detail', volumes_proxy.SnapshotsDetail()),
+    ('/os-snapshots/{snapshot_id}', volumes_proxy.Snapshot()),
     ('/os-hosts', hosts.Hosts()),
     ('/os-hosts/{host}', hosts.Host()),
     ('/os-hosts/{host}/reboot', hosts.Reboot()),

@@ -5,7 +5,7 @@ Attach: the server's host picks the device name and records the mapping
 attachment without a connector: Cinder's refusals answer the request), and
 the attach is cast to the host. Detach: Cinder's volume goes 'detaching' and
 the detach is cast (1.16). A server whose record is not on a host (never
-built) cannot take volumes. Without [cinder]: VolumeServiceUnavailable (503).
+built) cannot take volumes. Without [cinder]: VolumeServiceNotConfigured (501).
 """
 from __future__ import annotations
 
@@ -183,7 +183,7 @@ class VolumesAPIMixin:
             return
         try:
             client = cinder()
-        except exception.VolumeServiceUnavailable:
+        except exception.VolumeServiceNotConfigured:
             LOG.warning('Volumes of %s left attached: no volume service', instance['uuid'])
             return
         for bdm in bdms:

@@ -55,8 +55,11 @@ class Volume(TypedDict, total=False):
     snapshot_id: str | None
     bootable: str               # 'true' / 'false', as Cinder says it
     multiattach: bool
-    attachments: list[dict[str, Any]]
+    attachments: list[dict[str, Any]]   # [{attachment_id, server_id, device, ...}]
     encrypted: bool
+    attach_status: str
+    created_at: str
+    metadata: dict[str, str]
 
 
 class Attachment(TypedDict, total=False):
@@ -75,6 +78,7 @@ class Snapshot(TypedDict, total=False):
     size: int
     name: str | None
     description: str | None
+    created_at: str
 
 
 class CinderError(exception.MinovaException):
@@ -113,8 +117,7 @@ class Client(client_base.Client):
 
     def _build_adapter(self) -> ks_adapter.Adapter:
         if not is_configured():
-            raise exception.VolumeServiceUnavailable(
-                reason='no volume service is configured ([cinder])')
+            raise exception.VolumeServiceNotConfigured()
         group = CONF.cinder
         auth = ks_loading.load_auth_from_conf_options(CONF, 'cinder')
         if auth is None:    # noauth Cinder: the token is set per request
@@ -219,8 +222,11 @@ class Client(client_base.Client):
     def create(self, ctx: RequestContext, size: int, name: str | None,
                description: str | None, snapshot_id: str | None = None,
                image_id: str | None = None, volume_type: str | None = None,
-               availability_zone: str | None = None) -> Volume:
+               availability_zone: str | None = None,
+               metadata: dict[str, str] | None = None) -> Volume:
         volume: dict[str, Any] = {'size': size, 'name': name, 'description': description}
+        if metadata:
+            volume['metadata'] = metadata
         for key, value in (('snapshot_id', snapshot_id), ('imageRef', image_id),
                            ('volume_type', volume_type),
                            ('availability_zone', availability_zone)):
@@ -229,6 +235,11 @@ class Client(client_base.Client):
         data = self._ok(ctx, 'POST', '/volumes', {'volume': volume},
                         microversion=self._mv(ctx), snapshot_id=snapshot_id)
         return _volume(data['volume'])
+
+    def get_all(self, ctx: RequestContext) -> list[Volume]:
+        """The caller's project's volumes, in detail."""
+        data = self._ok(ctx, 'GET', '/volumes/detail', microversion=self._mv(ctx))
+        return [_volume(v) for v in data.get('volumes') or []]
 
     def delete(self, ctx: RequestContext, volume_id: str) -> None:
         self._ok(ctx, 'DELETE', f'/volumes/{volume_id}', microversion=self._mv(ctx),
@@ -311,6 +322,18 @@ class Client(client_base.Client):
                         snapshot_id=snapshot_id)
         return cast(Snapshot, dict(data['snapshot']))
 
+    def get_all_snapshots(self, ctx: RequestContext) -> list[Snapshot]:
+        data = self._ok(ctx, 'GET', '/snapshots/detail', microversion=self._mv(ctx))
+        return [cast(Snapshot, dict(s)) for s in data.get('snapshots') or []]
+
+    def create_snapshot(self, ctx: RequestContext, volume_id: str, name: str | None,
+                        description: str | None, force: bool = False) -> Snapshot:
+        body = {'snapshot': {'volume_id': volume_id, 'force': force, 'name': name,
+                             'description': description}}
+        data = self._ok(ctx, 'POST', '/snapshots', body, microversion=self._mv(ctx),
+                        volume_id=volume_id)
+        return cast(Snapshot, dict(data['snapshot']))
+
     def create_snapshot_force(self, ctx: RequestContext, volume_id: str, name: str,
                               description: str) -> Snapshot:
         body = {'snapshot': {'volume_id': volume_id, 'force': True, 'name': name,
@@ -385,11 +408,10 @@ def set_client(client: Any) -> None:
 
 
 def client() -> Any:
-    """The Cinder client, or VolumeServiceUnavailable (503) without [cinder]."""
+    """The Cinder client, or VolumeServiceNotConfigured (501) without [cinder]."""
     current = Client._shared
     if current is not None and not isinstance(current, Client):
         return current      # a test's fake
     if not is_configured():
-        raise exception.VolumeServiceUnavailable(
-            reason='no volume service is configured ([cinder])')
+        raise exception.VolumeServiceNotConfigured()
     return get_client()

@@ -253,7 +253,9 @@ def test_without_cinder_volume_requests_say_no_volume_service(
     cinder_client.set_client(None)
     try:
         r = _attach(admin, server['id'], MISSING)
-        assert 'volume service' in _error(r, 503)
+        assert r.json()['notImplemented']['message'] == (
+            'No volume service is configured ([cinder]): volumes are not available.')
+        assert _error(_at(admin, '2.35').get('/os-volumes'), 501)
         # The rest of the server's API does not notice.
         assert admin.get(f"/servers/{server['id']}").json()['server'][
             'os-extended-volumes:volumes_attached'] == []
@@ -465,3 +467,38 @@ def test_boot_over_the_volume_quota_ends_in_error(admin: Client, tiny_flavor: An
     assert 'gigabytes quota' in server['fault']['message']
     assert admin.delete(f"/servers/{server['id']}").status_code == 204
     admin.wait_gone(server['id'])
+
+
+def test_os_volumes_and_os_snapshots_proxies(admin: Client, server: dict[str, Any],
+                                             clean: FakeCinder) -> None:
+    v235 = _at(admin, '2.35')
+    r = v235.post('/os-volumes', {'volume': {'size': 1, 'display_name': 'pv',
+                                             'metadata': {'k': 'v'}}})
+    assert r.status_code == 200, r.text
+    vol = r.json()['volume']
+    assert vol['displayName'] == 'pv' and vol['size'] == 1 and vol['attachments'] == [{}]
+    assert vol['metadata'] == {'k': 'v'}
+    shown = v235.get(f"/os-volumes/{vol['id']}").json()['volume']
+    assert shown['status'] == 'available'
+    assert _attach(admin, server['id'], vol['id']).status_code == 200
+    _wait(lambda: clean.status(vol['id']) == 'in-use')
+    listed = next(v for v in v235.get('/os-volumes/detail').json()['volumes']
+                  if v['id'] == vol['id'])
+    assert listed['attachments'] == [{'id': vol['id'], 'volumeId': vol['id'],
+                                      'serverId': server['id'], 'device': '/dev/vdb'}]
+    r = v235.post('/os-snapshots', {'snapshot': {'volume_id': vol['id'], 'force': True,
+                                                 'display_name': 'ps'}})
+    assert r.status_code == 200, r.text
+    snap = r.json()['snapshot']
+    assert snap['volumeId'] == vol['id'] and snap['displayName'] == 'ps'
+    assert any(s['id'] == snap['id']
+               for s in v235.get('/os-snapshots').json()['snapshots'])
+    assert v235.delete(f"/os-snapshots/{snap['id']}").status_code == 202
+    assert _error(v235.get(f"/os-volumes/{MISSING}"), 404) == \
+        f'Volume {MISSING} could not be found.'
+    assert _at(admin, '2.36').get('/os-volumes').status_code == 404
+    assert admin.delete(f"/servers/{server['id']}/os-volume_attachments/{vol['id']}"
+                        ).status_code == 202
+    _wait(lambda: clean.status(vol['id']) == 'available')
+    assert v235.delete(f"/os-volumes/{vol['id']}").status_code == 202
+    assert vol['id'] not in clean.volumes

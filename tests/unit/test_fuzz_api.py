@@ -301,7 +301,7 @@ def compute_request(rnd: random.Random, world: dict[str, Any]) -> tuple:
                            'service_id', 'hypervisor_id', 'aggregate_id', 'group_id',
                            'project_id', 'network_label', 'network_id', 'image_id', 'host',
                            'class_name', 'tenant_id', 'before', 'alias', 'tag',
-                           'token', 'migration_id', 'port_id')
+                           'token', 'migration_id', 'port_id', 'volume_id', 'snapshot_id')
               if '{' + name + '}' in template}
     path = template.format(**params)
     example = rnd.choice(COMPUTE_BODIES.get((method, template[len('/v2.1'):]), [None]))
@@ -416,7 +416,9 @@ def compute_world(dbs: dict[str, str], monkeypatch: pytest.MonkeyPatch  # noqa: 
         'tenant_id': ['proj-a', 'admin'], 'before': ['2026-01-01 00:00:00', 'x'],
         'alias': ['os-keypairs', 'nope'], 'tag': ['t', 'nope'],
         'token': ['nosuchtoken', ' '], 'migration_id': ['1', 'nope'],
-        'port_id': ['3f1c2b9e-0000-4000-8000-000000000001', 'nope']}
+        'port_id': ['3f1c2b9e-0000-4000-8000-000000000001', 'nope'],
+        'volume_id': ['3f1c2b9e-0000-4000-8000-000000000002', 'nope'],
+        'snapshot_id': ['3f1c2b9e-0000-4000-8000-000000000003', 'nope']}
     transports = set(rpc._transports)
     replenish(world)
     yield world

@@ -4,7 +4,7 @@ List and show read the server's block device mappings; attach (200, the new
 attachment with the device the host chose) reserves the volume in Cinder and
 leaves the attach to the host; detach (202) does the same with the detach.
 PUT is the admin's swap to another volume, or from 2.85 with the same
-volumeId an update of delete_on_termination (202). Without [cinder]: 503.
+volumeId an update of delete_on_termination (202). Without [cinder]: 501.
 """
 from __future__ import annotations
 

@@ -49,3 +49,44 @@ _index_props = {'limit': types.multi(types.non_negative_integer),
                 'offset': types.multi(types.non_negative_integer)}
 INDEX_QUERY = [('2.1', types.query(_index_props, strict=False)),
                ('2.75', types.query(_index_props, strict=True))]
+
+# -- the deprecated os-volumes / os-snapshots proxies (2.1-2.35; 404 from 2.36) --
+
+PROXY_QUERY = [('2.1', types.query({'limit': types.multi(types.non_negative_integer),
+                                    'offset': types.multi(types.non_negative_integer)},
+                                   strict=False)), ('2.36', None)]
+
+volume_create: dict[str, Any] = {
+    'type': 'object',
+    'properties': {'volume': {
+        'type': 'object',
+        'properties': {
+            'volume_type': {'type': 'string'},
+            'metadata': {'type': 'object'},
+            'snapshot_id': {'type': 'string'},
+            'size': {'type': ['integer', 'string'], 'pattern': '^[0-9]+$', 'minimum': 1},
+            'availability_zone': {'type': 'string'},
+            'display_name': {'type': 'string'},
+            'display_description': {'type': 'string'},
+        },
+        'required': ['size'],
+        'additionalProperties': False}},
+    'required': ['volume'],
+    'additionalProperties': False,
+}
+
+snapshot_create: dict[str, Any] = {
+    'type': 'object',
+    'properties': {'snapshot': {
+        'type': 'object',
+        'properties': {
+            'volume_id': {'type': 'string', 'minLength': 1},
+            'force': types.boolean,
+            'display_name': {'type': 'string'},
+            'display_description': {'type': 'string'},
+        },
+        'required': ['volume_id'],
+        'additionalProperties': False}},
+    'required': ['snapshot'],
+    'additionalProperties': False,
+}

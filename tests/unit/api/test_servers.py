@@ -94,8 +94,8 @@ def test_create_with_a_volume_needs_the_volume_service(
     r = user.post('/servers', body(imageRef='', block_device_mapping_v2=[
         {'boot_index': 0, 'uuid': IMAGE, 'source_type': 'volume',
          'destination_type': 'volume'}]))
-    assert r.status_code == 503, r.text
-    assert 'no volume service is configured' in next(iter(r.json.values()))['message']
+    assert r.status_code == 501, r.text
+    assert 'No volume service is configured' in r.json['notImplemented']['message']
     assert compute.created == []
 
 

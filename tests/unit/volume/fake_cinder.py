@@ -51,7 +51,8 @@ class FakeCinder:
                'status': status, 'attach_status': 'detached',
                'availability_zone': availability_zone, 'volume_type': '__DEFAULT__',
                'snapshot_id': None, 'bootable': 'false', 'multiattach': False,
-               'encrypted': False, 'attachments': [], 'image_id': None}
+               'encrypted': False, 'attachments': [], 'image_id': None,
+               'created_at': '2026-12-06T00:00:00.000000', 'metadata': {}}
         with self.lock:
             self.volumes[vid] = vol
         return dict(vol)
@@ -92,6 +93,9 @@ class FakeCinder:
         kind = parts[0] if parts else ''
         if kind == 'attachments' and mv < (3, 27):
             return 404, _e(404, 'itemNotFound', 'The resource could not be found.')
+        if kind in ('volumes', 'snapshots') and parts[1:] == ['detail'] and method == 'GET':
+            items = self.volumes if kind == 'volumes' else self.snapshots
+            return 200, {kind: [dict(v) for v in items.values()]}
         if kind == 'volumes':
             if len(parts) == 1 and method == 'POST':
                 return self._create_volume(body.get('volume') or {})
@@ -157,7 +161,8 @@ class FakeCinder:
                 self.snapshots[sid] = {'id': sid, 'volume_id': vol['id'],
                                        'status': 'available', 'size': vol['size'],
                                        'name': snap.get('name'),
-                                       'description': snap.get('description')}
+                                       'description': snap.get('description'),
+                                       'created_at': '2026-12-06T00:00:00.000000'}
                 return 202, {'snapshot': dict(self.snapshots[sid])}
             snap = self.snapshots.get(parts[1]) if len(parts) > 1 else None
             if snap is None:
@@ -197,7 +202,8 @@ class FakeCinder:
                       description=spec.get('description'), snapshot_id=snap_id,
                       image_id=spec.get('imageRef'),
                       bootable='true' if spec.get('imageRef') else 'false',
-                      volume_type=spec.get('volume_type') or '__DEFAULT__')
+                      volume_type=spec.get('volume_type') or '__DEFAULT__',
+                      metadata=dict(spec.get('metadata') or {}))
         return 202, {'volume': dict(stored)}
 
     def _volume_action(self, vol: dict[str, Any], body: Any) -> tuple[int, Any]:
@@ -231,7 +237,8 @@ class FakeCinder:
                'attached_at': None, 'detached_at': None}
         self.attachments[aid] = att
         vol['status'] = 'reserved'
-        vol['attachments'].append({'attachment_id': aid, 'server_id': att['instance']})
+        vol['attachments'].append({'attachment_id': aid, 'server_id': att['instance'],
+                                   'id': aid, 'volume_id': vid, 'device': None})
         return 200, {'attachment': dict(att)}
 
     def _attachment_update(self, att: dict[str, Any], spec: dict[str, Any]
@@ -251,6 +258,9 @@ class FakeCinder:
                      'access_mode': 'rw', 'encrypted': False}}
         att['connector'] = connector
         att['status'] = 'attaching'
+        for a in self.volumes[vid]['attachments']:
+            if a['attachment_id'] == att['id']:
+                a['device'] = connector.get('mountpoint')
         self.volumes[vid]['status'] = 'attaching'
         return 200, {'attachment': dict(att)}
 

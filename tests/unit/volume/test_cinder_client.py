@@ -16,10 +16,10 @@ CTX = RequestContext(user_id='u1', project_id=PROJECT)
 
 def test_without_cinder_config_every_call_says_no_volume_service() -> None:
     cinder_client.set_client(None)
-    with pytest.raises(exception.VolumeServiceUnavailable) as e:
+    with pytest.raises(exception.VolumeServiceNotConfigured) as e:
         cinder_client.client()
-    assert e.value.code == 503
-    assert 'no volume service is configured' in e.value.message
+    assert e.value.code == 501
+    assert 'No volume service is configured' in e.value.message
 
 
 def test_attach_lifecycle_with_noauth_token_and_project_url(cinder: FakeCinder) -> None:
