@@ -374,6 +374,21 @@ class VolumesMixin:
             if delete:
                 self.conductor.bdm_destroy(ctx, bdm['uuid'])
 
+    def _disconnect_volumes(self, ctx: RequestContext, instance: Instance,
+                            bdms: list[BDM]) -> None:
+        """The guest left this host for good (shelve offload): each volume keeps
+        a connector-less attachment (still the server's) and the old one, with
+        this host's connection, goes, as Nova's _terminate_volume_connections.
+        The next host connects them again (_prepare_block_devices)."""
+        client = cinder()
+        for bdm in bdms:
+            if not bdm.get('attachment_id'):
+                continue
+            new = client.attachment_create(ctx, bdm['volume_id'], instance['uuid'])
+            client.attachment_delete(ctx, bdm['attachment_id'])
+            self.conductor.bdm_update(ctx, bdm['uuid'], {'attachment_id': new['id'],
+                                                          'connection_info': None})
+
     def _volume_bdms(self, ctx: RequestContext, instance: Instance) -> list[BDM]:
         """The server's volume mappings ([] from a conductor that has none)."""
         try:

@@ -502,3 +502,30 @@ def test_os_volumes_and_os_snapshots_proxies(admin: Client, server: dict[str, An
     _wait(lambda: clean.status(vol['id']) == 'available')
     assert v235.delete(f"/os-volumes/{vol['id']}").status_code == 202
     assert vol['id'] not in clean.volumes
+
+
+def test_shelve_offload_and_unshelve_keep_the_volume(admin: Client, aio: AllInOne,
+                                                     server: dict[str, Any],
+                                                     clean: FakeCinder) -> None:
+    sid = server['id']
+    vol = clean.add_volume()
+    assert _attach(admin, sid, vol['id']).status_code == 200
+    _wait(lambda: clean.status(vol['id']) == 'in-use')
+    CONF.set_override('shelved_offload_time', 0)
+    try:
+        assert admin.post(f'/servers/{sid}/action', {'shelve': None}).status_code == 202
+        admin.wait_for_status(sid, {'SHELVED_OFFLOADED'})
+    finally:
+        CONF.clear_override('shelved_offload_time')
+    # Still the server's volume, with no host's connection.
+    [att] = clean.live_attachments(vol['id'])
+    assert att['instance'] == sid and not att['connection_info']
+    assert clean.status(vol['id']) == 'in-use'
+    assert admin.post(f'/servers/{sid}/action', {'unshelve': None}).status_code == 202
+    admin.wait_for_status(sid, {'ACTIVE'})
+    [att] = clean.live_attachments(vol['id'])
+    assert att['status'] == 'attached' and att['connection_info']
+    assert _driver(aio).guest_volumes(sid)['/dev/vdb']['serial'] == vol['id']
+    assert admin.delete(f"/servers/{sid}/os-volume_attachments/{vol['id']}"
+                        ).status_code == 202
+    _wait(lambda: clean.status(vol['id']) == 'available')

@@ -227,7 +227,9 @@ class FakeCinder:
         vol = self.volumes.get(vid)
         if vol is None:
             return 404, _e(404, 'itemNotFound', f'Volume {vid} could not be found.')
-        if vol['status'] not in ('available', 'downloading'):
+        same_server = bool(vol['attachments']) and all(
+            a['server_id'] == spec.get('instance_uuid') for a in vol['attachments'])
+        if vol['status'] not in ('available', 'downloading') and not same_server:
             return 400, _e(400, 'badRequest', (
                 f'Invalid volume: Volume {vid} status must be available or downloading to '
                 f"reserve, but the current status is {vol['status']}."))
@@ -236,7 +238,8 @@ class FakeCinder:
                'status': 'reserved', 'attach_mode': 'rw', 'connection_info': {},
                'attached_at': None, 'detached_at': None}
         self.attachments[aid] = att
-        vol['status'] = 'reserved'
+        if not same_server:
+            vol['status'] = 'reserved'
         vol['attachments'].append({'attachment_id': aid, 'server_id': att['instance'],
                                    'id': aid, 'volume_id': vid, 'device': None})
         return 200, {'attachment': dict(att)}
