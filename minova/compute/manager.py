@@ -738,6 +738,9 @@ class ComputeManager(NetworkMixin, EventsMixin, ShelveMixin, ResizeRecoveryMixin
                     flavor, instance.get('network_info') or [])
             except NotImplementedError:
                 raise exception.NotSupported() from None
+            volumes = self._volume_bdms(context, instance)
+            if volumes:     # their connections to this host go; the destination's come
+                self._disconnect_volumes(context, instance, volumes)
             self.conductor.migration_update(context, migration['uuid'],
                                             {'status': 'post-migrating'})
             self._update(context, uuid, {'task_state': states.RESIZE_MIGRATED,
@@ -758,11 +761,14 @@ class ComputeManager(NetworkMixin, EventsMixin, ShelveMixin, ResizeRecoveryMixin
             placed = dict(self._flavor_values(flavor), host=self.host,
                           node=migration['dest_node'] or self.host)
             nw_info = self._bind_ports_here(inst)
+            moved = cast('Instance', {**inst, **placed})
+            bdi = self._prepare_block_devices(context, moved)   # connected here
             try:
-                self.driver.finish_migration(context, cast('Instance', {**inst, **placed}),
-                                             nw_info, power_on)
+                self.driver.finish_migration(context, moved, nw_info, power_on,
+                                             **({'block_device_info': bdi} if bdi else {}))
             except NotImplementedError:
                 raise exception.NotSupported() from None
+            self._complete_attachments(context, bdi)
             self.conductor.migration_update(context, migration['uuid'],
                                             {'status': 'finished'})
             inst = self._update(context, uuid, dict(
@@ -800,8 +806,12 @@ class ComputeManager(NetworkMixin, EventsMixin, ShelveMixin, ResizeRecoveryMixin
         with self._resize_step(context, instance, migration, 'compute_revert_resize'):
             # As Nova: on the source's own host (storage shared with it) the
             # disks stay for finish_revert_migration to replace.
+            volumes = self._volume_bdms(context, instance)
             self.driver.destroy(context, instance, instance.get('network_info') or [],
-                                None, migration.get('source_compute') != self.host)
+                                block_device_info(volumes),
+                                migration.get('source_compute') != self.host)
+            if volumes:     # the source connects them again
+                self._disconnect_volumes(context, instance, volumes)
             if migration.get('source_compute') != self.host:
                 self.rt.instance_removed(uuid)
             self.conductor.migration_update(context, migration['uuid'],
@@ -824,12 +834,15 @@ class ComputeManager(NetworkMixin, EventsMixin, ShelveMixin, ResizeRecoveryMixin
             placed = dict(self._flavor_values(old), host=self.host,
                           node=migration.get('source_node') or self.host)
             nw_info = self._bind_ports_here(current)
+            back = cast('Instance', {**current, **placed})
+            bdi = self._prepare_block_devices(context, back)
             try:
-                self.driver.finish_revert_migration(context,
-                                                    cast('Instance', {**current, **placed}),
-                                                    nw_info, power_on)
+                self.driver.finish_revert_migration(
+                    context, back, nw_info, power_on,
+                    **({'block_device_info': bdi} if bdi else {}))
             except NotImplementedError:
                 raise exception.NotSupported() from None
+            self._complete_attachments(context, bdi)
             inst = self._update(context, uuid, dict(
                 placed, vm_state=states.ACTIVE if power_on else states.STOPPED,
                 network_info=nw_info,

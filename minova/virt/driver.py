@@ -169,7 +169,8 @@ class ComputeDriver:
         raise NotImplementedError
 
     def finish_migration(self, context: RequestContext, instance: Instance,
-                         network_info: list[VIF], power_on: bool = True) -> None:
+                         network_info: list[VIF], power_on: bool = True,
+                         block_device_info: dict[str, Any] | None = None) -> None:
         """On the destination: the guest made with the instance's (new) flavor."""
         raise NotImplementedError
 
@@ -179,7 +180,8 @@ class ComputeDriver:
         raise NotImplementedError
 
     def finish_revert_migration(self, context: RequestContext, instance: Instance,
-                                network_info: list[VIF], power_on: bool = True) -> None:
+                                network_info: list[VIF], power_on: bool = True,
+                                block_device_info: dict[str, Any] | None = None) -> None:
         """On the source: the guest back from the copy kept for a revert."""
         raise NotImplementedError
 

@@ -205,10 +205,12 @@ class FakeDriver(driver.ComputeDriver):
             self._migrated[instance['uuid']] = guest
 
     def finish_migration(self, context: RequestContext, instance: Instance,
-                         network_info: list[VIF], power_on: bool = True) -> None:
+                         network_info: list[VIF], power_on: bool = True,
+                         block_device_info: dict[str, Any] | None = None) -> None:
         if instance.get('display_name') in CONF.fake_driver.fail_finish_migration_names:
             raise RuntimeError(f'Fake finish_migration failure on {self.host}')
         self._create(instance)
+        self._record_volumes(instance, block_device_info)
         if not power_on:
             self._set_state(instance, states.SHUTDOWN)
 
@@ -218,7 +220,8 @@ class FakeDriver(driver.ComputeDriver):
             self._migrated.pop(instance['uuid'], None)
 
     def finish_revert_migration(self, context: RequestContext, instance: Instance,
-                                network_info: list[VIF], power_on: bool = True) -> None:
+                                network_info: list[VIF], power_on: bool = True,
+                                block_device_info: dict[str, Any] | None = None) -> None:
         with self._lock:
             guest = self._migrated.pop(instance['uuid'], None)
         if guest is None:
@@ -230,6 +233,17 @@ class FakeDriver(driver.ComputeDriver):
         with self._lock:
             guest['state'] = states.RUNNING if power_on else states.SHUTDOWN
             self._guests[instance['uuid']] = guest
+        self._record_volumes(instance, block_device_info)
+
+    def _record_volumes(self, instance: Instance,
+                        block_device_info: dict[str, Any] | None) -> None:
+        """The volumes of block_device_info are the guest's (connected here)."""
+        mappings = (block_device_info or {}).get('block_device_mapping') or []
+        if not mappings:
+            return
+        with self._lock:
+            guest = self._guests[instance['uuid']]
+            guest['volumes'] = {m['mount_device']: m['connection_info'] for m in mappings}
 
     # -- live migration: each host's driver holds its own guests, so the source
     # forgets the guest when the move ends and the destination adds it --------

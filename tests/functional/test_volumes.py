@@ -529,3 +529,37 @@ def test_shelve_offload_and_unshelve_keep_the_volume(admin: Client, aio: AllInOn
     assert admin.delete(f"/servers/{sid}/os-volume_attachments/{vol['id']}"
                         ).status_code == 202
     _wait(lambda: clean.status(vol['id']) == 'available')
+
+
+def test_cold_migrate_revert_and_confirm_keep_the_volume(
+        admin: Client, aio: AllInOne, server: dict[str, Any], clean: FakeCinder) -> None:
+    sid = server['id']
+    vol = clean.add_volume()
+    assert _attach(admin, sid, vol['id']).status_code == 200
+    _wait(lambda: clean.status(vol['id']) == 'in-use')
+    url = f'/servers/{sid}/action'
+
+    def connected_once() -> None:
+        [att] = clean.live_attachments(vol['id'])
+        assert att['status'] == 'attached' and att['connection_info']
+        assert att['connector']['host'] == aio.host
+        assert _driver(aio).guest_volumes(sid)['/dev/vdb']['serial'] == vol['id']
+        assert clean.status(vol['id']) == 'in-use'
+
+    CONF.set_override('allow_resize_to_same_host', True)
+    try:
+        for finish in ('revertResize', 'confirmResize'):
+            assert admin.post(url, {'migrate': {'host': aio.host}}).status_code == 202
+            server = admin.wait_for_status(sid, {'VERIFY_RESIZE', 'ERROR'})
+            assert server['status'] == 'VERIFY_RESIZE', server.get('fault')
+            connected_once()
+            assert admin.post(url, {finish: None}).status_code in (202, 204)
+            admin.wait_for_status(sid, {'ACTIVE'})
+            _wait(lambda: admin.get(f'/servers/{sid}').json()['server'][
+                'OS-EXT-STS:task_state'] is None)
+            connected_once()
+    finally:
+        CONF.clear_override('allow_resize_to_same_host')
+    assert admin.delete(f"/servers/{sid}/os-volume_attachments/{vol['id']}"
+                        ).status_code == 202
+    _wait(lambda: clean.status(vol['id']) == 'available')

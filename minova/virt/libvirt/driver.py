@@ -505,7 +505,8 @@ class LibvirtDriver(driver.ComputeDriver):
                                                f'{proc.stderr.strip()}')
 
     def finish_migration(self, context: RequestContext, instance: Instance,
-                         network_info: list[VIF], power_on: bool = True) -> None:
+                         network_info: list[VIF], power_on: bool = True,
+                         block_device_info: dict[str, Any] | None = None) -> None:
         inst_dir = instance_dir(instance)
         disk = os.path.join(inst_dir, 'disk')
         if not os.path.exists(disk):
@@ -529,7 +530,8 @@ class LibvirtDriver(driver.ComputeDriver):
         shutil.rmtree(instance_dir(instance) + '_resize', ignore_errors=True)
 
     def finish_revert_migration(self, context: RequestContext, instance: Instance,
-                                network_info: list[VIF], power_on: bool = True) -> None:
+                                network_info: list[VIF], power_on: bool = True,
+                                block_device_info: dict[str, Any] | None = None) -> None:
         """The resized domain gone, the kept directory back (with the console
         log so far), the old domain defined and, unless it was off, started."""
         self._remove_domain(instance)
