@@ -27,7 +27,7 @@ LOG = logging.getLogger(__name__)
 
 # Nova's check_instance_state of attach_volume and detach_volume, and of swap.
 ATTACH_VM_STATES = (states.ACTIVE, states.PAUSED, states.STOPPED, states.RESIZED,
-                    states.SOFT_DELETED, states.SHELVED)
+                    states.SOFT_DELETED, states.SHELVED, states.SHELVED_OFFLOADED)
 SWAP_VM_STATES = (states.ACTIVE, states.PAUSED, states.RESIZED)
 
 
@@ -97,6 +97,9 @@ class VolumesAPIMixin:
         if any(b.get('volume_id') == volume_id for b in self.volume_bdms(ctx, instance)):
             raise exception.InvalidVolume(reason=f'volume {volume_id} already attached')
         self._check_az(instance, dict(volume))
+        if instance.get('vm_state') == states.SHELVED_OFFLOADED:
+            return self._attach_offloaded(ctx, instance, volume_id, tag,
+                                          delete_on_termination)
         cell, host = self._on_host(instance)
         url = cell['database_connection']
         actions.action_start(url, instance['uuid'], 'attach_volume', ctx.request_id,
@@ -113,6 +116,22 @@ class VolumesAPIMixin:
         rpc.attach_volume(ctx, host, instance, bdm)
         return bdm
 
+    def _attach_offloaded(self, ctx: RequestContext, instance: Instance, volume_id: str,
+                          tag: str | None, delete_on_termination: bool) -> dict[str, Any]:
+        """A shelved-offloaded server has no host: the volume is reserved for it
+        and mapped without a device name; unshelve connects it (Nova's
+        _attach_volume_shelved_offloaded)."""
+        url = self._cell_url(instance)
+        assert url is not None
+        actions.action_start(url, instance['uuid'], 'attach_volume', ctx.request_id,
+                             ctx.user_id, ctx.project_id)
+        attachment = cinder().attachment_create(ctx, volume_id, instance['uuid'])
+        return block_devices.create(url, {
+            'instance_uuid': instance['uuid'], 'source_type': 'volume',
+            'destination_type': 'volume', 'volume_id': volume_id,
+            'attachment_id': attachment['id'], 'device_type': 'disk', 'tag': tag,
+            'delete_on_termination': bool(delete_on_termination)})
+
     def detach_volume(self, ctx: RequestContext, instance: Instance,
                       volume_id: str) -> None:
         """Cast the detach (Cinder: detaching). Raises InstanceIsLocked,
@@ -125,6 +144,16 @@ class VolumesAPIMixin:
         bdm = self.volume_bdm(ctx, instance, volume_id)
         if bdm.get('boot_index') == 0:
             raise exception.InvalidVolume(reason='Cannot detach a root device volume')
+        if instance.get('vm_state') == states.SHELVED_OFFLOADED:
+            # No host holds it: the attachment and the mapping go here, as Nova.
+            url = self._cell_url(instance)
+            assert url is not None
+            actions.action_start(url, instance['uuid'], 'detach_volume', ctx.request_id,
+                                 ctx.user_id, ctx.project_id)
+            if bdm.get('attachment_id'):
+                client.attachment_delete(ctx, bdm['attachment_id'])
+            block_devices.destroy(url, bdm['uuid'])
+            return
         cell, host = self._on_host(instance)
         actions.action_start(cell['database_connection'], instance['uuid'],
                              'detach_volume', ctx.request_id, ctx.user_id, ctx.project_id)

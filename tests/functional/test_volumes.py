@@ -563,3 +563,33 @@ def test_cold_migrate_revert_and_confirm_keep_the_volume(
     assert admin.delete(f"/servers/{sid}/os-volume_attachments/{vol['id']}"
                         ).status_code == 202
     _wait(lambda: clean.status(vol['id']) == 'available')
+
+
+def test_attach_to_a_shelved_offloaded_server_connects_on_unshelve(
+        admin: Client, aio: AllInOne, server: dict[str, Any], clean: FakeCinder) -> None:
+    sid = server['id']
+    CONF.set_override('shelved_offload_time', 0)
+    try:
+        assert admin.post(f'/servers/{sid}/action', {'shelve': None}).status_code == 202
+        admin.wait_for_status(sid, {'SHELVED_OFFLOADED'})
+    finally:
+        CONF.clear_override('shelved_offload_time')
+    vol, other = clean.add_volume(), clean.add_volume()
+    r = _attach(admin, sid, vol['id'])
+    assert r.status_code == 200, r.text
+    assert r.json()['volumeAttachment']['device'] is None
+    assert clean.status(vol['id']) == 'reserved'
+    assert _attach(admin, sid, other['id']).status_code == 200
+    # Detached again with no host: the attachment and the mapping go at once.
+    r = admin.delete(f"/servers/{sid}/os-volume_attachments/{other['id']}")
+    assert r.status_code == 202, r.text
+    assert clean.status(other['id']) == 'available'
+    assert admin.post(f'/servers/{sid}/action', {'unshelve': None}).status_code == 202
+    admin.wait_for_status(sid, {'ACTIVE'})
+    _wait(lambda: clean.status(vol['id']) == 'in-use')
+    [att] = admin.get(f'/servers/{sid}/os-volume_attachments').json()['volumeAttachments']
+    assert att['volumeId'] == vol['id'] and att['device'] == '/dev/vdb'
+    assert _driver(aio).guest_volumes(sid)['/dev/vdb']['serial'] == vol['id']
+    assert admin.delete(f"/servers/{sid}/os-volume_attachments/{vol['id']}"
+                        ).status_code == 202
+    _wait(lambda: clean.status(vol['id']) == 'available')

@@ -45,7 +45,10 @@ VIEW: Fields[_Att] = Fields(
     Field('2.89', 'id', lambda a: a.bdm['volume_id'], shapes=frozenset({_CREATED})),
     Field('2.1', 'serverId', lambda a: a.server_id),
     Field('2.1', 'volumeId', lambda a: a.bdm['volume_id']),
-    Field('2.1', 'device', lambda a: a.bdm.get('device_name') or OMIT),
+    Field('2.1', 'device', lambda a: a.bdm.get('device_name') or OMIT,
+          shapes=frozenset({_SHOW})),
+    # attach answers the device even when none is chosen yet (a shelved-offloaded server)
+    Field('2.1', 'device', lambda a: a.bdm.get('device_name'), shapes=frozenset({_CREATED})),
     Field('2.70', 'tag', lambda a: a.bdm.get('tag')),
     Field('2.79', 'delete_on_termination',
           lambda a: bool(a.bdm.get('delete_on_termination'))),
