@@ -389,6 +389,66 @@ class VolumesMixin:
             self.conductor.bdm_update(ctx, bdm['uuid'], {'attachment_id': new['id'],
                                                           'connection_info': None})
 
+    # -- live migration: the destination's attachments made beside the source's --
+
+    def _volumes_pre_live_migration(self, ctx: RequestContext, instance: Instance,
+                                    migrate_data: dict[str, Any]) -> dict[str, Any]:
+        """Destination: each volume gets a second attachment, connected to this
+        host (the source's stays until the guest has moved), as Nova's
+        pre_live_migration. migrate_data carries them ('volumes': bdm uuid ->
+        new attachment id and connection info) and the destination's
+        block_device_info ('block_device_info') for the driver."""
+        bdms = self._volume_bdms(ctx, instance)
+        if not bdms:
+            return migrate_data
+        client = cinder()
+        connector = self.driver.get_volume_connector(instance)
+        moved: dict[str, dict[str, Any]] = {}
+        connected = []
+        try:
+            for bdm in bdms:
+                new = client.attachment_create(ctx, bdm['volume_id'], instance['uuid'])
+                moved[bdm['uuid']] = {'attachment_id': new['id']}
+                new = client.attachment_update(ctx, new['id'], connector,
+                                               bdm.get('device_name'))
+                info = _connection_info(new, bdm['volume_id'])
+                moved[bdm['uuid']]['connection_info'] = info
+                connected.append(dict(bdm, attachment_id=new['id'], connection_info=info))
+        except Exception:
+            self._volumes_rollback_live_migration(ctx, {'volumes': moved})
+            raise
+        return dict(migrate_data, volumes=moved,
+                    block_device_info=block_device_info(connected))
+
+    def _volumes_post_live_migration_at_source(self, ctx: RequestContext,
+                                               instance: Instance,
+                                               migrate_data: dict[str, Any]) -> None:
+        """Source, the guest gone: the source's attachments deleted, the
+        mappings now name the destination's."""
+        moved = migrate_data.get('volumes') or {}
+        for bdm in self._volume_bdms(ctx, instance):
+            new = moved.get(bdm['uuid'])
+            if new is None:
+                continue
+            with contextlib.suppress(exception.VolumeAttachmentNotFound):
+                self._release(ctx, bdm)
+            self.conductor.bdm_update(ctx, bdm['uuid'], new)
+
+    def _volumes_post_live_migration_at_destination(self, ctx: RequestContext,
+                                                    migrate_data: dict[str, Any]) -> None:
+        for new in (migrate_data.get('volumes') or {}).values():
+            cinder().attachment_complete(ctx, new['attachment_id'])
+
+    def _volumes_rollback_live_migration(self, ctx: RequestContext,
+                                         migrate_data: dict[str, Any]) -> None:
+        """The move failed: the destination's attachments deleted (the
+        source's were never touched)."""
+        for new in (migrate_data.get('volumes') or {}).values():
+            try:
+                cinder().attachment_delete(ctx, new['attachment_id'])
+            except Exception:
+                LOG.exception('Could not delete attachment %s', new['attachment_id'])
+
     def _volume_bdms(self, ctx: RequestContext, instance: Instance) -> list[BDM]:
         """The server's volume mappings ([] from a conductor that has none)."""
         try:

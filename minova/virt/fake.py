@@ -325,6 +325,8 @@ class FakeDriver(driver.ComputeDriver):
         with self._lock:
             self._incoming.pop(instance['uuid'], None)
         self._create(instance)
+        # Its volumes, connected here (what the manager put in migrate_data).
+        self._record_volumes(instance, migrate_data.get('block_device_info'))
         if instance.get('vm_state') == states.PAUSED:   # a paused guest arrives paused
             self._set_state(instance, states.PAUSED_POWER)
 

@@ -264,7 +264,8 @@ class FakeCinder:
         for a in self.volumes[vid]['attachments']:
             if a['attachment_id'] == att['id']:
                 a['device'] = connector.get('mountpoint')
-        self.volumes[vid]['status'] = 'attaching'
+        if self.volumes[vid]['status'] != 'in-use':    # a second one (a live migration)
+            self.volumes[vid]['status'] = 'attaching'
         return 200, {'attachment': dict(att)}
 
     def _detach(self, att: dict[str, Any]) -> None:
@@ -276,6 +277,9 @@ class FakeCinder:
                               if a['attachment_id'] != att['id']]
         if not vol['attachments']:
             vol['status'], vol['attach_status'] = 'available', 'detached'
+        elif any(self.attachments[a['attachment_id']]['status'] == 'attached'
+                 for a in vol['attachments'] if a['attachment_id'] in self.attachments):
+            vol['status'] = 'in-use'
 
 
 def _e(code: int, kind: str, message: str) -> dict[str, Any]:
