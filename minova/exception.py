@@ -385,9 +385,59 @@ class NetworkServiceUnavailable(MinovaException):
     code = 503
 
 
-# Volumes (issue 21): Nova's names, messages and codes.
+# -- volumes (issue 21): Nova's names and messages --------------------------------
+
+class VolumeServiceUnavailable(MinovaException):
+    """No [cinder] configured, or Cinder does not answer (Nova: CinderConnectionFailed)."""
+    msg_fmt = 'Connection to cinder host failed: %(reason)s'
+    code = 503
+
+
+class VolumeServiceNotConfigured(NotSupported):
+    """No [cinder]: a statement about the deployment, as os-interface's 501
+    without Neutron."""
+    msg_fmt = 'No volume service is configured ([cinder]): volumes are not available.'
+
+
+class VolumeNotFound(NotFound):
+    msg_fmt = 'Volume %(volume_id)s could not be found.'
+
+
+class VolumeAttachmentNotFound(NotFound):
+    msg_fmt = 'Volume attachment %(attachment_id)s could not be found.'
+
+
+class VolumeBDMNotFound(NotFound):
+    msg_fmt = 'No volume Block Device Mapping with id %(volume_id)s.'
+
+
+class SnapshotNotFound(NotFound):
+    msg_fmt = 'Snapshot %(snapshot_id)s could not be found.'
+
+
+class InvalidVolume(Invalid):
+    msg_fmt = 'Invalid volume: %(reason)s'
+
+
+class InvalidInput(Invalid):
+    msg_fmt = 'Invalid input received: %(reason)s'
+
+
+class OverQuota(Forbidden):
+    msg_fmt = 'Quota exceeded for resources: %(overs)s'
+
+
+class MismatchVolumeAZException(Invalid):
+    msg_fmt = ('The availability zone between the server and its attached volumes do '
+               'not match: %(reason)s.')
+
+
 class VolumeAttachFailed(Invalid):
     msg_fmt = 'Volume %(volume_id)s could not be attached. Reason: %(reason)s'
+
+
+class VolumeDetachFailed(MinovaException):
+    msg_fmt = 'Volume %(volume_id)s could not be detached. Reason: %(reason)s'
 
 
 class DeviceDetachFailed(MinovaException):
@@ -434,3 +484,36 @@ class FloatingIpBadRequest(Invalid):
 
 class FixedIpNotFoundForAddress(NotFound):
     msg_fmt = 'Fixed IP not found for address %(address)s.'
+class VolumeNotCreated(MinovaException):
+    msg_fmt = ('Volume %(volume_id)s did not finish being created even after we waited '
+               '%(seconds)s seconds or %(attempts)s attempts. And its status is '
+               '%(volume_status)s.')
+
+
+class InvalidBDM(Invalid):
+    msg_fmt = 'Block Device Mapping is Invalid.'
+
+
+class InvalidBDMFormat(InvalidBDM):
+    msg_fmt = 'Block Device Mapping is Invalid: %(details)s'
+
+
+class InvalidBDMBootSequence(InvalidBDM):
+    msg_fmt = ('Block Device Mapping is Invalid: Boot sequence for the instance and '
+               'image/block device mapping combination is not valid.')
+
+
+class InvalidBDMVolume(InvalidBDM):
+    msg_fmt = 'Block Device Mapping is Invalid: failed to get volume %(id)s.'
+
+
+class InvalidBDMSnapshot(InvalidBDM):
+    msg_fmt = 'Block Device Mapping is Invalid: failed to get snapshot %(id)s.'
+
+
+class InvalidBDMImage(InvalidBDM):
+    msg_fmt = 'Block Device Mapping is Invalid: failed to get image %(id)s.'
+
+
+class VolumeTypeNotFound(NotFound):
+    msg_fmt = 'Volume type %(id_or_name)s could not be found.'

@@ -2,9 +2,10 @@
 
 What the body names is looked up here (flavor, key pair) and what the caller
 may ask for is checked (forced and requested hosts are admin choices); what
-this deployment cannot do (volumes; networks and ports without [neutron]) is a
-clear 400. With [neutron] the requested networks, ports and security groups are
-checked against Neutron here, with Nova's codes.
+this deployment cannot do (networks and ports without [neutron]) is a clear
+400; block device mappings are checked in minova/api/server_bdm.py. With
+[neutron] the requested networks, ports and security groups are checked
+against Neutron here, with Nova's codes.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import falcon
 from oslo_utils import uuidutils
 
 from minova import exception
-from minova.api import errors, policy, util
+from minova.api import errors, policy, server_bdm, util
 from minova.api.handlers import flavors as flavors_handler
 from minova.compute.boot import BootRequest
 from minova.db import keypairs as keypairs_db
@@ -28,8 +29,6 @@ from minova.policies import servers as pol
 
 NETWORKS_NOT_SUPPORTED = ('Requesting specific networks or ports is not supported by this '
                           'deployment yet; use "networks": "none" or "auto".')
-BDM_NOT_SUPPORTED = ('Block device mappings (boot from volume) are not supported by this '
-                     'deployment yet.')
 
 
 def boot_request(req: falcon.Request, body: dict[str, Any]) -> BootRequest:
@@ -38,15 +37,18 @@ def boot_request(req: falcon.Request, body: dict[str, Any]) -> BootRequest:
     server = body['server']
     target = {'project_id': ctx.project_id, 'user_id': ctx.user_id}
     policy.authorize(ctx, pol.SERVERS % 'create', target)
-    image_ref = _image_ref(server)
+    min_count = int(server.get('min_count', 1))
+    max_count = int(server.get('max_count', min_count))
+    image_ref, bdms = server_bdm.block_devices(req, server, max_count)
     if image_ref is None:
         raise errors.bad_request('Can not find requested image')
+    if bdms:
+        policy.authorize(ctx, pol.SERVERS % 'create:attach_volume', target)
+        server_bdm.validate(ctx, bdms)
     flavor = _flavor(req, server['flavorRef'])
     neutron = is_neutron()
     networks = _requested_networks(server.get('networks')) if neutron \
         else _networks(server.get('networks'))
-    min_count = int(server.get('min_count', 1))
-    max_count = int(server.get('max_count', min_count))
     if min_count > max_count:
         raise errors.bad_request('min_count must be <= max_count')
     security_groups = [str(g.get('name') or '') for g in server.get('security_groups') or []]
@@ -76,7 +78,8 @@ def boot_request(req: falcon.Request, body: dict[str, Any]) -> BootRequest:
         networks=networks, security_groups=security_groups, scheduler_hints=hints,
         tags=server.get('tags') or [],
         forced_host=forced_host or None, forced_node=forced_node or None,
-        requested_host=requested_host, requested_hypervisor_hostname=requested_node)
+        requested_host=requested_host, requested_hypervisor_hostname=requested_node,
+        block_device_mapping=bdms)
 
 
 def _flavor(req: falcon.Request, ref: Any) -> Flavor:
@@ -155,24 +158,6 @@ def _key_pair(user_id: str, name: str | None) -> dict[str, Any] | None:
         return keypairs_db.get(user_id, name)
     except exception.NotFound:
         raise errors.bad_request('Invalid key_name provided.') from None
-
-
-def _image_ref(server: dict[str, Any]) -> str | None:
-    """imageRef, accepting the one BDM clients send to say the same (image -> local)."""
-    image_ref = server.get('imageRef') or None
-    if server.get('block_device_mapping'):
-        raise errors.bad_request(BDM_NOT_SUPPORTED)
-    for bdm in server.get('block_device_mapping_v2') or []:
-        is_image_disk = (bdm.get('source_type') == 'image'
-                         and bdm.get('destination_type', 'local') == 'local'
-                         and str(bdm.get('boot_index')) == '0' and bdm.get('uuid'))
-        if not is_image_disk:
-            raise errors.bad_request(BDM_NOT_SUPPORTED)
-        if image_ref is not None and bdm['uuid'] != image_ref:
-            raise errors.bad_request('The image of the boot block device mapping must be '
-                                     'the imageRef.')
-        image_ref = bdm['uuid']
-    return image_ref
 
 
 def canonical_ip(value: str | None) -> str | None:

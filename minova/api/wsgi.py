@@ -49,6 +49,8 @@ from minova.api.handlers import (
     services,
     simple_tenant_usage,
     versions,
+    volume_attachments,
+    volumes_proxy,
 )
 from minova.conf import CONF
 from minova.wsgi import access_log
@@ -76,6 +78,9 @@ ROUTES: list[tuple[str, Any]] = [
     ('/servers/{server_id}/ips/{network_label}', ips.Ip()),
     ('/servers/{server_id}/os-interface', interfaces.Interfaces()),
     ('/servers/{server_id}/os-interface/{port_id}', interfaces.Interface()),
+    ('/servers/{server_id}/os-volume_attachments', volume_attachments.VolumeAttachments()),
+    ('/servers/{server_id}/os-volume_attachments/{volume_id}',
+     volume_attachments.VolumeAttachment()),
     ('/servers/{server_id}/os-security-groups', security_groups.ServerSecurityGroups()),
     ('/servers/{server_id}/metadata', server_metadata.Metadata()),
     ('/servers/{server_id}/metadata/{key}', server_metadata.MetadataItem()),
@@ -128,6 +133,12 @@ ROUTES: list[tuple[str, Any]] = [
     ('/os-networks/{network_id}/action', networks.NetworkAction()),
     ('/os-floating-ips', floating_ips.FloatingIps()),
     ('/os-floating-ips/{floating_ip_id}', floating_ips.FloatingIp()),
+    ('/os-volumes', volumes_proxy.Volumes()),
+    ('/os-volumes/detail', volumes_proxy.VolumesDetail()),
+    ('/os-volumes/{volume_id}', volumes_proxy.Volume()),
+    ('/os-snapshots', volumes_proxy.Snapshots()),
+    ('/os-snapshots/detail', volumes_proxy.SnapshotsDetail()),
+    ('/os-snapshots/{snapshot_id}', volumes_proxy.Snapshot()),
     ('/os-hosts', hosts.Hosts()),
     ('/os-hosts/{host}', hosts.Host()),
     ('/os-hosts/{host}/reboot', hosts.Reboot()),

@@ -28,6 +28,7 @@ from minova.cells.mappings import CellMapping
 from minova.compute import boot, listing, records, shelve_api
 from minova.compute import rpcapi as compute_rpcapi
 from minova.compute.api_network import NetworkAPIMixin
+from minova.compute.api_volumes import VolumesAPIMixin
 from minova.compute.live_migration_api import LiveMigrationAPI
 from minova.conductor import rpcapi as conductor_rpcapi
 from minova.context import RequestContext
@@ -59,7 +60,8 @@ class CellUnavailable(exception.MinovaException):
 RECHECK_ATTEMPTS = 4
 
 
-class API(NetworkAPIMixin, records.RecordsAPI, shelve_api.ShelveAPIMixin, LiveMigrationAPI):
+class API(NetworkAPIMixin, records.RecordsAPI, shelve_api.ShelveAPIMixin, LiveMigrationAPI,
+          VolumesAPIMixin):
     def __init__(self) -> None:
         self.conductor = conductor_rpcapi.ConductorAPI()
 
@@ -304,6 +306,7 @@ class API(NetworkAPIMixin, records.RecordsAPI, shelve_api.ShelveAPIMixin, LiveMi
         self.placement.delete_allocation_for_instance(ctx, uuid)
         actions.event_start(url, uuid, ctx.request_id, 'api_local_delete')
         self.release_ports_locally(ctx, instance)
+        self.release_volumes_locally(ctx, instance)
         instances.destroy(url, uuid)
         mappings.instance_mapping_queue_for_delete(uuid)
         actions.event_finish(url, uuid, ctx.request_id, 'api_local_delete')

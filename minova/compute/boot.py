@@ -54,6 +54,8 @@ class BootRequest:
     # 2.74 host / hypervisor_hostname: narrow the candidates, still filtered
     requested_host: str | None = None
     requested_hypervisor_hostname: str | None = None
+    # Volume mappings (minova/api/server_bdm.py); a boot_index 0 one: the root
+    block_device_mapping: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -142,4 +144,7 @@ def request_spec(boot: BootPlan, uuid: str) -> RequestSpec:
         'requested_destination': (
             {'host': req.requested_host, 'node': req.requested_hypervisor_hostname}
             if requested else None),
+        # Created in the cell with the instance; a volume root takes no DISK_GB.
+        'block_device_mapping': list(req.block_device_mapping),
+        'is_bfv': any(m.get('boot_index') == 0 for m in req.block_device_mapping),
     }

@@ -185,11 +185,17 @@ class EventsMixin:
             if instance is not None:
                 try:
                     self._handle_network_event(context, instance, name, tag)
+                    if name == 'volume-extended':     # compute/volumes.py
+                        self._handle_volume_event(context, instance, name, tag)
                 except Exception:  # one event's trouble does not drop the others
                     LOG.exception('Handling event %s-%s of %s failed', name, tag, uuid)
             if name in WAITABLE and not self.instance_events.pop(
                     uuid, name, tag, event.get('status') or 'completed'):
                 LOG.debug('Nobody waits for event %s-%s of %s', name, tag, uuid)
+
+    if TYPE_CHECKING:   # what volume-extended does: compute/volumes.py
+        def _handle_volume_event(self, context: RequestContext, instance: Instance,
+                                 name: str, tag: str | None) -> None: ...
 
     def _handle_network_event(self, context: RequestContext, instance: Instance,
                               name: str, tag: str | None) -> None:

@@ -81,6 +81,19 @@ class LiveMigrationMixin:
         def _power_state(self, instance: Instance) -> int | None: ...
 
         def _bind_ports_here(self, instance: Instance) -> list[VIF]: ...
+        # compute/volumes.py
+        def _volumes_pre_live_migration(self, ctx: RequestContext, instance: Instance,
+                                        migrate_data: dict[str, Any]) -> dict[str, Any]: ...
+
+        def _volumes_post_live_migration_at_source(
+                self, ctx: RequestContext, instance: Instance,
+                migrate_data: dict[str, Any]) -> None: ...
+
+        def _volumes_post_live_migration_at_destination(
+                self, ctx: RequestContext, migrate_data: dict[str, Any]) -> None: ...
+
+        def _volumes_rollback_live_migration(self, ctx: RequestContext,
+                                             migrate_data: dict[str, Any]) -> None: ...
 
     @property
     def _live_jobs(self) -> dict[str, _Job]:
@@ -104,7 +117,13 @@ class LiveMigrationMixin:
     def pre_live_migration(self, context: RequestContext, instance: Instance,
                            migrate_data: dict[str, Any]) -> dict[str, Any]:
         with self._event(context, instance['uuid'], 'compute_pre_live_migration'):
-            return self.driver.pre_live_migration(context, instance, migrate_data)
+            # Its volumes connected here too (compute/volumes.py), then the driver.
+            migrate_data = self._volumes_pre_live_migration(context, instance, migrate_data)
+            try:
+                return self.driver.pre_live_migration(context, instance, migrate_data)
+            except Exception:
+                self._volumes_rollback_live_migration(context, migrate_data)
+                raise
 
     def post_live_migration_at_destination(self, context: RequestContext,
                                            instance: Instance, migration: dict[str, Any],
@@ -117,6 +136,7 @@ class LiveMigrationMixin:
                                       'node': migration.get('dest_node') or self.host}
             here = cast('Instance', {**instance, **placed})
             self.driver.post_live_migration_at_destination(context, here, migrate_data)
+            self._volumes_post_live_migration_at_destination(context, migrate_data)
             power = self._power_state(here)
             values = dict(placed, power_state=states.RUNNING if power is None else power,
                           task_state=None, progress=0)
@@ -141,6 +161,7 @@ class LiveMigrationMixin:
                          'compute_rollback_live_migration_at_destination'):
             self.driver.rollback_live_migration_at_destination(context, instance,
                                                                migrate_data)
+            self._volumes_rollback_live_migration(context, migrate_data)
 
     # -- on the source -------------------------------------------------------------
 
@@ -249,6 +270,7 @@ class LiveMigrationMixin:
                              ) -> None:
         uuid = instance['uuid']
         self.driver.post_live_migration_at_source(context, instance, migrate_data)
+        self._volumes_post_live_migration_at_source(context, instance, migrate_data)
         compute_rpcapi.for_cell(None).post_live_migration_at_destination(
             context, dest, instance, migration, migrate_data)
         self.placement.delete_allocation_for_instance(context, migration['uuid'])

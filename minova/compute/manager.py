@@ -27,6 +27,7 @@ from minova.compute.network import NetworkMixin, no_reschedule_reason
 from minova.compute.resize_recovery import ResizeRecoveryMixin
 from minova.compute.resource_tracker import ResourceTracker
 from minova.compute.shelve import ShelveMixin
+from minova.compute.volumes import VolumesMixin, block_device_info
 from minova.conductor import rpcapi as conductor_rpcapi
 from minova.conf import CONF
 from minova.context import RequestContext, get_admin_context
@@ -61,8 +62,8 @@ def _describe(e: BaseException) -> str:
 
 
 class ComputeManager(NetworkMixin, EventsMixin, ShelveMixin, ResizeRecoveryMixin,
-                     LiveMigrationMixin, EvacuateMixin):
-    target = messaging.Target(version='1.14')
+                     LiveMigrationMixin, EvacuateMixin, VolumesMixin):
+    target = messaging.Target(version='1.17')
 
     def __init__(self, host: str | None = None) -> None:
         self.host = host or CONF.host
@@ -295,6 +296,7 @@ class ComputeManager(NetworkMixin, EventsMixin, ShelveMixin, ResizeRecoveryMixin
             except (exception.InstanceNotFound, exception.InstanceInvalidState):
                 LOG.info('Instance %s was deleted while building; cleaning up', uuid)
                 self._cleanup_guest(context, instance)
+                self._build_volumes_cleanup(context, instance, request_spec, delete=True)
                 self._deallocate_network(context, instance, request_spec)
                 self.placement.delete_allocation_for_instance(context, uuid)
             except Exception as e:
@@ -304,6 +306,10 @@ class ComputeManager(NetworkMixin, EventsMixin, ShelveMixin, ResizeRecoveryMixin
                 # drivers that deallocate on reschedule).
                 self._deallocate_network(context, instance, request_spec)
                 reason = no_reschedule_reason(e) or _describe(e)
+                # Volumes are released; the ones made for it stay for the next
+                # host, or go (delete_on_termination) with a build that ends here.
+                final = not alternates or no_reschedule_reason(e) is not None
+                self._build_volumes_cleanup(context, instance, request_spec, delete=final)
                 if alternates and no_reschedule_reason(e) is None:
                     self.placement.delete_allocation_for_instance(context, uuid)
                     try:
@@ -344,12 +350,20 @@ class ComputeManager(NetworkMixin, EventsMixin, ShelveMixin, ResizeRecoveryMixin
         report.daemon = True
         inst: Instance = {**instance, 'network_info': network_info, **placed}
         image_meta = {'id': inst.get('image_ref')}
+        bdi = None
+        if spec.get('block_device_mapping'):    # volumes: made and connected first
+            bdi = self._prepare_block_devices(ctx, inst)
         spawn_start = utils.utcnow()
         report.start()
         try:
-            self.driver.spawn(ctx, inst, image_meta, [], None, allocations, network_info)
+            if bdi:
+                self.driver.spawn(ctx, inst, image_meta, [], None, allocations, network_info,
+                                  block_device_info=bdi)
+            else:
+                self.driver.spawn(ctx, inst, image_meta, [], None, allocations, network_info)
         finally:
             report.cancel()
+        self._complete_attachments(ctx, bdi)
         # ACTIVE (from whichever step the conductor has reached: a delete
         # meanwhile fails it), the spawn's timeline event and the end of the
         # build's event: one round trip.
@@ -390,8 +404,11 @@ class ComputeManager(NetworkMixin, EventsMixin, ShelveMixin, ResizeRecoveryMixin
             try:
                 with (self._event(context, uuid, event) if event
                       else contextlib.nullcontext()):
+                    volumes = self._volume_bdms(context, instance)
                     self.driver.destroy(context, instance, instance.get('network_info') or [],
-                                        None, True)
+                                        block_device_info(volumes), True)
+                    if volumes:     # detached; the delete_on_termination ones deleted
+                        self._teardown_volumes(context, instance, delete=True)
                     self._deallocate_network(context, instance, raise_on_failure=True)
                     self.placement.delete_allocation_for_instance(context, uuid)
                     self.conductor.instance_destroy(context, uuid)
@@ -470,7 +487,7 @@ class ComputeManager(NetworkMixin, EventsMixin, ShelveMixin, ResizeRecoveryMixin
         self._power_action(
             context, instance, 'compute_reboot_instance',
             lambda: self.driver.reboot(context, instance, instance.get('network_info') or [],
-                                       reboot_type),
+                                       reboot_type, **self._bdi_kwargs(context, instance)),
             {'vm_state': states.ACTIVE}, error_unless_running=True)
 
     def stop_instance(self, context: RequestContext, instance: Instance) -> None:
@@ -484,7 +501,8 @@ class ComputeManager(NetworkMixin, EventsMixin, ShelveMixin, ResizeRecoveryMixin
             return
         self._power_action(
             context, instance, 'compute_start_instance',
-            lambda: self.driver.power_on(context, instance, instance.get('network_info') or []),
+            lambda: self.driver.power_on(context, instance, instance.get('network_info') or [],
+                                         **self._bdi_kwargs(context, instance)),
             {'vm_state': states.ACTIVE})
 
     # -- pause, suspend, crash dump (rpc 1.3) -----------------------------------------
@@ -505,7 +523,8 @@ class ComputeManager(NetworkMixin, EventsMixin, ShelveMixin, ResizeRecoveryMixin
     def resume_instance(self, context: RequestContext, instance: Instance) -> None:
         self._power_action(
             context, instance, 'compute_resume_instance',
-            lambda: self.driver.resume(context, instance, instance.get('network_info') or []),
+            lambda: self.driver.resume(context, instance, instance.get('network_info') or [],
+                                       **self._bdi_kwargs(context, instance)),
             {'vm_state': states.ACTIVE})
 
     def trigger_crash_dump(self, context: RequestContext, instance: Instance) -> None:
@@ -719,6 +738,9 @@ class ComputeManager(NetworkMixin, EventsMixin, ShelveMixin, ResizeRecoveryMixin
                     flavor, instance.get('network_info') or [])
             except NotImplementedError:
                 raise exception.NotSupported() from None
+            volumes = self._volume_bdms(context, instance)
+            if volumes:     # their connections to this host go; the destination's come
+                self._disconnect_volumes(context, instance, volumes)
             self.conductor.migration_update(context, migration['uuid'],
                                             {'status': 'post-migrating'})
             self._update(context, uuid, {'task_state': states.RESIZE_MIGRATED,
@@ -739,11 +761,14 @@ class ComputeManager(NetworkMixin, EventsMixin, ShelveMixin, ResizeRecoveryMixin
             placed = dict(self._flavor_values(flavor), host=self.host,
                           node=migration['dest_node'] or self.host)
             nw_info = self._bind_ports_here(inst)
+            moved = cast('Instance', {**inst, **placed})
+            bdi = self._prepare_block_devices(context, moved)   # connected here
             try:
-                self.driver.finish_migration(context, cast('Instance', {**inst, **placed}),
-                                             nw_info, power_on)
+                self.driver.finish_migration(context, moved, nw_info, power_on,
+                                             **({'block_device_info': bdi} if bdi else {}))
             except NotImplementedError:
                 raise exception.NotSupported() from None
+            self._complete_attachments(context, bdi)
             self.conductor.migration_update(context, migration['uuid'],
                                             {'status': 'finished'})
             inst = self._update(context, uuid, dict(
@@ -781,8 +806,12 @@ class ComputeManager(NetworkMixin, EventsMixin, ShelveMixin, ResizeRecoveryMixin
         with self._resize_step(context, instance, migration, 'compute_revert_resize'):
             # As Nova: on the source's own host (storage shared with it) the
             # disks stay for finish_revert_migration to replace.
+            volumes = self._volume_bdms(context, instance)
             self.driver.destroy(context, instance, instance.get('network_info') or [],
-                                None, migration.get('source_compute') != self.host)
+                                block_device_info(volumes),
+                                migration.get('source_compute') != self.host)
+            if volumes:     # the source connects them again
+                self._disconnect_volumes(context, instance, volumes)
             if migration.get('source_compute') != self.host:
                 self.rt.instance_removed(uuid)
             self.conductor.migration_update(context, migration['uuid'],
@@ -805,12 +834,15 @@ class ComputeManager(NetworkMixin, EventsMixin, ShelveMixin, ResizeRecoveryMixin
             placed = dict(self._flavor_values(old), host=self.host,
                           node=migration.get('source_node') or self.host)
             nw_info = self._bind_ports_here(current)
+            back = cast('Instance', {**current, **placed})
+            bdi = self._prepare_block_devices(context, back)
             try:
-                self.driver.finish_revert_migration(context,
-                                                    cast('Instance', {**current, **placed}),
-                                                    nw_info, power_on)
+                self.driver.finish_revert_migration(
+                    context, back, nw_info, power_on,
+                    **({'block_device_info': bdi} if bdi else {}))
             except NotImplementedError:
                 raise exception.NotSupported() from None
+            self._complete_attachments(context, bdi)
             inst = self._update(context, uuid, dict(
                 placed, vm_state=states.ACTIVE if power_on else states.STOPPED,
                 network_info=nw_info,

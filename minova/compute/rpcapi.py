@@ -25,6 +25,9 @@ Version history:
          live_migration_abort (casts, to the source)
   1.13 - adds evacuate_instance (a cast)
   1.14 - adds attach_interface (a call) and detach_interface (a cast)
+  1.15 - adds reserve_block_device_name (a call) and attach_volume (a cast)
+  1.16 - adds detach_volume and swap_volume (casts)
+  1.17 - external_instance_event acts on volume-extended (the guest's disk grows)
 """
 from __future__ import annotations
 
@@ -44,7 +47,7 @@ if TYPE_CHECKING:
     from minova.scheduler.rpcapi import Selection
 
 TOPIC = 'compute'
-VERSION = '1.14'
+VERSION = '1.17'
 
 
 class ComputeAPI:
@@ -304,6 +307,35 @@ class ComputeAPI:
         self.client.prepare(server=host, version='1.13').cast(
             ctxt, 'evacuate_instance', instance=instance, migration=migration, node=node,
             target_state=target_state)
+
+    # -- volumes (1.15, 1.16) -------------------------------------------------------
+
+    def reserve_block_device_name(self, ctxt: RequestContext, host: str,
+                                  instance: Instance, volume_id: str,
+                                  disk_bus: str | None, device_type: str | None,
+                                  tag: str | None, delete_on_termination: bool
+                                  ) -> dict[str, Any]:
+        return self.client.prepare(server=host, version='1.15').call(
+            ctxt, 'reserve_block_device_name', instance=instance, volume_id=volume_id,
+            disk_bus=disk_bus, device_type=device_type, tag=tag,
+            delete_on_termination=delete_on_termination)
+
+    def attach_volume(self, ctxt: RequestContext, host: str, instance: Instance,
+                      bdm: dict[str, Any]) -> None:
+        self.client.prepare(server=host, version='1.15').cast(
+            ctxt, 'attach_volume', instance=instance, bdm=bdm)
+
+    def detach_volume(self, ctxt: RequestContext, host: str, instance: Instance,
+                      volume_id: str, attachment_id: str | None) -> None:
+        self.client.prepare(server=host, version='1.16').cast(
+            ctxt, 'detach_volume', instance=instance, volume_id=volume_id,
+            attachment_id=attachment_id)
+
+    def swap_volume(self, ctxt: RequestContext, host: str, instance: Instance,
+                    old_volume_id: str, new_volume_id: str, new_attachment_id: str) -> None:
+        self.client.prepare(server=host, version='1.16').cast(
+            ctxt, 'swap_volume', instance=instance, old_volume_id=old_volume_id,
+            new_volume_id=new_volume_id, new_attachment_id=new_attachment_id)
 
 
 _by_url: dict[str, ComputeAPI] = {}

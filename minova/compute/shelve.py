@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from minova import exception, states, utils
 from minova.compute.shelve_api import SHELVE_SYSMETA
+from minova.compute.volumes import block_device_info
 from minova.conf import CONF
 from minova.context import RequestContext, get_admin_context
 
@@ -74,6 +75,19 @@ class ShelveMixin:
 
         @staticmethod
         def _delete_unfinished_image(image_id: str) -> None: ...
+
+        # compute/volumes.py
+        def _volume_bdms(self, ctx: RequestContext,
+                         instance: Instance) -> list[dict[str, Any]]: ...
+
+        def _disconnect_volumes(self, ctx: RequestContext, instance: Instance,
+                                bdms: list[dict[str, Any]]) -> None: ...
+
+        def _prepare_block_devices(self, ctx: RequestContext,
+                                   instance: Instance) -> dict[str, Any] | None: ...
+
+        def _complete_attachments(self, ctx: RequestContext,
+                                  info: dict[str, Any] | None) -> None: ...
 
     # -- shelve ----------------------------------------------------------------
 
@@ -187,7 +201,11 @@ class ShelveMixin:
         uuid = instance['uuid']
         self.driver.power_off(instance, 0)
         power = self._power_state(instance)
-        self.driver.destroy(ctx, instance, instance.get('network_info') or [], None, True)
+        volumes = self._volume_bdms(ctx, instance)     # compute/volumes.py
+        self.driver.destroy(ctx, instance, instance.get('network_info') or [],
+                            block_device_info(volumes), True)
+        if volumes:
+            self._disconnect_volumes(ctx, instance, volumes)
         self.placement.delete_allocation_for_instance(ctx, uuid)
         self.rt.instance_removed(uuid)
         self._update(ctx, uuid, {
@@ -296,8 +314,10 @@ class ShelveMixin:
         # Its ports follow it to this host (binding:host_id), as Nova's unshelve.
         nw_info = self._bind_ports_here(inst)
         inst = {**inst, 'network_info': nw_info}
+        bdi = self._prepare_block_devices(ctx, inst)   # its volumes, connected here
         self.driver.spawn(ctx, inst, image_meta, [], None, allocations,  # type: ignore[arg-type]
-                          nw_info)
+                          nw_info, **({'block_device_info': bdi} if bdi else {}))
+        self._complete_attachments(ctx, bdi)
         if image:
             self._delete_shelve_image(str(image['id']), uuid)
         inst = self._update(ctx, uuid, dict(

@@ -23,10 +23,12 @@ from minova.conductor import moves
 from minova.conductor.evacuate import EvacuateMixin
 from minova.conductor.live_migrate import LiveMigrateMixin
 from minova.conductor.shelve import ShelveMixin
+from minova.conductor.volumes import VolumesMixin
 from minova.conf import CONF
 from minova.context import RequestContext, get_admin_context
 from minova.db import (
     actions,
+    block_devices,
     build_requests,
     compute_nodes,
     console_auth_tokens,
@@ -60,8 +62,8 @@ def _host_zone(host: str) -> str:
 _fault_message = moves.fault_message
 
 
-class ConductorManager(ShelveMixin, LiveMigrateMixin, EvacuateMixin):
-    target = messaging.Target(version='1.9')
+class ConductorManager(ShelveMixin, LiveMigrateMixin, EvacuateMixin, VolumesMixin):
+    target = messaging.Target(version='1.10')
     # What compute agents expect back when a server changed under them (deleted,
     # or its task state moved on): answered without an ERROR traceback here.
     expected_exceptions = (exception.InstanceNotFound, exception.InstanceInvalidState)
@@ -164,11 +166,15 @@ class ConductorManager(ShelveMixin, LiveMigrateMixin, EvacuateMixin):
         # ends here, once the instance is in its cell. (Closed after the cast
         # to compute, it was a transaction on the action's row that the
         # host's first updates queued behind.)
-        instance = instances.create(url, values, also=lambda conn: actions.action_start_in(
-            conn, uuid, 'create', context.request_id, context.user_id, context.project_id,
-            start_time=br.get('created_at'),
-            events=[('schedule_instances', sched_start, sched_end),
-                    ('conductor_schedule_and_build_instances', received, utils.utcnow())]))
+        def also(conn: Any) -> None:
+            actions.action_start_in(
+                conn, uuid, 'create', context.request_id, context.user_id,
+                context.project_id, start_time=br.get('created_at'),
+                events=[('schedule_instances', sched_start, sched_end),
+                        ('conductor_schedule_and_build_instances', received, utils.utcnow())])
+            if spec.get('block_device_mapping'):    # its volumes, with it
+                block_devices.create_many(conn, uuid, spec['block_device_mapping'])
+        instance = instances.create(url, values, also=also)
         try:
             if not build_requests.hand_over(uuid, cell['id']):
                 # Deleted by the user while we were scheduling: undo.

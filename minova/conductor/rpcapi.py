@@ -25,6 +25,8 @@ Version history:
         evacuate_instance cast there; migration_get_all_by_filters
   1.9 - migration_get_in_progress_by_host: the moves a restarted compute finishes
         or rolls back
+  1.10 - bdm_get_by_instance, bdm_create, bdm_update, bdm_destroy: a compute's
+         block device mappings (volumes)
 """
 from __future__ import annotations
 
@@ -41,7 +43,7 @@ if TYPE_CHECKING:
     from minova.scheduler.rpcapi import Selection
 
 TOPIC = 'conductor'
-VERSION = '1.9'
+VERSION = '1.10'
 
 
 class ConductorAPI:
@@ -226,3 +228,21 @@ class ConductorAPI:
         self.client.prepare(version='1.4').call(
             ctxt, 'action_event_finish', uuid=uuid, event=event, result=result,
             traceback=traceback, host=host, details=details)
+
+    # -- block device mappings (1.10) ------------------------------------------
+
+    def bdm_get_by_instance(self, ctxt: RequestContext,
+                            instance_uuid: str) -> list[dict[str, Any]]:
+        return self.client.prepare(version='1.10').call(
+            ctxt, 'bdm_get_by_instance', instance_uuid=instance_uuid)
+
+    def bdm_create(self, ctxt: RequestContext, values: dict[str, Any]) -> dict[str, Any]:
+        return self.client.prepare(version='1.10').call(ctxt, 'bdm_create', values=values)
+
+    def bdm_update(self, ctxt: RequestContext, bdm_uuid: str,
+                   values: dict[str, Any]) -> dict[str, Any]:
+        return self.client.prepare(version='1.10').call(ctxt, 'bdm_update', bdm_uuid=bdm_uuid,
+                                                        values=values)
+
+    def bdm_destroy(self, ctxt: RequestContext, bdm_uuid: str) -> None:
+        self.client.prepare(version='1.10').call(ctxt, 'bdm_destroy', bdm_uuid=bdm_uuid)

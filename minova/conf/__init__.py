@@ -20,12 +20,13 @@ from minova.conf import (
     quota,
     scheduler,
     virt,
+    volume,
 )
 
 CONF = cfg.CONF
 
 for _mod in (default, api, database, scheduler, compute, placement, glance, image, quota,
-             virt, console, metadata, network):
+             virt, console, metadata, network, volume):
     _mod.register_opts(CONF)
 
 _client_opts_lock = threading.Lock()
@@ -48,4 +49,5 @@ def register_client_opts() -> None:
             placement.register_client_opts(CONF)
             glance.register_client_opts(CONF)
             network.register_client_opts(CONF)
+            volume.register_client_opts(CONF)
             _client_opts_registered = True

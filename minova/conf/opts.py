@@ -6,6 +6,7 @@ from minova.conf import image as image_conf
 from minova.conf import metadata as metadata_conf
 from minova.conf import network as network_conf
 from minova.conf import placement as placement_conf
+from minova.conf import volume as volume_conf
 
 
 def list_opts() -> list:
@@ -35,6 +36,7 @@ def list_opts() -> list:
         ('consoleauth', console.consoleauth_opts),
         ('console', console.console_opts),
         ('neutron', network_conf.neutron_opts + metadata_conf.neutron_opts + ks),
+        ('cinder', volume_conf.opts + ks),
     ]
 
 

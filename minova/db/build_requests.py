@@ -57,6 +57,9 @@ class RequestSpec(TypedDict, total=False):
     requested_destination: Destination | None
     # An evacuation: the server keeps its source allocation, the claim adds to it.
     keep_allocations: bool
+    # Volumes (issue 21): the boot's block device mappings, and whether the root is one.
+    block_device_mapping: list[dict[str, Any]]
+    is_bfv: bool
 
 
 def create(instances: list[Instance], specs: list[RequestSpec]) -> None:

@@ -8,7 +8,7 @@ from typing import Any, TypedDict, cast
 import sqlalchemy as sa
 
 from minova import exception, states, utils
-from minova.db import console_auth_tokens, engines, paging, regexp
+from minova.db import block_devices, console_auth_tokens, engines, paging, regexp
 from minova.db.flavors import Flavor
 from minova.db.main_tables import instance_faults, instances
 
@@ -213,6 +213,7 @@ def destroy(url: str, uuid: str) -> None:
                              terminated_at=now, vm_state=states.DELETED, task_state=None,
                              power_state=states.NOSTATE))
         console_auth_tokens.destroy_for_instance(conn, uuid)
+        block_devices.destroy_for_instance(conn, uuid)
 
 
 def _faults(conn: sa.Connection, uuids: list[str]) -> dict[str, Fault]:

@@ -22,6 +22,7 @@ from minova.policies import (
     servers,
     shelve,
     usage,
+    volumes,
 )
 
 
@@ -32,4 +33,5 @@ def list_rules() -> list[policy.RuleDefault]:
         aggregates.list_rules(), server_groups.list_rules(),
         server_actions.list_rules(), migrations.list_rules(),
         usage.list_rules(), legacy.list_rules(), server_subresources.list_rules(),
-        remote_consoles.list_rules(), shelve.list_rules(), network.list_rules()))
+        remote_consoles.list_rules(), shelve.list_rules(), network.list_rules(),
+        volumes.list_rules()))

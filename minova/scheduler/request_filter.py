@@ -60,6 +60,12 @@ def traits_from(props: dict[str, Any]) -> tuple[set[str], set[str]]:
 
 def build(spec: RequestSpec) -> PlacementQuery:
     query = PlacementQuery(resources=resources_from_flavor(spec['flavor']))
+    if spec.get('is_bfv'):      # the root disk is a volume: no local DISK_GB for it
+        disk = query.resources.get('DISK_GB', 0) - (spec['flavor'].get('root_gb') or 0)
+        if disk > 0:
+            query.resources['DISK_GB'] = disk
+        else:
+            query.resources.pop('DISK_GB', None)
     required, forbidden = traits_from(spec['flavor'].get('extra_specs') or {})
     image_props = (spec.get('image') or {}).get('properties') or {}
     image_req, image_forb = traits_from(image_props)

@@ -112,7 +112,8 @@ class ComputeDriver:
             self.power_off(instance)
 
     def reboot(self, context: RequestContext, instance: Instance,
-               network_info: list[VIF], reboot_type: str) -> None:
+               network_info: list[VIF], reboot_type: str,
+               block_device_info: dict[str, Any] | None = None) -> None:
         raise NotImplementedError
 
     def power_off(self, instance: Instance, timeout: int = 0,
@@ -120,7 +121,8 @@ class ComputeDriver:
         raise NotImplementedError
 
     def power_on(self, context: RequestContext, instance: Instance,
-                 network_info: list[VIF]) -> None:
+                 network_info: list[VIF],
+                 block_device_info: dict[str, Any] | None = None) -> None:
         raise NotImplementedError
 
     def pause(self, instance: Instance) -> None:
@@ -135,7 +137,8 @@ class ComputeDriver:
         raise NotImplementedError
 
     def resume(self, context: RequestContext, instance: Instance,
-               network_info: list[VIF]) -> None:
+               network_info: list[VIF],
+               block_device_info: dict[str, Any] | None = None) -> None:
         """Run a suspended guest again from its saved memory."""
         raise NotImplementedError
 
@@ -166,7 +169,8 @@ class ComputeDriver:
         raise NotImplementedError
 
     def finish_migration(self, context: RequestContext, instance: Instance,
-                         network_info: list[VIF], power_on: bool = True) -> None:
+                         network_info: list[VIF], power_on: bool = True,
+                         block_device_info: dict[str, Any] | None = None) -> None:
         """On the destination: the guest made with the instance's (new) flavor."""
         raise NotImplementedError
 
@@ -176,7 +180,8 @@ class ComputeDriver:
         raise NotImplementedError
 
     def finish_revert_migration(self, context: RequestContext, instance: Instance,
-                                network_info: list[VIF], power_on: bool = True) -> None:
+                                network_info: list[VIF], power_on: bool = True,
+                                block_device_info: dict[str, Any] | None = None) -> None:
         """On the source: the guest back from the copy kept for a revert."""
         raise NotImplementedError
 
@@ -262,6 +267,40 @@ class ComputeDriver:
     def detach_interface(self, context: RequestContext, instance: Instance,
                          vif: VIF) -> None:
         """Unplug the guest's NIC of `vif`; a NIC already gone is fine."""
+        raise NotImplementedError
+
+    # -- volumes (issue 21; block_device_info: see docs/volumes.md) ----------------
+
+    def get_volume_connector(self, instance: Instance) -> dict[str, Any]:
+        """This host's connector for Cinder's attachment update: ip, host,
+        initiator, multipath, enforce_multipath, platform, os_type, do_local_attach."""
+        raise NotImplementedError
+
+    def attach_volume(self, context: RequestContext, connection_info: dict[str, Any],
+                      instance: Instance, mountpoint: str, disk_bus: str | None = None,
+                      device_type: str | None = None,
+                      encryption: dict[str, Any] | None = None) -> None:
+        """Hot-plug the volume onto a running or paused guest and keep it in the
+        guest's definition (a shut-off guest: the definition only). Raises
+        VolumeDriverNotFound (unknown driver_volume_type) or VolumeAttachFailed."""
+        raise NotImplementedError
+
+    def detach_volume(self, context: RequestContext, connection_info: dict[str, Any],
+                      instance: Instance, mountpoint: str,
+                      encryption: dict[str, Any] | None = None) -> None:
+        """Unplug the volume once the guest has released it (a device already
+        gone is success); DeviceDetachFailed when the guest does not let go."""
+        raise NotImplementedError
+
+    def extend_volume(self, context: RequestContext, connection_info: dict[str, Any],
+                      instance: Instance, requested_size: int) -> None:
+        """Tell the guest its volume grew to requested_size bytes."""
+        raise NotImplementedError
+
+    def swap_volume(self, context: RequestContext, old_connection_info: dict[str, Any],
+                    new_connection_info: dict[str, Any], instance: Instance,
+                    mountpoint: str, resize_to: int) -> None:
+        """Copy the guest's disk at mountpoint onto the new volume and switch to it."""
         raise NotImplementedError
 
     def get_info(self, instance: Instance) -> GuestInfo:

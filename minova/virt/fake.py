@@ -76,17 +76,25 @@ class FakeDriver(driver.ComputeDriver):
             raise RuntimeError(f'Fake spawn failure on {self.host}')
         self._create(instance)
         with self._lock:
-            self._guests[instance['uuid']]['vifs'] = {v['id']: v for v in network_info}
+            guest = self._guests[instance['uuid']]
+            guest['vifs'] = {v['id']: v for v in network_info}
+            # Volumes the manager connected for the build (boot from volume: the root).
+            for m in (block_device_info or {}).get('block_device_mapping') or []:
+                guest.setdefault('volumes', {})[m['mount_device']] = m['connection_info']
+            guest['root_device_name'] = (block_device_info or {}).get('root_device_name')
 
     def _create(self, instance: Instance) -> None:
         """A running guest made from the instance's record (spawn, and the
         recovery of a guest that vanished)."""
         with self._lock:
+            old = self._guests.get(instance['uuid']) or {}
             self._guests[instance['uuid']] = {
                 'state': states.RUNNING, 'vcpus': instance.get('vcpus') or 0,
                 'memory_mb': instance.get('memory_mb') or 0,
                 'root_gb': instance.get('root_gb') or 0,
                 'image_ref': instance.get('image_ref')}
+            if old.get('volumes'):     # a remade guest keeps its volumes, as libvirt's
+                self._guests[instance['uuid']]['volumes'] = old['volumes']
 
     def rebuild(self, context: RequestContext, instance: Instance,
                 image_meta: dict[str, Any], network_info: list[VIF],
@@ -122,7 +130,8 @@ class FakeDriver(driver.ComputeDriver):
             guest['state'] = state
 
     def reboot(self, context: RequestContext, instance: Instance,
-               network_info: list[VIF], reboot_type: str) -> None:
+               network_info: list[VIF], reboot_type: str,
+               block_device_info: dict[str, Any] | None = None) -> None:
         # As libvirt: a soft reboot needs the guest; a hard one remakes it.
         if reboot_type == 'SOFT':
             self._set_state(instance, states.RUNNING)
@@ -137,7 +146,8 @@ class FakeDriver(driver.ComputeDriver):
                 guest['state'] = states.SHUTDOWN
 
     def power_on(self, context: RequestContext, instance: Instance,
-                 network_info: list[VIF]) -> None:
+                 network_info: list[VIF],
+                 block_device_info: dict[str, Any] | None = None) -> None:
         with self._lock:
             guest = self._guests.get(instance['uuid'])
             if guest is not None:
@@ -156,7 +166,8 @@ class FakeDriver(driver.ComputeDriver):
         self._set_state(instance, states.SUSPENDED_POWER)
 
     def resume(self, context: RequestContext, instance: Instance,
-               network_info: list[VIF]) -> None:
+               network_info: list[VIF],
+               block_device_info: dict[str, Any] | None = None) -> None:
         self._set_state(instance, states.RUNNING)
 
     def set_admin_password(self, instance: Instance, new_pass: str) -> None:
@@ -194,10 +205,12 @@ class FakeDriver(driver.ComputeDriver):
             self._migrated[instance['uuid']] = guest
 
     def finish_migration(self, context: RequestContext, instance: Instance,
-                         network_info: list[VIF], power_on: bool = True) -> None:
+                         network_info: list[VIF], power_on: bool = True,
+                         block_device_info: dict[str, Any] | None = None) -> None:
         if instance.get('display_name') in CONF.fake_driver.fail_finish_migration_names:
             raise RuntimeError(f'Fake finish_migration failure on {self.host}')
         self._create(instance)
+        self._record_volumes(instance, block_device_info)
         if not power_on:
             self._set_state(instance, states.SHUTDOWN)
 
@@ -207,7 +220,8 @@ class FakeDriver(driver.ComputeDriver):
             self._migrated.pop(instance['uuid'], None)
 
     def finish_revert_migration(self, context: RequestContext, instance: Instance,
-                                network_info: list[VIF], power_on: bool = True) -> None:
+                                network_info: list[VIF], power_on: bool = True,
+                                block_device_info: dict[str, Any] | None = None) -> None:
         with self._lock:
             guest = self._migrated.pop(instance['uuid'], None)
         if guest is None:
@@ -219,6 +233,17 @@ class FakeDriver(driver.ComputeDriver):
         with self._lock:
             guest['state'] = states.RUNNING if power_on else states.SHUTDOWN
             self._guests[instance['uuid']] = guest
+        self._record_volumes(instance, block_device_info)
+
+    def _record_volumes(self, instance: Instance,
+                        block_device_info: dict[str, Any] | None) -> None:
+        """The volumes of block_device_info are the guest's (connected here)."""
+        mappings = (block_device_info or {}).get('block_device_mapping') or []
+        if not mappings:
+            return
+        with self._lock:
+            guest = self._guests[instance['uuid']]
+            guest['volumes'] = {m['mount_device']: m['connection_info'] for m in mappings}
 
     # -- live migration: each host's driver holds its own guests, so the source
     # forgets the guest when the move ends and the destination adds it --------
@@ -300,6 +325,8 @@ class FakeDriver(driver.ComputeDriver):
         with self._lock:
             self._incoming.pop(instance['uuid'], None)
         self._create(instance)
+        # Its volumes, connected here (what the manager put in migrate_data).
+        self._record_volumes(instance, migrate_data.get('block_device_info'))
         if instance.get('vm_state') == states.PAUSED:   # a paused guest arrives paused
             self._set_state(instance, states.PAUSED_POWER)
 
@@ -352,6 +379,58 @@ class FakeDriver(driver.ComputeDriver):
         with self._lock:
             guest = self._guests.get(instance['uuid']) or {}
             guest.get('vifs', {}).pop(vif['id'], None)
+
+    # -- volumes: recorded on the guest ('volumes': mountpoint -> connection info) --
+
+    def get_volume_connector(self, instance: Instance) -> dict[str, Any]:
+        return {'ip': CONF.my_ip, 'host': self.host, 'initiator': None,
+                'multipath': False, 'enforce_multipath': False, 'platform': 'x86_64',
+                'os_type': 'linux', 'do_local_attach': False}
+
+    def attach_volume(self, context: RequestContext, connection_info: dict[str, Any],
+                      instance: Instance, mountpoint: str, disk_bus: str | None = None,
+                      device_type: str | None = None,
+                      encryption: dict[str, Any] | None = None) -> None:
+        with self._lock:
+            guest = self._guests.get(instance['uuid'])
+            if guest is None:
+                raise exception.InstanceNotFound(instance_id=instance['uuid'])
+            guest.setdefault('volumes', {})[mountpoint] = connection_info
+
+    def detach_volume(self, context: RequestContext, connection_info: dict[str, Any],
+                      instance: Instance, mountpoint: str,
+                      encryption: dict[str, Any] | None = None) -> None:
+        with self._lock:
+            guest = self._guests.get(instance['uuid']) or {}
+            guest.get('volumes', {}).pop(mountpoint, None)
+
+    def extend_volume(self, context: RequestContext, connection_info: dict[str, Any],
+                      instance: Instance, requested_size: int) -> None:
+        with self._lock:
+            guest = self._guests.get(instance['uuid'])
+            if guest is None:
+                raise exception.InstanceNotFound(instance_id=instance['uuid'])
+            guest.setdefault('volume_sizes', {})[connection_info.get('serial')] = \
+                requested_size
+
+    def swap_volume(self, context: RequestContext, old_connection_info: dict[str, Any],
+                    new_connection_info: dict[str, Any], instance: Instance,
+                    mountpoint: str, resize_to: int) -> None:
+        with self._lock:
+            guest = self._guests.get(instance['uuid'])
+            if guest is None:
+                raise exception.InstanceNotFound(instance_id=instance['uuid'])
+            guest.setdefault('volumes', {})[mountpoint] = new_connection_info
+
+    def guest_volume_sizes(self, instance_uuid: str) -> dict[str, int]:
+        """Volume id -> bytes, as extend_volume last told the fake guest."""
+        with self._lock:
+            return dict((self._guests.get(instance_uuid) or {}).get('volume_sizes') or {})
+
+    def guest_volumes(self, instance_uuid: str) -> dict[str, dict[str, Any]]:
+        """What the fake guest has attached (mountpoint -> connection info)."""
+        with self._lock:
+            return dict((self._guests.get(instance_uuid) or {}).get('volumes') or {})
 
     def get_info(self, instance: Instance) -> GuestInfo:
         with self._lock:

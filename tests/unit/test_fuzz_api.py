@@ -301,7 +301,8 @@ def compute_request(rnd: random.Random, world: dict[str, Any]) -> tuple:
                            'service_id', 'hypervisor_id', 'aggregate_id', 'group_id',
                            'project_id', 'network_label', 'network_id', 'image_id', 'host',
                            'class_name', 'tenant_id', 'before', 'alias', 'tag',
-                           'token', 'migration_id', 'port_id', 'floating_ip_id')
+                           'token', 'migration_id', 'port_id', 'floating_ip_id', 'volume_id',
+                           'snapshot_id')
               if '{' + name + '}' in template}
     path = template.format(**params)
     example = rnd.choice(COMPUTE_BODIES.get((method, template[len('/v2.1'):]), [None]))
@@ -417,7 +418,9 @@ def compute_world(dbs: dict[str, str], monkeypatch: pytest.MonkeyPatch  # noqa: 
         'alias': ['os-keypairs', 'nope'], 'tag': ['t', 'nope'],
         'token': ['nosuchtoken', ' '], 'migration_id': ['1', 'nope'],
         'port_id': ['3f1c2b9e-0000-4000-8000-000000000001', 'nope'],
-        'floating_ip_id': ['3f1c2b9e-0000-4000-8000-0000000000f1', 'nope']}
+        'floating_ip_id': ['3f1c2b9e-0000-4000-8000-0000000000f1', 'nope'],
+        'volume_id': ['3f1c2b9e-0000-4000-8000-000000000002', 'nope'],
+        'snapshot_id': ['3f1c2b9e-0000-4000-8000-000000000003', 'nope']}
     transports = set(rpc._transports)
     replenish(world)
     yield world

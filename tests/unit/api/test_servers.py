@@ -69,9 +69,15 @@ def test_create_scheduler_hints_and_keypair(user: Any, compute: FakeComputeAPI,
     ({'min_count': 3, 'max_count': 2}, 'min_count must be <= max_count'),
     ({'user_data': '%%%'}, 'Invalid input for field/attribute user_data'),
     ({'metadata': {'k': 1}}, 'Invalid input for field/attribute k'),
-    ({'block_device_mapping_v2': [{'boot_index': 0, 'uuid': IMAGE,
-                                   'source_type': 'volume'}], 'imageRef': ''},
-     'Block device mappings'),
+    ({'block_device_mapping_v2': [{'boot_index': 0, 'source_type': 'blank',
+                                   'destination_type': 'volume'}], 'imageRef': ''},
+     'Block Device Mapping is Invalid: Blank volumes need a size'),
+    ({'block_device_mapping_v2': [{'boot_index': 0, 'source_type': 'image', 'uuid': IMAGE,
+                                   'destination_type': 'local'}], 'imageRef': IMAGE[::-1]},
+     'The image of the boot block device mapping must be the imageRef.'),
+    ({'block_device_mapping': [{'volume_id': IMAGE}],
+      'block_device_mapping_v2': [{'boot_index': 0, 'uuid': IMAGE}]},
+     'Using different block_device_mapping syntaxes is not allowed'),
     ({'imageRef': ''}, 'Can not find requested image'),
     ({'bogus': 1}, 'Additional properties are not allowed'),
 ])
@@ -80,6 +86,16 @@ def test_create_bad_input(user: Any, compute: FakeComputeAPI, flavor: None,
     r = user.post('/servers', body(**server))
     assert r.status_code == 400, r.text
     assert message in r.json['badRequest']['message']
+    assert compute.created == []
+
+
+def test_create_with_a_volume_needs_the_volume_service(
+        user: Any, compute: FakeComputeAPI, flavor: None) -> None:
+    r = user.post('/servers', body(imageRef='', block_device_mapping_v2=[
+        {'boot_index': 0, 'uuid': IMAGE, 'source_type': 'volume',
+         'destination_type': 'volume'}]))
+    assert r.status_code == 501, r.text
+    assert 'No volume service is configured' in r.json['notImplemented']['message']
     assert compute.created == []
 
 

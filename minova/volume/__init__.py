@@ -1,0 +1,1 @@
+"""The Block Storage (Cinder) client: see minova/volume/cinder.py."""
