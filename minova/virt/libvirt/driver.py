@@ -348,9 +348,8 @@ class LibvirtDriver(lvvolume.VolumeMixin, driver.ComputeDriver):
               network_info: list[VIF],
               block_device_info: dict[str, Any] | None = None) -> None:
         image_id: str = image_meta.get('id') or instance.get('image_ref') or ''
-        if image_meta.get('status') or not image_id or \
-                lvvolume.root_mapping(block_device_info) is not None:
-            image = image_meta      # (booted from a volume: no image to read)
+        if image_meta.get('status') or lvvolume.root_mapping(block_device_info) is not None:
+            image = image_meta      # (already read, or booted from a volume: none to read)
         else:
             image = self.images.client.show(context, image_id)
         inst_dir = instance_dir(instance)
