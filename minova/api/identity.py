@@ -112,8 +112,24 @@ def _as_seen(url: str, req: falcon.Request) -> str:
     return urllib.parse.urlunsplit(parts).rstrip('/')
 
 
-def catalog(req: falcon.Request) -> list[dict[str, Any]]:
-    """compute, identity, and the placement, image and network services this API uses."""
+def _cinder_url(project: str | None) -> str | None:
+    """The Cinder this deployment uses ([cinder] endpoint_template with the
+    token's project, or endpoint_override), for clients that look volumes up."""
+    if 'cinder' not in CONF:
+        return None
+    url = CONF.cinder.endpoint_template or getattr(CONF.cinder, 'endpoint_override', None)
+    if not url:
+        return None
+    if '%(project_id)s' in url:
+        if project is None:
+            return None
+        url = url.replace('%(project_id)s', project)
+    return str(url)
+
+
+def catalog(req: falcon.Request, project: str | None = None) -> list[dict[str, Any]]:
+    """compute, identity, and the placement, image, network and volume services
+    this API uses."""
     base = req.prefix.rstrip('/')
     services = [('compute', 'nova', f'{base}/v2.1'), ('identity', 'keystone', f'{base}{V3}')]
     placement = getattr(CONF.placement, 'endpoint_override', None) \
@@ -126,6 +142,10 @@ def catalog(req: falcon.Request) -> list[dict[str, Any]]:
     neutron = getattr(CONF.neutron, 'endpoint_override', None) if 'neutron' in CONF else None
     if neutron:   # the Neutron this deployment uses (clients look networks up there)
         services.append(('network', 'neutron', _as_seen(neutron, req)))
+    cinder = _cinder_url(project)
+    if cinder:    # both names clients look for (openstacksdk: block-storage)
+        services += [('volumev3', 'cinderv3', _as_seen(cinder, req)),
+                     ('block-storage', 'cinder', _as_seen(cinder, req))]
     out = []
     for kind, name, url in services:
         sid = uuid.uuid5(uuid.NAMESPACE_URL, f'{kind}:{url}').hex
@@ -171,7 +191,7 @@ def token_body(req: falcon.Request, user: str, project: str | None,
     if project is not None:
         token.update(project={'id': project, 'name': project, 'domain': dict(DOMAIN)},
                      is_domain=False, roles=[{'id': r, 'name': r} for r in roles],
-                     catalog=catalog(req))
+                     catalog=catalog(req, project))
     return {'token': token}
 
 
@@ -255,8 +275,8 @@ class Tokens:
 
 class AuthCatalog:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        _caller(req)
-        resp.media = {'catalog': catalog(req), 'links': {'self': f'{V3}/auth/catalog'}}
+        _, project = _caller(req)
+        resp.media = {'catalog': catalog(req, project), 'links': {'self': f'{V3}/auth/catalog'}}
 
 
 class AuthProjects:

@@ -51,6 +51,29 @@ def test_password_token_with_project_roles_and_catalog(
         'public', 'internal', 'admin'}
 
 
+def test_catalog_names_the_cinder_in_use(sim: falcon.testing.TestClient) -> None:
+    """Clients look volumes up in Cinder (openstack server add volume): the
+    catalog names the [cinder] endpoint, the template with the token's project."""
+    def volume_urls(project: str) -> dict[str, str]:
+        r = sim.simulate_post('/identity/v3/auth/tokens', json=_password('alice', project))
+        assert r.status_code == 201
+        return {s['type']: s['endpoints'][0]['url'] for s in r.json['token']['catalog']
+                if s['type'] in ('volumev3', 'block-storage')}
+
+    assert volume_urls('p1') == {}      # no [cinder]: no volume service
+    CONF.set_override('endpoint_template', 'http://192.0.2.7:8776/v3/%(project_id)s',
+                      group='cinder')
+    try:
+        assert volume_urls('abc123') == {'volumev3': 'http://192.0.2.7:8776/v3/abc123',
+                                         'block-storage': 'http://192.0.2.7:8776/v3/abc123'}
+        r = sim.simulate_get('/identity/v3/auth/catalog',
+                             headers={'X-Auth-Token': 'alice:def456'})
+        assert 'http://192.0.2.7:8776/v3/def456' in {
+            s['endpoints'][0]['url'] for s in r.json['catalog']}
+    finally:
+        CONF.clear_override('endpoint_template', group='cinder')
+
+
 def test_admin_token_method_and_validation(sim: falcon.testing.TestClient) -> None:
     r = sim.simulate_post('/identity/v3/auth/tokens', json={'auth': {'identity': {
         'methods': ['token'], 'token': {'id': 'admin:admin'}}}})
