@@ -369,8 +369,18 @@ def _volume(raw: dict[str, Any]) -> Volume:
 
 def _attachment(raw: dict[str, Any]) -> Attachment:
     out = {k: raw[k] for k in Attachment.__annotations__ if k in raw}
-    out.setdefault('connection_info', raw.get('connection_info') or {})
+    out['connection_info'] = _connection_info(raw.get('connection_info') or {})
     return cast(Attachment, out)
+
+
+def _connection_info(info: dict[str, Any]) -> dict[str, Any]:
+    """The attachments API answers the connection info flat (the driver's
+    fields beside driver_volume_type); the virt drivers read it in the shape
+    of the old initialize_connection, {driver_volume_type, data}, as Nova does."""
+    if not info or 'data' in info:
+        return info
+    data = {k: v for k, v in info.items() if k != 'driver_volume_type'}
+    return {'driver_volume_type': info.get('driver_volume_type'), 'data': data}
 
 
 def _translate(status: int, message: str, method: str, path: str,

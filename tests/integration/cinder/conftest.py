@@ -304,10 +304,13 @@ def image_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ImageEn
 
 class NovaEvents:
     """Where Cinder's [nova] points: records os-server-external-events
-    requests and answers each event as Nova's API does (code 200)."""
+    requests and answers each event as Nova's API does (code 200), or, while
+    `forward` names a mini-Nova compute API (.../v2.1), passes them on to it
+    with Cinder's token and microversion and answers what it answered."""
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, dict[str, str], Any]] = []
+        self.forward: str | None = None
         events = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -330,6 +333,14 @@ class NovaEvents:
                 events.requests.append((self.path, dict(self.headers), body))
                 if not self.path.endswith('/os-server-external-events'):
                     self._answer(404, {'itemNotFound': {'code': 404, 'message': 'x'}})
+                    return
+                if events.forward:
+                    headers = {k: v for k, v in self.headers.items()
+                               if k.lower() in ('x-auth-token', 'openstack-api-version',
+                                                'x-openstack-nova-api-version')}
+                    r = requests.post(events.forward + '/os-server-external-events',
+                                      json=body, headers=headers, timeout=60)
+                    self._answer(r.status_code, r.json())
                     return
                 self._answer(200, {'events': [dict(e, code=200, status='completed')
                                               for e in body['events']]})

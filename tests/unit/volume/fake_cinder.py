@@ -252,13 +252,13 @@ class FakeCinder:
         if not connector:
             return 400, _e(400, 'badRequest', 'Invalid input received: connector required')
         vid = att['volume_id']
+        # flat, as the real attachments API answers it
         att['connection_info'] = {
-            'driver_volume_type': 'rbd',
-            'data': {'name': f'volumes/volume-{vid}', 'hosts': ['127.0.0.1'],
-                     'ports': ['6789'], 'cluster_name': 'ceph', 'auth_enabled': True,
-                     'auth_username': 'cinder', 'secret_type': 'ceph', 'secret_uuid': None,
-                     'volume_id': vid, 'discard': True, 'qos_specs': None,
-                     'access_mode': 'rw', 'encrypted': False}}
+            'driver_volume_type': 'rbd', 'name': f'volumes/volume-{vid}',
+            'hosts': ['127.0.0.1'], 'ports': ['6789'], 'cluster_name': 'ceph',
+            'auth_enabled': True, 'auth_username': 'cinder', 'secret_type': 'ceph',
+            'secret_uuid': None, 'volume_id': vid, 'discard': True, 'qos_specs': None,
+            'access_mode': 'rw', 'encrypted': False, 'attachment_id': att['id']}
         att['connector'] = connector
         att['status'] = 'attaching'
         for a in self.volumes[vid]['attachments']:
