@@ -994,7 +994,8 @@ class ComputeManager(NetworkMixin, EventsMixin, ShelveMixin, ResizeRecoveryMixin
                         self.driver.rebuild(context, instance, image,
                                             instance.get('network_info') or [],
                                             power_on=not was_stopped,
-                                            preserve_ephemeral=preserve_ephemeral)
+                                            preserve_ephemeral=preserve_ephemeral,
+                                            **self._bdi_kwargs(context, instance))
                     except NotImplementedError:
                         raise exception.NotSupported() from None
             except (exception.InstanceNotFound, exception.InstanceInvalidState) as e:

@@ -373,7 +373,8 @@ class LibvirtDriver(driver.ComputeDriver):
 
     def rebuild(self, context: RequestContext, instance: Instance,
                 image_meta: dict[str, Any], network_info: list[VIF],
-                power_on: bool = True, preserve_ephemeral: bool = False) -> None:
+                power_on: bool = True, preserve_ephemeral: bool = False,
+                block_device_info: dict[str, Any] | None = None) -> None:
         """The guest stopped and undefined, its root disk replaced by a new
         overlay on the new image (from the image cache), its config drive made
         again (with the server's new record), the domain defined afresh and
