@@ -546,7 +546,7 @@ class ComputeManager(NetworkMixin, EventsMixin, ShelveMixin, ResizeRecoveryMixin
             # guest sees is consistent.
             self.driver.power_off(instance, CONF.shutdown_timeout)
             self.driver.rescue(context, instance, instance.get('network_info') or [],
-                               image, rescue_password)
+                               image, rescue_password, **self._bdi_kwargs(context, instance))
         self._power_action(context, instance, 'compute_rescue_instance', rescue,
                            {'vm_state': states.RESCUED, 'launched_at': utils.utcnow()})
 

@@ -155,7 +155,8 @@ class ComputeDriver:
         raise NotImplementedError
 
     def rescue(self, context: RequestContext, instance: Instance, network_info: list[VIF],
-               image_meta: dict[str, Any], rescue_password: str) -> None:
+               image_meta: dict[str, Any], rescue_password: str,
+               block_device_info: dict[str, Any] | None = None) -> None:
         """Boot the guest from a fresh disk of the rescue image (image_meta: at
         least its 'id'; empty: the server's own image) with the server's own
         disk attached as its second disk; unrescue undoes it."""

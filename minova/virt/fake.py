@@ -181,7 +181,8 @@ class FakeDriver(driver.ComputeDriver):
             guest['admin_password'] = new_pass
 
     def rescue(self, context: RequestContext, instance: Instance, network_info: list[VIF],
-               image_meta: dict[str, Any], rescue_password: str) -> None:
+               image_meta: dict[str, Any], rescue_password: str,
+               block_device_info: dict[str, Any] | None = None) -> None:
         """Recorded: 'rescue_image_ref' (the image the guest now boots from)
         and 'rescue_password'; the guest runs."""
         with self._lock:

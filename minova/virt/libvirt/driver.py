@@ -670,7 +670,8 @@ class LibvirtDriver(driver.ComputeDriver):
         raise exception.SetAdminPasswdNotSupported()
 
     def rescue(self, context: RequestContext, instance: Instance, network_info: list[VIF],
-               image_meta: dict[str, Any], rescue_password: str) -> None:
+               image_meta: dict[str, Any], rescue_password: str,
+               block_device_info: dict[str, Any] | None = None) -> None:
         """As Nova's: the domain's definition kept in unrescue.xml, the guest
         powered off, the domain defined again to boot a fresh overlay of the
         rescue image (disk.rescue, vda) with the server's own disk as vdb (the
