@@ -108,6 +108,8 @@ class API(NetworkAPIMixin, records.RecordsAPI, shelve_api.ShelveAPIMixin, LiveMi
         image = None
         if request.image_ref:
             image = self.check_image(ctx, request.image_ref, flavor)
+            if image is not None and image.get('block_device_mapping'):
+                self.image_defined_bdms(ctx, request, image)   # api_volumes.py
         if request.metadata:
             quota.enforce_metadata_items(project, len(request.metadata))
         group = self._requested_group(ctx, request.scheduler_hints)
@@ -810,6 +812,10 @@ class API(NetworkAPIMixin, records.RecordsAPI, shelve_api.ShelveAPIMixin, LiveMi
         """createImage: the image record made now (queued), the disk uploaded by
         the compute host. Returns the image. No lock check, as in Nova (a lock
         guards against change and delete)."""
+        if instance.get('cell_uuid') and self.root_volume(ctx, instance) is not None:
+            # compute/api_volumes.py: Cinder snapshots and an image naming them
+            return self.snapshot_volume_backed(ctx, instance, name,
+                                               dict(extra_properties or {}))
         return self._image_action(ctx, instance, name, 'snapshot', dict(extra_properties or {}),
                                   'createImage', states.IMAGE_SNAPSHOT_PENDING,
                                   lambda rpc, host, inst, image_id: rpc.snapshot_instance(

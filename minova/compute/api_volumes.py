@@ -9,6 +9,7 @@ built) cannot take volumes. Without [cinder]: VolumeServiceNotConfigured (501).
 """
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
@@ -48,6 +49,9 @@ class VolumesAPIMixin:
                          task_states: Collection[str | None] | None = (None,)) -> None: ...
 
         def _on_host(self, instance: Instance) -> tuple[CellMapping, str]: ...
+
+        def _snapshot_meta(self, ctx: RequestContext, instance: Instance, name: str,
+                           image_type: str, extra: dict[str, str]) -> dict[str, Any]: ...
 
     @staticmethod
     def _cell_url(instance: Instance) -> str | None:
@@ -226,3 +230,73 @@ class VolumesAPIMixin:
             except Exception:
                 LOG.exception('Could not release volume %s of %s', bdm.get('volume_id'),
                               instance['uuid'])
+
+    # -- createImage of a boot-from-volume server ---------------------------------
+
+    def root_volume(self, ctx: RequestContext, instance: Instance) -> dict[str, Any] | None:
+        """The server's boot_index 0 volume mapping, if it boots from a volume."""
+        return next((b for b in self.volume_bdms(ctx, instance) if b.get('boot_index') == 0),
+                    None)
+
+    def snapshot_volume_backed(self, ctx: RequestContext, instance: Instance, name: str,
+                               extra: dict[str, str]) -> dict[str, Any]:
+        """createImage of a server whose root is a volume, as Nova's
+        snapshot_volume_backed: a Cinder snapshot of each volume (forced: they
+        are in use) and an image with no data whose block_device_mapping
+        property names them; booting that image makes volumes from them."""
+        from minova.clients import image as image_client
+        self.check_states(instance, 'createImage', states.ALLOW_SNAPSHOT)
+        url = self._cell_url(instance)
+        assert url is not None
+        actions.action_start(url, instance['uuid'], 'createImage', ctx.request_id,
+                             ctx.user_id, ctx.project_id)
+        client = cinder()
+        mappings = []
+        for bdm in self.volume_bdms(ctx, instance):
+            snap = client.create_snapshot_force(ctx, bdm['volume_id'],
+                                                f'snapshot for {name}', '')
+            mappings.append({
+                'source_type': 'snapshot', 'destination_type': 'volume',
+                'snapshot_id': snap['id'], 'volume_id': None, 'image_id': None,
+                'volume_size': bdm.get('volume_size') or snap.get('size'),
+                'boot_index': bdm.get('boot_index'), 'device_name': bdm.get('device_name'),
+                'delete_on_termination': bool(bdm.get('delete_on_termination')),
+                'disk_bus': bdm.get('disk_bus'), 'device_type': bdm.get('device_type'),
+                'guest_format': bdm.get('guest_format'), 'tag': None, 'no_device': None})
+        meta = self._snapshot_meta(ctx, instance, name, 'snapshot', extra)
+        meta.update({'block_device_mapping': json.dumps(mappings), 'bdm_v2': 'True',
+                     'root_device_name': '/dev/vda'})
+        image = image_client.CallerImageClient().create(ctx, meta)
+        # A zero-byte image (active), as Nova's: the data is in the snapshots.
+        import tempfile
+        with tempfile.NamedTemporaryFile() as empty:
+            image_client.shared_client().upload(image['id'], empty.name, 'raw')
+        return image
+
+    def image_defined_bdms(self, ctx: RequestContext, request: Any,
+                           image: dict[str, Any]) -> None:
+        """A boot from an image that names volume snapshots (a boot-from-volume
+        server's createImage): its block_device_mapping property becomes the
+        request's mappings, and the root one the boot disk, as Nova's
+        _get_image_defined_bdms. What the request maps itself wins."""
+        raw = image.get('block_device_mapping')
+        if not raw or str(image.get('bdm_v2')).lower() != 'true':
+            return
+        try:
+            mappings = json.loads(raw) if isinstance(raw, str) else list(raw)
+        except ValueError:
+            return
+        asked = {m.get('boot_index') for m in request.block_device_mapping}
+        fields = ('source_type', 'destination_type', 'snapshot_id', 'volume_id', 'image_id',
+                  'volume_size', 'boot_index', 'device_name', 'delete_on_termination',
+                  'disk_bus', 'device_type', 'guest_format', 'tag', 'volume_type')
+        extra = [{k: m.get(k) for k in fields} for m in mappings
+                 if isinstance(m, dict) and m.get('destination_type') == 'volume'
+                 and not (m.get('boot_index') == 0 and 0 in asked)]
+        if not extra:
+            return
+        from minova.api import server_bdm
+        server_bdm.validate(ctx, extra)
+        request.block_device_mapping = [*request.block_device_mapping, *extra]
+        if any(m.get('boot_index') == 0 for m in extra):
+            request.image_ref = ''

@@ -593,3 +593,37 @@ def test_attach_to_a_shelved_offloaded_server_connects_on_unshelve(
     assert admin.delete(f"/servers/{sid}/os-volume_attachments/{vol['id']}"
                         ).status_code == 202
     _wait(lambda: clean.status(vol['id']) == 'available')
+
+
+def test_snapshot_of_a_boot_from_volume_server_boots_again(admin: Client, tiny_flavor: Any,
+                                                           clean: FakeCinder) -> None:
+    server = _boot_bfv(admin, 'bfv-snap', [{
+        'boot_index': 0, 'source_type': 'image', 'uuid': TINY_IMAGE_ID,
+        'destination_type': 'volume', 'volume_size': 1, 'delete_on_termination': True}])
+    sid = server['id']
+    r = admin.post(f'/servers/{sid}/action', {'createImage': {'name': 'bfv-image'}})
+    assert r.status_code == 202, r.text
+    image_id = r.json()['image_id']
+    [snap] = [s for s in clean.snapshots.values() if s['name'] == 'snapshot for bfv-image']
+    image = admin.get(f'/images/{image_id}', headers={
+        'OpenStack-API-Version': 'compute 2.35'}).json()['image']
+    assert image['status'] == 'ACTIVE'
+    import json
+    [mapping] = json.loads(image['metadata']['block_device_mapping'])
+    assert mapping['snapshot_id'] == snap['id'] and mapping['boot_index'] == 0
+    # Booting the image makes the root volume from the snapshot.
+    r = admin.post('/servers', {'server': {'name': 'bfv-from-snap', 'flavorRef': 'tiny',
+                                           'imageRef': image_id, 'networks': 'none'}})
+    assert r.status_code == 202, r.text
+    again = admin.wait_for_status(r.json()['server']['id'], {'ACTIVE', 'ERROR'})
+    assert again['status'] == 'ACTIVE', again.get('fault')
+    assert again['image'] == ''
+    [vol] = again['os-extended-volumes:volumes_attached']
+    assert clean.volumes[vol['id']]['snapshot_id'] == snap['id']
+    for s in (sid, again['id']):
+        assert admin.delete(f'/servers/{s}').status_code == 204
+        admin.wait_gone(s)
+    assert admin.delete(f'/images/{image_id}', headers={
+        'OpenStack-API-Version': 'compute 2.35'}).status_code == 204
+    del clean.snapshots[snap['id']]
+    assert not clean.live_attachments()
