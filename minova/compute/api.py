@@ -550,6 +550,11 @@ class API(NetworkAPIMixin, records.RecordsAPI, shelve_api.ShelveAPIMixin, LiveMi
         self.check_lock(ctx, instance)
         self.check_states(instance, 'rebuild', states.ALLOW_REBUILD)
         cell, _ = self._on_host(instance)
+        if image_ref != (instance.get('image_ref') or '') and \
+                self.root_volume(ctx, instance) is not None:
+            # As Nova without 2.93's reimage of the root volume (not done here).
+            raise exception.Invalid('Unable to rebuild with a different image for a '
+                                    'volume-backed server.')
         flavor: Flavor = instance.get('flavor') or {
             'memory_mb': instance.get('memory_mb') or 0,
             'root_gb': instance.get('root_gb') or 0}
