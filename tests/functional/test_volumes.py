@@ -389,15 +389,17 @@ def test_volume_extended_event_grows_the_guests_disk(admin: Client, aio: AllInOn
 def test_build_whose_volume_never_becomes_available_times_out(
         admin: Client, tiny_flavor: Any, clean: FakeCinder) -> None:
     clean.fail.add('never_available')
-    CONF.set_override('volume_create_timeout', 1, group='cinder')
+    CONF.set_override('block_device_allocate_retries', 2)
+    CONF.set_override('block_device_allocate_retries_interval', 0)
     try:
         server = _boot_bfv(admin, 'bfv-slow', [{
             'boot_index': 0, 'source_type': 'image', 'uuid': TINY_IMAGE_ID,
             'destination_type': 'volume', 'volume_size': 1}], wait='ERROR')
     finally:
-        CONF.clear_override('volume_create_timeout', group='cinder')
-    assert 'did not finish being created even after we waited 1 seconds' in \
-        server['fault']['message']
+        CONF.clear_override('block_device_allocate_retries')
+        CONF.clear_override('block_device_allocate_retries_interval')
+    assert 'did not finish being created even after we waited 0 seconds or 3 ' \
+        'attempts. And its status is creating.' in server['fault']['message']
     assert admin.delete(f"/servers/{server['id']}").status_code == 204
     admin.wait_gone(server['id'])
     clean.fail.clear()
