@@ -102,7 +102,7 @@ class VolumesAPIMixin:
             raise exception.InvalidVolume(reason=f'volume {volume_id} already attached')
         self._check_az(instance, dict(volume))
         if instance.get('vm_state') == states.SHELVED_OFFLOADED:
-            return self._attach_offloaded(ctx, instance, volume_id, tag,
+            return self._attach_offloaded(ctx, instance, dict(volume), tag,
                                           delete_on_termination)
         cell, host = self._on_host(instance)
         url = cell['database_connection']
@@ -116,12 +116,14 @@ class VolumesAPIMixin:
         except Exception:
             block_devices.destroy(url, bdm['uuid'])
             raise
-        bdm = block_devices.update(url, bdm['uuid'], {'attachment_id': attachment['id']})
+        bdm = block_devices.update(url, bdm['uuid'], {'attachment_id': attachment['id'],
+                                                      'volume_size': volume.get('size')})
         rpc.attach_volume(ctx, host, instance, bdm)
         return bdm
 
-    def _attach_offloaded(self, ctx: RequestContext, instance: Instance, volume_id: str,
-                          tag: str | None, delete_on_termination: bool) -> dict[str, Any]:
+    def _attach_offloaded(self, ctx: RequestContext, instance: Instance,
+                          volume: dict[str, Any], tag: str | None,
+                          delete_on_termination: bool) -> dict[str, Any]:
         """A shelved-offloaded server has no host: the volume is reserved for it
         and mapped without a device name; unshelve connects it (Nova's
         _attach_volume_shelved_offloaded)."""
@@ -129,11 +131,12 @@ class VolumesAPIMixin:
         assert url is not None
         actions.action_start(url, instance['uuid'], 'attach_volume', ctx.request_id,
                              ctx.user_id, ctx.project_id)
-        attachment = cinder().attachment_create(ctx, volume_id, instance['uuid'])
+        attachment = cinder().attachment_create(ctx, volume['id'], instance['uuid'])
         return block_devices.create(url, {
             'instance_uuid': instance['uuid'], 'source_type': 'volume',
-            'destination_type': 'volume', 'volume_id': volume_id,
+            'destination_type': 'volume', 'volume_id': volume['id'],
             'attachment_id': attachment['id'], 'device_type': 'disk', 'tag': tag,
+            'volume_size': volume.get('size'),
             'delete_on_termination': bool(delete_on_termination)})
 
     def detach_volume(self, ctx: RequestContext, instance: Instance,
