@@ -108,6 +108,8 @@ class API(NetworkAPIMixin, records.RecordsAPI, shelve_api.ShelveAPIMixin, LiveMi
         image = None
         if request.image_ref:
             image = self.check_image(ctx, request.image_ref, flavor)
+            if image is not None and image.get('block_device_mapping'):
+                self.image_defined_bdms(ctx, request, image)   # api_volumes.py
         if request.metadata:
             quota.enforce_metadata_items(project, len(request.metadata))
         group = self._requested_group(ctx, request.scheduler_hints)
@@ -548,6 +550,11 @@ class API(NetworkAPIMixin, records.RecordsAPI, shelve_api.ShelveAPIMixin, LiveMi
         self.check_lock(ctx, instance)
         self.check_states(instance, 'rebuild', states.ALLOW_REBUILD)
         cell, _ = self._on_host(instance)
+        if image_ref != (instance.get('image_ref') or '') and \
+                self.root_volume(ctx, instance) is not None:
+            # As Nova without 2.93's reimage of the root volume (not done here).
+            raise exception.Invalid('Unable to rebuild with a different image for a '
+                                    'volume-backed server.')
         flavor: Flavor = instance.get('flavor') or {
             'memory_mb': instance.get('memory_mb') or 0,
             'root_gb': instance.get('root_gb') or 0}
@@ -810,6 +817,10 @@ class API(NetworkAPIMixin, records.RecordsAPI, shelve_api.ShelveAPIMixin, LiveMi
         """createImage: the image record made now (queued), the disk uploaded by
         the compute host. Returns the image. No lock check, as in Nova (a lock
         guards against change and delete)."""
+        if instance.get('cell_uuid') and self.root_volume(ctx, instance) is not None:
+            # compute/api_volumes.py: Cinder snapshots and an image naming them
+            return self.snapshot_volume_backed(ctx, instance, name,
+                                               dict(extra_properties or {}))
         return self._image_action(ctx, instance, name, 'snapshot', dict(extra_properties or {}),
                                   'createImage', states.IMAGE_SNAPSHOT_PENDING,
                                   lambda rpc, host, inst, image_id: rpc.snapshot_instance(

@@ -9,6 +9,7 @@ built) cannot take volumes. Without [cinder]: VolumeServiceNotConfigured (501).
 """
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
@@ -48,6 +49,9 @@ class VolumesAPIMixin:
                          task_states: Collection[str | None] | None = (None,)) -> None: ...
 
         def _on_host(self, instance: Instance) -> tuple[CellMapping, str]: ...
+
+        def _snapshot_meta(self, ctx: RequestContext, instance: Instance, name: str,
+                           image_type: str, extra: dict[str, str]) -> dict[str, Any]: ...
 
     @staticmethod
     def _cell_url(instance: Instance) -> str | None:
@@ -98,7 +102,7 @@ class VolumesAPIMixin:
             raise exception.InvalidVolume(reason=f'volume {volume_id} already attached')
         self._check_az(instance, dict(volume))
         if instance.get('vm_state') == states.SHELVED_OFFLOADED:
-            return self._attach_offloaded(ctx, instance, volume_id, tag,
+            return self._attach_offloaded(ctx, instance, dict(volume), tag,
                                           delete_on_termination)
         cell, host = self._on_host(instance)
         url = cell['database_connection']
@@ -112,12 +116,14 @@ class VolumesAPIMixin:
         except Exception:
             block_devices.destroy(url, bdm['uuid'])
             raise
-        bdm = block_devices.update(url, bdm['uuid'], {'attachment_id': attachment['id']})
+        bdm = block_devices.update(url, bdm['uuid'], {'attachment_id': attachment['id'],
+                                                      'volume_size': volume.get('size')})
         rpc.attach_volume(ctx, host, instance, bdm)
         return bdm
 
-    def _attach_offloaded(self, ctx: RequestContext, instance: Instance, volume_id: str,
-                          tag: str | None, delete_on_termination: bool) -> dict[str, Any]:
+    def _attach_offloaded(self, ctx: RequestContext, instance: Instance,
+                          volume: dict[str, Any], tag: str | None,
+                          delete_on_termination: bool) -> dict[str, Any]:
         """A shelved-offloaded server has no host: the volume is reserved for it
         and mapped without a device name; unshelve connects it (Nova's
         _attach_volume_shelved_offloaded)."""
@@ -125,11 +131,12 @@ class VolumesAPIMixin:
         assert url is not None
         actions.action_start(url, instance['uuid'], 'attach_volume', ctx.request_id,
                              ctx.user_id, ctx.project_id)
-        attachment = cinder().attachment_create(ctx, volume_id, instance['uuid'])
+        attachment = cinder().attachment_create(ctx, volume['id'], instance['uuid'])
         return block_devices.create(url, {
             'instance_uuid': instance['uuid'], 'source_type': 'volume',
-            'destination_type': 'volume', 'volume_id': volume_id,
+            'destination_type': 'volume', 'volume_id': volume['id'],
             'attachment_id': attachment['id'], 'device_type': 'disk', 'tag': tag,
+            'volume_size': volume.get('size'),
             'delete_on_termination': bool(delete_on_termination)})
 
     def detach_volume(self, ctx: RequestContext, instance: Instance,
@@ -226,3 +233,73 @@ class VolumesAPIMixin:
             except Exception:
                 LOG.exception('Could not release volume %s of %s', bdm.get('volume_id'),
                               instance['uuid'])
+
+    # -- createImage of a boot-from-volume server ---------------------------------
+
+    def root_volume(self, ctx: RequestContext, instance: Instance) -> dict[str, Any] | None:
+        """The server's boot_index 0 volume mapping, if it boots from a volume."""
+        return next((b for b in self.volume_bdms(ctx, instance) if b.get('boot_index') == 0),
+                    None)
+
+    def snapshot_volume_backed(self, ctx: RequestContext, instance: Instance, name: str,
+                               extra: dict[str, str]) -> dict[str, Any]:
+        """createImage of a server whose root is a volume, as Nova's
+        snapshot_volume_backed: a Cinder snapshot of each volume (forced: they
+        are in use) and an image with no data whose block_device_mapping
+        property names them; booting that image makes volumes from them."""
+        from minova.clients import image as image_client
+        self.check_states(instance, 'createImage', states.ALLOW_SNAPSHOT)
+        url = self._cell_url(instance)
+        assert url is not None
+        actions.action_start(url, instance['uuid'], 'createImage', ctx.request_id,
+                             ctx.user_id, ctx.project_id)
+        client = cinder()
+        mappings = []
+        for bdm in self.volume_bdms(ctx, instance):
+            snap = client.create_snapshot_force(ctx, bdm['volume_id'],
+                                                f'snapshot for {name}', '')
+            mappings.append({
+                'source_type': 'snapshot', 'destination_type': 'volume',
+                'snapshot_id': snap['id'], 'volume_id': None, 'image_id': None,
+                'volume_size': bdm.get('volume_size') or snap.get('size'),
+                'boot_index': bdm.get('boot_index'), 'device_name': bdm.get('device_name'),
+                'delete_on_termination': bool(bdm.get('delete_on_termination')),
+                'disk_bus': bdm.get('disk_bus'), 'device_type': bdm.get('device_type'),
+                'guest_format': bdm.get('guest_format'), 'tag': None, 'no_device': None})
+        meta = self._snapshot_meta(ctx, instance, name, 'snapshot', extra)
+        meta.update({'block_device_mapping': json.dumps(mappings), 'bdm_v2': 'True',
+                     'root_device_name': '/dev/vda'})
+        image = image_client.CallerImageClient().create(ctx, meta)
+        # A zero-byte image (active), as Nova's: the data is in the snapshots.
+        import tempfile
+        with tempfile.NamedTemporaryFile() as empty:
+            image_client.shared_client().upload(image['id'], empty.name, 'raw')
+        return image
+
+    def image_defined_bdms(self, ctx: RequestContext, request: Any,
+                           image: dict[str, Any]) -> None:
+        """A boot from an image that names volume snapshots (a boot-from-volume
+        server's createImage): its block_device_mapping property becomes the
+        request's mappings, and the root one the boot disk, as Nova's
+        _get_image_defined_bdms. What the request maps itself wins."""
+        raw = image.get('block_device_mapping')
+        if not raw or str(image.get('bdm_v2')).lower() != 'true':
+            return
+        try:
+            mappings = json.loads(raw) if isinstance(raw, str) else list(raw)
+        except ValueError:
+            return
+        asked = {m.get('boot_index') for m in request.block_device_mapping}
+        fields = ('source_type', 'destination_type', 'snapshot_id', 'volume_id', 'image_id',
+                  'volume_size', 'boot_index', 'device_name', 'delete_on_termination',
+                  'disk_bus', 'device_type', 'guest_format', 'tag', 'volume_type')
+        extra = [{k: m.get(k) for k in fields} for m in mappings
+                 if isinstance(m, dict) and m.get('destination_type') == 'volume'
+                 and not (m.get('boot_index') == 0 and 0 in asked)]
+        if not extra:
+            return
+        from minova.api import server_bdm
+        server_bdm.validate(ctx, extra)
+        request.block_device_mapping = [*request.block_device_mapping, *extra]
+        if any(m.get('boot_index') == 0 for m in extra):
+            request.image_ref = ''

@@ -51,6 +51,11 @@ class EvacuateMixin:
     _instance_lock: Callable[[str], AbstractContextManager[None]]
     _power_state: Callable[[Instance], int | None]
     _bind_ports_here: Callable[[Instance], list[VIF]]
+    # compute/volumes.py
+    _volume_bdms: Callable[..., list[dict[str, Any]]]
+    _disconnect_volumes: Callable[..., None]
+    _prepare_block_devices: Callable[..., dict[str, Any] | None]
+    _complete_attachments: Callable[..., None]
 
     # -- the destination ----------------------------------------------------------
 
@@ -88,19 +93,29 @@ class EvacuateMixin:
             raise exception.InstanceExists(name=uuid)
         self._update(ctx, uuid, {'task_state': states.REBUILD_BLOCK_DEVICE_MAPPING,
                                  'power_state': states.NOSTATE}, [states.REBUILDING])
-        self._update(ctx, uuid, {'task_state': states.REBUILD_SPAWNING},
-                     [states.REBUILD_BLOCK_DEVICE_MAPPING])
         placed: dict[str, Any] = {'host': self.host, 'node': node}
         guest: Instance = {**instance, **placed}  # type: ignore[typeddict-item]
         # Its ports follow it here (binding:host_id), as Nova's
         # setup_instance_network_on_host before the rebuild.
         nw_info = self._bind_ports_here(guest)
         guest['network_info'] = nw_info
+        # Its volumes: the dead host's attachments replaced, connected here
+        # (compute/volumes.py), as Nova's evacuation.
+        volumes = self._volume_bdms(ctx, instance)
+        if volumes:
+            self._disconnect_volumes(ctx, instance, volumes)
+        bdi = self._prepare_block_devices(ctx, guest) if volumes else None
+        self._update(ctx, uuid, {'task_state': states.REBUILD_SPAWNING},
+                     [states.REBUILD_BLOCK_DEVICE_MAPPING])
         try:
             # From the server's own image: nothing of the old disk survives a
             # dead host without shared storage.
-            self.driver.rebuild(ctx, guest, {'id': instance.get('image_ref')},
-                                nw_info, power_on=not stopped)
+            if bdi:
+                self.driver.rebuild(ctx, guest, {'id': instance.get('image_ref')},
+                                    nw_info, power_on=not stopped, block_device_info=bdi)
+            else:
+                self.driver.rebuild(ctx, guest, {'id': instance.get('image_ref')},
+                                    nw_info, power_on=not stopped)
         except NotImplementedError:
             raise exception.NotSupported() from None
         except Exception:
@@ -113,6 +128,7 @@ class EvacuateMixin:
         power = self._power_state(guest)
         if power is not None:
             values['power_state'] = power
+        self._complete_attachments(ctx, bdi)
         inst = self._update(ctx, uuid, values, [states.REBUILD_SPAWNING])
         self.rt.instance_added(inst)
         # Done only once the server belongs to this host, as in Nova.

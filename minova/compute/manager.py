@@ -546,7 +546,7 @@ class ComputeManager(NetworkMixin, EventsMixin, ShelveMixin, ResizeRecoveryMixin
             # guest sees is consistent.
             self.driver.power_off(instance, CONF.shutdown_timeout)
             self.driver.rescue(context, instance, instance.get('network_info') or [],
-                               image, rescue_password)
+                               image, rescue_password, **self._bdi_kwargs(context, instance))
         self._power_action(context, instance, 'compute_rescue_instance', rescue,
                            {'vm_state': states.RESCUED, 'launched_at': utils.utcnow()})
 
@@ -994,7 +994,8 @@ class ComputeManager(NetworkMixin, EventsMixin, ShelveMixin, ResizeRecoveryMixin
                         self.driver.rebuild(context, instance, image,
                                             instance.get('network_info') or [],
                                             power_on=not was_stopped,
-                                            preserve_ephemeral=preserve_ephemeral)
+                                            preserve_ephemeral=preserve_ephemeral,
+                                            **self._bdi_kwargs(context, instance))
                     except NotImplementedError:
                         raise exception.NotSupported() from None
             except (exception.InstanceNotFound, exception.InstanceInvalidState) as e:

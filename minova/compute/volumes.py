@@ -13,7 +13,7 @@ As Nova's compute manager:
   the guest refuses leaves the volume attached (in-use) and the server as it
   was, with the event Error.
 - build: volumes from an image, a snapshot or blank are created and waited
-  for (bounded by [cinder] volume_create_timeout), every volume is connected
+  for (bounded by [DEFAULT] block_device_allocate_retries), every volume is connected
   and handed to spawn in block_device_info; completed after the spawn.
 - delete: every volume is detached and the delete_on_termination ones deleted.
 - volume-extended (1.17, an external event): the driver grows the guest's disk.
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 
 BDM = dict[str, Any]
-VOLUME_POLL = 1.0       # seconds between two looks at a volume being created
 ROOT_DEVICE = '/dev/vda'
 
 
@@ -335,20 +334,23 @@ class VolumesMixin:
         return bdm
 
     def _await_volume(self, ctx: RequestContext, volume_id: str) -> None:
-        timeout = CONF.cinder.volume_create_timeout
-        deadline = time.monotonic() + timeout
-        attempts = 0
+        """As Nova's _await_block_device_map_created: [DEFAULT]
+        block_device_allocate_retries more looks, ..._interval seconds apart."""
+        interval = CONF.block_device_allocate_retries_interval
+        attempts = CONF.block_device_allocate_retries + 1
+        start = time.monotonic()
         status = 'creating'
-        while True:
-            attempts += 1
+        for attempt in range(1, attempts + 1):
             status = cinder().get(ctx, volume_id).get('status') or ''
             if status == 'available':
                 return
-            if status == 'error' or time.monotonic() >= deadline:
+            if status == 'error':
                 break
-            time.sleep(VOLUME_POLL)
-        raise exception.VolumeNotCreated(volume_id=volume_id, seconds=timeout,
-                                         attempts=attempts, volume_status=status)
+            if attempt < attempts:
+                time.sleep(interval)
+        raise exception.VolumeNotCreated(volume_id=volume_id,
+                                         seconds=int(time.monotonic() - start),
+                                         attempts=attempt, volume_status=status)
 
     def _complete_attachments(self, ctx: RequestContext,
                               info: dict[str, Any] | None) -> None:

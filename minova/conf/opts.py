@@ -15,7 +15,8 @@ def list_opts() -> list:
           + ks_loading.get_adapter_conf_options(include_deprecated=False))
     return [
         ('DEFAULT', default.opts + compute.default_opts + console.web_opts
-                     + metadata_conf.default_opts + network_conf.default_opts),
+                     + metadata_conf.default_opts + network_conf.default_opts
+                     + volume_conf.default_opts),
         ('api', api.api_opts),
         ('wsgi', api.wsgi_opts),
         ('database', database._db_opts('cell database of this service')),

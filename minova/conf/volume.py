@@ -23,14 +23,22 @@ opts = [
                 help='Volumes may attach to servers of another availability zone; '
                      'False: a volume and its server share their zone, and boot from '
                      'volume creates volumes in the server\'s zone.'),
-    cfg.IntOpt('volume_create_timeout', default=180, min=1,
-               help='Seconds a build waits for a volume it created (from an image, a '
-                    'snapshot or blank) to become available.'),
+]
+
+# [DEFAULT], as nova.conf: how long a build waits for a volume it created.
+default_opts = [
+    cfg.IntOpt('block_device_allocate_retries', default=60, min=0,
+               help='How many times a build looks again at a volume it created (from '
+                    'an image, a snapshot or blank) before giving up on it becoming '
+                    'available.'),
+    cfg.IntOpt('block_device_allocate_retries_interval', default=3, min=0,
+               help='Seconds between two looks at a volume being created.'),
 ]
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(opts, group='cinder')
+    conf.register_opts(default_opts)
 
 
 def register_client_opts(conf: cfg.ConfigOpts) -> None:

@@ -101,13 +101,15 @@ class ComputeDriver:
 
     def rebuild(self, context: RequestContext, instance: Instance,
                 image_meta: dict[str, Any], network_info: list[VIF],
-                power_on: bool = True, preserve_ephemeral: bool = False) -> None:
+                power_on: bool = True, preserve_ephemeral: bool = False,
+                block_device_info: dict[str, Any] | None = None) -> None:
         """Replace the guest's root disk with a new one from image_meta (the
         server's new image; instance holds its new record) and start it again
         (power_on False: leave it shut off, a STOPPED server's rebuild).
         Nova's default: destroy the guest with its disks, spawn it afresh."""
-        self.destroy(context, instance, network_info, None, True)
-        self.spawn(context, instance, image_meta, [], None, {}, network_info)
+        self.destroy(context, instance, network_info, block_device_info, True)
+        self.spawn(context, instance, image_meta, [], None, {}, network_info,
+                   block_device_info=block_device_info)
         if not power_on:
             self.power_off(instance)
 
@@ -153,7 +155,8 @@ class ComputeDriver:
         raise NotImplementedError
 
     def rescue(self, context: RequestContext, instance: Instance, network_info: list[VIF],
-               image_meta: dict[str, Any], rescue_password: str) -> None:
+               image_meta: dict[str, Any], rescue_password: str,
+               block_device_info: dict[str, Any] | None = None) -> None:
         """Boot the guest from a fresh disk of the rescue image (image_meta: at
         least its 'id'; empty: the server's own image) with the server's own
         disk attached as its second disk; unrescue undoes it."""

@@ -98,7 +98,8 @@ class FakeDriver(driver.ComputeDriver):
 
     def rebuild(self, context: RequestContext, instance: Instance,
                 image_meta: dict[str, Any], network_info: list[VIF],
-                power_on: bool = True, preserve_ephemeral: bool = False) -> None:
+                power_on: bool = True, preserve_ephemeral: bool = False,
+                block_device_info: dict[str, Any] | None = None) -> None:
         """The guest made again from its new image (recorded: 'image_ref',
         'rebuilds'), running or, for a stopped server, shut off."""
         if CONF.fake_driver.spawn_delay:
@@ -108,6 +109,7 @@ class FakeDriver(driver.ComputeDriver):
         with self._lock:
             rebuilds = self._guests.get(instance['uuid'], {}).get('rebuilds', 0)
         self._create(instance)
+        self._record_volumes(instance, block_device_info)
         with self._lock:
             guest = self._guests[instance['uuid']]
             guest['image_ref'] = image_meta.get('id') or instance.get('image_ref')
@@ -179,7 +181,8 @@ class FakeDriver(driver.ComputeDriver):
             guest['admin_password'] = new_pass
 
     def rescue(self, context: RequestContext, instance: Instance, network_info: list[VIF],
-               image_meta: dict[str, Any], rescue_password: str) -> None:
+               image_meta: dict[str, Any], rescue_password: str,
+               block_device_info: dict[str, Any] | None = None) -> None:
         """Recorded: 'rescue_image_ref' (the image the guest now boots from)
         and 'rescue_password'; the guest runs."""
         with self._lock:

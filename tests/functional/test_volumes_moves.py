@@ -55,3 +55,44 @@ def test_live_migration_moves_the_volume_connections(
     assert admin.delete(f'/servers/{sid}').status_code == 204
     admin.wait_gone(sid)
     assert clean.status(vol['id']) == 'available' and not clean.live_attachments()
+
+
+def test_evacuation_connects_the_volumes_on_the_new_host(
+        admin: Client, aio: AllInOne, tiny_flavor: Any, second_compute: str,
+        clean: FakeCinder) -> None:  # noqa: F811
+    sid = _boot_on(admin, 'vol-ev', second_compute)['id']
+    vol = clean.add_volume()
+    assert _attach(admin, sid, vol['id']).status_code == 200
+    _wait(lambda: clean.status(vol['id']) == 'in-use')
+    [before] = clean.live_attachments(vol['id'])
+    service = compute_service(aio, second_compute)
+    v253 = {'OpenStack-API-Version': 'compute 2.53'}
+    [svc] = admin.get(f'/os-services?host={second_compute}&binary=nova-compute',
+                      headers=v253).json()['services']
+    aio.remove_compute(service)          # the host dies
+    assert admin.put(f"/os-services/{svc['id']}", {'forced_down': True},
+                     headers=v253).status_code == 200
+    try:
+        r = admin.post(f'/servers/{sid}/action', {'evacuate': {}})
+        assert r.status_code == 200, r.text
+        deadline = time.monotonic() + 30
+        while True:
+            server = admin.get(f'/servers/{sid}').json()['server']
+            if server['status'] in ('SHUTOFF', 'ERROR') and \
+                    server['OS-EXT-STS:task_state'] is None:
+                break
+            assert time.monotonic() < deadline, server
+            time.sleep(0.05)
+        assert server['status'] == 'SHUTOFF', server.get('fault')   # 2.95: stopped
+        assert server['OS-EXT-SRV-ATTR:host'] == aio.host
+        [after] = clean.live_attachments(vol['id'])
+        assert after['id'] != before['id'] and after['status'] == 'attached'
+        assert after['connector']['host'] == aio.host
+        here = compute_service(aio, aio.host).manager.driver
+        assert here.guest_volumes(sid)['/dev/vdb']['serial'] == vol['id']
+    finally:
+        aio.add_compute(second_compute, manager=service.manager)
+        admin.put(f"/os-services/{svc['id']}", {'forced_down': False}, headers=v253)
+        admin.delete(f'/servers/{sid}')
+    admin.wait_gone(sid)
+    assert clean.status(vol['id']) == 'available' and not clean.live_attachments()

@@ -103,3 +103,36 @@ def test_connection_refused_is_503_after_retries(cinder: FakeCinder) -> None:
     cinder_client.set_client(None)
     with pytest.raises(exception.VolumeServiceUnavailable):
         cinder_client.client().get(CTX, 'x')
+
+
+def test_keystone_mode_uses_the_callers_token_and_catalog_and_a_service_token(
+        cinder: FakeCinder, served: tuple) -> None:
+    """With [cinder] auth_type the caller's token and catalog find Cinder; an
+    attachment delete also carries the [cinder] credentials' token."""
+    from keystoneauth1 import loading as ks_loading
+    ks_loading.register_auth_conf_options(CONF, 'cinder')
+    CONF.clear_override('endpoint_template', group='cinder')
+    CONF.set_override('auth_type', 'admin_token', group='cinder')
+    ks_loading.load_auth_from_conf_options(CONF, 'cinder')   # registers its options
+    CONF.set_override('token', 'svc:tok', group='cinder')
+    CONF.set_override('endpoint', 'http://127.0.0.1:9', group='cinder')
+    cinder_client.set_client(None)
+    url = f'{served[1]}/{PROJECT}'
+    catalog = [{'type': 'volumev3', 'name': 'cinderv3',
+                'endpoints': [{'publicURL': url, 'region': 'RegionOne'}]}]
+    ctx = RequestContext(user_id='u1', project_id=PROJECT, auth_token=f'u1:{PROJECT}',
+                         service_catalog=catalog)
+    try:
+        client = cinder_client.client()
+        vol = cinder.add_volume()
+        att = client.attachment_create(ctx, vol['id'], 'server-1')
+        client.attachment_delete(ctx, att['id'])
+    finally:
+        for opt in ('auth_type', 'token', 'endpoint'):
+            CONF.clear_override(opt, group='cinder')
+        cinder_client.set_client(None)
+    (_, create_path, create), (_, _, delete) = cinder.requests
+    assert create_path == f'/v3/{PROJECT}/attachments'
+    assert create['x-auth-token'] == f'u1:{PROJECT}' and 'x-service-token' not in create
+    assert delete['x-auth-token'] == f'u1:{PROJECT}'
+    assert delete['x-service-token'] == 'svc:tok' and 'x-service-roles' not in delete
