@@ -291,7 +291,7 @@ class VolumesMixin:
             LOG.info('volume-extended for %s, not attached to %s', tag, instance['uuid'])
             return
         with self._event(context, instance['uuid'], 'compute_extend_volume'):
-            size = int(cinder().get(context, tag)['size'])
+            size = int(cinder().get(_owner_context(context, instance), tag)['size'])
             self.conductor.bdm_update(context, bdm['uuid'], {'volume_size': size})
             self.driver.extend_volume(context, bdm['connection_info'], instance,
                                       size * 1024 ** 3)
@@ -470,3 +470,15 @@ class VolumesMixin:
             self._teardown_volumes(ctx, instance, delete=delete)
         except Exception:
             LOG.exception('Could not release the volumes of %s', instance['uuid'])
+
+
+def _owner_context(context: RequestContext, instance: Instance) -> RequestContext:
+    """Cinder's events arrive in its own user's context; against a Cinder
+    without Keystone, whose URLs and tokens name a project, the volume is read
+    as an admin of the server's project (with Keystone the caller's token and
+    catalog already reach it)."""
+    if CONF.cinder.auth_type:
+        return context
+    owner = context.elevated()
+    owner.project_id = instance['project_id']
+    return owner

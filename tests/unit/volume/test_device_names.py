@@ -44,3 +44,22 @@ def test_block_device_info_has_novas_shape() -> None:
                      'delete_on_termination': True, 'attachment_id': 'a-/dev/vda',
                      'volume_id': 'v-/dev/vda', 'guest_format': None}
     assert volumes.block_device_info([]) is None
+
+
+def test_cinders_events_read_the_volume_as_the_servers_project() -> None:
+    """volume-extended comes in Cinder's own context; a Cinder without
+    Keystone is asked as an admin of the server's project (its URLs and
+    tokens name the project), with Keystone the caller's context is kept."""
+    from minova.compute.volumes import _owner_context
+    from minova.context import RequestContext
+    cinders = RequestContext(user_id='admin', project_id='admin', roles=['admin'])
+    instance: Any = {'uuid': 'u1', 'project_id': 'abc123'}
+    owner = _owner_context(cinders, instance)
+    assert (owner.project_id, owner.is_admin) == ('abc123', True)
+    assert cinders.project_id == 'admin'            # the event's own is untouched
+    from minova.conf import CONF
+    CONF.set_override('auth_type', 'password', group='cinder')
+    try:
+        assert _owner_context(cinders, instance) is cinders
+    finally:
+        CONF.clear_override('auth_type', group='cinder')
