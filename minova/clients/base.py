@@ -14,10 +14,13 @@ never import keystoneauth1.
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from keystoneauth1 import access as ks_access
 from keystoneauth1 import adapter as ks_adapter
+from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
 from keystoneauth1 import plugin as ks_plugin
 from keystoneauth1 import session as ks_session
@@ -110,3 +113,32 @@ class Client:
             if self._adapter is None:
                 self._adapter = self._build_adapter()
             return self._adapter
+
+
+# A peer that cannot be reached (as opposed to one that answered an error).
+CONNECT_ERRORS = (ks_exc.EndpointNotFound, ks_exc.MissingAuthPlugin,
+                  ks_exc.DiscoveryFailure, ks_exc.ConnectionError)
+RETRY_SLEEP = 0.5
+
+
+def call_peer(adapter: ks_adapter.Adapter, url: str, method: str, retries: int,
+              unavailable: Callable[[str], Exception], **kwargs: Any) -> tuple[int, Any]:
+    """(status, decoded body) of a peer's answer: None for an empty one, the
+    response itself for an error (>= 400), which the caller translates.
+    A connection failure is retried `retries` times, then raised as
+    unavailable(reason); Keystone refusing the credentials is raised at once."""
+    for attempt in range(retries + 1):
+        try:
+            resp = adapter.request(url, method, raise_exc=False, **kwargs)
+            break
+        except CONNECT_ERRORS as e:
+            if attempt >= retries:
+                raise unavailable(str(e)) from e
+            time.sleep(RETRY_SLEEP)
+        except ks_exc.ClientException as e:
+            raise unavailable(f'{type(e).__name__}: {e}') from e
+    if resp.status_code >= 400:
+        return resp.status_code, resp
+    if resp.status_code == 204 or not resp.content:
+        return resp.status_code, None
+    return resp.status_code, resp.json()

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from typing import Any
 
 from keystoneauth1 import adapter as ks_adapter
-from keystoneauth1 import exceptions as ks_exc
 
 from minova import exception
 from minova.clients import base as client_base
@@ -22,9 +20,6 @@ from minova.clients import base as client_base
 LOG = logging.getLogger(__name__)
 
 PREFIX = '/v2.0'
-_CONNECT_ERRORS = (ks_exc.EndpointNotFound, ks_exc.MissingAuthPlugin,
-                   ks_exc.DiscoveryFailure, ks_exc.ConnectionError)
-RETRY_SLEEP = 0.5
 
 Port = dict[str, Any]
 Network = dict[str, Any]
@@ -73,29 +68,14 @@ class Client(client_base.Client):
         """(status, decoded body); connection failures retried [neutron] http_retries
         times, then NetworkServiceUnavailable."""
         from minova.conf import CONF
-        kwargs: dict[str, Any] = {'raise_exc': False,
-                                  'headers': {'Accept': 'application/json'}}
+        kwargs: dict[str, Any] = {'headers': {'Accept': 'application/json'}}
         if body is not None:
             kwargs['json'] = body
         if params:
             kwargs['params'] = params
-        retries = CONF.neutron.http_retries
-        for attempt in range(retries + 1):
-            try:
-                resp = self.adapter.request(PREFIX + path, method, **kwargs)
-                break
-            except _CONNECT_ERRORS as e:
-                if attempt >= retries:
-                    raise exception.NetworkServiceUnavailable(reason=str(e)) from e
-                time.sleep(RETRY_SLEEP)
-            except ks_exc.ClientException as e:
-                raise exception.NetworkServiceUnavailable(
-                    reason=f'{type(e).__name__}: {e}') from e
-        if resp.status_code >= 400:
-            return resp.status_code, resp
-        if resp.status_code == 204 or not resp.content:
-            return resp.status_code, None
-        return resp.status_code, resp.json()
+        return client_base.call_peer(
+            self.adapter, PREFIX + path, method, CONF.neutron.http_retries,
+            lambda reason: exception.NetworkServiceUnavailable(reason=reason), **kwargs)
 
     def _ok(self, method: str, path: str, body: Any = None,
             params: dict[str, Any] | None = None,

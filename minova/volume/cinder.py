@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from keystoneauth1 import adapter as ks_adapter
@@ -40,8 +39,6 @@ LOG = logging.getLogger(__name__)
 
 ATTACHMENTS_MV = '3.44'     # the attachments API (create/update/complete/delete)
 PROJECTLESS_MV = '3.67'     # /v3/volumes without a project id in the URL
-RETRY_SLEEP = 0.5
-_CONNECT_ERRORS = (ks_exc.ConnectionError, ks_exc.DiscoveryFailure)
 
 
 class Volume(TypedDict, total=False):
@@ -176,31 +173,16 @@ class Client(client_base.Client):
         base = self._endpoint(ctx)
         if not _has_project(base, ctx):     # project-less URLs need 3.67 or later
             microversion = _max_mv(microversion, PROJECTLESS_MV)
-        kwargs: dict[str, Any] = {'raise_exc': False,
-                                  'headers': self._headers(ctx, microversion, service_role)}
+        kwargs: dict[str, Any] = {'headers': self._headers(ctx, microversion, service_role)}
         if self._keystone() and ctx.auth_token:
             kwargs['auth'] = client_base.user_auth_plugin(ctx)
         elif not self._keystone():
             kwargs['authenticated'] = False
         if body is not None:
             kwargs['json'] = body
-        retries = CONF.cinder.http_retries
-        for attempt in range(retries + 1):
-            try:
-                resp = self.adapter.request(base + path, method, **kwargs)
-                break
-            except _CONNECT_ERRORS as e:
-                if attempt >= retries:
-                    raise exception.VolumeServiceUnavailable(reason=str(e)) from e
-                time.sleep(RETRY_SLEEP)
-            except ks_exc.ClientException as e:
-                raise exception.VolumeServiceUnavailable(
-                    reason=f'{type(e).__name__}: {e}') from e
-        if resp.status_code >= 400:
-            return resp.status_code, resp
-        if resp.status_code == 204 or not resp.content:
-            return resp.status_code, None
-        return resp.status_code, resp.json()
+        return client_base.call_peer(
+            self.adapter, base + path, method, CONF.cinder.http_retries,
+            lambda reason: exception.VolumeServiceUnavailable(reason=reason), **kwargs)
 
     def _ok(self, ctx: RequestContext, method: str, path: str, body: Any = None,
             microversion: str | None = None, service_role: bool = False,
