@@ -7,6 +7,7 @@ listens there in a real deployment); the test listens there itself and
 writes a greeting, so what the websocket carries proves the whole path."""
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Iterator
@@ -47,6 +48,10 @@ def fake_serial_port() -> Iterator[list[bytes]]:
 
     threading.Thread(target=serve, daemon=True).start()
     yield received
+    # shutdown wakes the accept() above; close alone would leave the port
+    # listening until it returned (the next engine's run binds it again)
+    with contextlib.suppress(OSError):
+        server.shutdown(socket.SHUT_RDWR)
     server.close()
 
 

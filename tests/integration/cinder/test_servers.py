@@ -245,3 +245,71 @@ def test_boot_from_a_volume_made_from_the_image(volcloud: VolumeCloud,
     # delete_on_termination: the server's delete deleted its volume too.
     _wait(lambda: cinder.volume(root['id']).status_code == 404, 'the root volume to go')
     cinder.volumes.remove(root['id'])
+
+
+def _action(cloud: Cloud, uuid: str, body: dict[str, Any]) -> None:
+    r = cloud.api('POST', f'/servers/{uuid}/action', json=body)
+    assert r.status_code == 202, r.text
+
+
+def _server_attachments(cinder: Cinder, uuid: str) -> list[dict[str, Any]]:
+    return [a for a in cinder.attachments() if a['instance'] == uuid]
+
+
+def test_a_volume_stays_with_its_server_through_shelve_and_resize(
+        volcloud: VolumeCloud, cinder_clean: Cinder) -> None:
+    """Each move remakes the guest; a fresh marker written to the volume
+    before each one (through librbd, while no guest or no cache holds the
+    old one) is what the new guest must read from the re-connected volume."""
+    vc, cinder, cloud = volcloud, cinder_clean, volcloud.cloud
+    r = cloud.api('POST', '/flavors', json={'flavor': {
+        'name': 'lv-vol-big', 'id': 'lv-vol-big', 'vcpus': 1, 'ram': 192, 'disk': 1}})
+    assert r.status_code == 200, r.text
+    volume = cinder.create_volume(size=1, name='data-moves')
+    cinder.wait_volume(volume['id'], 'available')
+    markers = [f'MINOVA-MARKER-{step}-{os.getpid()}' for step in ('boot', 'shelve', 'resize')]
+    _rbd_write(cinder, volume['id'], f'{markers[0]}\n'.encode())
+    uuid = _boot(vc, 'vol-moves', imageRef=vc.image)
+    try:
+        cloud.wait(uuid, 'ACTIVE')
+        cloud.wait_console(uuid, 'MINOVA-DISK-ADDED vda', timeout=180)
+        r = cloud.api('POST', f'/servers/{uuid}/os-volume_attachments',
+                      json={'volumeAttachment': {'volumeId': volume['id']}})
+        assert r.status_code == 200, r.text
+        device = r.json()['volumeAttachment']['device']
+        dev = device.rsplit('/', 1)[-1]
+        cinder.wait_volume(volume['id'], 'in-use')
+        cloud.wait_console(uuid, f'MINOVA-DISK-ADDED {dev} bytes={GiB} marker={markers[0]}')
+
+        # Shelve (offloaded at once): no guest, the volume still the server's.
+        _action(cloud, uuid, {'shelve': None})
+        server = cloud.wait(uuid, 'SHELVED_OFFLOADED', timeout=180)
+        assert [v['id'] for v in server['os-extended-volumes:volumes_attached']] == \
+            [volume['id']]
+        [kept] = _server_attachments(cinder, uuid)
+        assert kept['status'] != 'attached'         # no host's connection any more
+        _rbd_write(cinder, volume['id'], f'{markers[1]}\n'.encode())
+        _action(cloud, uuid, {'unshelve': None})
+        cloud.wait(uuid, 'ACTIVE', timeout=240)
+        cloud.wait_console(uuid, f'MINOVA-DISK-ADDED {dev} bytes={GiB} marker={markers[1]}',
+                           timeout=180)
+        assert cinder.wait_volume(volume['id'], 'in-use')['attachments'][0]['server_id'] \
+            == uuid
+        assert len(_server_attachments(cinder, uuid)) == 1
+
+        # Resize (to the same host, allowed here) and confirm.
+        _rbd_write(cinder, volume['id'], f'{markers[2]}\n'.encode())
+        _action(cloud, uuid, {'resize': {'flavorRef': 'lv-vol-big'}})
+        cloud.wait(uuid, 'VERIFY_RESIZE', timeout=240)
+        cloud.wait_console(uuid, f'MINOVA-DISK-ADDED {dev} bytes={GiB} marker={markers[2]}',
+                           timeout=180)
+        _action(cloud, uuid, {'confirmResize': None})
+        server = cloud.wait(uuid, 'ACTIVE', timeout=120)
+        assert server['flavor']['original_name'] == 'lv-vol-big'
+        assert [v['id'] for v in server['os-extended-volumes:volumes_attached']] == \
+            [volume['id']]
+        [attachment] = _server_attachments(cinder, uuid)
+        assert attachment['status'] == 'attached'
+    finally:
+        _delete(vc, uuid)
+    assert cinder.wait_volume(volume['id'], 'available')['attachments'] == []
