@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import time
 import xml.etree.ElementTree as ET
@@ -32,21 +31,15 @@ import pytest
 from tests.integration.libvirt.conftest import (
     Cloud,
     create_flavor,
-    libvirt_conn,
-    remove_guests,
-    start_cloud,
-    state_dir,
-    stop_cloud,
     upload_image,
 )
 from tests.integration.libvirt.conftest import test_image as test_image  # noqa: F401 - fixture
-from tests.integration.neutron.conftest import Neutron, keep_log, write_events_policy
+from tests.integration.neutron.conftest import Neutron
 from tests.integration.neutron.test_guests import (
     PROJECT,
     _boot,
-    _image_is_current,
     _port_of,
-    _tidy,
+    guest_cloud,
 )
 
 NET = 'guestnet-2'
@@ -105,23 +98,12 @@ def _action(c: Cloud, uuid: str, body: dict[str, Any]) -> None:
 
 @pytest.fixture(scope='module')
 def pair(neutron: Neutron, test_image: str) -> Iterator[Pair]:  # noqa: F811
-    _image_is_current(test_image)
-    conn = libvirt_conn()
-    state = state_dir()
-    write_events_policy(state)
-    c = start_cloud(state, neutron.host, api_port=neutron.nova_port, extra_conf=f"""
-[neutron]
-auth_type = none
-endpoint_override = {neutron.url}
-[DEFAULT]
-vif_plugging_timeout = 120
-""")
-    servers: list[str] = []
-    net: dict[str, Any] = {}
-    try:
+    with guest_cloud(neutron, test_image) as run:
+        c, servers = run.cloud, run.servers
         image = upload_image(c, test_image)
         flavor = create_flavor(c)
         net = neutron.create_network(NET, project_id=PROJECT)
+        run.net_id = net['id']
         subnet = neutron.create_subnet(net['id'], CIDR, project_id=PROJECT)
         # A group with Neutron's default egress rules only: no ICMP in.
         neutron._create('security_group', {'name': 'mn-noicmp', 'project_id': PROJECT})
@@ -137,17 +119,7 @@ vif_plugging_timeout = 120
                              user_data=f'#!/bin/sh\npingloop {ip}\n'))
         for uuid in servers:
             c.wait(uuid, 'ACTIVE', timeout=400)
-        yield Pair(c, conn, net, subnet, servers[0], servers[1], ip, port['id'])
-    finally:
-        try:
-            _tidy(c, neutron, servers, net.get('id'))
-        finally:
-            stop_cloud(c)
-            keep_log(c.log)
-            remove_guests(conn, c)
-            conn.close()
-            neutron.cleanup()
-            shutil.rmtree(state, ignore_errors=True)
+        yield Pair(c, run.conn, net, subnet, servers[0], servers[1], ip, port['id'])
 
 
 def test_security_groups_added_and_removed_apply_to_the_running_guest(

@@ -11,6 +11,7 @@ last one deletes them.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import re
@@ -18,7 +19,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -108,8 +109,21 @@ def _image_is_current(image: str) -> None:
         _unavailable(f'{image} was built by another tools/build-test-image.sh; rebuild it')
 
 
-@pytest.fixture(scope='module')
-def guests(neutron: Neutron, test_image: str) -> Iterator[Guests]:  # noqa: F811
+@dataclass
+class GuestCloud:
+    """An all-in-one on libvirt with the session's Neutron, and what a module's
+    fixture boots on it: its servers and their ports (on net_id) go when the
+    fixture ends, then the cloud."""
+
+    cloud: Cloud
+    conn: Any
+    servers: list[str] = field(default_factory=list)
+    net_id: str | None = None
+
+
+@contextlib.contextmanager
+def guest_cloud(neutron: Neutron, test_image: str, neutron_conf: str = '',  # noqa: F811
+                default_conf: str = '') -> Iterator[GuestCloud]:
     _image_is_current(test_image)
     conn = libvirt_conn()
     state = state_dir()
@@ -118,16 +132,33 @@ def guests(neutron: Neutron, test_image: str) -> Iterator[Guests]:  # noqa: F811
 [neutron]
 auth_type = none
 endpoint_override = {neutron.url}
-[DEFAULT]
+{neutron_conf}[DEFAULT]
 # a lost event fails the build in 2 minutes rather than 5
 vif_plugging_timeout = 120
-""")
-    servers: list[str] = []
-    net: dict[str, Any] = {}
+{default_conf}""")
+    run = GuestCloud(c, conn)
     try:
+        yield run
+    finally:
+        try:
+            _tidy(c, neutron, run.servers, run.net_id)
+        finally:
+            stop_cloud(c)
+            keep_log(c.log)
+            remove_guests(conn, c)
+            conn.close()
+            neutron.cleanup()
+            shutil.rmtree(state, ignore_errors=True)
+
+
+@pytest.fixture(scope='module')
+def guests(neutron: Neutron, test_image: str) -> Iterator[Guests]:  # noqa: F811
+    with guest_cloud(neutron, test_image) as run:
+        c, servers = run.cloud, run.servers
         image = upload_image(c, test_image)
         flavor = create_flavor(c)
         net = neutron.create_network('guests-net', project_id=PROJECT)
+        run.net_id = net['id']
         neutron.create_subnet(net['id'], '198.51.100.0/24', project_id=PROJECT)
         servers.append(_boot(c, image, flavor, 'nn-vm1', net['id']))
         first = _port_of(c, neutron, servers[0])
@@ -141,16 +172,6 @@ vif_plugging_timeout = 120
         yield Guests(c, net, servers[0], servers[1],
                      {servers[0]: first_ip, servers[1]: second['fixed_ips'][0]['ip_address']},
                      {servers[0]: first['id'], servers[1]: second['id']})
-    finally:
-        try:
-            _tidy(c, neutron, servers, net.get('id'))
-        finally:
-            stop_cloud(c)
-            keep_log(c.log)
-            remove_guests(conn, c)
-            conn.close()
-            neutron.cleanup()
-            shutil.rmtree(state, ignore_errors=True)
 
 
 def test_guests_get_their_fixed_ips_by_dhcp_and_reach_each_other(guests: Guests) -> None:

@@ -11,7 +11,6 @@ One guest; the fixture deletes it.
 """
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,16 +21,11 @@ import pytest
 from tests.integration.libvirt.conftest import (
     Cloud,
     create_flavor,
-    libvirt_conn,
-    remove_guests,
-    start_cloud,
-    state_dir,
-    stop_cloud,
     upload_image,
 )
 from tests.integration.libvirt.conftest import test_image as test_image  # noqa: F401 - fixture
-from tests.integration.neutron.conftest import Neutron, keep_log, write_events_policy
-from tests.integration.neutron.test_guests import _image_is_current, _port_of, _tidy
+from tests.integration.neutron.conftest import Neutron
+from tests.integration.neutron.test_guests import _port_of, guest_cloud
 
 PROJECT = 'admin'
 CIDR = '203.0.113.0/24'
@@ -49,30 +43,19 @@ class Guest:
 
 @pytest.fixture(scope='module')
 def guest(neutron: Neutron, test_image: str) -> Iterator[Guest]:  # noqa: F811
-    _image_is_current(test_image)
-    conn = libvirt_conn()
-    state = state_dir()
-    write_events_policy(state)
-    c = start_cloud(state, neutron.host, api_port=neutron.nova_port, extra_conf=f"""
-[neutron]
-auth_type = none
-endpoint_override = {neutron.url}
-service_metadata_proxy = true
-metadata_proxy_shared_secret = {neutron.metadata_secret}
-[DEFAULT]
-metadata_listen = 127.0.0.1
-metadata_listen_port = {neutron.metadata_port}
-vif_plugging_timeout = 120
-""")
-    servers: list[str] = []
-    net: dict[str, Any] = {}
-    try:
+    proxied = ('service_metadata_proxy = true\n'
+               f'metadata_proxy_shared_secret = {neutron.metadata_secret}\n')
+    listen = f'metadata_listen = 127.0.0.1\nmetadata_listen_port = {neutron.metadata_port}\n'
+    with guest_cloud(neutron, test_image, neutron_conf=proxied,
+                     default_conf=listen) as run:
+        c, servers = run.cloud, run.servers
         image = upload_image(c, test_image)
         flavor = create_flavor(c)
         r = c.api('POST', '/os-keypairs', json={'keypair': {'name': 'ovnmeta-key',
                                                              'public_key': KEY}})
         assert r.status_code in (200, 201), r.text
         net = neutron.create_network('md-net', project_id=PROJECT)
+        run.net_id = net['id']
         neutron.create_subnet(net['id'], CIDR, project_id=PROJECT)
         r = c.api('POST', '/servers', json={'server': {
             'name': 'nn-md1', 'imageRef': image, 'flavorRef': flavor, 'key_name': 'ovnmeta-key',
@@ -82,16 +65,6 @@ vif_plugging_timeout = 120
         port = _port_of(c, neutron, servers[0])
         c.wait(servers[0], 'ACTIVE', timeout=400)
         yield Guest(c, net, c.server(servers[0]), port)
-    finally:
-        try:
-            _tidy(c, neutron, servers, net.get('id'))
-        finally:
-            stop_cloud(c)
-            keep_log(c.log)
-            remove_guests(conn, c)
-            conn.close()
-            neutron.cleanup()
-            shutil.rmtree(state, ignore_errors=True)
 
 
 def test_guest_without_config_drive_reads_its_metadata_through_the_ovn_agent(
