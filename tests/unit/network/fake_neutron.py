@@ -14,6 +14,8 @@ import threading
 import uuid as uuidlib
 from typing import Any
 
+from tests import loopback_wsgi
+
 
 class Resp:
     def __init__(self, status: int, body: Any = None) -> None:
@@ -297,9 +299,7 @@ def client(neutron: FakeNeutron) -> Any:
 def serve(neutron: FakeNeutron) -> tuple[str, Any]:
     """`neutron` over real HTTP on 127.0.0.1 (a thread): (its URL, a stop function),
     for clients in other code paths (openstacksdk through the catalog)."""
-    import socketserver
     import urllib.parse
-    from wsgiref import simple_server
 
     def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         length = int(environ.get('CONTENT_LENGTH') or 0)
@@ -316,19 +316,5 @@ def serve(neutron: FakeNeutron) -> tuple[str, Any]:
         start_response(f'{resp.status_code} X', [('Content-Type', 'application/json')])
         return [resp.content]
 
-    class Server(socketserver.ThreadingMixIn, simple_server.WSGIServer):
-        daemon_threads = True
-
-    class Quiet(simple_server.WSGIRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    httpd = simple_server.make_server('127.0.0.1', 0, app, server_class=Server,
-                                      handler_class=Quiet)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-
-    def stop() -> None:
-        httpd.shutdown()
-        httpd.server_close()
-    return f'http://127.0.0.1:{httpd.server_port}', stop
+    port, stop = loopback_wsgi.serve(app)
+    return f'http://127.0.0.1:{port}', stop

@@ -21,6 +21,8 @@ import threading
 import uuid as uuidlib
 from typing import Any
 
+from tests import loopback_wsgi
+
 PROJECT = '0123456789abcdef0123456789abcdef'
 _PROJECT_RE = re.compile(r'^[0-9a-f\-]+$')
 
@@ -288,8 +290,6 @@ def _e(code: int, kind: str, message: str) -> dict[str, Any]:
 
 def serve(cinder: FakeCinder) -> tuple[str, Any]:
     """`cinder` over HTTP on 127.0.0.1 (a thread): (its /v3 URL, a stop function)."""
-    import socketserver
-    from wsgiref import simple_server
 
     def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         length = int(environ.get('CONTENT_LENGTH') or 0)
@@ -301,19 +301,5 @@ def serve(cinder: FakeCinder) -> tuple[str, Any]:
         start_response(f'{status} X', [('Content-Type', 'application/json')])
         return [b'' if body is None else jsonlib.dumps(body).encode()]
 
-    class Server(socketserver.ThreadingMixIn, simple_server.WSGIServer):
-        daemon_threads = True
-
-    class Quiet(simple_server.WSGIRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    httpd = simple_server.make_server('127.0.0.1', 0, app, server_class=Server,
-                                      handler_class=Quiet)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-
-    def stop() -> None:
-        httpd.shutdown()
-        httpd.server_close()
-    return f'http://127.0.0.1:{httpd.server_port}/v3', stop
+    port, stop = loopback_wsgi.serve(app)
+    return f'http://127.0.0.1:{port}/v3', stop
