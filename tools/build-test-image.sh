@@ -6,7 +6,9 @@
 # reads a config drive (ISO 9660 labelled config-2) if one is attached and
 # prints hostname=<hostname from meta_data.json>; without one it asks the
 # metadata service at 169.254.169.254 (after DHCP on eth0) and prints
-# metadata-service hostname=..., uuid=... and key=... from it. After DHCP it
+# metadata-service hostname=..., uuid=..., key=... and user_data=<its first
+# line> from it (user data line mdloop: metadata-loop <n> uuid=... every 3 s
+# after). After DHCP it
 # prints MINOVA-TEST-IMAGE-IP <address>, and for each line `ping <address>` in
 # the config drive's user_data, MINOVA-TEST-IMAGE-PING <address> ok|fail
 # (ok: it answered within about a minute); `pingloop <address>` lines and
@@ -123,7 +125,6 @@ exit 0
 DHCP
     chmod +x /tmp/udhcpc.sh
     # Without a config drive: ask the metadata service (docs/metadata.md).
-    # busybox-static's wget crashes here (static glibc resolver): raw HTTP over nc.
     ( udhcpc -q -n -t 3 -i eth0 -O staticroutes -s /tmp/udhcpc.sh >/dev/null 2>&1
       [ -f /tmp/ip ] && echo "MINOVA-TEST-IMAGE-IP $(cat /tmp/ip)"
       # user_data lines "ping <address>": reach that address (a peer guest
@@ -136,9 +137,11 @@ DHCP
           echo "MINOVA-TEST-IMAGE-PING $addr $result"
       done
       mdget() {
-          printf 'GET %s HTTP/1.0\r\nHost: 169.254.169.254\r\n\r\n' "$1" \
-              | nc -w 10 169.254.169.254 80 2>/dev/null > /tmp/mdr
-          head -1 /tmp/mdr | grep -q ' 200 ' && sed '1,/^\r*$/d' /tmp/mdr
+          # busybox wget: it stops at the answer's Content-Length (the
+          # metadata socket of user-mode networking never closes: slirp) and
+          # does not half-close as nc does. No -T: busybox-static's wget
+          # crashes with it here.
+          timeout 20 wget -qO- "http://169.254.169.254$1" 2>/dev/null
       }
       if [ ! -f /tmp/md ] && mdget /openstack/latest/meta_data.json > /tmp/ms; then
           tr ',{}' '\n\n\n' < /tmp/ms > /tmp/msl
@@ -146,6 +149,20 @@ DHCP
           sed -n 's/^ *"uuid": *"\([^"]*\)".*/metadata-service uuid=\1/p' /tmp/msl
           mdget /latest/meta-data/public-keys/0/openssh-key > /tmp/key \
               && echo "metadata-service key=$(cat /tmp/key)"
+          # the user data too; its lines "mdloop": ask again every 3 s and
+          # print metadata-loop <n> uuid=<uuid> (a guest that keeps running
+          # while its compute restarts)
+          if mdget /openstack/latest/user_data > /tmp/msud; then
+              echo "metadata-service user_data=$(head -1 /tmp/msud)"
+              if grep -q '^mdloop' /tmp/msud; then
+                  n=0
+                  while sleep 3; do
+                      n=$((n + 1))
+                      mdget /openstack/latest/meta_data.json | tr ',{}' '\n\n\n' \
+                          | sed -n "s/^ *\"uuid\": *\"\([^\"]*\)\".*/metadata-loop $n uuid=\1/p"
+                  done
+              fi
+          fi
       fi ) &
 fi
 # ---- BEGIN nic-watch and pingloop (issue 19: NIC hot-plug, security groups) ----

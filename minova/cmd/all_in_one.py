@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import sys
 from typing import Any
 
@@ -52,7 +53,7 @@ class AllInOne:
             else 0 if api_port == 0 else CONF.image_api.bind_port)
         self.servers: list[WSGIServer] = []
         self.services: list[Service] = []
-        self.overrides: list[tuple[str, str]] = []
+        self.overrides: list[tuple[str, str | None]] = []
         self.proxies: list[Any] = []
         self.metadata_port: int | None = None
         self.ephemeral = api_port == 0   # tests: every port ephemeral
@@ -65,6 +66,10 @@ class AllInOne:
         from minova.scheduler import manager as scheduler_manager
 
         prepare_databases()
+        if not CONF.neutron.metadata_proxy_shared_secret:
+            # The guests' metadata sockets sign their requests to the metadata
+            # service in this same process: a secret of its own, never written.
+            self._override('metadata_proxy_shared_secret', secrets.token_hex(32), 'neutron')
         minova.conf.register_client_opts()  # [placement] and [glance] are read below
         # A placement of its own unless [placement] endpoint_override points at
         # another one (e.g. an upstream OpenStack Placement). auth_type and the
@@ -189,6 +194,8 @@ class AllInOne:
             return
         self.servers.append(server)
         self.metadata_port = server.port
+        if self.ephemeral:   # where the guests' metadata sockets relay to
+            self._override('metadata_listen_port', server.port, None)
 
     def add_compute(self, host: str, manager: Any = None) -> Service:
         """Start one more compute service in this process, as host `host`,
@@ -209,7 +216,7 @@ class AllInOne:
         svc.stop()
         self.services.remove(svc)
 
-    def _override(self, name: str, value: Any, group: str) -> None:
+    def _override(self, name: str, value: Any, group: str | None) -> None:
         """CONF.set_override, undone by stop()."""
         CONF.set_override(name, value, group=group)
         self.overrides.append((name, group))

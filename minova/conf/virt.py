@@ -31,14 +31,14 @@ libvirt_opts = [
     cfg.IntOpt('wait_soft_reboot_seconds', default=120, min=1,
                help='Seconds a soft reboot waits for the guest to shut down after the '
                     'ACPI request before it falls back to a hard reboot.'),
-    cfg.BoolOpt('metadata_via_user_network', default=False,
+    cfg.BoolOpt('metadata_via_user_network', default=True,
                 help='Let guests on user-mode networking reach the metadata service at '
-                     '169.254.169.254: their NIC is declared on QEMU\'s command line '
-                     '(slirp network 169.254.0.0/16, a guestfwd of 169.254.169.254:80 to '
-                     'minova-metadata-forward, which signs the guest\'s own instance '
-                     'id). Needs seccomp_sandbox = 0 in libvirt\'s qemu.conf (QEMU\'s '
-                     'sandbox forbids the forwarder) and [neutron] '
-                     'metadata_proxy_shared_secret. See docs/metadata.md.'),
+                     '169.254.169.254: slirp (network 169.254.0.0/16) forwards '
+                     '169.254.169.254:80 to a UNIX socket in the instance directory on '
+                     'which the compute listens for that guest alone, and relays to the '
+                     'metadata service with the guest\'s signed instance id. Needs [neutron] '
+                     'metadata_proxy_shared_secret (the all-in-one makes one up when it is '
+                     'unset). See docs/metadata.md.'),
     cfg.StrOpt('live_migration_uri', default='qemu+tcp://%s/system',
                help='URI of the destination libvirtd a live migration connects to '
                     '(peer to peer); %s is the destination\'s '

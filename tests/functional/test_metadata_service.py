@@ -231,30 +231,41 @@ def test_same_documents_as_config_drive(md_base: str, server: dict[str, Any],
     assert files['user_data'] == USER_DATA
 
 
-def test_forwarder_adds_this_guests_headers(md_base: str, server: dict[str, Any],
-                                            bare: dict[str, Any]) -> None:
-    """minova-metadata-forward (what QEMU's guestfwd would run per connection):
-    the guest's own X-Instance-ID is dropped, the forwarder's signed one used."""
+def test_relay_adds_this_guests_headers(md_base: str, server: dict[str, Any],
+                                        bare: dict[str, Any]) -> None:
+    """The relay behind a guest's metadata socket: the guest's own
+    X-Instance-ID is dropped, the relay's signed one used; requests follow one
+    another on one stream (slirp's), each answered with its length."""
     import io
 
-    from minova.cmd import metadata_forward
+    from minova.metadata import relay
 
-    def ask(request: bytes, target: dict[str, Any], signature: str | None = None) -> bytes:
+    def ask(request: bytes, target: dict[str, Any]) -> tuple[bytes, bool]:
         out = io.BytesIO()
-        metadata_forward.forward(io.BytesIO(request), out, md_base, target['id'],
-                                 target['tenant_id'], signature or sign(target['id']))
-        return out.getvalue()
+        more = relay.relay_one(io.BytesIO(request), out, md_base, target['id'],
+                               target['tenant_id'])
+        return out.getvalue(), more
 
     forged = (f'GET /openstack/latest/meta_data.json HTTP/1.1\r\nHost: 169.254.169.254\r\n'
               f'X-Instance-ID: {server["id"]}\r\n'
               f'X-Instance-ID-Signature: {sign(server["id"])}\r\n\r\n').encode()
-    answer = ask(forged, bare)
+    answer, more = ask(forged, bare)
     head, _, body = answer.partition(b'\r\n\r\n')
-    assert head.startswith(b'HTTP/1.0 200 OK')
+    assert more and head.startswith(b'HTTP/1.0 200 OK')
     assert b'Content-Type: application/json' in head
+    assert f'Content-Length: {len(body)}'.encode() in head
     assert json.loads(body)['uuid'] == bare['id']
-    answer = ask(b'GET /latest/meta-data/public-keys/0/openssh-key HTTP/1.0\r\n\r\n', server)
+    answer, _ = ask(b'GET /latest/meta-data/public-keys/0/openssh-key HTTP/1.0\r\n\r\n',
+                    server)
     assert answer.endswith(PUBLIC_KEY.encode())
-    assert ask(b'GET /latest/meta-data/ HTTP/1.0\r\n\r\n', server,
-               'f' * 64).startswith(b'HTTP/1.0 403')
-    assert ask(b'nonsense\r\n\r\n', server).startswith(b'HTTP/1.0 400')
+    answer, more = ask(b'nonsense\r\n\r\n', server)
+    assert not more and answer.startswith(b'HTTP/1.0 400')
+    assert ask(b'', server) == (b'', False)
+    # Two requests on one stream: two answers, in order.
+    stream = io.BytesIO(b'GET /latest/meta-data/instance-id HTTP/1.0\r\n\r\n'
+                        b'GET /latest/meta-data/hostname HTTP/1.1\r\nHost: x\r\n\r\n')
+    out = io.BytesIO()
+    while relay.relay_one(stream, out, md_base, server['id'], server['tenant_id']):
+        pass
+    assert out.getvalue().count(b'HTTP/1.0 200 OK') == 2
+    assert out.getvalue().endswith(server['OS-EXT-SRV-ATTR:hostname'].encode())

@@ -9,6 +9,7 @@ QEMU_NS = 'http://libvirt.org/schemas/domain/qemu/1.0'
 # The guest side of the metadata service on user-mode networking (docs/metadata.md)
 METADATA_NET = '169.254.0.0/16'
 METADATA_ADDR = '169.254.169.254'
+METADATA_CHARDEV = 'mdfwd0'
 # Prefixes kept when a domain's own XML is parsed and written again (live migration).
 ET.register_namespace('minova', METADATA_NS)
 ET.register_namespace('qemu', QEMU_NS)
@@ -57,10 +58,12 @@ class GuestSpec:
     # [serial_console] enabled: serial port 0 is a TCP server here (host, port),
     # its output still logged to console_log
     serial_tcp: tuple[str, int] | None = None
-    # [libvirt] metadata_via_user_network: the command QEMU's slirp runs for each
-    # guest connection to 169.254.169.254:80; the NICs are then declared on
-    # QEMU's command line (libvirt cannot add a guestfwd to its own netdev).
-    metadata_forward: str | None = None
+    # [libvirt] metadata_via_user_network: the UNIX socket (the compute listens)
+    # to which QEMU's slirp forwards the guest's connections to
+    # 169.254.169.254:80 (minova/virt/libvirt/metadata_socket.py), and the
+    # server's project, recorded for the compute's restart.
+    metadata_socket: str | None = None
+    project_id: str | None = None
     # Volumes (minova.virt.libvirt.volume): <disk> XML of the root volume of a
     # server booted from volume (first of all disks: the firmware boots it)
     # and of the other attached volumes (after the local disks).
@@ -101,6 +104,8 @@ def domain_xml(spec: GuestSpec) -> str:
         _sub(inst, f'{{{METADATA_NS}}}deployment', spec.deployment)
     if spec.host:
         _sub(inst, f'{{{METADATA_NS}}}host', spec.host)
+    if spec.project_id:
+        _sub(inst, f'{{{METADATA_NS}}}project', spec.project_id)
     _sub(dom, 'memory', str(spec.memory_mb), unit='MiB')
     _sub(dom, 'currentMemory', str(spec.memory_mb), unit='MiB')
     _sub(dom, 'vcpu', str(spec.vcpus), placement='static')
@@ -165,12 +170,18 @@ def domain_xml(spec: GuestSpec) -> str:
         # libvirt's <interface type='user'> can neither restrict nor guestfwd.
         ET.register_namespace('qemu', QEMU_NS)
         cmdline = _sub(dom, f'{{{QEMU_NS}}}commandline')
+        if spec.metadata_socket:
+            # (a comma inside a QEMU option value is written twice)
+            path = spec.metadata_socket.replace(',', ',,')
+            _sub(cmdline, f'{{{QEMU_NS}}}arg', value='-chardev')
+            _sub(cmdline, f'{{{QEMU_NS}}}arg',
+                 value=f'socket,id={METADATA_CHARDEV},path={path},reconnect=1')
         for i, mac in enumerate(spec.nics):
             netdev = f'user,id=usernet{i},restrict=on'
-            if spec.metadata_forward:
-                # (a comma inside a QEMU option value is written twice)
+            if spec.metadata_socket and i == 0:
+                # slirp forwards only addresses inside its own network
                 netdev += (f',net={METADATA_NET},guestfwd=tcp:{METADATA_ADDR}:80-'
-                           f'cmd:{spec.metadata_forward.replace(",", ",,")}')
+                           f'chardev:{METADATA_CHARDEV}')
             # A slot from the top: libvirt numbers its own devices from slot 2
             # and QEMU would otherwise give this one a slot libvirt then asks for.
             bus = 'pcie.0' if 'q35' in spec.machine else 'pci.0'
@@ -213,15 +224,40 @@ def metadata_owner(metadata_xml: str) -> tuple[str | None, str | None]:
     return text('deployment'), text('host')
 
 
+def _metadata_chardev_args(dom: ET.Element) -> list[ET.Element]:
+    return [a for a in dom.findall(f'./{{{QEMU_NS}}}commandline/{{{QEMU_NS}}}arg')
+            if (a.get('value') or '').startswith(f'socket,id={METADATA_CHARDEV},')]
+
+
+def metadata_socket(xml: str) -> tuple[str, str] | None:
+    """(socket path, project id) of a domain whose guest reaches the metadata
+    service through its socket; None for any other domain."""
+    dom = ET.fromstring(xml)
+    args = _metadata_chardev_args(dom)
+    project = dom.find(f'./metadata/{{{METADATA_NS}}}instance/{{{METADATA_NS}}}project')
+    if not args or project is None or not project.text:
+        return None
+    value = (args[0].get('value') or '').replace(',,', '\0')
+    for option in value.split(','):
+        if option.startswith('path='):
+            return option[len('path='):].replace('\0', ','), project.text
+    return None
+
+
 def migration_xml(xml: str, host: str, deployment: str | None,
                   vnc_listen: str | None, serial_ports: list[tuple[str, int]],
-                  kernel: str | None = None, ramdisk: str | None = None) -> str:
+                  kernel: str | None = None, ramdisk: str | None = None,
+                  metadata_socket: str | None = None) -> str:
     """A running domain's XML (migratable) as the destination runs it: owned
     by the destination host, its VNC display on the destination's address
     and port (libvirt there picks the port: autoport), its TCP serial ports
     the destination's (host, port) in order, its kernel and ramdisk the
-    destination's cached copies."""
+    destination's cached copies, its metadata socket the destination's."""
     dom = ET.fromstring(xml)
+    if metadata_socket:
+        sock = metadata_socket.replace(',', ',,')
+        for arg in _metadata_chardev_args(dom):
+            arg.set('value', f'socket,id={METADATA_CHARDEV},path={sock},reconnect=1')
     for tag, path in (('kernel', kernel), ('initrd', ramdisk)):
         el = dom.find(f'./os/{tag}')
         if el is not None and path:

@@ -32,7 +32,15 @@ from minova.context import RequestContext
 from minova.virt import configdrive, driver, image_meta
 from minova.virt.driver import GuestInfo, NodeResources
 from minova.virt.libvirt import config as vconfig
-from minova.virt.libvirt import diagnostics, imagecache, interfaces, migration, remotefs, vif
+from minova.virt.libvirt import (
+    diagnostics,
+    imagecache,
+    interfaces,
+    metadata_socket,
+    migration,
+    remotefs,
+    vif,
+)
 from minova.virt.libvirt import volume as lvvolume
 from minova.virt.libvirt.host import Host
 from minova.virt.libvirt.imagecache import ImageCache
@@ -72,26 +80,6 @@ def instance_name(instance: Instance) -> str:
     return CONF.instance_name_template % instance['id']
 
 
-def metadata_forward_command(instance: Instance) -> str:
-    """The shell command QEMU's slirp runs for each guest connection to
-    169.254.169.254:80: minova-metadata-forward with this instance's id, project
-    and signature (so it needs no secret), to the metadata service of
-    [DEFAULT] metadata_listen/metadata_listen_port."""
-    import shlex
-    import sys
-
-    from minova.metadata.wsgi import sign
-    host = CONF.metadata_listen
-    host = '127.0.0.1' if host in ('0.0.0.0', '::') else host
-    import minova
-    root = os.path.dirname(os.path.dirname(os.path.abspath(minova.__file__)))
-    args = [sys.executable, '-m', 'minova.cmd.metadata_forward',
-            '--instance-id', instance['uuid'], '--tenant-id', instance['project_id'],
-            '--signature', sign(instance['uuid']),
-            '--url', f'http://{host}:{CONF.metadata_listen_port}']
-    return f'env PYTHONPATH={shlex.quote(root)} ' + ' '.join(shlex.quote(a) for a in args)
-
-
 def instances_path() -> str:
     return CONF.instances_path or os.path.join(CONF.state_path, 'instances')
 
@@ -115,6 +103,9 @@ class LibvirtDriver(lvvolume.VolumeMixin, driver.ComputeDriver):
         self._migrating: dict[str, Any] = {}
         self._forced: set[str] = set()
         self._aborted: set[str] = set()
+        # The guests' metadata sockets (metadata_socket.py): opened when a
+        # guest is defined to start, closed when it stops or goes.
+        self.metadata = metadata_socket.Listeners()
 
     # -- connection and host ---------------------------------------------------
 
@@ -134,6 +125,19 @@ class LibvirtDriver(lvvolume.VolumeMixin, driver.ComputeDriver):
         conn = self._conn()
         LOG.info('libvirt %s at %s, virt_type=%s', conn.getLibVersion(), self.host.uri,
                  self.host.virt_type)
+        # The guests running on across the restart get their sockets back
+        # (their QEMU reconnects by itself).
+        for dom in self._our_domains():
+            with contextlib.suppress(_libvirt().libvirtError):
+                if dom.isActive():
+                    self._metadata_listen(dom.UUIDString(), dom)
+
+    def _metadata_listen(self, uuid: str, dom: Any) -> None:
+        """The metadata socket of a domain about to run (or running), as its
+        definition names it; nothing for a domain without one."""
+        found = vconfig.metadata_socket(dom.XMLDesc(0))
+        if found is not None:
+            self.metadata.open(uuid, found[1], found[0])
 
     def get_available_nodes(self) -> list[str]:
         return [self.host_name]
@@ -286,8 +290,10 @@ class LibvirtDriver(lvvolume.VolumeMixin, driver.ComputeDriver):
         if root_volume is not None and not rescue:
             spec.boot_volume = volume_disks.pop(0)
         spec.volumes = volume_disks
-        if CONF.libvirt.metadata_via_user_network and spec.nics:
-            spec.metadata_forward = metadata_forward_command(instance)
+        if spec.nics and metadata_socket.enabled():
+            path = metadata_socket.socket_path(inst_dir)
+            if path and self.metadata.open(instance['uuid'], instance['project_id'], path):
+                spec.metadata_socket, spec.project_id = path, instance['project_id']
         if CONF.vnc.enabled:
             spec.vnc_listen = CONF.vnc.server_listen
         if CONF.serial_console.enabled:
@@ -367,6 +373,7 @@ class LibvirtDriver(lvvolume.VolumeMixin, driver.ComputeDriver):
         and NVRAM with it); no domain is no error. A guest that will not stop
         is left to the undefine, whose error (or the next define's) says why."""
         lv = _libvirt()
+        self.metadata.close(instance['uuid'])
         try:
             dom = self._lookup(instance)
         except exception.InstanceNotFound:
@@ -615,6 +622,7 @@ class LibvirtDriver(lvvolume.VolumeMixin, driver.ComputeDriver):
             dom = self._lookup(instance)   # a soft reboot needs a guest to ask
             if dom.isActive():
                 if self._clean_shutdown(dom, CONF.libvirt.wait_soft_reboot_seconds):
+                    self._metadata_listen(instance['uuid'], dom)
                     dom.create()
                     LOG.info('Guest %s rebooted softly', instance['uuid'])
                     return
@@ -655,6 +663,7 @@ class LibvirtDriver(lvvolume.VolumeMixin, driver.ComputeDriver):
         except exception.InstanceNotFound:
             LOG.warning('The domain of %s is missing: it is off', instance['uuid'])
             return
+        self.metadata.close(instance['uuid'])
         if timeout and self._clean_shutdown(dom, timeout):
             return
         if dom.isActive():
@@ -691,6 +700,7 @@ class LibvirtDriver(lvvolume.VolumeMixin, driver.ComputeDriver):
     def suspend(self, context: RequestContext, instance: Instance) -> None:
         """Managed save, as Nova's: memory to disk, the domain shut off."""
         self._lookup(instance).managedSave(0)
+        self.metadata.close(instance['uuid'])
 
     def resume(self, context: RequestContext, instance: Instance,
                network_info: list[VIF],
@@ -698,6 +708,7 @@ class LibvirtDriver(lvvolume.VolumeMixin, driver.ComputeDriver):
         # The definition already holds the attached volumes (attach persists them).
         dom = self._lookup(instance)
         if not dom.isActive():
+            self._metadata_listen(instance['uuid'], dom)
             dom.create()   # restores the managed save image when there is one
 
     # -- rescue ------------------------------------------------------------------------
@@ -760,7 +771,9 @@ class LibvirtDriver(lvvolume.VolumeMixin, driver.ComputeDriver):
                 dom.destroy()
         if os.path.exists(saved):
             with open(saved) as f:
-                self._conn().defineXML(f.read()).create()
+                dom = self._conn().defineXML(f.read())
+            self._metadata_listen(instance['uuid'], dom)
+            dom.create()
         else:
             self._hard_reboot(context, instance, instance.get('network_info') or [])
         for name in ('disk.rescue', 'unrescue.xml'):
@@ -938,6 +951,7 @@ class LibvirtDriver(lvvolume.VolumeMixin, driver.ComputeDriver):
         migrate_data['serial_listen_ports'] = [list(spec.serial_tcp)] if spec.serial_tcp \
             else []
         migrate_data['kernel'], migrate_data['ramdisk'] = spec.kernel, spec.ramdisk
+        migrate_data['metadata_socket'] = spec.metadata_socket
         return migrate_data
 
     def live_migration(self, context: RequestContext, instance: Instance, dest: str,
@@ -955,7 +969,8 @@ class LibvirtDriver(lvvolume.VolumeMixin, driver.ComputeDriver):
             xml, migrate_data.get('dest_host') or dest, migrate_data.get('dest_deployment'),
             migrate_data.get('vnc_listen'),
             [(str(h), int(p)) for h, p in migrate_data.get('serial_listen_ports') or []],
-            kernel=migrate_data.get('kernel'), ramdisk=migrate_data.get('ramdisk'))
+            kernel=migrate_data.get('kernel'), ramdisk=migrate_data.get('ramdisk'),
+            metadata_socket=migrate_data.get('metadata_socket'))
         params: dict[str, Any] = {
             lv.VIR_MIGRATE_PARAM_URI: f'tcp://{migrate_data.get("inbound_addr") or dest}',
             lv.VIR_MIGRATE_PARAM_DEST_XML: new_xml, lv.VIR_MIGRATE_PARAM_PERSIST_XML: new_xml}
@@ -1028,6 +1043,7 @@ class LibvirtDriver(lvvolume.VolumeMixin, driver.ComputeDriver):
         dom = self._lookup(instance)
         if not dom.isPersistent():
             self._conn().defineXML(dom.XMLDesc(lv.VIR_DOMAIN_XML_MIGRATABLE))
+        self._metadata_listen(instance['uuid'], dom)
         if instance.get('vm_state') == states.ACTIVE and \
                 dom.info()[0] == lv.VIR_DOMAIN_PAUSED:
             dom.resume()

@@ -141,7 +141,7 @@ def start_cloud(state: str, host: str, extra_conf: str = '',
     """An all-in-one with the libvirt driver, its state (SQLite files,
     instances, image cache) under state, on ephemeral ports (the compute API
     on api_port when given)."""
-    ports = {k: _free_port() for k in ('api', 'placement', 'image', 'novnc')}
+    ports = {k: _free_port() for k in ('api', 'placement', 'image', 'novnc', 'metadata')}
     if api_port:
         ports['api'] = api_port
     conf = os.path.join(state, 'minova.conf')
@@ -156,6 +156,9 @@ report_interval = 1
 sync_power_state_interval = 2
 shutdown_timeout = 30
 reserved_host_memory_mb = 0
+# the metadata service the guests' metadata sockets relay to (docs/metadata.md)
+metadata_listen = 127.0.0.1
+metadata_listen_port = {ports['metadata']}
 # resize (test_resize.py): one host is both source and destination
 allow_resize_to_same_host = True
 [libvirt]

@@ -1,112 +1,126 @@
-"""A guest without config drive reads its own metadata from 169.254.169.254:
-the test image's init asks after DHCP, through QEMU's slirp guestfwd and
-minova-metadata-forward, exactly as [libvirt] metadata_via_user_network
-declares the NIC (issue 20).
-
-QEMU is started here directly, not by libvirt: libvirt's default
-seccomp_sandbox = 1 starts QEMU with -sandbox spawn=deny, which forbids the
-guestfwd command (docs/metadata.md). The cloud (fake driver, metadata service)
-runs in a child process so that its configuration stays out of this one.
+"""Guests without a config drive read their own metadata from
+http://169.254.169.254 on user-mode networking, booted by mini-Nova through
+libvirtd with its stock configuration (QEMU's seccomp sandbox on): slirp
+forwards to the guest's own metadata socket (docs/metadata.md). Two guests,
+each answered as itself; the socket follows stop/start and a restart of the
+compute (issue 20).
 """
 from __future__ import annotations
 
-import json
+import base64
 import os
+import re
 import shutil
-import subprocess
-import sys
-import tempfile
 import time
+import xml.etree.ElementTree as ET
 from typing import Any
 
-from tests.integration.libvirt.conftest import REPO, _unavailable
+from tests.integration.libvirt.conftest import (
+    Cloud,
+    create_flavor,
+    remove_guests,
+    start_cloud,
+    state_dir,
+    stop_cloud,
+    upload_image,
+)
 
 KEY = ('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFoCr0zxkLkIWO0gAzPoRbuNRkl5UTbbJfREjFpKbwYf '
        'guest@metadata')
 
 
-def _guest(image: str, log: str) -> dict[str, Any]:
-    """Child process: an all-in-one on the fake driver, one server, and a QEMU
-    guest whose NIC is the one the libvirt driver would declare for it."""
-    import requests
+def _boot(c: Cloud, image: str, flavor: str, name: str, user_data: str,
+          **extra: Any) -> str:
+    r = c.api('POST', '/servers', json={'server': dict(
+        {'name': name, 'hostname': f'{name}-host', 'flavorRef': flavor, 'imageRef': image,
+         'networks': 'auto', 'user_data': base64.b64encode(user_data.encode()).decode()},
+        **extra)})
+    assert r.status_code == 202, r.text
+    return r.json()['server']['id']
 
-    from minova.conf import CONF
-    CONF([], project='minova')
-    from minova.cmd.all_in_one import AllInOne
-    from minova.image.builtin import TINY_IMAGE_ID
-    from minova.virt.libvirt import config, driver
-    CONF.set_override('state_path', tempfile.mkdtemp(prefix='minova-md-'))
-    CONF.set_override('host', 'md-guest')
-    CONF.set_override('metadata_proxy_shared_secret', 'guest-secret', group='neutron')
-    CONF.set_override('enabled', False, group='vnc')
-    aio = AllInOne(api_port=0, placement_port=0)
-    aio.start()
-    CONF.set_override('metadata_listen_port', aio.metadata_port)
-    s = requests.Session()
-    s.headers.update({'X-Auth-Token': 'admin:admin', 'OpenStack-API-Version': 'compute 2.90'})
-    base = f'http://127.0.0.1:{aio.api_port}/v2.1'
-    s.post(base + '/flavors', json={'flavor': {'name': 'tiny', 'id': 'tiny', 'vcpus': 1,
-                                               'ram': 64, 'disk': 1}})
-    s.post(base + '/os-keypairs', json={'keypair': {'name': 'k', 'public_key': KEY}})
-    r = s.post(base + '/servers', json={'server': {
-        'name': 'md-guest', 'hostname': 'md-guest-host', 'flavorRef': 'tiny',
-        'imageRef': TINY_IMAGE_ID, 'networks': 'none', 'key_name': 'k'}})
-    server = r.json()['server']
-    for _ in range(300):
-        server = s.get(f'{base}/servers/{server["id"]}').json()['server']
-        if server['status'] == 'ACTIVE':
-            break
-        time.sleep(0.1)
-    spec = config.GuestSpec(name='x', uuid=server['id'], virt_type='qemu', memory_mb=256,
-                            vcpus=1, disks=[], console_log='', nics=['fa:16:3e:00:00:01'],
-                            metadata_forward=driver.metadata_forward_command(
-                                {'uuid': server['id'], 'project_id': server['tenant_id']}))
-    import xml.etree.ElementTree as ET
-    args = [a.get('value') or '' for a in ET.fromstring(config.domain_xml(spec)).findall(
-        f'./{{{config.QEMU_NS}}}commandline/{{{config.QEMU_NS}}}arg')]
-    with open(log, 'wb') as out:
-        qemu = subprocess.Popen(
-            ['qemu-system-x86_64', '-m', '256', '-nographic', '-no-reboot', '-display', 'none',
-             '-drive', f'file={image},if=virtio,snapshot=on', *args],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    text = ''
+
+def _sock(c: Cloud, uuid: str) -> str:
+    return os.path.join(c.state, 'instances', uuid, 'metadata.sock')
+
+
+def _qemu_cmdline(conn: Any, uuid: str) -> list[str]:
+    name = conn.lookupByUUIDString(uuid).name()
+    with open(f'/run/libvirt/qemu/{name}.pid') as f:
+        pid = f.read().strip()
+    with open(f'/proc/{pid}/cmdline', 'rb') as f:
+        return f.read().decode().split('\0')
+
+
+def _loops(out: str, uuid: str) -> list[int]:
+    return [int(n) for n in re.findall(rf'metadata-loop (\d+) uuid={uuid}', out)]
+
+
+def test_guests_read_their_own_metadata_over_user_networking(
+        conn: Any, test_image: str) -> None:
+    host = f'libvirt-md-{os.getpid()}'
+    c = start_cloud(state_dir(), host)
+    clouds = [c]
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and 'metadata-service key=' not in text:
+        image, flavor = upload_image(c, test_image), create_flavor(c)
+        r = c.api('POST', '/os-keypairs', json={'keypair': {'name': 'k', 'public_key': KEY}})
+        assert r.status_code in (200, 201), r.text
+        a = _boot(c, image, flavor, 'md-a', 'mdloop\n', key_name='k')
+        b = _boot(c, image, flavor, 'md-b', 'hello-b\n')
+        for uuid in (a, b):
+            c.wait(uuid, 'ACTIVE')
+        out_a = c.wait_console(a, 'metadata-service user_data=mdloop', timeout=150)
+        out_b = c.wait_console(b, 'metadata-service user_data=hello-b', timeout=150)
+        # Each guest is answered as itself, and only as itself.
+        assert 'config-drive=' not in out_a + out_b
+        assert 'MINOVA-TEST-IMAGE-IP 169.254.2.15' in out_a
+        assert f'metadata-service uuid={a}' in out_a and b not in out_a
+        assert 'metadata-service hostname=md-a-host' in out_a
+        assert f'metadata-service key={KEY}' in out_a
+        assert f'metadata-service uuid={b}' in out_b and a not in out_b
+        assert 'metadata-service hostname=md-b-host' in out_b
+        assert 'metadata-service key=' not in out_b       # b has no key pair
+        c.wait_console(a, f'metadata-loop 2 uuid={a}')     # request after request
+
+        # libvirtd's own QEMU sandbox is on, and the NIC forwards to a socket.
+        args = _qemu_cmdline(conn, a)
+        sandbox = args[args.index('-sandbox') + 1] if '-sandbox' in args else ''
+        assert 'spawn=deny' in sandbox, args
+        assert f'socket,id=mdfwd0,path={_sock(c, a)},reconnect=1' in args
+        xml = ET.tostring(ET.fromstring(conn.lookupByUUIDString(a).XMLDesc()),
+                          encoding='unicode')
+        assert 'guestfwd=tcp:169.254.169.254:80-chardev:mdfwd0' in xml
+        assert os.path.exists(_sock(c, a)) and os.path.exists(_sock(c, b))
+
+        # Stopped: no socket; started again: the guest reads again.
+        assert c.api('POST', f'/servers/{b}/action',
+                     json={'os-stop': None}).status_code == 202
+        c.wait(b, 'SHUTOFF')
+        assert not os.path.exists(_sock(c, b))
+        assert c.api('POST', f'/servers/{b}/action',
+                     json={'os-start': None}).status_code == 202
+        c.wait(b, 'ACTIVE')
+        c.wait_console(b, f'metadata-service uuid={b}', count=2, timeout=150)
+        assert os.path.exists(_sock(c, b))
+
+        # The compute restarts while a keeps running and asking: its socket
+        # is listened on again and QEMU reconnects by itself.
+        stop_cloud(c)
+        assert conn.lookupByUUIDString(a).isActive()
+        c = start_cloud(c.state, host)
+        clouds.append(c)
+        seen = max(_loops(c.console(a), a), default=0)
+        deadline = time.monotonic() + 60
+        while max(_loops(c.console(a), a), default=0) < seen + 2:
+            assert time.monotonic() < deadline, c.console(a)[-1500:]
             time.sleep(1)
-            with open(log, 'rb') as f:
-                text = f.read().decode(errors='replace')
+
+        for uuid in (a, b):
+            assert c.api('DELETE', f'/servers/{uuid}').status_code == 204
+        for uuid in (a, b):
+            c.wait_gone(uuid)
+            assert not os.path.exists(_sock(c, uuid))
     finally:
-        qemu.kill()
-        qemu.wait()
-        aio.stop()
-    return {'server': server['id'], 'hostname': server['OS-EXT-SRV-ATTR:hostname'],
-            'console': text}
-
-
-def test_guest_reads_its_metadata_without_config_drive(tmp_path: Any) -> None:
-    if not shutil.which('qemu-system-x86_64'):
-        _unavailable('no qemu-system-x86_64')
-    image = str(tmp_path / 'minova-test.qcow2')
-    # Built here: the shared test image may predate the init that asks the service.
-    build = subprocess.run([os.path.join(REPO, 'tools', 'build-test-image.sh'), image],
-                           capture_output=True, text=True)
-    if build.returncode:
-        _unavailable(f'test image not built: {build.stderr[-300:]}')
-    log = str(tmp_path / 'console.log')
-    proc = subprocess.run([sys.executable, __file__, image, log], capture_output=True,
-                          text=True, timeout=240, cwd=REPO,
-                          env=dict(os.environ, PYTHONPATH=REPO))
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    console = result['console']
-    assert 'MINOVA-TEST-IMAGE-BOOTED' in console
-    assert 'config-drive=' not in console
-    assert f'metadata-service hostname={result["hostname"]}' in console, console[-1500:]
-    assert f'metadata-service uuid={result["server"]}' in console
-    assert f'metadata-service key={KEY}' in console
-
-
-if __name__ == '__main__':
-    print(json.dumps(_guest(sys.argv[1], sys.argv[2])), flush=True)
-    os._exit(0)
+        stop_cloud(c)
+        for each in clouds:
+            remove_guests(conn, each)
+        shutil.rmtree(c.state, ignore_errors=True)

@@ -150,16 +150,24 @@ def test_vnc_port_of_live_xml() -> None:
     assert config.vnc_port('<domain><devices/></domain>') is None
 
 
-def test_metadata_forward_declares_the_nic_on_qemus_command_line() -> None:
+def test_metadata_socket_declares_the_nic_on_qemus_command_line() -> None:
     """[libvirt] metadata_via_user_network: slirp on 169.254.0.0/16 with a
-    guestfwd of 169.254.169.254:80 to the forwarder (commas doubled)."""
-    xml = config.domain_xml(_spec(nics=['fa:16:3e:00:00:01'],
-                                  metadata_forward='fwd --a x,y'))
+    guestfwd of 169.254.169.254:80 to a reconnecting UNIX socket chardev
+    (commas doubled), on the first NIC only; the project is recorded."""
+    xml = config.domain_xml(_spec(nics=['fa:16:3e:00:00:01', 'fa:16:3e:00:00:02'],
+                                  metadata_socket='/i/a,b/metadata.sock', project_id='p1'))
     root = ET.fromstring(xml)
     assert root.find('./devices/interface') is None
     assert _qemu_args(root) == [
+        '-chardev', 'socket,id=mdfwd0,path=/i/a,,b/metadata.sock,reconnect=1',
         '-netdev', 'user,id=usernet0,restrict=on,net=169.254.0.0/16,guestfwd=tcp:'
-        '169.254.169.254:80-cmd:fwd --a x,,y',
-        '-device', 'virtio-net-pci,netdev=usernet0,mac=fa:16:3e:00:00:01,bus=pci.0,addr=0x1e']
+        '169.254.169.254:80-chardev:mdfwd0',
+        '-device', 'virtio-net-pci,netdev=usernet0,mac=fa:16:3e:00:00:01,bus=pci.0,addr=0x1e',
+        '-netdev', 'user,id=usernet1,restrict=on',
+        '-device', 'virtio-net-pci,netdev=usernet1,mac=fa:16:3e:00:00:02,bus=pci.0,addr=0x1d']
+    assert config.metadata_socket(xml) == ('/i/a,b/metadata.sock', 'p1')
+    moved = config.migration_xml(xml, 'h2', None, None, [], metadata_socket='/j/metadata.sock')
+    assert config.metadata_socket(moved) == ('/j/metadata.sock', 'p1')
+    assert config.metadata_socket(config.domain_xml(_spec(nics=['fa:16:3e:00:00:01']))) is None
     no_nic = ET.fromstring(config.domain_xml(_spec()))
     assert no_nic.find(f'./{{{config.QEMU_NS}}}commandline') is None
