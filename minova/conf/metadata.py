@@ -14,8 +14,10 @@ neutron_opts = [
     cfg.StrOpt('metadata_proxy_shared_secret', default='', secret=True,
                help='Key of the HMAC-SHA256 in X-Instance-ID-Signature that the proxy '
                     'in front of the metadata service (Neutron\'s metadata agent, or '
-                    'minova\'s own forwarder) signs X-Instance-ID with. Empty: the '
-                    'metadata service answers no instance.'),
+                    'the libvirt compute\'s per-guest metadata sockets) signs '
+                    'X-Instance-ID with. Empty: the metadata service answers no instance, '
+                    'and user-mode guests get no metadata socket (the all-in-one makes '
+                    'up a secret of its own when it is empty).'),
 ]
 
 

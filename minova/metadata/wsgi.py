@@ -7,9 +7,10 @@ from minova/metadata/base.py, as the config drive's do.
 The asking instance is named by X-Instance-ID, signed in
 X-Instance-ID-Signature (hex HMAC-SHA256 of the id keyed with [neutron]
 metadata_proxy_shared_secret) and X-Tenant-ID, as a proxy in front of the
-service (Neutron's metadata agent, or the guest forwarder of the libvirt
-driver) sends them. A missing header is a 400, a wrong signature a 403, an
-unknown instance or a tenant that is not the instance's a 404, as in Nova.
+service (Neutron's metadata agent, or the libvirt driver's per-guest
+metadata socket, minova/metadata/relay.py) sends them. A missing header is
+a 400, a wrong signature a 403, an unknown instance or a tenant that is not
+the instance's a 404, as in Nova.
 That is the only way with [neutron] service_metadata_proxy = true, and
 without Neutron. With Neutron and service_metadata_proxy = false (Nova's
 default) the instance is the one whose port holds the request's address
