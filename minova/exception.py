@@ -78,6 +78,10 @@ class BuildAbortException(MinovaException):
     msg_fmt = 'Build of instance %(instance_uuid)s aborted: %(reason)s'
 
 
+class ReimageException(MinovaException):
+    msg_fmt = 'Reimaging volume failed.'
+
+
 class RescheduledException(MinovaException):
     msg_fmt = 'Build of instance %(instance_uuid)s was re-scheduled: %(reason)s'
 
@@ -101,6 +105,10 @@ class TriggerCrashDumpNotSupported(Invalid):
 
 class InstanceNotRescuable(Invalid):
     msg_fmt = 'Instance %(instance_id)s cannot be rescued: %(reason)s'
+
+
+class ImageUnacceptable(Invalid):
+    msg_fmt = 'Image %(image_id)s is unacceptable: %(reason)s'
 
 
 class UnsupportedRescueImage(Invalid):

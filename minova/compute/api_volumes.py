@@ -241,6 +241,34 @@ class VolumesAPIMixin:
         return next((b for b in self.volume_bdms(ctx, instance) if b.get('boot_index') == 0),
                     None)
 
+    def check_rebuild_volumes(self, ctx: RequestContext, instance: Instance,
+                              image_ref: str, reimage_boot_volume: bool) -> bool:
+        """A rebuild's checks of the server's volumes, as Nova's: a
+        volume-backed server's image is the one its root volume was made from
+        (Cinder's volume_image_metadata); another one is refused before 2.93
+        (ImageUnacceptable, 400) and reimages the root volume from 2.93; every
+        volume must be in-use (InvalidVolume, 400). True: the host reimages
+        the root volume (2.93 and a volume-backed server)."""
+        bdms = self.volume_bdms(ctx, instance)
+        if not bdms:
+            return False
+        client = cinder()
+        volumes = {b['volume_id']: client.get(ctx, b['volume_id'])
+                   for b in bdms if b.get('volume_id')}
+        root = next((b for b in bdms if b.get('boot_index') == 0), None)
+        if root is not None and root.get('volume_id'):
+            meta = volumes[root['volume_id']].get('volume_image_metadata') or {}
+            if meta.get('image_id') != image_ref and not reimage_boot_volume:
+                raise exception.ImageUnacceptable(
+                    image_id=image_ref, reason='Unable to rebuild with a different image '
+                                               'for a volume-backed server.')
+        for volume in volumes.values():
+            if volume.get('status') != 'in-use':
+                raise exception.InvalidVolume(
+                    reason=f"volume '{volume['id']}' status must be 'in-use'. Currently "
+                           f"in '{volume.get('status')}' status")
+        return root is not None and reimage_boot_volume
+
     def snapshot_volume_backed(self, ctx: RequestContext, instance: Instance, name: str,
                                extra: dict[str, str]) -> dict[str, Any]:
         """createImage of a server whose root is a volume, as Nova's

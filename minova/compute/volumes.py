@@ -17,6 +17,10 @@ As Nova's compute manager:
   and handed to spawn in block_device_info; completed after the spawn.
 - delete: every volume is detached and the delete_on_termination ones deleted.
 - volume-extended (1.17, an external event): the driver grows the guest's disk.
+- rebuild of a volume-backed server (1.18, 2.93): the guest removed, every
+  volume left reserved by a connector-less attachment, Cinder asked to
+  reimage the root volume (os-reimage) and its volume-reimaged event waited
+  for; the rebuild then connects the volumes again and remakes the guest.
 """
 from __future__ import annotations
 
@@ -295,6 +299,52 @@ class VolumesMixin:
             self.conductor.bdm_update(context, bdm['uuid'], {'volume_size': size})
             self.driver.extend_volume(context, bdm['connection_info'], instance,
                                       size * 1024 ** 3)
+
+    # -- rebuild of a volume-backed server (rpc 1.18, 2.93) ------------------------
+
+    def _reimage_root_volume(self, ctx: RequestContext, instance: Instance,
+                             image: dict[str, Any]) -> None:
+        """As Nova's _rebuild_volume_backed_instance: nothing may use the volumes
+        while Cinder rewrites the root one, so the guest goes (its files stay),
+        each volume's attachment is replaced by a connector-less one (the volume
+        stays the server's, 'reserved'), and Cinder reimages the root volume
+        from the image; its volume-reimaged event is waited for
+        ([DEFAULT] reimage_timeout_per_gb per GiB of the image). A failure,
+        a failed event or none in time: BuildAbortException (the server ERROR)."""
+        bdms = self._volume_bdms(ctx, instance)
+        root = next((b for b in bdms if is_root(b)), None)
+        if root is None or not root.get('volume_id'):
+            raise exception.BuildAbortException(
+                instance_uuid=instance['uuid'],
+                reason='Unable to find root block device mapping for volume-backed '
+                       'instance.')
+        volume_id = root['volume_id']
+        image_id = str(image.get('id') or '')
+        size_gb = max(1, -(-int(image.get('size') or 0) // 1024 ** 3))
+        deadline = CONF.reimage_timeout_per_gb * size_gb
+
+        def failed(event: str, inst: Instance) -> None:
+            raise exception.ReimageException(
+                f'Cinder reported failure during reimaging with {event} for instance '
+                f"{inst['uuid']}")
+
+        try:
+            self.driver.destroy(ctx, instance, instance.get('network_info') or [],
+                                block_device_info=block_device_info(bdms),
+                                destroy_disks=False)
+            self._disconnect_volumes(ctx, instance, bdms)
+            with self.driver.virtapi.wait_for_instance_event(
+                    instance, [('volume-reimaged', volume_id)], deadline=deadline,
+                    error_callback=failed):
+                cinder().reimage(ctx, volume_id, image_id, reimage_reserved=True)
+        except Exception as e:
+            LOG.error('Failed to rebuild volume backed instance %s: %s',
+                      instance['uuid'], e)
+            raise exception.BuildAbortException(
+                instance_uuid=instance['uuid'],
+                reason='Failed to rebuild volume backed instance.') from e
+        LOG.info('Root volume %s of %s reimaged from image %s', volume_id,
+                 instance['uuid'], image_id)
 
     # -- build and delete ------------------------------------------------------------
 
