@@ -107,6 +107,26 @@ class InstanceNotRescuable(Invalid):
     msg_fmt = 'Instance %(instance_id)s cannot be rescued: %(reason)s'
 
 
+class MultiattachNotSupportedOldMicroversion(Invalid):
+    msg_fmt = 'Multiattach volumes are only supported starting with compute API version 2.60.'
+
+
+class MultiattachToShelvedNotSupported(Invalid):
+    msg_fmt = ('Attaching multiattach volumes is not supported for shelved-offloaded '
+               'instances.')
+
+
+class MultiattachSwapVolumeNotSupported(Invalid):
+    msg_fmt = ('Swapping multi-attach volumes with more than one read/write attachment is '
+               'not supported.')
+
+
+class MultiattachNotSupportedByVirtDriver(Invalid):
+    # Nova's is a NotSupported that its API answers with 400.
+    msg_fmt = ("Volume %(volume_id)s has 'multiattach' set, which is not supported for "
+               "this instance.")
+
+
 class ImageUnacceptable(Invalid):
     msg_fmt = 'Image %(image_id)s is unacceptable: %(reason)s'
 

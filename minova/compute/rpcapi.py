@@ -29,7 +29,8 @@ Version history:
   1.16 - adds detach_volume and swap_volume (casts)
   1.17 - external_instance_event acts on volume-extended (the guest's disk grows)
   1.18 - rebuild_instance takes reimage_boot_volume (2.93: Cinder reimages the
-         root volume of a volume-backed server)
+         root volume of a volume-backed server); reserve_block_device_name takes
+         multiattach (the host refuses a volume its driver cannot share)
 """
 from __future__ import annotations
 
@@ -319,12 +320,13 @@ class ComputeAPI:
     def reserve_block_device_name(self, ctxt: RequestContext, host: str,
                                   instance: Instance, volume_id: str,
                                   disk_bus: str | None, device_type: str | None,
-                                  tag: str | None, delete_on_termination: bool
-                                  ) -> dict[str, Any]:
-        return self.client.prepare(server=host, version='1.15').call(
+                                  tag: str | None, delete_on_termination: bool,
+                                  multiattach: bool = False) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {'multiattach': True} if multiattach else {}
+        return self.client.prepare(server=host, version='1.18' if kwargs else '1.15').call(
             ctxt, 'reserve_block_device_name', instance=instance, volume_id=volume_id,
             disk_bus=disk_bus, device_type=device_type, tag=tag,
-            delete_on_termination=delete_on_termination)
+            delete_on_termination=delete_on_termination, **kwargs)
 
     def attach_volume(self, ctxt: RequestContext, host: str, instance: Instance,
                       bdm: dict[str, Any]) -> None:

@@ -138,11 +138,20 @@ class VolumesMixin:
         info = self._block_device_info(ctx, instance)
         return {'block_device_info': info} if info else {}
 
+    def _check_multiattach(self, volume_id: str) -> None:
+        if not self.driver.capabilities.get('supports_multiattach'):
+            raise exception.MultiattachNotSupportedByVirtDriver(volume_id=volume_id)
+
     def _connect(self, ctx: RequestContext, instance: Instance, bdm: BDM) -> BDM:
         """The volume reserved (if it is not yet) and connected to this host: the
-        mapping holds the attachment id and Cinder's connection info."""
+        mapping holds the attachment id and Cinder's connection info (marked
+        multiattach for a volume other servers may share, as Nova does, so the
+        driver makes the disk shareable)."""
         client = cinder()
         volume_id = bdm['volume_id']
+        multiattach = bool(client.get(ctx, volume_id).get('multiattach'))
+        if multiattach:
+            self._check_multiattach(volume_id)
         attachment_id = bdm.get('attachment_id')
         if not attachment_id:
             attachment_id = client.attachment_create(ctx, volume_id, instance['uuid'])['id']
@@ -150,8 +159,10 @@ class VolumesMixin:
         connector = self.driver.get_volume_connector(instance)
         attachment = client.attachment_update(ctx, attachment_id, connector,
                                               bdm.get('device_name'))
-        return self.conductor.bdm_update(
-            ctx, bdm['uuid'], {'connection_info': _connection_info(attachment, volume_id)})
+        info = _connection_info(attachment, volume_id)
+        if multiattach:
+            info['multiattach'] = True
+        return self.conductor.bdm_update(ctx, bdm['uuid'], {'connection_info': info})
 
     def _release(self, ctx: RequestContext, bdm: BDM) -> None:
         """The volume's attachment deleted (Cinder: available again)."""
@@ -163,9 +174,13 @@ class VolumesMixin:
     def reserve_block_device_name(self, context: RequestContext, instance: Instance,
                                   volume_id: str, disk_bus: str | None = None,
                                   device_type: str | None = None, tag: str | None = None,
-                                  delete_on_termination: bool = False) -> BDM:
+                                  delete_on_termination: bool = False,
+                                  multiattach: bool = False) -> BDM:
         """A call: the new volume mapping with this host's choice of device name
-        (as Nova's libvirt driver, a name the user asked for is not used)."""
+        (as Nova's libvirt driver, a name the user asked for is not used). A
+        multiattach volume needs a driver that supports_multiattach (1.18)."""
+        if multiattach:
+            self._check_multiattach(volume_id)
         with self._instance_lock(instance['uuid']):
             bdms = self._bdms(context, instance)
             if any(b.get('volume_id') == volume_id for b in bdms):
@@ -258,7 +273,11 @@ class VolumesMixin:
                     new = client.attachment_update(context, new_attachment_id, connector,
                                                    bdm.get('device_name'))
                     new_info = _connection_info(new, new_volume_id)
-                    size = int(client.get(context, new_volume_id).get('size') or 0)
+                    new_volume = client.get(context, new_volume_id)
+                    if new_volume.get('multiattach'):
+                        self._check_multiattach(new_volume_id)
+                        new_info['multiattach'] = True
+                    size = int(new_volume.get('size') or 0)
                     try:
                         self.driver.swap_volume(context, bdm.get('connection_info') or {},
                                                 new_info, instance, bdm['device_name'],
@@ -464,6 +483,8 @@ class VolumesMixin:
                 new = client.attachment_update(ctx, new['id'], connector,
                                                bdm.get('device_name'))
                 info = _connection_info(new, bdm['volume_id'])
+                if (bdm.get('connection_info') or {}).get('multiattach'):
+                    info['multiattach'] = True
                 moved[bdm['uuid']]['connection_info'] = info
                 connected.append(dict(bdm, attachment_id=new['id'], connection_info=info))
         except Exception:

@@ -52,12 +52,13 @@ class FakeCinder:
     # -- test helpers ----------------------------------------------------------
 
     def add_volume(self, size: int = 1, name: str = 'vol', status: str = 'available',
-                   availability_zone: str = 'nova') -> dict[str, Any]:
+                   availability_zone: str = 'nova', multiattach: bool = False
+                   ) -> dict[str, Any]:
         vid = str(uuidlib.uuid4())
         vol = {'id': vid, 'name': name, 'description': None, 'size': size,
                'status': status, 'attach_status': 'detached',
                'availability_zone': availability_zone, 'volume_type': '__DEFAULT__',
-               'snapshot_id': None, 'bootable': 'false', 'multiattach': False,
+               'snapshot_id': None, 'bootable': 'false', 'multiattach': multiattach,
                'encrypted': False, 'attachments': [], 'image_id': None,
                'created_at': '2026-12-06T00:00:00.000000', 'metadata': {}}
         with self.lock:
@@ -257,7 +258,9 @@ class FakeCinder:
             return 404, _e(404, 'itemNotFound', f'Volume {vid} could not be found.')
         same_server = bool(vol['attachments']) and all(
             a['server_id'] == spec.get('instance_uuid') for a in vol['attachments'])
-        if vol['status'] not in ('available', 'downloading') and not same_server:
+        shared = vol['multiattach'] and vol['status'] in ('in-use', 'reserved', 'attaching')
+        if vol['status'] not in ('available', 'downloading') and not same_server \
+                and not shared:
             return 400, _e(400, 'badRequest', (
                 f'Invalid volume: Volume {vid} status must be available or downloading to '
                 f"reserve, but the current status is {vol['status']}."))
@@ -266,7 +269,7 @@ class FakeCinder:
                'status': 'reserved', 'attach_mode': 'rw', 'connection_info': {},
                'attached_at': None, 'detached_at': None}
         self.attachments[aid] = att
-        if not same_server:
+        if not same_server and not shared:
             vol['status'] = 'reserved'
         vol['attachments'].append({'attachment_id': aid, 'server_id': att['instance'],
                                    'id': aid, 'volume_id': vid, 'device': None})
