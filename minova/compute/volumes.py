@@ -478,10 +478,12 @@ class VolumesMixin:
         connected = []
         try:
             for bdm in bdms:
-                new = client.attachment_create(ctx, bdm['volume_id'], instance['uuid'])
+                # Created with the connector at once, as Nova does: Cinder
+                # refuses to update a second attachment of a volume that is
+                # not multiattach while another one is connected.
+                new = client.attachment_create(ctx, bdm['volume_id'], instance['uuid'],
+                                               connector, bdm.get('device_name'))
                 moved[bdm['uuid']] = {'attachment_id': new['id']}
-                new = client.attachment_update(ctx, new['id'], connector,
-                                               bdm.get('device_name'))
                 info = _connection_info(new, bdm['volume_id'])
                 if (bdm.get('connection_info') or {}).get('multiattach'):
                     info['multiattach'] = True

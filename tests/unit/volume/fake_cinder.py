@@ -258,7 +258,8 @@ class FakeCinder:
             return 404, _e(404, 'itemNotFound', f'Volume {vid} could not be found.')
         same_server = bool(vol['attachments']) and all(
             a['server_id'] == spec.get('instance_uuid') for a in vol['attachments'])
-        shared = vol['multiattach'] and vol['status'] in ('in-use', 'reserved', 'attaching')
+        # As Cinder: a multiattach volume takes another attachment once in-use.
+        shared = vol['multiattach'] and vol['status'] == 'in-use'
         if vol['status'] not in ('available', 'downloading') and not same_server \
                 and not shared:
             return 400, _e(400, 'badRequest', (
@@ -273,6 +274,8 @@ class FakeCinder:
             vol['status'] = 'reserved'
         vol['attachments'].append({'attachment_id': aid, 'server_id': att['instance'],
                                    'id': aid, 'volume_id': vid, 'device': None})
+        if spec.get('connector'):   # connected at once (no duplicate check, as Cinder)
+            return self._connect(att, spec['connector'])
         return 200, {'attachment': dict(att)}
 
     def _attachment_update(self, att: dict[str, Any], spec: dict[str, Any]
@@ -282,6 +285,17 @@ class FakeCinder:
         connector = spec.get('connector')
         if not connector:
             return 400, _e(400, 'badRequest', 'Invalid input received: connector required')
+        vol = self.volumes[att['volume_id']]
+        others = [self.attachments.get(a['attachment_id']) for a in vol['attachments']
+                  if a['attachment_id'] != att['id']]
+        if not vol['multiattach'] and any(o and o.get('connection_info') for o in others):
+            # Cinder's check against racing attaches (a live migration must
+            # create its attachment with the connector instead).
+            return 409, _e(409, 'conflict', 'Resource conflict: duplicate connectors '
+                                            f"detected on volume {vol['id']}")
+        return self._connect(att, connector)
+
+    def _connect(self, att: dict[str, Any], connector: dict[str, Any]) -> tuple[int, Any]:
         vid = att['volume_id']
         # flat, as the real attachments API answers it
         att['connection_info'] = {
