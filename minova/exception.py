@@ -78,6 +78,10 @@ class BuildAbortException(MinovaException):
     msg_fmt = 'Build of instance %(instance_uuid)s aborted: %(reason)s'
 
 
+class ReimageException(MinovaException):
+    msg_fmt = 'Reimaging volume failed.'
+
+
 class RescheduledException(MinovaException):
     msg_fmt = 'Build of instance %(instance_uuid)s was re-scheduled: %(reason)s'
 
@@ -101,6 +105,30 @@ class TriggerCrashDumpNotSupported(Invalid):
 
 class InstanceNotRescuable(Invalid):
     msg_fmt = 'Instance %(instance_id)s cannot be rescued: %(reason)s'
+
+
+class MultiattachNotSupportedOldMicroversion(Invalid):
+    msg_fmt = 'Multiattach volumes are only supported starting with compute API version 2.60.'
+
+
+class MultiattachToShelvedNotSupported(Invalid):
+    msg_fmt = ('Attaching multiattach volumes is not supported for shelved-offloaded '
+               'instances.')
+
+
+class MultiattachSwapVolumeNotSupported(Invalid):
+    msg_fmt = ('Swapping multi-attach volumes with more than one read/write attachment is '
+               'not supported.')
+
+
+class MultiattachNotSupportedByVirtDriver(Invalid):
+    # Nova's is a NotSupported that its API answers with 400.
+    msg_fmt = ("Volume %(volume_id)s has 'multiattach' set, which is not supported for "
+               "this instance.")
+
+
+class ImageUnacceptable(Invalid):
+    msg_fmt = 'Image %(image_id)s is unacceptable: %(reason)s'
 
 
 class UnsupportedRescueImage(Invalid):

@@ -127,9 +127,12 @@ def block_devices(req: falcon.Request, server: dict[str, Any], max_count: int
     return image_ref, out
 
 
-def validate(ctx: RequestContext, mappings: list[dict[str, Any]]) -> None:
+def validate(ctx: RequestContext, mappings: list[dict[str, Any]],
+             supports_multiattach: bool = True) -> None:
     """Each volume, snapshot and image named exists (Nova's 400s otherwise); a
-    volume must be available. Without [cinder]: 501 (no volume service)."""
+    volume must be available (a multiattach one may be in-use), and a
+    multiattach one needs 2.60 (supports_multiattach). Without [cinder]: 501
+    (no volume service)."""
     if not mappings:
         return
     from minova.volume import cinder as cinder_client
@@ -141,7 +144,10 @@ def validate(ctx: RequestContext, mappings: list[dict[str, Any]]) -> None:
                 volume = client.get(ctx, m['volume_id'])
             except exception.VolumeNotFound:
                 raise _bad(exception.InvalidBDMVolume(id=m['volume_id'])) from None
-            if volume.get('status') != 'available':
+            if volume.get('multiattach') and not supports_multiattach:
+                raise _bad(exception.MultiattachNotSupportedOldMicroversion())
+            if volume.get('status') != 'available' and not (
+                    volume.get('multiattach') and volume.get('status') == 'in-use'):
                 raise errors.bad_request(
                     f"Invalid volume: volume '{m['volume_id']}' status must be 'available'. "
                     f"Currently in '{volume.get('status')}'")

@@ -18,7 +18,7 @@ import falcon
 from oslo_utils import uuidutils
 
 from minova import exception
-from minova.api import errors, policy, server_bdm, util
+from minova.api import errors, policy, server_bdm, util, versioned
 from minova.api.handlers import flavors as flavors_handler
 from minova.compute.boot import BootRequest
 from minova.db import keypairs as keypairs_db
@@ -26,6 +26,8 @@ from minova.db.flavors import Flavor
 from minova.network import is_neutron
 from minova.network.api import RequestedNetwork
 from minova.policies import servers as pol
+
+MULTIATTACH_VERSION = '2.60'    # multiattach volumes at boot and attach
 
 NETWORKS_NOT_SUPPORTED = ('Requesting specific networks or ports is not supported by this '
                           'deployment yet; use "networks": "none" or "auto".')
@@ -44,7 +46,8 @@ def boot_request(req: falcon.Request, body: dict[str, Any]) -> BootRequest:
         raise errors.bad_request('Can not find requested image')
     if bdms:
         policy.authorize(ctx, pol.SERVERS % 'create:attach_volume', target)
-        server_bdm.validate(ctx, bdms)
+        server_bdm.validate(ctx, bdms, supports_multiattach=versioned.version(req)
+                            >= versioned.parse(MULTIATTACH_VERSION))
     flavor = _flavor(req, server['flavorRef'])
     neutron = is_neutron()
     networks = _requested_networks(server.get('networks')) if neutron \

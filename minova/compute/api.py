@@ -534,7 +534,8 @@ class API(NetworkAPIMixin, records.RecordsAPI, shelve_api.ShelveAPIMixin, LiveMi
     # -- rebuild (rpc 1.5) ----------------------------------------------------------
 
     def rebuild(self, ctx: RequestContext, instance: Instance, image_ref: str,
-                changes: dict[str, Any], preserve_ephemeral: bool = False) -> Instance:
+                changes: dict[str, Any], preserve_ephemeral: bool = False,
+                reimage_boot_volume: bool = False) -> Instance:
         """Rebuild a server on its host from image_ref, as Nova's: from ACTIVE,
         STOPPED or ERROR (no task state); the server's new image, and changes
         (instance columns: display_name, metadata, key_name...) are recorded
@@ -542,7 +543,8 @@ class API(NetworkAPIMixin, records.RecordsAPI, shelve_api.ShelveAPIMixin, LiveMi
 
         Raises InstanceIsLocked, InstanceInvalidState, InstanceNotReady (409),
         Invalid (400: a missing or unusable image, a flavor below its minimums),
-        MetadataLimitExceeded (403).
+        MetadataLimitExceeded (403). A volume-backed server (2.93,
+        reimage_boot_volume): the host has Cinder reimage its root volume.
         """
         from minova import quota
         from minova.virt import image_meta
@@ -550,11 +552,8 @@ class API(NetworkAPIMixin, records.RecordsAPI, shelve_api.ShelveAPIMixin, LiveMi
         self.check_lock(ctx, instance)
         self.check_states(instance, 'rebuild', states.ALLOW_REBUILD)
         cell, _ = self._on_host(instance)
-        if image_ref != (instance.get('image_ref') or '') and \
-                self.root_volume(ctx, instance) is not None:
-            # As Nova without 2.93's reimage of the root volume (not done here).
-            raise exception.Invalid('Unable to rebuild with a different image for a '
-                                    'volume-backed server.')
+        volume_backed = self.root_volume(ctx, instance) is not None
+        reimage = self.check_rebuild_volumes(ctx, instance, image_ref, reimage_boot_volume)
         flavor: Flavor = instance.get('flavor') or {
             'memory_mb': instance.get('memory_mb') or 0,
             'root_gb': instance.get('root_gb') or 0}
@@ -569,8 +568,9 @@ class API(NetworkAPIMixin, records.RecordsAPI, shelve_api.ShelveAPIMixin, LiveMi
                    if not k.startswith('image_')}
         if image is not None:
             sysmeta.update(image_meta.to_system_metadata(image))
-        values = dict(changes, image_ref=image_ref, system_metadata=sysmeta, progress=0,
-                      task_state=states.REBUILDING)
+        # As Nova: a volume-backed server keeps its empty image_ref.
+        values = dict(changes, image_ref='' if volume_backed else image_ref,
+                      system_metadata=sysmeta, progress=0, task_state=states.REBUILDING)
         url = cell['database_connection']
         inst = instances.update(url, uuid, values, [None])
         actions.action_start(url, uuid, 'rebuild', ctx.request_id, ctx.user_id,
@@ -579,7 +579,8 @@ class API(NetworkAPIMixin, records.RecordsAPI, shelve_api.ShelveAPIMixin, LiveMi
         if not host:   # a failed build cleared it meanwhile: nothing to cast to
             raise exception.InstanceNotReady(instance_id=uuid)
         compute_rpcapi.for_cell(cell).rebuild_instance(
-            ctx, host, inst, image or {'id': image_ref}, preserve_ephemeral)
+            ctx, host, inst, image or {'id': image_ref}, preserve_ephemeral,
+            reimage_boot_volume=reimage)
         inst['cell_uuid'] = cell['uuid']
         inst['fault'] = instance.get('fault')
         return inst

@@ -89,11 +89,13 @@ class VolumesAPIMixin:
                 f"{vol_zone}"))
 
     def attach_volume(self, ctx: RequestContext, instance: Instance, volume_id: str,
-                      tag: str | None = None, delete_on_termination: bool = False
-                      ) -> dict[str, Any]:
+                      tag: str | None = None, delete_on_termination: bool = False,
+                      supports_multiattach: bool = True) -> dict[str, Any]:
         """The new mapping (device name chosen by the host); the attach goes on
         there. Raises InstanceIsLocked, InstanceInvalidState (409),
-        VolumeNotFound (404), InvalidVolume (400: in use, other zone)."""
+        VolumeNotFound (404), InvalidVolume (400: in use, other zone; a
+        multiattach volume before 2.60 (supports_multiattach False), to a
+        shelved-offloaded server, or to a host whose driver cannot share it)."""
         self.check_lock(ctx, instance)
         self.check_states(instance, 'attach_volume', ATTACH_VM_STATES)
         client = cinder()
@@ -101,7 +103,12 @@ class VolumesAPIMixin:
         if any(b.get('volume_id') == volume_id for b in self.volume_bdms(ctx, instance)):
             raise exception.InvalidVolume(reason=f'volume {volume_id} already attached')
         self._check_az(instance, dict(volume))
+        multiattach = bool(volume.get('multiattach'))
+        if multiattach and not supports_multiattach:
+            raise exception.MultiattachNotSupportedOldMicroversion()
         if instance.get('vm_state') == states.SHELVED_OFFLOADED:
+            if multiattach:     # no host to ask whether it can share the volume
+                raise exception.MultiattachToShelvedNotSupported()
             return self._attach_offloaded(ctx, instance, dict(volume), tag,
                                           delete_on_termination)
         cell, host = self._on_host(instance)
@@ -110,7 +117,7 @@ class VolumesAPIMixin:
                              ctx.user_id, ctx.project_id)
         rpc = compute_rpcapi.for_cell(cell)
         bdm = rpc.reserve_block_device_name(ctx, host, instance, volume_id, None, None, tag,
-                                            delete_on_termination)
+                                            delete_on_termination, multiattach=multiattach)
         try:
             attachment = client.attachment_create(ctx, volume_id, instance['uuid'])
         except Exception:
@@ -200,12 +207,28 @@ class VolumesAPIMixin:
         if int(new.get('size') or 0) < int(old.get('size') or 0):
             raise exception.InvalidVolume(
                 reason='New volume must be the same size or larger.')
+        if len(old.get('attachments') or []) > 1 and \
+                self._rw_attachments(ctx, dict(old)) > 1:
+            raise exception.MultiattachSwapVolumeNotSupported()
         cell, host = self._on_host(instance)
         actions.action_start(cell['database_connection'], instance['uuid'], 'swap_volume',
                              ctx.request_id, ctx.user_id, ctx.project_id)
         attachment = client.attachment_create(ctx, new_volume_id, instance['uuid'])
         compute_rpcapi.for_cell(cell).swap_volume(ctx, host, instance, old_volume_id,
                                                   new_volume_id, attachment['id'])
+
+    @staticmethod
+    def _rw_attachments(ctx: RequestContext, volume: dict[str, Any]) -> int:
+        """How many of a (multiattach) volume's attachments are read/write."""
+        client = cinder()
+        count = 0
+        for a in volume.get('attachments') or []:
+            try:
+                mode = client.attachment_get(ctx, a['attachment_id']).get('attach_mode')
+            except exception.VolumeAttachmentNotFound:
+                continue
+            count += mode != 'ro'
+        return count
 
     def release_volumes_locally(self, ctx: RequestContext, instance: Instance) -> None:
         """A server deleted by the API itself (never built, host down): its
@@ -240,6 +263,34 @@ class VolumesAPIMixin:
         """The server's boot_index 0 volume mapping, if it boots from a volume."""
         return next((b for b in self.volume_bdms(ctx, instance) if b.get('boot_index') == 0),
                     None)
+
+    def check_rebuild_volumes(self, ctx: RequestContext, instance: Instance,
+                              image_ref: str, reimage_boot_volume: bool) -> bool:
+        """A rebuild's checks of the server's volumes, as Nova's: a
+        volume-backed server's image is the one its root volume was made from
+        (Cinder's volume_image_metadata); another one is refused before 2.93
+        (ImageUnacceptable, 400) and reimages the root volume from 2.93; every
+        volume must be in-use (InvalidVolume, 400). True: the host reimages
+        the root volume (2.93 and a volume-backed server)."""
+        bdms = self.volume_bdms(ctx, instance)
+        if not bdms:
+            return False
+        client = cinder()
+        volumes = {b['volume_id']: client.get(ctx, b['volume_id'])
+                   for b in bdms if b.get('volume_id')}
+        root = next((b for b in bdms if b.get('boot_index') == 0), None)
+        if root is not None and root.get('volume_id'):
+            meta = volumes[root['volume_id']].get('volume_image_metadata') or {}
+            if meta.get('image_id') != image_ref and not reimage_boot_volume:
+                raise exception.ImageUnacceptable(
+                    image_id=image_ref, reason='Unable to rebuild with a different image '
+                                               'for a volume-backed server.')
+        for volume in volumes.values():
+            if volume.get('status') != 'in-use':
+                raise exception.InvalidVolume(
+                    reason=f"volume '{volume['id']}' status must be 'in-use'. Currently "
+                           f"in '{volume.get('status')}' status")
+        return root is not None and reimage_boot_volume
 
     def snapshot_volume_backed(self, ctx: RequestContext, instance: Instance, name: str,
                                extra: dict[str, str]) -> dict[str, Any]:

@@ -63,7 +63,7 @@ def _describe(e: BaseException) -> str:
 
 class ComputeManager(NetworkMixin, EventsMixin, ShelveMixin, ResizeRecoveryMixin,
                      LiveMigrationMixin, EvacuateMixin, VolumesMixin):
-    target = messaging.Target(version='1.17')
+    target = messaging.Target(version='1.18')
 
     def __init__(self, host: str | None = None) -> None:
         self.host = host or CONF.host
@@ -975,29 +975,43 @@ class ComputeManager(NetworkMixin, EventsMixin, ShelveMixin, ResizeRecoveryMixin
     # -- rebuild (rpc 1.5) ------------------------------------------------------------
 
     def rebuild_instance(self, context: RequestContext, instance: Instance,
-                         image: dict[str, Any], preserve_ephemeral: bool = False) -> None:
+                         image: dict[str, Any], preserve_ephemeral: bool = False,
+                         reimage_boot_volume: bool = False) -> None:
         """The root disk made again from the server's (new) image, as Nova's:
         task states rebuilding -> rebuild_block_device_mapping -> rebuild_spawning,
         then ACTIVE; a server that was STOPPED is STOPPED again afterwards. A
-        failure puts the server in ERROR with a fault (a rebuild can recover it)."""
+        failure puts the server in ERROR with a fault (a rebuild can recover it).
+        reimage_boot_volume (1.18, 2.93): the root volume of a volume-backed
+        server is reimaged by Cinder first (compute/volumes.py)."""
         uuid = instance['uuid']
         was_stopped = instance.get('vm_state') == states.STOPPED
         with self._instance_lock(uuid):
             try:
                 with self._event(context, uuid, 'compute_rebuild_instance'):
+                    bdi_kwargs: dict[str, Any] | None = None
+                    if reimage_boot_volume:
+                        self._reimage_root_volume(context, instance, image)
                     self._update(context, uuid,
                                  {'task_state': states.REBUILD_BLOCK_DEVICE_MAPPING},
                                  [states.REBUILDING])
+                    if reimage_boot_volume:     # the volumes connected again
+                        info = self._prepare_block_devices(context, instance)
+                        bdi_kwargs = {'block_device_info': info} if info else {}
                     self._update(context, uuid, {'task_state': states.REBUILD_SPAWNING},
                                  [states.REBUILD_BLOCK_DEVICE_MAPPING])
+                    if bdi_kwargs is None:
+                        bdi_kwargs = self._bdi_kwargs(context, instance)
                     try:
                         self.driver.rebuild(context, instance, image,
                                             instance.get('network_info') or [],
                                             power_on=not was_stopped,
                                             preserve_ephemeral=preserve_ephemeral,
-                                            **self._bdi_kwargs(context, instance))
+                                            **bdi_kwargs)
                     except NotImplementedError:
                         raise exception.NotSupported() from None
+                    if reimage_boot_volume:
+                        self._complete_attachments(context,
+                                                   bdi_kwargs.get('block_device_info'))
             except (exception.InstanceNotFound, exception.InstanceInvalidState) as e:
                 LOG.info('Rebuild of %s given up: %s', uuid, e)
                 return

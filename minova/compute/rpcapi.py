@@ -28,6 +28,9 @@ Version history:
   1.15 - adds reserve_block_device_name (a call) and attach_volume (a cast)
   1.16 - adds detach_volume and swap_volume (casts)
   1.17 - external_instance_event acts on volume-extended (the guest's disk grows)
+  1.18 - rebuild_instance takes reimage_boot_volume (2.93: Cinder reimages the
+         root volume of a volume-backed server); reserve_block_device_name takes
+         multiattach (the host refuses a volume its driver cannot share)
 """
 from __future__ import annotations
 
@@ -47,7 +50,7 @@ if TYPE_CHECKING:
     from minova.scheduler.rpcapi import Selection
 
 TOPIC = 'compute'
-VERSION = '1.17'
+VERSION = '1.18'
 
 
 class ComputeAPI:
@@ -136,10 +139,14 @@ class ComputeAPI:
         self._cast_13(ctxt, host, 'trigger_crash_dump', instance)
 
     def rebuild_instance(self, ctxt: RequestContext, host: str, instance: Instance,
-                         image: dict[str, Any], preserve_ephemeral: bool) -> None:
-        self.client.prepare(server=host, version='1.5').cast(
+                         image: dict[str, Any], preserve_ephemeral: bool,
+                         reimage_boot_volume: bool = False) -> None:
+        kwargs: dict[str, Any] = {}
+        if reimage_boot_volume:     # only a 1.18 host knows it
+            kwargs['reimage_boot_volume'] = True
+        self.client.prepare(server=host, version='1.18' if kwargs else '1.5').cast(
             ctxt, 'rebuild_instance', instance=instance, image=image,
-            preserve_ephemeral=preserve_ephemeral)
+            preserve_ephemeral=preserve_ephemeral, **kwargs)
 
     def snapshot_instance(self, ctxt: RequestContext, host: str, instance: Instance,
                           image_id: str) -> None:
@@ -313,12 +320,13 @@ class ComputeAPI:
     def reserve_block_device_name(self, ctxt: RequestContext, host: str,
                                   instance: Instance, volume_id: str,
                                   disk_bus: str | None, device_type: str | None,
-                                  tag: str | None, delete_on_termination: bool
-                                  ) -> dict[str, Any]:
-        return self.client.prepare(server=host, version='1.15').call(
+                                  tag: str | None, delete_on_termination: bool,
+                                  multiattach: bool = False) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {'multiattach': True} if multiattach else {}
+        return self.client.prepare(server=host, version='1.18' if kwargs else '1.15').call(
             ctxt, 'reserve_block_device_name', instance=instance, volume_id=volume_id,
             disk_bus=disk_bus, device_type=device_type, tag=tag,
-            delete_on_termination=delete_on_termination)
+            delete_on_termination=delete_on_termination, **kwargs)
 
     def attach_volume(self, ctxt: RequestContext, host: str, instance: Instance,
                       bdm: dict[str, Any]) -> None:

@@ -17,6 +17,10 @@ As Nova's compute manager:
   and handed to spawn in block_device_info; completed after the spawn.
 - delete: every volume is detached and the delete_on_termination ones deleted.
 - volume-extended (1.17, an external event): the driver grows the guest's disk.
+- rebuild of a volume-backed server (1.18, 2.93): the guest removed, every
+  volume left reserved by a connector-less attachment, Cinder asked to
+  reimage the root volume (os-reimage) and its volume-reimaged event waited
+  for; the rebuild then connects the volumes again and remakes the guest.
 """
 from __future__ import annotations
 
@@ -134,11 +138,20 @@ class VolumesMixin:
         info = self._block_device_info(ctx, instance)
         return {'block_device_info': info} if info else {}
 
+    def _check_multiattach(self, volume_id: str) -> None:
+        if not self.driver.capabilities.get('supports_multiattach'):
+            raise exception.MultiattachNotSupportedByVirtDriver(volume_id=volume_id)
+
     def _connect(self, ctx: RequestContext, instance: Instance, bdm: BDM) -> BDM:
         """The volume reserved (if it is not yet) and connected to this host: the
-        mapping holds the attachment id and Cinder's connection info."""
+        mapping holds the attachment id and Cinder's connection info (marked
+        multiattach for a volume other servers may share, as Nova does, so the
+        driver makes the disk shareable)."""
         client = cinder()
         volume_id = bdm['volume_id']
+        multiattach = bool(client.get(ctx, volume_id).get('multiattach'))
+        if multiattach:
+            self._check_multiattach(volume_id)
         attachment_id = bdm.get('attachment_id')
         if not attachment_id:
             attachment_id = client.attachment_create(ctx, volume_id, instance['uuid'])['id']
@@ -146,8 +159,10 @@ class VolumesMixin:
         connector = self.driver.get_volume_connector(instance)
         attachment = client.attachment_update(ctx, attachment_id, connector,
                                               bdm.get('device_name'))
-        return self.conductor.bdm_update(
-            ctx, bdm['uuid'], {'connection_info': _connection_info(attachment, volume_id)})
+        info = _connection_info(attachment, volume_id)
+        if multiattach:
+            info['multiattach'] = True
+        return self.conductor.bdm_update(ctx, bdm['uuid'], {'connection_info': info})
 
     def _release(self, ctx: RequestContext, bdm: BDM) -> None:
         """The volume's attachment deleted (Cinder: available again)."""
@@ -159,9 +174,13 @@ class VolumesMixin:
     def reserve_block_device_name(self, context: RequestContext, instance: Instance,
                                   volume_id: str, disk_bus: str | None = None,
                                   device_type: str | None = None, tag: str | None = None,
-                                  delete_on_termination: bool = False) -> BDM:
+                                  delete_on_termination: bool = False,
+                                  multiattach: bool = False) -> BDM:
         """A call: the new volume mapping with this host's choice of device name
-        (as Nova's libvirt driver, a name the user asked for is not used)."""
+        (as Nova's libvirt driver, a name the user asked for is not used). A
+        multiattach volume needs a driver that supports_multiattach (1.18)."""
+        if multiattach:
+            self._check_multiattach(volume_id)
         with self._instance_lock(instance['uuid']):
             bdms = self._bdms(context, instance)
             if any(b.get('volume_id') == volume_id for b in bdms):
@@ -254,7 +273,11 @@ class VolumesMixin:
                     new = client.attachment_update(context, new_attachment_id, connector,
                                                    bdm.get('device_name'))
                     new_info = _connection_info(new, new_volume_id)
-                    size = int(client.get(context, new_volume_id).get('size') or 0)
+                    new_volume = client.get(context, new_volume_id)
+                    if new_volume.get('multiattach'):
+                        self._check_multiattach(new_volume_id)
+                        new_info['multiattach'] = True
+                    size = int(new_volume.get('size') or 0)
                     try:
                         self.driver.swap_volume(context, bdm.get('connection_info') or {},
                                                 new_info, instance, bdm['device_name'],
@@ -295,6 +318,52 @@ class VolumesMixin:
             self.conductor.bdm_update(context, bdm['uuid'], {'volume_size': size})
             self.driver.extend_volume(context, bdm['connection_info'], instance,
                                       size * 1024 ** 3)
+
+    # -- rebuild of a volume-backed server (rpc 1.18, 2.93) ------------------------
+
+    def _reimage_root_volume(self, ctx: RequestContext, instance: Instance,
+                             image: dict[str, Any]) -> None:
+        """As Nova's _rebuild_volume_backed_instance: nothing may use the volumes
+        while Cinder rewrites the root one, so the guest goes (its files stay),
+        each volume's attachment is replaced by a connector-less one (the volume
+        stays the server's, 'reserved'), and Cinder reimages the root volume
+        from the image; its volume-reimaged event is waited for
+        ([DEFAULT] reimage_timeout_per_gb per GiB of the image). A failure,
+        a failed event or none in time: BuildAbortException (the server ERROR)."""
+        bdms = self._volume_bdms(ctx, instance)
+        root = next((b for b in bdms if is_root(b)), None)
+        if root is None or not root.get('volume_id'):
+            raise exception.BuildAbortException(
+                instance_uuid=instance['uuid'],
+                reason='Unable to find root block device mapping for volume-backed '
+                       'instance.')
+        volume_id = root['volume_id']
+        image_id = str(image.get('id') or '')
+        size_gb = max(1, -(-int(image.get('size') or 0) // 1024 ** 3))
+        deadline = CONF.reimage_timeout_per_gb * size_gb
+
+        def failed(event: str, inst: Instance) -> None:
+            raise exception.ReimageException(
+                f'Cinder reported failure during reimaging with {event} for instance '
+                f"{inst['uuid']}")
+
+        try:
+            self.driver.destroy(ctx, instance, instance.get('network_info') or [],
+                                block_device_info=block_device_info(bdms),
+                                destroy_disks=False)
+            self._disconnect_volumes(ctx, instance, bdms)
+            with self.driver.virtapi.wait_for_instance_event(
+                    instance, [('volume-reimaged', volume_id)], deadline=deadline,
+                    error_callback=failed):
+                cinder().reimage(ctx, volume_id, image_id, reimage_reserved=True)
+        except Exception as e:
+            LOG.error('Failed to rebuild volume backed instance %s: %s',
+                      instance['uuid'], e)
+            raise exception.BuildAbortException(
+                instance_uuid=instance['uuid'],
+                reason='Failed to rebuild volume backed instance.') from e
+        LOG.info('Root volume %s of %s reimaged from image %s', volume_id,
+                 instance['uuid'], image_id)
 
     # -- build and delete ------------------------------------------------------------
 
@@ -409,11 +478,15 @@ class VolumesMixin:
         connected = []
         try:
             for bdm in bdms:
-                new = client.attachment_create(ctx, bdm['volume_id'], instance['uuid'])
+                # Created with the connector at once, as Nova does: Cinder
+                # refuses to update a second attachment of a volume that is
+                # not multiattach while another one is connected.
+                new = client.attachment_create(ctx, bdm['volume_id'], instance['uuid'],
+                                               connector, bdm.get('device_name'))
                 moved[bdm['uuid']] = {'attachment_id': new['id']}
-                new = client.attachment_update(ctx, new['id'], connector,
-                                               bdm.get('device_name'))
                 info = _connection_info(new, bdm['volume_id'])
+                if (bdm.get('connection_info') or {}).get('multiattach'):
+                    info['multiattach'] = True
                 moved[bdm['uuid']]['connection_info'] = info
                 connected.append(dict(bdm, attachment_id=new['id'], connection_info=info))
         except Exception:

@@ -33,6 +33,9 @@ default_opts = [
                     'available.'),
     cfg.IntOpt('block_device_allocate_retries_interval', default=3, min=0,
                help='Seconds between two looks at a volume being created.'),
+    cfg.IntOpt('reimage_timeout_per_gb', default=20, min=1,
+               help='Seconds per GiB of the image that a rebuild of a volume-backed '
+                    'server (2.93) waits for Cinder\'s volume-reimaged event.'),
 ]
 
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 class FakeDriver(driver.ComputeDriver):
     capabilities = {'supports_reboot': True, 'supports_migrate_to_same_host': True,
-                    'supports_evacuate': True}
+                    'supports_evacuate': True, 'supports_multiattach': True}
 
     def __init__(self) -> None:
         self._guests: dict[str, dict[str, Any]] = {}

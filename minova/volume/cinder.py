@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 
 ATTACHMENTS_MV = '3.44'     # the attachments API (create/update/complete/delete)
+REIMAGE_MV = '3.68'         # os-reimage (a server's rebuild of its root volume, 2.93)
 PROJECTLESS_MV = '3.67'     # /v3/volumes without a project id in the URL
 
 
@@ -57,6 +58,7 @@ class Volume(TypedDict, total=False):
     attach_status: str
     created_at: str
     metadata: dict[str, str]
+    volume_image_metadata: dict[str, str]   # of a volume made from an image: image_id...
 
 
 class Attachment(TypedDict, total=False):
@@ -246,6 +248,16 @@ class Client(client_base.Client):
         data = self._action(ctx, old_volume_id, 'os-migrate_volume_completion',
                             {'new_volume': new_volume_id, 'error': error})
         return str((data or {}).get('save_volume_id') or new_volume_id)
+
+    def reimage(self, ctx: RequestContext, volume_id: str, image_id: str,
+                reimage_reserved: bool = False) -> None:
+        """The volume's data replaced by the image's (os-reimage, 3.68); Cinder
+        posts volume-reimaged to Nova when it is done. reimage_reserved: the
+        volume may be 'reserved' (a server's rebuild holds it), as Nova asks."""
+        self._ok(ctx, 'POST', f'/volumes/{volume_id}/action',
+                 {'os-reimage': {'image_id': image_id,
+                                 'reimage_reserved': reimage_reserved}},
+                 microversion=_max_mv(self._mv(ctx), REIMAGE_MV), volume_id=volume_id)
 
     def extend_check(self, ctx: RequestContext, volume_id: str) -> int:
         """A volume's size in bytes now (what volume-extended grows the disk to)."""

@@ -382,7 +382,7 @@ def test_shelve_offload_and_unshelve_keep_the_volume(admin: Client, aio: AllInOn
     # Still the server's volume, with no host's connection.
     [att] = clean.live_attachments(vol['id'])
     assert att['instance'] == sid and not att['connection_info']
-    assert clean.status(vol['id']) == 'in-use'
+    assert clean.status(vol['id']) == 'reserved'     # as Cinder: its only attachment's
     assert admin.post(f'/servers/{sid}/action', {'unshelve': None}).status_code == 202
     admin.wait_for_status(sid, {'ACTIVE'})
     [att] = clean.live_attachments(vol['id'])

@@ -192,18 +192,3 @@ def test_snapshot_of_a_boot_from_volume_server_boots_again(admin: Client, tiny_f
         'OpenStack-API-Version': 'compute 2.35'}).status_code == 204
     del clean.snapshots[snap['id']]
     assert not clean.live_attachments()
-
-
-def test_rebuild_of_a_volume_backed_server_with_an_image_is_refused(
-        admin: Client, tiny_flavor: Any, clean: FakeCinder) -> None:
-    boot = clean.add_volume(size=1)
-    server = _boot_bfv(admin, 'bfv-rebuild', [{
-        'boot_index': 0, 'source_type': 'volume', 'uuid': boot['id'],
-        'destination_type': 'volume'}])
-    r = admin.post(f"/servers/{server['id']}/action",
-                   {'rebuild': {'imageRef': TINY_IMAGE_ID}})
-    assert _error(r, 400) == ('Unable to rebuild with a different image for a '
-                              'volume-backed server.')
-    assert admin.delete(f"/servers/{server['id']}").status_code == 204
-    admin.wait_gone(server['id'])
-    assert clean.status(boot['id']) == 'available'

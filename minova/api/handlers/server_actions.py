@@ -221,7 +221,8 @@ def _rebuild(req: falcon.Request, resp: falcon.Response, instance: Instance,
         policy.authorize(ctx, servers_pol.SERVERS % 'rebuild:trusted_certs', target)
     api = util.compute_api()
     api.rebuild(ctx, instance, body['imageRef'], changes,
-                preserve_ephemeral=util.to_bool(body.get('preserve_ephemeral', False)))
+                preserve_ephemeral=util.to_bool(body.get('preserve_ephemeral', False)),
+                reimage_boot_volume=version >= versioned.parse('2.93'))
     instance = api.get(ctx, instance['uuid'])
     server = servers_handler.render(
         req, instance, versioned.schema_for(req, servers_view.REBUILD_SHAPE))

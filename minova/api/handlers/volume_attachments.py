@@ -14,7 +14,7 @@ from typing import Any
 import falcon
 
 from minova import exception
-from minova.api import errors, policy, util
+from minova.api import errors, policy, util, versioned
 from minova.api.handlers import servers
 from minova.api.schemas import volume_attachments as schema
 from minova.api.versioned import schema_for
@@ -83,7 +83,8 @@ class VolumeAttachments:
         try:
             bdm = util.compute_api().attach_volume(
                 util.ctx(req), instance, body['volumeId'], tag=body.get('tag'),
-                delete_on_termination=bool(body.get('delete_on_termination')))
+                delete_on_termination=bool(body.get('delete_on_termination')),
+                supports_multiattach=versioned.version(req) >= versioned.parse('2.60'))
         except exception.InstanceInvalidState as e:
             raise errors.conflict(e.message) from None
         resp.media = {'volumeAttachment': _view(req, bdm, server_id, created=True)}

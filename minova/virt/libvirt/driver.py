@@ -91,7 +91,7 @@ def instance_dir(instance: Instance) -> str:
 class LibvirtDriver(lvvolume.VolumeMixin, driver.ComputeDriver):
     capabilities = {'supports_reboot': True, 'supports_user_mode_network': True,
                     'supports_config_drive': True, 'persistent_guests': True,
-                    'supports_evacuate': True}
+                    'supports_evacuate': True, 'supports_multiattach': True}
 
     def __init__(self) -> None:
         self.host_name = CONF.host

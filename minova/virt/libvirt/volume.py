@@ -98,6 +98,10 @@ def disk_element(connection_info: dict[str, Any], target: str,
         ET.SubElement(disk, 'serial').text = serial
     if data.get('access_mode') == 'ro':
         ET.SubElement(disk, 'readonly')
+    if connection_info.get('multiattach'):
+        # Other guests write to it too: QEMU must neither cache it nor lock
+        # it for itself (the driver's cache is 'none' for every volume).
+        ET.SubElement(disk, 'shareable')
     return disk
 
 

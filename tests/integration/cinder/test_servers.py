@@ -15,6 +15,10 @@ QEMU guests of the test image, which reports its disks on its console.
 - A volume stays with its server through shelve (offloaded) and unshelve,
   and through a resize and its confirm: each new guest reads the marker
   written to the volume just before the move.
+- Rebuilding a volume-backed server with another image: a 400 before 2.93;
+  from 2.93 Cinder reimages the root volume (whose boot sector a marker had
+  overwritten, so it no longer booted) and posts volume-reimaged; the guest
+  boots the image again from the same volume.
 - After each test Cinder has no attachment and no volume the test did not
   keep (the `cinder_clean` fixture checks).
 
@@ -255,6 +259,22 @@ def _action(cloud: Cloud, uuid: str, body: dict[str, Any], expect: int = 202) ->
     assert r.status_code == expect, r.text
 
 
+def _rbd_read(cinder: Cinder, volume_id: str, length: int) -> bytes:
+    """The first `length` bytes of the volume's RBD image, read through librbd."""
+    code = (
+        'import sys, rados, rbd\n'
+        'with rados.Rados(conffile=sys.argv[1], rados_id=sys.argv[2]) as c:\n'
+        '    with c.open_ioctx(sys.argv[3]) as io:\n'
+        '        with rbd.Image(io, sys.argv[4], read_only=True) as img:\n'
+        '            sys.stdout.buffer.write(img.read(0, int(sys.argv[5])))\n')
+    done = subprocess.run(
+        [os.path.join(VENV, 'bin', 'python'), '-c', code, cinder.info['ceph']['conf'],
+         cinder.ceph['user'], cinder.ceph['pool'], f'volume-{volume_id}', str(length)],
+        capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode(errors='replace')
+    return done.stdout
+
+
 def _server_attachments(cinder: Cinder, uuid: str) -> list[dict[str, Any]]:
     return [a for a in cinder.attachments() if a['instance'] == uuid]
 
@@ -316,3 +336,66 @@ def test_a_volume_stays_with_its_server_through_shelve_and_resize(
     finally:
         _delete(vc, uuid)
     assert cinder.wait_volume(volume['id'], 'available')['attachments'] == []
+
+
+def test_rebuild_of_a_volume_backed_server_reimages_its_root_volume(
+        volcloud: VolumeCloud, cinder_clean: Cinder, image_endpoint: ImageEndpoint,
+        nova_events: NovaEvents, test_image: str) -> None:  # noqa: F811
+    """2.93: Cinder rewrites the root volume from the image (os-reimage) while
+    the server keeps it reserved, tells mini-Nova (volume-reimaged) and the
+    guest boots from it again; before 2.93 another image is refused."""
+    vc, cinder, cloud = volcloud, cinder_clean, volcloud.cloud
+    with open(test_image, 'rb') as f:     # "another image": a second copy
+        other = image_endpoint.create(cinder.project, f.read(), name='minova-test-2',
+                                      disk_format='qcow2', visibility='public')
+    marker = f'MINOVA-MARKER-reimage-{os.getpid()}\n'.encode()
+    uuid = _boot(vc, 'bfv-rebuild', imageRef='', block_device_mapping_v2=[{
+        'boot_index': 0, 'source_type': 'image', 'uuid': vc.image,
+        'destination_type': 'volume', 'volume_size': 1, 'delete_on_termination': True}])
+    root = None
+    try:
+        server = cloud.wait(uuid, 'ACTIVE', timeout=300)
+        [root] = server['os-extended-volumes:volumes_attached']
+        cinder.volumes.append(root['id'])   # the fixture checks it is gone after
+        cloud.wait_console(uuid, 'MINOVA-TEST-IMAGE-BOOTED', timeout=180)
+
+        r = cloud.api('POST', f'/servers/{uuid}/action',
+                      json={'rebuild': {'imageRef': other['id']}},
+                      headers={'OpenStack-API-Version': 'compute 2.92'})
+        assert r.status_code == 400, r.text
+        assert r.json()['badRequest']['message'] == (
+            f"Image {other['id']} is unacceptable: Unable to rebuild with a different "
+            'image for a volume-backed server.')
+
+        # Stopped, its boot sector overwritten through librbd: as it is, the
+        # volume would boot nothing.
+        _action(cloud, uuid, {'os-stop': None})
+        cloud.wait(uuid, 'SHUTOFF')
+        _rbd_write(cinder, root['id'], marker)
+        assert _rbd_read(cinder, root['id'], len(marker)) == marker
+        [before] = _server_attachments(cinder, uuid)
+
+        _action(cloud, uuid, {'rebuild': {'imageRef': other['id']}})
+        server = cloud.wait(uuid, 'SHUTOFF', timeout=240)   # stopped before, stopped after
+        assert server['image'] == ''
+        assert [v['id'] for v in server['os-extended-volumes:volumes_attached']] == \
+            [root['id']]
+        volume = cinder.wait_volume(root['id'], 'in-use')
+        assert volume['volume_image_metadata']['image_id'] == other['id']
+        [after] = _server_attachments(cinder, uuid)
+        assert after['id'] != before['id'] and after['status'] == 'attached'
+        assert _rbd_read(cinder, root['id'], len(marker)) != marker
+        # Cinder told mini-Nova through the external events API (2.93).
+        assert any(e['name'] == 'volume-reimaged' and e['tag'] == root['id']
+                   for _, _, body in nova_events.requests for e in body['events'])
+
+        _action(cloud, uuid, {'os-start': None})
+        cloud.wait(uuid, 'ACTIVE')
+        cloud.wait_console(uuid, 'MINOVA-TEST-IMAGE-BOOTED', count=2, timeout=180)
+        cloud.wait_console(uuid, f'MINOVA-DISK-ADDED vda bytes={GiB}', count=2)
+    finally:
+        _delete(vc, uuid)
+        image_endpoint.delete(cinder.project, other['id'])
+    if root is not None:
+        _wait(lambda: cinder.volume(root['id']).status_code == 404, 'the root volume to go')
+        cinder.volumes.remove(root['id'])

@@ -75,6 +75,14 @@ def test_a_read_only_attachment_and_a_bus(rbd_conf: None) -> None:
     assert disk.find('driver').get('discard') is None  # type: ignore[union-attr]
 
 
+def test_a_multiattach_volume_is_shareable_and_uncached() -> None:
+    assert ET.fromstring(volume.disk_xml(rbd_info(), 'vdb')).find('shareable') is None
+    info = dict(rbd_info(), multiattach=True)
+    disk = ET.fromstring(volume.disk_xml(info, 'vdb'))
+    assert disk.find('shareable') is not None
+    assert disk.find('driver').get('cache') == 'none'  # type: ignore[union-attr]
+
+
 def test_the_connection_infos_user_and_secret_come_first(rbd_conf: None) -> None:
     assert volume.rbd_auth(rbd_info()['data']) == ('cinder', SECRET)
 

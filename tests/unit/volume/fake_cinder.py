@@ -4,13 +4,16 @@
 It keeps to Cinder's API as far as mini-Nova uses it: volumes (created
 'creating', then 'available' at once or after `create_delay`), the attachments
 API (3.44; 404 below 3.27, as Cinder), volume actions (os-begin_detaching,
-os-roll_detaching, os-migrate_volume_completion), snapshots; noauth tokens
+os-roll_detaching, os-migrate_volume_completion, os-reimage: recorded in
+`reimaged`, then `on_reimage(volume)` if set and the volume is reserved, as
+Cinder then posts volume-reimaged to Nova; failing: the volume in error and
+no event, as Cinder), snapshots; noauth tokens
 'user:project' with the project in the URL (hex, Cinder's project_id_regex)
 or none from 3.67; error bodies {"badRequest": {"code", "message"}} and
 friends; a gigabytes quota (413 overLimit); deleting an attachment that has
 connection info without the service role answers 500, as Cinder's noauth does.
 `fail` makes chosen calls fail ('attachment_complete', 'attachment_update',
-'volume_delete', 'volume_create_error': the volume goes to 'error',
+'volume_delete', 'reimage', 'volume_create_error': the volume goes to 'error',
 'never_available': it stays 'creating').
 """
 from __future__ import annotations
@@ -41,18 +44,21 @@ class FakeCinder:
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self.fail: set[str] = set()
         self.quota_gb: int | None = None
+        self.reimaged: list[tuple[str, str]] = []      # (volume id, image id)
+        self.on_reimage: Any = None
         self.url = ''       # where serve() put it
         self.lock = threading.RLock()
 
     # -- test helpers ----------------------------------------------------------
 
     def add_volume(self, size: int = 1, name: str = 'vol', status: str = 'available',
-                   availability_zone: str = 'nova') -> dict[str, Any]:
+                   availability_zone: str = 'nova', multiattach: bool = False
+                   ) -> dict[str, Any]:
         vid = str(uuidlib.uuid4())
         vol = {'id': vid, 'name': name, 'description': None, 'size': size,
                'status': status, 'attach_status': 'detached',
                'availability_zone': availability_zone, 'volume_type': '__DEFAULT__',
-               'snapshot_id': None, 'bootable': 'false', 'multiattach': False,
+               'snapshot_id': None, 'bootable': 'false', 'multiattach': multiattach,
                'encrypted': False, 'attachments': [], 'image_id': None,
                'created_at': '2026-12-06T00:00:00.000000', 'metadata': {}}
         with self.lock:
@@ -203,6 +209,8 @@ class FakeCinder:
         stored.update(status='error' if 'volume_create_error' in self.fail else 'creating',
                       description=spec.get('description'), snapshot_id=snap_id,
                       image_id=spec.get('imageRef'),
+                      volume_image_metadata=({'image_id': spec['imageRef']}
+                                             if spec.get('imageRef') else {}),
                       bootable='true' if spec.get('imageRef') else 'false',
                       volume_type=spec.get('volume_type') or '__DEFAULT__',
                       metadata=dict(spec.get('metadata') or {}))
@@ -222,6 +230,25 @@ class FakeCinder:
             return 202, None
         if 'os-migrate_volume_completion' in body:
             return 200, {'save_volume_id': body['os-migrate_volume_completion']['new_volume']}
+        if 'os-reimage' in body:
+            spec = body['os-reimage']
+            allowed = ['available', 'error'] + (['reserved'] if spec.get('reimage_reserved')
+                                                else [])
+            if vol['status'] not in allowed:
+                return 400, _e(400, 'badRequest', (
+                    f"Invalid volume: Volume {vol['id']} status must be "
+                    f"{' or '.join(allowed)} to reimage, but the current status is "
+                    f"{vol['status']}."))
+            self.reimaged.append((vol['id'], spec['image_id']))
+            if 'reimage' in self.fail:      # Cinder: volume error, no event to Nova
+                vol['status'] = 'error'
+                return 202, None
+            vol['image_id'] = spec['image_id']
+            vol['volume_image_metadata'] = {'image_id': spec['image_id']}
+            if self.on_reimage is not None and vol['status'] == 'reserved':
+                threading.Thread(target=self.on_reimage, args=(dict(vol),),
+                                 daemon=True).start()
+            return 202, None
         return 400, _e(400, 'badRequest', 'There is no such action')
 
     def _attachment_create(self, spec: dict[str, Any]) -> tuple[int, Any]:
@@ -231,7 +258,10 @@ class FakeCinder:
             return 404, _e(404, 'itemNotFound', f'Volume {vid} could not be found.')
         same_server = bool(vol['attachments']) and all(
             a['server_id'] == spec.get('instance_uuid') for a in vol['attachments'])
-        if vol['status'] not in ('available', 'downloading') and not same_server:
+        # As Cinder: a multiattach volume takes another attachment once in-use.
+        shared = vol['multiattach'] and vol['status'] == 'in-use'
+        if vol['status'] not in ('available', 'downloading') and not same_server \
+                and not shared:
             return 400, _e(400, 'badRequest', (
                 f'Invalid volume: Volume {vid} status must be available or downloading to '
                 f"reserve, but the current status is {vol['status']}."))
@@ -240,10 +270,12 @@ class FakeCinder:
                'status': 'reserved', 'attach_mode': 'rw', 'connection_info': {},
                'attached_at': None, 'detached_at': None}
         self.attachments[aid] = att
-        if not same_server:
+        if not same_server and not shared:
             vol['status'] = 'reserved'
         vol['attachments'].append({'attachment_id': aid, 'server_id': att['instance'],
                                    'id': aid, 'volume_id': vid, 'device': None})
+        if spec.get('connector'):   # connected at once (no duplicate check, as Cinder)
+            return self._connect(att, spec['connector'])
         return 200, {'attachment': dict(att)}
 
     def _attachment_update(self, att: dict[str, Any], spec: dict[str, Any]
@@ -253,6 +285,17 @@ class FakeCinder:
         connector = spec.get('connector')
         if not connector:
             return 400, _e(400, 'badRequest', 'Invalid input received: connector required')
+        vol = self.volumes[att['volume_id']]
+        others = [self.attachments.get(a['attachment_id']) for a in vol['attachments']
+                  if a['attachment_id'] != att['id']]
+        if not vol['multiattach'] and any(o and o.get('connection_info') for o in others):
+            # Cinder's check against racing attaches (a live migration must
+            # create its attachment with the connector instead).
+            return 409, _e(409, 'conflict', 'Resource conflict: duplicate connectors '
+                                            f"detected on volume {vol['id']}")
+        return self._connect(att, connector)
+
+    def _connect(self, att: dict[str, Any], connector: dict[str, Any]) -> tuple[int, Any]:
         vid = att['volume_id']
         # flat, as the real attachments API answers it
         att['connection_info'] = {
@@ -279,9 +322,12 @@ class FakeCinder:
                               if a['attachment_id'] != att['id']]
         if not vol['attachments']:
             vol['status'], vol['attach_status'] = 'available', 'detached'
-        elif any(self.attachments[a['attachment_id']]['status'] == 'attached'
-                 for a in vol['attachments'] if a['attachment_id'] in self.attachments):
-            vol['status'] = 'in-use'
+            return
+        # As Cinder: the first of the remaining attachments' statuses
+        # (attached > attaching > detaching > reserved) is the volume's.
+        best = min(self.attachments[a['attachment_id']]['status']
+                   for a in vol['attachments'] if a['attachment_id'] in self.attachments)
+        vol['status'] = 'in-use' if best == 'attached' else best
 
 
 def _e(code: int, kind: str, message: str) -> dict[str, Any]:
