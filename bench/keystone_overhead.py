@@ -107,6 +107,8 @@ def minova_conf(root: Path, ports: Ports, keystone: keystone_server.Keystone | N
 state_path = {root}/state
 log_file = {root}/minova.log
 host = bench-host
+metadata_listen = 127.0.0.1
+metadata_listen_port = {free_port()}
 {f'transport_url = {args.transport_url}' if args.transport_url else ''}
 [api]
 osapi_compute_listen = 127.0.0.1
