@@ -24,9 +24,11 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
-# Remembered verdicts per process, at most (a full table is emptied: the next
-# request of each token goes through auth_token, and its own cache, again).
-MAX_TOKENS = 10000
+# Remembered verdicts per process, at most: each holds the token's data (its
+# catalog too), some kilobytes. A full table drops its expired verdicts, else
+# is emptied: the next request of each token goes through auth_token (and
+# its own cache) again.
+MAX_TOKENS = 2000
 # What auth_token leaves in the environ besides its headers.
 _ENVIRON_KEYS = ('keystone.token_info', 'keystone.token_auth')
 # When the request reached auth_token: a verdict lasts token_cache_time from then.
@@ -87,7 +89,10 @@ class _TokenVerdicts:
         kept = {name: environ[name] for name in self.auth_keys if name in environ}
         kept.update({name: environ[name] for name in _ENVIRON_KEYS if name in environ})
         if len(self.verdicts) >= MAX_TOKENS:
-            self.verdicts = {}
+            now = time.time()
+            self.verdicts = {k: v for k, v in self.verdicts.items() if v.until > now}
+            if len(self.verdicts) >= MAX_TOKENS:
+                self.verdicts = {}
         self.verdicts[key] = _Verdict(until, kept)
 
 

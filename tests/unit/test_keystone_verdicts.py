@@ -46,7 +46,8 @@ class FakeAuthProtocol:
                     and k != 'HTTP_X_SERVICE_TOKEN']:
             del environ[key]
         service = environ.get('HTTP_X_SERVICE_TOKEN')
-        if environ.get('HTTP_X_AUTH_TOKEN') != 'good' or service not in (None, 'svc'):
+        if environ.get('HTTP_X_AUTH_TOKEN') not in ('good', 'good2') \
+                or service not in (None, 'svc'):
             start_response('401 Unauthorized', [])
             return [b'']
         environ.update({'HTTP_X_IDENTITY_STATUS': 'Confirmed', 'HTTP_X_USER_ID': 'u-1',
@@ -132,3 +133,18 @@ def test_verdicts_last_no_longer_than_cache_time_or_token(wrapped: Any,
     monkeypatch.setattr(keystone.time, 'time', lambda: now + 301)
     call(x_auth_token='good')              # past token_cache_time: asked again
     assert FakeAuthProtocol.calls == 6
+
+
+def test_a_full_table_keeps_only_current_verdicts(wrapped: Any,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(keystone, 'MAX_TOKENS', 2)
+    call = wrapped()
+    call(x_auth_token='good')
+    call(x_auth_token='good', x_service_token='svc')
+    call(x_auth_token='good', x_service_token='svc')
+    assert FakeAuthProtocol.calls == 2
+    call(x_auth_token='good2')         # the table is full and nothing expired: emptied
+    assert FakeAuthProtocol.calls == 3
+    call(x_auth_token='good2')
+    call(x_auth_token='good')
+    assert FakeAuthProtocol.calls == 4
