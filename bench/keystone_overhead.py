@@ -272,6 +272,32 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
+def stage_p50s(root: Path, uuids: list[str]) -> dict[str, float]:
+    """p50 (ms) of each timed event of the servers' create actions (the
+    server timeline), from the all-in-one's SQLite cell database."""
+    import sqlite3
+    from datetime import datetime
+    path = root / 'state' / 'nova.sqlite'
+    if not path.exists():
+        return {}
+    db = sqlite3.connect(str(path))
+    try:
+        marks = ','.join('?' * len(uuids))
+        rows = db.execute(
+            'SELECT e.event, e.start_time, e.finish_time FROM instance_actions_events e '
+            'JOIN instance_actions a ON a.id = e.action_id '
+            f"WHERE a.action = 'create' AND a.instance_uuid IN ({marks})", uuids).fetchall()
+    finally:
+        db.close()
+    spans: dict[str, list[float]] = {}
+    for event, start, finish in rows:
+        if start and finish:
+            spans.setdefault(event, []).append(
+                (datetime.fromisoformat(str(finish)) - datetime.fromisoformat(str(start)))
+                .total_seconds() * 1000)
+    return {event: boot_delete.pct(v, 0.5) for event, v in spans.items()}
+
+
 def start_py_spy(proc: subprocess.Popen, out: Path) -> subprocess.Popen:
     """py-spy sampling the all-in-one (active threads, collapsed stacks)."""
     spy = subprocess.Popen(['py-spy', 'record', '-p', str(proc.pid), '-r', '200', '-f', 'raw',
@@ -333,7 +359,8 @@ def run_mode(mode: str, keystone: keystone_server.Keystone, ports: Ports, workdi
     finally:
         stop(proc)
     lat = [t for _, t in booted]
-    return {'mode': mode, 'boots_per_s': args.n / wall, 'wall_s': wall,
+    stages = stage_p50s(root, [sid for sid, _ in booted])
+    return {'mode': mode, 'stages_p50_ms': stages, 'boots_per_s': args.n / wall, 'wall_s': wall,
             'post_p50_ms': boot_delete.pct(client.post_times, 0.5) * 1000,
             'get_p50_ms': boot_delete.pct(client.get_times, 0.5) * 1000,
             'active_p50_ms': boot_delete.pct(lat, 0.5) * 1000,
@@ -386,6 +413,9 @@ def main() -> int:
                       f"{res['active_p50_ms']:.0f} ms; CPU per boot: mini-Nova "
                       f"{res['minova_cpu_ms_per_boot']:.1f} ms, Keystone "
                       f"{res['keystone_cpu_ms_per_boot']:.1f} ms", flush=True)
+                print('          stage p50s: ' + ', '.join(
+                    f'{k} {v:.0f} ms' for k, v in sorted(res['stages_p50_ms'].items())),
+                    flush=True)
                 if mode == 'keystone':
                     print(f"          Keystone during the warm-up ({args.threads} clients' "
                           f"first boots): {warm['validate']} token validations, "
