@@ -81,6 +81,51 @@ def user_auth_plugin(ctx: RequestContext) -> UserAuthPlugin:
     return UserAuthPlugin(ctx.auth_token, ctx.service_catalog)
 
 
+class CatalogAdapter(ks_adapter.Adapter):
+    """An adapter that looks its endpoint up in the service catalog once per
+    token of its auth plugin, not once per request.
+
+    keystoneauth1 finds the endpoint anew for every request, normalising
+    (deep-copying) the whole catalog each time: about 0.12 ms of CPU per
+    call to placement or the image service, several per boot. The URL found
+    is kept together with the token it came from, and found again once the
+    plugin has authenticated anew (a new token, possibly a new catalog).
+    `endpoint_override` still wins as before.
+    """
+
+    _found: tuple[Any, str] | None = None     # (auth_ref it came from, URL)
+
+    def request(self, url: str, method: str, **kwargs: Any) -> Any:
+        if not self.endpoint_override and 'endpoint_override' not in kwargs \
+                and 'auth' not in kwargs and self._plugin() is not None:
+            endpoint = self._catalog_endpoint()
+            if endpoint:
+                kwargs['endpoint_override'] = endpoint
+        return super().request(url, method, **kwargs)
+
+    def _plugin(self) -> Any:
+        return self.auth or self.session.auth
+
+    def _catalog_endpoint(self) -> str | None:
+        ref = getattr(self._plugin(), 'auth_ref', None)
+        found = self._found
+        if ref is not None and found is not None and found[0] is ref:
+            return found[1]
+        endpoint = self.get_endpoint()       # authenticates first if need be
+        ref = getattr(self._plugin(), 'auth_ref', None)
+        if endpoint and ref is not None:
+            self._found = (ref, endpoint)
+        return endpoint
+
+
+class _CatalogAdapterLoader(ks_loading.adapter.Adapter):
+    """keystoneauth1's adapter loader, making CatalogAdapters."""
+
+    @property
+    def plugin_class(self) -> type[ks_adapter.Adapter]:
+        return CatalogAdapter
+
+
 def adapter_from_conf(group: str, service_type: str, noauth_endpoint: str,
                       noauth_token: str,
                       endpoint_override: str | None = None) -> ks_adapter.Adapter:
@@ -92,8 +137,8 @@ def adapter_from_conf(group: str, service_type: str, noauth_endpoint: str,
         return ks_adapter.Adapter(sess, service_type=service_type, endpoint_override=endpoint)
     sess = ks_loading.load_session_from_conf_options(CONF, group, auth=auth)
     kwargs = {'endpoint_override': endpoint_override} if endpoint_override else {}
-    return ks_loading.load_adapter_from_conf_options(CONF, group, session=sess, auth=auth,
-                                                     **kwargs)
+    return _CatalogAdapterLoader().load_from_conf_options(CONF, group, session=sess,
+                                                          auth=auth, **kwargs)
 
 
 class Client:

@@ -156,3 +156,28 @@ def test_all_in_one_serves_its_own_placement(cloud: Cloud, tmp_path: Any) -> Non
     (allocation,) = r.json()['allocations'].values()
     assert allocation['resources'] == {'VCPU': 1, 'MEMORY_MB': 64, 'DISK_GB': 1}
     openstack(cloud, 'demo-a', 'projectA', 'server', 'delete', '--wait', server['id'])
+
+
+def test_a_known_token_keeps_its_own_identity(cloud: Cloud) -> None:
+    """auth_token's verdict on a token is remembered (minova/wsgi/keystone.py),
+    but what the caller sends as identity headers never replaces it, and a
+    bad service token beside a known user token is still refused."""
+    token = cloud.session('demo-a', 'projectA').get_token()
+    forged = {'X-Auth-Token': token, 'X-Roles': 'admin', 'X-Identity-Status': 'Confirmed',
+              'X-Project-Id': cloud.ids['projectB'], 'X-User-Id': cloud.ids['demo-b'],
+              'X-Is-Admin-Project': 'True'}
+    for _ in range(3):   # the first through auth_token, then the remembered verdict
+        r = requests.get(cloud.compute_url + '/os-services', headers=forged, timeout=30)
+        assert r.status_code == 403, r.text
+        r = requests.get(cloud.placement_url + '/resource_providers', timeout=30,
+                         headers=dict(forged, **{'OpenStack-API-Version': 'placement 1.1'}))
+        assert r.status_code == 403, r.text
+        # The context's project is the token's: a URL naming projectB is refused.
+        base = f'http://127.0.0.1:{cloud.api_port}/v2.1'
+        r = requests.get(f"{base}/{cloud.ids['projectA']}/servers", headers=forged, timeout=30)
+        assert r.status_code == 200, r.text
+        r = requests.get(f"{base}/{cloud.ids['projectB']}/servers", headers=forged, timeout=30)
+        assert r.status_code == 400 and cloud.ids['projectA'] in r.text, r.text
+    r = requests.get(cloud.compute_url + '/servers', timeout=30,
+                     headers={'X-Auth-Token': token, 'X-Service-Token': 'not-a-token'})
+    assert r.status_code == 401, r.text
