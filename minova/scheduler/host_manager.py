@@ -62,8 +62,8 @@ class HostState:
                 and self.free_disk_gb >= resources.get('DISK_GB', 0))
 
 
-def _free(summary: dict[str, Any], rc: str) -> tuple[float, float]:
-    res = summary.get('resources', {}).get(rc)
+def _free(res: dict[str, Any] | None) -> tuple[float, float]:
+    """(free, capacity) of one resource class of a provider summary."""
     if not res:
         return 0.0, 0.0
     return float(res['capacity'] - res['used']), float(res['capacity'])
@@ -77,9 +77,9 @@ def get_host_states(allocation_requests: list[AllocationRequest],
     host cache (a throwaway one, read whole, without it)."""
     by_rp: dict[str, AllocationRequest] = {}
     for areq in allocation_requests:
-        rps = list(areq['allocations'])
-        if len(rps) == 1:  # single-provider candidates: the compute node itself
-            by_rp.setdefault(rps[0], areq)
+        allocs = areq['allocations']
+        if len(allocs) == 1:  # single-provider candidates: the compute node itself
+            by_rp.setdefault(next(iter(allocs)), areq)
     if not by_rp:
         return []
     cache = cache or HostCache()
@@ -104,10 +104,10 @@ def get_host_states(allocation_requests: list[AllocationRequest],
     for cell, node in found:
         if mapped.get(node.host) != cell['id']:
             continue
-        summary = provider_summaries.get(node.uuid, {})
-        free_vcpus, total_vcpus = _free(summary, 'VCPU')
-        free_ram, total_ram = _free(summary, 'MEMORY_MB')
-        free_disk, _ = _free(summary, 'DISK_GB')
+        res = provider_summaries.get(node.uuid, {}).get('resources', {})
+        free_vcpus, total_vcpus = _free(res.get('VCPU'))
+        free_ram, total_ram = _free(res.get('MEMORY_MB'))
+        free_disk, _ = _free(res.get('DISK_GB'))
         states.append(HostState(
             uuid=node.uuid, host=node.host, nodename=node.nodename,
             cell_uuid=cell['uuid'], service=node.service,

@@ -18,6 +18,7 @@ accounted for at once so that a burst spreads over equal hosts.
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 import threading
@@ -184,8 +185,9 @@ def alternates_for(chosen: HostState, ranked: list[HostState], resources: dict[s
                    ) -> list[HostState]:
     """Where a failed build of this instance may be retried: the next-best
     hosts of the chosen one's cell that still fit, up to max_attempts in all."""
-    return [h for h in ranked if h is not chosen and h.cell_uuid == chosen.cell_uuid
-            and h.fits(resources)][:CONF.scheduler.max_attempts - 1]
+    return list(itertools.islice(
+        (h for h in ranked if h is not chosen and h.cell_uuid == chosen.cell_uuid
+         and h.fits(resources)), max(0, CONF.scheduler.max_attempts - 1)))
 
 
 def server_group_info(spec: RequestSpec, scheduling: list[str]) -> GroupRequest | None:
