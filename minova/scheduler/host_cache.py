@@ -113,12 +113,14 @@ class HostCache:
 
     @staticmethod
     def _apply(cell: _Cell, rows: list[dict[str, Any]]) -> None:
+        # A writer whose clock runs ahead must not make later rows look old.
+        cap = utils.utcnow()
         for row in rows:
             if row['deleted']:
                 cell.nodes.pop(row['uuid'], None)
             else:
                 cell.nodes[row['uuid']] = _node(row)
-            stamp = row['stamp']
+            stamp = row['stamp'] if row['stamp'] is None else min(row['stamp'], cap)
             if stamp is not None and (cell.newest is None or stamp > cell.newest):
                 cell.newest = stamp
 
