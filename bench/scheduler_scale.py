@@ -2,7 +2,12 @@
 """Scheduling at the scale of a cell: select_destinations latency and boots
 per second with N simulated compute hosts (default 1,000).
 
-  python bench/scheduler_scale.py --hosts 1000 --selects 50 -n 200 -t 10
+  python bench/scheduler_scale.py --hosts 2,50,1000 --selects 50 -n 200 -t 10
+
+With several sizes, each runs in its own process (bounded by --timeout) and
+a table compares them: boots/s against the previous size (issue 22 asks for
+at least 80 %), select_destinations in all and the scheduler's own share
+(without placement's GET /allocation_candidates and PUT /allocations).
 
 Starts a private all-in-one (SQLite, in-memory bus or --transport-url, fake
 driver) in this process plus a fleet of N fake compute hosts (minova/cmd/fake_computes.py),
@@ -12,13 +17,19 @@ discover_hosts, then:
   1. calls the scheduler's select_destinations directly --selects times
      (each a real claim in placement, removed afterwards), p50/p95;
   2. boots -n servers through the compute REST API from -t threads until all
-     are ACTIVE (boots/s), and deletes them.
+     are ACTIVE (boots/s), checks that every server is ACTIVE and that
+     placement's consumers are exactly the live servers, deletes them and
+     checks that no allocation is left.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -64,29 +75,212 @@ def start(hosts: int, db: str | None, transport_url: str | None) -> tuple[Any, A
     return aio, fleet
 
 
-def bench_select(aio: Any, n: int) -> list[float]:
-    from minova.context import get_admin_context
+class Timings:
+    """Per select_destinations call: total, placement's candidates and claim
+    calls (HTTP, placement's own time), and the wait for the scheduler's lock."""
+
+    def __init__(self, sched: Any) -> None:
+        self.calls: list[dict[str, float]] = []
+        self._tls = threading.local()
+        self._wrap(sched, '_candidates', 'candidates')
+        self._wrap(sched.placement, 'claim_resources', 'claim')
+        lock = sched._lock
+        timings = self
+
+        class TimedLock:
+            def __enter__(self) -> None:
+                t0 = time.perf_counter()
+                lock.acquire()
+                timings._cur()['lock'] += time.perf_counter() - t0
+
+            def __exit__(self, *exc: Any) -> None:
+                lock.release()
+        sched._lock = TimedLock()
+        select = sched.select_destinations
+
+        def timed_select(*a: Any, **kw: Any) -> Any:
+            self._tls.cur = cur = {'candidates': 0.0, 'claim': 0.0, 'lock': 0.0}
+            t0 = time.perf_counter()
+            try:
+                return select(*a, **kw)
+            finally:
+                cur['total'] = time.perf_counter() - t0
+                cur['own'] = cur['total'] - cur['candidates'] - cur['claim'] - cur['lock']
+                self.calls.append(cur)
+        sched.select_destinations = timed_select
+
+    def _cur(self) -> dict[str, float]:
+        cur = getattr(self._tls, 'cur', None)
+        return cur if cur is not None else {'candidates': 0.0, 'claim': 0.0, 'lock': 0.0}
+
+    def _wrap(self, obj: Any, name: str, key: str) -> None:
+        fn = getattr(obj, name)
+
+        def timed(*a: Any, **kw: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return fn(*a, **kw)
+            finally:
+                self._cur()[key] += time.perf_counter() - t0
+        setattr(obj, name, timed)
+
+    def summary(self, since: int = 0) -> dict[str, float]:
+        calls = self.calls[since:]
+        out: dict[str, float] = {'calls': len(calls)}
+        for key in ('total', 'candidates', 'claim', 'lock', 'own'):
+            vals = [c[key] for c in calls]
+            out[f'{key}_p50_ms'] = boot_delete.pct(vals, 0.5) * 1000
+            out[f'{key}_p95_ms'] = boot_delete.pct(vals, 0.95) * 1000
+        return out
+
+
+def scheduler(aio: Any) -> Any:
     from minova.scheduler.manager import SchedulerManager
-    sched = next(s.manager for s in aio.services if isinstance(s.manager, SchedulerManager))
+    return next(s.manager for s in aio.services if isinstance(s.manager, SchedulerManager))
+
+
+def bench_select(aio: Any, n: int) -> None:
+    from minova.context import get_admin_context
+    sched = scheduler(aio)
     ctx = get_admin_context()
     spec = {'flavor': {'vcpus': 1, 'memory_mb': 64, 'root_gb': 1, 'ephemeral_gb': 0,
                        'swap': 0, 'extra_specs': {}},
             'project_id': 'bench', 'user_id': 'bench', 'availability_zone': None,
             'image': {'id': boot_delete.IMAGE, 'properties': {}}}
-    times = []
     for _ in range(n):
         consumer = str(uuid.uuid4())
-        t0 = time.monotonic()
         sched.select_destinations(ctx, spec, [consumer])
-        times.append(time.monotonic() - t0)
         sched.placement.delete_allocation_for_instance(ctx, consumer)
-    return times
+
+
+def consumers() -> set[str]:
+    """Every consumer holding an allocation in placement."""
+    import sqlalchemy as sa
+
+    from minova.db import engines
+    from minova.placement.tables import allocations
+    with engines.reader(engines.placement_url()) as conn:
+        return {r[0] for r in conn.execute(sa.select(allocations.c.consumer_id).distinct())}
+
+
+def check(rest: argparse.Namespace, booted: set[str]) -> str:
+    """Every booted server ACTIVE, and placement's consumers exactly the live
+    servers: 'ok' or what is wrong."""
+    servers = boot_delete.call(rest, 'GET', '/servers/detail?all_tenants=1').json()['servers']
+    live = {s['id'] for s in servers}
+    problems = []
+    not_active = [s['id'] for s in servers if s['status'] != 'ACTIVE']
+    if not_active:
+        problems.append(f'{len(not_active)} servers not ACTIVE')
+    if live != booted:
+        problems.append(f'{len(live)} live servers, {len(booted)} booted')
+    held = consumers()
+    if held != live:
+        problems.append(f'{len(held - live)} allocations without a server, '
+                        f'{len(live - held)} servers without one')
+    return '; '.join(problems) or 'ok'
+
+
+def run_one(args: argparse.Namespace, hosts: int) -> dict[str, Any]:
+    res: dict[str, Any] = {'hosts': hosts, 'servers': args.n, 'threads': args.threads}
+    aio, fleet = start(hosts, args.db, args.transport_url)
+    try:
+        timings = Timings(scheduler(aio))
+        bench_select(aio, args.selects)
+        res['select'] = timings.summary()
+        sel = res['select']
+        print(f"select_destinations with {hosts} hosts: p50 {sel['total_p50_ms']:.1f} ms, "
+              f"p95 {sel['total_p95_ms']:.1f} ms ({args.selects} calls); placement's "
+              f"candidates p50 {sel['candidates_p50_ms']:.1f} ms, claim p50 "
+              f"{sel['claim_p50_ms']:.1f} ms; the scheduler's own p50 "
+              f"{sel['own_p50_ms']:.1f} ms, p95 {sel['own_p95_ms']:.1f} ms", flush=True)
+        rest = argparse.Namespace(nova=f'http://127.0.0.1:{aio.api_port}/v2.1',
+                                  token='admin:admin', poll=0.05)
+        boot_delete.ensure_flavor(rest)
+        before = len(timings.calls)
+        t0 = time.monotonic()
+        with ThreadPoolExecutor(args.threads) as pool:
+            booted = list(pool.map(lambda i: boot_delete.boot_one(rest, i), range(args.n)))
+        wall = time.monotonic() - t0
+        lat = [t for _, t in booted]
+        res.update(boots_per_s=args.n / wall, boot_wall_s=wall,
+                   post_to_active_p50_ms=boot_delete.pct(lat, 0.5) * 1000,
+                   post_to_active_p95_ms=boot_delete.pct(lat, 0.95) * 1000,
+                   select_in_boots=timings.summary(before))
+        sb = res['select_in_boots']
+        print(f"{args.n} boots over {hosts} hosts from {args.threads} threads: "
+              f"{res['boots_per_s']:.1f} boots/s; POST->ACTIVE p50 "
+              f"{res['post_to_active_p50_ms']:.0f} ms, p95 {res['post_to_active_p95_ms']:.0f} ms;"
+              f" select_destinations during the boots p50 {sb['total_p50_ms']:.1f} ms "
+              f"(own {sb['own_p50_ms']:.1f}, candidates {sb['candidates_p50_ms']:.1f}, "
+              f"lock wait {sb['lock_p50_ms']:.1f})", flush=True)
+        res['check_booted'] = check(rest, {sid for sid, _ in booted})
+        t0 = time.monotonic()
+        with ThreadPoolExecutor(args.threads) as pool:
+            list(pool.map(lambda s: boot_delete.delete_one(rest, s[0]), booted))
+        res['deletes_per_s'] = args.n / (time.monotonic() - t0)
+        left = consumers()
+        res['check_deleted'] = 'ok' if not left else f'{len(left)} allocations left'
+        print(f"check after boots: {res['check_booted']}; after deletes: "
+              f"{res['check_deleted']}", flush=True)
+    finally:
+        fleet.stop()
+        aio.stop()
+    return res
+
+
+def compare(args: argparse.Namespace, sizes: list[int]) -> int:
+    """Each size in its own process, then one table."""
+    results: list[dict[str, Any]] = []
+    for hosts in sizes:
+        fd, out = tempfile.mkstemp(suffix='.json', prefix='scale-')
+        os.close(fd)
+        cmd = [sys.executable, __file__, '--hosts', str(hosts), '--selects', str(args.selects),
+               '-n', str(args.n), '-t', str(args.threads), '--json-out', out]
+        if args.db:
+            cmd += ['--db', args.db]
+        if args.transport_url:
+            cmd += ['--transport-url', args.transport_url]
+        print(f'--- {hosts} hosts', flush=True)
+        try:
+            subprocess.run(cmd, timeout=args.timeout, check=True)
+            with open(out) as f:
+                results.append(json.load(f))
+        except (subprocess.SubprocessError, ValueError) as e:
+            print(f'{hosts} hosts: no result ({e})', flush=True)
+            results.append({'hosts': hosts})
+        finally:
+            os.unlink(out)
+    print()
+    print('| hosts | boots/s | vs previous | POST->ACTIVE p50 / p95 | select p50 / p95 '
+          '| placement candidates p50 | scheduler own p50 / p95 | check |')
+    print('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |')
+    ok = True
+    prev: float | None = None
+    for r in results:
+        if 'boots_per_s' not in r:
+            print(f"| {r['hosts']} | failed | | | | | | |")
+            ok, prev = False, None
+            continue
+        sel = r['select']
+        ratio = f"{r['boots_per_s'] / prev:.0%}" if prev else ''
+        checks = r['check_booted'] if r['check_deleted'] == 'ok' else \
+            f"{r['check_booted']}; {r['check_deleted']}"
+        ok = ok and checks == 'ok'
+        print(f"| {r['hosts']} | {r['boots_per_s']:.1f} | {ratio} | "
+              f"{r['post_to_active_p50_ms']:.0f} / {r['post_to_active_p95_ms']:.0f} ms | "
+              f"{sel['total_p50_ms']:.1f} / {sel['total_p95_ms']:.1f} ms | "
+              f"{sel['candidates_p50_ms']:.1f} ms | "
+              f"{sel['own_p50_ms']:.1f} / {sel['own_p95_ms']:.1f} ms | {checks} |")
+        prev = r['boots_per_s']
+    return 0 if ok else 1
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--hosts', type=int, default=1000)
+    ap.add_argument('--hosts', default='1000',
+                    help='fake hosts, or sizes to compare: 2,50,1000')
     ap.add_argument('--selects', type=int, default=50)
     ap.add_argument('-n', type=int, default=200, help='servers to boot')
     ap.add_argument('-t', '--threads', type=int, default=10)
@@ -94,32 +288,18 @@ def main() -> int:
                                  '(default: SQLite files)')
     ap.add_argument('--transport-url', help='e.g. rabbit://guest:guest@127.0.0.1:5672/ '
                                             '(default: the in-memory bus)')
+    ap.add_argument('--timeout', type=float, default=600,
+                    help='seconds allowed for each size when comparing several')
+    ap.add_argument('--json-out', help=argparse.SUPPRESS)
     args = ap.parse_args()
-    aio, fleet = start(args.hosts, args.db, args.transport_url)
-    try:
-        sel = bench_select(aio, args.selects)
-        print(f'select_destinations with {args.hosts} hosts: '
-              f'p50 {boot_delete.pct(sel, 0.5) * 1000:.1f} ms, '
-              f'p95 {boot_delete.pct(sel, 0.95) * 1000:.1f} ms ({args.selects} calls)',
-              flush=True)
-        rest = argparse.Namespace(nova=f'http://127.0.0.1:{aio.api_port}/v2.1',
-                                  token='admin:admin', poll=0.05)
-        boot_delete.ensure_flavor(rest)
-        t0 = time.monotonic()
-        with ThreadPoolExecutor(args.threads) as pool:
-            booted = list(pool.map(lambda i: boot_delete.boot_one(rest, i), range(args.n)))
-        wall = time.monotonic() - t0
-        lat = [t for _, t in booted]
-        print(f'{args.n} boots over {args.hosts} hosts from {args.threads} threads: '
-              f'{args.n / wall:.1f} boots/s; POST->ACTIVE p50 '
-              f'{boot_delete.pct(lat, 0.5) * 1000:.0f} ms, p95 '
-              f'{boot_delete.pct(lat, 0.95) * 1000:.0f} ms', flush=True)
-        with ThreadPoolExecutor(args.threads) as pool:
-            list(pool.map(lambda s: boot_delete.delete_one(rest, s[0]), booted))
-    finally:
-        fleet.stop()
-        aio.stop()
-    return 0
+    sizes = [int(h) for h in args.hosts.split(',')]
+    if len(sizes) > 1:
+        return compare(args, sizes)
+    res = run_one(args, sizes[0])
+    if args.json_out:
+        with open(args.json_out, 'w') as f:
+            json.dump(res, f)
+    return 0 if res['check_booted'] == res['check_deleted'] == 'ok' else 1
 
 
 if __name__ == '__main__':

@@ -59,8 +59,9 @@ def host_statuses(instances: list[Instance]) -> dict[str, str]:
         except exception.CellMappingNotFound:
             continue
         try:
+            # Only these hosts' services: the whole cell's grew with its size.
             found = {s['host']: s for s in services_db.get_all(
-                cell['database_connection'], binary=COMPUTE_BINARY)}
+                cell['database_connection'], binary=COMPUTE_BINARY, hosts=hosts)}
         except Exception:  # a cell that is down: its hosts are UNKNOWN
             found = {}
             for host in hosts:

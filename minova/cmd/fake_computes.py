@@ -7,10 +7,11 @@ record, compute node row and resource provider, reached over RPC on topic
 `compute`, server = host, so the conductor, scheduler and placement see a
 cell of that size. What would be threads per host is batched: one thread
 heartbeats every host each report_interval, one flushes usage, one refreshes
-resources. On the in-memory bus one listener takes the messages of all hosts
-and routes each call by its instance's host; on RabbitMQ each host has its
-own RPC server (and AMQP connection), which suits hundreds of hosts per
-process rather than thousands.
+resources, each going round the fleet a slice at a time over its interval.
+One listener takes the messages of all hosts and routes each call by its
+instance's host: on the in-memory bus and on RabbitMQ (one AMQP connection
+consuming every host's queue); on other drivers each host has its own RPC
+server.
 
 The hosts talk to conductor over the configured transport_url (the in-memory
 bus reaches only services in this same process: bench/scheduler_scale.py runs
@@ -94,13 +95,43 @@ class _FleetServer(messaging.rpc.server.RPCServer):
             rpc_memory._Listener(driver._exchange_manager, targets), 1, None)
 
 
+class _AmqpFleetServer(messaging.rpc.server.RPCServer):
+    """The same on RabbitMQ: one connection and one listener consume the
+    queue of every host of the fleet (compute.<host>), as well as the shared
+    topic and fanout queues: not a connection, heartbeat thread and consumer
+    per host, which made a thousand hosts in one process cost more than the
+    control plane they exercise."""
+
+    hosts: list[str] = []
+
+    def _create_listener(self) -> Any:
+        from oslo_messaging._drivers import base
+        driver = self.transport._driver
+        target = messaging.Target(topic=self._target.topic, server=self.hosts[0],
+                                  exchange=self._target.exchange)
+        adapter = driver.listen(target, 1, None)
+        listener = adapter._poll_style_listener
+        exchange = driver._get_exchange(target)
+        for host in self.hosts[1:]:
+            listener.conn.declare_topic_consumer(
+                exchange_name=exchange, topic=f'{target.topic}.{host}', callback=listener)
+        assert isinstance(adapter, base.PollStyleListenerAdapter)
+        return adapter
+
+
 def _multiplexed(hosts: list[str], router: _Router) -> messaging.MessageHandlingServer | None:
-    """The fleet's single server on the in-memory bus (None on other transports)."""
+    """The fleet's single server: on the in-memory bus, and on AMQP drivers
+    (rabbit); None on others, where each host serves its own."""
     from minova.rpc import memory as rpc_memory
     transport = rpc.get_transport()
-    if not isinstance(transport._driver, rpc_memory.MemoryDriver):
+    driver = transport._driver
+    if isinstance(driver, rpc_memory.MemoryDriver):
+        base_cls: type = _FleetServer
+    elif hasattr(driver, '_get_exchange') and hasattr(driver, '_get_connection'):
+        base_cls = _AmqpFleetServer
+    else:
         return None
-    server_cls = type('FleetServer', (_FleetServer,), {'hosts': list(hosts)})
+    server_cls = type('FleetServer', (base_cls,), {'hosts': list(hosts)})
     return rpc.get_server(messaging.Target(topic=compute_rpcapi.TOPIC), [router],
                           server_cls=server_cls)
 
@@ -132,18 +163,36 @@ class FakeComputeFleet:
         self._managers.update({h.host: h.manager for h in self.hosts})
         if self._server is not None:
             self._server.start()
+        # Heartbeats and resource refreshes go round the fleet a slice at a
+        # time, spread over their interval, as a thousand separate hosts'
+        # would: all at once, they made bursts of a thousand conductor calls
+        # that stalled the boots being measured.
         self._periodic = [
-            utils.Periodic('fleet-heartbeat', self._each('heartbeat'),
-                           CONF.report_interval).start(),
+            self._spread('fleet-heartbeat', self._each('heartbeat'), CONF.report_interval),
             utils.Periodic('fleet-flush-usage', self._each_rt('flush'), 2.0).start(),
-            utils.Periodic('fleet-update-resources', self._each_rt('update_available_resource'),
-                           CONF.update_resources_interval).start(),
+            self._spread('fleet-update-resources',
+                         self._each_rt('update_available_resource'),
+                         CONF.update_resources_interval),
         ]
         LOG.info('%d fake compute hosts up', len(self.hosts))
 
+    def _spread(self, name: str, each: Any, interval: float) -> utils.Periodic:
+        """Run each(hosts) over the whole fleet every `interval`, a slice per
+        tick of at most a tenth of a second."""
+        ticks = max(1, min(len(self.hosts), int(interval * 10)))
+        size = -(-len(self.hosts) // ticks)
+        state = {'next': 0}
+
+        def tick() -> None:
+            hosts = list(self.hosts)
+            start = state['next'] % max(1, len(hosts))
+            state['next'] = start + size
+            each(hosts[start:start + size])
+        return utils.Periodic(name, tick, interval / ticks, initial_delay=interval).start()
+
     def _each(self, method: str) -> Any:
-        def run() -> None:
-            for host in list(self.hosts):
+        def run(hosts: list[FakeHost] | None = None) -> None:
+            for host in list(self.hosts) if hosts is None else hosts:
                 try:
                     getattr(host, method)()
                 except Exception:
@@ -151,9 +200,9 @@ class FakeComputeFleet:
         return run
 
     def _each_rt(self, method: str) -> Any:
-        def run() -> None:
+        def run(hosts: list[FakeHost] | None = None) -> None:
             ctx = get_admin_context()
-            for host in list(self.hosts):
+            for host in list(self.hosts) if hosts is None else hosts:
                 try:
                     getattr(host.manager.rt, method)(ctx)
                 except Exception:

@@ -19,11 +19,43 @@ class _Exchange(impl_fake.FakeExchange):
     def __init__(self, name: str) -> None:
         super().__init__(name)
         self.wakeup = threading.Condition()
+        # (topic, server) of the server queues that may hold messages: a
+        # listener of a thousand servers (minova-fake-computes) looks at
+        # these, not at each of its queues, whenever a message arrives.
+        self.filled: set[tuple[str, str]] = set()
 
-    def deliver_message(self, *args: Any, **kwargs: Any) -> None:
-        super().deliver_message(*args, **kwargs)
+    def deliver_message(self, topic: str, ctxt: Any, message: Any, server: str | None = None,
+                        fanout: bool = False, reply_q: Any = None) -> None:
+        with self._queues_lock:
+            super().deliver_message(topic, ctxt, message, server=server, fanout=fanout,
+                                    reply_q=reply_q)
+            if fanout:
+                self.filled.update(k for k, q in self._server_queues.items()
+                                   if k[0] == topic and q)
+            elif server is not None:
+                self.filled.add((topic, server))
         with self.wakeup:
             self.wakeup.notify_all()
+
+    def poll(self, target: Any, pool: Any) -> Any:
+        with self._queues_lock:
+            found = super().poll(target, pool)
+            if target.server and not self._server_queues.get((target.topic, target.server)):
+                self.filled.discard((target.topic, target.server))
+            return found
+
+    def poll_servers(self, keys: set[tuple[str, str]]) -> Any:
+        """The next message of any of these server queues, or None."""
+        with self._queues_lock:
+            for key in self.filled & keys:
+                queue = self._server_queues.get(key)
+                if queue:
+                    found = queue.pop(0)
+                    if not queue:
+                        self.filled.discard(key)
+                    return found
+                self.filled.discard(key)
+        return None
 
 
 class _ExchangeManager(impl_fake.FakeExchangeManager):
@@ -37,13 +69,21 @@ class _ExchangeManager(impl_fake.FakeExchangeManager):
 
 
 class _Listener(impl_fake.FakeListener):
+    MANY = 8    # targets beyond which only the filled queues are looked at
+
     @base.batch_poll_helper
     def poll(self, timeout: float | None = None) -> Any:
         deadline = None if timeout is None else time.monotonic() + timeout
         exchange = self._exchange_manager.get_exchange(self._targets[0].exchange)
+        many = len(self._targets) > self.MANY
+        servers = {(t.topic, t.server) for t in self._targets if t.server} if many else set()
+        others = [t for t in self._targets if not t.server] if many else self._targets
         with exchange.wakeup:
             while not self._stopped.is_set():
-                for target in self._targets:
+                found = exchange.poll_servers(servers) if servers else None
+                if found is not None:
+                    return impl_fake.FakeIncomingMessage(*found)
+                for target in others:
                     ctxt, message, reply_q, requeue = exchange.poll(target, self._pool)
                     if message is not None:
                         return impl_fake.FakeIncomingMessage(ctxt, message, reply_q, requeue)

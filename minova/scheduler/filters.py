@@ -8,9 +8,13 @@ group onto one more host.
 """
 from __future__ import annotations
 
+import datetime
+import functools
 import logging
 from collections.abc import Callable
 
+from minova import utils
+from minova.conf import CONF
 from minova.db import services
 from minova.db.build_requests import GroupRequest, RequestSpec
 from minova.scheduler import extra_specs_ops
@@ -99,6 +103,86 @@ FILTERS: dict[str, Filter] = {
     'DiskFilter': lambda h, s: True,
 }
 
+HostCheck = Callable[[HostState], bool]
+
+
+def _compute_check(spec: RequestSpec) -> HostCheck:
+    """ComputeFilter with the clock read once per request, and each service's
+    last heartbeat as the host cache parsed it (services.is_up otherwise)."""
+    oldest = utils.utcnow() - datetime.timedelta(seconds=CONF.service_down_time)
+
+    def check(host: HostState) -> bool:
+        svc = host.service
+        if not svc or svc['disabled']:
+            return False
+        if 'seen' not in svc:
+            return services.is_up(svc)
+        seen = svc['seen']
+        return not svc.get('forced_down') and seen is not None and seen >= oldest
+    return check
+
+
+def _extra_specs_apply(spec: RequestSpec) -> bool:
+    for key in (spec['flavor'].get('extra_specs') or {}):
+        scope, _, name = key.partition(':')
+        if not name or scope == 'aggregate_instance_extra_specs':
+            return True
+    return False
+
+
+def _image_props_apply(spec: RequestSpec) -> bool:
+    props = (spec.get('image') or {}).get('properties') or {}
+    return any(props.get(n) for names in _IMAGE_PROPS for n in names)
+
+
+def _group_applies(policy: str) -> Callable[[RequestSpec], bool]:
+    return lambda spec: bool((group := _group(spec)) and group['policy'] == policy)
+
+
+# Per request, before any host is looked at: the filter as a check of one host,
+# or None when it passes every host for this request (nothing asked of it).
+# At 1,000 hosts, filters that had nothing to check were a tenth of a request.
+_PREPARED: dict[str, Callable[[RequestSpec], HostCheck | None]] = {
+    'ComputeFilter': _compute_check,
+    'AvailabilityZoneFilter': lambda spec: (
+        functools.partial(_with_spec, availability_zone_filter, spec)
+        if spec.get('availability_zone') else None),
+    'AggregateInstanceExtraSpecsFilter': lambda spec: (
+        functools.partial(_with_spec, aggregate_instance_extra_specs_filter, spec)
+        if _extra_specs_apply(spec) else None),
+    'ImagePropertiesFilter': lambda spec: (
+        functools.partial(_with_spec, image_properties_filter, spec)
+        if _image_props_apply(spec) else None),
+    'ServerGroupAffinityFilter': lambda spec: (
+        functools.partial(_with_spec, server_group_affinity_filter, spec)
+        if _group_applies('affinity')(spec) else None),
+    'ServerGroupAntiAffinityFilter': lambda spec: (
+        functools.partial(_with_spec, server_group_anti_affinity_filter, spec)
+        if _group_applies('anti-affinity')(spec) else None),
+    'RamFilter': lambda spec: None,
+    'CoreFilter': lambda spec: None,
+    'DiskFilter': lambda spec: None,
+}
+
+
+def _with_spec(fn: Filter, spec: RequestSpec, host: HostState) -> bool:
+    return fn(host, spec)
+
+
+def _check(name: str, spec: RequestSpec) -> HostCheck | None | bool:
+    """The check of filter `name` for this request; None when it passes every
+    host; False when the filter is unknown."""
+    prepare = _PREPARED.get(name)
+    if prepare is not None and FILTERS.get(name) is _DEFAULTS.get(name):
+        return prepare(spec)
+    fn = FILTERS.get(name)
+    if fn is None:
+        return False
+    return functools.partial(_with_spec, fn, spec)
+
+
+_DEFAULTS = dict(FILTERS)
+
 # Filters whose answer changes as instances of one request are placed.
 PER_INSTANCE = frozenset({'ServerGroupAffinityFilter', 'ServerGroupAntiAffinityFilter'})
 
@@ -109,12 +193,15 @@ def run(enabled: list[str], hosts: list[HostState], spec: RequestSpec,
         name = name.rsplit('.', 1)[-1]
         if only is not None and name not in only:
             continue
-        fn = FILTERS.get(name)
-        if fn is None:
+        check = _check(name, spec)
+        if check is False:
             LOG.warning('Unknown scheduler filter %s ignored', name)
             continue
+        if check is None:
+            continue
+        assert not isinstance(check, bool)
         before = len(hosts)
-        hosts = [h for h in hosts if fn(h, spec)]
+        hosts = [h for h in hosts if check(h)]
         LOG.debug('Filter %s returned %d of %d hosts', name, len(hosts), before)
         if not hosts:
             # As Nova does: an operator reading a NoValidHost needs the culprit.

@@ -2,21 +2,22 @@
 
 Built per request from placement's provider summaries (capacity and usage,
 which already include claims made a moment ago) joined with the compute node
-and service rows of each cell. Hosts without a host mapping are skipped:
+and service of each candidate, as the scheduler's host cache (host_cache.py)
+knows them. Hosts without a host mapping are skipped:
 until `cell_v2 discover_hosts` maps them, nothing is scheduled to them.
 """
 from __future__ import annotations
 
-import functools
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from minova.cells import lookup, scatter
+from minova.cells.mappings import CellMapping
 from minova.clients.placement import AllocationRequest
 from minova.conf import CONF
-from minova.db import aggregates, compute_nodes
+from minova.db import aggregates
+from minova.scheduler.host_cache import HostCache, Node
 
 LOG = logging.getLogger(__name__)
 
@@ -61,64 +62,61 @@ class HostState:
                 and self.free_disk_gb >= resources.get('DISK_GB', 0))
 
 
-def _free(summary: dict[str, Any], rc: str) -> tuple[float, float]:
-    res = summary.get('resources', {}).get(rc)
+def _free(res: dict[str, Any] | None) -> tuple[float, float]:
+    """(free, capacity) of one resource class of a provider summary."""
     if not res:
         return 0.0, 0.0
     return float(res['capacity'] - res['used']), float(res['capacity'])
 
 
-@functools.lru_cache(maxsize=256)
-def _arch(cpu_info: str | None) -> str:
-    """The arch in a node's cpu_info (hosts of a cell mostly share one text)."""
-    try:
-        return str(json.loads(cpu_info or '{}').get('arch') or '')
-    except (ValueError, AttributeError):
-        return ''
-
-
 def get_host_states(allocation_requests: list[AllocationRequest],
-                    provider_summaries: dict[str, Any]) -> list[HostState]:
+                    provider_summaries: dict[str, Any],
+                    cache: HostCache | None = None) -> list[HostState]:
+    """A HostState for each single-provider candidate that is a mapped compute
+    node of an answering cell; nodes and services come from the scheduler's
+    host cache (a throwaway one, read whole, without it)."""
     by_rp: dict[str, AllocationRequest] = {}
     for areq in allocation_requests:
-        rps = list(areq['allocations'])
-        if len(rps) == 1:  # single-provider candidates: the compute node itself
-            by_rp.setdefault(rps[0], areq)
+        allocs = areq['allocations']
+        if len(allocs) == 1:  # single-provider candidates: the compute node itself
+            by_rp.setdefault(next(iter(allocs)), areq)
     if not by_rp:
         return []
+    cache = cache or HostCache()
+    wanted = set(by_rp)
     zones = aggregates.host_zones()
     agg_meta = aggregates.host_metadata()
     cell_list = lookup.all_cells(include_cell0=False)
     results = scatter.for_each_cell(
-        lambda c: compute_nodes.get_for_scheduling(c['database_connection'], list(by_rp)),
-        cells=cell_list)
-    mapped = lookup.host_cells({n['host'] for nodes in results.values()
-                          if not isinstance(nodes, scatter.CellFailed) for n in nodes or []})
-    states: list[HostState] = []
+        lambda c: cache.nodes(c['database_connection'], wanted), cells=cell_list)
+    found: list[tuple[CellMapping, Node]] = []
     for cell in cell_list:
         nodes = results.get(cell['uuid'])
         if isinstance(nodes, scatter.CellFailed):
             LOG.warning('Cell %s did not answer (%s): its hosts are left out', cell['name'],
                         nodes.error)
             continue
-        if not nodes:
+        # Only the nodes placement offered: no work for the rest of the cell.
+        found.extend((cell, node) for u in by_rp if (node := (nodes or {}).get(u)))
+    mapped = lookup.host_cells({node.host for _, node in found})
+    states: list[HostState] = []
+    default_zone = CONF.default_availability_zone
+    for cell, node in found:
+        if mapped.get(node.host) != cell['id']:
             continue
-        for node in nodes:
-            if mapped.get(node['host']) != cell['id']:
-                continue
-            summary = provider_summaries.get(node['uuid'], {})
-            free_vcpus, total_vcpus = _free(summary, 'VCPU')
-            free_ram, total_ram = _free(summary, 'MEMORY_MB')
-            free_disk, _ = _free(summary, 'DISK_GB')
-            states.append(HostState(
-                uuid=node['uuid'], host=node['host'], nodename=node['hypervisor_hostname'],
-                cell_uuid=cell['uuid'], service=node['service'],
-                availability_zone=zones.get(node['host'], CONF.default_availability_zone),
-                free_vcpus=free_vcpus, free_ram_mb=free_ram, free_disk_gb=free_disk,
-                total_vcpus=total_vcpus, total_ram_mb=total_ram,
-                allocation_request=by_rp[node['uuid']],
-                num_instances=node.get('running_vms') or 0,
-                hypervisor_type=node.get('hypervisor_type') or '',
-                cpu_arch=_arch(node.get('cpu_info')),
-                aggregate_metadata=agg_meta.get(node['host'], {})))
+        res = provider_summaries.get(node.uuid, {}).get('resources', {})
+        free_vcpus, total_vcpus = _free(res.get('VCPU'))
+        free_ram, total_ram = _free(res.get('MEMORY_MB'))
+        free_disk, _ = _free(res.get('DISK_GB'))
+        states.append(HostState(
+            uuid=node.uuid, host=node.host, nodename=node.nodename,
+            cell_uuid=cell['uuid'], service=node.service,
+            availability_zone=zones.get(node.host, default_zone),
+            free_vcpus=free_vcpus, free_ram_mb=free_ram, free_disk_gb=free_disk,
+            total_vcpus=total_vcpus, total_ram_mb=total_ram,
+            allocation_request=by_rp[node.uuid],
+            num_instances=node.num_instances,
+            hypervisor_type=node.hypervisor_type,
+            cpu_arch=node.cpu_arch,
+            aggregate_metadata=agg_meta.get(node.host, {})))
     return states

@@ -4,8 +4,9 @@ select_destinations goes through named steps:
 
   candidates     placement's allocation candidates: the nodes that have room
                  (_candidates, with request_filter.build's query)
-  host states    each candidate joined with its compute node and service
-                 (host_manager.get_host_states)
+  host states    each candidate joined with its compute node and service,
+                 kept in memory and refreshed from the rows written since
+                 (host_manager.get_host_states, host_cache.py)
   filters        what placement does not know (filter_hosts, filters.py)
   placing        per instance: weigh, then claim the best host by writing its
                  allocation (_place_all, _place_one, _claim_one, weights.py)
@@ -17,6 +18,7 @@ accounted for at once so that a burst spreads over equal hosts.
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 import threading
@@ -33,7 +35,7 @@ from minova.conf import CONF
 from minova.context import RequestContext
 from minova.db import instances, server_groups
 from minova.db.build_requests import GroupRequest, RequestSpec
-from minova.scheduler import filters, host_manager, request_filter, weights
+from minova.scheduler import filters, host_cache, host_manager, request_filter, weights
 from minova.scheduler.host_manager import HostState
 from minova.scheduler.request_filter import resources_from_flavor  # noqa: F401 (re-export)
 from minova.scheduler.rpcapi import HostList, Selection
@@ -51,6 +53,7 @@ class SchedulerManager:
         # One request at a time per scheduler: candidates are read after the
         # previous request's claims landed, so bursts spread exactly.
         self._lock = threading.Lock()
+        self.host_cache = host_cache.HostCache()
 
     def periodic_tasks(self) -> list[utils.Periodic]:
         interval = CONF.scheduler.discover_hosts_in_cells_interval
@@ -70,7 +73,7 @@ class SchedulerManager:
         """Candidates, host states, filters; then each instance is placed."""
         query = request_filter.build(spec)
         areqs, summaries = self._candidates(context, query)
-        hosts = host_manager.get_host_states(areqs, summaries)
+        hosts = host_manager.get_host_states(areqs, summaries, self.host_cache)
         if not hosts:
             LOG.info('No host for %s: placement offered %d candidates for %s, and none is '
                      'a mapped compute node of an answering cell', instance_uuids, len(areqs),
@@ -114,6 +117,7 @@ class SchedulerManager:
                 chosen, ranked = self._place_one(context, spec, uuid, fit, resources)
                 claimed.append(uuid)
                 chosen.consume(resources)
+                self.host_cache.consume(chosen.uuid)
                 if group is not None:
                     group['hosts'][chosen.host] = group['hosts'].get(chosen.host, 0) + 1
                 alternates = alternates_for(chosen, ranked, resources) \
@@ -181,8 +185,9 @@ def alternates_for(chosen: HostState, ranked: list[HostState], resources: dict[s
                    ) -> list[HostState]:
     """Where a failed build of this instance may be retried: the next-best
     hosts of the chosen one's cell that still fit, up to max_attempts in all."""
-    return [h for h in ranked if h is not chosen and h.cell_uuid == chosen.cell_uuid
-            and h.fits(resources)][:CONF.scheduler.max_attempts - 1]
+    return list(itertools.islice(
+        (h for h in ranked if h is not chosen and h.cell_uuid == chosen.cell_uuid
+         and h.fits(resources)), max(0, CONF.scheduler.max_attempts - 1)))
 
 
 def server_group_info(spec: RequestSpec, scheduling: list[str]) -> GroupRequest | None:

@@ -42,6 +42,11 @@ WEIGHERS: dict[str, tuple[Weigher, Callable[[], float]]] = {
 }
 
 
+# The group weighers, and the policy without which they weigh every host 0.
+_GROUP_POLICY = {'ServerGroupSoftAffinityWeigher': 'soft-affinity',
+                 'ServerGroupSoftAntiAffinityWeigher': 'soft-anti-affinity'}
+
+
 def enabled() -> list[str]:
     names: list[str] = []
     for name in CONF.filter_scheduler.weight_classes:
@@ -73,6 +78,10 @@ def weigh(hosts: list[HostState], spec: RequestSpec | None = None) -> list[HostS
         m = multiplier()
         if not m:
             continue
+        policy = _GROUP_POLICY.get(name)
+        if policy and (spec.get('instance_group') or {}).get('policy') != policy:
+            continue    # 0 for every host: it would add nothing
+
         for i, w in enumerate(_normalise([fn(h, spec) for h in hosts])):
             totals[i] += w * m
     order = sorted(range(len(hosts)), key=lambda i: totals[i], reverse=True)

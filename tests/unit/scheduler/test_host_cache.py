@@ -1,0 +1,69 @@
+"""The scheduler's in-memory nodes and services (host_cache.py): a change
+written between two requests is seen by the second, without a whole read."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from minova import exception
+from minova.db import compute_nodes, services
+from minova.scheduler import host_cache
+from tests.unit.backbone.fakes import spec
+
+
+def _select(cloud: Any) -> str:
+    return cloud.select(spec(), [str(uuid.uuid4())])[0]
+
+
+def _no_full_read(monkeypatch: Any) -> None:
+    """From here on only the rows written since may be read."""
+    real = compute_nodes.changed_for_scheduling
+
+    def changed(url: str, since: Any) -> Any:
+        assert since is not None, 'the whole cell was read again'
+        return real(url, since)
+    monkeypatch.setattr(compute_nodes, 'changed_for_scheduling', changed)
+
+
+def test_disabled_service_is_left_out_by_the_next_request(cloud: Any, monkeypatch: Any) -> None:
+    cloud.add_host('h1')
+    cloud.add_host('h2', ram=4096)   # h1 has more free RAM: the weighers pick it
+    assert _select(cloud) == 'h1'
+    _no_full_read(monkeypatch)
+    svc = services.get_all(cloud.dbs.cell, host='h1')[0]
+    services.update(cloud.dbs.cell, svc['id'], {'disabled': True})
+    assert _select(cloud) == 'h2'
+    services.update(cloud.dbs.cell, svc['id'], {'disabled': False})
+    assert _select(cloud) == 'h1'
+
+
+def test_deleted_node_is_forgotten_and_a_new_one_found(cloud: Any, monkeypatch: Any) -> None:
+    cloud.add_host('h1')
+    assert _select(cloud) == 'h1'
+    _no_full_read(monkeypatch)
+    # h1's provider stays in placement: not a reason to read the cell again here.
+    monkeypatch.setattr(host_cache, 'MISS_FULL_SECONDS', 3600.0)
+    compute_nodes.destroy_by_host(cloud.dbs.cell, 'h1')
+    cache = cloud.sched.host_cache
+    assert cloud.nodes['h1']['uuid'] not in cache.nodes(cloud.dbs.cell)
+    with pytest.raises(exception.NoValidHost):
+        _select(cloud)
+    cloud.add_host('h3')
+    assert _select(cloud) == 'h3'
+
+
+def test_whole_cell_read_again_when_due(cloud: Any, monkeypatch: Any) -> None:
+    cloud.add_host('h1')
+    _select(cloud)
+    reads: list[Any] = []
+    real = compute_nodes.changed_for_scheduling
+    monkeypatch.setattr(compute_nodes, 'changed_for_scheduling',
+                        lambda url, since: reads.append(since) or real(url, since))
+    _select(cloud)
+    assert reads and all(s is not None for s in reads)
+    monkeypatch.setattr(host_cache, 'FULL_SECONDS', -1.0)
+    reads.clear()
+    _select(cloud)
+    assert None in reads
