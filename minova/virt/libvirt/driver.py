@@ -36,6 +36,7 @@ from minova.virt.libvirt import diagnostics, imagecache, interfaces, migration, 
 from minova.virt.libvirt import volume as lvvolume
 from minova.virt.libvirt.host import Host
 from minova.virt.libvirt.imagecache import ImageCache
+from minova.virt.spawn_steps import StepClock
 
 if TYPE_CHECKING:
     from minova.clients.placement import AllocationRequest
@@ -110,6 +111,7 @@ class LibvirtDriver(lvvolume.VolumeMixin, driver.ComputeDriver):
         self.deployment_id: str | None = None
         self._host: Host | None = None
         self.images = ImageCache(image_client.Client())
+        self.steps = StepClock()    # a spawn's timed steps, for the boot timeline
         # Live migrations running from here: uuid -> domain, and the ones an
         # operator forced (guest paused) or aborted.
         self._migrating: dict[str, Any] = {}
@@ -249,11 +251,15 @@ class LibvirtDriver(lvvolume.VolumeMixin, driver.ComputeDriver):
         devices = iter(f'vd{c}' for c in string.ascii_lowercase if f'vd{c}' not in taken)
         disks = []
         disk = os.path.join(inst_dir, 'disk.rescue' if rescue else 'disk')
+        step = self.steps.step
+        uuid = instance['uuid']
         if rescue or root_volume is None:
             if rescue or not (keep_disk and os.path.exists(disk)):
-                base, fmt, vsize = self.images.fetch(ctx, image)
-                self.images.create_overlay(base, fmt, vsize, instance.get('root_gb') or 0,
-                                           disk)
+                with step(uuid, 'libvirt_image_fetch'):
+                    base, fmt, vsize = self.images.fetch(ctx, image)
+                with step(uuid, 'libvirt_disk_overlay'):
+                    self.images.create_overlay(base, fmt, vsize, instance.get('root_gb') or 0,
+                                               disk)
             elif not os.path.exists(imagecache.backing_file(disk) or disk):
                 self.images.fetch(ctx, image)
             disks.append(vconfig.Disk(disk, 'qcow2', next(devices)))
@@ -271,7 +277,8 @@ class LibvirtDriver(lvvolume.VolumeMixin, driver.ComputeDriver):
         if configdrive.required(instance):
             iso = os.path.join(inst_dir, 'disk.config')
             if not (keep_disk and os.path.exists(iso)):
-                configdrive.build(instance, network_info, iso)
+                with step(uuid, 'libvirt_config_drive'):
+                    configdrive.build(instance, network_info, iso)
             disks.append(vconfig.Disk(iso, 'raw', next(devices), readonly=True))
         spec = vconfig.GuestSpec(
             name=instance_name(instance), uuid=instance['uuid'],
@@ -348,17 +355,26 @@ class LibvirtDriver(lvvolume.VolumeMixin, driver.ComputeDriver):
               network_info: list[VIF],
               block_device_info: dict[str, Any] | None = None) -> None:
         image_id: str = image_meta.get('id') or instance.get('image_ref') or ''
+        uuid = instance['uuid']
+        self.steps.start(uuid)
         if image_meta.get('status') or lvvolume.root_mapping(block_device_info) is not None:
             image = image_meta      # (already read, or booted from a volume: none to read)
         else:
-            image = self.images.client.show(context, image_id)
+            with self.steps.step(uuid, 'libvirt_image_show'):
+                image = self.images.client.show(context, image_id)
         inst_dir = instance_dir(instance)
         os.makedirs(inst_dir, mode=0o755, exist_ok=True)
         spec = self._prepare_disks(context, instance, image, network_info, inst_dir,
                                    block_device_info=block_device_info)
-        self._create_with_network(instance, self._define(spec), network_info)
+        with self.steps.step(uuid, 'libvirt_define'):
+            dom = self._define(spec)
+        with self.steps.step(uuid, 'libvirt_start'):
+            self._create_with_network(instance, dom, network_info)
         LOG.info('Guest %s (%s) started under %s', spec.name, instance['uuid'],
                  self.host.virt_type)
+
+    def spawn_steps(self, instance: Instance) -> list[tuple[str, Any, Any]]:
+        return list(self.steps.pop(instance['uuid']))
 
     # -- destroy ---------------------------------------------------------------
 

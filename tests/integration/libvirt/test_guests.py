@@ -114,6 +114,22 @@ def test_guest_boots_with_config_drive_and_obeys_power_actions(
 
     acts = cloud.api('GET', f'/servers/{uuid}/os-instance-actions').json()['instanceActions']
     assert sorted(a['action'] for a in acts) == ['create', 'reboot', 'reboot', 'start', 'stop']
+    # The boot timeline: the driver's spawn steps are events of 'create',
+    # in order, inside compute_spawn.
+    create = next(a for a in acts if a['action'] == 'create')
+    events = cloud.api('GET', f'/servers/{uuid}/os-instance-actions/{create["request_id"]}'
+                       ).json()['instanceAction']['events']
+    by_name = {e['event']: e for e in events}
+    steps = ['libvirt_image_show', 'libvirt_image_fetch', 'libvirt_disk_overlay',
+             'libvirt_config_drive', 'libvirt_define', 'libvirt_start']
+    assert sorted(n for n in by_name if n.startswith('libvirt_')) == sorted(steps)
+    spawn = by_name['compute_spawn']
+    previous_finish = spawn['start_time']
+    for name in steps:
+        assert by_name[name]['result'] == 'Success'
+        assert previous_finish <= by_name[name]['start_time'] <= by_name[name]['finish_time']
+        previous_finish = by_name[name]['finish_time']
+    assert previous_finish <= spawn['finish_time']
 
     assert cloud.api('DELETE', f'/servers/{uuid}').status_code == 204
     cloud.wait_gone(uuid)
