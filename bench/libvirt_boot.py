@@ -7,9 +7,12 @@ subprocess with a fresh state directory, uploads the test image (a new image
 each run, so the first boot takes the cold path: download into the image
 cache), then n times, alternating: POST /servers and poll the console log
 through the API until the guest prints its marker; and the same image as a
-qcow2 overlay in a domain of the same shape (1 vCPU, 128 MiB, virtio disk,
-serial console to a file) started with `virsh create`, timed to the same
-marker in its console file. Both sides poll every --poll seconds.
+qcow2 overlay in a domain of the same shape (made by the driver's own
+domain_xml: 1 vCPU, 128 MiB, virtio disk, serial console to a file, and the
+VNC display with its VGA device that mini-Nova's default `[vnc] enabled`
+gives every guest; --no-vnc leaves both out on both sides) started with
+`virsh create`, timed to the same marker in its console file. Both sides
+poll every --poll seconds.
 
 Prints the first mini-Nova boot (the newly uploaded image) and the median of
 the later ones, each against the median of the virsh boots, and the first
@@ -49,7 +52,7 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
-def start_aio(state: str) -> tuple[subprocess.Popen, str, str]:
+def start_aio(state: str, vnc: bool = True) -> tuple[subprocess.Popen, str, str]:
     api, placement, image = _port(), _port(), _port()
     conf = os.path.join(state, 'minova.conf')
     with open(conf, 'w') as f:
@@ -66,6 +69,8 @@ bind_port = {placement}
 [image_api]
 bind_host = 127.0.0.1
 bind_port = {image}
+[vnc]
+enabled = {vnc}
 """)
     log = open(os.path.join(state, 'aio.log'), 'w')  # noqa: SIM115 - lives with the process
     proc = subprocess.Popen([sys.executable, '-c',
@@ -132,6 +137,7 @@ class NovaBoot:
              '--config-file', self.conf, 'server', 'timeline', sid],
             capture_output=True, text=True, timeout=60,
             env=dict(os.environ, PYTHONPATH=root)).stdout.rstrip()
+        out = '\n'.join(ln for ln in out.splitlines() if ' INFO ' not in ln)
         lines = [out]
         started = _event_finish(out, 'libvirt_start')
         if started is not None:
@@ -153,14 +159,15 @@ def _event_finish(timeline: str, event: str) -> float | None:
     return None
 
 
-def virsh_boot(image: str, work: str, virt_type: str, i: int, poll: float,
+def virsh_boot(image: str, work: str, virt_type: str, i: int, poll: float, vnc: bool,
                timeout: float = 120.0) -> float:
     d = os.path.join(work, f'direct-{i}')
     os.makedirs(d, mode=0o755)
     disk, log = os.path.join(d, 'disk'), os.path.join(d, 'console.log')
     spec = vconfig.GuestSpec(name=f'bench-direct-{i}-{os.getpid()}', uuid=str(uuidlib.uuid4()),
                              virt_type=virt_type, memory_mb=128, vcpus=1,
-                             disks=[vconfig.Disk(disk, 'qcow2', 'vda')], console_log=log)
+                             disks=[vconfig.Disk(disk, 'qcow2', 'vda')], console_log=log,
+                             vnc_listen='127.0.0.1' if vnc else None)
     xml = os.path.join(d, 'domain.xml')
     with open(xml, 'w') as f:
         f.write(vconfig.domain_xml(spec))
@@ -189,6 +196,8 @@ def main() -> None:
     p.add_argument('--image', default='/var/cache/minova-test-image/minova-test.qcow2')
     p.add_argument('--poll', type=float, default=0.1,
                    help='console poll interval of both sides (s)')
+    p.add_argument('--no-vnc', dest='vnc', action='store_false',
+                   help='no VNC display (nor VGA device) on either side')
     args = p.parse_args()
     work = tempfile.mkdtemp(prefix='minova-bench-', dir='/var/tmp')
     os.chmod(work, 0o755)
@@ -198,7 +207,7 @@ def main() -> None:
     virt_type, why = vhost.detect_virt_type()
     state = os.path.join(work, 'state')
     os.makedirs(state, mode=0o755)
-    proc, base, image_url = start_aio(state)
+    proc, base, image_url = start_aio(state, args.vnc)
     try:
         image_id = upload(image_url, args.image)
         requests.post(base + '/flavors', headers=H, timeout=30, json={'flavor': {
@@ -210,14 +219,14 @@ def main() -> None:
             took, text = boot(image_id, i, args.poll, timeline=i == 0)
             nova.append(took)
             timeline = timeline or text
-            direct.append(virsh_boot(image, work, virt_type, i, args.poll))
+            direct.append(virsh_boot(image, work, virt_type, i, args.poll, args.vnc))
     finally:
         proc.terminate()
         proc.wait(30)
         shutil.rmtree(work, ignore_errors=True)
     d = statistics.median(direct)
     print(f'virt_type {virt_type} ({why}); {args.n} boots each, console polled every '
-          f'{args.poll:g} s')
+          f'{args.poll:g} s; VNC display and VGA {"on" if args.vnc else "off"} on both sides')
     print(f'virsh create -> marker:          median {d:.2f} s  '
           f'(all: {", ".join(f"{x:.2f}" for x in direct)})')
     print(f'mini-Nova first boot (new image): {nova[0]:.2f} s  ratio {nova[0] / d:.2f}')
