@@ -3,15 +3,33 @@
     python3 bench/libvirt_boot.py [-n 3] [--image /var/cache/minova-test-image/minova-test.qcow2]
 
 Starts a private all-in-one (libvirt driver, its image service) in a
-subprocess, uploads the test image, then n times: POST /servers and poll the
-console log through the API until the guest prints its marker; and the same
-image as a qcow2 overlay in a domain of the same shape (1 vCPU, 128 MiB,
-virtio disk, serial console to a file) started with `virsh create`, timed to
-the same marker in its console file. Prints the medians and their ratio.
+subprocess with a fresh state directory, uploads the test image (a new image
+each run, so the first boot takes the cold path: download into the image
+cache), then n times, alternating: POST /servers and poll the console log
+through the API until the guest prints its marker; and the same image as a
+qcow2 overlay in a domain of the same shape (made by the driver's own
+domain_xml: 1 vCPU, 128 MiB, virtio disk, serial console to a file, and the
+VNC display with its VGA device that mini-Nova's default `[vnc] enabled`
+gives every guest; --no-vnc leaves both out on both sides) started with
+`virsh create`, timed to the same marker in its console file. Both sides
+poll every --poll seconds.
+
+Prints the first mini-Nova boot (the newly uploaded image) and the median of
+the later ones, each against the median of the virsh boots, split in two:
+up to the domain's start (mini-Nova: POST to the end of its libvirt_start
+event; virsh: the overlay and `virsh create` returned) and the guest's own
+part, from there to the marker. On a loaded machine the guest's part varies
+by seconds from boot to boot, the part before the start by far less: that
+part is what mini-Nova adds. Then the first boot's server timeline
+(`minova-manage server timeline`: its stages and the 'create' action's
+events, the driver's spawn steps among them).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
+import datetime
 import os
 import shutil
 import socket
@@ -40,7 +58,7 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
-def start_aio(state: str) -> tuple[subprocess.Popen, str, str]:
+def start_aio(state: str, vnc: bool = True) -> tuple[subprocess.Popen, str, str]:
     api, placement, image = _port(), _port(), _port()
     conf = os.path.join(state, 'minova.conf')
     with open(conf, 'w') as f:
@@ -57,6 +75,8 @@ bind_port = {placement}
 [image_api]
 bind_host = 127.0.0.1
 bind_port = {image}
+[vnc]
+enabled = {vnc}
 """)
     log = open(os.path.join(state, 'aio.log'), 'w')  # noqa: SIM115 - lives with the process
     proc = subprocess.Popen([sys.executable, '-c',
@@ -86,32 +106,102 @@ def upload(image_url: str, path: str) -> str:
     return image_id
 
 
-def nova_boot(base: str, image_id: str, i: int, timeout: float = 120.0) -> float:
-    t0 = time.monotonic()
-    r = requests.post(base + '/servers', headers=H, timeout=30, json={'server': {
-        'name': f'bench-{i}', 'flavorRef': 'bench-lv', 'imageRef': image_id,
-        'networks': 'none'}})
-    r.raise_for_status()
-    sid = r.json()['server']['id']
-    try:
-        while time.monotonic() - t0 < timeout:
-            r = requests.post(f'{base}/servers/{sid}/action', headers=H, timeout=30,
-                              json={'os-getConsoleOutput': {}})
-            if r.status_code == 200 and MARKER in r.json()['output']:
-                return time.monotonic() - t0
-            time.sleep(0.1)
-        raise SystemExit(f'server {sid} never printed the marker')
-    finally:
-        requests.delete(f'{base}/servers/{sid}', headers=H, timeout=30)
+@dataclasses.dataclass
+class Boot:
+    marker: float       # seconds from the start of the request to the marker
+    started: float      # seconds from it to the domain's start (nan: not known)
+
+    @property
+    def guest(self) -> float:
+        return self.marker - self.started
 
 
-def virsh_boot(image: str, work: str, virt_type: str, i: int, timeout: float = 120.0) -> float:
+class NovaBoot:
+    """One boot through the API: its time to the marker, and (when asked)
+    its server timeline read before the server is deleted."""
+
+    def __init__(self, base: str, conf: str, pid: int) -> None:
+        self.base, self.conf, self.pid = base, conf, pid
+        self.state = os.path.dirname(conf)
+
+    def _cpu(self) -> float:
+        """CPU seconds the all-in-one has used so far."""
+        with open(f'/proc/{self.pid}/stat') as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+    def __call__(self, image_id: str, i: int, poll: float, timeline: bool = False,
+                 timeout: float = 120.0) -> tuple[Boot, str]:
+        base = self.base
+        t0, wall0, cpu0 = time.monotonic(), time.time(), self._cpu()
+        r = requests.post(base + '/servers', headers=H, timeout=30, json={'server': {
+            'name': f'bench-{i}', 'flavorRef': 'bench-lv', 'imageRef': image_id,
+            'networks': 'none'}})
+        r.raise_for_status()
+        sid = r.json()['server']['id']
+        log = os.path.join(self.state, 'instances', sid, 'console.log')
+        in_file: float | None = None
+        try:
+            while time.monotonic() - t0 < timeout:
+                if in_file is None:
+                    with contextlib.suppress(OSError), open(log, errors='replace') as f:
+                        if MARKER in f.read():
+                            in_file = time.monotonic() - t0
+                r = requests.post(f'{base}/servers/{sid}/action', headers=H, timeout=30,
+                                  json={'os-getConsoleOutput': {}})
+                if r.status_code == 200 and MARKER in r.json()['output']:
+                    took = time.monotonic() - t0
+                    cpu = self._cpu() - cpu0
+                    text, started = self.timeline(sid, wall0, wall0 + took)
+                    text += (f'\n  the marker was in console.log {in_file or took:.2f} s after '
+                             f'the POST; the all-in-one used {cpu:.2f} s of CPU meanwhile')
+                    return Boot(took, started - wall0 if started else float('nan')), \
+                        (text if timeline else '')
+                time.sleep(poll)
+            raise SystemExit(f'server {sid} never printed the marker')
+        finally:
+            requests.delete(f'{base}/servers/{sid}', headers=H, timeout=30)
+
+    def timeline(self, sid: str, posted: float, marker: float) -> tuple[str, float | None]:
+        """`minova-manage server timeline` of sid, and where the marker came
+        (seconds after the POST, and after the domain's start returned)."""
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        out = subprocess.run(
+            [sys.executable, '-c', 'from minova.cmd.manage import main; main()',
+             '--config-file', self.conf, 'server', 'timeline', sid],
+            capture_output=True, text=True, timeout=60,
+            env=dict(os.environ, PYTHONPATH=root)).stdout.rstrip()
+        out = '\n'.join(ln for ln in out.splitlines() if ' INFO ' not in ln)
+        lines = [out]
+        started = _event_finish(out, 'libvirt_start')
+        if started is not None:
+            lines.append(f'  domain started {started - posted:.2f} s after the POST; the '
+                         f'guest printed its marker {marker - started:.2f} s later '
+                         f'(seen by the poll {marker - posted:.2f} s after the POST)')
+        return '\n'.join(lines), started
+
+
+def _event_finish(timeline: str, event: str) -> float | None:
+    """The finish of event in a rendered timeline, as a Unix time (the
+    timeline shows UTC clock times of today)."""
+    for line in timeline.splitlines():
+        parts = line.split()
+        if len(parts) >= 4 and parts[0] == event and parts[2] == '->':
+            today = datetime.datetime.now(datetime.UTC).date()
+            clock = datetime.datetime.strptime(parts[3], '%H:%M:%S.%f').time()
+            return datetime.datetime.combine(today, clock, datetime.UTC).timestamp()
+    return None
+
+
+def virsh_boot(image: str, work: str, virt_type: str, i: int, poll: float, vnc: bool,
+               timeout: float = 120.0) -> Boot:
     d = os.path.join(work, f'direct-{i}')
     os.makedirs(d, mode=0o755)
     disk, log = os.path.join(d, 'disk'), os.path.join(d, 'console.log')
     spec = vconfig.GuestSpec(name=f'bench-direct-{i}-{os.getpid()}', uuid=str(uuidlib.uuid4()),
                              virt_type=virt_type, memory_mb=128, vcpus=1,
-                             disks=[vconfig.Disk(disk, 'qcow2', 'vda')], console_log=log)
+                             disks=[vconfig.Disk(disk, 'qcow2', 'vda')], console_log=log,
+                             vnc_listen='127.0.0.1' if vnc else None)
     xml = os.path.join(d, 'domain.xml')
     with open(xml, 'w') as f:
         f.write(vconfig.domain_xml(spec))
@@ -121,13 +211,14 @@ def virsh_boot(image: str, work: str, virt_type: str, i: int, timeout: float = 1
                     disk], check=True)
     subprocess.run(['virsh', '-q', '-c', URI, 'create', xml], check=True,
                    stdout=subprocess.DEVNULL)
+    started = time.monotonic() - t0
     try:
         while time.monotonic() - t0 < timeout:
             if os.path.exists(log):
                 with open(log, errors='replace') as f:
                     if MARKER in f.read():
-                        return time.monotonic() - t0
-            time.sleep(0.1)
+                        return Boot(time.monotonic() - t0, started)
+            time.sleep(poll)
         raise SystemExit('the direct guest never printed the marker')
     finally:
         subprocess.run(['virsh', '-q', '-c', URI, 'destroy', spec.name],
@@ -138,6 +229,10 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('-n', type=int, default=3, help='boots of each kind')
     p.add_argument('--image', default='/var/cache/minova-test-image/minova-test.qcow2')
+    p.add_argument('--poll', type=float, default=0.1,
+                   help='console poll interval of both sides (s)')
+    p.add_argument('--no-vnc', dest='vnc', action='store_false',
+                   help='no VNC display (nor VGA device) on either side')
     args = p.parse_args()
     work = tempfile.mkdtemp(prefix='minova-bench-', dir='/var/tmp')
     os.chmod(work, 0o755)
@@ -147,24 +242,44 @@ def main() -> None:
     virt_type, why = vhost.detect_virt_type()
     state = os.path.join(work, 'state')
     os.makedirs(state, mode=0o755)
-    proc, base, image_url = start_aio(state)
+    proc, base, image_url = start_aio(state, args.vnc)
     try:
         image_id = upload(image_url, args.image)
         requests.post(base + '/flavors', headers=H, timeout=30, json={'flavor': {
             'name': 'bench-lv', 'id': 'bench-lv', 'vcpus': 1, 'ram': 128, 'disk': 1}})
-        nova = [nova_boot(base, image_id, i) for i in range(args.n)]
-        direct = [virsh_boot(image, work, virt_type, i) for i in range(args.n)]
+        boot = NovaBoot(base, os.path.join(state, 'minova.conf'), proc.pid)
+        # Alternating, so both sides see the same load on a shared machine.
+        nova: list[Boot] = []
+        direct: list[Boot] = []
+        timeline = ''
+        for i in range(args.n):
+            took, text = boot(image_id, i, args.poll, timeline=i == 0)
+            nova.append(took)
+            timeline = timeline or text
+            direct.append(virsh_boot(image, work, virt_type, i, args.poll, args.vnc))
     finally:
         proc.terminate()
         proc.wait(30)
         shutil.rmtree(work, ignore_errors=True)
-    n, d = statistics.median(nova), statistics.median(direct)
-    print(f'virt_type {virt_type} ({why}); {args.n} boots each')
-    print(f'mini-Nova  POST /servers -> marker: median {n:.2f} s  '
-          f'(all: {", ".join(f"{x:.2f}" for x in nova)})')
-    print(f'virsh create -> marker:            median {d:.2f} s  '
-          f'(all: {", ".join(f"{x:.2f}" for x in direct)})')
-    print(f'ratio mini-Nova / virsh: {n / d:.2f}')
+    print(f'virt_type {virt_type} ({why}); {args.n} boots each, console polled every '
+          f'{args.poll:g} s; VNC display and VGA {"on" if args.vnc else "off"} on both sides')
+    print(f'{"":34} {"to marker":>9} {"ratio":>6} {"to start":>9} {"guest":>7}')
+
+    def row(label: str, boots: list[Boot], ref: float) -> None:
+        m = statistics.median(b.marker for b in boots)
+        print(f'{label:34} {m:8.2f}s {m / ref:6.2f} '
+              f'{statistics.median(b.started for b in boots):8.2f}s '
+              f'{statistics.median(b.guest for b in boots):6.2f}s')
+    d = statistics.median(b.marker for b in direct)
+    row('virsh create (median)', direct, d)
+    row('mini-Nova first boot (new image)', nova[:1], d)
+    if len(nova) > 1:
+        row('mini-Nova later boots (median)', nova[1:], d)
+    for label, boots in (('virsh', direct), ('mini-Nova', nova)):
+        print(f'  {label} all (marker/start): '
+              + ', '.join(f'{b.marker:.2f}/{b.started:.2f}' for b in boots))
+    print('first boot timeline:')
+    print(timeline)
 
 
 if __name__ == '__main__':

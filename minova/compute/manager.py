@@ -371,7 +371,8 @@ class ComputeManager(NetworkMixin, EventsMixin, ShelveMixin, ResizeRecoveryMixin
             ctx, uuid, dict(placed, vm_state=states.ACTIVE, task_state=None,
                             power_state=states.RUNNING, launched_at=utils.utcnow(),
                             network_info=network_info),
-            BUILD_STEPS, record_events=[('compute_spawn', spawn_start, utils.utcnow())],
+            BUILD_STEPS, record_events=[('compute_spawn', spawn_start, utils.utcnow()),
+                                        *self.driver.spawn_steps(inst)],
             finish_event=BUILD_EVENT, finish_event_start=started, host=self.host)
         self.rt.instance_added(inst)
         LOG.info('Instance %s is ACTIVE on %s', uuid, self.host)

@@ -92,6 +92,12 @@ class ComputeDriver:
         """Create and start the guest; return once it is running."""
         raise NotImplementedError
 
+    def spawn_steps(self, instance: Instance) -> list[tuple[str, Any, Any]]:
+        """The timed steps ([(event name, start, finish)]) of the last spawn of
+        instance, taken once: the boot timeline records them as events of the
+        'create' action. None timed: []."""
+        return []
+
     def destroy(self, context: RequestContext, instance: Instance,
                 network_info: list[VIF],
                 block_device_info: dict[str, Any] | None = None,

@@ -21,7 +21,7 @@ import threading
 import time
 import uuid as uuidlib
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from minova import exception, states
@@ -31,6 +31,7 @@ from minova.conf import console as console_conf
 from minova.context import RequestContext
 from minova.virt import configdrive, driver, image_meta
 from minova.virt.driver import GuestInfo, NodeResources
+from minova.virt.image_meta import from_system_metadata as recorded_image
 from minova.virt.libvirt import config as vconfig
 from minova.virt.libvirt import (
     diagnostics,
@@ -44,6 +45,7 @@ from minova.virt.libvirt import (
 from minova.virt.libvirt import volume as lvvolume
 from minova.virt.libvirt.host import Host
 from minova.virt.libvirt.imagecache import ImageCache
+from minova.virt.spawn_steps import StepClock
 
 if TYPE_CHECKING:
     from minova.clients.placement import AllocationRequest
@@ -88,6 +90,28 @@ def instance_dir(instance: Instance) -> str:
     return os.path.join(instances_path(), instance['uuid'])
 
 
+class _Background:
+    """fn run in a thread of its own; result() re-raises what it raised."""
+
+    def __init__(self, fn: Callable[[], None]) -> None:
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fn,), daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Callable[[], None]) -> None:
+        try:
+            fn()
+        except BaseException as e:  # noqa: BLE001 - handed to result()
+            self._error = e
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def result(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+
 class LibvirtDriver(lvvolume.VolumeMixin, driver.ComputeDriver):
     capabilities = {'supports_reboot': True, 'supports_user_mode_network': True,
                     'supports_config_drive': True, 'persistent_guests': True,
@@ -98,6 +122,7 @@ class LibvirtDriver(lvvolume.VolumeMixin, driver.ComputeDriver):
         self.deployment_id: str | None = None
         self._host: Host | None = None
         self.images = ImageCache(image_client.Client())
+        self.steps = StepClock()    # a spawn's timed steps, for the boot timeline
         # Live migrations running from here: uuid -> domain, and the ones an
         # operator forced (guest paused) or aborted.
         self._migrating: dict[str, Any] = {}
@@ -251,31 +276,27 @@ class LibvirtDriver(lvvolume.VolumeMixin, driver.ComputeDriver):
         root_volume = lvvolume.root_mapping(block_device_info)
         taken = lvvolume.volume_targets(block_device_info)
         devices = iter(f'vd{c}' for c in string.ascii_lowercase if f'vd{c}' not in taken)
-        disks = []
-        disk = os.path.join(inst_dir, 'disk.rescue' if rescue else 'disk')
-        if rescue or root_volume is None:
-            if rescue or not (keep_disk and os.path.exists(disk)):
-                base, fmt, vsize = self.images.fetch(ctx, image)
-                self.images.create_overlay(base, fmt, vsize, instance.get('root_gb') or 0,
-                                           disk)
-            elif not os.path.exists(imagecache.backing_file(disk) or disk):
-                self.images.fetch(ctx, image)
-            disks.append(vconfig.Disk(disk, 'qcow2', next(devices)))
-        if rescue and root_volume is None:
-            disks.append(vconfig.Disk(os.path.join(inst_dir, 'disk'), 'qcow2', next(devices)))
-        ephemeral_gb = instance.get('ephemeral_gb') or 0
-        if ephemeral_gb:
-            # The flavor's ephemeral disk: made once, kept across reboots and
-            # (with preserve_ephemeral) rebuilds.
-            local = os.path.join(inst_dir, 'disk.local')
-            if not os.path.exists(local):
-                self.images.create_overlay(self.images.ephemeral_base(ephemeral_gb), 'raw',
-                                           ephemeral_gb * imagecache.GiB, ephemeral_gb, local)
-            disks.append(vconfig.Disk(local, 'qcow2', next(devices)))
+        step = self.steps.step
+        uuid = instance['uuid']
+        iso = os.path.join(inst_dir, 'disk.config')
+        iso_job: _Background | None = None
+        if configdrive.required(instance) and not (keep_disk and os.path.exists(iso)):
+            # Built beside the image download and the disks (it needs
+            # neither), so a boot with a config drive waits for the longer
+            # of the two rather than for both.
+            def build_iso() -> None:
+                with step(uuid, 'libvirt_config_drive'):
+                    configdrive.build(instance, network_info, iso)
+            iso_job = _Background(build_iso)
+        try:
+            disks = self._local_disks(ctx, instance, image, inst_dir, keep_disk, rescue,
+                                      root_volume, devices)
+        finally:
+            if iso_job is not None:
+                iso_job.join()
+        if iso_job is not None:
+            iso_job.result()
         if configdrive.required(instance):
-            iso = os.path.join(inst_dir, 'disk.config')
-            if not (keep_disk and os.path.exists(iso)):
-                configdrive.build(instance, network_info, iso)
             disks.append(vconfig.Disk(iso, 'raw', next(devices), readonly=True))
         spec = vconfig.GuestSpec(
             name=instance_name(instance), uuid=instance['uuid'],
@@ -305,6 +326,39 @@ class LibvirtDriver(lvvolume.VolumeMixin, driver.ComputeDriver):
                 spec.ramdisk = self.images.fetch(ctx, client.show(ctx, image['ramdisk_id']))[0]
             spec.cmdline = image.get('os_command_line') or DEFAULT_CMDLINE
         return spec
+
+    def _local_disks(self, ctx: RequestContext, instance: Instance, image: dict[str, Any],
+                     inst_dir: str, keep_disk: bool, rescue: bool,
+                     root_volume: dict[str, Any] | None,
+                     devices: Iterator[str]) -> list[vconfig.Disk]:
+        """The root (or rescue) disk on the cached image and the ephemeral
+        disk, made as _prepare_disks says."""
+        step = self.steps.step
+        uuid = instance['uuid']
+        disks = []
+        disk = os.path.join(inst_dir, 'disk.rescue' if rescue else 'disk')
+        if rescue or root_volume is None:
+            if rescue or not (keep_disk and os.path.exists(disk)):
+                with step(uuid, 'libvirt_image_fetch'):
+                    base, fmt, vsize = self.images.fetch(ctx, image)
+                with step(uuid, 'libvirt_disk_overlay'):
+                    self.images.create_overlay(base, fmt, vsize, instance.get('root_gb') or 0,
+                                               disk)
+            elif not os.path.exists(imagecache.backing_file(disk) or disk):
+                self.images.fetch(ctx, image)
+            disks.append(vconfig.Disk(disk, 'qcow2', next(devices)))
+        if rescue and root_volume is None:
+            disks.append(vconfig.Disk(os.path.join(inst_dir, 'disk'), 'qcow2', next(devices)))
+        ephemeral_gb = instance.get('ephemeral_gb') or 0
+        if ephemeral_gb:
+            # The flavor's ephemeral disk: made once, kept across reboots and
+            # (with preserve_ephemeral) rebuilds.
+            local = os.path.join(inst_dir, 'disk.local')
+            if not os.path.exists(local):
+                self.images.create_overlay(self.images.ephemeral_base(ephemeral_gb), 'raw',
+                                           ephemeral_gb * imagecache.GiB, ephemeral_gb, local)
+            disks.append(vconfig.Disk(local, 'qcow2', next(devices)))
+        return disks
 
     def _image_meta(self, ctx: RequestContext, instance: Instance) -> dict[str, Any]:
         """The image a server was booted from: as recorded in its system
@@ -354,17 +408,33 @@ class LibvirtDriver(lvvolume.VolumeMixin, driver.ComputeDriver):
               network_info: list[VIF],
               block_device_info: dict[str, Any] | None = None) -> None:
         image_id: str = image_meta.get('id') or instance.get('image_ref') or ''
+        uuid = instance['uuid']
+        self.steps.start(uuid)
+        recorded = recorded_image(instance)
         if image_meta.get('status') or lvvolume.root_mapping(block_device_info) is not None:
             image = image_meta      # (already read, or booted from a volume: none to read)
+        elif recorded is not None and recorded.get('id') == image_id \
+                and self.images.cached(image_id):
+            # The base is here: what the server's record says of its image
+            # (format, kernel and command line) is all the boot needs, as
+            # Nova's compute boots from the request's image record.
+            image = recorded
         else:
-            image = self.images.client.show(context, image_id)
+            with self.steps.step(uuid, 'libvirt_image_show'):
+                image = self.images.client.show(context, image_id)
         inst_dir = instance_dir(instance)
         os.makedirs(inst_dir, mode=0o755, exist_ok=True)
         spec = self._prepare_disks(context, instance, image, network_info, inst_dir,
                                    block_device_info=block_device_info)
-        self._create_with_network(instance, self._define(spec), network_info)
+        with self.steps.step(uuid, 'libvirt_define'):
+            dom = self._define(spec)
+        with self.steps.step(uuid, 'libvirt_start'):
+            self._create_with_network(instance, dom, network_info)
         LOG.info('Guest %s (%s) started under %s', spec.name, instance['uuid'],
                  self.host.virt_type)
+
+    def spawn_steps(self, instance: Instance) -> list[tuple[str, Any, Any]]:
+        return list(self.steps.pop(instance['uuid']))
 
     # -- destroy ---------------------------------------------------------------
 

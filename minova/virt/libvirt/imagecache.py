@@ -64,6 +64,9 @@ class ImageCache:
         self.client = client or image_client.Client()
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        # Bases already inspected: image id -> (file identity, format, virtual
+        # size), so a later boot of the image spends no qemu-img run on it.
+        self._checked: dict[str, tuple[tuple[int, int, int], str, int]] = {}
 
     @property
     def base_dir(self) -> str:
@@ -76,6 +79,15 @@ class ImageCache:
     def path(self, image_id: str) -> str:
         """Where image_id's base is (or would be) cached."""
         return os.path.join(self.base_dir, hashlib.sha1(image_id.encode()).hexdigest())
+
+    def cached(self, image_id: str) -> bool:
+        """Whether image_id's base is in this host's cache."""
+        return os.path.exists(self.path(image_id))
+
+    @staticmethod
+    def _identity(path: str) -> tuple[int, int, int]:
+        st = os.stat(path)
+        return st.st_ino, st.st_size, st.st_mtime_ns
 
     def fetch(self, ctx: RequestContext, image: dict[str, Any]) -> tuple[str, str, int]:
         """(path, format, virtual size in bytes) of the cached base of image."""
@@ -99,11 +111,17 @@ class ImageCache:
                 os.chmod(path, 0o644)
             if fmt in ('aki', 'ari'):
                 return path, 'raw', os.path.getsize(path)
+            identity = self._identity(path)
+            known = self._checked.get(image_id)
+            if known is not None and known[0] == identity and known[1] == fmt:
+                return path, fmt, known[2]
             info = qemu_img_info(path, fmt)
-        if fmt == 'qcow2' and (info.get('backing-filename') or info.get('format') != 'qcow2'):
-            # A qcow2 pointing at another file could read any file on the host.
-            raise ImageUnusable(image_id=image_id,
-                                reason='a qcow2 image with a backing file is refused')
+            if fmt == 'qcow2' and (info.get('backing-filename')
+                                   or info.get('format') != 'qcow2'):
+                # A qcow2 pointing at another file could read any file on the host.
+                raise ImageUnusable(image_id=image_id,
+                                    reason='a qcow2 image with a backing file is refused')
+            self._checked[image_id] = (identity, fmt, int(info['virtual-size']))
         return path, fmt, int(info['virtual-size'])
 
     def ephemeral_base(self, size_gb: int) -> str:

@@ -114,6 +114,30 @@ def test_guest_boots_with_config_drive_and_obeys_power_actions(
 
     acts = cloud.api('GET', f'/servers/{uuid}/os-instance-actions').json()['instanceActions']
     assert sorted(a['action'] for a in acts) == ['create', 'reboot', 'reboot', 'start', 'stop']
+    # The boot timeline: the driver's spawn steps are events of 'create',
+    # inside compute_spawn, one after the other, but for the config drive,
+    # built beside the image fetch and the overlay, and done before the
+    # domain is defined. (The image's record is read only when its base was
+    # not cached yet.)
+    create = next(a for a in acts if a['action'] == 'create')
+    events = cloud.api('GET', f'/servers/{uuid}/os-instance-actions/{create["request_id"]}'
+                       ).json()['instanceAction']['events']
+    by_name = {e['event']: e for e in events}
+    steps = ['libvirt_image_fetch', 'libvirt_disk_overlay', 'libvirt_define', 'libvirt_start']
+    if 'libvirt_image_show' in by_name:
+        steps.insert(0, 'libvirt_image_show')
+    assert sorted(n for n in by_name if n.startswith('libvirt_')) == sorted(
+        steps + ['libvirt_config_drive'])
+    spawn = by_name['compute_spawn']
+    previous_finish = spawn['start_time']
+    for name in steps:
+        assert by_name[name]['result'] == 'Success'
+        assert previous_finish <= by_name[name]['start_time'] <= by_name[name]['finish_time']
+        previous_finish = by_name[name]['finish_time']
+    assert previous_finish <= spawn['finish_time']
+    iso = by_name['libvirt_config_drive']
+    assert spawn['start_time'] <= iso['start_time'] <= iso['finish_time'] <= \
+        by_name['libvirt_define']['start_time']
 
     assert cloud.api('DELETE', f'/servers/{uuid}').status_code == 204
     cloud.wait_gone(uuid)
