@@ -67,6 +67,9 @@ def _trait_ids(conn: Connection, required: list[set[str]],
             frozenset(ids[n] for n in forbidden if n in ids))
 
 
+trait_ids = _trait_ids
+
+
 def _group_providers(conn: Connection, group: RequestGroup,
                      root_traits: TraitIds | None) -> list[tuple[int, int]] | None:
     """(provider id, root id) pairs that satisfy the group; None: unknown name."""

@@ -2,9 +2,10 @@
 
 Building a dict per candidate and per summary and then encoding them cost
 more than the queries at 1,000 providers. Here each provider summary is
-encoded once and kept, keyed by the answer's shape (microversion fields,
-requested classes) and by everything it is made of: the provider's id,
-uuid and generation (which stand for its inventories and traits, see
+encoded once and kept, keyed by the database and the answer's shape
+(microversion fields, requested classes) and by everything it is made of:
+the provider's id, uuid and version (generation and creation time, which
+stand for its inventories and traits, see
 db/candidate_lines.py), the uuids of its root and parent, and its usages as
 read by this request. An allocation request is the same text for every
 candidate but the provider's uuid, so it is a template filled in per
@@ -65,7 +66,7 @@ def render(conn: Connection, lines: candidate_lines.Lines | None,
     if lines is None:
         return '{"allocation_requests": [], "provider_summaries": {}}'
     requested = frozenset(group.resources)
-    shape = (all_classes, None if all_classes else requested,
+    shape = (str(conn.engine.url), all_classes, None if all_classes else requested,
              tuple(name for name, _ in summary_fields))
     uuid_of = {pid: uuid for pid, uuid, _, _, _ in lines.providers}
     fragments: list[str | None] = []
