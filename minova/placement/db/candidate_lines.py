@@ -68,15 +68,15 @@ def _keys(inner: sa.Select) -> list[str]:
 
 def _statements(conn: Connection, inner: sa.Select) -> tuple[sa.Select | None, sa.Select]:
     """(a statement answering `inner`'s `line` column as one row (count,
-    text) in the order of its `k*` columns, or None on engines other than
-    MySQL; the same lines as rows)."""
+    text), or None on engines other than MySQL; the same lines as rows, in
+    the order of `inner`'s `k*` columns). The joined lines come in no order:
+    sorting them in GROUP_CONCAT cost MariaDB 20 ms at 10,000 providers,
+    sorting them here a few."""
     ordered = inner.order_by(*(sa.literal_column(k) for k in _keys(inner)))
     if conn.dialect.name != 'mysql':
         return None, ordered
-    x = inner.subquery('x')
-    order = ', '.join(f'x.{k}' for k in _keys(inner))
     return sa.select(sa.func.count(), sa.literal_column(
-        f"GROUP_CONCAT(x.line ORDER BY {order} SEPARATOR ';')")).select_from(x), ordered
+        "GROUP_CONCAT(x.line SEPARATOR ';')")).select_from(inner.subquery('x')), ordered
 
 
 def _lines(conn: Connection, stmts: tuple[sa.Select | None, sa.Select],
@@ -235,6 +235,7 @@ def single_group(conn: Connection, group: candidates.RequestGroup, *,
         id_text, uuid, version, root_text, parent_text = line.split('|')
         every.append((int(id_text), uuid, version, int(root_text),
                       int(parent_text) if parent_text else None))
+    every.sort()
     uuid_root = {uuid: root for _, uuid, _, root, _ in every}
     pool: set[int] | None = None
     if group.in_tree is not None:
@@ -294,4 +295,4 @@ def single_group(conn: Connection, group: candidates.RequestGroup, *,
     roots = {root for root, _ in chosen}
     return Lines(candidates=[pid for _, pid in chosen],
                  providers=[row for row in every if row[3] in roots],
-                 usages={pid: tuple(u) for pid, u in usages.items()})
+                 usages={pid: tuple(sorted(u)) for pid, u in usages.items()})
