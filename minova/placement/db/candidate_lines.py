@@ -194,7 +194,7 @@ def _room(record: Inventory | None, amount: int) -> float | None:
 # request shape -> provider id -> (version, ((rc, amount, capacity), ...)
 # when the provider fits the request with no usage, else None)
 _decided: dict[Any, dict[int, tuple[str, tuple[tuple[int, int, float], ...] | None]]] = {}
-_MAX_SHAPES = 64
+_MAX_SHAPES = 16   # flavors, roughly: each holds one entry per provider
 
 
 def _fits_alone(records: dict[int, Inventory], have: frozenset[int],
@@ -229,7 +229,10 @@ def single_group(conn: Connection, group: candidates.RequestGroup, *,
         return None
     amounts = [(rc_ids[rc], amount) for rc, amount in group.resources.items()]
     if conn.dialect.name == 'mysql':
-        conn.exec_driver_sql(f'SET SESSION group_concat_max_len = {_GROUP_CONCAT_MAX}')
+        info = conn.connection.info   # lives as long as the pooled connection
+        if not info.get('minova_group_concat_max'):
+            conn.exec_driver_sql(f'SET SESSION group_concat_max_len = {_GROUP_CONCAT_MAX}')
+            info['minova_group_concat_max'] = True
     every: list[tuple[int, str, str, int, int | None]] = []
     for line in _lines(conn, _once(conn, 'providers', _providers_stmt)):
         id_text, uuid, version, root_text, parent_text = line.split('|')

@@ -24,7 +24,7 @@ from minova.placement.db import candidate_lines, candidates, inventories, names,
 Getter = Callable[[dict[str, Any]], Any]
 
 _SENTINEL = '@@provider-uuid@@'
-_MAX_CACHED = 100_000
+_MAX_CACHED = 50_000
 # (shape, provider id) -> (what the summary is made of, its text): one entry
 # per provider and shape, replaced when the provider changes.
 _fragments: dict[tuple[Any, ...], tuple[tuple[Any, ...], str]] = {}
