@@ -239,13 +239,12 @@ def single_group(conn: Connection, group: candidates.RequestGroup, *,
         every.append((int(id_text), uuid, version, int(root_text),
                       int(parent_text) if parent_text else None))
     every.sort()
-    uuid_root = {uuid: root for _, uuid, _, root, _ in every}
     pool: set[int] | None = None
     if group.in_tree is not None:
-        if group.in_tree not in uuid_root:
+        trees = [root for _, uuid, _, root, _ in every if uuid == group.in_tree]
+        if not trees:
             return None
-        tree = uuid_root[group.in_tree]
-        pool = {pid for pid, _, _, root, _ in every if root == tree}
+        pool = {pid for pid, _, _, root, _ in every if root == trees[0]}
     aggregates = _once(conn, 'aggregate', _aggregate_stmt)
     for any_of in group.member_of:
         members = {int(p) for p in _lines(conn, aggregates, {'aggs': sorted(any_of)})}
