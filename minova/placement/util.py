@@ -89,6 +89,13 @@ def send_json(resp: falcon.Response, data: Any, status: int = 200) -> None:
     resp.media = data
 
 
+def send_json_text(resp: falcon.Response, text: str, status: int = 200) -> None:
+    """A body already encoded as JSON (ASCII, as send_json writes it)."""
+    resp.status = falcon.code_to_http_status(status)
+    resp.content_type = falcon.MEDIA_JSON
+    resp.text = text
+
+
 def no_content(resp: falcon.Response) -> None:
     resp.status = falcon.HTTP_204
     resp.content_type = None

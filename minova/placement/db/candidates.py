@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -67,9 +67,24 @@ def _trait_ids(conn: Connection, required: list[set[str]],
             frozenset(ids[n] for n in forbidden if n in ids))
 
 
+trait_ids = _trait_ids
+
+
 def _group_providers(conn: Connection, group: RequestGroup,
                      root_traits: TraitIds | None) -> list[tuple[int, int]] | None:
     """(provider id, root id) pairs that satisfy the group; None: unknown name."""
+    found = group_statement(conn, group, root_traits)
+    if found is None:
+        return None
+    stmt, params = found
+    return [(pid, root) for pid, root in conn.execute(stmt, params).all()]
+
+
+def group_statement(conn: Connection, group: RequestGroup, root_traits: TraitIds | None
+                    ) -> tuple[sa.Select, dict[str, Any]] | None:
+    """SELECT (id, root_provider_id) of the providers that satisfy the group
+    on their own, ordered by id, and its parameters; None: nothing can match
+    (an unknown name, or a group that names no provider)."""
     if not (group.resources or group.required or group.member_of):
         # As upstream: a group without resources is found by the traits or
         # aggregates it requires; with none of them it matches no provider.
@@ -111,7 +126,17 @@ def _group_providers(conn: Connection, group: RequestGroup,
     params: dict[str, Any] = {f'amount_{rc}': amount for rc, amount in amounts.items()}
     if root_id is not None:
         params['root_id'] = root_id
-    return [(pid, root) for pid, root in conn.execute(stmt, params).all()]
+    return stmt, params
+
+
+def root_trait_ids(conn: Connection, root_required: set[str] | None,
+                   root_forbidden: set[str] | None) -> TraitIds | None | Literal[False]:
+    """The root traits filter; None: no filter; False: nothing can match."""
+    if not (root_required or root_forbidden):
+        return None
+    found = _trait_ids(conn, [{n} for n in sorted(root_required or ())],
+                       root_forbidden or set())
+    return False if found is None else found
 
 
 _statements: dict[Any, Any] = {}
@@ -164,12 +189,9 @@ def find(conn: Connection, groups: list[RequestGroup], *, limit: int | None,
     of (or is) all the others. Two candidates are different when their
     allocations or their mappings (which group is on which provider) are.
     """
-    root_traits = None
-    if root_required or root_forbidden:
-        root_traits = _trait_ids(conn, [{n} for n in sorted(root_required or ())],
-                                 root_forbidden or set())
-        if root_traits is None:
-            return _empty()
+    root_traits = root_trait_ids(conn, root_required, root_forbidden)
+    if root_traits is False:
+        return _empty()
     per_group: list[dict[int, list[int]]] = []   # root -> provider ids, per group
     root_of: dict[int, int] = {}
     for g in groups:

@@ -9,7 +9,8 @@ import falcon
 
 from minova.db import engines
 from minova.placement import errors, util
-from minova.placement.db import candidates, inventories, names
+from minova.placement.db import candidate_lines, candidates, inventories, names
+from minova.placement.handlers import candidate_render
 from minova.placement.schemas import allocation_candidate as schema
 
 Groups = dict[str, candidates.RequestGroup]
@@ -140,6 +141,10 @@ def _check_names(conn: Any, groups: Groups, root_traits: set[str]) -> None:
 
 Getter = Callable[[dict[str, Any]], Any]
 
+# One request group is answered as text (db/candidate_lines.py,
+# candidate_render.py); tests turn this off to compare with the general path.
+ONE_GROUP_AS_TEXT = True
+
 # Fields of an allocation request, from: (version, field, getter of the
 # candidate {'allocations': {uuid: resources}, 'mappings': ...}).
 REQUEST_FIELDS: tuple[tuple[str, str, Getter], ...] = (
@@ -208,10 +213,25 @@ def list_allocation_candidates(req: falcon.Request, resp: falcon.Response) -> No
         raise errors.bad_request(
             'The "group_policy" parameter is required when specifying more than one '
             '"resources{N}" parameter.', errors.QUERYPARAM_MISSING_VALUE)
+    limit = _first_int(req, 'limit')
     with engines.reader(req.context.url) as conn:
         _check_names(conn, groups, root_required | root_forbidden)
+        if len(groups) == 1 and ONE_GROUP_AS_TEXT:
+            # One group: each candidate is one provider, read and written
+            # as text (see db/candidate_lines.py and candidate_render.py).
+            group = next(iter(groups.values()))
+            lines = candidate_lines.single_group(
+                conn, group, root_required=root_required, root_forbidden=root_forbidden,
+                limit=limit)
+            body = candidate_render.render(
+                conn, lines, group, dict_form=util.want(req, '1.12'),
+                all_classes=util.want(req, '1.27'),
+                request_fields=_fields(req, REQUEST_FIELDS),
+                summary_fields=_fields(req, SUMMARY_FIELDS))
+            util.send_json_text(resp, body)
+            return
         result = candidates.find(
-            conn, list(groups.values()), limit=_first_int(req, 'limit'),
+            conn, list(groups.values()), limit=limit,
             group_policy=policy[0], root_required=root_required,
             root_forbidden=root_forbidden, same_subtrees=same_subtrees)
     requested = {rc for g in groups.values() for rc in g.resources}

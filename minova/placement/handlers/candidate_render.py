@@ -1,0 +1,113 @@
+"""The JSON body of a one-group GET /allocation_candidates, as joined text.
+
+Building a dict per candidate and per summary and then encoding them cost
+more than the queries at 1,000 providers. Here each provider summary is
+encoded once and kept, keyed by the database and the answer's shape
+(microversion fields, requested classes) and by everything it is made of:
+the provider's id, uuid and version (generation and creation time, which
+stand for its inventories and traits, see
+db/candidate_lines.py), the uuids of its root and parent, and its usages as
+read by this request. An allocation request is the same text for every
+candidate but the provider's uuid, so it is a template filled in per
+candidate. The output is what json.dumps writes for the same answer.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from minova.placement.db import candidate_lines, candidates, inventories, names, providers
+
+Getter = Callable[[dict[str, Any]], Any]
+
+_SENTINEL = '@@provider-uuid@@'
+_MAX_CACHED = 50_000
+# (shape, provider id) -> (what the summary is made of, its text): one entry
+# per provider and shape, replaced when the provider changes.
+_fragments: dict[tuple[Any, ...], tuple[tuple[Any, ...], str]] = {}
+
+
+def _request_template(group: candidates.RequestGroup, dict_form: bool,
+                      fields: list[tuple[str, Getter]]) -> list[str]:
+    """The allocation request's text split where the provider uuid goes."""
+    resources = dict(group.resources)
+    if dict_form:
+        body: dict[str, Any] = {'allocations': {_SENTINEL: {'resources': resources}}}
+    else:  # 1.10 and 1.11: a list of {resource_provider, resources}
+        body = {'allocations': [{'resource_provider': {'uuid': _SENTINEL},
+                                 'resources': resources}]}
+    if fields:
+        candidate = {'allocations': {_SENTINEL: resources},
+                     'mappings': {group.suffix: [_SENTINEL]}}
+        body.update((name, get(candidate)) for name, get in fields)
+    return json.dumps(body).split(_SENTINEL)
+
+
+def _summary(uuid: str, record: dict[str, dict], used: dict[str, int], traits: list[str],
+             row: dict[str, Any], all_classes: bool, requested: frozenset[str],
+             fields: list[tuple[str, Getter]]) -> str:
+    resources = {rc: {'capacity': inventories.capacity(inv), 'used': used.get(rc, 0)}
+                 for rc, inv in record.items() if all_classes or rc in requested}
+    if not (resources or all_classes):
+        return ''
+    summary: dict[str, Any] = {'resources': resources}
+    provider = {'row': row, 'traits': traits}
+    summary.update((name, get(provider)) for name, get in fields)
+    return f'{json.dumps(uuid)}: {json.dumps(summary)}'
+
+
+def render(conn: Connection, lines: candidate_lines.Lines | None,
+           group: candidates.RequestGroup, *, dict_form: bool, all_classes: bool,
+           request_fields: list[tuple[str, Getter]],
+           summary_fields: list[tuple[str, Getter]]) -> str:
+    if lines is None:
+        return '{"allocation_requests": [], "provider_summaries": {}}'
+    requested = frozenset(group.resources)
+    shape = (str(conn.engine.url), all_classes, None if all_classes else requested,
+             tuple(name for name, _ in summary_fields))
+    uuid_of = {pid: uuid for pid, uuid, _, _, _ in lines.providers}
+    fragments: list[str | None] = []
+    missing: dict[int, tuple[Any, ...]] = {}   # index in fragments -> key
+    for pid, uuid, gen, root, parent in lines.providers:
+        made_of = (uuid, gen, uuid_of[root], None if parent is None else uuid_of[parent],
+                   lines.usages.get(pid, ()))
+        kept = _fragments.get((shape, pid))
+        if kept is not None and kept[0] == made_of:
+            fragments.append(kept[1])
+        else:
+            missing[len(fragments)] = (shape, pid, *made_of)
+            fragments.append(None)
+    if missing:
+        built = _build(conn, list(missing.values()), all_classes, requested, summary_fields)
+        for i, key in missing.items():
+            fragments[i] = built[key]
+    template = _request_template(group, dict_form, request_fields)
+    requests = ', '.join([uuid_of[pid].join(template) for pid in lines.candidates])
+    summaries = ', '.join([f for f in fragments if f])
+    return f'{{"allocation_requests": [{requests}], "provider_summaries": {{{summaries}}}}}'
+
+
+def _build(conn: Connection, keys: list[tuple[Any, ...]], all_classes: bool,
+           requested: frozenset[str], fields: list[tuple[str, Getter]]
+           ) -> dict[tuple[Any, ...], str]:
+    """Encode the summaries not kept yet (inventories and traits read now),
+    and keep them."""
+    ids = [key[1] for key in keys]
+    records = inventories.get_all(conn, ids)
+    traits = providers.get_traits(conn, ids)
+    rc_names = names.rc_names(conn)
+    built = {}
+    for key in keys:
+        _, pid, uuid, _, root_uuid, parent_uuid, usage = key
+        used = {rc_names.get(rc) or names.rc_name(conn, rc): amount for rc, amount in usage}
+        row = {'uuid': uuid, 'root_provider_uuid': root_uuid,
+               'parent_provider_uuid': parent_uuid}
+        built[key] = _summary(uuid, records[pid], used, traits[pid], row,
+                              all_classes, requested, fields)
+    if len(_fragments) + len(built) > _MAX_CACHED:
+        _fragments.clear()   # many shapes or providers: start again
+    _fragments.update(((key[0], key[1]), (key[2:], text)) for key, text in built.items())
+    return built
