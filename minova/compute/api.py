@@ -237,11 +237,12 @@ class API(NetworkAPIMixin, records.RecordsAPI, shelve_api.ShelveAPIMixin, LiveMi
 
     def get_all(self, ctx: RequestContext, filters: dict[str, Any], limit: int | None,
                 marker: str | None, sort_keys: list[str], sort_dirs: list[str],
-                cell_down_support: bool = False) -> list[Instance]:
+                cell_down_support: bool = False, columns: list[str] | None = None
+                ) -> list[Instance]:
         """Servers across cells and build requests, merged in sort order
         (minova/compute/listing.py). Raises MarkerNotFound (400)."""
         return listing.get_all(filters, limit, marker, sort_keys, sort_dirs,
-                               cell_down_support)
+                               cell_down_support, columns)
 
     # -- update and delete ---------------------------------------------------
 
