@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Collection
 from typing import Any
 
 import sqlalchemy as sa
@@ -58,10 +59,13 @@ def is_up(service: dict[str, Any]) -> bool:
 
 @engines.retry_on_disconnect
 def get_all(url: str, host: str | None = None, binary: str | None = None,
-            include_disabled: bool = True) -> list[dict[str, Any]]:
+            include_disabled: bool = True, hosts: Collection[str] | None = None
+            ) -> list[dict[str, Any]]:
     q = sa.select(services).where(services.c.deleted == 0).order_by(services.c.id)
     if host is not None:
         q = q.where(services.c.host == host)
+    if hosts is not None:
+        q = q.where(services.c.host.in_(sorted(hosts)))
     if binary is not None:
         q = q.where(services.c.binary == binary)
     if not include_disabled:

@@ -101,3 +101,22 @@ def test_basic_columns_read_only_what_the_basic_list_shows(dbs: Any) -> None:
                            columns=['uuid', 'display_name'])
     assert {frozenset(r) for r in rows} == {
         frozenset({'uuid', 'display_name', 'created_at', 'cell_uuid'})}
+
+
+def test_cell_of_a_server_is_remembered_once_it_has_one_and_bounded(
+        dbs: Any, monkeypatch: Any) -> None:
+    uuid = utils.generate_uuid()
+    with engines.writer(dbs.api) as conn:
+        mappings.instance_mapping_create(conn, uuid, 'proj1', 'user1')
+    assert mappings.instance_cell_id(uuid) is None        # waiting: not remembered
+    mappings.instance_mapping_set_cell(uuid, dbs.cell1['id'])
+    assert mappings.instance_cell_id(uuid) == dbs.cell1['id']
+    reads: list[str] = []
+    real = mappings.instance_mapping_get
+    monkeypatch.setattr(mappings, 'instance_mapping_get',
+                        lambda u: reads.append(u) or real(u))
+    assert mappings.instance_cell_id(uuid) == dbs.cell1['id'] and reads == []
+    small = mappings._CellIds(2)
+    for i, u in enumerate(('a', 'b', 'c')):
+        small.put(u, i)
+    assert (small.get('a'), small.get('b'), small.get('c')) == (None, 1, 2)
