@@ -39,7 +39,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import boot_delete  # noqa: E402  (the REST helpers of the boot/delete benchmark)
 
 ROOT = Path(__file__).resolve().parent.parent
-API_PORT, PLACEMENT_PORT, IMAGE_PORT = 18774, 18778, 19292
+
+
+def _free_port() -> int:
+    # A port nothing listens on now (another run, or another helper's cloud,
+    # on a fixed port would answer in our place).
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return int(s.getsockname()[1])
+
+
+API_PORT, PLACEMENT_PORT, IMAGE_PORT = _free_port(), _free_port(), _free_port()
 
 
 def _quota(servers: int) -> str:
@@ -113,6 +124,8 @@ class Embedded:
             start_new_session=True, env=_env())
         self.nova = f'http://127.0.0.1:{API_PORT}/v2.1'
         _wait_http(self.nova + '/')
+        if self.proc.poll() is not None:
+            raise RuntimeError(f'the all-in-one exited; see {self.dir}/all-in-one.log')
 
     def rss(self) -> dict[str, float]:
         return {'all-in-one': sum(_rss_mib(p) for p in
