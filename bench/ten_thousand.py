@@ -59,6 +59,10 @@ def _quota(servers: int) -> str:
     return f'[quota]\ninstances = {n}\ncores = {n * 2}\nram = {n * 1024}\n'
 
 
+# One fake host must hold the whole run (its default is 1,000 vCPUs).
+_FAKE_HOST = '[fake_driver]\nvcpus = 100000\nmemory_mb = 100000000\ndisk_gb = 10000000\n'
+
+
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env['PYTHONPATH'] = str(ROOT) + (os.pathsep + env['PYTHONPATH']
@@ -116,7 +120,7 @@ class Embedded:
             f'report_interval = 30\n'
             f'[api]\nosapi_compute_listen_port = {API_PORT}\n'
             f'[placement_api]\nbind_port = {PLACEMENT_PORT}\n'
-            f'[image_api]\nbind_port = {IMAGE_PORT}\n' + _quota(args.servers))
+            f'[image_api]\nbind_port = {IMAGE_PORT}\n' + _FAKE_HOST + _quota(args.servers))
         self.log = open(self.dir / 'all-in-one.log', 'wb')
         self.proc = subprocess.Popen(
             [sys.executable, '-c', 'from minova.cmd.all_in_one import main; main()',
@@ -156,7 +160,7 @@ class Deployed:
             '--extra-conf', _quota(args.servers)], check=True, env=_env())
         etc = self.state / 'etc'
         conf = etc / 'fleet.conf'
-        conf.write_text('[DEFAULT]\nupdate_resources_interval = 600\n')
+        conf.write_text('[DEFAULT]\nupdate_resources_interval = 600\n' + _FAKE_HOST)
         self.log = open(self.state / 'fleet.log', 'wb')
         self.fleet = subprocess.Popen(
             [sys.executable, '-c', 'from minova.cmd.fake_computes import main; main()',
@@ -236,7 +240,7 @@ def _control_plane_mib(rss: dict[str, float]) -> float:
     return sum(v for k, v in rss.items() if k != 'fake-computes')
 
 
-def run(args: argparse.Namespace, setup: Any) -> dict[str, Any]:
+def run(args: argparse.Namespace, setup: Any, out: Path) -> dict[str, Any]:
     rest = argparse.Namespace(nova=setup.nova, token='admin:admin', poll=args.poll)
     boot_delete.ensure_flavor(rest)
     waves: list[dict[str, Any]] = []
@@ -258,6 +262,7 @@ def run(args: argparse.Namespace, setup: Any) -> dict[str, Any]:
                'rss_MiB': setup.rss()}
         row['control_plane_rss_MiB'] = _control_plane_mib(row['rss_MiB'])
         waves.append(row)
+        out.write_text(json.dumps({'partial': True, 'boot_waves': waves}, indent=1))
         print(f"{row['servers']:6d} servers: wave {row['boots_per_s']:.1f} boots/s, "
               f"detail?limit=1000 p50 {row['detail_limit1000_p50_s'] * 1000:.0f} ms, "
               f"servers?limit=1000 p50 {row['list_limit1000_p50_s'] * 1000:.0f} ms, "
@@ -347,14 +352,14 @@ def main() -> int:
     ap.add_argument('--plot', help='PNG path (default docs/ten-thousand-<setup>.png)')
     ap.add_argument('--no-plot', action='store_true')
     args = ap.parse_args()
-    setup = Embedded(args) if args.setup == 'embedded' else Deployed(args)
-    try:
-        res = run(args, setup)
-    finally:
-        setup.stop()
     stamp = time.strftime('%Y%m%d-%H%M%S', time.gmtime())
     out = ROOT / 'bench' / 'results' / f'ten-thousand-{args.setup}-{stamp}.json'
     out.parent.mkdir(exist_ok=True)
+    setup = Embedded(args) if args.setup == 'embedded' else Deployed(args)
+    try:
+        res = run(args, setup, out)   # the waves so far are in `out` as they come
+    finally:
+        setup.stop()
     out.write_text(json.dumps(res, indent=1))
     s = res['summary']
     print(f"last wave {s['last_wave_boots_per_s']:.1f} boots/s = "
