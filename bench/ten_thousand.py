@@ -117,7 +117,6 @@ class Embedded:
         conf = self.dir / 'minova.conf'
         conf.write_text(
             f'[DEFAULT]\nstate_path = {self.dir}\nhost = bench-host\n'
-            f'report_interval = 30\n'
             f'[api]\nosapi_compute_listen_port = {API_PORT}\n'
             f'[placement_api]\nbind_port = {PLACEMENT_PORT}\n'
             f'[image_api]\nbind_port = {IMAGE_PORT}\n' + _FAKE_HOST + _quota(args.servers))
@@ -141,6 +140,10 @@ class Embedded:
             self.proc.wait(30)
         except (ProcessLookupError, subprocess.TimeoutExpired):
             os.killpg(self.proc.pid, signal.SIGKILL)
+        if sys.exc_info()[0] is not None:   # a failed run: keep its log to read
+            kept = Path(tempfile.mkdtemp(prefix='minova-10k-log-')) / 'all-in-one.log'
+            shutil.copyfile(self.dir / 'all-in-one.log', kept)
+            print(f'all-in-one log: {kept}', flush=True)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
