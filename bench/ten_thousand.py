@@ -140,7 +140,7 @@ class Embedded:
             self.proc.wait(30)
         except (ProcessLookupError, subprocess.TimeoutExpired):
             os.killpg(self.proc.pid, signal.SIGKILL)
-        if sys.exc_info()[0] is not None:   # a failed run: keep its log to read
+        if getattr(self, 'failed', False):   # keep a failed run's log to read
             kept = Path(tempfile.mkdtemp(prefix='minova-10k-log-')) / 'all-in-one.log'
             shutil.copyfile(self.dir / 'all-in-one.log', kept)
             print(f'all-in-one log: {kept}', flush=True)
@@ -361,6 +361,9 @@ def main() -> int:
     setup = Embedded(args) if args.setup == 'embedded' else Deployed(args)
     try:
         res = run(args, setup, out)   # the waves so far are in `out` as they come
+    except BaseException:
+        setup.failed = True
+        raise
     finally:
         setup.stop()
     out.write_text(json.dumps(res, indent=1))
