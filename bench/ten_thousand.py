@@ -265,7 +265,10 @@ def run(args: argparse.Namespace, setup: Any, out: Path) -> dict[str, Any]:
                'rss_MiB': setup.rss()}
         row['control_plane_rss_MiB'] = _control_plane_mib(row['rss_MiB'])
         waves.append(row)
-        out.write_text(json.dumps({'partial': True, 'boot_waves': waves}, indent=1))
+        out.write_text(json.dumps({
+            'partial': True, 'setup': args.setup, 'servers': args.servers, 'wave': args.wave,
+            'threads': args.threads, 'hosts': args.hosts if args.setup == 'deploy' else 1,
+            'boot_waves': waves}, indent=1))
         print(f"{row['servers']:6d} servers: wave {row['boots_per_s']:.1f} boots/s, "
               f"detail?limit=1000 p50 {row['detail_limit1000_p50_s'] * 1000:.0f} ms, "
               f"servers?limit=1000 p50 {row['list_limit1000_p50_s'] * 1000:.0f} ms, "
@@ -306,7 +309,7 @@ def plot(res: dict[str, Any], path: Path) -> bool:
     except ImportError:
         print('matplotlib is not installed (pip install matplotlib): no plot', flush=True)
         return False
-    waves, dels = res['boot_waves'], res['delete_waves']
+    waves, dels = res['boot_waves'], res.get('delete_waves', [])
     xs = [w['servers'] for w in waves]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
     ax1.plot(xs, [w['boots_per_s'] for w in waves], 'o-', label='boots/s (wave)')
@@ -354,7 +357,12 @@ def main() -> int:
     ap.add_argument('--reps', type=int, default=5, help='GETs per listing measurement')
     ap.add_argument('--plot', help='PNG path (default docs/ten-thousand-<setup>.png)')
     ap.add_argument('--no-plot', action='store_true')
+    ap.add_argument('--plot-only', metavar='JSON', help='plot these (even partial) results')
     args = ap.parse_args()
+    if args.plot_only:
+        res = json.loads(Path(args.plot_only).read_text())
+        png = Path(args.plot) if args.plot else ROOT / 'docs' / f"ten-thousand-{res['setup']}.png"
+        return 0 if plot(res, png) else 1
     stamp = time.strftime('%Y%m%d-%H%M%S', time.gmtime())
     out = ROOT / 'bench' / 'results' / f'ten-thousand-{args.setup}-{stamp}.json'
     out.parent.mkdir(exist_ok=True)
