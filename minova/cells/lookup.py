@@ -28,6 +28,7 @@ def reset() -> None:
     global _cache
     _cache = (0.0, [])
     _hosts.clear()
+    mappings.CELL_IDS.clear()
 
 
 def all_cells(include_cell0: bool = True, refresh: bool = False) -> list[CellMapping]:

@@ -197,14 +197,14 @@ class API(NetworkAPIMixin, records.RecordsAPI, shelve_api.ShelveAPIMixin, LiveMi
         if not utils.is_uuid_like(uuid):
             raise exception.InstanceNotFound(instance_id=uuid)
         for _attempt in range(2):
-            mapping = mappings.instance_mapping_get(uuid)
-            if mapping['cell_id'] is None:
+            cell_id = mappings.instance_cell_id(uuid)
+            if cell_id is None:
                 br = build_requests.get(uuid)
                 if br is not None:
                     br.update({'cell_uuid': None, 'fault': None})
                     return br
                 continue  # it just moved into a cell, or was deleted: look again
-            cell = lookup.get_by_id(mapping['cell_id'])
+            cell = lookup.get_by_id(cell_id)
             try:
                 with engines.fail_fast():
                     inst = instances.get(cell['database_connection'], uuid, with_fault=True,
@@ -212,7 +212,8 @@ class API(NetworkAPIMixin, records.RecordsAPI, shelve_api.ShelveAPIMixin, LiveMi
             except Exception as e:
                 if not engines.is_connection_error(e):
                     raise
-                return self._from_down_cell(mapping, cell, cell_down_support)
+                return self._from_down_cell(mappings.instance_mapping_get(uuid), cell,
+                                            cell_down_support)
             inst['cell_uuid'] = cell['uuid']
             return inst
         raise exception.InstanceNotFound(instance_id=uuid)
@@ -237,11 +238,12 @@ class API(NetworkAPIMixin, records.RecordsAPI, shelve_api.ShelveAPIMixin, LiveMi
 
     def get_all(self, ctx: RequestContext, filters: dict[str, Any], limit: int | None,
                 marker: str | None, sort_keys: list[str], sort_dirs: list[str],
-                cell_down_support: bool = False) -> list[Instance]:
+                cell_down_support: bool = False, columns: list[str] | None = None
+                ) -> list[Instance]:
         """Servers across cells and build requests, merged in sort order
         (minova/compute/listing.py). Raises MarkerNotFound (400)."""
         return listing.get_all(filters, limit, marker, sort_keys, sort_dirs,
-                               cell_down_support)
+                               cell_down_support, columns)
 
     # -- update and delete ---------------------------------------------------
 

@@ -21,12 +21,15 @@ class MarkerNotFound(exception.NotFound):
 
 
 def get_all(filters: dict[str, Any], limit: int | None, marker: str | None,
-            sort_keys: list[str], sort_dirs: list[str], cell_down_support: bool = False
-            ) -> list[Instance]:
+            sort_keys: list[str], sort_dirs: list[str], cell_down_support: bool = False,
+            columns: list[str] | None = None) -> list[Instance]:
     """Servers across cells and build requests, merged in sort order.
 
     filters use minova/db/instances.py keys (project_id, name, vm_state
     list, host, changes-since, deleted, soft_deleted ...). Raises MarkerNotFound (400).
+    `columns`: read only these (and the sort keys) from the cells, without
+    faults (the basic list names a server and links it, nothing more); build
+    requests come whole.
     """
     if 'changes-since' not in filters and 'changes-before' not in filters:
         # As Nova's query: SOFT_DELETED servers are left out of a list of live
@@ -47,7 +50,9 @@ def get_all(filters: dict[str, Any], limit: int | None, marker: str | None,
                and (marker_row is None or compare(keys, dirs, br, marker_row) > 0)]
     for br in pending:
         br.update({'cell_uuid': None, 'fault': None})
-    merged, down = _from_cells(filters, limit, sort_keys, sort_dirs, marker_row)
+    if columns is not None:
+        columns = sorted({'uuid', *columns, *(k for k in keys if k in instances.instances.c)})
+    merged, down = _from_cells(filters, limit, sort_keys, sort_dirs, marker_row, columns)
     in_cells = {row['uuid'] for row in merged}
     merged.extend(br for br in pending if br['uuid'] not in in_cells)
     merged.sort(key=functools.cmp_to_key(functools.partial(compare, keys, dirs)))
@@ -74,12 +79,14 @@ def _marker_row(marker: str) -> Instance:
 
 
 def _from_cells(filters: dict[str, Any], limit: int | None, sort_keys: list[str],
-                sort_dirs: list[str], marker_row: Instance | None
+                sort_dirs: list[str], marker_row: Instance | None,
+                columns: list[str] | None = None
                 ) -> tuple[list[Instance], list[CellMapping]]:
     """(each answering cell's page with 'cell_uuid', the cells that did not answer)."""
     results = scatter.for_each_cell(
         lambda c: instances.get_all(c['database_connection'], filters, limit, sort_keys,
-                                    sort_dirs, marker_row, with_fault=True))
+                                    sort_dirs, marker_row, with_fault=columns is None,
+                                    columns=columns))
     merged: list[Instance] = []
     down: list[CellMapping] = []
     for cell in lookup.all_cells():

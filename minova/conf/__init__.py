@@ -44,6 +44,8 @@ def register_client_opts() -> None:
     and by anything reading them before those are imported.
     """
     global _client_opts_registered
+    if _client_opts_registered:
+        return  # asked once per server of a detailed list: no lock then
     with _client_opts_lock:
         if not _client_opts_registered:
             placement.register_client_opts(CONF)

@@ -61,7 +61,11 @@ instances = sa.Table(
     sa.Column('terminated_at', Timestamp),
     *_ts(),
     *_soft_delete(),
-    sa.Index('instances_project_id_deleted_idx', 'project_id', 'deleted'),
+    # 008_listing_index: a project's list in its default order, its quota count
+    sa.Index('instances_project_id_deleted_created_at_uuid_idx', 'project_id', 'deleted',
+             'created_at', 'uuid'),
+    sa.Index('instances_project_id_deleted_usage_idx', 'project_id', 'deleted', 'vm_state',
+             'vcpus', 'memory_mb'),
     sa.Index('instances_host_deleted_idx', 'host', 'deleted'),
     sa.Index('instances_deleted_created_at_idx', 'deleted', 'created_at'),
 )

@@ -94,8 +94,14 @@ def get_by_id(url: str, service_id: int) -> dict[str, Any]:
     return _live_where(url, services.c.id, service_id)
 
 
+# Bumped by every change of a service's state made in this process (readers
+# that keep service rows briefly drop them when it moves).
+CHANGES = [0]
+
+
 @engines.retry_on_disconnect
 def update(url: str, service_id: int, values: dict[str, Any]) -> dict[str, Any]:
+    CHANGES[0] += 1
     values = dict(values, updated_at=utils.utcnow())
     with engines.writer(url) as conn:
         conn.execute(services.update().where(services.c.id == service_id).values(**values))
@@ -106,6 +112,7 @@ def update(url: str, service_id: int, values: dict[str, Any]) -> dict[str, Any]:
 
 @engines.retry_on_disconnect
 def destroy(url: str, service_id: int) -> None:
+    CHANGES[0] += 1
     now = utils.utcnow()
     with engines.writer(url) as conn:
         conn.execute(services.update().where(services.c.id == service_id)

@@ -99,6 +99,10 @@ def status(instance: Instance) -> str:
     return states.status_from_state(instance.get('vm_state'), instance.get('task_state'))
 
 
+# The instance columns basic() reads.
+BASIC_COLUMNS = ['uuid', 'display_name']
+
+
 def basic(req: falcon.Request, instance: Instance) -> dict[str, Any]:
     if instance.get('cell_down'):
         return {'id': instance['uuid'], 'status': 'UNKNOWN',

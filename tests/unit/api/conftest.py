@@ -164,7 +164,8 @@ class FakeComputeAPI:
 
     def get_all(self, ctx: Any, filters: dict[str, Any], limit: int | None,
                 marker: str | None, sort_keys: list[str], sort_dirs: list[str],
-                cell_down_support: bool = False) -> list[dict[str, Any]]:
+                cell_down_support: bool = False, columns: list[str] | None = None
+                ) -> list[dict[str, Any]]:
         self.get_all_calls.append({'filters': filters, 'limit': limit, 'marker': marker,
                                    'sort_keys': sort_keys, 'sort_dirs': sort_dirs})
         found = [i for i in self.instances.values()
