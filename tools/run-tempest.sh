@@ -12,6 +12,8 @@
 # MINOVA_TEMPEST_CONCURRENCY  parallel workers (default 2)
 # MINOVA_TEMPEST_COMPUTES  compute hosts of the all-in-one (default 1; 2 runs the
 #                       move tests)
+# MINOVA_TEMPEST_CINDER  1: a real Cinder on Ceph behind the same Keystone, and
+#                       [service_available] cinder = True (default 0; see docs/tempest.md)
 set -euo pipefail
 
 REGEX=${1:-'^tempest.api.compute'}
@@ -32,7 +34,10 @@ export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}"
 python3 "$REPO/tools/tempest_cloud.py" "$WORK" > "$WORK/cloud.out" 2>&1 &
 CLOUD=$!
 trap 'kill -TERM $CLOUD 2>/dev/null; wait $CLOUD 2>/dev/null || true' EXIT
-for _ in $(seq 600); do
+# With Cinder the cloud may first wait for the cinder tier's Ceph/Cinder locks.
+WAIT=600
+[ "${MINOVA_TEMPEST_CINDER:-0}" = 1 ] && WAIT=4200
+for _ in $(seq $WAIT); do
     grep -q 'tempest cloud ready' "$WORK/cloud.out" 2>/dev/null && break
     if ! kill -0 $CLOUD 2>/dev/null; then cat "$WORK/cloud.out"; exit 1; fi
     sleep 1

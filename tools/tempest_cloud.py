@@ -8,15 +8,29 @@ service users and the catalog (compute, placement, image), and one
 `minova-all-in-one` (fake driver) behind it. Then it creates the two flavors
 Tempest boots with, writes WORKDIR/etc/tempest.conf and WORKDIR/cloud.json,
 and keeps both services running until it is sent SIGTERM or SIGINT.
+
+With MINOVA_TEMPEST_CINDER=1 it also brings up Ceph (tools/minova-ceph) and
+Cinder on it (tools/minova-cinder up --keystone-url ...: the same Keystone,
+volumev3/block-storage in the catalog), holding their locks as the cinder
+tier does; gives the nova user the service role (Cinder trusts its service
+token when an attachment is deleted); configures mini-Nova's [cinder] with
+the nova service user; and sets [service_available] cinder = True and the
+[volume] options in tempest.conf.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -29,6 +43,29 @@ FLAVORS = (('42', 'm1.nano', 64), ('84', 'm1.micro', 128))
 # Compute hosts of the all-in-one (MINOVA_TEMPEST_COMPUTES, default 2): with 2
 # or more Tempest's multinode tests (moves between hosts) run instead of skipping.
 COMPUTES = int(os.environ.get('MINOVA_TEMPEST_COMPUTES', '2'))
+# A real Cinder (on Ceph) behind the same Keystone: MINOVA_TEMPEST_CINDER=1.
+CINDER = os.environ.get('MINOVA_TEMPEST_CINDER', '0') == '1'
+CEPH_TOOL = os.environ.get('MINOVA_CEPH_TOOL', str(REPO / 'tools' / 'minova-ceph'))
+CEPH_STATE = os.environ.get('MINOVA_CEPH_STATE', '/var/tmp/minova-ceph')
+CINDER_TOOL = str(REPO / 'tools' / 'minova-cinder')
+# The cinder tier's locks: one Ceph per machine (fixed mon ports), one
+# Cinder stack at a time (the vhost minova_cinder).
+LOCKS = ('/var/tmp/minova-ceph.lock', '/var/tmp/minova-cinder.lock')
+LOCK_WAIT = 3600.0
+
+
+VOLUME_CONF = f"""
+[volume]
+region = {keystone_server.REGION}
+catalog_type = block-storage
+storage_protocol = ceph
+min_microversion = 3.0
+max_microversion = latest
+
+[volume-feature-enabled]
+# no cinder-backup runs
+backup = False
+"""
 
 
 def tempest_conf(cloud: ks_tier.Cloud, workdir: Path) -> str:
@@ -73,12 +110,76 @@ region = {keystone_server.REGION}
 nova = True
 glance = True
 neutron = False
-cinder = False
+cinder = {CINDER}
 swift = False
 placement = True
 
 [validation]
 run_validation = False
+""" + (VOLUME_CONF if CINDER else '')
+
+
+@contextlib.contextmanager
+def _locks() -> Iterator[None]:
+    """The cinder tier's Ceph and Cinder locks, waited for in order."""
+    with contextlib.ExitStack() as stack:
+        for path in LOCKS:
+            handle = stack.enter_context(open(path, 'w'))
+            deadline = time.monotonic() + LOCK_WAIT
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise SystemExit(f'tempest_cloud: {path} is held by another run') from None
+                    print(f'waiting for {path}', flush=True)
+                    time.sleep(5)
+        yield
+
+
+def _tool(*cmd: str) -> str:
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    if done.returncode:
+        raise SystemExit(f'{" ".join(cmd)} failed:\n{done.stdout}{done.stderr[-3000:]}')
+    return done.stdout
+
+
+def _start_cinder(cloud: ks_tier.Cloud, root: Path, stack: contextlib.ExitStack) -> str:
+    """Ceph (reused if it runs) and Cinder behind the cloud's Keystone; the
+    [cinder] section mini-Nova needs; both stopped when `stack` closes."""
+    stack.enter_context(_locks())
+    ceph_was_up = subprocess.run([CEPH_TOOL, 'status', '--state-dir', CEPH_STATE],
+                                 capture_output=True).returncode == 0
+    _tool(CEPH_TOOL, 'up', '--state-dir', CEPH_STATE)
+    if not ceph_was_up:
+        stack.callback(subprocess.run, [CEPH_TOOL, 'down', '--state-dir', CEPH_STATE],
+                       capture_output=True)
+    args = ['--state-dir', str(root / 'cinder'), '--ceph-state', CEPH_STATE,
+            '--ceph-tool', CEPH_TOOL, '--port', str(ks_tier._free_port()),
+            '--database', 'minova_cinder_tempest',
+            '--glance-url', f'http://127.0.0.1:{cloud.image_port}',
+            '--keystone-url', cloud.keystone.url,
+            '--keystone-admin-password', keystone_server.ADMIN_PASSWORD]
+    stack.callback(subprocess.run, [CINDER_TOOL, 'down', *args], capture_output=True)
+    info: dict[str, Any] = json.loads(_tool(CINDER_TOOL, 'up', *args))
+    (root / 'cinder.json').write_text(json.dumps(info, indent=1))
+    # Cinder honours Nova's service token (an attachment's delete) only when
+    # it carries the service role.
+    admin = ks_tier.ks_client.Client(session=cloud.session('admin', 'admin'))
+    roles = {r.name: r for r in admin.roles.list()}
+    service_role = roles.get('service') or admin.roles.create('service')
+    admin.roles.grant(service_role, user=cloud.ids['nova'], project=cloud.ids['service'])
+    return f"""
+[cinder]
+os_region_name = {keystone_server.REGION}
+auth_type = password
+auth_url = {cloud.keystone.url}
+project_domain_name = Default
+user_domain_name = Default
+project_name = service
+username = nova
+password = {ks_tier.PASSWORDS['nova']}
 """
 
 
@@ -102,12 +203,14 @@ def main() -> None:
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
+    cinder_stack = contextlib.ExitStack()
     try:
         ks_tier._register(cloud)
+        cinder_conf = _start_cinder(cloud, root, cinder_stack) if CINDER else ''
         conf = ks_tier._minova_config(cloud)
         # Tempest's dynamic credentials build many projects' servers at once.
         conf.write_text(conf.read_text().replace('debug = True', 'debug = False')
-                        + f'\n[DEFAULT]\nall_in_one_computes = {COMPUTES}\n')
+                        + f'\n[DEFAULT]\nall_in_one_computes = {COMPUTES}\n' + cinder_conf)
         ks_tier._start_minova(cloud, conf)
         for flavor_id, name, ram in FLAVORS:
             ks_tier.openstack(cloud, 'admin', 'admin', 'flavor', 'create', '--id', flavor_id,
@@ -122,6 +225,7 @@ def main() -> None:
     finally:
         for proc in reversed(cloud.procs):
             ks_tier._stop(proc)
+        cinder_stack.close()
         keystone.stop()
 
 

@@ -131,14 +131,21 @@ class VolumesAPIMixin:
     def _attach_offloaded(self, ctx: RequestContext, instance: Instance,
                           volume: dict[str, Any], tag: str | None,
                           delete_on_termination: bool) -> dict[str, Any]:
-        """A shelved-offloaded server has no host: the volume is reserved for it
-        and mapped without a device name; unshelve connects it (Nova's
-        _attach_volume_shelved_offloaded)."""
+        """A shelved-offloaded server has no host: the volume is reserved for it,
+        marked in-use (the attachment completed, as Nova's
+        _attach_volume_shelved_offloaded does: clients such as Tempest wait for
+        in-use) and mapped without a device name; unshelve connects it."""
         url = self._cell_url(instance)
         assert url is not None
         actions.action_start(url, instance['uuid'], 'attach_volume', ctx.request_id,
                              ctx.user_id, ctx.project_id)
-        attachment = cinder().attachment_create(ctx, volume['id'], instance['uuid'])
+        client = cinder()
+        attachment = client.attachment_create(ctx, volume['id'], instance['uuid'])
+        try:
+            client.attachment_complete(ctx, attachment['id'])
+        except Exception:
+            client.attachment_delete(ctx, attachment['id'])
+            raise
         return block_devices.create(url, {
             'instance_uuid': instance['uuid'], 'source_type': 'volume',
             'destination_type': 'volume', 'volume_id': volume['id'],

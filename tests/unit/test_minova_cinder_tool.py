@@ -1,0 +1,67 @@
+"""tools/minova-cinder's cinder.conf: noauth by default (the cinder tier's),
+Keystone with --keystone-url (Tempest's cloud)."""
+from __future__ import annotations
+
+import argparse
+import importlib.machinery
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _tool() -> ModuleType:
+    path = str(REPO / 'tools' / 'minova-cinder')
+    loader = importlib.machinery.SourceFileLoader('minova_cinder_tool', path)
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[loader.name] = module
+    loader.exec_module(module)
+    return module
+
+
+def _args(tmp_path: Path, **kw: str | None) -> argparse.Namespace:
+    base = dict(state_dir=str(tmp_path), port=8786, database='db',
+                transport_url='rabbit://guest:guest@127.0.0.1:5672/minova_cinder',
+                nova_url='http://127.0.0.1:8774/v2.1', nova_token='admin:admin',
+                glance_url='http://127.0.0.1:9292', keystone_url=None,
+                keystone_admin_password=None, keystone_region='RegionOne',
+                service_password='cinder-secret')
+    base.update(kw)
+    return argparse.Namespace(**base)
+
+
+def test_default_is_noauth_with_admin_token_events(tmp_path: Path) -> None:
+    tool = _tool()
+    stack = tool.Stack(_args(tmp_path))
+    stack.write_conf('db', None)
+    conf = stack.conf.read_text()
+    assert 'auth_strategy = noauth\n' in conf
+    assert '[keystone_authtoken]' not in conf
+    assert ('[nova]\n# mini-Nova\'s API under noauth2: a fixed token and its endpoint, '
+            'no Keystone\nauth_type = admin_token\nendpoint = http://127.0.0.1:8774/v2.1\n'
+            'token = admin:admin\nregion_name = RegionOne\n[cinder_sys_admin]') in conf
+    assert stack.keystone is None and stack._token() == tool.ADMIN_TOKEN
+    assert stack.project == tool.PROJECT
+
+
+def test_keystone_url_writes_authtoken_and_nova_password_auth(tmp_path: Path) -> None:
+    tool = _tool()
+    stack = tool.Stack(_args(tmp_path, keystone_url='http://127.0.0.1:5000/v3',
+                             keystone_admin_password='pw'))
+    stack.write_conf('db', None)
+    conf = stack.conf.read_text()
+    assert 'auth_strategy = keystone\n' in conf
+    assert 'admin_token' not in conf and 'admin:admin' not in conf
+    authtoken = conf.split('[keystone_authtoken]\n')[1].split('\n[')[0]
+    nova = conf.split('[nova]\n')[1].split('\n[')[0]
+    for section in (authtoken, nova):
+        assert 'auth_type = password' in section
+        assert 'auth_url = http://127.0.0.1:5000/v3' in section
+        assert 'username = cinder' in section and 'password = cinder-secret' in section
+        assert 'project_name = service' in section
+    assert 'www_authenticate_uri = http://127.0.0.1:5000/' in authtoken
+    assert 'interface = public' in nova
