@@ -30,7 +30,6 @@ import os
 import queue
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -53,10 +52,8 @@ PASSWORDS = {'nova': 'nova-secret', 'placement': 'placement-secret',
              'bench': 'bench-secret'}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+free_port = keystone_server.free_port
+stop = keystone_server.stop_process
 
 
 class Ports:
@@ -92,13 +89,10 @@ def register(keystone: keystone_server.Keystone, ports: Ports) -> None:
                                 ('bench', bench, 'member')):
         user = admin.users.create(name, domain=default, password=PASSWORDS[name])
         admin.roles.grant(roles[role], user=user, project=project)
-    for name, kind, url in (('nova', 'compute', f'http://127.0.0.1:{ports.api}/v2.1'),
-                            ('placement', 'placement', f'http://127.0.0.1:{ports.placement}'),
-                            ('glance', 'image', f'http://127.0.0.1:{ports.image}')):
-        svc = admin.services.create(name, type=kind)
-        for interface in ('public', 'internal', 'admin'):
-            admin.endpoints.create(svc, url, interface=interface,
-                                   region=keystone_server.REGION)
+    keystone_server.register_services(admin, {
+        ('nova', 'compute'): f'http://127.0.0.1:{ports.api}/v2.1',
+        ('placement', 'placement'): f'http://127.0.0.1:{ports.placement}',
+        ('glance', 'image'): f'http://127.0.0.1:{ports.image}'})
 
 
 def minova_conf(root: Path, ports: Ports, keystone: keystone_server.Keystone | None,
@@ -125,31 +119,11 @@ cores = -1
 ram = -1
 """
     if keystone is not None:
-        ks = f'http://127.0.0.1:{keystone.port}'
-        service_auth = (f'auth_type = password\nauth_url = {ks}/v3\n'
-                        'project_domain_name = Default\nuser_domain_name = Default\n'
-                        'project_name = service\n')
-        memcached = f'memcached_servers = {args.memcached}\n' if args.memcached else ''
-        text += f"""[api]
+        text += """[api]
 auth_strategy = keystone
 [placement_api]
 auth_strategy = keystone
-[keystone_authtoken]
-www_authenticate_uri = {ks}/
-auth_url = {ks}/
-{memcached}{service_auth}username = nova
-password = {PASSWORDS['nova']}
-[placement]
-region_name = {keystone_server.REGION}
-valid_interfaces = internal
-{service_auth}username = placement
-password = {PASSWORDS['placement']}
-[glance]
-region_name = {keystone_server.REGION}
-valid_interfaces = internal
-{service_auth}username = nova
-password = {PASSWORDS['nova']}
-"""
+""" + keystone_server.minova_auth_conf(keystone, PASSWORDS, args.memcached)
     path = root / 'minova.conf'
     path.write_text(text)
     return path
@@ -174,17 +148,6 @@ def start_minova(root: Path, conf: Path, api_url: str) -> subprocess.Popen:
             pass
         time.sleep(0.3)
     raise RuntimeError('all-in-one did not come up')
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
 
 
 class Client:

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -36,12 +34,6 @@ from tests.integration.keystone import keystone_server
 PASSWORDS = {'nova': 'nova-secret', 'placement': 'placement-secret',
              'demo-a': 'demo-a-secret', 'demo-b': 'demo-b-secret',
              'reader-a': 'reader-a-secret'}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -101,24 +93,13 @@ def _register(cloud: Cloud) -> None:
         user = admin.users.create(name, domain=default, password=PASSWORDS[name])
         admin.roles.grant(roles[role], user=user, project=project)
         cloud.ids[name] = user.id
-    for name, kind, url in (
-            ('nova', 'compute', cloud.compute_url),
-            ('placement', 'placement', cloud.placement_url),
-            ('glance', 'image', f'http://127.0.0.1:{cloud.image_port}')):
-        svc = admin.services.create(name, type=kind, description=f'{name} service')
-        for interface in ('public', 'internal', 'admin'):
-            admin.endpoints.create(svc, url, interface=interface,
-                                   region=keystone_server.REGION)
+    keystone_server.register_services(admin, {
+        ('nova', 'compute'): cloud.compute_url,
+        ('placement', 'placement'): cloud.placement_url,
+        ('glance', 'image'): f'http://127.0.0.1:{cloud.image_port}'})
 
 
 def _minova_config(cloud: Cloud) -> Path:
-    ks = f'http://127.0.0.1:{cloud.keystone.port}'
-    service_auth = f"""auth_type = password
-auth_url = {ks}/v3
-project_domain_name = Default
-user_domain_name = Default
-project_name = service
-"""
     path = cloud.root / 'minova.conf'
     path.write_text(f"""[DEFAULT]
 state_path = {cloud.root}/state
@@ -135,22 +116,7 @@ bind_port = {cloud.placement_port}
 [image_api]
 bind_host = 127.0.0.1
 bind_port = {cloud.image_port}
-[keystone_authtoken]
-www_authenticate_uri = {ks}/
-auth_url = {ks}/
-{service_auth}username = nova
-password = {PASSWORDS['nova']}
-[placement]
-region_name = {keystone_server.REGION}
-valid_interfaces = internal
-{service_auth}username = placement
-password = {PASSWORDS['placement']}
-[glance]
-region_name = {keystone_server.REGION}
-valid_interfaces = internal
-{service_auth}username = nova
-password = {PASSWORDS['nova']}
-""")
+""" + keystone_server.minova_auth_conf(cloud.keystone, PASSWORDS))
     return path
 
 
@@ -192,33 +158,23 @@ def _tail(cloud: Cloud, lines: int = 60) -> str:
     return text
 
 
-def _stop(proc: subprocess.Popen | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
 @pytest.fixture(scope='session')
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
     keystone_server.ensure_venv()
     root = tmp_path_factory.mktemp('keystone-cloud')
-    keystone = keystone_server.Keystone(root / 'keystone', _free_port())
+    keystone = keystone_server.Keystone(root / 'keystone', keystone_server.free_port())
     keystone.configure()
     keystone.bootstrap()
     keystone.start()
-    cloud = Cloud(keystone, root, _free_port(), _free_port(), _free_port())
+    free_port = keystone_server.free_port
+    cloud = Cloud(keystone, root, free_port(), free_port(), free_port())
     try:
         _register(cloud)
         _start_minova(cloud, _minova_config(cloud))
         yield cloud
     finally:
         for proc in reversed(cloud.procs):
-            _stop(proc)
+            keystone_server.stop_process(proc)
         keystone.stop()
 
 

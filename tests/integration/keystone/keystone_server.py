@@ -12,10 +12,12 @@ import fcntl
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -45,6 +47,66 @@ class Keystone(BaseApplication):
         return application
 
 Keystone().run()
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def stop_process(proc: subprocess.Popen | None, timeout: float = 30) -> None:
+    """SIGTERM the process group `proc` leads, SIGKILL it after `timeout`."""
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=timeout)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def register_services(admin: Any, urls: dict[tuple[str, str], str]) -> None:
+    """A service and its public/internal/admin endpoints for each
+    (name, type) -> url, through an admin keystoneclient."""
+    for (name, kind), url in urls.items():
+        svc = admin.services.create(name, type=kind, description=f'{name} service')
+        for interface in ('public', 'internal', 'admin'):
+            admin.endpoints.create(svc, url, interface=interface, region=REGION)
+
+
+def minova_auth_conf(keystone: Keystone, passwords: dict[str, str],
+                     memcached: str | None = None) -> str:
+    """The [keystone_authtoken], [placement] and [glance] sections of a
+    mini-Nova that trusts `keystone`: password auth as the `nova` and
+    `placement` service users (project `service`), endpoints found in the
+    catalog (internal interface). `memcached`: HOST:PORT for auth_token's
+    token cache (default: its in-process cache)."""
+    ks = f'http://127.0.0.1:{keystone.port}'
+    service_auth = f"""auth_type = password
+auth_url = {ks}/v3
+project_domain_name = Default
+user_domain_name = Default
+project_name = service
+"""
+    cache = f'memcached_servers = {memcached}\n' if memcached else ''
+    return f"""[keystone_authtoken]
+www_authenticate_uri = {ks}/
+auth_url = {ks}/
+{cache}{service_auth}username = nova
+password = {passwords['nova']}
+[placement]
+region_name = {REGION}
+valid_interfaces = internal
+{service_auth}username = placement
+password = {passwords['placement']}
+[glance]
+region_name = {REGION}
+valid_interfaces = internal
+{service_auth}username = nova
+password = {passwords['nova']}
 """
 
 
@@ -144,14 +206,7 @@ password_hash_rounds = 4
         raise AssertionError('keystone did not come up:\n' + self.tail())
 
     def stop(self) -> None:
-        if self.proc is None:
-            return
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=20)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+        stop_process(self.proc, timeout=20)
         self.proc = None
 
     def tail(self, lines: int = 40) -> str:
