@@ -132,35 +132,39 @@ class Cinder:
         for volume_id in list(self.volumes):
             self.delete_volume(volume_id)
 
-    def rbd_read(self, volume_id: str, length: int) -> bytes:
-        """The first `length` bytes of the volume's RBD image, read with
-        librbd as client.cinder (Cinder's venv has the Python bindings)."""
-        code = (
-            'import sys, rados, rbd\n'
-            'with rados.Rados(conffile=sys.argv[1], rados_id=sys.argv[2]) as c:\n'
-            '    with c.open_ioctx(sys.argv[3]) as io:\n'
-            '        with rbd.Image(io, sys.argv[4], read_only=True) as img:\n'
-            '            sys.stdout.buffer.write(img.read(0, int(sys.argv[5])))\n')
+    def _librbd(self, body: str, *args: str, data: bytes | None = None) -> bytes:
+        """Run `body` in Cinder's venv (it has librados/librbd's Python
+        bindings) as client.cinder: `c` is the cluster, `io` the pool's
+        I/O context, sys.argv[1:] are `args`, stdin is `data`; its stdout."""
+        code = ('import sys, json, rados, rbd\n'
+                'conf, user, pool = sys.argv[1:4]\n'
+                'del sys.argv[1:4]\n'
+                'with rados.Rados(conffile=conf, rados_id=user) as c:\n'
+                '    with c.open_ioctx(pool) as io:\n'
+                + ''.join(f'        {line}\n' for line in body.splitlines()))
         done = subprocess.run(
             [os.path.join(VENV, 'bin', 'python'), '-c', code, self.info['ceph']['conf'],
-             self.ceph['user'], self.ceph['pool'], f'volume-{volume_id}', str(length)],
-            capture_output=True, timeout=120)
+             self.ceph['user'], self.ceph['pool'], *args],
+            input=data, capture_output=True, timeout=120)
         assert done.returncode == 0, done.stderr.decode(errors='replace')
         return done.stdout
 
+    def rbd_read(self, volume_id: str, length: int) -> bytes:
+        """The first `length` bytes of the volume's RBD image, read with librbd."""
+        return self._librbd(
+            'with rbd.Image(io, sys.argv[1], read_only=True) as img:\n'
+            '    sys.stdout.buffer.write(img.read(0, int(sys.argv[2])))',
+            f'volume-{volume_id}', str(length))
+
+    def rbd_write(self, volume_id: str, data: bytes) -> None:
+        """`data` at the start of the volume's RBD image, written with librbd."""
+        self._librbd('with rbd.Image(io, sys.argv[1]) as img:\n'
+                     '    img.write(sys.stdin.buffer.read(), 0)',
+                     f'volume-{volume_id}', data=data)
+
     def rbd_images(self) -> list[str]:
         """The RBD images in Cinder's pool."""
-        code = (
-            'import sys, json, rados, rbd\n'
-            'with rados.Rados(conffile=sys.argv[1], rados_id=sys.argv[2]) as c:\n'
-            '    with c.open_ioctx(sys.argv[3]) as io:\n'
-            '        print(json.dumps(rbd.RBD().list(io)))\n')
-        done = subprocess.run(
-            [os.path.join(VENV, 'bin', 'python'), '-c', code, self.info['ceph']['conf'],
-             self.ceph['user'], self.ceph['pool']], capture_output=True, text=True,
-            timeout=120)
-        assert done.returncode == 0, done.stderr
-        names: list[str] = json.loads(done.stdout)
+        names: list[str] = json.loads(self._librbd('print(json.dumps(rbd.RBD().list(io)))'))
         return names
 
     def log_tail(self, service: str, lines: int = 40) -> str:

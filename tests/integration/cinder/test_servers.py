@@ -40,7 +40,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.integration.cinder.conftest import VENV, Cinder, ImageEndpoint, NovaEvents
+from tests.integration.cinder.conftest import Cinder, ImageEndpoint, NovaEvents
 from tests.integration.libvirt.conftest import (
     Cloud,
     create_flavor,
@@ -82,21 +82,6 @@ class VolumeCloud:
         if check:
             assert done.returncode == 0, (args, done.stdout, done.stderr)
         return done
-
-
-def _rbd_write(cinder: Cinder, volume_id: str, data: bytes) -> None:
-    """data at the start of the volume's RBD image, written through librbd."""
-    code = (
-        'import sys, rados, rbd\n'
-        'with rados.Rados(conffile=sys.argv[1], rados_id=sys.argv[2]) as c:\n'
-        '    with c.open_ioctx(sys.argv[3]) as io:\n'
-        '        with rbd.Image(io, sys.argv[4]) as img:\n'
-        '            img.write(sys.stdin.buffer.read(), 0)\n')
-    done = subprocess.run(
-        [os.path.join(VENV, 'bin', 'python'), '-c', code, cinder.info['ceph']['conf'],
-         cinder.ceph['user'], cinder.ceph['pool'], f'volume-{volume_id}'],
-        input=data, capture_output=True, timeout=120)
-    assert done.returncode == 0, done.stderr.decode(errors='replace')
 
 
 @pytest.fixture(scope='module')
@@ -173,7 +158,7 @@ def test_volume_attach_extend_reboot_detach_on_a_running_guest(
     marker = f'MINOVA-MARKER-{os.getpid()}'
     volume = cinder.create_volume(size=1, name='data1')
     cinder.wait_volume(volume['id'], 'available')
-    _rbd_write(cinder, volume['id'], f'{marker}\n'.encode())
+    cinder.rbd_write(volume['id'], f'{marker}\n'.encode())
     uuid = _boot(vc, 'vol-guest', imageRef=vc.image)
     try:
         cloud.wait(uuid, 'ACTIVE')
@@ -259,22 +244,6 @@ def _action(cloud: Cloud, uuid: str, body: dict[str, Any], expect: int = 202) ->
     assert r.status_code == expect, r.text
 
 
-def _rbd_read(cinder: Cinder, volume_id: str, length: int) -> bytes:
-    """The first `length` bytes of the volume's RBD image, read through librbd."""
-    code = (
-        'import sys, rados, rbd\n'
-        'with rados.Rados(conffile=sys.argv[1], rados_id=sys.argv[2]) as c:\n'
-        '    with c.open_ioctx(sys.argv[3]) as io:\n'
-        '        with rbd.Image(io, sys.argv[4], read_only=True) as img:\n'
-        '            sys.stdout.buffer.write(img.read(0, int(sys.argv[5])))\n')
-    done = subprocess.run(
-        [os.path.join(VENV, 'bin', 'python'), '-c', code, cinder.info['ceph']['conf'],
-         cinder.ceph['user'], cinder.ceph['pool'], f'volume-{volume_id}', str(length)],
-        capture_output=True, timeout=120)
-    assert done.returncode == 0, done.stderr.decode(errors='replace')
-    return done.stdout
-
-
 def _server_attachments(cinder: Cinder, uuid: str) -> list[dict[str, Any]]:
     return [a for a in cinder.attachments() if a['instance'] == uuid]
 
@@ -291,7 +260,7 @@ def test_a_volume_stays_with_its_server_through_shelve_and_resize(
     volume = cinder.create_volume(size=1, name='data-moves')
     cinder.wait_volume(volume['id'], 'available')
     markers = [f'MINOVA-MARKER-{step}-{os.getpid()}' for step in ('boot', 'shelve', 'resize')]
-    _rbd_write(cinder, volume['id'], f'{markers[0]}\n'.encode())
+    cinder.rbd_write(volume['id'], f'{markers[0]}\n'.encode())
     uuid = _boot(vc, 'vol-moves', imageRef=vc.image)
     try:
         cloud.wait(uuid, 'ACTIVE')
@@ -311,7 +280,7 @@ def test_a_volume_stays_with_its_server_through_shelve_and_resize(
             [volume['id']]
         [kept] = _server_attachments(cinder, uuid)
         assert kept['status'] != 'attached'         # no host's connection any more
-        _rbd_write(cinder, volume['id'], f'{markers[1]}\n'.encode())
+        cinder.rbd_write(volume['id'], f'{markers[1]}\n'.encode())
         _action(cloud, uuid, {'unshelve': None})
         cloud.wait(uuid, 'ACTIVE', timeout=240)
         cloud.wait_console(uuid, f'MINOVA-DISK-ADDED {dev} bytes={GiB} marker={markers[1]}',
@@ -321,7 +290,7 @@ def test_a_volume_stays_with_its_server_through_shelve_and_resize(
         assert len(_server_attachments(cinder, uuid)) == 1
 
         # Resize (to the same host, allowed here) and confirm.
-        _rbd_write(cinder, volume['id'], f'{markers[2]}\n'.encode())
+        cinder.rbd_write(volume['id'], f'{markers[2]}\n'.encode())
         _action(cloud, uuid, {'resize': {'flavorRef': 'lv-vol-big'}})
         cloud.wait(uuid, 'VERIFY_RESIZE', timeout=240)
         cloud.wait_console(uuid, f'MINOVA-DISK-ADDED {dev} bytes={GiB} marker={markers[2]}',
@@ -371,8 +340,8 @@ def test_rebuild_of_a_volume_backed_server_reimages_its_root_volume(
         # volume would boot nothing.
         _action(cloud, uuid, {'os-stop': None})
         cloud.wait(uuid, 'SHUTOFF')
-        _rbd_write(cinder, root['id'], marker)
-        assert _rbd_read(cinder, root['id'], len(marker)) == marker
+        cinder.rbd_write(root['id'], marker)
+        assert cinder.rbd_read(root['id'], len(marker)) == marker
         [before] = _server_attachments(cinder, uuid)
 
         _action(cloud, uuid, {'rebuild': {'imageRef': other['id']}})
@@ -384,7 +353,7 @@ def test_rebuild_of_a_volume_backed_server_reimages_its_root_volume(
         assert volume['volume_image_metadata']['image_id'] == other['id']
         [after] = _server_attachments(cinder, uuid)
         assert after['id'] != before['id'] and after['status'] == 'attached'
-        assert _rbd_read(cinder, root['id'], len(marker)) != marker
+        assert cinder.rbd_read(root['id'], len(marker)) != marker
         # Cinder told mini-Nova through the external events API (2.93).
         assert any(e['name'] == 'volume-reimaged' and e['tag'] == root['id']
                    for _, _, body in nova_events.requests for e in body['events'])
