@@ -17,7 +17,6 @@ After each test Cinder has no attachment and no volume left (`cinder_clean`).
 """
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -26,9 +25,7 @@ import pytest
 
 from minova.image.builtin import TINY_IMAGE_ID
 from tests.integration.cinder.conftest import Cinder, NovaEvents
-from tests.integration.cinder.test_servers import ProjectCloud
-from tests.integration.libvirt.conftest import start_cloud, state_dir, stop_cloud
-from tests.integration.neutron.conftest import keep_log, write_events_policy
+from tests.integration.cinder.test_servers import ProjectCloud, cinder_cloud
 
 HOST = 'minova-cinder-fake'
 HOST2 = f'{HOST}-2'
@@ -37,36 +34,17 @@ FAILS = 'lm-fails'      # [fake_driver] fail_live_migration_names
 
 @pytest.fixture(scope='module')
 def fcloud(cinder: Cinder, nova_events: NovaEvents) -> Iterator[ProjectCloud]:
-    state = state_dir()
-    write_events_policy(state)
-    c = start_cloud(state, HOST, extra_conf=f"""
+    with cinder_cloud(cinder, nova_events, HOST, f"""
 [DEFAULT]
 compute_driver = fake.FakeDriver
 all_in_one_computes = 2
 [fake_driver]
 fail_live_migration_names = {FAILS}
-[cinder]
-endpoint_template = {cinder.info['url']}/%(project_id)s
-""")
-    cloud = ProjectCloud(c.compute, c.placement, c.image, c.state, c.proc, c.log)
-    cloud.project = cinder.project
-    nova_events.forward = cloud.compute
-    r = cloud.api('POST', '/flavors', json={'flavor': {
-        'name': 'fake-tiny', 'id': 'fake-tiny', 'vcpus': 1, 'ram': 64, 'disk': 1}})
-    assert r.status_code == 200, r.text
-    try:
+""", delete_timeout=60) as cloud:
+        r = cloud.api('POST', '/flavors', json={'flavor': {
+            'name': 'fake-tiny', 'id': 'fake-tiny', 'vcpus': 1, 'ram': 64, 'disk': 1}})
+        assert r.status_code == 200, r.text
         yield cloud
-    finally:
-        nova_events.forward = None
-        for server in cloud.api('GET', '/servers').json().get('servers', []):
-            cloud.api('DELETE', f'/servers/{server["id"]}')
-            try:
-                cloud.wait_gone(server['id'], timeout=60)
-            except AssertionError:
-                pass
-        stop_cloud(cloud)
-        keep_log(cloud.log)
-        shutil.rmtree(state, ignore_errors=True)
 
 
 def _boot(cloud: ProjectCloud, name: str, host: str) -> str:

@@ -28,6 +28,7 @@ endpoint, which is also the cloud's `[glance]`.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -84,49 +85,62 @@ class VolumeCloud:
         return done
 
 
+@contextlib.contextmanager
+def cinder_cloud(cinder: Cinder, nova_events: NovaEvents, host: str, extra_conf: str,
+                 delete_timeout: float, conn: Any = None) -> Iterator[ProjectCloud]:
+    """An all-in-one whose `[cinder]` is the session's Cinder, called as the
+    admin of Cinder's project, receiving Cinder's events. On the way out it
+    deletes the servers a failed test left (so that Cinder's attachments go
+    the way Nova's delete takes them), removes conn's guests of it, stops it
+    and keeps its log."""
+    state = state_dir()
+    write_events_policy(state)
+    c = start_cloud(state, host, extra_conf=f"""{extra_conf}
+[cinder]
+endpoint_template = {cinder.info['url']}/%(project_id)s
+""")
+    cloud = ProjectCloud(c.compute, c.placement, c.image, c.state, c.proc, c.log)
+    cloud.project = cinder.project
+    nova_events.forward = cloud.compute
+    try:
+        yield cloud
+    finally:
+        nova_events.forward = None
+        for server in cloud.api('GET', '/servers').json().get('servers', []):
+            cloud.api('DELETE', f'/servers/{server["id"]}')
+            with contextlib.suppress(AssertionError):
+                cloud.wait_gone(server['id'], timeout=delete_timeout)
+        if conn is not None:
+            remove_guests(conn, cloud)
+        stop_cloud(cloud)
+        keep_log(cloud.log)
+        shutil.rmtree(state, ignore_errors=True)
+
+
 @pytest.fixture(scope='module')
 def volcloud(cinder: Cinder, image_endpoint: ImageEndpoint, nova_events: NovaEvents,
              test_image: str) -> Iterator[VolumeCloud]:  # noqa: F811
     if not shutil.which('openstack'):
         pytest.skip("python-openstackclient (pip install -e '.[test]')")
-    conn = libvirt_conn()
-    state = state_dir()
-    write_events_policy(state)
-    c = start_cloud(state, HOST, extra_conf=f"""
-[cinder]
-endpoint_template = {cinder.info['url']}/%(project_id)s
+    with cinder_cloud(cinder, nova_events, HOST, f"""
 [glance]
 api_servers = {image_endpoint.url}
-""")
-    cloud = ProjectCloud(c.compute, c.placement, c.image, c.state, c.proc, c.log)
-    cloud.project = cinder.project
-    nova_events.forward = cloud.compute
-    with open(test_image, 'rb') as f:
-        image = image_endpoint.create(cinder.project, f.read(), name='minova-test',
-                                      disk_format='qcow2', visibility='public')
-    home = tempfile.mkdtemp(prefix='minova-osc-')
-    env = {k: v for k, v in os.environ.items() if not k.startswith('OS_')}
-    env.update(OS_AUTH_URL=cloud.compute.replace('/v2.1', '/identity/v3'),
-               OS_USERNAME='admin', OS_PASSWORD='anything', OS_PROJECT_NAME=cinder.project,
-               OS_USER_DOMAIN_NAME='Default', OS_PROJECT_DOMAIN_NAME='Default',
-               OS_IDENTITY_API_VERSION='3', OS_COMPUTE_API_VERSION='2.latest',
-               OS_VOLUME_API_VERSION='3.44', HOME=home)
-    try:
-        yield VolumeCloud(cloud, image['id'], create_flavor(cloud), env)
-    finally:
-        nova_events.forward = None
-        for server in cloud.api('GET', '/servers').json().get('servers', []):
-            cloud.api('DELETE', f'/servers/{server["id"]}')
-            try:
-                cloud.wait_gone(server['id'], timeout=120)
-            except AssertionError:
-                pass
-        remove_guests(conn, cloud)
-        stop_cloud(cloud)
-        keep_log(cloud.log)
-        image_endpoint.delete(cinder.project, image['id'])
-        shutil.rmtree(home, ignore_errors=True)
-        shutil.rmtree(state, ignore_errors=True)
+""", delete_timeout=120, conn=libvirt_conn()) as cloud:
+        with open(test_image, 'rb') as f:
+            image = image_endpoint.create(cinder.project, f.read(), name='minova-test',
+                                          disk_format='qcow2', visibility='public')
+        home = tempfile.mkdtemp(prefix='minova-osc-')
+        env = {k: v for k, v in os.environ.items() if not k.startswith('OS_')}
+        env.update(OS_AUTH_URL=cloud.compute.replace('/v2.1', '/identity/v3'),
+                   OS_USERNAME='admin', OS_PASSWORD='anything', OS_PROJECT_NAME=cinder.project,
+                   OS_USER_DOMAIN_NAME='Default', OS_PROJECT_DOMAIN_NAME='Default',
+                   OS_IDENTITY_API_VERSION='3', OS_COMPUTE_API_VERSION='2.latest',
+                   OS_VOLUME_API_VERSION='3.44', HOME=home)
+        try:
+            yield VolumeCloud(cloud, image['id'], create_flavor(cloud), env)
+        finally:
+            image_endpoint.delete(cinder.project, image['id'])
+            shutil.rmtree(home, ignore_errors=True)
 
 
 def _boot(vc: VolumeCloud, name: str, **server: Any) -> str:
