@@ -7,6 +7,7 @@ under CI (CI=true) it fails instead.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -214,13 +215,24 @@ def state_dir() -> str:
     return state
 
 
+@contextlib.contextmanager
+def own_cloud(conn: Any, host: str, extra_conf: str = '') -> Iterator[Cloud]:
+    """start_cloud on a state directory of its own; on the way out the
+    all-in-one is stopped, its guests are removed from libvirtd and its
+    state is deleted."""
+    c = start_cloud(state_dir(), host, extra_conf)
+    try:
+        yield c
+    finally:
+        stop_cloud(c)
+        remove_guests(conn, c)
+        shutil.rmtree(c.state, ignore_errors=True)
+
+
 @pytest.fixture(scope='session')
 def cloud(conn: Any, test_image: str) -> Iterator[Cloud]:
-    c = start_cloud(state_dir(), f'libvirt-it-{os.getpid()}')
-    yield c
-    stop_cloud(c)
-    remove_guests(conn, c)
-    shutil.rmtree(c.state, ignore_errors=True)
+    with own_cloud(conn, f'libvirt-it-{os.getpid()}') as c:
+        yield c
 
 
 def upload_image(c: Cloud, path: str) -> str:

@@ -6,7 +6,6 @@ minova-serialproxy (issue 20). One guest at a time."""
 from __future__ import annotations
 
 import os
-import shutil
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -20,10 +19,7 @@ from tests.integration.libvirt.conftest import (
     Cloud,
     _free_port,
     create_flavor,
-    remove_guests,
-    start_cloud,
-    state_dir,
-    stop_cloud,
+    own_cloud,
     upload_image,
 )
 
@@ -84,18 +80,15 @@ def test_vnc_console_through_the_proxy(cloud: Cloud, conn: Any, image_id: str,
 def serial_cloud(conn: Any, test_image: str) -> Iterator[Cloud]:
     """A second all-in-one with [serial_console] enabled (and its serialproxy)."""
     proxy, low = _free_port(), _free_port()
-    c = start_cloud(state_dir(), f'libvirt-serial-{os.getpid()}', f"""
+    with own_cloud(conn, f'libvirt-serial-{os.getpid()}', f"""
 [serial_console]
 enabled = true
 port_range = {low}:{low + 50}
 base_url = ws://127.0.0.1:{proxy}/
 serialproxy_host = 127.0.0.1
 serialproxy_port = {proxy}
-""")
-    yield c
-    stop_cloud(c)
-    remove_guests(conn, c)
-    shutil.rmtree(c.state, ignore_errors=True)
+""") as c:
+        yield c
 
 
 def test_serial_console_through_the_proxy(serial_cloud: Cloud, conn: Any,

@@ -30,7 +30,7 @@ from tests.integration.libvirt.conftest import (
     MARKER,
     Cloud,
     create_flavor,
-    remove_guests,
+    own_cloud,
     start_cloud,
     state_dir,
     stop_cloud,
@@ -54,12 +54,9 @@ def _backup_databases(src: str, dst: str) -> None:
 
 @pytest.fixture(scope='module')
 def cloud(conn: Any, test_image: str) -> Iterator[Cloud]:
-    c = start_cloud(state_dir(), f'libvirt-safety-{os.getpid()}',
-                    '[DEFAULT]\nsync_power_state_interval = 0\n')
-    yield c
-    stop_cloud(c)
-    remove_guests(conn, c)
-    shutil.rmtree(c.state, ignore_errors=True)
+    with own_cloud(conn, f'libvirt-safety-{os.getpid()}',
+                   '[DEFAULT]\nsync_power_state_interval = 0\n') as c:
+        yield c
 
 
 @pytest.fixture(scope='module')

@@ -4,7 +4,6 @@ restore boots it again; forceDelete removes it for good (issue 17)."""
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,10 +21,7 @@ from tests.integration.libvirt.conftest import (
     MARKER,
     Cloud,
     create_flavor,
-    remove_guests,
-    start_cloud,
-    state_dir,
-    stop_cloud,
+    own_cloud,
     upload_image,
 )
 from tests.integration.libvirt.test_guests import _action, _boot, _wait_dom
@@ -36,12 +32,9 @@ PH = {'X-Auth-Token': 'admin', 'OpenStack-API-Version': 'placement 1.28'}
 @pytest.fixture(scope='module')
 def soft_cloud(conn: Any, test_image: str) -> Iterator[Cloud]:
     """An all-in-one whose DELETE is a soft delete (reclaimed after an hour)."""
-    c = start_cloud(state_dir(), f'libvirt-soft-{os.getpid()}',
-                    '[DEFAULT]\nreclaim_instance_interval = 3600\n')
-    yield c
-    stop_cloud(c)
-    remove_guests(conn, c)
-    shutil.rmtree(c.state, ignore_errors=True)
+    with own_cloud(conn, f'libvirt-soft-{os.getpid()}',
+                   '[DEFAULT]\nreclaim_instance_interval = 3600\n') as c:
+        yield c
 
 
 def _allocated(cloud: Cloud, uuid: str) -> bool:
