@@ -51,6 +51,17 @@ def _unavailable(reason: str) -> None:
     libvirt_tier._unavailable(reason, tier='cinder')
 
 
+def until(predicate: Any, what: str, timeout: float = 120.0, interval: float = 0.5) -> Any:
+    """predicate()'s first true value, asked every `interval` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f'timed out waiting for {what}'
+        time.sleep(interval)
+
+
 # --- Cinder's REST API --------------------------------------------------------
 
 @dataclass

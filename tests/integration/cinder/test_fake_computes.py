@@ -17,14 +17,14 @@ After each test Cinder has no attachment and no volume left (`cinder_clean`).
 """
 from __future__ import annotations
 
-import time
+import functools
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from minova.image.builtin import TINY_IMAGE_ID
-from tests.integration.cinder.conftest import Cinder, NovaEvents
+from tests.integration.cinder.conftest import Cinder, NovaEvents, until
 from tests.integration.cinder.test_servers import ProjectCloud, cinder_cloud
 
 HOST = 'minova-cinder-fake'
@@ -71,14 +71,7 @@ def _attach(cloud: ProjectCloud, uuid: str, volume_id: str,
                      headers={'OpenStack-API-Version': f'compute {version}'})
 
 
-def _until(predicate: Any, what: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f'timed out waiting for {what}'
-        time.sleep(0.3)
+_until = functools.partial(until, timeout=60.0, interval=0.3)
 
 
 def _hosts(cinder: Cinder, volume_id: str) -> dict[str, str]:

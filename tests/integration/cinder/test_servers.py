@@ -33,7 +33,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -41,7 +40,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.integration.cinder.conftest import Cinder, ImageEndpoint, NovaEvents
+from tests.integration.cinder.conftest import Cinder, ImageEndpoint, NovaEvents, until
 from tests.integration.libvirt.conftest import (
     Cloud,
     create_flavor,
@@ -156,16 +155,6 @@ def _delete(vc: VolumeCloud, uuid: str) -> None:
     vc.cloud.wait_gone(uuid, timeout=180)
 
 
-def _wait(predicate: Any, what: str, timeout: float = 120.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f'timed out waiting for {what}'
-        time.sleep(0.5)
-
-
 def test_volume_attach_extend_reboot_detach_on_a_running_guest(
         volcloud: VolumeCloud, cinder_clean: Cinder) -> None:
     vc, cinder, cloud = volcloud, cinder_clean, volcloud.cloud
@@ -201,7 +190,7 @@ def test_volume_attach_extend_reboot_detach_on_a_running_guest(
         r = cinder.api('POST', f'/volumes/{volume["id"]}/action',
                        json={'os-extend': {'new_size': 2}}, version='3.42')
         assert r.status_code == 202, r.text
-        _wait(lambda: cinder.volume(volume['id']).json()['volume']['size'] == 2,
+        until(lambda: cinder.volume(volume['id']).json()['volume']['size'] == 2,
               'the volume to be 2 GiB')
         cloud.wait_console(uuid, f'MINOVA-DISK-RESIZED vdb bytes={2 * GiB}')
 
@@ -249,7 +238,7 @@ def test_boot_from_a_volume_made_from_the_image(volcloud: VolumeCloud,
     finally:
         _delete(vc, uuid)
     # delete_on_termination: the server's delete deleted its volume too.
-    _wait(lambda: cinder.volume(root['id']).status_code == 404, 'the root volume to go')
+    until(lambda: cinder.volume(root['id']).status_code == 404, 'the root volume to go')
     cinder.volumes.remove(root['id'])
 
 
@@ -380,5 +369,5 @@ def test_rebuild_of_a_volume_backed_server_reimages_its_root_volume(
         _delete(vc, uuid)
         image_endpoint.delete(cinder.project, other['id'])
     if root is not None:
-        _wait(lambda: cinder.volume(root['id']).status_code == 404, 'the root volume to go')
+        until(lambda: cinder.volume(root['id']).status_code == 404, 'the root volume to go')
         cinder.volumes.remove(root['id'])
