@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
 
 try:
     import libvirt
@@ -30,8 +28,10 @@ from tests.integration.libvirt.conftest import MARKER, Cloud
 from tests.integration.libvirt.two_hosts import (
     DEST_URI,
     TwoHosts,
+    allocations,
     boot,
     hypervisors,
+    in_dest_namespace,
     live_migrate,
     two_hosts,
 )
@@ -45,22 +45,8 @@ def hosts(conn: Any, test_image: str) -> Iterator[TwoHosts]:
         yield h
 
 
-def _allocations(cloud: Cloud, consumer: str) -> dict[str, Any]:
-    r = requests.get(f'{cloud.placement}/allocations/{consumer}', timeout=10,
-                     headers={'X-Auth-Token': 'admin',
-                              'OpenStack-API-Version': 'placement latest'})
-    assert r.status_code == 200, r.text
-    return r.json()['allocations']
-
-
 def _ticks(out: str) -> list[int]:
     return [int(n) for n in TICK.findall(out)]
-
-
-def _in_dest_namespace(hosts: TwoHosts, *cmd: str) -> subprocess.CompletedProcess:
-    with open(os.path.join(hosts.hv_state, 'libvirtd.pid')) as f:
-        pid = f.read().strip()
-    return subprocess.run(['nsenter', '-m', '-t', pid, *cmd], capture_output=True, text=True)
 
 
 def _abort_live_migration(hosts: TwoHosts, conn: Any, uuid: str) -> None:
@@ -93,10 +79,10 @@ def _abort_live_migration(hosts: TwoHosts, conn: Any, uuid: str) -> None:
         dest_conn.close()
     # what pre_live_migration made on the destination is gone, the source's stays
     inst_dir = os.path.join(cloud.state, 'instances', uuid)
-    assert _in_dest_namespace(hosts, 'test', '-e', inst_dir).returncode == 1
+    assert in_dest_namespace(hosts, 'test', '-e', inst_dir).returncode == 1
     assert os.path.exists(os.path.join(inst_dir, 'disk'))
     rp = {name: hv['id'] for name, hv in hypervisors(cloud).items()}
-    assert set(_allocations(cloud, uuid)) == {rp[source]}
+    assert set(allocations(cloud, uuid)) == {rp[source]}
 
 
 def test_running_guest_moves_to_the_other_hypervisor(hosts: TwoHosts, conn: Any) -> None:
@@ -144,11 +130,11 @@ def test_running_guest_moves_to_the_other_hypervisor(hosts: TwoHosts, conn: Any)
     # migration's gone.
     rp = {name: hv['id'] for name, hv in hypervisors(cloud).items()}
     deadline = time.monotonic() + 10
-    while set(_allocations(cloud, uuid)) != {rp[dest]}:
-        assert time.monotonic() < deadline, _allocations(cloud, uuid)
+    while set(allocations(cloud, uuid)) != {rp[dest]}:
+        assert time.monotonic() < deadline, allocations(cloud, uuid)
         time.sleep(0.3)
     if mig.get('uuid'):
-        assert _allocations(cloud, mig['uuid']) == {}
+        assert allocations(cloud, mig['uuid']) == {}
 
     _force_complete_back(hosts, conn, uuid)
 
