@@ -23,14 +23,7 @@ from typing import Any
 
 import pytest
 
-try:
-    import libvirt
-except ImportError:
-    if os.environ.get('CI') == 'true':
-        raise
-    pytest.skip('libvirt-python is not installed', allow_module_level=True)
-
-from tests.integration.libvirt.conftest import MARKER, Cloud
+from tests.integration.libvirt.conftest import MARKER, Cloud, import_libvirt
 from tests.integration.libvirt.two_hosts import (
     DEST_URI,
     HYPERVISOR,
@@ -42,6 +35,8 @@ from tests.integration.libvirt.two_hosts import (
     in_dest_namespace,
     two_hosts,
 )
+
+libvirt = import_libvirt()
 
 # Resize goes to the other host; a guest that ignores ACPI is powered off soon.
 SOURCE_CONF = """

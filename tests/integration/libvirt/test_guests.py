@@ -11,14 +11,9 @@ from typing import Any
 import pytest
 import requests
 
-try:
-    import libvirt
-except ImportError:
-    if os.environ.get('CI') == 'true':
-        raise
-    pytest.skip('libvirt-python is not installed', allow_module_level=True)
+from tests.integration.libvirt.conftest import MARKER, Cloud, import_libvirt
 
-from tests.integration.libvirt.conftest import MARKER, Cloud
+libvirt = import_libvirt()
 
 
 def _usages(cloud: Cloud) -> dict[str, int]:

@@ -17,14 +17,7 @@ from typing import Any
 
 import pytest
 
-try:
-    import libvirt
-except ImportError:
-    if os.environ.get('CI') == 'true':
-        raise
-    pytest.skip('libvirt-python is not installed', allow_module_level=True)
-
-from tests.integration.libvirt.conftest import MARKER, Cloud
+from tests.integration.libvirt.conftest import MARKER, Cloud, import_libvirt
 from tests.integration.libvirt.two_hosts import (
     DEST_URI,
     TwoHosts,
@@ -35,6 +28,8 @@ from tests.integration.libvirt.two_hosts import (
     live_migrate,
     two_hosts,
 )
+
+libvirt = import_libvirt()
 
 TICK = re.compile(r'MINOVA-TICK (\d+)')
 

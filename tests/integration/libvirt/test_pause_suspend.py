@@ -2,22 +2,14 @@
 what libvirt and the guest's console show."""
 from __future__ import annotations
 
-import os
 import re
 import time
 from typing import Any
 
-import pytest
-
-try:
-    import libvirt
-except ImportError:
-    if os.environ.get('CI') == 'true':
-        raise
-    pytest.skip('libvirt-python is not installed', allow_module_level=True)
-
-from tests.integration.libvirt.conftest import MARKER, Cloud
+from tests.integration.libvirt.conftest import MARKER, Cloud, import_libvirt
 from tests.integration.libvirt.test_guests import _action, _boot, _wait_dom
+
+libvirt = import_libvirt()
 
 
 def _tick(cloud: Cloud, uuid: str) -> int:

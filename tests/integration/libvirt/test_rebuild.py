@@ -9,19 +9,13 @@ import os
 import subprocess
 from typing import Any
 
-import pytest
 import requests
 
-try:
-    import libvirt
-except ImportError:
-    if os.environ.get('CI') == 'true':
-        raise
-    pytest.skip('libvirt-python is not installed', allow_module_level=True)
-
-from tests.integration.libvirt.conftest import MARKER, Cloud
+from tests.integration.libvirt.conftest import MARKER, Cloud, import_libvirt
 from tests.integration.libvirt.test_guests import _action, _boot, _wait_dom
 from tests.integration.libvirt.test_pause_suspend import _events
+
+libvirt = import_libvirt()
 
 
 def _second_image(cloud: Cloud, path: str) -> str:

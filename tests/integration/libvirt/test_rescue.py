@@ -7,18 +7,11 @@ import os
 import xml.etree.ElementTree as ET
 from typing import Any
 
-import pytest
-
-try:
-    import libvirt
-except ImportError:
-    if os.environ.get('CI') == 'true':
-        raise
-    pytest.skip('libvirt-python is not installed', allow_module_level=True)
-
-from tests.integration.libvirt.conftest import MARKER, Cloud
+from tests.integration.libvirt.conftest import MARKER, Cloud, import_libvirt
 from tests.integration.libvirt.test_guests import _action, _boot, _wait_dom
 from tests.integration.libvirt.test_pause_suspend import _events
+
+libvirt = import_libvirt()
 
 
 def _disks(conn: Any, uuid: str) -> dict[str, str]:

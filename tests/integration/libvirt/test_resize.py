@@ -11,17 +11,10 @@ import time
 import xml.etree.ElementTree as ET
 from typing import Any
 
-import pytest
-
-try:
-    import libvirt
-except ImportError:
-    if os.environ.get('CI') == 'true':
-        raise
-    pytest.skip('libvirt-python is not installed', allow_module_level=True)
-
-from tests.integration.libvirt.conftest import MARKER, Cloud
+from tests.integration.libvirt.conftest import MARKER, Cloud, import_libvirt
 from tests.integration.libvirt.test_guests import _action, _allocations, _boot, _wait_dom
+
+libvirt = import_libvirt()
 
 SIZE = re.compile(r'MINOVA-TEST-IMAGE-SIZE cpus=(\d+) mem_kb=(\d+)')
 GiB = 1024 ** 3

@@ -19,23 +19,19 @@ from typing import Any
 
 import pytest
 
-try:
-    import libvirt
-except ImportError:
-    if os.environ.get('CI') == 'true':
-        raise
-    pytest.skip('libvirt-python is not installed', allow_module_level=True)
-
 from tests.integration.libvirt.conftest import (
     MARKER,
     Cloud,
     create_flavor,
+    import_libvirt,
     own_cloud,
     start_cloud,
     state_dir,
     stop_cloud,
     upload_image,
 )
+
+libvirt = import_libvirt()
 
 # Periodic tasks of the second deployment run every second, so a few
 # seconds of it running cover start-up, the reaper and the power-state sync.

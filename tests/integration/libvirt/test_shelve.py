@@ -10,15 +10,10 @@ from typing import Any
 import pytest
 import requests
 
-try:
-    import libvirt
-except ImportError:
-    if os.environ.get('CI') == 'true':
-        raise
-    pytest.skip('libvirt-python is not installed', allow_module_level=True)
-
-from tests.integration.libvirt.conftest import MARKER, Cloud
+from tests.integration.libvirt.conftest import MARKER, Cloud, import_libvirt
 from tests.integration.libvirt.test_guests import _action, _boot, _wait_dom
+
+libvirt = import_libvirt()
 
 H = {'X-Auth-Token': 'admin:admin'}
 PH = {'X-Auth-Token': 'admin', 'OpenStack-API-Version': 'placement 1.28'}

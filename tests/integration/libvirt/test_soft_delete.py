@@ -10,21 +10,17 @@ from typing import Any
 import pytest
 import requests
 
-try:
-    import libvirt
-except ImportError:
-    if os.environ.get('CI') == 'true':
-        raise
-    pytest.skip('libvirt-python is not installed', allow_module_level=True)
-
 from tests.integration.libvirt.conftest import (
     MARKER,
     Cloud,
     create_flavor,
+    import_libvirt,
     own_cloud,
     upload_image,
 )
 from tests.integration.libvirt.test_guests import _action, _boot, _wait_dom
+
+libvirt = import_libvirt()
 
 PH = {'X-Auth-Token': 'admin', 'OpenStack-API-Version': 'placement 1.28'}
 
