@@ -9,14 +9,13 @@ from typing import Any
 import falcon.testing
 import pytest
 
-from minova.api import policy, util
-from minova.cells import lookup, mappings
 from minova.conf import CONF
-from minova.db import engines, migration
+from minova.db import migration
 from minova.placement import policies as placement_policies
 from minova.placement import wsgi as placement_wsgi
 from tests.integration import scratch_db
 from tests.unit import test_fuzz_api as fuzz
+from tests.unit.api.conftest import compute_dbs
 from tests.unit.test_fuzz_api import compute_world  # noqa: F401 - uses dbs below
 
 pytestmark = pytest.mark.integration
@@ -35,26 +34,9 @@ def databases(engine: str) -> Iterator[Any]:
 
 @pytest.fixture
 def dbs(databases: Any, tmp_path: Any) -> Iterator[dict[str, str]]:
-    api_url, cell_url, cell0_url = databases('api'), databases('cell1'), databases('cell0')
-    CONF.set_override('connection', api_url, group='api_database')
-    CONF.set_override('connection', cell_url, group='database')
-    CONF.set_override('state_path', str(tmp_path))
-    migration.upgrade('api_db', api_url)
-    migration.upgrade('main_db', cell_url)
-    migration.upgrade('main_db', cell0_url)
-    cell0 = mappings.cell_create('cell0', 'none:///', cell0_url, uuid=mappings.CELL0_UUID)
-    cell1 = mappings.cell_create('cell1', 'fake:/', cell_url)
-    lookup.all_cells(refresh=True)
-    policy.reset()
-    yield {'api': api_url, 'cell': cell_url, 'cell0': cell0_url,
-           'cell1_uuid': cell1['uuid'], 'cell0_uuid': cell0['uuid']}
-    util.set_compute_api(None)
-    policy.reset()
-    engines.dispose_all()
-    for group in ('api_database', 'database'):
-        CONF.clear_override('connection', group=group)
-    CONF.clear_override('state_path')
-    lookup.reset()
+    with compute_dbs(databases('api'), databases('cell1'), databases('cell0'), str(tmp_path),
+                     migrate=migration.upgrade) as urls:
+        yield urls
 
 
 @pytest.fixture

@@ -1,9 +1,10 @@
 """The compute API on fresh SQLite API and cell DBs per test, via falcon.testing."""
 from __future__ import annotations
 
+import contextlib
 import datetime
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -31,17 +32,19 @@ class Client(ServiceClient):
         return path if path.startswith('/v2.1') or path == '/' else '/v2.1' + path
 
 
-@pytest.fixture
-def dbs(tmp_path: Any) -> Iterator[dict[str, str]]:
-    api_url = f'sqlite:///{tmp_path}/api.sqlite'
-    cell_url = f'sqlite:///{tmp_path}/cell1.sqlite'
-    cell0_url = f'sqlite:///{tmp_path}/cell0.sqlite'
+@contextlib.contextmanager
+def compute_dbs(api_url: str, cell_url: str, cell0_url: str, state_path: str,
+                migrate: Callable[[str, str], None] = db_templates.migrated,
+                ) -> Iterator[dict[str, str]]:
+    """The API DB and cell1 (this service's [database]) and cell0 at the
+    given URLs, migrated by migrate(kind, url) and mapped; CONF and the
+    API's caches set back afterwards."""
     CONF.set_override('connection', api_url, group='api_database')
     CONF.set_override('connection', cell_url, group='database')
-    CONF.set_override('state_path', str(tmp_path))
-    db_templates.migrated('api_db', api_url)
-    db_templates.migrated('main_db', cell_url)
-    db_templates.migrated('main_db', cell0_url)
+    CONF.set_override('state_path', state_path)
+    migrate('api_db', api_url)
+    migrate('main_db', cell_url)
+    migrate('main_db', cell0_url)
     cell0 = mappings.cell_create('cell0', 'none:///', cell0_url, uuid=mappings.CELL0_UUID)
     cell1 = mappings.cell_create('cell1', 'fake:/', cell_url)
     lookup.all_cells(refresh=True)
@@ -55,6 +58,13 @@ def dbs(tmp_path: Any) -> Iterator[dict[str, str]]:
     CONF.clear_override('connection', group='database')
     CONF.clear_override('state_path')
     lookup.reset()
+
+
+@pytest.fixture
+def dbs(tmp_path: Any) -> Iterator[dict[str, str]]:
+    with compute_dbs(f'sqlite:///{tmp_path}/api.sqlite', f'sqlite:///{tmp_path}/cell1.sqlite',
+                     f'sqlite:///{tmp_path}/cell0.sqlite', str(tmp_path)) as urls:
+        yield urls
 
 
 @pytest.fixture
