@@ -80,6 +80,16 @@ def _attach(client: Client, sid: str, vid: str, **extra: Any) -> Any:
                        {'volumeAttachment': {'volumeId': vid, **extra}})
 
 
+def _attach_in_use(client: Client, cinder: FakeCinder, sid: str, vid: str) -> None:
+    assert _attach(client, sid, vid).status_code == 200
+    _wait(lambda: cinder.status(vid) == 'in-use')
+
+
+def _detach_available(client: Client, cinder: FakeCinder, sid: str, vid: str) -> None:
+    assert client.delete(f'/servers/{sid}/os-volume_attachments/{vid}').status_code == 202
+    _wait(lambda: cinder.status(vid) == 'available')
+
+
 def _error(r: Any, code: int) -> str:
     assert r.status_code == code, r.text
     return str(next(iter(r.json().values()))['message'])
@@ -146,8 +156,7 @@ def test_attach_and_detach_errors(admin: Client, api_base: str, server: dict[str
     assert admin.get(f'/servers/{sid}/os-volume_attachments').json()[
         'volumeAttachments'] == []
     vol = clean.add_volume()
-    assert _attach(admin, sid, vol['id']).status_code == 200
-    _wait(lambda: clean.status(vol['id']) == 'in-use')
+    _attach_in_use(admin, clean, sid, vol['id'])
     assert 'already attached' in _error(_attach(admin, sid, vol['id']), 400)
     other = clean.add_volume()
     assert _error(admin.delete(f"/servers/{sid}/os-volume_attachments/{other['id']}"),
@@ -199,8 +208,7 @@ def test_detach_the_guest_refuses_keeps_the_volume(admin: Client, aio: AllInOne,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     sid = server['id']
     vol = clean.add_volume()
-    assert _attach(admin, sid, vol['id']).status_code == 200
-    _wait(lambda: clean.status(vol['id']) == 'in-use')
+    _attach_in_use(admin, clean, sid, vol['id'])
 
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise exception.DeviceDetachFailed(device='vdb', reason='the guest kept it')
@@ -215,9 +223,7 @@ def test_detach_the_guest_refuses_keeps_the_volume(admin: Client, aio: AllInOne,
     assert len(admin.get(f'/servers/{sid}/os-volume_attachments').json()[
         'volumeAttachments']) == 1
     monkeypatch.undo()
-    assert admin.delete(f"/servers/{sid}/os-volume_attachments/{vol['id']}"
-                        ).status_code == 202
-    _wait(lambda: clean.status(vol['id']) == 'available')
+    _detach_available(admin, clean, sid, vol['id'])
 
 
 def test_delete_detaches_and_deletes_on_termination(admin: Client, tiny_flavor: Any,
@@ -269,8 +275,7 @@ def test_volume_extended_event_grows_the_guests_disk(admin: Client, aio: AllInOn
                                                      clean: FakeCinder) -> None:
     sid = server['id']
     vol = clean.add_volume(size=1)
-    assert _attach(admin, sid, vol['id']).status_code == 200
-    _wait(lambda: clean.status(vol['id']) == 'in-use')
+    _attach_in_use(admin, clean, sid, vol['id'])
     clean.volumes[vol['id']]['size'] = 2      # Cinder extended it, then tells Nova
     r = _at(admin, '2.51').post('/os-server-external-events', {'events': [
         {'name': 'volume-extended', 'server_uuid': sid, 'tag': vol['id']}]},
@@ -278,9 +283,7 @@ def test_volume_extended_event_grows_the_guests_disk(admin: Client, aio: AllInOn
     assert r.status_code == 200, r.text
     assert r.json()['events'][0]['code'] == 200
     _wait(lambda: _driver(aio).guest_volume_sizes(sid).get(vol['id']) == 2 * 1024 ** 3)
-    assert admin.delete(f"/servers/{sid}/os-volume_attachments/{vol['id']}"
-                        ).status_code == 202
-    _wait(lambda: clean.status(vol['id']) == 'available')
+    _detach_available(admin, clean, sid, vol['id'])
 
 
 def test_delete_while_the_host_is_down_releases_the_volumes(
@@ -359,9 +362,7 @@ def test_os_volumes_and_os_snapshots_proxies(admin: Client, server: dict[str, An
     assert _error(v235.get(f"/os-volumes/{MISSING}"), 404) == \
         f'Volume {MISSING} could not be found.'
     assert _at(admin, '2.36').get('/os-volumes').status_code == 404
-    assert admin.delete(f"/servers/{server['id']}/os-volume_attachments/{vol['id']}"
-                        ).status_code == 202
-    _wait(lambda: clean.status(vol['id']) == 'available')
+    _detach_available(admin, clean, server['id'], vol['id'])
     assert v235.delete(f"/os-volumes/{vol['id']}").status_code == 202
     assert vol['id'] not in clean.volumes
 
@@ -371,8 +372,7 @@ def test_shelve_offload_and_unshelve_keep_the_volume(admin: Client, aio: AllInOn
                                                      clean: FakeCinder) -> None:
     sid = server['id']
     vol = clean.add_volume()
-    assert _attach(admin, sid, vol['id']).status_code == 200
-    _wait(lambda: clean.status(vol['id']) == 'in-use')
+    _attach_in_use(admin, clean, sid, vol['id'])
     CONF.set_override('shelved_offload_time', 0)
     try:
         assert admin.post(f'/servers/{sid}/action', {'shelve': None}).status_code == 202
@@ -388,17 +388,14 @@ def test_shelve_offload_and_unshelve_keep_the_volume(admin: Client, aio: AllInOn
     [att] = clean.live_attachments(vol['id'])
     assert att['status'] == 'attached' and att['connection_info']
     assert _driver(aio).guest_volumes(sid)['/dev/vdb']['serial'] == vol['id']
-    assert admin.delete(f"/servers/{sid}/os-volume_attachments/{vol['id']}"
-                        ).status_code == 202
-    _wait(lambda: clean.status(vol['id']) == 'available')
+    _detach_available(admin, clean, sid, vol['id'])
 
 
 def test_cold_migrate_revert_and_confirm_keep_the_volume(
         admin: Client, aio: AllInOne, server: dict[str, Any], clean: FakeCinder) -> None:
     sid = server['id']
     vol = clean.add_volume()
-    assert _attach(admin, sid, vol['id']).status_code == 200
-    _wait(lambda: clean.status(vol['id']) == 'in-use')
+    _attach_in_use(admin, clean, sid, vol['id'])
     url = f'/servers/{sid}/action'
 
     def connected_once() -> None:
@@ -422,9 +419,7 @@ def test_cold_migrate_revert_and_confirm_keep_the_volume(
             connected_once()
     finally:
         CONF.clear_override('allow_resize_to_same_host')
-    assert admin.delete(f"/servers/{sid}/os-volume_attachments/{vol['id']}"
-                        ).status_code == 202
-    _wait(lambda: clean.status(vol['id']) == 'available')
+    _detach_available(admin, clean, sid, vol['id'])
 
 
 def test_attach_to_a_shelved_offloaded_server_connects_on_unshelve(
@@ -453,6 +448,4 @@ def test_attach_to_a_shelved_offloaded_server_connects_on_unshelve(
     [att] = admin.get(f'/servers/{sid}/os-volume_attachments').json()['volumeAttachments']
     assert att['volumeId'] == vol['id'] and att['device'] == '/dev/vdb'
     assert _driver(aio).guest_volumes(sid)['/dev/vdb']['serial'] == vol['id']
-    assert admin.delete(f"/servers/{sid}/os-volume_attachments/{vol['id']}"
-                        ).status_code == 202
-    _wait(lambda: clean.status(vol['id']) == 'available')
+    _detach_available(admin, clean, sid, vol['id'])
