@@ -8,39 +8,15 @@ import time
 from collections.abc import Iterator
 
 import pytest
-import requests
 
 from minova import utils
 from minova.cells import mappings
 from minova.cmd.all_in_one import AllInOne
 from minova.compute import manager as compute_manager
 from minova.conf import CONF
-from minova.image.builtin import TINY_IMAGE_ID
 from tests.functional.conftest import Client
 from tests.functional.test_server_lifecycle import _usages
-
-
-def _boot(client: Client, name: str) -> str:
-    r = client.post('/servers', {'server': {'name': name, 'flavorRef': 'tiny',
-                                            'imageRef': TINY_IMAGE_ID, 'networks': 'none'}})
-    assert r.status_code == 202, r.text
-    server_id = r.json()['server']['id']
-    assert client.wait_for_status(server_id, {'ACTIVE', 'ERROR'})['status'] == 'ACTIVE'
-    return server_id
-
-
-def _act(client: Client, server_id: str, body: dict) -> requests.Response:
-    return client.post(f'/servers/{server_id}/action', body)
-
-
-def _conflict(r: requests.Response) -> str:
-    assert r.status_code == 409, r.text
-    return r.json()['conflictingRequest']['message']
-
-
-def _actions(client: Client, server_id: str) -> list[str]:
-    r = client.get(f'/servers/{server_id}/os-instance-actions')
-    return [a['action'] for a in r.json()['instanceActions']]
+from tests.functional.test_server_state_actions import _act, _actions, _boot, _conflict
 
 
 def _compute(aio: AllInOne) -> compute_manager.ComputeManager:

@@ -4,6 +4,7 @@ states, instance actions, 409s from other states, locked-server refusal."""
 from __future__ import annotations
 
 import pytest
+import requests
 
 from minova.image.builtin import TINY_IMAGE_ID
 from tests.functional.conftest import Client
@@ -18,13 +19,13 @@ def _boot(client: Client, name: str) -> str:
     return server_id
 
 
-def _act(client: Client, server_id: str, body: dict) -> object:
+def _act(client: Client, server_id: str, body: dict) -> requests.Response:
     return client.post(f'/servers/{server_id}/action', body)
 
 
-def _conflict(r: object) -> str:
-    assert r.status_code == 409, r.text   # type: ignore[attr-defined]
-    return r.json()['conflictingRequest']['message']   # type: ignore[attr-defined]
+def _conflict(r: requests.Response) -> str:
+    assert r.status_code == 409, r.text
+    return r.json()['conflictingRequest']['message']
 
 
 @pytest.fixture
