@@ -47,13 +47,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / 'bench')]
 import boot_delete  # noqa: E402  (its image and percentiles)
 
 from tests.integration.keystone import keystone_server  # noqa: E402
+from tests.processes import free_port, stop_process  # noqa: E402
 
 PASSWORDS = {'nova': 'nova-secret', 'placement': 'placement-secret',
              'bench': 'bench-secret'}
-
-
-free_port = keystone_server.free_port
-stop = keystone_server.stop_process
 
 
 class Ports:
@@ -320,7 +317,7 @@ def run_mode(mode: str, keystone: keystone_server.Keystone, ports: Ports, workdi
             counts, _ = keystone_calls(keystone, mark)
             list(pool.map(lambda s: client.delete(s[0]), booted))
     finally:
-        stop(proc)
+        stop_process(proc)
     lat = [t for _, t in booted]
     stages = stage_p50s(root, [sid for sid, _ in booted])
     return {'mode': mode, 'stages_p50_ms': stages, 'boots_per_s': args.n / wall, 'wall_s': wall,

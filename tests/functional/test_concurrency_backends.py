@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -17,6 +16,7 @@ import pytest
 import requests
 
 from minova.image.builtin import TINY_IMAGE_ID
+from tests.processes import stop_process
 
 IMAGE = TINY_IMAGE_ID   # the all-in-one's built-in image (minova-tiny)
 
@@ -86,9 +86,4 @@ bind_port = {placement_port}
         log_text = (tmp_path / 'aio.log').read_text()
         assert f'concurrency backend: {backend}' in log_text
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_process(proc, timeout=20)

@@ -11,8 +11,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -20,6 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.processes import free_port, stop_process
 from tests.readme_blocks import REPO, TAGS, blocks, local_ports_conf, localise
 
 
@@ -34,12 +33,6 @@ def test_every_block_names_the_test_that_runs_it() -> None:
             assert note, f'a {tag} block must say which test runs it: {text[:80]}'
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def walk_env(tmp_path: Path) -> dict[str, str]:
     for tool in ('curl', 'jq', 'openstack', 'nova', 'minova-all-in-one', 'minova-manage'):
@@ -51,7 +44,7 @@ def walk_env(tmp_path: Path) -> dict[str, str]:
 
 
 def test_walkthrough(walk_env: dict[str, str], tmp_path: Path) -> None:
-    ports = {'8774': _free_port(), '8778': _free_port(), '9292': _free_port()}
+    ports = {'8774': free_port(), '8778': free_port(), '9292': free_port()}
 
     def local(text: str) -> str:
         return localise(text, ports)
@@ -98,10 +91,5 @@ def test_walkthrough(walk_env: dict[str, str], tmp_path: Path) -> None:
         assert '"VCPU": 1' in out.replace('"VCPU":1', '"VCPU": 1')   # the server's usage
         assert 'minova-tiny' in out and 'vm3' in out and 'boots' in out.lower()
     finally:
-        os.killpg(aio.pid, signal.SIGTERM)
-        try:
-            aio.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(aio.pid, signal.SIGKILL)
-            aio.wait()
+        stop_process(aio, timeout=30)
         log.close()

@@ -30,6 +30,7 @@ from keystoneauth1.identity import v3
 from keystoneclient.v3 import client as ks_client
 
 from tests.integration.keystone import keystone_server
+from tests.processes import free_port, stop_process
 
 PASSWORDS = {'nova': 'nova-secret', 'placement': 'placement-secret',
              'demo-a': 'demo-a-secret', 'demo-b': 'demo-b-secret',
@@ -162,11 +163,10 @@ def _tail(cloud: Cloud, lines: int = 60) -> str:
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
     keystone_server.ensure_venv()
     root = tmp_path_factory.mktemp('keystone-cloud')
-    keystone = keystone_server.Keystone(root / 'keystone', keystone_server.free_port())
+    keystone = keystone_server.Keystone(root / 'keystone', free_port())
     keystone.configure()
     keystone.bootstrap()
     keystone.start()
-    free_port = keystone_server.free_port
     cloud = Cloud(keystone, root, free_port(), free_port(), free_port())
     try:
         _register(cloud)
@@ -174,7 +174,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
         yield cloud
     finally:
         for proc in reversed(cloud.procs):
-            keystone_server.stop_process(proc)
+            stop_process(proc)
         keystone.stop()
 
 

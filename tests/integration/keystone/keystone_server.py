@@ -11,8 +11,6 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import requests
+
+from tests import processes
 
 VENV = Path(os.environ.get('MINOVA_KEYSTONE_VENV', '/tmp/minova-keystone-venv'))
 REQUIREMENTS = ('keystone>=25.0.0', 'gunicorn>=21.2')
@@ -48,24 +48,6 @@ class Keystone(BaseApplication):
 
 Keystone().run()
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-def stop_process(proc: subprocess.Popen | None, timeout: float = 30) -> None:
-    """SIGTERM the process group `proc` leads, SIGKILL it after `timeout`."""
-    if proc is None or proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=timeout)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
 
 
 def register_services(admin: Any, urls: dict[tuple[str, str], str]) -> None:
@@ -206,7 +188,7 @@ password_hash_rounds = 4
         raise AssertionError('keystone did not come up:\n' + self.tail())
 
     def stop(self) -> None:
-        stop_process(self.proc, timeout=20)
+        processes.stop_process(self.proc, timeout=20)
         self.proc = None
 
     def tail(self, lines: int = 40) -> str:

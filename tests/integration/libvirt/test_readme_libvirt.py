@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -21,13 +19,8 @@ import pytest
 import requests
 
 from tests.integration.libvirt.conftest import state_dir
+from tests.processes import free_port, stop_process
 from tests.readme_blocks import REPO, blocks, local_ports_conf, localise
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def _run(script: str, env: dict[str, str], cwd: str) -> str:
@@ -42,7 +35,7 @@ def test_readme_libvirt_blocks(conn: Any, test_image: str) -> None:
     if not shutil.which('openstack'):
         pytest.skip('python-openstackclient is not installed')
     home = state_dir()
-    ports = {'8774': _free_port(), '8778': _free_port(), '9292': _free_port()}
+    ports = {'8774': free_port(), '8778': free_port(), '9292': free_port()}
     conf = Path(home, 'ports.conf')
     local_ports_conf(conf, ports)
     env = {k: v for k, v in os.environ.items() if not k.startswith('OS_')}
@@ -82,12 +75,7 @@ def test_readme_libvirt_blocks(conn: Any, test_image: str) -> None:
         out = _run(localise(use, ports), env, home)
         assert 'minova-tiny: booted' in out and 'hostname=vm1' in out
     finally:
-        os.killpg(aio.pid, signal.SIGTERM)
-        try:
-            aio.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(aio.pid, signal.SIGKILL)
-            aio.wait()
+        stop_process(aio, timeout=60)
         log.close()
         logged = Path(home, 'aio.log').read_text(errors='replace')
         for dom in conn.listAllDomains():
