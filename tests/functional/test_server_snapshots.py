@@ -17,19 +17,7 @@ from minova.conf import CONF
 from minova.image.builtin import TINY_IMAGE_ID
 from minova.virt.fake import FAKE_SNAPSHOT_DATA
 from tests.functional.conftest import Client
-
-
-def _boot(client: Client, name: str, image: str = TINY_IMAGE_ID) -> str:
-    r = client.post('/servers', {'server': {'name': name, 'flavorRef': 'tiny',
-                                            'imageRef': image, 'networks': 'none'}})
-    assert r.status_code == 202, r.text
-    server_id = r.json()['server']['id']
-    assert client.wait_for_status(server_id, {'ACTIVE', 'ERROR'})['status'] == 'ACTIVE'
-    return server_id
-
-
-def _act(client: Client, server_id: str, body: dict[str, Any]) -> requests.Response:
-    return client.post(f'/servers/{server_id}/action', body)
+from tests.functional.test_server_state_actions import _act, _boot
 
 
 class Images:

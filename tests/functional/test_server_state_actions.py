@@ -10,9 +10,9 @@ from minova.image.builtin import TINY_IMAGE_ID
 from tests.functional.conftest import Client
 
 
-def _boot(client: Client, name: str) -> str:
+def _boot(client: Client, name: str, image: str = TINY_IMAGE_ID) -> str:
     r = client.post('/servers', {'server': {'name': name, 'flavorRef': 'tiny',
-                                            'imageRef': TINY_IMAGE_ID, 'networks': 'none'}})
+                                            'imageRef': image, 'networks': 'none'}})
     assert r.status_code == 202, r.text
     server_id = r.json()['server']['id']
     assert client.wait_for_status(server_id, {'ACTIVE', 'ERROR'})['status'] == 'ACTIVE'

@@ -90,6 +90,16 @@ def _detach_available(client: Client, cinder: FakeCinder, sid: str, vid: str) ->
     _wait(lambda: cinder.status(vid) == 'available')
 
 
+def _shelve_offload(client: Client, sid: str) -> None:
+    """Shelve with shelved_offload_time = 0: offloaded at once."""
+    CONF.set_override('shelved_offload_time', 0)
+    try:
+        assert client.post(f'/servers/{sid}/action', {'shelve': None}).status_code == 202
+        client.wait_for_status(sid, {'SHELVED_OFFLOADED'})
+    finally:
+        CONF.clear_override('shelved_offload_time')
+
+
 def _error(r: Any, code: int) -> str:
     assert r.status_code == code, r.text
     return str(next(iter(r.json().values()))['message'])
@@ -373,12 +383,7 @@ def test_shelve_offload_and_unshelve_keep_the_volume(admin: Client, aio: AllInOn
     sid = server['id']
     vol = clean.add_volume()
     _attach_in_use(admin, clean, sid, vol['id'])
-    CONF.set_override('shelved_offload_time', 0)
-    try:
-        assert admin.post(f'/servers/{sid}/action', {'shelve': None}).status_code == 202
-        admin.wait_for_status(sid, {'SHELVED_OFFLOADED'})
-    finally:
-        CONF.clear_override('shelved_offload_time')
+    _shelve_offload(admin, sid)
     # Still the server's volume, with no host's connection.
     [att] = clean.live_attachments(vol['id'])
     assert att['instance'] == sid and not att['connection_info']
@@ -425,12 +430,7 @@ def test_cold_migrate_revert_and_confirm_keep_the_volume(
 def test_attach_to_a_shelved_offloaded_server_connects_on_unshelve(
         admin: Client, aio: AllInOne, server: dict[str, Any], clean: FakeCinder) -> None:
     sid = server['id']
-    CONF.set_override('shelved_offload_time', 0)
-    try:
-        assert admin.post(f'/servers/{sid}/action', {'shelve': None}).status_code == 202
-        admin.wait_for_status(sid, {'SHELVED_OFFLOADED'})
-    finally:
-        CONF.clear_override('shelved_offload_time')
+    _shelve_offload(admin, sid)
     vol, other = clean.add_volume(), clean.add_volume()
     r = _attach(admin, sid, vol['id'])
     assert r.status_code == 200, r.text
