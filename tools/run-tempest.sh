@@ -10,8 +10,8 @@
 #                       (default /tmp/minova-tempest)
 # MINOVA_TEMPEST_TIMEOUT  seconds the run may take (default 3600)
 # MINOVA_TEMPEST_CONCURRENCY  parallel workers (default 2)
-# MINOVA_TEMPEST_COMPUTES  compute hosts of the all-in-one (default 1; 2 runs the
-#                       move tests)
+# MINOVA_TEMPEST_COMPUTES  compute hosts of the all-in-one (default 2, which runs the
+#                       move tests; 1 skips them)
 # MINOVA_TEMPEST_CINDER  1: a real Cinder on Ceph behind the same Keystone, and
 #                       [service_available] cinder = True (default 0; see docs/tempest.md)
 set -euo pipefail

@@ -183,6 +183,22 @@ password = {ks_tier.PASSWORDS['nova']}
 """
 
 
+def _own_ports_conf() -> str:
+    """The metadata service and the VNC proxy on free loopback ports: at their
+    defaults (0.0.0.0:8775, :6080) they clash with any other all-in-one on the
+    machine, and the one that loses runs without them."""
+    vnc = ks_tier._free_port()
+    return f"""
+[DEFAULT]
+metadata_listen = 127.0.0.1
+metadata_listen_port = {ks_tier._free_port()}
+[vnc]
+novncproxy_host = 127.0.0.1
+novncproxy_port = {vnc}
+novncproxy_base_url = http://127.0.0.1:{vnc}/vnc_auto.html
+"""
+
+
 def main() -> None:
     workdir = Path(sys.argv[1]).resolve()
     (workdir / 'etc').mkdir(parents=True, exist_ok=True)
@@ -210,7 +226,8 @@ def main() -> None:
         conf = ks_tier._minova_config(cloud)
         # Tempest's dynamic credentials build many projects' servers at once.
         conf.write_text(conf.read_text().replace('debug = True', 'debug = False')
-                        + f'\n[DEFAULT]\nall_in_one_computes = {COMPUTES}\n' + cinder_conf)
+                        + f'\n[DEFAULT]\nall_in_one_computes = {COMPUTES}\n'
+                        + _own_ports_conf() + cinder_conf)
         ks_tier._start_minova(cloud, conf)
         for flavor_id, name, ram in FLAVORS:
             ks_tier.openstack(cloud, 'admin', 'admin', 'flavor', 'create', '--id', flavor_id,
