@@ -391,6 +391,22 @@ class SecurityGroupCannotBeApplied(Invalid):
                'to apply security groups.')
 
 
+class SecurityGroupLimitExceeded(Forbidden):
+    msg_fmt = 'Quota exceeded, too many security groups.'
+
+
+class InvalidCidr(Invalid):
+    msg_fmt = '%(cidr)s is not a valid IP network.'
+
+
+class InvalidIpProtocol(Invalid):
+    msg_fmt = 'Invalid IP protocol %(protocol)s.'
+
+
+class InvalidPortRange(Invalid):
+    msg_fmt = 'Invalid port range %(from_port)s:%(to_port)s. %(msg)s'
+
+
 class NoUniqueMatch(Conflict):
     msg_fmt = 'No Unique Match Found.'
 

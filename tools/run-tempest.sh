@@ -14,6 +14,8 @@
 #                       move tests; 1 skips them)
 # MINOVA_TEMPEST_CINDER  1: a real Cinder on Ceph behind the same Keystone, and
 #                       [service_available] cinder = True (default 0; see docs/tempest.md)
+# MINOVA_TEMPEST_NEUTRON  1: a real Neutron (ML2/OVN) behind the same Keystone, mini-Nova's
+#                       [neutron], and [service_available] neutron = True (default 0)
 set -euo pipefail
 
 REGEX=${1:-'^tempest.api.compute'}
@@ -34,9 +36,10 @@ export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}"
 python3 "$REPO/tools/tempest_cloud.py" "$WORK" > "$WORK/cloud.out" 2>&1 &
 CLOUD=$!
 trap 'kill -TERM $CLOUD 2>/dev/null; wait $CLOUD 2>/dev/null || true' EXIT
-# With Cinder the cloud may first wait for the cinder tier's Ceph/Cinder locks.
+# With Cinder or Neutron the cloud may first wait for those tiers' locks.
 WAIT=600
 [ "${MINOVA_TEMPEST_CINDER:-0}" = 1 ] && WAIT=4200
+[ "${MINOVA_TEMPEST_NEUTRON:-0}" = 1 ] && WAIT=4200
 for _ in $(seq $WAIT); do
     grep -q 'tempest cloud ready' "$WORK/cloud.out" 2>/dev/null && break
     if ! kill -0 $CLOUD 2>/dev/null; then cat "$WORK/cloud.out"; exit 1; fi

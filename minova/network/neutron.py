@@ -179,6 +179,14 @@ class Client(client_base.Client):
         return list(self._ok('GET', '/security-groups',
                              params=self._params(filters))['security_groups'])
 
+    def security_group_call(self, method: str, path: str,
+                            body: dict[str, Any] | None = None,
+                            params: dict[str, Any] | None = None) -> Any:
+        """The os-security-groups proxy's calls (/security-groups...,
+        /security-group-rules...): the decoded body, or NeutronError with
+        Neutron's status and message, which the proxy maps as Nova does."""
+        return self._ok(method, path, body, params)
+
     def list_floatingips(self, **filters: Any) -> list[dict[str, Any]]:
         return list(self._ok('GET', '/floatingips',
                              params=self._params(filters))['floatingips'])

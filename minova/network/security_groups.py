@@ -74,12 +74,21 @@ def remove_from_instance(project_id: str, instance: Instance, name: str) -> None
             f"Security group {name} not associated with the instance {instance['uuid']}")
 
 
-def _rule(rule: dict[str, Any], groups: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
-    """A Neutron ingress rule in Nova's format (os-security-groups)."""
+def nova_ports(rule: dict[str, Any]) -> tuple[int | None, int | None]:
+    """A Neutron rule's (from_port, to_port) as Nova shows them: a protocol
+    without ports is all of them (1-65535, or -1 for ICMP's type and code)."""
     protocol = rule.get('protocol')
     low, high = rule.get('port_range_min'), rule.get('port_range_max')
     if protocol and low is None and high is None:
-        low, high = (1, 65535) if protocol.upper() in ('TCP', 'UDP') else (-1, -1)
+        return (1, 65535) if protocol.upper() in ('TCP', 'UDP') else (-1, -1)
+    return low, high
+
+
+def rule_view(rule: dict[str, Any], groups: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """A Neutron ingress rule in Nova's format (os-security-groups); None when
+    its remote group is not in groups."""
+    protocol = rule.get('protocol')
+    low, high = nova_ports(rule)
     out: dict[str, Any] = {'id': rule['id'], 'parent_group_id': rule['security_group_id'],
                            'ip_protocol': protocol, 'from_port': low, 'to_port': high,
                            'group': {}, 'ip_range': {}}
@@ -95,6 +104,27 @@ def _rule(rule: dict[str, Any], groups: dict[str, dict[str, Any]]) -> dict[str, 
     return out
 
 
+def view_groups(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Neutron groups in Nova's format (os-security-groups): their ingress
+    rules, a rule whose remote group is gone left out, as Nova."""
+    neutron = network_api.client()
+    known = {g['id']: g for g in groups}
+    remotes = sorted({r['remote_group_id'] for g in groups
+                      for r in g.get('security_group_rules') or []
+                      if r.get('remote_group_id') and r['remote_group_id'] not in known})
+    if remotes:
+        known.update({g['id']: g for g in neutron.list_security_groups(id=remotes)})
+    out = []
+    for group in groups:
+        rules = [rule_view(r, known) for r in group.get('security_group_rules') or []
+                 if r.get('direction') == 'ingress']
+        out.append({'id': group['id'], 'name': group['name'],
+                    'description': group.get('description') or '',
+                    'tenant_id': group.get('project_id') or group.get('tenant_id'),
+                    'rules': [r for r in rules if r is not None]})
+    return out
+
+
 def server_security_groups(instance: Instance) -> list[dict[str, Any]]:
     """GET /servers/{id}/os-security-groups: the groups on the server's ports with
     their ingress rules, in Nova's format, ordered by (tenant_id, name)."""
@@ -103,19 +133,5 @@ def server_security_groups(instance: Instance) -> list[dict[str, Any]]:
     ids = sorted({g for p in ports for g in p.get('security_groups') or []})
     if not ids:
         return []
-    groups = {g['id']: g for g in neutron.list_security_groups(id=ids)}
-    remotes = sorted({r['remote_group_id'] for g in groups.values()
-                      for r in g.get('security_group_rules') or []
-                      if r.get('remote_group_id') and r['remote_group_id'] not in groups})
-    known = dict(groups)
-    if remotes:
-        known.update({g['id']: g for g in neutron.list_security_groups(id=remotes)})
-    out = []
-    for group in groups.values():
-        rules = [_rule(r, known) for r in group.get('security_group_rules') or []
-                 if r.get('direction') == 'ingress']
-        out.append({'id': group['id'], 'name': group['name'],
-                    'description': group.get('description') or '',
-                    'tenant_id': group.get('project_id') or group.get('tenant_id'),
-                    'rules': [r for r in rules if r is not None]})
+    out = view_groups(neutron.list_security_groups(id=ids))
     return sorted(out, key=lambda g: (g['tenant_id'] or '', g['name']))

@@ -302,7 +302,7 @@ def compute_request(rnd: random.Random, world: dict[str, Any]) -> tuple:
                            'project_id', 'network_label', 'network_id', 'image_id', 'host',
                            'class_name', 'tenant_id', 'before', 'alias', 'tag',
                            'token', 'migration_id', 'port_id', 'floating_ip_id', 'volume_id',
-                           'snapshot_id')
+                           'snapshot_id', 'security_group_id', 'security_group_rule_id')
               if '{' + name + '}' in template}
     path = template.format(**params)
     example = rnd.choice(COMPUTE_BODIES.get((method, template[len('/v2.1'):]), [None]))
@@ -420,7 +420,9 @@ def compute_world(dbs: dict[str, str], monkeypatch: pytest.MonkeyPatch  # noqa: 
         'port_id': ['3f1c2b9e-0000-4000-8000-000000000001', 'nope'],
         'floating_ip_id': ['3f1c2b9e-0000-4000-8000-0000000000f1', 'nope'],
         'volume_id': ['3f1c2b9e-0000-4000-8000-000000000002', 'nope'],
-        'snapshot_id': ['3f1c2b9e-0000-4000-8000-000000000003', 'nope']}
+        'snapshot_id': ['3f1c2b9e-0000-4000-8000-000000000003', 'nope'],
+        'security_group_id': ['3f1c2b9e-0000-4000-8000-000000000005', 'nope'],
+        'security_group_rule_id': ['3f1c2b9e-0000-4000-8000-000000000006', 'nope']}
     transports = set(rpc._transports)
     replenish(world)
     yield world

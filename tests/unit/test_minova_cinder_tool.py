@@ -3,24 +3,14 @@ Keystone with --keystone-url (Tempest's cloud)."""
 from __future__ import annotations
 
 import argparse
-import importlib.machinery
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.unit.tool_loader import load_tool
 
 
 def _tool() -> ModuleType:
-    path = str(REPO / 'tools' / 'minova-cinder')
-    loader = importlib.machinery.SourceFileLoader('minova_cinder_tool', path)
-    spec = importlib.util.spec_from_loader(loader.name, loader)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[loader.name] = module
-    loader.exec_module(module)
-    return module
+    return load_tool('minova-cinder')
 
 
 def _args(tmp_path: Path, **kw: str | None) -> argparse.Namespace:

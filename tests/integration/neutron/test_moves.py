@@ -3,17 +3,13 @@ live migration, evacuate and unshelve re-bind `binding:host_id`, and ML2/OVN
 binds the port there (`binding:vif_type` ovs, not binding_failed).
 
 ML2/OVN binds a port only to a host whose OVN chassis it knows and believes
-alive, so the second compute host gets a chassis of its own: a Chassis row
-(with the real chassis' other_config: netdev datapath, its iface types) and
-a Chassis_Private row whose nb_cfg keeps up with NB_Global's, as a running
-ovn-controller's would. No ovn-controller runs for it, so nothing is plugged
+alive, so the second compute host gets a chassis of its own (chassis.py: no
+ovn-controller runs for it), so nothing is plugged
 there: the computes use the fake driver, in this process (the in-memory bus
 joins the two computes), against the session's Neutron.
 """
 from __future__ import annotations
 
-import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -22,59 +18,10 @@ import pytest
 import requests
 
 from minova.image.builtin import TINY_IMAGE_ID
+from tests.integration.neutron.chassis import Chassis
 from tests.integration.neutron.conftest import Neutron
 
 SVC = {'OpenStack-API-Version': 'compute 2.53'}
-
-
-def _ctl(tool: str, db: str, *args: str) -> str:
-    r = subprocess.run([tool, f'--db={db}', *args], capture_output=True, text=True,
-                       timeout=30)
-    assert r.returncode == 0, (args, r.stderr)
-    return r.stdout.strip()
-
-
-class Chassis:
-    """An OVN chassis named host that Neutron sees alive for as long as it runs."""
-
-    def __init__(self, neutron: Neutron, host: str) -> None:
-        self.sb = neutron.info['ovn_sb_connection']
-        self.nb = neutron.info['ovn_nb_connection']
-        self.host = host
-        _ctl('ovn-sbctl', self.sb, 'chassis-add', host, 'geneve', '127.0.0.2')
-        other = _ctl('ovn-sbctl', self.sb, 'get', 'chassis', neutron.host, 'other_config')
-        _ctl('ovn-sbctl', self.sb, 'set', 'chassis', host, f'hostname={host}',
-             f'other_config={other}')
-        row = _ctl('ovn-sbctl', self.sb, '--bare', '--columns=_uuid', 'find', 'chassis',
-                   f'name={host}')
-        self.private = _ctl('ovn-sbctl', self.sb, 'create', 'Chassis_Private', f'name={host}',
-                            f'chassis={row}', f'nb_cfg={self._nb_cfg()}',
-                            f'nb_cfg_timestamp={int(time.time() * 1000)}')
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._heartbeat, daemon=True)
-        self._thread.start()
-
-    def _nb_cfg(self) -> str:
-        return _ctl('ovn-nbctl', self.nb, 'get', 'NB_Global', '.', 'nb_cfg')
-
-    def _heartbeat(self) -> None:
-        # Neutron's agent health check bumps NB_Global's nb_cfg; an
-        # ovn-controller answers with its Chassis_Private's.
-        while not self._stop.wait(2):
-            try:
-                _ctl('ovn-sbctl', self.sb, 'set', 'Chassis_Private', self.private,
-                     f'nb_cfg={self._nb_cfg()}',
-                     f'nb_cfg_timestamp={int(time.time() * 1000)}')
-            except (AssertionError, subprocess.SubprocessError):
-                pass
-
-    def remove(self) -> None:
-        self._stop.set()
-        self._thread.join(10)
-        subprocess.run(['ovn-sbctl', f'--db={self.sb}', 'destroy', 'Chassis_Private',
-                        self.private], capture_output=True)
-        subprocess.run(['ovn-sbctl', f'--db={self.sb}', 'chassis-del', self.host],
-                       capture_output=True)
 
 
 class Api:
@@ -132,7 +79,7 @@ def two_hosts(neutron: Neutron, tmp_path_factory: pytest.TempPathFactory
     chassis = None
     try:
         aio.start()
-        chassis = Chassis(neutron, second)
+        chassis = Chassis(neutron.info, neutron.host, second)
         aio.add_compute(second)
         api = Api(f'http://127.0.0.1:{aio.api_port}/v2.1')
         deadline = time.monotonic() + 30

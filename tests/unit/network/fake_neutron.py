@@ -2,7 +2,8 @@
 client (minova/network/neutron.py) and its error mapping run in unit and
 functional tests: networks, subnets (addresses handed out in order), ports with
 binding (vif_type ovs, or binding_failed for hosts in fail_binding_hosts),
-security groups (each project's 'default'), floating IPs, the auto-allocated
+security groups (each project's 'default'; create, update, delete, rules),
+floating IPs, the auto-allocated
 topology and a port quota; errors in Neutron's body shape."""
 from __future__ import annotations
 
@@ -108,6 +109,10 @@ class FakeNeutron:
             return self._route(method, url.removeprefix('/v2.0'), json, params or {})
 
     def _route(self, method: str, path: str, body: Any, params: dict[str, Any]) -> Resp:
+        m = re.fullmatch(r'/security-group(s|-rules)(?:/([^/]+))?', path)
+        if m and (m.group(1) == '-rules' or method in ('POST', 'PUT', 'DELETE')):
+            return self._security_groups(method, m.group(1) == '-rules', m.group(2),
+                                         body or {}, params)
         m = re.fullmatch(r'/(networks|subnets|ports|security-groups|floatingips)(?:/([^/]+))?',
                          path)
         if m:
@@ -275,6 +280,69 @@ class FakeNeutron:
         fip.update(port_id=port_id, fixed_ip_address=fixed if port_id else None,
                    status='ACTIVE' if port_id else 'DOWN')
         return Resp(200, {'floatingip': copy.deepcopy(fip)})
+
+    def _security_groups(self, method: str, rules: bool, ident: str | None,
+                         body: dict[str, Any], params: dict[str, Any]) -> Resp:
+        """Security groups' create, update, delete (409 while a port uses it,
+        and for a second 'default'), and their rules (409 for a duplicate)."""
+        all_rules = {r['id']: r for g in self.security_groups.values()
+                     for r in g['security_group_rules']}
+        if not rules:
+            if method == 'POST':
+                req = body['security_group']
+                if req['name'] == 'default' and any(
+                        g['name'] == 'default' and g['project_id'] == req['project_id']
+                        for g in self.security_groups.values()):
+                    return _err(409, 'SecurityGroupDefaultAlreadyExists',
+                                'Default security group already exists.')
+                sg = self.add_security_group(req['name'], req['project_id'])
+                sg['description'] = req.get('description') or ''
+                return Resp(201, {'security_group': copy.deepcopy(sg)})
+            assert ident is not None
+            if ident not in self.security_groups:
+                return _err(404, 'SecurityGroupNotFound', f'Security group {ident} does not '
+                            'exist')
+            if method == 'PUT':
+                self.security_groups[ident].update(body['security_group'])
+                return Resp(200, {'security_group': copy.deepcopy(
+                    self.security_groups[ident])})
+            if any(ident in p.get('security_groups', []) for p in self.ports.values()):
+                return _err(409, 'SecurityGroupInUse',
+                            f'Security Group {ident} in use.')
+            del self.security_groups[ident]
+            return Resp(204)
+        if ident is None and method == 'GET':
+            return Resp(200, {'security_group_rules': [
+                copy.deepcopy(r) for r in all_rules.values() if self._match(r, params)]})
+        if ident is None and method == 'POST':
+            made = []
+            for req in body['security_group_rules']:
+                group = self.security_groups.get(req['security_group_id'])
+                if group is None:
+                    return _err(404, 'SecurityGroupNotFound',
+                                f"Security group {req['security_group_id']} does not exist")
+                keys = ('direction', 'protocol', 'ethertype', 'remote_ip_prefix',
+                        'remote_group_id', 'port_range_min', 'port_range_max')
+                for old in group['security_group_rules']:
+                    if all(old.get(k) == req.get(k) for k in keys):
+                        return _err(409, 'SecurityGroupRuleExists',
+                                    f"Security group rule already exists. Rule id is "
+                                    f"{old['id']}.")
+                rule = {k: req.get(k) for k in keys}
+                rule.update(id=str(uuidlib.uuid4()), security_group_id=group['id'],
+                            project_id=group['project_id'], tenant_id=group['project_id'])
+                group['security_group_rules'].append(rule)
+                made.append(copy.deepcopy(rule))
+            return Resp(201, {'security_group_rules': made})
+        if ident not in all_rules:
+            return _err(404, 'SecurityGroupRuleNotFound',
+                        f'Security group rule {ident} does not exist')
+        if method == 'GET':
+            return Resp(200, {'security_group_rule': copy.deepcopy(all_rules[ident])})
+        group = self.security_groups[all_rules[ident]['security_group_id']]
+        group['security_group_rules'] = [r for r in group['security_group_rules']
+                                         if r['id'] != ident]
+        return Resp(204)
 
     def _update_port(self, port_id: str, changes: dict[str, Any]) -> Resp:
         port = self.ports[port_id]
