@@ -123,13 +123,16 @@ def instance_mapping_create(conn: sa.Connection, instance_uuid: str, project_id:
         cell_id=cell_id, queued_for_delete=False, created_at=utils.utcnow()))
 
 
+# Built once: read by every GET of a server still waiting for its cell.
+_MAPPING_GET = (sa.select(instance_mappings, cell_mappings.c.uuid.label('cell_uuid'))
+                .select_from(instance_mappings.outerjoin(cell_mappings))
+                .where(instance_mappings.c.instance_uuid == sa.bindparam('uuid')))
+
+
 def instance_mapping_get(instance_uuid: str) -> dict[str, Any]:
     """The mapping with its cell (key 'cell', None until scheduled)."""
-    q = (sa.select(instance_mappings, cell_mappings.c.uuid.label('cell_uuid'))
-         .select_from(instance_mappings.outerjoin(cell_mappings))
-         .where(instance_mappings.c.instance_uuid == instance_uuid))
     with engines.reader(_url()) as conn:
-        row = conn.execute(q).mappings().first()
+        row = conn.execute(_MAPPING_GET, {'uuid': instance_uuid}).mappings().first()
     if row is None:
         raise exception.InstanceNotFound(instance_id=instance_uuid)
     return dict(row)

@@ -72,15 +72,19 @@ def get_by_instance(url: str, instance_uuid: str) -> list[BDM]:
     return get_by_instances(url, [instance_uuid]).get(instance_uuid, [])
 
 
+# Built once (every detailed view of a server reads it; see instances._GET_LIVE).
+_BY_INSTANCES = (sa.select(bdm_t)
+                 .where(bdm_t.c.instance_uuid.in_(sa.bindparam('uuids', expanding=True)),
+                        bdm_t.c.deleted == 0)
+                 .order_by(bdm_t.c.id))
+
+
 def get_by_instances(url: str, instance_uuids: list[str]) -> dict[str, list[BDM]]:
     """The live mappings of many servers (the server list's volumes_attached)."""
     if not instance_uuids:
         return {}
     with engines.reader(url) as conn:
-        rows = conn.execute(
-            sa.select(bdm_t).where(bdm_t.c.instance_uuid.in_(list(instance_uuids)),
-                                   bdm_t.c.deleted == 0)
-            .order_by(bdm_t.c.id)).mappings().all()
+        rows = conn.execute(_BY_INSTANCES, {'uuids': list(instance_uuids)}).mappings().all()
     out: dict[str, list[BDM]] = {}
     for r in rows:
         out.setdefault(r['instance_uuid'], []).append(_row(r))

@@ -86,11 +86,15 @@ def _decode(row: Any) -> Instance:
     return inst
 
 
+# Built once: read by every GET of a server that is still being scheduled.
+_GET = sa.select(build_requests.c.instance).where(
+    build_requests.c.instance_uuid == sa.bindparam('uuid'))
+
+
 def get(instance_uuid: str) -> Instance | None:
     """The would-be instance of a build request, or None once it is gone."""
     with engines.reader(engines.api_url()) as conn:
-        row = conn.execute(sa.select(build_requests.c.instance).where(
-            build_requests.c.instance_uuid == instance_uuid)).mappings().first()
+        row = conn.execute(_GET, {'uuid': instance_uuid}).mappings().first()
     return _decode(row) if row else None
 
 

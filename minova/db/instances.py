@@ -140,17 +140,22 @@ def create(url: str, values: Instance,
     return decode(row)
 
 
+# Built once: a GET /servers/{id} (polled every few milliseconds by clients
+# waiting for ACTIVE) then skips building and hashing the statement, about a
+# fifth of its CPU time.
+_GET_ANY = sa.select(instances).where(instances.c.uuid == sa.bindparam('uuid'))
+_GET_LIVE = _GET_ANY.where(instances.c.deleted == 0)
+
+
 @engines.retry_on_disconnect
 def get(url: str, uuid: str, read_deleted: bool = False,
         with_fault: bool = False, shown_fault_only: bool = False) -> Instance:
     """One instance; with_fault adds its latest fault ('fault'), and with
     shown_fault_only only where the API shows it (ERROR, DELETED), sparing
     the read for the others."""
-    q = sa.select(instances).where(instances.c.uuid == uuid)
-    if not read_deleted:
-        q = q.where(instances.c.deleted == 0)
     with engines.reader(url) as conn:
-        row = conn.execute(q).mappings().first()
+        row = conn.execute(_GET_ANY if read_deleted else _GET_LIVE,
+                           {'uuid': uuid}).mappings().first()
         if row is None:
             raise exception.InstanceNotFound(instance_id=uuid)
         inst = decode(row)
@@ -358,16 +363,33 @@ def count_by_project(url: str, project_id: str,
 
     Soft-deleted servers are not counted, as in Nova's quota count (a restore
     checks the quota again)."""
-    q = (sa.select(sa.func.count(instances.c.id), sa.func.sum(instances.c.vcpus),
-                   sa.func.sum(instances.c.memory_mb))
-         .where(instances.c.project_id == project_id, instances.c.deleted == 0,
-                sa.or_(instances.c.vm_state.is_(None),
-                       instances.c.vm_state != states.SOFT_DELETED)))
-    if exclude:
-        q = q.where(instances.c.uuid.notin_(exclude))
+    counted = (instances.c.project_id == project_id, instances.c.deleted == 0,
+               sa.or_(instances.c.vm_state.is_(None),
+                      instances.c.vm_state != states.SOFT_DELETED))
+    # Read from the index alone (008_listing_index): the project's servers.
+    whole = sa.select(sa.func.count(instances.c.id), sa.func.sum(instances.c.vcpus),
+                      sa.func.sum(instances.c.memory_mb)).where(*counted)
+    if not exclude:
+        with engines.reader(url) as conn:
+            n, cores, ram = conn.execute(whole).one()
+        return {'instances': n or 0, 'cores': int(cores or 0), 'ram': int(ram or 0)}
+    # `uuid NOT IN (...)` in the count made it read every row of the project
+    # (uuid is not in that index): 30 ms at 10,000 servers, twice per boot
+    # whenever other boots were pending. The excluded servers are counted
+    # apart, found by uuid, and taken off, in the same statement (one snapshot).
+    match = sa.and_(*counted)
+    part = sa.select(*(sa.func.sum(sa.case((match, v), else_=0)).label(label)
+                       for v, label in ((1, 'n'), (instances.c.vcpus, 'c'),
+                                        (instances.c.memory_mb, 'r')))
+                     ).where(instances.c.uuid.in_(exclude)).subquery()
+    total = whole.subquery()
+    both = sa.select(*total.c, *part.c).select_from(total.join(part, sa.true()))
     with engines.reader(url) as conn:
-        n, cores, ram = conn.execute(q).one()
-    return {'instances': n or 0, 'cores': int(cores or 0), 'ram': int(ram or 0)}
+        n, cores, ram, xn, xcores, xram = conn.execute(both).one()
+    # (int(): MySQL sums as DECIMAL)
+    return {'instances': int(n or 0) - int(xn or 0),
+            'cores': int(cores or 0) - int(xcores or 0),
+            'ram': int(ram or 0) - int(xram or 0)}
 
 
 @engines.retry_on_disconnect

@@ -110,6 +110,9 @@ instance_actions_events = sa.Table(
     sa.Column('host', sa.String(255)),
     sa.Column('details', sa.Text),
     *_ts(),
+    # 009_action_events_index: an event is found by its action (SQLite and
+    # PostgreSQL do not index a foreign key by themselves)
+    sa.Index('instance_actions_events_action_id_idx', 'action_id'),
 )
 
 # One row: the identity of the deployment this cell belongs to (see

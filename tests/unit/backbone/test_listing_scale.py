@@ -8,6 +8,7 @@ import sqlite3
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.dialects import sqlite
 
 from minova import utils
@@ -120,3 +121,41 @@ def test_cell_of_a_server_is_remembered_once_it_has_one_and_bounded(
     for i, u in enumerate(('a', 'b', 'c')):
         small.put(u, i)
     assert (small.get('a'), small.get('b'), small.get('c')) == (None, 1, 2)
+
+
+def test_quota_count_leaving_out_pending_servers_reads_no_row(dbs: Any) -> None:
+    """The servers counted as build requests are left out by uuid, apart from
+    the project's count, which stays index-only (with `uuid NOT IN` it read
+    every row of the project)."""
+    mine = _add(dbs, 5)
+    _add(dbs, 2, project='other')
+    gone = _add(dbs, 1)
+    inst_db.destroy(dbs.cell, gone[0])
+    soft = _add(dbs, 1, vm_state='soft-delete')
+    assert inst_db.count_by_project(dbs.cell, 'proj1') == {
+        'instances': 5, 'cores': 5, 'ram': 320}
+    # Left out: two of the project's, another project's, a deleted and a
+    # soft-deleted one (not counted anyway) and one not in this cell at all.
+    others = inst_db.get_all(dbs.cell, {'project_id': 'other'})
+    exclude = mine[:2] + [others[0]['uuid'], gone[0], soft[0], utils.generate_uuid()]
+    assert inst_db.count_by_project(dbs.cell, 'proj1', exclude=exclude) == {
+        'instances': 3, 'cores': 3, 'ram': 192}
+    statements: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, params: Any, *_a: Any) -> None:
+        statements.append((statement, params))
+
+    engine = engines.get_engine(dbs.cell)
+    event.listen(engine, 'before_cursor_execute', record)
+    try:
+        inst_db.count_by_project(dbs.cell, 'proj1', exclude=exclude)
+    finally:
+        event.remove(engine, 'before_cursor_execute', record)
+    (statement, params), = statements
+    with sqlite3.connect(dbs.cell[len('sqlite:///'):]) as conn:
+        plan = [r[-1] for r in conn.execute('EXPLAIN QUERY PLAN ' + statement, params)]
+    reads = [p for p in plan if p.startswith(('SEARCH', 'SCAN instances'))]
+    assert any('COVERING INDEX instances_project_id_deleted_usage_idx' in p
+               for p in reads), plan
+    assert any('(uuid=?)' in p for p in reads), plan
+    assert all('COVERING INDEX' in p or '(uuid=?)' in p for p in reads), plan
