@@ -410,6 +410,17 @@ def cinder_clean(cinder: Cinder) -> Iterator[Cinder]:
     assert not left, f'RBD images left in the pool: {left}'
 
 
+@pytest.fixture
+def multiattach_type(cinder: Cinder) -> Iterator[str]:
+    """A volume type whose volumes Cinder makes multiattach (on the RBD backend)."""
+    r = cinder.api('POST', '/types', json={'volume_type': {
+        'name': 'minova-multiattach', 'extra_specs': {
+            'multiattach': '<is> True', 'volume_backend_name': 'ceph'}}})
+    assert r.status_code == 200, r.text
+    type_id = r.json()['volume_type']['id']
+    yield 'minova-multiattach'
+    cinder.api('DELETE', f'/types/{type_id}')
+
 
 def new_uuid() -> str:
     return str(uuid.uuid4())
