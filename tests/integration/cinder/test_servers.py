@@ -291,6 +291,10 @@ def _in_guest(cloud: Cloud, dom: Any, uuid: str, key: str, command: str) -> str:
     return re.findall(rf'^{key}=(.*?)\r?$', out, re.M)[-1]
 
 
+def _volume_attachments(cinder: Cinder, volume_id: str) -> list[dict[str, Any]]:
+    return [x for x in cinder.attachments() if x['volume_id'] == volume_id]
+
+
 def _shared_disk(dom: Any, volume_id: str) -> ET.Element:
     """The live domain's disk of the volume."""
     [disk] = [d for d in ET.fromstring(dom.XMLDesc(0)).findall('./devices/disk')
@@ -327,9 +331,8 @@ def test_a_multiattach_volume_shared_by_two_running_guests(
             assert r.status_code == 200, r.text
             # (Cinder reserves it for the second only once it is in-use)
             cinder.wait_volume(volume['id'], 'in-use')
-        _wait(lambda: sorted(x['instance'] for x in cinder.attachments()
-                             if x['volume_id'] == volume['id'] and
-                             x['status'] == 'attached') == sorted((a, b)),
+        _wait(lambda: sorted(x['instance'] for x in _volume_attachments(cinder, volume['id'])
+                             if x['status'] == 'attached') == sorted((a, b)),
               'two attached attachments')
         disks = {u: _disk_of(cloud.wait_console(u, f'marker={marker}'), marker)
                  for u in (a, b)}
@@ -342,7 +345,7 @@ def test_a_multiattach_volume_shared_by_two_running_guests(
             assert disk.find(f"source[@name='{cinder.ceph['pool']}/volume-{volume['id']}']") \
                 is not None, ET.tostring(disk)
         # Both QEMUs have the image open: librbd lists a watcher for each.
-        assert len(_rbd_state(cinder, volume['id'])['watchers']) >= 2
+        assert len(_rbd_state(cinder, volume['id'])['watchers']) == 2
 
         offset = f'bs=512 count=1 skip={SHARED_SECTOR} iflag=direct'
         read = f"dd if=/dev/{disks[b]} {offset} 2>/dev/null|head -n1|tr -cd A-Z0-9-"
@@ -362,10 +365,10 @@ def test_a_multiattach_volume_shared_by_two_running_guests(
         r = cloud.api('DELETE', f"/servers/{a}/os-volume_attachments/{volume['id']}")
         assert r.status_code == 202, r.text
         cloud.wait_console(a, f'MINOVA-DISK-REMOVED {disks[a]}', count=removed + 1)
-        [left] = _wait(lambda: [x for x in cinder.attachments()
-                                if x['volume_id'] == volume['id']] if not any(
-            x['instance'] == a for x in cinder.attachments()) else None, "A's detach")
-        assert left['instance'] == b and left['status'] == 'attached'
+        _wait(lambda: [x['instance'] for x in _volume_attachments(cinder, volume['id'])]
+              == [b], "A's attachment to go")
+        [left] = _volume_attachments(cinder, volume['id'])
+        assert left['status'] == 'attached'
         shown = cinder.wait_volume(volume['id'], 'in-use')
         assert [x['server_id'] for x in shown['attachments']] == [b]
         assert cloud.server(a)['os-extended-volumes:volumes_attached'] == []
@@ -381,7 +384,7 @@ def test_a_multiattach_volume_shared_by_two_running_guests(
         assert r.status_code == 202, r.text
         assert cinder.wait_volume(volume['id'], 'available')['attachments'] == []
         cloud.wait_console(b, f'MINOVA-DISK-REMOVED {disks[b]}')
-        assert [x for x in cinder.attachments() if x['volume_id'] == volume['id']] == []
+        assert _volume_attachments(cinder, volume['id']) == []
         assert _rbd_state(cinder, volume['id'])['watchers'] == []
     finally:
         conn.close()
