@@ -19,6 +19,10 @@ QEMU guests of the test image, which reports its disks on its console.
   from 2.93 Cinder reimages the root volume (whose boot sector a marker had
   overwritten, so it no longer booted) and posts volume-reimaged; the guest
   boots the image again from the same volume.
+- A multiattach volume shared by two running guests (the first test's and
+  one more): both disks <shareable/>, what one guest writes at a raw offset
+  with direct I/O (typed into its shell, libvirt send-key) the other reads
+  back; detaching it from one leaves the other's attachment alone.
 - After each test Cinder has no attachment and no volume the test did not
   keep (the `cinder_clean` fixture checks).
 
