@@ -244,8 +244,10 @@ view=/tmp/disk-view
 while true; do
     : > "$view.new"
     for d in /sys/block/vd*; do
-        [ -e "$d/size" ] || continue
-        echo "${d##*/} $(($(cat "$d/size") * 512))" >> "$view.new"
+        # A disk detached between the test and the read leaves no size.
+        size=$(cat "$d/size" 2>/dev/null) || continue
+        [ -n "$size" ] || continue
+        echo "${d##*/} $((size * 512))" >> "$view.new"
     done
     while read -r name bytes; do
         old=$(sed -n "s/^$name //p" "$view")

@@ -173,6 +173,16 @@ class Cinder:
                      '    img.write(sys.stdin.buffer.read(), 0)',
                      f'volume-{volume_id}', data=data)
 
+    def rbd_state(self, volume_id: str) -> dict[str, Any]:
+        """The volume's RBD image as librbd sees it: its feature bits and the
+        clients that have it open (watchers)."""
+        state: dict[str, Any] = json.loads(self._librbd(
+            'with rbd.Image(io, sys.argv[1], read_only=True) as img:\n'
+            '    print(json.dumps({"features": img.features(),\n'
+            '                      "watchers": list(img.watchers_list())}))',
+            f'volume-{volume_id}'))
+        return state
+
     def rbd_images(self) -> list[str]:
         """The RBD images in Cinder's pool."""
         names: list[str] = json.loads(self._librbd('print(json.dumps(rbd.RBD().list(io)))'))
@@ -424,6 +434,17 @@ def cinder_clean(cinder: Cinder) -> Iterator[Cinder]:
     left = set(cinder.rbd_images()) & {f'volume-{v}' for v in cinder.made}
     assert not left, f'RBD images left in the pool: {left}'
 
+
+@pytest.fixture
+def multiattach_type(cinder: Cinder) -> Iterator[str]:
+    """A volume type whose volumes Cinder makes multiattach (on the RBD backend)."""
+    r = cinder.api('POST', '/types', json={'volume_type': {
+        'name': 'minova-multiattach', 'extra_specs': {
+            'multiattach': '<is> True', 'volume_backend_name': 'ceph'}}})
+    assert r.status_code == 200, r.text
+    type_id = r.json()['volume_type']['id']
+    yield 'minova-multiattach'
+    cinder.api('DELETE', f'/types/{type_id}')
 
 
 def new_uuid() -> str:

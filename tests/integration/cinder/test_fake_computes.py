@@ -84,17 +84,6 @@ def _attached(cinder: Cinder, volume_id: str) -> list[dict[str, Any]]:
     return [a for a in cinder.attachments() if a['volume_id'] == volume_id]
 
 
-@pytest.fixture
-def multiattach_type(cinder: Cinder) -> Iterator[str]:
-    r = cinder.api('POST', '/types', json={'volume_type': {
-        'name': 'minova-multiattach', 'extra_specs': {
-            'multiattach': '<is> True', 'volume_backend_name': 'ceph'}}})
-    assert r.status_code == 200, r.text
-    type_id = r.json()['volume_type']['id']
-    yield 'minova-multiattach'
-    cinder.api('DELETE', f'/types/{type_id}')
-
-
 def test_a_multiattach_volume_on_two_servers(fcloud: ProjectCloud, cinder_clean: Cinder,
                                             multiattach_type: str) -> None:
     cloud, cinder = fcloud, cinder_clean

@@ -19,6 +19,10 @@ QEMU guests of the test image, which reports its disks on its console.
   from 2.93 Cinder reimages the root volume (whose boot sector a marker had
   overwritten, so it no longer booted) and posts volume-reimaged; the guest
   boots the image again from the same volume.
+- A multiattach volume shared by two running guests (the first test's and
+  one more): both disks <shareable/>, what one guest writes at a raw offset
+  with direct I/O (typed into its shell, libvirt send-key) the other reads
+  back; detaching it from one leaves the other's attachment alone.
 - After each test Cinder has no attachment and no volume the test did not
   keep (the `cinder_clean` fixture checks).
 
@@ -30,9 +34,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
+import time
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +48,7 @@ import pytest
 import requests
 
 from tests.integration.cinder.conftest import Cinder, ImageEndpoint, NovaEvents, until
+from tests.integration.libvirt import keyboard
 from tests.integration.libvirt.conftest import (
     Cloud,
     create_flavor,
@@ -155,14 +163,34 @@ def _delete(vc: VolumeCloud, uuid: str) -> None:
     vc.cloud.wait_gone(uuid, timeout=180)
 
 
+@pytest.fixture(scope='module')
+def running_guest(volcloud: VolumeCloud) -> str:
+    """A guest of the test image booted once for the tests that want a
+    running guest; each gives it back with no volume (_give_back). The
+    module's fixture deletes it."""
+    uuid = _boot(volcloud, 'vol-guest', imageRef=volcloud.image)
+    volcloud.cloud.wait(uuid, 'ACTIVE')
+    volcloud.cloud.wait_console(uuid, 'MINOVA-DISK-ADDED vda', timeout=180)
+    return uuid
+
+
+def _give_back(vc: VolumeCloud, uuid: str) -> None:
+    """The shared guest without the volumes a (failed) test left on it, so
+    that the next test finds it as booted."""
+    for attached in vc.cloud.server(uuid)['os-extended-volumes:volumes_attached']:
+        vc.cloud.api('DELETE', f"/servers/{uuid}/os-volume_attachments/{attached['id']}")
+    until(lambda: not vc.cloud.server(uuid)['os-extended-volumes:volumes_attached'],
+          'the shared guest to have no volume')
+
+
 def test_volume_attach_extend_reboot_detach_on_a_running_guest(
-        volcloud: VolumeCloud, cinder_clean: Cinder) -> None:
+        volcloud: VolumeCloud, cinder_clean: Cinder, running_guest: str) -> None:
     vc, cinder, cloud = volcloud, cinder_clean, volcloud.cloud
     marker = f'MINOVA-MARKER-{os.getpid()}'
     volume = cinder.create_volume(size=1, name='data1')
     cinder.wait_volume(volume['id'], 'available')
     cinder.rbd_write(volume['id'], f'{marker}\n'.encode())
-    uuid = _boot(vc, 'vol-guest', imageRef=vc.image)
+    uuid = running_guest
     try:
         cloud.wait(uuid, 'ACTIVE')
         cloud.wait_console(uuid, 'MINOVA-DISK-ADDED vda', timeout=180)
@@ -209,9 +237,132 @@ def test_volume_attach_extend_reboot_detach_on_a_running_guest(
         assert cloud.server(uuid)['os-extended-volumes:volumes_attached'] == []
         assert [a for a in cinder.attachments() if a['volume_id'] == volume['id']] == []
     finally:
-        _delete(vc, uuid)
-    # The server's delete left the user's volume alone.
+        _give_back(vc, uuid)
     assert cinder.wait_volume(volume['id'], 'available')['size'] == 2
+
+
+# -- multiattach between two real guests -----------------------------------------
+
+# Where the guests write and read the shared disk: 1 MiB in, clear of the
+# first sector the test image's disk watcher reads.
+SHARED_SECTOR = 2048
+RBD_FEATURE_EXCLUSIVE_LOCK = 1 << 2     # librbd's feature bit
+
+
+def _disk_of(console: str, marker: str) -> str:
+    """The guest's name (vdX) of the disk it saw added holding marker."""
+    [name] = re.findall(rf'MINOVA-DISK-ADDED (vd[a-z]+) bytes=\d+ marker={marker}\b',
+                        console)
+    return name
+
+
+def _in_guest(cloud: Cloud, dom: Any, uuid: str, key: str, command: str) -> str:
+    """command typed into the guest's shell, its output (one line) printed on
+    the serial console after key=; the output."""
+    keyboard.type_line(dom, f'echo {key}=$({command}) >/dev/ttyS0')
+    out = cloud.wait_console(uuid, f'{key}=', timeout=120)
+    return re.findall(rf'^{key}=(.*?)\r?$', out, re.M)[-1]
+
+
+def _volume_attachments(cinder: Cinder, volume_id: str) -> list[dict[str, Any]]:
+    return [x for x in cinder.attachments() if x['volume_id'] == volume_id]
+
+
+def _shared_disk(dom: Any, volume_id: str) -> ET.Element:
+    """The live domain's disk of the volume."""
+    [disk] = [d for d in ET.fromstring(dom.XMLDesc(0)).findall('./devices/disk')
+              if d.findtext('serial') == volume_id]
+    return disk
+
+
+def test_a_multiattach_volume_shared_by_two_running_guests(
+        volcloud: VolumeCloud, cinder_clean: Cinder, running_guest: str,
+        multiattach_type: str) -> None:
+    """One RBD volume (a multiattach volume type) attached to two running
+    guests of this host: both QEMUs open it (the disks are <shareable/>, the
+    image has no exclusive lock to fight over), what guest A writes with
+    direct I/O guest B reads back with direct I/O, and each detach deletes
+    only its own server's attachment."""
+    vc, cinder, cloud = volcloud, cinder_clean, volcloud.cloud
+    tag = f'{os.getpid():X}{int(time.time()) % 65536:04X}'
+    marker, shared = f'MINOVA-MARKER-MA{tag}', f'MINOVA-SHARED-{tag}'
+    volume = cinder.create_volume(size=1, name='shared', volume_type=multiattach_type)
+    assert cinder.wait_volume(volume['id'], 'available')['multiattach'] is True
+    # Cinder's RBD driver makes a multiattach volume without exclusive-lock
+    # (and the features that need it): two QEMUs write to it at once.
+    assert not cinder.rbd_state(volume['id'])['features'] & RBD_FEATURE_EXCLUSIVE_LOCK
+    cinder.rbd_write(volume['id'], f'{marker}\n'.encode())
+    a = running_guest
+    b = _boot(vc, 'vol-guest-b', imageRef=vc.image)     # meanwhile
+    conn = libvirt_conn()
+    try:
+        for uuid in (a, b):
+            cloud.wait(uuid, 'ACTIVE')
+            cloud.wait_console(uuid, 'MINOVA-TEST-IMAGE-READY', timeout=180)
+            r = cloud.api('POST', f'/servers/{uuid}/os-volume_attachments',
+                          json={'volumeAttachment': {'volumeId': volume['id']}})
+            assert r.status_code == 200, r.text
+            # (Cinder reserves it for the second only once it is in-use)
+            cinder.wait_volume(volume['id'], 'in-use')
+        until(lambda: sorted(x['instance'] for x in _volume_attachments(cinder, volume['id'])
+                             if x['status'] == 'attached') == sorted((a, b)),
+              'two attached attachments')
+        disks = {u: _disk_of(cloud.wait_console(u, f'marker={marker}'), marker)
+                 for u in (a, b)}
+        doms = {u: conn.lookupByName(cloud.server(u)['OS-EXT-SRV-ATTR:instance_name'])
+                for u in (a, b)}
+        for u in (a, b):
+            disk = _shared_disk(doms[u], volume['id'])
+            assert disk.find('shareable') is not None, ET.tostring(disk)
+            assert disk.find("driver[@cache='none']") is not None, ET.tostring(disk)
+            assert disk.find(f"source[@name='{cinder.ceph['pool']}/volume-{volume['id']}']") \
+                is not None, ET.tostring(disk)
+        # Both QEMUs have the image open: librbd lists a watcher for each.
+        assert len(cinder.rbd_state(volume['id'])['watchers']) == 2
+
+        offset = f'bs=512 count=1 skip={SHARED_SECTOR} iflag=direct'
+        read = f"dd if=/dev/{disks[b]} {offset} 2>/dev/null|head -n1|tr -cd A-Z0-9-"
+        assert _in_guest(cloud, doms[b], b, 'MINOVA-MA-READ1', read) == ''
+        wrote = _in_guest(
+            cloud, doms[a], a, 'MINOVA-MA-WROTE',
+            f'echo {shared}|dd of=/dev/{disks[a]} bs=512 seek={SHARED_SECTOR} '
+            'conv=sync oflag=direct 2>/dev/null;echo $?')
+        assert wrote == '0'
+        assert _in_guest(cloud, doms[b], b, 'MINOVA-MA-READ2', read) == shared
+        start = SHARED_SECTOR * 512
+        assert cinder.rbd_read(volume['id'], start + 512)[start:].startswith(
+            f'{shared}\n'.encode())
+
+        # Detached from A: only A's attachment goes, B keeps the disk.
+        removed = cloud.console(a).count(f'MINOVA-DISK-REMOVED {disks[a]}')
+        r = cloud.api('DELETE', f"/servers/{a}/os-volume_attachments/{volume['id']}")
+        assert r.status_code == 202, r.text
+        cloud.wait_console(a, f'MINOVA-DISK-REMOVED {disks[a]}', count=removed + 1)
+        until(lambda: [x['instance'] for x in _volume_attachments(cinder, volume['id'])]
+              == [b], "A's attachment to go")
+        [left] = _volume_attachments(cinder, volume['id'])
+        assert left['status'] == 'attached'
+        shown = cinder.wait_volume(volume['id'], 'in-use')
+        assert [x['server_id'] for x in shown['attachments']] == [b]
+        assert cloud.server(a)['os-extended-volumes:volumes_attached'] == []
+        assert [v['id'] for v in cloud.server(b)['os-extended-volumes:volumes_attached']] \
+            == [volume['id']]
+        assert _shared_disk(doms[b], volume['id']).find('shareable') is not None
+        assert not [d for d in ET.fromstring(doms[a].XMLDesc(0)).findall('./devices/disk')
+                    if d.findtext('serial') == volume['id']]
+        assert _in_guest(cloud, doms[b], b, 'MINOVA-MA-READ3', read) == shared
+
+        # Detached from B too: available, no attachment left.
+        r = cloud.api('DELETE', f"/servers/{b}/os-volume_attachments/{volume['id']}")
+        assert r.status_code == 202, r.text
+        assert cinder.wait_volume(volume['id'], 'available')['attachments'] == []
+        cloud.wait_console(b, f'MINOVA-DISK-REMOVED {disks[b]}')
+        assert _volume_attachments(cinder, volume['id']) == []
+        assert cinder.rbd_state(volume['id'])['watchers'] == []
+    finally:
+        conn.close()
+        _delete(vc, b)
+        _give_back(vc, a)
 
 
 def test_boot_from_a_volume_made_from_the_image(volcloud: VolumeCloud,
