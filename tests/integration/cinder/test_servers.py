@@ -112,6 +112,9 @@ def volcloud(cinder: Cinder, image_endpoint: ImageEndpoint, nova_events: NovaEve
 endpoint_template = {cinder.info['url']}/%(project_id)s
 [glance]
 api_servers = {image_endpoint.url}
+[key_manager]
+backend = nova.keymgr.conf_key_mgr.ConfKeyManager
+fixed_key = {cinder.info['fixed_key']}
 """)
     cloud = ProjectCloud(c.compute, c.placement, c.image, c.state, c.proc, c.log)
     cloud.project = cinder.project
