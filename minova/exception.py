@@ -561,3 +561,11 @@ class InvalidBDMImage(InvalidBDM):
 
 class VolumeTypeNotFound(NotFound):
     msg_fmt = 'Volume type %(id_or_name)s could not be found.'
+
+
+class VolumeEncryptionNotSupported(Invalid):
+    msg_fmt = 'Volume encryption is not supported for %(volume_type)s volume %(volume_id)s'
+
+
+class KeyManagerError(MinovaException):
+    msg_fmt = 'Key manager error: %(reason)s'

@@ -101,6 +101,16 @@ def block_device_info(bdms: list[BDM]) -> dict[str, Any] | None:
             'block_device_mapping': mappings}
 
 
+def encryption_metadata(ctx: RequestContext, connection_info: dict[str, Any] | None,
+                        volume_id: str) -> dict[str, Any]:
+    """Cinder's encryption metadata of an encrypted volume (its connection
+    info says `encrypted`), {} for a plain one without asking Cinder, as
+    os-brick's get_encryption_metadata that Nova's attach and detach use."""
+    if not ((connection_info or {}).get('data') or {}).get('encrypted'):
+        return {}
+    return dict(cinder().get_encryption_metadata(ctx, volume_id))
+
+
 def _connection_info(attachment: dict[str, Any], volume_id: str) -> dict[str, Any]:
     """What Cinder answered, with serial = the volume id, as Nova stores it."""
     info = dict(attachment.get('connection_info') or {})
@@ -199,10 +209,13 @@ class VolumesMixin:
             try:
                 with self._event(context, uuid, 'compute_attach_volume'):
                     bdm = self._connect(context, instance, bdm)
+                    encryption = encryption_metadata(context, bdm['connection_info'],
+                                                     bdm['volume_id'])
                     try:
                         self.driver.attach_volume(
                             context, bdm['connection_info'], instance, bdm['device_name'],
-                            disk_bus=bdm.get('disk_bus'), device_type=bdm.get('device_type'))
+                            disk_bus=bdm.get('disk_bus'), device_type=bdm.get('device_type'),
+                            encryption=encryption)
                     except NotImplementedError:
                         raise exception.VolumeAttachFailed(
                             volume_id=bdm['volume_id'],
@@ -247,8 +260,10 @@ class VolumesMixin:
     def _detach(self, ctx: RequestContext, instance: Instance, bdm: BDM) -> None:
         if bdm.get('connection_info'):
             try:
-                self.driver.detach_volume(ctx, bdm['connection_info'], instance,
-                                          bdm.get('device_name') or '')
+                self.driver.detach_volume(
+                    ctx, bdm['connection_info'], instance, bdm.get('device_name') or '',
+                    encryption=encryption_metadata(ctx, bdm['connection_info'],
+                                                   bdm['volume_id']))
             except exception.InstanceNotFound:
                 pass    # no guest, no disk to release
         self._release(ctx, bdm)

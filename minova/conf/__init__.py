@@ -14,6 +14,7 @@ from minova.conf import (
     default,
     glance,
     image,
+    key_manager,
     metadata,
     network,
     placement,
@@ -26,7 +27,7 @@ from minova.conf import (
 CONF = cfg.CONF
 
 for _mod in (default, api, database, scheduler, compute, placement, glance, image, quota,
-             virt, console, metadata, network, volume):
+             virt, console, metadata, network, volume, key_manager):
     _mod.register_opts(CONF)
 
 _client_opts_lock = threading.Lock()

@@ -3,6 +3,7 @@ from keystoneauth1 import loading as ks_loading
 
 from minova.conf import api, compute, console, database, default, glance, quota, scheduler, virt
 from minova.conf import image as image_conf
+from minova.conf import key_manager as key_manager_conf
 from minova.conf import metadata as metadata_conf
 from minova.conf import network as network_conf
 from minova.conf import placement as placement_conf
@@ -38,6 +39,7 @@ def list_opts() -> list:
         ('console', console.console_opts),
         ('neutron', network_conf.neutron_opts + metadata_conf.neutron_opts + ks),
         ('cinder', volume_conf.opts + ks),
+        ('key_manager', key_manager_conf.opts),
     ]
 
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from minova import exception, states
+from minova import exception, keymgr, states
 from minova.conf import CONF
 from minova.context import RequestContext
 from minova.virt import driver
@@ -394,11 +394,18 @@ class FakeDriver(driver.ComputeDriver):
                       instance: Instance, mountpoint: str, disk_bus: str | None = None,
                       device_type: str | None = None,
                       encryption: dict[str, Any] | None = None) -> None:
+        """Recorded on the guest. An encrypted volume's key is fetched from the
+        key manager as a real driver must to decrypt it (so a missing key
+        manager fails here too), and its metadata recorded."""
+        if (encryption or {}).get('encryption_key_id'):
+            keymgr.passphrase(context, (encryption or {})['encryption_key_id'])
         with self._lock:
             guest = self._guests.get(instance['uuid'])
             if guest is None:
                 raise exception.InstanceNotFound(instance_id=instance['uuid'])
             guest.setdefault('volumes', {})[mountpoint] = connection_info
+            if encryption:
+                guest.setdefault('volume_encryption', {})[mountpoint] = dict(encryption)
 
     def detach_volume(self, context: RequestContext, connection_info: dict[str, Any],
                       instance: Instance, mountpoint: str,
@@ -406,6 +413,7 @@ class FakeDriver(driver.ComputeDriver):
         with self._lock:
             guest = self._guests.get(instance['uuid']) or {}
             guest.get('volumes', {}).pop(mountpoint, None)
+            guest.get('volume_encryption', {}).pop(mountpoint, None)
 
     def extend_volume(self, context: RequestContext, connection_info: dict[str, Any],
                       instance: Instance, requested_size: int) -> None:
@@ -429,6 +437,12 @@ class FakeDriver(driver.ComputeDriver):
         """Volume id -> bytes, as extend_volume last told the fake guest."""
         with self._lock:
             return dict((self._guests.get(instance_uuid) or {}).get('volume_sizes') or {})
+
+    def guest_volume_encryption(self, instance_uuid: str) -> dict[str, dict[str, Any]]:
+        """Mountpoint -> the encryption metadata of the encrypted volumes attached."""
+        with self._lock:
+            return dict((self._guests.get(instance_uuid) or {}).get('volume_encryption')
+                        or {})
 
     def guest_volumes(self, instance_uuid: str) -> dict[str, dict[str, Any]]:
         """What the fake guest has attached (mountpoint -> connection info)."""

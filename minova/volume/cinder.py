@@ -220,6 +220,14 @@ class Client(client_base.Client):
                         microversion=self._mv(ctx), snapshot_id=snapshot_id)
         return _volume(data['volume'])
 
+    def get_encryption_metadata(self, ctx: RequestContext, volume_id: str) -> dict[str, Any]:
+        """GET /volumes/{id}/encryption: `encryption_key_id` and, for a volume
+        type with an encryption spec, `provider`, `cipher`, `key_size`,
+        `control_location` (Nova's get_volume_encryption_metadata)."""
+        data = self._ok(ctx, 'GET', f'/volumes/{volume_id}/encryption',
+                        microversion=self._mv(ctx), volume_id=volume_id)
+        return dict(data or {})
+
     def get_all(self, ctx: RequestContext) -> list[Volume]:
         """The caller's project's volumes, in detail."""
         data = self._ok(ctx, 'GET', '/volumes/detail', microversion=self._mv(ctx))

@@ -1,5 +1,6 @@
 """tools/minova-cinder's cinder.conf: noauth by default (the cinder tier's),
-Keystone with --keystone-url (Tempest's cloud)."""
+Keystone with --keystone-url (Tempest's cloud), the fixed-key manager with
+--fixed-key."""
 from __future__ import annotations
 
 import argparse
@@ -19,7 +20,7 @@ def _args(tmp_path: Path, **kw: str | None) -> argparse.Namespace:
                 nova_url='http://127.0.0.1:8774/v2.1', nova_token='admin:admin',
                 glance_url='http://127.0.0.1:9292', keystone_url=None,
                 keystone_admin_password=None, keystone_region='RegionOne',
-                service_password='cinder-secret')
+                service_password='cinder-secret', fixed_key=None)
     base.update(kw)
     return argparse.Namespace(**base)
 
@@ -55,3 +56,18 @@ def test_keystone_url_writes_authtoken_and_nova_password_auth(tmp_path: Path) ->
         assert 'project_name = service' in section
     assert 'www_authenticate_uri = http://127.0.0.1:5000/' in authtoken
     assert 'interface = public' in nova
+
+
+def test_fixed_key_adds_the_key_manager_and_nothing_else(tmp_path: Path) -> None:
+    tool = _tool()
+    plain = tool.Stack(_args(tmp_path / 'plain'))
+    plain.write_conf('db', None)
+    assert '[key_manager]' not in plain.conf.read_text()
+    keyed = tool.Stack(_args(tmp_path / 'keyed', fixed_key='00ff' * 16))
+    keyed.write_conf('db', None)
+    text = keyed.conf.read_text()
+    section = text.split('[key_manager]\n')[1].split('\n[')[0]
+    assert section.splitlines() == ['backend = cinder.keymgr.conf_key_mgr.ConfKeyManager',
+                                    f'fixed_key = {"00ff" * 16}']
+    assert text.replace(f'\n[key_manager]\n{section}', '') == \
+        plain.conf.read_text().replace(str(tmp_path / 'plain'), str(tmp_path / 'keyed'))

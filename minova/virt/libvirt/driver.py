@@ -307,7 +307,7 @@ class LibvirtDriver(lvvolume.VolumeMixin, driver.ComputeDriver):
             deployment=self.deployment_id, host=self.host_name,
             nics=[v['address'] for v in network_info if v.get('type') == 'user'],
             ovs_nics=[vif.ovs_nic(v) for v in network_info if v.get('type') == 'ovs'])
-        volume_disks = lvvolume.volume_disks(block_device_info)
+        volume_disks = self._volume_disks(ctx, block_device_info)
         if root_volume is not None and not rescue:
             spec.boot_volume = volume_disks.pop(0)
         spec.volumes = volume_disks
@@ -462,6 +462,7 @@ class LibvirtDriver(lvvolume.VolumeMixin, driver.ComputeDriver):
                 block_device_info: dict[str, Any] | None = None,
                 destroy_disks: bool = True) -> None:
         self._remove_domain(instance)
+        self._detach_encryptors(block_device_info)
         if destroy_disks:
             shutil.rmtree(instance_dir(instance), ignore_errors=True)
             shutil.rmtree(instance_dir(instance) + '_resize', ignore_errors=True)

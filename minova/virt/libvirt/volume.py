@@ -7,6 +7,16 @@ it); the connection info names the user and the secret, and
 `[libvirt] rbd_user` / `rbd_secret_uuid` stand in when it does not, as in
 Nova's libvirt volume driver.
 
+Encrypted volumes (a Cinder volume type with an encryption spec): QEMU
+decrypts LUKS itself, as Nova's libvirt driver does for RBD (no dm-crypt on
+the host). The volume's key comes from the key manager ([key_manager]) by the
+`encryption_key_id` Cinder gives; its hex form, the LUKS passphrase, becomes
+a libvirt secret of usage type `volume` named by the volume id, and the disk
+gets `<encryption format='luks'>` pointing at it. The secret lives as long
+as the volume is attached to a guest of this host: found again when the
+domain is defined afresh (hard reboot, power on), deleted on detach and when
+the guest is destroyed.
+
 The helpers here are plain functions over XML and dicts (the domain calls
 live in VolumeMixin), so the disk a volume becomes can be checked without
 libvirt.
@@ -17,9 +27,10 @@ import contextlib
 import logging
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from minova import exception
+from minova import exception, keymgr
 from minova.conf import CONF
 
 if TYPE_CHECKING:
@@ -32,6 +43,12 @@ SUPPORTED = ('rbd',)
 # device_detach_timeout, as Nova's): each attempt asks the guest (ACPI
 # unplug) and polls this often for the device to leave the live domain.
 DETACH_POLL = 0.25
+# Providers QEMU decrypts natively: LUKS (v1), under its name or the legacy
+# encryptor class names Cinder's volume types may still carry (os-brick's
+# LEGACY_PROVIDER_CLASS_TO_FORMAT_MAP).
+LUKS_PROVIDERS = frozenset({
+    'luks', 'LuksEncryptor', 'nova.volume.encryptors.luks.LuksEncryptor',
+    'os_brick.encryptors.luks.LuksEncryptor'})
 
 
 # -- disk XML -------------------------------------------------------------------
@@ -69,10 +86,24 @@ def rbd_auth(data: dict[str, Any]) -> tuple[str | None, str | None]:
     return None, None
 
 
+def is_encrypted(connection_info: dict[str, Any]) -> bool:
+    """Cinder's connection info says the volume is encrypted (its type has an
+    encryption spec)."""
+    return bool((connection_info.get('data') or {}).get('encrypted'))
+
+
+def native_luks(encryption: dict[str, Any] | None) -> bool:
+    """The encryption metadata names a provider QEMU decrypts itself."""
+    return (encryption or {}).get('provider') in LUKS_PROVIDERS
+
+
 def disk_element(connection_info: dict[str, Any], target: str,
-                 disk_bus: str | None = None, device_type: str | None = None) -> ET.Element:
+                 disk_bus: str | None = None, device_type: str | None = None,
+                 secret_uuid: str | None = None) -> ET.Element:
     """The <disk> element of a volume at target (vdb), raising
-    VolumeDriverNotFound for a connection type this driver cannot attach."""
+    VolumeDriverNotFound for a connection type this driver cannot attach.
+    secret_uuid: the libvirt secret holding the LUKS passphrase of an
+    encrypted volume (QEMU decrypts it)."""
     check_supported(connection_info)
     data = connection_info.get('data') or {}
     disk = ET.Element('disk', type='network', device=device_type or 'disk')
@@ -102,13 +133,27 @@ def disk_element(connection_info: dict[str, Any], target: str,
         # Other guests write to it too: QEMU must neither cache it nor lock
         # it for itself (the driver's cache is 'none' for every volume).
         ET.SubElement(disk, 'shareable')
+    if secret_uuid:
+        encryption = ET.SubElement(disk, 'encryption', format='luks')
+        ET.SubElement(encryption, 'secret', type='passphrase', uuid=secret_uuid)
     return disk
 
 
 def disk_xml(connection_info: dict[str, Any], target: str,
-             disk_bus: str | None = None, device_type: str | None = None) -> str:
-    return ET.tostring(disk_element(connection_info, target, disk_bus, device_type),
-                       encoding='unicode')
+             disk_bus: str | None = None, device_type: str | None = None,
+             secret_uuid: str | None = None) -> str:
+    return ET.tostring(disk_element(connection_info, target, disk_bus, device_type,
+                                    secret_uuid), encoding='unicode')
+
+
+def secret_xml(volume_id: str) -> str:
+    """A persistent, readable libvirt secret of usage type volume for the
+    volume's passphrase (as Nova's create_secret('volume', volume_id))."""
+    secret = ET.Element('secret', ephemeral='no', private='no')
+    ET.SubElement(secret, 'description').text = f'LUKS passphrase of volume {volume_id}'
+    usage = ET.SubElement(secret, 'usage', type='volume')
+    ET.SubElement(usage, 'volume').text = volume_id
+    return ET.tostring(secret, encoding='unicode')
 
 
 # -- block_device_info ------------------------------------------------------------
@@ -128,9 +173,12 @@ def root_mapping(block_device_info: dict[str, Any] | None) -> dict[str, Any] | N
     return None
 
 
-def volume_disks(block_device_info: dict[str, Any] | None) -> list[str]:
+def volume_disks(block_device_info: dict[str, Any] | None,
+                 secret_for: Callable[[dict[str, Any]], str | None] | None = None
+                 ) -> list[str]:
     """<disk> XML for every mapping, the root volume first (the firmware
-    boots the first disk)."""
+    boots the first disk). secret_for(connection_info): the passphrase
+    secret of an encrypted volume (None: a plain one)."""
     root = root_mapping(block_device_info)
     ordered = ([root] if root else []) + [b for b in mappings(block_device_info)
                                           if b is not root]
@@ -139,8 +187,9 @@ def volume_disks(block_device_info: dict[str, Any] | None) -> list[str]:
         target = target_dev(bdm.get('mount_device') or '')
         if not target:
             continue
-        out.append(disk_xml(bdm['connection_info'], target, bdm.get('disk_bus'),
-                            bdm.get('device_type')))
+        info = bdm['connection_info']
+        out.append(disk_xml(info, target, bdm.get('disk_bus'), bdm.get('device_type'),
+                            secret_for(info) if secret_for else None))
     return out
 
 
@@ -169,12 +218,16 @@ def find_rbd_target(domain_xml: str, name: str) -> str | None:
 # -- the domain operations ------------------------------------------------------------
 
 class VolumeMixin:
-    """attach_volume, detach_volume, extend_volume and get_volume_connector of
-    the libvirt driver (which provides _lookup, host_name and _libvirt)."""
+    """attach_volume, detach_volume, extend_volume, swap_volume,
+    get_volume_connector and the secrets of encrypted volumes for the libvirt
+    driver (which provides _lookup, _conn and host_name)."""
 
     host_name: str
 
     def _lookup(self, instance: Instance) -> Any:
+        raise NotImplementedError
+
+    def _conn(self) -> Any:
         raise NotImplementedError
 
     @staticmethod
@@ -189,31 +242,118 @@ class VolumeMixin:
                 'enforce_multipath': False, 'platform': 'x86_64', 'os_type': 'linux',
                 'do_local_attach': False}
 
+    # -- encrypted volumes: the passphrase as a libvirt secret -----------------------
+
+    def _volume_secret(self, vol_id: str) -> Any:
+        """This host's passphrase secret of the volume (usage type volume), or None."""
+        lv = self._lv()
+        try:
+            return self._conn().secretLookupByUsage(lv.VIR_SECRET_USAGE_TYPE_VOLUME, vol_id)
+        except lv.libvirtError as e:
+            if e.get_error_code() == lv.VIR_ERR_NO_SECRET:
+                return None
+            raise
+
+    def _get_volume_encryption(self, context: Any,
+                               connection_info: dict[str, Any]) -> dict[str, Any]:
+        """Cinder's encryption metadata of an encrypted volume ({} for a plain
+        one, without asking), as os-brick's get_encryption_metadata."""
+        vol_id = volume_id(connection_info)
+        if not vol_id or not is_encrypted(connection_info):
+            return {}
+        from minova.volume import cinder as cinder_client
+        return dict(cinder_client.client().get_encryption_metadata(context, vol_id))
+
+    def _attach_encryptor(self, context: Any, connection_info: dict[str, Any],
+                          encryption: dict[str, Any] | None) -> str | None:
+        """The uuid of the secret QEMU decrypts the volume with (None: a plain
+        volume). A secret already here is reused without asking Cinder or the
+        key manager (a domain defined again: hard reboot, power on); else the
+        key is fetched by Cinder's encryption_key_id and its hex form stored
+        as the secret's value, as Nova's _attach_encryptor."""
+        vol_id = volume_id(connection_info)
+        if not vol_id or not (is_encrypted(connection_info) or native_luks(encryption)):
+            return None     # a plain volume: no secret to look for
+        found = self._volume_secret(vol_id)
+        if found is not None:
+            return str(found.UUIDString())
+        if encryption is None:
+            encryption = self._get_volume_encryption(context, connection_info)
+        if not (encryption or {}).get('encryption_key_id') and \
+                not (encryption or {}).get('provider'):
+            return None     # not encrypted ({} or Cinder's key-less answer)
+        if not native_luks(encryption):
+            # Any other provider needs os-brick's dm-crypt encryptors on a
+            # host block device: an RBD volume attached by QEMU has none.
+            raise exception.VolumeEncryptionNotSupported(
+                volume_type=f"{encryption.get('provider')}-encrypted "
+                            f"{connection_info.get('driver_volume_type')}",
+                volume_id=vol_id)
+        passphrase = keymgr.passphrase(context, encryption.get('encryption_key_id'))
+        lv = self._lv()
+        secret = self._conn().secretDefineXML(secret_xml(vol_id))
+        try:
+            secret.setValue(passphrase.encode())
+        except lv.libvirtError:
+            with contextlib.suppress(lv.libvirtError):
+                secret.undefine()
+            raise
+        LOG.info('Passphrase secret %s defined for encrypted volume %s',
+                 secret.UUIDString(), vol_id)
+        return str(secret.UUIDString())
+
+    def _detach_encryptor(self, connection_info: dict[str, Any]) -> None:
+        """The volume's passphrase secret removed from this host (if any)."""
+        vol_id = volume_id(connection_info)
+        secret = self._volume_secret(vol_id) if vol_id and is_encrypted(connection_info) \
+            else None
+        if secret is not None:
+            secret.undefine()
+            LOG.info('Passphrase secret of volume %s removed', vol_id)
+
+    def _volume_disks(self, context: Any,
+                      block_device_info: dict[str, Any] | None) -> list[str]:
+        """volume_disks() with the passphrase secrets of encrypted volumes made
+        (or found) here: what defines a domain with its volumes."""
+        return volume_disks(block_device_info,
+                            lambda info: self._attach_encryptor(context, info, None))
+
+    def _detach_encryptors(self, block_device_info: dict[str, Any] | None) -> None:
+        """The guest is gone: its volumes' passphrase secrets go too."""
+        for bdm in mappings(block_device_info):
+            try:
+                self._detach_encryptor(bdm.get('connection_info') or {})
+            except Exception:   # noqa: BLE001 - a destroy goes on
+                LOG.exception('Could not remove the secret of volume %s',
+                              bdm.get('volume_id'))
+
     def attach_volume(self, context: Any, connection_info: dict[str, Any],
                       instance: Instance, mountpoint: str, disk_bus: str | None = None,
                       device_type: str | None = None,
                       encryption: dict[str, Any] | None = None) -> None:
         """Hot-plug onto a running or paused guest and persist in its
-        definition; a shut-off guest's definition only."""
+        definition; a shut-off guest's definition only. An encrypted volume's
+        passphrase secret is made first and removed again if the attach fails."""
         lv = self._lv()
-        xml = disk_xml(connection_info, target_dev(mountpoint), disk_bus, device_type)
-        # (Nova's encryption metadata is {} for a plain volume)
-        if (connection_info.get('data') or {}).get('encrypted') or \
-                (encryption or {}).get('provider'):
-            raise exception.VolumeAttachFailed(volume_id=volume_id(connection_info),
-                                               reason='encrypted volumes are not supported')
-        dom = self._lookup(instance)
-        flags = lv.VIR_DOMAIN_AFFECT_CONFIG
-        if dom.isActive():
-            flags |= lv.VIR_DOMAIN_AFFECT_LIVE
-        LOG.debug('Attaching %s to %s: %s', mountpoint, instance['uuid'], xml)
+        check_supported(connection_info)
+        secret = self._attach_encryptor(context, connection_info, encryption)
+        xml = disk_xml(connection_info, target_dev(mountpoint), disk_bus, device_type, secret)
         try:
+            dom = self._lookup(instance)
+            flags = lv.VIR_DOMAIN_AFFECT_CONFIG
+            if dom.isActive():
+                flags |= lv.VIR_DOMAIN_AFFECT_LIVE
+            LOG.debug('Attaching %s to %s: %s', mountpoint, instance['uuid'], xml)
             dom.attachDeviceFlags(xml, flags)
-        except lv.libvirtError as e:
-            raise exception.VolumeAttachFailed(volume_id=volume_id(connection_info),
-                                               reason=str(e)) from e
-        LOG.info('Volume %s attached to %s at %s', volume_id(connection_info),
-                 instance['uuid'], mountpoint)
+        except Exception as e:
+            with contextlib.suppress(Exception):
+                self._detach_encryptor(connection_info)
+            if isinstance(e, lv.libvirtError):
+                raise exception.VolumeAttachFailed(volume_id=volume_id(connection_info),
+                                                   reason=str(e)) from e
+            raise
+        LOG.info('Volume %s attached to %s at %s%s', volume_id(connection_info),
+                 instance['uuid'], mountpoint, ' (LUKS, decrypted by QEMU)' if secret else '')
 
     def detach_volume(self, context: Any, connection_info: dict[str, Any],
                       instance: Instance, mountpoint: str,
@@ -227,6 +367,7 @@ class VolumeMixin:
         try:
             dom = self._lookup(instance)
         except exception.InstanceNotFound:
+            self._detach_encryptor(connection_info)
             return
         persistent = find_disk(dom.XMLDesc(lv.VIR_DOMAIN_XML_INACTIVE), target)
         if persistent is not None:
@@ -237,6 +378,7 @@ class VolumeMixin:
                 raise exception.DeviceDetachFailed(device=target, reason=str(e)) from e
         if dom.isActive():
             self._detach_live(dom, target)
+        self._detach_encryptor(connection_info)
         LOG.info('Volume %s detached from %s (%s)', volume_id(connection_info),
                  instance['uuid'], mountpoint)
 
@@ -300,6 +442,10 @@ class VolumeMixin:
         change) grows the disk afterwards, as Nova's."""
         check_supported(old_connection_info)
         check_supported(new_connection_info)
+        if is_encrypted(old_connection_info) or is_encrypted(new_connection_info):
+            # As Nova's: QEMU cannot mirror between LUKS volumes here.
+            raise exception.NotSupported('Swap volume is not supported for encrypted '
+                                         'volumes when native LUKS decryption is enabled.')
         lv = self._lv()
         target = target_dev(mountpoint)
         dom = self._lookup(instance)

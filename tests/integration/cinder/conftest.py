@@ -45,6 +45,9 @@ LOCK_WAIT = 1800.0
 LOGS = '/var/tmp/minova-cinder-logs'
 # Nova's microversion for the attachments API (create, update, complete, delete).
 MICROVERSION = '3.44'
+# Cinder's fixed-key manager (encrypted volume types); mini-Nova's clouds of
+# this tier get the same [key_manager] fixed_key.
+FIXED_KEY = '5d1c0e0c9a7f4b3e8a6d2f1b0c9e8d7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e'
 
 
 def _unavailable(reason: str) -> None:
@@ -400,7 +403,7 @@ def cinder(ceph: dict[str, Any], image_endpoint: ImageEndpoint,
     args = ['--state-dir', state, '--ceph-state', CEPH_STATE, '--ceph-tool', CEPH_TOOL,
             '--port', str(libvirt_tier._free_port()), '--database', 'minova_cinder_it',
             '--nova-url', nova_events.url,
-            '--glance-url', image_endpoint.url]
+            '--glance-url', image_endpoint.url, '--fixed-key', FIXED_KEY]
     try:
         up = subprocess.run([TOOL, 'up', *args], capture_output=True, text=True, timeout=600)
         if up.returncode:

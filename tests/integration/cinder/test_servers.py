@@ -132,6 +132,9 @@ def volcloud(cinder: Cinder, image_endpoint: ImageEndpoint, nova_events: NovaEve
     with cinder_cloud(cinder, nova_events, HOST, f"""
 [glance]
 api_servers = {image_endpoint.url}
+[key_manager]
+backend = nova.keymgr.conf_key_mgr.ConfKeyManager
+fixed_key = {cinder.info['fixed_key']}
 """, delete_timeout=120, conn=libvirt_conn()) as cloud:
         with open(test_image, 'rb') as f:
             image = image_endpoint.create(cinder.project, f.read(), name='minova-test',

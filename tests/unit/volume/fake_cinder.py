@@ -46,23 +46,32 @@ class FakeCinder:
         self.quota_gb: int | None = None
         self.reimaged: list[tuple[str, str]] = []      # (volume id, image id)
         self.on_reimage: Any = None
+        # volume id -> its /encryption answer (the volume type's spec and key id)
+        self.encryption: dict[str, dict[str, Any]] = {}
         self.url = ''       # where serve() put it
         self.lock = threading.RLock()
 
     # -- test helpers ----------------------------------------------------------
 
     def add_volume(self, size: int = 1, name: str = 'vol', status: str = 'available',
-                   availability_zone: str = 'nova', multiattach: bool = False
-                   ) -> dict[str, Any]:
+                   availability_zone: str = 'nova', multiattach: bool = False,
+                   encryption: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A volume; `encryption` (provider, cipher, key_size,
+        control_location): of an encrypted volume type, with the fixed-key
+        manager's key id."""
         vid = str(uuidlib.uuid4())
         vol = {'id': vid, 'name': name, 'description': None, 'size': size,
                'status': status, 'attach_status': 'detached',
                'availability_zone': availability_zone, 'volume_type': '__DEFAULT__',
                'snapshot_id': None, 'bootable': 'false', 'multiattach': multiattach,
-               'encrypted': False, 'attachments': [], 'image_id': None,
+               'encrypted': bool(encryption), 'attachments': [], 'image_id': None,
                'created_at': '2026-12-06T00:00:00.000000', 'metadata': {}}
         with self.lock:
             self.volumes[vid] = vol
+            self.encryption[vid] = {'encryption_key_id': None}
+            if encryption:
+                self.encryption[vid] = dict(
+                    encryption, encryption_key_id='00000000-0000-0000-0000-000000000000')
         return dict(vol)
 
     def status(self, volume_id: str) -> str | None:
@@ -115,6 +124,9 @@ class FakeCinder:
             if len(parts) == 2 and method == 'GET':
                 self._tick(vol)
                 return 200, {'volume': dict(vol)}
+            if parts[2:] == ['encryption'] and method == 'GET':
+                return 200, dict(self.encryption.get(vol['id'])
+                                 or {'encryption_key_id': None})
             if len(parts) == 2 and method == 'DELETE':
                 if vol['status'] not in ('available', 'error', 'error_restoring',
                                          'error_extending') or vol['attachments']:
@@ -303,7 +315,8 @@ class FakeCinder:
             'hosts': ['127.0.0.1'], 'ports': ['6789'], 'cluster_name': 'ceph',
             'auth_enabled': True, 'auth_username': 'cinder', 'secret_type': 'ceph',
             'secret_uuid': None, 'volume_id': vid, 'discard': True, 'qos_specs': None,
-            'access_mode': 'rw', 'encrypted': False, 'attachment_id': att['id']}
+            'access_mode': 'rw', 'encrypted': self.volumes[vid]['encrypted'],
+            'attachment_id': att['id']}
         att['connector'] = connector
         att['status'] = 'attaching'
         for a in self.volumes[vid]['attachments']:
