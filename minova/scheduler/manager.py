@@ -15,6 +15,11 @@ select_destinations goes through named steps:
 
 Each instance of a multi-create is placed in the same pass, and claims are
 accounted for at once so that a burst spreads over equal hosts.
+
+Requests overlap: the scheduler's lock is held only to choose a host with
+the claims every request of this scheduler has in flight (claims.py), not
+while placement answers or claims. Requests with a server group still run
+one at a time (their filters count the members placed before them).
 """
 from __future__ import annotations
 
