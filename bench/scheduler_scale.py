@@ -12,7 +12,8 @@ at least 80 %), select_destinations in all and the scheduler's own share
 Starts a private all-in-one (SQLite, in-memory bus or --transport-url, fake
 driver) in this process plus a fleet of N fake compute hosts (minova/cmd/fake_computes.py),
 each a real service, compute node and resource provider, maps them with
-discover_hosts, then:
+discover_hosts (with --fleet-process the fleet is `minova-fake-computes` in a
+process of its own, over --transport-url), then:
 
   1. calls the scheduler's select_destinations directly --selects times
      (each a real claim in placement, removed afterwards), p50/p95;
@@ -40,7 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import boot_delete  # noqa: E402  (the REST helpers of the boot/delete benchmark)
 
 
-def start(hosts: int, db: str | None, transport_url: str | None) -> tuple[Any, Any]:
+def start(hosts: int, db: str | None, transport_url: str | None,
+          fleet_process: bool = False) -> tuple[Any, Any]:
     from minova.cells import manage as cells_manage
     from minova.cmd import all_in_one, common, fake_computes
     from minova.conf import CONF
@@ -64,15 +66,53 @@ def start(hosts: int, db: str | None, transport_url: str | None) -> tuple[Any, A
         pass
     aio = all_in_one.AllInOne(api_port=0, placement_port=0)
     aio.start()
-    fleet = fake_computes.FakeComputeFleet(hosts, prefix='fake-')
     t0 = time.monotonic()
-    fleet.start()
+    if fleet_process:
+        fleet: Any = FleetProcess(hosts)
+    else:
+        fleet = fake_computes.FakeComputeFleet(hosts, prefix='fake-')
+        fleet.start()
     up = time.monotonic() - t0
     t0 = time.monotonic()
     cells_manage.discover_hosts()
     print(f'{hosts} fake hosts up in {up:.1f} s, mapped in {time.monotonic() - t0:.1f} s',
           flush=True)
     return aio, fleet
+
+
+class FleetProcess:
+    """The fleet as `minova-fake-computes` in a process of its own (over
+    RabbitMQ), as a deployment runs its computes: its CPU is not the
+    control plane's. Up once every host has its compute node row."""
+
+    def __init__(self, hosts: int) -> None:
+        from minova.conf import CONF
+        from minova.db import compute_nodes, engines
+        conf = os.path.join(CONF.state_path, 'fleet.conf')
+        with open(conf, 'w') as f:
+            f.write(f"[DEFAULT]\ntransport_url = {CONF.transport_url}\n"
+                    f"state_path = {CONF.state_path}/fleet\nreport_interval = 30\n"
+                    "update_resources_interval = 600\n"
+                    f"[placement]\nendpoint_override = {CONF.placement.endpoint_override}\n"
+                    f"[glance]\napi_servers = {','.join(CONF.glance.api_servers or [])}\n")
+        self.proc = subprocess.Popen(
+            [sys.executable, '-c', 'import sys; from minova.cmd.fake_computes import main; '
+             'main(sys.argv[1:])', '--count', str(hosts),
+             '--prefix', 'fake-', '--config-file', conf],
+            stdout=subprocess.DEVNULL, stderr=open(conf + '.log', 'w'))
+        deadline = time.monotonic() + 600
+        url = engines.cell_url()
+        while sum(n['host'].startswith('fake-') for n in compute_nodes.get_all(url)) < hosts:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f'fleet process did not come up (see {conf}.log)')
+            time.sleep(1)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
 
 
 class Timings:
@@ -183,7 +223,7 @@ def check(rest: argparse.Namespace, booted: set[str]) -> str:
 
 def run_one(args: argparse.Namespace, hosts: int) -> dict[str, Any]:
     res: dict[str, Any] = {'hosts': hosts, 'servers': args.n, 'threads': args.threads}
-    aio, fleet = start(hosts, args.db, args.transport_url)
+    aio, fleet = start(hosts, args.db, args.transport_url, args.fleet_process)
     try:
         timings = Timings(scheduler(aio))
         bench_select(aio, args.selects)
@@ -241,6 +281,8 @@ def compare(args: argparse.Namespace, sizes: list[int]) -> int:
             cmd += ['--db', args.db]
         if args.transport_url:
             cmd += ['--transport-url', args.transport_url]
+        if args.fleet_process:
+            cmd += ['--fleet-process']
         print(f'--- {hosts} hosts', flush=True)
         try:
             subprocess.run(cmd, timeout=args.timeout, check=True)
@@ -288,10 +330,15 @@ def main() -> int:
                                  '(default: SQLite files)')
     ap.add_argument('--transport-url', help='e.g. rabbit://guest:guest@127.0.0.1:5672/ '
                                             '(default: the in-memory bus)')
+    ap.add_argument('--fleet-process', action='store_true',
+                    help='run the fake hosts in a process of their own (needs '
+                         '--transport-url: the in-memory bus is one process)')
     ap.add_argument('--timeout', type=float, default=600,
                     help='seconds allowed for each size when comparing several')
     ap.add_argument('--json-out', help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.fleet_process and not args.transport_url:
+        ap.error('--fleet-process needs --transport-url')
     sizes = [int(h) for h in args.hosts.split(',')]
     if len(sizes) > 1:
         return compare(args, sizes)

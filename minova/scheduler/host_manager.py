@@ -41,6 +41,13 @@ class HostState:
     cpu_arch: str = ''
     # {key: values} over the host's aggregates (AggregateInstanceExtraSpecsFilter)
     aggregate_metadata: dict[str, set[str]] = field(default_factory=dict)
+    # The room and count of placement's summary: free_* and num_instances
+    # are these less claims the summary may not include (take()).
+    summary: tuple[float, float, float, int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.summary = (self.free_vcpus, self.free_ram_mb, self.free_disk_gb,
+                        self.num_instances)
 
     @property
     def supported_instances(self) -> list[tuple[str, str, str]]:
@@ -49,12 +56,14 @@ class HostState:
         hv_types = ['kvm', 'qemu'] if hv in ('qemu', 'kvm') else [hv]
         return [(self.cpu_arch, t, 'hvm') for t in hv_types]
 
-    def consume(self, resources: dict[str, int]) -> None:
-        """Account for a claim just made, for the rest of this request."""
-        self.free_vcpus -= resources.get('VCPU', 0)
-        self.free_ram_mb -= resources.get('MEMORY_MB', 0)
-        self.free_disk_gb -= resources.get('DISK_GB', 0)
-        self.num_instances += 1
+    def take(self, resources: dict[str, int], instances: int) -> None:
+        """The summary's room less `resources` (claims in flight elsewhere,
+        or made by this request) and `instances` more instances."""
+        vcpus, ram, disk, count = self.summary
+        self.free_vcpus = vcpus - resources.get('VCPU', 0)
+        self.free_ram_mb = ram - resources.get('MEMORY_MB', 0)
+        self.free_disk_gb = disk - resources.get('DISK_GB', 0)
+        self.num_instances = count + instances
 
     def fits(self, resources: dict[str, int]) -> bool:
         return (self.free_vcpus >= resources.get('VCPU', 0)

@@ -15,6 +15,11 @@ select_destinations goes through named steps:
 
 Each instance of a multi-create is placed in the same pass, and claims are
 accounted for at once so that a burst spreads over equal hosts.
+
+Requests overlap: the scheduler's lock is held only to choose a host with
+the claims every request of this scheduler has in flight (claims.py), not
+while placement answers or claims. Requests with a server group still run
+one at a time (their filters count the members placed before them).
 """
 from __future__ import annotations
 
@@ -35,7 +40,7 @@ from minova.conf import CONF
 from minova.context import RequestContext
 from minova.db import instances, server_groups
 from minova.db.build_requests import GroupRequest, RequestSpec
-from minova.scheduler import filters, host_cache, host_manager, request_filter, weights
+from minova.scheduler import claims, filters, host_cache, host_manager, request_filter, weights
 from minova.scheduler.host_manager import HostState
 from minova.scheduler.request_filter import resources_from_flavor  # noqa: F401 (re-export)
 from minova.scheduler.rpcapi import HostList, Selection
@@ -50,9 +55,14 @@ class SchedulerManager:
 
     def __init__(self) -> None:
         self.placement = placement_client.Client()
-        # One request at a time per scheduler: candidates are read after the
-        # previous request's claims landed, so bursts spread exactly.
+        # Guards the claims in flight and the choice of a host, not placement's
+        # answer: requests overlap while placement computes candidates, and
+        # each one chooses with what the others claimed (claims.py).
         self._lock = threading.Lock()
+        self.claims = claims.Ledger()
+        # Requests with a server group wait for each other, whole: a group's
+        # members are placed one request at a time, as before.
+        self._group_lock = threading.Lock()
         self.host_cache = host_cache.HostCache()
 
     def periodic_tasks(self) -> list[utils.Periodic]:
@@ -65,28 +75,39 @@ class SchedulerManager:
     def select_destinations(self, context: RequestContext, request_spec: RequestSpec,
                             instance_uuids: list[str], return_alternates: bool = True
                             ) -> list[HostList]:
-        with self._lock:
-            return self._select(context, request_spec, instance_uuids, return_alternates)
+        if server_group_ref(request_spec):
+            with self._group_lock:
+                return self._select(context, request_spec, instance_uuids,
+                                    return_alternates)
+        return self._select(context, request_spec, instance_uuids, return_alternates)
 
     def _select(self, context: RequestContext, spec: RequestSpec,
                 instance_uuids: list[str], return_alternates: bool) -> list[HostList]:
         """Candidates, host states, filters; then each instance is placed."""
         query = request_filter.build(spec)
-        areqs, summaries = self._candidates(context, query)
-        hosts = host_manager.get_host_states(areqs, summaries, self.host_cache)
-        if not hosts:
-            LOG.info('No host for %s: placement offered %d candidates for %s, and none is '
-                     'a mapped compute node of an answering cell', instance_uuids, len(areqs),
-                     query.resources)
-        spec = spec.copy()
-        group = server_group_info(spec, instance_uuids)
-        if group is not None:
-            spec['instance_group'] = group
-        hosts, enabled = filter_hosts(hosts, spec)
-        if not hosts:
-            raise exception.NoValidHost(reason=NOT_ENOUGH)
-        results = self._place_all(context, spec, group, instance_uuids, hosts, enabled,
-                                  query.resources, return_alternates)
+        with self._lock:
+            key, read = self.claims.begin_read()
+        try:
+            areqs, summaries = self._candidates(context, query)
+            with self._lock:
+                self.claims.answered(read)
+            hosts = host_manager.get_host_states(areqs, summaries, self.host_cache)
+            if not hosts:
+                LOG.info('No host for %s: placement offered %d candidates for %s, and none '
+                         'is a mapped compute node of an answering cell', instance_uuids,
+                         len(areqs), query.resources)
+            spec = spec.copy()
+            group = server_group_info(spec, instance_uuids)
+            if group is not None:
+                spec['instance_group'] = group
+            hosts, enabled = filter_hosts(hosts, spec)
+            if not hosts:
+                raise exception.NoValidHost(reason=NOT_ENOUGH)
+            results = self._place_all(context, spec, group, instance_uuids, hosts, enabled,
+                                      query.resources, return_alternates, read)
+        finally:
+            with self._lock:
+                self.claims.end_read(key)
         LOG.info('Scheduled %s to %s', instance_uuids, [r[0]['service_host'] for r in results])
         return results
 
@@ -103,20 +124,21 @@ class SchedulerManager:
     def _place_all(self, context: RequestContext, spec: RequestSpec,
                    group: GroupRequest | None, instance_uuids: list[str],
                    hosts: list[HostState], enabled: list[str], resources: dict[str, int],
-                   return_alternates: bool) -> list[HostList]:
+                   return_alternates: bool, read: claims.Read) -> list[HostList]:
         """A host list per instance, each instance claimed in turn (and
         counted in its server group); on any failure every claim made here
         is removed."""
-        claimed: list[str] = []
+        claimed: list[tuple[str, int]] = []
         results: list[HostList] = []
+        by_uuid = {h.uuid: h for h in hosts}
         try:
             for uuid in instance_uuids:
                 # Each claim moves the group onto a host: its filters run again.
                 fit = hosts if group is None else filters.run(
                     enabled, hosts, spec, only=filters.PER_INSTANCE)
-                chosen, ranked = self._place_one(context, spec, uuid, fit, resources)
-                claimed.append(uuid)
-                chosen.consume(resources)
+                chosen, ranked, key = self._place_one(context, spec, uuid, fit, by_uuid,
+                                                      resources, read)
+                claimed.append((uuid, key))
                 self.host_cache.consume(chosen.uuid)
                 if group is not None:
                     group['hosts'][chosen.host] = group['hosts'].get(chosen.host, 0) + 1
@@ -124,38 +146,94 @@ class SchedulerManager:
                     if return_alternates else []
                 results.append([_selection(chosen)] + [_selection(h) for h in alternates])
         except Exception:
-            for uuid in claimed:
+            for uuid, key in claimed:
                 self.placement.delete_allocation_for_instance(context, uuid)
+                with self._lock:
+                    self.claims.forget(key)
             raise
         return results
 
     def _place_one(self, context: RequestContext, spec: RequestSpec, uuid: str,
-                   hosts: list[HostState], resources: dict[str, int]
-                   ) -> tuple[HostState, list[HostState]]:
+                   hosts: list[HostState], by_uuid: dict[str, HostState],
+                   resources: dict[str, int], read: claims.Read
+                   ) -> tuple[HostState, list[HostState], int]:
         """Weigh the hosts for one instance and claim the best that takes it:
-        (the claimed host, the hosts ranked best first). NoValidHost if none does."""
-        ranked = [h for h in weights.weigh(hosts, spec) if h.fits(resources)]
-        chosen = self._claim_one(context, spec, uuid, ranked, resources)
-        if chosen is None:
-            raise exception.NoValidHost(reason=NOT_ENOUGH)
-        return chosen, ranked
+        (the claimed host, the hosts ranked best first, its claim in the
+        ledger). NoValidHost if none does.
 
-    def _claim_one(self, context: RequestContext, spec: RequestSpec, uuid: str,
-                   ranked: list[HostState], resources: dict[str, int]) -> HostState | None:
-        subset = CONF.filter_scheduler.host_subset_size
-        if subset > 1 and ranked:
-            head = ranked[:subset]
-            random.shuffle(head)
-            ranked = head + ranked[subset:]
-        for host in ranked:
+        The ranking and each choice are made under the lock, with what every
+        request of this scheduler claimed meanwhile; the claim itself is
+        sent without it, and a refused one moves on to the next host."""
+        with self._lock:
+            ranked = self._rank(hosts, by_uuid, spec, resources, read)
+            ranked = _subset_first(ranked)
+            key = self.claims.choose(ranked[0].uuid, resources) if ranked else 0
+        for i, host in enumerate(ranked):
+            if i:
+                with self._lock:
+                    key = self.claims.choose(host.uuid, resources)
             areq: AllocationRequest = {'allocations': {host.uuid: {'resources': resources}}}
-            if self.placement.claim_resources(context, uuid, areq, spec['project_id'],
-                                              spec['user_id'],
-                                              keep_existing=bool(spec.get('keep_allocations'))):
+            try:
+                ok = self.placement.claim_resources(
+                    context, uuid, areq, spec['project_id'], spec['user_id'],
+                    keep_existing=bool(spec.get('keep_allocations')))
+            except Exception:
+                with self._lock:
+                    self.claims.forget(key)
+                raise
+            with self._lock:
+                if ok:
+                    self.claims.landed(key)
+                else:
+                    self.claims.forget(key)
+            if ok:
                 host.allocation_request = areq
-                return host
+                return host, ranked, key
             LOG.debug('Claim of %s on %s refused; trying the next host', uuid, host.host)
-        return None
+        raise exception.NoValidHost(reason=NOT_ENOUGH)
+
+    def _rank(self, hosts: list[HostState], by_uuid: dict[str, HostState],
+              spec: RequestSpec, resources: dict[str, int], read: claims.Read
+              ) -> list[HostState]:
+        """The hosts that may take the instance, best first, each as its
+        summary less the claims the summary may not include. A host that
+        fits only if the claims in flight during the read are already in it
+        comes after every other (placement's claim tells)."""
+        unseen = self.claims.unseen(read)
+        lenient: set[str] = set()
+        for node in read.touched | unseen.count.keys():
+            host = by_uuid.get(node)
+            if host is None:
+                continue
+            sure = unseen.sure.get(node, {})
+            host.take(sure, 0)
+            fits_sure = host.fits(resources)
+            taken = dict(sure)
+            for rc, n in unseen.maybe.get(node, {}).items():
+                taken[rc] = taken.get(rc, 0) + n
+            host.take(taken, unseen.count.get(node, 0))
+            if fits_sure and not host.fits(resources):
+                lenient.add(node)
+        read.touched = set(unseen.count)
+        weighed = weights.weigh(hosts, spec)
+        return [h for h in weighed if h.fits(resources)] + \
+            [h for h in weighed if h.uuid in lenient]
+
+
+def _subset_first(ranked: list[HostState]) -> list[HostState]:
+    """host_subset_size > 1: the first host tried is any of the best N."""
+    subset = CONF.filter_scheduler.host_subset_size
+    if subset > 1 and ranked:
+        head = ranked[:subset]
+        random.shuffle(head)
+        ranked = head + ranked[subset:]
+    return ranked
+
+
+def server_group_ref(spec: RequestSpec) -> str | None:
+    ref = spec.get('instance_group') or {}
+    uuid = ref.get('uuid') if isinstance(ref, dict) else None
+    return str(uuid) if uuid else None
 
 
 def filter_hosts(hosts: list[HostState], spec: RequestSpec
@@ -197,8 +275,7 @@ def server_group_info(spec: RequestSpec, scheduling: list[str]) -> GroupRequest 
     (or deleted since) count as they are now. Members being scheduled now
     are left out: they have no host yet.
     """
-    ref = spec.get('instance_group') or {}
-    uuid = ref.get('uuid') if isinstance(ref, dict) else None
+    uuid = server_group_ref(spec)
     if not uuid:
         return None
     try:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import collections
 import datetime
+import threading
 import uuid
 from typing import Any
 
@@ -10,7 +11,7 @@ import oslo_messaging as messaging
 import pytest
 
 from minova import exception, utils
-from minova.scheduler import filters, manager, weights
+from minova.scheduler import claims, filters, manager, weights
 from minova.scheduler.host_manager import HostState
 from tests.unit.backbone.fakes import FakePlacement, add_compute, spec
 
@@ -293,3 +294,117 @@ def test_unknown_availability_zone_is_novalidhost(sched: Any, ctx: Any) -> None:
     [[chosen, *_]] = select(sched, ctx, spec(availability_zone='nova'),
                                                uuids(1))
     assert chosen['service_host'] == 'a'
+
+
+# -- overlapping requests -----------------------------------------------------------
+
+def _gate_candidates(sched: Any, *, summary_after: bool = False) -> tuple[Any, Any]:
+    """The next candidates call waits (inside placement, as a slow answer
+    would) until released; with summary_after it reads placement's state
+    after the wait, so claims made meanwhile are in its answer."""
+    entered, release = threading.Event(), threading.Event()
+    real = sched.placement.get_allocation_candidates
+    gated = [True]
+
+    def candidates(*a: Any, **kw: Any) -> Any:
+        if not gated[0]:
+            return real(*a, **kw)
+        gated[0] = False
+        out = None if summary_after else real(*a, **kw)
+        entered.set()
+        assert release.wait(10)
+        return real(*a, **kw) if summary_after else out
+    sched.placement.get_allocation_candidates = candidates
+    return entered, release
+
+
+def _in_thread(fn: Any) -> tuple[threading.Thread, dict[str, Any]]:
+    out: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            out['result'] = fn()
+        except Exception as e:  # noqa: BLE001 (handed to the test)
+            out['error'] = e
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, out
+
+
+def test_a_select_does_not_wait_for_another_in_placement_and_they_spread(
+        sched: Any, ctx: Any) -> None:
+    sched.add_host('a')
+    sched.add_host('b')
+    entered, release = _gate_candidates(sched)
+    slow, out = _in_thread(lambda: hosts_of(select(sched, ctx, spec(), uuids(1))))
+    assert entered.wait(10)
+    # The slow request is inside placement: this one completes meanwhile.
+    [fast] = hosts_of(select(sched, ctx, spec(), uuids(1)))
+    release.set()
+    slow.join(10)
+    # The slow one's answer predates the fast claim, which it still counts.
+    assert out['result'] != [fast]
+    assert sorted(out['result'] + [fast]) == ['a', 'b']
+    assert len(sched.claims) == 0
+
+
+def test_overlapping_selects_never_claim_beyond_capacity(sched: Any, ctx: Any) -> None:
+    sched.add_host('one', vcpus=1)
+    entered, release = _gate_candidates(sched)
+    slow, out = _in_thread(lambda: select(sched, ctx, spec(), uuids(1)))
+    assert entered.wait(10)
+    assert hosts_of(select(sched, ctx, spec(), uuids(1))) == ['one']
+    release.set()
+    slow.join(10)
+    # Its answer still showed the room: placement's claim refused it.
+    assert isinstance(out['error'], exception.NoValidHost)
+    assert sched.placement.used(next(iter(sched.placement.capacity)))['VCPU'] == 1
+    assert len(sched.placement.allocations) == 1
+    assert len(sched.claims) == 0
+
+
+def test_claim_in_flight_during_the_read_is_not_counted_twice(sched: Any, ctx: Any) -> None:
+    # Room for two; the other request's claim lands while placement answers
+    # the slow one, and that answer already includes it.
+    node = sched.add_host('two', vcpus=2)
+    entered, release = _gate_candidates(sched, summary_after=True)
+    slow, out = _in_thread(lambda: hosts_of(select(sched, ctx, spec(), uuids(1))))
+    assert entered.wait(10)
+    assert hosts_of(select(sched, ctx, spec(), uuids(1))) == ['two']
+    release.set()
+    slow.join(10)
+    assert out['result'] == ['two']
+    assert sched.placement.used(node['uuid'])['VCPU'] == 2
+
+
+def test_failed_claim_leaves_nothing_in_the_ledger(sched: Any, ctx: Any) -> None:
+    sched.add_host('a')
+
+    def broken(*a: Any, **kw: Any) -> bool:
+        raise exception.AllocationUpdateFailed(consumer_uuid='x', error='boom')
+    sched.placement.claim_resources = broken
+    with pytest.raises(exception.AllocationUpdateFailed):
+        select(sched, ctx, spec(), uuids(1))
+    assert len(sched.claims) == 0
+
+
+def test_ledger_sorts_claims_by_when_they_happened_against_a_read() -> None:
+    ledger = claims.Ledger()
+    res = {'VCPU': 1}
+    before = ledger.choose('n1', res)
+    ledger.landed(before)             # landed before any read: forgotten
+    assert len(ledger) == 0
+    in_flight = ledger.choose('n1', res)
+    key, read = ledger.begin_read()
+    during = ledger.choose('n2', res)
+    ledger.answered(read)
+    after = ledger.choose('n2', res)
+    unseen = ledger.unseen(read)
+    assert unseen.maybe == {'n1': {'VCPU': 1}, 'n2': {'VCPU': 1}}
+    assert unseen.sure == {'n2': {'VCPU': 1}}
+    assert unseen.count == {'n1': 1, 'n2': 2}
+    for k in (in_flight, during, after):
+        ledger.landed(k)
+    assert len(ledger) == 3           # the read may still miss them
+    ledger.end_read(key)
+    assert len(ledger) == 0
