@@ -88,7 +88,7 @@ class ComputeManager(NetworkMixin, EventsMixin, ShelveMixin, ResizeRecoveryMixin
             return None
         try:
             svc = self.conductor.service_get_or_create(
-                ctx, self.host, svc['binary'], svc.get('topic'), svc.get('version') or 1)
+                ctx, self.host, svc['binary'], svc['topic'], svc.get('version') or 1)
         except Exception as e:
             LOG.warning('Could not read the service record of %s: %s', self.host, e)
             return None

@@ -9,8 +9,8 @@ from minova.conf import CONF
 from minova.context import RequestContext
 from minova.db import engines, migration
 from minova.placement import wsgi
-from minova.wsgi.server import WSGIServer
 from minova.virt.fake import FakeDriver
+from minova.wsgi.server import WSGIServer
 
 INV = {'VCPU': {'total': 2, 'allocation_ratio': 1.0},
        'MEMORY_MB': {'total': 1024, 'reserved': 0},
