@@ -146,6 +146,10 @@ def validate(ctx: RequestContext, mappings: list[dict[str, Any]],
                 raise _bad(exception.InvalidBDMVolume(id=m['volume_id'])) from None
             if volume.get('multiattach') and not supports_multiattach:
                 raise _bad(exception.MultiattachNotSupportedOldMicroversion())
+            if volume.get('multiattach'):
+                # For the scheduler: only a host whose driver can share it
+                # (request_filter); the mapping's row does not keep it.
+                m['multiattach'] = True
             if volume.get('status') != 'available' and not (
                     volume.get('multiattach') and volume.get('status') == 'in-use'):
                 raise errors.bad_request(

@@ -33,6 +33,7 @@ CONSUMER_GENERATION_VERSION = '1.28'
 NESTED_PROVIDER_VERSION = '1.20'  # POST returns the provider; parent_provider_uuid
 INVENTORY_VERSION = '1.26'
 AGGREGATE_GENERATION_VERSION = '1.19'
+TRAITS_VERSION = '1.6'
 CONNECT_RETRIES = 3
 CONFLICT_RETRIES = 4
 RETRY_SLEEP = 0.5
@@ -222,6 +223,39 @@ class Client(client_base.Client):
                     return
                 continue
             raise self._fail(f'set inventory of {rp_uuid}', resp)
+        raise exception.ResourceProviderConflict(uuid=rp_uuid)
+
+    # -- traits ------------------------------------------------------------------
+
+    def _get_traits(self, ctx: RequestContext, rp_uuid: str) -> tuple[set[str], int]:
+        resp = self._call(ctx, 'GET', f'/resource_providers/{rp_uuid}/traits',
+                          TRAITS_VERSION)
+        if resp.status_code != 200:
+            raise self._fail(f'GET traits of {rp_uuid}', resp)
+        data = resp.json()
+        return set(data['traits']), data['resource_provider_generation']
+
+    def update_traits(self, ctx: RequestContext, rp_uuid: str,
+                      add: set[str], remove: set[str]) -> set[str]:
+        """Add and remove traits on the provider, keeping the others it has (an
+        operator's own); no write when nothing changes. Returns its traits."""
+        for _ in range(CONFLICT_RETRIES):
+            have, generation = self._get_traits(ctx, rp_uuid)
+            want = (have - remove) | add
+            if want == have:
+                return have
+            resp = self._call(ctx, 'PUT', f'/resource_providers/{rp_uuid}/traits',
+                              TRAITS_VERSION, {'resource_provider_generation': generation,
+                                               'traits': sorted(want)})
+            if resp.status_code == 200:
+                with self._lock:    # the inventory's next PUT needs the new generation
+                    if rp_uuid in self._providers:
+                        self._providers[rp_uuid]['generation'] = \
+                            resp.json()['resource_provider_generation']
+                return want
+            if not (resp.status_code == 409 and
+                    self._error_code(resp) == 'placement.concurrent_update'):
+                raise self._fail(f'set traits of {rp_uuid}', resp)
         raise exception.ResourceProviderConflict(uuid=rp_uuid)
 
     def delete_resource_provider(self, ctx: RequestContext, rp_uuid: str) -> None:

@@ -73,10 +73,26 @@ class ComputeManager(NetworkMixin, EventsMixin, ShelveMixin, ResizeRecoveryMixin
         self.placement = placement_client.Client()
         self.rt = ResourceTracker(self.host, self.driver, self.conductor, self.placement)
         self.service: dict[str, Any] | None = None
+        self.rt.service_disabled = self._service_disabled
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
     # -- start-up --------------------------------------------------------------
+
+    def _service_disabled(self, ctx: RequestContext) -> bool | None:
+        """Whether an operator disabled this compute service now (its record,
+        read again: the API changes it), for the COMPUTE_STATUS_DISABLED
+        trait; None when it cannot be read."""
+        svc = self.service
+        if svc is None:
+            return None
+        try:
+            svc = self.conductor.service_get_or_create(
+                ctx, self.host, svc['binary'], svc['topic'], svc.get('version') or 1)
+        except Exception as e:
+            LOG.warning('Could not read the service record of %s: %s', self.host, e)
+            return None
+        return bool(svc.get('disabled'))
 
     def init_host(self, service: dict[str, Any]) -> None:
         self.service = service

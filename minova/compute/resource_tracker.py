@@ -11,13 +11,21 @@ never stops the agent: the node rows are written first, through conductor
 (the hypervisor views and discover_hosts read them), and the report to
 placement that failed is tried again by the next periodic update, so the
 host becomes schedulable once placement answers, with no restart.
+
+Each report also syncs the node provider's traits as Nova's _get_traits
+does: COMPUTE_NODE, the driver's capability traits (added when it has the
+capability, removed when it lacks it), and COMPUTE_STATUS_DISABLED while the
+service is disabled. Traits it does not own (an operator's) stay.
 """
 from __future__ import annotations
 
 import logging
 import math
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+import os_traits
 
 from minova import exception
 from minova.conf import CONF
@@ -68,6 +76,9 @@ class ResourceTracker:
         self._lock = threading.Lock()
         self.service_id: int | None = None  # kept for the periodic updates' node rows
         self.unreported: set[str] = set()  # nodes placement has not heard of lately
+        # Whether this host's compute service is disabled (None: unknown, the
+        # trait is then left as it is); the manager sets it.
+        self.service_disabled: Callable[[RequestContext], bool | None] = lambda ctx: None
 
     @staticmethod
     def _instance_usage(instance: Instance) -> dict[str, int]:
@@ -104,6 +115,8 @@ class ResourceTracker:
         try:
             self.placement.ensure_resource_provider(context, rp_uuid, nodename)
             self.placement.set_inventory(context, rp_uuid, inventory_from(res))
+            add, remove = self.traits(context)
+            self.placement.update_traits(context, rp_uuid, add, remove)
         except exception.MinovaException as e:
             error = e
         if error is not None:
@@ -117,6 +130,16 @@ class ResourceTracker:
             self.unreported.discard(nodename)
             LOG.info('Compute node %s is reported to placement', nodename)
         return True
+
+    def traits(self, context: RequestContext) -> tuple[set[str], set[str]]:
+        """(traits to add, traits to remove) on this host's node providers."""
+        caps = self.driver.capabilities_as_traits()
+        add = {t for t, has in caps.items() if has} | {os_traits.COMPUTE_NODE}
+        remove = {t for t, has in caps.items() if not has}
+        disabled = self.service_disabled(context)
+        if disabled is not None:
+            (add if disabled else remove).add(os_traits.COMPUTE_STATUS_DISABLED)
+        return add, remove
 
     def _write_node(self, context: RequestContext, nodename: str, res: NodeResources,
                     service_id: int | None = None) -> dict[str, Any]:

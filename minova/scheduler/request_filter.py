@@ -5,6 +5,13 @@ by host afterwards: the resources (flavor, overridden by `resources:RC=N`
 extra specs), the traits a flavor or image requires or forbids
 (`trait:NAME=required|forbidden`), and the availability zone, as membership
 of the aggregates that define it (Nova's map_az_to_placement_aggregate).
+
+The node providers' traits computes report add two more, always on: a
+disabled compute's COMPUTE_STATUS_DISABLED is forbidden (Nova's
+compute_status_filter), and a boot with a multiattach volume requires
+COMPUTE_VOLUME_MULTI_ATTACH. The latter is mini-Nova's own: Nova picks a host
+without asking and its build aborts there when the driver cannot share the
+volume; here such a boot finds no valid host instead of failing on one.
 """
 from __future__ import annotations
 
@@ -12,6 +19,8 @@ import logging
 import math
 from dataclasses import dataclass, field
 from typing import Any
+
+import os_traits
 
 from minova.conf import CONF
 from minova.db import aggregates
@@ -71,6 +80,9 @@ def build(spec: RequestSpec) -> PlacementQuery:
     image_req, image_forb = traits_from(image_props)
     required |= image_req
     forbidden |= image_forb
+    forbidden.add(os_traits.COMPUTE_STATUS_DISABLED)
+    if any(m.get('multiattach') for m in spec.get('block_device_mapping') or []):
+        required.add(os_traits.COMPUTE_VOLUME_MULTI_ATTACH)
     # A trait both required and forbidden can match nothing: placement says 400.
     query.required = sorted(required) + sorted('!' + t for t in forbidden)
     az = spec.get('availability_zone')

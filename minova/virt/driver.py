@@ -10,6 +10,8 @@ import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypedDict
 
+import os_traits
+
 from minova.conf import CONF
 from minova.context import RequestContext
 from minova.virt.virtapi import VirtAPI
@@ -57,12 +59,49 @@ class MigrationProgress(TypedDict, total=False):
     disk_remaining: int
 
 
+# The driver capabilities compute reports to placement as standard traits on
+# its node's provider (Nova's CAPABILITY_TRAITS_MAP): a trait of a capability
+# the driver has is added, of one it lacks is removed; the provider's other
+# traits (an operator's, say) are left alone.
+CAPABILITY_TRAITS = {
+    'supports_attach_interface': os_traits.COMPUTE_NET_ATTACH_INTERFACE,
+    'supports_device_tagging': os_traits.COMPUTE_DEVICE_TAGGING,
+    'supports_tagged_attach_interface': os_traits.COMPUTE_NET_ATTACH_INTERFACE_WITH_TAG,
+    'supports_tagged_attach_volume': os_traits.COMPUTE_VOLUME_ATTACH_WITH_TAG,
+    'supports_extend_volume': os_traits.COMPUTE_VOLUME_EXTEND,
+    'supports_multiattach': os_traits.COMPUTE_VOLUME_MULTI_ATTACH,
+    'supports_trusted_certs': os_traits.COMPUTE_TRUSTED_CERTS,
+    'supports_accelerators': os_traits.COMPUTE_ACCELERATORS,
+    'supports_migrate_to_same_host': os_traits.COMPUTE_SAME_HOST_COLD_MIGRATE,
+    'supports_bfv_rescue': os_traits.COMPUTE_RESCUE_BFV,
+    'supports_secure_boot': os_traits.COMPUTE_SECURITY_UEFI_SECURE_BOOT,
+    'supports_socket_pci_numa_affinity': os_traits.COMPUTE_SOCKET_PCI_NUMA_AFFINITY,
+    'supports_remote_managed_ports': os_traits.COMPUTE_REMOTE_MANAGED_PORTS,
+    'supports_ephemeral_encryption': os_traits.COMPUTE_EPHEMERAL_ENCRYPTION,
+    'supports_ephemeral_encryption_luks': os_traits.COMPUTE_EPHEMERAL_ENCRYPTION_LUKS,
+    'supports_ephemeral_encryption_plain': os_traits.COMPUTE_EPHEMERAL_ENCRYPTION_PLAIN,
+    'supports_address_space_passthrough': os_traits.COMPUTE_ADDRESS_SPACE_PASSTHROUGH,
+    'supports_address_space_emulated': os_traits.COMPUTE_ADDRESS_SPACE_EMULATED,
+    'supports_stateless_firmware': os_traits.COMPUTE_SECURITY_STATELESS_FIRMWARE,
+    'supports_virtio_fs': os_traits.COMPUTE_STORAGE_VIRTIO_FS,
+    'supports_mem_backing_file': os_traits.COMPUTE_MEM_BACKING_FILE,
+    **{f'supports_image_type_{fmt}': getattr(os_traits, f'COMPUTE_IMAGE_TYPE_{fmt.upper()}')
+       for fmt in ('aki', 'ami', 'ari', 'iso', 'qcow2', 'raw', 'vdi', 'vhd', 'vhdx',
+                   'vmdk', 'ploop')},
+}
+
+
 class ComputeDriver:
     """Base class; every method a driver lacks raises NotImplementedError."""
 
-    capabilities: dict[str, bool] = {}
+    capabilities: dict[str, bool] = {}     # a missing capability is one it lacks
     # Set by the compute manager before init_host (waits for Neutron's events).
     virtapi: VirtAPI = VirtAPI()
+
+    def capabilities_as_traits(self) -> dict[str, bool]:
+        """Each capability trait: whether this driver has it."""
+        return {trait: bool(self.capabilities.get(cap))
+                for cap, trait in CAPABILITY_TRAITS.items()}
 
     def init_host(self, host: str, deployment_id: str | None = None) -> None:
         """Connect to the hypervisor; called once before the service starts.

@@ -24,8 +24,12 @@ if TYPE_CHECKING:
 
 
 class FakeDriver(driver.ComputeDriver):
+    # What this driver implements; the supports_* of CAPABILITY_TRAITS it
+    # lacks (tags, trusted certificates, ...) are absent, so not reported.
     capabilities = {'supports_reboot': True, 'supports_migrate_to_same_host': True,
-                    'supports_evacuate': True, 'supports_multiattach': True}
+                    'supports_evacuate': True, 'supports_multiattach': True,
+                    'supports_attach_interface': True, 'supports_extend_volume': True,
+                    'supports_image_type_raw': True, 'supports_image_type_qcow2': True}
 
     def __init__(self) -> None:
         self._guests: dict[str, dict[str, Any]] = {}

@@ -9,6 +9,7 @@ from minova.conf import CONF
 from minova.context import RequestContext
 from minova.db import engines, migration
 from minova.placement import wsgi
+from minova.virt.fake import FakeDriver
 from minova.wsgi.server import WSGIServer
 
 INV = {'VCPU': {'total': 2, 'allocation_ratio': 1.0},
@@ -147,7 +148,7 @@ def test_placement_on_an_unsynced_db_answers_503_until_synced(tmp_path, caplog):
         assert len(said) == 1 and 'not ready' in said[0].getMessage()
 
         # The compute's resource update: one line, and it tries again later.
-        rt = ResourceTracker('h1', None, None, client)
+        rt = ResourceTracker('h1', FakeDriver(), None, client)
         res = {'vcpus': 2, 'memory_mb': 2048, 'local_gb': 10}
         rp = str(uuid.uuid4())
         assert rt.report_to_placement(ctx, 'h1', rp, res) is False

@@ -26,6 +26,7 @@ class FakePlacement:
         self.claims: list[tuple[str, str]] = []          # (consumer, rp) accepted
         self.providers: dict[str, str] = {}              # ensure_resource_provider
         self.inventories: dict[str, dict[str, Any]] = {}  # set_inventory
+        self.traits: dict[str, set[str]] = {}            # update_traits
         self.candidates_error: Exception | None = None
 
     def add_provider(self, rp: str, vcpus: int = 8, ram: int = 8192, disk: int = 100) -> None:
@@ -92,6 +93,10 @@ class FakePlacement:
 
     def set_inventory(self, ctx: Any, rp: str, inventory: dict[str, Any]) -> None:
         self.inventories[rp] = inventory
+
+    def update_traits(self, ctx: Any, rp: str, add: set[str], remove: set[str]) -> set[str]:
+        self.traits[rp] = (self.traits.get(rp, set()) - remove) | add
+        return self.traits[rp]
 
 
 class FakeComputeAPI:

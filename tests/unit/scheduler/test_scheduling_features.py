@@ -53,7 +53,7 @@ def test_image_traits_and_custom_resources_reach_placement(cloud: Any) -> None:
         flavor=flavor(**{'resources:VCPU': '3', 'trait:A': 'required'}),
         image={'id': 'x', 'properties': {'trait:B': 'forbidden', 'trait:C': 'required'}}))
     assert q.resources == {'VCPU': 3, 'MEMORY_MB': 512, 'DISK_GB': 1}
-    assert q.required == ['A', 'C', '!B']
+    assert q.required == ['A', 'C', '!B', '!COMPUTE_STATUS_DISABLED']
 
 
 def test_availability_zone_asks_placement_for_its_aggregates(cloud: Any) -> None:
