@@ -36,6 +36,7 @@ AGGREGATE_GENERATION_VERSION = '1.19'
 TRAITS_VERSION = '1.6'
 CONNECT_RETRIES = 3
 CONFLICT_RETRIES = 4
+TRAITS_REFRESH = 300.0
 RETRY_SLEEP = 0.5
 
 try:    # at 1,000 hosts the candidates are ~0.5 MB of JSON per request
@@ -75,6 +76,11 @@ class Client(client_base.Client):
         super().__init__(adapter)
         self._lock = threading.Lock()
         self._providers: dict[str, dict[str, Any]] = {}   # uuid -> {generation, ...}
+        # uuid -> (when read, the traits): a periodic update that would change
+        # nothing asks placement again only after TRAITS_REFRESH seconds, as
+        # Nova's provider tree cache does (1,000 hosts each GET once a minute
+        # otherwise).
+        self._traits_seen: dict[str, tuple[float, set[str]]] = {}
         self._inventories: dict[str, dict[str, dict]] = {}
 
     # -- plumbing -------------------------------------------------------------
@@ -173,6 +179,7 @@ class Client(client_base.Client):
         with self._lock:
             self._providers[uuid] = provider
             self._inventories.pop(uuid, None)
+            self._traits_seen.pop(uuid, None)     # a new provider has no traits
         return provider
 
     def _refresh_inventory(self, ctx: RequestContext, rp_uuid: str) -> dict[str, dict]:
@@ -239,10 +246,15 @@ class Client(client_base.Client):
                       add: set[str], remove: set[str]) -> set[str]:
         """Add and remove traits on the provider, keeping the others it has (an
         operator's own); no write when nothing changes. Returns its traits."""
+        seen = self._traits_seen.get(rp_uuid)
+        if seen is not None and time.monotonic() - seen[0] < TRAITS_REFRESH \
+                and (seen[1] - remove) | add == seen[1]:
+            return seen[1]
         for _ in range(CONFLICT_RETRIES):
             have, generation = self._get_traits(ctx, rp_uuid)
             want = (have - remove) | add
             if want == have:
+                self._traits_seen[rp_uuid] = (time.monotonic(), have)
                 return have
             resp = self._call(ctx, 'PUT', f'/resource_providers/{rp_uuid}/traits',
                               TRAITS_VERSION, {'resource_provider_generation': generation,
@@ -252,6 +264,7 @@ class Client(client_base.Client):
                     if rp_uuid in self._providers:
                         self._providers[rp_uuid]['generation'] = \
                             resp.json()['resource_provider_generation']
+                self._traits_seen[rp_uuid] = (time.monotonic(), want)
                 return want
             if not (resp.status_code == 409 and
                     self._error_code(resp) == 'placement.concurrent_update'):
@@ -262,6 +275,7 @@ class Client(client_base.Client):
         resp = self._call(ctx, 'DELETE', f'/resource_providers/{rp_uuid}', '1.0')
         with self._lock:
             self._providers.pop(rp_uuid, None)
+            self._traits_seen.pop(rp_uuid, None)
             self._inventories.pop(rp_uuid, None)
         if resp.status_code not in (204, 404):
             raise self._fail(f'delete resource provider {rp_uuid}', resp)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import requests
 
+from minova.clients import placement as placement_client
 from minova.cmd.all_in_one import AllInOne
 from tests.functional.conftest import Client, compute_service
 from tests.functional.test_volumes import _at, _driver, cinder, clean  # noqa: F401
@@ -55,7 +56,7 @@ def provider(aio: AllInOne, placement_base: str) -> Iterator[Provider]:
 
 
 def test_the_node_provider_has_the_fake_drivers_traits_and_an_operators(
-        provider: Provider, placement_base: str) -> None:
+        provider: Provider, placement_base: str, monkeypatch: pytest.MonkeyPatch) -> None:
     traits = provider.traits()
     assert {'COMPUTE_NODE', 'COMPUTE_VOLUME_MULTI_ATTACH', 'COMPUTE_VOLUME_EXTEND',
             'COMPUTE_NET_ATTACH_INTERFACE', 'COMPUTE_IMAGE_TYPE_RAW',
@@ -65,6 +66,9 @@ def test_the_node_provider_has_the_fake_drivers_traits_and_an_operators(
     assert requests.put(f'{placement_base}/traits/CUSTOM_OPERATOR', headers=HEADERS,
                         timeout=10).status_code in (201, 204)
     provider.set_traits(traits | {'CUSTOM_OPERATOR', 'COMPUTE_DEVICE_TAGGING'})
+    # The compute reads the provider's traits again once its cache is old (as
+    # Nova's provider tree refresh): then the trait it owns and lacks goes.
+    monkeypatch.setattr(placement_client, 'TRAITS_REFRESH', 0.0)
     provider.update()
     assert provider.traits() == traits | {'CUSTOM_OPERATOR'}
 

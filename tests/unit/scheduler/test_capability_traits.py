@@ -130,3 +130,28 @@ def test_a_multiattach_boot_with_no_such_host_finds_no_valid_host(cloud: Any) ->
     with pytest.raises(exception.NoValidHost):
         cloud.select(_multiattach_boot(), [str(uuid.uuid4())])
     assert cloud.usage('big')['VCPU'] == 0
+
+
+def test_unchanged_traits_are_read_again_only_after_the_refresh(
+        cloud: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A periodic update with nothing to change does not ask placement for
+    the traits until TRAITS_REFRESH has passed (a thousand hosts would each
+    read them every minute); the operator's edit is then corrected."""
+    from minova.clients import placement as placement_client
+    rt = ResourceTracker('h1', FakeDriver(), None, cloud.client)
+    rp = str(uuid.uuid4())
+    reads: list[str] = []
+    real = cloud.client._get_traits
+    monkeypatch.setattr(cloud.client, '_get_traits',
+                        lambda ctx, uuid_: reads.append(uuid_) or real(ctx, uuid_))
+    assert rt.report_to_placement(cloud.ctx, 'h1', rp, RES) is True
+    assert rt.report_to_placement(cloud.ctx, 'h1', rp, RES) is True
+    assert reads == [rp]
+    gen = cloud.placement('GET', f'/resource_providers/{rp}').json()['generation']
+    r = cloud.placement('PUT', f'/resource_providers/{rp}/traits', {
+        'resource_provider_generation': gen, 'traits': sorted(FAKE)})   # no COMPUTE_NODE
+    assert r.status_code == 200, r.text
+    monkeypatch.setattr(placement_client, 'TRAITS_REFRESH', 0.0)
+    assert rt.report_to_placement(cloud.ctx, 'h1', rp, RES) is True
+    assert reads == [rp, rp]
+    assert _traits(cloud, rp) == FAKE | {'COMPUTE_NODE'}
