@@ -30,6 +30,7 @@ import pytest
 from tests.integration.cinder.conftest import Cinder, until
 from tests.integration.cinder.test_servers import (  # noqa: F401 - fixtures
     VolumeCloud,
+    _attach,
     _boot,
     _delete,
     test_image,
@@ -121,12 +122,7 @@ def test_an_encrypted_volume_on_a_running_guest(
     try:
         cloud.wait(uuid, 'ACTIVE')
         cloud.wait_console(uuid, 'MINOVA-TEST-IMAGE-READY', timeout=180)
-        r = cloud.api('POST', f'/servers/{uuid}/os-volume_attachments',
-                      json={'volumeAttachment': {'volumeId': volume['id']}})
-        assert r.status_code == 200, r.text
-        device = r.json()['volumeAttachment']['device']
-        target = device.rsplit('/', 1)[-1]
-        cinder.wait_volume(volume['id'], 'in-use')
+        target = _attach(vc, cinder, uuid, volume['id'])
         # The guest sees the decrypted payload: 1 GiB (Cinder made the LUKS
         # image that size plus its header), no marker yet.
         out = cloud.wait_console(uuid, f'MINOVA-DISK-ADDED {target} ')

@@ -167,6 +167,16 @@ def _delete(vc: VolumeCloud, uuid: str) -> None:
     vc.cloud.wait_gone(uuid, timeout=180)
 
 
+def _attach(vc: VolumeCloud, cinder: Cinder, uuid: str, volume_id: str) -> str:
+    """POST os-volume_attachments, the volume then in-use; the guest's
+    device name (vdX) mini-Nova gave it."""
+    r = vc.cloud.api('POST', f'/servers/{uuid}/os-volume_attachments',
+                     json={'volumeAttachment': {'volumeId': volume_id}})
+    assert r.status_code == 200, r.text
+    cinder.wait_volume(volume_id, 'in-use')
+    return str(r.json()['volumeAttachment']['device']).rsplit('/', 1)[-1]
+
+
 @pytest.fixture(scope='module')
 def running_guest(volcloud: VolumeCloud) -> str:
     """A guest of the test image booted once for the tests that want a
@@ -317,11 +327,8 @@ def test_a_multiattach_volume_shared_by_two_running_guests(
         for uuid in (a, b):
             cloud.wait(uuid, 'ACTIVE')
             cloud.wait_console(uuid, 'MINOVA-TEST-IMAGE-READY', timeout=180)
-            r = cloud.api('POST', f'/servers/{uuid}/os-volume_attachments',
-                          json={'volumeAttachment': {'volumeId': volume['id']}})
-            assert r.status_code == 200, r.text
             # (Cinder reserves it for the second only once it is in-use)
-            cinder.wait_volume(volume['id'], 'in-use')
+            _attach(vc, cinder, uuid, volume['id'])
         until(lambda: sorted(x['instance'] for x in _volume_attachments(cinder, volume['id'])
                              if x['status'] == 'attached') == sorted((a, b)),
               'two attached attachments')
@@ -439,12 +446,7 @@ def test_a_volume_stays_with_its_server_through_shelve_and_resize(
     try:
         cloud.wait(uuid, 'ACTIVE')
         cloud.wait_console(uuid, 'MINOVA-DISK-ADDED vda', timeout=180)
-        r = cloud.api('POST', f'/servers/{uuid}/os-volume_attachments',
-                      json={'volumeAttachment': {'volumeId': volume['id']}})
-        assert r.status_code == 200, r.text
-        device = r.json()['volumeAttachment']['device']
-        dev = device.rsplit('/', 1)[-1]
-        cinder.wait_volume(volume['id'], 'in-use')
+        dev = _attach(vc, cinder, uuid, volume['id'])
         cloud.wait_console(uuid, f'MINOVA-DISK-ADDED {dev} bytes={GiB} marker={markers[0]}')
 
         # Shelve (offloaded at once): no guest, the volume still the server's.
