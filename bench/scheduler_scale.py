@@ -193,6 +193,43 @@ def bench_select(aio: Any, n: int) -> None:
         sched.placement.delete_allocation_for_instance(ctx, consumer)
 
 
+def profile(aio: Any, n: int, top: int = 30) -> None:
+    """--profile: the process's CPU while idle (the fleet's periodic work),
+    then n idle selects under cProfile (this thread only: placement's HTTP
+    handlers run in others, so what shows is the scheduler's side and the
+    client's wait and decode), split by step, and the top functions."""
+    import cProfile
+    import pstats
+    time.sleep(30)     # the fleet's heartbeats start one report_interval after it is up
+    t0, c0 = time.monotonic(), time.process_time()
+    time.sleep(10)
+    cpu = time.process_time() - c0
+    print(f'idle process: {cpu / (time.monotonic() - t0) * 100:.1f} % of one core '
+          '(the fleet\'s heartbeats, usage flushes and resource updates)', flush=True)
+    bench_select(aio, 3)     # warm the host cache and the statements
+    prof = cProfile.Profile(time.thread_time)   # CPU: wall time moves with the load
+    c0 = time.process_time()
+    prof.enable()
+    bench_select(aio, n)
+    prof.disable()
+    print(f'{n} selects: {(time.process_time() - c0) / n * 1000:.1f} ms CPU each '
+          '(the whole process, the select and delete calls included)', flush=True)
+    stats = pstats.Stats(prof)
+    steps = {'select_destinations': 'select_destinations',
+             '_candidates': 'candidates (HTTP + decode)', 'loads': 'decode (orjson/json)',
+             'get_host_states': 'host states', 'filter_hosts': 'filters',
+             '_rank': 'weigh/rank', 'claim_resources': 'claim (HTTP)',
+             'alternates_for': 'alternates', 'delete_allocation_for_instance': 'delete'}
+    raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    for (_, _, func), (_, calls, _tt, ct, _) in sorted(raw.items(), key=lambda kv: -kv[1][3]):
+        func = 'loads' if func.endswith('.loads>') and 'json' in func else func
+        if func in steps:
+            print(f'  {steps.pop(func):28} {ct / n * 1000:7.2f} ms CPU/select cumulative '
+                  f'({calls} calls)')
+    stats.sort_stats('tottime').print_stats(top)
+    stats.print_callees('get_host_states|_rank|weigh|nodes|changed_for_scheduling|_apply|host_cells|_call')
+
+
 def consumers() -> set[str]:
     """Every consumer holding an allocation in placement."""
     import sqlalchemy as sa
@@ -225,6 +262,9 @@ def run_one(args: argparse.Namespace, hosts: int) -> dict[str, Any]:
     res: dict[str, Any] = {'hosts': hosts, 'servers': args.n, 'threads': args.threads}
     aio, fleet = start(hosts, args.db, args.transport_url, args.fleet_process)
     try:
+        if args.profile:
+            profile(aio, args.selects)
+            return res
         timings = Timings(scheduler(aio))
         bench_select(aio, args.selects)
         res['select'] = timings.summary()
@@ -335,6 +375,9 @@ def main() -> int:
                          '--transport-url: the in-memory bus is one process)')
     ap.add_argument('--timeout', type=float, default=600,
                     help='seconds allowed for each size when comparing several')
+    ap.add_argument('--profile', action='store_true',
+                    help='one size: the idle CPU of the process, then --selects '
+                         'selects under cProfile (no boots)')
     ap.add_argument('--json-out', help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.fleet_process and not args.transport_url:
@@ -343,6 +386,8 @@ def main() -> int:
     if len(sizes) > 1:
         return compare(args, sizes)
     res = run_one(args, sizes[0])
+    if args.profile:
+        return 0
     if args.json_out:
         with open(args.json_out, 'w') as f:
             json.dump(res, f)

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from keystoneauth1 import access as ks_access
 from keystoneauth1 import adapter as ks_adapter
@@ -126,6 +127,37 @@ class _CatalogAdapterLoader(ks_loading.adapter.Adapter):
         return CatalogAdapter
 
 
+def environment_once(session: Any) -> Any:
+    """`session` (a requests.Session) reading the environment's proxy and CA
+    bundle settings once per endpoint rather than for every request.
+
+    requests looks them up for each request (each time walking os.environ,
+    twice for the proxies alone): at 1,000 hosts that was as much CPU per
+    select_destinations as building its host states. The environment of a
+    running service does not change, so the answer per (scheme, host,
+    arguments) is kept; whatever is not hashable is looked up as before.
+    """
+    merge = session.merge_environment_settings
+    known: dict[Any, dict[str, Any]] = {}
+
+    def merge_environment_settings(url: Any, proxies: Any, stream: Any, verify: Any,
+                                   cert: Any) -> dict[str, Any]:
+        if not session.trust_env:
+            return merge(url, proxies, stream, verify, cert)
+        try:
+            scheme, netloc = urlsplit(url)[:2]
+            key = (scheme, netloc, tuple(sorted((proxies or {}).items())), stream, verify,
+                   cert, tuple(sorted(session.proxies.items())))
+            found = known.get(key)
+        except TypeError:   # an unhashable argument
+            return merge(url, proxies, stream, verify, cert)
+        if found is None:
+            found = known[key] = merge(url, proxies, stream, verify, cert)
+        return {**found, 'proxies': dict(found['proxies'])}
+    session.merge_environment_settings = merge_environment_settings
+    return session
+
+
 def adapter_from_conf(group: str, service_type: str, noauth_endpoint: str,
                       noauth_token: str,
                       endpoint_override: str | None = None) -> ks_adapter.Adapter:
@@ -134,8 +166,10 @@ def adapter_from_conf(group: str, service_type: str, noauth_endpoint: str,
     if auth is None:
         endpoint = getattr(CONF, group).endpoint_override or noauth_endpoint
         sess = ks_session.Session(auth=token_endpoint.Token(endpoint, noauth_token))
+        environment_once(sess.session)
         return ks_adapter.Adapter(sess, service_type=service_type, endpoint_override=endpoint)
     sess = ks_loading.load_session_from_conf_options(CONF, group, auth=auth)
+    environment_once(sess.session)
     kwargs = {'endpoint_override': endpoint_override} if endpoint_override else {}
     return _CatalogAdapterLoader().load_from_conf_options(CONF, group, session=sess,
                                                           auth=auth, **kwargs)

@@ -216,8 +216,12 @@ class SchedulerManager:
                 lenient.add(node)
         read.touched = set(unseen.count)
         weighed = weights.weigh(hosts, spec)
-        return [h for h in weighed if h.fits(resources)] + \
-            [h for h in weighed if h.uuid in lenient]
+        # HostState.fits inline: a method call per host was a tenth of _rank.
+        vcpus, ram, disk = (resources.get('VCPU', 0), resources.get('MEMORY_MB', 0),
+                            resources.get('DISK_GB', 0))
+        fit = [h for h in weighed if h.free_vcpus >= vcpus and h.free_ram_mb >= ram
+               and h.free_disk_gb >= disk]
+        return fit + [h for h in weighed if h.uuid in lenient] if lenient else fit
 
 
 def _subset_first(ranked: list[HostState]) -> list[HostState]:

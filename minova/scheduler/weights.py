@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 from minova.conf import CONF
@@ -47,6 +48,15 @@ _GROUP_POLICY = {'ServerGroupSoftAffinityWeigher': 'soft-affinity',
                  'ServerGroupSoftAntiAffinityWeigher': 'soft-anti-affinity'}
 
 
+# The weighers that read one attribute of a host: read with attrgetter
+# over the whole list (no call of Python code per host), as long as the
+# entry in WEIGHERS is still the default one.
+_ATTR = {'RAMWeigher': attrgetter('free_ram_mb'), 'CPUWeigher': attrgetter('free_vcpus'),
+         'DiskWeigher': attrgetter('free_disk_gb'),
+         'NumInstancesWeigher': attrgetter('num_instances')}
+_DEFAULTS = {name: WEIGHERS[name][0] for name in _ATTR}
+
+
 def enabled() -> list[str]:
     names: list[str] = []
     for name in CONF.filter_scheduler.weight_classes:
@@ -57,15 +67,10 @@ def enabled() -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _normalise(values: list[float]) -> list[float]:
-    lo, hi = min(values), max(values)
-    if hi == lo:
-        return [0.0] * len(values)
-    return [(v - lo) / (hi - lo) for v in values]
-
-
 def weigh(hosts: list[HostState], spec: RequestSpec | None = None) -> list[HostState]:
-    """Hosts best first (a stable sort: equal hosts keep placement's order)."""
+    """Hosts best first (a stable sort: equal hosts keep placement's order).
+    Each weigher's values are normalised to 0..1 over the hosts, then
+    multiplied by its multiplier and summed."""
     if not hosts:
         return []
     spec = spec or {}
@@ -81,8 +86,13 @@ def weigh(hosts: list[HostState], spec: RequestSpec | None = None) -> list[HostS
         policy = _GROUP_POLICY.get(name)
         if policy and (spec.get('instance_group') or {}).get('policy') != policy:
             continue    # 0 for every host: it would add nothing
-
-        for i, w in enumerate(_normalise([fn(h, spec) for h in hosts])):
-            totals[i] += w * m
-    order = sorted(range(len(hosts)), key=lambda i: totals[i], reverse=True)
+        attr = _ATTR.get(name)
+        values = list(map(attr, hosts)) if attr is not None and fn is _DEFAULTS[name] \
+            else [fn(h, spec) for h in hosts]
+        lo, hi = min(values), max(values)
+        if hi == lo:
+            continue    # normalised, 0 for every host
+        span = hi - lo
+        totals = [t + (v - lo) / span * m for t, v in zip(totals, values, strict=True)]
+    order = sorted(range(len(hosts)), key=totals.__getitem__, reverse=True)
     return [hosts[i] for i in order]
