@@ -42,7 +42,7 @@ import boot_delete  # noqa: E402  (the REST helpers of the boot/delete benchmark
 
 
 def start(hosts: int, db: str | None, transport_url: str | None,
-          fleet_process: bool = False) -> tuple[Any, Any]:
+          fleet_process: bool = False, freeze: bool = True) -> tuple[Any, Any]:
     from minova.cells import manage as cells_manage
     from minova.cmd import all_in_one, common, fake_computes
     from minova.conf import CONF
@@ -77,6 +77,12 @@ def start(hosts: int, db: str | None, transport_url: str | None,
     cells_manage.discover_hosts()
     print(f'{hosts} fake hosts up in {up:.1f} s, mapped in {time.monotonic() - t0:.1f} s',
           flush=True)
+    if freeze:
+        # As each minova process does once its services are up
+        # (common.wait_for_signal): what start-up made is not walked by every
+        # full garbage collection (the fleet's would be in processes of their own).
+        import gc
+        gc.freeze()
     return aio, fleet
 
 
@@ -207,6 +213,71 @@ def profile(aio: Any, n: int, top: int = 30) -> None:
     print(f'idle process: {cpu / (time.monotonic() - t0) * 100:.1f} % of one core '
           '(the fleet\'s heartbeats, usage flushes and resource updates)', flush=True)
     bench_select(aio, 3)     # warm the host cache and the statements
+    # Unprofiled first: this thread's CPU per select (cProfile's cost per
+    # call inflates functions called per host), and its parts.
+    from minova.scheduler import host_manager
+    from minova.scheduler import manager as sched_manager
+    sched = scheduler(aio)
+    parts: dict[str, list[float]] = {'select': [], 'candidates': [], 'claim': [],
+                                     'host states': [], 'filters': [], 'rank': []}
+    cur: dict[str, float] = {}
+
+    def cpu_of(obj: Any, name: str, key: str) -> Any:
+        fn = getattr(obj, name)
+
+        def timed(*a: Any, **kw: Any) -> Any:
+            c = time.thread_time()
+            try:
+                return fn(*a, **kw)
+            finally:
+                cur[key] = cur.get(key, 0.0) + time.thread_time() - c
+        setattr(obj, name, timed)
+        return fn
+    originals = [(sched, '_candidates', cpu_of(sched, '_candidates', 'candidates')),
+                 (sched.placement, 'claim_resources',
+                  cpu_of(sched.placement, 'claim_resources', 'claim')),
+                 (sched, 'select_destinations',
+                  cpu_of(sched, 'select_destinations', 'select')),
+                 (host_manager, 'get_host_states',
+                  cpu_of(host_manager, 'get_host_states', 'host states')),
+                 (sched_manager, 'filter_hosts',
+                  cpu_of(sched_manager, 'filter_hosts', 'filters')),
+                 (sched, '_rank', cpu_of(sched, '_rank', 'rank'))]
+    import gc
+    collections: dict[int, list[float]] = {0: [], 1: [], 2: []}
+    started: list[float] = []
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == 'start':
+            started[:] = [time.perf_counter()]
+        elif started:
+            collections[info['generation']].append(time.perf_counter() - started[0])
+    gc.callbacks.append(on_gc)
+    t_sel = time.perf_counter()
+    for _ in range(n):
+        cur.clear()
+        bench_select(aio, 1)
+        for key in parts:
+            parts[key].append(cur.get(key, 0.0))
+    t_sel = time.perf_counter() - t_sel
+    gc.callbacks.remove(on_gc)
+    for obj, name, fn in originals:
+        setattr(obj, name, fn)
+    print(f'garbage collections during {n} selects ({t_sel:.1f} s, all threads): ' + ', '.join(
+        f'gen{g} {len(v)} ({sum(v) * 1000:.0f} ms, longest {max(v, default=0) * 1000:.0f} ms)'
+        for g, v in collections.items()) + f'; {len(gc.get_objects())} objects tracked',
+        flush=True)
+    own = [s - c - k for s, c, k in zip(parts['select'], parts['candidates'], parts['claim'],
+                                         strict=True)]
+    print(f"{n} selects, unprofiled, CPU of the calling thread p50 / p95: select "
+          f"{boot_delete.pct(parts['select'], 0.5) * 1000:.1f} / "
+          f"{boot_delete.pct(parts['select'], 0.95) * 1000:.1f} ms, of which candidates "
+          f"(HTTP client + decode) {boot_delete.pct(parts['candidates'], 0.5) * 1000:.1f} ms, "
+          f"claim {boot_delete.pct(parts['claim'], 0.5) * 1000:.1f} ms, scheduler own "
+          f"{boot_delete.pct(own, 0.5) * 1000:.1f} / {boot_delete.pct(own, 0.95) * 1000:.1f} ms"
+          " (p50 of its parts: " + ', '.join(
+              f'{k} {boot_delete.pct(parts[k], 0.5) * 1000:.2f} ms'
+              for k in ('host states', 'filters', 'rank')) + ')', flush=True)
     prof = cProfile.Profile(time.thread_time)   # CPU: wall time moves with the load
     c0 = time.process_time()
     prof.enable()
@@ -260,7 +331,8 @@ def check(rest: argparse.Namespace, booted: set[str]) -> str:
 
 def run_one(args: argparse.Namespace, hosts: int) -> dict[str, Any]:
     res: dict[str, Any] = {'hosts': hosts, 'servers': args.n, 'threads': args.threads}
-    aio, fleet = start(hosts, args.db, args.transport_url, args.fleet_process)
+    aio, fleet = start(hosts, args.db, args.transport_url, args.fleet_process,
+                       not args.no_freeze)
     try:
         if args.profile:
             profile(aio, args.selects)
@@ -323,6 +395,8 @@ def compare(args: argparse.Namespace, sizes: list[int]) -> int:
             cmd += ['--transport-url', args.transport_url]
         if args.fleet_process:
             cmd += ['--fleet-process']
+        if args.no_freeze:
+            cmd += ['--no-freeze']
         print(f'--- {hosts} hosts', flush=True)
         try:
             subprocess.run(cmd, timeout=args.timeout, check=True)
@@ -375,6 +449,9 @@ def main() -> int:
                          '--transport-url: the in-memory bus is one process)')
     ap.add_argument('--timeout', type=float, default=600,
                     help='seconds allowed for each size when comparing several')
+    ap.add_argument('--no-freeze', action='store_true',
+                    help='do not gc.freeze() once started (as the tree before '
+                         'minova.cmd.common did)')
     ap.add_argument('--profile', action='store_true',
                     help='one size: the idle CPU of the process, then --selects '
                          'selects under cProfile (no boots)')
