@@ -215,11 +215,14 @@ def profile(aio: Any, n: int, top: int = 30) -> None:
     bench_select(aio, 3)     # warm the host cache and the statements
     # Unprofiled first: this thread's CPU per select (cProfile's cost per
     # call inflates functions called per host), and its parts.
+    from minova.cells import lookup
+    from minova.db import aggregates
     from minova.scheduler import host_manager
     from minova.scheduler import manager as sched_manager
     sched = scheduler(aio)
     parts: dict[str, list[float]] = {'select': [], 'candidates': [], 'claim': [],
-                                     'host states': [], 'filters': [], 'rank': []}
+                                     'host states': [], 'filters': [], 'rank': [],
+                                     'node cache': [], 'aggregates': [], 'host mappings': []}
     cur: dict[str, float] = {}
 
     def cpu_of(obj: Any, name: str, key: str) -> Any:
@@ -242,7 +245,11 @@ def profile(aio: Any, n: int, top: int = 30) -> None:
                   cpu_of(host_manager, 'get_host_states', 'host states')),
                  (sched_manager, 'filter_hosts',
                   cpu_of(sched_manager, 'filter_hosts', 'filters')),
-                 (sched, '_rank', cpu_of(sched, '_rank', 'rank'))]
+                 (sched, '_rank', cpu_of(sched, '_rank', 'rank')),
+                 (sched.host_cache, 'nodes', cpu_of(sched.host_cache, 'nodes', 'node cache')),
+                 (aggregates, 'host_metadata',
+                  cpu_of(aggregates, 'host_metadata', 'aggregates')),
+                 (lookup, 'host_cells', cpu_of(lookup, 'host_cells', 'host mappings'))]
     import gc
     collections: dict[int, list[float]] = {0: [], 1: [], 2: []}
     started: list[float] = []
@@ -277,7 +284,8 @@ def profile(aio: Any, n: int, top: int = 30) -> None:
           f"{boot_delete.pct(own, 0.5) * 1000:.1f} / {boot_delete.pct(own, 0.95) * 1000:.1f} ms"
           " (p50 of its parts: " + ', '.join(
               f'{k} {boot_delete.pct(parts[k], 0.5) * 1000:.2f} ms'
-              for k in ('host states', 'filters', 'rank')) + ')', flush=True)
+              for k in ('host states', 'node cache', 'aggregates', 'host mappings',
+                        'filters', 'rank')) + ')', flush=True)
     prof = cProfile.Profile(time.thread_time)   # CPU: wall time moves with the load
     c0 = time.process_time()
     prof.enable()
