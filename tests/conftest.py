@@ -2,6 +2,7 @@
 and each tier's time in the summary (CI prints it to keep the run short)."""
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from typing import Any
 
@@ -27,7 +28,14 @@ def pytest_runtest_logreport(report: Any) -> None:
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if not _TIER_SECONDS:
         return
+    lines = [f'{tier:<32} {seconds:8.1f} s' for tier, seconds in
+             sorted(_TIER_SECONDS.items(), key=lambda kv: -kv[1])]
+    lines.append(f'{"total":<32} {sum(_TIER_SECONDS.values()):8.1f} s')
     terminalreporter.section('time per tier')
-    for tier, seconds in sorted(_TIER_SECONDS.items(), key=lambda kv: -kv[1]):
-        terminalreporter.write_line(f'{tier:<32} {seconds:8.1f} s')
-    terminalreporter.write_line(f'{"total":<32} {sum(_TIER_SECONDS.values()):8.1f} s')
+    for line in lines:
+        terminalreporter.write_line(line)
+    # .ci/run prints the same table again at its very end, after each step's time.
+    path = os.environ.get('MINOVA_TIER_TIMES')
+    if path:
+        with open(path, 'w') as f:
+            f.write('\n'.join(lines) + '\n')
