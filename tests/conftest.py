@@ -7,12 +7,17 @@ from collections import defaultdict
 from typing import Any
 
 from minova.conf import CONF
+from tests import cli_poll
 
 _TIER_SECONDS: dict[str, float] = defaultdict(float)
 
 
 def pytest_configure(config: Any) -> None:  # noqa: ARG001 - pytest hook signature
     CONF([], project='minova', default_config_files=[])
+    # The `openstack`/`nova` clients the tests run poll every 0.25 s on
+    # --wait/--poll (tests/cli_poll/sitecustomize.py).
+    os.environ['PYTHONPATH'] = cli_poll.pythonpath(
+        *filter(None, os.environ.get('PYTHONPATH', '').split(os.pathsep)))
 
 
 def pytest_runtest_logreport(report: Any) -> None:
