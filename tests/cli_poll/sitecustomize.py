@@ -7,11 +7,13 @@ moment the server got there. Anything else (services, tools) is untouched.
 """
 from __future__ import annotations
 
-import inspect
 import os
 import sys
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:   # every process the tests start imports this: stay light
+    from collections.abc import Callable
+    from typing import Any
 
 POLL = 0.25
 
@@ -31,6 +33,7 @@ def _patch_openstack() -> None:
 
 def _with_interval(original: Callable[..., Any]) -> Callable[..., Any]:
     """openstacksdk's waits, called by its proxies with their own default."""
+    import inspect
     signature = inspect.signature(original)
 
     def wait(*args: Any, **kwargs: Any) -> Any:
