@@ -104,12 +104,16 @@ def stop_all(s: Settings, names: list[str], timeout: float = 20.0,
         for pid in signalled.values():
             _reap(pid)
         time.sleep(0.1)
+    killed = [pid for pid in signalled.values() if _alive(pid)]
+    for pid in killed:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + 5.0   # SIGKILL is not refused, only delivered later
+    while time.monotonic() < deadline and any(_alive(pid) for pid in killed):
+        time.sleep(0.05)
     for pid in signalled.values():
-        if _alive(pid):
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         _reap(pid)
     return list(signalled)
 
