@@ -108,8 +108,8 @@ def cmd_down(args: argparse.Namespace) -> int:
     names = args.services or [svc['name'] for svc in reversed(s.services())]
     for name in names:
         s.service(name)
-        if procs.stop(s, name):
-            print(f'stopped {name}')
+    for name in procs.stop_all(s, names):
+        print(f'stopped {name}')
     return 0
 
 
@@ -126,7 +126,7 @@ def cmd_restart(args: argparse.Namespace) -> int:
     names = args.services or [svc['name'] for svc in s.services()]
     for name in names:
         s.service(name)
-        procs.stop(s, name)
+    procs.stop_all(s, names)
     _start_all(s, names)
     return 0
 
@@ -167,8 +167,7 @@ def cmd_teardown(args: argparse.Namespace) -> int:
         print(f'nothing deployed in {args.state_dir}')
         return 0
     s = Settings.load(args.state_dir)
-    for svc in reversed(s.services()):
-        procs.stop(s, svc['name'])
+    procs.stop_all(s, [svc['name'] for svc in reversed(s.services())])
     backends.drop_databases(s)
     backends.drop_vhosts(s)
     shutil.rmtree(s.root, ignore_errors=True)

@@ -78,25 +78,44 @@ def start(s: Settings, svc: dict[str, Any]) -> int:
 
 def stop(s: Settings, name: str, timeout: float = 20.0, sig: int = signal.SIGTERM) -> bool:
     """Signal the service's process group, wait, then SIGKILL. True if it ran."""
-    pid = running_pid(s, name)
-    pid_file(s, name).unlink(missing_ok=True)
-    if pid is None:
-        return False
-    try:
-        os.killpg(pid, sig)
-    except ProcessLookupError:
-        return True
+    return bool(stop_all(s, [name], timeout, sig))
+
+
+def stop_all(s: Settings, names: list[str], timeout: float = 20.0,
+             sig: int = signal.SIGTERM) -> list[str]:
+    """Signal each named service's process group in the order given, then
+    wait for all of them under one deadline and SIGKILL what is left; the
+    names of those that ran. One deadline: a service slow to stop (one
+    stuck closing a broker connection after a broker restart) costs the
+    timeout once, not once per service."""
+    signalled: dict[str, int] = {}
+    for name in names:
+        pid = running_pid(s, name)
+        pid_file(s, name).unlink(missing_ok=True)
+        if pid is None:
+            continue
+        signalled[name] = pid
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            pass
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and _alive(pid):
-        _reap(pid)
+    while time.monotonic() < deadline and any(_alive(pid) for pid in signalled.values()):
+        for pid in signalled.values():
+            _reap(pid)
         time.sleep(0.1)
-    if _alive(pid):
+    killed = [pid for pid in signalled.values() if _alive(pid)]
+    for pid in killed:
         try:
             os.killpg(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-    _reap(pid)
-    return True
+    deadline = time.monotonic() + 5.0   # SIGKILL is not refused, only delivered later
+    while time.monotonic() < deadline and any(_alive(pid) for pid in killed):
+        time.sleep(0.05)
+    for pid in signalled.values():
+        _reap(pid)
+    return list(signalled)
 
 
 def _reap(pid: int) -> None:

@@ -76,6 +76,14 @@ class Deployment:
                 args += [f'--{key.replace("_", "-")}', str(value)]
         self.deploy(*args)
 
+    def all_running(self) -> bool:
+        """Every service of the deployment has a live process (then `up`,
+        which also runs discover_hosts, has nothing to start)."""
+        from minova.deploy import procs
+        from minova.deploy.layout import Settings
+        s = Settings.load(str(self.root))
+        return all(procs.running_pid(s, svc['name']) for svc in s.services())
+
     def teardown(self) -> None:
         self.deploy('teardown', check=False, timeout=120)
 
@@ -166,7 +174,7 @@ class Deployment:
                 servers = [s for s in servers if s['id'] in ids]
             return servers if all(s['status'] in ('ACTIVE', 'ERROR')
                                   for s in servers) else None
-        return wait(settled, timeout, 'servers to end ACTIVE or ERROR', 1.0)
+        return wait(settled, timeout, 'servers to end ACTIVE or ERROR', 0.25)
 
     def allocation_consumers(self) -> set[str]:
         """Consumers holding allocations on any provider."""
@@ -189,7 +197,7 @@ class Deployment:
         for s in self.servers():
             r = self.api('DELETE', f'/servers/{s["id"]}')
             assert r.status_code in (204, 404), r.text
-        wait(lambda: not self.servers(), 90, 'servers to be deleted', 1.0)
+        wait(lambda: not self.servers(), 90, 'servers to be deleted', 0.25)
         wait(lambda: not self.allocation_consumers(), 30, 'allocations to go')
 
 

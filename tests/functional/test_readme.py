@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests import cli_poll
 from tests.processes import free_port, stop_process
 from tests.readme_blocks import REPO, TAGS, blocks, local_ports_conf, localise
 
@@ -39,7 +40,7 @@ def walk_env(tmp_path: Path) -> dict[str, str]:
         if not shutil.which(tool):
             pytest.skip(f'{tool} is not installed')
     env = {k: v for k, v in os.environ.items() if not k.startswith('OS_')}
-    env.update(HOME=str(tmp_path), PYTHONPATH=str(REPO))
+    env.update(HOME=str(tmp_path), PYTHONPATH=cli_poll.pythonpath(str(REPO)))
     return env
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests import cli_poll
 from tests.integration.libvirt.conftest import state_dir
 from tests.processes import free_port, stop_process
 from tests.readme_blocks import REPO, blocks, local_ports_conf, localise
@@ -39,7 +40,7 @@ def test_readme_libvirt_blocks(conn: Any, test_image: str) -> None:
     conf = Path(home, 'ports.conf')
     local_ports_conf(conf, ports)
     env = {k: v for k, v in os.environ.items() if not k.startswith('OS_')}
-    env.update(HOME=home, PYTHONPATH=str(REPO), OS_CLOUD='minova')
+    env.update(HOME=home, PYTHONPATH=cli_poll.pythonpath(str(REPO)), OS_CLOUD='minova')
     found = blocks()
     [clouds] = [text for tag, _, lang, text in found if tag == 'walkthrough' and lang == 'yaml']
     Path(home, '.config', 'openstack').mkdir(parents=True)
