@@ -156,7 +156,9 @@ class Deployed:
         self.base = [sys.executable, '-c', 'from minova.deploy.cli import main; main()',
                      '--state-dir', str(self.state)]
         subprocess.run(self.base + [
-            'up', '--db', 'mysql', '--prefix', 'minova10k', '--cells', '1',
+            # A prefix of this run's own: a development run beside a measured
+            # one must not share (and tear down) its databases and vhost.
+            'up', '--db', 'mysql', '--prefix', f'minova10k_{os.getpid()}', '--cells', '1',
             '--computes-per-cell', '0', '--single-conductor',
             '--api-workers', str(args.api_workers), '--api-port', str(API_PORT),
             '--placement-port', str(PLACEMENT_PORT), '--report-interval', '30',

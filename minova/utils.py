@@ -34,6 +34,9 @@ def isotime(dt: datetime.datetime | str | None) -> str | None:
         return None
     if isinstance(dt, str):
         dt = parse_time(dt)
+    if dt.tzinfo is None and dt.year >= 1000:
+        # the same text, at a third of strftime's cost (two per server listed)
+        return dt.isoformat(timespec='seconds') + 'Z'
     return dt.strftime('%Y-%m-%dT%H:%M:%SZ')
 
 

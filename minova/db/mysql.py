@@ -15,6 +15,13 @@ Two costs of PyMySQL, both paid by every service that talks to MySQL:
   `sha256_password`/`caching_sha2_password` over plain TCP. It is now
   imported the first time that exchange happens.
 
+And one round trip: a ROLLBACK when there is nothing to roll back.
+SQLAlchemy's pool rolls back each connection given back to it, after a
+writer's COMMIT too, and every read ends with one (see engines.py): here a
+connection sends it only if something was sent since its last COMMIT or
+ROLLBACK, and the server does not say (autocommit, no transaction open)
+that there is no transaction.
+
 `connect()` is what engines.py hands SQLAlchemy for mysql+pymysql URLs.
 """
 from __future__ import annotations
@@ -76,8 +83,23 @@ with _lock:
     _import_auth()
 
 from pymysql import connections  # noqa: E402 - after the deferral above
+from pymysql.constants import SERVER_STATUS  # noqa: E402
 
 _preferred_ctx: Any = None
+
+
+_AUTOCOMMIT = SERVER_STATUS.SERVER_STATUS_AUTOCOMMIT
+_IN_TRANS = SERVER_STATUS.SERVER_STATUS_IN_TRANS
+
+
+def _rollback_needed(conn: connections.Connection) -> bool:
+    """False when the server said (in its last OK packet) that the session is
+    in autocommit with no transaction open: a ROLLBACK would do nothing. In
+    autocommit only BEGIN opens a transaction and its OK packet says so; a
+    SELECT's result does not update the status, which is why the shortcut
+    holds only in autocommit (there a SELECT leaves no transaction open)."""
+    status = conn.server_status
+    return status is None or not status & _AUTOCOMMIT or bool(status & _IN_TRANS)
 
 
 class Connection(connections.Connection):
@@ -106,6 +128,26 @@ class Connection(connections.Connection):
     @ctx.setter
     def ctx(self, value: Any) -> None:
         self._minova_ctx = value
+
+    # Nothing was sent since a COMMIT or ROLLBACK ended the transaction.
+    _minova_ended = False
+
+    def _execute_command(self, command: int, sql: Any) -> Any:
+        self._minova_ended = False
+        return super()._execute_command(command, sql)
+
+    def commit(self) -> None:
+        super().commit()
+        self._minova_ended = True
+
+    def rollback(self) -> None:
+        # SQLAlchemy's pool rolls back every connection given back: after a
+        # writer's COMMIT, and after every read (engines.get_read_engine). No
+        # round trip when there is nothing to roll back.
+        if self._minova_ended or not _rollback_needed(self):
+            return
+        super().rollback()
+        self._minova_ended = True
 
 
 def connect(*args: Any, **kwargs: Any) -> Connection:

@@ -46,6 +46,14 @@ class ServerExtras:
     uuids: list[str] = field(default_factory=list)   # the servers rendered together
     _groups: dict[str, list[dict[str, str]]] | None = None
     _volumes: dict[str, dict[str, list[dict[str, Any]]]] | None = None   # cell -> uuid -> BDMs
+    _neutron: bool | None = None
+
+    def neutron(self) -> bool:
+        """is_neutron(), asked once for the servers rendered together (it
+        reads the config: 9 % of a detailed list of 1,000 when asked per server)."""
+        if self._neutron is None:
+            self._neutron = is_neutron()
+        return self._neutron
 
     def volumes(self, instance: Instance) -> list[dict[str, Any]]:
         """The server's volume mappings (read once per cell for every server
@@ -233,7 +241,7 @@ REBUILD_SHAPE = [('2.1', REBUILD), ('2.75', REBUILD_FULL)]
 def _security_groups(r: Render) -> Any:
     """Nova's: the groups on the server's Neutron ports (absent when it has none);
     the embedded networking's one NIC shows 'default'."""
-    if not is_neutron():
+    if not r.extras.neutron():
         return [{'name': 'default'}] if r.instance.get('network_info') else OMIT
     return r.extras.security_groups(r.instance['uuid']) or OMIT
 
