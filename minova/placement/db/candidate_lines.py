@@ -144,22 +144,56 @@ def _version() -> Any:
     return _text(rp.c.generation) + '/' + sa.func.coalesce(_text(rp.c.created_at), '')
 
 
-def _state_stmt() -> sa.Select:
-    """id|uuid|version|root|parent|rc:used,rc:used per provider."""
-    sums = (sa.select(alloc.c.resource_provider_id.label('rp'),
+def _sums() -> sa.Subquery:
+    return (sa.select(alloc.c.resource_provider_id.label('rp'),
                       alloc.c.resource_class_id.label('rc'),
                       sa.func.sum(alloc.c.used).label('used'))
             .group_by(alloc.c.resource_provider_id, alloc.c.resource_class_id)
             .subquery('sums'))
+
+
+def _provider_text() -> Any:
+    return (_text(rp.c.id) + '|' + rp.c.uuid + '|' + _version() + '|'
+            + _text(rp.c.root_provider_id) + '|'
+            + sa.func.coalesce(_text(rp.c.parent_provider_id), ''))
+
+
+def _state_stmt() -> sa.Select:
+    """id|uuid|version|root|parent|rc:used,rc:used per provider."""
+    sums = _sums()
     per_rp = (sa.select(sums.c.rp, _Listed(
         _text(sums.c.rc) + ':' + _text(sums.c.used)).label('used'))
         .group_by(sums.c.rp).subquery('per_rp'))
     return sa.select(rp.c.id.label('k0'), (
-        _text(rp.c.id) + '|' + rp.c.uuid + '|' + _version() + '|'
-        + _text(rp.c.root_provider_id) + '|'
-        + sa.func.coalesce(_text(rp.c.parent_provider_id), '') + '|'
-        + sa.func.coalesce(per_rp.c.used, '')).label('line')
+        _provider_text() + '|' + sa.func.coalesce(per_rp.c.used, '')).label('line')
     ).select_from(rp.outerjoin(per_rp, per_rp.c.rp == rp.c.id))
+
+
+def _providers_stmt() -> sa.Select:
+    return sa.select(rp.c.id.label('k0'), _provider_text().label('line'))
+
+
+def _usages_stmt() -> sa.Select:
+    sums = _sums()
+    return sa.select(sums.c.rp.label('k0'), sums.c.rc.label('k1'), (
+        _text(sums.c.rp) + '|' + _text(sums.c.rc) + ':' + _text(sums.c.used)).label('line'))
+
+
+def _state_lines(conn: Connection) -> list[str]:
+    """Every provider's line (see _state_stmt)."""
+    if conn.dialect.name != 'mysql':
+        return _lines(conn, _once(conn, 'state', _state_stmt))
+    # MariaDB materializes a derived table holding a GROUP_CONCAT (a BLOB)
+    # on disk: the usages are read as lines of their own and joined here.
+    used: dict[str, list[str]] = {}
+    for line in _lines(conn, _once(conn, 'usages', _usages_stmt)):
+        holder, _, rest = line.partition('|')
+        used.setdefault(holder, []).append(rest)
+    out = []
+    for line in _lines(conn, _once(conn, 'providers', _providers_stmt)):
+        mine = used.get(line[:line.index('|')])
+        out.append(f"{line}|{','.join(mine) if mine else ''}")
+    return out
 
 
 def _aggregate_stmt() -> sa.Select:
@@ -299,7 +333,7 @@ def single_group(conn: Connection, group: candidates.RequestGroup, *,
         if not info.get('minova_group_concat_max'):
             conn.exec_driver_sql(f'SET SESSION group_concat_max_len = {_GROUP_CONCAT_MAX}')
             info['minova_group_concat_max'] = True
-    lines = _lines(conn, _once(conn, 'state', _state_stmt))
+    lines = _state_lines(conn)
     shape = (str(conn.engine.url), tuple(amounts), traits)
     seen = _seen.get(shape)
     if seen is None:
