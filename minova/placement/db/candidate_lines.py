@@ -10,7 +10,8 @@ Here every request reads, each as one row (GROUP_CONCAT joining short
 lines; rows on engines without it):
 
 - every provider's id, uuid, generation, root, parent and usages (sums of
-  allocations by class), one line per provider;
+  allocations by class), one line per provider (on MariaDB the usages are a
+  read of their own, joined to the providers' lines here);
 - the providers of each aggregate asked for (member_of, forbidden).
 
 A provider's line is everything this request needs of it but its
