@@ -15,7 +15,13 @@ inventory, all in one aggregate and all with the trait HW_CPU_X86_AVX2. Then
 at the newest microversion mini-Nova serves and, as upstream's timed
 request, without a limit (--limit adds one), is timed --repeat times (or
 until --phase-seconds), and again while writer threads keep claiming and
-releasing allocations. A request is timed until its whole body has arrived
+releasing allocations. `--shape scheduler` times instead the request
+mini-Nova's scheduler sends (minova/clients/placement.py), on the same
+providers, at its microversion (1.29):
+
+  GET /allocation_candidates?resources=DISK_GB:10,MEMORY_MB:256,VCPU:1
+      &limit=1000&required=!COMPUTE_STATUS_DISABLED
+ A request is timed until its whole body has arrived
 (as perfload's curl does), not while the client parses it. Each placement
 gets a fresh MariaDB database and runs as a server process on loopback
 (mini-Nova: minova-placement; upstream: gunicorn with 2 workers in its own
@@ -43,6 +49,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from minova.clients import placement as placement_client  # noqa: E402
 from minova.placement import microversion  # noqa: E402
 from tests.integration.placement_compat import upstream  # noqa: E402
 
@@ -112,7 +119,12 @@ def load(base: str, n: int, threads: int) -> tuple[str, list[str]]:
     return agg, rps
 
 
-def candidates_path(agg: str, limit: int | None) -> str:
+def candidates_path(agg: str, limit: int | None, shape: str = 'perfload') -> str:
+    if shape == 'scheduler':
+        # as SchedulerReportClient.get_allocation_candidates writes it
+        # (sorted classes, then limit, then the forbidden trait)
+        return ('/allocation_candidates?resources=DISK_GB%3A10%2CMEMORY_MB%3A256%2CVCPU%3A1'
+                f'&limit={limit}&required=%21COMPUTE_STATUS_DISABLED')
     path = ('/allocation_candidates?resources=VCPU:1,DISK_GB:10,MEMORY_MB:256'
             f'&member_of={agg}&required=HW_CPU_X86_AVX2')
     return path + (f'&limit={limit}' if limit else '')
@@ -161,7 +173,7 @@ def run_one(name: str, base: str, args: argparse.Namespace) -> dict[str, Any]:
     t0 = time.monotonic()
     agg, rps = load(base, args.providers, args.load_threads)
     loaded = time.monotonic() - t0
-    path = candidates_path(agg, args.limit)
+    path = candidates_path(agg, args.limit, args.shape)
     expect = min(args.providers, args.limit or args.providers)
     timed = (base, path, args.version)
     time_candidates(*timed, 3, expect, args.phase_seconds)  # warm caches and pools
@@ -213,14 +225,21 @@ def main() -> int:
     ap.add_argument('--repeat', type=int, default=50)
     ap.add_argument('--writers', type=int, default=2, help='concurrent allocation writers')
     ap.add_argument('--only', choices=['minova', 'upstream'])
+    ap.add_argument('--shape', choices=['perfload', 'scheduler'], default='perfload',
+                    help="the timed request: upstream perfload's, or mini-Nova scheduler's")
     ap.add_argument('--limit', type=int, default=None,
-                    help="limit= on the request (upstream's timed perfload request has none)")
+                    help="limit= on the request (upstream's timed perfload request has none; "
+                         "the scheduler's: 1000, [scheduler] max_placement_results)")
     ap.add_argument('--version', default=None,
-                    help="placement microversion (default: the newest mini-Nova serves)")
+                    help="placement microversion (default: the newest mini-Nova serves; "
+                         "the scheduler's shape: the scheduler's)")
     ap.add_argument('--load-threads', type=int, default=8)
     ap.add_argument('--phase-seconds', type=float, default=120.0,
                     help='stop a timed phase after this long (at least 5 requests)')
     args = ap.parse_args()
+    if args.shape == 'scheduler':
+        args.limit = args.limit or 1000
+        args.version = args.version or placement_client.GRANULAR_VERSION
     args.version = args.version or microversion.MAX_VERSION
     results = []
     suffix = os.getpid()
@@ -241,8 +260,8 @@ def main() -> int:
         finally:
             up.stop()
             mysql(f'DROP DATABASE IF EXISTS perf_upstream_{suffix}')
-    print(f'GET /allocation_candidates, {args.providers} providers, MariaDB, placement '
-          f'{args.version}, limit {args.limit}, up to {args.repeat} requests each:')
+    print(f'GET /allocation_candidates ({args.shape}), {args.providers} providers, MariaDB, '
+          f'placement {args.version}, limit {args.limit}, up to {args.repeat} requests each:')
     for r in results:
         print(f"  {r['name']:<24} quiet p50 {pct(r['quiet'], .5) * 1000:7.1f} ms  "
               f"p95 {pct(r['quiet'], .95) * 1000:7.1f} ms | with {args.writers} writers "

@@ -6,12 +6,19 @@ database driver decoding rows one at a time (PyMySQL is pure Python: about
 database joining inventories, usages, traits and aggregates provider by
 provider (100 ms at 10,000 providers, where a scan of an index is 2 ms).
 
-Here every request reads, each as one row on MySQL/MariaDB (GROUP_CONCAT
-joining short lines; rows on the other engines, whose drivers are C):
+Here every request reads, each as one row (GROUP_CONCAT joining short
+lines; rows on engines without it):
 
-- every provider's id, uuid, generation, root and parent;
-- every provider's usages (sums of allocations by class);
+- every provider's id, uuid, generation, root, parent and usages (sums of
+  allocations by class), one line per provider (on MariaDB the usages are a
+  read of their own, joined to the providers' lines here);
 - the providers of each aggregate asked for (member_of, forbidden).
+
+A provider's line is everything this request needs of it but its
+inventories and traits: what a line decides (does the provider fit the
+request, as read from its kept inventories and traits; its parsed fields) is
+kept per request shape keyed by the line's text, so a provider whose line
+did not change since the last request costs one dict look-up.
 
 Inventories and traits are only written in a transaction that bumps the
 provider's generation (inventories.replace/delete_one,
@@ -30,6 +37,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from minova.placement import tables as t
 from minova.placement.db import candidates, names, providers
@@ -47,15 +56,18 @@ rpa = t.resource_provider_aggregates
 _GROUP_CONCAT_MAX = 1 << 31
 
 
+# What a provider's line says, and decides for one request shape: (id, uuid,
+# version, root id, parent id, usages ((rc id, used), ...) by rc, fits the
+# request (units, capacity left, traits; not root traits nor aggregates),
+# the line itself). Version: its generation and creation time (a database
+# made anew may give the same id and generation to another provider).
+Provider = tuple[int, str, str, int, int | None, tuple[tuple[int, int], ...], bool, str]
+
+
 @dataclass
 class Lines:
-    candidates: list[int]                              # provider ids, answer order
-    providers: list[tuple[int, str, str, int, int | None]]
-    # ^ (id, uuid, version, root id, parent id) of every provider in the
-    #   candidates' trees, by id; version: its generation and creation time
-    #   (a database made anew may give the same id and generation to another
-    #   provider)
-    usages: dict[int, tuple[tuple[int, int], ...]]     # id -> ((rc id, used), ...)
+    candidates: list[int]          # provider ids, answer order
+    providers: list[Provider]      # every provider in the candidates' trees, by id
 
 
 def _text(col: Any) -> Any:
@@ -73,10 +85,37 @@ def _statements(conn: Connection, inner: sa.Select) -> tuple[sa.Select | None, s
     sorting them in GROUP_CONCAT cost MariaDB 20 ms at 10,000 providers,
     sorting them here a few."""
     ordered = inner.order_by(*(sa.literal_column(k) for k in _keys(inner)))
-    if conn.dialect.name != 'mysql':
+    joined = _JOIN.get(conn.dialect.name)
+    if joined is None:
         return None, ordered
-    return sa.select(sa.func.count(), sa.literal_column(
-        "GROUP_CONCAT(x.line SEPARATOR ';')")).select_from(inner.subquery('x')), ordered
+    return sa.select(sa.func.count(), sa.literal_column(joined)).select_from(
+        inner.subquery('x')), ordered
+
+
+_JOIN = {'mysql': "GROUP_CONCAT(x.line SEPARATOR ';')",
+         'sqlite': "group_concat(x.line, ';')"}
+
+
+class _Listed(FunctionElement[str]):
+    """`expr` of a group's rows joined by ',' (in no set order)."""
+    type = sa.String()
+    name = 'listed'
+    inherit_cache = True
+
+
+@compiles(_Listed, 'mysql')
+def _listed_mysql(element: _Listed, compiler: Any, **kw: Any) -> str:
+    return f"GROUP_CONCAT({compiler.process(element.clauses, **kw)} SEPARATOR ',')"
+
+
+@compiles(_Listed, 'postgresql')
+def _listed_postgresql(element: _Listed, compiler: Any, **kw: Any) -> str:
+    return f"string_agg({compiler.process(element.clauses, **kw)}, ',')"
+
+
+@compiles(_Listed)
+def _listed(element: _Listed, compiler: Any, **kw: Any) -> str:   # SQLite
+    return f"group_concat({compiler.process(element.clauses, **kw)}, ',')"
 
 
 def _lines(conn: Connection, stmts: tuple[sa.Select | None, sa.Select],
@@ -87,7 +126,7 @@ def _lines(conn: Connection, stmts: tuple[sa.Select | None, sa.Select],
         lines = text.split(';') if text else []
         if len(lines) == count:
             return lines
-    return [row[-1] for row in conn.execute(rows, params or {})]   # line is last
+    return [row[-1] for row in conn.execute(rows, params or {}).all()]   # line is last
 
 
 # Statements built once per engine (building them cost more than running them).
@@ -106,20 +145,56 @@ def _version() -> Any:
     return _text(rp.c.generation) + '/' + sa.func.coalesce(_text(rp.c.created_at), '')
 
 
-def _providers_stmt() -> sa.Select:
+def _sums() -> sa.Subquery:
+    return (sa.select(alloc.c.resource_provider_id.label('rp'),
+                      alloc.c.resource_class_id.label('rc'),
+                      sa.func.sum(alloc.c.used).label('used'))
+            .group_by(alloc.c.resource_provider_id, alloc.c.resource_class_id)
+            .subquery('sums'))
+
+
+def _provider_text() -> Any:
+    return (_text(rp.c.id) + '|' + rp.c.uuid + '|' + _version() + '|'
+            + _text(rp.c.root_provider_id) + '|'
+            + sa.func.coalesce(_text(rp.c.parent_provider_id), ''))
+
+
+def _state_stmt() -> sa.Select:
+    """id|uuid|version|root|parent|rc:used,rc:used per provider."""
+    sums = _sums()
+    per_rp = (sa.select(sums.c.rp, _Listed(
+        _text(sums.c.rc) + ':' + _text(sums.c.used)).label('used'))
+        .group_by(sums.c.rp).subquery('per_rp'))
     return sa.select(rp.c.id.label('k0'), (
-        _text(rp.c.id) + '|' + rp.c.uuid + '|' + _version() + '|'
-        + _text(rp.c.root_provider_id) + '|'
-        + sa.func.coalesce(_text(rp.c.parent_provider_id), '')).label('line'))
+        _provider_text() + '|' + sa.func.coalesce(per_rp.c.used, '')).label('line')
+    ).select_from(rp.outerjoin(per_rp, per_rp.c.rp == rp.c.id))
+
+
+def _providers_stmt() -> sa.Select:
+    return sa.select(rp.c.id.label('k0'), _provider_text().label('line'))
 
 
 def _usages_stmt() -> sa.Select:
-    used = sa.func.sum(alloc.c.used)
-    return (sa.select(alloc.c.resource_provider_id.label('k0'),
-                      alloc.c.resource_class_id.label('k1'),
-                      (_text(alloc.c.resource_provider_id) + ':'
-                       + _text(alloc.c.resource_class_id) + ':' + _text(used)).label('line'))
-            .group_by(alloc.c.resource_provider_id, alloc.c.resource_class_id))
+    sums = _sums()
+    return sa.select(sums.c.rp.label('k0'), sums.c.rc.label('k1'), (
+        _text(sums.c.rp) + '|' + _text(sums.c.rc) + ':' + _text(sums.c.used)).label('line'))
+
+
+def _state_lines(conn: Connection) -> list[str]:
+    """Every provider's line (see _state_stmt)."""
+    if conn.dialect.name != 'mysql':
+        return _lines(conn, _once(conn, 'state', _state_stmt))
+    # MariaDB materializes a derived table holding a GROUP_CONCAT (a BLOB)
+    # on disk: the usages are read as lines of their own and joined here.
+    used: dict[str, list[str]] = {}
+    for line in _lines(conn, _once(conn, 'usages', _usages_stmt)):
+        holder, _, rest = line.partition('|')
+        used.setdefault(holder, []).append(rest)
+    out = []
+    for line in _lines(conn, _once(conn, 'providers', _providers_stmt)):
+        mine = used.get(line[:line.index('|')])
+        out.append(f"{line}|{','.join(mine) if mine else ''}")
+    return out
 
 
 def _aggregate_stmt() -> sa.Select:
@@ -191,10 +266,9 @@ def _room(record: Inventory | None, amount: int) -> float | None:
     return (total - reserved) * ratio
 
 
-# request shape -> provider id -> (version, ((rc, amount, capacity), ...)
-# when the provider fits the request with no usage, else None)
-_decided: dict[Any, dict[int, tuple[str, tuple[tuple[int, int, float], ...] | None]]] = {}
-_MAX_SHAPES = 16   # flavors, roughly: each holds one entry per provider
+# request shape -> a provider's line -> what it says and decides
+_seen: dict[Any, dict[str, Provider]] = {}
+_MAX_SHAPES = 16   # flavors, roughly: each holds a line per provider
 
 
 def _fits_alone(records: dict[int, Inventory], have: frozenset[int],
@@ -216,6 +290,33 @@ def _traits_ok(have: frozenset[int], traits: candidates.TraitIds) -> bool:
     return all(have & any_of for any_of in required) and not (have & forbidden)
 
 
+def _decide(conn: Connection, lines: list[str], amounts: list[tuple[int, int]],
+            traits: candidates.TraitIds) -> tuple[list[Provider], list[Provider]]:
+    """(what `lines` say and decide, those of them that may be kept: read
+    at the version they name)."""
+    parsed = []
+    for line in lines:
+        id_text, uuid, version, root_text, parent_text, used_text = line.split('|')
+        sums = tuple(sorted((int(rc), int(n)) for rc, n in
+                            (u.split(':') for u in used_text.split(',') if u)))
+        parsed.append((int(id_text), uuid, version, int(root_text),
+                       int(parent_text) if parent_text else None, sums, line))
+    static = _static(conn, {p[0]: p[2] for p in parsed})
+    out: list[Provider] = []
+    keep: list[Provider] = []
+    for pid, uuid, version, root, parent, used, line in parsed:
+        read_at, records, have = static[pid]
+        rooms = _fits_alone(records, have, amounts, traits)
+        by_rc = dict(used)
+        fits = rooms is not None and all(by_rc.get(rc, 0) + amount <= room
+                                         for rc, amount, room in rooms)
+        entry = (pid, uuid, version, root, parent, used, fits, line)
+        out.append(entry)
+        if read_at == version:
+            keep.append(entry)
+    return out, keep
+
+
 def single_group(conn: Connection, group: candidates.RequestGroup, *,
                  root_required: set[str] | None, root_forbidden: set[str] | None,
                  limit: int | None) -> Lines | None:
@@ -233,18 +334,30 @@ def single_group(conn: Connection, group: candidates.RequestGroup, *,
         if not info.get('minova_group_concat_max'):
             conn.exec_driver_sql(f'SET SESSION group_concat_max_len = {_GROUP_CONCAT_MAX}')
             info['minova_group_concat_max'] = True
-    every: list[tuple[int, str, str, int, int | None]] = []
-    for line in _lines(conn, _once(conn, 'providers', _providers_stmt)):
-        id_text, uuid, version, root_text, parent_text = line.split('|')
-        every.append((int(id_text), uuid, version, int(root_text),
-                      int(parent_text) if parent_text else None))
+    lines = _state_lines(conn)
+    shape = (str(conn.engine.url), tuple(amounts), traits)
+    seen = _seen.get(shape)
+    if seen is None:
+        if len(_seen) >= _MAX_SHAPES:
+            _seen.clear()
+        seen = _seen[shape] = {}
+    fresh: dict[str, Provider] = {}
+    missing = [line for line in lines if line not in seen]
+    if missing:
+        decided, keep = _decide(conn, missing, amounts, traits)
+        fresh = {entry[7]: entry for entry in decided}
+        if len(seen) + len(keep) > 2 * len(lines) + 1000:
+            # lines of providers since changed: keep only today's
+            seen = _seen[shape] = {line: seen[line] for line in lines if line in seen}
+        seen.update((entry[7], entry) for entry in keep)
+    every = [seen.get(line) or fresh[line] for line in lines]
     every.sort()
     pool: set[int] | None = None
     if group.in_tree is not None:
-        trees = [root for _, uuid, _, root, _ in every if uuid == group.in_tree]
+        trees = [p[3] for p in every if p[1] == group.in_tree]
         if not trees:
             return None
-        pool = {pid for pid, _, _, root, _ in every if root == trees[0]}
+        pool = {p[0] for p in every if p[3] == trees[0]}
     aggregates = _once(conn, 'aggregate', _aggregate_stmt)
     for any_of in group.member_of:
         members = {int(p) for p in _lines(conn, aggregates, {'aggs': sorted(any_of)})}
@@ -254,41 +367,13 @@ def single_group(conn: Connection, group: candidates.RequestGroup, *,
                                          {'aggs': sorted(group.forbidden_aggs)})}
     else:
         banned = set()
-    usages: dict[int, list[tuple[int, int]]] = {}
-    for line in _lines(conn, _once(conn, 'usages', _usages_stmt)):
-        holder, rc_text, used_text = line.split(':')
-        usages.setdefault(int(holder), []).append((int(rc_text), int(used_text)))
-    looked_at = [row for row in every if (pool is None or row[0] in pool)
-                 and row[0] not in banned]
-    # What does not depend on usages (units, step, capacity, traits) is
-    # decided once per provider version and request shape.
-    shape = (str(conn.engine.url), tuple(amounts), traits)
-    decided = _decided.get(shape)
-    if decided is None:
-        if len(_decided) >= _MAX_SHAPES:
-            _decided.clear()
-        decided = _decided[shape] = {}
-    undecided = {pid: version for pid, _, version, _, _ in looked_at
-                 if decided.get(pid, ('',))[0] != version}
-    if root_traits is not None:
-        version_of = {pid: version for pid, _, version, _, _ in every}
-        roots_static = _static(conn, {root: version_of[root] for *_, root, _ in looked_at})
-    if undecided:
-        for pid, (version, records, have) in _static(conn, undecided).items():
-            decided[pid] = (version, _fits_alone(records, have, amounts, traits))
-    chosen = []
-    for pid, _, _, root, _ in looked_at:
-        rooms = decided[pid][1]
-        if rooms is None:
-            continue
-        if root_traits is not None and not _traits_ok(roots_static[root][2], root_traits):
-            continue
-        used = usages.get(pid)
-        if used is not None:
-            by_rc = dict(used)
-            if any(room < by_rc.get(rc, 0) + amount for rc, amount, room in rooms):
-                continue
-        chosen.append((root, pid))
+    chosen = [(p[3], p[0]) for p in every if p[6] and (pool is None or p[0] in pool)
+              and p[0] not in banned]
+    if root_traits is not None and chosen:
+        version_of = {p[0]: p[2] for p in every}
+        roots_static = _static(conn, {root: version_of[root] for root, _ in chosen})
+        chosen = [(root, pid) for root, pid in chosen
+                  if _traits_ok(roots_static[root][2], root_traits)]
     if not chosen:
         return None
     chosen.sort()   # as the general path: trees in root order, providers by id
@@ -296,5 +381,4 @@ def single_group(conn: Connection, group: candidates.RequestGroup, *,
         chosen = chosen[:limit]
     roots = {root for root, _ in chosen}
     return Lines(candidates=[pid for _, pid in chosen],
-                 providers=[row for row in every if row[3] in roots],
-                 usages={pid: tuple(sorted(u)) for pid, u in usages.items()})
+                 providers=[p for p in every if p[3] in roots])

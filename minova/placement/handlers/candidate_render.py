@@ -3,13 +3,13 @@
 Building a dict per candidate and per summary and then encoding them cost
 more than the queries at 1,000 providers. Here each provider summary is
 encoded once and kept, keyed by the database and the answer's shape
-(microversion fields, requested classes) and by everything it is made of:
-the provider's id, uuid and version (generation and creation time, which
-stand for its inventories and traits, see
-db/candidate_lines.py), the uuids of its root and parent, and its usages as
-read by this request. An allocation request is the same text for every
-candidate but the provider's uuid, so it is a template filled in per
-candidate. The output is what json.dumps writes for the same answer.
+(microversion fields, requested classes) and the provider's id, with
+everything it is made of: the provider's line as this request read it (its
+uuid, version, which stands for its inventories and traits, and usages,
+see db/candidate_lines.py) and the uuids of its root and parent. An
+allocation request is the same text for every candidate but the provider's
+uuid, so it is a template filled in per candidate. The output is what
+json.dumps writes for the same answer.
 """
 from __future__ import annotations
 
@@ -24,10 +24,11 @@ from minova.placement.db import candidate_lines, candidates, inventories, names,
 Getter = Callable[[dict[str, Any]], Any]
 
 _SENTINEL = '@@provider-uuid@@'
-_MAX_CACHED = 50_000
-# (shape, provider id) -> (what the summary is made of, its text): one entry
+_MAX_CACHED = 50_000   # per shape
+_MAX_SHAPES = 16
+# shape -> provider id -> (what the summary is made of, its text): one entry
 # per provider and shape, replaced when the provider changes.
-_fragments: dict[tuple[Any, ...], tuple[tuple[Any, ...], str]] = {}
+_fragments: dict[tuple[Any, ...], dict[int, tuple[tuple[Any, ...], str]]] = {}
 
 
 def _request_template(group: candidates.RequestGroup, dict_form: bool,
@@ -68,46 +69,50 @@ def render(conn: Connection, lines: candidate_lines.Lines | None,
     requested = frozenset(group.resources)
     shape = (str(conn.engine.url), all_classes, None if all_classes else requested,
              tuple(name for name, _ in summary_fields))
-    uuid_of = {pid: uuid for pid, uuid, _, _, _ in lines.providers}
+    uuid_of = {p[0]: p[1] for p in lines.providers}
     fragments: list[str | None] = []
     missing: dict[int, tuple[Any, ...]] = {}   # index in fragments -> key
-    for pid, uuid, gen, root, parent in lines.providers:
-        made_of = (uuid, gen, uuid_of[root], None if parent is None else uuid_of[parent],
-                   lines.usages.get(pid, ()))
-        kept = _fragments.get((shape, pid))
-        if kept is not None and kept[0] == made_of:
-            fragments.append(kept[1])
+    kept = _fragments.get(shape)
+    if kept is None:
+        if len(_fragments) >= _MAX_SHAPES:
+            _fragments.clear()
+        kept = _fragments[shape] = {}
+    for pid, _, _, root, parent, used, _, line in lines.providers:
+        # the line: the provider's uuid, version and usages (and ids of its
+        # root and parent, whose uuids are looked up as they are now)
+        made_of = (line, uuid_of[root], None if parent is None else uuid_of[parent])
+        found = kept.get(pid)
+        if found is not None and found[0] == made_of:
+            fragments.append(found[1])
         else:
-            missing[len(fragments)] = (shape, pid, *made_of)
+            missing[len(fragments)] = (pid, made_of, used)
             fragments.append(None)
     if missing:
         built = _build(conn, list(missing.values()), all_classes, requested, summary_fields)
-        for i, key in missing.items():
-            fragments[i] = built[key]
+        if len(kept) + len(built) > _MAX_CACHED:
+            kept.clear()   # many providers: start again
+        for i, (pid, made_of, _) in missing.items():
+            fragments[i] = built[pid]
+            kept[pid] = (made_of, built[pid])
     template = _request_template(group, dict_form, request_fields)
     requests = ', '.join([uuid_of[pid].join(template) for pid in lines.candidates])
     summaries = ', '.join([f for f in fragments if f])
     return f'{{"allocation_requests": [{requests}], "provider_summaries": {{{summaries}}}}}'
 
 
-def _build(conn: Connection, keys: list[tuple[Any, ...]], all_classes: bool,
-           requested: frozenset[str], fields: list[tuple[str, Getter]]
-           ) -> dict[tuple[Any, ...], str]:
-    """Encode the summaries not kept yet (inventories and traits read now),
-    and keep them."""
-    ids = [key[1] for key in keys]
+def _build(conn: Connection, missing: list[tuple[Any, ...]], all_classes: bool,
+           requested: frozenset[str], fields: list[tuple[str, Getter]]) -> dict[int, str]:
+    """Encode the summaries not kept yet (inventories and traits read now)."""
+    ids = [pid for pid, _, _ in missing]
     records = inventories.get_all(conn, ids)
     traits = providers.get_traits(conn, ids)
     rc_names = names.rc_names(conn)
     built = {}
-    for key in keys:
-        _, pid, uuid, _, root_uuid, parent_uuid, usage = key
+    for pid, (line, root_uuid, parent_uuid), usage in missing:
+        uuid = line.split('|')[1]
         used = {rc_names.get(rc) or names.rc_name(conn, rc): amount for rc, amount in usage}
         row = {'uuid': uuid, 'root_provider_uuid': root_uuid,
                'parent_provider_uuid': parent_uuid}
-        built[key] = _summary(uuid, records[pid], used, traits[pid], row,
+        built[pid] = _summary(uuid, records[pid], used, traits[pid], row,
                               all_classes, requested, fields)
-    if len(_fragments) + len(built) > _MAX_CACHED:
-        _fragments.clear()   # many shapes or providers: start again
-    _fragments.update(((key[0], key[1]), (key[2:], text)) for key, text in built.items())
     return built

@@ -104,3 +104,33 @@ def test_kept_summaries_follow_usages(client):
     assert client.get(q, version='1.39').json['provider_summaries'][a]['resources'][
         'VCPU'] == {'capacity': 8, 'used': 0}
     assert candidate_render._fragments
+
+
+def test_scheduler_request_follows_disabled_hosts_and_freed_room(client, monkeypatch):
+    """The scheduler's request (limit, !COMPUTE_STATUS_DISABLED): a host
+    that is disabled, or full, drops out, and comes back once enabled, or
+    once an allocation is deleted (which bumps no generation), though the
+    same request was answered before."""
+    hosts = [client.make_rp(f'h{i}', inventory=COMPUTE_INV) for i in range(3)]
+    q = ('/allocation_candidates?resources=DISK_GB%3A1%2CMEMORY_MB%3A512%2CVCPU%3A1'
+         '&limit=1000&required=%21COMPUTE_STATUS_DISABLED')
+
+    def chosen():
+        body = _both(client, monkeypatch, q, '1.29')
+        return [next(iter(r['allocations'])) for r in body['allocation_requests']]
+
+    assert chosen() == hosts
+    client.put(f'/resource_providers/{hosts[1]}/traits',
+               {'traits': ['COMPUTE_STATUS_DISABLED'], 'resource_provider_generation': 1},
+               version='1.6')
+    assert chosen() == [hosts[0], hosts[2]]
+    consumer = str(uuid.uuid4())
+    client.allocate(consumer, {hosts[2]: {'VCPU': 8}})
+    assert chosen() == [hosts[0]]
+    client.delete(f'/allocations/{consumer}')
+    client.put(f'/resource_providers/{hosts[1]}/traits',
+               {'traits': [], 'resource_provider_generation': 2}, version='1.6')
+    assert chosen() == hosts
+    limited = _both(client, monkeypatch, q.replace('limit=1000', 'limit=2'), '1.29')
+    assert [next(iter(r['allocations'])) for r in limited['allocation_requests']] == hosts[:2]
+    assert set(limited['provider_summaries']) == set(hosts[:2])
