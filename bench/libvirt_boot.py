@@ -20,7 +20,12 @@ up to the domain's start (mini-Nova: POST to the end of its libvirt_start
 event; virsh: the overlay and `virsh create` returned) and the guest's own
 part, from there to the marker. On a loaded machine the guest's part varies
 by seconds from boot to boot, the part before the start by far less: that
-part is what mini-Nova adds. Then the first boot's server timeline
+part is what mini-Nova adds. Beside each, the CPU time (user + system) the
+guest's QEMU process used from its start to the marker: the guest's own
+work, which other processes' load hardly moves, so a guest that does more
+under mini-Nova shows there, one that only waits longer for the CPU does
+not; and the all-in-one's CPU from each POST to its marker (serving the
+console polls among it). Then the first boot's server timeline
 (`minova-manage server timeline`: its stages and the 'create' action's
 events, the driver's spawn steps among them).
 """
