@@ -20,7 +20,12 @@ up to the domain's start (mini-Nova: POST to the end of its libvirt_start
 event; virsh: the overlay and `virsh create` returned) and the guest's own
 part, from there to the marker. On a loaded machine the guest's part varies
 by seconds from boot to boot, the part before the start by far less: that
-part is what mini-Nova adds. Then the first boot's server timeline
+part is what mini-Nova adds. Beside each, the CPU time (user + system) the
+guest's QEMU process used from its start to the marker: the guest's own
+work, which other processes' load hardly moves, so a guest that does more
+under mini-Nova shows there, one that only waits longer for the CPU does
+not; and the all-in-one's CPU from each POST to its marker (serving the
+console polls among it). Then the first boot's server timeline
 (`minova-manage server timeline`: its stages and the 'create' action's
 events, the driver's spawn steps among them).
 """
@@ -106,10 +111,51 @@ def upload(image_url: str, path: str) -> str:
     return image_id
 
 
+def qemu_pid(uuid: str) -> int | None:
+    """The pid of the QEMU process running the domain uuid (None: not yet)."""
+    run = '/run/libvirt/qemu'
+    with contextlib.suppress(OSError):
+        for entry in os.listdir(run):
+            if not entry.endswith('.pid'):
+                continue
+            with contextlib.suppress(OSError, ValueError):
+                with open(os.path.join(run, entry)) as f:
+                    pid = int(f.read().strip())
+                with open(f'/proc/{pid}/cmdline', 'rb') as f:
+                    if uuid.encode() in f.read():
+                        return pid
+    return None
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """CPU seconds (user + system, all threads) process pid has used so far."""
+    return sum(cpu_split(pid))
+
+
+def cpu_split(pid: int | None) -> tuple[float, float]:
+    """(user, system) CPU seconds, all threads, process pid has used so far."""
+    if pid is None:
+        return float('nan'), float('nan')
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+    except OSError:
+        return float('nan'), float('nan')
+    tick = os.sysconf('SC_CLK_TCK')
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
 @dataclasses.dataclass
 class Boot:
     marker: float       # seconds from the start of the request to the marker
     started: float      # seconds from it to the domain's start (nan: not known)
+    # CPU seconds QEMU used from its start to the marker: the guest's own
+    # work, which (unlike its wall time) the machine's other load hardly moves
+    qemu_cpu: float = float('nan')
+    # CPU seconds the all-in-one used from the POST to the marker (its API
+    # answering the console polls among them); nan for virsh's boots
+    aio_cpu: float = float('nan')
+    qemu_sys: float = float('nan')     # the system (kernel) part of qemu_cpu
 
     @property
     def guest(self) -> float:
@@ -141,9 +187,15 @@ class NovaBoot:
         sid = r.json()['server']['id']
         log = os.path.join(self.state, 'instances', sid, 'console.log')
         in_file: float | None = None
+        pid: int | None = None
+        qcpu = float('nan')
+        qsplit = (qcpu, qcpu)
         try:
             while time.monotonic() - t0 < timeout:
+                pid = pid or qemu_pid(sid)
                 if in_file is None:
+                    qsplit = cpu_split(pid)
+                    qcpu = sum(qsplit)
                     with contextlib.suppress(OSError), open(log, errors='replace') as f:
                         if MARKER in f.read():
                             in_file = time.monotonic() - t0
@@ -155,8 +207,8 @@ class NovaBoot:
                     text, started = self.timeline(sid, wall0, wall0 + took)
                     text += (f'\n  the marker was in console.log {in_file or took:.2f} s after '
                              f'the POST; the all-in-one used {cpu:.2f} s of CPU meanwhile')
-                    return Boot(took, started - wall0 if started else float('nan')), \
-                        (text if timeline else '')
+                    return Boot(took, started - wall0 if started else float('nan'),
+                                qcpu, cpu, qsplit[1]), (text if timeline else '')
                 time.sleep(poll)
             raise SystemExit(f'server {sid} never printed the marker')
         finally:
@@ -212,12 +264,15 @@ def virsh_boot(image: str, work: str, virt_type: str, i: int, poll: float, vnc: 
     subprocess.run(['virsh', '-q', '-c', URI, 'create', xml], check=True,
                    stdout=subprocess.DEVNULL)
     started = time.monotonic() - t0
+    pid = qemu_pid(spec.uuid)
     try:
         while time.monotonic() - t0 < timeout:
+            qsplit = cpu_split(pid)
             if os.path.exists(log):
                 with open(log, errors='replace') as f:
                     if MARKER in f.read():
-                        return Boot(time.monotonic() - t0, started)
+                        return Boot(time.monotonic() - t0, started, sum(qsplit),
+                                    qemu_sys=qsplit[1])
             time.sleep(poll)
         raise SystemExit('the direct guest never printed the marker')
     finally:
@@ -263,21 +318,28 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     print(f'virt_type {virt_type} ({why}); {args.n} boots each, console polled every '
           f'{args.poll:g} s; VNC display and VGA {"on" if args.vnc else "off"} on both sides')
-    print(f'{"":34} {"to marker":>9} {"ratio":>6} {"to start":>9} {"guest":>7}')
+    print(f'{"":34} {"to marker":>9} {"ratio":>6} {"to start":>9} {"guest":>7} '
+          f'{"QEMU CPU":>9} {"ratio":>6}')
 
-    def row(label: str, boots: list[Boot], ref: float) -> None:
+    def row(label: str, boots: list[Boot], ref: float, ref_cpu: float) -> None:
         m = statistics.median(b.marker for b in boots)
+        c = statistics.median(b.qemu_cpu for b in boots)
         print(f'{label:34} {m:8.2f}s {m / ref:6.2f} '
               f'{statistics.median(b.started for b in boots):8.2f}s '
-              f'{statistics.median(b.guest for b in boots):6.2f}s')
+              f'{statistics.median(b.guest for b in boots):6.2f}s '
+              f'{c:8.2f}s {c / ref_cpu:6.2f}')
     d = statistics.median(b.marker for b in direct)
-    row('virsh create (median)', direct, d)
-    row('mini-Nova first boot (new image)', nova[:1], d)
+    dc = statistics.median(b.qemu_cpu for b in direct)
+    row('virsh create (median)', direct, d, dc)
+    row('mini-Nova first boot (new image)', nova[:1], d, dc)
     if len(nova) > 1:
-        row('mini-Nova later boots (median)', nova[1:], d)
+        row('mini-Nova later boots (median)', nova[1:], d, dc)
+    print('  mini-Nova all-in-one CPU from POST to marker: '
+          + ', '.join(f'{b.aio_cpu:.2f}' for b in nova))
     for label, boots in (('virsh', direct), ('mini-Nova', nova)):
-        print(f'  {label} all (marker/start): '
-              + ', '.join(f'{b.marker:.2f}/{b.started:.2f}' for b in boots))
+        print(f'  {label} all (marker/start/QEMU CPU/of which system): '
+              + ', '.join(f'{b.marker:.2f}/{b.started:.2f}/{b.qemu_cpu:.2f}/{b.qemu_sys:.2f}'
+                          for b in boots))
     print('first boot timeline:')
     print(timeline)
 
