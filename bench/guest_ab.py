@@ -28,23 +28,8 @@ import uuid as uuidlib
 
 import libvirt
 
-MARKER = 'MINOVA-TEST-IMAGE-BOOTED'
-URI = 'qemu:///system'
-
-
-def qemu_cpu(pid: int) -> float:
-    """CPU seconds (user + system, all threads) process pid has used."""
-    with open(f'/proc/{pid}/stat') as f:
-        fields = f.read().rsplit(')', 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
-
-
-def qemu_pid(name: str) -> int | None:
-    try:
-        with open(f'/run/libvirt/qemu/{name}.pid') as f:
-            return int(f.read().strip())
-    except (OSError, ValueError):
-        return None
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from libvirt_boot import MARKER, URI, cpu_seconds, qemu_pid, scratch_image  # noqa: E402
 
 
 def boot(conn: libvirt.virConnect, template: str, image: str, work: str, tag: str,
@@ -54,7 +39,8 @@ def boot(conn: libvirt.virConnect, template: str, image: str, work: str, tag: st
     os.chmod(d, 0o755)
     disk, log = os.path.join(d, 'disk'), os.path.join(d, 'console.log')
     name = f'ab-{tag}-{os.getpid()}-{os.path.basename(d)}'
-    xml = template.format(name=name, uuid=uuidlib.uuid4(), disk=disk, log=log)
+    uuid = str(uuidlib.uuid4())
+    xml = template.format(name=name, uuid=uuid, disk=disk, log=log)
     size = re.search(r'<!-- overlay-size: (\d+) -->', template)
     t0 = time.monotonic()
     subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', '-b', image, '-F', 'qcow2', disk]
@@ -66,10 +52,10 @@ def boot(conn: libvirt.virConnect, template: str, image: str, work: str, tag: st
     else:
         dom = conn.createXML(xml, 0)
     started = time.monotonic() - t0
-    pid = qemu_pid(name)
+    pid = qemu_pid(uuid)
     try:
         while time.monotonic() - t0 < timeout:
-            cpu = qemu_cpu(pid) if pid else float('nan')
+            cpu = cpu_seconds(pid)
             if os.path.exists(log):
                 with open(log, errors='replace') as f:
                     if MARKER in f.read():
@@ -89,11 +75,7 @@ def main() -> None:
     p.add_argument('--image', default='/var/cache/minova-test-image/minova-test.qcow2')
     p.add_argument('--poll', type=float, default=0.1)
     args = p.parse_args()
-    work = tempfile.mkdtemp(prefix='minova-ab-', dir='/var/tmp')
-    os.chmod(work, 0o755)
-    image = os.path.join(work, 'image.qcow2')
-    shutil.copy(args.image, image)
-    os.chmod(image, 0o644)
+    work, image = scratch_image('minova-ab-', args.image)
     templates = {os.path.basename(v): open(v).read() for v in args.variants}
     conn = libvirt.open(URI)
     results: dict[str, list[tuple[float, float, float]]] = {t: [] for t in templates}
@@ -114,4 +96,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    main()

@@ -133,6 +133,17 @@ def qemu_pid(uuid: str) -> int | None:
     return None
 
 
+def scratch_image(prefix: str, source: str) -> tuple[str, str]:
+    """(a work directory under /var/tmp, a copy of source in it), both readable
+    by libvirt's QEMU user."""
+    work = tempfile.mkdtemp(prefix=prefix, dir='/var/tmp')
+    os.chmod(work, 0o755)
+    image = os.path.join(work, 'image.qcow2')
+    shutil.copy(source, image)
+    os.chmod(image, 0o644)
+    return work, image
+
+
 def cpu_seconds(pid: int | None) -> float:
     """CPU seconds (user + system, all threads) process pid has used so far."""
     return sum(cpu_split(pid))
@@ -300,11 +311,7 @@ def main() -> None:
     p.add_argument('--no-vnc', dest='vnc', action='store_false',
                    help='no VNC display (nor VGA device) on either side')
     args = p.parse_args()
-    work = tempfile.mkdtemp(prefix='minova-bench-', dir='/var/tmp')
-    os.chmod(work, 0o755)
-    image = os.path.join(work, 'image.qcow2')
-    shutil.copy(args.image, image)
-    os.chmod(image, 0o644)
+    work, image = scratch_image('minova-bench-', args.image)
     virt_type, why = vhost.detect_virt_type()
     state = os.path.join(work, 'state')
     os.makedirs(state, mode=0o755)
