@@ -71,13 +71,20 @@ class _ExchangeManager(impl_fake.FakeExchangeManager):
 class _Listener(impl_fake.FakeListener):
     MANY = 8    # targets beyond which only the filled queues are looked at
 
+    def __init__(self, exchange_manager: Any, targets: list[Any],
+                 pool: str | None = None) -> None:
+        super().__init__(exchange_manager, targets, pool)
+        # Worked out once: a poll per message of a thousand-host fleet's
+        # listener made this set anew, a cost per boot growing with hosts.
+        many = len(targets) > self.MANY
+        self._servers = {(t.topic, t.server) for t in targets if t.server} if many else set()
+        self._others = [t for t in targets if not t.server] if many else list(targets)
+
     @base.batch_poll_helper
     def poll(self, timeout: float | None = None) -> Any:
         deadline = None if timeout is None else time.monotonic() + timeout
         exchange = self._exchange_manager.get_exchange(self._targets[0].exchange)
-        many = len(self._targets) > self.MANY
-        servers = {(t.topic, t.server) for t in self._targets if t.server} if many else set()
-        others = [t for t in self._targets if not t.server] if many else self._targets
+        servers, others = self._servers, self._others
         with exchange.wakeup:
             while not self._stopped.is_set():
                 found = exchange.poll_servers(servers) if servers else None
