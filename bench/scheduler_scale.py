@@ -21,6 +21,11 @@ process of its own, over --transport-url), then:
      are ACTIVE (boots/s), checks that every server is ACTIVE and that
      placement's consumers are exactly the live servers, deletes them and
      checks that no allocation is left.
+
+--profile-boots (one size) boots instead with the process's CPU split by
+entry point (bench/cpu_by_entry.py: each RPC method, HTTP route, periodic
+task and the benchmark's own client), the garbage collections per boot, and
+with --pyspy the same boots sampled by py-spy (threads holding the GIL).
 """
 from __future__ import annotations
 
@@ -42,7 +47,8 @@ import boot_delete  # noqa: E402  (the REST helpers of the boot/delete benchmark
 
 
 def start(hosts: int, db: str | None, transport_url: str | None,
-          fleet_process: bool = False, freeze: bool = True) -> tuple[Any, Any]:
+          fleet_process: bool = False, freeze: bool = True,
+          gc_threshold: int = 0) -> tuple[Any, Any]:
     from minova.cells import manage as cells_manage
     from minova.cmd import all_in_one, common, fake_computes
     from minova.conf import CONF
@@ -77,6 +83,9 @@ def start(hosts: int, db: str | None, transport_url: str | None,
     cells_manage.discover_hosts()
     print(f'{hosts} fake hosts up in {up:.1f} s, mapped in {time.monotonic() - t0:.1f} s',
           flush=True)
+    if gc_threshold:
+        import gc
+        gc.set_threshold(gc_threshold, *gc.get_threshold()[1:])
     if freeze:
         # As each minova process does once its services are up
         # (common.wait_for_signal): what start-up made is not walked by every
@@ -309,6 +318,80 @@ def profile(aio: Any, n: int, top: int = 30) -> None:
     stats.print_callees('get_host_states|_rank|weigh|nodes|changed_for_scheduling|_apply|host_cells|_call')
 
 
+def profile_boots(aio: Any, args: argparse.Namespace, cpu_by: Any) -> None:
+    """--profile-boots: the process's CPU per boot through the REST API (the
+    whole interpreter: API, conductor, scheduler, placement and the fleet),
+    unprofiled, then the same boots sampled by py-spy (threads holding the
+    GIL), with the process's idle CPU (the fleet's periodic work) measured
+    first."""
+    rest = argparse.Namespace(nova=f'http://127.0.0.1:{aio.api_port}/v2.1',
+                              token='admin:admin', poll=0.05)
+    boot_delete.ensure_flavor(rest)
+    bench_select(aio, 3)
+    warm = [boot_delete.boot_one(rest, i) for i in range(3)]
+    for sid, _ in warm:
+        boot_delete.delete_one(rest, sid)
+    # The fleet's heartbeats start one report_interval after it is up.
+    from minova.conf import CONF
+    wait = CONF.report_interval + 2 if args.profile_wait is None else args.profile_wait
+    time.sleep(max(0.0, wait - (time.monotonic() - args.started)))
+    t0, c0 = time.monotonic(), time.process_time()
+    time.sleep(10)
+    idle = (time.process_time() - c0) / (time.monotonic() - t0)
+    print(f'idle process: {idle * 100:.1f} % of one core', flush=True)
+
+    import gc
+    collections: dict[int, list[float]] = {0: [], 1: [], 2: []}
+    started: list[float] = []
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == 'start':
+            started[:] = [time.thread_time()]
+        elif started:
+            collections[info['generation']].append(time.thread_time() - started[0])
+    gc.callbacks.append(on_gc)
+
+    def boots(label: str) -> None:
+        cpu_by.reset()
+        for v in collections.values():
+            v.clear()
+        t0, c0 = time.monotonic(), time.process_time()
+        with ThreadPoolExecutor(args.threads) as pool:
+            booted = list(pool.map(lambda i: boot_delete.boot_one(rest, i), range(args.n)))
+        wall, cpu = time.monotonic() - t0, time.process_time() - c0
+        print(f'{label}: {args.n} boots, {args.n / wall:.1f} boots/s, process CPU '
+              f'{cpu / args.n * 1000:.1f} ms per boot ({cpu / wall * 100:.0f} % of one core; '
+              f'idle share {idle * wall / args.n * 1000:.1f} ms per boot)', flush=True)
+        print('  garbage collections per boot: ' + ', '.join(
+            f'gen{g} {len(v) / args.n:.1f} ({sum(v) / args.n * 1000:.2f} ms)'
+            for g, v in collections.items()), flush=True)
+        ports = {str(aio.api_port): 'api', str(aio.placement_port): 'placement'}
+        print('  CPU per boot by entry point (ms, calls per boot):')
+        for key, ms, calls in cpu_by.table(args.n, cpu, args.profile_top, ports):
+            print(f'  {ms:8.2f} {calls:7.2f}  {key}')
+        with ThreadPoolExecutor(args.threads) as pool:
+            list(pool.map(lambda s: boot_delete.delete_one(rest, s[0]), booted))
+        # What a full collection walks: the objects made since the freeze.
+        from collections import Counter
+        kinds = Counter(type(o).__name__ for o in gc.get_objects())
+        print(f'  objects the collector tracks after the deletes: {sum(kinds.values())} ('
+              + ', '.join(f'{k} {v}' for k, v in kinds.most_common(8)) + ')', flush=True)
+    boots('unprofiled')
+    if not args.pyspy:
+        return
+    # py-spy samples the threads holding the GIL: in one interpreter that
+    # is where the CPU of a boot goes.
+    out = f'/tmp/pyspy-{args.hosts}.txt'
+    spy = subprocess.Popen(['py-spy', 'record', '--pid', str(os.getpid()), '--rate', '200',
+                            '--gil', '--nonblocking', '--format', 'raw', '-o', out],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(2)
+    boots('under py-spy')
+    spy.send_signal(2)
+    spy.wait(60)
+    print(f'py-spy samples in {out}', flush=True)
+
+
 def consumers() -> set[str]:
     """Every consumer holding an allocation in placement."""
     import sqlalchemy as sa
@@ -339,11 +422,23 @@ def check(rest: argparse.Namespace, booted: set[str]) -> str:
 
 def run_one(args: argparse.Namespace, hosts: int) -> dict[str, Any]:
     res: dict[str, Any] = {'hosts': hosts, 'servers': args.n, 'threads': args.threads}
+    cpu_by = None
+    if args.profile_boots:
+        import cpu_by_entry
+        cpu_by = cpu_by_entry.CpuByEntry().install()
+        cpu_by._patch(boot_delete, 'call', lambda _a, method, path, *r, **k:
+                      f'bench client {method} {cpu_by_entry._IDS.sub("/ID", path)}')
     aio, fleet = start(hosts, args.db, args.transport_url, args.fleet_process,
-                       not args.no_freeze)
+                       not args.no_freeze, args.gc_threshold)
+    if cpu_by is not None:
+        cpu_by.on = True
+    args.started = time.monotonic()
     try:
         if args.profile:
             profile(aio, args.selects)
+            return res
+        if args.profile_boots:
+            profile_boots(aio, args, cpu_by)
             return res
         timings = Timings(scheduler(aio))
         bench_select(aio, args.selects)
@@ -463,6 +558,19 @@ def main() -> int:
     ap.add_argument('--profile', action='store_true',
                     help='one size: the idle CPU of the process, then --selects '
                          'selects under cProfile (no boots)')
+    ap.add_argument('--gc-threshold', type=int, default=0,
+                    help='the collector\'s first threshold in this process (700 by '
+                         'default), to see what its collections cost')
+    ap.add_argument('--profile-boots', action='store_true',
+                    help='one size: the process CPU per boot through the API, then '
+                         'the boots under yappi (every thread), top functions')
+    ap.add_argument('--profile-top', type=int, default=60)
+    ap.add_argument('--pyspy', action='store_true',
+                    help='with --profile-boots: boots again under py-spy (--gil)')
+    ap.add_argument('--profile-wait', type=float, default=None,
+                    help='with --profile-boots: seconds to wait after start-up before '
+                         'the boots (default: until the heartbeats run)')
+    ap.add_argument('--profile-min-ms', type=float, default=2.0)
     ap.add_argument('--json-out', help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.fleet_process and not args.transport_url:
@@ -471,7 +579,7 @@ def main() -> int:
     if len(sizes) > 1:
         return compare(args, sizes)
     res = run_one(args, sizes[0])
-    if args.profile:
+    if args.profile or args.profile_boots:
         return 0
     if args.json_out:
         with open(args.json_out, 'w') as f:
