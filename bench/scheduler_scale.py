@@ -481,6 +481,10 @@ def run_one(args: argparse.Namespace, hosts: int) -> dict[str, Any]:
     finally:
         fleet.stop()
         aio.stop()
+        import shutil
+
+        from minova.conf import CONF
+        shutil.rmtree(CONF.state_path, ignore_errors=True)  # made by start()
     return res
 
 
@@ -500,6 +504,8 @@ def compare(args: argparse.Namespace, sizes: list[int]) -> int:
             cmd += ['--fleet-process']
         if args.no_freeze:
             cmd += ['--no-freeze']
+        if args.gc_threshold:
+            cmd += ['--gc-threshold', str(args.gc_threshold)]
         print(f'--- {hosts} hosts', flush=True)
         try:
             subprocess.run(cmd, timeout=args.timeout, check=True)
