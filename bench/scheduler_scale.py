@@ -22,6 +22,12 @@ process of its own, over --transport-url), then:
      placement's consumers are exactly the live servers, deletes them and
      checks that no allocation is left.
 
+The REST client of step 2 (its threads, their POSTs and polls every 50 ms)
+runs in a process of its own, as a user's client does (`--client threads`:
+in the benchmark's process, as before 2026-12-06, where its CPU and its
+polls, more of them per boot the slower the boots, share the control
+plane's interpreter).
+
 --profile-boots (one size) boots instead with the process's CPU split by
 entry point (bench/cpu_by_entry.py: each RPC method, HTTP route, periodic
 task and the benchmark's own client), the garbage collections per boot, and
@@ -420,6 +426,39 @@ def check(rest: argparse.Namespace, booted: set[str]) -> str:
     return '; '.join(problems) or 'ok'
 
 
+def _boots(nova: str, n: int, threads: int) -> list[tuple[str, float]]:
+    """Boot n servers from `threads` threads: (id, POST->ACTIVE seconds) each."""
+    rest = argparse.Namespace(nova=nova, token='admin:admin', poll=0.05)
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(lambda i: boot_delete.boot_one(rest, i), range(n)))
+
+
+def _deletes(nova: str, ids: list[str], threads: int) -> None:
+    rest = argparse.Namespace(nova=nova, token='admin:admin', poll=0.05)
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(lambda sid: boot_delete.delete_one(rest, sid), ids))
+
+
+class Client:
+    """Where the REST client runs: a spawned process of its own, started and
+    warmed before any timing (where == 'process'), or this process."""
+
+    def __init__(self, where: str) -> None:
+        self.pool = None
+        if where == 'process':
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+            self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context('spawn'))
+            self.pool.submit(time.sleep, 0).result()  # the new interpreter's imports
+
+    def __call__(self, fn: Any, *a: Any) -> Any:
+        return fn(*a) if self.pool is None else self.pool.submit(fn, *a).result()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+
+
 def run_one(args: argparse.Namespace, hosts: int) -> dict[str, Any]:
     res: dict[str, Any] = {'hosts': hosts, 'servers': args.n, 'threads': args.threads}
     cpu_by = None
@@ -453,9 +492,9 @@ def run_one(args: argparse.Namespace, hosts: int) -> dict[str, Any]:
                                   token='admin:admin', poll=0.05)
         boot_delete.ensure_flavor(rest)
         before = len(timings.calls)
+        client = Client(args.client)
         t0 = time.monotonic()
-        with ThreadPoolExecutor(args.threads) as pool:
-            booted = list(pool.map(lambda i: boot_delete.boot_one(rest, i), range(args.n)))
+        booted = client(_boots, rest.nova, args.n, args.threads)
         wall = time.monotonic() - t0
         lat = [t for _, t in booted]
         res.update(boots_per_s=args.n / wall, boot_wall_s=wall,
@@ -463,7 +502,9 @@ def run_one(args: argparse.Namespace, hosts: int) -> dict[str, Any]:
                    post_to_active_p95_ms=boot_delete.pct(lat, 0.95) * 1000,
                    select_in_boots=timings.summary(before))
         sb = res['select_in_boots']
-        print(f"{args.n} boots over {hosts} hosts from {args.threads} threads: "
+        where = 'a process of their own' if args.client == 'process' else 'this process'
+        print(f"{args.n} boots over {hosts} hosts from {args.threads} client threads "
+              f"(in {where}): "
               f"{res['boots_per_s']:.1f} boots/s; POST->ACTIVE p50 "
               f"{res['post_to_active_p50_ms']:.0f} ms, p95 {res['post_to_active_p95_ms']:.0f} ms;"
               f" select_destinations during the boots p50 {sb['total_p50_ms']:.1f} ms "
@@ -471,8 +512,8 @@ def run_one(args: argparse.Namespace, hosts: int) -> dict[str, Any]:
               f"lock wait {sb['lock_p50_ms']:.1f})", flush=True)
         res['check_booted'] = check(rest, {sid for sid, _ in booted})
         t0 = time.monotonic()
-        with ThreadPoolExecutor(args.threads) as pool:
-            list(pool.map(lambda s: boot_delete.delete_one(rest, s[0]), booted))
+        client(_deletes, rest.nova, [sid for sid, _ in booted], args.threads)
+        client.close()
         res['deletes_per_s'] = args.n / (time.monotonic() - t0)
         left = consumers()
         res['check_deleted'] = 'ok' if not left else f'{len(left)} allocations left'
@@ -506,6 +547,7 @@ def compare(args: argparse.Namespace, sizes: list[int]) -> int:
             cmd += ['--no-freeze']
         if args.gc_threshold:
             cmd += ['--gc-threshold', str(args.gc_threshold)]
+        cmd += ['--client', args.client]
         print(f'--- {hosts} hosts', flush=True)
         try:
             subprocess.run(cmd, timeout=args.timeout, check=True)
@@ -556,6 +598,9 @@ def main() -> int:
     ap.add_argument('--fleet-process', action='store_true',
                     help='run the fake hosts in a process of their own (needs '
                          '--transport-url: the in-memory bus is one process)')
+    ap.add_argument('--client', choices=('process', 'threads'), default='process',
+                    help='where the REST client\'s threads run: a process of their own '
+                         '(default), or this one, beside the control plane')
     ap.add_argument('--timeout', type=float, default=600,
                     help='seconds allowed for each size when comparing several')
     ap.add_argument('--no-freeze', action='store_true',
