@@ -67,3 +67,48 @@ def test_whole_cell_read_again_when_due(cloud: Any, monkeypatch: Any) -> None:
     reads.clear()
     _select(cloud)
     assert None in reads
+
+
+def test_aggregate_changes_are_seen_by_the_next_request(cloud: Any, flags: Any) -> None:
+    """Host states are copied from templates kept across requests: a host's
+    new zone or aggregate metadata still counts from the next request on."""
+    from minova.db import aggregates
+    from tests.unit.scheduler.test_scheduling_features import flavor
+    flags('enabled_filters', ['ComputeFilter', 'AvailabilityZoneFilter',
+                              'AggregateInstanceExtraSpecsFilter'], group='filter_scheduler')
+    cloud.add_host('h1')
+    cloud.add_host('h2', vcpus=4, ram=4096)     # h1 is the better host throughout
+    assert _select(cloud) == 'h1'
+    zone = aggregates.create('elsewhere', 'az-b')
+    aggregates.add_host(zone['id'], 'h1')
+    # h1 left the default zone: a request for it no longer lands there.
+    assert cloud.select(spec(availability_zone='nova'), [str(uuid.uuid4())]) == ['h2']
+    fast = spec(flavor=flavor(**{'aggregate_instance_extra_specs:speed': 'fast'}))
+    with pytest.raises(exception.NoValidHost):
+        cloud.select(fast, [str(uuid.uuid4())])
+    aggregates.update_metadata(zone['id'], {'speed': 'fast'})
+    assert cloud.select(fast, [str(uuid.uuid4())]) == ['h1']
+    aggregates.remove_host(zone['id'], 'h1')
+    with pytest.raises(exception.NoValidHost):
+        cloud.select(fast, [str(uuid.uuid4())])
+    assert cloud.select(spec(availability_zone='nova'), [str(uuid.uuid4())]) == ['h1']
+
+
+def test_a_node_s_template_follows_its_row(cloud: Any) -> None:
+    """A node written again (here its service forced down, then up) gets a
+    new template; one left alone keeps its own across requests."""
+    cloud.add_host('h1')
+    cloud.add_host('h2', ram=4096)
+    assert _select(cloud) == 'h1'
+    cache = cloud.sched.host_cache
+    url = cloud.dbs.cell
+    before = {u: n.template[1] for u, n in cache.nodes(url).items()}
+    svc = services.get_all(url, host='h1')[0]
+    services.update(url, svc['id'], {'forced_down': True})
+    assert _select(cloud) == 'h2'
+    after = {u: n.template[1] for u, n in cache.nodes(url).items()}
+    h1, h2 = cloud.nodes['h1']['uuid'], cloud.nodes['h2']['uuid']
+    assert after[h2] is before[h2]
+    assert after[h1] is not before[h1] and after[h1]['service']['forced_down']
+    services.update(url, svc['id'], {'forced_down': False})
+    assert _select(cloud) == 'h1'
