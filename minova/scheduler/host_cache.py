@@ -16,20 +16,24 @@ The copy also counts the instances this scheduler just placed on a node
 (consume), as Nova's host manager does, until the node's row is written again
 (a row read again within OVERLAP with the same stamp is not a new write).
 
-Each node also holds what host_manager derived from it once (its template:
-the parts of a host state that change only with the node's row, its host's
-aggregates and its host mapping), so that a request builds its 1,000 host
-states by copying, not from scratch. A new copy of the node has none yet,
-and every template is of an older generation once the aggregates or host
-mappings the scheduler reads differ from those it was made with.
+Each node also holds the host state host_manager made of it once (its
+template: all that changes only with the node's row, its host's aggregates
+and its host mapping), so that a request does not make 1,000 host states
+from scratch. A new copy of the node has none yet, and every template is of
+an older generation once the aggregates or host mappings the scheduler reads
+differ from those it was made with. One request at a time holds the lease
+(lease()): it uses the templates themselves as its host states, setting
+placement's summary into them; requests that overlap it use copies.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
 import json
 import threading
 import time
+from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
@@ -53,11 +57,10 @@ class Node:
     cpu_arch: str
     service: dict[str, Any] | None   # with 'seen': its last heartbeat as a datetime
     stamp: datetime.datetime | None = None     # the row's, as changed_for_scheduling says
-    # (the generation of what it was made with, host_manager's template of a
-    # host state for this node or None when it is not to be offered), set
-    # as one so that racing requests cannot pair one's template with
-    # another's generation (see module doc).
-    template: tuple[int, dict[str, Any] | None] = (-1, None)
+    # (the generation of what it was made with, host_manager's host state of
+    # this node or None when it is not to be offered), set as one so that
+    # racing requests cannot pair one's state with another's generation.
+    template: tuple[int, Any] = (-1, None)
 
 
 @functools.lru_cache(maxsize=256)
@@ -101,6 +104,7 @@ class HostCache:
         # What the templates were made with: (zones, aggregate metadata, host mappings).
         self._context: tuple[Any, Any, Any] | None = None
         self._generation = 0
+        self._leased = False
         self._zones: dict[str, str] | None = None
         self._metadata: dict[str, dict[str, set[str]]] = {}
 
@@ -189,3 +193,16 @@ class HostCache:
                 self._context = context
                 self._generation += 1
             return self._generation
+
+    @contextlib.contextmanager
+    def lease(self) -> Iterator[bool]:
+        """Whether this request may use the templates as its own host states
+        (no other request does until it ends); see module doc."""
+        with self._lock:
+            leased, self._leased = not self._leased, True
+        try:
+            yield leased
+        finally:
+            if leased:
+                with self._lock:
+                    self._leased = False

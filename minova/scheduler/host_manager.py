@@ -74,10 +74,17 @@ class HostState:
 
 def get_host_states(allocation_requests: list[AllocationRequest],
                     provider_summaries: dict[str, Any],
-                    cache: HostCache | None = None) -> list[HostState]:
+                    cache: HostCache | None = None, leased: bool = False
+                    ) -> list[HostState]:
     """A HostState for each single-provider candidate that is a mapped compute
     node of an answering cell, in placement's order; nodes and services come
-    from the scheduler's host cache (a throwaway one, read whole, without it)."""
+    from the scheduler's host cache (a throwaway one, read whole, without it).
+
+    Each node keeps a host state made once (host_cache.py's template). A
+    request that holds the cache's lease (HostCache.lease) sets placement's
+    summary into those states themselves; any other gets copies of them.
+    At 1,000 candidates per request, making 1,000 states from the nodes
+    (and collecting and freeing them) was most of the scheduler's own work."""
     by_rp: dict[str, AllocationRequest] = {}
     for areq in allocation_requests:
         allocs = areq['allocations']
@@ -109,10 +116,6 @@ def get_host_states(allocation_requests: list[AllocationRequest],
     generation = cache.generation((zones, agg_meta, mapped))
     context = (zones, agg_meta, mapped, CONF.default_availability_zone)
     states: list[HostState] = []
-    # Each state is its node's template (host_cache.py) copied into the
-    # state's __dict__ with placement's summary: at 1,000 candidates per
-    # request, the dataclass's __init__, and deriving the same fields from
-    # the node on every request, were most of this function.
     new = object.__new__
     empty: dict[str, Any] = {}
     for cell, nodes in answered:
@@ -120,11 +123,11 @@ def get_host_states(allocation_requests: list[AllocationRequest],
             node = nodes.get(uuid)
             if node is None:
                 continue
-            made, template = node.template
+            made, kept = node.template
             if made != generation:
-                template = _template(node, cell, context)
-                node.template = (generation, template)
-            if template is None:
+                kept = _template(node, cell, context)
+                node.template = (generation, kept)
+            if kept is None:
                 continue
             try:
                 res = provider_summaries[uuid]['resources']
@@ -143,26 +146,47 @@ def get_host_states(allocation_requests: list[AllocationRequest],
                 total_ram = free_ram = 0.0
             free_disk = float(disk['capacity'] - disk['used']) if disk else 0.0
             count = node.num_instances      # consume() changes it in place
-            state = new(HostState)
-            state.__dict__ = {
-                **template,
-                'free_vcpus': free_vcpus, 'free_ram_mb': free_ram, 'free_disk_gb': free_disk,
-                'total_vcpus': total_vcpus, 'total_ram_mb': total_ram,
-                'allocation_request': areq, 'num_instances': count,
-                'summary': (free_vcpus, free_ram, free_disk, count)}
+            if leased:
+                # Every field a request changes is set again here.
+                state = kept
+                d = state.__dict__
+                d['free_vcpus'] = free_vcpus
+                d['free_ram_mb'] = free_ram
+                d['free_disk_gb'] = free_disk
+                d['total_vcpus'] = total_vcpus
+                d['total_ram_mb'] = total_ram
+                d['allocation_request'] = areq
+                d['num_instances'] = count
+                d['summary'] = (free_vcpus, free_ram, free_disk, count)
+            else:
+                state = new(HostState)
+                state.__dict__ = {
+                    **kept.__dict__,
+                    'free_vcpus': free_vcpus, 'free_ram_mb': free_ram,
+                    'free_disk_gb': free_disk, 'total_vcpus': total_vcpus,
+                    'total_ram_mb': total_ram, 'allocation_request': areq,
+                    'num_instances': count, 'summary': (free_vcpus, free_ram, free_disk, count)}
             states.append(state)
     return states
 
 
-def _template(node: Node, cell: CellMapping, context: tuple[Any, ...]
-              ) -> dict[str, Any] | None:
-    """What a host state of this node holds whatever placement's summary says;
-    None when its host is not mapped to this cell (not to be scheduled to)."""
+def _template(node: Node, cell: CellMapping, context: tuple[Any, ...]) -> HostState | None:
+    """The node's host state but for placement's summary; None when its host
+    is not mapped to this cell (not to be scheduled to)."""
     zones, agg_meta, mapped, default_zone = context
     if mapped.get(node.host) != cell['id']:
         return None
-    return {'uuid': node.uuid, 'host': node.host, 'nodename': node.nodename,
-            'cell_uuid': cell['uuid'], 'service': node.service,
-            'availability_zone': zones.get(node.host, default_zone),
-            'hypervisor_type': node.hypervisor_type, 'cpu_arch': node.cpu_arch,
-            'aggregate_metadata': agg_meta.get(node.host) or {}}
+    # Built straight into its __dict__ (what __init__ and __post_init__ set):
+    # every field, so that a copy of it is a whole state.
+    state: HostState = object.__new__(HostState)
+    state.__dict__ = {
+        'uuid': node.uuid, 'host': node.host, 'nodename': node.nodename,
+        'cell_uuid': cell['uuid'], 'service': node.service,
+        'availability_zone': zones.get(node.host, default_zone),
+        'free_vcpus': 0.0, 'free_ram_mb': 0.0, 'free_disk_gb': 0.0,
+        'total_vcpus': 0.0, 'total_ram_mb': 0.0,
+        'allocation_request': AllocationRequest(), 'num_instances': 0,
+        'hypervisor_type': node.hypervisor_type, 'cpu_arch': node.cpu_arch,
+        'aggregate_metadata': agg_meta.get(node.host) or {},
+        'summary': (0.0, 0.0, 0.0, 0)}
+    return state

@@ -109,6 +109,22 @@ def test_a_node_s_template_follows_its_row(cloud: Any) -> None:
     after = {u: n.template[1] for u, n in cache.nodes(url).items()}
     h1, h2 = cloud.nodes['h1']['uuid'], cloud.nodes['h2']['uuid']
     assert after[h2] is before[h2]
-    assert after[h1] is not before[h1] and after[h1]['service']['forced_down']
+    assert after[h1] is not before[h1] and after[h1].service['forced_down']
     services.update(url, svc['id'], {'forced_down': False})
     assert _select(cloud) == 'h1'
+
+
+def test_rows_written_since_are_found_through_the_updated_at_indexes(dbs: Any) -> None:
+    """Migration 010: the read of what changed since the previous request
+    walks compute_nodes' and services' updated_at indexes, not every node
+    of the cell (it runs on every request)."""
+    import sqlite3
+
+    from sqlalchemy.dialects import sqlite
+    _, written = compute_nodes._CHANGED
+    sql = written.compile(dialect=sqlite.dialect()).string
+    since = ('2026-01-01 00:00:00.000000',) * sql.count('?')
+    with sqlite3.connect(dbs.cell[len('sqlite:///'):]) as conn:
+        plan = ' | '.join(r[-1] for r in conn.execute('EXPLAIN QUERY PLAN ' + sql, since))
+    assert 'compute_nodes_updated_at_idx' in plan, plan
+    assert 'services_updated_at_idx' in plan, plan
