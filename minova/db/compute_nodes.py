@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -60,6 +61,7 @@ _SCHED_NODE = ('uuid', 'host', 'hypervisor_hostname', 'running_vms', 'hypervisor
                'cpu_info')
 _SCHED_SERVICE = ('id', 'host', 'disabled', 'forced_down', 'last_seen_up', 'updated_at',
                   'created_at')
+_SVC_UPDATED = _SCHED_SERVICE.index('updated_at')
 
 
 @engines.retry_on_disconnect
@@ -128,7 +130,8 @@ _CHANGED = _changed_statements()
 
 
 @engines.retry_on_disconnect
-def changed_for_scheduling(url: str, since: datetime.datetime | None
+def changed_for_scheduling(url: str, since: datetime.datetime | None,
+                           known: Callable[[str, datetime.datetime | None], bool] | None = None
                            ) -> list[dict[str, Any]]:
     """The nodes (deleted ones too, key 'deleted') whose row or whose compute
     service's row was written after `since` (every live node when None), with
@@ -138,6 +141,8 @@ def changed_for_scheduling(url: str, since: datetime.datetime | None
     The scheduler's host cache (host_cache.py) asks it on every request: at
     1,000 hosts it returns the few rows that heartbeats and usage flushes
     touched since the previous request, found through the updated_at indexes.
+    known(uuid, stamp) true: the caller has that node as of that stamp
+    already (read again within its overlap), and the row is left out.
     """
     every, written = _CHANGED
     n = len(_SCHED_NODE)
@@ -146,16 +151,18 @@ def changed_for_scheduling(url: str, since: datetime.datetime | None
         rows = conn.execute(every).all() if since is None else \
             conn.execute(written, {'since': since}).all()
     for row in rows:
-        node = dict(zip(_SCHED_NODE, row[:n], strict=True))
         deleted, updated, deleted_at = row[n:n + 3]
         svc = row[n + 3:]
+        stamps = [t for t in (updated, deleted_at, svc[_SVC_UPDATED])
+                  if isinstance(t, datetime.datetime)]
+        stamp = max(stamps) if stamps else None
+        if known is not None and not deleted and known(row[0], stamp):
+            continue
+        node = dict(zip(_SCHED_NODE, row[:n], strict=True))
         node['deleted'] = bool(deleted)
         node['service'] = dict(zip(_SCHED_SERVICE, svc, strict=True)) \
             if svc[0] is not None else None
-        stamps = [t for t in (updated, deleted_at,
-                              node['service'] and node['service']['updated_at'])
-                  if isinstance(t, datetime.datetime)]
-        node['stamp'] = max(stamps) if stamps else None
+        node['stamp'] = stamp
         out.append(node)
     return out
 

@@ -86,6 +86,14 @@ def _node(row: dict[str, Any]) -> Node:
                 cpu_arch=_arch(row.get('cpu_info')), service=svc, stamp=row.get('stamp'))
 
 
+def _known(nodes: dict[str, Node], uuid: str, stamp: datetime.datetime | None) -> bool:
+    """Whether this row is one the copy has already (read again within
+    OVERLAP but not written since): it stays, with what it holds (its
+    template, the instances placed meanwhile)."""
+    node = nodes.get(uuid)
+    return node is not None and node.stamp is not None and node.stamp == stamp
+
+
 class _Cell:
     def __init__(self) -> None:
         self.nodes: dict[str, Node] = {}
@@ -122,7 +130,7 @@ class HostCache:
             full = newest is None or now - cell.full_at > FULL_SECONDS
             if newest is not None and not full:
                 self._apply(cell, compute_nodes.changed_for_scheduling(
-                    url, newest - OVERLAP))
+                    url, newest - OVERLAP, functools.partial(_known, cell.nodes)))
                 if wanted and not wanted <= cell.nodes.keys() \
                         and now - cell.full_at > MISS_FULL_SECONDS:
                     full = True
@@ -144,13 +152,9 @@ class HostCache:
         for row in rows:
             if row['deleted']:
                 cell.nodes.pop(row['uuid'], None)
-            else:
-                old = cell.nodes.get(row['uuid'])
-                # Read again within OVERLAP but not written since: the copy
-                # (its template, the instances placed meanwhile) stands.
-                if old is None or old.stamp is None or old.stamp != row['stamp']:
-                    node = cell.nodes[row['uuid']] = _node(row)
-                    cell.hosts.add(node.host)
+            elif not _known(cell.nodes, row['uuid'], row['stamp']):
+                node = cell.nodes[row['uuid']] = _node(row)
+                cell.hosts.add(node.host)
             stamp = row['stamp'] if row['stamp'] is None else min(row['stamp'], cap)
             if stamp is not None and (cell.newest is None or stamp > cell.newest):
                 cell.newest = stamp

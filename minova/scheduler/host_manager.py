@@ -109,9 +109,12 @@ def get_host_states(allocation_requests: list[AllocationRequest],
                         nodes.error)
             continue
         answered.append((cell, nodes or {}))
-    hosts: set[str] = set()
-    for cell, _ in answered:
-        hosts |= cache.hosts(cell['database_connection'])
+    if len(answered) == 1:
+        hosts = cache.hosts(answered[0][0]['database_connection'])
+    else:
+        hosts = set()
+        for cell, _ in answered:
+            hosts |= cache.hosts(cell['database_connection'])
     mapped = lookup.host_cells(hosts)
     generation = cache.generation((zones, agg_meta, mapped))
     context = (zones, agg_meta, mapped, CONF.default_availability_zone)

@@ -21,9 +21,9 @@ def _no_full_read(monkeypatch: Any) -> None:
     """From here on only the rows written since may be read."""
     real = compute_nodes.changed_for_scheduling
 
-    def changed(url: str, since: Any) -> Any:
+    def changed(url: str, since: Any, *known: Any) -> Any:
         assert since is not None, 'the whole cell was read again'
-        return real(url, since)
+        return real(url, since, *known)
     monkeypatch.setattr(compute_nodes, 'changed_for_scheduling', changed)
 
 
@@ -60,7 +60,7 @@ def test_whole_cell_read_again_when_due(cloud: Any, monkeypatch: Any) -> None:
     reads: list[Any] = []
     real = compute_nodes.changed_for_scheduling
     monkeypatch.setattr(compute_nodes, 'changed_for_scheduling',
-                        lambda url, since: reads.append(since) or real(url, since))
+                        lambda url, since, *known: reads.append(since) or real(url, since, *known))
     _select(cloud)
     assert reads and all(s is not None for s in reads)
     monkeypatch.setattr(host_cache, 'FULL_SECONDS', -1.0)
