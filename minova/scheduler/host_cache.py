@@ -97,7 +97,7 @@ def _known(nodes: dict[str, Node], uuid: str, stamp: datetime.datetime | None) -
 class _Cell:
     def __init__(self) -> None:
         self.nodes: dict[str, Node] = {}
-        self.hosts: set[str] = set()    # every host of .nodes (a deleted one may linger)
+        self.hosts: set[str] = set()    # every host of .nodes
         self.newest: datetime.datetime | None = None
         self.full_at = 0.0
         self.lock = threading.Lock()
@@ -151,7 +151,10 @@ class HostCache:
         cap = utils.utcnow()
         for row in rows:
             if row['deleted']:
-                cell.nodes.pop(row['uuid'], None)
+                if cell.nodes.pop(row['uuid'], None) is not None:
+                    # A host left behind unmapped would have every request
+                    # read the host mappings again (host_manager).
+                    cell.hosts = {n.host for n in cell.nodes.values()}
             elif not _known(cell.nodes, row['uuid'], row['stamp']):
                 node = cell.nodes[row['uuid']] = _node(row)
                 cell.hosts.add(node.host)

@@ -128,3 +128,17 @@ def test_rows_written_since_are_found_through_the_updated_at_indexes(dbs: Any) -
         plan = ' | '.join(r[-1] for r in conn.execute('EXPLAIN QUERY PLAN ' + sql, since))
     assert 'compute_nodes_updated_at_idx' in plan, plan
     assert 'services_updated_at_idx' in plan, plan
+
+
+def test_a_deleted_node_s_host_is_no_longer_looked_up(cloud: Any, monkeypatch: Any) -> None:
+    """The host mappings are read again when a host of the cell has none; a
+    host whose node is gone is not one of them any more."""
+    cloud.add_host('h1')
+    cloud.add_host('h2')
+    _select(cloud)
+    cache = cloud.sched.host_cache
+    assert {'h1', 'h2'} <= cache.hosts(cloud.dbs.cell)
+    compute_nodes.destroy_by_host(cloud.dbs.cell, 'h2')
+    cache.nodes(cloud.dbs.cell)
+    assert 'h2' not in cache.hosts(cloud.dbs.cell)
+    assert 'h1' in cache.hosts(cloud.dbs.cell)
