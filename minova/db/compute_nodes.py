@@ -131,7 +131,7 @@ _CHANGED = _changed_statements()
 
 @engines.retry_on_disconnect
 def changed_for_scheduling(url: str, since: datetime.datetime | None,
-                           known: Callable[[str, datetime.datetime | None], bool] | None = None
+                           known: Callable[[str, tuple[Any, ...]], bool] | None = None
                            ) -> list[dict[str, Any]]:
     """The nodes (deleted ones too, key 'deleted') whose row or whose compute
     service's row was written after `since` (every live node when None), with
@@ -141,8 +141,10 @@ def changed_for_scheduling(url: str, since: datetime.datetime | None,
     The scheduler's host cache (host_cache.py) asks it on every request: at
     1,000 hosts it returns the few rows that heartbeats and usage flushes
     touched since the previous request, found through the updated_at indexes.
-    known(uuid, stamp) true: the caller has that node as of that stamp
-    already (read again within its overlap), and the row is left out.
+    Key 'version': (the node's updated_at, its deleted_at, its service's
+    updated_at), which every write of either row changes; known(uuid,
+    version) true: the caller has that node as of that version already
+    (read again within its overlap), and the row is left out.
     """
     every, written = _CHANGED
     n = len(_SCHED_NODE)
@@ -153,16 +155,17 @@ def changed_for_scheduling(url: str, since: datetime.datetime | None,
     for row in rows:
         deleted, updated, deleted_at = row[n:n + 3]
         svc = row[n + 3:]
-        stamps = [t for t in (updated, deleted_at, svc[_SVC_UPDATED])
-                  if isinstance(t, datetime.datetime)]
-        stamp = max(stamps) if stamps else None
-        if known is not None and not deleted and known(row[0], stamp):
+        version = (updated, deleted_at, svc[_SVC_UPDATED])
+        if known is not None and not deleted and known(row[0], version):
             continue
+        stamps = [t for t in version if isinstance(t, datetime.datetime)]
+        stamp = max(stamps) if stamps else None
         node = dict(zip(_SCHED_NODE, row[:n], strict=True))
         node['deleted'] = bool(deleted)
         node['service'] = dict(zip(_SCHED_SERVICE, svc, strict=True)) \
             if svc[0] is not None else None
         node['stamp'] = stamp
+        node['version'] = version
         out.append(node)
     return out
 

@@ -14,7 +14,7 @@ node the copy does not know, so nothing stays wrong for long.
 
 The copy also counts the instances this scheduler just placed on a node
 (consume), as Nova's host manager does, until the node's row is written again
-(a row read again within OVERLAP with the same stamp is not a new write).
+(a row read again within OVERLAP with the same stamps is not a new write).
 
 Each node also holds the host state host_manager made of it once (its
 template: all that changes only with the node's row, its host's aggregates
@@ -56,7 +56,10 @@ class Node:
     hypervisor_type: str
     cpu_arch: str
     service: dict[str, Any] | None   # with 'seen': its last heartbeat as a datetime
-    stamp: datetime.datetime | None = None     # the row's, as changed_for_scheduling says
+    # The rows' stamps, as changed_for_scheduling's 'version' says: not the
+    # latest alone, which a write stamped earlier but committed later (the
+    # race OVERLAP is for) would leave unchanged.
+    version: tuple[Any, ...] | None = None
     # (the generation of what it was made with, host_manager's host state of
     # this node or None when it is not to be offered), set as one so that
     # racing requests cannot pair one's state with another's generation.
@@ -83,15 +86,16 @@ def _node(row: dict[str, Any]) -> Node:
     return Node(uuid=row['uuid'], host=row['host'], nodename=row['hypervisor_hostname'],
                 num_instances=row.get('running_vms') or 0,
                 hypervisor_type=row.get('hypervisor_type') or '',
-                cpu_arch=_arch(row.get('cpu_info')), service=svc, stamp=row.get('stamp'))
+                cpu_arch=_arch(row.get('cpu_info')), service=svc,
+                version=row.get('version'))
 
 
-def _known(nodes: dict[str, Node], uuid: str, stamp: datetime.datetime | None) -> bool:
+def _known(nodes: dict[str, Node], uuid: str, version: tuple[Any, ...] | None) -> bool:
     """Whether this row is one the copy has already (read again within
     OVERLAP but not written since): it stays, with what it holds (its
     template, the instances placed meanwhile)."""
     node = nodes.get(uuid)
-    return node is not None and node.stamp is not None and node.stamp == stamp
+    return node is not None and node.version is not None and node.version == version
 
 
 class _Cell:
@@ -155,7 +159,7 @@ class HostCache:
                     # A host left behind unmapped would have every request
                     # read the host mappings again (host_manager).
                     cell.hosts = {n.host for n in cell.nodes.values()}
-            elif not _known(cell.nodes, row['uuid'], row['stamp']):
+            elif not _known(cell.nodes, row['uuid'], row.get('version')):
                 node = cell.nodes[row['uuid']] = _node(row)
                 cell.hosts.add(node.host)
             stamp = row['stamp'] if row['stamp'] is None else min(row['stamp'], cap)

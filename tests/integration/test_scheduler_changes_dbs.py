@@ -45,7 +45,7 @@ def test_rows_written_since(cell_url: str) -> None:
     assert changed['h1']['service']['id'] == svc['id']
     assert all(r['stamp'] >= since for r in changed.values())
     # What the caller has as of that stamp is left out.
-    known = {r['uuid']: r['stamp'] for r in changed.values()}
+    known = {r['uuid']: r['version'] for r in changed.values()}
     again = compute_nodes.changed_for_scheduling(
-        cell_url, since, lambda uuid, stamp: known.get(uuid) == stamp)
+        cell_url, since, lambda uuid, version: known.get(uuid) == version)
     assert [r['host'] for r in again] == ['h3']      # a deletion is always returned

@@ -142,3 +142,25 @@ def test_a_deleted_node_s_host_is_no_longer_looked_up(cloud: Any, monkeypatch: A
     cache.nodes(cloud.dbs.cell)
     assert 'h2' not in cache.hosts(cloud.dbs.cell)
     assert 'h1' in cache.hosts(cloud.dbs.cell)
+
+
+def test_a_write_stamped_before_the_newest_is_still_seen(cloud: Any, monkeypatch: Any) -> None:
+    """A service disabled with a stamp older than its node's latest write
+    (stamped first, committed last: what OVERLAP is for) leaves the row's
+    latest stamp as it was; the copy is still replaced."""
+    import datetime
+
+    from minova.db import engines
+    from minova.db.main_tables import services as services_table
+    cloud.add_host('h1')
+    cloud.add_host('h2', vcpus=4, ram=4096)     # h1 is the better host while enabled
+    assert _select(cloud) == 'h1'
+    assert _select(cloud) == 'h1'
+    _no_full_read(monkeypatch)
+    svc = services.get_all(cloud.dbs.cell, host='h1')[0]
+    node = compute_nodes.get_all(cloud.dbs.cell, host='h1')[0]
+    earlier = node['updated_at'] - datetime.timedelta(milliseconds=1)
+    with engines.writer(cloud.dbs.cell) as conn:
+        conn.execute(services_table.update().where(services_table.c.id == svc['id'])
+                     .values(disabled=True, updated_at=earlier))
+    assert _select(cloud) == 'h2'
