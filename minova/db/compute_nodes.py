@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -60,6 +61,7 @@ _SCHED_NODE = ('uuid', 'host', 'hypervisor_hostname', 'running_vms', 'hypervisor
                'cpu_info')
 _SCHED_SERVICE = ('id', 'host', 'disabled', 'forced_down', 'last_seen_up', 'updated_at',
                   'created_at')
+_SVC_UPDATED = _SCHED_SERVICE.index('updated_at')
 
 
 @engines.retry_on_disconnect
@@ -98,48 +100,73 @@ def get_for_scheduling(url: str, uuids: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-@engines.retry_on_disconnect
-def changed_for_scheduling(url: str, since: datetime.datetime | None
-                           ) -> list[dict[str, Any]]:
-    """The nodes (deleted ones too, key 'deleted') whose row or whose compute
-    service's row was written after `since` (every node when None), with
-    what get_for_scheduling reads and key 'stamp': the latest of the node's
-    and its service's updated_at/deleted_at.
-
-    One statement, compiled once: the scheduler's host cache (host_cache.py)
-    asks it on every request, and at 1,000 hosts it returns the few rows that
-    heartbeats and usage flushes touched since the previous request.
-    """
+def _changed_statements() -> tuple[sa.Select, sa.Select]:
+    """(every live node, the nodes written after :since), each with what the
+    scheduler reads of it and of its compute service."""
+    with_service = compute_nodes.outerjoin(
+        services, sa.and_(services.c.host == compute_nodes.c.host,
+                          services.c.binary == 'minova-compute',
+                          services.c.deleted == 0))
     cols = [compute_nodes.c[n] for n in _SCHED_NODE] + \
         [compute_nodes.c.deleted, compute_nodes.c.updated_at, compute_nodes.c.deleted_at] + \
         [services.c[n].label('svc__' + n) for n in _SCHED_SERVICE]
-    q = (sa.select(*cols)
-         .select_from(compute_nodes.outerjoin(
-             services, sa.and_(services.c.host == compute_nodes.c.host,
-                               services.c.binary == 'minova-compute',
-                               services.c.deleted == 0)))
-         .order_by(compute_nodes.c.id))
-    if since is None:
-        q = q.where(compute_nodes.c.deleted == 0)
-    else:
-        q = q.where(sa.or_(compute_nodes.c.updated_at > since,
-                           compute_nodes.c.deleted_at > since,
-                           services.c.updated_at > since))
+    base = sa.select(*cols).select_from(with_service).order_by(compute_nodes.c.id)
+    since = sa.bindparam('since', type_=compute_nodes.c.updated_at.type)
+    # Each part walks an updated_at index (migration 010): an OR over both
+    # tables of the join would read every node of the cell per request.
+    # Every writer stamps updated_at, a soft delete included.
+    written = sa.union(
+        sa.select(compute_nodes.c.id).where(compute_nodes.c.updated_at > since),
+        sa.select(compute_nodes.c.id).select_from(compute_nodes.join(
+            services, sa.and_(services.c.host == compute_nodes.c.host,
+                              services.c.binary == 'minova-compute',
+                              services.c.deleted == 0)))
+        .where(services.c.updated_at > since))
+    return (base.where(compute_nodes.c.deleted == 0),
+            base.where(compute_nodes.c.id.in_(written)))
+
+
+_CHANGED = _changed_statements()
+
+
+@engines.retry_on_disconnect
+def changed_for_scheduling(url: str, since: datetime.datetime | None,
+                           known: Callable[[str, tuple[Any, ...]], bool] | None = None
+                           ) -> list[dict[str, Any]]:
+    """The nodes (deleted ones too, key 'deleted') whose row or whose compute
+    service's row was written after `since` (every live node when None), with
+    what get_for_scheduling reads and key 'stamp': the latest of the node's
+    and its service's updated_at/deleted_at.
+
+    The scheduler's host cache (host_cache.py) asks it on every request: at
+    1,000 hosts it returns the few rows that heartbeats and usage flushes
+    touched since the previous request, found through the updated_at indexes.
+    Key 'version': (the node's updated_at, its deleted_at, its service's
+    updated_at), which every write of either row changes; known(uuid,
+    version) true: the caller has that node as of that version already
+    (read again within its overlap), and the row is left out.
+    """
+    every, written = _CHANGED
     n = len(_SCHED_NODE)
     out = []
     with engines.reader(url) as conn:
-        for row in conn.execute(q).all():
-            node = dict(zip(_SCHED_NODE, row[:n], strict=True))
-            deleted, updated, deleted_at = row[n:n + 3]
-            svc = row[n + 3:]
-            node['deleted'] = bool(deleted)
-            node['service'] = dict(zip(_SCHED_SERVICE, svc, strict=True)) \
-                if svc[0] is not None else None
-            stamps = [t for t in (updated, deleted_at,
-                                  node['service'] and node['service']['updated_at'])
-                      if isinstance(t, datetime.datetime)]
-            node['stamp'] = max(stamps) if stamps else None
-            out.append(node)
+        rows = conn.execute(every).all() if since is None else \
+            conn.execute(written, {'since': since}).all()
+    for row in rows:
+        deleted, updated, deleted_at = row[n:n + 3]
+        svc = row[n + 3:]
+        version = (updated, deleted_at, svc[_SVC_UPDATED])
+        if known is not None and not deleted and known(row[0], version):
+            continue
+        stamps = [t for t in version if isinstance(t, datetime.datetime)]
+        stamp = max(stamps) if stamps else None
+        node = dict(zip(_SCHED_NODE, row[:n], strict=True))
+        node['deleted'] = bool(deleted)
+        node['service'] = dict(zip(_SCHED_SERVICE, svc, strict=True)) \
+            if svc[0] is not None else None
+        node['stamp'] = stamp
+        node['version'] = version
+        out.append(node)
     return out
 
 

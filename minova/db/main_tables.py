@@ -140,6 +140,8 @@ services = sa.Table(
     *_ts(),
     *_soft_delete(),
     sa.UniqueConstraint('host', 'binary', 'deleted', name='uniq_services0host0binary0deleted'),
+    # 010: the scheduler's read of what changed since its last request
+    sa.Index('services_updated_at_idx', 'updated_at'),
 )
 
 compute_nodes = sa.Table(
@@ -172,6 +174,8 @@ compute_nodes = sa.Table(
     *_soft_delete(),
     sa.UniqueConstraint('host', 'hypervisor_hostname', 'deleted',
                         name='uniq_compute_nodes0host0hypervisor_hostname0deleted'),
+    # 010: the scheduler's read of what changed since its last request
+    sa.Index('compute_nodes_updated_at_idx', 'updated_at'),
 )
 
 migrations = sa.Table(

@@ -13,20 +13,33 @@ the whole cell is re-read every FULL_SECONDS, and when placement offers a
 node the copy does not know, so nothing stays wrong for long.
 
 The copy also counts the instances this scheduler just placed on a node
-(consume), as Nova's host manager does, until the node's row is written again.
+(consume), as Nova's host manager does, until the node's row is written again
+(a row read again within OVERLAP with the same stamps is not a new write).
+
+Each node also holds the host state host_manager made of it once (its
+template: all that changes only with the node's row, its host's aggregates
+and its host mapping), so that a request does not make 1,000 host states
+from scratch. A new copy of the node has none yet, and every template is of
+an older generation once the aggregates or host mappings the scheduler reads
+differ from those it was made with. One request at a time holds the lease
+(lease()): it uses the templates themselves as its host states, setting
+placement's summary into them; requests that overlap it use copies.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
 import json
 import threading
 import time
+from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
 from minova import utils
-from minova.db import compute_nodes
+from minova.db import aggregates, compute_nodes
 
 OVERLAP = datetime.timedelta(seconds=2)
 FULL_SECONDS = 60.0
@@ -43,6 +56,14 @@ class Node:
     hypervisor_type: str
     cpu_arch: str
     service: dict[str, Any] | None   # with 'seen': its last heartbeat as a datetime
+    # The rows' stamps, as changed_for_scheduling's 'version' says: not the
+    # latest alone, which a write stamped earlier but committed later (the
+    # race OVERLAP is for) would leave unchanged.
+    version: tuple[Any, ...] | None = None
+    # (the generation of what it was made with, host_manager's host state of
+    # this node or None when it is not to be offered), set as one so that
+    # racing requests cannot pair one's state with another's generation.
+    template: tuple[int, Any] = (-1, None)
 
 
 @functools.lru_cache(maxsize=256)
@@ -65,12 +86,22 @@ def _node(row: dict[str, Any]) -> Node:
     return Node(uuid=row['uuid'], host=row['host'], nodename=row['hypervisor_hostname'],
                 num_instances=row.get('running_vms') or 0,
                 hypervisor_type=row.get('hypervisor_type') or '',
-                cpu_arch=_arch(row.get('cpu_info')), service=svc)
+                cpu_arch=_arch(row.get('cpu_info')), service=svc,
+                version=row.get('version'))
+
+
+def _known(nodes: dict[str, Node], uuid: str, version: tuple[Any, ...] | None) -> bool:
+    """Whether this row is one the copy has already (read again within
+    OVERLAP but not written since): it stays, with what it holds (its
+    template, the instances placed meanwhile)."""
+    node = nodes.get(uuid)
+    return node is not None and node.version is not None and node.version == version
 
 
 class _Cell:
     def __init__(self) -> None:
         self.nodes: dict[str, Node] = {}
+        self.hosts: set[str] = set()    # every host of .nodes
         self.newest: datetime.datetime | None = None
         self.full_at = 0.0
         self.lock = threading.Lock()
@@ -82,12 +113,18 @@ class HostCache:
     def __init__(self) -> None:
         self._cells: dict[str, _Cell] = {}
         self._lock = threading.Lock()
+        # What the templates were made with: (zones, aggregate metadata, host mappings).
+        self._context: tuple[Any, Any, Any] | None = None
+        self._generation = 0
+        self._leased = False
+        self._zones: dict[str, str] | None = None
+        self._metadata: dict[str, dict[str, set[str]]] = {}
 
     def _cell(self, url: str) -> _Cell:
         with self._lock:
             return self._cells.setdefault(url, _Cell())
 
-    def nodes(self, url: str, wanted: set[str] | None = None) -> dict[str, Node]:
+    def nodes(self, url: str, wanted: AbstractSet[str] | None = None) -> dict[str, Node]:
         """The cell's nodes, brought up to date; re-read whole when due or
         when one of `wanted` is not among them (it may be in another cell)."""
         cell = self._cell(url)
@@ -97,13 +134,14 @@ class HostCache:
             full = newest is None or now - cell.full_at > FULL_SECONDS
             if newest is not None and not full:
                 self._apply(cell, compute_nodes.changed_for_scheduling(
-                    url, newest - OVERLAP))
+                    url, newest - OVERLAP, functools.partial(_known, cell.nodes)))
                 if wanted and not wanted <= cell.nodes.keys() \
                         and now - cell.full_at > MISS_FULL_SECONDS:
                     full = True
             if full:
                 rows = compute_nodes.changed_for_scheduling(url, None)
                 cell.nodes = {}
+                cell.hosts = set()
                 cell.newest = None
                 cell.full_at = now
                 self._apply(cell, rows)
@@ -117,9 +155,13 @@ class HostCache:
         cap = utils.utcnow()
         for row in rows:
             if row['deleted']:
-                cell.nodes.pop(row['uuid'], None)
-            else:
-                cell.nodes[row['uuid']] = _node(row)
+                if cell.nodes.pop(row['uuid'], None) is not None:
+                    # A host left behind unmapped would have every request
+                    # read the host mappings again (host_manager).
+                    cell.hosts = {n.host for n in cell.nodes.values()}
+            elif not _known(cell.nodes, row['uuid'], row.get('version')):
+                node = cell.nodes[row['uuid']] = _node(row)
+                cell.hosts.add(node.host)
             stamp = row['stamp'] if row['stamp'] is None else min(row['stamp'], cap)
             if stamp is not None and (cell.newest is None or stamp > cell.newest):
                 cell.newest = stamp
@@ -134,3 +176,44 @@ class HostCache:
                 if node is not None:
                     node.num_instances += 1
                     return
+
+    def hosts(self, url: str) -> set[str]:
+        return self._cell(url).hosts
+
+    def host_metadata(self, zones: dict[str, str]) -> dict[str, dict[str, set[str]]]:
+        """Each host's aggregate metadata, read again whenever the zones are:
+        aggregates.host_zones() answers a new map after every aggregate
+        change this process makes and at least every ZONES_TTL seconds, so
+        metadata changes are seen as soon as availability zones are."""
+        with self._lock:
+            if zones is self._zones:
+                return self._metadata
+        metadata = aggregates.host_metadata()
+        with self._lock:
+            self._zones, self._metadata = zones, metadata
+        return metadata
+
+    def generation(self, context: tuple[Any, Any, Any]) -> int:
+        """The generation of templates made with these zones, aggregate
+        metadata and host mappings: a new one when they differ from the
+        last ones given, so that every template made before is made again."""
+        with self._lock:
+            old = self._context
+            if old is None or not all(a is b or a == b for a, b in
+                                      zip(old, context, strict=True)):
+                self._context = context
+                self._generation += 1
+            return self._generation
+
+    @contextlib.contextmanager
+    def lease(self) -> Iterator[bool]:
+        """Whether this request may use the templates as its own host states
+        (no other request does until it ends); see module doc."""
+        with self._lock:
+            leased, self._leased = not self._leased, True
+        try:
+            yield leased
+        finally:
+            if leased:
+                with self._lock:
+                    self._leased = False

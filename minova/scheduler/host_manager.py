@@ -3,8 +3,9 @@
 Built per request from placement's provider summaries (capacity and usage,
 which already include claims made a moment ago) joined with the compute node
 and service of each candidate, as the scheduler's host cache (host_cache.py)
-knows them. Hosts without a host mapping are skipped:
-until `cell_v2 discover_hosts` maps them, nothing is scheduled to them.
+knows them, and copied from the cache's template of the node. Hosts without
+a host mapping are skipped: until `cell_v2 discover_hosts` maps them,
+nothing is scheduled to them.
 """
 from __future__ import annotations
 
@@ -73,63 +74,122 @@ class HostState:
 
 def get_host_states(allocation_requests: list[AllocationRequest],
                     provider_summaries: dict[str, Any],
-                    cache: HostCache | None = None) -> list[HostState]:
+                    cache: HostCache | None = None, leased: bool = False
+                    ) -> list[HostState]:
     """A HostState for each single-provider candidate that is a mapped compute
-    node of an answering cell; nodes and services come from the scheduler's
-    host cache (a throwaway one, read whole, without it)."""
+    node of an answering cell, in placement's order; nodes and services come
+    from the scheduler's host cache (a throwaway one, read whole, without it).
+
+    Each node keeps a host state made once (host_cache.py's template). A
+    request that holds the cache's lease (HostCache.lease) sets placement's
+    summary into those states themselves; any other gets copies of them.
+    At 1,000 candidates per request, making 1,000 states from the nodes
+    (and collecting and freeing them) was most of the scheduler's own work."""
     by_rp: dict[str, AllocationRequest] = {}
     for areq in allocation_requests:
         allocs = areq['allocations']
         if len(allocs) == 1:  # single-provider candidates: the compute node itself
-            by_rp.setdefault(next(iter(allocs)), areq)
+            for rp in allocs:
+                if rp not in by_rp:
+                    by_rp[rp] = areq
     if not by_rp:
         return []
     cache = cache or HostCache()
-    wanted = set(by_rp)
+    wanted = by_rp.keys()
     zones = aggregates.host_zones()
-    agg_meta = aggregates.host_metadata()
+    agg_meta = cache.host_metadata(zones)
     cell_list = lookup.all_cells(include_cell0=False)
     results = scatter.for_each_cell(
         lambda c: cache.nodes(c['database_connection'], wanted), cells=cell_list)
-    found: list[tuple[CellMapping, Node]] = []
+    answered: list[tuple[CellMapping, dict[str, Node]]] = []
     for cell in cell_list:
         nodes = results.get(cell['uuid'])
         if isinstance(nodes, scatter.CellFailed):
             LOG.warning('Cell %s did not answer (%s): its hosts are left out', cell['name'],
                         nodes.error)
             continue
-        # Only the nodes placement offered: no work for the rest of the cell.
-        found.extend((cell, node) for u in by_rp if (node := (nodes or {}).get(u)))
-    mapped = lookup.host_cells({node.host for _, node in found})
+        answered.append((cell, nodes or {}))
+    if len(answered) == 1:
+        hosts = cache.hosts(answered[0][0]['database_connection'])
+    else:
+        hosts = set()
+        for cell, _ in answered:
+            hosts |= cache.hosts(cell['database_connection'])
+    mapped = lookup.host_cells(hosts)
+    generation = cache.generation((zones, agg_meta, mapped))
+    context = (zones, agg_meta, mapped, CONF.default_availability_zone)
     states: list[HostState] = []
-    default_zone = CONF.default_availability_zone
-    # Built straight into each state's __dict__ (what __init__ and
-    # __post_init__ would set): at 1,000 candidates per request the
-    # dataclass's __init__ and a helper call per resource class were most of
-    # this function.
     new = object.__new__
     empty: dict[str, Any] = {}
-    for cell, node in found:
-        if mapped.get(node.host) != cell['id']:
-            continue
-        summary = provider_summaries.get(node.uuid)
-        res = summary.get('resources', empty) if summary else empty
-        vcpu, ram, disk = res.get('VCPU'), res.get('MEMORY_MB'), res.get('DISK_GB')
-        total_vcpus = float(vcpu['capacity']) if vcpu else 0.0
-        free_vcpus = float(vcpu['capacity'] - vcpu['used']) if vcpu else 0.0
-        total_ram = float(ram['capacity']) if ram else 0.0
-        free_ram = float(ram['capacity'] - ram['used']) if ram else 0.0
-        free_disk = float(disk['capacity'] - disk['used']) if disk else 0.0
-        state = new(HostState)
-        state.__dict__ = {
-            'uuid': node.uuid, 'host': node.host, 'nodename': node.nodename,
-            'cell_uuid': cell['uuid'], 'service': node.service,
-            'availability_zone': zones.get(node.host, default_zone),
-            'free_vcpus': free_vcpus, 'free_ram_mb': free_ram, 'free_disk_gb': free_disk,
-            'total_vcpus': total_vcpus, 'total_ram_mb': total_ram,
-            'allocation_request': by_rp[node.uuid], 'num_instances': node.num_instances,
-            'hypervisor_type': node.hypervisor_type, 'cpu_arch': node.cpu_arch,
-            'aggregate_metadata': agg_meta.get(node.host) or {},
-            'summary': (free_vcpus, free_ram, free_disk, node.num_instances)}
-        states.append(state)
+    for cell, nodes in answered:
+        for uuid, areq in by_rp.items():
+            node = nodes.get(uuid)
+            if node is None:
+                continue
+            made, kept = node.template
+            if made != generation:
+                kept = _template(node, cell, context)
+                node.template = (generation, kept)
+            if kept is None:
+                continue
+            try:
+                res = provider_summaries[uuid]['resources']
+            except (KeyError, TypeError):
+                res = empty
+            vcpu, ram, disk = res.get('VCPU'), res.get('MEMORY_MB'), res.get('DISK_GB')
+            if vcpu:
+                total_vcpus = float(vcpu['capacity'])
+                free_vcpus = total_vcpus - vcpu['used']
+            else:
+                total_vcpus = free_vcpus = 0.0
+            if ram:
+                total_ram = float(ram['capacity'])
+                free_ram = total_ram - ram['used']
+            else:
+                total_ram = free_ram = 0.0
+            free_disk = float(disk['capacity'] - disk['used']) if disk else 0.0
+            count = node.num_instances      # consume() changes it in place
+            if leased:
+                # Every field a request changes is set again here.
+                state = kept
+                d = state.__dict__
+                d['free_vcpus'] = free_vcpus
+                d['free_ram_mb'] = free_ram
+                d['free_disk_gb'] = free_disk
+                d['total_vcpus'] = total_vcpus
+                d['total_ram_mb'] = total_ram
+                d['allocation_request'] = areq
+                d['num_instances'] = count
+                d['summary'] = (free_vcpus, free_ram, free_disk, count)
+            else:
+                state = new(HostState)
+                state.__dict__ = {
+                    **kept.__dict__,
+                    'free_vcpus': free_vcpus, 'free_ram_mb': free_ram,
+                    'free_disk_gb': free_disk, 'total_vcpus': total_vcpus,
+                    'total_ram_mb': total_ram, 'allocation_request': areq,
+                    'num_instances': count, 'summary': (free_vcpus, free_ram, free_disk, count)}
+            states.append(state)
     return states
+
+
+def _template(node: Node, cell: CellMapping, context: tuple[Any, ...]) -> HostState | None:
+    """The node's host state but for placement's summary; None when its host
+    is not mapped to this cell (not to be scheduled to)."""
+    zones, agg_meta, mapped, default_zone = context
+    if mapped.get(node.host) != cell['id']:
+        return None
+    # Built straight into its __dict__ (what __init__ and __post_init__ set):
+    # every field, so that a copy of it is a whole state.
+    state: HostState = object.__new__(HostState)
+    state.__dict__ = {
+        'uuid': node.uuid, 'host': node.host, 'nodename': node.nodename,
+        'cell_uuid': cell['uuid'], 'service': node.service,
+        'availability_zone': zones.get(node.host, default_zone),
+        'free_vcpus': 0.0, 'free_ram_mb': 0.0, 'free_disk_gb': 0.0,
+        'total_vcpus': 0.0, 'total_ram_mb': 0.0,
+        'allocation_request': AllocationRequest(), 'num_instances': 0,
+        'hypervisor_type': node.hypervisor_type, 'cpu_arch': node.cpu_arch,
+        'aggregate_metadata': agg_meta.get(node.host) or {},
+        'summary': (0.0, 0.0, 0.0, 0)}
+    return state

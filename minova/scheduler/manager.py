@@ -91,20 +91,23 @@ class SchedulerManager:
             areqs, summaries = self._candidates(context, query)
             with self._lock:
                 self.claims.answered(read)
-            hosts = host_manager.get_host_states(areqs, summaries, self.host_cache)
-            if not hosts:
-                LOG.info('No host for %s: placement offered %d candidates for %s, and none '
-                         'is a mapped compute node of an answering cell', instance_uuids,
-                         len(areqs), query.resources)
-            spec = spec.copy()
-            group = server_group_info(spec, instance_uuids)
-            if group is not None:
-                spec['instance_group'] = group
-            hosts, enabled = filter_hosts(hosts, spec)
-            if not hosts:
-                raise exception.NoValidHost(reason=NOT_ENOUGH)
-            results = self._place_all(context, spec, group, instance_uuids, hosts, enabled,
-                                      query.resources, return_alternates, read)
+            # The host states are this request's alone until it returns.
+            with self.host_cache.lease() as leased:
+                hosts = host_manager.get_host_states(areqs, summaries, self.host_cache,
+                                                     leased=leased)
+                if not hosts:
+                    LOG.info('No host for %s: placement offered %d candidates for %s, and '
+                             'none is a mapped compute node of an answering cell',
+                             instance_uuids, len(areqs), query.resources)
+                spec = spec.copy()
+                group = server_group_info(spec, instance_uuids)
+                if group is not None:
+                    spec['instance_group'] = group
+                hosts, enabled = filter_hosts(hosts, spec)
+                if not hosts:
+                    raise exception.NoValidHost(reason=NOT_ENOUGH)
+                results = self._place_all(context, spec, group, instance_uuids, hosts,
+                                          enabled, query.resources, return_alternates, read)
         finally:
             with self._lock:
                 self.claims.end_read(key)

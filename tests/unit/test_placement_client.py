@@ -187,3 +187,25 @@ def test_placement_answering_500_is_unavailable_with_its_reason():
     assert err.value.kwargs['status'] == 500
     assert str(err.value).endswith(
         ': <html><body> <h1>Internal Server Error</h1> </body></html>')
+
+
+def test_candidates_read_whole_and_the_connection_reused(placement, monkeypatch):
+    """GET /allocation_candidates is streamed and its body read in one piece
+    (placement._body): the answer is the same, and the connection goes back
+    to the pool for the next call instead of a new one being opened."""
+    ctx = RequestContext(user_id='u', project_id='p')
+    client = Client()
+    rp = str(uuid.uuid4())
+    client.ensure_resource_provider(ctx, rp, 'cn1')
+    client.set_inventory(ctx, rp, INV)
+    opened = []
+    import urllib3.connectionpool as pool
+    real = pool.HTTPConnectionPool._new_conn
+    monkeypatch.setattr(pool.HTTPConnectionPool, '_new_conn',
+                        lambda self: opened.append(1) or real(self))
+    answers = [client.get_allocation_candidates(ctx, {'VCPU': 1}, 10) for _ in range(3)]
+    assert answers[0] == answers[1] == answers[2]
+    areqs, summaries = answers[0]
+    assert [a['allocations'] for a in areqs] == [{rp: {'resources': {'VCPU': 1}}}]
+    assert summaries[rp]['resources']['VCPU'] == {'capacity': 2, 'used': 0}
+    assert len(opened) <= 1, 'a streamed answer left its connection out of the pool'

@@ -135,3 +135,27 @@ def test_scheduler_placement_client_reads_the_environment_once(cloud: Any,
     for _ in range(3):
         sched.select_destinations(cloud.ctx, spec(), [str(uuid.uuid4())])
     assert 0 < len(walks) <= 3     # one per distinct URL at most, not one per request
+
+
+def test_leased_states_and_copies_are_equal(cloud: Any) -> None:
+    """The request holding the host cache's lease gets the nodes' kept
+    states, filled in; one overlapping it gets copies equal field by field."""
+    for name in ('h1', 'h2', 'h3'):
+        cloud.add_host(name)
+    cache = cloud.sched.host_cache
+    areqs, summaries = cloud.client.get_allocation_candidates(
+        cloud.ctx, {'VCPU': 1, 'MEMORY_MB': 512, 'DISK_GB': 1}, 1000)
+    with cache.lease() as first, cache.lease() as second:
+        assert first and not second
+        kept = host_manager.get_host_states(areqs, summaries, cache, leased=True)
+        copies = host_manager.get_host_states(areqs, summaries, cache, leased=False)
+    assert [s.host for s in kept] == [s.host for s in copies] and len(kept) == 3
+    for a, b in zip(kept, copies, strict=True):
+        assert a is not b
+        assert {f.name: getattr(a, f.name) for f in dataclasses.fields(HostState)} == \
+            {f.name: getattr(b, f.name) for f in dataclasses.fields(HostState)}
+    # The kept states are the same objects request after request.
+    with cache.lease() as again:
+        assert again
+        assert host_manager.get_host_states(areqs, summaries, cache, leased=True)[0] \
+            is kept[0]
