@@ -61,15 +61,25 @@ class _IdList(TextClause):
     inherit_cache = False   # each list is new: statements with one are not cached
 
 
-def in_ids(column: sa.Column, ids: Iterable[int]) -> TextClause:
-    """`column IN (1, 2, ...)` with the integer ids written into the SQL.
+# Up to this many ids are bound as parameters: the statement is then cached
+# (compiling one cost more than binding a few ids); more are written out.
+BOUND_IDS = 16
+
+
+def in_ids(column: sa.Column, ids: Iterable[int]) -> sa.ColumnElement[bool] | TextClause:
+    """`column IN (1, 2, ...)`, the ids bound when few, else written into the SQL.
 
     Allocation candidates read the inventories, usages, traits and rows of
     every provider in every candidate's tree: at 1,000 providers, binding
     each id as a parameter cost SQLAlchemy more than the queries themselves.
-    The ids are integers (int() makes sure), so writing them is safe.
+    The ids are integers (int() makes sure), so writing them is safe. A
+    statement with written ids is compiled each time, which for the one or
+    two providers a claim or a changed provider reads cost more than binding.
     """
-    listed = ','.join(str(int(i)) for i in ids) or 'NULL'
+    values = [int(i) for i in ids]
+    if 0 < len(values) <= BOUND_IDS:
+        return column.in_(values)
+    listed = ','.join(map(str, values)) or 'NULL'
     return _IdList(f'{column.table.name}.{column.name} IN ({listed})')
 
 
