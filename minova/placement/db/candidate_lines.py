@@ -213,7 +213,7 @@ _kept: dict[tuple[str, int], Static] = {}
 _MAX_KEPT = 200_000
 
 
-def _static(conn: Connection, wanted: dict[int, str]) -> dict[int, Static]:
+def static(conn: Connection, wanted: dict[int, str]) -> dict[int, Static]:
     """{provider id: (version, inventories, traits)} for {id: version},
     reading those not kept at that version (and keeping them)."""
     db = str(conn.engine.url)
@@ -301,11 +301,11 @@ def _decide(conn: Connection, lines: list[str], amounts: list[tuple[int, int]],
                             (u.split(':') for u in used_text.split(',') if u)))
         parsed.append((int(id_text), uuid, version, int(root_text),
                        int(parent_text) if parent_text else None, sums, line))
-    static = _static(conn, {p[0]: p[2] for p in parsed})
+    read = static(conn, {p[0]: p[2] for p in parsed})
     out: list[Provider] = []
     keep: list[Provider] = []
     for pid, uuid, version, root, parent, used, line in parsed:
-        read_at, records, have = static[pid]
+        read_at, records, have = read[pid]
         rooms = _fits_alone(records, have, amounts, traits)
         by_rc = dict(used)
         fits = rooms is not None and all(by_rc.get(rc, 0) + amount <= room
@@ -371,7 +371,7 @@ def single_group(conn: Connection, group: candidates.RequestGroup, *,
               and p[0] not in banned]
     if root_traits is not None and chosen:
         version_of = {p[0]: p[2] for p in every}
-        roots_static = _static(conn, {root: version_of[root] for root, _ in chosen})
+        roots_static = static(conn, {root: version_of[root] for root, _ in chosen})
         chosen = [(root, pid) for root, pid in chosen
                   if _traits_ok(roots_static[root][2], root_traits)]
     if not chosen:

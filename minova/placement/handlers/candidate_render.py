@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from minova.placement.db import candidate_lines, candidates, inventories, names, providers
+from minova.placement.db import candidate_lines, candidates, names
 
 Getter = Callable[[dict[str, Any]], Any]
 
@@ -47,10 +47,11 @@ def _request_template(group: candidates.RequestGroup, dict_form: bool,
     return json.dumps(body).split(_SENTINEL)
 
 
-def _summary(uuid: str, record: dict[str, dict], used: dict[str, int], traits: list[str],
-             row: dict[str, Any], all_classes: bool, requested: frozenset[str],
-             fields: list[tuple[str, Getter]]) -> str:
-    resources = {rc: {'capacity': inventories.capacity(inv), 'used': used.get(rc, 0)}
+def _summary(uuid: str, record: dict[str, candidate_lines.Inventory], used: dict[str, int],
+             traits: list[str], row: dict[str, Any], all_classes: bool,
+             requested: frozenset[str], fields: list[tuple[str, Getter]]) -> str:
+    # an inventory: (total, reserved, min_unit, max_unit, step_size, ratio)
+    resources = {rc: {'capacity': int((inv[0] - inv[1]) * inv[5]), 'used': used.get(rc, 0)}
                  for rc, inv in record.items() if all_classes or rc in requested}
     if not (resources or all_classes):
         return ''
@@ -77,7 +78,7 @@ def render(conn: Connection, lines: candidate_lines.Lines | None,
         if len(_fragments) >= _MAX_SHAPES:
             _fragments.clear()
         kept = _fragments[shape] = {}
-    for pid, _, _, root, parent, used, _, line in lines.providers:
+    for pid, _, version, root, parent, used, _, line in lines.providers:
         # the line: the provider's uuid, version and usages (and ids of its
         # root and parent, whose uuids are looked up as they are now)
         made_of = (line, uuid_of[root], None if parent is None else uuid_of[parent])
@@ -85,13 +86,13 @@ def render(conn: Connection, lines: candidate_lines.Lines | None,
         if found is not None and found[0] == made_of:
             fragments.append(found[1])
         else:
-            missing[len(fragments)] = (pid, made_of, used)
+            missing[len(fragments)] = (pid, version, made_of, used)
             fragments.append(None)
     if missing:
         built = _build(conn, list(missing.values()), all_classes, requested, summary_fields)
         if len(kept) + len(built) > _MAX_CACHED:
             kept.clear()   # many providers: start again
-        for i, (pid, made_of, _) in missing.items():
+        for i, (pid, _, made_of, _) in missing.items():
             fragments[i] = built[pid]
             kept[pid] = (made_of, built[pid])
     template = _request_template(group, dict_form, request_fields)
@@ -102,17 +103,20 @@ def render(conn: Connection, lines: candidate_lines.Lines | None,
 
 def _build(conn: Connection, missing: list[tuple[Any, ...]], all_classes: bool,
            requested: frozenset[str], fields: list[tuple[str, Getter]]) -> dict[int, str]:
-    """Encode the summaries not kept yet (inventories and traits read now)."""
-    ids = [pid for pid, _, _ in missing]
-    records = inventories.get_all(conn, ids)
-    traits = providers.get_traits(conn, ids)
+    """Encode the summaries not kept yet, from the inventories and traits
+    candidate_lines keeps by provider version (read now if it has not)."""
+    static = candidate_lines.static(conn, {pid: version for pid, version, _, _ in missing})
     rc_names = names.rc_names(conn)
+    trait_names = names.trait_names(conn, {t for _, _, have in static.values() for t in have})
     built = {}
-    for pid, (line, root_uuid, parent_uuid), usage in missing:
+    for pid, _, (line, root_uuid, parent_uuid), usage in missing:
         uuid = line.split('|')[1]
+        _, invs, have = static[pid]
+        records = {rc_names.get(rc) or names.rc_name(conn, rc): inv
+                   for rc, inv in invs.items()}
         used = {rc_names.get(rc) or names.rc_name(conn, rc): amount for rc, amount in usage}
         row = {'uuid': uuid, 'root_provider_uuid': root_uuid,
                'parent_provider_uuid': parent_uuid}
-        built[pid] = _summary(uuid, records[pid], used, traits[pid], row,
+        built[pid] = _summary(uuid, records, used, sorted(trait_names[t] for t in have), row,
                               all_classes, requested, fields)
     return built
