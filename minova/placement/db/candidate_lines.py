@@ -207,6 +207,9 @@ def _aggregate_stmt() -> sa.Select:
 # -- what a provider's generation stands for ----------------------------------
 
 Inventory = tuple[int, int, int, int, int, float]   # total, reserved, min, max, step, ratio
+_INVENTORY = (inv.c.resource_provider_id, inv.c.resource_class_id, inv.c.total,
+              inv.c.reserved, inv.c.min_unit, inv.c.max_unit, inv.c.step_size,
+              inv.c.allocation_ratio)
 Static = tuple[str, dict[int, Inventory], frozenset[int]]   # version, {rc id: inv}, traits
 # (database, provider id) -> what its version stands for
 _kept: dict[tuple[str, int], Static] = {}
@@ -234,17 +237,17 @@ def static(conn: Connection, wanted: dict[int, str]) -> dict[int, Static]:
         # The generation is read again with them: the one read before may be
         # older than what is read now (engines without one snapshot per
         # transaction), and what is kept must be keyed by its own.
-        gens.update(conn.execute(sa.select(rp.c.id, _version()).where(
-            providers.in_ids(rp.c.id, chunk))).all())
-        for pid, rc, *values in conn.execute(sa.select(
-                inv.c.resource_provider_id, inv.c.resource_class_id, inv.c.total,
-                inv.c.reserved, inv.c.min_unit, inv.c.max_unit, inv.c.step_size,
-                inv.c.allocation_ratio).where(providers.in_ids(inv.c.resource_provider_id,
-                                                               chunk))):
+        gens.update(conn.execute(*providers.by_ids(
+            'candidate_lines.versions', lambda w: sa.select(rp.c.id, _version()).where(w), rp.c.id,
+            chunk)).all())
+        for pid, rc, *values in conn.execute(*providers.by_ids(
+                'candidate_lines.inventories', lambda w: sa.select(*_INVENTORY).where(w),
+                inv.c.resource_provider_id, chunk)):
             invs[pid][rc] = tuple(values)
-        for pid, trait in conn.execute(sa.select(
-                rpt.c.resource_provider_id, rpt.c.trait_id).where(
-                providers.in_ids(rpt.c.resource_provider_id, chunk))):
+        for pid, trait in conn.execute(*providers.by_ids(
+                'candidate_lines.traits',
+                lambda w: sa.select(rpt.c.resource_provider_id, rpt.c.trait_id).where(w),
+                rpt.c.resource_provider_id, chunk)):
             traits[pid].add(trait)
     if len(_kept) + len(missing) > _MAX_KEPT:
         _kept.clear()

@@ -37,11 +37,19 @@ def get_all(conn: Connection, provider_ids: list[int]) -> dict[int, dict[str, di
     out: dict[int, dict[str, dict]] = {pid: {} for pid in provider_ids}
     rcs = names.rc_names(conn)
     for chunk in providers.chunks(provider_ids):
-        q = sa.select(*_COLUMNS).where(providers.in_ids(inv.c.resource_provider_id, chunk))
-        for pid, rc_id, *values in conn.execute(q).all():
+        q = providers.by_ids('inventories.get_all', lambda w: sa.select(*_COLUMNS).where(w),
+                             inv.c.resource_provider_id, chunk)
+        for pid, rc_id, *values in conn.execute(*q).all():
             name = rcs.get(rc_id) or names.rc_name(conn, rc_id)
             out[pid][name] = dict(zip(FIELDS, values, strict=True))
     return out
+
+
+def _usages(where: Any) -> sa.Select:
+    return (sa.select(alloc.c.resource_provider_id, alloc.c.resource_class_id,
+                      sa.func.sum(alloc.c.used).label('used'))
+            .where(where)
+            .group_by(alloc.c.resource_provider_id, alloc.c.resource_class_id))
 
 
 def usages(conn: Connection, provider_ids: list[int]) -> dict[int, dict[str, int]]:
@@ -49,11 +57,9 @@ def usages(conn: Connection, provider_ids: list[int]) -> dict[int, dict[str, int
     out: dict[int, dict[str, int]] = {pid: {} for pid in provider_ids}
     rcs = names.rc_names(conn)
     for chunk in providers.chunks(provider_ids):
-        q = (sa.select(alloc.c.resource_provider_id, alloc.c.resource_class_id,
-                       sa.func.sum(alloc.c.used).label('used'))
-             .where(providers.in_ids(alloc.c.resource_provider_id, chunk))
-             .group_by(alloc.c.resource_provider_id, alloc.c.resource_class_id))
-        for pid, rc_id, used in conn.execute(q).all():
+        q = providers.by_ids('inventories.usages', _usages, alloc.c.resource_provider_id,
+                             chunk)
+        for pid, rc_id, used in conn.execute(*q).all():
             name = rcs.get(rc_id) or names.rc_name(conn, rc_id)
             out[pid][name] = int(used)
     return out
