@@ -34,9 +34,13 @@ from typing import Any
 
 sys.path.append(str(Path(__file__).resolve().parents[1]))   # PYTHONPATH first
 
+# about as many as a fake compute node reports (its capabilities, CPU flags)
 TRAITS = ['COMPUTE_NODE', 'COMPUTE_NET_ATTACH_INTERFACE', 'COMPUTE_VOLUME_EXTEND',
           'COMPUTE_VOLUME_MULTI_ATTACH', 'COMPUTE_SAME_HOST_COLD_MIGRATE',
-          'COMPUTE_IMAGE_TYPE_RAW', 'COMPUTE_IMAGE_TYPE_QCOW2']
+          'COMPUTE_IMAGE_TYPE_RAW', 'COMPUTE_IMAGE_TYPE_QCOW2', 'COMPUTE_DEVICE_TAGGING',
+          'COMPUTE_NET_ATTACH_INTERFACE_WITH_TAG', 'COMPUTE_VOLUME_ATTACH_WITH_TAG',
+          'COMPUTE_TRUSTED_CERTS', 'HW_CPU_X86_AVX2', 'HW_CPU_X86_SSE42', 'HW_CPU_X86_AESNI',
+          'COMPUTE_RESCUE_BFV']
 INVENTORY = {
     'VCPU': {'total': 8, 'allocation_ratio': 16.0, 'max_unit': 8},
     'MEMORY_MB': {'total': 16384, 'reserved': 512, 'max_unit': 16384,

@@ -79,44 +79,53 @@ def render(conn: Connection, lines: candidate_lines.Lines | None,
             _fragments.clear()
         kept = _fragments[shape] = {}
     for pid, _, version, root, parent, used, _, line in lines.providers:
-        # the line: the provider's uuid, version and usages (and ids of its
-        # root and parent, whose uuids are looked up as they are now)
-        made_of = (line, uuid_of[root], None if parent is None else uuid_of[parent])
+        # the line: the provider's uuid, version and usages, and for one not
+        # a root the uuids of its root and parent as they are now (a root's
+        # own uuid is in its line)
+        made_of: Any = line if root == pid else (
+            line, uuid_of[root], None if parent is None else uuid_of[parent])
         found = kept.get(pid)
         if found is not None and found[0] == made_of:
             fragments.append(found[1])
         else:
-            missing[len(fragments)] = (pid, version, made_of, used)
+            missing[len(fragments)] = (pid, version, made_of, used, root, parent)
             fragments.append(None)
     if missing:
-        built = _build(conn, list(missing.values()), all_classes, requested, summary_fields)
+        built = _build(conn, list(missing.values()), uuid_of, all_classes, requested,
+                       summary_fields)
         if len(kept) + len(built) > _MAX_CACHED:
             kept.clear()   # many providers: start again
-        for i, (pid, _, made_of, _) in missing.items():
+        for i, (pid, _, made_of, *_) in missing.items():
             fragments[i] = built[pid]
             kept[pid] = (made_of, built[pid])
     template = _request_template(group, dict_form, request_fields)
-    requests = ', '.join([uuid_of[pid].join(template) for pid in lines.candidates])
+    uuids = [uuid_of[pid] for pid in lines.candidates]
+    if len(template) == 2:   # the uuid once in a request: one join for them all
+        head, tail = template
+        requests = head + f'{tail}, {head}'.join(uuids) + tail
+    else:
+        requests = ', '.join([uuid.join(template) for uuid in uuids])
     summaries = ', '.join([f for f in fragments if f])
     return f'{{"allocation_requests": [{requests}], "provider_summaries": {{{summaries}}}}}'
 
 
-def _build(conn: Connection, missing: list[tuple[Any, ...]], all_classes: bool,
-           requested: frozenset[str], fields: list[tuple[str, Getter]]) -> dict[int, str]:
+def _build(conn: Connection, missing: list[tuple[Any, ...]], uuid_of: dict[int, str],
+           all_classes: bool, requested: frozenset[str],
+           fields: list[tuple[str, Getter]]) -> dict[int, str]:
     """Encode the summaries not kept yet, from the inventories and traits
     candidate_lines keeps by provider version (read now if it has not)."""
-    static = candidate_lines.static(conn, {pid: version for pid, version, _, _ in missing})
+    static = candidate_lines.static(conn, {pid: version for pid, version, *_ in missing})
     rc_names = names.rc_names(conn)
     trait_names = names.trait_names(conn, {t for _, _, have in static.values() for t in have})
     built = {}
-    for pid, _, (line, root_uuid, parent_uuid), usage in missing:
-        uuid = line.split('|')[1]
+    for pid, _, _, usage, root, parent in missing:
+        uuid = uuid_of[pid]
         _, invs, have = static[pid]
         records = {rc_names.get(rc) or names.rc_name(conn, rc): inv
                    for rc, inv in invs.items()}
         used = {rc_names.get(rc) or names.rc_name(conn, rc): amount for rc, amount in usage}
-        row = {'uuid': uuid, 'root_provider_uuid': root_uuid,
-               'parent_provider_uuid': parent_uuid}
+        row = {'uuid': uuid, 'root_provider_uuid': uuid_of[root],
+               'parent_provider_uuid': None if parent is None else uuid_of[parent]}
         built[pid] = _summary(uuid, records, used, sorted(trait_names[t] for t in have), row,
                               all_classes, requested, fields)
     return built
