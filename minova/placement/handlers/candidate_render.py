@@ -6,7 +6,9 @@ encoded once and kept, keyed by the database and the answer's shape
 (microversion fields, requested classes) and the provider's id, with
 everything it is made of: the provider's line as this request read it (its
 uuid, version, which stands for its inventories and traits, and usages,
-see db/candidate_lines.py) and the uuids of its root and parent. An
+see db/candidate_lines.py) and, for a provider that is not a root, the
+uuids of its root and parent; the inventories and traits of a summary built
+anew are those candidate_lines keeps for the provider's version. An
 allocation request is the same text for every candidate but the provider's
 uuid, so it is a template filled in per candidate. The output is what
 json.dumps writes for the same answer.
