@@ -138,6 +138,8 @@ def main() -> int:
                     help='cProfile the server side of these methods (default: all three)')
     ap.add_argument('--top', type=int, default=35)
     ap.add_argument('--sql', action='store_true', help="print one round's SQL statements")
+    ap.add_argument('--dump', help='write the answers at several microversions to this file '
+                                   '(to compare two trees byte for byte)')
     args = ap.parse_args()
 
     from minova.cmd import common
@@ -212,6 +214,14 @@ def main() -> int:
             sc = [cp for m, _, cp in clock.records if m == method]
             print(f'  {k:13} {pct(vals, .5) * 1000:6.2f} | {pct(sw, .5) * 1000:6.2f}, '
                   f'{pct(sc, .5) * 1000:6.2f}', flush=True)
+        if args.dump:
+            with open(args.dump, 'wb') as f:
+                plain = CANDIDATES.split('&')[0]
+                for version, path in (('1.10', plain), ('1.12', plain),
+                                      ('1.17', plain + '&limit=5&required=COMPUTE_NODE'),
+                                      ('1.27', CANDIDATES), ('1.29', CANDIDATES),
+                                      ('1.34', CANDIDATES), ('1.39', CANDIDATES)):
+                    f.write(c.call('GET', path, version)[1] + b'\n')
         if clock.prof is not None:
             import pstats
             stats = pstats.Stats(clock.prof)
