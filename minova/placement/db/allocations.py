@@ -232,8 +232,7 @@ def _check_capacity(conn: Connection, touched: dict[str, dict[str, Any]],
     if not added:
         return
     ids = sorted({touched[u]['id'] for u, _, _ in added})
-    invs = inventories.get_all(conn, ids)
-    used = inventories.usages(conn, ids)
+    invs, used = inventories.with_usages(conn, ids)
     for rp_uuid, rc, amount in added:
         pid = touched[rp_uuid]['id']
         record = invs[pid].get(rc)
