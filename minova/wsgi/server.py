@@ -23,14 +23,41 @@ STOP_POLL_SECONDS = 0.05
 ErrorBody = Callable[[int, str], bytes]
 
 
-def _cheroot_connection_class(error_body: ErrorBody) -> Any:
-    """cheroot's connection class, with its requests' own error answers in JSON."""
+class _SocketWriter:
+    """The connection's write side: each write one sendall of the bytes given.
+
+    cheroot's own (a pure-Python BufferedWriter) copies what is left of a
+    write into a new bytes object before each send(), so a large body costs
+    a copy per partial send (an 800 KB answer: megabytes copied), and each
+    send is a Python-level round that gives up and takes back the GIL.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self.bytes_written = 0
+        self.closed = False
+
+    def write(self, data: bytes) -> int:
+        self._sock.sendall(data)
+        self.bytes_written += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _cheroot_connection_class(error_body: ErrorBody | None) -> Any:
+    """cheroot's connection class: bodies sent whole (_SocketWriter) and,
+    with `error_body`, its requests' own error answers in JSON."""
     from cheroot import errors, server
 
     class Request(server.HTTPRequest):
         def simple_response(self, status: Any, msg: Any = '') -> None:
             code = int(str(status)[:3])
-            if code < 400:
+            if code < 400 or error_body is None:
                 return super().simple_response(status, msg)
             text = msg.decode('latin-1') if isinstance(msg, bytes) else str(msg)
             body = error_body(code, text or str(status)[4:])
@@ -48,6 +75,11 @@ def _cheroot_connection_class(error_body: ErrorBody) -> Any:
 
     class Connection(server.HTTPConnection):
         RequestHandlerClass = Request
+
+        def __init__(self, srv: Any, sock: Any, makefile: Any = None) -> None:
+            super().__init__(srv, sock, *([makefile] if makefile else []))
+            if type(sock) is socket.socket:   # not TLS: cheroot's writer is for that
+                self.wfile = _SocketWriter(sock)
 
     return Connection
 
@@ -86,8 +118,7 @@ class WSGIServer:
         # How often the serving loop looks up from its selector; stop() waits
         # for the next look (cheroot's 0.5 s made every stop take that long).
         self._server.expiration_interval = STOP_POLL_SECONDS
-        if self.error_body is not None:
-            self._server.ConnectionClass = _cheroot_connection_class(self.error_body)
+        self._server.ConnectionClass = _cheroot_connection_class(self.error_body)
         if self.sock is not None:
             shared = self.sock
             self._server.bind = lambda *_a: setattr(self._server, 'socket', shared)

@@ -25,8 +25,17 @@ cons = t.consumers
 rp = t.resource_providers
 
 
+# Statements each claim and release runs, built once (building one and its
+# cache key cost SQLAlchemy more than running it on SQLite).
+_CONSUMER = sa.select(cons).where(cons.c.uuid == sa.bindparam('uuid'))
+_ADD_CONSUMER = cons.insert()
+_ADD_ALLOCATIONS = alloc.insert()
+_DROP_ALLOCATIONS = alloc.delete().where(alloc.c.consumer_id == sa.bindparam('consumer'))
+_DROP_CONSUMER = cons.delete().where(cons.c.uuid == sa.bindparam('uuid'))
+
+
 def get_consumer(conn: Connection, uuid: str) -> dict[str, Any] | None:
-    row = conn.execute(sa.select(cons).where(cons.c.uuid == uuid)).first()
+    row = conn.execute(_CONSUMER, {'uuid': uuid}).first()
     return dict(row._mapping) if row else None
 
 
@@ -156,7 +165,7 @@ def _ensure_consumer(conn: Connection, entry: dict[str, Any]
                       consumer_type=entry.get('consumer_type'), created_at=now,
                       updated_at=now)
         try:
-            result = conn.execute(cons.insert().values(**values))
+            result = conn.execute(_ADD_CONSUMER, values)
         except sa.exc.IntegrityError:
             raise _generation_conflict(None, 'a concurrently created consumer') from None
         return dict(values, id=engines.inserted_id(result)), True
@@ -181,7 +190,7 @@ def replace(conn: Connection, entries: list[dict[str, Any]]) -> None:
             for rp_uuid in old:
                 if rp_uuid not in touched:
                     touched[rp_uuid] = providers.require(conn, rp_uuid)
-            conn.execute(alloc.delete().where(alloc.c.consumer_id == cuuid))
+            conn.execute(_DROP_ALLOCATIONS, {'consumer': cuuid})
         rows = []
         for rp_uuid, resources in entry['allocations'].items():
             provider = touched.get(rp_uuid) or providers.get(conn, rp_uuid)
@@ -201,7 +210,7 @@ def replace(conn: Connection, entries: list[dict[str, Any]]) -> None:
                              'created_at': utils.utcnow()})
                 added.append((rp_uuid, rc, amount))
         if rows:
-            conn.execute(alloc.insert(), rows)
+            conn.execute(_ADD_ALLOCATIONS, rows)
         if consumer is not None and not created:
             if rows:
                 values = {'project_id': entry['project_id'], 'user_id': entry['user_id']}
@@ -223,8 +232,7 @@ def _check_capacity(conn: Connection, touched: dict[str, dict[str, Any]],
     if not added:
         return
     ids = sorted({touched[u]['id'] for u, _, _ in added})
-    invs = inventories.get_all(conn, ids)
-    used = inventories.usages(conn, ids)
+    invs, used = inventories.with_usages(conn, ids)
     for rp_uuid, rc, amount in added:
         pid = touched[rp_uuid]['id']
         record = invs[pid].get(rc)
@@ -251,7 +259,7 @@ def delete_consumer(conn: Connection, uuid: str) -> bool:
     Provider generations stay as they are, as in upstream placement: a
     delete cannot overcommit, so concurrent deletes must not conflict.
     """
-    if conn.execute(alloc.delete().where(alloc.c.consumer_id == uuid)).rowcount == 0:
+    if conn.execute(_DROP_ALLOCATIONS, {'consumer': uuid}).rowcount == 0:
         return False
-    conn.execute(cons.delete().where(cons.c.uuid == uuid))
+    conn.execute(_DROP_CONSUMER, {'uuid': uuid})
     return True

@@ -207,13 +207,16 @@ def _aggregate_stmt() -> sa.Select:
 # -- what a provider's generation stands for ----------------------------------
 
 Inventory = tuple[int, int, int, int, int, float]   # total, reserved, min, max, step, ratio
+_INVENTORY = (inv.c.resource_provider_id, inv.c.resource_class_id, inv.c.total,
+              inv.c.reserved, inv.c.min_unit, inv.c.max_unit, inv.c.step_size,
+              inv.c.allocation_ratio)
 Static = tuple[str, dict[int, Inventory], frozenset[int]]   # version, {rc id: inv}, traits
 # (database, provider id) -> what its version stands for
 _kept: dict[tuple[str, int], Static] = {}
 _MAX_KEPT = 200_000
 
 
-def _static(conn: Connection, wanted: dict[int, str]) -> dict[int, Static]:
+def static(conn: Connection, wanted: dict[int, str]) -> dict[int, Static]:
     """{provider id: (version, inventories, traits)} for {id: version},
     reading those not kept at that version (and keeping them)."""
     db = str(conn.engine.url)
@@ -234,17 +237,17 @@ def _static(conn: Connection, wanted: dict[int, str]) -> dict[int, Static]:
         # The generation is read again with them: the one read before may be
         # older than what is read now (engines without one snapshot per
         # transaction), and what is kept must be keyed by its own.
-        gens.update(conn.execute(sa.select(rp.c.id, _version()).where(
-            providers.in_ids(rp.c.id, chunk))).all())
-        for pid, rc, *values in conn.execute(sa.select(
-                inv.c.resource_provider_id, inv.c.resource_class_id, inv.c.total,
-                inv.c.reserved, inv.c.min_unit, inv.c.max_unit, inv.c.step_size,
-                inv.c.allocation_ratio).where(providers.in_ids(inv.c.resource_provider_id,
-                                                               chunk))):
+        gens.update(conn.execute(*providers.by_ids(
+            'candidate_lines.versions', lambda w: sa.select(rp.c.id, _version()).where(w), rp.c.id,
+            chunk)).all())
+        for pid, rc, *values in conn.execute(*providers.by_ids(
+                'candidate_lines.inventories', lambda w: sa.select(*_INVENTORY).where(w),
+                inv.c.resource_provider_id, chunk)):
             invs[pid][rc] = tuple(values)
-        for pid, trait in conn.execute(sa.select(
-                rpt.c.resource_provider_id, rpt.c.trait_id).where(
-                providers.in_ids(rpt.c.resource_provider_id, chunk))):
+        for pid, trait in conn.execute(*providers.by_ids(
+                'candidate_lines.traits',
+                lambda w: sa.select(rpt.c.resource_provider_id, rpt.c.trait_id).where(w),
+                rpt.c.resource_provider_id, chunk)):
             traits[pid].add(trait)
     if len(_kept) + len(missing) > _MAX_KEPT:
         _kept.clear()
@@ -301,11 +304,11 @@ def _decide(conn: Connection, lines: list[str], amounts: list[tuple[int, int]],
                             (u.split(':') for u in used_text.split(',') if u)))
         parsed.append((int(id_text), uuid, version, int(root_text),
                        int(parent_text) if parent_text else None, sums, line))
-    static = _static(conn, {p[0]: p[2] for p in parsed})
+    read = static(conn, {p[0]: p[2] for p in parsed})
     out: list[Provider] = []
     keep: list[Provider] = []
     for pid, uuid, version, root, parent, used, line in parsed:
-        read_at, records, have = static[pid]
+        read_at, records, have = read[pid]
         rooms = _fits_alone(records, have, amounts, traits)
         by_rc = dict(used)
         fits = rooms is not None and all(by_rc.get(rc, 0) + amount <= room
@@ -371,7 +374,7 @@ def single_group(conn: Connection, group: candidates.RequestGroup, *,
               and p[0] not in banned]
     if root_traits is not None and chosen:
         version_of = {p[0]: p[2] for p in every}
-        roots_static = _static(conn, {root: version_of[root] for root, _ in chosen})
+        roots_static = static(conn, {root: version_of[root] for root, _ in chosen})
         chosen = [(root, pid) for root, pid in chosen
                   if _traits_ok(roots_static[root][2], root_traits)]
     if not chosen:

@@ -37,11 +37,19 @@ def get_all(conn: Connection, provider_ids: list[int]) -> dict[int, dict[str, di
     out: dict[int, dict[str, dict]] = {pid: {} for pid in provider_ids}
     rcs = names.rc_names(conn)
     for chunk in providers.chunks(provider_ids):
-        q = sa.select(*_COLUMNS).where(providers.in_ids(inv.c.resource_provider_id, chunk))
-        for pid, rc_id, *values in conn.execute(q).all():
+        q = providers.by_ids('inventories.get_all', lambda w: sa.select(*_COLUMNS).where(w),
+                             inv.c.resource_provider_id, chunk)
+        for pid, rc_id, *values in conn.execute(*q).all():
             name = rcs.get(rc_id) or names.rc_name(conn, rc_id)
             out[pid][name] = dict(zip(FIELDS, values, strict=True))
     return out
+
+
+def _usages(where: Any) -> sa.Select:
+    return (sa.select(alloc.c.resource_provider_id, alloc.c.resource_class_id,
+                      sa.func.sum(alloc.c.used).label('used'))
+            .where(where)
+            .group_by(alloc.c.resource_provider_id, alloc.c.resource_class_id))
 
 
 def usages(conn: Connection, provider_ids: list[int]) -> dict[int, dict[str, int]]:
@@ -49,14 +57,38 @@ def usages(conn: Connection, provider_ids: list[int]) -> dict[int, dict[str, int
     out: dict[int, dict[str, int]] = {pid: {} for pid in provider_ids}
     rcs = names.rc_names(conn)
     for chunk in providers.chunks(provider_ids):
-        q = (sa.select(alloc.c.resource_provider_id, alloc.c.resource_class_id,
-                       sa.func.sum(alloc.c.used).label('used'))
-             .where(providers.in_ids(alloc.c.resource_provider_id, chunk))
-             .group_by(alloc.c.resource_provider_id, alloc.c.resource_class_id))
-        for pid, rc_id, used in conn.execute(q).all():
+        q = providers.by_ids('inventories.usages', _usages, alloc.c.resource_provider_id,
+                             chunk)
+        for pid, rc_id, used in conn.execute(*q).all():
             name = rcs.get(rc_id) or names.rc_name(conn, rc_id)
             out[pid][name] = int(used)
     return out
+
+
+def _with_used(where: Any) -> sa.Select:
+    used = (sa.select(sa.func.coalesce(sa.func.sum(alloc.c.used), 0))
+            .where(alloc.c.resource_provider_id == inv.c.resource_provider_id,
+                   alloc.c.resource_class_id == inv.c.resource_class_id)
+            .scalar_subquery())
+    return sa.select(*_COLUMNS, used).where(where)
+
+
+def with_usages(conn: Connection, provider_ids: list[int]
+                ) -> tuple[dict[int, dict[str, dict]], dict[int, dict[str, int]]]:
+    """(get_all(), usages()) in one read, but the usages only of classes the
+    provider has inventory of (a claim's capacity check: one round trip
+    fewer per claim)."""
+    invs: dict[int, dict[str, dict]] = {pid: {} for pid in provider_ids}
+    used: dict[int, dict[str, int]] = {pid: {} for pid in provider_ids}
+    rcs = names.rc_names(conn)
+    for chunk in providers.chunks(provider_ids):
+        q = providers.by_ids('inventories.with_usages', _with_used,
+                             inv.c.resource_provider_id, chunk)
+        for pid, rc_id, *values, amount in conn.execute(*q).all():
+            name = rcs.get(rc_id) or names.rc_name(conn, rc_id)
+            invs[pid][name] = dict(zip(FIELDS, values, strict=True))
+            used[pid][name] = int(amount)
+    return invs, used
 
 
 def validate(provider: dict[str, Any], rc: str, record: dict[str, Any],

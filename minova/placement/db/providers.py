@@ -1,7 +1,7 @@
 """Resource providers, their traits and aggregates, and generation bumps."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,8 +30,17 @@ def _select() -> sa.Select:
           .outerjoin(_root, rp.c.root_provider_id == _root.c.id))
 
 
+# Statements a claim runs, built once: building one (and its cache key)
+# cost SQLAlchemy about three times what running it on SQLite does.
+_BY_UUID = _select().where(rp.c.uuid == sa.bindparam('uuid'))
+_BUMP = (rp.update().where(rp.c.id == sa.bindparam('rp_id'),
+                           rp.c.generation == sa.bindparam('read_generation'))
+         .values(generation=sa.bindparam('new_generation'),
+                 updated_at=sa.bindparam('now')))
+
+
 def get(conn: Connection, uuid: str) -> dict[str, Any] | None:
-    row = conn.execute(_select().where(rp.c.uuid == uuid)).first()
+    row = conn.execute(_BY_UUID, {'uuid': uuid}).first()
     return dict(row._mapping) if row else None
 
 
@@ -61,16 +70,43 @@ class _IdList(TextClause):
     inherit_cache = False   # each list is new: statements with one are not cached
 
 
-def in_ids(column: sa.Column, ids: Iterable[int]) -> TextClause:
-    """`column IN (1, 2, ...)` with the integer ids written into the SQL.
+# Up to this many ids are bound as parameters: the statement is then cached
+# (compiling one cost more than binding a few ids); more are written out.
+BOUND_IDS = 16
+
+
+def in_ids(column: sa.Column, ids: Iterable[int]) -> sa.ColumnElement[bool] | TextClause:
+    """`column IN (1, 2, ...)`, the ids bound when few, else written into the SQL.
 
     Allocation candidates read the inventories, usages, traits and rows of
     every provider in every candidate's tree: at 1,000 providers, binding
     each id as a parameter cost SQLAlchemy more than the queries themselves.
-    The ids are integers (int() makes sure), so writing them is safe.
+    The ids are integers (int() makes sure), so writing them is safe. A
+    statement with written ids is compiled each time, which for the one or
+    two providers a claim or a changed provider reads cost more than binding.
     """
-    listed = ','.join(str(int(i)) for i in ids) or 'NULL'
+    values = [int(i) for i in ids]
+    if 0 < len(values) <= BOUND_IDS:
+        return column.in_(values)
+    listed = ','.join(map(str, values)) or 'NULL'
     return _IdList(f'{column.table.name}.{column.name} IN ({listed})')
+
+
+_by_ids: dict[str, sa.Select] = {}
+
+
+def by_ids(key: str, build: Callable[[Any], sa.Select], column: sa.Column,
+           ids: Iterable[int]) -> tuple[sa.Select, dict[str, Any]]:
+    """(statement, parameters): build(`column IN ids`), as in_ids() writes
+    it, but for a few ids one statement built once under `key` (a module's
+    constant: one statement is kept per key) with the ids as a parameter."""
+    values = [int(i) for i in ids]
+    if 0 < len(values) <= BOUND_IDS:
+        stmt = _by_ids.get(key)
+        if stmt is None:
+            stmt = _by_ids[key] = build(column.in_(sa.bindparam('ids', expanding=True)))
+        return stmt, {'ids': values}
+    return build(in_ids(column, values)), {}
 
 
 def _duplicates(conn: Connection, uuid: str | None, name: str | None,
@@ -196,10 +232,14 @@ def delete(conn: Connection, provider: dict[str, Any]) -> None:
 def bump(conn: Connection, provider: dict[str, Any], **values: Any) -> int:
     """Increment the generation iff nobody else did since `provider` was read."""
     old = provider['generation']
-    values.setdefault('updated_at', utils.utcnow())
-    result = conn.execute(rp.update().where(rp.c.id == provider['id'],
-                                            rp.c.generation == old)
-                          .values(generation=old + 1, **values))
+    if not values:
+        result = conn.execute(_BUMP, {'rp_id': provider['id'], 'read_generation': old,
+                                      'new_generation': old + 1, 'now': utils.utcnow()})
+    else:
+        values.setdefault('updated_at', utils.utcnow())
+        result = conn.execute(rp.update().where(rp.c.id == provider['id'],
+                                                rp.c.generation == old)
+                              .values(generation=old + 1, **values))
     if result.rowcount != 1:
         raise errors.ProviderGenerationConflict(provider['uuid'])
     provider['generation'] = old + 1
@@ -299,9 +339,10 @@ def get_traits(conn: Connection, provider_ids: list[int]) -> dict[int, list[str]
     out: dict[int, list[str]] = {pid: [] for pid in provider_ids}
     rows: list[tuple[int, int]] = []
     for chunk in chunks(provider_ids):
-        rows.extend(conn.execute(
-            sa.select(rpt.c.resource_provider_id, rpt.c.trait_id)
-            .where(in_ids(rpt.c.resource_provider_id, chunk))).all())
+        rows.extend(conn.execute(*by_ids(
+            'providers.traits',
+            lambda w: sa.select(rpt.c.resource_provider_id, rpt.c.trait_id).where(w),
+            rpt.c.resource_provider_id, chunk)).all())
     tnames = names.trait_names(conn, {trait for _, trait in rows})
     for pid, trait in rows:
         out[pid].append(tnames[trait])

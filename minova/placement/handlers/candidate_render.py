@@ -6,7 +6,9 @@ encoded once and kept, keyed by the database and the answer's shape
 (microversion fields, requested classes) and the provider's id, with
 everything it is made of: the provider's line as this request read it (its
 uuid, version, which stands for its inventories and traits, and usages,
-see db/candidate_lines.py) and the uuids of its root and parent. An
+see db/candidate_lines.py) and, for a provider that is not a root, the
+uuids of its root and parent; the inventories and traits of a summary built
+anew are those candidate_lines keeps for the provider's version. An
 allocation request is the same text for every candidate but the provider's
 uuid, so it is a template filled in per candidate. The output is what
 json.dumps writes for the same answer.
@@ -19,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from minova.placement.db import candidate_lines, candidates, inventories, names, providers
+from minova.placement.db import candidate_lines, candidates, names
 
 Getter = Callable[[dict[str, Any]], Any]
 
@@ -47,10 +49,11 @@ def _request_template(group: candidates.RequestGroup, dict_form: bool,
     return json.dumps(body).split(_SENTINEL)
 
 
-def _summary(uuid: str, record: dict[str, dict], used: dict[str, int], traits: list[str],
-             row: dict[str, Any], all_classes: bool, requested: frozenset[str],
-             fields: list[tuple[str, Getter]]) -> str:
-    resources = {rc: {'capacity': inventories.capacity(inv), 'used': used.get(rc, 0)}
+def _summary(uuid: str, record: dict[str, candidate_lines.Inventory], used: dict[str, int],
+             traits: list[str], row: dict[str, Any], all_classes: bool,
+             requested: frozenset[str], fields: list[tuple[str, Getter]]) -> str:
+    # an inventory: (total, reserved, min_unit, max_unit, step_size, ratio)
+    resources = {rc: {'capacity': int((inv[0] - inv[1]) * inv[5]), 'used': used.get(rc, 0)}
                  for rc, inv in record.items() if all_classes or rc in requested}
     if not (resources or all_classes):
         return ''
@@ -77,42 +80,54 @@ def render(conn: Connection, lines: candidate_lines.Lines | None,
         if len(_fragments) >= _MAX_SHAPES:
             _fragments.clear()
         kept = _fragments[shape] = {}
-    for pid, _, _, root, parent, used, _, line in lines.providers:
-        # the line: the provider's uuid, version and usages (and ids of its
-        # root and parent, whose uuids are looked up as they are now)
-        made_of = (line, uuid_of[root], None if parent is None else uuid_of[parent])
+    for pid, _, version, root, parent, used, _, line in lines.providers:
+        # the line: the provider's uuid, version and usages, and for one not
+        # a root the uuids of its root and parent as they are now (a root's
+        # own uuid is in its line)
+        made_of: Any = line if root == pid else (
+            line, uuid_of[root], None if parent is None else uuid_of[parent])
         found = kept.get(pid)
         if found is not None and found[0] == made_of:
             fragments.append(found[1])
         else:
-            missing[len(fragments)] = (pid, made_of, used)
+            missing[len(fragments)] = (pid, version, made_of, used, root, parent)
             fragments.append(None)
     if missing:
-        built = _build(conn, list(missing.values()), all_classes, requested, summary_fields)
+        built = _build(conn, list(missing.values()), uuid_of, all_classes, requested,
+                       summary_fields)
         if len(kept) + len(built) > _MAX_CACHED:
             kept.clear()   # many providers: start again
-        for i, (pid, made_of, _) in missing.items():
+        for i, (pid, _, made_of, *_) in missing.items():
             fragments[i] = built[pid]
             kept[pid] = (made_of, built[pid])
     template = _request_template(group, dict_form, request_fields)
-    requests = ', '.join([uuid_of[pid].join(template) for pid in lines.candidates])
+    uuids = [uuid_of[pid] for pid in lines.candidates]
+    if len(template) == 2:   # the uuid once in a request: one join for them all
+        head, tail = template
+        requests = head + f'{tail}, {head}'.join(uuids) + tail
+    else:
+        requests = ', '.join([uuid.join(template) for uuid in uuids])
     summaries = ', '.join([f for f in fragments if f])
     return f'{{"allocation_requests": [{requests}], "provider_summaries": {{{summaries}}}}}'
 
 
-def _build(conn: Connection, missing: list[tuple[Any, ...]], all_classes: bool,
-           requested: frozenset[str], fields: list[tuple[str, Getter]]) -> dict[int, str]:
-    """Encode the summaries not kept yet (inventories and traits read now)."""
-    ids = [pid for pid, _, _ in missing]
-    records = inventories.get_all(conn, ids)
-    traits = providers.get_traits(conn, ids)
+def _build(conn: Connection, missing: list[tuple[Any, ...]], uuid_of: dict[int, str],
+           all_classes: bool, requested: frozenset[str],
+           fields: list[tuple[str, Getter]]) -> dict[int, str]:
+    """Encode the summaries not kept yet, from the inventories and traits
+    candidate_lines keeps by provider version (read now if it has not)."""
+    static = candidate_lines.static(conn, {pid: version for pid, version, *_ in missing})
     rc_names = names.rc_names(conn)
+    trait_names = names.trait_names(conn, {t for _, _, have in static.values() for t in have})
     built = {}
-    for pid, (line, root_uuid, parent_uuid), usage in missing:
-        uuid = line.split('|')[1]
+    for pid, _, _, usage, root, parent in missing:
+        uuid = uuid_of[pid]
+        _, invs, have = static[pid]
+        records = {rc_names.get(rc) or names.rc_name(conn, rc): inv
+                   for rc, inv in invs.items()}
         used = {rc_names.get(rc) or names.rc_name(conn, rc): amount for rc, amount in usage}
-        row = {'uuid': uuid, 'root_provider_uuid': root_uuid,
-               'parent_provider_uuid': parent_uuid}
-        built[pid] = _summary(uuid, records[pid], used, traits[pid], row,
+        row = {'uuid': uuid, 'root_provider_uuid': uuid_of[root],
+               'parent_provider_uuid': None if parent is None else uuid_of[parent]}
+        built[pid] = _summary(uuid, records, used, sorted(trait_names[t] for t in have), row,
                               all_classes, requested, fields)
     return built
