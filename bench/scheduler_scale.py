@@ -89,15 +89,15 @@ def start(hosts: int, db: str | None, transport_url: str | None,
     cells_manage.discover_hosts()
     print(f'{hosts} fake hosts up in {up:.1f} s, mapped in {time.monotonic() - t0:.1f} s',
           flush=True)
-    if gc_threshold:
-        import gc
-        gc.set_threshold(gc_threshold, *gc.get_threshold()[1:])
     if freeze:
         # As each minova process does once its services are up
         # (common.wait_for_signal): what start-up made is not walked by every
-        # full garbage collection (the fleet's would be in processes of their own).
+        # full garbage collection (the fleet's would be in processes of their
+        # own), and young collections come every GC_FIRST_THRESHOLD objects.
+        common.tune_gc()
+    if gc_threshold:
         import gc
-        gc.freeze()
+        gc.set_threshold(gc_threshold, *gc.get_threshold()[1:])
     return aio, fleet
 
 
@@ -144,6 +144,7 @@ class Timings:
         self.calls: list[dict[str, float]] = []
         self._tls = threading.local()
         self._wrap(sched, '_candidates', 'candidates')
+        self._wrap(sched, '_join', 'candidates')   # a read shared with another select
         self._wrap(sched.placement, 'claim_resources', 'claim')
         lock = sched._lock
         timings = self
@@ -604,14 +605,15 @@ def main() -> int:
     ap.add_argument('--timeout', type=float, default=600,
                     help='seconds allowed for each size when comparing several')
     ap.add_argument('--no-freeze', action='store_true',
-                    help='do not gc.freeze() once started (as the tree before '
-                         'minova.cmd.common did)')
+                    help='do not tune the collector once started (gc.freeze() and '
+                         'the first threshold of minova.cmd.common.tune_gc)')
     ap.add_argument('--profile', action='store_true',
                     help='one size: the idle CPU of the process, then --selects '
                          'selects under cProfile (no boots)')
     ap.add_argument('--gc-threshold', type=int, default=0,
-                    help='the collector\'s first threshold in this process (700 by '
-                         'default), to see what its collections cost')
+                    help='the collector\'s first threshold in this process (by '
+                         'default minova.cmd.common.GC_FIRST_THRESHOLD, or CPython\'s 700 '
+                         'with --no-freeze), to see what its collections cost')
     ap.add_argument('--profile-boots', action='store_true',
                     help='one size: the process CPU per boot through the API, then '
                          'the boots under yappi (every thread), top functions')

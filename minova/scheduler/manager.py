@@ -50,6 +50,16 @@ LOG = logging.getLogger(__name__)
 NOT_ENOUGH = 'There are not enough hosts available.'
 
 
+class _Flight:
+    """One read of placement's candidates that other requests may join."""
+
+    def __init__(self, sent: int) -> None:
+        self.sent = sent                 # the ledger's counter when it was sent
+        self.answered = 0
+        self.answer: tuple[list[AllocationRequest], dict[str, Any]] | None = None
+        self.done = threading.Event()
+
+
 class SchedulerManager:
     target = messaging.Target(version='1.0')
 
@@ -64,6 +74,8 @@ class SchedulerManager:
         # members are placed one request at a time, as before.
         self._group_lock = threading.Lock()
         self.host_cache = host_cache.HostCache()
+        # Reads of placement's candidates in flight, by the query's shape.
+        self._flights: dict[tuple[Any, ...], _Flight] = {}
 
     def periodic_tasks(self) -> list[utils.Periodic]:
         interval = CONF.scheduler.discover_hosts_in_cells_interval
@@ -88,9 +100,7 @@ class SchedulerManager:
         with self._lock:
             key, read = self.claims.begin_read()
         try:
-            areqs, summaries = self._candidates(context, query)
-            with self._lock:
-                self.claims.answered(read)
+            areqs, summaries = self._read(context, query, read)
             # The host states are this request's alone until it returns.
             with self.host_cache.lease() as leased:
                 hosts = host_manager.get_host_states(areqs, summaries, self.host_cache,
@@ -113,6 +123,58 @@ class SchedulerManager:
                 self.claims.end_read(key)
         LOG.info('Scheduled %s to %s', instance_uuids, [r[0]['service_host'] for r in results])
         return results
+
+    def _read(self, context: RequestContext, query: request_filter.PlacementQuery,
+              read: claims.Read) -> tuple[list[AllocationRequest], dict[str, Any]]:
+        """Placement's candidates for `query`, shared by the requests that
+        ask the same while one such read is in flight (a burst of equal
+        boots asks placement once per round trip, not once per boot).
+
+        A request that joins a read takes that read's send and answer as its
+        own in the ledger (claims.py), so the claims made meanwhile count
+        against the answer for it exactly as for the request that sent it:
+        a claim that landed after the send is taken off as in flight, one
+        chosen after the answer as not in it. Placement's claim still
+        decides."""
+        shape = query.shape()
+        with self._lock:
+            flight = self._flights.get(shape)
+            if flight is None:
+                flight = self._flights[shape] = _Flight(read.sent)
+                leader = True
+            else:
+                read.sent = flight.sent
+                leader = False
+        if not leader:
+            answer = self._join(flight, read)
+            if answer is not None:
+                return answer
+            # The read it joined failed: its own, as if it had not joined
+            # (its ledger read stays the older one: more is counted as in
+            # flight, never less).
+        try:
+            answer = self._candidates(context, query)
+            if leader:
+                flight.answer = answer
+        finally:
+            with self._lock:
+                self.claims.answered(read)
+                if leader:
+                    flight.answered = read.answered
+                    del self._flights[shape]   # later requests read afresh
+            if leader:
+                flight.done.set()
+        return answer
+
+    def _join(self, flight: _Flight, read: claims.Read
+              ) -> tuple[list[AllocationRequest], dict[str, Any]] | None:
+        """The answer of a read in flight, as this request's read (None if
+        that read failed)."""
+        flight.done.wait()
+        if flight.answer is None:
+            return None
+        read.answered = flight.answered
+        return flight.answer
 
     def _candidates(self, context: RequestContext, query: request_filter.PlacementQuery
                     ) -> tuple[list[AllocationRequest], dict[str, Any]]:

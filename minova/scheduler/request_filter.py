@@ -36,6 +36,11 @@ class PlacementQuery:
     required: list[str] = field(default_factory=list)   # 'TRAIT' or '!TRAIT'
     member_of: list[str] = field(default_factory=list)  # any of these aggregates
 
+    def shape(self) -> tuple[Any, ...]:
+        """What placement's answer depends on: equal shapes, equal answers."""
+        return (tuple(sorted(self.resources.items())), tuple(self.required),
+                tuple(self.member_of))
+
 
 def resources_from_flavor(flavor: Flavor) -> dict[str, int]:
     """Placement resources of one instance; extra spec resources:RC=N overrides."""

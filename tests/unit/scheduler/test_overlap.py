@@ -46,3 +46,72 @@ def test_concurrent_multi_creates_spread_without_over_commit(cloud: Any) -> None
                                 range(4)))
     assert collections.Counter(h for r in results for h in r) == \
         {f'h{i}': 3 for i in range(4)}
+
+
+def _hold_first_read(cloud: Any, fail: bool = False) -> tuple[Any, Any, list[int]]:
+    """Make the first candidates read wait for `release` (and then fail, with
+    `fail`); count the reads sent and the requests that joined one."""
+    import threading
+    sched = cloud.sched
+    release, joined = threading.Event(), threading.Semaphore(0)
+    reads: list[int] = []
+    send, join = sched._candidates, sched._join
+
+    def candidates(*a: Any, **kw: Any) -> Any:
+        reads.append(1)
+        if len(reads) == 1:
+            assert release.wait(10)
+            if fail:
+                raise exception.NoValidHost(reason='placement went away')
+        return send(*a, **kw)
+
+    def joining(*a: Any, **kw: Any) -> Any:
+        joined.release()
+        return join(*a, **kw)
+    sched._candidates, sched._join = candidates, joining
+    return release, joined, reads
+
+
+def test_equal_requests_share_one_read_and_still_spread(cloud: Any) -> None:
+    # Four hosts with room for one instance each; four equal requests, three
+    # of them arriving while the first one's read is in flight: placement is
+    # asked once, and the claims made off the shared answer spread the four
+    # over the four hosts (none is refused, none over-commits).
+    for i in range(4):
+        cloud.add_host(f'h{i}', vcpus=1)
+    release, joined, reads = _hold_first_read(cloud)
+    with ThreadPoolExecutor(4) as pool:
+        first = pool.submit(cloud.select, spec(), [str(uuid.uuid4())])
+        while not cloud.sched._flights:
+            pass
+        rest = [pool.submit(cloud.select, spec(), [str(uuid.uuid4())]) for _ in range(3)]
+        for _ in range(3):
+            assert joined.acquire(timeout=10)
+        release.set()
+        placed = first.result() + [h for f in rest for h in f.result()]
+    assert len(reads) == 1
+    assert sorted(placed) == ['h0', 'h1', 'h2', 'h3']
+    for i in range(4):
+        assert cloud.usage(f'h{i}')['VCPU'] == 1
+    assert not cloud.sched._flights and len(cloud.sched.claims) == 0
+
+
+def test_requests_that_joined_a_failed_read_read_again(cloud: Any) -> None:
+    cloud.add_host('h0', vcpus=4)
+    release, joined, reads = _hold_first_read(cloud, fail=True)
+    with ThreadPoolExecutor(3) as pool:
+        first = pool.submit(cloud.select, spec(), [str(uuid.uuid4())])
+        while not cloud.sched._flights:
+            pass
+        rest = [pool.submit(cloud.select, spec(), [str(uuid.uuid4())]) for _ in range(2)]
+        for _ in range(2):
+            assert joined.acquire(timeout=10)
+        release.set()
+        try:
+            first.result()
+            raise AssertionError('the failed read should fail its own request')
+        except exception.NoValidHost:
+            pass
+        assert [f.result() for f in rest] == [['h0'], ['h0']]
+    assert len(reads) == 3
+    assert cloud.usage('h0')['VCPU'] == 2
