@@ -13,7 +13,7 @@ import pytest
 from minova import exception, utils
 from minova.scheduler import claims, filters, manager, weights
 from minova.scheduler.host_manager import HostState
-from tests.unit.backbone.fakes import FakePlacement, add_compute, spec
+from tests.unit.backbone.fakes import FLAVOR, FakePlacement, add_compute, spec
 
 NOT_ENOUGH = 'No valid host was found. There are not enough hosts available.'
 
@@ -318,6 +318,13 @@ def _gate_candidates(sched: Any, *, summary_after: bool = False) -> tuple[Any, A
     return entered, release
 
 
+def _other_shape() -> dict[str, Any]:
+    """A request that asks placement something else than spec()'s (less
+    RAM): an equal one would share the slow read in flight rather than send
+    its own (tests/unit/scheduler/test_overlap.py)."""
+    return spec(flavor={**FLAVOR, 'memory_mb': 256})
+
+
 def _in_thread(fn: Any) -> tuple[threading.Thread, dict[str, Any]]:
     out: dict[str, Any] = {}
 
@@ -339,7 +346,7 @@ def test_a_select_does_not_wait_for_another_in_placement_and_they_spread(
     slow, out = _in_thread(lambda: hosts_of(select(sched, ctx, spec(), uuids(1))))
     assert entered.wait(10)
     # The slow request is inside placement: this one completes meanwhile.
-    [fast] = hosts_of(select(sched, ctx, spec(), uuids(1)))
+    [fast] = hosts_of(select(sched, ctx, _other_shape(), uuids(1)))
     release.set()
     slow.join(10)
     # The slow one's answer predates the fast claim, which it still counts.
@@ -353,7 +360,7 @@ def test_overlapping_selects_never_claim_beyond_capacity(sched: Any, ctx: Any) -
     entered, release = _gate_candidates(sched)
     slow, out = _in_thread(lambda: select(sched, ctx, spec(), uuids(1)))
     assert entered.wait(10)
-    assert hosts_of(select(sched, ctx, spec(), uuids(1))) == ['one']
+    assert hosts_of(select(sched, ctx, _other_shape(), uuids(1))) == ['one']
     release.set()
     slow.join(10)
     # Its answer still showed the room: placement's claim refused it.
@@ -370,7 +377,7 @@ def test_claim_in_flight_during_the_read_is_not_counted_twice(sched: Any, ctx: A
     entered, release = _gate_candidates(sched, summary_after=True)
     slow, out = _in_thread(lambda: hosts_of(select(sched, ctx, spec(), uuids(1))))
     assert entered.wait(10)
-    assert hosts_of(select(sched, ctx, spec(), uuids(1))) == ['two']
+    assert hosts_of(select(sched, ctx, _other_shape(), uuids(1))) == ['two']
     release.set()
     slow.join(10)
     assert out['result'] == ['two']
