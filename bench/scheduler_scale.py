@@ -215,6 +215,22 @@ def bench_select(aio: Any, n: int) -> None:
         sched.placement.delete_allocation_for_instance(ctx, consumer)
 
 
+def time_collections(clock: Any) -> tuple[dict[int, list[float]], Any]:
+    """Each garbage collection's duration by generation, timed with `clock`
+    from now on: (the durations, a function that stops the timing)."""
+    import gc
+    collections: dict[int, list[float]] = {0: [], 1: [], 2: []}
+    started: list[float] = []
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == 'start':
+            started[:] = [clock()]
+        elif started:
+            collections[info['generation']].append(clock() - started[0])
+    gc.callbacks.append(on_gc)
+    return collections, lambda: gc.callbacks.remove(on_gc)
+
+
 def profile(aio: Any, n: int, top: int = 30) -> None:
     """--profile: the process's CPU while idle (the fleet's periodic work),
     then n idle selects under cProfile (this thread only: placement's HTTP
@@ -267,15 +283,7 @@ def profile(aio: Any, n: int, top: int = 30) -> None:
                   cpu_of(aggregates, 'host_metadata', 'aggregates')),
                  (lookup, 'host_cells', cpu_of(lookup, 'host_cells', 'host mappings'))]
     import gc
-    collections: dict[int, list[float]] = {0: [], 1: [], 2: []}
-    started: list[float] = []
-
-    def on_gc(phase: str, info: dict[str, int]) -> None:
-        if phase == 'start':
-            started[:] = [time.perf_counter()]
-        elif started:
-            collections[info['generation']].append(time.perf_counter() - started[0])
-    gc.callbacks.append(on_gc)
+    collections, stop_timing = time_collections(time.perf_counter)
     t_sel = time.perf_counter()
     for _ in range(n):
         cur.clear()
@@ -283,7 +291,7 @@ def profile(aio: Any, n: int, top: int = 30) -> None:
         for key in parts:
             parts[key].append(cur.get(key, 0.0))
     t_sel = time.perf_counter() - t_sel
-    gc.callbacks.remove(on_gc)
+    stop_timing()
     for obj, name, fn in originals:
         setattr(obj, name, fn)
     print(f'garbage collections during {n} selects ({t_sel:.1f} s, all threads): ' + ', '.join(
@@ -348,15 +356,7 @@ def profile_boots(aio: Any, args: argparse.Namespace, cpu_by: Any) -> None:
     print(f'idle process: {idle * 100:.1f} % of one core', flush=True)
 
     import gc
-    collections: dict[int, list[float]] = {0: [], 1: [], 2: []}
-    started: list[float] = []
-
-    def on_gc(phase: str, info: dict[str, int]) -> None:
-        if phase == 'start':
-            started[:] = [time.thread_time()]
-        elif started:
-            collections[info['generation']].append(time.thread_time() - started[0])
-    gc.callbacks.append(on_gc)
+    collections, _ = time_collections(time.thread_time)
 
     def boots(label: str) -> None:
         cpu_by.reset()
