@@ -7,6 +7,8 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
+
 from minova import exception
 from tests.unit.backbone.fakes import spec
 
@@ -48,10 +50,13 @@ def test_concurrent_multi_creates_spread_without_over_commit(cloud: Any) -> None
         {f'h{i}': 3 for i in range(4)}
 
 
-def _hold_first_read(cloud: Any, fail: bool = False) -> tuple[Any, Any, list[int]]:
-    """Make the first candidates read wait for `release` (and then fail, with
-    `fail`); count the reads sent and the requests that joined one."""
+def _select_while_first_read_held(cloud: Any, joiners: int, fail: bool = False
+                                  ) -> tuple[Any, list[Any], list[int]]:
+    """One request, then `joiners` equal ones sent while its read of the
+    candidates is held in flight (and fails once released, with `fail`):
+    (the first's future, the joiners' futures, every read sent), all done."""
     import threading
+    import time
     sched = cloud.sched
     release, joined = threading.Event(), threading.Semaphore(0)
     reads: list[int] = []
@@ -69,7 +74,16 @@ def _hold_first_read(cloud: Any, fail: bool = False) -> tuple[Any, Any, list[int
         joined.release()
         return join(*a, **kw)
     sched._candidates, sched._join = candidates, joining
-    return release, joined, reads
+    with ThreadPoolExecutor(joiners + 1) as pool:
+        first = pool.submit(cloud.select, spec(), [str(uuid.uuid4())])
+        while not sched._flights:
+            time.sleep(0.001)
+        rest = [pool.submit(cloud.select, spec(), [str(uuid.uuid4())])
+                for _ in range(joiners)]
+        for _ in range(joiners):
+            assert joined.acquire(timeout=10)
+        release.set()
+    return first, rest, reads
 
 
 def test_equal_requests_share_one_read_and_still_spread(cloud: Any) -> None:
@@ -79,16 +93,8 @@ def test_equal_requests_share_one_read_and_still_spread(cloud: Any) -> None:
     # over the four hosts (none is refused, none over-commits).
     for i in range(4):
         cloud.add_host(f'h{i}', vcpus=1)
-    release, joined, reads = _hold_first_read(cloud)
-    with ThreadPoolExecutor(4) as pool:
-        first = pool.submit(cloud.select, spec(), [str(uuid.uuid4())])
-        while not cloud.sched._flights:
-            pass
-        rest = [pool.submit(cloud.select, spec(), [str(uuid.uuid4())]) for _ in range(3)]
-        for _ in range(3):
-            assert joined.acquire(timeout=10)
-        release.set()
-        placed = first.result() + [h for f in rest for h in f.result()]
+    first, rest, reads = _select_while_first_read_held(cloud, 3)
+    placed = first.result() + [h for f in rest for h in f.result()]
     assert len(reads) == 1
     assert sorted(placed) == ['h0', 'h1', 'h2', 'h3']
     for i in range(4):
@@ -98,20 +104,9 @@ def test_equal_requests_share_one_read_and_still_spread(cloud: Any) -> None:
 
 def test_requests_that_joined_a_failed_read_read_again(cloud: Any) -> None:
     cloud.add_host('h0', vcpus=4)
-    release, joined, reads = _hold_first_read(cloud, fail=True)
-    with ThreadPoolExecutor(3) as pool:
-        first = pool.submit(cloud.select, spec(), [str(uuid.uuid4())])
-        while not cloud.sched._flights:
-            pass
-        rest = [pool.submit(cloud.select, spec(), [str(uuid.uuid4())]) for _ in range(2)]
-        for _ in range(2):
-            assert joined.acquire(timeout=10)
-        release.set()
-        try:
-            first.result()
-            raise AssertionError('the failed read should fail its own request')
-        except exception.NoValidHost:
-            pass
-        assert [f.result() for f in rest] == [['h0'], ['h0']]
+    first, rest, reads = _select_while_first_read_held(cloud, 2, fail=True)
+    with pytest.raises(exception.NoValidHost):   # the failed read fails its own request
+        first.result()
+    assert [f.result() for f in rest] == [['h0'], ['h0']]
     assert len(reads) == 3
     assert cloud.usage('h0')['VCPU'] == 2
