@@ -27,6 +27,7 @@ import itertools
 import logging
 import random
 import threading
+import time
 from typing import Any
 
 import oslo_messaging as messaging
@@ -51,13 +52,22 @@ NOT_ENOUGH = 'There are not enough hosts available.'
 
 
 class _Flight:
-    """One read of placement's candidates that other requests may join."""
+    """One read of placement's candidates that other requests may join,
+    while it is in flight and, for a query whose answer may be reused
+    (PlacementQuery.reusable), for [scheduler] candidates_reuse_seconds
+    after it came back."""
 
     def __init__(self, sent: int) -> None:
         self.sent = sent                 # the ledger's counter when it was sent
         self.answered = 0
         self.answer: tuple[list[AllocationRequest], dict[str, Any]] | None = None
         self.done = threading.Event()
+        self.hold = 0                    # its hold on the ledger while kept
+        self.expires = 0.0               # time.monotonic() when no longer used
+
+
+class _NoHostInShared(Exception):
+    """No host in an answer this request did not read itself: it reads again."""
 
 
 class SchedulerManager:
@@ -74,8 +84,10 @@ class SchedulerManager:
         # members are placed one request at a time, as before.
         self._group_lock = threading.Lock()
         self.host_cache = host_cache.HostCache()
-        # Reads of placement's candidates in flight, by the query's shape.
+        # Reads of placement's candidates in flight, and the latest answers
+        # kept for reuse, by the query's shape.
         self._flights: dict[tuple[Any, ...], _Flight] = {}
+        self._recent: dict[tuple[Any, ...], _Flight] = {}
 
     def periodic_tasks(self) -> list[utils.Periodic]:
         interval = CONF.scheduler.discover_hosts_in_cells_interval
@@ -95,12 +107,26 @@ class SchedulerManager:
 
     def _select(self, context: RequestContext, spec: RequestSpec,
                 instance_uuids: list[str], return_alternates: bool) -> list[HostList]:
-        """Candidates, host states, filters; then each instance is placed."""
+        """Candidates, host states, filters; then each instance is placed.
+        A request that found no host in an answer it shared asks placement
+        itself before it says so: room freed since, or a host added, is in
+        placement's new answer."""
+        try:
+            return self._select_once(context, spec, instance_uuids, return_alternates,
+                                     fresh=False)
+        except _NoHostInShared:
+            LOG.debug('No host for %s in a shared answer; asking placement', instance_uuids)
+            return self._select_once(context, spec, instance_uuids, return_alternates,
+                                     fresh=True)
+
+    def _select_once(self, context: RequestContext, spec: RequestSpec,
+                     instance_uuids: list[str], return_alternates: bool, fresh: bool
+                     ) -> list[HostList]:
         query = request_filter.build(spec)
         with self._lock:
             key, read = self.claims.begin_read()
         try:
-            areqs, summaries = self._read(context, query, read)
+            (areqs, summaries), own = self._read(context, query, read, fresh)
             # The host states are this request's alone until it returns.
             with self.host_cache.lease() as leased:
                 hosts = host_manager.get_host_states(areqs, summaries, self.host_cache,
@@ -114,10 +140,16 @@ class SchedulerManager:
                 if group is not None:
                     spec['instance_group'] = group
                 hosts, enabled = filter_hosts(hosts, spec)
-                if not hosts:
-                    raise exception.NoValidHost(reason=NOT_ENOUGH)
-                results = self._place_all(context, spec, group, instance_uuids, hosts,
-                                          enabled, query.resources, return_alternates, read)
+                try:
+                    if not hosts:
+                        raise exception.NoValidHost(reason=NOT_ENOUGH)
+                    results = self._place_all(context, spec, group, instance_uuids, hosts,
+                                              enabled, query.resources, return_alternates,
+                                              read)
+                except exception.NoValidHost:
+                    if own:
+                        raise
+                    raise _NoHostInShared() from None
         finally:
             with self._lock:
                 self.claims.end_read(key)
@@ -125,46 +157,72 @@ class SchedulerManager:
         return results
 
     def _read(self, context: RequestContext, query: request_filter.PlacementQuery,
-              read: claims.Read) -> tuple[list[AllocationRequest], dict[str, Any]]:
-        """Placement's candidates for `query`, shared by the requests that
-        ask the same while one such read is in flight (a burst of equal
-        boots asks placement once per round trip, not once per boot).
+              read: claims.Read, fresh: bool
+              ) -> tuple[tuple[list[AllocationRequest], dict[str, Any]], bool]:
+        """Placement's candidates for `query`, and whether this request read
+        them itself. Requests that ask the same share one answer: the read in
+        flight (a burst of equal boots asks placement once per round trip,
+        not once per boot) and, for a reusable query, the latest answer for
+        [scheduler] candidates_reuse_seconds. `fresh`: not an answer read
+        before this request began.
 
-        A request that joins a read takes that read's send and answer as its
-        own in the ledger (claims.py), so the claims made meanwhile count
+        A request that shares an answer takes that read's send and answer as
+        its own in the ledger (claims.py), so the claims made meanwhile count
         against the answer for it exactly as for the request that sent it:
         a claim that landed after the send is taken off as in flight, one
-        chosen after the answer as not in it. Placement's claim still
-        decides."""
+        chosen after the answer as not in it (the ledger keeps them while the
+        answer is kept). Placement's claim still decides."""
         shape = query.shape()
         with self._lock:
-            flight = self._flights.get(shape)
-            if flight is None:
-                flight = self._flights[shape] = _Flight(read.sent)
-                leader = True
-            else:
-                read.sent = flight.sent
-                leader = False
-        if not leader:
-            answer = self._join(flight, read)
+            self._expire(time.monotonic())
+            shared = None if fresh else (self._flights.get(shape) or self._recent.get(shape))
+            # Its own read is one others may join, unless one is in flight.
+            mine = _Flight(read.sent) if shared is None and shape not in self._flights \
+                else None
+            if mine is not None:
+                self._flights[shape] = mine
+            elif shared is not None:
+                read.sent = shared.sent
+        if shared is not None:
+            answer = self._join(shared, read)
             if answer is not None:
-                return answer
+                return answer, False
             # The read it joined failed: its own, as if it had not joined
             # (its ledger read stays the older one: more is counted as in
             # flight, never less).
         try:
             answer = self._candidates(context, query)
-            if leader:
-                flight.answer = answer
+            if mine is not None:
+                mine.answer = answer
         finally:
             with self._lock:
                 self.claims.answered(read)
-                if leader:
-                    flight.answered = read.answered
-                    del self._flights[shape]   # later requests read afresh
-            if leader:
-                flight.done.set()
-        return answer
+                if mine is not None:
+                    mine.answered = read.answered
+                    del self._flights[shape]
+                    if mine.answer is not None and query.reusable():
+                        self._keep(shape, mine)
+            if mine is not None:
+                mine.done.set()
+        return answer, True
+
+    def _keep(self, shape: tuple[Any, ...], flight: _Flight) -> None:
+        """Keep an answer for later requests of its shape (under the lock)."""
+        seconds = CONF.scheduler.candidates_reuse_seconds
+        if seconds <= 0 or 'ComputeFilter' not in {
+                f.rsplit('.', 1)[-1] for f in CONF.filter_scheduler.enabled_filters}:
+            return      # a disabled compute's trait is then placement's alone to check
+        old = self._recent.pop(shape, None)
+        if old is not None:
+            self.claims.end_read(old.hold)
+        flight.hold = self.claims.hold(flight.sent)
+        flight.expires = time.monotonic() + seconds
+        self._recent[shape] = flight
+
+    def _expire(self, now: float) -> None:
+        """Let go of the kept answers past their time (under the lock)."""
+        for shape in [s for s, f in self._recent.items() if f.expires <= now]:
+            self.claims.end_read(self._recent.pop(shape).hold)
 
     def _join(self, flight: _Flight, read: claims.Read
               ) -> tuple[list[AllocationRequest], dict[str, Any]] | None:
