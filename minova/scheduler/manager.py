@@ -60,7 +60,7 @@ class _Flight:
     def __init__(self, sent: int) -> None:
         self.sent = sent                 # the ledger's counter when it was sent
         self.answered = 0
-        self.answer: tuple[list[AllocationRequest], dict[str, Any]] | None = None
+        self.answer: host_manager.AnswerStates | None = None
         self.done = threading.Event()
         self.hold = 0                    # its hold on the ledger while kept
         self.expires = 0.0               # time.monotonic() when no longer used
@@ -126,30 +126,26 @@ class SchedulerManager:
         with self._lock:
             key, read = self.claims.begin_read()
         try:
-            (areqs, summaries), own = self._read(context, query, read, fresh)
-            # The host states are this request's alone until it returns.
-            with self.host_cache.lease() as leased:
-                hosts = host_manager.get_host_states(areqs, summaries, self.host_cache,
-                                                     leased=leased)
+            answer, own = self._read(context, query, read, fresh)
+            hosts = answer.states(self.host_cache)
+            if not hosts:
+                LOG.info('No host for %s: placement offered %d candidates for %s, and '
+                         'none is a mapped compute node of an answering cell',
+                         instance_uuids, answer.offered, query.resources)
+            spec = spec.copy()
+            group = server_group_info(spec, instance_uuids)
+            if group is not None:
+                spec['instance_group'] = group
+            hosts, enabled = filter_hosts(hosts, spec)
+            try:
                 if not hosts:
-                    LOG.info('No host for %s: placement offered %d candidates for %s, and '
-                             'none is a mapped compute node of an answering cell',
-                             instance_uuids, len(areqs), query.resources)
-                spec = spec.copy()
-                group = server_group_info(spec, instance_uuids)
-                if group is not None:
-                    spec['instance_group'] = group
-                hosts, enabled = filter_hosts(hosts, spec)
-                try:
-                    if not hosts:
-                        raise exception.NoValidHost(reason=NOT_ENOUGH)
-                    results = self._place_all(context, spec, group, instance_uuids, hosts,
-                                              enabled, query.resources, return_alternates,
-                                              read)
-                except exception.NoValidHost:
-                    if own:
-                        raise
-                    raise _NoHostInShared() from None
+                    raise exception.NoValidHost(reason=NOT_ENOUGH)
+                results = self._place_all(context, spec, group, instance_uuids, hosts,
+                                          enabled, query.resources, return_alternates, read)
+            except exception.NoValidHost:
+                if own:
+                    raise
+                raise _NoHostInShared() from None
         finally:
             with self._lock:
                 self.claims.end_read(key)
@@ -157,8 +153,7 @@ class SchedulerManager:
         return results
 
     def _read(self, context: RequestContext, query: request_filter.PlacementQuery,
-              read: claims.Read, fresh: bool
-              ) -> tuple[tuple[list[AllocationRequest], dict[str, Any]], bool]:
+              read: claims.Read, fresh: bool) -> tuple[host_manager.AnswerStates, bool]:
         """Placement's candidates for `query`, and whether this request read
         them itself. Requests that ask the same share one answer: the read in
         flight (a burst of equal boots asks placement once per round trip,
@@ -191,7 +186,7 @@ class SchedulerManager:
             # (its ledger read stays the older one: more is counted as in
             # flight, never less).
         try:
-            answer = self._candidates(context, query)
+            answer = host_manager.AnswerStates(*self._candidates(context, query))
             if mine is not None:
                 mine.answer = answer
         finally:
@@ -224,8 +219,7 @@ class SchedulerManager:
         for shape in [s for s, f in self._recent.items() if f.expires <= now]:
             self.claims.end_read(self._recent.pop(shape).hold)
 
-    def _join(self, flight: _Flight, read: claims.Read
-              ) -> tuple[list[AllocationRequest], dict[str, Any]] | None:
+    def _join(self, flight: _Flight, read: claims.Read) -> host_manager.AnswerStates | None:
         """The answer of a read in flight, as this request's read (None if
         that read failed)."""
         flight.done.wait()
@@ -254,20 +248,22 @@ class SchedulerManager:
         claimed: list[tuple[str, int]] = []
         results: list[HostList] = []
         by_uuid = {h.uuid: h for h in hosts}
+        own: dict[str, HostState] = {}      # the states this request adjusts, copied
         try:
             for uuid in instance_uuids:
                 # Each claim moves the group onto a host: its filters run again.
                 fit = hosts if group is None else filters.run(
                     enabled, hosts, spec, only=filters.PER_INSTANCE)
-                chosen, ranked, key = self._place_one(context, spec, uuid, fit, by_uuid,
-                                                      resources, read)
+                chosen, ranked, key, areq = self._place_one(
+                    context, spec, uuid, fit, by_uuid, own, resources, read)
                 claimed.append((uuid, key))
                 self.host_cache.consume(chosen.uuid)
                 if group is not None:
                     group['hosts'][chosen.host] = group['hosts'].get(chosen.host, 0) + 1
                 alternates = alternates_for(chosen, ranked, resources) \
                     if return_alternates else []
-                results.append([_selection(chosen)] + [_selection(h) for h in alternates])
+                results.append([_selection(chosen, areq)] +
+                               [_selection(h) for h in alternates])
         except Exception:
             for uuid, key in claimed:
                 self.placement.delete_allocation_for_instance(context, uuid)
@@ -278,17 +274,17 @@ class SchedulerManager:
 
     def _place_one(self, context: RequestContext, spec: RequestSpec, uuid: str,
                    hosts: list[HostState], by_uuid: dict[str, HostState],
-                   resources: dict[str, int], read: claims.Read
-                   ) -> tuple[HostState, list[HostState], int]:
+                   own: dict[str, HostState], resources: dict[str, int], read: claims.Read
+                   ) -> tuple[HostState, list[HostState], int, AllocationRequest]:
         """Weigh the hosts for one instance and claim the best that takes it:
         (the claimed host, the hosts ranked best first, its claim in the
-        ledger). NoValidHost if none does.
+        ledger, the allocation claimed). NoValidHost if none does.
 
         The ranking and each choice are made under the lock, with what every
         request of this scheduler claimed meanwhile; the claim itself is
         sent without it, and a refused one moves on to the next host."""
         with self._lock:
-            ranked = self._rank(hosts, by_uuid, spec, resources, read)
+            ranked = self._rank(hosts, by_uuid, own, spec, resources, read)
             ranked = _subset_first(ranked)
             key = self.claims.choose(ranked[0].uuid, resources) if ranked else 0
         for i, host in enumerate(ranked):
@@ -310,24 +306,28 @@ class SchedulerManager:
                 else:
                     self.claims.forget(key)
             if ok:
-                host.allocation_request = areq
-                return host, ranked, key
+                return host, ranked, key, areq
             LOG.debug('Claim of %s on %s refused; trying the next host', uuid, host.host)
         raise exception.NoValidHost(reason=NOT_ENOUGH)
 
     def _rank(self, hosts: list[HostState], by_uuid: dict[str, HostState],
-              spec: RequestSpec, resources: dict[str, int], read: claims.Read
-              ) -> list[HostState]:
+              own: dict[str, HostState], spec: RequestSpec, resources: dict[str, int],
+              read: claims.Read) -> list[HostState]:
         """The hosts that may take the instance, best first, each as its
         summary less the claims the summary may not include. A host that
         fits only if the claims in flight during the read are already in it
-        comes after every other (placement's claim tells)."""
+        comes after every other (placement's claim tells). The states of
+        `hosts` are shared: those adjusted here are the request's copies
+        (`own`)."""
         unseen = self.claims.unseen(read)
         lenient: set[str] = set()
         for node in read.touched | unseen.count.keys():
-            host = by_uuid.get(node)
+            host = own.get(node)
             if host is None:
-                continue
+                shared = by_uuid.get(node)
+                if shared is None:
+                    continue
+                host = own[node] = shared.copy()
             sure = unseen.sure.get(node, {})
             host.take(sure, 0)
             fits_sure = host.fits(resources)
@@ -338,6 +338,8 @@ class SchedulerManager:
             if fits_sure and not host.fits(resources):
                 lenient.add(node)
         read.touched = set(unseen.count)
+        if own:
+            hosts = [own.get(h.uuid, h) for h in hosts]
         weighed = weights.weigh(hosts, spec)
         # HostState.fits inline: a method call per host was a tenth of _rank.
         vcpus, ram, disk = (resources.get('VCPU', 0), resources.get('MEMORY_MB', 0),
@@ -391,7 +393,7 @@ def alternates_for(chosen: HostState, ranked: list[HostState], resources: dict[s
     """Where a failed build of this instance may be retried: the next-best
     hosts of the chosen one's cell that still fit, up to max_attempts in all."""
     return list(itertools.islice(
-        (h for h in ranked if h is not chosen and h.cell_uuid == chosen.cell_uuid
+        (h for h in ranked if h.uuid != chosen.uuid and h.cell_uuid == chosen.cell_uuid
          and h.fits(resources)), max(0, CONF.scheduler.max_attempts - 1)))
 
 
@@ -433,8 +435,10 @@ def server_group_info(spec: RequestSpec, scheduling: list[str]) -> GroupRequest 
             'hosts': hosts}
 
 
-def _selection(host: HostState) -> Selection:
+def _selection(host: HostState, claimed: AllocationRequest | None = None) -> Selection:
+    """Where to build: the host, and the allocation claimed on it (for an
+    alternate, the one placement offered it to claim on a reschedule)."""
     return {'service_host': host.host, 'nodename': host.nodename,
             'cell_uuid': host.cell_uuid, 'compute_node_uuid': host.uuid,
-            'allocation_request': host.allocation_request,
+            'allocation_request': claimed or host.allocation_request,
             'allocation_request_version': '1.28'}
