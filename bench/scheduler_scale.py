@@ -283,8 +283,8 @@ def profile(aio: Any, n: int, top: int = 30) -> None:
                   cpu_of(sched.placement, 'claim_resources', 'claim')),
                  (sched, 'select_destinations',
                   cpu_of(sched, 'select_destinations', 'select')),
-                 (host_manager, 'get_host_states',
-                  cpu_of(host_manager, 'get_host_states', 'host states')),
+                 (host_manager.AnswerStates, 'states',
+                  cpu_of(host_manager.AnswerStates, 'states', 'host states')),
                  (sched_manager, 'filter_hosts',
                   cpu_of(sched_manager, 'filter_hosts', 'filters')),
                  (sched, '_rank', cpu_of(sched, '_rank', 'rank')),
@@ -330,7 +330,7 @@ def profile(aio: Any, n: int, top: int = 30) -> None:
     stats = pstats.Stats(prof)
     steps = {'select_destinations': 'select_destinations',
              '_candidates': 'candidates (HTTP + decode)', 'loads': 'decode (orjson/json)',
-             'get_host_states': 'host states', 'filter_hosts': 'filters',
+             'states': 'host states', 'filter_hosts': 'filters',
              '_rank': 'weigh/rank', 'claim_resources': 'claim (HTTP)',
              'alternates_for': 'alternates', 'delete_allocation_for_instance': 'delete'}
     raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
@@ -340,7 +340,7 @@ def profile(aio: Any, n: int, top: int = 30) -> None:
             print(f'  {steps.pop(func):28} {ct / n * 1000:7.2f} ms CPU/select cumulative '
                   f'({calls} calls)')
     stats.sort_stats('tottime').print_stats(top)
-    stats.print_callees('get_host_states|_rank|weigh|nodes|changed_for_scheduling|_apply|host_cells|_call')
+    stats.print_callees('states|_build|_rank|weigh|nodes|changed_for_scheduling|_apply|host_cells|_call')
 
 
 def profile_boots(aio: Any, args: argparse.Namespace, cpu_by: Any) -> None:
