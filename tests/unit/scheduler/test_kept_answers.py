@@ -103,3 +103,15 @@ def test_a_kept_answer_is_let_go_after_its_time(cloud: Any, flags: Any) -> None:
     assert _one(cloud) == 'h0'
     assert len(reads) == 2
     assert len(cloud.sched._recent) == 1
+
+
+def test_an_idle_scheduler_lets_go_of_its_kept_answer(cloud: Any, flags: Any) -> None:
+    # With no request coming, the scheduler's periodic task lets it go.
+    flags('candidates_reuse_seconds', 0.05, 'scheduler')
+    cloud.add_host('h0', vcpus=4)
+    assert _one(cloud) == 'h0'
+    assert len(cloud.sched._recent) == 1
+    [task] = [t for t in cloud.sched.periodic_tasks() if t.name == 'kept_answers']
+    time.sleep(0.1)
+    task.fn()
+    assert not cloud.sched._recent and len(cloud.sched.claims) == 0
