@@ -11,6 +11,14 @@ scheduler_opts = [
                     'alternates used when a build fails.'),
     cfg.IntOpt('max_placement_results', default=1000, min=1,
                help='Limit on allocation candidates asked of placement.'),
+    cfg.FloatOpt('candidates_reuse_seconds', default=1.0, min=0.0,
+                 help='How long an answer of placement\'s allocation candidates '
+                      'serves later requests that ask the same (same resources, '
+                      'no required traits or aggregates but the disabled-compute '
+                      'trait), with this scheduler\'s claims since its read '
+                      'counted against it; placement\'s claim still decides, and '
+                      'a request that finds no host in it asks placement again. '
+                      '0: every request asks (or joins a read in flight).'),
     cfg.IntOpt('workers', min=1, help='Scheduler worker processes.'),
     cfg.BoolOpt('query_placement_for_availability_zone', default=True,
                 help='Ask placement only for hosts in the aggregates of the requested '

@@ -72,6 +72,14 @@ class Ledger:
         self._reads[key] = read
         return key, read
 
+    def hold(self, sent: int) -> int:
+        """Keep every claim that lands after `sent` until end_read(key): an
+        answer that later requests may still use (the scheduler's recent
+        answers) needs them counted against it."""
+        key = next(self._ids)
+        self._reads[key] = Read(sent=sent)
+        return key
+
     def answered(self, read: Read) -> None:
         read.answered = next(self._seq)
 

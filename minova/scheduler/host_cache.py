@@ -21,19 +21,20 @@ template: all that changes only with the node's row, its host's aggregates
 and its host mapping), so that a request does not make 1,000 host states
 from scratch. A new copy of the node has none yet, and every template is of
 an older generation once the aggregates or host mappings the scheduler reads
-differ from those it was made with. One request at a time holds the lease
-(lease()): it uses the templates themselves as its host states, setting
-placement's summary into them; requests that overlap it use copies.
+differ from those it was made with.
+
+The cache also logs which nodes changed, in order (a row written, a node
+gone, an instance placed), and counts its whole-cell reads (its era): the
+host states made of one placement answer (host_manager.AnswerStates) are
+brought up to date from the log, node by node, rather than made again.
 """
 from __future__ import annotations
 
-import contextlib
 import datetime
 import functools
 import json
 import threading
 import time
-from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,7 @@ from minova.db import aggregates, compute_nodes
 OVERLAP = datetime.timedelta(seconds=2)
 FULL_SECONDS = 60.0
 MISS_FULL_SECONDS = 1.0     # at most one whole-cell read a second for unknown nodes
+LOG_KEPT = 4096             # changes logged before the older half is let go
 
 
 @dataclass(slots=True)
@@ -116,7 +118,10 @@ class HostCache:
         # What the templates were made with: (zones, aggregate metadata, host mappings).
         self._context: tuple[Any, Any, Any] | None = None
         self._generation = 0
-        self._leased = False
+        # Node uuids in the order they changed; _log[0] is change number _base.
+        self._log: list[str] = []
+        self._base = 0
+        self._era = 0
         self._zones: dict[str, str] | None = None
         self._metadata: dict[str, dict[str, set[str]]] = {}
 
@@ -133,8 +138,10 @@ class HostCache:
             newest = cell.newest
             full = newest is None or now - cell.full_at > FULL_SECONDS
             if newest is not None and not full:
-                self._apply(cell, compute_nodes.changed_for_scheduling(
+                changed = self._apply(cell, compute_nodes.changed_for_scheduling(
                     url, newest - OVERLAP, functools.partial(_known, cell.nodes)))
+                if changed:
+                    self._logged(changed)
                 if wanted and not wanted <= cell.nodes.keys() \
                         and now - cell.full_at > MISS_FULL_SECONDS:
                     full = True
@@ -145,26 +152,50 @@ class HostCache:
                 cell.newest = None
                 cell.full_at = now
                 self._apply(cell, rows)
+                with self._lock:
+                    self._era += 1      # every node is a new one
                 if cell.newest is None:     # an empty cell: nothing to start from
                     cell.newest = datetime.datetime(1970, 1, 1)
             return cell.nodes
 
     @staticmethod
-    def _apply(cell: _Cell, rows: list[dict[str, Any]]) -> None:
+    def _apply(cell: _Cell, rows: list[dict[str, Any]]) -> list[str]:
+        """The rows into the cell's nodes: the uuids of the nodes changed."""
         # A writer whose clock runs ahead must not make later rows look old.
         cap = utils.utcnow()
+        changed = []
         for row in rows:
             if row['deleted']:
                 if cell.nodes.pop(row['uuid'], None) is not None:
+                    changed.append(row['uuid'])
                     # A host left behind unmapped would have every request
                     # read the host mappings again (host_manager).
                     cell.hosts = {n.host for n in cell.nodes.values()}
             elif not _known(cell.nodes, row['uuid'], row.get('version')):
                 node = cell.nodes[row['uuid']] = _node(row)
                 cell.hosts.add(node.host)
+                changed.append(node.uuid)
             stamp = row['stamp'] if row['stamp'] is None else min(row['stamp'], cap)
             if stamp is not None and (cell.newest is None or stamp > cell.newest):
                 cell.newest = stamp
+        return changed
+
+    def _logged(self, uuids: list[str]) -> None:
+        with self._lock:
+            self._log.extend(uuids)
+            if len(self._log) > LOG_KEPT:
+                drop = len(self._log) // 2
+                del self._log[:drop]
+                self._base += drop
+
+    def changes(self, since: int) -> tuple[int, int, list[str] | None]:
+        """(the era, the number of changes so far, the uuids changed since
+        change number `since`, or None when the log no longer holds them)."""
+        with self._lock:
+            end = self._base + len(self._log)
+            if since < self._base:
+                return self._era, end, None
+            return self._era, end, self._log[since - self._base:]
 
     def consume(self, uuid: str) -> None:
         """One more instance on this node, until its row says otherwise."""
@@ -175,6 +206,7 @@ class HostCache:
                 node = cell.nodes.get(uuid)
                 if node is not None:
                     node.num_instances += 1
+                    self._logged([uuid])
                     return
 
     def hosts(self, url: str) -> set[str]:
@@ -204,16 +236,3 @@ class HostCache:
                 self._context = context
                 self._generation += 1
             return self._generation
-
-    @contextlib.contextmanager
-    def lease(self) -> Iterator[bool]:
-        """Whether this request may use the templates as its own host states
-        (no other request does until it ends); see module doc."""
-        with self._lock:
-            leased, self._leased = not self._leased, True
-        try:
-            yield leased
-        finally:
-            if leased:
-                with self._lock:
-                    self._leased = False

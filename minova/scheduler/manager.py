@@ -3,10 +3,13 @@
 select_destinations goes through named steps:
 
   candidates     placement's allocation candidates: the nodes that have room
-                 (_candidates, with request_filter.build's query)
+                 (_candidates, with request_filter.build's query), shared by
+                 equal requests while in flight and, for a while, after
+                 (_read)
   host states    each candidate joined with its compute node and service,
-                 kept in memory and refreshed from the rows written since
-                 (host_manager.get_host_states, host_cache.py)
+                 kept in memory and refreshed from the rows written since,
+                 made once per answer (host_manager.AnswerStates,
+                 host_cache.py)
   filters        what placement does not know (filter_hosts, filters.py)
   placing        per instance: weigh, then claim the best host by writing its
                  allocation (_place_all, _place_one, _claim_one, weights.py)
@@ -27,6 +30,7 @@ import itertools
 import logging
 import random
 import threading
+import time
 from typing import Any
 
 import oslo_messaging as messaging
@@ -48,16 +52,26 @@ from minova.scheduler.rpcapi import HostList, Selection
 LOG = logging.getLogger(__name__)
 
 NOT_ENOUGH = 'There are not enough hosts available.'
+KEPT_CHECK_SECONDS = 5.0
 
 
 class _Flight:
-    """One read of placement's candidates that other requests may join."""
+    """One read of placement's candidates that other requests may join,
+    while it is in flight and, for a query whose answer may be reused
+    (PlacementQuery.reusable), for [scheduler] candidates_reuse_seconds
+    after it came back."""
 
     def __init__(self, sent: int) -> None:
         self.sent = sent                 # the ledger's counter when it was sent
         self.answered = 0
-        self.answer: tuple[list[AllocationRequest], dict[str, Any]] | None = None
+        self.answer: host_manager.AnswerStates | None = None
         self.done = threading.Event()
+        self.hold = 0                    # its hold on the ledger while kept
+        self.expires = 0.0               # time.monotonic() when no longer used
+
+
+class _NoHostInShared(Exception):
+    """No host in an answer this request did not read itself: it reads again."""
 
 
 class SchedulerManager:
@@ -74,14 +88,24 @@ class SchedulerManager:
         # members are placed one request at a time, as before.
         self._group_lock = threading.Lock()
         self.host_cache = host_cache.HostCache()
-        # Reads of placement's candidates in flight, by the query's shape.
+        # Reads of placement's candidates in flight, and the latest answers
+        # kept for reuse, by the query's shape.
         self._flights: dict[tuple[Any, ...], _Flight] = {}
+        self._recent: dict[tuple[Any, ...], _Flight] = {}
 
     def periodic_tasks(self) -> list[utils.Periodic]:
+        # A kept answer of placement (0.8 MB at 1,000 hosts) is let go once
+        # past its time even when no request comes to notice.
+        tasks = [utils.Periodic('kept_answers', self._let_go, KEPT_CHECK_SECONDS)]
         interval = CONF.scheduler.discover_hosts_in_cells_interval
-        if interval <= 0:
-            return []
-        return [utils.Periodic('discover_hosts', lambda: cells_manage.discover_hosts(), interval)]
+        if interval > 0:
+            tasks.append(utils.Periodic('discover_hosts',
+                                        lambda: cells_manage.discover_hosts(), interval))
+        return tasks
+
+    def _let_go(self) -> None:
+        with self._lock:
+            self._expire(time.monotonic())
 
     @messaging.expected_exceptions(exception.NoValidHost)
     def select_destinations(self, context: RequestContext, request_spec: RequestSpec,
@@ -95,29 +119,45 @@ class SchedulerManager:
 
     def _select(self, context: RequestContext, spec: RequestSpec,
                 instance_uuids: list[str], return_alternates: bool) -> list[HostList]:
-        """Candidates, host states, filters; then each instance is placed."""
+        """Candidates, host states, filters; then each instance is placed.
+        A request that found no host in an answer it shared asks placement
+        itself before it says so: room freed since, or a host added, is in
+        placement's new answer."""
+        try:
+            return self._select_once(context, spec, instance_uuids, return_alternates,
+                                     fresh=False)
+        except _NoHostInShared:
+            LOG.debug('No host for %s in a shared answer; asking placement', instance_uuids)
+            return self._select_once(context, spec, instance_uuids, return_alternates,
+                                     fresh=True)
+
+    def _select_once(self, context: RequestContext, spec: RequestSpec,
+                     instance_uuids: list[str], return_alternates: bool, fresh: bool
+                     ) -> list[HostList]:
         query = request_filter.build(spec)
         with self._lock:
             key, read = self.claims.begin_read()
         try:
-            areqs, summaries = self._read(context, query, read)
-            # The host states are this request's alone until it returns.
-            with self.host_cache.lease() as leased:
-                hosts = host_manager.get_host_states(areqs, summaries, self.host_cache,
-                                                     leased=leased)
-                if not hosts:
-                    LOG.info('No host for %s: placement offered %d candidates for %s, and '
-                             'none is a mapped compute node of an answering cell',
-                             instance_uuids, len(areqs), query.resources)
-                spec = spec.copy()
-                group = server_group_info(spec, instance_uuids)
-                if group is not None:
-                    spec['instance_group'] = group
-                hosts, enabled = filter_hosts(hosts, spec)
+            answer, own = self._read(context, query, read, fresh)
+            hosts = answer.states(self.host_cache)
+            if not hosts:
+                LOG.info('No host for %s: placement offered %d candidates for %s, and '
+                         'none is a mapped compute node of an answering cell',
+                         instance_uuids, answer.offered, query.resources)
+            spec = spec.copy()
+            group = server_group_info(spec, instance_uuids)
+            if group is not None:
+                spec['instance_group'] = group
+            hosts, enabled = filter_hosts(hosts, spec)
+            try:
                 if not hosts:
                     raise exception.NoValidHost(reason=NOT_ENOUGH)
                 results = self._place_all(context, spec, group, instance_uuids, hosts,
                                           enabled, query.resources, return_alternates, read)
+            except exception.NoValidHost:
+                if own:
+                    raise
+                raise _NoHostInShared() from None
         finally:
             with self._lock:
                 self.claims.end_read(key)
@@ -125,49 +165,73 @@ class SchedulerManager:
         return results
 
     def _read(self, context: RequestContext, query: request_filter.PlacementQuery,
-              read: claims.Read) -> tuple[list[AllocationRequest], dict[str, Any]]:
-        """Placement's candidates for `query`, shared by the requests that
-        ask the same while one such read is in flight (a burst of equal
-        boots asks placement once per round trip, not once per boot).
+              read: claims.Read, fresh: bool) -> tuple[host_manager.AnswerStates, bool]:
+        """Placement's candidates for `query`, and whether this request read
+        them itself. Requests that ask the same share one answer: the read in
+        flight (a burst of equal boots asks placement once per round trip,
+        not once per boot) and, for a reusable query, the latest answer for
+        [scheduler] candidates_reuse_seconds. `fresh`: not an answer read
+        before this request began.
 
-        A request that joins a read takes that read's send and answer as its
-        own in the ledger (claims.py), so the claims made meanwhile count
+        A request that shares an answer takes that read's send and answer as
+        its own in the ledger (claims.py), so the claims made meanwhile count
         against the answer for it exactly as for the request that sent it:
         a claim that landed after the send is taken off as in flight, one
-        chosen after the answer as not in it. Placement's claim still
-        decides."""
+        chosen after the answer as not in it (the ledger keeps them while the
+        answer is kept). Placement's claim still decides."""
         shape = query.shape()
         with self._lock:
-            flight = self._flights.get(shape)
-            if flight is None:
-                flight = self._flights[shape] = _Flight(read.sent)
-                leader = True
-            else:
-                read.sent = flight.sent
-                leader = False
-        if not leader:
-            answer = self._join(flight, read)
+            self._expire(time.monotonic())
+            shared = None if fresh else (self._flights.get(shape) or self._recent.get(shape))
+            # Its own read is one others may join, unless one is in flight.
+            mine = _Flight(read.sent) if shared is None and shape not in self._flights \
+                else None
+            if mine is not None:
+                self._flights[shape] = mine
+            elif shared is not None:
+                read.sent = shared.sent
+        if shared is not None:
+            answer = self._join(shared, read)
             if answer is not None:
-                return answer
+                return answer, False
             # The read it joined failed: its own, as if it had not joined
             # (its ledger read stays the older one: more is counted as in
             # flight, never less).
         try:
-            answer = self._candidates(context, query)
-            if leader:
-                flight.answer = answer
+            answer = host_manager.AnswerStates(*self._candidates(context, query))
+            if mine is not None:
+                mine.answer = answer
         finally:
             with self._lock:
                 self.claims.answered(read)
-                if leader:
-                    flight.answered = read.answered
-                    del self._flights[shape]   # later requests read afresh
-            if leader:
-                flight.done.set()
-        return answer
+                if mine is not None:
+                    mine.answered = read.answered
+                    del self._flights[shape]
+                    if mine.answer is not None and query.reusable():
+                        self._keep(shape, mine)
+            if mine is not None:
+                mine.done.set()
+        return answer, True
 
-    def _join(self, flight: _Flight, read: claims.Read
-              ) -> tuple[list[AllocationRequest], dict[str, Any]] | None:
+    def _keep(self, shape: tuple[Any, ...], flight: _Flight) -> None:
+        """Keep an answer for later requests of its shape (under the lock)."""
+        seconds = CONF.scheduler.candidates_reuse_seconds
+        if seconds <= 0 or 'ComputeFilter' not in {
+                f.rsplit('.', 1)[-1] for f in CONF.filter_scheduler.enabled_filters}:
+            return      # a disabled compute's trait is then placement's alone to check
+        old = self._recent.pop(shape, None)
+        if old is not None:
+            self.claims.end_read(old.hold)
+        flight.hold = self.claims.hold(flight.sent)
+        flight.expires = time.monotonic() + seconds
+        self._recent[shape] = flight
+
+    def _expire(self, now: float) -> None:
+        """Let go of the kept answers past their time (under the lock)."""
+        for shape in [s for s, f in self._recent.items() if f.expires <= now]:
+            self.claims.end_read(self._recent.pop(shape).hold)
+
+    def _join(self, flight: _Flight, read: claims.Read) -> host_manager.AnswerStates | None:
         """The answer of a read in flight, as this request's read (None if
         that read failed)."""
         flight.done.wait()
@@ -196,20 +260,22 @@ class SchedulerManager:
         claimed: list[tuple[str, int]] = []
         results: list[HostList] = []
         by_uuid = {h.uuid: h for h in hosts}
+        own: dict[str, HostState] = {}      # the states this request adjusts, copied
         try:
             for uuid in instance_uuids:
                 # Each claim moves the group onto a host: its filters run again.
                 fit = hosts if group is None else filters.run(
                     enabled, hosts, spec, only=filters.PER_INSTANCE)
-                chosen, ranked, key = self._place_one(context, spec, uuid, fit, by_uuid,
-                                                      resources, read)
+                chosen, ranked, key, areq = self._place_one(
+                    context, spec, uuid, fit, by_uuid, own, resources, read)
                 claimed.append((uuid, key))
                 self.host_cache.consume(chosen.uuid)
                 if group is not None:
                     group['hosts'][chosen.host] = group['hosts'].get(chosen.host, 0) + 1
                 alternates = alternates_for(chosen, ranked, resources) \
                     if return_alternates else []
-                results.append([_selection(chosen)] + [_selection(h) for h in alternates])
+                results.append([_selection(chosen, areq)] +
+                               [_selection(h) for h in alternates])
         except Exception:
             for uuid, key in claimed:
                 self.placement.delete_allocation_for_instance(context, uuid)
@@ -220,17 +286,17 @@ class SchedulerManager:
 
     def _place_one(self, context: RequestContext, spec: RequestSpec, uuid: str,
                    hosts: list[HostState], by_uuid: dict[str, HostState],
-                   resources: dict[str, int], read: claims.Read
-                   ) -> tuple[HostState, list[HostState], int]:
+                   own: dict[str, HostState], resources: dict[str, int], read: claims.Read
+                   ) -> tuple[HostState, list[HostState], int, AllocationRequest]:
         """Weigh the hosts for one instance and claim the best that takes it:
         (the claimed host, the hosts ranked best first, its claim in the
-        ledger). NoValidHost if none does.
+        ledger, the allocation claimed). NoValidHost if none does.
 
         The ranking and each choice are made under the lock, with what every
         request of this scheduler claimed meanwhile; the claim itself is
         sent without it, and a refused one moves on to the next host."""
         with self._lock:
-            ranked = self._rank(hosts, by_uuid, spec, resources, read)
+            ranked = self._rank(hosts, by_uuid, own, spec, resources, read)
             ranked = _subset_first(ranked)
             key = self.claims.choose(ranked[0].uuid, resources) if ranked else 0
         for i, host in enumerate(ranked):
@@ -252,24 +318,28 @@ class SchedulerManager:
                 else:
                     self.claims.forget(key)
             if ok:
-                host.allocation_request = areq
-                return host, ranked, key
+                return host, ranked, key, areq
             LOG.debug('Claim of %s on %s refused; trying the next host', uuid, host.host)
         raise exception.NoValidHost(reason=NOT_ENOUGH)
 
     def _rank(self, hosts: list[HostState], by_uuid: dict[str, HostState],
-              spec: RequestSpec, resources: dict[str, int], read: claims.Read
-              ) -> list[HostState]:
+              own: dict[str, HostState], spec: RequestSpec, resources: dict[str, int],
+              read: claims.Read) -> list[HostState]:
         """The hosts that may take the instance, best first, each as its
         summary less the claims the summary may not include. A host that
         fits only if the claims in flight during the read are already in it
-        comes after every other (placement's claim tells)."""
+        comes after every other (placement's claim tells). The states of
+        `hosts` are shared: those adjusted here are the request's copies
+        (`own`)."""
         unseen = self.claims.unseen(read)
         lenient: set[str] = set()
         for node in read.touched | unseen.count.keys():
-            host = by_uuid.get(node)
+            host = own.get(node)
             if host is None:
-                continue
+                shared = by_uuid.get(node)
+                if shared is None:
+                    continue
+                host = own[node] = shared.copy()
             sure = unseen.sure.get(node, {})
             host.take(sure, 0)
             fits_sure = host.fits(resources)
@@ -280,6 +350,8 @@ class SchedulerManager:
             if fits_sure and not host.fits(resources):
                 lenient.add(node)
         read.touched = set(unseen.count)
+        if own:
+            hosts = [own.get(h.uuid, h) for h in hosts]
         weighed = weights.weigh(hosts, spec)
         # HostState.fits inline: a method call per host was a tenth of _rank.
         vcpus, ram, disk = (resources.get('VCPU', 0), resources.get('MEMORY_MB', 0),
@@ -333,7 +405,7 @@ def alternates_for(chosen: HostState, ranked: list[HostState], resources: dict[s
     """Where a failed build of this instance may be retried: the next-best
     hosts of the chosen one's cell that still fit, up to max_attempts in all."""
     return list(itertools.islice(
-        (h for h in ranked if h is not chosen and h.cell_uuid == chosen.cell_uuid
+        (h for h in ranked if h.uuid != chosen.uuid and h.cell_uuid == chosen.cell_uuid
          and h.fits(resources)), max(0, CONF.scheduler.max_attempts - 1)))
 
 
@@ -375,8 +447,10 @@ def server_group_info(spec: RequestSpec, scheduling: list[str]) -> GroupRequest 
             'hosts': hosts}
 
 
-def _selection(host: HostState) -> Selection:
+def _selection(host: HostState, claimed: AllocationRequest | None = None) -> Selection:
+    """Where to build: the host, and the allocation claimed on it (for an
+    alternate, the one placement offered it to claim on a reschedule)."""
     return {'service_host': host.host, 'nodename': host.nodename,
             'cell_uuid': host.cell_uuid, 'compute_node_uuid': host.uuid,
-            'allocation_request': host.allocation_request,
+            'allocation_request': claimed or host.allocation_request,
             'allocation_request_version': '1.28'}

@@ -41,6 +41,17 @@ class PlacementQuery:
         return (tuple(sorted(self.resources.items())), tuple(self.required),
                 tuple(self.member_of))
 
+    def reusable(self) -> bool:
+        """Whether placement's answer depends only on what is checked again
+        after it: room on a provider (its claim) and a compute's disabled
+        trait (ComputeFilter reads the service on every request). A trait or
+        aggregate changed meanwhile would not be, so such answers are not
+        kept for later requests."""
+        return not self.member_of and set(self.required) <= _CHECKED_AGAIN
+
+
+_CHECKED_AGAIN = frozenset({'!' + os_traits.COMPUTE_STATUS_DISABLED})
+
 
 def resources_from_flavor(flavor: Flavor) -> dict[str, int]:
     """Placement resources of one instance; extra spec resources:RC=N overrides."""

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from minova import exception
-from tests.unit.backbone.fakes import spec
+from tests.unit.backbone.fakes import let_go_of_kept_answers, spec
 
 
 def test_concurrent_selects_fill_every_room_and_never_more(cloud: Any) -> None:
@@ -35,6 +35,7 @@ def test_concurrent_selects_fill_every_room_and_never_more(cloud: Any) -> None:
     for c in consumers:
         allocs = cloud.placement('GET', f'/allocations/{c}').json()['allocations']
         assert bool(allocs) == (c in held)
+    let_go_of_kept_answers(cloud.sched)
     assert len(cloud.sched.claims) == 0
 
 
@@ -99,6 +100,7 @@ def test_equal_requests_share_one_read_and_still_spread(cloud: Any) -> None:
     assert sorted(placed) == ['h0', 'h1', 'h2', 'h3']
     for i in range(4):
         assert cloud.usage(f'h{i}')['VCPU'] == 1
+    let_go_of_kept_answers(cloud.sched)
     assert not cloud.sched._flights and len(cloud.sched.claims) == 0
 
 

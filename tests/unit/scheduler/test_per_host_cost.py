@@ -137,25 +137,33 @@ def test_scheduler_placement_client_reads_the_environment_once(cloud: Any,
     assert 0 < len(walks) <= 3     # one per distinct URL at most, not one per request
 
 
-def test_leased_states_and_copies_are_equal(cloud: Any) -> None:
-    """The request holding the host cache's lease gets the nodes' kept
-    states, filled in; one overlapping it gets copies equal field by field."""
+def test_states_of_one_answer_are_made_once_and_follow_the_cache(cloud: Any) -> None:
+    """Every request using one answer of placement gets the same states;
+    a node the host cache logs as changed (here an instance placed on it,
+    then its service disabled) is made again, alone."""
+    from minova.db import services
     for name in ('h1', 'h2', 'h3'):
         cloud.add_host(name)
     cache = cloud.sched.host_cache
-    areqs, summaries = cloud.client.get_allocation_candidates(
-        cloud.ctx, {'VCPU': 1, 'MEMORY_MB': 512, 'DISK_GB': 1}, 1000)
-    with cache.lease() as first, cache.lease() as second:
-        assert first and not second
-        kept = host_manager.get_host_states(areqs, summaries, cache, leased=True)
-        copies = host_manager.get_host_states(areqs, summaries, cache, leased=False)
-    assert [s.host for s in kept] == [s.host for s in copies] and len(kept) == 3
-    for a, b in zip(kept, copies, strict=True):
-        assert a is not b
-        assert {f.name: getattr(a, f.name) for f in dataclasses.fields(HostState)} == \
-            {f.name: getattr(b, f.name) for f in dataclasses.fields(HostState)}
-    # The kept states are the same objects request after request.
-    with cache.lease() as again:
-        assert again
-        assert host_manager.get_host_states(areqs, summaries, cache, leased=True)[0] \
-            is kept[0]
+    answer = host_manager.AnswerStates(*cloud.client.get_allocation_candidates(
+        cloud.ctx, {'VCPU': 1, 'MEMORY_MB': 512, 'DISK_GB': 1}, 1000))
+    first = answer.states(cache)
+    again = answer.states(cache)
+    assert first is not again and len(first) == 3
+    assert all(a is b for a, b in zip(first, again, strict=True))
+    by_host = {s.host: s for s in first}
+    cache.consume(by_host['h2'].uuid)
+    svc = services.get_all(cloud.dbs.cell, host='h3')[0]
+    services.update(cloud.dbs.cell, svc['id'], {'disabled': True})
+    later = {s.host: s for s in answer.states(cache)}
+    assert later['h1'] is by_host['h1']
+    assert later['h2'] is not by_host['h2'] and later['h2'].num_instances == 1
+    assert by_host['h2'].num_instances == 0          # what others hold is unchanged
+    assert later['h3'].service['disabled'] and not by_host['h3'].service['disabled']
+    fields = [f.name for f in dataclasses.fields(HostState) if f.name != 'service']
+    fresh = {s.host: s for s in host_manager.AnswerStates(
+        *cloud.client.get_allocation_candidates(
+            cloud.ctx, {'VCPU': 1, 'MEMORY_MB': 512, 'DISK_GB': 1}, 1000)).states(cache)}
+    for name in ('h1', 'h2', 'h3'):
+        assert {f: getattr(later[name], f) for f in fields} == \
+            {f: getattr(fresh[name], f) for f in fields}
