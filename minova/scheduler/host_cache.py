@@ -122,6 +122,9 @@ class HostCache:
         self._log: list[str] = []
         self._base = 0
         self._era = 0
+        # Bumped whenever a node joins or leaves a cell: an answer of
+        # placement read before may lack a host (AnswerStates.stale).
+        self.members = 0
         self._zones: dict[str, str] | None = None
         self._metadata: dict[str, dict[str, set[str]]] = {}
 
@@ -138,15 +141,16 @@ class HostCache:
             newest = cell.newest
             full = newest is None or now - cell.full_at > FULL_SECONDS
             if newest is not None and not full:
-                changed = self._apply(cell, compute_nodes.changed_for_scheduling(
+                changed, joined = self._apply(cell, compute_nodes.changed_for_scheduling(
                     url, newest - OVERLAP, functools.partial(_known, cell.nodes)))
                 if changed:
-                    self._logged(changed)
+                    self._logged(changed, joined)
                 if wanted and not wanted <= cell.nodes.keys() \
                         and now - cell.full_at > MISS_FULL_SECONDS:
                     full = True
             if full:
                 rows = compute_nodes.changed_for_scheduling(url, None)
+                before = set(cell.nodes)
                 cell.nodes = {}
                 cell.hosts = set()
                 cell.newest = None
@@ -154,34 +158,41 @@ class HostCache:
                 self._apply(cell, rows)
                 with self._lock:
                     self._era += 1      # every node is a new one
+                    if cell.nodes.keys() != before:
+                        self.members += 1
                 if cell.newest is None:     # an empty cell: nothing to start from
                     cell.newest = datetime.datetime(1970, 1, 1)
             return cell.nodes
 
     @staticmethod
-    def _apply(cell: _Cell, rows: list[dict[str, Any]]) -> list[str]:
-        """The rows into the cell's nodes: the uuids of the nodes changed."""
+    def _apply(cell: _Cell, rows: list[dict[str, Any]]) -> tuple[list[str], bool]:
+        """The rows into the cell's nodes: (the uuids of the nodes changed,
+        whether a node joined or left)."""
         # A writer whose clock runs ahead must not make later rows look old.
         cap = utils.utcnow()
         changed = []
+        joined = False
         for row in rows:
             if row['deleted']:
                 if cell.nodes.pop(row['uuid'], None) is not None:
                     changed.append(row['uuid'])
+                    joined = True
                     # A host left behind unmapped would have every request
                     # read the host mappings again (host_manager).
                     cell.hosts = {n.host for n in cell.nodes.values()}
             elif not _known(cell.nodes, row['uuid'], row.get('version')):
+                joined = joined or row['uuid'] not in cell.nodes
                 node = cell.nodes[row['uuid']] = _node(row)
                 cell.hosts.add(node.host)
                 changed.append(node.uuid)
             stamp = row['stamp'] if row['stamp'] is None else min(row['stamp'], cap)
             if stamp is not None and (cell.newest is None or stamp > cell.newest):
                 cell.newest = stamp
-        return changed
+        return changed, joined
 
-    def _logged(self, uuids: list[str]) -> None:
+    def _logged(self, uuids: list[str], joined: bool = False) -> None:
         with self._lock:
+            self.members += joined
             self._log.extend(uuids)
             if len(self._log) > LOG_KEPT:
                 drop = len(self._log) // 2

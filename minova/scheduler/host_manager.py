@@ -119,6 +119,11 @@ class AnswerStates:
         self._seen = 0                          # the host cache's changes applied
         self._list: list[HostState] = []
         self._at: dict[str, int] = {}           # node uuid -> its index in _list
+        # (template generation, host cache members) when first used: once
+        # either moves, a host may have been added or mapped since the read,
+        # which this answer cannot offer.
+        self._basis: tuple[int, int] | None = None
+        self.stale = False
 
     def states(self, cache: HostCache) -> list[HostState]:
         """The states, brought up to date with the host cache (a list of the
@@ -148,7 +153,12 @@ class AnswerStates:
         mapped = lookup.host_cells(hosts)
         generation = cache.generation((zones, agg_meta, mapped))
         context = (zones, agg_meta, mapped, CONF.default_availability_zone, generation)
+        basis = (generation, cache.members)
         with self._lock:
+            if self._basis is None:
+                self._basis = basis
+            elif basis != self._basis:
+                self.stale = True
             # The log's position first: a change logged after it is applied
             # by the next request, one logged before it by this one.
             era, end, changed = cache.changes(self._seen)

@@ -70,8 +70,9 @@ class _Flight:
         self.expires = 0.0               # time.monotonic() when no longer used
 
 
-class _NoHostInShared(Exception):
-    """No host in an answer this request did not read itself: it reads again."""
+class _ReadAgain(Exception):
+    """An answer this request did not read itself will not do (no host in
+    it, or hosts joined, left or were mapped since): it asks placement."""
 
 
 class SchedulerManager:
@@ -122,12 +123,14 @@ class SchedulerManager:
         """Candidates, host states, filters; then each instance is placed.
         A request that found no host in an answer it shared asks placement
         itself before it says so: room freed since, or a host added, is in
-        placement's new answer."""
+        placement's new answer. So does one whose shared answer predates a
+        change of the cell's hosts (a host added, removed or mapped): its
+        alternates, too, must come from every host."""
         try:
             return self._select_once(context, spec, instance_uuids, return_alternates,
                                      fresh=False)
-        except _NoHostInShared:
-            LOG.debug('No host for %s in a shared answer; asking placement', instance_uuids)
+        except _ReadAgain:
+            LOG.debug('Shared answer unfit for %s; asking placement', instance_uuids)
             return self._select_once(context, spec, instance_uuids, return_alternates,
                                      fresh=True)
 
@@ -140,6 +143,9 @@ class SchedulerManager:
         try:
             answer, own = self._read(context, query, read, fresh)
             hosts = answer.states(self.host_cache)
+            if answer.stale and not own:
+                self._drop(answer)
+                raise _ReadAgain()
             if not hosts:
                 LOG.info('No host for %s: placement offered %d candidates for %s, and '
                          'none is a mapped compute node of an answering cell',
@@ -157,7 +163,7 @@ class SchedulerManager:
             except exception.NoValidHost:
                 if own:
                     raise
-                raise _NoHostInShared() from None
+                raise _ReadAgain() from None
         finally:
             with self._lock:
                 self.claims.end_read(key)
@@ -225,6 +231,12 @@ class SchedulerManager:
         flight.hold = self.claims.hold(flight.sent)
         flight.expires = time.monotonic() + seconds
         self._recent[shape] = flight
+
+    def _drop(self, answer: host_manager.AnswerStates) -> None:
+        """No later request uses this answer."""
+        with self._lock:
+            for shape in [s for s, f in self._recent.items() if f.answer is answer]:
+                self.claims.end_read(self._recent.pop(shape).hold)
 
     def _expire(self, now: float) -> None:
         """Let go of the kept answers past their time (under the lock)."""

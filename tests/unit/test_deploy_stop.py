@@ -11,11 +11,18 @@ from minova.deploy.layout import Settings
 
 
 def _service(s: Settings, name: str, ignore_term: bool) -> int:
-    """A process group leader with a pid file, as procs.start leaves one."""
+    """A process group leader with a pid file, as procs.start leaves one,
+    returned once its shell has set its trap (a TERM sent before that, on a
+    loaded machine, would stop a service meant to ignore it)."""
     trap = "trap '' TERM; " if ignore_term else ''
-    proc = subprocess.Popen(['bash', '-c', f'{trap}while :; do sleep 0.05; done'],
-                            start_new_session=True)
     (s.root / 'run').mkdir(parents=True, exist_ok=True)
+    ready = s.root / 'run' / f'{name}.ready'
+    proc = subprocess.Popen(['bash', '-c', f'{trap}: > {ready}; while :; do sleep 0.05; done'],
+                            start_new_session=True)
+    deadline = time.monotonic() + 10
+    while not ready.exists():
+        assert time.monotonic() < deadline, f'{name} did not start'
+        time.sleep(0.01)
     procs.pid_file(s, name).write_text(f'{proc.pid}\n')
     return proc.pid
 

@@ -56,6 +56,20 @@ def test_no_host_in_a_kept_answer_asks_placement_again(cloud: Any) -> None:
     assert len(reads) == 3
 
 
+def test_a_host_added_after_the_answer_is_offered_at_once(cloud: Any) -> None:
+    # h1 (more vCPUs: the weighers prefer it) joins the cell after the kept
+    # read: the next request reads again, so it and the alternates of a
+    # reschedule come from both hosts.
+    cloud.add_host('h0', vcpus=4)
+    reads = _count_reads(cloud.sched)
+    assert _one(cloud) == 'h0'
+    cloud.add_host('h1', vcpus=8)
+    result = cloud.sched.select_destinations(cloud.ctx, spec(), [str(uuid.uuid4())])
+    assert [s['service_host'] for s in result[0]] == ['h1', 'h0']
+    assert len(reads) == 2
+    assert not any(f.answer.stale for f in cloud.sched._recent.values())
+
+
 def test_room_freed_since_the_answer_is_found(cloud: Any) -> None:
     cloud.add_host('h0', vcpus=1)
     first = str(uuid.uuid4())
