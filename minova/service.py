@@ -67,12 +67,24 @@ class Service:
             from minova.db import engines, services
             services.heartbeat(engines.cell_url(), self.record['id'])
 
+    def _beat_once(self) -> None:
+        try:
+            self._heartbeat()
+        except Exception:  # noqa: BLE001 - the periodic heartbeat tries again
+            LOG.warning('First heartbeat of %s on %s failed; the next one is in %ss',
+                        self.binary, self.host, CONF.report_interval, exc_info=True)
+
     def start(self) -> None:
         self.record = self._register()
         if hasattr(self.manager, 'init_host'):
             self.manager.init_host(self.record)
         target = messaging.Target(topic=self.topic, server=self.host)
         self._server = rpc.start_server(target, [self.manager], self.binary)
+        # Heard from now, not one report_interval later: a restart that took
+        # longer than service_down_time (an init_host that rolled moves back)
+        # would otherwise be serving yet seen as down, and the scheduler's
+        # ComputeFilter would turn away the first request it is sent.
+        self._beat_once()
         self._periodic.append(utils.Periodic(f'{self.binary}-heartbeat', self._heartbeat,
                                              CONF.report_interval).start())
         if hasattr(self.manager, 'periodic_tasks'):
