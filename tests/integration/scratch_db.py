@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import sqlalchemy as sa
 
-from minova.db import engines
+from minova.db import engines, migration
 
 ADMIN_URLS = {'mysql': 'mysql+pymysql://root@127.0.0.1/',
               'postgresql': 'postgresql+psycopg2://postgres@127.0.0.1/postgres'}
@@ -44,7 +44,11 @@ def databases(engine: str, prefix: str) -> Iterator[Iterator[str]]:
 
 
 @contextlib.contextmanager
-def database(engine: str, prefix: str) -> Iterator[str]:
-    """One new empty database on `engine`, dropped afterwards."""
+def database(engine: str, prefix: str, schema: str | None = None) -> Iterator[str]:
+    """One new database on `engine`, dropped afterwards: empty, or migrated
+    to the newest revision of `schema` ('main_db', 'api_db', 'placement_db')."""
     with databases(engine, prefix) as supply:
-        yield next(supply)
+        url = next(supply)
+        if schema is not None:
+            migration.upgrade(schema, url)
+        yield url

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from minova.db import console_auth_tokens, migration
+from minova.db import console_auth_tokens
 from minova.db import instances as inst_db
 from tests.integration import scratch_db
 
@@ -17,8 +17,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(params=scratch_db.ENGINES)
 def cell_url(request: Any) -> Iterator[str]:
-    with scratch_db.database(request.param, 'minova_it_cat_') as url:
-        migration.upgrade('main_db', url)
+    with scratch_db.database(request.param, 'minova_it_cat_', 'main_db') as url:
         yield url
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from minova.db import engines, migration, regexp
+from minova.db import engines, regexp
 from minova.db import instances as inst_db
 from tests.integration import scratch_db
 
@@ -22,8 +22,7 @@ SERVERS = ['a' * 28 + '!', 'vm', '(?P<n>vm)', 'a{0,1000}', '(ab']
 
 @pytest.fixture(params=scratch_db.ENGINES)
 def cell_url(request: Any) -> Iterator[str]:
-    with scratch_db.database(request.param, 'minova_it_rx_') as url:
-        migration.upgrade('main_db', url)
+    with scratch_db.database(request.param, 'minova_it_rx_', 'main_db') as url:
         for display_name in SERVERS:
             inst_db.create(url, {'uuid': str(uuid.uuid4()), 'display_name': display_name,
                                  'project_id': 'p', 'user_id': 'u', 'vm_state': 'active',

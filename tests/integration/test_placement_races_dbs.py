@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from minova.db import migration
 from minova.placement import wsgi
 from tests.integration import scratch_db
 from tests.unit.placement.conftest import COMPUTE_INV, Client
@@ -18,8 +17,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(params=scratch_db.ENGINES)
 def client(request: Any) -> Iterator[Client]:
-    with scratch_db.database(request.param, 'minova_it_race_') as url:
-        migration.upgrade('placement_db', url)
+    with scratch_db.database(request.param, 'minova_it_race_', 'placement_db') as url:
         yield Client(wsgi.make_app(url))
 
 

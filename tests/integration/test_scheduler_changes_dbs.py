@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from minova.db import compute_nodes, migration, services
+from minova.db import compute_nodes, services
 from tests.integration import scratch_db
 
 pytestmark = pytest.mark.integration
@@ -17,8 +17,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(params=scratch_db.ENGINES)
 def cell_url(request: Any) -> Iterator[str]:
-    with scratch_db.database(request.param, 'minova_it_sch_') as url:
-        migration.upgrade('main_db', url)
+    with scratch_db.database(request.param, 'minova_it_sch_', 'main_db') as url:
         yield url
 
 
