@@ -2,6 +2,7 @@
 compute API, with libvirt, the instance directory and placement checked."""
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
@@ -48,11 +49,20 @@ def _dom_state(conn: Any, uuid: str) -> int:
     return conn.lookupByUUIDString(uuid).info()[0]
 
 
-def _wait_dom(conn: Any, uuid: str, state: int, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while _dom_state(conn, uuid) != state:
-        assert time.monotonic() < deadline, f'domain {uuid} never reached state {state}'
-        time.sleep(0.3)
+def _power_button_until_off(conn: Any, uuid: str, tries: int = 6) -> None:
+    """ACPI power-button presses 10 s apart until the domain is shut off.
+    A guest under TCG on a loaded machine can miss a press (its handler not
+    ready yet), so it is pressed again, as the driver's own clean shutdown
+    and Nova's do."""
+    for _ in range(tries):
+        with contextlib.suppress(libvirt.libvirtError):   # already off
+            conn.lookupByUUIDString(uuid).shutdown()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if _dom_state(conn, uuid) == libvirt.VIR_DOMAIN_SHUTOFF:
+                return
+            time.sleep(0.3)
+    raise AssertionError(f'domain {uuid} never shut off after {tries} presses')
 
 
 def test_guest_boots_with_config_drive_and_obeys_power_actions(
@@ -158,8 +168,7 @@ def test_guest_that_shuts_itself_down_becomes_shutoff(
     assert 'user,id=usernet0,restrict=on' in xml and '<interface' not in xml
     assert server['addresses'] == {'user-mode': []}
 
-    conn.lookupByUUIDString(uuid).shutdown()   # as if the guest powered off itself
-    _wait_dom(conn, uuid, libvirt.VIR_DOMAIN_SHUTOFF)
+    _power_button_until_off(conn, uuid)   # as if the guest powered off itself
     server = cloud.wait(uuid, 'SHUTOFF', timeout=30)
     assert server['OS-EXT-STS:vm_state'] == 'stopped'
     assert cloud.api('DELETE', f'/servers/{uuid}').status_code == 204
