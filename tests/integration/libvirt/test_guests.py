@@ -49,6 +49,13 @@ def _dom_state(conn: Any, uuid: str) -> int:
     return conn.lookupByUUIDString(uuid).info()[0]
 
 
+def _wait_dom(conn: Any, uuid: str, state: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while _dom_state(conn, uuid) != state:
+        assert time.monotonic() < deadline, f'domain {uuid} never reached state {state}'
+        time.sleep(0.3)
+
+
 def _power_button_until_off(conn: Any, uuid: str, tries: int = 6) -> None:
     """ACPI power-button presses 10 s apart until the domain is shut off.
     A guest under TCG on a loaded machine can miss a press (its handler not
