@@ -31,7 +31,6 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import oslo_messaging as messaging
@@ -226,7 +225,7 @@ class SchedulerManager:
         if seconds <= 0 or 'ComputeFilter' not in {
                 f.rsplit('.', 1)[-1] for f in CONF.filter_scheduler.enabled_filters}:
             return      # a disabled compute's trait is then placement's alone to check
-        self._release(lambda kept: kept is self._recent.get(shape))
+        self._release(shape)
         flight.hold = self.claims.hold(flight.sent)
         flight.expires = time.monotonic() + seconds
         self._recent[shape] = flight
@@ -234,17 +233,20 @@ class SchedulerManager:
     def _drop(self, answer: host_manager.AnswerStates) -> None:
         """No later request uses this answer."""
         with self._lock:
-            self._release(lambda kept: kept.answer is answer)
+            for shape in [s for s, f in self._recent.items() if f.answer is answer]:
+                self._release(shape)
 
     def _expire(self, now: float) -> None:
         """Let go of the kept answers past their time (under the lock)."""
-        self._release(lambda kept: kept.expires <= now)
+        for shape in [s for s, f in self._recent.items() if f.expires <= now]:
+            self._release(shape)
 
-    def _release(self, which: Callable[[_Flight], bool]) -> None:
-        """Forget the kept answers `which` picks, and the ledger's hold for
-        each (under the lock)."""
-        for shape in [s for s, f in self._recent.items() if which(f)]:
-            self.claims.end_read(self._recent.pop(shape).hold)
+    def _release(self, shape: tuple[Any, ...]) -> None:
+        """Forget the answer kept for `shape`, if any, and the ledger's hold
+        for it (under the lock)."""
+        kept = self._recent.pop(shape, None)
+        if kept is not None:
+            self.claims.end_read(kept.hold)
 
     def _join(self, flight: _Flight, read: claims.Read) -> host_manager.AnswerStates | None:
         """The answer of a read in flight, as this request's read (None if
