@@ -49,11 +49,18 @@ def _dom_state(conn: Any, uuid: str) -> int:
     return conn.lookupByUUIDString(uuid).info()[0]
 
 
-def _wait_dom(conn: Any, uuid: str, state: int, timeout: float = 60.0) -> None:
+def _reaches(conn: Any, uuid: str, state: int, timeout: float) -> bool:
+    """Whether the domain is in `state` within `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while _dom_state(conn, uuid) != state:
-        assert time.monotonic() < deadline, f'domain {uuid} never reached state {state}'
+        if time.monotonic() >= deadline:
+            return False
         time.sleep(0.3)
+    return True
+
+
+def _wait_dom(conn: Any, uuid: str, state: int, timeout: float = 60.0) -> None:
+    assert _reaches(conn, uuid, state, timeout), f'domain {uuid} never reached state {state}'
 
 
 def _power_button_until_off(conn: Any, uuid: str, tries: int = 6) -> None:
@@ -64,11 +71,8 @@ def _power_button_until_off(conn: Any, uuid: str, tries: int = 6) -> None:
     for _ in range(tries):
         with contextlib.suppress(libvirt.libvirtError):   # already off
             conn.lookupByUUIDString(uuid).shutdown()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if _dom_state(conn, uuid) == libvirt.VIR_DOMAIN_SHUTOFF:
-                return
-            time.sleep(0.3)
+        if _reaches(conn, uuid, libvirt.VIR_DOMAIN_SHUTOFF, 10):
+            return
     raise AssertionError(f'domain {uuid} never shut off after {tries} presses')
 
 
